@@ -1,0 +1,65 @@
+# Loyalty portal. `make help` lists the targets.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8000
+export DJANGO_SETTINGS_MODULE := loyalty_site.settings
+
+.PHONY: help run test lint format worker bench migrate seed messages browsers clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(PY): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	@touch $(PY)
+
+var:
+	@mkdir -p var/broker/out var/broker/processed var/mail var/sms
+
+migrate: $(PY) var  ## apply database migrations
+	$(PY) manage.py migrate --noinput
+
+seed: migrate  ## load the demo data (once; a second run keeps what is there)
+	$(PY) manage.py seed_demo
+
+run: seed  ## the portal at http://127.0.0.1:$(PORT) with a Celery worker and beat (SQLite, no servers)
+	@PORT=$(PORT) bin/run
+
+worker: $(PY) var  ## a Celery worker with beat, on whatever broker CELERY_BROKER_URL names
+	$(VENV)/bin/celery -A loyalty_site worker -B --loglevel=INFO
+
+test: $(PY) var browsers  ## the whole suite (SQLite, or PostgreSQL when DATABASE_URL points there)
+	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+browsers:  # Debian's Chromium for the browser tests, when we may install it
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's chromium for the browser tests..."; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || \
+	    (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null) || \
+	    echo "Could not install chromium; browser tests will be skipped."; \
+	  else \
+	    echo "Browser tests will be skipped: run 'sudo apt-get install -y chromium' to enable them."; \
+	  fi; \
+	fi
+
+lint: $(PY)  ## ruff check and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(PY)  ## ruff format and fix
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+messages: $(PY)  ## extract and compile translations (needs GNU gettext)
+	$(PY) manage.py makemessages -l uk -l ru -l ro -l en --no-obsolete --ignore=.venv --ignore=var
+	$(PY) manage.py compilemessages --ignore=.venv
+
+bench: $(PY) var  ## benchmarks; figures go to docs/BENCHMARKS.md
+	$(PY) bench/run.py
+
+clean:  ## remove the virtualenv and local data
+	rm -rf $(VENV) var staticfiles

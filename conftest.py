@@ -1,0 +1,140 @@
+"""Fixtures shared by every app's tests."""
+
+import os
+import shutil
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    from django.db import connection
+
+    on_postgres = connection.vendor == "postgresql"
+    have_chromium = shutil.which(CHROMIUM) is not None
+    skip_pg = pytest.mark.skip(reason="needs PostgreSQL row locks; SQLite serializes all writers, set DATABASE_URL to run")
+    skip_browser = pytest.mark.skip(
+        reason=f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` (make test does, as root)"
+    )
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(skip_pg)
+        if "browser" in item.keywords and not have_chromium:
+            item.add_marker(skip_browser)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path):
+    from members import sms
+
+    settings.LOYALTY_SMS_BACKEND = "members.sms.LocmemSmsBackend"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    sms.outbox.clear()
+    yield
+
+
+@pytest.fixture
+def sms_outbox():
+    from members import sms
+
+    return sms.outbox
+
+
+@pytest.fixture
+def store(db):
+    from members.tests.factories import StoreFactory
+
+    return StoreFactory(code="main", name="Main Street")
+
+
+@pytest.fixture
+def other_store(db):
+    from members.tests.factories import StoreFactory
+
+    return StoreFactory(code="other", name="Other Shop")
+
+
+@pytest.fixture
+def member(db, store):
+    from members.tests.factories import MemberFactory
+
+    return MemberFactory(store=store)
+
+
+@pytest.fixture
+def customer(db, store):
+    """A member with a web login: (user, member). Password: pass-word-123."""
+    from members.tests.factories import MemberFactory, UserFactory
+
+    user = UserFactory(username="customer@example.com")
+    member = MemberFactory(store=store, user=user, email="customer@example.com")
+    return user, member
+
+
+def _api_client_for(store):
+    from rest_framework.test import APIClient
+
+    from members.services import api_token_create
+
+    _token, raw = api_token_create(store=store, name="till 1")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
+    return client
+
+
+@pytest.fixture
+def api_client(store):
+    """A DRF client authenticated with a till token of `store`."""
+    return _api_client_for(store)
+
+
+@pytest.fixture
+def other_api_client(other_store):
+    return _api_client_for(other_store)
+
+
+def _staff(group_name: str, username: str, store):
+    from django.contrib.auth.models import Group
+
+    from members.tests.factories import UserFactory
+
+    user = UserFactory(username=username, is_staff=True, store=store)
+    user.groups.add(Group.objects.get(name=group_name))
+    return user
+
+
+@pytest.fixture
+def cashier(store):
+    return _staff("Cashier", "cashier", store)
+
+
+@pytest.fixture
+def manager(store):
+    return _staff("Manager", "manager", store)
+
+
+@pytest.fixture
+def marketer(store):
+    return _staff("Marketer", "marketer", store)

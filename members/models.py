@@ -1,0 +1,244 @@
+"""People and places: staff users, stores, members, consent and one-time codes."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    """A web login: a customer who signed up, or a staff member.
+
+    Customers log in with their email; `username` is set to it at sign-up.
+    Staff may have a home store, which the Counter preselects.
+    """
+
+    store = models.ForeignKey(
+        "members.Store",
+        verbose_name=_("store"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="staff",
+        help_text=_("The store a staff member works at; the Counter uses it."),
+    )
+
+    class Meta(AbstractUser.Meta):
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+
+class Store(models.Model):
+    """A shop of the chain; purchases, tokens and staff belong to one."""
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    timezone = models.CharField(_("time zone"), max_length=64, default="Europe/Kyiv")
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("store")
+        verbose_name_plural = _("stores")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class Gender(models.TextChoices):
+    FEMALE = "f", _("Female")
+    MALE = "m", _("Male")
+    OTHER = "o", _("Other")
+    UNDISCLOSED = "", _("Prefer not to say")
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+
+
+class ConsentSource(models.TextChoices):
+    COUNTER = "counter", _("At the counter")
+    PORTAL = "portal", _("Customer portal")
+    API = "api", _("Till API")
+    ADMIN = "admin", _("Staff in admin")
+    IMPORT = "import", _("Import")
+    UNSUBSCRIBE = "unsubscribe", _("Unsubscribe link")
+
+
+class Member(models.Model):
+    """A loyalty program member, with or without a web login.
+
+    Staff can enroll a customer with just a phone number; the customer claims
+    the membership later by proving the phone or email with a one-time code.
+    The current consent per channel is kept here for fast segmenting; every
+    change is also written to ConsentEvent.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("web login"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="member",
+    )
+    card_number = models.CharField(_("card number"), max_length=20, unique=True)
+    phone = models.CharField(_("phone"), max_length=20, unique=True)
+    email = models.EmailField(_("email"), null=True, blank=True)
+    first_name = models.CharField(_("first name"), max_length=80, blank=True)
+    last_name = models.CharField(_("last name"), max_length=80, blank=True)
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    gender = models.CharField(
+        _("gender"), max_length=1, choices=Gender.choices, blank=True, default=""
+    )
+    interests = models.JSONField(_("interests"), default=list, blank=True)
+    language = models.CharField(
+        _("preferred language"), max_length=8, choices=settings.LANGUAGES, default="uk"
+    )
+    email_consent = models.BooleanField(_("email consent"), default=False)
+    email_consent_at = models.DateTimeField(_("email consent changed"), null=True, blank=True)
+    email_consent_source = models.CharField(
+        _("email consent source"), max_length=16, choices=ConsentSource.choices, blank=True
+    )
+    sms_consent = models.BooleanField(_("SMS consent"), default=False)
+    sms_consent_at = models.DateTimeField(_("SMS consent changed"), null=True, blank=True)
+    sms_consent_source = models.CharField(
+        _("SMS consent source"), max_length=16, choices=ConsentSource.choices, blank=True
+    )
+    home_store = models.ForeignKey(
+        Store,
+        verbose_name=_("home store"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="home_members",
+    )
+    enrolled_store = models.ForeignKey(
+        Store,
+        verbose_name=_("enrolled at store"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="enrolled_members",
+    )
+    enrolled_at = models.DateTimeField(_("enrolled at"), default=timezone.now)
+    enrolled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("enrolled by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
+        ordering = ["-enrolled_at"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                name="member_email_unique_ci",
+                condition=models.Q(email__isnull=False),
+                violation_error_message=_("A member with this email already exists."),
+            ),
+        ]
+        indexes = [models.Index(fields=["last_name", "first_name"])]
+
+    def __str__(self) -> str:
+        return f"{self.full_name or self.phone} · {self.card_number}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class ConsentEvent(models.Model):
+    """One change of a member's marketing consent: history is never rewritten."""
+
+    member = models.ForeignKey(
+        Member, verbose_name=_("member"), on_delete=models.CASCADE, related_name="consent_events"
+    )
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    granted = models.BooleanField(_("granted"))
+    source = models.CharField(_("source"), max_length=16, choices=ConsentSource.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("consent change")
+        verbose_name_plural = _("consent changes")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        state = _("granted") if self.granted else _("withdrawn")
+        return f"{self.get_channel_display()}: {state}"
+
+
+class OneTimeCode(models.Model):
+    """A short code sent by SMS or email to prove a phone or an address.
+
+    Only a hash of the code is stored. Codes expire and allow a few attempts.
+    """
+
+    class Purpose(models.TextChoices):
+        CLAIM = "claim", _("Claim a membership")
+
+    member = models.ForeignKey(
+        Member, verbose_name=_("member"), on_delete=models.CASCADE, related_name="codes"
+    )
+    purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    destination = models.CharField(_("sent to"), max_length=254)
+    code_hash = models.CharField(max_length=128)
+    payload = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("one-time code")
+        verbose_name_plural = _("one-time codes")
+
+    def __str__(self) -> str:
+        return f"{self.purpose} → {self.destination}"
+
+
+class ApiToken(models.Model):
+    """A till's credential for the POS API. Only the SHA-256 of the token is kept."""
+
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(_("name"), max_length=80, help_text=_("e.g. Till 2"))
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(_("starts with"), max_length=8, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["store__code", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.store.code} · {self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

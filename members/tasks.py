@@ -1,0 +1,8 @@
+from celery import shared_task
+
+from members.services import otp_purge_expired as otp_purge_expired_service
+
+
+@shared_task(time_limit=120)
+def otp_purge_expired() -> int:
+    return otp_purge_expired_service()

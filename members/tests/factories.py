@@ -1,0 +1,51 @@
+import factory
+from factory.django import DjangoModelFactory
+
+from members.models import Store, User
+from members.services import member_enroll
+
+
+class StoreFactory(DjangoModelFactory):
+    class Meta:
+        model = Store
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"s{n}")
+    name = factory.Sequence(lambda n: f"Shop {n}")
+    address = factory.Faker("street_address")
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}@example.com")
+    email = factory.LazyAttribute(lambda o: o.username)
+    password = factory.PostGenerationMethodCall("set_password", "pass-word-123")
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class MemberFactory(factory.Factory):
+    """Members are made through member_enroll so each gets its card and points account."""
+
+    class Meta:
+        model = dict
+
+    phone = factory.Sequence(lambda n: f"+38067{n:07d}")
+    email = factory.Sequence(lambda n: f"member{n}@example.com")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    store = factory.SubFactory(StoreFactory)
+    user = None
+
+    @classmethod
+    def _create(cls, model_class, **kwargs):
+        return member_enroll(**kwargs)
+
+    _build = _create

@@ -1,0 +1,2 @@
+def counter_urls(site):
+    return []
