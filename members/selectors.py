@@ -1,0 +1,61 @@
+"""Reads about members shared by the portal, the Counter, admin and the API."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from members.cards import card_number_is_valid
+from members.errors import InvalidInput
+from members.models import Member
+from members.phones import phone_normalize
+
+
+def _members() -> QuerySet[Member]:
+    return Member.objects.select_related("account", "home_store", "user")
+
+
+def member_get_by_card(*, card_number: str) -> Member | None:
+    card = "".join(ch for ch in (card_number or "") if ch.isdigit())
+    if not card:
+        return None
+    return _members().filter(card_number=card).first()
+
+
+def member_get_by_phone(*, phone: str) -> Member | None:
+    """The member with this phone, or None; raises InvalidInput when `phone` is not a number."""
+    return _members().filter(phone=phone_normalize(phone)).first()
+
+
+def member_get_for_user(*, user) -> Member | None:
+    if not user.is_authenticated:
+        return None
+    return _members().filter(user=user).first()
+
+
+def member_search(*, query: str, limit: int = 20) -> list[Member]:
+    """What a cashier types: a card number (spaces allowed), a phone, an email or a name.
+
+    An exact card or phone match comes alone; otherwise a name/email search.
+    """
+    text = (query or "").strip()
+    if not text:
+        return []
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if digits and len(digits) == len(text.replace(" ", "").replace("+", "").replace("-", "")):
+        if card_number_is_valid(digits):
+            found = member_get_by_card(card_number=digits)
+            if found:
+                return [found]
+        try:
+            found = member_get_by_phone(phone=text)
+        except InvalidInput:
+            found = None
+        if found:
+            return [found]
+        return list(_members().filter(Q(card_number__startswith=digits) | Q(phone__contains=digits))[:limit])
+    words = text.split()
+    q = Q(email__iexact=text)
+    name_q = Q()
+    for word in words:
+        name_q &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
+    return list(_members().filter(q | name_q).order_by("last_name", "first_name")[:limit])
