@@ -93,9 +93,19 @@ def _receipt(receipt_id: str, *, field: str = "receipt_id") -> str:
 
 
 def _post(
-    *, account: PointsAccount, kind: str, points: int, reason: str, created_by: User | None = None, **links
+    *,
+    account: PointsAccount,
+    kind: str,
+    points: int,
+    reason: str,
+    created_by: User | None = None,
+    recorded_at: dt.datetime | None = None,
+    **links,
 ) -> LedgerEntry:
-    """Append one entry and move the cached balance with it. The account must be locked."""
+    """Append one entry and move the cached balance with it. The account must be locked.
+
+    `recorded_at` is only for importing history (seed data, migrations from another
+    system) in chronological order; live writes are stamped now."""
     account.balance += points
     account.save(update_fields=["balance", "updated_at"])
     return LedgerEntry.objects.create(
@@ -105,6 +115,7 @@ def _post(
         balance_after=account.balance,
         reason=reason[:255],
         created_by=created_by,
+        created_at=recorded_at or timezone.now(),
         **links,
     )
 
@@ -174,6 +185,7 @@ def purchase_record(
     occurred_at: dt.datetime | None = None,
     source: str = Purchase.Source.API,
     created_by: User | None = None,
+    recorded_at: dt.datetime | None = None,
 ) -> tuple[Purchase, bool]:
     """Record a till receipt and earn its points. Returns (purchase, replayed).
 
@@ -232,6 +244,7 @@ def purchase_record(
             source=source,
             fingerprint=fingerprint,
             created_by=created_by,
+            created_at=recorded_at or timezone.now(),
         )
         if clean_lines:
             PurchaseLine.objects.bulk_create(
@@ -245,6 +258,7 @@ def purchase_record(
             _post(
                 account=account, kind=LedgerKind.EARN, points=points,
                 reason=f"Purchase {receipt_id} at {store.code}", purchase=purchase, created_by=created_by,
+                recorded_at=recorded_at,
             )
         return purchase, False
 
@@ -262,6 +276,7 @@ def purchase_return_record(
     amount: Decimal | str | None = None,
     lines: Iterable[ReturnLineInput | dict] | None = None,
     created_by: User | None = None,
+    recorded_at: dt.datetime | None = None,
 ) -> tuple[PurchaseReturn, bool]:
     """Return part or all of a purchase, by amount or by lines; claw back its points.
 
@@ -319,13 +334,13 @@ def purchase_return_record(
         ret = PurchaseReturn.objects.create(
             purchase=p, store=store, receipt_id=receipt_id, amount=value, points_reversed=delta,
             balance_after=account.balance - delta, lines=clean_lines, fingerprint=fingerprint,
-            created_by=created_by,
+            created_by=created_by, created_at=recorded_at or timezone.now(),
         )
         if delta:
             _post(
                 account=account, kind=LedgerKind.CLAWBACK, points=-delta,
                 reason=f"Return {receipt_id} of purchase {p.receipt_id} at {p.store.code}",
-                purchase=p, purchase_return=ret, created_by=created_by,
+                purchase=p, purchase_return=ret, created_by=created_by, recorded_at=recorded_at,
             )
         return ret, False
 
@@ -387,7 +402,13 @@ def _points(value, *, field: str = "points", allow_negative: bool = False) -> in
 
 
 def points_redeem(
-    *, member: Member, store: Store, points: int, receipt_id: str, created_by: User | None = None
+    *,
+    member: Member,
+    store: Store,
+    points: int,
+    receipt_id: str,
+    created_by: User | None = None,
+    recorded_at: dt.datetime | None = None,
 ) -> tuple[Redemption, bool]:
     """Spend points as a discount at a till. Returns (redemption, replayed).
 
@@ -421,11 +442,12 @@ def points_redeem(
         redemption = Redemption.objects.create(
             member=member, store=store, receipt_id=receipt_id, points=points, discount=discount,
             balance_after=account.balance - points, fingerprint=fingerprint, created_by=created_by,
+            created_at=recorded_at or timezone.now(),
         )
         _post(
             account=account, kind=LedgerKind.REDEEM, points=-points,
             reason=f"Discount on receipt {receipt_id} at {store.code}", redemption=redemption,
-            created_by=created_by,
+            created_by=created_by, recorded_at=recorded_at,
         )
         return redemption, False
 
@@ -433,7 +455,13 @@ def points_redeem(
 
 
 def points_adjust(
-    *, member: Member, points: int, reason: str, created_by: User | None, idempotency_key: str | None = None
+    *,
+    member: Member,
+    points: int,
+    reason: str,
+    created_by: User | None,
+    idempotency_key: str | None = None,
+    recorded_at: dt.datetime | None = None,
 ) -> LedgerEntry:
     """A manual correction by staff, with a mandatory reason.
 
@@ -466,7 +494,7 @@ def points_adjust(
             )
         entry = _post(
             account=account, kind=LedgerKind.ADJUST, points=points, reason=reason, created_by=created_by,
-            idempotency_key=idempotency_key,
+            idempotency_key=idempotency_key, recorded_at=recorded_at,
         )
         return entry, False
 
