@@ -1,0 +1,730 @@
+"""Load the demo data set once: stores, staff, members and a year of history.
+
+Everything is written through the services, one event at a time in global
+chronological order, so ledger entries are stamped in the order they happened
+and every balance equals the sum of its entries. The services open their own
+durable transactions: this command must not wrap them in another one.
+
+Demo only: the phone numbers are valid Ukrainian mobile numbers that may belong
+to real people, so never point a real SMS gateway at a seeded database. Email
+addresses use the reserved example.* domains.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import random
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from faker import Faker
+
+from members.models import ApiToken, ConsentSource, Gender, Member, Store, User
+from members.services import (
+    api_token_create,
+    member_enroll,
+    member_update_profile,
+    store_get_or_create,
+)
+from rewards.models import Purchase
+from rewards.selectors import ledger_discrepancies
+from rewards.services import (
+    LineInput,
+    ReturnLineInput,
+    points_adjust,
+    points_redeem,
+    purchase_record,
+    purchase_return_record,
+)
+
+KYIV = ZoneInfo("Europe/Kyiv")
+TOKEN_NAME = "Demo till"  # noqa: S105 - a label; made last, so it marks a complete set
+
+STORES = [
+    ("kyiv-center", "Київ · Центр", "вул. Хрещатик, 22, Київ, 01001"),
+    ("kyiv-left", "Київ · Лівий берег", "просп. Броварський, 17, Київ, 02002"),
+    ("lviv", "Львів · Ринок", "пл. Ринок, 14, Львів, 79008"),
+]
+HOME_STORE_WEIGHTS = [0.45, 0.35, 0.20]
+
+# username, password, group, home store, first name, last name
+STAFF = [
+    ("cashier", "cashier-demo", "Cashier", "kyiv-center", "Ірина", "Мельник"),
+    ("manager", "manager-demo", "Manager", "kyiv-center", "Андрій", "Шевчук"),
+    ("marketer", "marketer-demo", "Marketer", "kyiv-center", "Марія", "Бондар"),
+]
+ADMIN = ("admin", "admin-demo")
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "demo-customer"  # noqa: S105 - printed for the demo on purpose
+DEMO_PHONE = "+380501234567"
+
+LOGINS = [
+    ("Customer (portal)", DEMO_EMAIL, DEMO_PASSWORD, "/accounts/login/"),
+    ("Cashier (Counter)", "cashier", "cashier-demo", "/admin/counter/"),
+    ("Manager", "manager", "manager-demo", "/admin/"),
+    ("Marketer", "marketer", "marketer-demo", "/admin/"),
+    ("Superuser", ADMIN[0], ADMIN[1], "/admin/"),
+]
+
+# sku, name, category, unit price (UAH), sold by weight (kg)
+CATALOG = [
+    ("COF-ESP", "Еспресо", "coffee", "45.00", False),
+    ("COF-AME", "Американо", "coffee", "50.00", False),
+    ("COF-CAP", "Капучино", "coffee", "65.00", False),
+    ("COF-LAT", "Лате", "coffee", "72.00", False),
+    ("COF-FLW", "Флет вайт", "coffee", "75.00", False),
+    ("COF-RAF", "Раф ванільний", "coffee", "85.00", False),
+    ("TEA-BLK", "Чай чорний", "tea", "40.00", False),
+    ("TEA-GRN", "Чай зелений", "tea", "42.00", False),
+    ("TEA-HRB", "Чай трав'яний", "tea", "45.00", False),
+    ("BAK-CRS", "Круасан вершковий", "bakery", "55.00", False),
+    ("BAK-CRC", "Круасан з шоколадом", "bakery", "62.00", False),
+    ("BAK-CIN", "Синабон", "bakery", "68.00", False),
+    ("BAK-ECL", "Еклер", "bakery", "58.00", False),
+    ("BAK-CHZ", "Чизкейк, шматок", "bakery", "95.00", False),
+    ("BRD-SOU", "Хліб на заквасці", "bread", "68.00", False),
+    ("BRD-RYE", "Житній хліб", "bread", "46.00", False),
+    ("BRD-BAG", "Багет", "bread", "38.00", False),
+    ("DAI-MLK", "Молоко 2,5 %, 0,9 л", "dairy", "42.50", False),
+    ("DAI-KEF", "Кефір 1 %, 0,9 л", "dairy", "39.90", False),
+    ("DAI-CHS", "Сир твердий, ваговий", "dairy", "420.00", True),
+    ("DAI-BUT", "Масло вершкове 82 %, 200 г", "dairy", "98.00", False),
+    ("GRO-BNS", "Кава в зернах, 250 г", "beans", "285.00", False),
+    ("GRO-BNK", "Кава в зернах, 1 кг", "beans", "890.00", False),
+    ("GRO-HON", "Мед гречаний, 350 г", "grocery", "165.00", False),
+    ("GRO-JAM", "Джем вишневий", "grocery", "89.00", False),
+    ("GRO-OAT", "Вівсяні пластівці", "grocery", "54.00", False),
+    ("GRO-APL", "Яблука, вагові", "grocery", "32.00", True),
+    ("SNK-CHO", "Шоколад чорний 72 %", "snacks", "78.00", False),
+    ("SNK-NUT", "Горіхова суміш, 150 г", "snacks", "119.00", False),
+    ("SNK-GRN", "Гранола-батончик", "snacks", "35.00", False),
+    ("SNK-BAR", "Протеїновий батончик", "snacks", "59.00", False),
+]
+# interest -> catalog categories a member with it buys more of
+INTERESTS = {
+    "coffee": ["coffee", "beans"],
+    "tea": ["tea"],
+    "pastry": ["bakery"],
+    "bread": ["bread"],
+    "healthy": ["grocery", "dairy"],
+    "sweets": ["snacks", "bakery"],
+    "breakfast": ["bakery", "dairy", "bread"],
+    "discounts": [],
+}
+# Faker locale, share of members, preferred languages to draw from
+LOCALES = [
+    ("uk_UA", 0.60, ["uk"]),
+    ("ru_RU", 0.20, ["ru", "ru", "uk"]),
+    ("ro_RO", 0.10, ["ro"]),
+    ("en_US", 0.10, ["en"]),
+]
+EMAIL_DOMAINS = ["example.com", "example.net", "example.org"]
+MOBILE_CODES = ["50", "63", "66", "67", "68", "73", "93", "95", "96", "97", "98", "99"]
+SEASON = {1: 0.85, 2: 0.85, 3: 0.95, 4: 1.0, 5: 1.0, 6: 0.9, 7: 0.85, 8: 0.9,
+          9: 1.05, 10: 1.1, 11: 1.15, 12: 1.35}  # fmt: skip
+WEEKDAY = [0.95, 0.95, 0.95, 1.0, 1.05, 1.2, 1.1]  # Monday first
+SHOP_HOURS = range(7, 22)
+HOUR_WEIGHTS = [6, 9, 8, 6, 5, 6, 6, 5, 5, 6, 7, 7, 5, 3, 2]
+# segment, share of members, visits per day, share who stop coming
+SEGMENTS = [
+    ("heavy", 0.05, 0.3, 0.0),
+    ("regular", 0.30, 0.08, 0.15),
+    ("occasional", 0.45, 0.03, 0.25),
+    ("one-off", 0.20, 0.0, 1.0),
+]
+RETURN_SHARE = 0.03
+ADJUSTMENTS = [
+    (50, "Goodwill: long wait at the till"),
+    (100, "Compensation: wrong price on the shelf label"),
+    (30, "Birthday treat"),
+    (75, "Points missed on a receipt, credited by hand"),
+    (-20, "Correction: points credited twice by hand"),
+]
+_PAIRS = (
+    "а a б b в v г h ґ g д d е e є ie ж zh з z и y і i ї i й i к k л l м m н n о o "
+    "п p р r с s т t у u ф f х kh ц ts ч ch ш sh щ shch ю iu я ia ы y э e ё e "
+    "ă a â a î i ș s ş s ț t ţ t"
+)
+_UK = _PAIRS.split()
+TRANSLIT = str.maketrans(dict(zip(_UK[::2], _UK[1::2], strict=True)))
+TRANSLIT_RU = {**TRANSLIT, ord("г"): "g", ord("и"): "i", ord("й"): "y"}
+
+
+@dataclass
+class Plan:
+    """A member to be: who they are and how they shop."""
+
+    phone: str
+    first_name: str
+    last_name: str
+    gender: str
+    language: str
+    email: str | None
+    birthday: dt.date | None
+    interests: list[str]
+    store_index: int
+    enrolled_at: dt.datetime
+    rate: float
+    stops_at: dt.datetime | None
+    email_consent: bool
+    sms_consent: bool
+    source: str = ConsentSource.COUNTER
+    redeem_appetite: float = 0.15
+    is_demo: bool = False
+    user: User | None = None
+    member: Member | None = None
+    balance: int = 0
+
+
+@dataclass
+class Stats:
+    members: int = 0
+    purchases: int = 0
+    returns: int = 0
+    redemptions: int = 0
+    adjustments: int = 0
+    overdrawn_by_return: int = 0
+
+
+@dataclass(order=True)
+class Event:
+    at: dt.datetime
+    order: int  # enrollments first, then purchases, returns, adjustments
+    seq: int
+    kind: str = field(compare=False)
+    plan: Plan = field(compare=False)
+    data: dict = field(compare=False, default_factory=dict)
+
+
+class Command(BaseCommand):
+    help = (
+        "Load demo data once: 3 stores, a staff user per role, a demo customer and "
+        "members with months of purchases, returns and redemptions. Does nothing "
+        "when the demo data is there already."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--members", type=int, default=300, help="default 300")
+        parser.add_argument("--months", type=int, default=12, help="default 12")
+        parser.add_argument("--seed", type=int, default=42, help="default 42")
+
+    def handle(self, *args, members: int, months: int, seed: int, **options):
+        if members < 1 or months < 1:
+            raise CommandError("--members and --months must be at least 1.")
+        started = time.monotonic()
+        if self._already_seeded():
+            self.stdout.write("The demo data is there already; nothing to do.")
+            self._print_logins(token=None)
+            return
+
+        self.rng = random.Random(seed)
+        self.stats = Stats()
+        self.seq = 0
+        self.end = timezone.now().replace(second=0, microsecond=0)
+        self.end -= dt.timedelta(hours=1)
+        self.start = self.end - dt.timedelta(days=round(months * 30.44))
+        self.stdout.write(
+            f"Seeding demo data: {members} members, {months} months "
+            f"({self.start:%Y-%m-%d} to {self.end:%Y-%m-%d}), seed {seed}."
+        )
+        # PBKDF2 takes most of a second per password; hash on the other core
+        # while the history is written (hashlib releases the GIL).
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            hashes = {
+                login: pool.submit(make_password, password)
+                for _who, login, password, _path in LOGINS
+            }
+            self.stores = self._stores_create()
+            self.receipts = [0] * len(self.stores)
+            self.staff = self._staff_create()
+            plans = self._members_plan(members, seed)
+            events = self._events_plan(plans)
+            self.stdout.write(f"Writing {len(events)} events in time order...")
+            self._events_run(events)
+            self._passwords_set(hashes)
+
+        problems = ledger_discrepancies()
+        if problems:
+            raise CommandError(f"Ledger check failed: {problems[:3]}")
+        _token, raw = api_token_create(store=self.stores[0], name=TOKEN_NAME)
+        s = self.stats
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Done in {time.monotonic() - started:.1f} s: {s.members} members, "
+                f"{s.purchases} purchases, {s.returns} returns "
+                f"({s.overdrawn_by_return} left a balance owed), "
+                f"{s.redemptions} redemptions, {s.adjustments} adjustments."
+            )
+        )
+        self._print_logins(token=raw)
+
+    def _already_seeded(self) -> bool:
+        """True when a complete demo set is there; refuses a half-written one."""
+        if ApiToken.objects.filter(store__code=STORES[0][0], name=TOKEN_NAME).exists():
+            return True
+        logins = [login for _who, login, _pw, _path in LOGINS]
+        if (
+            Store.objects.filter(code__in=[code for code, *_rest in STORES]).exists()
+            or User.objects.filter(username__in=logins).exists()
+        ):
+            raise CommandError(
+                "Part of the demo data is there but not all of it (an earlier run "
+                "stopped half-way?). Start from an empty database: `make clean` "
+                "removes the SQLite file and the venv; then `make run`."
+            )
+        groups = {group for _u, _p, group, *_rest in STAFF}
+        missing = groups - set(
+            Group.objects.filter(name__in=groups).values_list("name", flat=True)
+        )
+        if missing:
+            raise CommandError(
+                f"Group(s) {', '.join(sorted(missing))} missing: "
+                "run `manage.py migrate` first."
+            )
+        return False
+
+    # --- stores and staff --------------------------------------------------------
+
+    def _stores_create(self) -> list[Store]:
+        stores = []
+        for code, name, address in STORES:
+            store, _created = store_get_or_create(code=code, name=name)
+            # No store service takes an address yet; a store is not ledger data.
+            Store.objects.filter(pk=store.pk).update(
+                address=address, timezone="Europe/Kyiv"
+            )
+            store.refresh_from_db()
+            stores.append(store)
+        self.stdout.write(f"Stores: {', '.join(s.code for s in stores)}")
+        return stores
+
+    def _staff_create(self) -> dict[str, User]:
+        """Staff users with unusable passwords; _passwords_set gives them theirs."""
+        by_code = {s.code: s for s in self.stores}
+        staff = {}
+        for username, _password, group, store_code, first, last in STAFF:
+            user = User.objects.create_user(
+                username=username,
+                email=f"{username}@example.com",
+                first_name=first,
+                last_name=last,
+                is_staff=True,
+                store=by_code[store_code],
+            )
+            user.groups.add(Group.objects.get(name=group))
+            staff[username] = user
+        staff[ADMIN[0]] = User.objects.create_superuser(
+            username=ADMIN[0], email="admin@example.com", store=self.stores[0]
+        )
+        self.stdout.write(f"Staff users: {', '.join(staff)}")
+        return staff
+
+    def _passwords_set(self, hashes: dict[str, Future]) -> None:
+        for user in User.objects.filter(username__in=hashes):
+            user.password = hashes[user.username].result()
+            user.save(update_fields=["password"])
+
+    # --- planning ----------------------------------------------------------------
+
+    def _phone_new(self, taken: set[str]) -> str:
+        while True:
+            phone = (
+                f"+380{self.rng.choice(MOBILE_CODES)}{self.rng.randrange(10**7):07d}"
+            )
+            if phone not in taken and phonenumbers.is_valid_number(
+                phonenumbers.parse(phone)
+            ):
+                taken.add(phone)
+                return phone
+
+    def _email_new(self, first: str, last: str, locale: str, taken: set[str]) -> str:
+        table = TRANSLIT_RU if locale == "ru_RU" else TRANSLIT
+        base = f"{first.lower().translate(table)}.{last.lower().translate(table)}"
+        base = "".join(c for c in base if c.isascii() and (c.isalnum() or c == "."))
+        while True:
+            suffix = self.rng.choice(
+                ["", str(self.rng.randint(1, 99)), str(self.rng.randint(1960, 2006))]
+            )
+            email = f"{base or 'member'}{suffix}@{self.rng.choice(EMAIL_DOMAINS)}"
+            if email not in taken:
+                taken.add(email)
+                return email
+
+    def _members_plan(self, count: int, seed: int) -> list[Plan]:
+        rng = self.rng
+        fakers = {}
+        for i, (locale, _share, _languages) in enumerate(LOCALES):
+            fakers[locale] = Faker(locale)
+            fakers[locale].seed_instance(seed + i)
+        phones, emails = {DEMO_PHONE}, {DEMO_EMAIL}
+        span = (self.end - self.start).total_seconds()
+        plans = [self._demo_plan()]
+        for _n in range(count - 1):
+            locale, _share, languages = rng.choices(
+                LOCALES, weights=[loc[1] for loc in LOCALES]
+            )[0]
+            fake = fakers[locale]
+            roll = rng.random()
+            if roll < 0.53:
+                gender = Gender.FEMALE
+                first, last = fake.first_name_female(), fake.last_name_female()
+            elif roll < 0.97:
+                gender = Gender.MALE
+                first, last = fake.first_name_male(), fake.last_name_male()
+            else:
+                gender, first, last = Gender.OTHER, fake.first_name(), fake.last_name()
+            if rng.random() < 0.15:
+                gender = Gender.UNDISCLOSED
+            # A quarter joined in the opening weeks, the rest over the whole
+            # period, a little more towards the end as word spreads.
+            if rng.random() < 0.25:
+                offset = rng.uniform(0, min(14 * 86400, span * 0.1))
+            else:
+                offset = span * rng.random() ** 0.85
+            enrolled_at = self._shop_time(self.start + dt.timedelta(seconds=offset))
+            _segment, _share, rate, churn = rng.choices(
+                SEGMENTS, weights=[s[1] for s in SEGMENTS]
+            )[0]
+            stops_at = None
+            if rng.random() < churn:
+                stops_at = enrolled_at + (self.end - enrolled_at) * rng.uniform(
+                    0.1, 0.7
+                )
+            email = None
+            if rng.random() < 0.65:
+                email = self._email_new(first, last, locale, emails)
+            plans.append(
+                Plan(
+                    phone=self._phone_new(phones),
+                    first_name=first,
+                    last_name=last,
+                    gender=gender,
+                    language=rng.choice(languages),
+                    email=email,
+                    birthday=fake.date_of_birth(minimum_age=18, maximum_age=78)
+                    if rng.random() < 0.55
+                    else None,
+                    interests=rng.sample(
+                        list(INTERESTS), k=rng.choice([0, 0, 1, 1, 2, 3])
+                    ),
+                    store_index=rng.choices(
+                        range(len(self.stores)), weights=HOME_STORE_WEIGHTS
+                    )[0],
+                    enrolled_at=enrolled_at,
+                    rate=rate * rng.uniform(0.6, 1.4),
+                    stops_at=stops_at,
+                    email_consent=bool(email) and rng.random() < 0.55,
+                    sms_consent=rng.random() < 0.4,
+                    redeem_appetite=rng.uniform(0.05, 0.35),
+                )
+            )
+        return plans
+
+    def _demo_plan(self) -> Plan:
+        return Plan(
+            phone=DEMO_PHONE,
+            first_name="Олена",
+            last_name="Коваленко",
+            gender=Gender.FEMALE,
+            language="uk",
+            email=DEMO_EMAIL,
+            birthday=dt.date(1991, 4, 17),
+            interests=["coffee", "pastry"],
+            store_index=0,
+            enrolled_at=self._shop_time(self.start + dt.timedelta(days=1)),
+            rate=0.3,
+            stops_at=None,
+            email_consent=True,
+            sms_consent=True,
+            source=ConsentSource.PORTAL,
+            redeem_appetite=0.25,
+            is_demo=True,
+        )
+
+    def _shop_time(self, moment: dt.datetime) -> dt.datetime:
+        """The same day in Kyiv at a plausible shop hour, within the period."""
+        day = moment.astimezone(KYIV).date()
+        hour = self.rng.choices(SHOP_HOURS, weights=HOUR_WEIGHTS)[0]
+        clock = dt.time(hour, self.rng.randrange(60), self.rng.randrange(60))
+        at = dt.datetime.combine(day, clock, tzinfo=KYIV)
+        return min(max(at, self.start), self.end)
+
+    def _basket(self, plan: Plan, when: dt.datetime) -> list[LineInput]:
+        rng = self.rng
+        liked = {cat for i in plan.interests for cat in INTERESTS[i]}
+        weights = [3.0 if item[2] in liked else 1.0 for item in CATALOG]
+        size = rng.choices([1, 2, 3, 4, 5, 6], weights=[30, 30, 18, 10, 7, 5])[0]
+        if when.month == 12:  # gifts
+            size += rng.choice([0, 1, 2])
+        lines: dict[str, LineInput] = {}
+        for sku, name, category, price, by_weight in rng.choices(
+            CATALOG, weights=weights, k=size
+        ):
+            if by_weight:
+                qty = Decimal(rng.randrange(150, 1500)) / 1000
+            else:
+                qty = Decimal(rng.choices([1, 2, 3], weights=[80, 15, 5])[0])
+            if sku in lines:
+                qty += lines[sku].quantity
+            lines[sku] = LineInput(
+                sku=sku,
+                quantity=qty,
+                unit_price=Decimal(price),
+                name=name,
+                category=category,
+            )
+        return list(lines.values())
+
+    def _event(self, at, order: int, kind: str, plan: Plan, data=None) -> Event:
+        self.seq += 1
+        return Event(at, order, self.seq, kind, plan, data or {})
+
+    def _events_plan(self, plans: list[Plan]) -> list[Event]:
+        """Every enrollment, purchase and adjustment; returns follow their purchase."""
+        rng = self.rng
+        events: list[Event] = []
+        for plan in plans:
+            events.append(self._event(plan.enrolled_at, 0, "enroll", plan))
+            last = plan.stops_at or self.end
+            times = []
+            if rng.random() < 0.8 or not plan.rate:  # buys something on enrolling
+                times.append(plan.enrolled_at + dt.timedelta(minutes=rng.randint(1, 4)))
+            day = plan.enrolled_at.astimezone(KYIV).date() + dt.timedelta(days=1)
+            while plan.rate and day <= last.astimezone(KYIV).date():
+                chance = plan.rate * SEASON[day.month] * WEEKDAY[day.weekday()]
+                if rng.random() < chance:
+                    noon = dt.datetime.combine(day, dt.time(12), tzinfo=KYIV)
+                    times.append(self._shop_time(noon))
+                day += dt.timedelta(days=1)
+            purchases = []
+            for at in (t for t in times if t <= last):
+                store = plan.store_index
+                if rng.random() < 0.1:  # now and then at another shop
+                    store = rng.choices(range(len(self.stores)), weights=[5, 4, 1])[0]
+                data = {
+                    "store": store,
+                    "lines": self._basket(plan, at.astimezone(KYIV)),
+                }
+                if rng.random() < RETURN_SHARE:
+                    how = rng.choice(["amount", "lines"])
+                    data["return"] = self._return_plan(at, data["lines"], how)
+                purchases.append(self._event(at, 1, "purchase", plan, data))
+            events += purchases
+            if plan.is_demo:
+                events += self._demo_extras(plan, purchases)
+            elif purchases and rng.random() < 0.04:
+                points, reason = rng.choice(ADJUSTMENTS)
+                later = rng.choice(purchases).at + dt.timedelta(days=rng.randint(0, 3))
+                at = self._shop_time(later)
+                if at > plan.enrolled_at:
+                    data = {"points": points, "reason": reason}
+                    events.append(self._event(at, 3, "adjust", plan, data))
+        return events
+
+    def _return_plan(self, bought_at, lines: list[LineInput], how: str) -> dict:
+        rng = self.rng
+        later = bought_at + dt.timedelta(days=rng.randint(0, 10))
+        plan = {"at": max(self._shop_time(later), bought_at + dt.timedelta(hours=1))}
+        if how == "lines":
+            line = rng.choice(lines)
+            qty = line.quantity
+            if qty > 1:
+                qty = Decimal(rng.randint(1, int(qty)))
+            plan["lines"] = [ReturnLineInput(sku=line.sku, quantity=qty)]
+            return plan
+        total = sum((li.quantity * li.unit_price for li in lines), Decimal("0"))
+        full = rng.random() < 0.3
+        share = Decimal(1) if full else Decimal(rng.randint(20, 60)) / 100
+        plan["amount"] = max(Decimal("1.00"), (total * share).quantize(Decimal("0.01")))
+        # Some spend all their points before bringing everything back, so the
+        # return leaves them owing points (a negative balance).
+        plan["spend_first"] = full and rng.random() < 0.5
+        return plan
+
+    def _demo_extras(self, plan: Plan, purchases: list[Event]) -> list[Event]:
+        """The demo customer's statement shows every kind of entry."""
+        n = len(purchases)
+        if n < 4:
+            return []
+        first, middle, late = purchases[n // 4], purchases[n // 2], purchases[-2]
+        first.data["return"] = self._return_plan(first.at, first.data["lines"], "lines")
+        late.data["return"] = self._return_plan(late.at, late.data["lines"], "amount")
+        late.data["return"]["spend_first"] = False
+        middle.data["redeem"] = True
+        data = {"points": 50, "reason": ADJUSTMENTS[0][1]}
+        return [self._event(first.at + dt.timedelta(hours=2), 3, "adjust", plan, data)]
+
+    # --- writing -----------------------------------------------------------------
+
+    def _events_run(self, events: list[Event]) -> None:
+        # A heap, so that returns pushed when their purchase exists still come
+        # out in time order with everything else.
+        heapq.heapify(events)
+        month = None
+        while events:
+            event = heapq.heappop(events)
+            if event.at > self.end:
+                continue
+            if (event.at.year, event.at.month) != month:
+                if month:
+                    self._progress(month)
+                month = (event.at.year, event.at.month)
+            if event.kind == "enroll":
+                self._enroll(event.plan, event.at)
+            elif event.kind == "purchase":
+                self._purchase(event, events)
+            elif event.kind == "return":
+                self._return(event)
+            elif event.kind == "adjust":
+                self._adjust(event)
+        if month:
+            self._progress(month)
+
+    def _receipt_new(self, store_index: int, at: dt.datetime) -> str:
+        self.receipts[store_index] += 1
+        code = self.stores[store_index].code
+        return f"{code[:2].upper()}{store_index + 1}-{at.astimezone(KYIV):%y%m%d}-{self.receipts[store_index]:05d}"
+
+    def _cashier_at(self, store: Store) -> User | None:
+        return self.staff["cashier"] if store.pk == self.stores[0].pk else None
+
+    def _enroll(self, plan: Plan, at: dt.datetime) -> None:
+        if plan.is_demo:
+            plan.user = User.objects.create_user(
+                username=DEMO_EMAIL,
+                email=DEMO_EMAIL,
+                first_name=plan.first_name,
+                last_name=plan.last_name,
+            )
+        store = self.stores[plan.store_index]
+        plan.member = member_enroll(
+            phone=plan.phone,
+            email=plan.email,
+            first_name=plan.first_name,
+            last_name=plan.last_name,
+            birthday=plan.birthday,
+            gender=plan.gender,
+            language=plan.language,
+            store=store,
+            enrolled_by=None if plan.user else self._cashier_at(store),
+            user=plan.user,
+            email_consent=plan.email_consent,
+            sms_consent=plan.sms_consent,
+            source=plan.source,
+            enrolled_at=at,
+        )
+        if plan.interests:  # member_enroll takes no interests
+            member_update_profile(member=plan.member, interests=plan.interests)
+        self.stats.members += 1
+
+    def _purchase(self, event: Event, queue: list[Event]) -> None:
+        plan, at = event.plan, event.at
+        store_index = event.data["store"]
+        store = self.stores[store_index]
+        receipt = self._receipt_new(store_index, at)
+        wants = event.data.get("redeem") or self.rng.random() < plan.redeem_appetite / 2
+        if plan.balance >= 200 and wants:
+            points = min(plan.balance, self.rng.choice([100, 150, 200, 300, 500]))
+            if self.rng.random() < 0.2:
+                points = plan.balance  # spends it all
+            self._redeem(plan, store, receipt, points // 50 * 50 or points, at)
+        purchase, _replayed = purchase_record(
+            store=store,
+            member=plan.member,
+            receipt_id=receipt,
+            lines=event.data["lines"],
+            occurred_at=at,
+            source=Purchase.Source.IMPORT,
+            recorded_at=at,
+        )
+        plan.balance = purchase.balance_after
+        self.stats.purchases += 1
+        if "return" in event.data:
+            ret = event.data["return"]
+            data = {**ret, "purchase": purchase, "store": store, "index": store_index}
+            heapq.heappush(queue, self._event(ret["at"], 2, "return", plan, data))
+
+    def _redeem(self, plan: Plan, store: Store, receipt: str, points: int, at) -> None:
+        redemption, _replayed = points_redeem(
+            member=plan.member,
+            store=store,
+            points=points,
+            receipt_id=receipt,
+            recorded_at=at,
+        )
+        plan.balance = redemption.balance_after
+        self.stats.redemptions += 1
+
+    def _return(self, event: Event) -> None:
+        plan, data, at = event.plan, event.data, event.at
+        store = data["store"]
+        if data.get("spend_first") and plan.balance > 0:
+            receipt = self._receipt_new(data["index"], at)
+            self._redeem(plan, store, receipt, plan.balance, at)
+        ret, _replayed = purchase_return_record(
+            purchase=data["purchase"],
+            store=store,
+            receipt_id=f"R-{data['purchase'].receipt_id}",  # one return per purchase
+            amount=data.get("amount"),
+            lines=data.get("lines"),
+            recorded_at=at,
+        )
+        plan.balance = ret.balance_after
+        self.stats.returns += 1
+        self.stats.overdrawn_by_return += ret.balance_after < 0
+
+    def _adjust(self, event: Event) -> None:
+        plan, points = event.plan, event.data["points"]
+        if points < 0 and plan.balance + points < 0:
+            return  # the service would refuse: a deduction never overdraws
+        entry = points_adjust(
+            member=plan.member,
+            points=points,
+            reason=event.data["reason"],
+            created_by=self.staff["manager"],
+            recorded_at=event.at,
+        )
+        plan.balance = entry.balance_after
+        self.stats.adjustments += 1
+
+    def _progress(self, month: tuple[int, int]) -> None:
+        s = self.stats
+        self.stdout.write(
+            f"  {month[0]}-{month[1]:02d}: {s.members:4d} members, "
+            f"{s.purchases:6d} purchases, {s.returns:4d} returns, "
+            f"{s.redemptions:4d} redemptions"
+        )
+
+    # --- output ------------------------------------------------------------------
+
+    def _print_logins(self, *, token: str | None) -> None:
+        base = "http://127.0.0.1:8000"
+        w = self.stdout.write
+        w("")
+        w("Demo logins (demo passwords; never load this data in production):")
+        w(f"  {'who':<18} {'login':<17} {'password':<14} page")
+        for who, login, password, path in LOGINS:
+            w(f"  {who:<18} {login:<17} {password:<14} {path}")
+        w("")
+        w(f"  Portal    {base}/")
+        w(f"  Admin     {base}/admin/")
+        w(f"  Counter   {base}/admin/counter/")
+        w(f"  API docs  {base}/api/v1/docs/")
+        w("  (on another port with `make run PORT=8123`)")
+        w("")
+        code = STORES[0][0]
+        if token:
+            w(f"POS API token for store {code} (shown once only, stored hashed):")
+            w(f"  Authorization: Token {token}")
+        else:
+            w(f"The POS API token for {code} was printed by the first run; ")
+            w(f"`manage.py create_api_token {code}` makes another.")

@@ -1,0 +1,106 @@
+from io import StringIO
+
+import phonenumbers
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import CommandError, call_command
+
+from members.models import ApiToken, Member, Store, User
+from members.services import store_get_or_create
+from rewards.models import LedgerEntry, PointsAccount, Purchase, PurchaseReturn
+from rewards.selectors import ledger_discrepancies
+
+pytestmark = pytest.mark.django_db
+
+
+def _seed(**kwargs) -> str:
+    out = StringIO()
+    call_command("seed_demo", members=20, months=2, stdout=out, **kwargs)
+    return out.getvalue()
+
+
+def _counts() -> dict:
+    return {
+        model.__name__: model.objects.count()
+        for model in (
+            Store,
+            User,
+            Member,
+            Purchase,
+            PurchaseReturn,
+            LedgerEntry,
+            ApiToken,
+        )
+    }
+
+
+def test_seed_demo_creates_stores_staff_and_demo_customer():
+    out = _seed()
+
+    assert set(Store.objects.values_list("code", flat=True)) == {
+        "kyiv-center",
+        "kyiv-left",
+        "lviv",
+    }
+    assert all(s.timezone == "Europe/Kyiv" and s.address for s in Store.objects.all())
+    for username, group in [
+        ("cashier", "Cashier"),
+        ("manager", "Manager"),
+        ("marketer", "Marketer"),
+    ]:
+        user = User.objects.get(username=username)
+        assert user.is_staff and user.store is not None
+        assert list(user.groups.values_list("name", flat=True)) == [group]
+        assert authenticate(username=username, password=f"{username}-demo") == user
+    admin = User.objects.get(username="admin")
+    assert admin.is_superuser
+    assert authenticate(username="admin", password="admin-demo") == admin
+
+    demo = Member.objects.get(user__email="demo@example.com")
+    assert (
+        authenticate(username="demo@example.com", password="demo-customer") == demo.user
+    )
+    kinds = set(demo.account.entries.values_list("kind", flat=True))
+    assert {"earn", "redeem", "clawback", "adjust"} <= kinds
+    assert Member.objects.count() == 20
+    assert ApiToken.objects.filter(store__code="kyiv-center").count() == 1
+    assert "Authorization: Token " in out
+    assert "cashier-demo" in out and "http://127.0.0.1:8000/admin/counter/" in out
+
+
+def test_seed_demo_history_keeps_every_ledger_invariant():
+    _seed()
+
+    assert ledger_discrepancies() == []
+    assert Purchase.objects.filter(source=Purchase.Source.IMPORT).count() > 20
+    assert PurchaseReturn.objects.exists()
+    for account in PointsAccount.objects.all():
+        # Written in time order: walking the entries by time rebuilds every
+        # balance_after, which a statement sorted by time relies on.
+        balance = 0
+        for entry in account.entries.order_by("created_at", "id"):
+            balance += entry.points
+            assert entry.balance_after == balance
+        assert balance == account.balance
+    for member in Member.objects.all():
+        assert phonenumbers.is_valid_number(phonenumbers.parse(member.phone))
+        assert member.phone.startswith("+380")
+        first = member.purchases.order_by("occurred_at").first()
+        assert first is None or first.occurred_at >= member.enrolled_at
+
+
+def test_seed_demo_second_run_keeps_the_data_and_creates_nothing():
+    _seed()
+    before = _counts()
+
+    out = _seed()
+
+    assert "already" in out
+    assert _counts() == before
+
+
+def test_seed_demo_refuses_to_complete_a_partial_data_set():
+    store_get_or_create(code="lviv", name="Lviv")
+
+    with pytest.raises(CommandError, match="Part of the demo data is there"):
+        _seed()
