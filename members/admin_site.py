@@ -1,5 +1,13 @@
-from django.contrib import admin
+"""The staff back office: the admin site and what its ModelAdmins share."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+
+COUNTER_PERMISSION = "rewards.add_purchase"
 
 
 class LoyaltyAdminSite(admin.AdminSite):
@@ -10,6 +18,62 @@ class LoyaltyAdminSite(admin.AdminSite):
     index_title = _("Back office")
 
     def get_urls(self):
-        from rewards.counter import counter_urls  # the Counter lives with the points it moves
+        from rewards.counter import (
+            counter_urls,
+        )  # the Counter lives with the points it moves
 
         return counter_urls(self) + super().get_urls()
+
+    def each_context(self, request):
+        context = super().each_context(request)
+        user = request.user
+        if user.is_active and user.is_staff and user.has_perm(COUNTER_PERMISSION):
+            context["counter_url"] = reverse("admin:counter", current_app=self.name)
+        return context
+
+
+class ReadOnlyAdminMixin:
+    """For rows that only services write (ledger, receipts, consent history).
+
+    The admin shows them; nobody, not even a superuser, adds, edits or deletes
+    them here.
+    """
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ServiceRefused(Exception):
+    """A service refused a write that the admin form had let through (a race)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ServiceWriteAdminMixin:
+    """For ModelAdmins whose add/change forms write through a service.
+
+    The form validates what it can; `save_form`/`save_model` call the service.
+    Should the service still refuse (another request won a race), the admin's
+    transaction rolls back and the user is sent back to the form with the
+    service's message instead of a server error.
+    """
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ServiceRefused as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def save_related(self, request, form, formsets, change):
+        # The services wrote the row and everything hanging off it; these
+        # models have no many-to-many fields or inlines to save.
+        return None

@@ -1,0 +1,559 @@
+"""Back office for people and places: staff users, stores, members, tokens, consent.
+
+Members are enrolled and changed through members.services, and points are
+adjusted through rewards.services.points_adjust; the admin never saves them
+itself.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from members.admin_site import (
+    ReadOnlyAdminMixin,
+    ServiceRefused,
+    ServiceWriteAdminMixin,
+)
+from members.errors import InvalidInput, ServiceError
+from members.models import (
+    ApiToken,
+    Channel,
+    ConsentEvent,
+    ConsentSource,
+    Member,
+    Store,
+    User,
+)
+from members.phones import phone_normalize
+from members.selectors import member_search
+from members.services import (
+    PROFILE_FIELDS,
+    api_token_create,
+    api_token_revoke,
+    member_consent_set,
+    member_enroll,
+    member_update_profile,
+)
+from rewards.forms import PointsAdjustForm, service_error_to_form
+from rewards.selectors import (
+    ledger_entries_for_member,
+    ledger_entry_explain,
+    program_settings_get,
+)
+from rewards.services import points_adjust
+
+ADJUST_PERMISSION = "rewards.adjust_points"
+LEDGER_ROWS = 20
+
+
+# --- Staff users and stores --------------------------------------------------------
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets,
+        (_("Store"), {"fields": ("store",)}),
+    )
+    add_fieldsets = (
+        *DjangoUserAdmin.add_fieldsets,
+        (
+            _("Staff"),
+            {"classes": ("wide",), "fields": ("email", "is_staff", "store", "groups")},
+        ),
+    )
+    list_display = ("username", "email", "first_name", "last_name", "store", "is_staff")
+    list_filter = (*DjangoUserAdmin.list_filter, "store")
+    list_select_related = ("store",)
+    autocomplete_fields = ("store",)
+
+
+@admin.register(Store)
+class StoreAdmin(admin.ModelAdmin):
+    list_display = ("name", "code", "address", "timezone", "is_active")
+    list_filter = ("is_active", "timezone")
+    search_fields = ("code", "name", "address")
+    prepopulated_fields = {"code": ("name",)}
+
+
+# --- Members -------------------------------------------------------------------------
+
+
+def _member_email_clean(
+    email: str | None, *, exclude_pk: int | None = None
+) -> str | None:
+    email = (email or "").strip().lower() or None
+    if email:
+        taken = (
+            Member.objects.filter(email__iexact=email).exclude(pk=exclude_pk).first()
+        )
+        if taken:
+            raise ValidationError(
+                _("This email is already enrolled with card %(card)s."),
+                params={"card": taken.card_number},
+                code="email_taken",
+            )
+    return email
+
+
+class MemberAddForm(forms.ModelForm):
+    """Enrollment by staff: checks what member_enroll would refuse, so it shows on the form."""
+
+    phone = forms.CharField(
+        label=_("phone"),
+        max_length=32,
+        help_text=_("Any usual form, e.g. 067 123 45 67 or +380671234567."),
+    )
+
+    class Meta:
+        model = Member
+        fields = (
+            "phone",
+            "email",
+            "first_name",
+            "last_name",
+            "birthday",
+            "gender",
+            "language",
+            "home_store",
+            "sms_consent",
+            "email_consent",
+        )
+
+    def clean_phone(self) -> str:
+        try:
+            phone = phone_normalize(self.cleaned_data["phone"])
+        except InvalidInput as exc:
+            raise ValidationError(exc.message, code="invalid") from None
+        taken = Member.objects.filter(phone=phone).first()
+        if taken:
+            raise ValidationError(
+                _("This phone is already enrolled with card %(card)s."),
+                params={"card": taken.card_number},
+                code="phone_taken",
+            )
+        return phone
+
+    def clean_email(self) -> str | None:
+        return _member_email_clean(self.cleaned_data.get("email"))
+
+
+class MemberChangeForm(forms.ModelForm):
+    class Meta:
+        model = Member
+        fields = (*PROFILE_FIELDS, "email", "sms_consent", "email_consent")
+
+    def clean_email(self) -> str | None:
+        return _member_email_clean(
+            self.cleaned_data.get("email"), exclude_pk=self.instance.pk
+        )
+
+
+@admin.register(Member)
+class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
+    form = MemberChangeForm
+    add_form = MemberAddForm
+    change_form_template = "admin/members/member/change_form.html"
+    list_display = (
+        "card_number",
+        "full_name_display",
+        "phone",
+        "email",
+        "balance",
+        "home_store",
+        "sms_consent",
+        "email_consent",
+        "enrolled_at",
+    )
+    list_filter = (
+        "home_store",
+        "sms_consent",
+        "email_consent",
+        "language",
+        "gender",
+        "enrolled_at",
+    )
+    list_select_related = ("account", "home_store")
+    search_fields = ("phone", "card_number", "email", "first_name", "last_name")
+    search_help_text = _("Phone (any format), card number, email or name.")
+    autocomplete_fields = ("home_store",)
+    date_hierarchy = "enrolled_at"
+    add_fieldsets = (
+        (None, {"fields": ("phone", "first_name", "last_name", "email")}),
+        (_("Profile"), {"fields": ("birthday", "gender", "language", "home_store")}),
+        (_("Marketing consent"), {"fields": ("sms_consent", "email_consent")}),
+    )
+    fieldsets = (
+        (None, {"fields": ("card_number", "phone", "balance")}),
+        (
+            _("Profile"),
+            {
+                "fields": (
+                    "first_name",
+                    "last_name",
+                    "email",
+                    "birthday",
+                    "gender",
+                    "language",
+                    "interests",
+                    "home_store",
+                )
+            },
+        ),
+        (
+            _("Marketing consent"),
+            {
+                "fields": (
+                    ("sms_consent", "sms_consent_at", "sms_consent_source"),
+                    ("email_consent", "email_consent_at", "email_consent_source"),
+                )
+            },
+        ),
+        (
+            _("Enrollment"),
+            {"fields": ("user", "enrolled_at", "enrolled_store", "enrolled_by")},
+        ),
+    )
+    readonly_fields = (
+        "card_number",
+        "phone",
+        "balance",
+        "sms_consent_at",
+        "sms_consent_source",
+        "email_consent_at",
+        "email_consent_source",
+        "user",
+        "enrolled_at",
+        "enrolled_store",
+        "enrolled_by",
+    )
+
+    def has_delete_permission(self, request, obj=None):
+        # A member's ledger is append-only and protects the account; erasure
+        # will be a service of its own.
+        return False
+
+    @admin.display(description=_("name"), ordering="last_name")
+    def full_name_display(self, obj: Member) -> str:
+        return obj.full_name
+
+    @admin.display(description=_("balance"), ordering="account__balance")
+    def balance(self, obj: Member) -> int | None:
+        account = getattr(obj, "account", None)
+        return account.balance if account else None
+
+    def get_fieldsets(self, request, obj=None):
+        return (
+            self.add_fieldsets if obj is None else super().get_fieldsets(request, obj)
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else super().get_readonly_fields(request, obj)
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, **kwargs)
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        if request.user.store_id:
+            initial.setdefault("home_store", request.user.store_id)
+        return initial
+
+    def get_search_results(self, request, queryset, search_term):
+        found, may_have_duplicates = super().get_search_results(
+            request, queryset, search_term
+        )
+        # The plain search matches text as typed; member_search also knows
+        # that "067 123 45 67" is +380671234567 and that cards have spaces.
+        ids = [m.pk for m in member_search(query=search_term, limit=50)]
+        if ids:
+            found = found | queryset.filter(pk__in=ids)
+        return found, may_have_duplicates
+
+    # --- writes, all through the services ---
+
+    def save_form(self, request, form, change):
+        if change:
+            return super().save_form(request, form, change)
+        data = form.cleaned_data
+        try:
+            return member_enroll(
+                phone=data["phone"],
+                email=data.get("email"),
+                first_name=data.get("first_name", ""),
+                last_name=data.get("last_name", ""),
+                birthday=data.get("birthday"),
+                gender=data.get("gender", ""),
+                language=data.get("language") or None,
+                store=data.get("home_store") or request.user.store,
+                enrolled_by=request.user,
+                sms_consent=data.get("sms_consent", False),
+                email_consent=data.get("email_consent", False),
+                source=ConsentSource.ADMIN,
+            )
+        except ServiceError as exc:
+            raise ServiceRefused(exc.message) from exc
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return  # member_enroll saved it in save_form
+        # form.instance already holds the new values; the services compare
+        # against what is stored, so give them the stored row.
+        current = Member.objects.get(pk=obj.pk)
+        changed = set(form.changed_data)
+        profile = {
+            name: form.cleaned_data[name]
+            for name in changed
+            if name in PROFILE_FIELDS or name == "email"
+        }
+        try:
+            if profile:
+                member_update_profile(member=current, **profile)
+            for channel in Channel:
+                name = f"{channel}_consent"
+                if name in changed:
+                    member_consent_set(
+                        member=current,
+                        channel=channel,
+                        granted=form.cleaned_data[name],
+                        source=ConsentSource.ADMIN,
+                        changed_by=request.user,
+                    )
+        except ServiceError as exc:
+            raise ServiceRefused(exc.message) from exc
+
+    # --- the change page: ledger and the adjustment link ---
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        context = dict(extra_context or {})
+        member = self.get_object(request, unquote(object_id))
+        if member is not None:
+            if request.user.has_perm("rewards.view_ledgerentry"):
+                currency = program_settings_get().currency
+                entries = ledger_entries_for_member(member_id=member.pk)[:LEDGER_ROWS]
+                context["ledger_rows"] = [
+                    (entry, ledger_entry_explain(entry, currency=currency))
+                    for entry in entries
+                ]
+                context["ledger_limit"] = LEDGER_ROWS
+                context["ledger_url"] = "{}?{}".format(
+                    reverse("admin:rewards_ledgerentry_changelist"),
+                    urlencode({"q": member.card_number}),
+                )
+            if request.user.has_perm(ADJUST_PERMISSION):
+                context["adjust_points_url"] = reverse(
+                    "admin:members_member_adjust_points", args=[member.pk]
+                )
+        return super().change_view(request, object_id, form_url, context)
+
+    def get_urls(self):
+        # Before the stock URLs: "<path:object_id>/" would swallow this one.
+        return [
+            path(
+                "<path:object_id>/adjust-points/",
+                self.admin_site.admin_view(self.adjust_points_view),
+                name="members_member_adjust_points",
+            ),
+            *super().get_urls(),
+        ]
+
+    def adjust_points_view(self, request, object_id):
+        """A manual correction: a new ledger entry through points_adjust, with a reason."""
+        if not request.user.has_perm(ADJUST_PERMISSION):
+            raise PermissionDenied
+        member = self.get_object(request, unquote(object_id))
+        if member is None:
+            raise Http404(gettext("No member with this id."))
+        change_url = reverse("admin:members_member_change", args=[member.pk])
+        if request.method == "POST":
+            form = PointsAdjustForm(request.POST)
+            if form.is_valid():
+                data = form.cleaned_data
+                try:
+                    entry = points_adjust(
+                        member=member,
+                        points=data["points"],
+                        reason=data["reason"],
+                        created_by=request.user,
+                        idempotency_key=f"admin-adjust:{data['idempotency_key']}",
+                    )
+                except ServiceError as exc:
+                    service_error_to_form(form, exc)
+                else:
+                    self.log_change(
+                        request,
+                        member,
+                        gettext("Adjusted points by %(points)+d: %(reason)s")
+                        % {"points": entry.points, "reason": entry.reason},
+                    )
+                    self.message_user(
+                        request,
+                        ngettext(
+                            "Points adjusted by %(points)+d. The balance is now %(balance)d point.",
+                            "Points adjusted by %(points)+d. The balance is now %(balance)d points.",
+                            entry.balance_after,
+                        )
+                        % {"points": entry.points, "balance": entry.balance_after},
+                        messages.SUCCESS,
+                    )
+                    return HttpResponseRedirect(change_url)
+        else:
+            form = PointsAdjustForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Adjust points"),
+            "subtitle": str(member),
+            "opts": self.opts,
+            "original": member,
+            "member": member,
+            "balance": member.account.balance,
+            "form": form,
+            "change_url": change_url,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(
+            request, "admin/members/member/adjust_points.html", context
+        )
+
+
+# --- Consent history, API tokens -----------------------------------------------------
+
+
+@admin.register(ConsentEvent)
+class ConsentEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "created_at",
+        "member",
+        "channel",
+        "granted",
+        "source",
+        "changed_by",
+    )
+    list_filter = ("channel", "granted", "source", "created_at")
+    list_select_related = ("member", "changed_by")
+    search_fields = (
+        "member__card_number",
+        "member__phone",
+        "member__email",
+        "member__last_name",
+    )
+    date_hierarchy = "created_at"
+
+
+class ApiTokenStatusFilter(admin.SimpleListFilter):
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return (("active", _("Active")), ("revoked", _("Revoked")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "active":
+            return queryset.filter(revoked_at__isnull=True)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        return queryset
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
+    """Till tokens: created by api_token_create, shown raw once, revoked by an action.
+
+    The key hash is never displayed; an existing token cannot be edited.
+    """
+
+    list_display = (
+        "name",
+        "store",
+        "prefix_display",
+        "created_at",
+        "last_used_at",
+        "is_active_display",
+    )
+    list_filter = (ApiTokenStatusFilter, "store")
+    list_select_related = ("store",)
+    search_fields = ("name", "prefix", "store__code", "store__name")
+    autocomplete_fields = ("store",)
+    actions = ("revoke",)
+    add_fields = ("store", "name")
+    view_fields = (
+        "store",
+        "name",
+        "prefix_display",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
+
+    @admin.display(description=_("starts with"))
+    def prefix_display(self, obj: ApiToken) -> str:
+        return f"{obj.prefix}…"
+
+    @admin.display(description=_("active"), boolean=True, ordering="revoked_at")
+    def is_active_display(self, obj: ApiToken) -> bool:
+        return obj.is_active
+
+    def has_change_permission(self, request, obj=None):
+        # The changelist (and the revoke action) need the permission; a token
+        # itself is never edited.
+        return obj is None and super().has_change_permission(request, obj)
+
+    def get_fields(self, request, obj=None):
+        return self.add_fields if obj is None else self.view_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.view_fields
+
+    def save_form(self, request, form, change):
+        try:
+            token, raw = api_token_create(
+                store=form.cleaned_data["store"], name=form.cleaned_data["name"]
+            )
+        except ServiceError as exc:
+            raise ServiceRefused(exc.message) from exc
+        token._raw_token = raw  # shown by response_add, never stored
+        return token
+
+    def save_model(self, request, obj, form, change):
+        return None  # api_token_create saved it in save_form
+
+    def response_add(self, request, obj, post_url_continue=None):
+        raw = getattr(obj, "_raw_token", None)
+        if raw:
+            self.message_user(
+                request,
+                gettext(
+                    "The token for %(name)s is %(token)s. Copy it into the till now: "
+                    "it is not stored and will not be shown again."
+                )
+                % {"name": obj.name, "token": raw},
+                messages.SUCCESS,
+            )
+        return super().response_add(request, obj, post_url_continue)
+
+    @admin.action(description=_("Revoke the selected tokens"), permissions=["change"])
+    def revoke(self, request, queryset):
+        tokens = list(queryset.filter(revoked_at__isnull=True))
+        for token in tokens:
+            api_token_revoke(token=token)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d token revoked.", "%(count)d tokens revoked.", len(tokens)
+            )
+            % {"count": len(tokens)},
+            messages.SUCCESS,
+        )

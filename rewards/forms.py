@@ -1,0 +1,176 @@
+"""Staff forms for the Counter and the admin's points adjustment.
+
+The forms only check the shape of the input; the services decide. A refused
+service call comes back as a ServiceError, which `service_error_to_form` turns
+into a form error on the field it names.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from members.errors import ServiceError
+from members.models import Store
+from rewards.models import Purchase
+
+
+def service_error_to_form(
+    form: forms.Form, exc: ServiceError, *, aliases: dict[str, str] | None = None
+) -> None:
+    """Show a refused service call on the form field it names, or above the form."""
+    field = (aliases or {}).get(exc.field or "", exc.field)
+    form.add_error(field if field in form.fields else None, exc.message)
+
+
+def receipt_id_new(prefix: str, store: Store | None) -> str:
+    """A receipt id for a sale rung up at the Counter, unique to the microsecond.
+
+    It is put in the form when the page is drawn, so submitting the same form
+    twice (a double click, a browser retry) replays instead of earning twice.
+    """
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S-%f")
+    return f"{prefix}-{store.code}-{stamp}" if store else f"{prefix}-{stamp}"
+
+
+class CounterSearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Phone, card number or name"),
+        max_length=100,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off"}),
+    )
+
+
+class CounterEnrollForm(forms.Form):
+    phone = forms.CharField(label=_("Phone"), max_length=32)
+    first_name = forms.CharField(label=_("First name"), max_length=80, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=80, required=False)
+    email = forms.EmailField(label=_("Email"), required=False)
+    sms_consent = forms.BooleanField(
+        label=_("Agrees to receive offers by SMS"), required=False
+    )
+    email_consent = forms.BooleanField(
+        label=_("Agrees to receive offers by email"), required=False
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("email_consent") and not data.get("email"):
+            self.add_error("email", _("Enter the email the offers should go to."))
+        return data
+
+
+class _StoreMixin:
+    """A `store` select, shown only to staff without a home store."""
+
+    def _store_setup(self, store: Store | None) -> None:
+        self.fixed_store = store
+        if store is not None:
+            del self.fields["store"]
+        else:
+            self.fields["store"].queryset = Store.objects.filter(is_active=True)
+
+    @property
+    def store(self) -> Store:
+        return self.fixed_store or self.cleaned_data["store"]
+
+
+def _store_field() -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none())
+
+
+class CounterPurchaseForm(_StoreMixin, forms.Form):
+    prefix = "purchase"  # three forms share the page; keep their field ids apart
+    total = forms.DecimalField(
+        label=_("Amount"),
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+    )
+    receipt_id = forms.CharField(label=_("Receipt id"), max_length=64)
+    store = _store_field()
+
+    def __init__(self, *args, store: Store | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._store_setup(store)
+        self.fields["receipt_id"].initial = receipt_id_new("C", store)
+
+
+class _PurchaseChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Purchase) -> str:
+        return _(
+            "%(date)s · %(store)s #%(receipt)s · %(total)s (returnable %(left)s)"
+        ) % {
+            "date": timezone.localtime(obj.occurred_at).strftime("%d.%m.%Y %H:%M"),
+            "store": obj.store.code,
+            "receipt": obj.receipt_id,
+            "total": obj.total,
+            "left": obj.returnable_total,
+        }
+
+
+class CounterReturnForm(_StoreMixin, forms.Form):
+    prefix = "return"
+    purchase = _PurchaseChoiceField(
+        label=_("Purchase"), queryset=Purchase.objects.none()
+    )
+    amount = forms.DecimalField(
+        label=_("Amount returned"),
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+    )
+    receipt_id = forms.CharField(label=_("Return receipt id"), max_length=64)
+    store = _store_field()
+
+    def __init__(self, *args, purchases, store: Store | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._store_setup(store)
+        self.fields["purchase"].queryset = purchases
+        self.fields["receipt_id"].initial = receipt_id_new("CR", store)
+
+
+class CounterRedeemForm(_StoreMixin, forms.Form):
+    prefix = "redeem"
+    points = forms.IntegerField(
+        label=_("Points"),
+        min_value=1,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    receipt_id = forms.CharField(label=_("Receipt id"), max_length=64)
+    store = _store_field()
+
+    def __init__(self, *args, store: Store | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._store_setup(store)
+        self.fields["receipt_id"].initial = receipt_id_new("CD", store)
+
+
+class PointsAdjustForm(forms.Form):
+    points = forms.IntegerField(
+        label=_("Points"),
+        help_text=_("Positive to add points, negative to take them away."),
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=255,
+        help_text=_("Kept in the ledger for ever; say why, e.g. the ticket number."),
+    )
+    # Drawn with the form so that submitting it twice adjusts once.
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["idempotency_key"].initial = uuid.uuid4().hex
+
+    def clean_points(self) -> int:
+        points = self.cleaned_data["points"]
+        if points == 0:
+            raise forms.ValidationError(_("Enter a number of points other than zero."))
+        return points
