@@ -1,7 +1,47 @@
+"""Customer portal pages. Thin: forms validate, services write, selectors read.
+
+A page only ever shows the member linked to the logged-in user
+(`member_get_for_user`); no URL takes a member, card or entry id.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+import segno
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
+
+from members.cards import card_number_format
+from members.errors import ServiceError
+from members.forms import ClaimCodeForm, PreferencesForm, ProfileForm, SignupForm
+from members.models import Channel, ConsentSource, Member
+from members.selectors import member_get_for_user
+from members.services import (
+    member_claim_verify,
+    member_consent_set,
+    member_signup,
+    member_update_profile,
+)
+from rewards.selectors import (
+    ledger_entries_for_member,
+    ledger_entry_explain,
+    program_settings_get,
+)
+
+LOGIN_BACKEND = "members.auth.EmailOrUsernameBackend"
+CLAIM_SESSION_KEY = "portal_claim"
+DASHBOARD_ENTRIES = 5
+CONSENT_HISTORY_LIMIT = 50
 
 
 @require_GET
@@ -13,5 +53,216 @@ def healthz(request):
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception as exc:  # noqa: BLE001 - any database failure means unhealthy
-        return JsonResponse({"status": "error", "database": "unavailable", "error": type(exc).__name__}, status=503)
+        return JsonResponse(
+            {"status": "error", "database": "unavailable", "error": type(exc).__name__},
+            status=503,
+        )
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def member_required(view):
+    """Log in first; then pass the user's own member, or explain that there is none.
+
+    Staff logins have no membership: they get a page that says so, not an error.
+    """
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        member = member_get_for_user(user=request.user)
+        if member is None:
+            return render(request, "members/no_member.html", status=403)
+        return view(request, member, *args, **kwargs)
+
+    return wrapper
+
+
+def _posted(request):
+    """The submitted data, or None on GET (an all-unticked form posts nothing)."""
+    return request.POST if request.method == "POST" else None
+
+
+def _mask(destination: str) -> str:
+    """Enough of a phone or address for people to recognise it, not to harvest it."""
+    if "@" in destination:
+        name, _sep, domain = destination.partition("@")
+        return f"{name[:1]}•••@{domain}"
+    return f"{destination[:4]}•••••{destination[-2:]}"
+
+
+@require_GET
+def home(request):
+    if member_get_for_user(user=request.user) is not None:
+        return redirect("portal:dashboard")
+    return render(request, "members/home.html", {"program": program_settings_get()})
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("portal:dashboard")
+    form = SignupForm(
+        _posted(request), initial={"language": translation.get_language()}
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = member_signup(
+                email=data["email"],
+                password=data["password1"],
+                phone=data["phone"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                language=data["language"],
+            )
+        except ServiceError as error:
+            form.add_service_error(error)
+        else:
+            if result.pending_code is not None:
+                otp = result.pending_code
+                request.session[CLAIM_SESSION_KEY] = {
+                    "otp_id": otp.pk,
+                    "channel": otp.channel,
+                    "to": _mask(otp.destination),
+                }
+                return redirect("portal:signup_verify")
+            login(request, result.user, backend=LOGIN_BACKEND)
+            messages.success(
+                request,
+                _("Welcome! Your card number is %(card)s.")
+                % {"card": card_number_format(result.member.card_number)},
+            )
+            return redirect("portal:dashboard")
+    return render(request, "members/signup.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def signup_verify(request):
+    """The second step of claiming a membership enrolled at the counter."""
+    claim = request.session.get(CLAIM_SESSION_KEY)
+    if not isinstance(claim, dict) or "otp_id" not in claim:
+        messages.info(request, _("Sign up first; we will then send you a code."))
+        return redirect("portal:signup")
+    form = ClaimCodeForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = member_claim_verify(
+                otp_id=claim["otp_id"], code=form.cleaned_data["code"]
+            )
+        except ServiceError as error:
+            form.add_service_error(error)
+        else:
+            del request.session[CLAIM_SESSION_KEY]
+            login(request, user, backend=LOGIN_BACKEND)
+            messages.success(
+                request, _("Your card is now linked to your online account.")
+            )
+            return redirect("portal:dashboard")
+    context = {
+        "form": form,
+        "by_sms": claim.get("channel") == Channel.SMS,
+        "sent_to": claim.get("to", ""),
+    }
+    return render(request, "members/signup_verify.html", context)
+
+
+@require_GET
+@member_required
+def dashboard(request, member: Member):
+    program = program_settings_get()
+    entries = ledger_entries_for_member(member_id=member.pk)[:DASHBOARD_ENTRIES]
+    balance = member.account.balance
+    context = {
+        "member": member,
+        "balance": balance,
+        "owed": -balance if balance < 0 else 0,
+        "worth": balance * program.point_value if balance > 0 else None,
+        "currency": program.currency,
+        "card_number": card_number_format(member.card_number),
+        "entries": [
+            (entry, ledger_entry_explain(entry, currency=program.currency))
+            for entry in entries
+        ],
+    }
+    return render(request, "members/dashboard.html", context)
+
+
+@require_GET
+@member_required
+def card(request, member: Member):
+    qr = segno.make(member.card_number, micro=False, error="m")
+    svg = qr.svg_inline(
+        scale=8,
+        border=2,
+        omitsize=True,
+        svgclass="card-qr",
+        title=_("QR code of card %(card)s") % {"card": member.card_number},
+    )
+    context = {
+        "member": member,
+        "card_number": card_number_format(member.card_number),
+        "qr_svg": svg,
+    }
+    return render(request, "members/card.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+def profile(request, member: Member):
+    form = ProfileForm(_posted(request), initial=ProfileForm.initial_for(member))
+    if request.method == "POST" and form.is_valid():
+        try:
+            member_update_profile(member=member, **form.cleaned_data)
+        except ServiceError as error:
+            form.add_service_error(error)
+        else:
+            # The preferred language is also the portal's language from now on.
+            translation.activate(member.language)
+            messages.success(request, _("Your profile is saved."))
+            response = redirect("portal:profile")
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME,
+                member.language,
+                max_age=settings.LANGUAGE_COOKIE_AGE,
+                path=settings.LANGUAGE_COOKIE_PATH,
+                domain=settings.LANGUAGE_COOKIE_DOMAIN,
+                secure=settings.LANGUAGE_COOKIE_SECURE,
+                httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+            )
+            return response
+    context = {"member": member, "form": form}
+    return render(request, "members/profile.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+def preferences(request, member: Member):
+    form = PreferencesForm(
+        _posted(request), member=member, initial=PreferencesForm.initial_for(member)
+    )
+    if request.method == "POST" and form.is_valid():
+        changed = False
+        try:
+            for channel in Channel.values:
+                changed |= member_consent_set(
+                    member=member,
+                    channel=channel,
+                    granted=form.cleaned_data[channel],
+                    source=ConsentSource.PORTAL,
+                    changed_by=request.user,
+                )
+        except ServiceError as error:
+            form.add_service_error(error)
+        else:
+            if changed:
+                messages.success(request, _("Your preferences are saved."))
+            else:
+                messages.info(request, _("Nothing changed."))
+            return redirect("portal:preferences")
+    context = {
+        "member": member,
+        "form": form,
+        "history": member.consent_events.all()[:CONSENT_HISTORY_LIMIT],
+    }
+    return render(request, "members/preferences.html", context)

@@ -1,0 +1,199 @@
+"""Customer portal forms. They validate input; the views hand it to services."""
+
+from __future__ import annotations
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from members.errors import ServiceError
+from members.models import Channel, Gender, Member, User
+
+MAX_INTERESTS = 20
+MAX_INTEREST_LENGTH = 50
+
+
+def _helper(submit_label) -> FormHelper:
+    helper = FormHelper()
+    helper.form_method = "post"
+    helper.add_input(Submit("submit", submit_label, css_class="w-100 btn-lg"))
+    return helper
+
+
+class ServiceErrorFormMixin:
+    """Shows a service's refusal on the field it names, or above the form."""
+
+    def add_service_error(self, error: ServiceError) -> None:
+        field = error.field if error.field in self.fields else None
+        self.add_error(field, error.message)
+
+
+class SignupForm(ServiceErrorFormMixin, forms.Form):
+    email = forms.EmailField(
+        label=_("Email"),
+        # The email becomes the login's username, the shorter of the two columns.
+        max_length=User._meta.get_field("username").max_length,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    phone = forms.CharField(
+        label=_("Phone"),
+        max_length=32,
+        help_text=_("The number you give at the till, e.g. 067 123 45 67."),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    first_name = forms.CharField(label=_("First name"), max_length=80, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=80, required=False)
+    language = forms.ChoiceField(
+        label=_("Preferred language"), choices=settings.LANGUAGES
+    )
+    password1 = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label=_("Password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper(_("Sign up"))
+
+    def clean(self):
+        cleaned = super().clean()
+        p1, p2 = cleaned.get("password1"), cleaned.get("password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("password2", _("The two passwords differ."))
+        elif p1:
+            try:
+                validate_password(p1)
+            except forms.ValidationError as exc:
+                self.add_error("password1", exc)
+        return cleaned
+
+
+class ClaimCodeForm(ServiceErrorFormMixin, forms.Form):
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "autofocus": True,
+            }
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper(_("Confirm"))
+
+
+class InterestsField(forms.CharField):
+    """Comma-separated text in, a list of distinct, non-empty interests out."""
+
+    def prepare_value(self, value):
+        if isinstance(value, list | tuple):
+            return ", ".join(str(v) for v in value)
+        return value
+
+    def clean(self, value):
+        text = super().clean(value) or ""
+        interests: list[str] = []
+        for part in text.split(","):
+            item = " ".join(part.split())
+            if item and item.casefold() not in (i.casefold() for i in interests):
+                interests.append(item)
+        if len(interests) > MAX_INTERESTS:
+            raise forms.ValidationError(
+                _("List at most %(max)s interests.") % {"max": MAX_INTERESTS}
+            )
+        if any(len(item) > MAX_INTEREST_LENGTH for item in interests):
+            raise forms.ValidationError(
+                _("Keep each interest under %(max)s characters.")
+                % {"max": MAX_INTEREST_LENGTH}
+            )
+        return interests
+
+
+class ProfileForm(ServiceErrorFormMixin, forms.Form):
+    first_name = forms.CharField(label=_("First name"), max_length=80, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=80, required=False)
+    email = forms.EmailField(
+        label=_("Email"), max_length=Member._meta.get_field("email").max_length
+    )
+    birthday = forms.DateField(
+        label=_("Birthday"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d"],
+    )
+    gender = forms.ChoiceField(
+        label=_("Gender"), choices=Gender.choices, required=False
+    )
+    interests = InterestsField(
+        label=_("Interests"),
+        required=False,
+        max_length=1200,
+        help_text=_("Separate them with commas, e.g. coffee, books, running."),
+    )
+    language = forms.ChoiceField(
+        label=_("Preferred language"), choices=settings.LANGUAGES
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper(_("Save"))
+
+    @classmethod
+    def initial_for(cls, member: Member) -> dict:
+        interests = member.interests if isinstance(member.interests, list) else []
+        return {
+            "first_name": member.first_name,
+            "last_name": member.last_name,
+            "email": member.email or "",
+            "birthday": member.birthday,
+            "gender": member.gender,
+            "interests": interests,
+            "language": member.language,
+        }
+
+    def clean_birthday(self):
+        birthday = self.cleaned_data.get("birthday")
+        if birthday and birthday > timezone.localdate():
+            raise forms.ValidationError(_("The birthday cannot be in the future."))
+        if birthday and birthday.year < 1900:
+            raise forms.ValidationError(_("Enter a real birthday."))
+        return birthday
+
+
+class PreferencesForm(ServiceErrorFormMixin, forms.Form):
+    email = forms.BooleanField(
+        label=_("Send me offers by email"),
+        required=False,
+    )
+    sms = forms.BooleanField(label=_("Send me offers by SMS"), required=False)
+
+    def __init__(self, *args, member: Member, **kwargs):
+        self.member = member
+        super().__init__(*args, **kwargs)
+        self.helper = _helper(_("Save preferences"))
+
+    @classmethod
+    def initial_for(cls, member: Member) -> dict:
+        return {Channel.EMAIL: member.email_consent, Channel.SMS: member.sms_consent}
+
+    def clean_email(self):
+        granted = self.cleaned_data.get("email")
+        if granted and not self.member.email:
+            raise forms.ValidationError(
+                _("Add an email address in your profile first.")
+            )
+        return granted
