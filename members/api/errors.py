@@ -15,8 +15,14 @@ def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = key if key != "non_field_errors" else "non_field_errors"
-            out.update(_flatten(value, f"{prefix}.{name}" if prefix else str(name)))
+            if key == "non_field_errors" and prefix:
+                # A nested object's or list's own error belongs to it: "lines", not
+                # "lines.non_field_errors".
+                out.update(_flatten(value, prefix))
+            elif isinstance(key, int):  # a ListSerializer's errors by item index
+                out.update(_flatten(value, f"{prefix}[{key}]"))
+            else:
+                out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
     elif isinstance(detail, list):
         if all(not isinstance(v, dict | list) for v in detail):
             out[prefix or "non_field_errors"] = [str(v) for v in detail]
@@ -40,16 +46,18 @@ def api_exception_handler(exc, context):
     if isinstance(exc, ServiceError):
         return service_error_response(exc)
     if isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     response = exception_handler(exc, context)
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        errors = _flatten(exc.detail)
-        first = next(iter(errors.items()))
-        response.data = {"detail": f"{first[0]}: {first[1][0]}", "errors": errors}
+        errors = _flatten(exc.detail) or {"non_field_errors": [str(exc.default_detail)]}
+        field, messages = next(iter(errors.items()))
+        response.data = {"detail": f"{field}: {messages[0]}", "errors": errors}
         response.status_code = status.HTTP_400_BAD_REQUEST
     elif isinstance(response.data, dict) and "detail" in response.data:
         response.data = {"detail": str(response.data["detail"]), "errors": {}}

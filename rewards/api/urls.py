@@ -1,1 +1,16 @@
-urlpatterns: list = []
+"""Points endpoints of the POS API, mounted under /api/v1/ (namespace "api-v1")."""
+
+from django.urls import path
+
+from rewards.api import views
+
+urlpatterns = [
+    path("purchases", views.PurchaseCreateApi.as_view(), name="purchase-create"),
+    # <str:...> so that a malformed id is the view's JSON 404, not Django's HTML one.
+    path(
+        "purchases/<str:purchase_id>/returns",
+        views.PurchaseReturnCreateApi.as_view(),
+        name="purchase-return-create",
+    ),
+    path("redemptions", views.RedemptionCreateApi.as_view(), name="redemption-create"),
+]

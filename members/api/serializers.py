@@ -1,0 +1,109 @@
+"""Serializer pieces shared by the POS API views of members and rewards.
+
+Each view keeps its own nested InputSerializer/OutputSerializer; what several
+views have in common (a member's card, the member as the till sees it, the
+error body) lives here.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+from members.models import Member
+from rewards.models import LedgerEntry
+
+CARD_MAX_LENGTH = 20  # Member.card_number
+CARD_SEPARATORS = str.maketrans("", "", " -")
+RECENT_ACTIVITY = 10
+
+
+class CardNumberField(serializers.CharField):
+    """A card number as printed (spaces or dashes allowed), returned as digits only."""
+
+    default_error_messages = {
+        "card": _("A card number has digits only, at most 20."),
+    }
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("max_length", 40)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data) -> str:
+        text = super().to_internal_value(data)
+        digits = text.translate(CARD_SEPARATORS)
+        if (
+            not digits.isascii()
+            or not digits.isdigit()
+            or len(digits) > CARD_MAX_LENGTH
+        ):
+            self.fail("card")
+        return digits
+
+
+class LedgerEntrySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LedgerEntry
+        fields = ["kind", "points", "balance_after", "created_at", "reason"]
+        ref_name = "LedgerEntry"
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    """A member as a till shows it: who they are and how many points they have."""
+
+    points_balance = serializers.IntegerField(source="account.balance", read_only=True)
+
+    class Meta:
+        model = Member
+        fields = [
+            "card_number",
+            "phone",
+            "email",
+            "first_name",
+            "last_name",
+            "birthday",
+            "language",
+            "enrolled_at",
+            "points_balance",
+        ]
+        read_only_fields = fields
+        ref_name = "Member"
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error: a sentence, and the messages per input field."""
+
+    detail = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text=_(
+            'Messages per input field, e.g. {"total": ["Ensure that there are no '
+            'more than 2 decimal places."]}; nested fields as "lines[0].quantity".'
+        ),
+    )
+
+    class Meta:
+        ref_name = "Error"
+
+
+ERROR_DESCRIPTIONS = {
+    400: _("Invalid input: `errors` names each field at fault."),
+    401: _("No till token, or an invalid or revoked one."),
+    404: _("Not found."),
+    409: _("Conflicts with the current state or an earlier request."),
+}
+
+
+def error_responses(*codes: int, **descriptions: str) -> dict[int, OpenApiResponse]:
+    """OpenAPI responses for error statuses, all with the ErrorSerializer body.
+
+    `descriptions` overrides a status's text: error_responses(404, e404="...").
+    """
+    return {
+        code: OpenApiResponse(
+            ErrorSerializer,
+            description=descriptions.get(f"e{code}", ERROR_DESCRIPTIONS[code]),
+        )
+        for code in codes
+    }

@@ -1,0 +1,260 @@
+"""POS API for members: enroll at the till, find a member, show a member.
+
+One view per operation. Views validate the shape of the input with their
+InputSerializer, call one service or selector, and render the OutputSerializer;
+refusals are ServiceErrors that members.api.errors turns into JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
+from rest_framework import serializers, status
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from members.api.serializers import (
+    RECENT_ACTIVITY,
+    CardNumberField,
+    ErrorSerializer,
+    LedgerEntrySerializer,
+    MemberSerializer,
+    error_responses,
+)
+from members.errors import NotFound
+from members.models import ConsentSource, Member
+from members.selectors import member_get_by_card, member_get_by_phone
+from members.services import member_enroll
+from rewards.selectors import ledger_entries_for_member
+
+PHONE_MAX_LENGTH = 40  # generous: phone_normalize decides what is a number
+OLDEST_BIRTHDAY = dt.date(1900, 1, 1)
+
+
+class TillJSONParser(JSONParser):
+    """JSON only, and a body nested too deep for the parser is a 400, not a 500."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(
+                _("JSON parse error - the body is nested too deeply.")
+            ) from None
+
+
+class TillApiView(APIView):
+    """Base of every till endpoint: JSON in, JSON out, a store token required."""
+
+    parser_classes = [TillJSONParser]
+    renderer_classes = [JSONRenderer]
+
+
+def member_by_card_or_404(card_number: str, *, field: str = "card_number") -> Member:
+    member = member_get_by_card(card_number=card_number)
+    if member is None:
+        raise NotFound(
+            _("No member has card number %(card)s.") % {"card": card_number},
+            field=field,
+        )
+    return member
+
+
+def member_by_phone_or_404(phone: str, *, field: str = "phone") -> Member:
+    member = member_get_by_phone(phone=phone)  # InvalidInput (400) when not a phone
+    if member is None:
+        raise NotFound(
+            _("No member has phone %(phone)s.") % {"phone": phone}, field=field
+        )
+    return member
+
+
+class MemberEnrolledSerializer(ErrorSerializer):
+    card_number = serializers.CharField(help_text=_("The card of the existing member."))
+
+    class Meta:
+        ref_name = "MemberAlreadyEnrolledError"
+
+
+class MemberCreateApi(TillApiView):
+    """Enroll a customer at the till with at least a phone number."""
+
+    class InputSerializer(serializers.Serializer):
+        phone = serializers.CharField(max_length=PHONE_MAX_LENGTH)
+        email = serializers.EmailField(
+            max_length=254, required=False, allow_blank=True, allow_null=True
+        )
+        first_name = serializers.CharField(
+            max_length=80, required=False, allow_blank=True, allow_null=True
+        )
+        last_name = serializers.CharField(
+            max_length=80, required=False, allow_blank=True, allow_null=True
+        )
+        birthday = serializers.DateField(required=False, allow_null=True)
+        language = serializers.ChoiceField(
+            choices=settings.LANGUAGES,
+            required=False,
+            allow_blank=True,
+            allow_null=True,
+        )
+
+        class Meta:
+            ref_name = "MemberCreateInput"
+
+        def validate_birthday(self, value: dt.date | None) -> dt.date | None:
+            if (
+                value is not None
+                and not OLDEST_BIRTHDAY <= value <= timezone.localdate()
+            ):
+                raise serializers.ValidationError(
+                    _("Enter a birthday between 1900 and today.")
+                )
+            return value
+
+    class OutputSerializer(MemberSerializer):
+        class Meta(MemberSerializer.Meta):
+            ref_name = "MemberCreateOutput"
+
+    @extend_schema(
+        operation_id="member_create",
+        summary=_("Enroll a member"),
+        request=InputSerializer,
+        responses={
+            201: OutputSerializer,
+            **error_responses(400, 401),
+            409: OpenApiResponse(
+                MemberEnrolledSerializer,
+                description=_(
+                    "The phone or email is enrolled already; `card_number` is that member's card."
+                ),
+            ),
+        },
+        tags=["members"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        member = member_enroll(
+            phone=data["phone"],
+            email=data.get("email") or None,
+            first_name=data.get("first_name") or "",
+            last_name=data.get("last_name") or "",
+            birthday=data.get("birthday"),
+            language=data.get("language") or None,
+            store=request.auth.store,
+            source=ConsentSource.API,
+        )
+        return Response(
+            self.OutputSerializer(member).data, status=status.HTTP_201_CREATED
+        )
+
+
+class MemberLookupApi(TillApiView):
+    """Find a member by phone or by card number, as a cashier would."""
+
+    class InputSerializer(serializers.Serializer):
+        phone = serializers.CharField(
+            max_length=PHONE_MAX_LENGTH,
+            required=False,
+            help_text=_("e.g. +380671234567"),
+        )
+        card = CardNumberField(required=False, help_text=_("Card number, digits only"))
+
+        class Meta:
+            ref_name = "MemberLookupInput"
+
+        def validate(self, attrs: dict) -> dict:
+            if ("phone" in attrs) == ("card" in attrs):
+                message = _("Give either ?phone=… or ?card=…, one of them.")
+                raise serializers.ValidationError(
+                    {"phone": [message], "card": [message]}
+                )
+            return attrs
+
+    class OutputSerializer(MemberSerializer):
+        class Meta(MemberSerializer.Meta):
+            ref_name = "MemberLookupOutput"
+
+    @extend_schema(
+        operation_id="member_lookup",
+        summary=_("Find a member by phone or card"),
+        parameters=[InputSerializer],
+        responses={
+            200: OutputSerializer,
+            **error_responses(
+                400, 401, 404, e404=_("No member has this phone or card.")
+            ),
+        },
+        tags=["members"],
+    )
+    def get(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if "card" in data:
+            member = member_by_card_or_404(data["card"], field="card")
+        else:
+            member = member_by_phone_or_404(data["phone"])
+        return Response(self.OutputSerializer(member).data)
+
+
+class MemberDetailApi(TillApiView):
+    """A member with their balance and the last ledger entries, in a fixed number of queries."""
+
+    class OutputSerializer(MemberSerializer):
+        recent_activity = serializers.SerializerMethodField()
+
+        class Meta(MemberSerializer.Meta):
+            fields = [*MemberSerializer.Meta.fields, "recent_activity"]
+            read_only_fields = fields
+            ref_name = "MemberDetailOutput"
+
+        @extend_schema_field(LedgerEntrySerializer(many=True))
+        def get_recent_activity(self, member: Member) -> list[dict]:
+            entries = ledger_entries_for_member(member_id=member.pk)[:RECENT_ACTIVITY]
+            return LedgerEntrySerializer(entries, many=True).data
+
+    @extend_schema(
+        operation_id="member_detail",
+        summary=_("A member with recent activity"),
+        parameters=[
+            OpenApiParameter(
+                "card_number",
+                str,
+                OpenApiParameter.PATH,
+                description=_("Card number, digits only"),
+            )
+        ],
+        responses={
+            200: OutputSerializer,
+            **error_responses(401, 404, e404=_("No member has this card number.")),
+        },
+        tags=["members"],
+    )
+    def get(self, request: Request, card_number: str) -> Response:
+        field = CardNumberField()
+        try:
+            card = field.run_validation(card_number)
+        except serializers.ValidationError:
+            card = None
+        if not card:
+            raise NotFound(
+                _("No member has card number %(card)s.") % {"card": card_number[:40]},
+                field="card_number",
+            )
+        member = member_by_card_or_404(card)
+        return Response(self.OutputSerializer(member).data)

@@ -1,0 +1,107 @@
+"""Serializer pieces shared by the POS API views of purchases, returns, redemptions.
+
+Bounds follow the model columns (Purchase.total: 12 digits, 2 places;
+PurchaseLine.quantity: 10 digits, 3 places) so that nothing a till sends can
+reach the database out of range.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from rewards.services import MAX_AMOUNT, MAX_POINTS
+
+CENT = Decimal("0.01")
+MIN_QUANTITY = Decimal("0.001")
+MAX_QUANTITY = Decimal("9999999")  # what rewards.services accepts for a line
+MAX_LINES = 500
+RECEIPT_MAX_LENGTH = 64
+
+
+def money_field(*, allow_zero: bool = False, **kwargs) -> serializers.DecimalField:
+    """An amount of money: at most 2 decimal places, positive, no more than a column holds."""
+    return serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0") if allow_zero else CENT,
+        max_value=MAX_AMOUNT,
+        **kwargs,
+    )
+
+
+def quantity_field(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=10,
+        decimal_places=3,
+        min_value=MIN_QUANTITY,
+        max_value=MAX_QUANTITY,
+        **kwargs,
+    )
+
+
+def receipt_field(**kwargs) -> serializers.CharField:
+    return serializers.CharField(
+        max_length=RECEIPT_MAX_LENGTH,
+        help_text=_("The till's receipt id; unique per store, it makes retries safe."),
+        **kwargs,
+    )
+
+
+def points_field(**kwargs) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=1, max_value=MAX_POINTS, **kwargs)
+
+
+class DateTimeField(serializers.DateTimeField):
+    """DRF's field, except that a naive time near year 1 or 9999 is a 400, not a 500.
+
+    DRF checks a naive time made aware for ambiguity by converting it to UTC, which
+    overflows at the ends of the calendar; it catches that only for aware input.
+    """
+
+    def enforce_timezone(self, value):
+        try:
+            return super().enforce_timezone(value)
+        except OverflowError:
+            self.fail("overflow")
+
+
+class PurchaseLineSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    name = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+    category = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, default=""
+    )
+    quantity = quantity_field()
+    unit_price = money_field(allow_zero=True)
+
+    class Meta:
+        ref_name = "PurchaseLine"
+
+
+class ReturnLineSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = quantity_field()
+
+    class Meta:
+        ref_name = "ReturnLine"
+
+
+class MemberRefSerializer(serializers.Serializer):
+    """Who the customer is: a card number or a phone, exactly one (null counts as absent)."""
+
+    def validate(self, attrs: dict) -> dict:
+        attrs = super().validate(attrs)
+        for name in ("card_number", "phone"):
+            if attrs.get(name) is None:
+                attrs.pop(name, None)
+        if ("card_number" in attrs) == ("phone" in attrs):
+            message = _("Give either card_number or phone, one of them.")
+            raise serializers.ValidationError(
+                {"card_number": [message], "phone": [message]}
+            )
+        return attrs
