@@ -73,6 +73,12 @@ def _money(amount: Decimal, currency: str) -> str:
     return f"{number_format(amount, 2, force_grouping=True)} {currency}"
 
 
+def _rate(value: Decimal, currency: str) -> str:
+    """A per-point value: 0.10 UAH, 0.125 UAH (two places at least, no trailing zeros)."""
+    places = max(2, -value.normalize().as_tuple().exponent)
+    return f"{number_format(value, places)} {currency}"
+
+
 def _staff_store(user) -> Store | None:
     """The store a staff member works at, if it is open; otherwise forms ask."""
     store = user.store if user.store_id else None
@@ -269,7 +275,7 @@ class Counter:
             balance_text=balance_text(balance),
             balance_owed=balance < 0,
             currency=conf.currency,
-            point_value=conf.point_value,
+            point_value=_rate(conf.point_value, conf.currency),
             max_discount=_money(max_discount, conf.currency),
             purchases=purchases_for_member(member_id=member.pk)[:RECENT_PURCHASES],
             store=store,

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django import forms
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from members.errors import ServiceError
@@ -106,7 +107,9 @@ class _PurchaseChoiceField(forms.ModelChoiceField):
         return _(
             "%(date)s · %(store)s #%(receipt)s · %(total)s (returnable %(left)s)"
         ) % {
-            "date": timezone.localtime(obj.occurred_at).strftime("%d.%m.%Y %H:%M"),
+            "date": date_format(
+                timezone.localtime(obj.occurred_at), "SHORT_DATETIME_FORMAT"
+            ),
             "store": obj.store.code,
             "receipt": obj.receipt_id,
             "total": obj.total,

@@ -255,6 +255,22 @@ class TestMemberAdmin:
         assert response.status_code == 200
         assert "email" in response.context["adminform"].form.errors
 
+    def test_a_refusal_the_form_could_not_foresee_is_a_message_not_a_500(
+        self, su_client, monkeypatch
+    ):
+        from members import admin as members_admin
+        from members.errors import Conflict
+
+        def refuse(**kwargs):
+            raise Conflict("Could not allocate a card number; try again.")
+
+        monkeypatch.setattr(members_admin, "member_enroll", refuse)
+        url = reverse("admin:members_member_add")
+        response = su_client.post(url, _member_add_data(), follow=True)
+        assert response.redirect_chain == [(url, 302)]
+        assert "Could not allocate a card number; try again." in _messages(response)
+        assert not Member.objects.exists()
+
     def test_change_page_shows_balance_and_ledger_newest_first(self, su_client, member):
         for i in range(1, 4):
             points_adjust(
@@ -459,10 +475,11 @@ class TestApiTokenAdmin:
         assert token.key_hash.encode() not in response.content
 
     def test_search(self, su_client, store, other_store):
-        wanted, _raw = api_token_create(store=store, name="Till 1")
-        api_token_create(store=other_store, name="Till 9")
+        # Words, not digits: a random token prefix may contain any digit.
+        wanted, _raw = api_token_create(store=store, name="Front till")
+        api_token_create(store=other_store, name="Back till")
         response = su_client.get(
-            reverse("admin:members_apitoken_changelist"), {"q": "till 1"}
+            reverse("admin:members_apitoken_changelist"), {"q": "front"}
         )
         assert list(response.context["cl"].result_list) == [wanted]
 
