@@ -40,6 +40,8 @@ from rewards.selectors import points_for_amount, program_settings_get
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("9999999999.99")  # what Purchase.total (12 digits, 2 places) holds
 MAX_POINTS = 1_000_000_000
+MAX_BALANCE = 2**31 - 1  # PointsAccount.balance and LedgerEntry.points are IntegerFields
+MAX_QUANTITY = Decimal("9999999")  # what PurchaseLine.quantity (10 digits, 3 places) holds
 FUTURE_TOLERANCE = dt.timedelta(minutes=10)
 
 T = TypeVar("T")
@@ -74,12 +76,13 @@ def _money(value, *, field: str, allow_zero: bool = False) -> Decimal:
         raise InvalidInput(_("Enter an amount such as 125.50."), field=field) from None
     if not amount.is_finite():
         raise InvalidInput(_("Enter an amount such as 125.50."), field=field)
-    if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
-        raise InvalidInput(_("Use at most two decimal places."), field=field)
+    # Sign and size first: quantize() raises InvalidOperation on numbers like 1e999.
     if amount < 0 or (amount == 0 and not allow_zero):
         raise InvalidInput(_("The amount must be greater than zero."), field=field)
     if amount > MAX_AMOUNT:
         raise InvalidInput(_("The amount is too large."), field=field)
+    if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
+        raise InvalidInput(_("Use at most two decimal places."), field=field)
     return amount.quantize(CENT)
 
 
@@ -106,6 +109,7 @@ def _post(
 
     `recorded_at` is only for importing history (seed data, migrations from another
     system) in chronological order; live writes are stamped now."""
+    _balance_room_check(account, points)
     account.balance += points
     account.save(update_fields=["balance", "updated_at"])
     return LedgerEntry.objects.create(
@@ -118,6 +122,12 @@ def _post(
         created_at=recorded_at or timezone.now(),
         **links,
     )
+
+
+def _balance_room_check(account: PointsAccount, points: int) -> None:
+    # Refuse rather than overflow the integer columns (a DataError, a 500, on PostgreSQL).
+    if account.balance + points > MAX_BALANCE:
+        raise Conflict(_("The balance would exceed %(max)s points.") % {"max": MAX_BALANCE}, field="points")
 
 
 def _replay(existing, fingerprint: str, message: str):
@@ -161,7 +171,7 @@ def _lines_clean(lines: Iterable[LineInput | dict] | None) -> list[LineInput]:
             qty = Decimal(str(line.quantity))
         except (InvalidOperation, ValueError, TypeError):
             raise InvalidInput(_("Enter a quantity."), field=f"lines[{i}].quantity") from None
-        if not qty.is_finite() or qty <= 0 or qty > Decimal("9999999"):
+        if not qty.is_finite() or qty <= 0 or qty > MAX_QUANTITY:
             raise InvalidInput(_("The quantity must be greater than zero."), field=f"lines[{i}].quantity")
         price = _money(line.unit_price, field=f"lines[{i}].unit_price", allow_zero=True)
         cleaned.append(
@@ -231,6 +241,13 @@ def purchase_record(
             return _replay(existing, fingerprint, mismatch)
         conf = program_settings_get()
         points = points_for_amount(total, points_per_unit=conf.points_per_unit, min_purchase=conf.min_purchase)
+        if points > MAX_POINTS:
+            raise InvalidInput(
+                _("This purchase would earn %(points)s points, more than the %(max)s allowed at once.")
+                % {"points": points, "max": MAX_POINTS},
+                field="total",
+            )
+        _balance_room_check(account, points)  # before balance_after is written below
         purchase = Purchase.objects.create(
             store=store,
             receipt_id=receipt_id,
@@ -300,6 +317,8 @@ def purchase_return_record(
             raise InvalidInput(_("Enter a quantity."), field=f"lines[{i}].quantity") from None
         if not qty.is_finite() or qty <= 0:
             raise InvalidInput(_("The quantity must be greater than zero."), field=f"lines[{i}].quantity")
+        if qty > MAX_QUANTITY:  # quantize() below raises InvalidOperation on 1e999
+            raise InvalidInput(_("The quantity is too large."), field=f"lines[{i}].quantity")
         clean_lines.append({"sku": (line.sku or "").strip(), "quantity": str(qty.quantize(Decimal("0.001")))})
     fingerprint = _fingerprint({"purchase": purchase.pk, "amount": str(amount) if amount else None,
                                 "lines": clean_lines})
@@ -317,6 +336,13 @@ def purchase_return_record(
             return _replay(existing, fingerprint, mismatch)
         p = purchase_lock(purchase_id=purchase.pk)
         value = amount if amount else _return_lines_apply(p, clean_lines)
+        if value <= 0:
+            # Only free items came back: no money, no points, and the database
+            # refuses a zero-amount return, so say so instead of failing there.
+            raise InvalidInput(
+                _("The returned items are worth nothing; there are no points to take back."),
+                field="lines",
+            )
         if value > p.returnable_total:
             raise InvalidInput(
                 _("You cannot return %(amount)s: only %(left)s of this purchase is left to return.")
@@ -365,21 +391,31 @@ def _return_lines_apply(purchase: Purchase, lines: list[dict]) -> Decimal:
         if wanted > left:
             raise InvalidInput(
                 _("You cannot return %(wanted)s of %(sku)s: only %(left)s left to return.")
-                % {"wanted": wanted.normalize(), "sku": line["sku"], "left": left.normalize()},
+                % {"wanted": _quantity_text(wanted), "sku": line["sku"], "left": _quantity_text(left)},
                 field=f"lines[{i}].quantity",
             )
         for c in candidates:
             take = min(wanted, c.quantity - c.quantity_returned)
             if take <= 0:
                 continue
+            # The value of what a line has had back is always the rounded value
+            # of its returned quantity, so partial returns of a line add up to
+            # exactly its amount: rounding each piece on its own could pass it.
+            value += _line_amount(c.quantity_returned + take, c.unit_price) - _line_amount(
+                c.quantity_returned, c.unit_price
+            )
             c.quantity_returned += take
-            value += _line_amount(take, c.unit_price)
             wanted -= take
             touched.append(c)
             if wanted == 0:
                 break
     PurchaseLine.objects.bulk_update(set(touched), ["quantity_returned"])
-    return min(value, purchase.returnable_total) if value > 0 else value
+    return value
+
+
+def _quantity_text(quantity: Decimal) -> str:
+    """3.000 → "3", 0.500 → "0.5", 20.000 → "20" (normalize() alone gives "2E+1")."""
+    return format(quantity.normalize(), "f")
 
 
 # --- redemptions and adjustments --------------------------------------------------------
@@ -390,7 +426,7 @@ def _points(value, *, field: str = "points", allow_negative: bool = False) -> in
         raise InvalidInput(_("Enter a whole number of points."), field=field)
     try:
         points = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
         raise InvalidInput(_("Enter a whole number of points."), field=field) from None
     if isinstance(value, float | Decimal) and points != value:
         raise InvalidInput(_("Enter a whole number of points."), field=field)
@@ -486,7 +522,9 @@ def points_adjust(
         existing = lookup()
         if existing:
             return check(existing)
-        if account.balance + points < 0:
+        # Only a deduction is refused: a credit to a member in debt after a
+        # clawback lowers the debt and must go through.
+        if points < 0 and account.balance + points < 0:
             raise Conflict(
                 _("The balance is %(balance)s; deducting %(points)s would take it below zero.")
                 % {"balance": account.balance, "points": -points},
