@@ -10,28 +10,33 @@ export DJANGO_SETTINGS_MODULE := loyalty_site.settings
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(PY): requirements.txt
-	$(PYTHON) -m venv $(VENV)
+# A stamp, not $(PY) itself: the venv's python is newer than requirements.txt as
+# soon as `venv` ran, so a failed pip install would never be retried (and
+# touching the symlink would touch the system interpreter).
+DEPS   := $(VENV)/.installed
+
+$(DEPS): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r requirements.txt
-	@touch $(PY)
+	@touch $@
 
 var:
 	@mkdir -p var/broker/out var/broker/processed var/mail var/sms
 
-migrate: $(PY) var  ## apply database migrations
+migrate: $(DEPS) var  ## apply database migrations
 	$(PY) manage.py migrate --noinput
 
 seed: migrate  ## load the demo data (once; a second run keeps what is there)
-	$(PY) manage.py seed_demo
+	PORT=$(PORT) $(PY) manage.py seed_demo
 
-run: seed  ## the portal at http://127.0.0.1:$(PORT) with a Celery worker and beat (SQLite, no servers)
+run: seed  ## the portal at http://127.0.0.1:8000 (PORT=8123 for another) with a Celery worker and beat
 	@PORT=$(PORT) bin/run
 
-worker: $(PY) var  ## a Celery worker with beat, on whatever broker CELERY_BROKER_URL names
+worker: $(DEPS) var  ## a Celery worker with beat, on whatever broker CELERY_BROKER_URL names
 	$(VENV)/bin/celery -A loyalty_site worker -B --loglevel=INFO
 
-test: $(PY) var browsers  ## the whole suite (SQLite, or PostgreSQL when DATABASE_URL points there)
+test: $(DEPS) var browsers  ## the whole suite (SQLite, or PostgreSQL when DATABASE_URL points there)
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 browsers:  # Debian's Chromium for the browser tests, when we may install it
@@ -46,19 +51,19 @@ browsers:  # Debian's Chromium for the browser tests, when we may install it
 	  fi; \
 	fi
 
-lint: $(PY)  ## ruff check and format check
+lint: $(DEPS)  ## ruff check and format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-format: $(PY)  ## ruff format and fix
+format: $(DEPS)  ## ruff format and fix
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-messages: $(PY)  ## extract and compile translations (needs GNU gettext)
+messages: $(DEPS)  ## extract and compile translations (needs GNU gettext)
 	$(PY) manage.py makemessages -l uk -l ru -l ro -l en --no-obsolete --ignore=.venv --ignore=var
 	$(PY) manage.py compilemessages --ignore=.venv
 
-bench: $(PY) var  ## benchmarks; figures go to docs/BENCHMARKS.md
+bench: $(DEPS) var  ## benchmarks; figures go to docs/BENCHMARKS.md
 	$(PY) bench/run.py
 
 clean:  ## remove the virtualenv and local data

@@ -1,6 +1,7 @@
 """`manage.py check --deploy` is clean with production values from the environment."""
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -76,3 +77,42 @@ def test_check_deploy_flags_a_development_value(tmp_path, env, warning):
 
     assert result.returncode != 0
     assert warning in result.stdout + result.stderr
+
+
+def _env_example() -> dict[str, str]:
+    values = {}
+    for line in (BASE_DIR / ".env.example").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, _sep, value = line.partition("=")
+            values[key] = value
+    return values
+
+
+def test_env_example_lists_every_variable_settings_reads():
+    settings_py = (BASE_DIR / "loyalty_site" / "settings.py").read_text()
+    read = set(
+        re.findall(
+            r'\.(?:str|bool|int|float|list|path|url|db_url|email_url)\(\s*"([A-Z_]+)"',
+            settings_py,
+        )
+    )
+    documented = set(
+        re.findall(
+            r"^#? ?([A-Z][A-Z_]+)=", (BASE_DIR / ".env.example").read_text(), re.M
+        )
+    )
+
+    assert read, "no env.<type>(...) calls found in settings.py"
+    assert read - documented == set()
+
+
+def test_check_deploy_is_clean_with_the_env_example_values(tmp_path):
+    values = {
+        k: v
+        for k, v in _env_example().items()
+        if k not in ("DATABASE_URL", "LOYALTY_VAR_DIR")
+    }
+
+    result = _check_deploy(tmp_path, **values)
+
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+import os
 import random
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -707,7 +708,7 @@ class Command(BaseCommand):
     # --- output ------------------------------------------------------------------
 
     def _print_logins(self, *, token: str | None) -> None:
-        base = "http://127.0.0.1:8000"
+        base = f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"  # as make run
         w = self.stdout.write
         w("")
         w("Demo logins (demo passwords; never load this data in production):")
