@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -32,6 +33,7 @@ from members.sms import sms_send
 
 PROFILE_FIELDS = ("first_name", "last_name", "birthday", "gender", "interests", "language", "home_store")
 OTP_MAX_ATTEMPTS = 5
+OTP_MAX_PER_HOUR = 3  # codes sent to one member per hour: bounds guessing and SMS flooding
 
 
 class MemberAlreadyEnrolled(Conflict):
@@ -140,19 +142,37 @@ def member_enroll(
     raise Conflict(_("Could not allocate a card number; try again."))
 
 
+@transaction.atomic
 def member_update_profile(*, member: Member, **fields) -> Member:
-    """Change a member's profile fields (not phone, card or consent)."""
+    """Change a member's profile fields (not phone, card or consent).
+
+    A new email moves the web login with it (customers log in with their email),
+    so log-in and password reset follow the address the member gave.
+    """
     unknown = set(fields) - set(PROFILE_FIELDS) - {"email"}
     if unknown:
         raise InvalidInput(f"Not profile fields: {', '.join(sorted(unknown))}")
+    user = member.user
     if "email" in fields:
         email = _normalize_email(fields["email"])
         if email and Member.objects.filter(email__iexact=email).exclude(pk=member.pk).exists():
             raise InvalidInput(_("Another member uses this email."), field="email")
+        if user is not None:
+            if not email:
+                raise InvalidInput(_("Your online account needs an email address."), field="email")
+            taken = User.objects.filter(Q(username__iexact=email) | Q(email__iexact=email))
+            if taken.exclude(pk=user.pk).exists():
+                raise InvalidInput(_("Another account uses this email."), field="email")
         fields["email"] = email
     for name, value in fields.items():
         setattr(member, name, value)
     member.save(update_fields=list(fields))
+    if user is not None and "email" in fields and user.email != fields["email"]:
+        # Staff log in with a username of their own; only customer logins are emails.
+        if user.username.lower() == (user.email or "").lower():
+            user.username = fields["email"]
+        user.email = fields["email"]
+        user.save(update_fields=["username", "email"])
     return member
 
 
@@ -203,8 +223,18 @@ def _hash_code(code: str) -> str:
 def otp_send(*, member: Member, channel: str, payload: dict) -> OneTimeCode:
     """Create a one-time code and send it after commit by SMS or email.
 
-    The raw code leaves only through the message; the row keeps a hash.
+    The raw code leaves only through the message; the row keeps a hash. A new
+    code voids the member's earlier unused ones, and at most OTP_MAX_PER_HOUR
+    codes go to one member in an hour.
     """
+    now = timezone.now()
+    recent = OneTimeCode.objects.filter(member=member, created_at__gte=now - dt.timedelta(hours=1))
+    if recent.count() >= OTP_MAX_PER_HOUR:
+        raise InvalidInput(
+            _("Too many codes were sent for this membership; try again in an hour."),
+            field="phone" if channel == Channel.SMS else "email",
+        )
+    OneTimeCode.objects.filter(member=member, used_at__isnull=True).update(used_at=now)
     code = f"{secrets.randbelow(10**6):06d}"
     destination = member.phone if channel == Channel.SMS else member.email
     otp = OneTimeCode.objects.create(
@@ -341,10 +371,13 @@ def _claim_complete(otp: OneTimeCode) -> User:
     if not member.email:
         member.email = data["email"]
         update.append("email")
-    for name in ("first_name", "last_name", "language"):
+    for name in ("first_name", "last_name"):
         if data.get(name) and not getattr(member, name):
             setattr(member, name, data[name])
             update.append(name)
+    if data.get("language"):  # chosen by the customer now, so it beats the enrollment default
+        member.language = data["language"]
+        update.append("language")
     member.save(update_fields=update)
     otp.used_at = timezone.now()
     otp.save(update_fields=["used_at"])

@@ -3,6 +3,6 @@ from celery import shared_task
 from members.services import otp_purge_expired as otp_purge_expired_service
 
 
-@shared_task(time_limit=120)
+@shared_task(time_limit=120, soft_time_limit=100)
 def otp_purge_expired() -> int:
     return otp_purge_expired_service()

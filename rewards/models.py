@@ -85,6 +85,16 @@ class AppendOnlyError(Exception):
     """Raised when code tries to change or delete a ledger entry."""
 
 
+class LedgerEntryQuerySet(models.QuerySet):
+    """Reads only: bulk update and delete would bypass the append-only rule."""
+
+    def update(self, **kwargs):
+        raise AppendOnlyError("Ledger entries are append-only; write a correction.")
+
+    def delete(self):
+        raise AppendOnlyError("Ledger entries are append-only; write a correction.")
+
+
 class LedgerEntry(models.Model):
     """One movement of points. Never edited, never deleted: corrections are new entries."""
 
@@ -129,6 +139,8 @@ class LedgerEntry(models.Model):
     )
     idempotency_key = models.CharField(max_length=80, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+
+    objects = LedgerEntryQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("ledger entry")

@@ -50,9 +50,10 @@ def _create_permissions(apps, using):
     for app_config in apps.get_app_configs():
         # Migration-state app configs have no models module; create_permissions
         # skips such apps unless told otherwise.
-        app_config.models_module = True
+        previous = getattr(app_config, "models_module", None)
+        app_config.models_module = previous or True
         create_permissions(app_config, verbosity=0, apps=apps, using=using)
-        app_config.models_module = None
+        app_config.models_module = previous
 
 
 def groups_create(apps, schema_editor):

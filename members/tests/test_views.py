@@ -682,17 +682,9 @@ def test_statement_and_pages_ignore_odd_page_numbers(logged_in):
         )
 
 
-# --- known service bugs -----------------------------------------------------------
+# --- the login follows the profile email ------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "member_update_profile changes Member.email but not the login (User.username/"
-        "User.email): the customer must keep logging in with the old address and a "
-        "password reset for the new address sends nothing."
-    ),
-)
 def test_changing_the_profile_email_moves_the_login_and_password_reset_to_it(logged_in):
     client, member = logged_in
     client.post(

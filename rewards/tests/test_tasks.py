@@ -95,7 +95,7 @@ def test_otp_purge_expired_deletes_only_old_codes(worker, member):
     recent = _code(member, dt.timedelta(hours=1))
     live = _code(member, -dt.timedelta(minutes=5))
 
-    # By name, as a producer without the task's code sends it (see the xfail below).
+    # By name, as a producer without the task's code sends it.
     purge = app.send_task("members.tasks.otp_purge_expired")
     assert purge.get(timeout=20) == 1
 
@@ -108,13 +108,6 @@ def test_otp_purge_expired_deletes_only_old_codes(worker, member):
     assert app.send_task("members.tasks.otp_purge_expired").get(timeout=20) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="members/tasks.py sets time_limit=120 below the global soft limit "
-    "(CELERY_TASK_SOFT_TIME_LIMIT=240), so .delay() and beat's hourly run raise "
-    "'soft_time_limit must be less than or equal to time_limit'",
-)
 def test_otp_purge_expired_can_be_queued_like_beat_does(worker, member):
     _code(member, dt.timedelta(days=2))
 
