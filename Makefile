@@ -22,7 +22,7 @@ $(DEPS): requirements.txt
 	@touch $@
 
 var:
-	@mkdir -p var/broker/out var/broker/processed var/mail var/sms
+	@mkdir -p var/broker/out var/broker/processed var/broker/control var/mail var/sms
 
 migrate: $(DEPS) var  ## apply database migrations
 	$(PY) manage.py migrate --noinput
@@ -60,7 +60,7 @@ format: $(DEPS)  ## ruff format and fix
 	$(VENV)/bin/ruff check --fix .
 
 messages: $(DEPS)  ## extract and compile translations (needs GNU gettext)
-	$(PY) manage.py makemessages -l uk -l ru -l ro -l en --no-obsolete --ignore=.venv --ignore=var
+	$(PY) manage.py makemessages -l uk -l ru -l ro -l en --no-obsolete --ignore=.venv --ignore=var --ignore=staticfiles --ignore=bench --ignore="*/tests/*" --ignore=tests --ignore=static
 	$(PY) manage.py compilemessages --ignore=.venv
 
 bench: $(DEPS) var  ## benchmarks; figures go to docs/BENCHMARKS.md

@@ -5,7 +5,9 @@ import shutil
 
 import pytest
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+os.environ.setdefault(
+    "DJANGO_ALLOW_ASYNC_UNSAFE", "true"
+)  # Playwright's sync API runs an event loop
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -25,7 +27,9 @@ def pytest_collection_modifyitems(config, items):
 
     on_postgres = connection.vendor == "postgresql"
     have_chromium = shutil.which(CHROMIUM) is not None
-    skip_pg = pytest.mark.skip(reason="needs PostgreSQL row locks; SQLite serializes all writers, set DATABASE_URL to run")
+    skip_pg = pytest.mark.skip(
+        reason="needs PostgreSQL row locks; SQLite serializes all writers, set DATABASE_URL to run"
+    )
     skip_browser = pytest.mark.skip(
         reason=f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` (make test does, as root)"
     )
@@ -38,7 +42,11 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": CHROMIUM_ARGS,
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +56,9 @@ def _test_settings(settings, tmp_path):
     settings.LOYALTY_SMS_BACKEND = "members.sms.LocmemSmsBackend"
     settings.STORAGES = {
         **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        },
     }
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     sms.outbox.clear()

@@ -9,7 +9,9 @@ api_v1 = [
     path("", include("members.api.urls")),
     path("", include("rewards.api.urls")),
     path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-v1:schema"), name="docs"),
+    path(
+        "docs/", SpectacularSwaggerView.as_view(url_name="api-v1:schema"), name="docs"
+    ),
 ]
 
 urlpatterns = [

@@ -13,7 +13,9 @@ def luhn_check_digit(digits: str) -> str:
     total = 0
     for i, ch in enumerate(reversed(digits)):
         d = int(ch)
-        if i % 2 == 0:  # every second digit from the right, counting the check digit's place
+        if (
+            i % 2 == 0
+        ):  # every second digit from the right, counting the check digit's place
             d *= 2
             if d > 9:
                 d -= 9

@@ -102,14 +102,24 @@ class Member(models.Model):
         _("preferred language"), max_length=8, choices=settings.LANGUAGES, default="uk"
     )
     email_consent = models.BooleanField(_("email consent"), default=False)
-    email_consent_at = models.DateTimeField(_("email consent changed"), null=True, blank=True)
+    email_consent_at = models.DateTimeField(
+        _("email consent changed"), null=True, blank=True
+    )
     email_consent_source = models.CharField(
-        _("email consent source"), max_length=16, choices=ConsentSource.choices, blank=True
+        _("email consent source"),
+        max_length=16,
+        choices=ConsentSource.choices,
+        blank=True,
     )
     sms_consent = models.BooleanField(_("SMS consent"), default=False)
-    sms_consent_at = models.DateTimeField(_("SMS consent changed"), null=True, blank=True)
+    sms_consent_at = models.DateTimeField(
+        _("SMS consent changed"), null=True, blank=True
+    )
     sms_consent_source = models.CharField(
-        _("SMS consent source"), max_length=16, choices=ConsentSource.choices, blank=True
+        _("SMS consent source"),
+        max_length=16,
+        choices=ConsentSource.choices,
+        blank=True,
     )
     home_store = models.ForeignKey(
         Store,
@@ -163,7 +173,10 @@ class ConsentEvent(models.Model):
     """One change of a member's marketing consent: history is never rewritten."""
 
     member = models.ForeignKey(
-        Member, verbose_name=_("member"), on_delete=models.CASCADE, related_name="consent_events"
+        Member,
+        verbose_name=_("member"),
+        on_delete=models.CASCADE,
+        related_name="consent_events",
     )
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     granted = models.BooleanField(_("granted"))
@@ -222,13 +235,20 @@ class ApiToken(models.Model):
     """A till's credential for the POS API. Only the SHA-256 of the token is kept."""
 
     store = models.ForeignKey(
-        Store, verbose_name=_("store"), on_delete=models.CASCADE, related_name="api_tokens"
+        Store,
+        verbose_name=_("store"),
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
     )
     name = models.CharField(_("name"), max_length=80, help_text=_("e.g. Till 2"))
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     prefix = models.CharField(_("starts with"), max_length=8, editable=False)
-    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
-    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(
+        _("created"), default=timezone.now, editable=False
+    )
+    last_used_at = models.DateTimeField(
+        _("last used"), null=True, blank=True, editable=False
+    )
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
 
     class Meta:

@@ -17,7 +17,12 @@ def phone_normalize(raw: str, *, region: str | None = None) -> str:
     try:
         parsed = phonenumbers.parse(text, region or settings.LOYALTY_PHONE_REGION)
     except phonenumbers.NumberParseException:
-        raise InvalidInput(_("“%(phone)s” is not a phone number.") % {"phone": text}, field="phone") from None
+        raise InvalidInput(
+            _("“%(phone)s” is not a phone number.") % {"phone": text}, field="phone"
+        ) from None
     if not phonenumbers.is_valid_number(parsed):
-        raise InvalidInput(_("“%(phone)s” is not a valid phone number.") % {"phone": text}, field="phone")
+        raise InvalidInput(
+            _("“%(phone)s” is not a valid phone number.") % {"phone": text},
+            field="phone",
+        )
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

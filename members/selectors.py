@@ -41,7 +41,9 @@ def member_search(*, query: str, limit: int = 20) -> list[Member]:
     if not text:
         return []
     digits = "".join(ch for ch in text if ch.isdigit())
-    if digits and len(digits) == len(text.replace(" ", "").replace("+", "").replace("-", "")):
+    if digits and len(digits) == len(
+        text.replace(" ", "").replace("+", "").replace("-", "")
+    ):
         if card_number_is_valid(digits):
             found = member_get_by_card(card_number=digits)
             if found:
@@ -52,10 +54,16 @@ def member_search(*, query: str, limit: int = 20) -> list[Member]:
             found = None
         if found:
             return [found]
-        return list(_members().filter(Q(card_number__startswith=digits) | Q(phone__contains=digits))[:limit])
+        return list(
+            _members().filter(
+                Q(card_number__startswith=digits) | Q(phone__contains=digits)
+            )[:limit]
+        )
     words = text.split()
     q = Q(email__iexact=text)
     name_q = Q()
     for word in words:
         name_q &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
-    return list(_members().filter(q | name_q).order_by("last_name", "first_name")[:limit])
+    return list(
+        _members().filter(q | name_q).order_by("last_name", "first_name")[:limit]
+    )

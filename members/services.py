@@ -31,9 +31,19 @@ from members.models import (
 from members.phones import phone_normalize
 from members.sms import sms_send
 
-PROFILE_FIELDS = ("first_name", "last_name", "birthday", "gender", "interests", "language", "home_store")
+PROFILE_FIELDS = (
+    "first_name",
+    "last_name",
+    "birthday",
+    "gender",
+    "interests",
+    "language",
+    "home_store",
+)
 OTP_MAX_ATTEMPTS = 5
-OTP_MAX_PER_HOUR = 3  # codes sent to one member per hour: bounds guessing and SMS flooding
+OTP_MAX_PER_HOUR = (
+    3  # codes sent to one member per hour: bounds guessing and SMS flooding
+)
 
 
 class MemberAlreadyEnrolled(Conflict):
@@ -76,7 +86,8 @@ def member_enroll(
     existing = Member.objects.filter(phone=phone).first()
     if existing:
         raise MemberAlreadyEnrolled(
-            _("This phone is already enrolled with card %(card)s.") % {"card": existing.card_number},
+            _("This phone is already enrolled with card %(card)s.")
+            % {"card": existing.card_number},
             member=existing,
             field="phone",
         )
@@ -91,9 +102,13 @@ def member_enroll(
             )
     language = language or settings.LANGUAGE_CODE
     if language not in dict(settings.LANGUAGES):
-        raise InvalidInput(_("Unknown language “%(lang)s”.") % {"lang": language}, field="language")
+        raise InvalidInput(
+            _("Unknown language “%(lang)s”.") % {"lang": language}, field="language"
+        )
     now = enrolled_at or timezone.now()
-    from rewards.services import points_account_create  # rewards depends on members, not back
+    from rewards.services import (
+        points_account_create,  # rewards depends on members, not back
+    )
 
     for _attempt in range(5):
         try:
@@ -114,11 +129,18 @@ def member_enroll(
                     enrolled_by=enrolled_by,
                 )
                 points_account_create(member=member)
-                for channel, granted in ((Channel.EMAIL, email_consent), (Channel.SMS, sms_consent)):
+                for channel, granted in (
+                    (Channel.EMAIL, email_consent),
+                    (Channel.SMS, sms_consent),
+                ):
                     if granted:
                         _consent_write(
-                            member=member, channel=channel, granted=True, source=source,
-                            changed_by=enrolled_by, at=now,
+                            member=member,
+                            channel=channel,
+                            granted=True,
+                            source=source,
+                            changed_by=enrolled_by,
+                            at=now,
                         )
                 return member
         except IntegrityError:
@@ -155,12 +177,21 @@ def member_update_profile(*, member: Member, **fields) -> Member:
     user = member.user
     if "email" in fields:
         email = _normalize_email(fields["email"])
-        if email and Member.objects.filter(email__iexact=email).exclude(pk=member.pk).exists():
+        if (
+            email
+            and Member.objects.filter(email__iexact=email)
+            .exclude(pk=member.pk)
+            .exists()
+        ):
             raise InvalidInput(_("Another member uses this email."), field="email")
         if user is not None:
             if not email:
-                raise InvalidInput(_("Your online account needs an email address."), field="email")
-            taken = User.objects.filter(Q(username__iexact=email) | Q(email__iexact=email))
+                raise InvalidInput(
+                    _("Your online account needs an email address."), field="email"
+                )
+            taken = User.objects.filter(
+                Q(username__iexact=email) | Q(email__iexact=email)
+            )
             if taken.exclude(pk=user.pk).exists():
                 raise InvalidInput(_("Another account uses this email."), field="email")
         fields["email"] = email
@@ -177,20 +208,42 @@ def member_update_profile(*, member: Member, **fields) -> Member:
 
 
 def _consent_write(
-    *, member: Member, channel: str, granted: bool, source: str, changed_by: User | None, at
+    *,
+    member: Member,
+    channel: str,
+    granted: bool,
+    source: str,
+    changed_by: User | None,
+    at,
 ) -> None:
     setattr(member, f"{channel}_consent", granted)
     setattr(member, f"{channel}_consent_at", at)
     setattr(member, f"{channel}_consent_source", source)
-    member.save(update_fields=[f"{channel}_consent", f"{channel}_consent_at", f"{channel}_consent_source"])
+    member.save(
+        update_fields=[
+            f"{channel}_consent",
+            f"{channel}_consent_at",
+            f"{channel}_consent_source",
+        ]
+    )
     ConsentEvent.objects.create(
-        member=member, channel=channel, granted=granted, source=source, changed_by=changed_by, created_at=at
+        member=member,
+        channel=channel,
+        granted=granted,
+        source=source,
+        changed_by=changed_by,
+        created_at=at,
     )
 
 
 @transaction.atomic
 def member_consent_set(
-    *, member: Member, channel: str, granted: bool, source: str, changed_by: User | None = None
+    *,
+    member: Member,
+    channel: str,
+    granted: bool,
+    source: str,
+    changed_by: User | None = None,
 ) -> bool:
     """Set consent for one channel and keep the change in history.
 
@@ -201,7 +254,12 @@ def member_consent_set(
     if getattr(member, f"{channel}_consent") == granted:
         return False
     _consent_write(
-        member=member, channel=channel, granted=granted, source=source, changed_by=changed_by, at=timezone.now()
+        member=member,
+        channel=channel,
+        granted=granted,
+        source=source,
+        changed_by=changed_by,
+        at=timezone.now(),
     )
     return True
 
@@ -228,7 +286,9 @@ def otp_send(*, member: Member, channel: str, payload: dict) -> OneTimeCode:
     codes go to one member in an hour.
     """
     now = timezone.now()
-    recent = OneTimeCode.objects.filter(member=member, created_at__gte=now - dt.timedelta(hours=1))
+    recent = OneTimeCode.objects.filter(
+        member=member, created_at__gte=now - dt.timedelta(hours=1)
+    )
     if recent.count() >= OTP_MAX_PER_HOUR:
         raise InvalidInput(
             _("Too many codes were sent for this membership; try again in an hour."),
@@ -244,10 +304,13 @@ def otp_send(*, member: Member, channel: str, payload: dict) -> OneTimeCode:
         destination=destination,
         code_hash=_hash_code(code),
         payload=payload,
-        expires_at=timezone.now() + dt.timedelta(minutes=settings.LOYALTY_OTP_TTL_MINUTES),
+        expires_at=timezone.now()
+        + dt.timedelta(minutes=settings.LOYALTY_OTP_TTL_MINUTES),
     )
     with translation.override(member.language):
-        text = _("Your loyalty confirmation code: %(code)s. It is valid for %(minutes)s minutes.") % {
+        text = _(
+            "Your loyalty confirmation code: %(code)s. It is valid for %(minutes)s minutes."
+        ) % {
             "code": code,
             "minutes": settings.LOYALTY_OTP_TTL_MINUTES,
         }
@@ -280,13 +343,21 @@ def member_signup(
     if not email:
         raise InvalidInput(_("Enter an email address."), field="email")
     phone = phone_normalize(phone)
-    if User.objects.filter(username__iexact=email).exists() or User.objects.filter(email__iexact=email).exists():
-        raise InvalidInput(_("An account with this email exists already; log in instead."), field="email")
+    if (
+        User.objects.filter(username__iexact=email).exists()
+        or User.objects.filter(email__iexact=email).exists()
+    ):
+        raise InvalidInput(
+            _("An account with this email exists already; log in instead."),
+            field="email",
+        )
     by_phone = Member.objects.filter(phone=phone).first()
     by_email = Member.objects.filter(email__iexact=email).first()
     if by_phone and by_email and by_phone.pk != by_email.pk:
         raise InvalidInput(
-            _("This phone and this email belong to two different memberships; ask at the counter."),
+            _(
+                "This phone and this email belong to two different memberships; ask at the counter."
+            ),
             field="email",
         )
     existing = by_phone or by_email
@@ -307,7 +378,11 @@ def member_signup(
         otp = otp_send(member=existing, channel=channel, payload=payload)
         return SignupResult(user=None, member=existing, pending_code=otp)
     user = User.objects.create_user(
-        username=email, email=email, password=password, first_name=first_name, last_name=last_name
+        username=email,
+        email=email,
+        password=password,
+        first_name=first_name,
+        last_name=last_name,
     )
     member = member_enroll(
         phone=phone,
@@ -334,7 +409,9 @@ def member_claim_verify(*, otp_id: int, code: str) -> User:
     with transaction.atomic():
         otp = OneTimeCode.objects.select_for_update().filter(pk=otp_id).first()
         if otp is None or otp.used_at is not None:
-            raise NotFound(_("This code is no longer valid; start again."), field="code")
+            raise NotFound(
+                _("This code is no longer valid; start again."), field="code"
+            )
         if otp.expires_at < timezone.now():
             raise InvalidInput(_("This code has expired; start again."), field="code")
         if otp.attempts >= OTP_MAX_ATTEMPTS:
@@ -344,19 +421,23 @@ def member_claim_verify(*, otp_id: int, code: str) -> User:
         otp.attempts += 1
         otp.save(update_fields=["attempts"])
     left = OTP_MAX_ATTEMPTS - otp.attempts
-    raise WrongCode(_("Wrong code. Attempts left: %(left)s.") % {"left": left}, field="code")
+    raise WrongCode(
+        _("Wrong code. Attempts left: %(left)s.") % {"left": left}, field="code"
+    )
 
 
 def _claim_complete(otp: OneTimeCode) -> User:
     member = Member.objects.select_for_update().get(pk=otp.member_id)
     if member.user_id:
         raise InvalidInput(
-            _("This membership already has an online account; log in instead."), field="code"
+            _("This membership already has an online account; log in instead."),
+            field="code",
         )
     data = otp.payload
     if User.objects.filter(username__iexact=data["email"]).exists():
         raise InvalidInput(
-            _("An account with this email exists already; log in instead."), field="code"
+            _("An account with this email exists already; log in instead."),
+            field="code",
         )
     user = User(
         username=data["email"],
@@ -375,7 +456,9 @@ def _claim_complete(otp: OneTimeCode) -> User:
         if data.get(name) and not getattr(member, name):
             setattr(member, name, data[name])
             update.append(name)
-    if data.get("language"):  # chosen by the customer now, so it beats the enrollment default
+    if data.get(
+        "language"
+    ):  # chosen by the customer now, so it beats the enrollment default
         member.language = data["language"]
         update.append("language")
     member.save(update_fields=update)
@@ -386,7 +469,9 @@ def _claim_complete(otp: OneTimeCode) -> User:
 
 def otp_purge_expired(*, older_than: dt.timedelta = dt.timedelta(days=1)) -> int:
     """Delete one-time codes that expired more than `older_than` ago."""
-    deleted, _rows = OneTimeCode.objects.filter(expires_at__lt=timezone.now() - older_than).delete()
+    deleted, _rows = OneTimeCode.objects.filter(
+        expires_at__lt=timezone.now() - older_than
+    ).delete()
     return deleted
 
 
@@ -418,7 +503,9 @@ def api_token_check(raw: str) -> ApiToken | None:
         return None
     token = (
         ApiToken.objects.select_related("store")
-        .filter(key_hash=api_token_hash(raw), revoked_at__isnull=True, store__is_active=True)
+        .filter(
+            key_hash=api_token_hash(raw), revoked_at__isnull=True, store__is_active=True
+        )
         .first()
     )
     if token is None or not hmac.compare_digest(token.key_hash, api_token_hash(raw)):
@@ -426,5 +513,19 @@ def api_token_check(raw: str) -> ApiToken | None:
     return token
 
 
-def store_get_or_create(*, code: str, name: str | None = None) -> tuple[Store, bool]:
-    return Store.objects.get_or_create(code=code, defaults={"name": name or code})
+def store_get_or_create(
+    *,
+    code: str,
+    name: str | None = None,
+    address: str = "",
+    timezone_name: str | None = None,
+) -> tuple[Store, bool]:
+    """The store with this code, created with the given details when missing."""
+    return Store.objects.get_or_create(
+        code=code,
+        defaults={
+            "name": name or code,
+            "address": address,
+            "timezone": timezone_name or settings.TIME_ZONE,
+        },
+    )

@@ -38,7 +38,10 @@ class FileSmsBackend:
     def send(self, *, to: str, text: str) -> None:
         folder = Path(settings.LOYALTY_SMS_FILE_PATH)
         folder.mkdir(parents=True, exist_ok=True)
-        line = json.dumps({"at": timezone.now().isoformat(), "to": to, "text": text}, ensure_ascii=False)
+        line = json.dumps(
+            {"at": timezone.now().isoformat(), "to": to, "text": text},
+            ensure_ascii=False,
+        )
         with open(folder / "outbox.jsonl", "a", encoding="utf-8") as fh:
             fh.write(line + "\n")
         log.info("SMS to %s kept in %s", to, folder / "outbox.jsonl")

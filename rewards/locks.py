@@ -10,7 +10,9 @@ from rewards.models import PointsAccount, Purchase
 
 
 def account_lock(*, member_id: int) -> PointsAccount:
-    return PointsAccount.objects.select_for_update(of=("self",)).get(member_id=member_id)
+    return PointsAccount.objects.select_for_update(of=("self",)).get(
+        member_id=member_id
+    )
 
 
 def purchase_lock(*, purchase_id: int) -> Purchase:

@@ -99,7 +99,10 @@ class LedgerEntry(models.Model):
     """One movement of points. Never edited, never deleted: corrections are new entries."""
 
     account = models.ForeignKey(
-        PointsAccount, verbose_name=_("account"), on_delete=models.PROTECT, related_name="entries"
+        PointsAccount,
+        verbose_name=_("account"),
+        on_delete=models.PROTECT,
+        related_name="entries",
     )
     kind = models.CharField(_("kind"), max_length=16, choices=LedgerKind.choices)
     points = models.IntegerField(_("points"))
@@ -137,7 +140,9 @@ class LedgerEntry(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    idempotency_key = models.CharField(max_length=80, null=True, blank=True, unique=True)
+    idempotency_key = models.CharField(
+        max_length=80, null=True, blank=True, unique=True
+    )
     created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
 
     objects = LedgerEntryQuerySet.as_manager()
@@ -152,7 +157,8 @@ class LedgerEntry(models.Model):
             # A redemption or a manual deduction may never take a balance below
             # zero; only a clawback may (the points were already spent).
             models.CheckConstraint(
-                condition=models.Q(kind="clawback") | models.Q(points__gte=0)
+                condition=models.Q(kind="clawback")
+                | models.Q(points__gte=0)
                 | models.Q(balance_after__gte=0),
                 name="ledger_no_overdraw",
             ),
@@ -192,11 +198,17 @@ class Purchase(models.Model):
         IMPORT = "import", _("Import")
 
     store = models.ForeignKey(
-        "members.Store", verbose_name=_("store"), on_delete=models.PROTECT, related_name="purchases"
+        "members.Store",
+        verbose_name=_("store"),
+        on_delete=models.PROTECT,
+        related_name="purchases",
     )
     receipt_id = models.CharField(_("receipt id"), max_length=64)
     member = models.ForeignKey(
-        "members.Member", verbose_name=_("member"), on_delete=models.PROTECT, related_name="purchases"
+        "members.Member",
+        verbose_name=_("member"),
+        on_delete=models.PROTECT,
+        related_name="purchases",
     )
     total = models.DecimalField(_("total"), max_digits=12, decimal_places=2)
     occurred_at = models.DateTimeField(_("time of purchase"), default=timezone.now)
@@ -225,8 +237,12 @@ class Purchase(models.Model):
         verbose_name_plural = _("purchases")
         ordering = ["-occurred_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["store", "receipt_id"], name="purchase_receipt_unique"),
-            models.CheckConstraint(condition=models.Q(total__gt=0), name="purchase_total_positive"),
+            models.UniqueConstraint(
+                fields=["store", "receipt_id"], name="purchase_receipt_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(total__gt=0), name="purchase_total_positive"
+            ),
             models.CheckConstraint(
                 condition=models.Q(returned_total__lte=models.F("total")),
                 name="purchase_return_not_above_total",
@@ -250,7 +266,10 @@ class PurchaseLine(models.Model):
     """An item of a receipt; returns by line count against `quantity_returned`."""
 
     purchase = models.ForeignKey(
-        Purchase, verbose_name=_("purchase"), on_delete=models.CASCADE, related_name="lines"
+        Purchase,
+        verbose_name=_("purchase"),
+        on_delete=models.CASCADE,
+        related_name="lines",
     )
     sku = models.CharField(_("SKU"), max_length=64)
     name = models.CharField(_("name"), max_length=200, blank=True)
@@ -280,10 +299,16 @@ class PurchaseReturn(models.Model):
     """A full or partial return of a purchase, idempotent by (store, receipt_id)."""
 
     purchase = models.ForeignKey(
-        Purchase, verbose_name=_("purchase"), on_delete=models.PROTECT, related_name="returns"
+        Purchase,
+        verbose_name=_("purchase"),
+        on_delete=models.PROTECT,
+        related_name="returns",
     )
     store = models.ForeignKey(
-        "members.Store", verbose_name=_("store"), on_delete=models.PROTECT, related_name="+"
+        "members.Store",
+        verbose_name=_("store"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     receipt_id = models.CharField(_("return receipt id"), max_length=64)
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
@@ -306,8 +331,12 @@ class PurchaseReturn(models.Model):
         verbose_name_plural = _("returns")
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["store", "receipt_id"], name="return_receipt_unique"),
-            models.CheckConstraint(condition=models.Q(amount__gt=0), name="return_amount_positive"),
+            models.UniqueConstraint(
+                fields=["store", "receipt_id"], name="return_receipt_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="return_amount_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -324,7 +353,10 @@ class Redemption(models.Model):
         related_name="redemptions",
     )
     store = models.ForeignKey(
-        "members.Store", verbose_name=_("store"), on_delete=models.PROTECT, related_name="+"
+        "members.Store",
+        verbose_name=_("store"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     receipt_id = models.CharField(_("receipt id"), max_length=64)
     points = models.PositiveIntegerField(_("points"))
@@ -349,7 +381,9 @@ class Redemption(models.Model):
             models.UniqueConstraint(
                 fields=["store", "receipt_id"], name="redemption_receipt_unique"
             ),
-            models.CheckConstraint(condition=models.Q(points__gt=0), name="redemption_points_positive"),
+            models.CheckConstraint(
+                condition=models.Q(points__gt=0), name="redemption_points_positive"
+            ),
         ]
 
     def __str__(self) -> str:

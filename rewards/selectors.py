@@ -10,7 +10,13 @@ from django.utils.formats import date_format, number_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
-from rewards.models import LedgerEntry, LedgerKind, PointsAccount, ProgramSettings, Purchase
+from rewards.models import (
+    LedgerEntry,
+    LedgerKind,
+    PointsAccount,
+    ProgramSettings,
+    Purchase,
+)
 
 
 def program_settings_get() -> ProgramSettings:
@@ -20,7 +26,9 @@ def program_settings_get() -> ProgramSettings:
     return obj
 
 
-def points_for_amount(amount: Decimal, *, points_per_unit: Decimal, min_purchase: Decimal) -> int:
+def points_for_amount(
+    amount: Decimal, *, points_per_unit: Decimal, min_purchase: Decimal
+) -> int:
     """Points a spend earns: rate × amount, rounded down; nothing below the minimum."""
     if amount <= 0 or amount < min_purchase:
         return 0
@@ -28,7 +36,9 @@ def points_for_amount(amount: Decimal, *, points_per_unit: Decimal, min_purchase
 
 
 def member_balance_get(*, member_id: int) -> int:
-    return PointsAccount.objects.values_list("balance", flat=True).get(member_id=member_id)
+    return PointsAccount.objects.values_list("balance", flat=True).get(
+        member_id=member_id
+    )
 
 
 def ledger_entries_for_member(*, member_id: int) -> QuerySet[LedgerEntry]:
@@ -36,14 +46,21 @@ def ledger_entries_for_member(*, member_id: int) -> QuerySet[LedgerEntry]:
     return (
         LedgerEntry.objects.filter(account__member_id=member_id)
         .select_related(
-            "purchase__store", "purchase_return__purchase__store", "purchase_return__store", "redemption__store"
+            "purchase__store",
+            "purchase_return__purchase__store",
+            "purchase_return__store",
+            "redemption__store",
         )
         .order_by("-created_at", "-id")
     )
 
 
 def purchases_for_member(*, member_id: int) -> QuerySet[Purchase]:
-    return Purchase.objects.filter(member_id=member_id).select_related("store").order_by("-occurred_at", "-id")
+    return (
+        Purchase.objects.filter(member_id=member_id)
+        .select_related("store")
+        .order_by("-occurred_at", "-id")
+    )
 
 
 def _money(amount: Decimal, currency: str) -> str:
@@ -63,7 +80,9 @@ def ledger_entry_explain(entry: LedgerEntry, *, currency: str) -> str:
         }
     if entry.kind == LedgerKind.CLAWBACK and entry.purchase_return_id:
         r = entry.purchase_return
-        return _("Return of %(amount)s from the purchase of %(date)s at %(store)s → %(points)s points") % {
+        return _(
+            "Return of %(amount)s from the purchase of %(date)s at %(store)s → %(points)s points"
+        ) % {
             "amount": _money(r.amount, currency),
             "date": date_format(localtime(r.purchase.occurred_at), "SHORT_DATE_FORMAT"),
             "store": r.purchase.store.name,
@@ -86,8 +105,7 @@ def ledger_entry_explain(entry: LedgerEntry, *, currency: str) -> str:
 
 def ledger_discrepancies() -> list[dict]:
     """Accounts whose cached balance differs from the sum of their entries."""
-    rows = (
-        PointsAccount.objects.annotate(total=Sum("entries__points"))
-        .values("member_id", "member__card_number", "balance", "total")
+    rows = PointsAccount.objects.annotate(total=Sum("entries__points")).values(
+        "member_id", "member__card_number", "balance", "total"
     )
     return [r for r in rows if (r["total"] or 0) != r["balance"]]

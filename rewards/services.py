@@ -40,8 +40,12 @@ from rewards.selectors import points_for_amount, program_settings_get
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("9999999999.99")  # what Purchase.total (12 digits, 2 places) holds
 MAX_POINTS = 1_000_000_000
-MAX_BALANCE = 2**31 - 1  # PointsAccount.balance and LedgerEntry.points are IntegerFields
-MAX_QUANTITY = Decimal("9999999")  # what PurchaseLine.quantity (10 digits, 3 places) holds
+MAX_BALANCE = (
+    2**31 - 1
+)  # PointsAccount.balance and LedgerEntry.points are IntegerFields
+MAX_QUANTITY = Decimal(
+    "9999999"
+)  # what PurchaseLine.quantity (10 digits, 3 places) holds
 FUTURE_TOLERANCE = dt.timedelta(minutes=10)
 
 T = TypeVar("T")
@@ -66,7 +70,9 @@ class ReturnLineInput:
 
 
 def _fingerprint(data: dict) -> str:
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(data, sort_keys=True, default=str).encode()
+    ).hexdigest()
 
 
 def _money(value, *, field: str, allow_zero: bool = False) -> Decimal:
@@ -91,7 +97,9 @@ def _receipt(receipt_id: str, *, field: str = "receipt_id") -> str:
     if not receipt_id:
         raise InvalidInput(_("Enter the receipt id."), field=field)
     if len(receipt_id) > 64:
-        raise InvalidInput(_("The receipt id is longer than 64 characters."), field=field)
+        raise InvalidInput(
+            _("The receipt id is longer than 64 characters."), field=field
+        )
     return receipt_id
 
 
@@ -127,7 +135,10 @@ def _post(
 def _balance_room_check(account: PointsAccount, points: int) -> None:
     # Refuse rather than overflow the integer columns (a DataError, a 500, on PostgreSQL).
     if account.balance + points > MAX_BALANCE:
-        raise Conflict(_("The balance would exceed %(max)s points.") % {"max": MAX_BALANCE}, field="points")
+        raise Conflict(
+            _("The balance would exceed %(max)s points.") % {"max": MAX_BALANCE},
+            field="points",
+        )
 
 
 def _replay(existing, fingerprint: str, message: str):
@@ -136,7 +147,9 @@ def _replay(existing, fingerprint: str, message: str):
     return existing, True
 
 
-def _idempotent(work: Callable[[], tuple[T, bool]], lookup: Callable[[], T | None], on_mismatch) -> tuple[T, bool]:
+def _idempotent(
+    work: Callable[[], tuple[T, bool]], lookup: Callable[[], T | None], on_mismatch
+) -> tuple[T, bool]:
     """Run `work` in a durable transaction; if a concurrent writer took the same
     idempotency key first (unique violation), answer from the row it wrote."""
     try:
@@ -170,13 +183,23 @@ def _lines_clean(lines: Iterable[LineInput | dict] | None) -> list[LineInput]:
         try:
             qty = Decimal(str(line.quantity))
         except (InvalidOperation, ValueError, TypeError):
-            raise InvalidInput(_("Enter a quantity."), field=f"lines[{i}].quantity") from None
+            raise InvalidInput(
+                _("Enter a quantity."), field=f"lines[{i}].quantity"
+            ) from None
         if not qty.is_finite() or qty <= 0 or qty > MAX_QUANTITY:
-            raise InvalidInput(_("The quantity must be greater than zero."), field=f"lines[{i}].quantity")
+            raise InvalidInput(
+                _("The quantity must be greater than zero."),
+                field=f"lines[{i}].quantity",
+            )
         price = _money(line.unit_price, field=f"lines[{i}].unit_price", allow_zero=True)
         cleaned.append(
-            LineInput(sku=sku[:64], quantity=qty.quantize(Decimal("0.001")), unit_price=price,
-                      name=(line.name or "")[:200], category=(line.category or "")[:100])
+            LineInput(
+                sku=sku[:64],
+                quantity=qty.quantize(Decimal("0.001")),
+                unit_price=price,
+                name=(line.name or "")[:200],
+                category=(line.category or "")[:100],
+            )
         )
     return cleaned
 
@@ -205,7 +228,10 @@ def purchase_record(
     """
     receipt_id = _receipt(receipt_id)
     clean_lines = _lines_clean(lines)
-    lines_total = sum((_line_amount(l.quantity, l.unit_price) for l in clean_lines), Decimal("0"))
+    lines_total = sum(
+        (_line_amount(line.quantity, line.unit_price) for line in clean_lines),
+        Decimal("0"),
+    )
     if total is None or total == "":
         if not clean_lines:
             raise InvalidInput(_("Enter the total."), field="total")
@@ -218,18 +244,20 @@ def purchase_record(
             field="total",
         )
     if occurred_at is not None and occurred_at > timezone.now() + FUTURE_TOLERANCE:
-        raise InvalidInput(_("The time of purchase is in the future."), field="occurred_at")
+        raise InvalidInput(
+            _("The time of purchase is in the future."), field="occurred_at"
+        )
     fingerprint = _fingerprint(
         {
             "member": member.pk,
             "total": str(total),
             "occurred_at": occurred_at.isoformat() if occurred_at else None,
-            "lines": [l.__dict__ for l in clean_lines],
+            "lines": [line.__dict__ for line in clean_lines],
         }
     )
-    mismatch = _("Receipt %(receipt)s was already recorded at this store with other details.") % {
-        "receipt": receipt_id
-    }
+    mismatch = _(
+        "Receipt %(receipt)s was already recorded at this store with other details."
+    ) % {"receipt": receipt_id}
 
     def lookup() -> Purchase | None:
         return Purchase.objects.filter(store=store, receipt_id=receipt_id).first()
@@ -240,10 +268,14 @@ def purchase_record(
         if existing:
             return _replay(existing, fingerprint, mismatch)
         conf = program_settings_get()
-        points = points_for_amount(total, points_per_unit=conf.points_per_unit, min_purchase=conf.min_purchase)
+        points = points_for_amount(
+            total, points_per_unit=conf.points_per_unit, min_purchase=conf.min_purchase
+        )
         if points > MAX_POINTS:
             raise InvalidInput(
-                _("This purchase would earn %(points)s points, more than the %(max)s allowed at once.")
+                _(
+                    "This purchase would earn %(points)s points, more than the %(max)s allowed at once."
+                )
                 % {"points": points, "max": MAX_POINTS},
                 field="total",
             )
@@ -266,20 +298,31 @@ def purchase_record(
         if clean_lines:
             PurchaseLine.objects.bulk_create(
                 PurchaseLine(
-                    purchase=purchase, sku=l.sku, name=l.name, category=l.category, quantity=l.quantity,
-                    unit_price=l.unit_price, amount=_line_amount(l.quantity, l.unit_price),
+                    purchase=purchase,
+                    sku=line.sku,
+                    name=line.name,
+                    category=line.category,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    amount=_line_amount(line.quantity, line.unit_price),
                 )
-                for l in clean_lines
+                for line in clean_lines
             )
         if points:
             _post(
-                account=account, kind=LedgerKind.EARN, points=points,
-                reason=f"Purchase {receipt_id} at {store.code}", purchase=purchase, created_by=created_by,
+                account=account,
+                kind=LedgerKind.EARN,
+                points=points,
+                reason=f"Purchase {receipt_id} at {store.code}",
+                purchase=purchase,
+                created_by=created_by,
                 recorded_at=recorded_at,
             )
         return purchase, False
 
-    return _idempotent(work, lookup, lambda existing: _replay(existing, fingerprint, mismatch))
+    return _idempotent(
+        work, lookup, lambda existing: _replay(existing, fingerprint, mismatch)
+    )
 
 
 # --- returns ---------------------------------------------------------------------------
@@ -304,9 +347,14 @@ def purchase_return_record(
     spent the balance goes negative. Locks the account, then the purchase.
     """
     receipt_id = _receipt(receipt_id)
-    lines = [l if isinstance(l, ReturnLineInput) else ReturnLineInput(**l) for l in (lines or [])]
+    lines = [
+        line if isinstance(line, ReturnLineInput) else ReturnLineInput(**line)
+        for line in (lines or [])
+    ]
     if (amount in (None, "")) == (not lines):
-        raise InvalidInput(_("Give either an amount or lines to return, not both."), field="amount")
+        raise InvalidInput(
+            _("Give either an amount or lines to return, not both."), field="amount"
+        )
     if amount not in (None, ""):
         amount = _money(amount, field="amount")
     clean_lines = []
@@ -314,17 +362,34 @@ def purchase_return_record(
         try:
             qty = Decimal(str(line.quantity))
         except (InvalidOperation, ValueError, TypeError):
-            raise InvalidInput(_("Enter a quantity."), field=f"lines[{i}].quantity") from None
+            raise InvalidInput(
+                _("Enter a quantity."), field=f"lines[{i}].quantity"
+            ) from None
         if not qty.is_finite() or qty <= 0:
-            raise InvalidInput(_("The quantity must be greater than zero."), field=f"lines[{i}].quantity")
+            raise InvalidInput(
+                _("The quantity must be greater than zero."),
+                field=f"lines[{i}].quantity",
+            )
         if qty > MAX_QUANTITY:  # quantize() below raises InvalidOperation on 1e999
-            raise InvalidInput(_("The quantity is too large."), field=f"lines[{i}].quantity")
-        clean_lines.append({"sku": (line.sku or "").strip(), "quantity": str(qty.quantize(Decimal("0.001")))})
-    fingerprint = _fingerprint({"purchase": purchase.pk, "amount": str(amount) if amount else None,
-                                "lines": clean_lines})
-    mismatch = _("Return receipt %(receipt)s was already recorded at this store with other details.") % {
-        "receipt": receipt_id
-    }
+            raise InvalidInput(
+                _("The quantity is too large."), field=f"lines[{i}].quantity"
+            )
+        clean_lines.append(
+            {
+                "sku": (line.sku or "").strip(),
+                "quantity": str(qty.quantize(Decimal("0.001"))),
+            }
+        )
+    fingerprint = _fingerprint(
+        {
+            "purchase": purchase.pk,
+            "amount": str(amount) if amount else None,
+            "lines": clean_lines,
+        }
+    )
+    mismatch = _(
+        "Return receipt %(receipt)s was already recorded at this store with other details."
+    ) % {"receipt": receipt_id}
 
     def lookup() -> PurchaseReturn | None:
         return PurchaseReturn.objects.filter(store=store, receipt_id=receipt_id).first()
@@ -340,12 +405,16 @@ def purchase_return_record(
             # Only free items came back: no money, no points, and the database
             # refuses a zero-amount return, so say so instead of failing there.
             raise InvalidInput(
-                _("The returned items are worth nothing; there are no points to take back."),
+                _(
+                    "The returned items are worth nothing; there are no points to take back."
+                ),
                 field="lines",
             )
         if value > p.returnable_total:
             raise InvalidInput(
-                _("You cannot return %(amount)s: only %(left)s of this purchase is left to return.")
+                _(
+                    "You cannot return %(amount)s: only %(left)s of this purchase is left to return."
+                )
                 % {"amount": value, "left": p.returnable_total},
                 field="amount" if amount else "lines",
             )
@@ -358,19 +427,33 @@ def purchase_return_record(
         p.points_reversed = reversed_total
         p.save(update_fields=["returned_total", "points_reversed"])
         ret = PurchaseReturn.objects.create(
-            purchase=p, store=store, receipt_id=receipt_id, amount=value, points_reversed=delta,
-            balance_after=account.balance - delta, lines=clean_lines, fingerprint=fingerprint,
-            created_by=created_by, created_at=recorded_at or timezone.now(),
+            purchase=p,
+            store=store,
+            receipt_id=receipt_id,
+            amount=value,
+            points_reversed=delta,
+            balance_after=account.balance - delta,
+            lines=clean_lines,
+            fingerprint=fingerprint,
+            created_by=created_by,
+            created_at=recorded_at or timezone.now(),
         )
         if delta:
             _post(
-                account=account, kind=LedgerKind.CLAWBACK, points=-delta,
+                account=account,
+                kind=LedgerKind.CLAWBACK,
+                points=-delta,
                 reason=f"Return {receipt_id} of purchase {p.receipt_id} at {p.store.code}",
-                purchase=p, purchase_return=ret, created_by=created_by, recorded_at=recorded_at,
+                purchase=p,
+                purchase_return=ret,
+                created_by=created_by,
+                recorded_at=recorded_at,
             )
         return ret, False
 
-    return _idempotent(work, lookup, lambda existing: _replay(existing, fingerprint, mismatch))
+    return _idempotent(
+        work, lookup, lambda existing: _replay(existing, fingerprint, mismatch)
+    )
 
 
 def _return_lines_apply(purchase: Purchase, lines: list[dict]) -> Decimal:
@@ -385,13 +468,20 @@ def _return_lines_apply(purchase: Purchase, lines: list[dict]) -> Decimal:
         candidates = by_sku.get(line["sku"])
         if not candidates:
             raise InvalidInput(
-                _("SKU %(sku)s is not on this receipt.") % {"sku": line["sku"]}, field=f"lines[{i}].sku"
+                _("SKU %(sku)s is not on this receipt.") % {"sku": line["sku"]},
+                field=f"lines[{i}].sku",
             )
         left = sum((c.quantity - c.quantity_returned for c in candidates), Decimal("0"))
         if wanted > left:
             raise InvalidInput(
-                _("You cannot return %(wanted)s of %(sku)s: only %(left)s left to return.")
-                % {"wanted": _quantity_text(wanted), "sku": line["sku"], "left": _quantity_text(left)},
+                _(
+                    "You cannot return %(wanted)s of %(sku)s: only %(left)s left to return."
+                )
+                % {
+                    "wanted": _quantity_text(wanted),
+                    "sku": line["sku"],
+                    "left": _quantity_text(left),
+                },
                 field=f"lines[{i}].quantity",
             )
         for c in candidates:
@@ -401,9 +491,9 @@ def _return_lines_apply(purchase: Purchase, lines: list[dict]) -> Decimal:
             # The value of what a line has had back is always the rounded value
             # of its returned quantity, so partial returns of a line add up to
             # exactly its amount: rounding each piece on its own could pass it.
-            value += _line_amount(c.quantity_returned + take, c.unit_price) - _line_amount(
-                c.quantity_returned, c.unit_price
-            )
+            value += _line_amount(
+                c.quantity_returned + take, c.unit_price
+            ) - _line_amount(c.quantity_returned, c.unit_price)
             c.quantity_returned += take
             wanted -= take
             touched.append(c)
@@ -431,7 +521,9 @@ def _points(value, *, field: str = "points", allow_negative: bool = False) -> in
     if isinstance(value, float | Decimal) and points != value:
         raise InvalidInput(_("Enter a whole number of points."), field=field)
     if points == 0 or (points < 0 and not allow_negative):
-        raise InvalidInput(_("The number of points must be greater than zero."), field=field)
+        raise InvalidInput(
+            _("The number of points must be greater than zero."), field=field
+        )
     if abs(points) > MAX_POINTS:
         raise InvalidInput(_("The number of points is too large."), field=field)
     return points
@@ -454,9 +546,9 @@ def points_redeem(
     receipt_id = _receipt(receipt_id)
     points = _points(points)
     fingerprint = _fingerprint({"member": member.pk, "points": points})
-    mismatch = _("Receipt %(receipt)s already has a redemption at this store with other details.") % {
-        "receipt": receipt_id
-    }
+    mismatch = _(
+        "Receipt %(receipt)s already has a redemption at this store with other details."
+    ) % {"receipt": receipt_id}
 
     def lookup() -> Redemption | None:
         return Redemption.objects.filter(store=store, receipt_id=receipt_id).first()
@@ -468,7 +560,9 @@ def points_redeem(
             return _replay(existing, fingerprint, mismatch)
         if account.balance < points:
             raise Conflict(
-                _("Not enough points: the balance is %(balance)s, %(points)s were asked.")
+                _(
+                    "Not enough points: the balance is %(balance)s, %(points)s were asked."
+                )
                 % {"balance": account.balance, "points": points},
                 field="points",
                 balance=account.balance,
@@ -476,18 +570,30 @@ def points_redeem(
         conf = program_settings_get()
         discount = (points * conf.point_value).quantize(CENT, rounding=ROUND_FLOOR)
         redemption = Redemption.objects.create(
-            member=member, store=store, receipt_id=receipt_id, points=points, discount=discount,
-            balance_after=account.balance - points, fingerprint=fingerprint, created_by=created_by,
+            member=member,
+            store=store,
+            receipt_id=receipt_id,
+            points=points,
+            discount=discount,
+            balance_after=account.balance - points,
+            fingerprint=fingerprint,
+            created_by=created_by,
             created_at=recorded_at or timezone.now(),
         )
         _post(
-            account=account, kind=LedgerKind.REDEEM, points=-points,
-            reason=f"Discount on receipt {receipt_id} at {store.code}", redemption=redemption,
-            created_by=created_by, recorded_at=recorded_at,
+            account=account,
+            kind=LedgerKind.REDEEM,
+            points=-points,
+            reason=f"Discount on receipt {receipt_id} at {store.code}",
+            redemption=redemption,
+            created_by=created_by,
+            recorded_at=recorded_at,
         )
         return redemption, False
 
-    return _idempotent(work, lookup, lambda existing: _replay(existing, fingerprint, mismatch))
+    return _idempotent(
+        work, lookup, lambda existing: _replay(existing, fingerprint, mismatch)
+    )
 
 
 def points_adjust(
@@ -510,11 +616,18 @@ def points_adjust(
         raise InvalidInput(_("Give a reason for the adjustment."), field="reason")
 
     def lookup() -> LedgerEntry | None:
-        return LedgerEntry.objects.filter(idempotency_key=idempotency_key).first() if idempotency_key else None
+        return (
+            LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
+            if idempotency_key
+            else None
+        )
 
     def check(existing: LedgerEntry) -> tuple[LedgerEntry, bool]:
         if existing.account.member_id != member.pk or existing.points != points:
-            raise Conflict(_("This adjustment was already made with other details."), field="points")
+            raise Conflict(
+                _("This adjustment was already made with other details."),
+                field="points",
+            )
         return existing, True
 
     def work() -> tuple[LedgerEntry, bool]:
@@ -526,13 +639,20 @@ def points_adjust(
         # clawback lowers the debt and must go through.
         if points < 0 and account.balance + points < 0:
             raise Conflict(
-                _("The balance is %(balance)s; deducting %(points)s would take it below zero.")
+                _(
+                    "The balance is %(balance)s; deducting %(points)s would take it below zero."
+                )
                 % {"balance": account.balance, "points": -points},
                 field="points",
             )
         entry = _post(
-            account=account, kind=LedgerKind.ADJUST, points=points, reason=reason, created_by=created_by,
-            idempotency_key=idempotency_key, recorded_at=recorded_at,
+            account=account,
+            kind=LedgerKind.ADJUST,
+            points=points,
+            reason=reason,
+            created_by=created_by,
+            idempotency_key=idempotency_key,
+            recorded_at=recorded_at,
         )
         return entry, False
 

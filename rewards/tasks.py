@@ -12,6 +12,10 @@ def ledger_verify() -> int:
     """Nightly: every account's cached balance must equal the sum of its entries."""
     bad = ledger_discrepancies()
     for row in bad:
-        log.error("Ledger mismatch on card %s: balance %s, entries %s",
-                  row["member__card_number"], row["balance"], row["total"])
+        log.error(
+            "Ledger mismatch on card %s: balance %s, entries %s",
+            row["member__card_number"],
+            row["balance"],
+            row["total"],
+        )
     return len(bad)

@@ -33,16 +33,23 @@ class StoreTokenAuthentication(authentication.BaseAuthentication):
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed(_("Send the header as “Authorization: Token <token>”."))
+            raise exceptions.AuthenticationFailed(
+                _("Send the header as “Authorization: Token <token>”.")
+            )
         try:
             raw = header[1].decode()
         except UnicodeError:
-            raise exceptions.AuthenticationFailed(_("The token contains invalid characters.")) from None
+            raise exceptions.AuthenticationFailed(
+                _("The token contains invalid characters.")
+            ) from None
         token = api_token_check(raw)
         if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))
         now = timezone.now()
-        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        if (
+            token.last_used_at is None
+            or (now - token.last_used_at).total_seconds() > 60
+        ):
             # Bookkeeping only, at most once a minute per token so hot tills don't write every call.
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return TillPrincipal(token), token

@@ -298,12 +298,9 @@ class Command(BaseCommand):
     def _stores_create(self) -> list[Store]:
         stores = []
         for code, name, address in STORES:
-            store, _created = store_get_or_create(code=code, name=name)
-            # No store service takes an address yet; a store is not ledger data.
-            Store.objects.filter(pk=store.pk).update(
-                address=address, timezone="Europe/Kyiv"
+            store, _created = store_get_or_create(
+                code=code, name=name, address=address, timezone_name="Europe/Kyiv"
             )
-            store.refresh_from_db()
             stores.append(store)
         self.stdout.write(f"Stores: {', '.join(s.code for s in stores)}")
         return stores
