@@ -146,6 +146,9 @@ class Member(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # Case-folded name and email for staff search. SQLite's LIKE folds only ASCII,
+    # so "олена" would not find "Олена" there; folding in Python works on both DBs.
+    search_text = models.CharField(max_length=450, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("member")
@@ -163,6 +166,17 @@ class Member(models.Model):
 
     def __str__(self) -> str:
         return f"{self.full_name or self.phone} · {self.card_number}"
+
+    def save(self, *args, **kwargs):
+        self.search_text = " ".join(
+            part for part in (self.first_name, self.last_name, self.email or "") if part
+        ).casefold()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"first_name", "last_name", "email"} & set(
+            update_fields
+        ):
+            kwargs["update_fields"] = {*update_fields, "search_text"}
+        super().save(*args, **kwargs)
 
     @property
     def full_name(self) -> str:

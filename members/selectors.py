@@ -59,11 +59,7 @@ def member_search(*, query: str, limit: int = 20) -> list[Member]:
                 Q(card_number__startswith=digits) | Q(phone__contains=digits)
             )[:limit]
         )
-    words = text.split()
-    q = Q(email__iexact=text)
-    name_q = Q()
-    for word in words:
-        name_q &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
-    return list(
-        _members().filter(q | name_q).order_by("last_name", "first_name")[:limit]
-    )
+    q = Q()
+    for word in text.casefold().split():
+        q &= Q(search_text__contains=word)
+    return list(_members().filter(q).order_by("last_name", "first_name")[:limit])
