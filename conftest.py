@@ -51,6 +51,8 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
+    from django.utils import translation
+
     from members import sms
 
     settings.LOYALTY_SMS_BACKEND = "members.sms.LocmemSmsBackend"
@@ -61,8 +63,11 @@ def _test_settings(settings, tmp_path):
         },
     }
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests read English messages; tests of other languages switch explicitly.
+    settings.LANGUAGE_CODE = "en"
     sms.outbox.clear()
-    yield
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

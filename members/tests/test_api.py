@@ -241,7 +241,8 @@ def test_enroll_creates_member_with_card_and_zero_balance(till, store):
     assert member.account.balance == 0
 
 
-def test_enroll_with_phone_only_uses_default_language(till):
+def test_enroll_with_phone_only_uses_default_language(till, settings):
+    settings.LANGUAGE_CODE = "uk"
     response = till.post(CREATE, {"phone": NEW_PHONE}, format="json")
 
     assert response.status_code == 201

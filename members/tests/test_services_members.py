@@ -57,7 +57,8 @@ def sent_code(message: dict | str) -> str:
 
 
 class TestEnroll:
-    def test_enroll_gives_a_card_an_account_and_a_normal_phone(self, store):
+    def test_enroll_gives_a_card_an_account_and_a_normal_phone(self, store, settings):
+        settings.LANGUAGE_CODE = "ro"  # whatever the program's default is
         staff = UserFactory(is_staff=True)
 
         member = member_enroll(
@@ -77,7 +78,7 @@ class TestEnroll:
         assert card_number_is_valid(member.card_number)
         assert member.enrolled_store == member.home_store == store
         assert member.enrolled_by == staff
-        assert member.language == "uk"
+        assert member.language == "ro"
         assert PointsAccount.objects.get(member=member).balance == 0
 
     def test_card_numbers_are_unique(self, store):

@@ -7,6 +7,7 @@ import re
 import pytest
 from django.core import mail
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import translation
 
 from members.cards import card_number_format
 from members.models import Channel, ConsentSource, Member, OneTimeCode, User
@@ -337,9 +338,9 @@ def test_dashboard_shows_balance_card_number_and_latest_five_entries(logged_in, 
     assert "721" in response.text
     assert card_number_format(member.card_number) in response.text
     assert len(response.context["entries"]) == 5
-    assert "106,00 UAH" in response.text  # newest, explained
+    assert "106.00 UAH" in response.text  # newest, explained
     assert (
-        "100,00 UAH" not in response.text
+        "100.00 UAH" not in response.text
     )  # the sixth and seventh are on the statement
 
 
@@ -500,10 +501,15 @@ def test_preferences_refuse_email_consent_without_an_email(client, store):
 # --- languages ---------------------------------------------------------------------
 
 
-def test_language_switch_changes_the_page_language(client):
+def test_language_switch_changes_the_page_language(client, settings):
+    settings.LANGUAGE_CODE = "uk"  # the product's default; the suite reads English
     page = client.get(reverse("login"))
     assert '<html lang="uk">' in page.text
     assert "Пароль" in page.text
+    with translation.override("uk"):
+        our_own = translation.gettext("Forgot your password?")
+    assert our_own != "Forgot your password?"  # our catalog, not only Django's
+    assert our_own in page.text
     for code in ("uk", "ru", "ro", "en"):
         assert f'<option value="{code}"' in page.text
 
@@ -517,7 +523,13 @@ def test_language_switch_changes_the_page_language(client):
     assert '<html lang="en">' in page.text
     assert "Password" in page.text
     client.post(reverse("set_language"), {"language": "ro", "next": "/"})
-    assert "Parolă" in client.get(reverse("login")).text
+    page = client.get(reverse("login")).text
+    assert "Parolă" in page
+    with translation.override("ro"):
+        assert translation.gettext("Forgot your password?") in page
+    client.post(reverse("set_language"), {"language": "ru", "next": "/"})
+    with translation.override("ru"):
+        assert translation.gettext("Log in") in client.get(reverse("login")).text
 
 
 # --- access -------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from members.tests.factories import MemberFactory, StoreFactory, UserFactory
 from rewards.services import (
@@ -79,10 +79,10 @@ def test_statement_explains_each_entry_with_the_balance_after(logged_in):
 
     assert response.status_code == 200
     text = response.text
-    assert "Purchase 10.03.2026, Shop 2, 412,50 UAH → +412 points" in text
-    assert "Discount of 10,00 UAH at Shop 2 → -100 points" in text
+    assert "Purchase 03/10/2026, Shop 2, 412.50 UAH → +412 points" in text
+    assert "Discount of 10.00 UAH at Shop 2 → -100 points" in text
     assert (
-        "Return of 12,50 UAH from the purchase of 10.03.2026 at Shop 2 → -12 points"
+        "Return of 12.50 UAH from the purchase of 03/10/2026 at Shop 2 → -12 points"
         in text
     )
     assert "Adjustment by staff: Broken coffee machine → +7 points" in text
@@ -108,9 +108,9 @@ def test_statement_paginates_by_25_newest_first(logged_in, store):
 
     assert len(first.context["entries"]) == 25
     assert len(second.context["entries"]) == 5
-    assert "39,00 UAH" in first.text  # the newest purchase, R29
-    assert "10,00 UAH" in second.text  # the oldest, R00
-    assert "10,00 UAH" not in first.text
+    assert "39.00 UAH" in first.text  # the newest purchase, R29
+    assert "10.00 UAH" in second.text  # the oldest, R00
+    assert "10.00 UAH" not in first.text
     assert 'href="?page=2"' in first.text
     assert "Page 2 of 2" in second.text
 
@@ -213,3 +213,22 @@ def test_statement_is_empty_for_a_new_member(logged_in):
     assert response.status_code == 200
     assert response.context["entries"] == []
     assert "No points movements yet." in response.text
+
+
+@pytest.mark.parametrize("lang", ["uk", "ru", "ro"])
+def test_statement_explains_entries_in_the_customers_language(logged_in, lang):
+    client, member = logged_in
+    shop = StoreFactory(code="shop2", name="Shop 2")
+    purchase_record(store=shop, member=member, receipt_id="L-1", total="412.50")
+    client.post(reverse("set_language"), {"language": lang, "next": "/"})
+
+    text = client.get(reverse("rewards:statement")).text
+
+    with translation.override(lang):
+        sentence = translation.gettext(
+            "Purchase %(date)s, %(store)s, %(amount)s → %(points)s points"
+        )
+    assert sentence.startswith("Purchase") is False
+    head = sentence.split("%(")[0]  # the translated words before the first value
+    assert head.strip() and head in text
+    assert "412" in text
