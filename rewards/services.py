@@ -14,12 +14,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import random
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TypeVar
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -147,19 +149,38 @@ def _replay(existing, fingerprint: str, message: str):
     return existing, True
 
 
+# PostgreSQL's serialization_failure and deadlock_detected: the transaction was
+# rolled back as a whole and may simply run again.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+MAX_RETRIES = 3
+
+
 def _idempotent(
     work: Callable[[], tuple[T, bool]], lookup: Callable[[], T | None], on_mismatch
 ) -> tuple[T, bool]:
     """Run `work` in a durable transaction; if a concurrent writer took the same
-    idempotency key first (unique violation), answer from the row it wrote."""
-    try:
-        with transaction.atomic(durable=True):
-            return work()
-    except IntegrityError:
-        existing = lookup()
-        if existing is None:
-            raise
-        return on_mismatch(existing)
+    idempotency key first (unique violation), answer from the row it wrote.
+
+    A serialization failure or deadlock reruns the whole transaction up to
+    MAX_RETRIES times after a short random pause, then re-raises. Rerunning is
+    safe because durable=True means nothing outside it was part of the attempt."""
+    attempt = 0
+    while True:
+        try:
+            with transaction.atomic(durable=True):
+                return work()
+        except IntegrityError:
+            existing = lookup()
+            if existing is None:
+                raise
+            return on_mismatch(existing)
+        except OperationalError as exc:
+            sqlstate = getattr(exc.__cause__, "sqlstate", None)
+            if sqlstate not in RETRYABLE_SQLSTATES or attempt >= MAX_RETRIES:
+                raise
+            attempt += 1
+            # Jitter so that the two sides of a deadlock don't collide again.
+            time.sleep(random.uniform(0.005, 0.02) * 2**attempt)  # noqa: S311
 
 
 # --- accounts --------------------------------------------------------------------------
