@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from members.errors import ServiceError
 from members.models import Store
-from rewards.models import Purchase
+from rewards.models import Purchase, Reward
 
 
 def service_error_to_form(
@@ -177,3 +177,36 @@ class PointsAdjustForm(forms.Form):
         if points == 0:
             raise forms.ValidationError(_("Enter a number of points other than zero."))
         return points
+
+
+class RewardRedeemForm(forms.Form):
+    """The customer's Redeem button: only a key drawn with the page, so a double
+    click or a browser retry redeems once."""
+
+    reward = forms.ModelChoiceField(
+        queryset=Reward.objects.all(), widget=forms.HiddenInput
+    )
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, reward: Reward | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reward"].initial = reward.pk if reward else None
+        self.fields["idempotency_key"].initial = uuid.uuid4().hex
+
+
+class CounterVoucherForm(_StoreMixin, forms.Form):
+    prefix = "voucher"
+    code = forms.CharField(
+        label=_("Voucher code"),
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters"}
+        ),
+    )
+    receipt_id = forms.CharField(label=_("Receipt id"), max_length=64)
+    store = _store_field()
+
+    def __init__(self, *args, store: Store | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._store_setup(store)
+        self.fields["receipt_id"].initial = receipt_id_new("CV", store)

@@ -1,4 +1,5 @@
-"""Row locks for points, always taken in one order: member, account, purchase.
+"""Row locks for points, always taken in one order:
+member, account, purchase, reward, voucher.
 
 Every service that changes a balance locks the account through here, so two
 writers on one member queue behind each other instead of deadlocking.
@@ -6,7 +7,7 @@ writers on one member queue behind each other instead of deadlocking.
 
 from __future__ import annotations
 
-from rewards.models import PointsAccount, Purchase
+from rewards.models import PointsAccount, Purchase, Reward, Voucher
 
 
 def account_lock(*, member_id: int) -> PointsAccount:
@@ -17,3 +18,11 @@ def account_lock(*, member_id: int) -> PointsAccount:
 
 def purchase_lock(*, purchase_id: int) -> Purchase:
     return Purchase.objects.select_for_update(of=("self",)).get(pk=purchase_id)
+
+
+def reward_lock(*, reward_id: int) -> Reward:
+    return Reward.objects.select_for_update(of=("self",)).get(pk=reward_id)
+
+
+def voucher_lock(*, voucher_id: int) -> Voucher:
+    return Voucher.objects.select_for_update(of=("self",)).get(pk=voucher_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
@@ -9,6 +10,7 @@ from decimal import ROUND_FLOOR, Decimal
 from django.conf import settings
 from django.db.models import F, Q, QuerySet, Sum, Window
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
@@ -19,6 +21,9 @@ from rewards.models import (
     PointsAccount,
     ProgramSettings,
     Purchase,
+    Reward,
+    Voucher,
+    VoucherStatus,
 )
 
 
@@ -53,6 +58,7 @@ def ledger_entries_for_member(*, member_id: int) -> QuerySet[LedgerEntry]:
             "purchase_return__purchase__store",
             "purchase_return__store",
             "redemption__store",
+            "voucher__reward",
         )
         .order_by("-created_at", "-id")
     )
@@ -98,6 +104,22 @@ def ledger_entry_explain(entry: LedgerEntry, *, currency: str) -> str:
             "store": r.store.name,
             "points": points,
         }
+    if entry.kind == LedgerKind.REDEEM and entry.voucher_id:
+        return _("Reward “%(reward)s”, voucher %(code)s → %(points)s points") % {
+            "reward": entry.voucher.reward.name,
+            "code": entry.voucher.code,
+            "points": points,
+        }
+    if entry.kind == LedgerKind.REFUND and entry.voucher_id:
+        values = {"code": entry.voucher.code, "points": points}
+        if entry.voucher.status == VoucherStatus.CANCELLED:
+            return (
+                _("Voucher %(code)s cancelled, points returned → %(points)s points")
+                % values
+            )
+        return (
+            _("Voucher %(code)s expired, points returned → %(points)s points") % values
+        )
     if entry.kind == LedgerKind.ADJUST:
         return _("Adjustment by staff: %(reason)s → %(points)s points") % {
             "reason": entry.reason,
@@ -275,3 +297,63 @@ def ledger_invariant_violations() -> list[LedgerViolation]:
     == points_earned, the clawbacks == -points_reversed, points_reversed <=
     points_earned and returned_total <= total."""
     return [v for _name, check in LEDGER_CHECKS for v in check()]
+
+
+# --- rewards catalog and vouchers -------------------------------------------------------
+
+VOUCHER_CODE_CHARS = frozenset("ABCDEFGHJKMNPQRSTUVWXYZ23456789")
+
+
+def reward_list_available(*, now: dt.datetime | None = None) -> QuerySet[Reward]:
+    """The catalog as customers see it: active, within its dates, not out of stock."""
+    now = now or timezone.now()
+    return (
+        Reward.objects.filter(is_active=True)
+        .filter(Q(active_from__isnull=True) | Q(active_from__lte=now))
+        .filter(Q(active_until__isnull=True) | Q(active_until__gt=now))
+        .filter(Q(stock__isnull=True) | Q(stock__gt=0))
+        .order_by("points_cost", "name")
+    )
+
+
+def vouchers_for_member(*, member_id: int) -> QuerySet[Voucher]:
+    return (
+        Voucher.objects.filter(member_id=member_id)
+        .select_related("reward", "used_store")
+        .order_by("-issued_at", "-id")
+    )
+
+
+def voucher_code_normalize(code: str | None) -> str | None:
+    """'k7pq2 xm9rd', 'K7PQ2XM9RD' → 'K7PQ2-XM9RD'; None when it cannot be a code."""
+    raw = "".join(ch for ch in (code or "").upper() if ch not in " -")
+    if len(raw) != 10 or not set(raw) <= VOUCHER_CODE_CHARS:
+        return None
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+def voucher_refusal(voucher: Voucher, *, now: dt.datetime | None = None) -> str:
+    """Why the voucher cannot be used now, as a sentence; "" when it can."""
+    now = now or timezone.now()
+    if voucher.status == VoucherStatus.USED:
+        where = voucher.used_store.name if voucher.used_store_id else ""
+        return _(
+            "Voucher %(code)s was already used on %(date)s at %(store)s "
+            "(receipt %(receipt)s)."
+        ) % {
+            "code": voucher.code,
+            "date": date_format(localtime(voucher.used_at), "SHORT_DATETIME_FORMAT"),
+            "store": where,
+            "receipt": voucher.used_receipt_id,
+        }
+    if voucher.status == VoucherStatus.CANCELLED:
+        return _("Voucher %(code)s was cancelled on %(date)s.") % {
+            "code": voucher.code,
+            "date": date_format(localtime(voucher.cancelled_at), "SHORT_DATE_FORMAT"),
+        }
+    if voucher.status == VoucherStatus.EXPIRED or voucher.expires_at <= now:
+        return _("Voucher %(code)s expired on %(date)s.") % {
+            "code": voucher.code,
+            "date": date_format(localtime(voucher.expires_at), "SHORT_DATE_FORMAT"),
+        }
+    return ""

@@ -1,20 +1,35 @@
-"""The customer's points statement: every ledger entry, explained, newest first."""
+"""Customer pages for points: the statement (every ledger entry, explained, newest
+first), the rewards catalog, and the member's vouchers with their QR codes."""
 
 from __future__ import annotations
 
+import segno
+from django.contrib import messages
 from django.core.paginator import Paginator
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
 
+from members.errors import ServiceError
 from members.models import Member
 from members.views import member_required
+from rewards.forms import RewardRedeemForm
+from rewards.models import Voucher
 from rewards.selectors import (
     ledger_entries_for_member,
     ledger_entry_explain,
+    member_balance_get,
     program_settings_get,
+    reward_list_available,
+    voucher_code_normalize,
+    voucher_refusal,
+    vouchers_for_member,
 )
+from rewards.services import reward_redeem
 
 STATEMENT_PAGE_SIZE = 25
+VOUCHERS_SHOWN = 100
 
 
 @require_GET
@@ -37,3 +52,89 @@ def statement(request, member: Member):
         ],
     }
     return render(request, "rewards/statement.html", context)
+
+
+# --- rewards catalog and vouchers -------------------------------------------------------
+
+
+def _voucher_qr(voucher: Voucher) -> str:
+    qr = segno.make(voucher.code, micro=False, error="m")
+    return qr.svg_inline(
+        scale=8,
+        border=2,
+        omitsize=True,
+        svgclass="voucher-qr",
+        title=_("QR code of voucher %(code)s") % {"code": voucher.code},
+    )
+
+
+@require_GET
+@member_required
+def catalog(request, member: Member):
+    balance = member_balance_get(member_id=member.pk)
+    rewards = [
+        {
+            "reward": reward,
+            "affordable": reward.points_cost <= balance,
+            "missing": max(reward.points_cost - balance, 0),
+            "form": RewardRedeemForm(reward=reward),
+        }
+        for reward in reward_list_available()
+    ]
+    context = {"member": member, "balance": balance, "rewards": rewards}
+    return render(request, "rewards/catalog.html", context)
+
+
+@require_POST
+@member_required
+def redeem(request, member: Member):
+    form = RewardRedeemForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("The form was out of date; please try again."))
+        return redirect("catalog:catalog")
+    reward = form.cleaned_data["reward"]
+    try:
+        voucher, replayed = reward_redeem(
+            member=member,
+            reward=reward,
+            idempotency_key=f"portal-{member.pk}-{form.cleaned_data['idempotency_key']}",
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect("catalog:catalog")
+    if not replayed:
+        messages.success(
+            request,
+            _("You took “%(reward)s”. Show this voucher at the till.")
+            % {"reward": reward.name},
+        )
+    return redirect(voucher)
+
+
+@require_GET
+@member_required
+def vouchers(request, member: Member):
+    now = timezone.now()
+    rows = []
+    for voucher in vouchers_for_member(member_id=member.pk)[:VOUCHERS_SHOWN]:
+        reason = voucher_refusal(voucher, now=now)
+        rows.append((voucher, reason))
+    context = {"member": member, "vouchers": rows}
+    return render(request, "rewards/vouchers.html", context)
+
+
+@require_GET
+@member_required
+def voucher(request, member: Member, code: str):
+    normal = voucher_code_normalize(code)
+    found = get_object_or_404(
+        vouchers_for_member(member_id=member.pk), code=normal or ""
+    )
+    reason = voucher_refusal(found)
+    context = {
+        "member": member,
+        "voucher": found,
+        "reason": reason,
+        "qr_svg": None if reason else _voucher_qr(found),
+    }
+    return render(request, "rewards/voucher.html", context)

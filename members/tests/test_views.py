@@ -587,7 +587,13 @@ def test_no_portal_url_takes_a_member_card_or_entry_id():
         "preferences",
         "statement",
     }
+    # One exception: a voucher's page takes its code, looked up among the
+    # logged-in member's own vouchers only (rewards/tests/test_views_vouchers.py
+    # checks that another member's code is a 404).
+    scoped = {"vouchers/<str:code>/"}
     for route, _p in portal:
+        if route in scoped:
+            continue
         assert "<" not in route and "(" not in route, route
 
 

@@ -13,4 +13,14 @@ urlpatterns = [
         name="purchase-return-create",
     ),
     path("redemptions", views.RedemptionCreateApi.as_view(), name="redemption-create"),
+    path(
+        "vouchers/<str:code>/validate",
+        views.VoucherValidateApi.as_view(),
+        name="voucher-validate",
+    ),
+    path(
+        "vouchers/<str:code>/consume",
+        views.VoucherConsumeApi.as_view(),
+        name="voucher-consume",
+    ),
 ]

@@ -1,0 +1,14 @@
+"""The rewards catalog and the customer's vouchers, mounted at "/"."""
+
+from django.urls import path
+
+from rewards import views
+
+app_name = "catalog"
+urlpatterns = [
+    path("rewards/", views.catalog, name="catalog"),
+    path("rewards/redeem/", views.redeem, name="redeem"),
+    path("vouchers/", views.vouchers, name="vouchers"),
+    # The code is looked up among the logged-in member's own vouchers only.
+    path("vouchers/<str:code>/", views.voucher, name="voucher"),
+]
