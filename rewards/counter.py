@@ -35,6 +35,7 @@ from rewards.forms import (
     CounterRedeemForm,
     CounterReturnForm,
     CounterSearchForm,
+    CounterVoucherForm,
     service_error_to_form,
 )
 from rewards.models import Purchase
@@ -43,7 +44,12 @@ from rewards.selectors import (
     program_settings_get,
     purchases_for_member,
 )
-from rewards.services import points_redeem, purchase_record, purchase_return_record
+from rewards.services import (
+    points_redeem,
+    purchase_record,
+    purchase_return_record,
+    voucher_consume,
+)
 
 RECENT_PURCHASES = 10
 RETURNABLE_PURCHASES = 20
@@ -118,6 +124,7 @@ class Counter:
             path(f"{member}purchase/", post(self.purchase), name="counter_purchase"),
             path(f"{member}return/", post(self.purchase_return), name="counter_return"),
             path(f"{member}redeem/", post(self.redeem), name="counter_redeem"),
+            path("counter/voucher/", post(self.voucher), name="counter_voucher"),
         ]
 
     # --- helpers ---
@@ -169,7 +176,14 @@ class Counter:
         return {"first_name": first, "last_name": last}
 
     def _search_page(
-        self, request, *, form, results=None, enroll_form=None, existing=None
+        self,
+        request,
+        *,
+        form,
+        results=None,
+        enroll_form=None,
+        existing=None,
+        voucher_form=None,
     ):
         user = request.user
         if enroll_form is None and results == [] and user.has_perm(ENROLL_PERMISSION):
@@ -183,6 +197,9 @@ class Counter:
             enroll_form=enroll_form,
             existing_member=existing,
             enroll_url=self._url("counter_enroll"),
+            voucher_form=voucher_form
+            or CounterVoucherForm(store=_staff_store(request.user)),
+            voucher_url=self._url("counter_voucher"),
         )
         return TemplateResponse(request, "admin/counter/search.html", context)
 
@@ -414,3 +431,38 @@ class Counter:
                 )
                 return self._balance_message(request, text, member)
         return self._member_page(request, member, redeem_form=form)
+
+    # --- vouchers ---
+
+    def voucher(self, request):
+        """Use a customer's voucher on a receipt; then show the owner's panel."""
+        self._require(request)
+        form = CounterVoucherForm(request.POST, store=_staff_store(request.user))
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                voucher, replayed = voucher_consume(
+                    code=data["code"],
+                    store=form.store,
+                    receipt_id=data["receipt_id"],
+                    created_by=request.user,
+                )
+            except ServiceError as exc:
+                service_error_to_form(form, exc)
+            else:
+                values = {"code": voucher.code, "reward": voucher.reward.name}
+                if replayed:
+                    text = (
+                        gettext(
+                            "Voucher %(code)s was already used on this receipt; "
+                            "give “%(reward)s” once only."
+                        )
+                        % values
+                    )
+                    return self._balance_message(
+                        request, text, voucher.member, messages.WARNING
+                    )
+                text = gettext("Voucher %(code)s used: give “%(reward)s”.") % values
+                return self._balance_message(request, text, voucher.member)
+        search_form = CounterSearchForm()
+        return self._search_page(request, form=search_form, voucher_form=form)

@@ -711,7 +711,8 @@ def reward_save(*, reward: Reward, stock_seen: int | None = None) -> Reward:
     form was open are not undone; the stock never goes below zero.
     """
     reward.full_clean(exclude=["stock"] if reward.pk else None)
-    with transaction.atomic(durable=True):
+    # Not durable: the admin's change form already runs in a transaction.
+    with transaction.atomic():
         if reward.pk is None:
             reward.save()
             return reward
