@@ -51,6 +51,7 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
+    from django.core.cache import cache
     from django.utils import translation
 
     from members import sms
@@ -63,6 +64,11 @@ def _test_settings(settings, tmp_path):
         },
     }
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Many tests log in with client.login() (no request, which django-axes needs)
+    # or fail on purpose; tests of the lockout turn it back on.
+    settings.AXES_ENABLED = False
+    # API rate-limit counters must not carry over from one test to the next.
+    cache.clear()
     # Tests read English messages; tests of other languages switch explicitly.
     settings.LANGUAGE_CODE = "en"
     sms.outbox.clear()

@@ -6,6 +6,7 @@ defaults are the embedded development set-up that `make run` uses: SQLite and
 Celery's filesystem broker, so nothing needs a server.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -35,6 +36,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -56,6 +58,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes requires: turns a lockout into its response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "loyalty_site.urls"
@@ -103,7 +108,11 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "members.User"
-AUTHENTICATION_BACKENDS = ["members.auth.EmailOrUsernameBackend"]
+# django-axes first: it refuses a locked-out username+IP before any password check.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "members.auth.EmailOrUsernameBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {
         "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"
@@ -115,6 +124,15 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "portal:dashboard"
 LOGOUT_REDIRECT_URL = "portal:home"
+
+# Brute-force protection of the customer and admin logins (django-axes): 5 wrong
+# passwords for one username from one address lock that pair for 15 minutes.
+# Attempts live in the database, so every gunicorn worker sees them.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "members/login_locked.html"
 
 # --- Languages --------------------------------------------------------------
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="uk")
@@ -136,6 +154,15 @@ LOYALTY_CARD_PREFIX = env.str("LOYALTY_CARD_PREFIX", default="27")
 LOYALTY_OTP_TTL_MINUTES = env.int("LOYALTY_OTP_TTL_MINUTES", default=10)
 LOYALTY_SMS_BACKEND = env.str("SMS_BACKEND", default="members.sms.FileSmsBackend")
 LOYALTY_SMS_FILE_PATH = VAR / "sms"
+
+# --- Cache ------------------------------------------------------------------
+# Holds API rate-limit counters. Local memory is per process: production sets a
+# shared cache (CACHE_URL=redis://...) so limits hold across gunicorn workers.
+CACHES = {
+    "default": env.cache_url_config(
+        env.str("CACHE_URL", default="") or "locmemcache://"
+    )
+}
 
 # --- Static files -----------------------------------------------------------
 STATIC_URL = "static/"
@@ -191,6 +218,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "rewards.tasks.ledger_verify",
         "schedule": crontab(hour=3, minute=15),
     },
+    "voucher-expire-nightly": {
+        "task": "rewards.tasks.voucher_expire_due",
+        "schedule": crontab(hour=2, minute=30),
+    },
     "otp-purge-hourly": {
         "task": "members.tasks.otp_purge_expired",
         "schedule": crontab(minute=5),
@@ -207,6 +238,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "members.api.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_CLASSES": ["members.api.throttling.ApiTokenRateThrottle"],
+    # Requests per till token: "<n>/sec|min|hour|day".
+    "DEFAULT_THROTTLE_RATES": {"api_token": env.str("API_RATE", default="600/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Loyalty POS API",
@@ -218,10 +252,6 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI from our own static files (drf-spectacular-sidecar), never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
-    "voucher-expire-nightly": {
-        "task": "rewards.tasks.voucher_expire_due",
-        "schedule": crontab(hour=2, minute=30),
-    },
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
@@ -246,7 +276,23 @@ SECURE_PROXY_SSL_HEADER = (
 )
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content Security Policy (django-csp): everything is served from our own origin,
+# no inline scripts or styles. Permissions-Policy is set by the proxy
+# (docs/operations.md): Django has no setting for it.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "style-src": ["'self'"],
+        "script-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,143 @@
+"""Login brute-force lockout (django-axes), API rate limits per till token, and
+the security headers every page carries."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import SESSION_KEY
+from django.urls import reverse
+
+from members.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "pass-word-123"
+
+
+@pytest.fixture
+def axes_on(settings):
+    settings.AXES_ENABLED = True
+
+
+def _login(client, url: str, username: str, password: str):
+    return client.post(url, {"username": username, "password": password})
+
+
+@pytest.mark.parametrize(
+    ("url_name", "staff"), [("login", False), ("admin:login", True)]
+)
+def test_the_sixth_attempt_is_refused_even_with_the_right_password(
+    client, axes_on, url_name, staff
+):
+    user = UserFactory(username="target@example.com", is_staff=staff)
+    url = reverse(url_name)
+    statuses = [
+        _login(client, url, user.username, "wrong-password").status_code
+        for _ in range(5)
+    ]
+    assert statuses == [200, 200, 200, 200, 429]  # the 5th failure locks
+
+    response = _login(client, url, user.username, PASSWORD)
+
+    assert response.status_code == 429
+    assert "Too many failed attempts to log in" in response.content.decode()
+    assert SESSION_KEY not in client.session
+
+
+def test_the_lockout_is_per_username(client, axes_on):
+    UserFactory(username="target@example.com")
+    other = UserFactory(username="other@example.com")
+    for _ in range(5):
+        _login(client, reverse("login"), "target@example.com", "wrong-password")
+
+    response = _login(client, reverse("login"), other.username, PASSWORD)
+
+    assert response.status_code == 302
+    assert client.session[SESSION_KEY] == str(other.pk)
+
+
+def test_a_login_after_fewer_failures_works_and_resets_the_count(client, axes_on):
+    user = UserFactory(username="target@example.com")
+    for _ in range(4):
+        _login(client, reverse("login"), user.username, "wrong-password")
+
+    response = _login(client, reverse("login"), user.username, PASSWORD)
+
+    assert response.status_code == 302
+    assert response.url == reverse("portal:dashboard")
+    assert client.session[SESSION_KEY] == str(user.pk)
+    client.logout()
+    for _ in range(4):  # the success reset the count: four more are allowed
+        _login(client, reverse("login"), user.username, "wrong-password")
+    assert _login(client, reverse("login"), user.username, PASSWORD).status_code == 302
+
+
+def test_login_by_email_still_works_through_our_backend(client, axes_on):
+    user = UserFactory(username="shopper", email="shopper@example.com")
+
+    response = _login(client, reverse("login"), "shopper@example.com", PASSWORD)
+
+    assert response.status_code == 302
+    assert client.session[SESSION_KEY] == str(user.pk)
+
+
+def test_the_lockout_message_is_translated(client, axes_on):
+    UserFactory(username="target@example.com")
+    client.cookies["django_language"] = "uk"
+    for _ in range(6):
+        response = _login(client, reverse("login"), "target@example.com", "nope")
+
+    assert response.status_code == 429
+    assert response.headers["Content-Language"] == "uk"
+
+
+# --- API rate limit -------------------------------------------------------------
+
+
+@pytest.fixture
+def low_rate(settings):
+    # DRF reloads api_settings on setting_changed; our throttle reads the rate
+    # from there on every request.
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"api_token": "3/min"},
+    }
+
+
+def test_a_token_over_its_rate_gets_a_429_in_the_error_format(api_client, low_rate):
+    url = reverse("api-v1:member-lookup")
+    for _ in range(3):
+        assert api_client.get(url, {"q": "nobody"}).status_code != 429
+
+    response = api_client.get(url, {"q": "nobody"})
+
+    assert response.status_code == 429
+    body = response.json()
+    assert body["detail"].startswith("Request was throttled.")
+    assert body["errors"] == {}
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def test_each_token_has_its_own_budget(api_client, other_api_client, low_rate):
+    url = reverse("api-v1:member-lookup")
+    for _ in range(4):
+        api_client.get(url, {"q": "nobody"})
+
+    assert other_api_client.get(url, {"q": "nobody"}).status_code != 429
+
+
+# --- headers ----------------------------------------------------------------------
+
+
+def test_pages_carry_a_content_security_policy_and_security_headers(client):
+    response = client.get(reverse("login"))
+
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp
+    assert "script-src 'self'" in csp
+    assert "style-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
