@@ -104,3 +104,17 @@ def test_seed_demo_refuses_to_complete_a_partial_data_set():
 
     with pytest.raises(CommandError, match="Part of the demo data is there"):
         _seed()
+
+
+def test_seed_demo_fills_the_rewards_catalog_and_gives_the_demo_customer_a_voucher():
+    from rewards.models import Reward, Voucher, VoucherStatus
+
+    call_command("seed_demo", members=20, months=4, stdout=StringIO())
+
+    assert Reward.objects.count() == 6
+    demo = Member.objects.get(email="demo@example.com")
+    assert Voucher.objects.filter(member=demo, status=VoucherStatus.ISSUED).exists()
+    assert Voucher.objects.filter(status=VoucherStatus.USED).exists()
+    assert ledger_discrepancies() == []
+    for voucher in Voucher.objects.all():
+        assert voucher.ledger_entries.filter(kind="redeem").count() == 1

@@ -29,6 +29,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from faker import Faker
 
+from members.errors import Conflict
 from members.models import ApiToken, ConsentSource, Gender, Member, Store, User
 from members.services import (
     api_token_create,
@@ -36,7 +37,7 @@ from members.services import (
     member_update_profile,
     store_get_or_create,
 )
-from rewards.models import Purchase
+from rewards.models import Purchase, Reward, RewardType
 from rewards.selectors import ledger_discrepancies
 from rewards.services import (
     LineInput,
@@ -45,6 +46,10 @@ from rewards.services import (
     points_redeem,
     purchase_record,
     purchase_return_record,
+    reward_redeem,
+    reward_save,
+    voucher_consume,
+    voucher_expire_due,
 )
 
 KYIV = ZoneInfo("Europe/Kyiv")
@@ -150,6 +155,23 @@ ADJUSTMENTS = [
     (75, "Points missed on a receipt, credited by hand"),
     (-20, "Correction: points credited twice by hand"),
 ]
+# name, description, type, value, points cost, stock, limit (count, days),
+# voucher valid days, points back on cancel, points back on expiry
+REWARDS = [
+    ("Безкоштовна кава", "Будь-яка кава середнього розміру.", RewardType.FREE_PRODUCT,
+     None, 150, None, None, 30, True, True),
+    ("Круасан у подарунок", "Вершковий або з шоколадом.", RewardType.FREE_PRODUCT,
+     None, 120, None, None, 30, True, True),
+    ("Знижка 50 грн", "На чек від 200 грн.", RewardType.FIXED_DISCOUNT,
+     Decimal("50"), 400, None, None, 45, True, False),
+    ("Знижка 10 %", "На весь чек, один раз.", RewardType.PERCENT_DISCOUNT,
+     Decimal("10"), 600, None, (1, 30), 30, True, False),
+    ("Еко-сумка", "Полотняна сумка з логотипом.", RewardType.GIFT,
+     None, 800, 60, (1, 365), 60, True, False),
+    ("Майстер-клас бариста", "Дві години з нашим бариста, до 8 гостей.",
+     RewardType.GIFT, None, 2500, 16, (1, 365), 90, True, False),
+]  # fmt: skip
+
 _PAIRS = (
     "а a б b в v г h ґ g д d е e є ie ж zh з z и y і i ї i й i к k л l м m н n о o "
     "п p р r с s т t у u ф f х kh ц ts ч ch ш sh щ shch ю iu я ia ы y э e ё e "
@@ -181,6 +203,7 @@ class Plan:
     source: str = ConsentSource.COUNTER
     redeem_appetite: float = 0.15
     is_demo: bool = False
+    voucher_kept: bool = False
     user: User | None = None
     member: Member | None = None
     balance: int = 0
@@ -194,6 +217,9 @@ class Stats:
     redemptions: int = 0
     adjustments: int = 0
     overdrawn_by_return: int = 0
+    vouchers: int = 0
+    vouchers_used: int = 0
+    vouchers_expired: int = 0
 
 
 @dataclass(order=True)
@@ -247,6 +273,7 @@ class Command(BaseCommand):
             self.stores = self._stores_create()
             self.receipts = [0] * len(self.stores)
             self.staff = self._staff_create()
+            self.rewards = self._rewards_create()
             plans = self._members_plan(members, seed)
             events = self._events_plan(plans)
             self.stdout.write(f"Writing {len(events)} events in time order...")
@@ -263,7 +290,9 @@ class Command(BaseCommand):
                 f"Done in {time.monotonic() - started:.1f} s: {s.members} members, "
                 f"{s.purchases} purchases, {s.returns} returns "
                 f"({s.overdrawn_by_return} left a balance owed), "
-                f"{s.redemptions} redemptions, {s.adjustments} adjustments."
+                f"{s.redemptions} redemptions, {s.adjustments} adjustments, "
+                f"{s.vouchers} vouchers ({s.vouchers_used} used, "
+                f"{s.vouchers_expired} expired)."
             )
         )
         self._print_logins(token=raw)
@@ -325,6 +354,31 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"Staff users: {', '.join(staff)}")
         return staff
+
+    def _rewards_create(self) -> list[Reward]:
+        rewards = []
+        for (name, description, kind, value, cost, stock, limit, days, on_cancel,
+             on_expiry) in REWARDS:  # fmt: skip
+            rewards.append(
+                reward_save(
+                    reward=Reward(
+                        name=name,
+                        description=description,
+                        type=kind,
+                        value=value,
+                        points_cost=cost,
+                        stock=stock,
+                        limit_count=limit[0] if limit else None,
+                        limit_days=limit[1] if limit else None,
+                        voucher_valid_days=days,
+                        refund_points_on_cancel=on_cancel,
+                        refund_points_on_expiry=on_expiry,
+                        created_at=self.start,
+                    )
+                )
+            )
+        self.stdout.write(f"Rewards: {len(rewards)}")
+        return rewards
 
     def _passwords_set(self, hashes: dict[str, Future]) -> None:
         for user in User.objects.filter(username__in=hashes):
@@ -558,6 +612,8 @@ class Command(BaseCommand):
         late.data["return"] = self._return_plan(late.at, late.data["lines"], "amount")
         late.data["return"]["spend_first"] = False
         middle.data["redeem"] = True
+        for late_one in purchases[-6:]:  # an unused voucher to show at the till
+            late_one.data["voucher"] = "keep"
         data = {"points": 50, "reason": ADJUSTMENTS[0][1]}
         return [self._event(first.at + dt.timedelta(hours=2), 3, "adjust", plan, data)]
 
@@ -584,6 +640,10 @@ class Command(BaseCommand):
                 self._return(event)
             elif event.kind == "adjust":
                 self._adjust(event)
+            elif event.kind == "voucher_use":
+                self._voucher_use(event)
+            elif event.kind == "voucher_expiry":
+                self.stats.vouchers_expired += voucher_expire_due(now=event.at)
         if month:
             self._progress(month)
 
@@ -630,6 +690,7 @@ class Command(BaseCommand):
         store = self.stores[store_index]
         receipt = self._receipt_new(store_index, at)
         wants = event.data.get("redeem") or self.rng.random() < plan.redeem_appetite / 2
+        wants = wants and "voucher" not in event.data  # saving up for a reward
         if plan.balance >= 200 and wants:
             points = min(plan.balance, self.rng.choice([100, 150, 200, 300, 500]))
             if self.rng.random() < 0.2:
@@ -646,10 +707,67 @@ class Command(BaseCommand):
         )
         plan.balance = purchase.balance_after
         self.stats.purchases += 1
+        keep = event.data.get("voucher") == "keep" and not plan.voucher_kept
+        if keep or self.rng.random() < plan.redeem_appetite / 4:
+            self._voucher_take(plan, store_index, at, queue, keep=keep)
         if "return" in event.data:
             ret = event.data["return"]
             data = {**ret, "purchase": purchase, "store": store, "index": store_index}
             heapq.heappush(queue, self._event(ret["at"], 2, "return", plan, data))
+
+    def _voucher_take(
+        self, plan: Plan, store_index: int, at, queue: list[Event], *, keep: bool
+    ) -> None:
+        """Take an affordable reward; most vouchers are used within days, some expire."""
+        affordable = sorted(
+            (r for r in self.rewards if r.points_cost <= plan.balance),
+            key=lambda r: r.points_cost,
+        )
+        if not affordable:
+            return
+        # The demo customer's last one is the cheapest, so there is always one.
+        reward = affordable[0] if keep else self.rng.choice(affordable)
+        taken_at = at + dt.timedelta(minutes=2)
+        self.seq += 1
+        try:
+            voucher, _replayed = reward_redeem(
+                member=plan.member,
+                reward=reward,
+                idempotency_key=f"seed-voucher-{self.seq}",
+                recorded_at=taken_at,
+            )
+        except (
+            Conflict
+        ):  # out of stock or over the member's limit: skip, as a customer would
+            return
+        plan.balance -= voucher.points_spent
+        self.stats.vouchers += 1
+        if keep:
+            plan.voucher_kept = True
+            return
+        if self.rng.random() < 0.7:
+            used_at = self._shop_time(
+                taken_at + dt.timedelta(days=self.rng.randint(0, 10))
+            )
+            used_at = max(used_at, taken_at + dt.timedelta(minutes=5))
+            data = {"code": voucher.code, "store": store_index}
+            heapq.heappush(queue, self._event(used_at, 4, "voucher_use", plan, data))
+        else:
+            heapq.heappush(
+                queue, self._event(voucher.expires_at, 5, "voucher_expiry", plan)
+            )
+
+    def _voucher_use(self, event: Event) -> None:
+        index = event.data["store"]
+        store = self.stores[index]
+        voucher_consume(
+            code=event.data["code"],
+            store=store,
+            receipt_id=self._receipt_new(index, event.at),
+            created_by=self._cashier_at(store),
+            recorded_at=event.at,
+        )
+        self.stats.vouchers_used += 1
 
     def _redeem(self, plan: Plan, store: Store, receipt: str, points: int, at) -> None:
         redemption, _replayed = points_redeem(
