@@ -9,99 +9,390 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('members', '0003_member_search_text'),
-        ('rewards', '0002_program_settings_row'),
+        ("members", "0003_member_search_text"),
+        ("rewards", "0002_program_settings_row"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='ledgerentry',
-            name='kind',
-            field=models.CharField(choices=[('earn', 'Earned'), ('redeem', 'Redeemed'), ('clawback', 'Return'), ('adjust', 'Adjustment'), ('expire', 'Expired'), ('bonus', 'Bonus'), ('refund', 'Points returned')], max_length=16, verbose_name='kind'),
+            model_name="ledgerentry",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("earn", "Earned"),
+                    ("redeem", "Redeemed"),
+                    ("clawback", "Return"),
+                    ("adjust", "Adjustment"),
+                    ("expire", "Expired"),
+                    ("bonus", "Bonus"),
+                    ("refund", "Points returned"),
+                ],
+                max_length=16,
+                verbose_name="kind",
+            ),
         ),
         migrations.CreateModel(
-            name='Reward',
+            name="Reward",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('type', models.CharField(choices=[('fixed', 'Fixed discount'), ('percent', 'Percent discount'), ('product', 'Free product'), ('gift', 'Gift or experience')], default='product', max_length=16, verbose_name='type')),
-                ('value', models.DecimalField(blank=True, decimal_places=2, help_text='Money off for a fixed discount, a percentage for a percent discount; empty for products and gifts.', max_digits=12, null=True, validators=[django.core.validators.MinValueValidator(Decimal('0.01'))], verbose_name='value')),
-                ('points_cost', models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(1)], verbose_name='points cost')),
-                ('image_url', models.CharField(blank=True, help_text='An image URL or a static path such as "img/rewards/coffee.jpg".', max_length=500, verbose_name='image')),
-                ('stock', models.PositiveIntegerField(blank=True, help_text='How many are left to give; empty for unlimited.', null=True, verbose_name='stock')),
-                ('limit_count', models.PositiveSmallIntegerField(blank=True, help_text='How many times one member may take it within the period.', null=True, validators=[django.core.validators.MinValueValidator(1)], verbose_name='limit per member')),
-                ('limit_days', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1)], verbose_name='limit period (days)')),
-                ('active_from', models.DateTimeField(blank=True, null=True, verbose_name='available from')),
-                ('active_until', models.DateTimeField(blank=True, null=True, verbose_name='available until')),
-                ('voucher_valid_days', models.PositiveSmallIntegerField(default=30, validators=[django.core.validators.MinValueValidator(1)], verbose_name='voucher valid for (days)')),
-                ('refund_points_on_cancel', models.BooleanField(default=True, verbose_name='return points when a voucher is cancelled')),
-                ('refund_points_on_expiry', models.BooleanField(default=False, verbose_name='return points when a voucher expires')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, verbose_name="name")),
+                (
+                    "description",
+                    models.TextField(blank=True, verbose_name="description"),
+                ),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("fixed", "Fixed discount"),
+                            ("percent", "Percent discount"),
+                            ("product", "Free product"),
+                            ("gift", "Gift or experience"),
+                        ],
+                        default="product",
+                        max_length=16,
+                        verbose_name="type",
+                    ),
+                ),
+                (
+                    "value",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        help_text="Money off for a fixed discount, a percentage for a percent discount; empty for products and gifts.",
+                        max_digits=12,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0.01"))
+                        ],
+                        verbose_name="value",
+                    ),
+                ),
+                (
+                    "points_cost",
+                    models.PositiveIntegerField(
+                        validators=[django.core.validators.MinValueValidator(1)],
+                        verbose_name="points cost",
+                    ),
+                ),
+                (
+                    "image_url",
+                    models.CharField(
+                        blank=True,
+                        help_text='An image URL or a static path such as "img/rewards/coffee.jpg".',
+                        max_length=500,
+                        verbose_name="image",
+                    ),
+                ),
+                (
+                    "stock",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="How many are left to give; empty for unlimited.",
+                        null=True,
+                        verbose_name="stock",
+                    ),
+                ),
+                (
+                    "limit_count",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        help_text="How many times one member may take it within the period.",
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(1)],
+                        verbose_name="limit per member",
+                    ),
+                ),
+                (
+                    "limit_days",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(1)],
+                        verbose_name="limit period (days)",
+                    ),
+                ),
+                (
+                    "active_from",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="available from"
+                    ),
+                ),
+                (
+                    "active_until",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="available until"
+                    ),
+                ),
+                (
+                    "voucher_valid_days",
+                    models.PositiveSmallIntegerField(
+                        default=30,
+                        validators=[django.core.validators.MinValueValidator(1)],
+                        verbose_name="voucher valid for (days)",
+                    ),
+                ),
+                (
+                    "refund_points_on_cancel",
+                    models.BooleanField(
+                        default=True,
+                        verbose_name="return points when a voucher is cancelled",
+                    ),
+                ),
+                (
+                    "refund_points_on_expiry",
+                    models.BooleanField(
+                        default=False,
+                        verbose_name="return points when a voucher expires",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="created"
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(auto_now=True, verbose_name="updated"),
+                ),
             ],
             options={
-                'verbose_name': 'reward',
-                'verbose_name_plural': 'rewards',
-                'ordering': ['points_cost', 'name'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('points_cost__gt', 0)), name='reward_cost_positive'), models.CheckConstraint(condition=models.Q(('stock__isnull', True), ('stock__gte', 0), _connector='OR'), name='reward_stock_not_negative'), models.CheckConstraint(condition=models.Q(models.Q(('limit_count__isnull', True), ('limit_days__isnull', True)), models.Q(('limit_count__gt', 0), ('limit_days__gt', 0)), _connector='OR'), name='reward_limit_complete'), models.CheckConstraint(condition=models.Q(('active_from__isnull', True), ('active_until__isnull', True), ('active_until__gt', models.F('active_from')), _connector='OR'), name='reward_active_dates_ordered'), models.CheckConstraint(condition=models.Q(models.Q(('type', 'percent'), _negated=True), ('value__lte', 100), _connector='OR'), name='reward_percent_at_most_100')],
+                "verbose_name": "reward",
+                "verbose_name_plural": "rewards",
+                "ordering": ["points_cost", "name"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("points_cost__gt", 0)),
+                        name="reward_cost_positive",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("stock__isnull", True), ("stock__gte", 0), _connector="OR"
+                        ),
+                        name="reward_stock_not_negative",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(
+                                ("limit_count__isnull", True),
+                                ("limit_days__isnull", True),
+                            ),
+                            models.Q(("limit_count__gt", 0), ("limit_days__gt", 0)),
+                            _connector="OR",
+                        ),
+                        name="reward_limit_complete",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("active_from__isnull", True),
+                            ("active_until__isnull", True),
+                            ("active_until__gt", models.F("active_from")),
+                            _connector="OR",
+                        ),
+                        name="reward_active_dates_ordered",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("type", "percent"), _negated=True),
+                            ("value__lte", 100),
+                            _connector="OR",
+                        ),
+                        name="reward_percent_at_most_100",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Voucher',
+            name="Voucher",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=16, unique=True, verbose_name='code')),
-                ('status', models.CharField(choices=[('issued', 'Ready to use'), ('used', 'Used'), ('cancelled', 'Cancelled'), ('expired', 'Expired')], default='issued', max_length=16, verbose_name='status')),
-                ('points_spent', models.PositiveIntegerField(verbose_name='points spent')),
-                ('points_refunded', models.PositiveIntegerField(default=0, verbose_name='points returned')),
-                ('issued_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='issued')),
-                ('expires_at', models.DateTimeField(verbose_name='expires')),
-                ('used_at', models.DateTimeField(blank=True, null=True, verbose_name='used')),
-                ('used_receipt_id', models.CharField(blank=True, max_length=64, verbose_name='used on receipt')),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True, verbose_name='cancelled')),
-                ('expired_at', models.DateTimeField(blank=True, null=True, verbose_name='marked expired')),
-                ('idempotency_key', models.CharField(max_length=80, unique=True)),
-                ('fingerprint', models.CharField(editable=False, max_length=64)),
-                ('cancelled_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='cancelled by')),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='vouchers', to='members.member', verbose_name='member')),
-                ('reward', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='vouchers', to='rewards.reward', verbose_name='reward')),
-                ('used_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='used by staff user')),
-                ('used_store', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='members.store', verbose_name='used at store')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(max_length=16, unique=True, verbose_name="code"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("issued", "Ready to use"),
+                            ("used", "Used"),
+                            ("cancelled", "Cancelled"),
+                            ("expired", "Expired"),
+                        ],
+                        default="issued",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "points_spent",
+                    models.PositiveIntegerField(verbose_name="points spent"),
+                ),
+                (
+                    "points_refunded",
+                    models.PositiveIntegerField(
+                        default=0, verbose_name="points returned"
+                    ),
+                ),
+                (
+                    "issued_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="issued"
+                    ),
+                ),
+                ("expires_at", models.DateTimeField(verbose_name="expires")),
+                (
+                    "used_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="used"),
+                ),
+                (
+                    "used_receipt_id",
+                    models.CharField(
+                        blank=True, max_length=64, verbose_name="used on receipt"
+                    ),
+                ),
+                (
+                    "cancelled_at",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="cancelled"
+                    ),
+                ),
+                (
+                    "expired_at",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="marked expired"
+                    ),
+                ),
+                ("idempotency_key", models.CharField(max_length=80, unique=True)),
+                ("fingerprint", models.CharField(editable=False, max_length=64)),
+                (
+                    "cancelled_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="cancelled by",
+                    ),
+                ),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="vouchers",
+                        to="members.member",
+                        verbose_name="member",
+                    ),
+                ),
+                (
+                    "reward",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="vouchers",
+                        to="rewards.reward",
+                        verbose_name="reward",
+                    ),
+                ),
+                (
+                    "used_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="used by staff user",
+                    ),
+                ),
+                (
+                    "used_store",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="members.store",
+                        verbose_name="used at store",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'voucher',
-                'verbose_name_plural': 'vouchers',
-                'ordering': ['-issued_at', '-id'],
+                "verbose_name": "voucher",
+                "verbose_name_plural": "vouchers",
+                "ordering": ["-issued_at", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='ledgerentry',
-            name='voucher',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='ledger_entries', to='rewards.voucher', verbose_name='voucher'),
+            model_name="ledgerentry",
+            name="voucher",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="ledger_entries",
+                to="rewards.voucher",
+                verbose_name="voucher",
+            ),
         ),
         migrations.AddIndex(
-            model_name='voucher',
-            index=models.Index(fields=['member', '-issued_at'], name='rewards_vou_member__737463_idx'),
+            model_name="voucher",
+            index=models.Index(
+                fields=["member", "-issued_at"], name="rewards_vou_member__737463_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='voucher',
-            index=models.Index(fields=['status', 'expires_at'], name='rewards_vou_status_7343ba_idx'),
+            model_name="voucher",
+            index=models.Index(
+                fields=["status", "expires_at"], name="rewards_vou_status_7343ba_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='voucher',
-            constraint=models.CheckConstraint(condition=models.Q(('points_spent__gt', 0)), name='voucher_points_positive'),
+            model_name="voucher",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("points_spent__gt", 0)),
+                name="voucher_points_positive",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='voucher',
-            constraint=models.CheckConstraint(condition=models.Q(('points_refunded__lte', models.F('points_spent'))), name='voucher_refund_not_above_spent'),
+            model_name="voucher",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("points_refunded__lte", models.F("points_spent"))),
+                name="voucher_refund_not_above_spent",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='voucher',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'used'), _negated=True), models.Q(('used_at__isnull', False), models.Q(('used_receipt_id', ''), _negated=True)), _connector='OR'), name='voucher_used_has_receipt'),
+            model_name="voucher",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "used"), _negated=True),
+                    models.Q(
+                        ("used_at__isnull", False),
+                        models.Q(("used_receipt_id", ""), _negated=True),
+                    ),
+                    _connector="OR",
+                ),
+                name="voucher_used_has_receipt",
+            ),
         ),
     ]
