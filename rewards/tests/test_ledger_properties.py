@@ -1,6 +1,7 @@
 """Property test of the points ledger against a plain-Python model of it.
 
-Any sequence of purchases, returns, redemptions, adjustments and rate changes,
+Any sequence of purchases, returns, redemptions, adjustments, rate changes and
+reward vouchers (redeemed, cancelled with or without a refund, cancelled twice),
 valid or not, must keep the member's balance equal to the sum of the ledger
 entries and to the model's balance; a refused operation changes nothing.
 """
@@ -20,7 +21,14 @@ from hypothesis import strategies as st
 
 from members.errors import Conflict, InvalidInput
 from members.tests.factories import MemberFactory
-from rewards.models import LedgerEntry, PointsAccount, Purchase
+from rewards.models import (
+    LedgerEntry,
+    PointsAccount,
+    Purchase,
+    Reward,
+    Voucher,
+    VoucherStatus,
+)
 from rewards.selectors import program_settings_get
 from rewards.services import (
     LineInput,
@@ -29,6 +37,9 @@ from rewards.services import (
     points_redeem,
     purchase_record,
     purchase_return_record,
+    reward_redeem,
+    reward_save,
+    voucher_cancel,
 )
 
 pytestmark = pytest.mark.django_db
@@ -108,9 +119,13 @@ ops_st = st.lists(
         st.tuples(st.just("adjust"), st.integers(1, 300) | st.integers(-300, -1)),
         st.tuples(st.just("replay_purchase"), st.integers(0, 99)),
         st.tuples(st.just("rate"), st.sampled_from(RATES), st.sampled_from(MINIMUMS)),
+        st.tuples(st.just("voucher"), st.integers(0, 1)),
+        st.tuples(st.just("voucher_cancel"), st.integers(0, 99)),
     ),
     max_size=20,
 )
+# Two rewards: one refunds its points when a voucher is cancelled, one keeps them.
+REWARD_COSTS = (60, 15)
 
 
 def set_program(rate: str, minimum: str) -> None:
@@ -145,6 +160,18 @@ class LedgerRun:
         self.purchases: list[ModelPurchase] = []
         self.rate, self.minimum = Decimal(rate), Decimal(minimum)
         set_program(rate, minimum)
+        self.rewards = [
+            reward_save(
+                reward=Reward(
+                    name=f"Reward {cost}",
+                    points_cost=cost,
+                    refund_points_on_cancel=(i == 0),
+                )
+            )
+            for i, cost in enumerate(REWARD_COSTS)
+        ]
+        self.vouchers: list[tuple[int, int, bool]] = []  # (pk, cost, refunds)
+        self.open_vouchers: set[int] = set()
 
     # Each op returns normally when the service succeeded as the model says,
     # or raises what the model expected; `refused` wraps the expected refusals.
@@ -325,6 +352,34 @@ class LedgerRun:
         call()
         self.balance += points
 
+    def op_voucher(self, which: int) -> None:
+        reward = self.rewards[which]
+        call = partial(
+            reward_redeem,
+            member=self.member,
+            reward=reward,
+            idempotency_key=new_receipt("V"),
+        )
+        if self.balance < reward.points_cost:
+            self.refused(Conflict, call)
+            return
+        voucher, replayed = call()
+        assert not replayed and voucher.points_spent == reward.points_cost
+        self.balance -= reward.points_cost
+        self.vouchers.append((voucher.pk, reward.points_cost, which == 0))
+        event("voucher issued")
+        self.open_vouchers.add(voucher.pk)
+
+    def op_voucher_cancel(self, index: int) -> None:
+        if not self.vouchers:
+            return
+        pk, cost, refunds = self.vouchers[index % len(self.vouchers)]
+        voucher_cancel(voucher=Voucher.objects.get(pk=pk), by=None)
+        if pk in self.open_vouchers:  # a second cancel gives nothing back again
+            self.open_vouchers.discard(pk)
+            if refunds:
+                self.balance += cost
+
     def check(self) -> None:
         balance, entries, _count = ledger_state(self.member)
         assert balance == entries == self.balance
@@ -348,6 +403,12 @@ class LedgerRun:
             returned_by_sku = {ln.sku: ln.returned for ln in mp.lines}
             for line in p.lines.all():
                 assert line.quantity_returned == returned_by_sku[line.sku]
+        statuses = dict(
+            Voucher.objects.filter(member=self.member).values_list("pk", "status")
+        )
+        for pk, _cost, _refunds in self.vouchers:
+            open_ = pk in self.open_vouchers
+            assert (statuses[pk] == VoucherStatus.ISSUED) == open_
 
 
 @settings(
@@ -369,6 +430,12 @@ class LedgerRun:
         ("return_lines", 1, 0, 1),
         ("rate", "2.25", "20.00"),
         ("return_amount", 1, 3_000),
+        ("buy", 30_000),
+        ("voucher", 0),
+        ("voucher", 1),
+        ("voucher_cancel", 0),
+        ("voucher_cancel", 0),
+        ("voucher_cancel", 1),
     ],
     rate="1",
     minimum="0",
