@@ -36,6 +36,7 @@ from rewards.selectors import (
     ledger_entries_for_member,
     ledger_entry_explain,
     program_settings_get,
+    tier_progress_get,
 )
 
 LOGIN_BACKEND = "members.auth.EmailOrUsernameBackend"
@@ -183,6 +184,7 @@ def dashboard(request, member: Member):
             (entry, ledger_entry_explain(entry, currency=program.currency))
             for entry in entries
         ],
+        "tier": tier_progress_get(member=member),
     }
     return render(request, "members/dashboard.html", context)
 

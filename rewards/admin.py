@@ -23,6 +23,8 @@ from rewards.models import (
     PurchaseReturn,
     Redemption,
     Reward,
+    Tier,
+    TierHistory,
     Voucher,
     VoucherStatus,
 )
@@ -331,7 +333,13 @@ class RewardAdmin(admin.ModelAdmin):
         "active_until",
         "is_active",
     )
-    list_filter = ("is_active", "type", StockFilter, "refund_points_on_expiry")
+    list_filter = (
+        "is_active",
+        "type",
+        StockFilter,
+        "refund_points_on_expiry",
+        "tiers",
+    )
     search_fields = ("name", "description")
     list_select_related = ()
     fieldsets = (
@@ -345,6 +353,7 @@ class RewardAdmin(admin.ModelAdmin):
             {
                 "fields": (
                     "is_active",
+                    "tiers",
                     "active_from",
                     "active_until",
                     "voucher_valid_days",
@@ -445,3 +454,52 @@ class VoucherAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         )
         for message in refused:
             self.message_user(request, message, messages.ERROR)
+
+
+@admin.register(Tier)
+class TierAdmin(admin.ModelAdmin):
+    """Tiers are program settings: staff edit them here; members move between them
+    only through the services (a purchase upgrades, the nightly job downgrades)."""
+
+    list_display = (
+        "rank",
+        "name",
+        "qualification",
+        "threshold",
+        "window",
+        "window_months",
+        "earn_multiplier",
+        "grace_days",
+        "is_active",
+    )
+    list_display_links = ("rank", "name")
+    list_filter = ("is_active", "qualification", "window")
+    search_fields = ("name", "benefits")
+    list_select_related = ()
+    ordering = ("rank",)
+    fieldsets = (
+        (None, {"fields": ("name", "rank", "is_active", "benefits")}),
+        (
+            _("Qualification"),
+            {"fields": ("qualification", "threshold", "window", "window_months")},
+        ),
+        (_("Earning and downgrade"), {"fields": ("earn_multiplier", "grace_days")}),
+    )
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # accounts and the history point at it; deactivate instead
+
+    def save_model(self, request, obj, form, change):
+        from rewards.services import tier_save
+
+        tier_save(tier=obj)
+
+
+@admin.register(TierHistory)
+class TierHistoryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "member", "kind", "from_tier", "to_tier", "value")
+    list_filter = ("kind", "to_tier", "created_at")
+    list_select_related = ("member", "from_tier", "to_tier")
+    search_fields = ("reason", *_member_search(""))
+    date_hierarchy = "created_at"
+    fields = ("created_at", "member", "kind", "from_tier", "to_tier", "value", "reason")

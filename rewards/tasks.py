@@ -34,3 +34,17 @@ def voucher_expire_due() -> int:
     expired = services.voucher_expire_due()
     log.info("Expired %s voucher(s)", expired)
     return expired
+
+
+@shared_task(time_limit=1800, soft_time_limit=1740)
+def tiers_downgrade_due() -> int:
+    """Nightly: members below their tier for longer than its grace days go down one step.
+
+    Safe to run twice: a member moved today is not moved again, and each move
+    re-checks the member under their account lock.
+    """
+    from rewards import services
+
+    moved = services.tiers_downgrade_due()
+    log.info("Moved %s member(s) down a tier", moved)
+    return moved

@@ -22,6 +22,10 @@ from rewards.selectors import (
     member_balance_get,
     program_settings_get,
     reward_list_available,
+    tier_progress_get,
+    tier_value_text,
+    tier_window_text,
+    tiers_active,
     voucher_code_normalize,
     voucher_refusal,
     vouchers_for_member,
@@ -72,15 +76,20 @@ def _voucher_qr(voucher: Voucher) -> str:
 @member_required
 def catalog(request, member: Member):
     balance = member_balance_get(member_id=member.pk)
-    rewards = [
-        {
-            "reward": reward,
-            "affordable": reward.points_cost <= balance,
-            "missing": max(reward.points_cost - balance, 0),
-            "form": RewardRedeemForm(reward=reward),
-        }
-        for reward in reward_list_available()
-    ]
+    tier_id = member.account.tier_id
+    rewards = []
+    for reward in reward_list_available().prefetch_related("tiers"):
+        only_for = list(reward.tiers.all())
+        rewards.append(
+            {
+                "reward": reward,
+                "affordable": reward.points_cost <= balance,
+                "missing": max(reward.points_cost - balance, 0),
+                "form": RewardRedeemForm(reward=reward),
+                "only_for": ", ".join(t.name for t in only_for),
+                "tier_ok": not only_for or tier_id in {t.pk for t in only_for},
+            }
+        )
     context = {"member": member, "balance": balance, "rewards": rewards}
     return render(request, "rewards/catalog.html", context)
 
@@ -138,3 +147,23 @@ def voucher(request, member: Member, code: str):
         "qr_svg": None if reason else _voucher_qr(found),
     }
     return render(request, "rewards/voucher.html", context)
+
+
+@require_GET
+@member_required
+def tiers(request, member: Member):
+    currency = program_settings_get().currency
+    rows = [
+        {
+            "tier": tier,
+            "needs": tier_value_text(tier, tier.threshold, currency=currency),
+            "window": tier_window_text(tier),
+        }
+        for tier in tiers_active()
+    ]
+    context = {
+        "member": member,
+        "rows": rows,
+        "tier": tier_progress_get(member=member),
+    }
+    return render(request, "rewards/tiers.html", context)

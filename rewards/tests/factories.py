@@ -1,7 +1,9 @@
+from decimal import Decimal
+
 import factory
 from factory.django import DjangoModelFactory
 
-from rewards.models import Reward, RewardType
+from rewards.models import Reward, RewardType, Tier
 
 
 class RewardFactory(DjangoModelFactory):
@@ -12,3 +14,14 @@ class RewardFactory(DjangoModelFactory):
     type = RewardType.FREE_PRODUCT
     points_cost = 150
     voucher_valid_days = 30
+
+
+class TierFactory(DjangoModelFactory):
+    class Meta:
+        model = Tier
+
+    name = factory.Sequence(lambda n: f"Tier {n}")
+    rank = factory.Sequence(lambda n: n + 1)
+    threshold = Decimal("0")
+    earn_multiplier = Decimal("1.00")
+    grace_days = 30

@@ -37,7 +37,7 @@ from members.services import (
     member_update_profile,
     store_get_or_create,
 )
-from rewards.models import Purchase, Reward, RewardType
+from rewards.models import Purchase, Reward, RewardType, Tier
 from rewards.selectors import ledger_discrepancies
 from rewards.services import (
     LineInput,
@@ -48,6 +48,7 @@ from rewards.services import (
     purchase_return_record,
     reward_redeem,
     reward_save,
+    tier_save,
     voucher_consume,
     voucher_expire_due,
 )
@@ -154,6 +155,12 @@ ADJUSTMENTS = [
     (30, "Birthday treat"),
     (75, "Points missed on a receipt, credited by hand"),
     (-20, "Correction: points credited twice by hand"),
+]
+# name, rank, spend in the last 12 months, earn multiplier, benefits
+TIERS = [
+    ("Bronze", 1, "0", "1.00", "Points on every purchase; birthday coffee."),
+    ("Silver", 2, "3000", "1.25", "Points × 1.25; free delivery."),
+    ("Gold", 3, "8000", "1.50", "Points × 1.5; free delivery; early sales access."),
 ]
 # name, description, type, value, points cost, stock, limit (count, days),
 # voucher valid days, points back on cancel, points back on expiry
@@ -273,6 +280,8 @@ class Command(BaseCommand):
             self.stores = self._stores_create()
             self.receipts = [0] * len(self.stores)
             self.staff = self._staff_create()
+            # Before the purchase stream, so members move up in time order.
+            self.tiers = self._tiers_create()
             self.rewards = self._rewards_create()
             plans = self._members_plan(members, seed)
             events = self._events_plan(plans)
@@ -354,6 +363,23 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"Staff users: {', '.join(staff)}")
         return staff
+
+    def _tiers_create(self) -> list[Tier]:
+        tiers = [
+            tier_save(
+                tier=Tier(
+                    name=name,
+                    rank=rank,
+                    threshold=Decimal(threshold),
+                    earn_multiplier=Decimal(multiplier),
+                    benefits=benefits,
+                    grace_days=30,
+                )
+            )
+            for name, rank, threshold, multiplier, benefits in TIERS
+        ]
+        self.stdout.write(f"Tiers: {', '.join(t.name for t in tiers)}")
+        return tiers
 
     def _rewards_create(self) -> list[Reward]:
         rewards = []
