@@ -230,6 +230,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "members.tasks.otp_purge_expired",
         "schedule": crontab(minute=5),
     },
+    "birthday-bonus-nightly": {
+        "task": "members.tasks.birthday_bonus_grant_due",
+        "schedule": crontab(hour=4, minute=10),
+    },
 }
 
 # --- REST API -----------------------------------------------------------------

@@ -28,15 +28,18 @@ from members.admin_site import (
 from members.errors import InvalidInput, ServiceError
 from members.models import (
     ApiToken,
+    BonusSettings,
     Channel,
     ConsentEvent,
     ConsentSource,
     Member,
+    Referral,
+    ReferralStatus,
     Store,
     User,
 )
 from members.phones import phone_normalize
-from members.selectors import member_search
+from members.selectors import bonus_settings_get, member_search
 from members.services import (
     PROFILE_FIELDS,
     api_token_create,
@@ -44,6 +47,8 @@ from members.services import (
     member_consent_set,
     member_enroll,
     member_update_profile,
+    referral_approve,
+    referral_refuse,
 )
 from rewards.forms import PointsAdjustForm, service_error_to_form
 from rewards.selectors import (
@@ -227,6 +232,7 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
     )
     readonly_fields = (
         "card_number",
+        "referral_code",
         "phone",
         "balance",
         "sms_consent_at",
@@ -556,4 +562,158 @@ class ApiTokenAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
             )
             % {"count": len(tokens)},
             messages.SUCCESS,
+        )
+
+
+# --- Bonuses and referrals -------------------------------------------------------------
+
+
+@admin.register(BonusSettings)
+class BonusSettingsAdmin(admin.ModelAdmin):
+    """One row: the changelist opens it, it cannot be added twice or deleted."""
+
+    list_display = (
+        "__str__",
+        "welcome_points",
+        "profile_points",
+        "birthday_points",
+        "referee_points",
+        "referrer_points",
+    )
+    list_filter = ("updated_at",)
+    search_fields = ("welcome_points",)
+    fieldsets = (
+        (
+            _("Bonuses"),
+            {"fields": ("welcome_points", "profile_points", "birthday_points")},
+        ),
+        (
+            _("Referrals"),
+            {
+                "fields": (
+                    "referee_points",
+                    "referrer_points",
+                    "referral_min_purchase",
+                    "referral_cap_per_month",
+                    "referral_review_per_day",
+                )
+            },
+        ),
+        (None, {"fields": ("updated_at",)}),
+    )
+    readonly_fields = ("updated_at",)
+
+    def has_add_permission(self, request):
+        return (
+            super().has_add_permission(request) and not BonusSettings.objects.exists()
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        row = bonus_settings_get()
+        return HttpResponseRedirect(
+            reverse("admin:members_bonussettings_change", args=[row.pk])
+        )
+
+
+@admin.register(Referral)
+class ReferralAdmin(admin.ModelAdmin):
+    """Referrals are written by enrollment and purchases; staff only review them."""
+
+    list_display = (
+        "created_at",
+        "referrer",
+        "referee_phone",
+        "status",
+        "refusal_reason",
+        "review_note",
+        "qualified_at",
+    )
+    list_filter = ("status", "refusal_reason", "created_at")
+    list_select_related = ("referrer", "referee", "decided_by")
+    search_fields = (
+        "referrer__card_number",
+        "referrer__phone",
+        "referrer__referral_code",
+        "referee__card_number",
+        "referee_phone",
+    )
+    date_hierarchy = "created_at"
+    readonly_fields = (
+        "referrer",
+        "referee",
+        "referee_phone",
+        "status",
+        "refusal_reason",
+        "review_note",
+        "created_at",
+        "qualified_at",
+        "decided_by",
+    )
+    fields = readonly_fields
+    actions = ("approve", "refuse")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _decide(self, request, queryset, service, done_message) -> None:
+        done = 0
+        skipped = queryset.exclude(status=ReferralStatus.REVIEW).count()
+        for referral in queryset.filter(status=ReferralStatus.REVIEW):
+            try:
+                service(referral=referral, by=request.user)
+            except ServiceError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                done += 1
+        self.message_user(request, done_message(done), messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d referral was not waiting for review and was left as it is.",
+                    "%(count)d referrals were not waiting for review and were left as they are.",
+                    skipped,
+                )
+                % {"count": skipped},
+                messages.WARNING,
+            )
+
+    @admin.action(
+        description=_("Approve the selected referrals"), permissions=["change"]
+    )
+    def approve(self, request, queryset):
+        self._decide(
+            request,
+            queryset,
+            referral_approve,
+            lambda n: (
+                ngettext(
+                    "%(count)d referral approved.", "%(count)d referrals approved.", n
+                )
+                % {"count": n}
+            ),
+        )
+
+    @admin.action(
+        description=_("Refuse the selected referrals"), permissions=["change"]
+    )
+    def refuse(self, request, queryset):
+        self._decide(
+            request,
+            queryset,
+            referral_refuse,
+            lambda n: (
+                ngettext(
+                    "%(count)d referral refused.", "%(count)d referrals refused.", n
+                )
+                % {"count": n}
+            ),
         )

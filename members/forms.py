@@ -60,6 +60,13 @@ class SignupForm(ServiceErrorFormMixin, forms.Form):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
+    referral_code = forms.CharField(
+        label=_("Friend's referral code"),
+        max_length=20,
+        required=False,
+        help_text=_("Optional: you both get bonus points."),
+        widget=forms.TextInput(attrs={"autocapitalize": "characters"}),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -6,7 +6,7 @@ from django.db.models import Q, QuerySet
 
 from members.cards import card_number_is_valid
 from members.errors import InvalidInput
-from members.models import Member
+from members.models import BonusSettings, Member, Referral
 from members.phones import phone_normalize
 
 
@@ -63,3 +63,21 @@ def member_search(*, query: str, limit: int = 20) -> list[Member]:
     for word in text.casefold().split():
         q &= Q(search_text__contains=word)
     return list(_members().filter(q).order_by("last_name", "first_name")[:limit])
+
+
+def bonus_settings_get() -> BonusSettings:
+    """The one BonusSettings row (every bonus off until a Manager sets amounts)."""
+    obj, _created = BonusSettings.objects.get_or_create(pk=1)
+    return obj
+
+
+def referral_get_by_code(*, code: str) -> Member | None:
+    """The member whose referral code this is (case and spaces ignored), or None."""
+    code = "".join((code or "").split()).upper()
+    if not code:
+        return None
+    return Member.objects.filter(referral_code=code).first()
+
+
+def referrals_for_member(*, member: Member) -> QuerySet[Referral]:
+    return member.referrals_made.select_related("referee").order_by("-created_at")

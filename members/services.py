@@ -20,15 +20,20 @@ from members.cards import card_number_new
 from members.errors import Conflict, InvalidInput, NotFound
 from members.models import (
     ApiToken,
+    BonusSettings,
     Channel,
     ConsentEvent,
     ConsentSource,
     Member,
     OneTimeCode,
+    Referral,
+    ReferralStatus,
+    RefusalReason,
     Store,
     User,
 )
 from members.phones import phone_normalize
+from members.selectors import bonus_settings_get, referral_get_by_code
 from members.sms import sms_send
 
 PROFILE_FIELDS = (
@@ -75,16 +80,25 @@ def member_enroll(
     sms_consent: bool = False,
     source: str = ConsentSource.COUNTER,
     enrolled_at: dt.datetime | None = None,
+    referral_code: str | None = None,
+    device_id: str = "",
 ) -> Member:
-    """Enroll a customer: a card number, a points account, consent history.
+    """Enroll a customer: a card number, a referral code, a points account,
+    consent history, the welcome bonus and, with a friend's referral code, the
+    referral and its bonus for the new member.
 
-    Raises MemberAlreadyEnrolled when the phone or email is taken. Locks nothing
-    (the unique constraints decide races); queues nothing.
+    Raises MemberAlreadyEnrolled when the phone or email is taken (a referral
+    code given with it is kept as a refused referral). Locks the new account
+    for the bonuses; the unique constraints decide races; queues nothing.
     """
     phone = phone_normalize(phone)
     email = _normalize_email(email)
+    device_id = (device_id or "").strip()[:64]
+    referrer = _referrer_get(referral_code)
     existing = Member.objects.filter(phone=phone).first()
     if existing:
+        if referrer is not None:
+            _referral_refuse_enrolled(referrer=referrer, existing=existing)
         raise MemberAlreadyEnrolled(
             _("This phone is already enrolled with card %(card)s.")
             % {"card": existing.card_number},
@@ -94,6 +108,8 @@ def member_enroll(
     if email:
         existing = Member.objects.filter(email__iexact=email).first()
         if existing:
+            if referrer is not None:
+                _referral_refuse_enrolled(referrer=referrer, existing=existing)
             raise MemberAlreadyEnrolled(
                 _("This email is already enrolled with card %(card)s.")
                 % {"card": existing.card_number},
@@ -116,6 +132,9 @@ def member_enroll(
                 member = Member.objects.create(
                     user=user,
                     card_number=card_number_new(),
+                    referral_code=referral_code_new(),
+                    device_id=device_id,
+                    birthday_set_at=now if birthday else None,
                     phone=phone,
                     email=email,
                     first_name=first_name.strip(),
@@ -142,6 +161,7 @@ def member_enroll(
                             changed_by=enrolled_by,
                             at=now,
                         )
+                _enroll_bonuses(member=member, referrer=referrer, now=now)
                 return member
         except IntegrityError:
             if Member.objects.filter(phone=phone).exists():
@@ -167,6 +187,9 @@ def member_enroll(
 @transaction.atomic
 def member_update_profile(*, member: Member, **fields) -> Member:
     """Change a member's profile fields (not phone, card or consent).
+
+    The first time first name, last name, birthday and email are all set, the
+    profile bonus is credited in the same transaction (locks the account).
 
     A new email moves the web login with it (customers log in with their email),
     so log-in and password reset follow the address the member gave.
@@ -195,9 +218,13 @@ def member_update_profile(*, member: Member, **fields) -> Member:
             if taken.exclude(pk=user.pk).exists():
                 raise InvalidInput(_("Another account uses this email."), field="email")
         fields["email"] = email
+    if fields.get("birthday") and fields["birthday"] != member.birthday:
+        # A birthday entered (or changed) now earns no birthday bonus for 30 days.
+        fields["birthday_set_at"] = timezone.now()
     for name, value in fields.items():
         setattr(member, name, value)
     member.save(update_fields=list(fields))
+    _profile_bonus_check(member=member)
     if user is not None and "email" in fields and user.email != fields["email"]:
         # Staff log in with a username of their own; only customer logins are emails.
         if user.username.lower() == (user.email or "").lower():
@@ -331,6 +358,7 @@ def member_signup(
     first_name: str = "",
     last_name: str = "",
     language: str | None = None,
+    referral_code: str | None = None,
 ) -> SignupResult:
     """Sign a customer up online.
 
@@ -360,6 +388,7 @@ def member_signup(
             ),
             field="email",
         )
+    referrer = _referrer_get(referral_code)
     existing = by_phone or by_email
     if existing:
         if existing.user_id:
@@ -367,6 +396,8 @@ def member_signup(
                 _("This membership already has an online account; log in instead."),
                 field="phone" if by_phone else "email",
             )
+        if referrer is not None:
+            _referral_refuse_enrolled(referrer=referrer, existing=existing)
         channel = Channel.SMS if by_phone else Channel.EMAIL
         payload = {
             "email": email,
@@ -392,6 +423,7 @@ def member_signup(
         language=language,
         user=user,
         source=ConsentSource.PORTAL,
+        referral_code=referral_code,
     )
     return SignupResult(user=user, member=member, pending_code=None)
 
@@ -529,3 +561,342 @@ def store_get_or_create(
             "timezone": timezone_name or settings.TIME_ZONE,
         },
     )
+
+
+# --- Bonuses and referrals -------------------------------------------------------------
+
+REFERRAL_ALPHABET = (
+    "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud safely
+)
+REFERRAL_CODE_LENGTH = 8
+BIRTHDAY_NOTICE_DAYS = 30  # a birthday entered closer to it than this earns nothing
+# Mail providers whose addresses ignore dots and "+tags" in the local part.
+DOTLESS_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+
+
+def referral_code_new() -> str:
+    """A random code such as "K7MPQ2XR"; 31**8 codes make a collision rare, and
+    the unique constraint turns one into a retried enrollment."""
+    return "".join(
+        secrets.choice(REFERRAL_ALPHABET) for _ in range(REFERRAL_CODE_LENGTH)
+    )
+
+
+def _referrer_get(code: str | None) -> Member | None:
+    if not (code or "").strip():
+        return None
+    referrer = referral_get_by_code(code=code)
+    if referrer is None:
+        raise InvalidInput(
+            _("No member has the referral code “%(code)s”.")
+            % {"code": code.strip()[:20]},
+            field="referral_code",
+        )
+    return referrer
+
+
+def _email_canonical(email: str | None) -> str:
+    """The mailbox behind an address: "+tags" dropped, and dots where they do not count."""
+    local, _sep, domain = (email or "").lower().partition("@")
+    local = local.split("+", 1)[0]
+    if domain in DOTLESS_DOMAINS:
+        local = local.replace(".", "")
+    return f"{local}@{domain}" if domain else ""
+
+
+def _referral_refuse_enrolled(*, referrer: Member, existing: Member) -> Referral:
+    """Keep the attempt of an existing member to join with a code, refused."""
+    reason = (
+        RefusalReason.SELF_REFERRAL
+        if existing.pk == referrer.pk
+        else RefusalReason.ALREADY_ENROLLED
+    )
+    return Referral.objects.create(
+        referrer=referrer,
+        referee=None,
+        referee_phone=existing.phone,
+        status=ReferralStatus.REFUSED,
+        refusal_reason=reason,
+    )
+
+
+def _month_start(moment: dt.datetime) -> dt.datetime:
+    local = timezone.localtime(moment)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _referral_decide(
+    *, referrer: Member, member: Member, now: dt.datetime, conf
+) -> tuple[str, str, str]:
+    """(status, refusal reason, review note) for a new member's referral.
+
+    Refused: the same phone, mailbox (see _email_canonical) or device as the
+    referrer, or over the referrer's cap this calendar month. Held for review:
+    more than `referral_review_per_day` referrals by the referrer within 24
+    hours, or the same email domain and last name as the referrer (a family
+    member, or one person with two addresses: staff decide).
+    """
+    same_email = member.email and _email_canonical(member.email) == _email_canonical(
+        referrer.email
+    )
+    same_device = member.device_id and member.device_id == referrer.device_id
+    if member.phone == referrer.phone or same_email or same_device:
+        return ReferralStatus.REFUSED, RefusalReason.SELF_REFERRAL, ""
+    counted = referrer.referrals_made.exclude(status=ReferralStatus.REFUSED)
+    if counted.filter(created_at__gte=_month_start(now)).count() >= (
+        conf.referral_cap_per_month
+    ):
+        return ReferralStatus.REFUSED, RefusalReason.OVER_CAP, ""
+    if counted.filter(created_at__gt=now - dt.timedelta(days=1)).count() >= (
+        conf.referral_review_per_day
+    ):
+        return (
+            ReferralStatus.REVIEW,
+            "",
+            _("Many referrals by this member in one day."),
+        )
+    domain = (member.email or "").rpartition("@")[2]
+    if (
+        domain
+        and domain == (referrer.email or "").lower().rpartition("@")[2]
+        and member.last_name
+        and member.last_name.casefold() == referrer.last_name.casefold()
+    ):
+        return (
+            ReferralStatus.REVIEW,
+            "",
+            _("Same last name and email domain as the referrer."),
+        )
+    return ReferralStatus.PENDING, "", ""
+
+
+def _bonus(member: Member, points: int, reason: str, key: str, at=None) -> None:
+    from rewards.services import points_bonus_grant  # rewards depends on members
+
+    if points > 0:
+        points_bonus_grant(
+            member=member,
+            points=points,
+            reason=reason,
+            idempotency_key=key,
+            recorded_at=at,
+        )
+
+
+def _enroll_bonuses(
+    *, member: Member, referrer: Member | None, now: dt.datetime
+) -> None:
+    conf = bonus_settings_get()
+    at = now if now < timezone.now() - dt.timedelta(minutes=1) else None
+    _bonus(member, conf.welcome_points, "Welcome bonus", f"welcome:{member.pk}", at)
+    if referrer is not None:
+        status, reason, note = _referral_decide(
+            referrer=referrer, member=member, now=now, conf=conf
+        )
+        referral = Referral.objects.create(
+            referrer=referrer,
+            referee=member,
+            referee_phone=member.phone,
+            status=status,
+            refusal_reason=reason,
+            review_note=note,
+            created_at=now,
+        )
+        if status == ReferralStatus.PENDING:
+            _referee_bonus(referral, conf, at)
+    _profile_bonus_check(member=member, at=at)
+    if conf.welcome_points or conf.profile_points or referrer is not None:
+        # The bonuses moved the balance on a locked copy of the account row.
+        member.account.refresh_from_db(fields=["balance", "updated_at"])
+
+
+def _referee_bonus(referral: Referral, conf, at=None) -> None:
+    _bonus(
+        referral.referee,
+        conf.referee_points,
+        "Bonus for joining with a friend's code",
+        f"referral:{referral.pk}:referee",
+        at,
+    )
+
+
+def _profile_bonus_check(*, member: Member, at: dt.datetime | None = None) -> None:
+    """Credit the profile bonus once, when the profile is first complete."""
+    if member.profile_bonus_at is not None or not all(
+        (member.first_name, member.last_name, member.birthday, member.email)
+    ):
+        return
+    points = bonus_settings_get().profile_points
+    if not points:
+        return  # switched off: a member completing it later may still get it
+    _bonus(member, points, "Profile completed", f"profile:{member.pk}", at)
+    member.profile_bonus_at = at or timezone.now()
+    member.save(update_fields=["profile_bonus_at"])
+
+
+def _birthday_in(year: int, birthday: dt.date) -> dt.date:
+    if birthday.month == 2 and birthday.day == 29:
+        try:
+            return birthday.replace(year=year)
+        except ValueError:
+            return dt.date(year, 2, 28)
+    return birthday.replace(year=year)
+
+
+def birthday_bonus_grant_due(
+    *, today: dt.date | None = None, batch: int = 500, at: dt.datetime | None = None
+) -> int:
+    """Credit the birthday bonus to members whose birthday month this is.
+
+    Once a year (`Member.birthday_bonus_year` and the idempotency key
+    "birthday:<member>:<year>"), and not when the birthday was entered less than
+    BIRTHDAY_NOTICE_DAYS before it this year. Members are read in pk-ordered
+    chunks of `batch`, one query per chunk; each member is credited in its own
+    durable transaction, locking the member row and then the account. Safe to
+    run twice. Returns how many bonuses were given.
+    """
+    today = today or timezone.localdate()
+    points = bonus_settings_get().birthday_points
+    if not points:
+        return 0
+    due = (
+        Member.objects.filter(birthday__month=today.month)
+        .exclude(birthday_bonus_year=today.year)
+        .order_by("pk")
+        .only("pk", "birthday", "birthday_set_at")
+    )
+    given, last_pk = 0, 0
+    while True:
+        chunk = list(due.filter(pk__gt=last_pk)[:batch])
+        if not chunk:
+            return given
+        last_pk = chunk[-1].pk
+        for member in chunk:
+            birthday = _birthday_in(today.year, member.birthday)
+            entered = member.birthday_set_at
+            if entered is not None and timezone.localdate(entered) > (
+                birthday - dt.timedelta(days=BIRTHDAY_NOTICE_DAYS)
+            ):
+                continue
+            with transaction.atomic(durable=True):
+                locked = (
+                    Member.objects.select_for_update(of=("self",))
+                    .filter(pk=member.pk)
+                    .first()
+                )
+                if locked is None or locked.birthday_bonus_year == today.year:
+                    continue
+                _bonus(
+                    locked,
+                    points,
+                    "Birthday bonus",
+                    f"birthday:{locked.pk}:{today.year}",
+                    at,
+                )
+                locked.birthday_bonus_year = today.year
+                locked.save(update_fields=["birthday_bonus_year"])
+                given += 1
+
+
+def referral_qualify_on_purchase(*, member: Member, purchase) -> Referral | None:
+    """Called by purchase_record inside its transaction, after the earn entry.
+
+    The referee's first purchase of at least the minimum qualifies a pending
+    referral and credits the referrer's bonus once (key
+    "referral:<id>:referrer"). Locks the referral row, then the referrer's
+    account (the referee's account is already locked by the caller).
+    """
+    referral = (
+        Referral.objects.select_for_update(of=("self",))
+        .select_related("referrer")
+        .filter(referee_id=member.pk, status=ReferralStatus.PENDING)
+        .first()
+    )
+    if referral is None:
+        return None
+    conf = bonus_settings_get()
+    if purchase.total < conf.referral_min_purchase:
+        return None
+    return _referral_qualify(referral, conf, at=purchase.created_at)
+
+
+def _referral_qualify(referral: Referral, conf, *, at: dt.datetime) -> Referral:
+    referral.status = ReferralStatus.QUALIFIED
+    referral.qualified_at = at
+    referral.save(update_fields=["status", "qualified_at"])
+    _bonus(
+        referral.referrer,
+        conf.referrer_points,
+        "Bonus for referring a friend",
+        f"referral:{referral.pk}:referrer",
+        at if at < timezone.now() - dt.timedelta(minutes=1) else None,
+    )
+    return referral
+
+
+def referral_approve(*, referral: Referral, by: User | None) -> Referral:
+    """Staff approve a referral from the review queue.
+
+    The new member gets the referee bonus now; when they have already made a
+    qualifying purchase the referral qualifies at once and the referrer gets
+    theirs. Locks the referral row, then the accounts.
+    """
+    from rewards.models import Purchase  # rewards depends on members
+
+    with transaction.atomic(durable=True):
+        referral = (
+            Referral.objects.select_for_update(of=("self",))
+            .select_related("referrer", "referee")
+            .get(pk=referral.pk)
+        )
+        if referral.status != ReferralStatus.REVIEW:
+            raise Conflict(
+                _("Only a referral waiting for review can be approved."),
+                field="status",
+            )
+        conf = bonus_settings_get()
+        referral.status = ReferralStatus.PENDING
+        referral.decided_by = by
+        referral.save(update_fields=["status", "decided_by"])
+        _referee_bonus(referral, conf)
+        first = (
+            Purchase.objects.filter(
+                member_id=referral.referee_id, total__gte=conf.referral_min_purchase
+            )
+            .order_by("created_at", "pk")
+            .first()
+        )
+        if first is not None:
+            _referral_qualify(referral, conf, at=timezone.now())
+    return referral
+
+
+def referral_refuse(*, referral: Referral, by: User | None) -> Referral:
+    """Staff refuse a referral from the review queue: no bonus to either member."""
+    with transaction.atomic(durable=True):
+        referral = Referral.objects.select_for_update(of=("self",)).get(pk=referral.pk)
+        if referral.status != ReferralStatus.REVIEW:
+            raise Conflict(
+                _("Only a referral waiting for review can be refused."),
+                field="status",
+            )
+        referral.status = ReferralStatus.REFUSED
+        referral.refusal_reason = RefusalReason.STAFF
+        referral.decided_by = by
+        referral.save(update_fields=["status", "refusal_reason", "decided_by"])
+    return referral
+
+
+def bonus_settings_update(**values) -> BonusSettings:
+    """Set bonus and referral amounts on the one settings row (seed data, scripts)."""
+    conf = bonus_settings_get()
+    unknown = set(values) - {
+        f.name for f in BonusSettings._meta.concrete_fields if f.editable
+    }
+    if unknown:
+        raise InvalidInput(f"Not bonus settings: {', '.join(sorted(unknown))}")
+    for name, value in values.items():
+        setattr(conf, name, value)
+    conf.full_clean()
+    conf.save()
+    return conf

@@ -14,4 +14,6 @@ urlpatterns = [
     path("card/", views.card, name="card"),
     path("profile/", views.profile, name="profile"),
     path("preferences/", views.preferences, name="preferences"),
+    path("referrals/", views.referrals, name="referrals"),
+    path("join/<str:code>/", views.join, name="join"),
 ]

@@ -16,6 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -25,7 +26,11 @@ from members.cards import card_number_format
 from members.errors import ServiceError
 from members.forms import ClaimCodeForm, PreferencesForm, ProfileForm, SignupForm
 from members.models import Channel, ConsentSource, Member
-from members.selectors import member_get_for_user
+from members.selectors import (
+    member_get_for_user,
+    referral_get_by_code,
+    referrals_for_member,
+)
 from members.services import (
     member_claim_verify,
     member_consent_set,
@@ -103,7 +108,11 @@ def signup(request):
     if request.user.is_authenticated:
         return redirect("portal:dashboard")
     form = SignupForm(
-        _posted(request), initial={"language": translation.get_language()}
+        _posted(request),
+        initial={
+            "language": translation.get_language(),
+            "referral_code": request.GET.get("ref", "")[:20],
+        },
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -115,6 +124,7 @@ def signup(request):
                 first_name=data["first_name"],
                 last_name=data["last_name"],
                 language=data["language"],
+                referral_code=data["referral_code"],
             )
         except ServiceError as error:
             form.add_service_error(error)
@@ -268,3 +278,27 @@ def preferences(request, member: Member):
         "history": member.consent_events.all()[:CONSENT_HISTORY_LIMIT],
     }
     return render(request, "members/preferences.html", context)
+
+
+@require_GET
+def join(request, code: str):
+    """A referral link: the sign-up page with the friend's code filled in."""
+    referrer = referral_get_by_code(code=code)
+    if referrer is None:
+        messages.warning(request, _("This invitation link is not valid."))
+        return redirect("portal:signup")
+    return redirect(f"{reverse('portal:signup')}?ref={referrer.referral_code}")
+
+
+@require_GET
+@member_required
+def referrals(request, member: Member):
+    link = request.build_absolute_uri(
+        reverse("portal:join", args=[member.referral_code])
+    )
+    context = {
+        "member": member,
+        "link": link,
+        "referrals": referrals_for_member(member=member),
+    }
+    return render(request, "members/referrals.html", context)

@@ -82,6 +82,22 @@ def _money(amount: Decimal, currency: str) -> str:
     return f"{number_format(amount, 2)} {currency}"
 
 
+def _bonus_name(entry: LedgerEntry) -> str:
+    """The bonus's name in the active language, from its idempotency key."""
+    key = entry.idempotency_key or ""
+    if key.startswith("welcome:"):
+        return _("Welcome bonus")
+    if key.startswith("profile:"):
+        return _("Bonus for completing the profile")
+    if key.startswith("birthday:"):
+        return _("Birthday bonus")
+    if key.startswith("referral:") and key.endswith(":referee"):
+        return _("Bonus for joining with a friend's code")
+    if key.startswith("referral:") and key.endswith(":referrer"):
+        return _("Bonus for referring a friend")
+    return entry.reason
+
+
 def ledger_entry_explain(entry: LedgerEntry, *, currency: str) -> str:
     """A sentence that says where an entry's points came from, in the active language."""
     points = f"{entry.points:+d}"
@@ -126,6 +142,11 @@ def ledger_entry_explain(entry: LedgerEntry, *, currency: str) -> str:
         return (
             _("Voucher %(code)s expired, points returned → %(points)s points") % values
         )
+    if entry.kind == LedgerKind.BONUS:
+        return _("%(bonus)s → %(points)s points") % {
+            "bonus": _bonus_name(entry),
+            "points": points,
+        }
     if entry.kind == LedgerKind.ADJUST:
         return _("Adjustment by staff: %(reason)s → %(points)s points") % {
             "reason": entry.reason,

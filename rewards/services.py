@@ -363,6 +363,9 @@ def purchase_record(
         _tier_upgrade(
             account, member_id=member.pk, tiers=tiers, at=recorded_at or timezone.now()
         )
+        from members.services import referral_qualify_on_purchase  # no import cycle
+
+        referral_qualify_on_purchase(member=member, purchase=purchase)
         return purchase, False
 
     return _idempotent(
@@ -1056,6 +1059,61 @@ def voucher_expire_due(*, now: dt.datetime | None = None, batch: int = 500) -> i
             done += closed is not None
         if len(due) < batch:
             return done
+
+
+# --- bonuses ---------------------------------------------------------------------------
+
+
+def points_bonus_grant(
+    *,
+    member: Member,
+    points: int,
+    reason: str,
+    idempotency_key: str,
+    recorded_at: dt.datetime | None = None,
+) -> LedgerEntry:
+    """Credit a bonus (welcome, profile, birthday, referral) as a BONUS entry.
+
+    At most once per idempotency key: a repeat returns the first entry.
+    Locks the member's account. Not durable on purpose: enrollment and purchase
+    recording call it inside their own transaction, so the bonus commits or
+    rolls back with the event that earned it. Queues nothing.
+    """
+    points = _points(points)
+    reason = (reason or "").strip()
+    if not reason or not idempotency_key:
+        raise InvalidInput(_("Give a reason for the bonus."), field="reason")
+
+    def lookup() -> LedgerEntry | None:
+        return LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
+
+    def check(existing: LedgerEntry) -> LedgerEntry:
+        if existing.account.member_id != member.pk or existing.points != points:
+            raise Conflict(
+                _("This bonus was already given with other details."),
+                field="points",
+            )
+        return existing
+
+    try:
+        with transaction.atomic():
+            account = account_lock(member_id=member.pk)
+            existing = lookup()
+            if existing:
+                return check(existing)
+            return _post(
+                account=account,
+                kind=LedgerKind.BONUS,
+                points=points,
+                reason=reason,
+                idempotency_key=idempotency_key,
+                recorded_at=recorded_at,
+            )
+    except IntegrityError:
+        existing = lookup()
+        if existing is None:
+            raise
+        return check(existing)
 
 
 # --- tiers -----------------------------------------------------------------------------

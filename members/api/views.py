@@ -110,6 +110,20 @@ class MemberCreateApi(TillApiView):
             allow_blank=True,
             allow_null=True,
         )
+        referral_code = serializers.CharField(
+            max_length=20,
+            required=False,
+            allow_blank=True,
+            allow_null=True,
+            help_text=_("A friend's referral code, when the customer has one."),
+        )
+        device_id = serializers.CharField(
+            max_length=64,
+            required=False,
+            allow_blank=True,
+            allow_null=True,
+            help_text=_("The customer's app install or device, when known."),
+        )
 
         class Meta:
             ref_name = "MemberCreateInput"
@@ -157,6 +171,8 @@ class MemberCreateApi(TillApiView):
             language=data.get("language") or None,
             store=request.auth.store,
             source=ConsentSource.API,
+            referral_code=data.get("referral_code") or None,
+            device_id=data.get("device_id") or "",
         )
         return Response(
             self.OutputSerializer(member).data, status=status.HTTP_201_CREATED

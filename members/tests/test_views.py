@@ -590,7 +590,9 @@ def test_no_portal_url_takes_a_member_card_or_entry_id():
     # One exception: a voucher's page takes its code, looked up among the
     # logged-in member's own vouchers only (rewards/tests/test_views_vouchers.py
     # checks that another member's code is a 404).
-    scoped = {"vouchers/<str:code>/"}
+    # And an invitation link takes a referral code, which shows no member data:
+    # it only fills the code into the sign-up form.
+    scoped = {"vouchers/<str:code>/", "join/<str:code>/"}
     for route, _p in portal:
         if route in scoped:
             continue
