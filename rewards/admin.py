@@ -100,11 +100,11 @@ class BalanceFilter(admin.SimpleListFilter):
 
 @admin.register(PointsAccount)
 class PointsAccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("member", "balance", "updated_at")
-    list_filter = (BalanceFilter, "updated_at")
-    list_select_related = ("member",)
+    list_display = ("member", "balance", "tier", "tier_since", "updated_at")
+    list_filter = (BalanceFilter, "tier", "updated_at")
+    list_select_related = ("member", "tier")
     search_fields = _member_search("")
-    fields = ("member", "balance", "updated_at")
+    fields = ("member", "balance", "tier", "tier_since", "tier_lapsed_on", "updated_at")
 
 
 @admin.register(LedgerEntry)

@@ -425,6 +425,51 @@ def _tier_key(tier: Tier) -> tuple:
     return (tier.qualification, tier.window, tier.window_months)
 
 
+def _tier_value_one(tier: Tier, member_id: int, start: dt.datetime) -> dict:
+    if tier.qualification == TierQualification.POINTS_EARNED:
+        row = LedgerEntry.objects.filter(
+            account__member_id=member_id, kind=LedgerKind.EARN, created_at__gte=start
+        ).aggregate(value=Sum("points"), first=Min("created_at"))
+    else:
+        value = (
+            Sum(F("total") - F("returned_total"))
+            if tier.qualification == TierQualification.SPEND
+            else Count("id")
+        )
+        row = Purchase.objects.filter(
+            member_id=member_id, occurred_at__gte=start
+        ).aggregate(value=value, first=Min("occurred_at"))
+    return {member_id: TierValue(Decimal(row["value"] or 0), row["first"])}
+
+
+def _tier_values_many(tier: Tier, member_ids: list[int], start: dt.datetime) -> dict:
+    if tier.qualification == TierQualification.POINTS_EARNED:
+        rows = (
+            LedgerEntry.objects.filter(
+                account__member_id__in=member_ids,
+                kind=LedgerKind.EARN,
+                created_at__gte=start,
+            )
+            .values(who=F("account__member_id"))
+            .annotate(value=Sum("points"), first=Min("created_at"))
+        )
+    else:
+        value = (
+            Sum(F("total") - F("returned_total"))
+            if tier.qualification == TierQualification.SPEND
+            else Count("id")
+        )
+        rows = (
+            Purchase.objects.filter(member_id__in=member_ids, occurred_at__gte=start)
+            .values(who=F("member_id"))
+            .annotate(value=value, first=Min("occurred_at"))
+        )
+    return {
+        row["who"]: TierValue(Decimal(row["value"] or 0), row["first"])
+        for row in rows.order_by()
+    }
+
+
 def tier_values(
     *, member_ids: list[int], tiers: list[Tier], at: dt.datetime
 ) -> dict[int, dict[int, TierValue]]:
@@ -439,35 +484,12 @@ def tier_values(
         key = _tier_key(tier)
         if key not in cache:
             start = tier_window_start(tier, at=at)
-            if tier.qualification == TierQualification.POINTS_EARNED:
-                rows = (
-                    LedgerEntry.objects.filter(
-                        account__member_id__in=member_ids,
-                        kind=LedgerKind.EARN,
-                        created_at__gte=start,
-                    )
-                    .values(who=F("account__member_id"))
-                    .annotate(value=Sum("points"), first=Min("created_at"))
-                    .order_by()
-                )
+            if (
+                len(member_ids) == 1
+            ):  # after each purchase: a plain aggregate is cheaper
+                cache[key] = _tier_value_one(tier, member_ids[0], start)
             else:
-                value = (
-                    Sum(F("total") - F("returned_total"))
-                    if tier.qualification == TierQualification.SPEND
-                    else Count("id")
-                )
-                rows = (
-                    Purchase.objects.filter(
-                        member_id__in=member_ids, occurred_at__gte=start
-                    )
-                    .values(who=F("member_id"))
-                    .annotate(value=value, first=Min("occurred_at"))
-                    .order_by()
-                )
-            cache[key] = {
-                row["who"]: TierValue(Decimal(row["value"] or 0), row["first"])
-                for row in rows
-            }
+                cache[key] = _tier_values_many(tier, member_ids, start)
         result[tier.pk] = cache[key]
     return result
 

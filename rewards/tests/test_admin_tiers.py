@@ -113,3 +113,11 @@ class TestTierHistoryAdmin:
         assert response.status_code == 200
         assert b'name="_save"' not in response.content
         assert "Spent 5 000.00 UAH in 12 months" in response.content.decode()
+
+
+def test_points_account_admin_shows_and_filters_by_tier(su_client, history, gold):
+    response = su_client.get(
+        reverse("admin:rewards_pointsaccount_changelist"), {"tier__id__exact": gold.pk}
+    )
+    assert response.status_code == 200
+    assert [a.tier for a in response.context["cl"].result_list] == [gold]

@@ -2,7 +2,7 @@
 
 Any sequence of purchases, returns, redemptions, adjustments, rate changes and
 reward vouchers (redeemed, cancelled with or without a refund, cancelled twice),
-valid or not, must keep the member's balance equal to the sum of the ledger
+with tier upgrades changing the earning rate on the way, valid or not, must keep the member's balance equal to the sum of the ledger
 entries and to the model's balance; a refused operation changes nothing.
 """
 
@@ -26,6 +26,7 @@ from rewards.models import (
     PointsAccount,
     Purchase,
     Reward,
+    Tier,
     Voucher,
     VoucherStatus,
 )
@@ -126,6 +127,8 @@ ops_st = st.lists(
 )
 # Two rewards: one refunds its points when a voucher is cancelled, one keeps them.
 REWARD_COSTS = (60, 15)
+# Spend-based tiers (rank, threshold, multiplier): a purchase moves the member up.
+TIERS = ((1, Decimal("300"), Decimal("1.25")), (2, Decimal("900"), Decimal("1.5")))
 
 
 def set_program(rate: str, minimum: str) -> None:
@@ -171,6 +174,18 @@ class LedgerRun:
             for i, cost in enumerate(REWARD_COSTS)
         ]
         self.vouchers: list[tuple[int, int, bool]] = []  # (pk, cost, refunds)
+        self.tiers = [
+            Tier.objects.get_or_create(
+                rank=rank,
+                defaults={
+                    "name": f"T{rank}",
+                    "threshold": threshold,
+                    "earn_multiplier": multiplier,
+                },
+            )[0]
+            for rank, threshold, multiplier in TIERS
+        ]
+        self.tier: Tier | None = None
         self.open_vouchers: set[int] = set()
 
     # Each op returns normally when the service succeeded as the model says,
@@ -221,8 +236,14 @@ class LedgerRun:
             return
         purchase, replayed = purchase_record(**kwargs)
         assert not replayed
-        earned = earned_for(total, self.rate, self.minimum)
+        rate = self.rate
+        if self.tier is not None:
+            rate = (rate * self.tier.earn_multiplier).quantize(
+                Decimal("0.0001"), rounding=ROUND_FLOOR
+            )
+        earned = earned_for(total, rate, self.minimum)
         assert purchase.total == total
+        assert purchase.points_per_unit == rate
         assert purchase.points_earned == earned
         self.balance += earned
         self.purchases.append(
@@ -230,12 +251,19 @@ class LedgerRun:
                 pk=purchase.pk,
                 receipt=receipt,
                 total=total,
-                rate=self.rate,
+                rate=rate,
                 minimum=self.minimum,
                 earned=earned,
                 lines=lines,
             )
         )
+
+        kept = sum((p.total - p.returned for p in self.purchases), Decimal("0"))
+        for tier in self.tiers:  # up only, to the highest reached, at purchase time
+            if kept >= tier.threshold and (
+                self.tier is None or tier.rank > self.tier.rank
+            ):
+                self.tier = tier
 
     def op_replay_purchase(self, index: int) -> None:
         mp = self.pick(index)
@@ -383,6 +411,10 @@ class LedgerRun:
     def check(self) -> None:
         balance, entries, _count = ledger_state(self.member)
         assert balance == entries == self.balance
+        tier_id = PointsAccount.objects.values_list("tier_id", flat=True).get(
+            member=self.member
+        )
+        assert tier_id == (self.tier.pk if self.tier else None)
         if balance < 0:
             event("balance in debt")
         rows = {
@@ -431,6 +463,8 @@ class LedgerRun:
         ("rate", "2.25", "20.00"),
         ("return_amount", 1, 3_000),
         ("buy", 30_000),
+        ("buy", 100),  # at the top tier's rate
+        ("return_amount", 3, 50),
         ("voucher", 0),
         ("voucher", 1),
         ("voucher_cancel", 0),
