@@ -228,16 +228,19 @@ def test_downgrade_run_twice_the_same_day_moves_nobody_twice(member, store, tier
     assert _tier(member) == tiers["bronze"]
 
 
-def test_downgrade_keeps_members_who_still_qualify(member, store, tiers, other_store):
+def test_downgrade_checks_members_in_chunks_and_keeps_those_who_qualify(
+    member, store, tiers, other_store
+):
     from members.tests.factories import MemberFactory
 
     keeper = MemberFactory(store=store)
     _buy(member, store, "1000.00", "r1")
     _buy(keeper, store, "1000.00", "r2")
     day = timezone.localdate() + dt.timedelta(days=200)
-    _buy(keeper, other_store, "10.00", "r3")  # still 1 010 in the window
+    _buy(keeper, other_store, "10.00", "r3")
 
-    assert tiers_downgrade_due(today=day, batch=1) == 0  # chunked selection
+    assert tiers_downgrade_due(today=day, batch=1) == 0  # both still qualify
+    assert not PointsAccount.objects.filter(tier_lapsed_on__isnull=False).exists()
     assert tiers_downgrade_due(today=day + dt.timedelta(days=200), batch=1) == 0
     assert tiers_downgrade_due(today=day + dt.timedelta(days=210), batch=1) == 2
     assert _tier(member) == _tier(keeper) == tiers["bronze"]
@@ -274,3 +277,19 @@ def test_progress_says_what_is_missing_and_by_when(member, store, tiers):
     assert progress.sentence.startswith("Spend 240.00 UAH more by ")
     assert progress.sentence.endswith(" to reach Silver.")
     assert progress.keep_sentence == "Bronze is yours to keep."
+
+
+def test_a_qualifying_purchase_cancels_a_pending_downgrade(member, store, tiers):
+    long_ago = timezone.now() - dt.timedelta(days=400)
+    _buy(member, store, "1000.00", "r1", occurred_at=long_ago, recorded_at=long_ago)
+    assert _tier(member) == tiers["silver"]
+    today = timezone.localdate()
+    assert tiers_downgrade_due(today=today) == 0
+    assert PointsAccount.objects.get(member=member).tier_lapsed_on == today
+
+    _buy(member, store, "1000.00", "r2")  # Silver's threshold again, at × 1.25
+
+    assert PointsAccount.objects.get(member=member).tier_lapsed_on is None
+    assert tiers_downgrade_due(today=today + dt.timedelta(days=10)) == 0
+    assert _tier(member) == tiers["silver"]
+    assert not TierHistory.objects.filter(kind=TierHistory.Kind.DOWN).exists()
