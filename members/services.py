@@ -806,16 +806,24 @@ def referral_qualify_on_purchase(*, member: Member, purchase) -> Referral | None
     "referral:<id>:referrer"). Locks the referral row, then the referrer's
     account (the referee's account is already locked by the caller).
     """
-    referral = (
-        Referral.objects.select_for_update(of=("self",))
-        .select_related("referrer")
-        .filter(referee_id=member.pk, status=ReferralStatus.PENDING)
-        .first()
-    )
-    if referral is None:
+    # Runs on every purchase: a bare indexed lookup first, the lock only for
+    # the few members with a pending referral.
+    pending = Referral.objects.filter(
+        referee_id=member.pk, status=ReferralStatus.PENDING
+    ).values_list("pk", flat=True)
+    referral_id = pending.order_by().first()
+    if referral_id is None:
         return None
     conf = bonus_settings_get()
     if purchase.total < conf.referral_min_purchase:
+        return None
+    referral = (
+        Referral.objects.select_for_update(of=("self",))
+        .select_related("referrer")
+        .filter(pk=referral_id, status=ReferralStatus.PENDING)
+        .first()
+    )
+    if referral is None:
         return None
     return _referral_qualify(referral, conf, at=purchase.created_at)
 

@@ -118,3 +118,21 @@ def test_seed_demo_fills_the_rewards_catalog_and_gives_the_demo_customer_a_vouch
     assert ledger_discrepancies() == []
     for voucher in Voucher.objects.all():
         assert voucher.ledger_entries.filter(kind="redeem").count() == 1
+
+
+def test_seed_demo_sets_bonuses_and_lets_members_refer_friends():
+    from members.models import BonusSettings, Referral
+
+    out = _seed()
+
+    conf = BonusSettings.objects.get()
+    assert conf.welcome_points > 0 and conf.referrer_points > 0
+    welcome = LedgerEntry.objects.filter(
+        kind="bonus", idempotency_key__startswith="welcome:"
+    )
+    assert welcome.count() == Member.objects.count()
+    demo = Member.objects.get(user__email="demo@example.com")
+    assert demo.referrals_made.count() == 3
+    assert Referral.objects.filter(status="qualified").exists()
+    assert "referrals" in out
+    assert ledger_discrepancies() == []

@@ -33,6 +33,8 @@ from members.errors import Conflict
 from members.models import ApiToken, ConsentSource, Gender, Member, Store, User
 from members.services import (
     api_token_create,
+    birthday_bonus_grant_due,
+    bonus_settings_update,
     member_enroll,
     member_update_profile,
     store_get_or_create,
@@ -149,6 +151,18 @@ SEGMENTS = [
     ("one-off", 0.20, 0.0, 1.0),
 ]
 RETURN_SHARE = 0.03
+BONUSES = {
+    "welcome_points": 50,
+    "profile_points": 30,
+    "birthday_points": 100,
+    "referee_points": 50,
+    "referrer_points": 100,
+    "referral_min_purchase": Decimal("100"),
+    "referral_cap_per_month": 5,
+    "referral_review_per_day": 3,
+}
+REFERRED_SHARE = 0.15  # members who join with a friend's code
+DEMO_REFERRALS = 3  # friends the demo customer brings in
 ADJUSTMENTS = [
     (50, "Goodwill: long wait at the till"),
     (100, "Compensation: wrong price on the shelf label"),
@@ -214,6 +228,7 @@ class Plan:
     user: User | None = None
     member: Member | None = None
     balance: int = 0
+    referred_by: Plan | None = None
 
 
 @dataclass
@@ -227,6 +242,8 @@ class Stats:
     vouchers: int = 0
     vouchers_used: int = 0
     vouchers_expired: int = 0
+    referrals: int = 0
+    birthday_bonuses: int = 0
 
 
 @dataclass(order=True)
@@ -283,7 +300,9 @@ class Command(BaseCommand):
             # Before the purchase stream, so members move up in time order.
             self.tiers = self._tiers_create()
             self.rewards = self._rewards_create()
+            bonus_settings_update(**BONUSES)
             plans = self._members_plan(members, seed)
+            self._referrals_plan(plans, seed)
             events = self._events_plan(plans)
             self.stdout.write(f"Writing {len(events)} events in time order...")
             self._events_run(events)
@@ -301,7 +320,8 @@ class Command(BaseCommand):
                 f"({s.overdrawn_by_return} left a balance owed), "
                 f"{s.redemptions} redemptions, {s.adjustments} adjustments, "
                 f"{s.vouchers} vouchers ({s.vouchers_used} used, "
-                f"{s.vouchers_expired} expired)."
+                f"{s.vouchers_expired} expired), {s.referrals} referrals, "
+                f"{s.birthday_bonuses} birthday bonuses."
             )
         )
         self._print_logins(token=raw)
@@ -507,6 +527,22 @@ class Command(BaseCommand):
             )
         return plans
 
+    def _referrals_plan(self, plans: list[Plan], seed: int) -> None:
+        """Some members join with the code of one who joined before them.
+
+        A random generator of its own, so the rest of the history stays the
+        same with or without referrals."""
+        rng = random.Random(seed + 1)
+        ordered = sorted(plans, key=lambda p: p.enrolled_at)
+        demo = next(p for p in ordered if p.is_demo)
+        later = [p for p in ordered if p.enrolled_at > demo.enrolled_at]
+        for plan in rng.sample(later, min(DEMO_REFERRALS, len(later))):
+            plan.referred_by = demo
+        for i, plan in enumerate(ordered):
+            joins_with_code = rng.random() < REFERRED_SHARE
+            if i and joins_with_code and plan.referred_by is None and not plan.is_demo:
+                plan.referred_by = rng.choice(ordered[:i])
+
     def _demo_plan(self) -> Plan:
         return Plan(
             phone=DEMO_PHONE,
@@ -658,6 +694,10 @@ class Command(BaseCommand):
                 if month:
                     self._progress(month)
                 month = (event.at.year, event.at.month)
+                # The nightly birthday job, once at the start of each month.
+                self.stats.birthday_bonuses += birthday_bonus_grant_due(
+                    today=event.at.astimezone(KYIV).date(), at=event.at
+                )
             if event.kind == "enroll":
                 self._enroll(event.plan, event.at)
             elif event.kind == "purchase":
@@ -705,10 +745,18 @@ class Command(BaseCommand):
             sms_consent=plan.sms_consent,
             source=plan.source,
             enrolled_at=at,
+            referral_code=(
+                plan.referred_by.member.referral_code
+                if plan.referred_by and plan.referred_by.member
+                else None
+            ),
         )
+        # Bonuses may have credited points already.
+        plan.balance = plan.member.account.balance
         if plan.interests:  # member_enroll takes no interests
             member_update_profile(member=plan.member, interests=plan.interests)
         self.stats.members += 1
+        self.stats.referrals += plan.referred_by is not None
 
     def _purchase(self, event: Event, queue: list[Event]) -> None:
         plan, at = event.plan, event.at
