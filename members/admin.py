@@ -200,7 +200,7 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
         (_("Marketing consent"), {"fields": ("sms_consent", "email_consent")}),
     )
     fieldsets = (
-        (None, {"fields": ("card_number", "phone", "balance")}),
+        (None, {"fields": ("card_number", "phone", "balance", "referral_code")}),
         (
             _("Profile"),
             {

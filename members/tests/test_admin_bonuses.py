@@ -156,3 +156,10 @@ class TestReferralAdmin:
         in_review.refresh_from_db()
         assert in_review.refusal_reason == RefusalReason.STAFF
         assert in_review.referee.account.balance == 0
+
+
+def test_member_change_page_shows_the_referral_code(su_client, member):
+    response = su_client.get(reverse("admin:members_member_change", args=[member.pk]))
+
+    assert response.status_code == 200
+    assert member.referral_code in response.text
