@@ -146,13 +146,14 @@ def _staff_groups_ensure() -> None:
 
     if Group.objects.filter(name__in=["Cashier", "Manager", "Marketer"]).count() == 3:
         return
-    migration = importlib.import_module("members.migrations.0002_staff_groups")
 
     class _Editor:
         pass
 
     _Editor.connection = connection
-    migration.groups_create(apps, _Editor())
+    for name in ("0002_staff_groups", "0005_staff_groups_new_models"):
+        migration = importlib.import_module(f"members.migrations.{name}")
+        (getattr(migration, "groups_create", None) or migration.grant)(apps, _Editor())
 
 
 def _staff(group_name: str, username: str, store):

@@ -248,3 +248,60 @@ def test_counter_needs_a_staff_login(client, customer):
     user, _member = customer
     client.force_login(user)
     assert client.get(reverse("admin:counter")).status_code == 302
+
+
+# --- rights on the models added after the first roles ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed", "refused"),
+    [
+        (
+            "Cashier",
+            ["rewards.view_reward", "rewards.view_voucher"],
+            [
+                "rewards.change_reward",
+                "rewards.change_voucher",
+                "members.change_referral",
+            ],
+        ),
+        (
+            "Manager",
+            [
+                "rewards.add_reward",
+                "rewards.change_voucher",
+                "rewards.change_tier",
+                "members.change_bonussettings",
+                "members.change_referral",
+            ],
+            ["rewards.delete_reward", "rewards.delete_tier"],
+        ),
+        (
+            "Marketer",
+            ["rewards.view_reward", "rewards.view_tier", "members.view_referral"],
+            [
+                "rewards.change_reward",
+                "members.change_referral",
+                "rewards.add_purchase",
+            ],
+        ),
+    ],
+)
+def test_roles_have_rights_on_catalog_tiers_and_referrals(
+    role, allowed, refused, cashier, manager, marketer
+):
+    user = {"Cashier": cashier, "Manager": manager, "Marketer": marketer}[role]
+    for perm in allowed:
+        assert user.has_perm(perm), perm
+    for perm in refused:
+        assert not user.has_perm(perm), perm
+
+
+def test_manager_can_open_the_referral_review_queue_and_the_rewards(client, manager):
+    client.force_login(manager)
+    for url in (
+        "/admin/members/referral/",
+        "/admin/rewards/reward/",
+        "/admin/rewards/tier/",
+    ):
+        assert client.get(url).status_code == 200, url
