@@ -24,6 +24,7 @@ from members.admin_site import (
     ReadOnlyAdminMixin,
     ServiceRefused,
     ServiceWriteAdminMixin,
+    SingletonAdminMixin,
 )
 from members.errors import InvalidInput, ServiceError
 from members.models import (
@@ -569,8 +570,10 @@ class ApiTokenAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(BonusSettings)
-class BonusSettingsAdmin(admin.ModelAdmin):
+class BonusSettingsAdmin(SingletonAdminMixin, admin.ModelAdmin):
     """One row: the changelist opens it, it cannot be added twice or deleted."""
+
+    singleton_get = staticmethod(bonus_settings_get)
 
     list_display = (
         "__str__",
@@ -602,22 +605,6 @@ class BonusSettingsAdmin(admin.ModelAdmin):
         (None, {"fields": ("updated_at",)}),
     )
     readonly_fields = ("updated_at",)
-
-    def has_add_permission(self, request):
-        return (
-            super().has_add_permission(request) and not BonusSettings.objects.exists()
-        )
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def changelist_view(self, request, extra_context=None):
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        row = bonus_settings_get()
-        return HttpResponseRedirect(
-            reverse("admin:members_bonussettings_change", args=[row.pk])
-        )
 
 
 @admin.register(Referral)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 
@@ -59,6 +58,27 @@ class MemberAlreadyEnrolled(Conflict):
         self.member = member
 
 
+def _already_enrolled(*, phone: str, email: str | None) -> MemberAlreadyEnrolled | None:
+    """The error naming the member who has this phone (or else this email), if any."""
+    existing = Member.objects.filter(phone=phone).first()
+    if existing:
+        return MemberAlreadyEnrolled(
+            _("This phone is already enrolled with card %(card)s.")
+            % {"card": existing.card_number},
+            member=existing,
+            field="phone",
+        )
+    existing = email and Member.objects.filter(email__iexact=email).first()
+    if existing:
+        return MemberAlreadyEnrolled(
+            _("This email is already enrolled with card %(card)s.")
+            % {"card": existing.card_number},
+            member=existing,
+            field="email",
+        )
+    return None
+
+
 def _normalize_email(email: str | None) -> str | None:
     email = (email or "").strip()
     return email.lower() or None
@@ -95,27 +115,11 @@ def member_enroll(
     email = _normalize_email(email)
     device_id = (device_id or "").strip()[:64]
     referrer = _referrer_get(referral_code)
-    existing = Member.objects.filter(phone=phone).first()
-    if existing:
+    taken = _already_enrolled(phone=phone, email=email)
+    if taken is not None:
         if referrer is not None:
-            _referral_refuse_enrolled(referrer=referrer, existing=existing)
-        raise MemberAlreadyEnrolled(
-            _("This phone is already enrolled with card %(card)s.")
-            % {"card": existing.card_number},
-            member=existing,
-            field="phone",
-        )
-    if email:
-        existing = Member.objects.filter(email__iexact=email).first()
-        if existing:
-            if referrer is not None:
-                _referral_refuse_enrolled(referrer=referrer, existing=existing)
-            raise MemberAlreadyEnrolled(
-                _("This email is already enrolled with card %(card)s.")
-                % {"card": existing.card_number},
-                member=existing,
-                field="email",
-            )
+            _referral_refuse_enrolled(referrer=referrer, existing=taken.member)
+        raise taken
     language = language or settings.LANGUAGE_CODE
     if language not in dict(settings.LANGUAGES):
         raise InvalidInput(
@@ -164,22 +168,9 @@ def member_enroll(
                 _enroll_bonuses(member=member, referrer=referrer, now=now)
                 return member
         except IntegrityError:
-            if Member.objects.filter(phone=phone).exists():
-                existing = Member.objects.get(phone=phone)
-                raise MemberAlreadyEnrolled(
-                    _("This phone is already enrolled with card %(card)s.")
-                    % {"card": existing.card_number},
-                    member=existing,
-                    field="phone",
-                ) from None
-            if email and Member.objects.filter(email__iexact=email).exists():
-                existing = Member.objects.get(email__iexact=email)
-                raise MemberAlreadyEnrolled(
-                    _("This email is already enrolled with card %(card)s.")
-                    % {"card": existing.card_number},
-                    member=existing,
-                    field="email",
-                ) from None
+            taken = _already_enrolled(phone=phone, email=email)
+            if taken is not None:  # another enrollment won the race
+                raise taken from None
             # Otherwise the random card number collided: draw another.
     raise Conflict(_("Could not allocate a card number; try again."))
 
@@ -533,16 +524,14 @@ def api_token_check(raw: str) -> ApiToken | None:
     """The active token whose hash matches `raw`, or None."""
     if not raw:
         return None
-    token = (
+    # Looked up by its SHA-256: the index compares hashes, never the secret itself.
+    return (
         ApiToken.objects.select_related("store")
         .filter(
             key_hash=api_token_hash(raw), revoked_at__isnull=True, store__is_active=True
         )
         .first()
     )
-    if token is None or not hmac.compare_digest(token.key_hash, api_token_hash(raw)):
-        return None
-    return token
 
 
 def store_get_or_create(

@@ -8,12 +8,9 @@ the tills and the Counter, and the ledger changes only through the services
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from members.admin_site import ReadOnlyAdminMixin
+from members.admin_site import ReadOnlyAdminMixin, SingletonAdminMixin
 from rewards.models import (
     LedgerEntry,
     PointsAccount,
@@ -38,8 +35,10 @@ def _member_search(prefix: str) -> tuple[str, ...]:
 
 
 @admin.register(ProgramSettings)
-class ProgramSettingsAdmin(admin.ModelAdmin):
+class ProgramSettingsAdmin(SingletonAdminMixin, admin.ModelAdmin):
     """One row: the changelist opens it, it cannot be added twice or deleted."""
+
+    singleton_get = staticmethod(program_settings_get)
 
     list_display = (
         "__str__",
@@ -58,22 +57,6 @@ class ProgramSettingsAdmin(admin.ModelAdmin):
         "updated_at",
     )
     readonly_fields = ("updated_at",)
-
-    def has_add_permission(self, request):
-        return (
-            super().has_add_permission(request) and not ProgramSettings.objects.exists()
-        )
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def changelist_view(self, request, extra_context=None):
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        settings_row = program_settings_get()
-        return HttpResponseRedirect(
-            reverse("admin:rewards_programsettings_change", args=[settings_row.pk])
-        )
 
 
 class BalanceFilter(admin.SimpleListFilter):

@@ -310,127 +310,136 @@ class Counter:
 
     # --- the three writes ---
 
-    def purchase(self, request, member_id: int):
-        self._require(request)
-        member = self._member_get(member_id)
-        form = CounterPurchaseForm(request.POST, store=_staff_store(request.user))
+    def _member_write(self, request, member: Member, form, form_key: str, write, say):
+        """Validate `form`, call `write(cleaned_data)` (a service answering
+        (row, replayed)) and redirect with the new balance and `say(row, replayed,
+        currency)`; on a form or service error, draw the member page again."""
         if form.is_valid():
-            data = form.cleaned_data
             try:
-                purchase, replayed = purchase_record(
-                    store=form.store,
-                    member=member,
-                    receipt_id=data["receipt_id"],
-                    total=data["total"],
-                    source=Purchase.Source.COUNTER,
-                    created_by=request.user,
-                )
+                row, replayed = write(form.cleaned_data)
             except ServiceError as exc:
                 service_error_to_form(form, exc)
             else:
-                currency = program_settings_get().currency
-                if replayed:
-                    text = gettext(
-                        "Receipt %(receipt)s was already recorded; nothing was added."
-                    ) % {"receipt": purchase.receipt_id}
-                    return self._balance_message(
-                        request, text, member, messages.WARNING
-                    )
-                text = ngettext(
-                    "Purchase of %(amount)s recorded: +%(points)s point.",
-                    "Purchase of %(amount)s recorded: +%(points)s points.",
-                    purchase.points_earned,
-                ) % {
-                    "amount": _money(purchase.total, currency),
-                    "points": purchase.points_earned,
-                }
-                return self._balance_message(request, text, member)
-        return self._member_page(request, member, purchase_form=form)
+                text = say(row, replayed, program_settings_get().currency)
+                level = messages.WARNING if replayed else messages.SUCCESS
+                return self._balance_message(request, text, member, level)
+        return self._member_page(request, member, **{form_key: form})
+
+    def purchase(self, request, member_id: int):
+        self._require(request)
+        member = self._member_get(member_id)
+
+        def say(purchase, replayed, currency):
+            if replayed:
+                return gettext(
+                    "Receipt %(receipt)s was already recorded; nothing was added."
+                ) % {"receipt": purchase.receipt_id}
+            return ngettext(
+                "Purchase of %(amount)s recorded: +%(points)s point.",
+                "Purchase of %(amount)s recorded: +%(points)s points.",
+                purchase.points_earned,
+            ) % {
+                "amount": _money(purchase.total, currency),
+                "points": purchase.points_earned,
+            }
+
+        form = CounterPurchaseForm(request.POST, store=_staff_store(request.user))
+        return self._member_write(
+            request,
+            member,
+            form,
+            "purchase_form",
+            lambda data: purchase_record(
+                store=form.store,
+                member=member,
+                receipt_id=data["receipt_id"],
+                total=data["total"],
+                source=Purchase.Source.COUNTER,
+                created_by=request.user,
+            ),
+            say,
+        )
 
     def purchase_return(self, request, member_id: int):
         self._require(request, RETURN_PERMISSION)
         member = self._member_get(member_id)
+
+        def say(ret, replayed, currency):
+            if replayed:
+                return gettext(
+                    "Return %(receipt)s was already recorded; nothing was changed."
+                ) % {"receipt": ret.receipt_id}
+            return ngettext(
+                "Return of %(amount)s recorded: −%(points)s point.",
+                "Return of %(amount)s recorded: −%(points)s points.",
+                ret.points_reversed,
+            ) % {
+                "amount": _money(ret.amount, currency),
+                "points": ret.points_reversed,
+            }
+
         form = CounterReturnForm(
             request.POST,
             purchases=_returnable_purchases(member),
             store=_staff_store(request.user),
         )
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                ret, replayed = purchase_return_record(
-                    purchase=data["purchase"],
-                    store=form.store,
-                    receipt_id=data["receipt_id"],
-                    amount=data["amount"],
-                    created_by=request.user,
-                )
-            except ServiceError as exc:
-                service_error_to_form(form, exc)
-            else:
-                currency = program_settings_get().currency
-                if replayed:
-                    text = gettext(
-                        "Return %(receipt)s was already recorded; nothing was changed."
-                    ) % {"receipt": ret.receipt_id}
-                    return self._balance_message(
-                        request, text, member, messages.WARNING
-                    )
-                text = ngettext(
-                    "Return of %(amount)s recorded: −%(points)s point.",
-                    "Return of %(amount)s recorded: −%(points)s points.",
-                    ret.points_reversed,
-                ) % {
-                    "amount": _money(ret.amount, currency),
-                    "points": ret.points_reversed,
-                }
-                return self._balance_message(request, text, member)
-        return self._member_page(request, member, return_form=form)
+        return self._member_write(
+            request,
+            member,
+            form,
+            "return_form",
+            lambda data: purchase_return_record(
+                purchase=data["purchase"],
+                store=form.store,
+                receipt_id=data["receipt_id"],
+                amount=data["amount"],
+                created_by=request.user,
+            ),
+            say,
+        )
 
     def redeem(self, request, member_id: int):
         self._require(request, REDEEM_PERMISSION)
         member = self._member_get(member_id)
-        form = CounterRedeemForm(request.POST, store=_staff_store(request.user))
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                redemption, replayed = points_redeem(
-                    member=member,
-                    store=form.store,
-                    points=data["points"],
-                    receipt_id=data["receipt_id"],
-                    created_by=request.user,
-                )
-            except ServiceError as exc:
-                service_error_to_form(form, exc)
-            else:
-                currency = program_settings_get().currency
-                values = {
-                    "points": redemption.points,
-                    "discount": _money(redemption.discount, currency),
-                    "receipt": redemption.receipt_id,
-                }
-                if replayed:
-                    text = (
-                        gettext(
-                            "Receipt %(receipt)s already has this redemption; nothing was "
-                            "spent again. The discount is %(discount)s."
-                        )
-                        % values
-                    )
-                    return self._balance_message(
-                        request, text, member, messages.WARNING
-                    )
-                text = (
-                    ngettext(
-                        "Redeemed %(points)s point: give a discount of %(discount)s.",
-                        "Redeemed %(points)s points: give a discount of %(discount)s.",
-                        redemption.points,
+
+        def say(redemption, replayed, currency):
+            values = {
+                "points": redemption.points,
+                "discount": _money(redemption.discount, currency),
+                "receipt": redemption.receipt_id,
+            }
+            if replayed:
+                return (
+                    gettext(
+                        "Receipt %(receipt)s already has this redemption; nothing was "
+                        "spent again. The discount is %(discount)s."
                     )
                     % values
                 )
-                return self._balance_message(request, text, member)
-        return self._member_page(request, member, redeem_form=form)
+            return (
+                ngettext(
+                    "Redeemed %(points)s point: give a discount of %(discount)s.",
+                    "Redeemed %(points)s points: give a discount of %(discount)s.",
+                    redemption.points,
+                )
+                % values
+            )
+
+        form = CounterRedeemForm(request.POST, store=_staff_store(request.user))
+        return self._member_write(
+            request,
+            member,
+            form,
+            "redeem_form",
+            lambda data: points_redeem(
+                member=member,
+                store=form.store,
+                points=data["points"],
+                receipt_id=data["receipt_id"],
+                created_by=request.user,
+            ),
+            say,
+        )
 
     # --- vouchers ---
 

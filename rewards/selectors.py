@@ -157,10 +157,12 @@ def ledger_entry_explain(entry: LedgerEntry, *, currency: str) -> str:
 
 def ledger_discrepancies() -> list[dict]:
     """Accounts whose cached balance differs from the sum of their entries."""
-    rows = PointsAccount.objects.annotate(total=Sum("entries__points")).values(
-        "member_id", "member__card_number", "balance", "total"
+    # Filtered in SQL: only the offenders come back, however many accounts there are.
+    return list(
+        PointsAccount.objects.annotate(total=Coalesce(Sum("entries__points"), 0))
+        .exclude(balance=F("total"))
+        .values("member_id", "member__card_number", "balance", "total")
     )
-    return [r for r in rows if (r["total"] or 0) != r["balance"]]
 
 
 @dataclass(frozen=True)

@@ -111,3 +111,26 @@ def test_purchase_figures_must_match_their_entries(ledger):
     checks = sorted(v.check for v in ledger_invariant_violations())
 
     assert checks == ["purchase_clawback", "purchase_earn"]
+
+
+def test_ledger_discrepancies_lists_only_the_accounts_that_disagree(store):
+    from django.db import connection
+
+    from members.tests.factories import MemberFactory
+    from rewards.selectors import ledger_discrepancies
+    from rewards.services import points_adjust
+
+    good, bad, empty = (MemberFactory(store=store) for _ in range(3))
+    for m in (good, bad):
+        points_adjust(member=m, points=30, reason="seed", created_by=None)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE rewards_pointsaccount SET balance = 31 WHERE member_id = %s",
+            [bad.pk],
+        )
+
+    rows = ledger_discrepancies()
+
+    assert [(r["member__card_number"], r["balance"], r["total"]) for r in rows] == [
+        (bad.card_number, 31, 30)
+    ]
