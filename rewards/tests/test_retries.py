@@ -11,9 +11,9 @@ from django.db import OperationalError, connection
 from django.db.models import Sum
 
 from members.tests.factories import MemberFactory, StoreFactory
-from rewards import services
 from rewards.locks import account_lock
 from rewards.models import LedgerEntry, LedgerKind, PointsAccount
+from rewards.services import ledger as services
 
 
 def _never_replayed():

@@ -1,0 +1,31 @@
+"""The points ledger and what moves it: purchases, returns, redemptions, adjustments,
+rewards, vouchers and tiers. One module per area; everything is importable from here."""
+
+from rewards.models.catalog import (  # noqa: F401
+    Reward,
+    RewardType,
+    Voucher,
+    VoucherStatus,
+)
+from rewards.models.ledger import (  # noqa: F401
+    AppendOnlyError,
+    LedgerEntry,
+    LedgerEntryQuerySet,
+    LedgerKind,
+    PointsAccount,
+)
+from rewards.models.program import (  # noqa: F401
+    ProgramSettings,
+)
+from rewards.models.purchases import (  # noqa: F401
+    Purchase,
+    PurchaseLine,
+    PurchaseReturn,
+    Redemption,
+)
+from rewards.models.tiers import (  # noqa: F401
+    Tier,
+    TierHistory,
+    TierQualification,
+    TierWindow,
+)

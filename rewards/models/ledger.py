@@ -1,0 +1,166 @@
+"""Points accounts and the append-only ledger of entries that moves them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class PointsAccount(models.Model):
+    """A member's points wallet. `balance` caches the sum of its ledger entries.
+
+    The balance may go below zero only through a return clawback after the
+    points were spent; later earnings pay the debt back.
+    """
+
+    member = models.OneToOneField(
+        "members.Member",
+        verbose_name=_("member"),
+        on_delete=models.PROTECT,
+        related_name="account",
+    )
+    balance = models.IntegerField(_("balance"), default=0)
+    tier = models.ForeignKey(
+        "rewards.Tier",
+        verbose_name=_("tier"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="accounts",
+    )
+    tier_since = models.DateTimeField(_("in this tier since"), null=True, blank=True)
+    # The day the nightly check first found the member below their tier; the
+    # grace period counts from here, and a qualifying value clears it.
+    tier_lapsed_on = models.DateField(_("below the tier since"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("points account")
+        verbose_name_plural = _("points accounts")
+
+    def __str__(self) -> str:
+        return f"{self.member.card_number}: {self.balance}"
+
+
+class LedgerKind(models.TextChoices):
+    EARN = "earn", _("Earned")
+    REDEEM = "redeem", _("Redeemed")
+    CLAWBACK = "clawback", _("Return")
+    ADJUST = "adjust", _("Adjustment")
+    EXPIRE = "expire", _("Expired")
+    BONUS = "bonus", _("Bonus")
+    REFUND = "refund", _("Points returned")
+
+
+class AppendOnlyError(Exception):
+    """Raised when code tries to change or delete a ledger entry."""
+
+
+class LedgerEntryQuerySet(models.QuerySet):
+    """Reads only: bulk update and delete would bypass the append-only rule."""
+
+    def update(self, **kwargs):
+        raise AppendOnlyError("Ledger entries are append-only; write a correction.")
+
+    def delete(self):
+        raise AppendOnlyError("Ledger entries are append-only; write a correction.")
+
+
+class LedgerEntry(models.Model):
+    """One movement of points. Never edited, never deleted: corrections are new entries."""
+
+    account = models.ForeignKey(
+        PointsAccount,
+        verbose_name=_("account"),
+        on_delete=models.PROTECT,
+        related_name="entries",
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=LedgerKind.choices)
+    points = models.IntegerField(_("points"))
+    balance_after = models.IntegerField(_("balance after"))
+    reason = models.CharField(_("reason"), max_length=255)
+    purchase = models.ForeignKey(
+        "rewards.Purchase",
+        verbose_name=_("purchase"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ledger_entries",
+    )
+    purchase_return = models.ForeignKey(
+        "rewards.PurchaseReturn",
+        verbose_name=_("return"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ledger_entries",
+    )
+    redemption = models.ForeignKey(
+        "rewards.Redemption",
+        verbose_name=_("redemption"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ledger_entries",
+    )
+    voucher = models.ForeignKey(
+        "rewards.Voucher",
+        verbose_name=_("voucher"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ledger_entries",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff user"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    idempotency_key = models.CharField(
+        max_length=80, null=True, blank=True, unique=True
+    )
+    created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+
+    objects = LedgerEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["account", "-created_at", "-id"])]
+        permissions = [("adjust_points", _("Can adjust points manually"))]
+        constraints = [
+            # A redemption or a manual deduction may never take a balance below
+            # zero; only a clawback may (the points were already spent).
+            models.CheckConstraint(
+                condition=models.Q(kind="clawback")
+                | models.Q(points__gte=0)
+                | models.Q(balance_after__gte=0),
+                name="ledger_no_overdraw",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="earn") | models.Q(points__gte=0),
+                name="ledger_earn_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind__in=["redeem", "clawback", "expire"])
+                | models.Q(points__lte=0),
+                name="ledger_debits_not_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.points:+d} · {self.reason}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise AppendOnlyError("Ledger entries are append-only; write a correction.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Ledger entries are append-only; write a correction.")

@@ -1,0 +1,46 @@
+"""Program-wide settings: the earning rate, point value and validity."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ProgramSettings(models.Model):
+    """The program's earning and burning rates: one row, edited by Managers in admin."""
+
+    currency = models.CharField(_("currency"), max_length=3, default="UAH")
+    points_per_unit = models.DecimalField(
+        _("points per currency unit"),
+        max_digits=8,
+        decimal_places=4,
+        default=Decimal("1"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("Points earned per whole unit of currency spent, rounded down."),
+    )
+    min_purchase = models.DecimalField(
+        _("minimum purchase for points"),
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    point_value = models.DecimalField(
+        _("money value of one point"),
+        max_digits=8,
+        decimal_places=4,
+        default=Decimal("0.10"),
+        validators=[MinValueValidator(Decimal("0.0001"))],
+        help_text=_("Discount given at the till for one redeemed point."),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("program settings")
+        verbose_name_plural = _("program settings")
+
+    def __str__(self) -> str:
+        return str(_("Program settings"))

@@ -1,0 +1,50 @@
+"""Every write to points: accounts, purchases, returns, redemptions, adjustments,
+vouchers and tiers. One module per area; callers import from here.
+
+Each public service runs in its own durable transaction, locks the member's
+points account first (rewards.locks), writes the domain row and its ledger
+entry together and updates the cached balance in the same transaction, so
+`balance == sum(entries)` holds at every commit.
+
+Writes a till can retry are idempotent on (store, receipt_id): the same body
+returns the first result (`replayed=True`), a different body raises Conflict.
+"""
+
+from rewards.services.ledger import (  # noqa: F401
+    CENT,
+    FUTURE_TOLERANCE,
+    MAX_AMOUNT,
+    MAX_BALANCE,
+    MAX_POINTS,
+    MAX_QUANTITY,
+    MAX_RETRIES,
+    RETRYABLE_SQLSTATES,
+    points_account_create,
+    points_adjust,
+    points_bonus_grant,
+    points_redeem,
+)
+from rewards.services.purchases import (  # noqa: F401
+    LineInput,
+    ReturnLineInput,
+    purchase_record,
+    purchase_return_record,
+)
+from rewards.services.tiers import (  # noqa: F401
+    RATE_PLACES,
+    tier_evaluate,
+    tier_save,
+    tiers_downgrade_due,
+)
+from rewards.services.vouchers import (  # noqa: F401
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    VOUCHER_ALPHABET,
+    VOUCHER_CODE_LENGTH,
+    reward_redeem,
+    reward_save,
+    voucher_cancel,
+    voucher_code_new,
+    voucher_consume,
+    voucher_expire_due,
+    voucher_validate,
+)

@@ -1,0 +1,372 @@
+"""The ledger core: posting entries, idempotent durable transactions with retries,
+redemptions, adjustments and bonuses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import random
+import time
+from collections.abc import Callable
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import TypeVar
+
+from django.db import IntegrityError, OperationalError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from members.errors import Conflict, InvalidInput
+from members.models import Member, Store, User
+from rewards.locks import account_lock
+from rewards.models import (
+    LedgerEntry,
+    LedgerKind,
+    PointsAccount,
+    Redemption,
+)
+from rewards.selectors import (
+    program_settings_get,
+)
+
+CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal("9999999999.99")  # what Purchase.total (12 digits, 2 places) holds
+MAX_POINTS = 1_000_000_000
+MAX_BALANCE = (
+    2**31 - 1
+)  # PointsAccount.balance and LedgerEntry.points are IntegerFields
+MAX_QUANTITY = Decimal(
+    "9999999"
+)  # what PurchaseLine.quantity (10 digits, 3 places) holds
+FUTURE_TOLERANCE = dt.timedelta(minutes=10)
+
+T = TypeVar("T")
+
+# --- helpers -------------------------------------------------------------------------
+
+
+def _fingerprint(data: dict) -> str:
+    return hashlib.sha256(
+        json.dumps(data, sort_keys=True, default=str).encode()
+    ).hexdigest()
+
+
+def _money(value, *, field: str, allow_zero: bool = False) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        raise InvalidInput(_("Enter an amount such as 125.50."), field=field) from None
+    if not amount.is_finite():
+        raise InvalidInput(_("Enter an amount such as 125.50."), field=field)
+    # Sign and size first: quantize() raises InvalidOperation on numbers like 1e999.
+    if amount < 0 or (amount == 0 and not allow_zero):
+        raise InvalidInput(_("The amount must be greater than zero."), field=field)
+    if amount > MAX_AMOUNT:
+        raise InvalidInput(_("The amount is too large."), field=field)
+    if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
+        raise InvalidInput(_("Use at most two decimal places."), field=field)
+    return amount.quantize(CENT)
+
+
+def _receipt(receipt_id: str, *, field: str = "receipt_id") -> str:
+    receipt_id = (receipt_id or "").strip()
+    if not receipt_id:
+        raise InvalidInput(_("Enter the receipt id."), field=field)
+    if len(receipt_id) > 64:
+        raise InvalidInput(
+            _("The receipt id is longer than 64 characters."), field=field
+        )
+    return receipt_id
+
+
+def _post(
+    *,
+    account: PointsAccount,
+    kind: str,
+    points: int,
+    reason: str,
+    created_by: User | None = None,
+    recorded_at: dt.datetime | None = None,
+    **links,
+) -> LedgerEntry:
+    """Append one entry and move the cached balance with it. The account must be locked.
+
+    `recorded_at` is only for importing history (seed data, migrations from another
+    system) in chronological order; live writes are stamped now."""
+    _balance_room_check(account, points)
+    account.balance += points
+    account.save(update_fields=["balance", "updated_at"])
+    return LedgerEntry.objects.create(
+        account=account,
+        kind=kind,
+        points=points,
+        balance_after=account.balance,
+        reason=reason[:255],
+        created_by=created_by,
+        created_at=recorded_at or timezone.now(),
+        **links,
+    )
+
+
+def _balance_room_check(account: PointsAccount, points: int) -> None:
+    # Refuse rather than overflow the integer columns (a DataError, a 500, on PostgreSQL).
+    if account.balance + points > MAX_BALANCE:
+        raise Conflict(
+            _("The balance would exceed %(max)s points.") % {"max": MAX_BALANCE},
+            field="points",
+        )
+
+
+def _replay(existing, fingerprint: str, message: str):
+    if existing.fingerprint != fingerprint:
+        raise Conflict(message, field="receipt_id")
+    return existing, True
+
+
+# PostgreSQL's serialization_failure and deadlock_detected: the transaction was
+# rolled back as a whole and may simply run again.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+MAX_RETRIES = 3
+
+
+def _idempotent(
+    work: Callable[[], tuple[T, bool]], lookup: Callable[[], T | None], on_mismatch
+) -> tuple[T, bool]:
+    """Run `work` in a durable transaction; if a concurrent writer took the same
+    idempotency key first (unique violation), answer from the row it wrote.
+
+    A serialization failure or deadlock reruns the whole transaction up to
+    MAX_RETRIES times after a short random pause, then re-raises. Rerunning is
+    safe because durable=True means nothing outside it was part of the attempt."""
+    attempt = 0
+    while True:
+        try:
+            with transaction.atomic(durable=True):
+                return work()
+        except IntegrityError:
+            existing = lookup()
+            if existing is None:
+                raise
+            return on_mismatch(existing)
+        except OperationalError as exc:
+            sqlstate = getattr(exc.__cause__, "sqlstate", None)
+            if sqlstate not in RETRYABLE_SQLSTATES or attempt >= MAX_RETRIES:
+                raise
+            attempt += 1
+            # Jitter so that the two sides of a deadlock don't collide again.
+            time.sleep(random.uniform(0.005, 0.02) * 2**attempt)  # noqa: S311
+
+
+# --- accounts --------------------------------------------------------------------------
+
+
+def points_account_create(*, member: Member) -> PointsAccount:
+    """Open the member's points account (balance 0). Called by member_enroll."""
+    return PointsAccount.objects.create(member=member)
+
+
+# --- redemptions and adjustments --------------------------------------------------------
+
+
+def _points(value, *, field: str = "points", allow_negative: bool = False) -> int:
+    if isinstance(value, bool):
+        raise InvalidInput(_("Enter a whole number of points."), field=field)
+    try:
+        points = int(value)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
+        raise InvalidInput(_("Enter a whole number of points."), field=field) from None
+    if isinstance(value, float | Decimal) and points != value:
+        raise InvalidInput(_("Enter a whole number of points."), field=field)
+    if points == 0 or (points < 0 and not allow_negative):
+        raise InvalidInput(
+            _("The number of points must be greater than zero."), field=field
+        )
+    if abs(points) > MAX_POINTS:
+        raise InvalidInput(_("The number of points is too large."), field=field)
+    return points
+
+
+def points_redeem(
+    *,
+    member: Member,
+    store: Store,
+    points: int,
+    receipt_id: str,
+    created_by: User | None = None,
+    recorded_at: dt.datetime | None = None,
+) -> tuple[Redemption, bool]:
+    """Spend points as a discount at a till. Returns (redemption, replayed).
+
+    Locks the account; refuses (Conflict, stating the balance) when the balance
+    is smaller than `points`, so no redemption ever overdraws.
+    """
+    receipt_id = _receipt(receipt_id)
+    points = _points(points)
+    fingerprint = _fingerprint({"member": member.pk, "points": points})
+    mismatch = _(
+        "Receipt %(receipt)s already has a redemption at this store with other details."
+    ) % {"receipt": receipt_id}
+
+    def lookup() -> Redemption | None:
+        return Redemption.objects.filter(store=store, receipt_id=receipt_id).first()
+
+    def work() -> tuple[Redemption, bool]:
+        account = account_lock(member_id=member.pk)
+        existing = lookup()
+        if existing:
+            return _replay(existing, fingerprint, mismatch)
+        if account.balance < points:
+            raise Conflict(
+                _(
+                    "Not enough points: the balance is %(balance)s, %(points)s were asked."
+                )
+                % {"balance": account.balance, "points": points},
+                field="points",
+                balance=account.balance,
+            )
+        conf = program_settings_get()
+        discount = (points * conf.point_value).quantize(CENT, rounding=ROUND_FLOOR)
+        redemption = Redemption.objects.create(
+            member=member,
+            store=store,
+            receipt_id=receipt_id,
+            points=points,
+            discount=discount,
+            balance_after=account.balance - points,
+            fingerprint=fingerprint,
+            created_by=created_by,
+            created_at=recorded_at or timezone.now(),
+        )
+        _post(
+            account=account,
+            kind=LedgerKind.REDEEM,
+            points=-points,
+            reason=f"Discount on receipt {receipt_id} at {store.code}",
+            redemption=redemption,
+            created_by=created_by,
+            recorded_at=recorded_at,
+        )
+        return redemption, False
+
+    return _idempotent(
+        work, lookup, lambda existing: _replay(existing, fingerprint, mismatch)
+    )
+
+
+def points_adjust(
+    *,
+    member: Member,
+    points: int,
+    reason: str,
+    created_by: User | None,
+    idempotency_key: str | None = None,
+    recorded_at: dt.datetime | None = None,
+) -> LedgerEntry:
+    """A manual correction by staff, with a mandatory reason.
+
+    Locks the account. A deduction may not take the balance below zero.
+    With an idempotency key, a retry returns the first entry.
+    """
+    points = _points(points, allow_negative=True)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_("Give a reason for the adjustment."), field="reason")
+
+    def lookup() -> LedgerEntry | None:
+        return (
+            LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
+            if idempotency_key
+            else None
+        )
+
+    def check(existing: LedgerEntry) -> tuple[LedgerEntry, bool]:
+        if existing.account.member_id != member.pk or existing.points != points:
+            raise Conflict(
+                _("This adjustment was already made with other details."),
+                field="points",
+            )
+        return existing, True
+
+    def work() -> tuple[LedgerEntry, bool]:
+        account = account_lock(member_id=member.pk)
+        existing = lookup()
+        if existing:
+            return check(existing)
+        # Only a deduction is refused: a credit to a member in debt after a
+        # clawback lowers the debt and must go through.
+        if points < 0 and account.balance + points < 0:
+            raise Conflict(
+                _(
+                    "The balance is %(balance)s; deducting %(points)s would take it below zero."
+                )
+                % {"balance": account.balance, "points": -points},
+                field="points",
+            )
+        entry = _post(
+            account=account,
+            kind=LedgerKind.ADJUST,
+            points=points,
+            reason=reason,
+            created_by=created_by,
+            idempotency_key=idempotency_key,
+            recorded_at=recorded_at,
+        )
+        return entry, False
+
+    entry, _replayed = _idempotent(work, lookup, check)
+    return entry
+
+
+# --- bonuses ---------------------------------------------------------------------------
+
+
+def points_bonus_grant(
+    *,
+    member: Member,
+    points: int,
+    reason: str,
+    idempotency_key: str,
+    recorded_at: dt.datetime | None = None,
+) -> LedgerEntry:
+    """Credit a bonus (welcome, profile, birthday, referral) as a BONUS entry.
+
+    At most once per idempotency key: a repeat returns the first entry.
+    Locks the member's account. Not durable on purpose: enrollment and purchase
+    recording call it inside their own transaction, so the bonus commits or
+    rolls back with the event that earned it. Queues nothing.
+    """
+    points = _points(points)
+    reason = (reason or "").strip()
+    if not reason or not idempotency_key:
+        raise InvalidInput(_("Give a reason for the bonus."), field="reason")
+
+    def lookup() -> LedgerEntry | None:
+        return LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
+
+    def check(existing: LedgerEntry) -> LedgerEntry:
+        if existing.account.member_id != member.pk or existing.points != points:
+            raise Conflict(
+                _("This bonus was already given with other details."),
+                field="points",
+            )
+        return existing
+
+    try:
+        with transaction.atomic():
+            account = account_lock(member_id=member.pk)
+            existing = lookup()
+            if existing:
+                return check(existing)
+            return _post(
+                account=account,
+                kind=LedgerKind.BONUS,
+                points=points,
+                reason=reason,
+                idempotency_key=idempotency_key,
+                recorded_at=recorded_at,
+            )
+    except IntegrityError:
+        existing = lookup()
+        if existing is None:
+            raise
+        return check(existing)

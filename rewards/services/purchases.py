@@ -1,0 +1,405 @@
+"""Till receipts and returns: recording a purchase earns its points, a return claws
+back what the returned part earned."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from members.errors import InvalidInput
+from members.models import Member, Store, User
+from rewards.locks import account_lock, purchase_lock
+from rewards.models import (
+    LedgerKind,
+    Purchase,
+    PurchaseLine,
+    PurchaseReturn,
+)
+from rewards.selectors import (
+    points_for_amount,
+    program_settings_get,
+    tiers_active,
+)
+from rewards.services.ledger import (
+    CENT,
+    FUTURE_TOLERANCE,
+    MAX_POINTS,
+    MAX_QUANTITY,
+    _balance_room_check,
+    _fingerprint,
+    _idempotent,
+    _money,
+    _post,
+    _receipt,
+    _replay,
+)
+from rewards.services.tiers import _tier_rate, _tier_upgrade
+
+
+@dataclass(frozen=True)
+class LineInput:
+    sku: str
+    quantity: Decimal
+    unit_price: Decimal = Decimal("0")
+    name: str = ""
+    category: str = ""
+
+
+@dataclass(frozen=True)
+class ReturnLineInput:
+    sku: str
+    quantity: Decimal
+
+
+# --- purchases ------------------------------------------------------------------------
+
+
+def _lines_clean(lines: Iterable[LineInput | dict] | None) -> list[LineInput]:
+    cleaned = []
+    for i, raw in enumerate(lines or []):
+        line = raw if isinstance(raw, LineInput) else LineInput(**raw)
+        sku = (line.sku or "").strip()
+        if not sku:
+            raise InvalidInput(_("Enter the SKU."), field=f"lines[{i}].sku")
+        try:
+            qty = Decimal(str(line.quantity))
+        except (InvalidOperation, ValueError, TypeError):
+            raise InvalidInput(
+                _("Enter a quantity."), field=f"lines[{i}].quantity"
+            ) from None
+        if not qty.is_finite() or qty <= 0 or qty > MAX_QUANTITY:
+            raise InvalidInput(
+                _("The quantity must be greater than zero."),
+                field=f"lines[{i}].quantity",
+            )
+        price = _money(line.unit_price, field=f"lines[{i}].unit_price", allow_zero=True)
+        cleaned.append(
+            LineInput(
+                sku=sku[:64],
+                quantity=qty.quantize(Decimal("0.001")),
+                unit_price=price,
+                name=(line.name or "")[:200],
+                category=(line.category or "")[:100],
+            )
+        )
+    return cleaned
+
+
+def _line_amount(quantity: Decimal, unit_price: Decimal) -> Decimal:
+    return (quantity * unit_price).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def purchase_record(
+    *,
+    store: Store,
+    member: Member,
+    receipt_id: str,
+    total: Decimal | str | None = None,
+    lines: Iterable[LineInput | dict] | None = None,
+    occurred_at: dt.datetime | None = None,
+    source: str = Purchase.Source.API,
+    created_by: User | None = None,
+    recorded_at: dt.datetime | None = None,
+) -> tuple[Purchase, bool]:
+    """Record a till receipt and earn its points. Returns (purchase, replayed).
+
+    Locks the member's account. Earning: total × points_per_unit × the
+    multiplier of the member's tier before this purchase, rounded down,
+    nothing below the minimum purchase; an earlier negative balance is paid
+    back by the new points simply because they are added to it. Then the
+    member moves up at once to the highest tier they now qualify for
+    (TierHistory in the same transaction). Queues nothing.
+    """
+    receipt_id = _receipt(receipt_id)
+    clean_lines = _lines_clean(lines)
+    lines_total = sum(
+        (_line_amount(line.quantity, line.unit_price) for line in clean_lines),
+        Decimal("0"),
+    )
+    if total is None or total == "":
+        if not clean_lines:
+            raise InvalidInput(_("Enter the total."), field="total")
+        total = lines_total
+    total = _money(total, field="total")
+    if clean_lines and lines_total != total:
+        raise InvalidInput(
+            _("The total %(total)s does not equal the sum of the lines, %(lines)s.")
+            % {"total": total, "lines": lines_total},
+            field="total",
+        )
+    if occurred_at is not None and occurred_at > timezone.now() + FUTURE_TOLERANCE:
+        raise InvalidInput(
+            _("The time of purchase is in the future."), field="occurred_at"
+        )
+    fingerprint = _fingerprint(
+        {
+            "member": member.pk,
+            "total": str(total),
+            "occurred_at": occurred_at.isoformat() if occurred_at else None,
+            "lines": [line.__dict__ for line in clean_lines],
+        }
+    )
+    mismatch = _(
+        "Receipt %(receipt)s was already recorded at this store with other details."
+    ) % {"receipt": receipt_id}
+
+    def lookup() -> Purchase | None:
+        return Purchase.objects.filter(store=store, receipt_id=receipt_id).first()
+
+    def work() -> tuple[Purchase, bool]:
+        account = account_lock(member_id=member.pk)
+        existing = lookup()
+        if existing:
+            return _replay(existing, fingerprint, mismatch)
+        conf = program_settings_get()
+        tiers = tiers_active()
+        rate = _tier_rate(conf.points_per_unit, account=account, tiers=tiers)
+        points = points_for_amount(
+            total, points_per_unit=rate, min_purchase=conf.min_purchase
+        )
+        if points > MAX_POINTS:
+            raise InvalidInput(
+                _(
+                    "This purchase would earn %(points)s points, more than the %(max)s allowed at once."
+                )
+                % {"points": points, "max": MAX_POINTS},
+                field="total",
+            )
+        _balance_room_check(account, points)  # before balance_after is written below
+        purchase = Purchase.objects.create(
+            store=store,
+            receipt_id=receipt_id,
+            member=member,
+            total=total,
+            occurred_at=occurred_at or timezone.now(),
+            points_earned=points,
+            points_per_unit=rate,  # the tier's multiplier included: returns use it
+            min_purchase=conf.min_purchase,
+            balance_after=account.balance + points,
+            source=source,
+            fingerprint=fingerprint,
+            created_by=created_by,
+            created_at=recorded_at or timezone.now(),
+        )
+        if clean_lines:
+            PurchaseLine.objects.bulk_create(
+                PurchaseLine(
+                    purchase=purchase,
+                    sku=line.sku,
+                    name=line.name,
+                    category=line.category,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    amount=_line_amount(line.quantity, line.unit_price),
+                )
+                for line in clean_lines
+            )
+        if points:
+            _post(
+                account=account,
+                kind=LedgerKind.EARN,
+                points=points,
+                reason=f"Purchase {receipt_id} at {store.code}",
+                purchase=purchase,
+                created_by=created_by,
+                recorded_at=recorded_at,
+            )
+        _tier_upgrade(
+            account, member_id=member.pk, tiers=tiers, at=recorded_at or timezone.now()
+        )
+        from members.services import referral_qualify_on_purchase  # no import cycle
+
+        referral_qualify_on_purchase(member=member, purchase=purchase)
+        return purchase, False
+
+    return _idempotent(
+        work, lookup, lambda existing: _replay(existing, fingerprint, mismatch)
+    )
+
+
+# --- returns ---------------------------------------------------------------------------
+
+
+def purchase_return_record(
+    *,
+    purchase: Purchase,
+    store: Store,
+    receipt_id: str,
+    amount: Decimal | str | None = None,
+    lines: Iterable[ReturnLineInput | dict] | None = None,
+    created_by: User | None = None,
+    recorded_at: dt.datetime | None = None,
+) -> tuple[PurchaseReturn, bool]:
+    """Return part or all of a purchase, by amount or by lines; claw back its points.
+
+    The points taken back are those the returned part earned: after all returns,
+    the member keeps exactly what the kept part would have earned at the rate of
+    the original purchase. So all returns together never take back more than the
+    purchase earned, and a full return takes back all of it. If the points were
+    spent the balance goes negative. Locks the account, then the purchase.
+    """
+    receipt_id = _receipt(receipt_id)
+    lines = [
+        line if isinstance(line, ReturnLineInput) else ReturnLineInput(**line)
+        for line in (lines or [])
+    ]
+    if (amount in (None, "")) == (not lines):
+        raise InvalidInput(
+            _("Give either an amount or lines to return, not both."), field="amount"
+        )
+    if amount not in (None, ""):
+        amount = _money(amount, field="amount")
+    clean_lines = []
+    for i, line in enumerate(lines):
+        try:
+            qty = Decimal(str(line.quantity))
+        except (InvalidOperation, ValueError, TypeError):
+            raise InvalidInput(
+                _("Enter a quantity."), field=f"lines[{i}].quantity"
+            ) from None
+        if not qty.is_finite() or qty <= 0:
+            raise InvalidInput(
+                _("The quantity must be greater than zero."),
+                field=f"lines[{i}].quantity",
+            )
+        if qty > MAX_QUANTITY:  # quantize() below raises InvalidOperation on 1e999
+            raise InvalidInput(
+                _("The quantity is too large."), field=f"lines[{i}].quantity"
+            )
+        clean_lines.append(
+            {
+                "sku": (line.sku or "").strip(),
+                "quantity": str(qty.quantize(Decimal("0.001"))),
+            }
+        )
+    fingerprint = _fingerprint(
+        {
+            "purchase": purchase.pk,
+            "amount": str(amount) if amount else None,
+            "lines": clean_lines,
+        }
+    )
+    mismatch = _(
+        "Return receipt %(receipt)s was already recorded at this store with other details."
+    ) % {"receipt": receipt_id}
+
+    def lookup() -> PurchaseReturn | None:
+        return PurchaseReturn.objects.filter(store=store, receipt_id=receipt_id).first()
+
+    def work() -> tuple[PurchaseReturn, bool]:
+        account = account_lock(member_id=purchase.member_id)
+        existing = lookup()
+        if existing:
+            return _replay(existing, fingerprint, mismatch)
+        p = purchase_lock(purchase_id=purchase.pk)
+        value = amount if amount else _return_lines_apply(p, clean_lines)
+        if value <= 0:
+            # Only free items came back: no money, no points, and the database
+            # refuses a zero-amount return, so say so instead of failing there.
+            raise InvalidInput(
+                _(
+                    "The returned items are worth nothing; there are no points to take back."
+                ),
+                field="lines",
+            )
+        if value > p.returnable_total:
+            raise InvalidInput(
+                _(
+                    "You cannot return %(amount)s: only %(left)s of this purchase is left to return."
+                )
+                % {"amount": value, "left": p.returnable_total},
+                field="amount" if amount else "lines",
+            )
+        p.returned_total += value
+        kept = p.total - p.returned_total
+        reversed_total = p.points_earned - points_for_amount(
+            kept, points_per_unit=p.points_per_unit, min_purchase=p.min_purchase
+        )
+        delta = reversed_total - p.points_reversed
+        p.points_reversed = reversed_total
+        p.save(update_fields=["returned_total", "points_reversed"])
+        ret = PurchaseReturn.objects.create(
+            purchase=p,
+            store=store,
+            receipt_id=receipt_id,
+            amount=value,
+            points_reversed=delta,
+            balance_after=account.balance - delta,
+            lines=clean_lines,
+            fingerprint=fingerprint,
+            created_by=created_by,
+            created_at=recorded_at or timezone.now(),
+        )
+        if delta:
+            _post(
+                account=account,
+                kind=LedgerKind.CLAWBACK,
+                points=-delta,
+                reason=f"Return {receipt_id} of purchase {p.receipt_id} at {p.store.code}",
+                purchase=p,
+                purchase_return=ret,
+                created_by=created_by,
+                recorded_at=recorded_at,
+            )
+        return ret, False
+
+    return _idempotent(
+        work, lookup, lambda existing: _replay(existing, fingerprint, mismatch)
+    )
+
+
+def _return_lines_apply(purchase: Purchase, lines: list[dict]) -> Decimal:
+    """Mark returned quantities on the purchase's lines; the money value of what comes back."""
+    by_sku: dict[str, list[PurchaseLine]] = {}
+    for pl in purchase.lines.select_for_update().order_by("pk"):
+        by_sku.setdefault(pl.sku, []).append(pl)
+    value = Decimal("0")
+    touched = []
+    for i, line in enumerate(lines):
+        wanted = Decimal(line["quantity"])
+        candidates = by_sku.get(line["sku"])
+        if not candidates:
+            raise InvalidInput(
+                _("SKU %(sku)s is not on this receipt.") % {"sku": line["sku"]},
+                field=f"lines[{i}].sku",
+            )
+        left = sum((c.quantity - c.quantity_returned for c in candidates), Decimal("0"))
+        if wanted > left:
+            raise InvalidInput(
+                _(
+                    "You cannot return %(wanted)s of %(sku)s: only %(left)s left to return."
+                )
+                % {
+                    "wanted": _quantity_text(wanted),
+                    "sku": line["sku"],
+                    "left": _quantity_text(left),
+                },
+                field=f"lines[{i}].quantity",
+            )
+        for c in candidates:
+            take = min(wanted, c.quantity - c.quantity_returned)
+            if take <= 0:
+                continue
+            # The value of what a line has had back is always the rounded value
+            # of its returned quantity, so partial returns of a line add up to
+            # exactly its amount: rounding each piece on its own could pass it.
+            value += _line_amount(
+                c.quantity_returned + take, c.unit_price
+            ) - _line_amount(c.quantity_returned, c.unit_price)
+            c.quantity_returned += take
+            wanted -= take
+            touched.append(c)
+            if wanted == 0:
+                break
+    PurchaseLine.objects.bulk_update(set(touched), ["quantity_returned"])
+    return value
+
+
+def _quantity_text(quantity: Decimal) -> str:
+    """3.000 → "3", 0.500 → "0.5", 20.000 → "20" (normalize() alone gives "2E+1")."""
+    return format(quantity.normalize(), "f")
