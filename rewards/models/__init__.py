@@ -5,6 +5,7 @@ from rewards.models.catalog import (  # noqa: F401
     Reward,
     RewardType,
     Voucher,
+    VoucherSource,
     VoucherStatus,
 )
 from rewards.models.ledger import (  # noqa: F401

@@ -164,10 +164,21 @@ class VoucherStatus(models.TextChoices):
     EXPIRED = "expired", _("Expired")
 
 
+class VoucherSource(models.TextChoices):
+    REDEEMED = "redeemed", _("Bought with points")
+    STAMP_CARD = "stamp_card", _("Full stamp card")
+    BIRTHDAY = "birthday", _("Birthday gift")
+    MEMBERSHIP = "membership", _("Membership perk")
+    CAMPAIGN = "campaign", _("Campaign coupon")
+    GOODWILL = "goodwill", _("Given by staff")
+
+
 class Voucher(models.Model):
     """A reward a member took for points: a unique code to show at a till, used once.
 
-    Written only by rewards.services (reward_redeem, voucher_consume,
+    Bought with points (reward_redeem) or granted free by the program
+    (voucher_grant: stamp cards, birthdays, memberships, campaigns).
+    Written only by rewards.services (reward_redeem, voucher_grant, voucher_consume,
     voucher_cancel, voucher_expire_due) under the voucher's row lock.
     """
 
@@ -189,6 +200,12 @@ class Voucher(models.Model):
         max_length=16,
         choices=VoucherStatus.choices,
         default=VoucherStatus.ISSUED,
+    )
+    source = models.CharField(
+        _("source"),
+        max_length=16,
+        choices=VoucherSource.choices,
+        default=VoucherSource.REDEEMED,
     )
     points_spent = models.PositiveIntegerField(_("points spent"))
     points_refunded = models.PositiveIntegerField(_("points returned"), default=0)
@@ -235,7 +252,9 @@ class Voucher(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(points_spent__gt=0),
+                # Only a voucher bought with points has a price; granted ones are free.
+                condition=models.Q(points_spent__gt=0)
+                | ~models.Q(source=VoucherSource.REDEEMED),
                 name="voucher_points_positive",
             ),
             models.CheckConstraint(

@@ -46,5 +46,6 @@ from rewards.services.vouchers import (  # noqa: F401
     voucher_code_new,
     voucher_consume,
     voucher_expire_due,
+    voucher_grant,
     voucher_validate,
 )

@@ -18,6 +18,7 @@ from rewards.models import (
     PointsAccount,
     Reward,
     Voucher,
+    VoucherSource,
     VoucherStatus,
 )
 from rewards.selectors import (
@@ -178,9 +179,7 @@ def reward_redeem(
         if locked.stock is not None:
             locked.stock -= 1
             locked.save(update_fields=["stock", "updated_at"])
-        code = voucher_code_new()
-        while Voucher.objects.filter(code=code).exists():  # ~never; cheap to be sure
-            code = voucher_code_new()
+        code = _voucher_code_unused()
         voucher = Voucher.objects.create(
             reward=locked,
             member=member,
@@ -202,6 +201,79 @@ def reward_redeem(
         return voucher, False
 
     return _idempotent(work, lookup, replay)
+
+
+def voucher_grant(
+    *,
+    member: Member,
+    reward: Reward,
+    source: str,
+    idempotency_key: str,
+    at: dt.datetime | None = None,
+) -> tuple[Voucher, bool]:
+    """Give a member a reward's voucher for free: a full stamp card, a birthday, a
+    membership perk, a campaign coupon. Returns (voucher, replayed).
+
+    No points move and no stock is taken: stock limits what customers can buy
+    with points, while a voucher the program promised is always honoured. The
+    reward's active dates and tier restriction do not apply either. The key
+    (e.g. "stamp-card:42") makes a retry return the first voucher; the same key
+    for another member or reward is a Conflict. Locks the member's account so a
+    grant and a redemption of the same member never interleave. Queues nothing.
+    """
+    if source == VoucherSource.REDEEMED or source not in VoucherSource.values:
+        raise InvalidInput(_("Choose why the voucher is given."), field="source")
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+        raise InvalidInput(
+            _("The redemption key is missing or too long."), field="idempotency_key"
+        )
+    fingerprint = _fingerprint(
+        {"member": member.pk, "reward": reward.pk, "source": source}
+    )
+    mismatch = _("This voucher was already given for another reward or member.")
+
+    def lookup() -> Voucher | None:
+        return Voucher.objects.filter(idempotency_key=key).first()
+
+    def replay(existing: Voucher) -> tuple[Voucher, bool]:
+        if existing.fingerprint != fingerprint:
+            raise Conflict(mismatch, field="idempotency_key")
+        return existing, True
+
+    def work() -> tuple[Voucher, bool]:
+        account_lock(member_id=member.pk)
+        existing = lookup()
+        if existing:
+            return replay(existing)
+        now = at or timezone.now()
+        return (
+            Voucher.objects.create(
+                reward=reward,
+                member=member,
+                code=_voucher_code_unused(),
+                source=source,
+                points_spent=0,
+                issued_at=now,
+                expires_at=now + dt.timedelta(days=reward.voucher_valid_days),
+                idempotency_key=key,
+                fingerprint=fingerprint,
+            ),
+            False,
+        )
+
+    if transaction.get_connection().in_atomic_block:
+        # Called from inside another service's transaction (a purchase filling a
+        # stamp card): that one is durable and owns retries; just join it.
+        return work()
+    return _idempotent(work, lookup, replay)
+
+
+def _voucher_code_unused() -> str:
+    code = voucher_code_new()
+    while Voucher.objects.filter(code=code).exists():  # ~never; cheap to be sure
+        code = voucher_code_new()
+    return code
 
 
 def _voucher_by_code(code: str) -> Voucher:
@@ -305,7 +377,7 @@ def _voucher_close(
         voucher.expired_at = now
         fields.append("expired_at")
         refund, what = reward.refund_points_on_expiry, "expired"
-    if refund:
+    if refund and voucher.points_spent:  # a granted voucher cost nothing
         voucher.points_refunded = voucher.points_spent
         _post(
             account=account,

@@ -9,7 +9,14 @@ from django.utils import timezone
 
 from members.errors import Conflict, InvalidInput, NotFound
 from members.tests.factories import MemberFactory, StoreFactory
-from rewards.models import LedgerEntry, LedgerKind, Reward, Voucher, VoucherStatus
+from rewards.models import (
+    LedgerEntry,
+    LedgerKind,
+    Reward,
+    Voucher,
+    VoucherSource,
+    VoucherStatus,
+)
 from rewards.selectors import (
     ledger_entries_for_member,
     ledger_entry_explain,
@@ -24,6 +31,7 @@ from rewards.services import (
     voucher_cancel,
     voucher_consume,
     voucher_expire_due,
+    voucher_grant,
     voucher_validate,
 )
 from rewards.tests.factories import RewardFactory
@@ -343,3 +351,58 @@ def test_nightly_expiry_task_run_twice_refunds_once(rich, settings):
     assert member_balance_get(member_id=rich.pk) == 1000
     schedule = settings.CELERY_BEAT_SCHEDULE["voucher-expire-nightly"]
     assert schedule["task"] == "rewards.tasks.voucher_expire_due"
+
+
+class TestVoucherGrant:
+    def test_grant_issues_a_free_voucher_without_stock_or_ledger(self, member):
+        reward = RewardFactory(points_cost=300, stock=0)
+        voucher, replayed = voucher_grant(
+            member=member,
+            reward=reward,
+            source=VoucherSource.STAMP_CARD,
+            idempotency_key="stamp-card:1",
+        )
+        assert not replayed
+        assert voucher.points_spent == 0
+        assert voucher.source == VoucherSource.STAMP_CARD
+        assert voucher.status == VoucherStatus.ISSUED
+        reward.refresh_from_db()
+        assert reward.stock == 0
+        assert not LedgerEntry.objects.filter(account__member=member).exists()
+
+    def test_grant_retry_returns_the_first_voucher(self, member):
+        reward = RewardFactory()
+        first, _ = voucher_grant(
+            member=member, reward=reward, source="birthday", idempotency_key="b:1"
+        )
+        again, replayed = voucher_grant(
+            member=member, reward=reward, source="birthday", idempotency_key="b:1"
+        )
+        assert replayed and again.pk == first.pk
+        other = MemberFactory()
+        with pytest.raises(Conflict, match="already given for another"):
+            voucher_grant(
+                member=other, reward=reward, source="birthday", idempotency_key="b:1"
+            )
+
+    def test_grant_refuses_redeemed_as_a_source(self, member):
+        with pytest.raises(InvalidInput, match="Choose why"):
+            voucher_grant(
+                member=member,
+                reward=RewardFactory(),
+                source=VoucherSource.REDEEMED,
+                idempotency_key="x",
+            )
+
+    def test_cancelling_a_granted_voucher_returns_no_points(self, member, admin_user):
+        voucher, _ = voucher_grant(
+            member=member,
+            reward=RewardFactory(refund_points_on_cancel=True),
+            source="goodwill",
+            idempotency_key="g:1",
+        )
+        voucher_cancel(voucher=voucher, by=admin_user)
+        voucher.refresh_from_db()
+        assert voucher.status == VoucherStatus.CANCELLED
+        assert member_balance_get(member_id=member.pk) == 0
+        assert not LedgerEntry.objects.filter(account__member=member).exists()
