@@ -16,6 +16,11 @@ def account_lock(*, member_id: int) -> PointsAccount:
     )
 
 
+def account_lock_by_id(*, account_id: int) -> PointsAccount:
+    """The same lock as account_lock, for jobs that start from an account."""
+    return PointsAccount.objects.select_for_update(of=("self",)).get(pk=account_id)
+
+
 def purchase_lock(*, purchase_id: int) -> Purchase:
     return Purchase.objects.select_for_update(of=("self",)).get(pk=purchase_id)
 

@@ -19,12 +19,14 @@ from django.utils.translation import ngettext
 
 from members.models import Member
 from rewards.models import (
+    EarningRule,
     LedgerEntry,
     LedgerKind,
     PointsAccount,
     ProgramSettings,
     Purchase,
     Reward,
+    RuleStatus,
     Tier,
     TierQualification,
     TierWindow,
@@ -38,6 +40,14 @@ def program_settings_get() -> ProgramSettings:
         pk=1, defaults={"currency": settings.LOYALTY_CURRENCY}
     )
     return obj
+
+
+def earning_rules_active(*, status: str = RuleStatus.ACTIVE) -> list[EarningRule]:
+    """The rules purchases earn by, each with `store_ids` (empty = every store)."""
+    rules = list(EarningRule.objects.filter(status=status).prefetch_related("stores"))
+    for rule in rules:
+        rule.store_ids = {store.pk for store in rule.stores.all()}
+    return rules
 
 
 def points_for_amount(

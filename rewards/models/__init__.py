@@ -8,12 +8,19 @@ from rewards.models.catalog import (  # noqa: F401
     VoucherSource,
     VoucherStatus,
 )
+from rewards.models.earning import (  # noqa: F401
+    EarningRule,
+    RuleKind,
+    RuleStatus,
+)
 from rewards.models.ledger import (  # noqa: F401
     AppendOnlyError,
     LedgerEntry,
     LedgerEntryQuerySet,
     LedgerKind,
+    LotDraw,
     PointsAccount,
+    PointsLot,
 )
 from rewards.models.program import (  # noqa: F401
     ProgramSettings,

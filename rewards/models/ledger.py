@@ -124,6 +124,10 @@ class LedgerEntry(models.Model):
     idempotency_key = models.CharField(
         max_length=80, null=True, blank=True, unique=True
     )
+    # For an earn entry, which stage or rule gave how many points:
+    # [{"stage": "base", "rule": null, "name": "", "multiplier": "", "points": 40}, ...]
+    # summing to `points` (rewards.earning). Empty for other kinds.
+    breakdown = models.JSONField(_("breakdown"), default=list, blank=True)
     created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
 
     objects = LedgerEntryQuerySet.as_manager()
@@ -164,3 +168,90 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Ledger entries are append-only; write a correction.")
+
+
+class PointsLot(models.Model):
+    """Points credited together that expire together: one per credit entry.
+
+    `remaining` is what is left of it after debits drew on it (rewards.services.
+    ledger). Invariant per account: sum(remaining) == max(balance, 0); a credit
+    that arrives while the balance is negative pays the debt first, so its lot
+    starts smaller. Pending points (available_at in the future) cannot be spent.
+    """
+
+    account = models.ForeignKey(
+        PointsAccount,
+        verbose_name=_("account"),
+        on_delete=models.PROTECT,
+        related_name="lots",
+    )
+    entry = models.OneToOneField(
+        LedgerEntry,
+        verbose_name=_("credited by"),
+        null=True,  # the opening lot of an account that had points before lots
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="lot",
+    )
+    points = models.PositiveIntegerField(_("points"))
+    remaining = models.PositiveIntegerField(_("remaining"))
+    earned_at = models.DateTimeField(_("earned"))
+    available_at = models.DateTimeField(_("available from"))
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    expiry_entry = models.OneToOneField(
+        LedgerEntry,
+        verbose_name=_("expired by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="expired_lot",
+    )
+
+    class Meta:
+        verbose_name = _("points lot")
+        verbose_name_plural = _("points lots")
+        ordering = ["account", "expires_at", "earned_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["account", "expires_at", "earned_at"],
+                condition=models.Q(remaining__gt=0),
+                name="lot_open_by_account",
+            ),
+            models.Index(
+                fields=["expires_at"],
+                condition=models.Q(remaining__gt=0),
+                name="lot_open_by_expiry",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(remaining__lte=models.F("points")),
+                name="lot_remaining_not_above_points",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.remaining}/{self.points}"
+
+
+class LotDraw(models.Model):
+    """How many points a debit entry took from which lot (spent soonest-expiring
+    first). Lets a refund restore the expiry the points had."""
+
+    entry = models.ForeignKey(
+        LedgerEntry, on_delete=models.PROTECT, related_name="draws"
+    )
+    lot = models.ForeignKey(PointsLot, on_delete=models.PROTECT, related_name="draws")
+    points = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = _("lot draw")
+        verbose_name_plural = _("lot draws")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(points__gt=0), name="lot_draw_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.points} from lot {self.lot_id}"

@@ -36,6 +36,20 @@ class ProgramSettings(models.Model):
         validators=[MinValueValidator(Decimal("0.0001"))],
         help_text=_("Discount given at the till for one redeemed point."),
     )
+    points_expire_months = models.PositiveSmallIntegerField(
+        _("points expire after (months)"),
+        null=True,
+        blank=True,
+        help_text=_("Each earning expires this many months after it; empty = never."),
+    )
+    pending_days = models.PositiveSmallIntegerField(
+        _("points pending for (days)"),
+        default=0,
+        help_text=_(
+            "Points from a purchase can be spent only this many days after it, "
+            "so that a quick return cannot be exploited; 0 = at once."
+        ),
+    )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:

@@ -40,6 +40,20 @@ class Purchase(models.Model):
     points_earned = models.IntegerField(_("points earned"), default=0)
     points_per_unit = models.DecimalField(max_digits=8, decimal_places=4)
     min_purchase = models.DecimalField(max_digits=12, decimal_places=2)
+    # What the rules gave, before rounding down, and the part of the total that
+    # could earn (excluded lines left out): returns keep the kept share of it.
+    points_exact = models.DecimalField(
+        max_digits=24, decimal_places=6, default=Decimal("0")
+    )
+    eligible_total = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("0")
+    )
+    tier_multiplier = models.DecimalField(
+        max_digits=6, decimal_places=2, default=Decimal("1")
+    )
+    membership_multiplier = models.DecimalField(
+        max_digits=6, decimal_places=2, default=Decimal("1")
+    )
     balance_after = models.IntegerField(_("balance after"))
     returned_total = models.DecimalField(
         _("returned"), max_digits=12, decimal_places=2, default=Decimal("0")
@@ -104,6 +118,10 @@ class PurchaseLine(models.Model):
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     quantity_returned = models.DecimalField(
         _("quantity returned"), max_digits=10, decimal_places=3, default=Decimal("0")
+    )
+    eligible = models.BooleanField(_("earns points"), default=True)
+    points_exact = models.DecimalField(
+        max_digits=24, decimal_places=6, default=Decimal("0")
     )
 
     class Meta:

@@ -12,17 +12,21 @@ from collections.abc import Callable
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TypeVar
 
+from dateutil.relativedelta import relativedelta
 from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.errors import Conflict, InvalidInput
 from members.models import Member, Store, User
-from rewards.locks import account_lock
+from rewards.locks import account_lock, account_lock_by_id
 from rewards.models import (
     LedgerEntry,
     LedgerKind,
+    LotDraw,
     PointsAccount,
+    PointsLot,
     Redemption,
 )
 from rewards.selectors import (
@@ -79,6 +83,9 @@ def _receipt(receipt_id: str, *, field: str = "receipt_id") -> str:
     return receipt_id
 
 
+_DEFAULT = object()
+
+
 def _post(
     *,
     account: PointsAccount,
@@ -87,16 +94,28 @@ def _post(
     reason: str,
     created_by: User | None = None,
     recorded_at: dt.datetime | None = None,
+    breakdown: list[dict] | None = None,
+    available_at: dt.datetime | None = None,
+    expires_at=_DEFAULT,
+    draw_first_purchase_id: int | None = None,
     **links,
 ) -> LedgerEntry:
-    """Append one entry and move the cached balance with it. The account must be locked.
+    """Append one entry, move the cached balance and the points lots with it.
+    The account must be locked.
+
+    A credit opens a lot (expiring after the program's months unless
+    `expires_at` is given; spendable from `available_at`, default at once); a
+    debit draws on the lots soonest-expiring first (the lots of
+    `draw_first_purchase_id` first, for a clawback). An EXPIRE entry draws
+    nothing here: points_expire_due closes its lot itself.
 
     `recorded_at` is only for importing history (seed data, migrations from another
     system) in chronological order; live writes are stamped now."""
     _balance_room_check(account, points)
+    before = account.balance
     account.balance += points
     account.save(update_fields=["balance", "updated_at"])
-    return LedgerEntry.objects.create(
+    entry = LedgerEntry.objects.create(
         account=account,
         kind=kind,
         points=points,
@@ -104,8 +123,154 @@ def _post(
         reason=reason[:255],
         created_by=created_by,
         created_at=recorded_at or timezone.now(),
+        breakdown=breakdown or [],
         **links,
     )
+    if points > 0:
+        _lot_open(
+            account,
+            entry,
+            debt=max(-before, 0),
+            available_at=available_at,
+            expires_at=expires_at,
+        )
+    elif points < 0 and kind != LedgerKind.EXPIRE:
+        _lots_draw(account, entry, -points, first_purchase_id=draw_first_purchase_id)
+    return entry
+
+
+def _lot_open(account, entry, *, debt: int, available_at, expires_at) -> None:
+    # A member in debt after a clawback pays it first: only the rest is a lot.
+    # Invariant kept: sum(lot.remaining) == max(balance, 0).
+    remaining = max(entry.points - debt, 0)
+    if not remaining:
+        return
+    if expires_at is _DEFAULT:
+        months = program_settings_get().points_expire_months
+        expires_at = entry.created_at + relativedelta(months=months) if months else None
+    PointsLot.objects.create(
+        account=account,
+        entry=entry,
+        points=entry.points,
+        remaining=remaining,
+        earned_at=entry.created_at,
+        available_at=max(available_at or entry.created_at, entry.created_at),
+        expires_at=expires_at,
+    )
+
+
+def lots_in_spending_order(qs):
+    """Soonest-expiring first, never-expiring last, then oldest first."""
+    return qs.order_by(F("expires_at").asc(nulls_last=True), "earned_at", "id")
+
+
+def _lots_draw(
+    account, entry, need: int, *, first_purchase_id: int | None = None
+) -> None:
+    """Take `need` points from the account's lots. What the lots cannot cover is
+    debt (only a clawback gets here with too little: the balance is negative)."""
+    open_lots = PointsLot.objects.filter(account=account, remaining__gt=0)
+    sources = []
+    if first_purchase_id is not None:
+        sources.append(
+            lots_in_spending_order(
+                open_lots.filter(entry__purchase_id=first_purchase_id)
+            )
+        )
+    sources.append(lots_in_spending_order(open_lots))
+    touched: dict[int, PointsLot] = {}
+    draws: list[LotDraw] = []
+    for source in sources:
+        for lot in source.iterator(chunk_size=50):
+            if need == 0:
+                break
+            lot = touched.get(lot.pk, lot)
+            take = min(lot.remaining, need)
+            if not take:
+                continue
+            lot.remaining -= take
+            need -= take
+            touched[lot.pk] = lot
+            draws.append(LotDraw(entry=entry, lot=lot, points=take))
+        if need == 0:
+            break
+    if need and account.balance >= 0:
+        raise RuntimeError(f"Points lots of account {account.pk} are out of step.")
+    PointsLot.objects.bulk_update(touched.values(), ["remaining"])
+    LotDraw.objects.bulk_create(draws)
+
+
+def points_available_get(*, account: PointsAccount, now: dt.datetime | None = None):
+    """(spendable now, pending) points of an account: pending lots are not spendable."""
+    now = now or timezone.now()
+    sums = PointsLot.objects.filter(account=account, remaining__gt=0).aggregate(
+        pending=Sum("remaining", filter=Q(available_at__gt=now), default=0),
+        total=Sum("remaining", default=0),
+    )
+    return sums["total"] - sums["pending"], sums["pending"]
+
+
+def _spendable_check(account: PointsAccount, points: int, *, field: str) -> None:
+    """Refuse (Conflict, stating the balance) to spend more than is spendable now."""
+    available, pending = points_available_get(account=account)
+    if available >= points:
+        return
+    if pending and account.balance >= points:
+        message = _(
+            "Not enough points yet: %(available)s can be spent now, %(pending)s more "
+            "are pending after a recent purchase; %(points)s were asked."
+        ) % {"available": available, "pending": pending, "points": points}
+    else:
+        message = _(
+            "Not enough points: the balance is %(balance)s, %(points)s were asked."
+        ) % {"balance": account.balance, "points": points}
+    raise Conflict(message, field=field, balance=account.balance)
+
+
+def points_expire_due(*, now: dt.datetime | None = None, batch: int = 500) -> int:
+    """Expire every lot whose time has come: one EXPIRE entry per lot, for what is
+    left of it. Nightly (Celery beat). Each account in its own transaction, under
+    its lock; a lot is closed by its expiry entry, so a second run (or two runs at
+    once) expires nothing twice. Returns the number of lots expired."""
+    now = now or timezone.now()
+    done = 0
+    while True:
+        account_ids = list(
+            PointsLot.objects.filter(remaining__gt=0, expires_at__lte=now)
+            .order_by("account_id")
+            .values_list("account_id", flat=True)
+            .distinct()[:batch]
+        )
+        if not account_ids:
+            return done
+        for account_id in account_ids:
+            done += _account_lots_expire(account_id, now)
+
+
+def _account_lots_expire(account_id: int, now: dt.datetime) -> int:
+    def work() -> tuple[int, bool]:
+        account = account_lock_by_id(account_id=account_id)
+        lots = list(
+            PointsLot.objects.filter(
+                account=account, remaining__gt=0, expires_at__lte=now
+            ).order_by("expires_at", "id")
+        )
+        for lot in lots:
+            entry = _post(
+                account=account,
+                kind=LedgerKind.EXPIRE,
+                points=-lot.remaining,
+                reason=f"Points earned {lot.earned_at:%Y-%m-%d} expired",
+                recorded_at=max(now, lot.expires_at),
+            )
+            LotDraw.objects.create(entry=entry, lot=lot, points=lot.remaining)
+            lot.remaining = 0
+            lot.expiry_entry = entry
+            lot.save(update_fields=["remaining", "expiry_entry"])
+        return len(lots), False
+
+    count, _replayed = _idempotent(work, lambda: None, None)
+    return count
 
 
 def _balance_room_check(account: PointsAccount, points: int) -> None:
@@ -197,8 +362,9 @@ def points_redeem(
 ) -> tuple[Redemption, bool]:
     """Spend points as a discount at a till. Returns (redemption, replayed).
 
-    Locks the account; refuses (Conflict, stating the balance) when the balance
-    is smaller than `points`, so no redemption ever overdraws.
+    Locks the account; refuses (Conflict, stating the balance) when fewer than
+    `points` can be spent now (pending points cannot), so no redemption ever
+    overdraws. Draws on the soonest-expiring points first.
     """
     receipt_id = _receipt(receipt_id)
     points = _points(points)
@@ -215,15 +381,7 @@ def points_redeem(
         existing = lookup()
         if existing:
             return _replay(existing, fingerprint, mismatch)
-        if account.balance < points:
-            raise Conflict(
-                _(
-                    "Not enough points: the balance is %(balance)s, %(points)s were asked."
-                )
-                % {"balance": account.balance, "points": points},
-                field="points",
-                balance=account.balance,
-            )
+        _spendable_check(account, points, field="points")
         conf = program_settings_get()
         discount = (points * conf.point_value).quantize(CENT, rounding=ROUND_FLOOR)
         redemption = Redemption.objects.create(

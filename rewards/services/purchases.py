@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from members.errors import InvalidInput
 from members.models import Member, Store, User
+from rewards.earning import EarnLine, Multiplier, earn_compute, kept_points
 from rewards.locks import account_lock, purchase_lock
 from rewards.models import (
     LedgerKind,
@@ -21,7 +22,7 @@ from rewards.models import (
     PurchaseReturn,
 )
 from rewards.selectors import (
-    points_for_amount,
+    earning_rules_active,
     program_settings_get,
     tiers_active,
 )
@@ -108,10 +109,12 @@ def purchase_record(
 ) -> tuple[Purchase, bool]:
     """Record a till receipt and earn its points. Returns (purchase, replayed).
 
-    Locks the member's account. Earning: total × points_per_unit × the
-    multiplier of the member's tier before this purchase, rounded down,
-    nothing below the minimum purchase; an earlier negative balance is paid
-    back by the new points simply because they are added to it. Then the
+    Locks the member's account. Earning: the active earning rules in their
+    fixed order (rewards.earning: exclusions, minimum spend, base rate, product
+    multipliers and fixed bonuses, the tier's multiplier before this purchase,
+    promotions), rounded down, with the breakdown kept on the EARN entry; the
+    points are pending for the program's pending days. An earlier negative
+    balance is paid back by the new points simply because they are added to it. Then the
     member moves up at once to the highest tier they now qualify for
     (TierHistory in the same transaction). Queues nothing.
     """
@@ -158,10 +161,27 @@ def purchase_record(
             return _replay(existing, fingerprint, mismatch)
         conf = program_settings_get()
         tiers = tiers_active()
-        rate = _tier_rate(conf.points_per_unit, account=account, tiers=tiers)
-        points = points_for_amount(
-            total, points_per_unit=rate, min_purchase=conf.min_purchase
+        when = occurred_at or timezone.now()
+        tier = next((t for t in tiers if t.pk == account.tier_id), None)
+        earn_lines = [
+            EarnLine(
+                sku=line.sku,
+                category=line.category,
+                quantity=line.quantity,
+                amount=_line_amount(line.quantity, line.unit_price),
+            )
+            for line in clean_lines
+        ] or [EarnLine(sku="", category="", quantity=Decimal(1), amount=total)]
+        result = earn_compute(
+            lines=earn_lines,
+            at=when,
+            store_id=store.pk,
+            base_rate=conf.points_per_unit,
+            min_purchase=conf.min_purchase,
+            rules=earning_rules_active(),
+            tier=Multiplier(tier.name, tier.earn_multiplier) if tier else None,
         )
+        points = result.points
         if points > MAX_POINTS:
             raise InvalidInput(
                 _(
@@ -176,10 +196,15 @@ def purchase_record(
             receipt_id=receipt_id,
             member=member,
             total=total,
-            occurred_at=occurred_at or timezone.now(),
+            occurred_at=when,
             points_earned=points,
-            points_per_unit=rate,  # the tier's multiplier included: returns use it
+            points_per_unit=_tier_rate(
+                conf.points_per_unit, account=account, tiers=tiers
+            ),
             min_purchase=conf.min_purchase,
+            points_exact=result.exact,
+            eligible_total=result.eligible_total,
+            tier_multiplier=tier.earn_multiplier if tier else Decimal(1),
             balance_after=account.balance + points,
             source=source,
             fingerprint=fingerprint,
@@ -195,11 +220,20 @@ def purchase_record(
                     category=line.category,
                     quantity=line.quantity,
                     unit_price=line.unit_price,
-                    amount=_line_amount(line.quantity, line.unit_price),
+                    amount=earn_line.amount,
+                    eligible=eligible,
+                    points_exact=exact,
                 )
-                for line in clean_lines
+                for line, earn_line, eligible, exact in zip(
+                    clean_lines,
+                    earn_lines,
+                    result.line_eligible,
+                    result.line_exact,
+                    strict=True,
+                )
             )
         if points:
+            recorded = recorded_at or timezone.now()
             _post(
                 account=account,
                 kind=LedgerKind.EARN,
@@ -208,6 +242,8 @@ def purchase_record(
                 purchase=purchase,
                 created_by=created_by,
                 recorded_at=recorded_at,
+                breakdown=result.breakdown,
+                available_at=recorded + dt.timedelta(days=conf.pending_days),
             )
         _tier_upgrade(
             account, member_id=member.pk, tiers=tiers, at=recorded_at or timezone.now()
@@ -238,8 +274,9 @@ def purchase_return_record(
     """Return part or all of a purchase, by amount or by lines; claw back its points.
 
     The points taken back are those the returned part earned: after all returns,
-    the member keeps exactly what the kept part would have earned at the rate of
-    the original purchase. So all returns together never take back more than the
+    the member keeps the kept share of what the purchase earned, line by line
+    and promotions included (rewards.earning.kept_points), nothing if the kept
+    part is below the minimum spend. So all returns together never take back more than the
     purchase earned, and a full return takes back all of it. If the points were
     spent the balance goes negative. Locks the account, then the purchase.
     """
@@ -316,9 +353,22 @@ def purchase_return_record(
                 field="amount" if amount else "lines",
             )
         p.returned_total += value
-        kept = p.total - p.returned_total
-        reversed_total = p.points_earned - points_for_amount(
-            kept, points_per_unit=p.points_per_unit, min_purchase=p.min_purchase
+        reversed_total = p.points_earned - kept_points(
+            total=p.total,
+            returned_total=p.returned_total,
+            min_purchase=p.min_purchase,
+            exact=p.points_exact,
+            eligible_total=p.eligible_total,
+            lines=[
+                (
+                    line.points_exact,
+                    line.quantity,
+                    line.quantity_returned,
+                    line.amount - _line_amount(line.quantity_returned, line.unit_price),
+                    line.eligible,
+                )
+                for line in p.lines.all()
+            ],
         )
         delta = reversed_total - p.points_reversed
         p.points_reversed = reversed_total
@@ -343,6 +393,7 @@ def purchase_return_record(
                 reason=f"Return {receipt_id} of purchase {p.receipt_id} at {p.store.code}",
                 purchase=p,
                 purchase_return=ret,
+                draw_first_purchase_id=p.pk,
                 created_by=created_by,
                 recorded_at=recorded_at,
             )

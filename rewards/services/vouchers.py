@@ -7,6 +7,7 @@ import datetime as dt
 import secrets
 
 from django.db import transaction
+from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,6 +17,7 @@ from rewards.locks import account_lock, reward_lock, voucher_lock
 from rewards.models import (
     LedgerKind,
     PointsAccount,
+    PointsLot,
     Reward,
     Voucher,
     VoucherSource,
@@ -25,7 +27,13 @@ from rewards.selectors import (
     voucher_code_normalize,
     voucher_refusal,
 )
-from rewards.services.ledger import _fingerprint, _idempotent, _post, _receipt
+from rewards.services.ledger import (
+    _fingerprint,
+    _idempotent,
+    _post,
+    _receipt,
+    _spendable_check,
+)
 
 # --- rewards catalog and vouchers -------------------------------------------------------
 
@@ -176,6 +184,7 @@ def reward_redeem(
                 field="reward",
                 balance=account.balance,
             )
+        _spendable_check(account, locked.points_cost, field="reward")  # pending?
         if locked.stock is not None:
             locked.stock -= 1
             locked.save(update_fields=["stock", "updated_at"])
@@ -387,6 +396,9 @@ def _voucher_close(
             voucher=voucher,
             created_by=by,
             recorded_at=now,
+            # The points come back with the expiry they had, so that redeeming
+            # and cancelling never makes points last longer.
+            expires_at=_drawn_expiry(voucher),
         )
     voucher.save(update_fields=fields)
     voucher.reward = reward
@@ -420,6 +432,13 @@ def voucher_cancel(*, voucher: Voucher, by: User | None) -> Voucher:
         % {"reason": voucher_refusal(current)},
         field="voucher",
     )
+
+
+def _drawn_expiry(voucher: Voucher) -> dt.datetime | None:
+    """The soonest expiry among the lots the voucher's points were taken from."""
+    return PointsLot.objects.filter(
+        draws__entry__voucher=voucher, draws__entry__kind=LedgerKind.REDEEM
+    ).aggregate(soonest=Min("expires_at"))["soonest"]
 
 
 def voucher_expire_due(*, now: dt.datetime | None = None, batch: int = 500) -> int:
