@@ -9,7 +9,17 @@ from decimal import ROUND_FLOOR, Decimal
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.db.models import Count, F, Min, Q, QuerySet, Sum, Window
+from django.db.models import (
+    Count,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Window,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
@@ -22,7 +32,9 @@ from rewards.models import (
     EarningRule,
     LedgerEntry,
     LedgerKind,
+    LotDraw,
     PointsAccount,
+    PointsLot,
     ProgramSettings,
     Purchase,
     Reward,
@@ -75,6 +87,7 @@ def ledger_entries_for_member(*, member_id: int) -> QuerySet[LedgerEntry]:
             "purchase_return__store",
             "redemption__store",
             "voucher__reward",
+            "expired_lot",
         )
         .order_by("-created_at", "-id")
     )
@@ -157,12 +170,55 @@ def ledger_entry_explain(entry: LedgerEntry, *, currency: str) -> str:
             "bonus": _bonus_name(entry),
             "points": points,
         }
+    if entry.kind == LedgerKind.EXPIRE and hasattr(entry, "expired_lot"):
+        return _("Points earned on %(date)s expired → %(points)s points") % {
+            "date": date_format(
+                localtime(entry.expired_lot.earned_at), "SHORT_DATE_FORMAT"
+            ),
+            "points": points,
+        }
     if entry.kind == LedgerKind.ADJUST:
         return _("Adjustment by staff: %(reason)s → %(points)s points") % {
             "reason": entry.reason,
             "points": points,
         }
     return f"{entry.get_kind_display()}: {entry.reason} → {points}"
+
+
+def _multiplier_text(value: str) -> str:
+    """ "2.00" → "×2", "1.50" → "×1.5", in the active language's number format."""
+    number = Decimal(value).normalize()
+    places = max(-number.as_tuple().exponent, 0)
+    return "×" + number_format(number, places)
+
+
+def earn_breakdown_explain(entry: LedgerEntry, *, currency: str) -> list[dict]:
+    """ "Why you got these points": one line per stage or rule that gave points,
+    in the order they were applied, in the active language."""
+    lines = []
+    for item in entry.breakdown or []:
+        stage, name, mult = item["stage"], item.get("name", ""), item.get("multiplier")
+        if stage == "base":
+            label = _("Base rate: %(rate)s per %(currency)s") % {
+                "rate": number_format(Decimal(mult).normalize()),
+                "currency": currency,
+            }
+        elif stage == "tier":
+            label = _("%(tier)s tier (%(multiplier)s)") % {
+                "tier": name,
+                "multiplier": _multiplier_text(mult),
+            }
+        elif stage == "membership":
+            label = _("%(plan)s membership (%(multiplier)s)") % {
+                "plan": name,
+                "multiplier": _multiplier_text(mult),
+            }
+        elif mult:
+            label = f"{name} ({_multiplier_text(mult)})"
+        else:
+            label = name
+        lines.append({"stage": stage, "label": label, "points": item["points"]})
+    return lines
 
 
 def ledger_discrepancies() -> list[dict]:
@@ -224,8 +280,12 @@ def _running_balances() -> Iterator[LedgerViolation]:
 
 def _overdrawn_entries() -> Iterator[LedgerViolation]:
     rows = (
+        # A credit to a member in debt (after a clawback) leaves the balance
+        # below zero but higher than before: only debits can overdraw.
         LedgerEntry.objects.filter(
-            kind__in=[LedgerKind.REDEEM, LedgerKind.ADJUST], balance_after__lt=0
+            kind__in=[LedgerKind.REDEEM, LedgerKind.ADJUST, LedgerKind.EXPIRE],
+            points__lt=0,
+            balance_after__lt=0,
         )
         .values_list("account__member__card_number", "id", "kind", "balance_after")
         .order_by("id")
@@ -320,12 +380,66 @@ def _purchases() -> Iterator[LedgerViolation]:
             )
 
 
+def _lots() -> Iterator[LedgerViolation]:
+    """Per account, the points left in lots == max(balance, 0); per lot, what
+    is left == its points minus what debits drew from it (plus the debt it paid
+    at birth, so: remaining <= points - draws)."""
+    left = Coalesce(
+        Subquery(
+            PointsLot.objects.filter(account=OuterRef("pk"))
+            .values("account")
+            .annotate(s=Sum("remaining"))
+            .values("s")
+        ),
+        0,
+    )
+    rows = (
+        PointsAccount.objects.annotate(left=left)
+        .filter(
+            (Q(balance__gte=0) & ~Q(left=F("balance")))
+            | (Q(balance__lt=0) & ~Q(left=0))
+        )
+        .values_list("member__card_number", "balance", "left")
+        .order_by("pk")
+    )
+    for card, balance, lots_left in rows.iterator(chunk_size=2000):
+        yield LedgerViolation(
+            "lots",
+            card,
+            _("the balance is %(balance)s, its points lots hold %(left)s")
+            % {"balance": balance, "left": lots_left},
+        )
+    drawn = Coalesce(
+        Subquery(
+            LotDraw.objects.filter(lot=OuterRef("pk"))
+            .values("lot")
+            .annotate(s=Sum("points"))
+            .values("s")
+        ),
+        0,
+    )
+    lots = (
+        PointsLot.objects.annotate(drawn=drawn)
+        .filter(remaining__gt=F("points") - F("drawn"))
+        .values_list("account__member__card_number", "pk", "points", "drawn")
+        .order_by("pk")
+    )
+    for card, lot_id, points, lot_drawn in lots.iterator(chunk_size=2000):
+        yield LedgerViolation(
+            "lot_draws",
+            card,
+            _("lot %(id)s of %(points)s points had %(drawn)s drawn but holds more")
+            % {"id": lot_id, "points": points, "drawn": lot_drawn},
+        )
+
+
 # Each check is one aggregate query over the whole table (no per-member loop).
 LEDGER_CHECKS: list[tuple[str, Callable[[], Iterator[LedgerViolation]]]] = [
     ("balance", _balance_vs_entries),
     ("running_balance", _running_balances),
     ("overdrawn", _overdrawn_entries),
     ("purchases", _purchases),
+    ("lots", _lots),
 ]
 
 
@@ -334,7 +448,8 @@ def ledger_invariant_violations() -> list[LedgerViolation]:
     entries; each entry's balance_after == the running sum in (created_at, id)
     order; no redeem or adjustment below zero; per purchase, the earn entries
     == points_earned, the clawbacks == -points_reversed, points_reversed <=
-    points_earned and returned_total <= total."""
+    points_earned and returned_total <= total; the points lots hold exactly
+    max(balance, 0) and no lot holds more than its draws left it."""
     return [v for _name, check in LEDGER_CHECKS for v in check()]
 
 

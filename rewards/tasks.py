@@ -48,3 +48,16 @@ def tiers_downgrade_due() -> int:
     moved = services.tiers_downgrade_due()
     log.info("Moved %s member(s) down a tier", moved)
     return moved
+
+
+@shared_task(time_limit=1800, soft_time_limit=1740)
+def points_expire_due() -> int:
+    """Nightly: expire what is left of every points lot past its date.
+
+    Safe to run twice: a lot is closed by its expiry entry under the account lock.
+    """
+    from rewards import services
+
+    expired = services.points_expire_due()
+    log.info("Expired %s points lot(s)", expired)
+    return expired

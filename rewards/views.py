@@ -17,6 +17,7 @@ from members.views import member_required
 from rewards.forms import RewardRedeemForm
 from rewards.models import Voucher
 from rewards.selectors import (
+    earn_breakdown_explain,
     ledger_entries_for_member,
     ledger_entry_explain,
     member_balance_get,
@@ -51,7 +52,11 @@ def statement(request, member: Member):
         "owed": -balance if balance < 0 else 0,
         "page": page,
         "entries": [
-            (entry, ledger_entry_explain(entry, currency=currency))
+            (
+                entry,
+                ledger_entry_explain(entry, currency=currency),
+                earn_breakdown_explain(entry, currency=currency),
+            )
             for entry in page.object_list
         ],
     }

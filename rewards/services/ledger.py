@@ -135,7 +135,15 @@ def _post(
             expires_at=expires_at,
         )
     elif points < 0 and kind != LedgerKind.EXPIRE:
-        _lots_draw(account, entry, -points, first_purchase_id=draw_first_purchase_id)
+        _lots_draw(
+            account,
+            entry,
+            -points,
+            first_purchase_id=draw_first_purchase_id,
+            # What a member spends must be spendable; staff deductions and
+            # clawbacks may take pending points too.
+            spendable_only=kind == LedgerKind.REDEEM,
+        )
     return entry
 
 
@@ -165,11 +173,18 @@ def lots_in_spending_order(qs):
 
 
 def _lots_draw(
-    account, entry, need: int, *, first_purchase_id: int | None = None
+    account,
+    entry,
+    need: int,
+    *,
+    first_purchase_id: int | None = None,
+    spendable_only: bool = False,
 ) -> None:
     """Take `need` points from the account's lots. What the lots cannot cover is
     debt (only a clawback gets here with too little: the balance is negative)."""
     open_lots = PointsLot.objects.filter(account=account, remaining__gt=0)
+    if spendable_only:
+        open_lots = open_lots.filter(available_at__lte=timezone.now())
     sources = []
     if first_purchase_id is not None:
         sources.append(
@@ -255,13 +270,22 @@ def _account_lots_expire(account_id: int, now: dt.datetime) -> int:
                 account=account, remaining__gt=0, expires_at__lte=now
             ).order_by("expires_at", "id")
         )
+        # Stamped `now`, but never before the account's latest entry, so the
+        # statement's order stays the order the balance moved in.
+        latest = (
+            LedgerEntry.objects.filter(account=account)
+            .order_by("-created_at")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+        at = max(now, latest) if latest else now
         for lot in lots:
             entry = _post(
                 account=account,
                 kind=LedgerKind.EXPIRE,
                 points=-lot.remaining,
                 reason=f"Points earned {lot.earned_at:%Y-%m-%d} expired",
-                recorded_at=max(now, lot.expires_at),
+                recorded_at=at,
             )
             LotDraw.objects.create(entry=entry, lot=lot, points=lot.remaining)
             lot.remaining = 0

@@ -405,9 +405,12 @@ def _voucher_close(
     return voucher
 
 
-def voucher_cancel(*, voucher: Voucher, by: User | None) -> Voucher:
+def voucher_cancel(
+    *, voucher: Voucher, by: User | None, recorded_at: dt.datetime | None = None
+) -> Voucher:
     """Cancel an unused voucher: its unit goes back to stock and, when the reward
-    says so, its points back to the member (a REFUND entry linked to it).
+    says so, its points back to the member (a REFUND entry linked to it), with
+    the expiry they had. `recorded_at` only for importing history.
 
     Locks the account, the reward, then the voucher. Cancelling a cancelled
     voucher again changes nothing; a used or expired one is a Conflict.
@@ -417,7 +420,7 @@ def voucher_cancel(*, voucher: Voucher, by: User | None) -> Voucher:
             voucher_id=voucher.pk,
             member_id=voucher.member_id,
             status=VoucherStatus.CANCELLED,
-            now=timezone.now(),
+            now=recorded_at or timezone.now(),
             by=by,
         )
         if closed is not None:

@@ -3,7 +3,7 @@ from decimal import Decimal
 import factory
 from factory.django import DjangoModelFactory
 
-from rewards.models import Reward, RewardType, Tier
+from rewards.models import EarningRule, Reward, RewardType, RuleKind, RuleStatus, Tier
 
 
 class RewardFactory(DjangoModelFactory):
@@ -25,3 +25,20 @@ class TierFactory(DjangoModelFactory):
     threshold = Decimal("0")
     earn_multiplier = Decimal("1.00")
     grace_days = 30
+
+
+class EarningRuleFactory(DjangoModelFactory):
+    class Meta:
+        model = EarningRule
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Rule {n}")
+    kind = RuleKind.MULTIPLIER
+    status = RuleStatus.ACTIVE
+    category = "coffee"
+    multiplier = Decimal("2")
+
+    @factory.post_generation
+    def stores(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.stores.set(extracted)

@@ -1,21 +1,26 @@
 """Property test of the points ledger against a plain-Python model of it.
 
-Any sequence of purchases, returns, redemptions, adjustments, rate changes and
-reward vouchers (redeemed, cancelled with or without a refund, cancelled twice),
-with tier upgrades changing the earning rate on the way, valid or not, must keep the member's balance equal to the sum of the ledger
-entries and to the model's balance; a refused operation changes nothing.
+Any sequence of purchases, returns, redemptions, adjustments, bonuses, rate
+changes and reward vouchers (redeemed, cancelled with or without a refund,
+cancelled twice), with tier upgrades changing the earning rate on the way,
+points pending after purchases and expiring by lot as a simulated clock moves
+on, valid or not, must keep the member's balance equal to the sum of the ledger
+entries and to the model's balance, and every points lot equal to the model's
+lot; a refused operation changes nothing.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from dataclasses import dataclass, field
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from functools import partial
 
 import pytest
+from dateutil.relativedelta import relativedelta
 from django.db.models import Sum
-from django.utils import translation
+from django.utils import timezone, translation
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
@@ -24,17 +29,20 @@ from members.tests.factories import MemberFactory
 from rewards.models import (
     LedgerEntry,
     PointsAccount,
+    PointsLot,
     Purchase,
     Reward,
     Tier,
     Voucher,
     VoucherStatus,
 )
-from rewards.selectors import program_settings_get
+from rewards.selectors import ledger_invariant_violations, program_settings_get
 from rewards.services import (
     LineInput,
     ReturnLineInput,
     points_adjust,
+    points_bonus_grant,
+    points_expire_due,
     points_redeem,
     purchase_record,
     purchase_return_record,
@@ -59,11 +67,31 @@ def cents(n: int) -> Decimal:
     return (Decimal(n) * CENT).quantize(CENT)
 
 
-def earned_for(amount: Decimal, rate: Decimal, minimum: Decimal) -> int:
-    """The program's rule, written again independently of the service."""
-    if amount <= 0 or amount < minimum:
-        return 0
-    return int((amount * rate).to_integral_value(rounding=ROUND_FLOOR))
+EXACT = Decimal("0.000001")
+REAL_NOW = timezone.now()
+START = REAL_NOW - dt.timedelta(days=80)  # the simulated clock starts here
+EXPIRE_MONTHS = 3
+PENDING_DAYS = 14
+
+
+def floor(value: Decimal) -> int:
+    return int(value.to_integral_value(rounding=ROUND_FLOOR))
+
+
+def line_exact(amount: Decimal, rate: Decimal, multiplier: Decimal) -> Decimal:
+    """The program's rule, written again independently of the service: each
+    line earns amount × rate × tier multiplier, kept to 6 places."""
+    return (amount * rate * multiplier).quantize(EXACT, rounding=ROUND_HALF_EVEN)
+
+
+@dataclass
+class ModelLot:
+    seq: int
+    purchase: int | None
+    remaining: int
+    earned_at: dt.datetime
+    available_at: dt.datetime
+    expires_at: dt.datetime | None
 
 
 @dataclass
@@ -82,16 +110,31 @@ class ModelPurchase:
     rate: Decimal
     minimum: Decimal
     earned: int
+    exacts: list[Decimal]  # per line; one for a receipt without lines
     lines: list[ModelLine] = field(default_factory=list)
     returned: Decimal = Decimal("0.00")
     reversed: int = 0
 
+    def kept(self) -> int:
+        """What the purchase keeps after its returns: each line its kept
+        quantity's share, then the share of money kept after returns by amount."""
+        kept_total = self.total - self.returned
+        if kept_total <= 0 or kept_total < self.minimum:
+            return 0
+        if self.lines:
+            kept_exact = sum(
+                (e * (ln.quantity - ln.returned) / ln.quantity)
+                for e, ln in zip(self.exacts, self.lines, strict=True)
+            )
+            value = sum((ln.quantity - ln.returned) * ln.price for ln in self.lines)
+        else:
+            kept_exact, value = self.exacts[0], self.total
+        return floor(kept_exact * kept_total / value) if value else 0
+
     def return_value(self, value: Decimal) -> int:
         """Record a return of `value`; the points it takes back."""
         self.returned += value
-        target = self.earned - earned_for(
-            self.total - self.returned, self.rate, self.minimum
-        )
+        target = self.earned - self.kept()
         delta = target - self.reversed
         self.reversed = target
         return delta
@@ -122,8 +165,14 @@ ops_st = st.lists(
         st.tuples(st.just("rate"), st.sampled_from(RATES), st.sampled_from(MINIMUMS)),
         st.tuples(st.just("voucher"), st.integers(0, 1)),
         st.tuples(st.just("voucher_cancel"), st.integers(0, 99)),
+        st.tuples(st.just("bonus"), st.integers(1, 200)),
+        st.tuples(st.just("wait"), st.integers(1, 60)),
+        st.tuples(st.just("wait"), st.integers(20, 40)),
+        st.tuples(
+            st.just("expire"),
+        ),
     ),
-    max_size=20,
+    max_size=24,
 )
 # Two rewards: one refunds its points when a voucher is cancelled, one keeps them.
 REWARD_COSTS = (60, 15)
@@ -135,6 +184,8 @@ def set_program(rate: str, minimum: str) -> None:
     conf = program_settings_get()
     conf.points_per_unit = Decimal(rate)
     conf.min_purchase = Decimal(minimum)
+    conf.points_expire_months = EXPIRE_MONTHS
+    conf.pending_days = PENDING_DAYS
     conf.save()
 
 
@@ -187,6 +238,60 @@ class LedgerRun:
         ]
         self.tier: Tier | None = None
         self.open_vouchers: set[int] = set()
+        self.clock = START
+        self.lots: list[ModelLot] = []
+        self.seq = itertools.count()
+        self.drawn_expiry: dict[int, dt.datetime | None] = {}  # voucher pk →
+
+    # --- the lots, as the program describes them ---------------------------------
+
+    def credit(self, points, *, purchase=None, pending=False, expires=...) -> None:
+        debt = max(-self.balance, 0)
+        self.balance += points
+        if points - debt <= 0:
+            return
+        if expires is ...:
+            expires = self.clock + relativedelta(months=EXPIRE_MONTHS)
+        self.lots.append(
+            ModelLot(
+                seq=next(self.seq),
+                purchase=purchase,
+                remaining=points - debt,
+                earned_at=self.clock,
+                available_at=self.clock
+                + dt.timedelta(days=PENDING_DAYS if pending else 0),
+                expires_at=expires,
+            )
+        )
+
+    def spending_order(self, prefer=None) -> list[ModelLot]:
+        return sorted(
+            (lot for lot in self.lots if lot.remaining),
+            key=lambda lot: (
+                lot.purchase != prefer if prefer else 0,
+                lot.expires_at is None,
+                lot.expires_at or REAL_NOW,
+                lot.earned_at,
+                lot.seq,
+            ),
+        )
+
+    def debit(self, points, *, prefer=None, spendable=False) -> list[ModelLot]:
+        self.balance -= points
+        drawn = []
+        for lot in self.spending_order(prefer):
+            if spendable and lot.available_at > REAL_NOW:
+                continue
+            take = min(points, lot.remaining)
+            lot.remaining -= take
+            points -= take
+            drawn.append(lot)
+            if not points:
+                break
+        return drawn
+
+    def spendable(self) -> int:
+        return sum(lot.remaining for lot in self.lots if lot.available_at <= REAL_NOW)
 
     # Each op returns normally when the service succeeded as the model says,
     # or raises what the model expected; `refused` wraps the expected refusals.
@@ -234,18 +339,23 @@ class LedgerRun:
         if total <= 0:
             self.refused(InvalidInput, lambda: purchase_record(**kwargs))
             return
-        purchase, replayed = purchase_record(**kwargs)
+        purchase, replayed = purchase_record(**kwargs, recorded_at=self.clock)
         assert not replayed
-        rate = self.rate
-        if self.tier is not None:
-            rate = (rate * self.tier.earn_multiplier).quantize(
-                Decimal("0.0001"), rounding=ROUND_FLOOR
-            )
-        earned = earned_for(total, rate, self.minimum)
+        multiplier = self.tier.earn_multiplier if self.tier else Decimal(1)
+        rate = (self.rate * multiplier).quantize(
+            Decimal("0.0001"), rounding=ROUND_FLOOR
+        )
+        amounts = [ln.quantity * ln.price for ln in lines] or [total]
+        exacts = [
+            line_exact(a, self.rate, multiplier) if total >= self.minimum else EXACT * 0
+            for a in amounts
+        ]
+        earned = floor(sum(exacts, Decimal(0)))
         assert purchase.total == total
         assert purchase.points_per_unit == rate
         assert purchase.points_earned == earned
-        self.balance += earned
+        if earned:
+            self.credit(earned, purchase=purchase.pk, pending=True)
         self.purchases.append(
             ModelPurchase(
                 pk=purchase.pk,
@@ -254,6 +364,7 @@ class LedgerRun:
                 rate=rate,
                 minimum=self.minimum,
                 earned=earned,
+                exacts=exacts,
                 lines=lines,
             )
         )
@@ -293,6 +404,7 @@ class LedgerRun:
             purchase=Purchase.objects.get(pk=mp.pk),
             store=self.store,
             receipt_id=new_receipt("RET"),
+            recorded_at=self.clock,
             **how,
         )
 
@@ -308,7 +420,8 @@ class LedgerRun:
         assert ret.amount == value
         delta = mp.return_value(value)
         assert ret.points_reversed == delta >= 0
-        self.balance -= delta
+        if delta:
+            self.debit(delta, prefer=mp.pk)
         assert ret.balance_after == self.balance
         return True
 
@@ -353,18 +466,21 @@ class LedgerRun:
             store=self.store,
             points=points,
             receipt_id=new_receipt("S"),
+            recorded_at=self.clock,
         )
-        if self.balance < points:
+        if self.spendable() < points:
+            if self.balance >= points:
+                event("refused: points still pending")
             self.refused(Conflict, call)
             return
         redemption, _replayed = call()
-        self.balance -= points
+        self.debit(points, spendable=True)
         assert redemption.balance_after == self.balance >= 0
 
     def op_redeem_all(self) -> None:
         # Spending everything makes a later return push the balance into debt.
-        if self.balance > 0:
-            self.op_redeem(self.balance)
+        if self.spendable() > 0:
+            self.op_redeem(self.spendable())
 
     def op_adjust(self, points: int) -> None:
         call = partial(
@@ -373,12 +489,16 @@ class LedgerRun:
             points=points,
             reason="property test",
             created_by=None,
+            recorded_at=self.clock,
         )
         if points < 0 and self.balance + points < 0:
             self.refused(Conflict, call)
             return
         call()
-        self.balance += points
+        if points > 0:
+            self.credit(points)
+        else:
+            self.debit(-points)
 
     def op_voucher(self, which: int) -> None:
         reward = self.rewards[which]
@@ -387,13 +507,16 @@ class LedgerRun:
             member=self.member,
             reward=reward,
             idempotency_key=new_receipt("V"),
+            recorded_at=self.clock,
         )
-        if self.balance < reward.points_cost:
+        if self.spendable() < reward.points_cost:
             self.refused(Conflict, call)
             return
         voucher, replayed = call()
         assert not replayed and voucher.points_spent == reward.points_cost
-        self.balance -= reward.points_cost
+        drawn = self.debit(reward.points_cost, spendable=True)
+        expiries = [lot.expires_at for lot in drawn if lot.expires_at]
+        self.drawn_expiry[voucher.pk] = min(expiries) if expiries else None
         self.vouchers.append((voucher.pk, reward.points_cost, which == 0))
         event("voucher issued")
         self.open_vouchers.add(voucher.pk)
@@ -402,15 +525,54 @@ class LedgerRun:
         if not self.vouchers:
             return
         pk, cost, refunds = self.vouchers[index % len(self.vouchers)]
-        voucher_cancel(voucher=Voucher.objects.get(pk=pk), by=None)
+        voucher_cancel(
+            voucher=Voucher.objects.get(pk=pk), by=None, recorded_at=self.clock
+        )
         if pk in self.open_vouchers:  # a second cancel gives nothing back again
             self.open_vouchers.discard(pk)
-            if refunds:
-                self.balance += cost
+            if refunds:  # with the expiry the points had
+                self.credit(cost, expires=self.drawn_expiry[pk])
+
+    def op_bonus(self, points: int) -> None:
+        points_bonus_grant(
+            member=self.member,
+            points=points,
+            reason="property test",
+            idempotency_key=new_receipt("B"),
+            recorded_at=self.clock,
+        )
+        self.credit(points)
+
+    def op_wait(self, days: int) -> None:
+        self.clock += dt.timedelta(days=days)
+
+    def op_expire(self) -> None:
+        expected = 0
+        for lot in self.lots:
+            if lot.remaining and lot.expires_at and lot.expires_at <= self.clock:
+                expected += 1
+                self.balance -= lot.remaining
+                lot.remaining = 0
+        if expected:
+            event("points expired")
+        # The job is global (earlier examples' members share the database): the
+        # lots compared in check() tell what it did to this member.
+        assert points_expire_due(now=self.clock) >= expected
+        assert points_expire_due(now=self.clock) == 0  # a second run: nothing
 
     def check(self) -> None:
         balance, entries, _count = ledger_state(self.member)
         assert balance == entries == self.balance
+        lots = list(
+            PointsLot.objects.filter(account__member=self.member)
+            .order_by("pk")
+            .values_list("remaining", "available_at", "expires_at")
+        )
+        assert lots == [
+            (lot.remaining, lot.available_at, lot.expires_at) for lot in self.lots
+        ]
+        assert sum(r for r, _a, _e in lots) == max(balance, 0)
+        assert not ledger_invariant_violations()
         tier_id = PointsAccount.objects.values_list("tier_id", flat=True).get(
             member=self.member
         )
@@ -449,6 +611,25 @@ class LedgerRun:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(ops=ops_st, rate=st.sampled_from(RATES), minimum=st.sampled_from(MINIMUMS))
+@example(  # pending points refused, lots expire, a refund keeps its old expiry
+    ops=[
+        ("buy", 10_000),
+        ("wait", 40),
+        ("buy", 5_000),
+        ("voucher", 0),  # from the first, soonest-expiring lot
+        ("wait", 40),
+        ("buy", 20_000),  # pending now
+        ("redeem", 150),  # 90 spendable, 290 in all
+        ("bonus", 50),
+        ("wait", 20),
+        ("expire",),  # what is left of the first lot
+        ("voucher_cancel", 0),  # its 60 points come back already expired
+        ("expire",),
+        ("return_all", 2),
+    ],
+    rate="1",
+    minimum="0",
+)
 @example(  # spend, return, owe, earn the debt back
     ops=[
         ("buy", 10_000),

@@ -86,7 +86,9 @@ def test_statement_explains_each_entry_with_the_balance_after(logged_in):
         in text
     )
     assert "Adjustment by staff: Broken coffee machine → +7 points" in text
-    assert [entry.balance_after for entry, _text in response.context["entries"]] == [
+    assert [
+        entry.balance_after for entry, _text, _why in response.context["entries"]
+    ] == [
         307,
         300,
         312,
@@ -177,7 +179,7 @@ def test_statement_shows_only_the_logged_in_members_entries(
         response = client.get(reverse("rewards:statement"), params)
         assert "8888" not in response.text
         assert "Other Shop" not in response.text
-        assert [e.purchase.receipt_id for e, _t in response.context["entries"]] == [
+        assert [e.purchase.receipt_id for e, _t, _w in response.context["entries"]] == [
             "A-1"
         ]
 
