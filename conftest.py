@@ -2,6 +2,7 @@
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -151,9 +152,16 @@ def _staff_groups_ensure() -> None:
         pass
 
     _Editor.connection = connection
-    for name in ("0002_staff_groups", "0005_staff_groups_new_models"):
-        migration = importlib.import_module(f"members.migrations.{name}")
-        (getattr(migration, "groups_create", None) or migration.grant)(apps, _Editor())
+    importlib.import_module("members.migrations.0002_staff_groups").groups_create(
+        apps, _Editor()
+    )
+    # Every later migration that grants rights says so with a GRANTS table.
+    for path in sorted(Path(__file__).parent.glob("*/migrations/0*.py")):
+        module = importlib.import_module(
+            f"{path.parent.parent.name}.migrations.{path.stem}"
+        )
+        if hasattr(module, "GRANTS"):
+            module.grant(apps, _Editor())
 
 
 def _staff(group_name: str, username: str, store):

@@ -15,9 +15,9 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from members.errors import ServiceError
+from members.errors import InvalidInput, ServiceError
 from members.models import Store
-from rewards.models import Purchase, Reward
+from rewards.models import EarningRule, Purchase, Reward
 
 
 def service_error_to_form(
@@ -210,3 +210,94 @@ class CounterVoucherForm(_StoreMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self._store_setup(store)
         self.fields["receipt_id"].initial = receipt_id_new("CV", store)
+
+
+WEEKDAYS = [
+    ("0", _("Monday")),
+    ("1", _("Tuesday")),
+    ("2", _("Wednesday")),
+    ("3", _("Thursday")),
+    ("4", _("Friday")),
+    ("5", _("Saturday")),
+    ("6", _("Sunday")),
+]
+
+
+class EarningRuleForm(forms.ModelForm):
+    """The admin's rule form: weekdays as checkboxes, the service's checks as form errors."""
+
+    weekdays = forms.MultipleChoiceField(
+        label=_("weekdays"),
+        choices=WEEKDAYS,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked = every day."),
+    )
+
+    class Meta:
+        model = EarningRule
+        fields = (
+            "name",
+            "kind",
+            "status",
+            "replaces",
+            "category",
+            "sku",
+            "multiplier",
+            "points_per_unit",
+            "starts_at",
+            "ends_at",
+            "weekdays",
+            "time_from",
+            "time_to",
+            "stores",
+        )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance and self.instance.weekdays:
+            self.initial["weekdays"] = list(self.instance.weekdays)
+
+    def clean_weekdays(self) -> str:
+        return "".join(sorted(self.cleaned_data.get("weekdays") or []))
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        from rewards.services import earning_rule_check
+
+        try:
+            earning_rule_check(self.instance)
+        except InvalidInput as exc:
+            self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+
+
+class RuleSimulateForm(forms.Form):
+    """The simulator's question: which rule, over which past days, where."""
+
+    rule = forms.ModelChoiceField(
+        label=_("Rule"), queryset=EarningRule.objects.order_by("status", "name")
+    )
+    start = forms.DateField(
+        label=_("From"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label=_("Until (inclusive)"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    store = forms.ModelChoiceField(
+        label=_("Store"),
+        queryset=Store.objects.order_by("name"),
+        required=False,
+        empty_label=_("All stores"),
+    )
+
+    MAX_DAYS = 731
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end:
+            if end < start:
+                self.add_error("end", _("The end must be after the start."))
+            elif (end - start).days > self.MAX_DAYS:
+                self.add_error("end", _("Simulate at most two years at once."))
+        return data

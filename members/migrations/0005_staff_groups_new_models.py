@@ -42,21 +42,22 @@ def _permissions(apps, using, names):
     return found
 
 
-def grant(apps, schema_editor):
+def grant(apps, schema_editor, grants=None):
+    """Give each group its rights; later migrations call it with their own grants."""
     using = schema_editor.connection.alias
     importlib.import_module("members.migrations.0002_staff_groups")._create_permissions(
         apps, using
     )
     Group = apps.get_model("auth", "Group")
-    for name, perms in GRANTS.items():
+    for name, perms in (grants or GRANTS).items():
         group, _created = Group.objects.using(using).get_or_create(name=name)
         group.permissions.add(*_permissions(apps, using, perms))
 
 
-def revoke(apps, schema_editor):
+def revoke(apps, schema_editor, grants=None):
     using = schema_editor.connection.alias
     Group = apps.get_model("auth", "Group")
-    for name, perms in GRANTS.items():
+    for name, perms in (grants or GRANTS).items():
         group = Group.objects.using(using).filter(name=name).first()
         if group:
             group.permissions.remove(*_permissions(apps, using, perms))

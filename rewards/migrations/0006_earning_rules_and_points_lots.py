@@ -147,7 +147,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'earning rule',
                 'verbose_name_plural': 'earning rules',
                 'ordering': ['kind', 'name', 'id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('kind', 'promotion'), models.Q(('category', ''), _negated=True), models.Q(('sku', ''), _negated=True), _connector='OR'), name='earning_rule_product_needed'), models.CheckConstraint(condition=models.Q(('starts_at__isnull', True), ('ends_at__isnull', True), ('ends_at__gt', models.F('starts_at')), _connector='OR'), name='earning_rule_dates_ordered')],
+                'constraints': [models.CheckConstraint(condition=models.Q(('kind', 'promotion'), models.Q(('category', ''), _negated=True), models.Q(('sku', ''), _negated=True), _connector='OR'), name='earning_rule_product_needed', violation_error_message='Name the category or the SKU the rule is for; only a promotion may apply to every line.'), models.CheckConstraint(condition=models.Q(('starts_at__isnull', True), ('ends_at__isnull', True), ('ends_at__gt', models.F('starts_at')), _connector='OR'), name='earning_rule_dates_ordered', violation_error_message='The end must be after the start.')],
             },
         ),
         migrations.AddIndex(

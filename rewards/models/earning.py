@@ -103,12 +103,17 @@ class EarningRule(models.Model):
                 | ~models.Q(category="")
                 | ~models.Q(sku=""),
                 name="earning_rule_product_needed",
+                violation_error_message=_(
+                    "Name the category or the SKU the rule is for; only a "
+                    "promotion may apply to every line."
+                ),
             ),
             models.CheckConstraint(
                 condition=models.Q(starts_at__isnull=True)
                 | models.Q(ends_at__isnull=True)
                 | models.Q(ends_at__gt=models.F("starts_at")),
                 name="earning_rule_dates_ordered",
+                violation_error_message=_("The end must be after the start."),
             ),
         ]
 

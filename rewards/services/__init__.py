@@ -10,6 +10,12 @@ Writes a till can retry are idempotent on (store, receipt_id): the same body
 returns the first result (`replayed=True`), a different body raises Conflict.
 """
 
+from rewards.services.earning import (  # noqa: F401
+    earning_rule_activate,
+    earning_rule_check,
+    earning_rule_pause,
+    earning_rule_save,
+)
 from rewards.services.ledger import (  # noqa: F401
     CENT,
     FUTURE_TOLERANCE,

@@ -1,0 +1,63 @@
+"""Earning rules: saving, activating a draft (replacing the rule it changes), pausing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from members.errors import InvalidInput
+from members.models import Store
+from rewards.models import EarningRule, RuleKind, RuleStatus
+
+
+def earning_rule_check(rule: EarningRule) -> None:
+    """What the admin form and the service both refuse (InvalidInput naming the field)."""
+    if rule.kind == RuleKind.FIXED and not rule.points_per_unit:
+        raise InvalidInput(
+            _("Give the bonus points per unit."), field="points_per_unit"
+        )
+    if rule.kind in (RuleKind.MULTIPLIER, RuleKind.PROMOTION) and rule.multiplier == 1:
+        raise InvalidInput(
+            _("A multiplier of 1 changes nothing; give another one."),
+            field="multiplier",
+        )
+    if rule.replaces_id and rule.replaces_id == rule.pk:
+        raise InvalidInput(_("A rule cannot replace itself."), field="replaces")
+
+
+def earning_rule_save(
+    *, rule: EarningRule, stores: Iterable[Store] | None = None
+) -> EarningRule:
+    """Validate and write a rule and its stores. Applies from the next purchase;
+    past purchases keep what they earned. Locks and queues nothing."""
+    earning_rule_check(rule)
+    rule.weekdays = "".join(sorted(set(rule.weekdays or "") & set("0123456")))
+    rule.full_clean()
+    with transaction.atomic():
+        rule.save()
+        if stores is not None:
+            rule.stores.set(stores)
+    return rule
+
+
+def earning_rule_activate(*, rule: EarningRule) -> EarningRule:
+    """Put a draft or paused rule into force; a draft that replaces a rule pauses
+    that rule in the same transaction, so the two never apply together."""
+    with transaction.atomic():
+        rule = EarningRule.objects.select_for_update().get(pk=rule.pk)
+        if rule.replaces_id:
+            EarningRule.objects.filter(pk=rule.replaces_id).update(
+                status=RuleStatus.PAUSED
+            )
+        rule.status = RuleStatus.ACTIVE
+        rule.save(update_fields=["status", "updated_at"])
+    return rule
+
+
+def earning_rule_pause(*, rule: EarningRule) -> EarningRule:
+    """Stop a rule from applying to new purchases (it can be activated again)."""
+    EarningRule.objects.filter(pk=rule.pk).update(status=RuleStatus.PAUSED)
+    rule.status = RuleStatus.PAUSED
+    return rule
