@@ -40,6 +40,7 @@ from members.services import (
 from rewards.selectors import (
     ledger_entries_for_member,
     ledger_entry_explain,
+    points_outlook_get,
     program_settings_get,
     tier_progress_get,
 )
@@ -195,6 +196,7 @@ def dashboard(request, member: Member):
             for entry in entries
         ],
         "tier": tier_progress_get(member=member),
+        "outlook": points_outlook_get(account=member.account),
     }
     return render(request, "members/dashboard.html", context)
 

@@ -62,6 +62,52 @@ def earning_rules_active(*, status: str = RuleStatus.ACTIVE) -> list[EarningRule
     return rules
 
 
+def points_available_get(
+    *, account: PointsAccount, now: dt.datetime | None = None
+) -> tuple[int, int]:
+    """(spendable now, pending) points of an account: pending lots are not spendable."""
+    now = now or timezone.now()
+    sums = PointsLot.objects.filter(account=account, remaining__gt=0).aggregate(
+        pending=Sum("remaining", filter=Q(available_at__gt=now), default=0),
+        total=Sum("remaining", default=0),
+    )
+    return sums["total"] - sums["pending"], sums["pending"]
+
+
+@dataclass(frozen=True)
+class PointsOutlook:
+    """What the customer should know beyond the balance: points not yet
+    spendable, and the next points to expire."""
+
+    pending: int
+    pending_until: dt.datetime | None  # when the first pending points free up
+    expiring: int
+    expiring_on: dt.date | None
+
+
+def points_outlook_get(
+    *, account: PointsAccount, now: dt.datetime | None = None
+) -> PointsOutlook:
+    """Pending points and the points expiring on the next expiry day. Two queries."""
+    now = now or timezone.now()
+    open_lots = PointsLot.objects.filter(account=account, remaining__gt=0)
+    pending = open_lots.filter(available_at__gt=now).aggregate(
+        points=Sum("remaining", default=0), first=Min("available_at")
+    )
+    expiring, day = 0, None
+    for expires_at, remaining in (
+        open_lots.filter(expires_at__isnull=False)
+        .order_by("expires_at")
+        .values_list("expires_at", "remaining")[:100]
+    ):
+        if day is None:
+            day = localtime(expires_at).date()
+        elif localtime(expires_at).date() != day:
+            break
+        expiring += remaining
+    return PointsOutlook(pending["points"], pending["first"], expiring, day)
+
+
 def points_for_amount(
     amount: Decimal, *, points_per_unit: Decimal, min_purchase: Decimal
 ) -> int:

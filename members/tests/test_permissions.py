@@ -40,6 +40,7 @@ def _settings_post(client):
             "points_per_unit": "2",
             "min_purchase": "0",
             "point_value": "0.1",
+            "pending_days": "0",
         },
     )
 

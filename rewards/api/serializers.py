@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from rewards.earning import STAGES
 from rewards.services import MAX_AMOUNT, MAX_POINTS
 
 CENT = Decimal("0.01")
@@ -105,3 +106,19 @@ class MemberRefSerializer(serializers.Serializer):
                 {"card_number": [message], "phone": [message]}
             )
         return attrs
+
+
+class EarnBreakdownSerializer(serializers.Serializer):
+    """One line of "why these points": a step of the earning order, or a rule."""
+
+    stage = serializers.ChoiceField(
+        choices=[stage for stage, _label in STAGES],
+        help_text=_("The step of the earning order that gave these points."),
+    )
+    rule = serializers.IntegerField(
+        allow_null=True, help_text=_("The earning rule, if a rule gave them.")
+    )
+    name = serializers.CharField(
+        allow_blank=True, help_text=_("The rule's, tier's or plan's name.")
+    )
+    points = serializers.IntegerField()

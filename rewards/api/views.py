@@ -12,7 +12,12 @@ import zoneinfo
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -29,6 +34,7 @@ from members.models import Member, Store
 from rewards.api.serializers import (
     MAX_LINES,
     DateTimeField,
+    EarnBreakdownSerializer,
     MemberRefSerializer,
     PurchaseLineSerializer,
     ReturnLineSerializer,
@@ -36,7 +42,7 @@ from rewards.api.serializers import (
     points_field,
     receipt_field,
 )
-from rewards.models import Purchase
+from rewards.models import LedgerKind, Purchase
 from rewards.services import (
     LineInput,
     ReturnLineInput,
@@ -123,9 +129,20 @@ class PurchaseCreateApi(TillApiView):
             source="balance_after",
             help_text=_("The member's balance right after this purchase."),
         )
+        points_breakdown = serializers.SerializerMethodField(
+            help_text=_("Which step or rule gave how many of the points earned.")
+        )
 
         class Meta:
             ref_name = "PurchaseCreateOutput"
+
+        @extend_schema_field(EarnBreakdownSerializer(many=True))
+        def get_points_breakdown(self, purchase: Purchase) -> list[dict]:
+            entry = purchase.ledger_entries.filter(kind=LedgerKind.EARN).first()
+            return [
+                {key: item.get(key) for key in ("stage", "rule", "name", "points")}
+                for item in (entry.breakdown if entry else [])
+            ]
 
     @extend_schema(
         operation_id="purchase_create",

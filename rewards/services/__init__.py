@@ -27,7 +27,6 @@ from rewards.services.ledger import (  # noqa: F401
     RETRYABLE_SQLSTATES,
     points_account_create,
     points_adjust,
-    points_available_get,
     points_bonus_grant,
     points_expire_due,
     points_redeem,

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from dateutil.relativedelta import relativedelta
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,6 +30,7 @@ from rewards.models import (
     Redemption,
 )
 from rewards.selectors import (
+    points_available_get,
     program_settings_get,
 )
 
@@ -213,16 +214,6 @@ def _lots_draw(
         raise RuntimeError(f"Points lots of account {account.pk} are out of step.")
     PointsLot.objects.bulk_update(touched.values(), ["remaining"])
     LotDraw.objects.bulk_create(draws)
-
-
-def points_available_get(*, account: PointsAccount, now: dt.datetime | None = None):
-    """(spendable now, pending) points of an account: pending lots are not spendable."""
-    now = now or timezone.now()
-    sums = PointsLot.objects.filter(account=account, remaining__gt=0).aggregate(
-        pending=Sum("remaining", filter=Q(available_at__gt=now), default=0),
-        total=Sum("remaining", default=0),
-    )
-    return sums["total"] - sums["pending"], sums["pending"]
 
 
 def _spendable_check(account: PointsAccount, points: int, *, field: str) -> None:

@@ -104,12 +104,15 @@ class TestProgramSettingsAdmin:
                 "points_per_unit": "0.5",
                 "min_purchase": "10",
                 "point_value": "0.25",
+                "points_expire_months": "12",
+                "pending_days": "14",
             },
         )
         assert response.status_code == 302
         row.refresh_from_db()
         assert row.points_per_unit == Decimal("0.5")
         assert row.point_value == Decimal("0.25")
+        assert (row.points_expire_months, row.pending_days) == (12, 14)
 
     def test_change_rejects_a_zero_point_value(self, su_client):
         row = program_settings_get()

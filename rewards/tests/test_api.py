@@ -117,6 +117,9 @@ def test_purchase_earns_points_and_answers_201(till, member, store):
         "id": purchase.pk,
         "points_earned": 412,
         "points_balance": 412,
+        "points_breakdown": [
+            {"stage": "base", "rule": None, "name": "", "points": 412}
+        ],
     }
     assert purchase.store == store
     assert purchase.member == member
@@ -1257,3 +1260,20 @@ def test_service_refuses_infinite_points_with_invalid_input(member, store):
 
     with pytest.raises(InvalidInput):
         points_redeem(member=member, store=store, points=float("inf"), receipt_id="d")
+
+
+def test_purchase_answers_with_the_rules_that_gave_the_points(till, member):
+    from rewards.tests.factories import EarningRuleFactory
+
+    rule = EarningRuleFactory(name="Tea x2", category="tea", multiplier=Decimal(2))
+    body = purchase_body(
+        member,
+        lines=[{"sku": "T1", "quantity": "1", "unit_price": "100.00", "category": "Tea"}],
+    )
+    body["total"] = "100.00"
+    response = till.post(PURCHASES, body, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["points_breakdown"] == [
+        {"stage": "base", "rule": None, "name": "", "points": 100},
+        {"stage": "product", "rule": rule.pk, "name": "Tea x2", "points": 100},
+    ]

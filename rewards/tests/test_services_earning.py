@@ -19,11 +19,15 @@ from rewards.models import (
     RuleKind,
     RuleStatus,
 )
-from rewards.selectors import ledger_invariant_violations, program_settings_get
+from rewards.selectors import (
+    ledger_invariant_violations,
+    points_available_get,
+    points_outlook_get,
+    program_settings_get,
+)
 from rewards.services import (
     LineInput,
     ReturnLineInput,
-    points_available_get,
     points_bonus_grant,
     points_expire_due,
     points_redeem,
@@ -383,3 +387,27 @@ class TestLots:
         buy(member, store, [COFFEE])
         with django_assert_max_num_queries(16):
             buy(member, store, [COFFEE, CAKE, TOBACCO])
+
+
+def test_outlook_tells_pending_and_the_next_expiry(member, store):
+    conf = program_settings_get()
+    conf.points_expire_months = 12
+    conf.pending_days = 14
+    conf.save()
+    now = timezone.now()
+    for i, days_ago in enumerate((360, 360, 300)):
+        points_bonus_grant(
+            member=member,
+            points=10 * (i + 1),
+            reason="b",
+            idempotency_key=f"b{i}",
+            recorded_at=now - dt.timedelta(days=days_ago) + dt.timedelta(minutes=i),
+        )
+    buy(member, store, [CAKE])
+    outlook = points_outlook_get(account=member.account)
+    assert (outlook.pending, outlook.expiring) == (100, 30)
+    assert outlook.pending_until.date() == (now + dt.timedelta(days=14)).date()
+    # the two bonuses of 365 days ago expire together in about five days
+    first = PointsLot.objects.order_by("expires_at").first()
+    assert outlook.expiring_on == timezone.localtime(first.expires_at).date()
+    assert 3 <= (outlook.expiring_on - timezone.localdate()).days <= 7
