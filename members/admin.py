@@ -588,7 +588,14 @@ class BonusSettingsAdmin(SingletonAdminMixin, admin.ModelAdmin):
     fieldsets = (
         (
             _("Bonuses"),
-            {"fields": ("welcome_points", "profile_points", "birthday_points")},
+            {
+                "fields": (
+                    "welcome_points",
+                    "profile_points",
+                    "birthday_points",
+                    "birthday_reward",
+                )
+            },
         ),
         (
             _("Referrals"),

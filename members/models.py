@@ -328,6 +328,18 @@ class BonusSettings(models.Model):
             "entered less than 30 days before it."
         ),
     )
+    birthday_reward = models.ForeignKey(
+        "rewards.Reward",
+        verbose_name=_("birthday gift"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_(
+            "A free voucher for this reward in the birthday month, as well as or "
+            "instead of the points, under the same rules."
+        ),
+    )
     referee_points = models.PositiveIntegerField(
         _("bonus for the referred member"),
         default=0,

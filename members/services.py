@@ -735,7 +735,8 @@ def _birthday_in(year: int, birthday: dt.date) -> dt.date:
 def birthday_bonus_grant_due(
     *, today: dt.date | None = None, batch: int = 500, at: dt.datetime | None = None
 ) -> int:
-    """Credit the birthday bonus to members whose birthday month this is.
+    """Credit the birthday bonus (points, a gift voucher, or both) to members
+    whose birthday month this is.
 
     Once a year (`Member.birthday_bonus_year` and the idempotency key
     "birthday:<member>:<year>"), and not when the birthday was entered less than
@@ -745,8 +746,9 @@ def birthday_bonus_grant_due(
     run twice. Returns how many bonuses were given.
     """
     today = today or timezone.localdate()
-    points = bonus_settings_get().birthday_points
-    if not points:
+    conf = bonus_settings_get()
+    points, reward = conf.birthday_points, conf.birthday_reward
+    if not points and reward is None:
         return 0
     due = (
         Member.objects.filter(birthday__month=today.month)
@@ -775,13 +777,20 @@ def birthday_bonus_grant_due(
                 )
                 if locked is None or locked.birthday_bonus_year == today.year:
                     continue
-                _bonus(
-                    locked,
-                    points,
-                    "Birthday bonus",
-                    f"birthday:{locked.pk}:{today.year}",
-                    at,
-                )
+                key = f"birthday:{locked.pk}:{today.year}"
+                if points:
+                    _bonus(locked, points, "Birthday bonus", key, at)
+                if reward is not None:
+                    from rewards.models import VoucherSource  # no import cycle
+                    from rewards.services import voucher_grant
+
+                    voucher_grant(
+                        member=locked,
+                        reward=reward,
+                        source=VoucherSource.BIRTHDAY,
+                        idempotency_key=key,
+                        at=at,
+                    )
                 locked.birthday_bonus_year = today.year
                 locked.save(update_fields=["birthday_bonus_year"])
                 given += 1

@@ -187,3 +187,29 @@ def test_birthday_on_29_february_counts_from_28_february(bonuses):
 
     # 2027-02-28 minus 30 days is 2027-01-29: entered a day too late.
     assert birthday_bonus_grant_due(today=dt.date(2027, 2, 1)) == 0
+
+
+def test_birthday_gift_voucher_once_a_year_under_the_same_rules(bonuses):
+    from rewards.models import Voucher, VoucherSource
+    from rewards.tests.factories import RewardFactory
+
+    bonuses.birthday_points = 0
+    bonuses.birthday_reward = RewardFactory(name="Birthday cake", stock=0)
+    bonuses.save()
+    member = MemberFactory()
+    _birthday_entered(
+        member, dt.date(1990, 6, 20), dt.datetime(2025, 1, 5, tzinfo=dt.UTC)
+    )
+    late = MemberFactory()  # entered a week before: no gift this year
+    _birthday_entered(
+        late, dt.date(1991, 6, 20), dt.datetime(2026, 6, 13, tzinfo=dt.UTC)
+    )
+
+    assert birthday_bonus_grant_due(today=dt.date(2026, 6, 1)) == 1
+    assert birthday_bonus_grant_due(today=dt.date(2026, 6, 2)) == 0
+
+    gifts = Voucher.objects.filter(source=VoucherSource.BIRTHDAY)
+    assert [(v.member_id, v.reward.name, v.points_spent) for v in gifts] == [
+        (member.pk, "Birthday cake", 0)
+    ]
+    assert not [k for k, _p in _bonuses(member) if k.startswith("birthday:")]

@@ -1268,7 +1268,9 @@ def test_purchase_answers_with_the_rules_that_gave_the_points(till, member):
     rule = EarningRuleFactory(name="Tea x2", category="tea", multiplier=Decimal(2))
     body = purchase_body(
         member,
-        lines=[{"sku": "T1", "quantity": "1", "unit_price": "100.00", "category": "Tea"}],
+        lines=[
+            {"sku": "T1", "quantity": "1", "unit_price": "100.00", "category": "Tea"}
+        ],
     )
     body["total"] = "100.00"
     response = till.post(PURCHASES, body, format="json")
