@@ -39,12 +39,22 @@ from members.services import (
     member_update_profile,
     store_get_or_create,
 )
-from rewards.models import Purchase, Reward, RewardType, Tier
-from rewards.selectors import ledger_discrepancies
+from rewards.models import (
+    EarningRule,
+    Purchase,
+    Reward,
+    RewardType,
+    RuleKind,
+    RuleStatus,
+    Tier,
+)
+from rewards.selectors import ledger_discrepancies, program_settings_get
 from rewards.services import (
     LineInput,
     ReturnLineInput,
+    earning_rule_save,
     points_adjust,
+    points_expire_due,
     points_redeem,
     purchase_record,
     purchase_return_record,
@@ -82,6 +92,60 @@ LOGINS = [
     ("Manager", "manager", "manager-demo", "/admin/"),
     ("Marketer", "marketer", "marketer-demo", "/admin/"),
     ("Superuser", ADMIN[0], ADMIN[1], "/admin/"),
+]
+
+EXPIRE_MONTHS = 9
+PENDING_DAYS = 7
+# name, kind, status, which lines, what it gives, store indexes (none = all)
+EARNING_RULES = [
+    (
+        "Соціальні товари без балів",
+        RuleKind.EXCLUDE,
+        RuleStatus.ACTIVE,
+        {"sku": "DAI-MLK"},
+        {},
+        [],
+    ),
+    (
+        "Випічка ×1,5",
+        RuleKind.MULTIPLIER,
+        RuleStatus.ACTIVE,
+        {"category": "bakery"},
+        {"multiplier": Decimal("1.5")},
+        [],
+    ),
+    (
+        "Зерно: +20 балів за пачку",
+        RuleKind.FIXED,
+        RuleStatus.ACTIVE,
+        {"sku": "GRO-BNS"},
+        {"points_per_unit": 20},
+        [],
+    ),
+    (
+        "Подвійні бали у вихідні",
+        RuleKind.PROMOTION,
+        RuleStatus.ACTIVE,
+        {},
+        {"multiplier": Decimal("2"), "weekdays": "56"},
+        [0],
+    ),
+    (
+        "Кавова година ×3",
+        RuleKind.PROMOTION,
+        RuleStatus.ACTIVE,
+        {"category": "coffee"},
+        {"multiplier": Decimal("3"), "time_from": dt.time(16), "time_to": dt.time(18)},
+        [],
+    ),
+    (
+        "Чай ×2 (чернетка)",
+        RuleKind.MULTIPLIER,
+        RuleStatus.DRAFT,
+        {"category": "tea"},
+        {"multiplier": Decimal("2")},
+        [],
+    ),
 ]
 
 # sku, name, category, unit price (UAH), sold by weight (kg)
@@ -244,6 +308,7 @@ class Stats:
     vouchers_expired: int = 0
     referrals: int = 0
     birthday_bonuses: int = 0
+    lots_expired: int = 0
 
 
 @dataclass(order=True)
@@ -300,12 +365,14 @@ class Command(BaseCommand):
             # Before the purchase stream, so members move up in time order.
             self.tiers = self._tiers_create()
             self.rewards = self._rewards_create()
+            self._earning_create()
             bonus_settings_update(**BONUSES)
             plans = self._members_plan(members, seed)
             self._referrals_plan(plans, seed)
             events = self._events_plan(plans)
             self.stdout.write(f"Writing {len(events)} events in time order...")
             self._events_run(events)
+            self._points_expire_and_pend()
             self._passwords_set(hashes)
 
         problems = ledger_discrepancies()
@@ -321,7 +388,8 @@ class Command(BaseCommand):
                 f"{s.redemptions} redemptions, {s.adjustments} adjustments, "
                 f"{s.vouchers} vouchers ({s.vouchers_used} used, "
                 f"{s.vouchers_expired} expired), {s.referrals} referrals, "
-                f"{s.birthday_bonuses} birthday bonuses."
+                f"{s.birthday_bonuses} birthday bonuses, "
+                f"{s.lots_expired} expired points lots."
             )
         )
         self._print_logins(token=raw)
@@ -400,6 +468,50 @@ class Command(BaseCommand):
         ]
         self.stdout.write(f"Tiers: {', '.join(t.name for t in tiers)}")
         return tiers
+
+    def _earning_create(self) -> None:
+        """Earning rules of every kind, a draft for the simulator, and points that
+        expire 9 months after they are earned (so the oldest history expires)."""
+        conf = program_settings_get()
+        conf.points_expire_months = EXPIRE_MONTHS
+        conf.save()
+        for name, kind, status, match, values, stores in EARNING_RULES:
+            earning_rule_save(
+                rule=EarningRule(
+                    name=name, kind=kind, status=status, **match, **values
+                ),
+                stores=[self.stores[i] for i in stores],
+            )
+
+    def _points_expire_and_pend(self) -> None:
+        """After the history: expire what is older than the expiry, then make new
+        points pend for a week, with a fresh purchase of the demo customer to show it."""
+        self.stats.lots_expired = points_expire_due(now=self.end)
+        conf = program_settings_get()
+        conf.pending_days = PENDING_DAYS
+        conf.save()
+        demo = Member.objects.get(email=DEMO_EMAIL)
+        purchase_record(
+            store=self.stores[0],
+            member=demo,
+            receipt_id="DEMO-TODAY",
+            lines=[
+                LineInput(
+                    sku="COF-CAP",
+                    name="Капучино",
+                    category="coffee",
+                    quantity=Decimal(2),
+                    unit_price=Decimal("65.00"),
+                ),
+                LineInput(
+                    sku="BAK-CRS",
+                    name="Круасан вершковий",
+                    category="bakery",
+                    quantity=Decimal(1),
+                    unit_price=Decimal("55.00"),
+                ),
+            ],
+        )
 
     def _rewards_create(self) -> list[Reward]:
         rewards = []
