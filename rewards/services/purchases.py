@@ -4,7 +4,7 @@ back what the returned part earned."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -105,6 +105,7 @@ def purchase_record(
     source: str = Purchase.Source.API,
     created_by: User | None = None,
     recorded_at: dt.datetime | None = None,
+    on_written: Callable[[Purchase], None] | None = None,
 ) -> tuple[Purchase, bool]:
     """Record a till receipt and earn its points. Returns (purchase, replayed).
 
@@ -114,6 +115,8 @@ def purchase_record(
     back by the new points simply because they are added to it. Then the
     member moves up at once to the highest tier they now qualify for
     (TierHistory in the same transaction). Queues nothing.
+    `on_written(row)`, when given, runs inside the transaction after the write
+    (not on a replay); raising there rolls the write back (staff audit, limits).
     """
     receipt_id = _receipt(receipt_id)
     clean_lines = _lines_clean(lines)
@@ -215,6 +218,8 @@ def purchase_record(
         from members.services import referral_qualify_on_purchase  # no import cycle
 
         referral_qualify_on_purchase(member=member, purchase=purchase)
+        if on_written is not None:
+            on_written(purchase)
         return purchase, False
 
     return _idempotent(
@@ -234,6 +239,7 @@ def purchase_return_record(
     lines: Iterable[ReturnLineInput | dict] | None = None,
     created_by: User | None = None,
     recorded_at: dt.datetime | None = None,
+    on_written: Callable[[PurchaseReturn], None] | None = None,
 ) -> tuple[PurchaseReturn, bool]:
     """Return part or all of a purchase, by amount or by lines; claw back its points.
 
@@ -242,6 +248,9 @@ def purchase_return_record(
     the original purchase. So all returns together never take back more than the
     purchase earned, and a full return takes back all of it. If the points were
     spent the balance goes negative. Locks the account, then the purchase.
+
+    `on_written(row)`, when given, runs inside the transaction after the write
+    (not on a replay); raising there rolls the write back (staff audit, limits).
     """
     receipt_id = _receipt(receipt_id)
     lines = [
@@ -346,6 +355,8 @@ def purchase_return_record(
                 created_by=created_by,
                 recorded_at=recorded_at,
             )
+        if on_written is not None:
+            on_written(ret)
         return ret, False
 
     return _idempotent(
