@@ -4,7 +4,8 @@ Erasure is done at once, not after a staff review: the customer proves who
 they are with their password, and the law asks for it without undue delay.
 The member row stays, with its ledger, purchases, returns, vouchers and tier
 history, so balances, receipts and the figures stay right; what identifies the
-person (name, email, phone, birthday, device, interests, login) is blanked.
+person (name, email, phone, birthday, device, interests, login) is blanked, and
+the card number and referral code are replaced so the old card stops working.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.audit import StaffActor, staff_audit_write
+from members.cards import card_number_new
 from members.errors import Conflict, Forbidden
 from members.models import (
     AuditAction,
@@ -144,7 +146,8 @@ def member_anonymize(
     """Forget who the member is, keep what happened. Returns the erasure row.
 
     Blanks name, email, birthday, gender, interests and device id, replaces the
-    phone (it must stay unique) with "erased-<id>", withdraws every consent
+    phone (it must stay unique) with "erased-<id>", gives the row a new card
+    number and referral code (the old card stops working), withdraws every consent
     (ConsentEvent rows, as for any change), deletes one-time codes, blanks the
     member's phone on the referral that brought them, and disables and scrubs
     the web login. Ledger entries, purchases, returns, redemptions, vouchers
@@ -180,6 +183,12 @@ def member_anonymize(
                     changed_by=by,
                     at=now,
                 )
+        from members.services import referral_code_new
+
+        # New numbers nobody holds: the plastic card and the shared referral
+        # link no longer lead to this history.
+        locked.card_number = card_number_new()
+        locked.referral_code = referral_code_new()
         locked.first_name = ""
         locked.last_name = ""
         locked.email = None
@@ -190,6 +199,8 @@ def member_anonymize(
         locked.device_id = ""
         locked.save(
             update_fields=[
+                "card_number",
+                "referral_code",
                 "first_name",
                 "last_name",
                 "email",

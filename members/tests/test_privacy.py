@@ -199,9 +199,12 @@ class TestAnonymize:
         from members.selectors import member_search
 
         user, member = customer
-        phone = member.phone
+        phone, card, code = member.phone, member.card_number, member.referral_code
         member_anonymize(member=member, actor=StaffActor(user=user), source="portal")
+        member.refresh_from_db()
+        assert member.card_number != card and member.referral_code != code
         assert member_search(query=phone) == []
+        assert member_search(query=card) == []
         assert member_search(query="customer@example.com") == []
 
     def test_cashier_cannot_anonymize_from_admin(self, cashier, member):
