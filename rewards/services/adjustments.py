@@ -25,6 +25,7 @@ from members.models import (
     Member,
 )
 from members.selectors import staff_controls_get
+from rewards.locks import adjustment_request_lock
 from rewards.models import LedgerEntry
 from rewards.services.ledger import _points, points_adjust
 
@@ -201,9 +202,7 @@ def adjustment_approve(
     approved: list[AdjustmentRequest] = []
 
     def on_written(entry: LedgerEntry) -> None:
-        locked = AdjustmentRequest.objects.select_for_update(of=("self",)).get(
-            pk=adjustment.pk
-        )
+        locked = adjustment_request_lock(adjustment_id=adjustment.pk)
         if locked.status != AdjustmentStatus.PENDING:
             raise _AlreadyDecided(locked)
         locked.status = AdjustmentStatus.APPROVED
@@ -255,9 +254,7 @@ def adjustment_refuse(
     adjustment = _get(adjustment_id)
     _decider_check(adjustment, actor)
     with transaction.atomic(durable=True):
-        locked = AdjustmentRequest.objects.select_for_update(of=("self",)).get(
-            pk=adjustment.pk
-        )
+        locked = adjustment_request_lock(adjustment_id=adjustment.pk)
         if locked.status == AdjustmentStatus.REFUSED:
             return locked, True
         if locked.status == AdjustmentStatus.APPROVED:

@@ -29,8 +29,9 @@ from django.utils.translation import gettext as _
 
 from members.audit import StaffActor, staff_audit_write
 from members.errors import Conflict
-from members.models import AuditAction, StaffControls, User
+from members.models import AuditAction, StaffControls
 from members.selectors import staff_controls_get
+from rewards.locks import staff_user_lock
 from rewards.models import Purchase, PurchaseReturn, Redemption, Voucher
 
 EXEMPT_PERMISSION = "members.exempt_daily_limits"
@@ -55,7 +56,7 @@ def _limits_check(
         return
     if not limit or actor.user.has_perm(EXEMPT_PERMISSION):
         return
-    User.objects.select_for_update(of=("self",)).filter(pk=actor.user.pk).first()
+    staff_user_lock(user_id=actor.user.pk)
     since = _day_start()
     if action == AuditAction.POINTS_REDEEMED:
         done = (
