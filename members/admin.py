@@ -458,8 +458,9 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
                         self.message_user(
                             request,
                             gettext(
-                                "%(points)+d points is more than %(threshold)d: the "
-                                "adjustment waits for another Manager's approval."
+                                "An adjustment of %(points)+d points is above the "
+                                "approval threshold of %(threshold)d points: it waits "
+                                "for another Manager's approval."
                             )
                             % {
                                 "points": adjustment.points,
