@@ -329,3 +329,27 @@ class TestAnonymizeAdmin:
         url = reverse("admin:members_membererasure_changelist")
         for params in ({}, {"q": member.card_number}, {"source__exact": "admin"}):
             assert su_client.get(url, params).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("group", "perm", "granted"),
+    [
+        ("Manager", "members.approve_adjustmentrequest", True),
+        ("Manager", "members.view_staffauditevent", True),
+        ("Manager", "members.change_staffcontrols", True),
+        ("Manager", "members.add_membererasure", True),
+        ("Manager", "members.exempt_daily_limits", True),
+        ("Cashier", "members.approve_adjustmentrequest", False),
+        ("Cashier", "members.view_staffauditevent", False),
+        ("Cashier", "members.exempt_daily_limits", False),
+        ("Cashier", "members.add_membererasure", False),
+        ("Marketer", "members.approve_adjustmentrequest", False),
+        ("Marketer", "members.add_membererasure", False),
+        ("Marketer", "rewards.adjust_points", False),
+    ],
+)
+def test_staff_groups_hold_the_control_rights(
+    group, perm, granted, cashier, manager, marketer
+):
+    user = {"Cashier": cashier, "Manager": manager, "Marketer": marketer}[group]
+    assert user.has_perm(perm) is granted

@@ -198,3 +198,38 @@ class TestCounterAudit:
         assert event.member_id == rich_member.pk
         assert event.object_id == str(voucher.pk)
         assert event.details["code"] == voucher.code
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_tills_of_one_cashier_cannot_both_slip_under_the_limit(store):
+    from conftest import _staff
+    from members.audit import StaffActor
+    from members.errors import Conflict
+    from rewards.services import DailyLimitReached, counter_hook, points_redeem
+    from rewards.tests.test_races import run_together
+
+    cashier = _staff("Cashier", "busy-cashier", store)
+    members = [MemberFactory(store=store) for _ in range(10)]
+    for member in members:
+        points_adjust(member=member, points=100, reason="start", created_by=None)
+    _limits(cashier_daily_redeemed_points=500)
+
+    def redeem(i):
+        return points_redeem(
+            member=members[i],
+            store=store,
+            points=100,
+            receipt_id=f"T-{i}",
+            created_by=cashier,
+            on_written=counter_hook(
+                actor=StaffActor(user=cashier), action=AuditAction.POINTS_REDEEMED
+            ),
+        )
+
+    results = run_together(10, redeem)
+    assert sum(isinstance(r, tuple) for r in results) == 5
+    assert sum(isinstance(r, DailyLimitReached) for r in results) == 5
+    assert all(isinstance(r, tuple | Conflict) for r in results)
+    assert Redemption.objects.filter(created_by=cashier).count() == 5
+    assert _events(AuditAction.POINTS_REDEEMED).count() == 5
