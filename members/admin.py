@@ -26,21 +26,30 @@ from members.admin_site import (
     ServiceWriteAdminMixin,
     SingletonAdminMixin,
 )
+from members.audit import StaffActor, member_viewed_record, staff_audit_write
 from members.errors import InvalidInput, ServiceError
 from members.models import (
+    AdjustmentRequest,
+    AdjustmentStatus,
     ApiToken,
+    AuditAction,
     BonusSettings,
     Channel,
     ConsentEvent,
     ConsentSource,
+    ErasureSource,
     Member,
+    MemberErasure,
     Referral,
     ReferralStatus,
+    StaffAuditEvent,
+    StaffControls,
     Store,
     User,
 )
 from members.phones import phone_normalize
-from members.selectors import bonus_settings_get, member_search
+from members.privacy import ANONYMIZE_PERMISSION, member_anonymize
+from members.selectors import bonus_settings_get, member_search, staff_controls_get
 from members.services import (
     PROFILE_FIELDS,
     api_token_create,
@@ -57,7 +66,11 @@ from rewards.selectors import (
     ledger_entry_explain,
     program_settings_get,
 )
-from rewards.services import points_adjust
+from rewards.services import (
+    adjustment_approve,
+    adjustment_refuse,
+    adjustment_request,
+)
 
 ADJUST_PERMISSION = "rewards.adjust_points"
 LEDGER_ROWS = 20
@@ -297,7 +310,7 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
             return super().save_form(request, form, change)
         data = form.cleaned_data
         try:
-            return member_enroll(
+            member = member_enroll(
                 phone=data["phone"],
                 email=data.get("email"),
                 first_name=data.get("first_name", ""),
@@ -313,6 +326,16 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
             )
         except ServiceError as exc:
             raise ServiceRefused(exc.message) from exc
+        # The admin's changeform transaction holds both the enrollment and this.
+        actor = StaffActor.from_request(request)
+        staff_audit_write(
+            actor=actor.user,
+            action=AuditAction.MEMBER_ENROLLED,
+            member=member,
+            obj=member,
+            ip=actor.ip,
+        )
+        return member
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -341,6 +364,17 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
                     )
         except ServiceError as exc:
             raise ServiceRefused(exc.message) from exc
+        if changed:
+            # Field names only: the audit log keeps no personal data.
+            actor = StaffActor.from_request(request)
+            staff_audit_write(
+                actor=actor.user,
+                action=AuditAction.MEMBER_CHANGED,
+                member=current,
+                obj=current,
+                details={"fields": sorted(changed)},
+                ip=actor.ip,
+            )
 
     # --- the change page: ledger and the adjustment link ---
 
@@ -348,6 +382,21 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
         context = dict(extra_context or {})
         member = self.get_object(request, unquote(object_id))
         if member is not None:
+            if request.method == "GET":
+                member_viewed_record(
+                    actor=StaffActor.from_request(request), member=member, where="admin"
+                )
+            if request.user.has_perm("members.view_staffauditevent"):
+                context["audit_url"] = "{}?{}".format(
+                    reverse("admin:members_staffauditevent_changelist"),
+                    urlencode({"member": member.pk}),
+                )
+            if request.user.has_perm(ANONYMIZE_PERMISSION) and not hasattr(
+                member, "erasure"
+            ):
+                context["anonymize_url"] = reverse(
+                    "admin:members_member_anonymize", args=[member.pk]
+                )
             if request.user.has_perm("rewards.view_ledgerentry"):
                 currency = program_settings_get().currency
                 entries = ledger_entries_for_member(member_id=member.pk)[:LEDGER_ROWS]
@@ -374,6 +423,11 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
                 self.admin_site.admin_view(self.adjust_points_view),
                 name="members_member_adjust_points",
             ),
+            path(
+                "<path:object_id>/anonymize/",
+                self.admin_site.admin_view(self.anonymize_view),
+                name="members_member_anonymize",
+            ),
             *super().get_urls(),
         ]
 
@@ -390,16 +444,32 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
             if form.is_valid():
                 data = form.cleaned_data
                 try:
-                    entry = points_adjust(
+                    adjustment = adjustment_request(
                         member=member,
                         points=data["points"],
                         reason=data["reason"],
-                        created_by=request.user,
+                        actor=StaffActor.from_request(request),
                         idempotency_key=f"admin-adjust:{data['idempotency_key']}",
                     )
                 except ServiceError as exc:
                     service_error_to_form(form, exc)
                 else:
+                    if adjustment.status == AdjustmentStatus.PENDING:
+                        self.message_user(
+                            request,
+                            gettext(
+                                "An adjustment of %(points)+d points is above the "
+                                "approval threshold of %(threshold)d points: it waits "
+                                "for another Manager's approval."
+                            )
+                            % {
+                                "points": adjustment.points,
+                                "threshold": staff_controls_get().adjustment_approval_threshold,
+                            },
+                            messages.WARNING,
+                        )
+                        return HttpResponseRedirect(change_url)
+                    entry = adjustment.ledger_entry
                     self.log_change(
                         request,
                         member,
@@ -427,6 +497,7 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
             "original": member,
             "member": member,
             "balance": member.account.balance,
+            "threshold": staff_controls_get().adjustment_approval_threshold,
             "form": form,
             "change_url": change_url,
             "media": self.media + form.media,
@@ -434,6 +505,44 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
         return TemplateResponse(
             request, "admin/members/member/adjust_points.html", context
         )
+
+    def anonymize_view(self, request, object_id):
+        """Erase a member's personal data (Managers only), after a confirmation."""
+        if not request.user.has_perm(ANONYMIZE_PERMISSION):
+            raise PermissionDenied
+        member = self.get_object(request, unquote(object_id))
+        if member is None:
+            raise Http404(gettext("No member with this id."))
+        change_url = reverse("admin:members_member_change", args=[member.pk])
+        if request.method == "POST":
+            try:
+                member_anonymize(
+                    member=member,
+                    actor=StaffActor.from_request(request),
+                    source=ErasureSource.ADMIN,
+                )
+            except ServiceError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    gettext(
+                        "The member's personal data was erased; points and "
+                        "purchases are kept."
+                    ),
+                    messages.SUCCESS,
+                )
+            return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Anonymize member"),
+            "subtitle": str(member),
+            "opts": self.opts,
+            "original": member,
+            "member": member,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/members/member/anonymize.html", context)
 
 
 # --- Consent history, API tokens -----------------------------------------------------
@@ -711,3 +820,199 @@ class ReferralAdmin(admin.ModelAdmin):
                 % {"count": n}
             ),
         )
+
+
+# --- Staff controls, adjustment approvals, audit log, erasures ------------------------
+
+
+@admin.register(StaffControls)
+class StaffControlsAdmin(SingletonAdminMixin, admin.ModelAdmin):
+    """One row: the approval threshold and the cashier daily limits."""
+
+    singleton_get = staticmethod(staff_controls_get)
+
+    list_display = (
+        "__str__",
+        "adjustment_approval_threshold",
+        "cashier_daily_redeemed_points",
+        "cashier_daily_returns",
+    )
+    list_filter = ("updated_at",)
+    search_fields = ("adjustment_approval_threshold",)
+    fields = (
+        "adjustment_approval_threshold",
+        "cashier_daily_redeemed_points",
+        "cashier_daily_returns",
+        "updated_at",
+    )
+    readonly_fields = ("updated_at",)
+
+
+@admin.register(AdjustmentRequest)
+class AdjustmentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The queue of manual adjustments above the threshold. Managers approve or
+    refuse them with the actions (never their own); nothing here is edited."""
+
+    list_display = (
+        "requested_at",
+        "member",
+        "points",
+        "reason",
+        "status",
+        "requested_by",
+        "decided_by",
+        "decided_at",
+    )
+    list_filter = ("status", ("requested_by", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("member", "requested_by", "decided_by")
+    search_fields = ("member__card_number", "member__phone", "reason")
+    date_hierarchy = "requested_at"
+    fields = (
+        "member",
+        "points",
+        "reason",
+        "status",
+        "requested_by",
+        "requested_at",
+        "decided_by",
+        "decided_at",
+        "decision_note",
+        "ledger_entry",
+    )
+    readonly_fields = fields
+    actions = ("approve", "refuse")
+
+    def has_approve_permission(self, request) -> bool:
+        return request.user.has_perm("members.approve_adjustmentrequest")
+
+    def changelist_view(self, request, extra_context=None):
+        # The queue opens on what waits for a decision.
+        if not request.GET and request.method == "GET":
+            return HttpResponseRedirect(
+                f"{request.path}?status__exact={AdjustmentStatus.PENDING}"
+            )
+        return super().changelist_view(request, extra_context)
+
+    def _decide(self, request, queryset, service, done_text) -> None:
+        actor = StaffActor.from_request(request)
+        done = 0
+        for pk in queryset.values_list("pk", flat=True):
+            try:
+                _adjustment, replayed = service(adjustment_id=pk, actor=actor)
+            except ServiceError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                done += not replayed
+        self.message_user(request, done_text(done), messages.SUCCESS)
+
+    @admin.action(
+        description=_("Approve the selected adjustments"), permissions=["approve"]
+    )
+    def approve(self, request, queryset):
+        self._decide(
+            request,
+            queryset,
+            adjustment_approve,
+            lambda n: (
+                ngettext(
+                    "%(count)d adjustment approved.",
+                    "%(count)d adjustments approved.",
+                    n,
+                )
+                % {"count": n}
+            ),
+        )
+
+    @admin.action(
+        description=_("Refuse the selected adjustments"), permissions=["approve"]
+    )
+    def refuse(self, request, queryset):
+        self._decide(
+            request,
+            queryset,
+            adjustment_refuse,
+            lambda n: (
+                ngettext(
+                    "%(count)d adjustment refused.", "%(count)d adjustments refused.", n
+                )
+                % {"count": n}
+            ),
+        )
+
+
+class AuditMemberFilter(admin.SimpleListFilter):
+    """The member's events, reached from the member page's "Audit log" link."""
+
+    title = _("member")
+    parameter_name = "member"
+
+    def lookups(self, request, model_admin):
+        value = self.value()
+        if value and value.isdigit():
+            member = Member.objects.filter(pk=value).first()
+            if member is not None:
+                return ((str(member.pk), str(member)),)
+        return ()
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value:
+            if not value.isdigit():
+                return queryset.none()
+            return queryset.filter(member_id=int(value))
+        return queryset
+
+
+@admin.register(StaffAuditEvent)
+class StaffAuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Who did what, and who opened whose data. Read-only for everyone."""
+
+    list_display = (
+        "created_at",
+        "actor",
+        "action",
+        "member",
+        "object_type",
+        "object_id",
+        "ip",
+    )
+    list_filter = (
+        "action",
+        ("actor", admin.RelatedOnlyFieldListFilter),
+        AuditMemberFilter,
+        "created_at",
+    )
+    list_select_related = ("actor", "member")
+    search_fields = (
+        "actor__username",
+        "member__card_number",
+        "object_id",
+        "ip",
+    )
+    search_help_text = _("Staff username, card number, object id or IP address.")
+    date_hierarchy = "created_at"
+    fields = (
+        "created_at",
+        "actor",
+        "action",
+        "member",
+        "object_type",
+        "object_id",
+        "details",
+        "ip",
+    )
+    readonly_fields = fields
+    show_full_result_count = False  # a COUNT(*) over the whole log on every page
+
+
+@admin.register(MemberErasure)
+class MemberErasureAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Members who were anonymized, by whom and when (done from the member page)."""
+
+    list_display = ("created_at", "member", "source", "requested_by")
+    list_filter = ("source", "created_at")
+    list_select_related = ("member", "requested_by")
+    search_fields = ("member__card_number",)
+    date_hierarchy = "created_at"
+    fields = ("member", "source", "requested_by", "created_at")
+    readonly_fields = fields

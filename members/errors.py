@@ -25,3 +25,9 @@ class NotFound(ServiceError):
 
 class Conflict(ServiceError):
     status = 409
+
+
+class Forbidden(ServiceError):
+    """The user may not do this (a role's right, or the four-eyes rule)."""
+
+    status = 403

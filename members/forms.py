@@ -204,3 +204,25 @@ class PreferencesForm(ServiceErrorFormMixin, forms.Form):
                 _("Add an email address in your profile first.")
             )
         return granted
+
+
+class AccountDeleteForm(forms.Form):
+    """ "Delete my account": the password again, so a left-open session cannot."""
+
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, user: User, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+        self.helper = _helper(_("Delete my account"))
+        self.helper.inputs[0].field_classes = "btn btn-danger w-100 btn-lg"
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(_("The password is not right."))
+        return password

@@ -448,3 +448,259 @@ class Referral(models.Model):
 
     def __str__(self) -> str:
         return f"{self.referrer.card_number} → {self.referee_phone}"
+
+
+# --- Staff controls, audit and privacy ---------------------------------------------
+
+
+class StaffControls(models.Model):
+    """Limits on what staff may do with points: one row, edited by Managers in admin.
+
+    A limit of 0 switches that limit off.
+    """
+
+    adjustment_approval_threshold = models.PositiveIntegerField(
+        _("adjustment approval threshold"),
+        default=500,
+        help_text=_(
+            "A manual adjustment of more than this many points (added or taken) "
+            "waits for another Manager's approval."
+        ),
+    )
+    cashier_daily_redeemed_points = models.PositiveIntegerField(
+        _("points a cashier may redeem per day"),
+        default=20000,
+        help_text=_(
+            "Points one cashier may spend as discounts at the Counter in a day, "
+            "all customers together. 0: no limit."
+        ),
+    )
+    cashier_daily_returns = models.PositiveIntegerField(
+        _("returns a cashier may record per day"),
+        default=20,
+        help_text=_(
+            "Returns one cashier may record at the Counter in a day. 0: no limit."
+        ),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("staff controls")
+        verbose_name_plural = _("staff controls")
+        permissions = [
+            ("exempt_daily_limits", _("Is not bound by the cashier daily limits")),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Staff controls"))
+
+
+class AdjustmentStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for approval")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
+
+
+class AdjustmentRequest(models.Model):
+    """A manual points adjustment asked for by staff.
+
+    At or below the approval threshold it is applied at once (approved, with no
+    approver); above it, it waits until a Manager other than the requester
+    approves or refuses it. Approval posts exactly one ledger entry, linked here.
+    """
+
+    member = models.ForeignKey(
+        Member,
+        verbose_name=_("member"),
+        on_delete=models.PROTECT,
+        related_name="adjustment_requests",
+    )
+    points = models.IntegerField(_("points"))
+    reason = models.CharField(_("reason"), max_length=255)
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=AdjustmentStatus.choices,
+        default=AdjustmentStatus.PENDING,
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("requested"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decision_note = models.CharField(_("note"), max_length=255, blank=True)
+    ledger_entry = models.OneToOneField(
+        "rewards.LedgerEntry",
+        verbose_name=_("ledger entry"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="adjustment_request",
+    )
+    idempotency_key = models.CharField(max_length=80, unique=True)
+
+    class Meta:
+        verbose_name = _("points adjustment request")
+        verbose_name_plural = _("points adjustment requests")
+        ordering = ["-requested_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "-requested_at"]),
+            models.Index(fields=["requested_by", "requested_at"]),
+        ]
+        permissions = [
+            ("approve_adjustmentrequest", _("Can approve or refuse adjustments")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(points=0), name="adjustment_points_not_zero"
+            ),
+            # Approved means posted: the entry and the status commit together.
+            models.CheckConstraint(
+                condition=~models.Q(status="approved")
+                | models.Q(ledger_entry__isnull=False),
+                name="adjustment_approved_has_entry",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(decided_by=models.F("requested_by")),
+                name="adjustment_not_self_approved",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.points:+d} · {self.member.card_number}"
+
+
+class AuditAction(models.TextChoices):
+    MEMBER_VIEWED = "member.viewed", _("Opened a member's data")
+    MEMBER_CHANGED = "member.changed", _("Changed a member")
+    MEMBER_ENROLLED = "member.enrolled", _("Enrolled a member")
+    MEMBER_EXPORTED = "member.exported", _("Downloaded a member's data")
+    MEMBER_ANONYMIZED = "member.anonymized", _("Anonymized a member")
+    ADJUSTMENT_REQUESTED = "adjustment.requested", _("Requested a points adjustment")
+    ADJUSTMENT_APPLIED = "adjustment.applied", _("Adjusted points (no approval needed)")
+    ADJUSTMENT_APPROVED = "adjustment.approved", _("Approved a points adjustment")
+    ADJUSTMENT_REFUSED = "adjustment.refused", _("Refused a points adjustment")
+    PURCHASE_RECORDED = "counter.purchase", _("Recorded a purchase")
+    RETURN_RECORDED = "counter.return", _("Recorded a return")
+    POINTS_REDEEMED = "counter.redemption", _("Redeemed points")
+    VOUCHER_CONSUMED = "counter.voucher", _("Used a voucher")
+    LIMIT_REFUSED = "limit.refused", _("Refused by a daily limit")
+
+
+class AuditAppendOnlyError(Exception):
+    """Raised when code tries to change or delete an audit event."""
+
+
+class StaffAuditEventQuerySet(models.QuerySet):
+    """Reads only: bulk update and delete would rewrite history."""
+
+    def update(self, **kwargs):
+        raise AuditAppendOnlyError("The audit log is append-only.")
+
+    def delete(self):
+        raise AuditAppendOnlyError("The audit log is append-only.")
+
+
+class StaffAuditEvent(models.Model):
+    """Who did what to which member, and who opened whose data. Append-only.
+
+    Written in the transaction of the action it records, with one INSERT.
+    `details` holds ids, amounts and the names of changed fields, never the
+    personal data itself, so erasing a member leaves nothing personal here.
+    """
+
+    created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("who"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    action = models.CharField(_("action"), max_length=32, choices=AuditAction.choices)
+    object_type = models.CharField(_("object type"), max_length=64, blank=True)
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    member = models.ForeignKey(
+        Member,
+        verbose_name=_("member"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    objects = StaffAuditEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit log")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["member", "-created_at"]),
+            models.Index(fields=["actor", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} · {self.object_type} {self.object_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise AuditAppendOnlyError("The audit log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditAppendOnlyError("The audit log is append-only.")
+
+
+class ErasureSource(models.TextChoices):
+    PORTAL = "portal", _("The customer, in the portal")
+    ADMIN = "admin", _("Staff in admin")
+
+
+class MemberErasure(models.Model):
+    """A member's request to be forgotten, carried out at once (member_anonymize).
+
+    The member row, its ledger, purchases and vouchers stay for the accounts and
+    the figures; the personal data on them is blanked and the login disabled.
+    """
+
+    member = models.OneToOneField(
+        Member,
+        verbose_name=_("member"),
+        on_delete=models.PROTECT,
+        related_name="erasure",
+    )
+    source = models.CharField(
+        _("asked by"), max_length=16, choices=ErasureSource.choices
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("done by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("anonymized"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("anonymized member")
+        verbose_name_plural = _("anonymized members")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.member.card_number} · {self.created_at:%Y-%m-%d}"

@@ -81,3 +81,11 @@ def referral_get_by_code(*, code: str) -> Member | None:
 
 def referrals_for_member(*, member: Member) -> QuerySet[Referral]:
     return member.referrals_made.select_related("referee").order_by("-created_at")
+
+
+def staff_controls_get():
+    """The one StaffControls row (created with the default limits)."""
+    from members.models import StaffControls
+
+    obj, _created = StaffControls.objects.get_or_create(pk=1)
+    return obj

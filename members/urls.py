@@ -15,5 +15,7 @@ urlpatterns = [
     path("profile/", views.profile, name="profile"),
     path("preferences/", views.preferences, name="preferences"),
     path("referrals/", views.referrals, name="referrals"),
+    path("privacy/export/", views.privacy_export, name="privacy_export"),
+    path("privacy/delete/", views.privacy_delete, name="privacy_delete"),
     path("join/<str:code>/", views.join, name="join"),
 ]

@@ -6,15 +6,16 @@ A page only ever shows the member linked to the logged-in user
 
 from __future__ import annotations
 
+import json
 from functools import wraps
 
 import segno
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
@@ -22,10 +23,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from members.audit import StaffActor, staff_audit_write
 from members.cards import card_number_format
 from members.errors import ServiceError
-from members.forms import ClaimCodeForm, PreferencesForm, ProfileForm, SignupForm
-from members.models import Channel, ConsentSource, Member
+from members.forms import (
+    AccountDeleteForm,
+    ClaimCodeForm,
+    PreferencesForm,
+    ProfileForm,
+    SignupForm,
+)
+from members.models import AuditAction, Channel, ConsentSource, ErasureSource, Member
+from members.privacy import member_anonymize, member_data_export
 from members.selectors import (
     member_get_for_user,
     referral_get_by_code,
@@ -304,3 +313,55 @@ def referrals(request, member: Member):
         "referrals": referrals_for_member(member=member),
     }
     return render(request, "members/referrals.html", context)
+
+
+@require_GET
+@never_cache
+@member_required
+def privacy_export(request, member: Member):
+    """ "Download my data": a JSON file of everything kept about the member."""
+    data = member_data_export(member=member)
+    actor = StaffActor.from_request(request)
+    staff_audit_write(
+        actor=actor.user,
+        action=AuditAction.MEMBER_EXPORTED,
+        member=member,
+        obj=member,
+        ip=actor.ip,
+    )
+    response = HttpResponse(
+        json.dumps(data, ensure_ascii=False, indent=2),
+        content_type="application/json; charset=utf-8",
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="my-loyalty-data-{member.card_number}.json"'
+    )
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@never_cache
+@member_required
+def privacy_delete(request, member: Member):
+    """ "Delete my account": after the password, the personal data is erased at
+    once and the login disabled; points history stays, anonymous."""
+    form = AccountDeleteForm(_posted(request), user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member_anonymize(
+                member=member,
+                actor=StaffActor.from_request(request),
+                source=ErasureSource.PORTAL,
+            )
+        except ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            logout(request)
+            messages.success(
+                request,
+                _("Your account is deleted and your personal data erased. Goodbye!"),
+            )
+            return redirect("portal:home")
+    return render(
+        request, "members/privacy_delete.html", {"member": member, "form": form}
+    )

@@ -24,9 +24,10 @@ from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from members.admin_site import COUNTER_PERMISSION
+from members.audit import StaffActor, member_viewed_record
 from members.cards import card_number_format
 from members.errors import ServiceError
-from members.models import ConsentSource, Member, Store
+from members.models import AuditAction, ConsentSource, Member, Store
 from members.selectors import member_search
 from members.services import MemberAlreadyEnrolled, member_enroll
 from rewards.forms import (
@@ -45,6 +46,9 @@ from rewards.selectors import (
     purchases_for_member,
 )
 from rewards.services import (
+    DailyLimitReached,
+    counter_hook,
+    limit_refusal_record,
     points_redeem,
     purchase_record,
     purchase_return_record,
@@ -257,7 +261,11 @@ class Counter:
 
     def member(self, request, member_id: int):
         self._require(request)
-        return self._member_page(request, self._member_get(member_id))
+        member = self._member_get(member_id)
+        member_viewed_record(
+            actor=StaffActor.from_request(request), member=member, where="counter"
+        )
+        return self._member_page(request, member)
 
     def _member_page(self, request, member: Member, **bound):
         user = request.user
@@ -318,6 +326,12 @@ class Counter:
             try:
                 row, replayed = write(form.cleaned_data)
             except ServiceError as exc:
+                if isinstance(exc, DailyLimitReached):
+                    limit_refusal_record(
+                        actor=StaffActor.from_request(request),
+                        error=exc,
+                        member_id=member.pk,
+                    )
                 service_error_to_form(form, exc)
             else:
                 text = say(row, replayed, program_settings_get().currency)
@@ -356,6 +370,10 @@ class Counter:
                 total=data["total"],
                 source=Purchase.Source.COUNTER,
                 created_by=request.user,
+                on_written=counter_hook(
+                    actor=StaffActor.from_request(request),
+                    action=AuditAction.PURCHASE_RECORDED,
+                ),
             ),
             say,
         )
@@ -394,6 +412,10 @@ class Counter:
                 receipt_id=data["receipt_id"],
                 amount=data["amount"],
                 created_by=request.user,
+                on_written=counter_hook(
+                    actor=StaffActor.from_request(request),
+                    action=AuditAction.RETURN_RECORDED,
+                ),
             ),
             say,
         )
@@ -437,6 +459,10 @@ class Counter:
                 points=data["points"],
                 receipt_id=data["receipt_id"],
                 created_by=request.user,
+                on_written=counter_hook(
+                    actor=StaffActor.from_request(request),
+                    action=AuditAction.POINTS_REDEEMED,
+                ),
             ),
             say,
         )
@@ -455,6 +481,10 @@ class Counter:
                     store=form.store,
                     receipt_id=data["receipt_id"],
                     created_by=request.user,
+                    on_written=counter_hook(
+                        actor=StaffActor.from_request(request),
+                        action=AuditAction.VOUCHER_CONSUMED,
+                    ),
                 )
             except ServiceError as exc:
                 service_error_to_form(form, exc)

@@ -1,5 +1,5 @@
 """Row locks for points, always taken in one order:
-member, account, purchase, reward, voucher.
+member, account, purchase, reward, voucher, adjustment request, staff user.
 
 Every service that changes a balance locks the account through here, so two
 writers on one member queue behind each other instead of deadlocking.
@@ -31,3 +31,20 @@ def reward_lock(*, reward_id: int) -> Reward:
 
 def voucher_lock(*, voucher_id: int) -> Voucher:
     return Voucher.objects.select_for_update(of=("self",)).get(pk=voucher_id)
+
+
+def adjustment_request_lock(*, adjustment_id: int):
+    """Taken inside points_adjust's transaction (after the account) on approval,
+    or alone on refusal."""
+    from members.models import AdjustmentRequest
+
+    return AdjustmentRequest.objects.select_for_update(of=("self",)).get(
+        pk=adjustment_id
+    )
+
+
+def staff_user_lock(*, user_id: int) -> None:
+    """Serializes one cashier's Counter writes while their daily limit is counted."""
+    from members.models import User
+
+    User.objects.select_for_update(of=("self",)).filter(pk=user_id).first()

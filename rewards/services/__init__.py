@@ -10,6 +10,16 @@ Writes a till can retry are idempotent on (store, receipt_id): the same body
 returns the first result (`replayed=True`), a different body raises Conflict.
 """
 
+from rewards.services.adjustments import (  # noqa: F401
+    adjustment_approve,
+    adjustment_refuse,
+    adjustment_request,
+)
+from rewards.services.counter_controls import (  # noqa: F401
+    DailyLimitReached,
+    counter_hook,
+    limit_refusal_record,
+)
 from rewards.services.earning import (  # noqa: F401
     earning_rule_activate,
     earning_rule_check,

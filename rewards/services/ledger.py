@@ -374,12 +374,15 @@ def points_redeem(
     receipt_id: str,
     created_by: User | None = None,
     recorded_at: dt.datetime | None = None,
+    on_written: Callable[[Redemption], None] | None = None,
 ) -> tuple[Redemption, bool]:
     """Spend points as a discount at a till. Returns (redemption, replayed).
 
     Locks the account; refuses (Conflict, stating the balance) when fewer than
     `points` can be spent now (pending points cannot), so no redemption ever
     overdraws. Draws on the soonest-expiring points first.
+    `on_written(row)`, when given, runs inside the transaction after the write
+    (not on a replay); raising there rolls the write back (staff audit, limits).
     """
     receipt_id = _receipt(receipt_id)
     points = _points(points)
@@ -419,6 +422,8 @@ def points_redeem(
             created_by=created_by,
             recorded_at=recorded_at,
         )
+        if on_written is not None:
+            on_written(redemption)
         return redemption, False
 
     return _idempotent(
@@ -434,11 +439,14 @@ def points_adjust(
     created_by: User | None,
     idempotency_key: str | None = None,
     recorded_at: dt.datetime | None = None,
+    on_written: Callable[[LedgerEntry], None] | None = None,
 ) -> LedgerEntry:
     """A manual correction by staff, with a mandatory reason.
 
     Locks the account. A deduction may not take the balance below zero.
     With an idempotency key, a retry returns the first entry.
+    `on_written(row)`, when given, runs inside the transaction after the write
+    (not on a replay); raising there rolls the write back (staff audit, limits).
     """
     points = _points(points, allow_negative=True)
     reason = (reason or "").strip()
@@ -484,6 +492,8 @@ def points_adjust(
             idempotency_key=idempotency_key,
             recorded_at=recorded_at,
         )
+        if on_written is not None:
+            on_written(entry)
         return entry, False
 
     entry, _replayed = _idempotent(work, lookup, check)

@@ -4,7 +4,7 @@ back what the returned part earned."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -106,6 +106,7 @@ def purchase_record(
     source: str = Purchase.Source.API,
     created_by: User | None = None,
     recorded_at: dt.datetime | None = None,
+    on_written: Callable[[Purchase], None] | None = None,
 ) -> tuple[Purchase, bool]:
     """Record a till receipt and earn its points. Returns (purchase, replayed).
 
@@ -117,6 +118,8 @@ def purchase_record(
     balance is paid back by the new points simply because they are added to it. Then the
     member moves up at once to the highest tier they now qualify for
     (TierHistory in the same transaction). Queues nothing.
+    `on_written(row)`, when given, runs inside the transaction after the write
+    (not on a replay); raising there rolls the write back (staff audit, limits).
     """
     receipt_id = _receipt(receipt_id)
     clean_lines = _lines_clean(lines)
@@ -251,6 +254,8 @@ def purchase_record(
         from members.services import referral_qualify_on_purchase  # no import cycle
 
         referral_qualify_on_purchase(member=member, purchase=purchase)
+        if on_written is not None:
+            on_written(purchase)
         return purchase, False
 
     return _idempotent(
@@ -270,6 +275,7 @@ def purchase_return_record(
     lines: Iterable[ReturnLineInput | dict] | None = None,
     created_by: User | None = None,
     recorded_at: dt.datetime | None = None,
+    on_written: Callable[[PurchaseReturn], None] | None = None,
 ) -> tuple[PurchaseReturn, bool]:
     """Return part or all of a purchase, by amount or by lines; claw back its points.
 
@@ -279,6 +285,9 @@ def purchase_return_record(
     part is below the minimum spend. So all returns together never take back more than the
     purchase earned, and a full return takes back all of it. If the points were
     spent the balance goes negative. Locks the account, then the purchase.
+
+    `on_written(row)`, when given, runs inside the transaction after the write
+    (not on a replay); raising there rolls the write back (staff audit, limits).
     """
     receipt_id = _receipt(receipt_id)
     lines = [
@@ -397,6 +406,8 @@ def purchase_return_record(
                 created_by=created_by,
                 recorded_at=recorded_at,
             )
+        if on_written is not None:
+            on_written(ret)
         return ret, False
 
     return _idempotent(

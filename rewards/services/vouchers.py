@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Callable
 
 from django.db import transaction
 from django.db.models import Min
@@ -321,6 +322,7 @@ def voucher_consume(
     receipt_id: str,
     created_by: User | None = None,
     recorded_at: dt.datetime | None = None,
+    on_written: Callable[[Voucher], None] | None = None,
 ) -> tuple[Voucher, bool]:
     """Use a voucher on a receipt. Returns (voucher, replayed).
 
@@ -328,6 +330,8 @@ def voucher_consume(
     receipt again returns the voucher as it was used; any other use after that
     is a Conflict saying when and where it was used. An expired or cancelled
     voucher is a Conflict too. Moves no points (they left on redemption).
+    `on_written(row)`, when given, runs inside the transaction after the write
+    (not on a replay); raising there rolls the write back (staff audit, limits).
     """
     receipt_id = _receipt(receipt_id)
     found = _voucher_by_code(code)
@@ -359,6 +363,8 @@ def voucher_consume(
         )
         voucher.reward = found.reward
         voucher.member = found.member
+        if on_written is not None:
+            on_written(voucher)
         return voucher, False
 
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('members', '0005_staff_groups_new_models'),
+        ('members', '0007_staff_groups_controls'),
         ('rewards', '0007_staff_rights_earning_rules'),
     ]
 
