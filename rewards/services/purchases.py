@@ -38,6 +38,7 @@ from rewards.services.ledger import (
     _receipt,
     _replay,
 )
+from rewards.services.stamps import stamps_award_for_purchase, stamps_revoke_for_return
 from rewards.services.tiers import _tier_rate, _tier_upgrade
 
 
@@ -209,6 +210,7 @@ def purchase_record(
                 created_by=created_by,
                 recorded_at=recorded_at,
             )
+        stamps_award_for_purchase(purchase=purchase)
         _tier_upgrade(
             account, member_id=member.pk, tiers=tiers, at=recorded_at or timezone.now()
         )
@@ -346,6 +348,7 @@ def purchase_return_record(
                 created_by=created_by,
                 recorded_at=recorded_at,
             )
+        stamps_revoke_for_return(purchase_return=ret)
         return ret, False
 
     return _idempotent(
