@@ -3,7 +3,7 @@ from decimal import Decimal
 import factory
 from factory.django import DjangoModelFactory
 
-from rewards.models import Reward, RewardType, Tier
+from rewards.models import Reward, RewardType, StampProgram, StampTrigger, Tier
 
 
 class RewardFactory(DjangoModelFactory):
@@ -25,3 +25,15 @@ class TierFactory(DjangoModelFactory):
     threshold = Decimal("0")
     earn_multiplier = Decimal("1.00")
     grace_days = 30
+
+
+class StampProgramFactory(DjangoModelFactory):
+    """Default: one stamp per purchase, 10 for a full card, cards never expire."""
+
+    class Meta:
+        model = StampProgram
+
+    name = factory.Sequence(lambda n: f"Stamp card {n}")
+    trigger = StampTrigger.PURCHASE
+    stamps_needed = 10
+    reward = factory.SubFactory(RewardFactory, name="Free coffee")
