@@ -41,6 +41,7 @@ from rewards.selectors import (
     ledger_entries_for_member,
     ledger_entry_explain,
     program_settings_get,
+    stamp_cards_open_for_member,
     tier_progress_get,
 )
 
@@ -195,6 +196,7 @@ def dashboard(request, member: Member):
             for entry in entries
         ],
         "tier": tier_progress_get(member=member),
+        "stamp_cards": stamp_cards_open_for_member(member_id=member.pk),
     }
     return render(request, "members/dashboard.html", context)
 

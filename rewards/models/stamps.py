@@ -238,7 +238,13 @@ class StampCard(models.Model):
 
     @property
     def missing(self) -> int:
+        """Stamps still to collect for the voucher, stamps owed included."""
         return max(self.needed - self.stamps, 0) + self.owed
+
+    @property
+    def slots(self) -> list[bool]:
+        """One flag per stamp place, filled first: what the card page draws."""
+        return [i < self.stamps for i in range(self.needed)]
 
 
 class StampEntryKind(models.TextChoices):
