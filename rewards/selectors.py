@@ -691,6 +691,10 @@ class StampProgress:
     owed: int
     vouchers: list[Voucher]
 
+    @property
+    def voucher_codes(self) -> list[str]:
+        return [voucher.code for voucher in self.vouchers]
+
 
 def stamp_progress_for_purchase(*, purchase: Purchase) -> list[StampProgress]:
     """Per program the purchase stamped: the stamps it gave, where the member's open

@@ -12,7 +12,12 @@ import zoneinfo
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -37,6 +42,7 @@ from rewards.api.serializers import (
     receipt_field,
 )
 from rewards.models import Purchase
+from rewards.selectors import stamp_progress_for_purchase
 from rewards.services import (
     LineInput,
     ReturnLineInput,
@@ -73,6 +79,28 @@ def _member_from(data: dict) -> Member:
     if "card_number" in data:
         return member_by_card_or_404(data["card_number"])
     return member_by_phone_or_404(data["phone"])
+
+
+class PurchaseStampSerializer(serializers.Serializer):
+    program = serializers.CharField(source="program.name")
+    earned = serializers.IntegerField(
+        help_text=_("Stamps this purchase gave (stamps owed it paid included).")
+    )
+    stamps = serializers.IntegerField(
+        help_text=_("Stamps on the member's open card now.")
+    )
+    needed = serializers.IntegerField(help_text=_("Stamps for a full card."))
+    owed = serializers.IntegerField(
+        help_text=_("Stamps still owed after a return; the next ones pay them.")
+    )
+    vouchers = serializers.ListField(
+        child=serializers.CharField(),
+        source="voucher_codes",
+        help_text=_("Codes of the vouchers issued for the cards this purchase filled."),
+    )
+
+    class Meta:
+        ref_name = "PurchaseStamps"
 
 
 class PurchaseCreateApi(TillApiView):
@@ -123,9 +151,18 @@ class PurchaseCreateApi(TillApiView):
             source="balance_after",
             help_text=_("The member's balance right after this purchase."),
         )
+        stamps = serializers.SerializerMethodField(
+            help_text=_("The stamp cards this purchase stamped; empty when none.")
+        )
 
         class Meta:
             ref_name = "PurchaseCreateOutput"
+
+        @extend_schema_field(PurchaseStampSerializer(many=True))
+        def get_stamps(self, purchase: Purchase) -> list[dict]:
+            return PurchaseStampSerializer(
+                stamp_progress_for_purchase(purchase=purchase), many=True
+            ).data
 
     @extend_schema(
         operation_id="purchase_create",

@@ -117,6 +117,7 @@ def test_purchase_earns_points_and_answers_201(till, member, store):
         "id": purchase.pk,
         "points_earned": 412,
         "points_balance": 412,
+        "stamps": [],
     }
     assert purchase.store == store
     assert purchase.member == member
