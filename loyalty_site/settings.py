@@ -222,6 +222,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "rewards.tasks.voucher_expire_due",
         "schedule": crontab(hour=2, minute=30),
     },
+    "stamp-cards-expire-nightly": {
+        "task": "rewards.tasks.stamp_cards_expire_due",
+        "schedule": crontab(hour=2, minute=40),
+    },
     "tiers-downgrade-nightly": {
         "task": "rewards.tasks.tiers_downgrade_due",
         "schedule": crontab(hour=2, minute=45),

@@ -48,3 +48,16 @@ def tiers_downgrade_due() -> int:
     moved = services.tiers_downgrade_due()
     log.info("Moved %s member(s) down a tier", moved)
     return moved
+
+
+@shared_task(time_limit=900, soft_time_limit=840)
+def stamp_cards_expire_due() -> int:
+    """Nightly: close open stamp cards past their date (their stamps lapse).
+
+    Safe to run twice: each card's status is re-checked under its lock.
+    """
+    from rewards import services
+
+    expired = services.stamp_cards_expire_due()
+    log.info("Expired %s stamp card(s)", expired)
+    return expired
