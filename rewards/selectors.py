@@ -347,6 +347,11 @@ def _stamp_cards() -> Iterator[LedgerViolation]:
         )
 
 
+def stamp_card_violations() -> list[LedgerViolation]:
+    """Stamp cards whose stamps or stamps owed differ from the sums of their entries."""
+    return list(_stamp_cards())
+
+
 # Each check is one aggregate query over the whole table (no per-member loop).
 LEDGER_CHECKS: list[tuple[str, Callable[[], Iterator[LedgerViolation]]]] = [
     ("balance", _balance_vs_entries),
