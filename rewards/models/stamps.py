@@ -11,12 +11,15 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from rewards.models.ledger import AppendOnlyError
+
+# A card is drawn as one circle per stamp: more than this would not fit a phone.
+MAX_STAMPS_NEEDED = 50
 
 
 class StampTrigger(models.TextChoices):
@@ -69,7 +72,7 @@ class StampProgram(models.Model):
     stamps_needed = models.PositiveSmallIntegerField(
         _("stamps for a full card"),
         default=10,
-        validators=[MinValueValidator(2)],
+        validators=[MinValueValidator(2), MaxValueValidator(MAX_STAMPS_NEEDED)],
     )
     reward = models.ForeignKey(
         "rewards.Reward",
@@ -103,8 +106,10 @@ class StampProgram(models.Model):
         ordering = ["name", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(stamps_needed__gte=2),
-                name="stamp_program_needs_two",
+                condition=models.Q(
+                    stamps_needed__gte=2, stamps_needed__lte=MAX_STAMPS_NEEDED
+                ),
+                name="stamp_program_needs_two_to_fifty",
             ),
             models.CheckConstraint(
                 condition=~models.Q(trigger="min_spend") | models.Q(min_spend__gt=0),

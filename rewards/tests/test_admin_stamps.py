@@ -113,6 +113,12 @@ class TestStampProgramAdmin:
         assert response.status_code == 200
         assert "stamps_needed" in response.context["adminform"].form.errors
 
+    def test_add_refuses_a_card_of_more_than_fifty_stamps(self, su_client, reward):
+        response = su_client.post(
+            _url("stampprogram", "add"), _form(reward, stamps_needed="51")
+        )
+        assert "stamps_needed" in response.context["adminform"].form.errors
+
     def test_add_refuses_a_unit_program_without_items(self, su_client, reward):
         response = su_client.post(
             _url("stampprogram", "add"), _form(reward, trigger="unit", min_spend="")
