@@ -166,3 +166,14 @@ def test_another_members_cards_are_not_shown(logged_in, store, programs, member)
     html = client.get(STAMPS).content.decode()
 
     assert "stamp-card-" not in html
+
+
+def test_the_dashboard_query_count_does_not_grow_with_cards(
+    logged_in, store, programs, django_assert_max_num_queries
+):
+    client, member = logged_in
+    for i in range(8):
+        _buy(store, member, f"R{i}", 2)
+    with django_assert_max_num_queries(9):
+        response = client.get(DASHBOARD)
+    assert response.status_code == 200
