@@ -226,6 +226,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "rewards.tasks.points_expire_due",
         "schedule": crontab(hour=2, minute=15),
     },
+    "stamp-cards-expire-nightly": {
+        "task": "rewards.tasks.stamp_cards_expire_due",
+        "schedule": crontab(hour=2, minute=40),
+    },
     "tiers-downgrade-nightly": {
         "task": "rewards.tasks.tiers_downgrade_due",
         "schedule": crontab(hour=2, minute=45),

@@ -51,6 +51,7 @@ from rewards.selectors import (
     ledger_entry_explain,
     points_outlook_get,
     program_settings_get,
+    stamp_cards_open_for_member,
     tier_progress_get,
 )
 
@@ -206,6 +207,7 @@ def dashboard(request, member: Member):
         ],
         "tier": tier_progress_get(member=member),
         "outlook": points_outlook_get(account=member.account),
+        "stamp_cards": stamp_cards_open_for_member(member_id=member.pk),
     }
     return render(request, "members/dashboard.html", context)
 

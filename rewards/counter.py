@@ -41,9 +41,12 @@ from rewards.forms import (
 )
 from rewards.models import Purchase
 from rewards.selectors import (
+    StampProgress,
     member_balance_get,
     program_settings_get,
     purchases_for_member,
+    stamp_cards_open_for_member,
+    stamp_progress_for_purchase,
 )
 from rewards.services import (
     DailyLimitReached,
@@ -77,6 +80,25 @@ def balance_text(balance: int) -> str:
     return ngettext("%(points)s point", "%(points)s points", balance) % {
         "points": number_format(balance, force_grouping=True)
     }
+
+
+def stamp_progress_text(progress: StampProgress) -> str:
+    """'Coffee card: +2 stamps, 7 of 10.' and a sentence per voucher it issued."""
+    text = ngettext(
+        "%(program)s: +%(earned)s stamp, %(stamps)s of %(needed)s.",
+        "%(program)s: +%(earned)s stamps, %(stamps)s of %(needed)s.",
+        progress.earned,
+    ) % {
+        "program": progress.program.name,
+        "earned": progress.earned,
+        "stamps": progress.stamps,
+        "needed": progress.needed,
+    }
+    for voucher in progress.vouchers:
+        text += " " + gettext(
+            "Card full: voucher %(code)s for “%(reward)s” is the customer's now."
+        ) % {"code": voucher.code, "reward": voucher.reward.name}
+    return text
 
 
 def _money(amount: Decimal, currency: str) -> str:
@@ -303,6 +325,7 @@ class Counter:
             point_value=_rate(conf.point_value, conf.currency),
             max_discount=_money(max_discount, conf.currency),
             purchases=purchases_for_member(member_id=member.pk)[:RECENT_PURCHASES],
+            stamp_cards=stamp_cards_open_for_member(member_id=member.pk),
             store=store,
             purchase_url=self._url("counter_purchase", member.pk),
             return_url=self._url("counter_return", member.pk),
@@ -348,7 +371,7 @@ class Counter:
                 return gettext(
                     "Receipt %(receipt)s was already recorded; nothing was added."
                 ) % {"receipt": purchase.receipt_id}
-            return ngettext(
+            text = ngettext(
                 "Purchase of %(amount)s recorded: +%(points)s point.",
                 "Purchase of %(amount)s recorded: +%(points)s points.",
                 purchase.points_earned,
@@ -356,6 +379,8 @@ class Counter:
                 "amount": _money(purchase.total, currency),
                 "points": purchase.points_earned,
             }
+            stamps = stamp_progress_for_purchase(purchase=purchase)
+            return " ".join([text, *(stamp_progress_text(p) for p in stamps)])
 
         form = CounterPurchaseForm(request.POST, store=_staff_store(request.user))
         return self._member_write(

@@ -61,3 +61,16 @@ def points_expire_due() -> int:
     expired = services.points_expire_due()
     log.info("Expired %s points lot(s)", expired)
     return expired
+
+
+@shared_task(time_limit=900, soft_time_limit=840)
+def stamp_cards_expire_due() -> int:
+    """Nightly: close open stamp cards past their date (their stamps lapse).
+
+    Safe to run twice: each card's status is re-checked under its lock.
+    """
+    from rewards import services
+
+    expired = services.stamp_cards_expire_due()
+    log.info("Expired %s stamp card(s)", expired)
+    return expired

@@ -23,6 +23,8 @@ from rewards.selectors import (
     member_balance_get,
     program_settings_get,
     reward_list_available,
+    stamp_cards_completed_for_member,
+    stamp_cards_open_for_member,
     tier_progress_get,
     tier_value_text,
     tier_window_text,
@@ -172,3 +174,14 @@ def tiers(request, member: Member):
         "tier": tier_progress_get(member=member),
     }
     return render(request, "rewards/tiers.html", context)
+
+
+@require_GET
+@member_required
+def stamps(request, member: Member):
+    context = {
+        "member": member,
+        "stamp_cards": stamp_cards_open_for_member(member_id=member.pk),
+        "completed_cards": stamp_cards_completed_for_member(member_id=member.pk),
+    }
+    return render(request, "rewards/stamps.html", context)

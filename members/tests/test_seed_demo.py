@@ -113,11 +113,15 @@ def test_seed_demo_fills_the_rewards_catalog_and_gives_the_demo_customer_a_vouch
 
     assert Reward.objects.count() == 6
     demo = Member.objects.get(email="demo@example.com")
-    assert Voucher.objects.filter(member=demo, status=VoucherStatus.ISSUED).exists()
+    assert Voucher.objects.filter(
+        member=demo, status=VoucherStatus.ISSUED, source="redeemed"
+    ).exists()
     assert Voucher.objects.filter(status=VoucherStatus.USED).exists()
     assert ledger_discrepancies() == []
-    for voucher in Voucher.objects.all():
+    for voucher in Voucher.objects.filter(source="redeemed"):
         assert voucher.ledger_entries.filter(kind="redeem").count() == 1
+    for voucher in Voucher.objects.exclude(source="redeemed"):  # stamp cards'
+        assert not voucher.ledger_entries.exists()
 
 
 def test_seed_demo_sets_bonuses_and_lets_members_refer_friends():
@@ -136,3 +140,16 @@ def test_seed_demo_sets_bonuses_and_lets_members_refer_friends():
     assert Referral.objects.filter(status="qualified").exists()
     assert "referrals" in out
     assert ledger_discrepancies() == []
+
+
+def test_seed_demo_gives_the_demo_customer_stamp_cards():
+    from rewards.models import StampCard, StampCardStatus, StampProgram
+    from rewards.selectors import stamp_card_violations
+
+    _seed()
+
+    assert StampProgram.objects.count() == 2
+    demo = Member.objects.get(user__email="demo@example.com")
+    cards = StampCard.objects.filter(member=demo)
+    assert cards.filter(status=StampCardStatus.OPEN).exists()
+    assert stamp_card_violations() == []

@@ -31,6 +31,14 @@ from rewards.models.purchases import (  # noqa: F401
     PurchaseReturn,
     Redemption,
 )
+from rewards.models.stamps import (  # noqa: F401
+    StampCard,
+    StampCardStatus,
+    StampEntry,
+    StampEntryKind,
+    StampProgram,
+    StampTrigger,
+)
 from rewards.models.tiers import (  # noqa: F401
     Tier,
     TierHistory,

@@ -47,6 +47,15 @@ from rewards.services.purchases import (  # noqa: F401
     purchase_record,
     purchase_return_record,
 )
+from rewards.services.stamps import (  # noqa: F401
+    MAX_STAMPS_PER_PURCHASE,
+    stamp_cards_expire_due,
+    stamp_program_save,
+    stamp_programs_running,
+    stamps_award_for_purchase,
+    stamps_for_purchase,
+    stamps_revoke_for_return,
+)
 from rewards.services.tiers import (  # noqa: F401
     RATE_PLACES,
     tier_evaluate,

@@ -39,6 +39,7 @@ from rewards.services.ledger import (
     _receipt,
     _replay,
 )
+from rewards.services.stamps import stamps_award_for_purchase, stamps_revoke_for_return
 from rewards.services.tiers import _tier_rate, _tier_upgrade
 
 
@@ -248,6 +249,7 @@ def purchase_record(
                 breakdown=result.breakdown,
                 available_at=recorded + dt.timedelta(days=conf.pending_days),
             )
+        stamps_award_for_purchase(purchase=purchase)
         _tier_upgrade(
             account, member_id=member.pk, tiers=tiers, at=recorded_at or timezone.now()
         )
@@ -406,6 +408,7 @@ def purchase_return_record(
                 created_by=created_by,
                 recorded_at=recorded_at,
             )
+        stamps_revoke_for_return(purchase_return=ret)
         if on_written is not None:
             on_written(ret)
         return ret, False

@@ -3,7 +3,16 @@ from decimal import Decimal
 import factory
 from factory.django import DjangoModelFactory
 
-from rewards.models import EarningRule, Reward, RewardType, RuleKind, RuleStatus, Tier
+from rewards.models import (
+    EarningRule,
+    Reward,
+    RewardType,
+    RuleKind,
+    RuleStatus,
+    StampProgram,
+    StampTrigger,
+    Tier,
+)
 
 
 class RewardFactory(DjangoModelFactory):
@@ -42,3 +51,15 @@ class EarningRuleFactory(DjangoModelFactory):
     def stores(self, create, extracted, **kwargs):
         if create and extracted:
             self.stores.set(extracted)
+
+
+class StampProgramFactory(DjangoModelFactory):
+    """Default: one stamp per purchase, 10 for a full card, cards never expire."""
+
+    class Meta:
+        model = StampProgram
+
+    name = factory.Sequence(lambda n: f"Stamp card {n}")
+    trigger = StampTrigger.PURCHASE
+    stamps_needed = 10
+    reward = factory.SubFactory(RewardFactory, name="Free coffee")

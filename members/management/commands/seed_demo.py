@@ -46,9 +46,17 @@ from rewards.models import (
     RewardType,
     RuleKind,
     RuleStatus,
+    StampProgram,
+    StampTrigger,
     Tier,
+    Voucher,
+    VoucherSource,
 )
-from rewards.selectors import ledger_discrepancies, program_settings_get
+from rewards.selectors import (
+    ledger_discrepancies,
+    program_settings_get,
+    stamp_card_violations,
+)
 from rewards.services import (
     LineInput,
     ReturnLineInput,
@@ -60,6 +68,8 @@ from rewards.services import (
     purchase_return_record,
     reward_redeem,
     reward_save,
+    stamp_cards_expire_due,
+    stamp_program_save,
     tier_save,
     voucher_consume,
     voucher_expire_due,
@@ -256,6 +266,15 @@ REWARDS = [
     ("Майстер-клас бариста", "Дві години з нашим бариста, до 8 гостей.",
      RewardType.GIFT, None, 2500, 16, (1, 365), 90, True, False),
 ]  # fmt: skip
+# name, description, trigger, category, minimum spend, stamps for a full card,
+# reward (index in REWARDS), card valid days, store codes (empty: all)
+STAMP_PROGRAMS = [
+    ("Кавова картка: 9 + 1 у подарунок", "Кожна десята кава — за наш рахунок.",
+     StampTrigger.UNIT, "coffee", None, 10, 0, 180, []),
+    ("Картка сніданку: 6 візитів", "Покупка від 150 грн — штамп; шостий дарує круасан.",
+     StampTrigger.MIN_SPEND, "", Decimal("150"), 6, 1, 90, ["kyiv-center"]),
+]  # fmt: skip
+STAMP_VOUCHER_USE_SHARE = 0.7
 
 _PAIRS = (
     "а a б b в v г h ґ g д d е e є ie ж zh з z и y і i ї i й i к k л l м m н n о o "
@@ -309,6 +328,7 @@ class Stats:
     referrals: int = 0
     birthday_bonuses: int = 0
     lots_expired: int = 0
+    stamp_vouchers: int = 0
 
 
 @dataclass(order=True)
@@ -343,6 +363,7 @@ class Command(BaseCommand):
             return
 
         self.rng = random.Random(seed)
+        self.stamp_rng = random.Random(seed + 2)
         self.stats = Stats()
         self.seq = 0
         self.end = timezone.now().replace(second=0, microsecond=0)
@@ -366,6 +387,7 @@ class Command(BaseCommand):
             self.tiers = self._tiers_create()
             self.rewards = self._rewards_create()
             self._earning_create()
+            self._stamp_programs_create()
             bonus_settings_update(**BONUSES)
             plans = self._members_plan(members, seed)
             self._referrals_plan(plans, seed)
@@ -373,9 +395,10 @@ class Command(BaseCommand):
             self.stdout.write(f"Writing {len(events)} events in time order...")
             self._events_run(events)
             self._points_expire_and_pend()
+            stamp_cards_expire_due(now=self.end)
             self._passwords_set(hashes)
 
-        problems = ledger_discrepancies()
+        problems = ledger_discrepancies() + stamp_card_violations()
         if problems:
             raise CommandError(f"Ledger check failed: {problems[:3]}")
         _token, raw = api_token_create(store=self.stores[0], name=TOKEN_NAME)
@@ -387,7 +410,8 @@ class Command(BaseCommand):
                 f"({s.overdrawn_by_return} left a balance owed), "
                 f"{s.redemptions} redemptions, {s.adjustments} adjustments, "
                 f"{s.vouchers} vouchers ({s.vouchers_used} used, "
-                f"{s.vouchers_expired} expired), {s.referrals} referrals, "
+                f"{s.vouchers_expired} expired), {s.stamp_vouchers} vouchers for "
+                f"full stamp cards, {s.referrals} referrals, "
                 f"{s.birthday_bonuses} birthday bonuses, "
                 f"{s.lots_expired} expired points lots."
             )
@@ -537,6 +561,27 @@ class Command(BaseCommand):
             )
         self.stdout.write(f"Rewards: {len(rewards)}")
         return rewards
+
+    def _stamp_programs_create(self) -> None:
+        """Before the purchase stream, so the year's coffees fill the cards."""
+        by_code = {store.code: store for store in self.stores}
+        for (name, description, trigger, category, min_spend, needed, reward,
+             days, stores) in STAMP_PROGRAMS:  # fmt: skip
+            program = stamp_program_save(
+                program=StampProgram(
+                    name=name,
+                    description=description,
+                    trigger=trigger,
+                    category=category,
+                    min_spend=min_spend,
+                    stamps_needed=needed,
+                    reward=self.rewards[reward],
+                    card_valid_days=days,
+                    created_at=self.start,
+                )
+            )
+            program.stores.set([by_code[code] for code in stores])
+        self.stdout.write(f"Stamp programs: {len(STAMP_PROGRAMS)}")
 
     def _passwords_set(self, hashes: dict[str, Future]) -> None:
         for user in User.objects.filter(username__in=hashes):
@@ -893,6 +938,7 @@ class Command(BaseCommand):
         )
         plan.balance = purchase.balance_after
         self.stats.purchases += 1
+        self._stamp_vouchers_plan(plan, store_index, purchase, queue)
         keep = event.data.get("voucher") == "keep" and not plan.voucher_kept
         if keep or self.rng.random() < plan.redeem_appetite / 4:
             self._voucher_take(plan, store_index, at, queue, keep=keep)
@@ -943,16 +989,42 @@ class Command(BaseCommand):
                 queue, self._event(voucher.expires_at, 5, "voucher_expiry", plan)
             )
 
+    def _stamp_vouchers_plan(
+        self, plan: Plan, store_index: int, purchase: Purchase, queue: list[Event]
+    ) -> None:
+        """Most vouchers of stamp cards this purchase filled are used within days;
+        the demo customer keeps those of the last month to show."""
+        for code, issued_at in Voucher.objects.filter(
+            member=plan.member,
+            source=VoucherSource.STAMP_CARD,
+            issued_at=purchase.created_at,
+        ).values_list("code", "issued_at"):
+            self.stats.stamp_vouchers += 1
+            rng = self.stamp_rng  # its own, so the rest of the history is unchanged
+            recent = issued_at > self.end - dt.timedelta(days=30)
+            if (plan.is_demo and recent) or rng.random() > STAMP_VOUCHER_USE_SHARE:
+                continue
+            used_at = issued_at + dt.timedelta(
+                days=rng.randint(0, 10), minutes=rng.randint(5, 600)
+            )
+            data = {"code": code, "store": store_index, "stamp": True}
+            heapq.heappush(queue, self._event(used_at, 4, "voucher_use", plan, data))
+
     def _voucher_use(self, event: Event) -> None:
         index = event.data["store"]
         store = self.stores[index]
-        voucher_consume(
-            code=event.data["code"],
-            store=store,
-            receipt_id=self._receipt_new(index, event.at),
-            created_by=self._cashier_at(store),
-            recorded_at=event.at,
-        )
+        try:
+            voucher_consume(
+                code=event.data["code"],
+                store=store,
+                receipt_id=self._receipt_new(index, event.at),
+                created_by=self._cashier_at(store),
+                recorded_at=event.at,
+            )
+        except Conflict:
+            if not event.data.get("stamp"):
+                raise
+            return  # a return undid the full card and cancelled its voucher
         self.stats.vouchers_used += 1
 
     def _redeem(self, plan: Plan, store: Store, receipt: str, points: int, at) -> None:
