@@ -151,7 +151,11 @@ def _staff_groups_ensure() -> None:
         pass
 
     _Editor.connection = connection
-    for name in ("0002_staff_groups", "0005_staff_groups_new_models"):
+    for name in (
+        "0002_staff_groups",
+        "0005_staff_groups_new_models",
+        "0007_staff_groups_memberships_partners",
+    ):
         migration = importlib.import_module(f"members.migrations.{name}")
         (getattr(migration, "groups_create", None) or migration.grant)(apps, _Editor())
 
