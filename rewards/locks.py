@@ -1,5 +1,5 @@
 """Row locks for points, always taken in one order:
-member, account, purchase, reward, voucher.
+member, account, subscription, purchase, reward, voucher.
 
 Every service that changes a balance locks the account through here, so two
 writers on one member queue behind each other instead of deadlocking.
@@ -7,7 +7,7 @@ writers on one member queue behind each other instead of deadlocking.
 
 from __future__ import annotations
 
-from rewards.models import PointsAccount, Purchase, Reward, Voucher
+from rewards.models import PointsAccount, Purchase, Reward, Subscription, Voucher
 
 
 def account_lock(*, member_id: int) -> PointsAccount:
@@ -26,3 +26,9 @@ def reward_lock(*, reward_id: int) -> Reward:
 
 def voucher_lock(*, voucher_id: int) -> Voucher:
     return Voucher.objects.select_for_update(of=("self",)).get(pk=voucher_id)
+
+
+def subscription_lock(*, subscription_id: int) -> Subscription:
+    """After the member's account: a membership sale or cancellation also moves
+    the tier and issues vouchers, which need the account."""
+    return Subscription.objects.select_for_update(of=("self",)).get(pk=subscription_id)

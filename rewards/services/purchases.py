@@ -109,7 +109,8 @@ def purchase_record(
     """Record a till receipt and earn its points. Returns (purchase, replayed).
 
     Locks the member's account. Earning: total × points_per_unit × the
-    multiplier of the member's tier before this purchase, rounded down,
+    multiplier of the member's tier before this purchase × the earn
+    multiplier of their paid membership at the time of purchase, rounded down,
     nothing below the minimum purchase; an earlier negative balance is paid
     back by the new points simply because they are added to it. Then the
     member moves up at once to the highest tier they now qualify for
@@ -158,7 +159,12 @@ def purchase_record(
             return _replay(existing, fingerprint, mismatch)
         conf = program_settings_get()
         tiers = tiers_active()
-        rate = _tier_rate(conf.points_per_unit, account=account, tiers=tiers)
+        rate = _tier_rate(
+            conf.points_per_unit,
+            account=account,
+            tiers=tiers,
+            at=occurred_at or recorded_at or timezone.now(),
+        )
         points = points_for_amount(
             total, points_per_unit=rate, min_purchase=conf.min_purchase
         )

@@ -19,6 +19,8 @@ from rewards.models import (
 )
 from rewards.selectors import (
     ZERO_VALUE,
+    membership_earn_multiplier,
+    membership_guaranteed_ranks,
     program_settings_get,
     tier_values,
     tiers_active,
@@ -29,12 +31,24 @@ from rewards.selectors import (
 RATE_PLACES = Decimal("0.0001")  # what Purchase.points_per_unit holds
 
 
-def _tier_rate(base: Decimal, *, account: PointsAccount, tiers: list[Tier]) -> Decimal:
-    """The base rate times the multiplier of the member's (active) tier."""
+def _tier_rate(
+    base: Decimal,
+    *,
+    account: PointsAccount,
+    tiers: list[Tier],
+    at: dt.datetime | None = None,
+) -> Decimal:
+    """The base rate times the multiplier of the member's (active) tier, times the
+    earn multiplier of their paid membership at `at` (tier × plan: a Gold member
+    with x1.25 in a x1.5 plan earns 1.875 × base)."""
     tier = next((t for t in tiers if t.pk == account.tier_id), None)
-    if tier is None:
+    rate = base if tier is None else base * tier.earn_multiplier
+    # --- paid membership (memberships branch): the plan's multiplier on top ---
+    plan_multiplier = membership_earn_multiplier(member_id=account.member_id, at=at)
+    if tier is None and plan_multiplier == 1:
         return base
-    return (base * tier.earn_multiplier).quantize(RATE_PLACES, rounding=ROUND_FLOOR)
+    rate *= plan_multiplier
+    return rate.quantize(RATE_PLACES, rounding=ROUND_FLOOR)
 
 
 def _amount_text(value: Decimal, places: int = 2) -> str:
@@ -160,6 +174,10 @@ def _tier_downgrade_one(
         ):
             return False  # moved meanwhile, or already today
         current = next(t for t in tiers if t.pk == tier_id)
+        # --- paid membership: never below the plan's guaranteed tier ---
+        guaranteed = membership_guaranteed_ranks(member_ids=[member_id], at=at)
+        if guaranteed.get(member_id, 0) >= current.rank:
+            return False
         value = (
             tier_values(member_ids=[member_id], tiers=[current], at=at)[current.pk]
             .get(member_id, ZERO_VALUE)
@@ -220,10 +238,15 @@ def tiers_downgrade_due(*, today: dt.date | None = None, batch: int = 500) -> in
             tier = by_pk[tier_id]
             values.update(tier_values(member_ids=member_ids, tiers=[tier], at=at))
         start_grace, clear_grace, due = [], [], []
+        # Paid membership: a member whose plan guarantees this tier (or a
+        # higher one) is not below it; the grace period starts after expiry.
+        guaranteed = membership_guaranteed_ranks(
+            member_ids=[row[1] for row in rows], at=at
+        )
         for pk, member_id, tier_id, since, lapsed in rows:
             tier = by_pk[tier_id]
             value = values[tier_id].get(member_id, ZERO_VALUE).value
-            if value >= tier.threshold:
+            if value >= tier.threshold or guaranteed.get(member_id, 0) >= tier.rank:
                 if lapsed is not None:
                     clear_grace.append(pk)
                 continue
