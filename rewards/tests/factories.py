@@ -3,7 +3,7 @@ from decimal import Decimal
 import factory
 from factory.django import DjangoModelFactory
 
-from rewards.models import Reward, RewardType, Tier
+from rewards.models import MembershipPlan, Reward, RewardType, Tier
 
 
 class RewardFactory(DjangoModelFactory):
@@ -25,3 +25,13 @@ class TierFactory(DjangoModelFactory):
     threshold = Decimal("0")
     earn_multiplier = Decimal("1.00")
     grace_days = 30
+
+
+class MembershipPlanFactory(DjangoModelFactory):
+    class Meta:
+        model = MembershipPlan
+
+    name = factory.Sequence(lambda n: f"Club {n}")
+    price = Decimal("99.00")
+    period_months = 1
+    earn_multiplier = Decimal("1.50")
