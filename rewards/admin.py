@@ -322,6 +322,7 @@ class RewardAdmin(admin.ModelAdmin):
         StockFilter,
         "refund_points_on_expiry",
         "tiers",
+        "funded_by",
     )
     search_fields = ("name", "description")
     list_select_related = ()
@@ -342,6 +343,7 @@ class RewardAdmin(admin.ModelAdmin):
                     "voucher_valid_days",
                     "refund_points_on_cancel",
                     "refund_points_on_expiry",
+                    "funded_by",
                 )
             },
         ),
@@ -486,3 +488,6 @@ class TierHistoryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("reason", *_member_search(""))
     date_hierarchy = "created_at"
     fields = ("created_at", "member", "kind", "from_tier", "to_tier", "value", "reason")
+
+
+from rewards import admin_memberships, admin_partners  # noqa: E402, F401
