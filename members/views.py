@@ -40,6 +40,7 @@ from members.services import (
 from rewards.selectors import (
     ledger_entries_for_member,
     ledger_entry_explain,
+    membership_active_get,
     program_settings_get,
     tier_progress_get,
 )
@@ -195,6 +196,8 @@ def dashboard(request, member: Member):
             for entry in entries
         ],
         "tier": tier_progress_get(member=member),
+        "membership": membership_active_get(member_id=member.pk),
+        "membership_url": reverse("catalog:membership"),
     }
     return render(request, "members/dashboard.html", context)
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("rewards/redeem/", views.redeem, name="redeem"),
     path("vouchers/", views.vouchers, name="vouchers"),
     path("tiers/", views.tiers, name="tiers"),
+    path("membership/", views.membership, name="membership"),
     # The code is looked up among the logged-in member's own vouchers only.
     path("vouchers/<str:code>/", views.voucher, name="voucher"),
 ]

@@ -20,6 +20,8 @@ from rewards.selectors import (
     ledger_entries_for_member,
     ledger_entry_explain,
     member_balance_get,
+    membership_active_get,
+    membership_plans_on_sale,
     program_settings_get,
     reward_list_available,
     tier_progress_get,
@@ -167,3 +169,16 @@ def tiers(request, member: Member):
         "tier": tier_progress_get(member=member),
     }
     return render(request, "rewards/tiers.html", context)
+
+
+@require_GET
+@member_required
+def membership(request, member: Member):
+    """The member's paid membership, and the plans to buy at a counter."""
+    context = {
+        "member": member,
+        "membership": membership_active_get(member_id=member.pk),
+        "plans": membership_plans_on_sale(),
+        "currency": program_settings_get().currency,
+    }
+    return render(request, "rewards/membership.html", context)
