@@ -210,3 +210,20 @@ class CounterVoucherForm(_StoreMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self._store_setup(store)
         self.fields["receipt_id"].initial = receipt_id_new("CV", store)
+
+
+class CounterMembershipForm(_StoreMixin, forms.Form):
+    """Sell (or renew) a paid membership paid at this till."""
+
+    prefix = "membership"
+    plan = forms.ModelChoiceField(label=_("Plan"), queryset=None)
+    receipt_id = forms.CharField(label=_("Receipt id"), max_length=64)
+    store = _store_field()
+
+    def __init__(self, *args, store: Store | None = None, **kwargs):
+        from rewards.selectors import membership_plans_on_sale
+
+        super().__init__(*args, **kwargs)
+        self._store_setup(store)
+        self.fields["plan"].queryset = membership_plans_on_sale()
+        self.fields["receipt_id"].initial = receipt_id_new("CM", store)
