@@ -187,6 +187,20 @@ class SubscriptionEventKind(models.TextChoices):
     REMINDER = "reminder", _("Expiry reminder sent")
 
 
+class SubscriptionEventQuerySet(models.QuerySet):
+    """Reads only: the history is append-only, like the ledger."""
+
+    def update(self, **kwargs):
+        from rewards.models.ledger import AppendOnlyError
+
+        raise AppendOnlyError("Subscription events are append-only.")
+
+    def delete(self):
+        from rewards.models.ledger import AppendOnlyError
+
+        raise AppendOnlyError("Subscription events are append-only.")
+
+
 class SubscriptionEvent(models.Model):
     """One thing that happened to a subscription; never changed or deleted.
 
@@ -235,6 +249,8 @@ class SubscriptionEvent(models.Model):
     fingerprint = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(_("when"), default=timezone.now)
 
+    objects = SubscriptionEventQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("subscription event")
         verbose_name_plural = _("subscription history")
@@ -257,3 +273,8 @@ class SubscriptionEvent(models.Model):
         if self.pk is not None and not kwargs.get("force_insert"):
             raise AppendOnlyError("Subscription events are append-only.")
         super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        from rewards.models.ledger import AppendOnlyError
+
+        raise AppendOnlyError("Subscription events are append-only.")

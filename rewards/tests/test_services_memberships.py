@@ -418,3 +418,17 @@ class TestGuaranteedTier:
         _sell(member, plan, store, at=timezone.now())
 
         assert PointsAccount.objects.get(member=member).tier == gold
+
+
+def test_subscription_history_is_append_only(member, plan, store):
+    from rewards.models import AppendOnlyError
+
+    sub, _r = _sell(member, plan, store)
+    event = sub.events.first()
+
+    with pytest.raises(AppendOnlyError):
+        event.save()
+    with pytest.raises(AppendOnlyError):
+        event.delete()
+    with pytest.raises(AppendOnlyError):
+        SubscriptionEvent.objects.update(receipt_id="x")
