@@ -336,6 +336,7 @@ class RewardAdmin(admin.ModelAdmin):
         StockFilter,
         "refund_points_on_expiry",
         "tiers",
+        "funded_by",
     )
     search_fields = ("name", "description")
     list_select_related = ()
@@ -356,6 +357,7 @@ class RewardAdmin(admin.ModelAdmin):
                     "voucher_valid_days",
                     "refund_points_on_cancel",
                     "refund_points_on_expiry",
+                    "funded_by",
                 )
             },
         ),
@@ -747,3 +749,6 @@ class StampCardAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "voucher",
     )
     inlines = (StampEntryInline,)
+
+
+from rewards import admin_memberships, admin_partners  # noqa: E402, F401

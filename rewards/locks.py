@@ -1,6 +1,6 @@
 """Row locks for points, always taken in one order:
-member, account, purchase, stamp card, reward, voucher, adjustment request,
-staff user.
+member, account, subscription, purchase, stamp card, reward, voucher,
+adjustment request, staff user.
 
 Every service that changes a balance locks the account through here, so two
 writers on one member queue behind each other instead of deadlocking.
@@ -8,7 +8,14 @@ writers on one member queue behind each other instead of deadlocking.
 
 from __future__ import annotations
 
-from rewards.models import PointsAccount, Purchase, Reward, StampCard, Voucher
+from rewards.models import (
+    PointsAccount,
+    Purchase,
+    Reward,
+    StampCard,
+    Subscription,
+    Voucher,
+)
 
 
 def account_lock(*, member_id: int) -> PointsAccount:
@@ -62,3 +69,9 @@ def staff_user_lock(*, user_id: int) -> None:
     from members.models import User
 
     User.objects.select_for_update(of=("self",)).filter(pk=user_id).first()
+
+
+def subscription_lock(*, subscription_id: int) -> Subscription:
+    """After the member's account: a membership sale or cancellation also moves
+    the tier and issues vouchers, which need the account."""
+    return Subscription.objects.select_for_update(of=("self",)).get(pk=subscription_id)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("vouchers/", views.vouchers, name="vouchers"),
     path("tiers/", views.tiers, name="tiers"),
     path("stamps/", views.stamps, name="stamps"),
+    path("membership/", views.membership, name="membership"),
     # The code is looked up among the logged-in member's own vouchers only.
     path("vouchers/<str:code>/", views.voucher, name="voucher"),
 ]

@@ -21,6 +21,8 @@ from rewards.selectors import (
     ledger_entries_for_member,
     ledger_entry_explain,
     member_balance_get,
+    membership_active_get,
+    membership_plans_on_sale,
     program_settings_get,
     reward_list_available,
     stamp_cards_completed_for_member,
@@ -185,3 +187,16 @@ def stamps(request, member: Member):
         "completed_cards": stamp_cards_completed_for_member(member_id=member.pk),
     }
     return render(request, "rewards/stamps.html", context)
+
+
+@require_GET
+@member_required
+def membership(request, member: Member):
+    """The member's paid membership, and the plans to buy at a counter."""
+    context = {
+        "member": member,
+        "membership": membership_active_get(member_id=member.pk),
+        "plans": membership_plans_on_sale(),
+        "currency": program_settings_get().currency,
+    }
+    return render(request, "rewards/membership.html", context)

@@ -1,5 +1,5 @@
 """The points ledger and what moves it: purchases, returns, redemptions, adjustments,
-rewards, vouchers and tiers. One module per area; everything is importable from here."""
+rewards, vouchers, tiers and paid memberships. One module per area; everything is importable from here."""
 
 from rewards.models.catalog import (  # noqa: F401
     Reward,
@@ -21,6 +21,13 @@ from rewards.models.ledger import (  # noqa: F401
     LotDraw,
     PointsAccount,
     PointsLot,
+)
+from rewards.models.memberships import (  # noqa: F401
+    MembershipPlan,
+    Subscription,
+    SubscriptionEvent,
+    SubscriptionEventKind,
+    SubscriptionStatus,
 )
 from rewards.models.program import (  # noqa: F401
     ProgramSettings,

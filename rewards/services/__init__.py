@@ -41,6 +41,16 @@ from rewards.services.ledger import (  # noqa: F401
     points_expire_due,
     points_redeem,
 )
+from rewards.services.memberships import (  # noqa: F401
+    membership_plan_save,
+    membership_reminder_send,
+    membership_voucher_key,
+    membership_vouchers_issue_due,
+    subscription_cancel,
+    subscription_sell,
+    subscriptions_expire_due,
+    subscriptions_remind_due,
+)
 from rewards.services.purchases import (  # noqa: F401
     LineInput,
     ReturnLineInput,

@@ -5,6 +5,7 @@ from factory.django import DjangoModelFactory
 
 from rewards.models import (
     EarningRule,
+    MembershipPlan,
     Reward,
     RewardType,
     RuleKind,
@@ -63,3 +64,13 @@ class StampProgramFactory(DjangoModelFactory):
     trigger = StampTrigger.PURCHASE
     stamps_needed = 10
     reward = factory.SubFactory(RewardFactory, name="Free coffee")
+
+
+class MembershipPlanFactory(DjangoModelFactory):
+    class Meta:
+        model = MembershipPlan
+
+    name = factory.Sequence(lambda n: f"Club {n}")
+    price = Decimal("99.00")
+    period_months = 1
+    earn_multiplier = Decimal("1.50")
