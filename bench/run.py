@@ -181,6 +181,19 @@ def _queries(client, method: str, path: str, **kwargs) -> int:
     return len(ctx.captured_queries)
 
 
+def _cpu_ms(call, n: int = 50) -> float:
+    """Median CPU time of this process per call, in ms: Django's own cost, without
+    PostgreSQL's, and far less moved by other load on the machine than wall time."""
+    import statistics
+
+    times = []
+    for i in range(n):
+        t0 = time.process_time()
+        call(i)
+        times.append((time.process_time() - t0) * 1000)
+    return statistics.median(times)
+
+
 def _latency_row(label: str, r: dict, base: dict) -> str:
     errors = r["unexpected_status"] + r["socket_errors"]
     return (
@@ -214,6 +227,18 @@ def bench_api(store, members, wrk: str, server) -> list[str]:
         data={"card_number": cards[0], "receipt_id": "q-1", "total": "10.00"},
         content_type="application/json",
     )
+    earn_cpu = _cpu_ms(
+        lambda i: client.post(
+            "/api/v1/purchases",
+            data={
+                "card_number": cards[i % len(cards)],
+                "receipt_id": f"cpu-{i}",
+                "total": "10.00",
+            },
+            content_type="application/json",
+        )
+    )
+    health_cpu = _cpu_ms(lambda i: client.get("/healthz"))
     before = Purchase.objects.count()
     print("2. POS API under gunicorn: earn and /healthz at 16 and 64 connections")
     rows = web_load.api_earn(wrk, server, token=raw, cards=cards)
@@ -230,10 +255,12 @@ def bench_api(store, members, wrk: str, server) -> list[str]:
         lines.append(_latency_row("GET /healthz (baseline)", base, base))
     lines += [
         "",
-        f"Earn requests answered {answered}, purchases written {created} "
-        f"(in flight at the end of a run may be written but not counted); "
-        f"balance == sum(entries) for every account: {exact}. "
-        f"Queries per earn request: {queries}.",
+        f"Earn requests answered in the measured runs: {answered}; purchases "
+        f"written, warm-ups included: {created}; balance == sum(entries) for "
+        f"every account: {exact}. Queries per earn request: {queries}. "
+        f"Django CPU per request, in process (median of 50): earn "
+        f"{earn_cpu:.1f} ms, /healthz {health_cpu:.1f} ms "
+        f"(ratio {earn_cpu / health_cpu:.1f}).",
     ]
     return lines
 
@@ -290,6 +317,7 @@ def bench_dashboard(store, wrk: str, server) -> list[str]:
     print(f"3. Dashboard: 50 customers with {BENCH_HISTORY} purchases each")
     cookies, client = _customers(store, 50)
     queries = _queries(client, "get", path)
+    page_cpu = _cpu_ms(lambda i: client.get(path))
     with urllib.request.urlopen(server.url + STATIC_FILE) as r:  # noqa: S310
         size = len(r.read())
     page, static = web_load.dashboard(
@@ -302,7 +330,8 @@ def bench_dashboard(store, wrk: str, server) -> list[str]:
         _latency_row(f"GET {path} (logged in)", page, static),
         _latency_row(f"GET {STATIC_FILE} ({size} B, baseline)", static, static),
         "",
-        f"Queries per dashboard page: {queries}.",
+        f"Queries per dashboard page: {queries}. Django CPU per page, in "
+        f"process (median of 50): {page_cpu:.1f} ms.",
     ]
 
 
