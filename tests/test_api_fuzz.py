@@ -29,7 +29,7 @@ from rewards.tests.factories import RewardFactory
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
 
 CHECKS = [
     st_checks.not_a_server_error,
@@ -74,7 +74,25 @@ def _operations() -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def api_schema(db):
+def wsgi_in_test_transaction(db):
+    """Requests through the real WSGI handler, inside the test's transaction.
+
+    The handler closes "old" connections when a request starts and ends; inside
+    a test's atomic block that would close the test's own connection (on
+    PostgreSQL; SQLite's in-memory one survives). Django's test Client
+    disconnects the same receivers."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def api_schema(wsgi_in_test_transaction):
     """The schema as the API serves it at /api/v1/schema/."""
     from loyalty_site.wsgi import application
 
