@@ -53,7 +53,7 @@ def test_dashboard_shows_tier_progress_sentence_and_bar(logged_in, store, tiers)
         in page
     )
     assert 'aria-valuenow="76"' in page
-    assert 'style="width: 76%"' in page
+    assert 'data-width-percent="76"' in page
     assert "Birthday coffee" in page
     assert "Bronze is yours to keep." in page
 
