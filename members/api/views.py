@@ -239,7 +239,11 @@ class MemberDetailApi(TillApiView):
             help_text=_("Points from recent purchases that cannot be spent yet.")
         )
         tier = serializers.CharField(
-            source="account.tier.name", default=None, read_only=True
+            source="account.tier.name",
+            default=None,
+            allow_null=True,
+            read_only=True,
+            help_text=_("The member's tier; null when in none."),
         )
         recent_activity = serializers.SerializerMethodField()
 
