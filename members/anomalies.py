@@ -104,13 +104,13 @@ def anomaly_many_transactions_members(
     rows = (
         Member.objects.filter(Exists(purchases) | Exists(redemptions))
         .annotate(
-            purchases=_count(purchases, "member"),
-            redemptions=_count(redemptions, "member"),
+            n_purchases=_count(purchases, "member"),
+            n_redemptions=_count(redemptions, "member"),
         )
-        .annotate(total=F("purchases") + F("redemptions"))
+        .annotate(total=F("n_purchases") + F("n_redemptions"))
         .filter(total__gt=threshold)
         .order_by("pk")
-        .values_list("pk", "purchases", "redemptions")
+        .values_list("pk", "n_purchases", "n_redemptions")
     )
     return [
         AnomalyHit(
@@ -144,14 +144,14 @@ def anomaly_many_operations_cashiers(
     rows = (
         User.objects.filter(Exists(purchases) | Exists(returns) | Exists(redemptions))
         .annotate(
-            purchases=_count(purchases, "created_by"),
-            returns=_count(returns, "created_by"),
-            redemptions=_count(redemptions, "created_by"),
+            n_purchases=_count(purchases, "created_by"),
+            n_returns=_count(returns, "created_by"),
+            n_redemptions=_count(redemptions, "created_by"),
         )
-        .annotate(total=F("purchases") + F("returns") + F("redemptions"))
+        .annotate(total=F("n_purchases") + F("n_returns") + F("n_redemptions"))
         .filter(total__gt=threshold)
         .order_by("pk")
-        .values_list("pk", "purchases", "returns", "redemptions")
+        .values_list("pk", "n_purchases", "n_returns", "n_redemptions")
     )
     return [
         AnomalyHit(
@@ -211,13 +211,13 @@ def anomaly_redeem_then_return_members(
         Member.objects.filter(Exists(returns))
         .annotate(last_return=last_return)
         .annotate(
-            returns=_count(returns, "purchase__member"),
-            redemptions=_count(redemptions, "member"),
-            vouchers=_count(vouchers, "member"),
+            n_returns=_count(returns, "purchase__member"),
+            n_redemptions=_count(redemptions, "member"),
+            n_vouchers=_count(vouchers, "member"),
         )
-        .filter(Q(redemptions__gt=0) | Q(vouchers__gt=0))
+        .filter(Q(n_redemptions__gt=0) | Q(n_vouchers__gt=0))
         .order_by("pk")
-        .values_list("pk", "returns", "redemptions", "vouchers", "last_return")
+        .values_list("pk", "n_returns", "n_redemptions", "n_vouchers", "last_return")
     )
     if not rows:
         return []
@@ -373,6 +373,7 @@ def anomalies_scan(*, day: dt.date, digest: bool = False) -> list[AnomalyFlag]:
     hits = anomaly_hits_for_day(day=day)
     if not hits:
         return []
+    stamp = timezone.now()
     with transaction.atomic(durable=True):
         existing = {
             _key(rule, kind, member_id or user_id)
@@ -396,11 +397,19 @@ def anomalies_scan(*, day: dt.date, digest: bool = False) -> list[AnomalyFlag]:
                 ),
                 day=day,
                 details=hit.details,
+                created_at=stamp,
             )
             for hit in hits
             if _key(hit.rule, hit.subject_kind, hit.subject_id) not in existing
         ]
         AnomalyFlag.objects.bulk_create(new, ignore_conflicts=True)
+        # ignore_conflicts gives no pks back; this run's rows share its stamp,
+        # and a concurrent run's duplicates (skipped here) do not.
+        new = list(
+            AnomalyFlag.objects.filter(day=day, created_at=stamp)
+            .select_related("member", "user")
+            .order_by("pk")
+        )
         if digest:
             anomaly_digest_send(day=day, flags=new)
     return new
