@@ -222,7 +222,7 @@ def anomaly_redeem_then_return_members(
     if not rows:
         return []
     ids = _redeem_then_return_ids(
-        member_ids=[row[0] for row in rows], start=start, end=end, since=since
+        last_returns={row[0]: row[4] for row in rows}, start=start, since=since
     )
     return [
         AnomalyHit(
@@ -242,24 +242,33 @@ def anomaly_redeem_then_return_members(
 
 
 def _redeem_then_return_ids(
-    *, member_ids: list[int], start, end, since
+    *, last_returns: dict[int, dt.datetime], start, since
 ) -> dict[int, dict[str, list]]:
-    """The return, redemption and voucher ids behind the flagged members: one
-    UNION query over the flagged members only."""
+    """The return, redemption and voucher ids behind the flagged members (each
+    with the time of their day's last return): one UNION query over the flagged
+    members only, under the same window as the aggregate."""
     from rewards.models import PurchaseReturn, Redemption, Voucher, VoucherStatus
 
+    before_return = Q()
+    used_before_return = Q()
+    for member_id, last in last_returns.items():
+        before_return |= Q(member_id=member_id, created_at__lt=last)
+        used_before_return |= Q(member_id=member_id, used_at__lt=last)
     returns = PurchaseReturn.objects.filter(
-        purchase__member_id__in=member_ids, created_at__gte=start, created_at__lt=end
+        purchase__member_id__in=list(last_returns),
+        created_at__gte=start,
+        created_at__lte=max(last_returns.values()),
     ).values_list(Value("return_ids"), "purchase__member_id", "pk", "amount")
-    redemptions = Redemption.objects.filter(
-        member_id__in=member_ids, created_at__gte=since, created_at__lt=end
-    ).values_list(Value("redemption_ids"), "member_id", "pk", "discount")
-    vouchers = Voucher.objects.filter(
-        member_id__in=member_ids,
-        status=VoucherStatus.USED,
-        used_at__gte=since,
-        used_at__lt=end,
-    ).values_list(Value("voucher_ids"), "member_id", "pk", "points_spent")
+    redemptions = (
+        Redemption.objects.filter(created_at__gte=since)
+        .filter(before_return)
+        .values_list(Value("redemption_ids"), "member_id", "pk", "discount")
+    )
+    vouchers = (
+        Voucher.objects.filter(status=VoucherStatus.USED, used_at__gte=since)
+        .filter(used_before_return)
+        .values_list(Value("voucher_ids"), "member_id", "pk", "points_spent")
+    )
     out: dict[int, dict[str, list]] = {}
     amounts: dict[int, Counter] = {}
     for kind, member_id, pk, amount in returns.order_by().union(
