@@ -201,6 +201,8 @@ DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default="Loyalty <loyalty@localhost>"
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where emails sent outside a request (the anomaly digest) link to.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 # --- Celery -------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -258,6 +260,10 @@ CELERY_BEAT_SCHEDULE = {
     "otp-purge-hourly": {
         "task": "members.tasks.otp_purge_expired",
         "schedule": crontab(minute=5),
+    },
+    "anomalies-scan-nightly": {
+        "task": "members.tasks.anomalies_scan_daily",
+        "schedule": crontab(hour=3, minute=40),
     },
     "birthday-bonus-nightly": {
         "task": "members.tasks.birthday_bonus_grant_due",

@@ -26,11 +26,14 @@ from members.admin_site import (
     ServiceWriteAdminMixin,
     SingletonAdminMixin,
 )
+from members.anomalies import anomaly_flags_review
 from members.audit import StaffActor, member_viewed_record, staff_audit_write
 from members.errors import InvalidInput, ServiceError
 from members.models import (
     AdjustmentRequest,
     AdjustmentStatus,
+    AnomalyFlag,
+    AnomalyStatus,
     ApiToken,
     AuditAction,
     BonusSettings,
@@ -844,6 +847,10 @@ class StaffControlsAdmin(SingletonAdminMixin, admin.ModelAdmin):
         "adjustment_approval_threshold",
         "cashier_daily_redeemed_points",
         "cashier_daily_returns",
+        "anomaly_member_daily_transactions",
+        "anomaly_cashier_daily_operations",
+        "anomaly_return_window_days",
+        "anomaly_adjustment_points",
         "updated_at",
     )
     readonly_fields = ("updated_at",)
@@ -1017,3 +1024,82 @@ class MemberErasureAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     fields = ("member", "source", "requested_by", "created_at")
     readonly_fields = fields
+
+
+# --- Anomaly monitoring --------------------------------------------------------------
+
+
+@admin.register(AnomalyFlag)
+class AnomalyFlagAdmin(admin.ModelAdmin):
+    """Unusual activity found by the nightly scan. Managers dismiss or confirm
+    flags with the actions (anomaly_flags_review); nothing else is edited."""
+
+    list_display = (
+        "day",
+        "rule",
+        "subject_kind",
+        "member",
+        "user",
+        "details",
+        "status",
+        "reviewed_by",
+        "reviewed_at",
+    )
+    list_filter = ("rule", "status", "subject_kind", "day")
+    list_select_related = ("member", "user", "reviewed_by")
+    search_fields = ("member__card_number", "member__phone", "user__username")
+    search_help_text = _("Card number, phone or staff username.")
+    date_hierarchy = "day"
+    fields = (
+        "day",
+        "rule",
+        "subject_kind",
+        "member",
+        "user",
+        "details",
+        "status",
+        "created_at",
+        "reviewed_by",
+        "reviewed_at",
+        "note",
+    )
+    readonly_fields = fields
+    actions = ("dismiss", "confirm")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _review(self, request, queryset, status, done_text) -> None:
+        done = anomaly_flags_review(
+            flag_ids=list(queryset.values_list("pk", flat=True)),
+            status=status,
+            by=request.user,
+        )
+        self.message_user(request, done_text(done), messages.SUCCESS)
+
+    @admin.action(description=_("Dismiss the selected flags"), permissions=["change"])
+    def dismiss(self, request, queryset):
+        self._review(
+            request,
+            queryset,
+            AnomalyStatus.DISMISSED,
+            lambda n: (
+                ngettext("%(count)d flag dismissed.", "%(count)d flags dismissed.", n)
+                % {"count": n}
+            ),
+        )
+
+    @admin.action(description=_("Confirm the selected flags"), permissions=["change"])
+    def confirm(self, request, queryset):
+        self._review(
+            request,
+            queryset,
+            AnomalyStatus.CONFIRMED,
+            lambda n: (
+                ngettext("%(count)d flag confirmed.", "%(count)d flags confirmed.", n)
+                % {"count": n}
+            ),
+        )

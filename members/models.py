@@ -523,6 +523,38 @@ class StaffControls(models.Model):
             "Returns one cashier may record at the Counter in a day. 0: no limit."
         ),
     )
+    anomaly_member_daily_transactions = models.PositiveIntegerField(
+        _("member transactions a day before a flag"),
+        default=20,
+        help_text=_(
+            "A member with more purchases and redemptions than this in a day is "
+            "flagged for review. 0: do not check."
+        ),
+    )
+    anomaly_cashier_daily_operations = models.PositiveIntegerField(
+        _("cashier operations a day before a flag"),
+        default=200,
+        help_text=_(
+            "A staff user who records more purchases, returns and redemptions than "
+            "this in a day is flagged for review. 0: do not check."
+        ),
+    )
+    anomaly_return_window_days = models.PositiveIntegerField(
+        _("days from a redemption to a return"),
+        default=7,
+        help_text=_(
+            "A member who returns a purchase within this many days after redeeming "
+            "points or using a voucher is flagged for review. 0: do not check."
+        ),
+    )
+    anomaly_adjustment_points = models.PositiveIntegerField(
+        _("manual adjustment size before a flag"),
+        default=1000,
+        help_text=_(
+            "A manual adjustment of more than this many points (added or taken) is "
+            "flagged for review. 0: do not check."
+        ),
+    )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -745,3 +777,117 @@ class MemberErasure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member.card_number} · {self.created_at:%Y-%m-%d}"
+
+
+# --- Anomaly monitoring ------------------------------------------------------------
+
+
+class AnomalySubject(models.TextChoices):
+    MEMBER = "member", _("Member")
+    CASHIER = "cashier", _("Staff user")
+
+
+class AnomalyRule(models.TextChoices):
+    # Many transactions is one rule for both subjects: a member's purchases and
+    # redemptions, or the operations a staff user recorded.
+    MANY_TRANSACTIONS = "many_transactions", _("Many transactions in a day")
+    REDEEM_THEN_RETURN = "redeem_then_return", _("Redemption followed by a return")
+    LARGE_ADJUSTMENT = "large_adjustment", _("Large manual adjustment")
+
+
+class AnomalyStatus(models.TextChoices):
+    OPEN = "open", _("Waiting for review")
+    DISMISSED = "dismissed", _("Dismissed")
+    CONFIRMED = "confirmed", _("Confirmed")
+
+
+class AnomalyFlag(models.Model):
+    """A member or a staff user whose activity on a day broke an anomaly rule.
+
+    Written by members.anomalies.anomalies_scan, once per (rule, subject, day):
+    the conditional unique constraints make a rerun flag nothing twice (a plain
+    unique over nullable columns would not, NULLs being distinct). Managers
+    dismiss or confirm flags in admin; `details` holds counts, amounts and ids.
+    """
+
+    subject_kind = models.CharField(
+        _("subject"), max_length=16, choices=AnomalySubject.choices
+    )
+    member = models.ForeignKey(
+        Member,
+        verbose_name=_("member"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="anomaly_flags",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff user"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="anomaly_flags",
+    )
+    rule = models.CharField(_("rule"), max_length=32, choices=AnomalyRule.choices)
+    day = models.DateField(_("day"))
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=AnomalyStatus.choices,
+        default=AnomalyStatus.OPEN,
+    )
+    created_at = models.DateTimeField(_("flagged"), default=timezone.now)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("anomaly flag")
+        verbose_name_plural = _("anomaly flags")
+        ordering = ["-day", "-id"]
+        indexes = [models.Index(fields=["status", "-day"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "member", "day"],
+                condition=models.Q(subject_kind="member"),
+                name="anomaly_member_once_a_day",
+            ),
+            models.UniqueConstraint(
+                fields=["rule", "user", "day"],
+                condition=models.Q(subject_kind="cashier"),
+                name="anomaly_user_once_a_day",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(
+                        subject_kind="member",
+                        member__isnull=False,
+                        user__isnull=True,
+                    )
+                    | models.Q(
+                        subject_kind="cashier",
+                        member__isnull=True,
+                        user__isnull=False,
+                    )
+                ),
+                name="anomaly_subject_matches_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_rule_display()} · {self.subject_label} · {self.day}"
+
+    @property
+    def subject_label(self) -> str:
+        if self.subject_kind == AnomalySubject.MEMBER:
+            return self.member.card_number if self.member_id else "-"
+        return self.user.username if self.user_id else "-"

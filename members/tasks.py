@@ -14,3 +14,24 @@ def birthday_bonus_grant_due() -> int:
     from members.services import birthday_bonus_grant_due as service
 
     return service()
+
+
+@shared_task(time_limit=900, soft_time_limit=840)
+def anomalies_scan_daily(day: str | None = None) -> int:
+    """Nightly: flag yesterday's unusual activity and email Managers a digest.
+
+    `day` (ISO date) rescans another day. Safe to run twice: a rerun flags
+    nothing twice, and the digest lists only the new flags (none: no email).
+    """
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from members.anomalies import anomalies_scan
+
+    when = (
+        dt.date.fromisoformat(day)
+        if day
+        else timezone.localdate() - dt.timedelta(days=1)
+    )
+    return len(anomalies_scan(day=when, digest=True))

@@ -280,6 +280,10 @@ class TestStaffControlsAdmin:
                 "adjustment_approval_threshold": "100",
                 "cashier_daily_redeemed_points": "5000",
                 "cashier_daily_returns": "5",
+                "anomaly_member_daily_transactions": "20",
+                "anomaly_cashier_daily_operations": "200",
+                "anomaly_return_window_days": "7",
+                "anomaly_adjustment_points": "1000",
             },
         )
         assert response.status_code == 302
