@@ -375,7 +375,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--members", type=int, default=300, help="default 300")
+        parser.add_argument("--members", type=int, default=200, help="default 200")
         parser.add_argument("--months", type=int, default=12, help="default 12")
         parser.add_argument("--seed", type=int, default=42, help="default 42")
 
