@@ -3,6 +3,8 @@
 1. Ledger earn: purchases per second through rewards.services.purchase_record on
    PostgreSQL, against the same SQL statements issued raw through psycopg in one
    transaction each (the floor the ORM and the service could reach).
+7. Bulk CSV import (bench/imports.py): rows per second through import_members and
+   import_purchases, against the same rows inserted with bulk_create.
 
 Needs PostgreSQL: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/loyalty_bench);
 the database is created if missing and its tables are flushed.
@@ -28,7 +30,8 @@ N_MEMBERS = int(os.environ.get("BENCH_MEMBERS", "200"))
 N_OPS = int(os.environ.get("BENCH_OPS", "3000"))
 
 
-def ensure_database() -> None:
+def ensure_database() -> bool:
+    """Create the bench database if missing; True if this run created it."""
     import psycopg
 
     base, name = URL.rsplit("/", 1)
@@ -37,6 +40,16 @@ def ensure_database() -> None:
             "SELECT 1 FROM pg_database WHERE datname=%s", (name,)
         ).fetchone():
             conn.execute(f'CREATE DATABASE "{name}"')
+            return True
+    return False
+
+
+def drop_database() -> None:
+    import psycopg
+
+    base, name = URL.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 def progress(label: str, done: int, total: int) -> None:
@@ -47,7 +60,7 @@ def progress(label: str, done: int, total: int) -> None:
 
 
 def main() -> None:
-    ensure_database()
+    created = ensure_database()
     import django
 
     django.setup()
@@ -111,8 +124,10 @@ def main() -> None:
                 pid = conn.execute(
                     "INSERT INTO rewards_purchase (store_id, receipt_id, member_id, total, occurred_at,"
                     " points_earned, points_per_unit, min_purchase, balance_after, returned_total,"
-                    " points_reversed, source, fingerprint, created_at)"
-                    " VALUES (%s,%s,%s,123.45,now(),123,1,0,0,0,0,'api','x',now()) RETURNING id",
+                    " points_reversed, source, fingerprint, created_at, points_exact,"
+                    " eligible_total, tier_multiplier, membership_multiplier)"
+                    " VALUES (%s,%s,%s,123.45,now(),123,1,0,0,0,0,'api','x',now(),"
+                    " 123.45,123.45,1,1) RETURNING id",
                     (store.pk, f"raw-{i}", member_id),
                 ).fetchone()[0]
                 conn.execute(
@@ -121,7 +136,8 @@ def main() -> None:
                 )
                 conn.execute(
                     "INSERT INTO rewards_ledgerentry (account_id, kind, points, balance_after, reason,"
-                    " purchase_id, created_at) VALUES (%s,'earn',123,0,'raw',%s,now())",
+                    " purchase_id, created_at, breakdown)"
+                    " VALUES (%s,'earn',123,0,'raw',%s,now(),'[]')",
                     (account_ids[member_id], pid),
                 )
             progress("raw", i + 1, N_OPS)
@@ -140,6 +156,28 @@ def main() -> None:
     print(
         f"| same SQL via raw psycopg (baseline) | {N_OPS} | {raw_s:.2f} | {raw_rate:.0f} | 1.00 |"
     )
+    bench_imports_run(created)
+
+
+def bench_imports_run(created: bool) -> None:
+    from django.core.management import call_command
+    from django.db import connection
+
+    import_rows = []
+    if os.environ.get("BENCH_IMPORT", "1") != "0":
+        call_command("flush", interactive=False, verbosity=0)
+        call_command("migrate", verbosity=0)
+        from bench.imports import run as imports_run
+
+        import_rows = imports_run()
+    connection.close()
+    if created:  # a database this run made is not left behind
+        drop_database()
+    if import_rows:
+        print()
+        print("| benchmark | rows | seconds | rows/s | ratio to baseline |")
+        print("|---|---|---|---|---|")
+        print("\n".join(import_rows))
 
 
 if __name__ == "__main__":

@@ -325,7 +325,9 @@ def members_import(
             ).values_list("phone", flat=True)
         )
         seen: set[str] = set()
-        for clean in cleaned:
+        for position, clean in enumerate(cleaned):
+            if progress is not None and position:
+                progress(done + position, len(rows))  # the command prints once a second
             if clean.phone in known or clean.phone in seen:
                 result.skipped += 1
                 continue

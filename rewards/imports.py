@@ -245,6 +245,8 @@ def purchases_import(
         members = _members_find(chunk, result)
         for receipt in chunk:
             done += len(receipt.rows)
+            if progress is not None:
+                progress(done, len(rows))  # the command prints once a second
             if receipt.bad:
                 continue
             line_rows = [
@@ -284,8 +286,6 @@ def purchases_import(
                     result.skipped += 1
                 else:
                     result.imported += 1
-        if progress is not None:
-            progress(done, len(rows))
     if progress is not None and not receipts:
         progress(len(rows), len(rows))
     result.errors.sort(key=lambda error: error.line)
