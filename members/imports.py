@@ -185,7 +185,7 @@ def members_template() -> str:
     return csv_template(MEMBER_COLUMNS, MEMBERS_TEMPLATE_EXAMPLE)
 
 
-def _stores_by_code() -> dict[str, Store]:
+def stores_by_code() -> dict[str, Store]:
     return {store.code.lower(): store for store in Store.objects.all()}
 
 
@@ -280,7 +280,7 @@ def _member_row_clean(
     )
 
 
-def _chunks(items: list, size: int) -> Iterator[list]:
+def chunks(items: list, size: int) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -305,9 +305,9 @@ def members_import(
     opens none and queues nothing. With `dry_run` the rows are only checked.
     """
     result = ImportResult(total=len(rows), dry_run=dry_run)
-    stores = _stores_by_code()
+    stores = stores_by_code()
     done = 0
-    for chunk in _chunks(rows, CHUNK):
+    for chunk in chunks(rows, CHUNK):
         cleaned = [
             clean
             for row in chunk

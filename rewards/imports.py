@@ -30,10 +30,10 @@ from members.imports import (
     CsvUnreadable,
     ImportResult,
     Progress,
-    _chunks,
-    _stores_by_code,
+    chunks,
     csv_read,
     csv_template,
+    stores_by_code,
 )
 from members.models import Member, Store
 from members.phones import phone_normalize
@@ -115,7 +115,7 @@ def _receipts_group(rows: list[CsvRow], result: ImportResult) -> list[_Receipt]:
     """Rows grouped into receipts in time order; rows that cannot be grouped or
     disagree with their receipt's first row are reported (and the whole receipt
     with them, so that no receipt is recorded with a line missing)."""
-    stores = _stores_by_code()
+    stores = stores_by_code()
     receipts: dict[tuple[int, str], _Receipt] = {}
     for row in rows:
         store = stores.get(row.get("store").lower())
@@ -241,7 +241,7 @@ def purchases_import(
     result = ImportResult(total=len(rows), dry_run=dry_run)
     receipts = _receipts_group(rows, result)
     done = len(rows) - sum(len(receipt.rows) for receipt in receipts)
-    for chunk in _chunks(receipts, CHUNK):
+    for chunk in chunks(receipts, CHUNK):
         members = _members_find(chunk, result)
         for receipt in chunk:
             done += len(receipt.rows)
