@@ -438,3 +438,13 @@ def test_admin_import_templates_download(client, manager, kind):
     assert response["Content-Type"].startswith("text/csv")
     header = response.content.decode().splitlines()[0]
     assert header.startswith("phone," if kind == "members" else "store,receipt_id")
+
+
+def test_member_enroll_keeps_a_valid_card_and_refuses_a_bad_one(store):
+    from members.errors import InvalidInput
+    from members.services import member_enroll
+
+    member = member_enroll(phone="0671112233", store=store, card_number=f" {CARD} ")
+    assert member.card_number == CARD
+    with pytest.raises(InvalidInput, match="“12345” is not a valid card number."):
+        member_enroll(phone="0671112234", store=store, card_number="12345")
