@@ -63,8 +63,8 @@ messages: $(DEPS)  ## extract and compile translations (needs GNU gettext)
 	$(PY) manage.py makemessages -l uk -l ru -l ro -l en --no-obsolete --ignore=.venv --ignore=var --ignore=staticfiles --ignore=bench --ignore="*/tests/*" --ignore=tests --ignore=static
 	$(PY) manage.py compilemessages --ignore=.venv
 
-bench: $(DEPS) var  ## benchmarks; figures go to docs/BENCHMARKS.md
-	$(PY) bench/run.py
+bench: $(DEPS) var  ## benchmarks on PostgreSQL (BENCH="api hot" for some); figures go to docs/BENCHMARKS.md
+	$(PY) bench/run.py $(BENCH)
 
 clean:  ## remove the virtualenv and local data
 	rm -rf $(VENV) var staticfiles

@@ -154,6 +154,15 @@ LOYALTY_CARD_PREFIX = env.str("LOYALTY_CARD_PREFIX", default="27")
 LOYALTY_OTP_TTL_MINUTES = env.int("LOYALTY_OTP_TTL_MINUTES", default=10)
 LOYALTY_SMS_BACKEND = env.str("SMS_BACKEND", default="members.sms.FileSmsBackend")
 LOYALTY_SMS_FILE_PATH = VAR / "sms"
+# Paid membership: days before the end to remind, and the function that sends it
+# (campaigns may point this at their own channel).
+LOYALTY_MEMBERSHIP_REMINDER_DAYS = env.int(
+    "LOYALTY_MEMBERSHIP_REMINDER_DAYS", default=7
+)
+LOYALTY_MEMBERSHIP_REMINDER_SENDER = env.str(
+    "LOYALTY_MEMBERSHIP_REMINDER_SENDER",
+    default="rewards.services.memberships.membership_reminder_email_or_sms",
+)
 
 # --- Cache ------------------------------------------------------------------
 # Holds API rate-limit counters. Local memory is per process: production sets a
@@ -226,9 +235,25 @@ CELERY_BEAT_SCHEDULE = {
         "task": "rewards.tasks.points_expire_due",
         "schedule": crontab(hour=2, minute=15),
     },
+    "stamp-cards-expire-nightly": {
+        "task": "rewards.tasks.stamp_cards_expire_due",
+        "schedule": crontab(hour=2, minute=40),
+    },
     "tiers-downgrade-nightly": {
         "task": "rewards.tasks.tiers_downgrade_due",
         "schedule": crontab(hour=2, minute=45),
+    },
+    "memberships-expire-nightly": {
+        "task": "rewards.tasks.subscriptions_expire_due",
+        "schedule": crontab(hour=0, minute=20),
+    },
+    "membership-vouchers-nightly": {
+        "task": "rewards.tasks.membership_vouchers_issue_due",
+        "schedule": crontab(hour=0, minute=40),
+    },
+    "membership-reminders-daily": {
+        "task": "rewards.tasks.subscriptions_remind_due",
+        "schedule": crontab(hour=10, minute=0),
     },
     "otp-purge-hourly": {
         "task": "members.tasks.otp_purge_expired",

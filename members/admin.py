@@ -101,8 +101,9 @@ class UserAdmin(DjangoUserAdmin):
 
 @admin.register(Store)
 class StoreAdmin(admin.ModelAdmin):
-    list_display = ("name", "code", "address", "timezone", "is_active")
-    list_filter = ("is_active", "timezone")
+    list_display = ("name", "code", "address", "timezone", "partner", "is_active")
+    list_filter = ("is_active", "timezone", "partner")
+    list_select_related = ("partner",)
     search_fields = ("code", "name", "address")
     prepopulated_fields = {"code": ("name",)}
 

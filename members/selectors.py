@@ -11,7 +11,7 @@ from members.phones import phone_normalize
 
 
 def _members() -> QuerySet[Member]:
-    return Member.objects.select_related("account", "home_store", "user")
+    return Member.objects.select_related("account__tier", "home_store", "user")
 
 
 def member_get_by_card(*, card_number: str) -> Member | None:

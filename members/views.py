@@ -49,8 +49,10 @@ from members.services import (
 from rewards.selectors import (
     ledger_entries_for_member,
     ledger_entry_explain,
+    membership_active_get,
     points_outlook_get,
     program_settings_get,
+    stamp_cards_open_for_member,
     tier_progress_get,
 )
 
@@ -206,6 +208,9 @@ def dashboard(request, member: Member):
         ],
         "tier": tier_progress_get(member=member),
         "outlook": points_outlook_get(account=member.account),
+        "stamp_cards": stamp_cards_open_for_member(member_id=member.pk),
+        "membership": membership_active_get(member_id=member.pk),
+        "membership_url": reverse("catalog:membership"),
     }
     return render(request, "members/dashboard.html", context)
 

@@ -19,7 +19,8 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.formats import number_format
+from django.utils import timezone
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
@@ -32,6 +33,7 @@ from members.selectors import member_search
 from members.services import MemberAlreadyEnrolled, member_enroll
 from rewards.forms import (
     CounterEnrollForm,
+    CounterMembershipForm,
     CounterPurchaseForm,
     CounterRedeemForm,
     CounterReturnForm,
@@ -41,9 +43,13 @@ from rewards.forms import (
 )
 from rewards.models import Purchase
 from rewards.selectors import (
+    StampProgress,
     member_balance_get,
+    membership_active_get,
     program_settings_get,
     purchases_for_member,
+    stamp_cards_open_for_member,
+    stamp_progress_for_purchase,
 )
 from rewards.services import (
     DailyLimitReached,
@@ -52,6 +58,7 @@ from rewards.services import (
     points_redeem,
     purchase_record,
     purchase_return_record,
+    subscription_sell,
     voucher_consume,
 )
 
@@ -61,6 +68,7 @@ RETURNABLE_PURCHASES = 20
 ENROLL_PERMISSION = "members.add_member"
 RETURN_PERMISSION = "rewards.add_purchasereturn"
 REDEEM_PERMISSION = "rewards.add_redemption"
+MEMBERSHIP_PERMISSION = "rewards.add_subscription"
 
 
 def counter_urls(site) -> list:
@@ -77,6 +85,25 @@ def balance_text(balance: int) -> str:
     return ngettext("%(points)s point", "%(points)s points", balance) % {
         "points": number_format(balance, force_grouping=True)
     }
+
+
+def stamp_progress_text(progress: StampProgress) -> str:
+    """'Coffee card: +2 stamps, 7 of 10.' and a sentence per voucher it issued."""
+    text = ngettext(
+        "%(program)s: +%(earned)s stamp, %(stamps)s of %(needed)s.",
+        "%(program)s: +%(earned)s stamps, %(stamps)s of %(needed)s.",
+        progress.earned,
+    ) % {
+        "program": progress.program.name,
+        "earned": progress.earned,
+        "stamps": progress.stamps,
+        "needed": progress.needed,
+    }
+    for voucher in progress.vouchers:
+        text += " " + gettext(
+            "Card full: voucher %(code)s for “%(reward)s” is the customer's now."
+        ) % {"code": voucher.code, "reward": voucher.reward.name}
+    return text
 
 
 def _money(amount: Decimal, currency: str) -> str:
@@ -128,6 +155,11 @@ class Counter:
             path(f"{member}purchase/", post(self.purchase), name="counter_purchase"),
             path(f"{member}return/", post(self.purchase_return), name="counter_return"),
             path(f"{member}redeem/", post(self.redeem), name="counter_redeem"),
+            path(
+                f"{member}membership/",
+                post(self.membership),
+                name="counter_membership",
+            ),
             path("counter/voucher/", post(self.voucher), name="counter_voucher"),
         ]
 
@@ -287,6 +319,11 @@ class Counter:
             forms["redeem_form"] = bound.get("redeem_form") or CounterRedeemForm(
                 store=store
             )
+        if user.has_perm(MEMBERSHIP_PERMISSION):
+            form = bound.get("membership_form") or CounterMembershipForm(store=store)
+            forms["membership_form"] = (
+                form if form.fields["plan"].queryset.exists() else None
+            )
         max_discount = (max(balance, 0) * conf.point_value).quantize(
             Decimal("0.01"), rounding=ROUND_FLOOR
         )
@@ -303,10 +340,13 @@ class Counter:
             point_value=_rate(conf.point_value, conf.currency),
             max_discount=_money(max_discount, conf.currency),
             purchases=purchases_for_member(member_id=member.pk)[:RECENT_PURCHASES],
+            stamp_cards=stamp_cards_open_for_member(member_id=member.pk),
             store=store,
             purchase_url=self._url("counter_purchase", member.pk),
             return_url=self._url("counter_return", member.pk),
             redeem_url=self._url("counter_redeem", member.pk),
+            membership=membership_active_get(member_id=member.pk),
+            membership_url=self._url("counter_membership", member.pk),
             member_admin_url=(
                 reverse("admin:members_member_change", args=[member.pk])
                 if user.has_perm("members.view_member")
@@ -348,7 +388,7 @@ class Counter:
                 return gettext(
                     "Receipt %(receipt)s was already recorded; nothing was added."
                 ) % {"receipt": purchase.receipt_id}
-            return ngettext(
+            text = ngettext(
                 "Purchase of %(amount)s recorded: +%(points)s point.",
                 "Purchase of %(amount)s recorded: +%(points)s points.",
                 purchase.points_earned,
@@ -356,6 +396,8 @@ class Counter:
                 "amount": _money(purchase.total, currency),
                 "points": purchase.points_earned,
             }
+            stamps = stamp_progress_for_purchase(purchase=purchase)
+            return " ".join([text, *(stamp_progress_text(p) for p in stamps)])
 
         form = CounterPurchaseForm(request.POST, store=_staff_store(request.user))
         return self._member_write(
@@ -463,6 +505,41 @@ class Counter:
                     actor=StaffActor.from_request(request),
                     action=AuditAction.POINTS_REDEEMED,
                 ),
+            ),
+            say,
+        )
+
+    def membership(self, request, member_id: int):
+        """Sell or renew a paid membership the customer paid for at this till."""
+        self._require(request, MEMBERSHIP_PERMISSION)
+        member = self._member_get(member_id)
+
+        def say(sub, replayed, currency):
+            values = {
+                "plan": sub.plan.name,
+                "date": date_format(
+                    timezone.localtime(sub.current_period_end), "SHORT_DATE_FORMAT"
+                ),
+            }
+            if replayed:
+                return (
+                    gettext("This sale was already recorded: %(plan)s until %(date)s.")
+                    % values
+                )
+            return gettext("%(plan)s sold: valid until %(date)s.") % values
+
+        form = CounterMembershipForm(request.POST, store=_staff_store(request.user))
+        return self._member_write(
+            request,
+            member,
+            form,
+            "membership_form",
+            lambda data: subscription_sell(
+                member=member,
+                plan=data["plan"],
+                store=form.store,
+                receipt_id=data["receipt_id"],
+                sold_by=request.user,
             ),
             say,
         )

@@ -301,3 +301,20 @@ class RuleSimulateForm(forms.Form):
             elif (end - start).days > self.MAX_DAYS:
                 self.add_error("end", _("Simulate at most two years at once."))
         return data
+
+
+class CounterMembershipForm(_StoreMixin, forms.Form):
+    """Sell (or renew) a paid membership paid at this till."""
+
+    prefix = "membership"
+    plan = forms.ModelChoiceField(label=_("Plan"), queryset=None)
+    receipt_id = forms.CharField(label=_("Receipt id"), max_length=64)
+    store = _store_field()
+
+    def __init__(self, *args, store: Store | None = None, **kwargs):
+        from rewards.selectors import membership_plans_on_sale
+
+        super().__init__(*args, **kwargs)
+        self._store_setup(store)
+        self.fields["plan"].queryset = membership_plans_on_sale()
+        self.fields["receipt_id"].initial = receipt_id_new("CM", store)

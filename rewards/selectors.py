@@ -27,18 +27,26 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from members.models import Member
+from members.models import Member, Partner
 from rewards.models import (
     EarningRule,
     LedgerEntry,
     LedgerKind,
     LotDraw,
+    MembershipPlan,
     PointsAccount,
     PointsLot,
     ProgramSettings,
     Purchase,
     Reward,
     RuleStatus,
+    StampCard,
+    StampCardStatus,
+    StampEntry,
+    StampEntryKind,
+    StampProgram,
+    Subscription,
+    SubscriptionStatus,
     Tier,
     TierQualification,
     TierWindow,
@@ -479,6 +487,43 @@ def _lots() -> Iterator[LedgerViolation]:
         )
 
 
+def _stamp_cards() -> Iterator[LedgerViolation]:
+    rows = (
+        StampCard.objects.annotate(
+            total=Coalesce(Sum("entries__delta"), 0),
+            owed_total=Coalesce(Sum("entries__owed_delta"), 0),
+        )
+        .filter(~Q(stamps=F("total")) | ~Q(owed=F("owed_total")))
+        .values_list(
+            "member__card_number", "id", "stamps", "total", "owed", "owed_total"
+        )
+        .order_by("pk")
+    )
+    for card, card_id, stamps, total, owed, owed_total in rows.iterator(
+        chunk_size=2000
+    ):
+        yield LedgerViolation(
+            "stamp_cards",
+            card,
+            _(
+                "stamp card %(id)s has %(stamps)s stamps and %(owed)s owed, its "
+                "entries add up to %(total)s and %(owed_total)s"
+            )
+            % {
+                "id": card_id,
+                "stamps": stamps,
+                "owed": owed,
+                "total": total,
+                "owed_total": owed_total,
+            },
+        )
+
+
+def stamp_card_violations() -> list[LedgerViolation]:
+    """Stamp cards whose stamps or stamps owed differ from the sums of their entries."""
+    return list(_stamp_cards())
+
+
 # Each check is one aggregate query over the whole table (no per-member loop).
 LEDGER_CHECKS: list[tuple[str, Callable[[], Iterator[LedgerViolation]]]] = [
     ("balance", _balance_vs_entries),
@@ -486,6 +531,7 @@ LEDGER_CHECKS: list[tuple[str, Callable[[], Iterator[LedgerViolation]]]] = [
     ("overdrawn", _overdrawn_entries),
     ("purchases", _purchases),
     ("lots", _lots),
+    ("stamp_cards", _stamp_cards),
 ]
 
 
@@ -495,7 +541,8 @@ def ledger_invariant_violations() -> list[LedgerViolation]:
     order; no redeem or adjustment below zero; per purchase, the earn entries
     == points_earned, the clawbacks == -points_reversed, points_reversed <=
     points_earned and returned_total <= total; the points lots hold exactly
-    max(balance, 0) and no lot holds more than its draws left it."""
+    max(balance, 0) and no lot holds more than its draws left it; per stamp
+    card, stamps and stamps owed == the sums of its entries."""
     return [v for _name, check in LEDGER_CHECKS for v in check()]
 
 
@@ -778,3 +825,301 @@ def tier_progress_get(
         sentence=sentence,
         keep_sentence=keep,
     )
+
+
+# --- stamp cards ------------------------------------------------------------------------
+
+PAST_STAMP_CARDS = 10
+
+
+def stamp_cards_open_for_member(
+    *, member_id: int, now: dt.datetime | None = None
+) -> list[StampCard]:
+    """The member's cards being collected, one per running program, by program name.
+    A card past its date that the nightly job has not closed yet is left out."""
+    now = now or timezone.now()
+    return list(
+        StampCard.objects.filter(
+            member_id=member_id, status=StampCardStatus.OPEN, program__active=True
+        )
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .select_related("program__reward")
+        .order_by("program__name", "program_id")
+    )
+
+
+def stamp_cards_completed_for_member(
+    *, member_id: int, limit: int = PAST_STAMP_CARDS
+) -> list[StampCard]:
+    """The member's latest full cards with the vouchers they gave, newest first."""
+    return list(
+        StampCard.objects.filter(member_id=member_id, status=StampCardStatus.COMPLETED)
+        .select_related("program", "voucher__reward", "voucher__used_store")
+        .order_by("-completed_at", "-id")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class StampProgress:
+    """What one purchase did to one program's cards, for the till and the Counter."""
+
+    program: StampProgram
+    earned: int
+    stamps: int
+    needed: int
+    owed: int
+    vouchers: list[Voucher]
+
+    @property
+    def voucher_codes(self) -> list[str]:
+        return [voucher.code for voucher in self.vouchers]
+
+
+def stamp_progress_for_purchase(*, purchase: Purchase) -> list[StampProgress]:
+    """Per program the purchase stamped: the stamps it gave, where the member's open
+    card stands now, and the vouchers of the cards it filled. Three queries."""
+    entries = list(
+        StampEntry.objects.filter(purchase=purchase, kind=StampEntryKind.EARN)
+        .select_related("card__program", "card__voucher__reward")
+        .order_by("id")
+    )
+    if not entries:
+        return []
+    open_cards = {
+        card.program_id: card
+        for card in StampCard.objects.filter(
+            member_id=purchase.member_id,
+            status=StampCardStatus.OPEN,
+            program_id__in={e.card.program_id for e in entries},
+        )
+    }
+    programs: dict[int, dict] = {}
+    for entry in entries:
+        row = programs.setdefault(
+            entry.card.program_id,
+            {"program": entry.card.program, "earned": 0, "vouchers": []},
+        )
+        row["earned"] += entry.delta - entry.owed_delta
+        voucher = entry.card.voucher
+        if voucher is not None and voucher not in row["vouchers"]:
+            row["vouchers"].append(voucher)
+    result = []
+    for program_id, row in programs.items():
+        card = open_cards.get(program_id)
+        result.append(
+            StampProgress(
+                program=row["program"],
+                earned=row["earned"],
+                stamps=card.stamps if card else 0,
+                needed=card.needed if card else row["program"].stamps_needed,
+                owed=card.owed if card else 0,
+                vouchers=row["vouchers"],
+            )
+        )
+    return result
+
+
+# --- paid membership -------------------------------------------------------------------
+
+
+def membership_plans_on_sale() -> QuerySet[MembershipPlan]:
+    return (
+        MembershipPlan.objects.filter(is_active=True)
+        .select_related("monthly_reward", "guaranteed_tier")
+        .order_by("price", "name")
+    )
+
+
+def membership_active_get(
+    *, member_id: int, at: dt.datetime | None = None
+) -> Subscription | None:
+    """The member's subscription whose perks apply at `at`: active and paid until
+    after it (a subscription past its end counts as over even before the nightly
+    job marks it expired). One query, with the plan and its perks."""
+    at = at or timezone.now()
+    return (
+        Subscription.objects.filter(
+            member_id=member_id,
+            status=SubscriptionStatus.ACTIVE,
+            started_at__lte=at,
+            current_period_end__gt=at,
+        )
+        .select_related("plan__monthly_reward", "plan__guaranteed_tier")
+        .first()
+    )
+
+
+def membership_earn_multiplier(
+    *, member_id: int, at: dt.datetime | None = None
+) -> Decimal:
+    """The paid membership's earn multiplier for the member at `at`; 1 without one.
+
+    The earning order's membership stage (rewards.earning) multiplies by this."""
+    at = at or timezone.now()
+    value = (
+        Subscription.objects.filter(
+            member_id=member_id,
+            status=SubscriptionStatus.ACTIVE,
+            started_at__lte=at,
+            current_period_end__gt=at,
+        )
+        .values_list("plan__earn_multiplier", flat=True)
+        .first()
+    )
+    return value if value is not None else Decimal("1")
+
+
+def membership_guaranteed_ranks(
+    *, member_ids: list[int], at: dt.datetime
+) -> dict[int, int]:
+    """{member id: rank of the (active) tier their paid membership guarantees at `at`},
+    one query for any number of members; members without a guarantee are absent."""
+    rows = Subscription.objects.filter(
+        member_id__in=member_ids,
+        status=SubscriptionStatus.ACTIVE,
+        started_at__lte=at,
+        current_period_end__gt=at,
+        plan__guaranteed_tier__is_active=True,
+    ).values_list("member_id", "plan__guaranteed_tier__rank")
+    return dict(rows)
+
+
+def subscriptions_for_member(*, member_id: int) -> QuerySet[Subscription]:
+    return (
+        Subscription.objects.filter(member_id=member_id)
+        .select_related("plan")
+        .order_by("-started_at", "-id")
+    )
+
+
+# --- partners: the monthly settlement ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartnerSettlement:
+    """A partner's figures for one calendar month (see partner_settlements)."""
+
+    partner: Partner
+    month: dt.date  # the first day
+    point_value: Decimal
+    points_earned: int
+    points_clawed_back: int  # <= 0
+    points_redeemed_at_till: int  # discounts at the partner's tills
+    voucher_count: int
+    voucher_points: int  # spent on the vouchers counted
+
+    @property
+    def points_issued(self) -> int:
+        return self.points_earned + self.points_clawed_back
+
+    @property
+    def points_redeemed(self) -> int:
+        return self.points_redeemed_at_till + self.voucher_points
+
+    @property
+    def issued_value(self) -> Decimal:
+        return (self.points_issued * self.point_value).quantize(Decimal("0.01"))
+
+    @property
+    def redeemed_value(self) -> Decimal:
+        return (self.points_redeemed * self.point_value).quantize(Decimal("0.01"))
+
+    @property
+    def net_value(self) -> Decimal:
+        """Positive: the partner owes the program; negative: the program owes it."""
+        return self.issued_value - self.redeemed_value
+
+
+def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[first instant, first instant of the next month) in the current time zone."""
+    start = dt.datetime(
+        month.year, month.month, 1, tzinfo=timezone.get_current_timezone()
+    )
+    return start, start + relativedelta(months=1)
+
+
+def partner_settlements(
+    *, month: dt.date, partner_ids: list[int] | None = None
+) -> list[PartnerSettlement]:
+    """Every partner's settlement for the calendar month of `month`.
+
+    - points earned: EARN entries of purchases at the partner's stores, posted
+      in the month; clawed back: CLAWBACK entries (returns) of such purchases
+      posted in the month, wherever the return was made. Issued = the sum.
+    - redeemed at the till: points spent as a discount (Redemption) at the
+      partner's stores in the month.
+    - vouchers: vouchers USED in the month that either are of a reward the
+      partner funds or were used at one of its stores (each counted once),
+      with the points spent on them (0 for vouchers the program gave free).
+      A voucher of a reward one partner funds, used at another partner's
+      store, counts for the funder.
+      Counted when used, not when bought, because a bought voucher can still
+      be cancelled or expire with its points returned.
+    - money: each figure × the partner's point value (the program's when
+      unset); net = issued value − redeemed value.
+
+    Three aggregate queries in all (ledger, vouchers, partners), grouped by
+    partner, whatever the number of members or partners."""
+    start, end = month_bounds(month)
+    partners = Partner.objects.order_by("name")
+    if partner_ids is not None:
+        partners = partners.filter(pk__in=partner_ids)
+    partners = list(partners)
+    ids = [p.pk for p in partners]
+    ledger = (
+        LedgerEntry.objects.filter(created_at__gte=start, created_at__lt=end)
+        .filter(
+            Q(
+                kind__in=[LedgerKind.EARN, LedgerKind.CLAWBACK],
+                purchase__store__partner_id__in=ids,
+            )
+            | Q(kind=LedgerKind.REDEEM, redemption__store__partner_id__in=ids)
+        )
+        .annotate(
+            who=Coalesce("purchase__store__partner_id", "redemption__store__partner_id")
+        )
+        .values("who")
+        .annotate(
+            earned=Sum("points", filter=Q(kind=LedgerKind.EARN)),
+            clawed=Sum("points", filter=Q(kind=LedgerKind.CLAWBACK)),
+            redeemed=Sum("points", filter=Q(kind=LedgerKind.REDEEM)),
+        )
+        .order_by()
+    )
+    by_ledger = {row["who"]: row for row in ledger}
+    vouchers = (
+        Voucher.objects.filter(
+            status=VoucherStatus.USED, used_at__gte=start, used_at__lt=end
+        )
+        .filter(Q(reward__funded_by_id__in=ids) | Q(used_store__partner_id__in=ids))
+        .annotate(who=Coalesce("reward__funded_by_id", "used_store__partner_id"))
+        .values("who")
+        .annotate(
+            count=Count("id"), points=Sum(F("points_spent") - F("points_refunded"))
+        )
+        .order_by()
+    )
+    by_voucher = {row["who"]: row for row in vouchers}
+    default_value = program_settings_get().point_value
+    result = []
+    for partner in partners:
+        led = by_ledger.get(partner.pk, {})
+        vou = by_voucher.get(partner.pk, {})
+        result.append(
+            PartnerSettlement(
+                partner=partner,
+                month=dt.date(month.year, month.month, 1),
+                point_value=partner.point_value or default_value,
+                points_earned=led.get("earned") or 0,
+                points_clawed_back=led.get("clawed") or 0,
+                points_redeemed_at_till=-(led.get("redeemed") or 0),
+                voucher_count=vou.get("count") or 0,
+                voucher_points=vou.get("points") or 0,
+            )
+        )
+    return result
+
+
+def partner_settlement(*, partner: Partner, month: dt.date) -> PartnerSettlement:
+    """One partner's settlement for the month (partner_settlements says what counts)."""
+    return partner_settlements(month=month, partner_ids=[partner.pk])[0]

@@ -61,3 +61,52 @@ def points_expire_due() -> int:
     expired = services.points_expire_due()
     log.info("Expired %s points lot(s)", expired)
     return expired
+
+
+@shared_task(time_limit=900, soft_time_limit=840)
+def stamp_cards_expire_due() -> int:
+    """Nightly: close open stamp cards past their date (their stamps lapse).
+
+    Safe to run twice: each card's status is re-checked under its lock.
+    """
+    from rewards import services
+
+    expired = services.stamp_cards_expire_due()
+    log.info("Expired %s stamp card(s)", expired)
+    return expired
+
+
+@shared_task(time_limit=900, soft_time_limit=840)
+def subscriptions_expire_due() -> int:
+    """Nightly: paid memberships past their period become expired.
+
+    Safe to run twice: each one is re-checked under its lock."""
+    from rewards import services
+
+    done = services.subscriptions_expire_due()
+    log.info("Expired %s membership(s)", done)
+    return done
+
+
+@shared_task(time_limit=1800, soft_time_limit=1740)
+def membership_vouchers_issue_due() -> int:
+    """Nightly: this month's perk voucher for each active membership, once a month.
+
+    Safe to run twice: one idempotency key per subscription and month."""
+    from rewards import services
+
+    done = services.membership_vouchers_issue_due()
+    log.info("Issued %s membership voucher(s)", done)
+    return done
+
+
+@shared_task(time_limit=900, soft_time_limit=840)
+def subscriptions_remind_due() -> int:
+    """Daily, in the morning: remind members whose membership ends soon, once a period.
+
+    Safe to run twice: the period end reminded about is kept on the subscription."""
+    from rewards import services
+
+    done = services.subscriptions_remind_due()
+    log.info("Sent %s membership reminder(s)", done)
+    return done

@@ -1,4 +1,4 @@
-"""The rewards catalog and the customer's vouchers, mounted at "/"."""
+"""The rewards catalog, the customer's vouchers, tiers and stamp cards, mounted at "/"."""
 
 from django.urls import path
 
@@ -10,6 +10,8 @@ urlpatterns = [
     path("rewards/redeem/", views.redeem, name="redeem"),
     path("vouchers/", views.vouchers, name="vouchers"),
     path("tiers/", views.tiers, name="tiers"),
+    path("stamps/", views.stamps, name="stamps"),
+    path("membership/", views.membership, name="membership"),
     # The code is looked up among the logged-in member's own vouchers only.
     path("vouchers/<str:code>/", views.voucher, name="voucher"),
 ]

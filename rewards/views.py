@@ -21,8 +21,12 @@ from rewards.selectors import (
     ledger_entries_for_member,
     ledger_entry_explain,
     member_balance_get,
+    membership_active_get,
+    membership_plans_on_sale,
     program_settings_get,
     reward_list_available,
+    stamp_cards_completed_for_member,
+    stamp_cards_open_for_member,
     tier_progress_get,
     tier_value_text,
     tier_window_text,
@@ -172,3 +176,27 @@ def tiers(request, member: Member):
         "tier": tier_progress_get(member=member),
     }
     return render(request, "rewards/tiers.html", context)
+
+
+@require_GET
+@member_required
+def stamps(request, member: Member):
+    context = {
+        "member": member,
+        "stamp_cards": stamp_cards_open_for_member(member_id=member.pk),
+        "completed_cards": stamp_cards_completed_for_member(member_id=member.pk),
+    }
+    return render(request, "rewards/stamps.html", context)
+
+
+@require_GET
+@member_required
+def membership(request, member: Member):
+    """The member's paid membership, and the plans to buy at a counter."""
+    context = {
+        "member": member,
+        "membership": membership_active_get(member_id=member.pk),
+        "plans": membership_plans_on_sale(),
+        "currency": program_settings_get().currency,
+    }
+    return render(request, "rewards/membership.html", context)

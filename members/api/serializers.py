@@ -8,7 +8,7 @@ error body) lives here.
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
 from members.models import Member
@@ -17,8 +17,11 @@ from rewards.models import LedgerEntry
 CARD_MAX_LENGTH = 20  # Member.card_number
 CARD_SEPARATORS = str.maketrans("", "", " -")
 RECENT_ACTIVITY = 10
+# 1 to 20 digits, spaces and dashes between them allowed, as CardNumberField reads it.
+CARD_PATTERN = r"^(?:[ -]*[0-9]){1,20}[ -]*$"
 
 
+@extend_schema_field({"type": "string", "pattern": CARD_PATTERN, "maxLength": 40})
 class CardNumberField(serializers.CharField):
     """A card number as printed (spaces or dashes allowed), returned as digits only."""
 

@@ -38,7 +38,7 @@ from members.errors import NotFound
 from members.models import ConsentSource, Member
 from members.selectors import member_get_by_card, member_get_by_phone
 from members.services import member_enroll
-from rewards.selectors import ledger_entries_for_member
+from rewards.selectors import ledger_entries_for_member, points_available_get
 
 PHONE_MAX_LENGTH = 40  # generous: phone_normalize decides what is a number
 OLDEST_BIRTHDAY = dt.date(1900, 1, 1)
@@ -232,12 +232,44 @@ class MemberDetailApi(TillApiView):
     """A member with their balance and the last ledger entries, in a fixed number of queries."""
 
     class OutputSerializer(MemberSerializer):
+        points_spendable = serializers.SerializerMethodField(
+            help_text=_("Points that can be redeemed now.")
+        )
+        points_pending = serializers.SerializerMethodField(
+            help_text=_("Points from recent purchases that cannot be spent yet.")
+        )
+        tier = serializers.CharField(
+            source="account.tier.name",
+            default=None,
+            allow_null=True,
+            read_only=True,
+            help_text=_("The member's tier; null when in none."),
+        )
         recent_activity = serializers.SerializerMethodField()
 
         class Meta(MemberSerializer.Meta):
-            fields = [*MemberSerializer.Meta.fields, "recent_activity"]
+            fields = [
+                *MemberSerializer.Meta.fields,
+                "points_spendable",
+                "points_pending",
+                "tier",
+                "recent_activity",
+            ]
             read_only_fields = fields
             ref_name = "MemberDetailOutput"
+
+        def _lots(self, member: Member) -> tuple[int, int]:
+            if not hasattr(self, "_lots_seen"):
+                self._lots_seen = points_available_get(account=member.account)
+            return self._lots_seen
+
+        @extend_schema_field(serializers.IntegerField())
+        def get_points_spendable(self, member: Member) -> int:
+            return self._lots(member)[0]
+
+        @extend_schema_field(serializers.IntegerField())
+        def get_points_pending(self, member: Member) -> int:
+            return self._lots(member)[1]
 
         @extend_schema_field(LedgerEntrySerializer(many=True))
         def get_recent_activity(self, member: Member) -> list[dict]:

@@ -1,7 +1,7 @@
 import factory
 from factory.django import DjangoModelFactory
 
-from members.models import Store, User
+from members.models import Partner, Store, User
 from members.services import member_enroll
 
 
@@ -49,3 +49,11 @@ class MemberFactory(factory.Factory):
         return member_enroll(**kwargs)
 
     _build = _create
+
+
+class PartnerFactory(DjangoModelFactory):
+    class Meta:
+        model = Partner
+
+    name = factory.Sequence(lambda n: f"Partner {n}")
+    contact_email = factory.Sequence(lambda n: f"partner{n}@example.com")

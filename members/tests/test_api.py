@@ -529,6 +529,29 @@ def test_detail_of_member_without_history_has_empty_activity(till, member):
 
     assert body["points_balance"] == 0
     assert body["recent_activity"] == []
+    assert (body["points_spendable"], body["points_pending"], body["tier"]) == (
+        0,
+        0,
+        None,
+    )
+
+
+def test_detail_tells_spendable_and_pending_points_and_the_tier(till, member, store):
+    from rewards.selectors import program_settings_get
+    from rewards.tests.factories import TierFactory
+
+    TierFactory(name="Silver", threshold=Decimal("100"))
+    purchase_record(store=store, member=member, receipt_id="old", total="100")
+    conf = program_settings_get()
+    conf.pending_days = 14
+    conf.save()
+    purchase_record(store=store, member=member, receipt_id="new", total="40")
+
+    body = till.get(detail_url(member.card_number)).json()
+
+    assert body["points_balance"] == 140
+    assert (body["points_spendable"], body["points_pending"]) == (100, 40)
+    assert body["tier"] == "Silver"
 
 
 def test_detail_query_count_does_not_grow_with_history(
@@ -555,7 +578,8 @@ def test_detail_query_count_does_not_grow_with_history(
 
     assert len(response.json()["recent_activity"]) == 10
     assert len(few) == len(many)
-    with django_assert_max_num_queries(3):  # token, member with account, entries
+    # token, member with account and tier, entries, points lots
+    with django_assert_max_num_queries(4):
         till.get(detail_url(long.card_number))
 
 

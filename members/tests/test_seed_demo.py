@@ -1,3 +1,4 @@
+from decimal import Decimal
 from io import StringIO
 
 import phonenumbers
@@ -41,6 +42,7 @@ def test_seed_demo_creates_stores_staff_and_demo_customer():
         "kyiv-center",
         "kyiv-left",
         "lviv",
+        "bakery-podil",
     }
     assert all(s.timezone == "Europe/Kyiv" and s.address for s in Store.objects.all())
     for username, group in [
@@ -113,11 +115,15 @@ def test_seed_demo_fills_the_rewards_catalog_and_gives_the_demo_customer_a_vouch
 
     assert Reward.objects.count() == 6
     demo = Member.objects.get(email="demo@example.com")
-    assert Voucher.objects.filter(member=demo, status=VoucherStatus.ISSUED).exists()
+    assert Voucher.objects.filter(
+        member=demo, status=VoucherStatus.ISSUED, source="redeemed"
+    ).exists()
     assert Voucher.objects.filter(status=VoucherStatus.USED).exists()
     assert ledger_discrepancies() == []
-    for voucher in Voucher.objects.all():
+    for voucher in Voucher.objects.filter(source="redeemed"):
         assert voucher.ledger_entries.filter(kind="redeem").count() == 1
+    for voucher in Voucher.objects.exclude(source="redeemed"):  # cards', perks
+        assert voucher.points_spent == 0 and not voucher.ledger_entries.exists()
 
 
 def test_seed_demo_sets_bonuses_and_lets_members_refer_friends():
@@ -135,4 +141,36 @@ def test_seed_demo_sets_bonuses_and_lets_members_refer_friends():
     assert demo.referrals_made.count() == 3
     assert Referral.objects.filter(status="qualified").exists()
     assert "referrals" in out
+    assert ledger_discrepancies() == []
+
+
+def test_seed_demo_gives_the_demo_customer_stamp_cards():
+    from rewards.models import StampCard, StampCardStatus, StampProgram
+    from rewards.selectors import stamp_card_violations
+
+    _seed()
+
+    assert StampProgram.objects.count() == 2
+    demo = Member.objects.get(user__email="demo@example.com")
+    cards = StampCard.objects.filter(member=demo)
+    assert cards.filter(status=StampCardStatus.OPEN).exists()
+    assert stamp_card_violations() == []
+
+
+def test_seed_demo_adds_a_club_plan_with_subscribers_and_a_partner():
+    from members.models import Partner
+    from rewards.models import MembershipPlan, Reward, Subscription, SubscriptionStatus
+
+    _seed()
+
+    club = MembershipPlan.objects.get(name="Club")
+    assert club.price == 99 and club.earn_multiplier == Decimal("1.50")
+    assert club.guaranteed_tier.name == "Silver"
+    subs = Subscription.objects.filter(plan=club)
+    statuses = set(subs.values_list("status", flat=True))
+    assert SubscriptionStatus.ACTIVE in statuses
+    assert subs.filter(member__user__email="demo@example.com", status="active").exists()
+    partner = Partner.objects.get(name="Partner bakery")
+    assert partner.stores.count() == 1
+    assert Reward.objects.filter(funded_by=partner).count() == 1
     assert ledger_discrepancies() == []

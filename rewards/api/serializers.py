@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from rewards.earning import STAGES
@@ -22,9 +23,26 @@ MAX_LINES = 500
 RECEIPT_MAX_LENGTH = 64
 
 
+# drf-spectacular writes every decimal string's pattern with an optional minus and
+# leaves min_value out, so generated clients (and fuzzers) would send negative
+# amounts that the API always refuses. These say: digits, no sign.
+@extend_schema_field(
+    {"type": "string", "format": "decimal", "pattern": r"^\d{1,10}(?:\.\d{1,2})?$"}
+)
+class MoneyField(serializers.DecimalField):
+    pass
+
+
+@extend_schema_field(
+    {"type": "string", "format": "decimal", "pattern": r"^\d{1,7}(?:\.\d{1,3})?$"}
+)
+class QuantityField(serializers.DecimalField):
+    pass
+
+
 def money_field(*, allow_zero: bool = False, **kwargs) -> serializers.DecimalField:
     """An amount of money: at most 2 decimal places, positive, no more than a column holds."""
-    return serializers.DecimalField(
+    return MoneyField(
         max_digits=12,
         decimal_places=2,
         min_value=Decimal("0") if allow_zero else CENT,
@@ -34,7 +52,7 @@ def money_field(*, allow_zero: bool = False, **kwargs) -> serializers.DecimalFie
 
 
 def quantity_field(**kwargs) -> serializers.DecimalField:
-    return serializers.DecimalField(
+    return QuantityField(
         max_digits=10,
         decimal_places=3,
         min_value=MIN_QUANTITY,

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from rewards.api import views
+from rewards.api import memberships, views
 
 urlpatterns = [
     path("purchases", views.PurchaseCreateApi.as_view(), name="purchase-create"),
@@ -22,5 +22,13 @@ urlpatterns = [
         "vouchers/<str:code>/consume",
         views.VoucherConsumeApi.as_view(),
         name="voucher-consume",
+    ),
+    path(
+        "membership-plans",
+        memberships.MembershipPlanListApi.as_view(),
+        name="membership-plan-list",
+    ),
+    path(
+        "memberships", memberships.MembershipSellApi.as_view(), name="membership-sell"
     ),
 ]

@@ -43,6 +43,7 @@ from rewards.api.serializers import (
     receipt_field,
 )
 from rewards.models import LedgerKind, Purchase
+from rewards.selectors import stamp_progress_for_purchase
 from rewards.services import (
     LineInput,
     ReturnLineInput,
@@ -79,6 +80,28 @@ def _member_from(data: dict) -> Member:
     if "card_number" in data:
         return member_by_card_or_404(data["card_number"])
     return member_by_phone_or_404(data["phone"])
+
+
+class PurchaseStampSerializer(serializers.Serializer):
+    program = serializers.CharField(source="program.name")
+    earned = serializers.IntegerField(
+        help_text=_("Stamps this purchase gave (stamps owed it paid included).")
+    )
+    stamps = serializers.IntegerField(
+        help_text=_("Stamps on the member's open card now.")
+    )
+    needed = serializers.IntegerField(help_text=_("Stamps for a full card."))
+    owed = serializers.IntegerField(
+        help_text=_("Stamps still owed after a return; the next ones pay them.")
+    )
+    vouchers = serializers.ListField(
+        child=serializers.CharField(),
+        source="voucher_codes",
+        help_text=_("Codes of the vouchers issued for the cards this purchase filled."),
+    )
+
+    class Meta:
+        ref_name = "PurchaseStamps"
 
 
 class PurchaseCreateApi(TillApiView):
@@ -132,6 +155,9 @@ class PurchaseCreateApi(TillApiView):
         points_breakdown = serializers.SerializerMethodField(
             help_text=_("Which step or rule gave how many of the points earned.")
         )
+        stamps = serializers.SerializerMethodField(
+            help_text=_("The stamp cards this purchase stamped; empty when none.")
+        )
 
         class Meta:
             ref_name = "PurchaseCreateOutput"
@@ -143,6 +169,12 @@ class PurchaseCreateApi(TillApiView):
                 {key: item.get(key) for key in ("stage", "rule", "name", "points")}
                 for item in (entry.breakdown if entry else [])
             ]
+
+        @extend_schema_field(PurchaseStampSerializer(many=True))
+        def get_stamps(self, purchase: Purchase) -> list[dict]:
+            return PurchaseStampSerializer(
+                stamp_progress_for_purchase(purchase=purchase), many=True
+            ).data
 
     @extend_schema(
         operation_id="purchase_create",

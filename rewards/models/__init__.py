@@ -1,5 +1,5 @@
 """The points ledger and what moves it: purchases, returns, redemptions, adjustments,
-rewards, vouchers and tiers. One module per area; everything is importable from here."""
+rewards, vouchers, tiers and paid memberships. One module per area; everything is importable from here."""
 
 from rewards.models.catalog import (  # noqa: F401
     Reward,
@@ -22,6 +22,13 @@ from rewards.models.ledger import (  # noqa: F401
     PointsAccount,
     PointsLot,
 )
+from rewards.models.memberships import (  # noqa: F401
+    MembershipPlan,
+    Subscription,
+    SubscriptionEvent,
+    SubscriptionEventKind,
+    SubscriptionStatus,
+)
 from rewards.models.program import (  # noqa: F401
     ProgramSettings,
 )
@@ -30,6 +37,14 @@ from rewards.models.purchases import (  # noqa: F401
     PurchaseLine,
     PurchaseReturn,
     Redemption,
+)
+from rewards.models.stamps import (  # noqa: F401
+    StampCard,
+    StampCardStatus,
+    StampEntry,
+    StampEntryKind,
+    StampProgram,
+    StampTrigger,
 )
 from rewards.models.tiers import (  # noqa: F401
     Tier,

@@ -92,6 +92,15 @@ class Reward(models.Model):
         related_name="rewards",
         help_text=_("Empty: members of any tier, or of none, may take it."),
     )
+    funded_by = models.ForeignKey(
+        "members.Partner",
+        verbose_name=_("funded by partner"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="funded_rewards",
+        help_text=_("A partner who provides this reward; empty: the program."),
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

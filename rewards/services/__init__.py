@@ -41,11 +41,30 @@ from rewards.services.ledger import (  # noqa: F401
     points_expire_due,
     points_redeem,
 )
+from rewards.services.memberships import (  # noqa: F401
+    membership_plan_save,
+    membership_reminder_send,
+    membership_voucher_key,
+    membership_vouchers_issue_due,
+    subscription_cancel,
+    subscription_sell,
+    subscriptions_expire_due,
+    subscriptions_remind_due,
+)
 from rewards.services.purchases import (  # noqa: F401
     LineInput,
     ReturnLineInput,
     purchase_record,
     purchase_return_record,
+)
+from rewards.services.stamps import (  # noqa: F401
+    MAX_STAMPS_PER_PURCHASE,
+    stamp_cards_expire_due,
+    stamp_program_save,
+    stamp_programs_running,
+    stamps_award_for_purchase,
+    stamps_for_purchase,
+    stamps_revoke_for_return,
 )
 from rewards.services.tiers import (  # noqa: F401
     RATE_PLACES,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,6 +23,7 @@ from rewards.models import (
 )
 from rewards.selectors import (
     earning_rules_active,
+    membership_active_get,
     program_settings_get,
     tiers_active,
 )
@@ -39,7 +40,8 @@ from rewards.services.ledger import (
     _receipt,
     _replay,
 )
-from rewards.services.tiers import _tier_rate, _tier_upgrade
+from rewards.services.stamps import stamps_award_for_purchase, stamps_revoke_for_return
+from rewards.services.tiers import RATE_PLACES, _tier_upgrade
 
 
 @dataclass(frozen=True)
@@ -114,8 +116,10 @@ def purchase_record(
     fixed order (rewards.earning: exclusions, minimum spend, base rate, product
     multipliers and fixed bonuses, the tier's multiplier before this purchase,
     promotions), rounded down, with the breakdown kept on the EARN entry; the
-    points are pending for the program's pending days. An earlier negative
-    balance is paid back by the new points simply because they are added to it. Then the
+    points are pending for the program's pending days. The membership stage
+    is the earn multiplier of the paid membership active at the time of
+    purchase. An earlier negative balance is paid back by the new points simply
+    because they are added to it. Then the
     member moves up at once to the highest tier they now qualify for
     (TierHistory in the same transaction). Queues nothing.
     `on_written(row)`, when given, runs inside the transaction after the write
@@ -166,6 +170,9 @@ def purchase_record(
         tiers = tiers_active()
         when = occurred_at or timezone.now()
         tier = next((t for t in tiers if t.pk == account.tier_id), None)
+        perks_at = occurred_at or recorded_at or timezone.now()
+        subscription = membership_active_get(member_id=member.pk, at=perks_at)
+        plan = subscription.plan if subscription else None
         earn_lines = [
             EarnLine(
                 sku=line.sku,
@@ -183,6 +190,7 @@ def purchase_record(
             min_purchase=conf.min_purchase,
             rules=earning_rules_active(),
             tier=Multiplier(tier.name, tier.earn_multiplier) if tier else None,
+            membership=Multiplier(plan.name, plan.earn_multiplier) if plan else None,
         )
         points = result.points
         if points > MAX_POINTS:
@@ -201,13 +209,17 @@ def purchase_record(
             total=total,
             occurred_at=when,
             points_earned=points,
-            points_per_unit=_tier_rate(
-                conf.points_per_unit, account=account, tiers=tiers
-            ),
+            # The effective base rate, for staff to read; returns use the exact points.
+            points_per_unit=(
+                conf.points_per_unit
+                * (tier.earn_multiplier if tier else 1)
+                * (plan.earn_multiplier if plan else 1)
+            ).quantize(RATE_PLACES, rounding=ROUND_FLOOR),
             min_purchase=conf.min_purchase,
             points_exact=result.exact,
             eligible_total=result.eligible_total,
             tier_multiplier=tier.earn_multiplier if tier else Decimal(1),
+            membership_multiplier=plan.earn_multiplier if plan else Decimal(1),
             balance_after=account.balance + points,
             source=source,
             fingerprint=fingerprint,
@@ -248,6 +260,7 @@ def purchase_record(
                 breakdown=result.breakdown,
                 available_at=recorded + dt.timedelta(days=conf.pending_days),
             )
+        stamps_award_for_purchase(purchase=purchase)
         _tier_upgrade(
             account, member_id=member.pk, tiers=tiers, at=recorded_at or timezone.now()
         )
@@ -406,6 +419,7 @@ def purchase_return_record(
                 created_by=created_by,
                 recorded_at=recorded_at,
             )
+        stamps_revoke_for_return(purchase_return=ret)
         if on_written is not None:
             on_written(ret)
         return ret, False

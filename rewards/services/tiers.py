@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -19,6 +19,7 @@ from rewards.models import (
 )
 from rewards.selectors import (
     ZERO_VALUE,
+    membership_guaranteed_ranks,
     program_settings_get,
     tier_values,
     tiers_active,
@@ -27,14 +28,6 @@ from rewards.selectors import (
 # --- tiers -----------------------------------------------------------------------------
 
 RATE_PLACES = Decimal("0.0001")  # what Purchase.points_per_unit holds
-
-
-def _tier_rate(base: Decimal, *, account: PointsAccount, tiers: list[Tier]) -> Decimal:
-    """The base rate times the multiplier of the member's (active) tier."""
-    tier = next((t for t in tiers if t.pk == account.tier_id), None)
-    if tier is None:
-        return base
-    return (base * tier.earn_multiplier).quantize(RATE_PLACES, rounding=ROUND_FLOOR)
 
 
 def _amount_text(value: Decimal, places: int = 2) -> str:
@@ -160,6 +153,10 @@ def _tier_downgrade_one(
         ):
             return False  # moved meanwhile, or already today
         current = next(t for t in tiers if t.pk == tier_id)
+        # --- paid membership: never below the plan's guaranteed tier ---
+        guaranteed = membership_guaranteed_ranks(member_ids=[member_id], at=at)
+        if guaranteed.get(member_id, 0) >= current.rank:
+            return False
         value = (
             tier_values(member_ids=[member_id], tiers=[current], at=at)[current.pk]
             .get(member_id, ZERO_VALUE)
@@ -220,10 +217,15 @@ def tiers_downgrade_due(*, today: dt.date | None = None, batch: int = 500) -> in
             tier = by_pk[tier_id]
             values.update(tier_values(member_ids=member_ids, tiers=[tier], at=at))
         start_grace, clear_grace, due = [], [], []
+        # Paid membership: a member whose plan guarantees this tier (or a
+        # higher one) is not below it; the grace period starts after expiry.
+        guaranteed = membership_guaranteed_ranks(
+            member_ids=[row[1] for row in rows], at=at
+        )
         for pk, member_id, tier_id, since, lapsed in rows:
             tier = by_pk[tier_id]
             value = values[tier_id].get(member_id, ZERO_VALUE).value
-            if value >= tier.threshold:
+            if value >= tier.threshold or guaranteed.get(member_id, 0) >= tier.rank:
                 if lapsed is not None:
                     clear_grace.append(pk)
                 continue

@@ -379,7 +379,8 @@ def _voucher_close(
     voucher = voucher_lock(voucher_id=voucher_id)
     if voucher.status != VoucherStatus.ISSUED:
         return None
-    if reward.stock is not None:
+    # A granted voucher (stamp card, birthday...) took no stock, so gives none back.
+    if reward.stock is not None and voucher.source == VoucherSource.REDEEMED:
         reward.stock += 1
         reward.save(update_fields=["stock", "updated_at"])
     voucher.status = status

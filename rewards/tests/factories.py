@@ -3,7 +3,17 @@ from decimal import Decimal
 import factory
 from factory.django import DjangoModelFactory
 
-from rewards.models import EarningRule, Reward, RewardType, RuleKind, RuleStatus, Tier
+from rewards.models import (
+    EarningRule,
+    MembershipPlan,
+    Reward,
+    RewardType,
+    RuleKind,
+    RuleStatus,
+    StampProgram,
+    StampTrigger,
+    Tier,
+)
 
 
 class RewardFactory(DjangoModelFactory):
@@ -42,3 +52,25 @@ class EarningRuleFactory(DjangoModelFactory):
     def stores(self, create, extracted, **kwargs):
         if create and extracted:
             self.stores.set(extracted)
+
+
+class StampProgramFactory(DjangoModelFactory):
+    """Default: one stamp per purchase, 10 for a full card, cards never expire."""
+
+    class Meta:
+        model = StampProgram
+
+    name = factory.Sequence(lambda n: f"Stamp card {n}")
+    trigger = StampTrigger.PURCHASE
+    stamps_needed = 10
+    reward = factory.SubFactory(RewardFactory, name="Free coffee")
+
+
+class MembershipPlanFactory(DjangoModelFactory):
+    class Meta:
+        model = MembershipPlan
+
+    name = factory.Sequence(lambda n: f"Club {n}")
+    price = Decimal("99.00")
+    period_months = 1
+    earn_multiplier = Decimal("1.50")

@@ -120,6 +120,7 @@ def test_purchase_earns_points_and_answers_201(till, member, store):
         "points_breakdown": [
             {"stage": "base", "rule": None, "name": "", "points": 412}
         ],
+        "stamps": [],
     }
     assert purchase.store == store
     assert purchase.member == member

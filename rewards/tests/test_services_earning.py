@@ -385,7 +385,7 @@ class TestLots:
         EarningRuleFactory(kind=RuleKind.PROMOTION, category="", stores=[store])
         EarningRuleFactory(category="coffee")
         buy(member, store, [COFFEE])
-        with django_assert_max_num_queries(16):
+        with django_assert_max_num_queries(17):
             buy(member, store, [COFFEE, CAKE, TOBACCO])
 
 

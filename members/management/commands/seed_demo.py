@@ -30,7 +30,15 @@ from django.utils import timezone
 from faker import Faker
 
 from members.errors import Conflict
-from members.models import ApiToken, ConsentSource, Gender, Member, Store, User
+from members.models import (
+    ApiToken,
+    ConsentSource,
+    Gender,
+    Member,
+    Partner,
+    Store,
+    User,
+)
 from members.services import (
     api_token_create,
     birthday_bonus_grant_due,
@@ -41,18 +49,29 @@ from members.services import (
 )
 from rewards.models import (
     EarningRule,
+    MembershipPlan,
     Purchase,
     Reward,
     RewardType,
     RuleKind,
     RuleStatus,
+    StampProgram,
+    StampTrigger,
     Tier,
+    Voucher,
+    VoucherSource,
 )
-from rewards.selectors import ledger_discrepancies, program_settings_get
+from rewards.selectors import (
+    ledger_discrepancies,
+    program_settings_get,
+    stamp_card_violations,
+)
 from rewards.services import (
     LineInput,
     ReturnLineInput,
     earning_rule_save,
+    membership_plan_save,
+    membership_vouchers_issue_due,
     points_adjust,
     points_expire_due,
     points_redeem,
@@ -60,6 +79,11 @@ from rewards.services import (
     purchase_return_record,
     reward_redeem,
     reward_save,
+    stamp_cards_expire_due,
+    stamp_program_save,
+    subscription_cancel,
+    subscription_sell,
+    subscriptions_expire_due,
     tier_save,
     voucher_consume,
     voucher_expire_due,
@@ -74,6 +98,17 @@ STORES = [
     ("lviv", "Львів · Ринок", "пл. Ринок, 14, Львів, 79008"),
 ]
 HOME_STORE_WEIGHTS = [0.45, 0.35, 0.20]
+# A coalition partner with one store; some purchases of the last months happen there.
+PARTNER = ("Partner bakery", "bakery@example.com", "+380441234567", Decimal("0.10"))
+PARTNER_STORE = (
+    "bakery-podil",
+    "Пекарня-партнер · Поділ",
+    "вул. Сагайдачного, 5, Київ",
+)
+PARTNER_SHARE = 0.08  # of the purchases of the last PARTNER_DAYS days
+PARTNER_DAYS = 75
+PARTNER_REWARD = "Круасан у подарунок"  # the partner funds this reward
+MEMBERSHIP_SUBSCRIBERS = 20
 
 # username, password, group, home store, first name, last name
 STAFF = [
@@ -256,6 +291,15 @@ REWARDS = [
     ("Майстер-клас бариста", "Дві години з нашим бариста, до 8 гостей.",
      RewardType.GIFT, None, 2500, 16, (1, 365), 90, True, False),
 ]  # fmt: skip
+# name, description, trigger, category, minimum spend, stamps for a full card,
+# reward (index in REWARDS), card valid days, store codes (empty: all)
+STAMP_PROGRAMS = [
+    ("Кавова картка: 9 + 1 у подарунок", "Кожна десята кава — за наш рахунок.",
+     StampTrigger.UNIT, "coffee", None, 10, 0, 180, []),
+    ("Картка сніданку: 6 візитів", "Покупка від 150 грн — штамп; шостий дарує круасан.",
+     StampTrigger.MIN_SPEND, "", Decimal("150"), 6, 1, 90, ["kyiv-center"]),
+]  # fmt: skip
+STAMP_VOUCHER_USE_SHARE = 0.7
 
 _PAIRS = (
     "а a б b в v г h ґ g д d е e є ie ж zh з z и y і i ї i й i к k л l м m н n о o "
@@ -306,9 +350,11 @@ class Stats:
     vouchers: int = 0
     vouchers_used: int = 0
     vouchers_expired: int = 0
+    subscriptions: int = 0
     referrals: int = 0
     birthday_bonuses: int = 0
     lots_expired: int = 0
+    stamp_vouchers: int = 0
 
 
 @dataclass(order=True)
@@ -343,6 +389,8 @@ class Command(BaseCommand):
             return
 
         self.rng = random.Random(seed)
+        self.stamp_rng = random.Random(seed + 2)
+        self.seed = seed
         self.stats = Stats()
         self.seq = 0
         self.end = timezone.now().replace(second=0, microsecond=0)
@@ -366,16 +414,21 @@ class Command(BaseCommand):
             self.tiers = self._tiers_create()
             self.rewards = self._rewards_create()
             self._earning_create()
+            self._stamp_programs_create()
             bonus_settings_update(**BONUSES)
             plans = self._members_plan(members, seed)
             self._referrals_plan(plans, seed)
             events = self._events_plan(plans)
+            self._partner_plan(events)
+            events += self._memberships_plan(plans)
             self.stdout.write(f"Writing {len(events)} events in time order...")
             self._events_run(events)
             self._points_expire_and_pend()
+            stamp_cards_expire_due(now=self.end)
+            self._memberships_finish()
             self._passwords_set(hashes)
 
-        problems = ledger_discrepancies()
+        problems = ledger_discrepancies() + stamp_card_violations()
         if problems:
             raise CommandError(f"Ledger check failed: {problems[:3]}")
         _token, raw = api_token_create(store=self.stores[0], name=TOKEN_NAME)
@@ -387,8 +440,9 @@ class Command(BaseCommand):
                 f"({s.overdrawn_by_return} left a balance owed), "
                 f"{s.redemptions} redemptions, {s.adjustments} adjustments, "
                 f"{s.vouchers} vouchers ({s.vouchers_used} used, "
-                f"{s.vouchers_expired} expired), {s.referrals} referrals, "
-                f"{s.birthday_bonuses} birthday bonuses, "
+                f"{s.vouchers_expired} expired), {s.stamp_vouchers} vouchers for "
+                f"full stamp cards, {s.subscriptions} membership sales, "
+                f"{s.referrals} referrals, {s.birthday_bonuses} birthday bonuses, "
                 f"{s.lots_expired} expired points lots."
             )
         )
@@ -537,6 +591,132 @@ class Command(BaseCommand):
             )
         self.stdout.write(f"Rewards: {len(rewards)}")
         return rewards
+
+    def _stamp_programs_create(self) -> None:
+        """Before the purchase stream, so the year's coffees fill the cards."""
+        by_code = {store.code: store for store in self.stores}
+        for (name, description, trigger, category, min_spend, needed, reward,
+             days, stores) in STAMP_PROGRAMS:  # fmt: skip
+            program = stamp_program_save(
+                program=StampProgram(
+                    name=name,
+                    description=description,
+                    trigger=trigger,
+                    category=category,
+                    min_spend=min_spend,
+                    stamps_needed=needed,
+                    reward=self.rewards[reward],
+                    card_valid_days=days,
+                    created_at=self.start,
+                )
+            )
+            program.stores.set([by_code[code] for code in stores])
+        self.stdout.write(f"Stamp programs: {len(STAMP_PROGRAMS)}")
+
+    # --- partner and paid membership -------------------------------------------------
+
+    def _partner_plan(self, events: list[Event]) -> None:
+        """A partner bakery with one store: a share of the recent purchases move
+        there, and it funds the croissant reward. Its own random stream, so the
+        rest of the demo data stays as it was."""
+        name, email, phone, value = PARTNER
+        self.partner = Partner.objects.create(
+            name=name, contact_email=email, contact_phone=phone, point_value=value
+        )
+        code, store_name, address = PARTNER_STORE
+        store, _created = store_get_or_create(
+            code=code, name=store_name, address=address
+        )
+        store.partner = self.partner
+        store.save(update_fields=["partner"])
+        self.stores.append(store)
+        self.receipts.append(0)
+        for reward in self.rewards:
+            if reward.name == PARTNER_REWARD:
+                reward.funded_by = self.partner
+                reward_save(reward=reward)
+        rng = random.Random(self.seed + 1)  # apart from self.rng: the rest stays
+        since = self.end - dt.timedelta(days=PARTNER_DAYS)
+        moved = 0
+        for event in events:
+            if (
+                event.kind == "purchase"
+                and event.at >= since
+                and rng.random() < PARTNER_SHARE
+            ):
+                event.data["store"] = len(self.stores) - 1
+                moved += 1
+        self.stdout.write(f"Partner: {name}, {moved} purchases at {code}")
+
+    def _memberships_plan(self, plans: list[Plan]) -> list[Event]:
+        """The "Club" plan and ~20 subscribers: most bought in the last month
+        (some end within a week), a few renewed, one lapsed; the demo customer
+        is a member whose membership ends in a few days."""
+        coffee = next(r for r in self.rewards if r.name == "Безкоштовна кава")
+        silver = next((t for t in self.tiers if t.name == "Silver"), None)
+        self.club = membership_plan_save(
+            plan=MembershipPlan(
+                name="Club",
+                description="Бали × 1,5, щомісяця кава в подарунок, рівень Silver.",
+                price=Decimal("99.00"),
+                period_months=1,
+                earn_multiplier=Decimal("1.50"),
+                monthly_reward=coffee,
+                guaranteed_tier=silver,
+                created_at=self.start,
+            )
+        )
+        rng = random.Random(self.seed + 2)
+        old_enough = [
+            p
+            for p in plans
+            if not p.is_demo and p.enrolled_at < self.end - dt.timedelta(days=70)
+        ]
+        chosen = rng.sample(old_enough, min(MEMBERSHIP_SUBSCRIBERS, len(old_enough)))
+        events = []
+        for i, plan in enumerate(chosen):
+            if i % 5 == 0:  # renewed: two sales a month apart
+                starts = [
+                    self.end - dt.timedelta(days=rng.randint(35, 55)),
+                ]
+                starts.append(starts[0] + dt.timedelta(days=28))
+            elif i == 1:  # lapsed: one month, long ago
+                starts = [self.end - dt.timedelta(days=60)]
+            else:  # the last month; some end within a week
+                starts = [self.end - dt.timedelta(days=rng.randint(2, 29))]
+            for at in starts:
+                events.append(self._event(self._shop_time(at), 4, "membership", plan))
+        demo = next((p for p in plans if p.is_demo), None)
+        if demo is not None:
+            at = self._shop_time(self.end - dt.timedelta(days=26))
+            events.append(self._event(at, 4, "membership", demo))
+        self.cancel_plan = chosen[2] if len(chosen) > 2 else None
+        return events
+
+    def _membership_sell(self, event: Event) -> None:
+        plan = event.plan
+        store_index = plan.store_index
+        subscription_sell(
+            member=plan.member,
+            plan=self.club,
+            store=self.stores[store_index],
+            receipt_id=self._receipt_new(store_index, event.at),
+            sold_by=self._cashier_at(self.stores[store_index]),
+            at=event.at,
+        )
+        self.stats.subscriptions += 1
+
+    def _memberships_finish(self) -> None:
+        """One subscriber asked for the money back; the lapsed ones expire."""
+        if self.cancel_plan is not None and self.cancel_plan.member is not None:
+            sub = self.cancel_plan.member.subscriptions.filter(status="active").first()
+            if sub is not None:
+                subscription_cancel(
+                    subscription=sub,
+                    by=self.staff["manager"],
+                    reason="Refunded at the till",
+                )
+        subscriptions_expire_due(now=timezone.now())
 
     def _passwords_set(self, hashes: dict[str, Future]) -> None:
         for user in User.objects.filter(username__in=hashes):
@@ -810,6 +990,8 @@ class Command(BaseCommand):
                 self.stats.birthday_bonuses += birthday_bonus_grant_due(
                     today=event.at.astimezone(KYIV).date(), at=event.at
                 )
+                # And the nightly membership vouchers.
+                membership_vouchers_issue_due(at=event.at)
             if event.kind == "enroll":
                 self._enroll(event.plan, event.at)
             elif event.kind == "purchase":
@@ -820,6 +1002,8 @@ class Command(BaseCommand):
                 self._adjust(event)
             elif event.kind == "voucher_use":
                 self._voucher_use(event)
+            elif event.kind == "membership":
+                self._membership_sell(event)
             elif event.kind == "voucher_expiry":
                 self.stats.vouchers_expired += voucher_expire_due(now=event.at)
         if month:
@@ -893,6 +1077,7 @@ class Command(BaseCommand):
         )
         plan.balance = purchase.balance_after
         self.stats.purchases += 1
+        self._stamp_vouchers_plan(plan, store_index, purchase, queue)
         keep = event.data.get("voucher") == "keep" and not plan.voucher_kept
         if keep or self.rng.random() < plan.redeem_appetite / 4:
             self._voucher_take(plan, store_index, at, queue, keep=keep)
@@ -943,16 +1128,42 @@ class Command(BaseCommand):
                 queue, self._event(voucher.expires_at, 5, "voucher_expiry", plan)
             )
 
+    def _stamp_vouchers_plan(
+        self, plan: Plan, store_index: int, purchase: Purchase, queue: list[Event]
+    ) -> None:
+        """Most vouchers of stamp cards this purchase filled are used within days;
+        the demo customer keeps those of the last month to show."""
+        for code, issued_at in Voucher.objects.filter(
+            member=plan.member,
+            source=VoucherSource.STAMP_CARD,
+            issued_at=purchase.created_at,
+        ).values_list("code", "issued_at"):
+            self.stats.stamp_vouchers += 1
+            rng = self.stamp_rng  # its own, so the rest of the history is unchanged
+            recent = issued_at > self.end - dt.timedelta(days=30)
+            if (plan.is_demo and recent) or rng.random() > STAMP_VOUCHER_USE_SHARE:
+                continue
+            used_at = issued_at + dt.timedelta(
+                days=rng.randint(0, 10), minutes=rng.randint(5, 600)
+            )
+            data = {"code": code, "store": store_index, "stamp": True}
+            heapq.heappush(queue, self._event(used_at, 4, "voucher_use", plan, data))
+
     def _voucher_use(self, event: Event) -> None:
         index = event.data["store"]
         store = self.stores[index]
-        voucher_consume(
-            code=event.data["code"],
-            store=store,
-            receipt_id=self._receipt_new(index, event.at),
-            created_by=self._cashier_at(store),
-            recorded_at=event.at,
-        )
+        try:
+            voucher_consume(
+                code=event.data["code"],
+                store=store,
+                receipt_id=self._receipt_new(index, event.at),
+                created_by=self._cashier_at(store),
+                recorded_at=event.at,
+            )
+        except Conflict:
+            if not event.data.get("stamp"):
+                raise
+            return  # a return undid the full card and cancelled its voucher
         self.stats.vouchers_used += 1
 
     def _redeem(self, plan: Plan, store: Store, receipt: str, points: int, at) -> None:
