@@ -8,8 +8,10 @@
 3. Customer dashboard: p95 at 50 logged-in customers, against a static file.
 4. Hot member: 32 processes earning and redeeming on one member, against 32
    members (bench/hot_member.py).
+7. Bulk CSV import: rows per second through import_members and
+   import_purchases, against the same rows with bulk_create (bench/imports.py).
 
-`python bench/run.py [earn] [api] [dashboard] [hot]` runs some; none, all.
+`python bench/run.py [earn] [api] [dashboard] [hot] [import]` runs some; none, all.
 Needs PostgreSQL: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/loyalty_bench);
 the database is created, and dropped at the end (BENCH_KEEP=1 keeps it).
 """
@@ -25,6 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import hot_member  # bench/, beside this file
+import imports as bench_imports
 import web_load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -360,8 +363,9 @@ def bench_hot(store) -> list[str]:
 
 
 def main() -> None:
-    wanted = set(sys.argv[1:]) or {"earn", "api", "dashboard", "hot"}
-    unknown = wanted - {"earn", "api", "dashboard", "hot"}
+    every = {"earn", "api", "dashboard", "hot", "import"}
+    wanted = set(sys.argv[1:]) or every
+    unknown = wanted - every
     if unknown:
         sys.exit(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
     store, members = setup()
@@ -381,6 +385,13 @@ def main() -> None:
                     out += bench_dashboard(store, wrk, server) + [""]
         if "hot" in wanted:
             out += bench_hot(store) + [""]
+        if "import" in wanted:  # last: it empties the database for its baseline
+            out += [
+                "| benchmark | rows | seconds | rows/s | ratio to baseline |",
+                "|---|---|---|---|---|",
+                *bench_imports.run(),
+                "",
+            ]
     finally:
         if os.environ.get("BENCH_KEEP") != "1":
             drop_database()

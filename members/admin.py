@@ -20,6 +20,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from members.admin_imports import import_allowed, import_urls
 from members.admin_site import (
     ReadOnlyAdminMixin,
     ServiceRefused,
@@ -419,6 +420,12 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
                 )
         return super().change_view(request, object_id, form_url, context)
 
+    def changelist_view(self, request, extra_context=None):
+        context = dict(extra_context or {})
+        if import_allowed(request.user):
+            context["import_url"] = reverse("admin:members_member_import")
+        return super().changelist_view(request, context)
+
     def get_urls(self):
         # Before the stock URLs: "<path:object_id>/" would swallow this one.
         return [
@@ -432,6 +439,7 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
                 self.admin_site.admin_view(self.anonymize_view),
                 name="members_member_anonymize",
             ),
+            *import_urls(self),
             *super().get_urls(),
         ]
 

@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from members.cards import card_number_new
+from members.cards import card_number_is_valid, card_number_new
 from members.errors import Conflict, InvalidInput, NotFound
 from members.models import (
     ApiToken,
@@ -45,6 +45,7 @@ PROFILE_FIELDS = (
     "home_store",
 )
 OTP_MAX_ATTEMPTS = 5
+CARD_MAX_LENGTH = 20  # Member.card_number
 OTP_MAX_PER_HOUR = (
     3  # codes sent to one member per hour: bounds guessing and SMS flooding
 )
@@ -102,13 +103,16 @@ def member_enroll(
     enrolled_at: dt.datetime | None = None,
     referral_code: str | None = None,
     device_id: str = "",
+    card_number: str | None = None,
 ) -> Member:
     """Enroll a customer: a card number, a referral code, a points account,
     consent history, the welcome bonus and, with a friend's referral code, the
     referral and its bonus for the new member.
 
     Raises MemberAlreadyEnrolled when the phone or email is taken (a referral
-    code given with it is kept as a refused referral). Locks the new account
+    code given with it is kept as a refused referral). `card_number`, when
+    given (a card from an earlier system, see members.imports), is kept if its
+    check digit is right, else InvalidInput; Conflict if another member has it. Locks the new account
     for the bonuses; the unique constraints decide races; queues nothing.
     """
     phone = phone_normalize(phone)
@@ -120,6 +124,13 @@ def member_enroll(
         if referrer is not None:
             _referral_refuse_enrolled(referrer=referrer, existing=taken.member)
         raise taken
+    if card_number is not None:
+        card_number = card_number.strip()
+        if not card_number_is_valid(card_number) or len(card_number) > CARD_MAX_LENGTH:
+            raise InvalidInput(
+                _("“%(card)s” is not a valid card number.") % {"card": card_number},
+                field="card_number",
+            )
     language = language or settings.LANGUAGE_CODE
     if language not in dict(settings.LANGUAGES):
         raise InvalidInput(
@@ -135,7 +146,7 @@ def member_enroll(
             with transaction.atomic():
                 member = Member.objects.create(
                     user=user,
-                    card_number=card_number_new(),
+                    card_number=card_number or card_number_new(),
                     referral_code=referral_code_new(),
                     device_id=device_id,
                     birthday_set_at=now if birthday else None,
@@ -171,7 +182,13 @@ def member_enroll(
             taken = _already_enrolled(phone=phone, email=email)
             if taken is not None:  # another enrollment won the race
                 raise taken from None
-            # Otherwise the random card number collided: draw another.
+            if card_number and Member.objects.filter(card_number=card_number).exists():
+                raise Conflict(
+                    _("Card %(card)s belongs to another member.")
+                    % {"card": card_number},
+                    field="card_number",
+                ) from None
+            # Otherwise a random card number or referral code collided: draw again.
     raise Conflict(_("Could not allocate a card number; try again."))
 
 

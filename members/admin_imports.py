@@ -1,0 +1,187 @@
+"""The admin's CSV import page (Managers): members or purchases, run at once
+for files of a few thousand rows, with the summary and the row errors."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from members.imports import (
+    MEMBER_COLUMNS,
+    MEMBER_REQUIRED,
+    CsvUnreadable,
+    csv_read,
+    members_import,
+    members_template,
+)
+from members.models import Store
+from rewards.imports import purchases_csv_read, purchases_import, purchases_template
+
+# Enrolling a member and recording a purchase are Cashier rights; changing
+# members is the Manager's, so the three together mean Manager (or superuser)
+# without a permission of its own (and a migration) for this page.
+IMPORT_PERMISSIONS = (
+    "members.add_member",
+    "members.change_member",
+    "rewards.add_purchase",
+)
+MAX_ROWS = 5000  # above this the request would run for minutes: use the command
+MAX_BYTES = 5 * 1024 * 1024
+
+KIND_MEMBERS = "members"
+KIND_PURCHASES = "purchases"
+TEMPLATES = {KIND_MEMBERS: members_template, KIND_PURCHASES: purchases_template}
+COMMANDS = {
+    KIND_MEMBERS: "manage.py import_members FILE --store CODE",
+    KIND_PURCHASES: "manage.py import_purchases FILE",
+}
+
+
+def import_allowed(user) -> bool:
+    return user.is_active and user.is_staff and user.has_perms(IMPORT_PERMISSIONS)
+
+
+class ImportForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("What the file holds"),
+        choices=[(KIND_MEMBERS, _("Members")), (KIND_PURCHASES, _("Purchases"))],
+        widget=forms.RadioSelect,
+        initial=KIND_MEMBERS,
+    )
+    store = forms.ModelChoiceField(
+        label=_("Home store"),
+        queryset=Store.objects.order_by("code"),
+        required=False,
+        help_text=_("Members only: the home store of rows without a store code."),
+    )
+    file = forms.FileField(
+        label=_("CSV file"),
+        help_text=_("UTF-8, comma or semicolon separated, with a header row."),
+    )
+    dry_run = forms.BooleanField(
+        label=_("Only check the file; write nothing"), required=False
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_BYTES:
+            raise forms.ValidationError(
+                gettext(
+                    "The file is larger than %(mb)s MB. Run on the server: "
+                    "%(members)s or %(purchases)s"
+                )
+                % {
+                    "mb": MAX_BYTES // (1024 * 1024),
+                    "members": COMMANDS[KIND_MEMBERS],
+                    "purchases": COMMANDS[KIND_PURCHASES],
+                }
+            )
+        return upload
+
+    def rows(self):
+        """The file's rows, or a form error (unreadable, too many rows)."""
+        kind = self.cleaned_data["kind"]
+        content = self.cleaned_data["file"].read()
+        try:
+            if kind == KIND_MEMBERS:
+                rows = csv_read(content, required=MEMBER_REQUIRED, known=MEMBER_COLUMNS)
+            else:
+                rows = purchases_csv_read(content)
+        except CsvUnreadable as exc:
+            self.add_error("file", exc.message)
+            return None
+        if len(rows) > MAX_ROWS:
+            self.add_error(
+                "file",
+                gettext(
+                    "The file has %(rows)s rows; this page imports at most %(max)s "
+                    "at once. Split it, or run on the server: %(command)s"
+                )
+                % {"rows": len(rows), "max": MAX_ROWS, "command": COMMANDS[kind]},
+            )
+            return None
+        if (
+            kind == KIND_MEMBERS
+            and self.cleaned_data["store"] is None
+            and any(not row.get("store") for row in rows)
+        ):
+            self.add_error(
+                "store",
+                gettext("Choose the home store of the rows without a store code."),
+            )
+            return None
+        return rows
+
+
+def import_urls(model_admin) -> list:
+    site = model_admin.admin_site
+    return [
+        path(
+            "import/",
+            site.admin_view(lambda request: import_view(model_admin, request)),
+            name="members_member_import",
+        ),
+        path(
+            "import/template-<str:kind>.csv",
+            site.admin_view(lambda request, kind: import_template_view(request, kind)),
+            name="members_member_import_template",
+        ),
+    ]
+
+
+def import_template_view(request, kind: str) -> HttpResponse:
+    if not import_allowed(request.user):
+        raise PermissionDenied
+    if kind not in TEMPLATES:
+        raise Http404(gettext("No such template."))
+    response = HttpResponse(TEMPLATES[kind](), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{kind}-template.csv"'
+    return response
+
+
+def import_view(model_admin, request):
+    if not import_allowed(request.user):
+        raise PermissionDenied
+    result = None
+    kind = None
+    if request.method == "POST":
+        form = ImportForm(request.POST, request.FILES)
+        if form.is_valid() and (rows := form.rows()) is not None:
+            kind = form.cleaned_data["kind"]
+            if kind == KIND_MEMBERS:
+                result = members_import(
+                    rows,
+                    store=form.cleaned_data["store"],
+                    dry_run=form.cleaned_data["dry_run"],
+                )
+            else:
+                result = purchases_import(rows, dry_run=form.cleaned_data["dry_run"])
+    else:
+        form = ImportForm()
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": gettext("Import from CSV"),
+        "opts": model_admin.opts,
+        "form": form,
+        "result": result,
+        "kind": kind,
+        "max_rows": MAX_ROWS,
+        "commands": COMMANDS,
+        "template_urls": [
+            (
+                label,
+                reverse("admin:members_member_import_template", args=[name]),
+            )
+            for name, label in (
+                (KIND_MEMBERS, gettext("Members template")),
+                (KIND_PURCHASES, gettext("Purchases template")),
+            )
+        ],
+        "media": model_admin.media + form.media,
+    }
+    return TemplateResponse(request, "admin/members/member/import.html", context)

@@ -1,0 +1,362 @@
+"""Bulk CSV import of members (and the reading and reporting shared with the
+purchase import in rewards.imports).
+
+Every row goes through the same service a till or the Counter uses
+(member_enroll), one durable write per row, so a bad row stops nothing: it is
+reported with its line number, column and message, and nothing of it is written.
+Re-running a file is harmless: a phone that is already enrolled is skipped.
+
+What is cheap is done in bulk: the stores are read once, and the phones of a
+chunk of rows are looked up in one query so that known members are skipped
+without a service call.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils.translation import gettext as _
+
+from members.cards import card_number_is_valid
+from members.errors import ServiceError
+from members.models import ConsentSource, Member, Store
+from members.phones import phone_normalize
+from members.services import CARD_MAX_LENGTH, MemberAlreadyEnrolled, member_enroll
+
+CHUNK = 500
+MEMBER_COLUMNS = (
+    "phone",
+    "email",
+    "first_name",
+    "last_name",
+    "birthday",
+    "card_number",
+    "store",
+)
+MEMBER_REQUIRED = ("phone",)
+NAME_MAX_LENGTH = 80  # Member.first_name / last_name
+
+Progress = Callable[[int, int], None]
+
+
+class CsvUnreadable(Exception):
+    """The file as a whole cannot be imported (not a CSV, wrong columns, empty)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    column: str
+    message: str
+
+
+@dataclass
+class ImportResult:
+    """What an import did: counts and the errors of the rows it refused."""
+
+    total: int = 0  # data rows read
+    imported: int = 0  # rows (members or receipts) written
+    skipped: int = 0  # already there: an enrolled phone, a receipt replayed
+    errors: list[RowError] = field(default_factory=list)
+    notes: list[RowError] = field(default_factory=list)  # written, with a remark
+    dry_run: bool = False
+
+    @property
+    def failed(self) -> int:
+        return len({error.line for error in self.errors})
+
+    def error(self, line: int, column: str, message: str) -> None:
+        self.errors.append(RowError(line, column, str(message)))
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    line: int
+    data: dict[str, str]
+
+    def get(self, column: str) -> str:
+        return (self.data.get(column) or "").strip()
+
+
+def csv_read(
+    content: bytes | str, *, required: Iterable[str], known: Iterable[str]
+) -> list[CsvRow]:
+    """The data rows of a CSV file, with their line numbers, or CsvUnreadable.
+
+    UTF-8 with or without a BOM; comma or semicolon separated (spreadsheets in
+    many locales write semicolons); header names are matched case-insensitively.
+    Columns other than `known` are refused, since a misspelt optional column
+    would otherwise be ignored without a word.
+    """
+    if isinstance(content, bytes):
+        if b"\x00" in content[:4096]:
+            raise CsvUnreadable(
+                _("This is not a CSV file. Save the sheet as “CSV UTF-8”.")
+            )
+        try:
+            content = content.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise CsvUnreadable(
+                _(
+                    "The file is not UTF-8 text. Save the sheet as “CSV UTF-8” "
+                    "and upload it again."
+                )
+            ) from None
+    content = content.removeprefix("\ufeff")
+    if not content.strip():
+        raise CsvUnreadable(_("The file is empty."))
+    header_line = content.lstrip("\r\n").split("\n", 1)[0]
+    delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
+    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader)
+        while not any(cell.strip() for cell in header):
+            header = next(reader)
+    except (StopIteration, csv.Error):
+        raise CsvUnreadable(_("The file is empty.")) from None
+    names = [cell.strip().lower().lstrip("\ufeff") for cell in header]
+    known = set(known)
+    unknown = [name for name in names if name and name not in known]
+    missing = [name for name in required if name not in names]
+    if unknown or missing:
+        parts = []
+        if missing:
+            parts.append(
+                _("Missing column(s): %(columns)s.") % {"columns": ", ".join(missing)}
+            )
+        if unknown:
+            parts.append(
+                _("Unknown column(s): %(columns)s.")
+                % {"columns": ", ".join(unknown[:10])}
+            )
+        parts.append(
+            _("The columns are: %(columns)s. Download the template to start from.")
+            % {"columns": ", ".join(sorted(known))}
+        )
+        raise CsvUnreadable(" ".join(parts))
+    rows = []
+    try:
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue
+            # line_num is the last physical line of the record; a quoted value
+            # spanning lines is rare in these files.
+            rows.append(CsvRow(reader.line_num, dict(zip(names, cells, strict=False))))
+    except csv.Error as exc:
+        raise CsvUnreadable(
+            _("The file cannot be read as CSV near line %(line)s: %(error)s")
+            % {"line": reader.line_num, "error": exc}
+        ) from None
+    if not rows:
+        raise CsvUnreadable(_("The file has a header but no rows."))
+    return rows
+
+
+def csv_template(columns: Iterable[str], example: Iterable[str]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerow(example)
+    return out.getvalue()
+
+
+MEMBERS_TEMPLATE_EXAMPLE = (
+    "067 123 45 67",
+    "olena@example.com",
+    "Olena",
+    "Kovalenko",
+    "1990-05-17",
+    "",
+    "main",
+)
+
+
+def members_template() -> str:
+    return csv_template(MEMBER_COLUMNS, MEMBERS_TEMPLATE_EXAMPLE)
+
+
+def stores_by_code() -> dict[str, Store]:
+    return {store.code.lower(): store for store in Store.objects.all()}
+
+
+def _date(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+@dataclass
+class _MemberRow:
+    row: CsvRow
+    phone: str
+    email: str
+    first_name: str
+    last_name: str
+    birthday: dt.date | None
+    card_number: str | None
+    store: Store | None
+
+
+def _member_row_clean(
+    row: CsvRow,
+    *,
+    store: Store | None,
+    stores: dict[str, Store],
+    result: ImportResult,
+) -> _MemberRow | None:
+    """The row's values checked and converted, or None with the errors recorded."""
+    errors_before = len(result.errors)
+    phone = ""
+    try:
+        phone = phone_normalize(row.get("phone"))
+    except ServiceError as exc:
+        result.error(row.line, "phone", exc.message)
+    birthday = None
+    if row.get("birthday"):
+        try:
+            birthday = _date(row.get("birthday"))
+        except ValueError:
+            result.error(
+                row.line,
+                "birthday",
+                _("“%(value)s” is not a date such as 1990-05-17.")
+                % {"value": row.get("birthday")},
+            )
+    row_store = store
+    if row.get("store"):
+        row_store = stores.get(row.get("store").lower())
+        if row_store is None:
+            result.error(
+                row.line,
+                "store",
+                _("No store has the code “%(code)s”.") % {"code": row.get("store")},
+            )
+    if row.get("email"):
+        try:
+            validate_email(row.get("email"))
+        except ValidationError:
+            result.error(
+                row.line,
+                "email",
+                _("“%(value)s” is not an email address.") % {"value": row.get("email")},
+            )
+    for column in ("first_name", "last_name"):
+        if len(row.get(column)) > NAME_MAX_LENGTH:
+            result.error(
+                row.line,
+                column,
+                _("At most %(max)s characters.") % {"max": NAME_MAX_LENGTH},
+            )
+    card = row.get("card_number").replace(" ", "").replace("-", "") or None
+    if card and not (card_number_is_valid(card) and len(card) <= CARD_MAX_LENGTH):
+        result.notes.append(
+            RowError(
+                row.line,
+                "card_number",
+                _("“%(card)s” is not a valid card number; a new one was drawn.")
+                % {"card": card},
+            )
+        )
+        card = None
+    if len(result.errors) > errors_before:
+        return None
+    return _MemberRow(
+        row=row,
+        phone=phone,
+        email=row.get("email"),
+        first_name=row.get("first_name"),
+        last_name=row.get("last_name"),
+        birthday=birthday,
+        card_number=card,
+        store=row_store,
+    )
+
+
+def chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def members_import(
+    rows: list[CsvRow],
+    *,
+    store: Store | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Enroll the members of a CSV file, one member_enroll call per row.
+
+    `store` is the home store of rows without a store code. A phone that is
+    already enrolled is skipped and left as it is (re-running a file is
+    harmless; the import never overwrites what a member changed since). A card
+    number from the earlier system is kept when its check digit is right,
+    otherwise a new one is drawn and a note says so. Imported members get the
+    program's welcome bonus like any enrollment.
+
+    Each member is written in member_enroll's own transaction; this function
+    opens none and queues nothing. With `dry_run` the rows are only checked.
+    """
+    result = ImportResult(total=len(rows), dry_run=dry_run)
+    stores = stores_by_code()
+    done = 0
+    for chunk in chunks(rows, CHUNK):
+        cleaned = [
+            clean
+            for row in chunk
+            if (
+                clean := _member_row_clean(
+                    row, store=store, stores=stores, result=result
+                )
+            )
+        ]
+        # One query for the chunk instead of one per row; the service checks
+        # again, so a member enrolled meanwhile is still caught.
+        known = set(
+            Member.objects.filter(
+                phone__in=[clean.phone for clean in cleaned]
+            ).values_list("phone", flat=True)
+        )
+        seen: set[str] = set()
+        for position, clean in enumerate(cleaned):
+            if progress is not None and position:
+                progress(done + position, len(rows))  # the command prints once a second
+            if clean.phone in known or clean.phone in seen:
+                result.skipped += 1
+                continue
+            seen.add(clean.phone)
+            if dry_run:
+                result.imported += 1
+                continue
+            try:
+                member_enroll(
+                    phone=clean.phone,
+                    email=clean.email or None,
+                    first_name=clean.first_name,
+                    last_name=clean.last_name,
+                    birthday=clean.birthday,
+                    store=clean.store,
+                    card_number=clean.card_number,
+                    source=ConsentSource.IMPORT,
+                )
+            except MemberAlreadyEnrolled as exc:
+                if exc.field == "phone":
+                    result.skipped += 1
+                else:
+                    result.error(clean.row.line, exc.field or "phone", exc.message)
+            except ServiceError as exc:
+                result.error(clean.row.line, exc.field or "phone", exc.message)
+            else:
+                result.imported += 1
+        done += len(chunk)
+        if progress is not None:
+            progress(done, len(rows))
+    result.errors.sort(key=lambda error: error.line)
+    return result
