@@ -145,18 +145,26 @@ def bench_earn(store, members) -> list[str]:
                 pid = conn.execute(
                     "INSERT INTO rewards_purchase (store_id, receipt_id, member_id, total, occurred_at,"
                     " points_earned, points_per_unit, min_purchase, balance_after, returned_total,"
-                    " points_reversed, source, fingerprint, created_at)"
-                    " VALUES (%s,%s,%s,123.45,now(),123,1,0,0,0,0,'api','x',now()) RETURNING id",
+                    " points_reversed, source, fingerprint, created_at, points_exact,"
+                    " eligible_total, tier_multiplier, membership_multiplier)"
+                    " VALUES (%s,%s,%s,123.45,now(),123,1,0,0,0,0,'api','x',now(),"
+                    " 123.45,123.45,1,1) RETURNING id",
                     (store.pk, f"raw-{i}", member_id),
                 ).fetchone()[0]
                 conn.execute(
                     "UPDATE rewards_pointsaccount SET balance=balance+123, updated_at=now() WHERE id=%s",
                     (account_ids[member_id],),
                 )
-                conn.execute(
+                eid = conn.execute(
                     "INSERT INTO rewards_ledgerentry (account_id, kind, points, balance_after, reason,"
-                    " purchase_id, created_at) VALUES (%s,'earn',123,0,'raw',%s,now())",
+                    " purchase_id, created_at, breakdown)"
+                    " VALUES (%s,'earn',123,0,'raw',%s,now(),'[]') RETURNING id",
                     (account_ids[member_id], pid),
+                ).fetchone()[0]
+                conn.execute(  # the points lot the credit opens
+                    "INSERT INTO rewards_pointslot (account_id, entry_id, points, remaining,"
+                    " earned_at, available_at) VALUES (%s,%s,123,123,now(),now())",
+                    (account_ids[member_id], eid),
                 )
             progress("raw", i + 1, N_OPS)
         raw_s = time.perf_counter() - t0
