@@ -12,6 +12,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from members.appendonly import AppendOnlyError, AppendOnlyModel, AppendOnlyQuerySet
+
 
 class User(AbstractUser):
     """A web login: a customer who signed up, or a staff member.
@@ -671,27 +673,22 @@ class AuditAction(models.TextChoices):
     LIMIT_REFUSED = "limit.refused", _("Refused by a daily limit")
 
 
-class AuditAppendOnlyError(Exception):
-    """Raised when code tries to change or delete an audit event."""
+AuditAppendOnlyError = AppendOnlyError  # the name the audit code and tests use
 
 
-class StaffAuditEventQuerySet(models.QuerySet):
+class StaffAuditEventQuerySet(AppendOnlyQuerySet):
     """Reads only: bulk update and delete would rewrite history."""
 
-    def update(self, **kwargs):
-        raise AuditAppendOnlyError("The audit log is append-only.")
 
-    def delete(self):
-        raise AuditAppendOnlyError("The audit log is append-only.")
-
-
-class StaffAuditEvent(models.Model):
+class StaffAuditEvent(AppendOnlyModel):
     """Who did what to which member, and who opened whose data. Append-only.
 
     Written in the transaction of the action it records, with one INSERT.
     `details` holds ids, amounts and the names of changed fields, never the
     personal data itself, so erasing a member leaves nothing personal here.
     """
+
+    append_only_message = "The audit log is append-only."
 
     created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -729,14 +726,6 @@ class StaffAuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} · {self.object_type} {self.object_id}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise AuditAppendOnlyError("The audit log is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AuditAppendOnlyError("The audit log is append-only.")
 
 
 class ErasureSource(models.TextChoices):

@@ -7,6 +7,12 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from members.appendonly import (  # noqa: F401 (AppendOnlyError: re-exported)
+    AppendOnlyError,
+    AppendOnlyModel,
+    AppendOnlyQuerySet,
+)
+
 
 class PointsAccount(models.Model):
     """A member's points wallet. `balance` caches the sum of its ledger entries.
@@ -54,22 +60,14 @@ class LedgerKind(models.TextChoices):
     REFUND = "refund", _("Points returned")
 
 
-class AppendOnlyError(Exception):
-    """Raised when code tries to change or delete a ledger entry."""
-
-
-class LedgerEntryQuerySet(models.QuerySet):
+class LedgerEntryQuerySet(AppendOnlyQuerySet):
     """Reads only: bulk update and delete would bypass the append-only rule."""
 
-    def update(self, **kwargs):
-        raise AppendOnlyError("Ledger entries are append-only; write a correction.")
 
-    def delete(self):
-        raise AppendOnlyError("Ledger entries are append-only; write a correction.")
-
-
-class LedgerEntry(models.Model):
+class LedgerEntry(AppendOnlyModel):
     """One movement of points. Never edited, never deleted: corrections are new entries."""
+
+    append_only_message = "Ledger entries are append-only; write a correction."
 
     account = models.ForeignKey(
         PointsAccount,
@@ -160,14 +158,6 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.points:+d} · {self.reason}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise AppendOnlyError("Ledger entries are append-only; write a correction.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("Ledger entries are append-only; write a correction.")
 
 
 class PointsLot(models.Model):

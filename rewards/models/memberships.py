@@ -10,6 +10,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from members.appendonly import AppendOnlyModel, AppendOnlyQuerySet
+
 
 class MembershipPlan(models.Model):
     """A paid membership ("Club", 99 UAH a month) and its perks.
@@ -187,26 +189,18 @@ class SubscriptionEventKind(models.TextChoices):
     REMINDER = "reminder", _("Expiry reminder sent")
 
 
-class SubscriptionEventQuerySet(models.QuerySet):
+class SubscriptionEventQuerySet(AppendOnlyQuerySet):
     """Reads only: the history is append-only, like the ledger."""
 
-    def update(self, **kwargs):
-        from rewards.models.ledger import AppendOnlyError
 
-        raise AppendOnlyError("Subscription events are append-only.")
-
-    def delete(self):
-        from rewards.models.ledger import AppendOnlyError
-
-        raise AppendOnlyError("Subscription events are append-only.")
-
-
-class SubscriptionEvent(models.Model):
+class SubscriptionEvent(AppendOnlyModel):
     """One thing that happened to a subscription; never changed or deleted.
 
     A sale (started, renewed) keeps its receipt: (store, receipt_id) is unique,
     so a till that retries the sale gets the first result back.
     """
+
+    append_only_message = "Subscription events are append-only."
 
     subscription = models.ForeignKey(
         Subscription,
@@ -266,15 +260,3 @@ class SubscriptionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.created_at:%Y-%m-%d}"
-
-    def save(self, *args, **kwargs):
-        from rewards.models.ledger import AppendOnlyError
-
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise AppendOnlyError("Subscription events are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        from rewards.models.ledger import AppendOnlyError
-
-        raise AppendOnlyError("Subscription events are append-only.")

@@ -16,7 +16,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from rewards.models.ledger import AppendOnlyError
+from members.appendonly import AppendOnlyModel, AppendOnlyQuerySet
 
 # A card is drawn as one circle per stamp: more than this would not fit a phone.
 MAX_STAMPS_NEEDED = 50
@@ -259,15 +259,11 @@ class StampEntryKind(models.TextChoices):
     EXPIRE = "expire", _("Card expired")
 
 
-class StampEntryQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AppendOnlyError("Stamp entries are append-only; write a correction.")
-
-    def delete(self):
-        raise AppendOnlyError("Stamp entries are append-only; write a correction.")
+class StampEntryQuerySet(AppendOnlyQuerySet):
+    pass
 
 
-class StampEntry(models.Model):
+class StampEntry(AppendOnlyModel):
     """One change of a card's stamps (`delta`) or stamps owed (`owed_delta`).
 
     Never edited or deleted. Per card, sum(delta) == stamps and
@@ -275,6 +271,8 @@ class StampEntry(models.Model):
     of its entries is what the purchase still counts for, so a return takes
     back only the difference and never twice.
     """
+
+    append_only_message = "Stamp entries are append-only; write a correction."
 
     card = models.ForeignKey(
         StampCard,
@@ -314,11 +312,3 @@ class StampEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delta:+d} · {self.reason}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise AppendOnlyError("Stamp entries are append-only; write a correction.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("Stamp entries are append-only; write a correction.")
