@@ -25,6 +25,7 @@ from members.models import (
     ConsentSource,
     Member,
     OneTimeCode,
+    Partner,
     Referral,
     ReferralStatus,
     RefusalReason,
@@ -910,16 +911,45 @@ def referral_refuse(*, referral: Referral, by: User | None) -> Referral:
     return referral
 
 
+def settings_row_update(row, **values):
+    """Set fields of a one-row settings table (bonus or program settings) from
+    seed data or scripts: only editable fields, validated, one save."""
+    model = type(row)
+    unknown = set(values) - {f.name for f in model._meta.concrete_fields if f.editable}
+    if unknown:
+        raise InvalidInput(
+            f"Not fields of {model.__name__}: {', '.join(sorted(unknown))}"
+        )
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.full_clean()
+    row.save()
+    return row
+
+
 def bonus_settings_update(**values) -> BonusSettings:
     """Set bonus and referral amounts on the one settings row (seed data, scripts)."""
-    conf = bonus_settings_get()
-    unknown = set(values) - {
-        f.name for f in BonusSettings._meta.concrete_fields if f.editable
-    }
-    if unknown:
-        raise InvalidInput(f"Not bonus settings: {', '.join(sorted(unknown))}")
-    for name, value in values.items():
-        setattr(conf, name, value)
-    conf.full_clean()
-    conf.save()
-    return conf
+    return settings_row_update(bonus_settings_get(), **values)
+
+
+def partner_create(
+    *,
+    name: str,
+    stores: list[Store] = (),
+    contact_email: str = "",
+    contact_phone: str = "",
+    point_value=None,
+) -> Partner:
+    """A coalition partner and the stores that are its tills (seed data, scripts;
+    staff use the Partner admin). Validates; one transaction; queues nothing."""
+    partner = Partner(
+        name=name,
+        contact_email=contact_email,
+        contact_phone=contact_phone,
+        point_value=point_value,
+    )
+    partner.full_clean()
+    with transaction.atomic():
+        partner.save()
+        Store.objects.filter(pk__in=[s.pk for s in stores]).update(partner=partner)
+    return partner

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
@@ -114,15 +114,6 @@ def points_outlook_get(
             break
         expiring += remaining
     return PointsOutlook(pending["points"], pending["first"], expiring, day)
-
-
-def points_for_amount(
-    amount: Decimal, *, points_per_unit: Decimal, min_purchase: Decimal
-) -> int:
-    """Points a spend earns: rate × amount, rounded down; nothing below the minimum."""
-    if amount <= 0 or amount < min_purchase:
-        return 0
-    return int((amount * points_per_unit).to_integral_value(rounding=ROUND_FLOOR))
 
 
 def member_balance_get(*, member_id: int) -> int:
@@ -930,21 +921,38 @@ def membership_plans_on_sale() -> QuerySet[MembershipPlan]:
     )
 
 
+def _subscriptions_in_force(member_id: int, at: dt.datetime | None):
+    """Active and paid until after `at` (a subscription past its end counts as
+    over even before the nightly job marks it expired)."""
+    at = at or timezone.now()
+    return Subscription.objects.filter(
+        member_id=member_id,
+        status=SubscriptionStatus.ACTIVE,
+        started_at__lte=at,
+        current_period_end__gt=at,
+    )
+
+
 def membership_active_get(
     *, member_id: int, at: dt.datetime | None = None
 ) -> Subscription | None:
-    """The member's subscription whose perks apply at `at`: active and paid until
-    after it (a subscription past its end counts as over even before the nightly
-    job marks it expired). One query, with the plan and its perks."""
-    at = at or timezone.now()
+    """The member's subscription whose perks apply at `at`. One query, with the
+    plan and its perks."""
     return (
-        Subscription.objects.filter(
-            member_id=member_id,
-            status=SubscriptionStatus.ACTIVE,
-            started_at__lte=at,
-            current_period_end__gt=at,
-        )
+        _subscriptions_in_force(member_id, at)
         .select_related("plan__monthly_reward", "plan__guaranteed_tier")
+        .first()
+    )
+
+
+def membership_multiplier_get(
+    *, member_id: int, at: dt.datetime | None = None
+) -> tuple[str, Decimal] | None:
+    """(plan name, earn multiplier) of the membership in force at `at`, or None:
+    what the earning order's membership stage needs, without building models."""
+    return (
+        _subscriptions_in_force(member_id, at)
+        .values_list("plan__name", "plan__earn_multiplier")
         .first()
     )
 
@@ -952,21 +960,9 @@ def membership_active_get(
 def membership_earn_multiplier(
     *, member_id: int, at: dt.datetime | None = None
 ) -> Decimal:
-    """The paid membership's earn multiplier for the member at `at`; 1 without one.
-
-    The earning order's membership stage (rewards.earning) multiplies by this."""
-    at = at or timezone.now()
-    value = (
-        Subscription.objects.filter(
-            member_id=member_id,
-            status=SubscriptionStatus.ACTIVE,
-            started_at__lte=at,
-            current_period_end__gt=at,
-        )
-        .values_list("plan__earn_multiplier", flat=True)
-        .first()
-    )
-    return value if value is not None else Decimal("1")
+    """The paid membership's earn multiplier for the member at `at`; 1 without one."""
+    found = membership_multiplier_get(member_id=member_id, at=at)
+    return found[1] if found else Decimal("1")
 
 
 def membership_guaranteed_ranks(

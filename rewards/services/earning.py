@@ -9,7 +9,16 @@ from django.utils.translation import gettext as _
 
 from members.errors import InvalidInput
 from members.models import Store
-from rewards.models import EarningRule, RuleKind, RuleStatus
+from rewards.models import EarningRule, ProgramSettings, RuleKind, RuleStatus
+from rewards.selectors import program_settings_get
+
+
+def program_settings_update(**values) -> ProgramSettings:
+    """Set the earning and burning settings (rates, minimum, expiry, pending days)
+    from seed data or scripts; staff use the admin. Applies from the next write."""
+    from members.services import settings_row_update  # no import cycle
+
+    return settings_row_update(program_settings_get(), **values)
 
 
 def earning_rule_check(rule: EarningRule) -> None:

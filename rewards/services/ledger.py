@@ -148,6 +148,12 @@ def _post(
     return entry
 
 
+def points_expiry(earned_at: dt.datetime, conf) -> dt.datetime | None:
+    """When points earned at `earned_at` expire under the program settings `conf`."""
+    months = conf.points_expire_months
+    return earned_at + relativedelta(months=months) if months else None
+
+
 def _lot_open(account, entry, *, debt: int, available_at, expires_at) -> None:
     # A member in debt after a clawback pays it first: only the rest is a lot.
     # Invariant kept: sum(lot.remaining) == max(balance, 0).
@@ -155,8 +161,7 @@ def _lot_open(account, entry, *, debt: int, available_at, expires_at) -> None:
     if not remaining:
         return
     if expires_at is _DEFAULT:
-        months = program_settings_get().points_expire_months
-        expires_at = entry.created_at + relativedelta(months=months) if months else None
+        expires_at = points_expiry(entry.created_at, program_settings_get())
     PointsLot.objects.create(
         account=account,
         entry=entry,

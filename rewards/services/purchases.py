@@ -23,7 +23,7 @@ from rewards.models import (
 )
 from rewards.selectors import (
     earning_rules_active,
-    membership_active_get,
+    membership_multiplier_get,
     program_settings_get,
     tiers_active,
 )
@@ -39,6 +39,7 @@ from rewards.services.ledger import (
     _post,
     _receipt,
     _replay,
+    points_expiry,
 )
 from rewards.services.stamps import stamps_award_for_purchase, stamps_revoke_for_return
 from rewards.services.tiers import RATE_PLACES, _tier_upgrade
@@ -171,8 +172,8 @@ def purchase_record(
         when = occurred_at or timezone.now()
         tier = next((t for t in tiers if t.pk == account.tier_id), None)
         perks_at = occurred_at or recorded_at or timezone.now()
-        subscription = membership_active_get(member_id=member.pk, at=perks_at)
-        plan = subscription.plan if subscription else None
+        plan = membership_multiplier_get(member_id=member.pk, at=perks_at)
+        plan_multiplier = plan[1] if plan else Decimal(1)
         earn_lines = [
             EarnLine(
                 sku=line.sku,
@@ -190,7 +191,7 @@ def purchase_record(
             min_purchase=conf.min_purchase,
             rules=earning_rules_active(),
             tier=Multiplier(tier.name, tier.earn_multiplier) if tier else None,
-            membership=Multiplier(plan.name, plan.earn_multiplier) if plan else None,
+            membership=Multiplier(*plan) if plan else None,
         )
         points = result.points
         if points > MAX_POINTS:
@@ -213,13 +214,13 @@ def purchase_record(
             points_per_unit=(
                 conf.points_per_unit
                 * (tier.earn_multiplier if tier else 1)
-                * (plan.earn_multiplier if plan else 1)
+                * plan_multiplier
             ).quantize(RATE_PLACES, rounding=ROUND_FLOOR),
             min_purchase=conf.min_purchase,
             points_exact=result.exact,
             eligible_total=result.eligible_total,
             tier_multiplier=tier.earn_multiplier if tier else Decimal(1),
-            membership_multiplier=plan.earn_multiplier if plan else Decimal(1),
+            membership_multiplier=plan_multiplier,
             balance_after=account.balance + points,
             source=source,
             fingerprint=fingerprint,
@@ -259,6 +260,7 @@ def purchase_record(
                 recorded_at=recorded_at,
                 breakdown=result.breakdown,
                 available_at=recorded + dt.timedelta(days=conf.pending_days),
+                expires_at=points_expiry(recorded, conf),
             )
         stamps_award_for_purchase(purchase=purchase)
         _tier_upgrade(

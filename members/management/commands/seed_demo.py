@@ -35,7 +35,6 @@ from members.models import (
     ConsentSource,
     Gender,
     Member,
-    Partner,
     Store,
     User,
 )
@@ -45,6 +44,7 @@ from members.services import (
     bonus_settings_update,
     member_enroll,
     member_update_profile,
+    partner_create,
     store_get_or_create,
 )
 from rewards.models import (
@@ -63,7 +63,6 @@ from rewards.models import (
 )
 from rewards.selectors import (
     ledger_discrepancies,
-    program_settings_get,
     stamp_card_violations,
 )
 from rewards.services import (
@@ -75,6 +74,7 @@ from rewards.services import (
     points_adjust,
     points_expire_due,
     points_redeem,
+    program_settings_update,
     purchase_record,
     purchase_return_record,
     reward_redeem,
@@ -526,9 +526,7 @@ class Command(BaseCommand):
     def _earning_create(self) -> None:
         """Earning rules of every kind, a draft for the simulator, and points that
         expire 9 months after they are earned (so the oldest history expires)."""
-        conf = program_settings_get()
-        conf.points_expire_months = EXPIRE_MONTHS
-        conf.save()
+        program_settings_update(points_expire_months=EXPIRE_MONTHS)
         for name, kind, status, match, values, stores in EARNING_RULES:
             earning_rule_save(
                 rule=EarningRule(
@@ -541,9 +539,7 @@ class Command(BaseCommand):
         """After the history: expire what is older than the expiry, then make new
         points pend for a week, with a fresh purchase of the demo customer to show it."""
         self.stats.lots_expired = points_expire_due(now=self.end)
-        conf = program_settings_get()
-        conf.pending_days = PENDING_DAYS
-        conf.save()
+        program_settings_update(pending_days=PENDING_DAYS)
         demo = Member.objects.get(email=DEMO_EMAIL)
         purchase_record(
             store=self.stores[0],
@@ -620,15 +616,18 @@ class Command(BaseCommand):
         there, and it funds the croissant reward. Its own random stream, so the
         rest of the demo data stays as it was."""
         name, email, phone, value = PARTNER
-        self.partner = Partner.objects.create(
-            name=name, contact_email=email, contact_phone=phone, point_value=value
-        )
         code, store_name, address = PARTNER_STORE
         store, _created = store_get_or_create(
             code=code, name=store_name, address=address
         )
-        store.partner = self.partner
-        store.save(update_fields=["partner"])
+        self.partner = partner_create(
+            name=name,
+            stores=[store],
+            contact_email=email,
+            contact_phone=phone,
+            point_value=value,
+        )
+        store.refresh_from_db(fields=["partner"])
         self.stores.append(store)
         self.receipts.append(0)
         for reward in self.rewards:
