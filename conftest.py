@@ -50,6 +50,17 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _celery_eager():
+    """Tasks queued on commit run in the test's own process unless a test starts a
+    real worker (those fixtures switch eager mode off for their module)."""
+    from loyalty_site.celery import app
+
+    app.conf.update(task_always_eager=True, task_eager_propagates=True)
+    yield
+    app.conf.update(task_always_eager=False, task_eager_propagates=False)
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
     from django.core.cache import cache

@@ -65,5 +65,6 @@ urlpatterns = [
     ),
     path("statement/", include("rewards.urls")),
     path("", include("rewards.urls_catalog")),
+    path("", include("campaigns.urls")),
     path("", include("members.urls")),
 ]

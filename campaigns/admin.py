@@ -1,0 +1,2 @@
+"""Back office for campaigns: each area registers its ModelAdmins in its own
+module, imported here so Django's admin autodiscovery finds them."""

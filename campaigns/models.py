@@ -1,1 +1,0 @@
-"""Models of the campaigns app; they arrive with its issue."""

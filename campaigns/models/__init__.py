@@ -1,0 +1,13 @@
+"""Models of the campaigns app: segments, messages (and, as they arrive, campaigns,
+journeys, surveys, complaints and events)."""
+
+from campaigns.models.messages import Message, MessageStatus
+from campaigns.models.segments import Segment, SegmentKind, SegmentStaticMember
+
+__all__ = [
+    "Message",
+    "MessageStatus",
+    "Segment",
+    "SegmentKind",
+    "SegmentStaticMember",
+]

@@ -1,0 +1,58 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from members.models import Channel
+
+
+class MessageStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    SUPPRESSED = "suppressed", _("Not sent")
+
+
+class Message(models.Model):
+    """One email or SMS to one member, written before it leaves.
+
+    `key` says what the message is for ("campaign:12", "complaint-reply:7",
+    "event-reminder:3"); (member, key) is unique, so a retried or redelivered
+    send never reaches a member twice.
+    """
+
+    member = models.ForeignKey(
+        "members.Member",
+        verbose_name=_("member"),
+        on_delete=models.CASCADE,
+        related_name="messages",
+    )
+    key = models.CharField(_("purpose key"), max_length=80)
+    kind = models.CharField(_("kind"), max_length=40)
+    marketing = models.BooleanField(_("marketing"), default=False)
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    to = models.CharField(_("to"), max_length=254)
+    language = models.CharField(_("language"), max_length=8)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("text"))
+    status = models.CharField(
+        _("status"),
+        max_length=12,
+        choices=MessageStatus.choices,
+        default=MessageStatus.QUEUED,
+    )
+    error = models.CharField(_("reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "key"], name="message_member_key_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} → {self.to}: {self.subject or self.body[:40]}"
