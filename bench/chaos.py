@@ -1,0 +1,542 @@
+"""`make chaos`: load and a campaign in flight while processes die.
+
+What it does, on a PostgreSQL cluster of its own (so restarting it disturbs
+nobody) and a Redis database of its own:
+
+1. migrates, seeds a small program (stores, members, a till token);
+2. starts gunicorn (sync workers) and a Celery worker on Redis;
+3. drives the POS API from client threads: purchases, returns of some of
+   them, small redemptions; every request is retried with the same body until
+   it is acknowledged (a till does exactly that), so each receipt is either
+   acknowledged once or reported as never acknowledged;
+4. starts a campaign to every member while the load runs;
+5. meanwhile, every few seconds, SIGKILLs a gunicorn worker, the gunicorn
+   master (then starts a new one), the Celery worker (then starts a new one),
+   and restarts PostgreSQL once in immediate mode (a crash, no checkpoint);
+6. stops the load, lets the worker finish, and checks:
+   - every acknowledged purchase exists once and earned exactly once (one EARN
+     entry, the points the till was told), every acknowledged return once;
+   - every balance equals the sum of its entries and every ledger invariant
+     holds (`verify_ledger`'s checks);
+   - no member has two messages of one campaign, every recipient got one, and
+     no campaign is left in "sending".
+   It prints what it found and exits 1 on any violation.
+
+Environment: CHAOS_SECONDS (default 60), CHAOS_CLIENTS (8), CHAOS_MEMBERS (300),
+CHAOS_BROKER_URL (redis://127.0.0.1:6379/9). CHAOS_DATABASE_URL and
+CHAOS_PG_RESTART (a shell command) use an existing server instead of the
+private cluster.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+VENV_BIN = ROOT / ".venv/bin"
+SECONDS = int(os.environ.get("CHAOS_SECONDS", "60"))
+CLIENTS = int(os.environ.get("CHAOS_CLIENTS", "8"))
+MEMBERS = int(os.environ.get("CHAOS_MEMBERS", "300"))
+BROKER = os.environ.get("CHAOS_BROKER_URL", "redis://127.0.0.1:6379/9")
+ACK_DEADLINE = 180  # seconds a client keeps retrying one request
+WORK = Path(tempfile.gettempdir()) / "loyalty-chaos"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def say(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+# --- PostgreSQL ---------------------------------------------------------------
+
+
+class PrivateCluster:
+    """A throw-away PostgreSQL cluster under /tmp, restartable at will."""
+
+    def __init__(self) -> None:
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+        if not found:
+            sys.exit("PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin)")
+        self.bindir = Path(found[-1]).parent
+        self.dir = WORK / "pg"
+        self.port = free_port()
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/loyalty_chaos"
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
+
+    def _run(self, *args: str) -> None:
+        subprocess.run([*self.as_user, *args], check=True, capture_output=True)  # noqa: S603
+
+    def start(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir.mkdir(parents=True)
+        if self.as_user:
+            shutil.chown(WORK, "postgres")
+            shutil.chown(self.dir, "postgres")
+        self._run(
+            str(self.bindir / "initdb"), "-D", str(self.dir), "-A", "trust",
+            "-U", "postgres", "--no-sync",
+        )  # fmt: skip
+        self._ctl("start")
+        subprocess.run(  # noqa: S603
+            [str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
+             "-U", "postgres", "loyalty_chaos"],
+            check=True,
+        )  # fmt: skip
+
+    def _ctl(self, *action: str) -> None:
+        self._run(
+            str(self.bindir / "pg_ctl"), "-D", str(self.dir), "-w", "-l",
+            str(self.dir / "server.log"),
+            "-o", f"-p {self.port} -k {self.dir} -c fsync=off -c max_connections=200",
+            *action,
+        )  # fmt: skip
+
+    def restart(self) -> None:
+        self._ctl("restart", "-m", "immediate")
+
+    def stop(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._ctl("stop", "-m", "fast")
+
+
+class ExistingServer:
+    def __init__(self, url: str, restart: str) -> None:
+        self.url = url
+        self.restart_cmd = restart
+
+    def start(self) -> None:
+        pass
+
+    def restart(self) -> None:
+        subprocess.run(self.restart_cmd, shell=True, check=True)  # noqa: S602
+
+    def stop(self) -> None:
+        pass
+
+
+# --- The processes we kill --------------------------------------------------------
+
+
+class Service:
+    """A process group we start, SIGKILL and start again."""
+
+    def __init__(self, name: str, cmd: list[str], env: dict) -> None:
+        self.name = name
+        self.cmd = cmd
+        self.env = env
+        self.log = open(WORK / f"{name}.log", "ab")  # noqa: SIM115
+        self.proc: subprocess.Popen | None = None
+        self.kills = 0
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(  # noqa: S603 - our own venv's programs
+            self.cmd, cwd=ROOT, env=self.env, stdout=self.log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+    def children(self) -> list[int]:
+        if self.proc is None:
+            return []
+        try:
+            out = subprocess.run(
+                ["pgrep", "-P", str(self.proc.pid)],  # noqa: S607
+                capture_output=True,
+                text=True,
+            ).stdout
+        except FileNotFoundError:
+            return []
+        return [int(pid) for pid in out.split()]
+
+    def kill_child(self) -> bool:
+        kids = self.children()
+        if not kids:
+            return False
+        os.kill(random.choice(kids), signal.SIGKILL)  # noqa: S311
+        self.kills += 1
+        return True
+
+    def kill_all(self) -> None:
+        """SIGKILL the whole process group: master and workers, no cleanup."""
+        if self.proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        self.kills += 1
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.kill_all()
+
+
+def wait_http(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:  # noqa: S310
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    sys.exit(f"{url} did not answer; see {WORK}/*.log")
+
+
+# --- The tills ---------------------------------------------------------------------
+
+
+@dataclass
+class Ledgerbook:
+    """What the tills were told, to compare with the database afterwards."""
+
+    purchases: dict[str, int] = field(default_factory=dict)  # receipt -> points
+    purchase_ids: dict[str, int] = field(default_factory=dict)
+    returns: dict[str, int] = field(default_factory=dict)  # return receipt -> reversed
+    redemptions: dict[str, int] = field(default_factory=dict)
+    unacknowledged: list[str] = field(default_factory=list)
+    retries: int = 0
+    refused: int = 0  # 4xx answers other than a replay (e.g. not enough points)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Till(threading.Thread):
+    def __init__(self, n: int, base: str, token: str, cards: list[str], book, stop):
+        super().__init__(daemon=True)
+        self.n, self.base, self.token, self.cards = n, base, token, cards
+        self.book, self.stop_event = book, stop
+        self.rng = random.Random(n)  # noqa: S311
+
+    def post(self, path: str, body: dict) -> tuple[int, dict] | None:
+        """POST until acknowledged (2xx) or refused (4xx); None if never answered."""
+        data = json.dumps(body).encode()
+        deadline = time.monotonic() + ACK_DEADLINE
+        while time.monotonic() < deadline:
+            request = urllib.request.Request(  # noqa: S310
+                self.base + path,
+                data=data,
+                method="POST",
+                headers={
+                    "Authorization": f"Token {self.token}",
+                    "Content-Type": "application/json",
+                },
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=15) as r:  # noqa: S310
+                    return r.status, json.loads(r.read())
+            except urllib.error.HTTPError as exc:
+                if 400 <= exc.code < 500 and exc.code not in (408, 429):
+                    return exc.code, json.loads(exc.read() or b"{}")
+            except (OSError, ValueError):
+                pass
+            with self.book.lock:
+                self.book.retries += 1
+            time.sleep(0.2 + self.rng.random() * 0.3)
+        return None
+
+    def run(self) -> None:
+        i = 0
+        while not self.stop_event.is_set():
+            i += 1
+            receipt = f"C{self.n}-{i}"
+            total = Decimal(self.rng.randrange(1000, 50000)) / 100
+            answer = self.post(
+                "/api/v1/purchases",
+                {
+                    "card_number": self.rng.choice(self.cards),
+                    "receipt_id": receipt,
+                    "total": str(total),
+                },
+            )
+            self.record(answer, receipt, "purchases")
+            if answer and answer[0] in (200, 201) and self.rng.random() < 0.2:
+                back = f"R{self.n}-{i}"
+                answer = self.post(
+                    f"/api/v1/purchases/{answer[1]['id']}/returns",
+                    {
+                        "receipt_id": back,
+                        "amount": str((total / 2).quantize(Decimal("0.01"))),
+                    },
+                )
+                self.record(answer, back, "returns")
+            if self.rng.random() < 0.2:
+                spend = f"S{self.n}-{i}"
+                answer = self.post(
+                    "/api/v1/redemptions",
+                    {"card_number": self.rng.choice(self.cards), "points": 5,
+                     "receipt_id": spend},
+                )  # fmt: skip
+                self.record(answer, spend, "redemptions")
+
+    def record(self, answer, receipt: str, kind: str) -> None:
+        with self.book.lock:
+            if answer is None:
+                self.book.unacknowledged.append(f"{kind}:{receipt}")
+            elif answer[0] in (200, 201):
+                body = answer[1]
+                if kind == "purchases":
+                    self.book.purchases[receipt] = body["points_earned"]
+                    self.book.purchase_ids[receipt] = body["id"]
+                elif kind == "returns":
+                    self.book.returns[receipt] = body["points_reversed"]
+                else:
+                    self.book.redemptions[receipt] = body["points"]
+            else:
+                self.book.refused += 1
+
+
+# --- The run -------------------------------------------------------------------------
+
+
+def django_setup(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ["CELERY_BROKER_URL"] = BROKER
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loyalty_site.settings")
+    os.environ.setdefault("SECRET_KEY", "chaos-only-" + "k" * 50)
+    import django
+
+    django.setup()
+
+
+def seed() -> tuple[str, list[str]]:
+    """Stores, members and a till token, through the services."""
+    from members.services import api_token_create, member_enroll, store_get_or_create
+
+    store, _created = store_get_or_create(code="CHAOS", name="Chaos store")
+    cards = []
+    for n in range(MEMBERS):
+        member = member_enroll(
+            phone=f"+38067{n:07d}",
+            email=f"chaos{n}@example.com",
+            first_name=f"Chaos{n}",
+            store=store,
+            email_consent=True,
+            source="admin",
+        )
+        cards.append(member.card_number)
+    _token, raw = api_token_create(store=store, name="chaos till")
+    return raw, cards
+
+
+def campaign_start() -> object | None:
+    """A campaign to every member, sent now, while the load runs (None: no
+    campaigns app yet)."""
+    try:
+        from campaigns import chaos_hooks
+    except ImportError:
+        return None
+    return chaos_hooks.campaign_start()
+
+
+def checks(book: Ledgerbook, campaign) -> list[str]:
+    from django.db import connection
+    from django.db.models import Count
+
+    from rewards.models import LedgerEntry, Purchase, PurchaseReturn, Redemption
+    from rewards.selectors import LEDGER_CHECKS
+
+    connection.close()
+    problems: list[str] = []
+    purchases = {
+        p.receipt_id: p
+        for p in Purchase.objects.filter(receipt_id__in=list(book.purchases))
+    }
+    earned = dict(
+        LedgerEntry.objects.filter(purchase__receipt_id__in=list(book.purchases))
+        .filter(kind="earn")
+        .values_list("purchase__receipt_id")
+        .annotate(n=Count("id"))
+        .values_list("purchase__receipt_id", "n")
+    )
+    for receipt, points in book.purchases.items():
+        purchase = purchases.get(receipt)
+        if purchase is None:
+            problems.append(f"acknowledged purchase {receipt} is missing")
+        elif purchase.points_earned != points:
+            problems.append(
+                f"purchase {receipt}: till told {points}, ledger says "
+                f"{purchase.points_earned}"
+            )
+        elif points and earned.get(receipt) != 1:
+            problems.append(f"purchase {receipt} earned {earned.get(receipt)} times")
+    for model, acked, label in (
+        (PurchaseReturn, book.returns, "return"),
+        (Redemption, book.redemptions, "redemption"),
+    ):
+        found = dict(
+            model.objects.filter(receipt_id__in=list(acked))
+            .values_list("receipt_id")
+            .annotate(n=Count("id"))
+            .values_list("receipt_id", "n")
+        )
+        problems += [
+            f"acknowledged {label} {r} stored {found.get(r, 0)} times"
+            for r in acked
+            if found.get(r) != 1
+        ]
+    for name, check in LEDGER_CHECKS:
+        offenders = list(check())
+        if offenders:
+            problems.append(f"ledger check {name} failed: {offenders[:3]}")
+    if campaign is not None:
+        from campaigns import chaos_hooks
+
+        problems += chaos_hooks.campaign_check(campaign)
+    return problems
+
+
+def main() -> int:
+    WORK.mkdir(parents=True, exist_ok=True)
+    for log in WORK.glob("*.log"):
+        log.unlink()
+    existing = os.environ.get("CHAOS_DATABASE_URL")
+    pg = (
+        ExistingServer(existing, os.environ["CHAOS_PG_RESTART"])
+        if existing
+        else PrivateCluster()
+    )
+    say(f"PostgreSQL: {'given server' if existing else 'private cluster'}")
+    pg.start()
+    try:
+        return run(pg)
+    finally:
+        pg.stop()
+
+
+def run(pg) -> int:
+    django_setup(pg.url)
+    import redis
+    from django.core.management import call_command
+    from django.db import connections
+
+    redis.Redis.from_url(BROKER).flushdb()
+    say("Migrating and seeding...")
+    call_command("migrate", verbosity=0)
+    token, cards = seed()
+    connections.close_all()
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": pg.url,
+        "CELERY_BROKER_URL": BROKER,
+        # A killed worker's unacknowledged task comes back after this long.
+        "CELERY_VISIBILITY_TIMEOUT": "20",
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "API_RATE": "100000000/min",
+        "CONN_MAX_AGE": "0",
+    }
+    web = Service(
+        "gunicorn",
+        [str(VENV_BIN / "gunicorn"), "loyalty_site.wsgi:application",
+         "--bind", f"127.0.0.1:{port}", "--workers", "3", "--timeout", "30"],
+        env,
+    )  # fmt: skip
+    worker = Service(
+        "celery",
+        [str(VENV_BIN / "celery"), "-A", "loyalty_site", "worker",
+         "--concurrency", "2", "--loglevel", "INFO"],
+        env,
+    )  # fmt: skip
+    web.start()
+    worker.start()
+    wait_http(base + "/healthz")
+    say(
+        f"gunicorn on {base}, Celery worker on {BROKER}; {CLIENTS} tills for {SECONDS} s"
+    )
+
+    book = Ledgerbook()
+    stop = threading.Event()
+    tills = [Till(n, base, token, cards, book, stop) for n in range(CLIENTS)]
+    for till in tills:
+        till.start()
+
+    campaign = None
+    campaign_tried = False
+    started = time.monotonic()
+    pg_restarted = False
+    chaos_rng = random.Random(7)  # noqa: S311
+    while time.monotonic() - started < SECONDS:
+        time.sleep(3)
+        elapsed = time.monotonic() - started
+        if not campaign_tried and elapsed > 5:
+            campaign_tried = True
+            campaign = campaign_start()
+            connections.close_all()
+            say(f"campaign started: {campaign}" if campaign else "no campaigns yet")
+        if not pg_restarted and elapsed > SECONDS / 2:
+            say("restarting PostgreSQL (immediate: a crash)")
+            pg.restart()
+            pg_restarted = True
+            continue
+        action = chaos_rng.choice(["web-worker", "web-worker", "web-master", "celery"])
+        if action == "web-worker" and web.kill_child():
+            say("SIGKILL a gunicorn worker")
+        elif action == "web-master":
+            say("SIGKILL gunicorn master and workers; starting it again")
+            web.kill_all()
+            web.start()
+        elif action == "celery":
+            say("SIGKILL the Celery worker; starting it again")
+            worker.kill_all()
+            worker.start()
+
+    say("Load stops; waiting for the tills to finish their retries...")
+    stop.set()
+    for till in tills:
+        till.join()
+    if campaign is not None:
+        from campaigns import chaos_hooks
+
+        say("Waiting for the campaign to finish (redelivered chunks included)...")
+        chaos_hooks.campaign_wait(campaign, timeout=240)
+    web.stop()
+    worker.stop()
+
+    problems = checks(book, campaign)
+    say(
+        f"Acknowledged: {len(book.purchases)} purchases, {len(book.returns)} returns, "
+        f"{len(book.redemptions)} redemptions; {book.refused} refused (4xx), "
+        f"{book.retries} retries, {len(book.unacknowledged)} never acknowledged; "
+        f"kills: gunicorn {web.kills}, celery {worker.kills}; PostgreSQL restarted "
+        f"{int(pg_restarted)}x"
+    )
+    if problems:
+        say(f"{len(problems)} VIOLATIONS:")
+        for problem in problems[:50]:
+            print("  - " + problem)
+        return 1
+    say("OK: every acknowledged write happened exactly once and the ledger is exact.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
