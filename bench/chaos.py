@@ -355,13 +355,12 @@ def campaign_start() -> object | None:
 
 
 def checks(book: Ledgerbook, campaign) -> list[str]:
-    from django.db import connection
+    """Every way the database disagrees with what the tills were told."""
     from django.db.models import Count
 
     from rewards.models import LedgerEntry, Purchase, PurchaseReturn, Redemption
     from rewards.selectors import LEDGER_CHECKS
 
-    connection.close()
     problems: list[str] = []
     purchases = {
         p.receipt_id: p
@@ -521,6 +520,7 @@ def run(pg) -> int:
     web.stop()
     worker.stop()
 
+    connections.close_all()  # the old ones died with the PostgreSQL restart
     problems = checks(book, campaign)
     say(
         f"Acknowledged: {len(book.purchases)} purchases, {len(book.returns)} returns, "
