@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
 from decimal import Decimal
 
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+
+def config_token() -> str:
+    return secrets.token_hex(16)
 
 
 class ProgramSettings(models.Model):
@@ -51,6 +56,13 @@ class ProgramSettings(models.Model):
         ),
     )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # A new random token whenever tiers, earning rules, stamp programs or
+    # rewards change (rewards.earn_config): processes keep what every purchase
+    # reads and reload it when the token they hold is not this one. Random, not
+    # a counter, so a change that rolled back can never be mistaken for another.
+    config_version = models.CharField(
+        max_length=32, default=config_token, editable=False
+    )
 
     class Meta:
         verbose_name = _("program settings")

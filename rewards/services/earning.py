@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from members.errors import InvalidInput
 from members.models import Store
+from rewards.earn_config import earn_config_changed
 from rewards.models import EarningRule, ProgramSettings, RuleKind, RuleStatus
 from rewards.selectors import program_settings_get
 
@@ -60,6 +61,7 @@ def earning_rule_activate(*, rule: EarningRule) -> EarningRule:
             EarningRule.objects.filter(pk=rule.replaces_id).update(
                 status=RuleStatus.PAUSED
             )
+            earn_config_changed()  # update() sends no signal
         rule.status = RuleStatus.ACTIVE
         rule.save(update_fields=["status", "updated_at"])
     return rule
@@ -67,6 +69,8 @@ def earning_rule_activate(*, rule: EarningRule) -> EarningRule:
 
 def earning_rule_pause(*, rule: EarningRule) -> EarningRule:
     """Stop a rule from applying to new purchases (it can be activated again)."""
-    EarningRule.objects.filter(pk=rule.pk).update(status=RuleStatus.PAUSED)
+    with transaction.atomic():
+        EarningRule.objects.filter(pk=rule.pk).update(status=RuleStatus.PAUSED)
+        earn_config_changed()  # update() sends no signal
     rule.status = RuleStatus.PAUSED
     return rule

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from members.errors import InvalidInput
 from members.models import Member, Store, User
+from rewards.earn_config import earn_config_get
 from rewards.earning import EarnLine, Multiplier, earn_compute, kept_points
 from rewards.locks import account_lock, purchase_lock
 from rewards.models import (
@@ -22,10 +23,8 @@ from rewards.models import (
     PurchaseReturn,
 )
 from rewards.selectors import (
-    earning_rules_active,
     membership_multiplier_get,
     program_settings_get,
-    tiers_active,
 )
 from rewards.services.ledger import (
     CENT,
@@ -168,7 +167,8 @@ def purchase_record(
         if existing:
             return _replay(existing, fingerprint, mismatch)
         conf = program_settings_get()
-        tiers = tiers_active()
+        held = earn_config_get(conf)
+        tiers = list(held.tiers)
         when = occurred_at or timezone.now()
         tier = next((t for t in tiers if t.pk == account.tier_id), None)
         perks_at = occurred_at or recorded_at or timezone.now()
@@ -189,7 +189,7 @@ def purchase_record(
             store_id=store.pk,
             base_rate=conf.points_per_unit,
             min_purchase=conf.min_purchase,
-            rules=earning_rules_active(),
+            rules=held.rules,
             tier=Multiplier(tier.name, tier.earn_multiplier) if tier else None,
             membership=Multiplier(*plan) if plan else None,
         )
@@ -262,7 +262,13 @@ def purchase_record(
                 available_at=recorded + dt.timedelta(days=conf.pending_days),
                 expires_at=points_expiry(recorded, conf),
             )
-        stamps_award_for_purchase(purchase=purchase)
+        stamps_award_for_purchase(
+            purchase=purchase,
+            programs=held.stamp_programs_running(
+                store_id=store.pk,
+                on=timezone.localtime(purchase.occurred_at).date(),
+            ),
+        )
         _tier_upgrade(
             account, member_id=member.pk, tiers=tiers, at=recorded_at or timezone.now()
         )

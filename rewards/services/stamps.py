@@ -235,7 +235,9 @@ def _stamps_add(
     return card
 
 
-def stamps_award_for_purchase(*, purchase: Purchase) -> list[StampCard]:
+def stamps_award_for_purchase(
+    *, purchase: Purchase, programs: list[StampProgram] | None = None
+) -> list[StampCard]:
     """Stamp the member's cards for a purchase just recorded; returns the open cards
     after. Full cards issue their voucher (voucher_grant, key "stamp-card:<id>")
     and a new card opens with the extra stamps.
@@ -244,9 +246,11 @@ def stamps_award_for_purchase(*, purchase: Purchase) -> list[StampCard]:
     member's open cards of the programs that apply. Queues nothing.
     """
     at = purchase.created_at
-    programs = stamp_programs_running(
-        store_id=purchase.store_id, on=timezone.localtime(purchase.occurred_at).date()
-    )
+    if programs is None:  # the purchase passes the running ones it already holds
+        programs = stamp_programs_running(
+            store_id=purchase.store_id,
+            on=timezone.localtime(purchase.occurred_at).date(),
+        )
     if not programs:
         return []
     lines = (

@@ -1,0 +1,109 @@
+"""Each process keeps tiers, rules and stamp programs, and sees every change."""
+
+from decimal import Decimal
+
+import pytest
+
+from rewards import earn_config
+from rewards.models import ProgramSettings, RuleKind
+from rewards.services import (
+    earning_rule_pause,
+    purchase_record,
+    reward_redeem,
+)
+from rewards.tests.factories import (
+    EarningRuleFactory,
+    RewardFactory,
+    StampProgramFactory,
+    TierFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+_n = iter(range(1, 10_000))
+
+
+def buy(member, store, total="100.00"):
+    purchase, _replayed = purchase_record(
+        store=store, member=member, receipt_id=f"EC{next(_n)}", total=total
+    )
+    return purchase
+
+
+def token():
+    return ProgramSettings.objects.values_list("config_version", flat=True).get()
+
+
+def test_purchases_read_the_configuration_once_while_nothing_changes(member, store):
+    buy(member, store)
+    loads = earn_config.loads
+    buy(member, store)
+    buy(member, store)
+    assert earn_config.loads == loads
+
+
+def test_a_purchase_costs_fewer_queries_once_the_configuration_is_held(
+    member, store, django_assert_num_queries, django_assert_max_num_queries
+):
+    EarningRuleFactory(kind=RuleKind.PROMOTION, category="", stores=[store])
+    buy(member, store)
+    with django_assert_max_num_queries(11):
+        buy(member, store)
+
+
+def test_a_new_rule_applies_to_the_next_purchase(member, store):
+    assert buy(member, store).points_earned == 100
+    rule = EarningRuleFactory(
+        kind=RuleKind.PROMOTION, category="", multiplier=Decimal(2), stores=[store]
+    )
+    assert buy(member, store).points_earned == 200
+    earning_rule_pause(rule=rule)
+    assert buy(member, store).points_earned == 100
+
+
+def test_a_tier_change_applies_to_the_next_purchase(member, store):
+    tier = TierFactory(threshold=0, earn_multiplier=Decimal("1.5"))
+    buy(member, store)  # qualifies for the tier
+    assert buy(member, store).points_earned == 150
+    tier.earn_multiplier = Decimal(2)
+    tier.save()
+    assert buy(member, store).points_earned == 200
+
+
+def test_a_change_made_by_another_process_is_seen(member, store):
+    """Another process's change arrives only as a new token in the database:
+    this process's held configuration is not told."""
+    buy(member, store)
+    held = earn_config._held
+    rule = EarningRuleFactory(
+        kind=RuleKind.PROMOTION, category="", multiplier=Decimal(3), stores=[store]
+    )
+    earn_config._held = held  # as if the change had been made elsewhere
+    assert held.version != token()
+    assert buy(member, store).points_earned == 300
+    assert rule in earn_config._held.rules
+
+
+def test_every_kind_of_change_gives_a_new_token(member, store):
+    seen = [token()]
+
+    def changed():
+        seen.append(token())
+        return seen[-1] != seen[-2]
+
+    tier = TierFactory()
+    assert changed()
+    rule = EarningRuleFactory()
+    assert changed()
+    rule.stores.set([store])
+    assert changed()
+    StampProgramFactory()
+    assert changed()
+    reward = RewardFactory(points_cost=10, stock=5)
+    assert changed()
+    tier.delete()
+    assert changed()
+    # A redemption takes stock: no configuration change, nothing to reload.
+    buy(member, store, total="50.00")
+    reward_redeem(member=member, reward=reward, idempotency_key="k1")
+    assert not changed()
