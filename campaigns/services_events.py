@@ -142,7 +142,7 @@ def event_save(*, event: Event, actor=None) -> Event:
         raise InvalidInput(
             _("Sign-up must close by the end of the event."), field="rsvp_closes_at"
         )
-    event.full_clean(exclude=["remind_at"])
+    event.full_clean(exclude=["remind_at", "going_count"])
     event.remind_at = event.starts_at - dt.timedelta(hours=event.reminder_hours)
     with transaction.atomic():
         if event.pk is None:
@@ -236,7 +236,6 @@ def event_cancelled_notify(*, event_id: int) -> int:
 def content_page_save(*, page: ContentPage) -> ContentPage:
     """Create or change a members-only page or offer (admin, seed data). Validates
     and writes the row. Locks and queues nothing."""
-    page.full_clean()
     if (
         page.published_from
         and page.published_until
@@ -246,6 +245,7 @@ def content_page_save(*, page: ContentPage) -> ContentPage:
             _("“Published until” must be after “published from”."),
             field="published_until",
         )
+    page.full_clean()
     page.save()
     return page
 

@@ -135,6 +135,7 @@ class Event(models.Model):
             models.CheckConstraint(
                 condition=models.Q(ends_at__gt=models.F("starts_at")),
                 name="event_ends_after_start",
+                violation_error_message=_("The event must end after it starts."),
             ),
             models.CheckConstraint(
                 condition=models.Q(capacity__gte=1), name="event_capacity_positive"
@@ -142,6 +143,9 @@ class Event(models.Model):
             models.CheckConstraint(
                 condition=models.Q(going_count__lte=models.F("capacity")),
                 name="event_going_within_capacity",
+                violation_error_message=_(
+                    "The places cannot be fewer than the members going."
+                ),
             ),
         ]
         indexes = [
@@ -276,6 +280,9 @@ class ContentPage(models.Model):
                 | models.Q(published_from__isnull=True)
                 | models.Q(published_until__gt=models.F("published_from")),
                 name="content_page_published_range",
+                violation_error_message=_(
+                    "“Published until” must be after “published from”."
+                ),
             )
         ]
 
