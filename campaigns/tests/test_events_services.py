@@ -544,3 +544,16 @@ def test_content_page_dates_must_be_in_order():
     )
     with pytest.raises(InvalidInput, match="must be after"):
         content_page_save(page=page)
+
+
+def test_reminder_task_is_scheduled_and_runs(settings, store, member):
+    from campaigns.tasks import event_reminders_send_due as task
+
+    entry = settings.CELERY_BEAT_SCHEDULE["event-reminders-every-15-minutes"]
+    assert entry["task"] == task.name == "campaigns.tasks.event_reminders_send_due"
+    event = make_event(store, starts_in=dt.timedelta(hours=3))
+    event_rsvp(member=member, event_id=event.pk)
+
+    assert task.delay().get() == 1
+    assert task.delay().get() == 0
+    assert Message.objects.filter(member=member, kind="event-reminder").count() == 1

@@ -281,3 +281,20 @@ def test_members_only_query_count_does_not_grow(
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get(MEMBERS_ONLY)
     assert len(response.context["pages"]) == 12
+
+
+def test_a_cancelled_event_stays_listed_for_those_who_signed_up(logged_in, store):
+    from campaigns.services_events import event_cancel
+
+    client, member = logged_in
+    mine = make_event(store, title_en="Mine, cancelled")
+    other = make_event(store, title_en="Not mine, cancelled")
+    event_rsvp(member=member, event_id=mine.pk)
+    event_cancel(event_id=mine.pk)
+    event_cancel(event_id=other.pk)
+
+    content = client.get(EVENTS).content.decode()
+
+    assert "Mine, cancelled" in content and "Not mine, cancelled" not in content
+    assert "Cancelled" in content
+    assert _cancel_url(mine) not in content
