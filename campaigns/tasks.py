@@ -7,3 +7,9 @@ def message_deliver(message_id: int) -> None:
     from campaigns.messaging import message_deliver as service
 
     service(message_id=message_id)
+
+
+from campaigns.tasks_events import (  # noqa: E402, F401 - the worker finds them here
+    event_cancelled_notify,
+    event_reminders_send_due,
+)

@@ -5,3 +5,25 @@ from django.urls import path  # noqa: F401
 
 app_name = "campaigns"
 urlpatterns: list = []
+
+from campaigns import views_events  # noqa: E402
+
+urlpatterns += [
+    path("events/", views_events.event_list, name="events"),
+    path(
+        "events/<int:event_id>/rsvp/",
+        views_events.event_rsvp_view,
+        name="event_rsvp",
+    ),
+    path(
+        "events/<int:event_id>/cancel/",
+        views_events.event_rsvp_cancel_view,
+        name="event_rsvp_cancel",
+    ),
+    path("members-only/", views_events.members_only_list, name="members_only"),
+    path(
+        "members-only/<slug:slug>/",
+        views_events.members_only_page,
+        name="members_only_page",
+    ),
+]

@@ -275,6 +275,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "members.tasks.birthday_bonus_grant_due",
         "schedule": crontab(hour=4, minute=10),
     },
+    "event-reminders-every-15-minutes": {
+        "task": "campaigns.tasks.event_reminders_send_due",
+        "schedule": crontab(minute="*/15"),
+    },
 }
 
 # --- REST API -----------------------------------------------------------------
