@@ -647,16 +647,17 @@ def _local_day_start(day: dt.date) -> dt.datetime:
     )
 
 
-def _period(cond: dict, ctx: SegmentContext) -> Q:
+def _period(cond: dict, ctx: SegmentContext, prefix: str = "") -> Q:
     """The occurred_at filter of a purchase condition's optional period."""
-    q = Q()
+    column = f"{prefix}occurred_at"
+    bounds = {}
     if "days" in cond:
-        q &= Q(occurred_at__gte=ctx.days_ago(cond["days"]))
+        bounds[f"{column}__gte"] = ctx.days_ago(cond["days"])
     if "from" in cond:
-        q &= Q(occurred_at__gte=_local_day_start(cond["from"]))
+        bounds[f"{column}__gte"] = _local_day_start(cond["from"])
     if "to" in cond:
-        q &= Q(occurred_at__lt=_local_day_start(cond["to"] + dt.timedelta(days=1)))
-    return q
+        bounds[f"{column}__lt"] = _local_day_start(cond["to"] + dt.timedelta(days=1))
+    return Q(**bounds)
 
 
 def _period_validate(cond: dict) -> dict:
@@ -825,9 +826,11 @@ def _bought_at_store_q(cond: dict, ctx: SegmentContext) -> Q:
 
 def _lines_q(column: str) -> Callable[[dict, SegmentContext], Q]:
     def build(cond: dict, ctx: SegmentContext) -> Q:
-        purchases = _purchases(ctx, cond)
+        period = _period(cond, ctx, prefix="purchase__")
         lines = PurchaseLine.objects.filter(
-            purchase__in=purchases.values("pk"),
+            period,
+            purchase__member_id=OuterRef("pk"),
+            purchase__returned_total__lt=F("purchase__total"),
             quantity_returned__lt=F("quantity"),
             **{f"{column}__in": cond["value"]},
         )
@@ -1029,3 +1032,36 @@ def _register_builtins() -> None:
 
 
 _register_builtins()
+
+
+# --- selectors for the preview and the campaigns --------------------------------
+
+
+def _members_of(
+    segment_or_definition: Segment | dict, now: dt.datetime | None
+) -> QuerySet[Member]:
+    if isinstance(segment_or_definition, Segment):
+        return segment_members(segment_or_definition, now=now)
+    return Member.objects.filter(segment_q(segment_or_definition, now=now))
+
+
+def segment_count(
+    segment_or_definition: Segment | dict, *, now: dt.datetime | None = None
+) -> int:
+    """How many members a segment (or an unsaved definition) holds: one COUNT."""
+    return _members_of(segment_or_definition, now).count()
+
+
+def segment_sample(
+    segment_or_definition: Segment | dict,
+    *,
+    n: int = 10,
+    now: dt.datetime | None = None,
+) -> list[Member]:
+    """Up to `n` members of the segment, newest first, with their account and
+    tier: one query."""
+    return list(
+        _members_of(segment_or_definition, now)
+        .select_related("account__tier")
+        .order_by("-enrolled_at", "-pk")[:n]
+    )
