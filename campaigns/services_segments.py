@@ -114,7 +114,7 @@ def segment_save(
         return locked
 
 
-def _csv_values(content: bytes | str) -> list[tuple[int, str]]:
+def segment_csv_read(content: bytes | str) -> list[tuple[int, str]]:
     """(line, value) of each data row: the phone/card column if the header
     names one, else the first column; a first row without digits is a header."""
     if isinstance(content, bytes):
@@ -206,7 +206,7 @@ def segment_import_csv(
             _("Only an uploaded-list segment takes a file."), field="file"
         )
     content = file.read() if hasattr(file, "read") else file
-    values = _csv_values(content)
+    values = segment_csv_read(content)
     result = SegmentImportResult(rows=len(values))
 
     cards: dict[int, str] = {}
