@@ -42,7 +42,7 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 class SegmentForm(forms.ModelForm):
     kind = forms.ChoiceField(
-        label=_("kind"),
+        label=_("Kind"),
         choices=SegmentKind.choices,
         initial=SegmentKind.RULES,
         widget=forms.RadioSelect,
@@ -209,15 +209,18 @@ class SegmentAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
         if obj is None:
             return [
                 (None, {"fields": ["name", "description", "kind"]}),
-                (_("Conditions"), {"fields": ["definition"]}),
-                (_("Uploaded list"), {"fields": ["file"]}),
+                (_("Conditions as JSON"), {"fields": ["definition"]}),
+                (_("List upload"), {"fields": ["file"]}),
             ]
         if obj.kind == SegmentKind.STATIC:
             return [
                 main,
-                (_("Uploaded list"), {"fields": ["file", "replace", "upload_summary"]}),
+                (
+                    _("List upload"),
+                    {"fields": ["file", "replace", "upload_summary"]},
+                ),
             ]
-        return [main, (_("Conditions"), {"fields": ["definition"]})]
+        return [main, (_("Conditions as JSON"), {"fields": ["definition"]})]
 
     def get_readonly_fields(self, request, obj=None):
         return ("upload_summary",) if obj and obj.kind == SegmentKind.STATIC else ()
