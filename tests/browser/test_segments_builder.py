@@ -57,7 +57,6 @@ def test_marketer_picks_tier_gold_previews_and_saves(page, live_server, marketer
     page.locator("#segment-preview-button").click()
     expect(page.locator("#segment-preview-count")).to_have_text("2 members match.")
     expect(page.locator("#segment-preview-sample tbody tr")).to_have_count(2)
-    page.screenshot(path="/tmp/segment_builder.png", full_page=True)
     assert page.url.endswith(reverse("admin:campaigns_segment_add"))  # not submitted
 
     # A second row joined with OR, then removed again.
