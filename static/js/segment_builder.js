@@ -126,6 +126,7 @@
           input = el("select", { id: id, "aria-label": labels.labelValue });
           if (o.value === "choices") {
             input.multiple = true;
+            input.title = labels.labelMulti;
             input.size = Math.min(6, Math.max(2, kind.choices.length));
           }
           var chosen = (Array.isArray(value) ? value : value === undefined ? [] : [value]).map(String);
