@@ -23,9 +23,21 @@ class Segment(models.Model):
         _("kind"), max_length=10, choices=SegmentKind.choices, default=SegmentKind.RULES
     )
     definition = models.JSONField(_("conditions"), default=dict, blank=True)
+    # The last upload of a static segment: counts and every row that matched no
+    # member ({"file", "at", "rows", "matched", "added", "unmatched": [...]}),
+    # kept so that nothing of the file is lost once the page is gone.
+    import_summary = models.JSONField(_("last upload"), default=dict, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,

@@ -30,6 +30,7 @@ from django.utils import timezone
 from faker import Faker
 
 from campaigns.demo_events import seed as events_demo_seed
+from campaigns.demo_segments import seed as segments_demo_seed
 from members.errors import Conflict
 from members.models import (
     ApiToken,
@@ -428,6 +429,7 @@ class Command(BaseCommand):
             stamp_cards_expire_due(now=self.end)
             self._memberships_finish()
             events_demo_seed(command=self)
+            segments_demo_seed(command=self)
             self._passwords_set(hashes)
 
         problems = ledger_discrepancies() + stamp_card_violations()
