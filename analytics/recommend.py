@@ -415,14 +415,18 @@ def _model_for(history: MemberHistory) -> ItemModel:
     )
 
 
+def rank_items_for_history(history: MemberHistory, *, n: int) -> list[Recommendation]:
+    """`rank_items` against the tables (four queries; none without a history)."""
+    if not history.baskets:
+        return []
+    return rank_items(history, _model_for(history), n=n)
+
+
 def recommendations_for(member, n: int = 3) -> list[Recommendation]:
     """The member's top `n` items to suggest (in campaign templates, on the
     portal). Seven queries whatever the history: three for the member's
     history, four for the slices of the co-purchase tables."""
-    history = member_history(member_id=member.pk)
-    if not history.baskets:
-        return []
-    return rank_items(history, _model_for(history), n=n)
+    return rank_items_for_history(member_history(member_id=member.pk), n=n)
 
 
 # --- a reward to aim for --------------------------------------------------------------

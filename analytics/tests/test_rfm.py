@@ -213,3 +213,28 @@ def test_segment_to_campaign_segment_holds_exactly_the_members(
     assert "Champions" in segment.name
     assert set(segment_members(segment).values_list("pk", flat=True)) == wanted
     assert SegmentStaticMember.objects.filter(segment=segment).count() == len(wanted)
+
+
+def test_nightly_tasks_fill_both_tables(store):
+    from django.utils import timezone
+
+    from analytics.models import CoPurchase
+    from analytics.tasks import copurchase_refresh, rfm_refresh
+
+    (member,) = members_make(1, store)
+    purchases_make(
+        store,
+        [
+            (
+                member,
+                timezone.now() - dt.timedelta(days=2),
+                None,
+                [Line("A"), Line("B")],
+                None,
+            )
+        ],
+    )
+    assert rfm_refresh.delay().get() == 1
+    assert copurchase_refresh.delay().get() == 2
+    assert MemberRFM.objects.get().segment
+    assert CoPurchase.objects.count() == 2
