@@ -504,3 +504,23 @@ def reward_suggestion_for(
                 ),
             )
     return best[1] if best else None
+
+
+def reward_categories_set(*, reward, categories: list[str]) -> list[RewardCategory]:
+    """Make `categories` the reward's purchase categories (adds and removes rows).
+
+    One transaction; locks nothing, queues nothing."""
+    wanted = {c.strip() for c in categories if c and c.strip()}
+    with transaction.atomic():
+        RewardCategory.objects.filter(reward=reward).exclude(
+            category__in=wanted
+        ).delete()
+        have = set(
+            RewardCategory.objects.filter(reward=reward).values_list(
+                "category", flat=True
+            )
+        )
+        RewardCategory.objects.bulk_create(
+            [RewardCategory(reward=reward, category=c) for c in sorted(wanted - have)]
+        )
+    return list(RewardCategory.objects.filter(reward=reward))

@@ -244,3 +244,12 @@ def test_reward_suggestion_respects_tier_only_rewards(store):
     assert reward_suggestion_for(member) is None
     PointsAccount.objects.filter(member=member).update(tier=gold)
     assert reward_suggestion_for(member).reward == only_gold
+
+
+def test_reward_categories_set_adds_and_removes(store):
+    from analytics.recommend import reward_categories_set
+
+    reward = RewardFactory(name="Free coffee")
+    reward_categories_set(reward=reward, categories=["coffee", "tea"])
+    rows = reward_categories_set(reward=reward, categories=["coffee", " beans ", ""])
+    assert sorted(r.category for r in rows) == ["beans", "coffee"]

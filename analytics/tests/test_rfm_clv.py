@@ -93,3 +93,38 @@ def test_refresh_stores_value_and_churn_next_to_the_scores(store):
     assert row.expected_purchases == Decimal("4.87")  # 365 / 75
     assert row.predicted_value == Decimal("178.44")  # 220 / 6 × 4.866667
     assert row.churn_risk == ChurnRisk.LOW
+
+
+@pytest.mark.django_db
+def test_demo_seed_hook_maps_rewards_and_fills_the_tables(store):
+    from io import StringIO
+    from types import SimpleNamespace
+
+    from analytics import demo_recs
+    from analytics.models import CoPurchase, RewardCategory
+    from rewards.tests.factories import RewardFactory
+
+    (member,) = members_make(1, store)
+    purchases_make(
+        store,
+        [
+            (
+                member,
+                NOW - dt.timedelta(days=1),
+                None,
+                [Line("A", "coffee"), Line("B")],
+                None,
+            )
+        ],
+    )
+    coffee = RewardFactory(name="Безкоштовна кава")
+    out = StringIO()
+    command = SimpleNamespace(rewards=[coffee], end=NOW, stdout=out)
+    demo_recs.seed(command=command)
+    assert set(RewardCategory.objects.values_list("category", flat=True)) == {
+        "coffee",
+        "beans",
+    }
+    assert MemberRFM.objects.count() == 1
+    assert CoPurchase.objects.count() == 2
+    assert "RFM: 1 members scored" in out.getvalue()
