@@ -264,7 +264,7 @@ def rfm_segment_to_campaign_segment(*, segment: str, created_by=None):
     """
     from campaigns.models import Segment, SegmentKind, SegmentStaticMember
 
-    q = rfm_segment_q([segment])
+    rfm_segment_q([segment])  # refuses an unknown name with InvalidInput
     label = RFMSegment(segment).label
     member_ids = list(
         MemberRFM.objects.filter(segment=segment)
@@ -295,5 +295,4 @@ def rfm_segment_to_campaign_segment(*, segment: str, created_by=None):
             ],
             batch_size=5000,
         )
-    del q  # validated above; the rows are what the segment keeps
     return campaign_segment

@@ -238,3 +238,8 @@ def test_nightly_tasks_fill_both_tables(store):
     assert copurchase_refresh.delay().get() == 2
     assert MemberRFM.objects.get().segment
     assert CoPurchase.objects.count() == 2
+
+
+def test_segment_to_campaign_segment_refuses_an_unknown_name():
+    with pytest.raises(InvalidInput, match="Unknown RFM segment: vip"):
+        rfm_segment_to_campaign_segment(segment="vip")
