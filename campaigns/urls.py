@@ -3,6 +3,8 @@ surveys, events); each area adds its own paths here."""
 
 from django.urls import path  # noqa: F401
 
+from analytics.views_recs import for_you
+
 app_name = "campaigns"
 urlpatterns: list = []
 
@@ -27,3 +29,4 @@ urlpatterns += [
         name="members_only_page",
     ),
 ]
+urlpatterns += [path("for-you/", for_you, name="for_you")]

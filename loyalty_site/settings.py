@@ -279,7 +279,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "campaigns.tasks.event_reminders_send_due",
         "schedule": crontab(minute="*/15"),
     },
+    "rfm-refresh-nightly": {
+        "task": "analytics.tasks_recs.rfm_refresh",
+        "schedule": crontab(hour=4, minute=30),
+    },
+    "copurchase-refresh-nightly": {
+        "task": "analytics.tasks_recs.copurchase_refresh",
+        "schedule": crontab(hour=4, minute=50),
+    },
 }
+# RFM scores look at this many days of purchases (analytics.rfm).
+ANALYTICS_RFM_WINDOW_DAYS = env.int("ANALYTICS_RFM_WINDOW_DAYS", default=365)
 
 # --- REST API -----------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -19,11 +19,14 @@ class LoyaltyAdminSite(admin.AdminSite):
     index_title = _("Back office")
 
     def get_urls(self):
+        from analytics.member360 import member360_urls
         from rewards.counter import (
             counter_urls,
         )  # the Counter lives with the points it moves
 
-        return counter_urls(self) + super().get_urls()
+        urls = counter_urls(self)
+        urls += member360_urls(self)
+        return urls + super().get_urls()
 
     def each_context(self, request):
         context = super().each_context(request)

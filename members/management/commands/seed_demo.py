@@ -29,6 +29,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from faker import Faker
 
+from analytics import demo_recs
 from campaigns.demo_events import seed as events_demo_seed
 from campaigns.demo_segments import seed as segments_demo_seed
 from members.errors import Conflict
@@ -430,6 +431,7 @@ class Command(BaseCommand):
             self._memberships_finish()
             events_demo_seed(command=self)
             segments_demo_seed(command=self)
+            demo_recs.seed(command=self)
             self._passwords_set(hashes)
 
         problems = ledger_discrepancies() + stamp_card_violations()

@@ -1,0 +1,30 @@
+"""Demo data for RFM and recommendations: called once at the end of seed_demo."""
+
+from __future__ import annotations
+
+from analytics.recommend import copurchase_refresh, reward_categories_set
+from analytics.rfm import rfm_refresh, rfm_segment_summary
+
+# demo reward name → the purchase categories it belongs to
+REWARD_CATEGORIES = {
+    "Безкоштовна кава": ["coffee", "beans"],
+    "Круасан у подарунок": ["bakery"],
+}
+
+
+def seed(*, command) -> None:
+    """Map the demo's product rewards to categories, then fill the RFM and
+    co-purchase tables as the nightly jobs would on the seed's last day."""
+    for reward in command.rewards:
+        if reward.name in REWARD_CATEGORIES:
+            reward_categories_set(
+                reward=reward, categories=REWARD_CATEGORIES[reward.name]
+            )
+    scored = rfm_refresh(now=command.end)
+    pairs = copurchase_refresh(now=command.end)
+    biggest = sorted(rfm_segment_summary(), key=lambda row: -row.members)[:3]
+    command.stdout.write(
+        f"RFM: {scored} members scored ("
+        + ", ".join(f"{row.label} {row.members}" for row in biggest)
+        + f"); {pairs} co-purchase pairs."
+    )

@@ -1,0 +1,292 @@
+"""Member 360: one staff page with everything about a member, newest first.
+
+The timeline is built from pluggable sources: each is a function
+`(member, limit) -> list[TimelineItem]` that returns the member's newest
+`limit` items with one bounded query. Areas add theirs with
+`timeline_source_register` (complaints, survey answers, ...), so the page's
+query count grows by one per source, never with the history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, path, reverse
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from members.audit import StaffActor, member_viewed_record
+from members.models import Member
+
+VIEW_PERMISSIONS = ("members.view_member", "rewards.view_purchase")
+PER_PAGE = 25
+MAX_PAGES = 40  # a source never reads more than PER_PAGE * MAX_PAGES + 1 rows
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    at: dt.datetime
+    kind: str  # a short key: purchase, return, points, voucher, message, ...
+    label: str  # the kind, translated
+    title: str
+    detail: str = ""
+    points: int | None = None
+    url: str = ""
+
+
+TimelineSource = Callable[[Member, int], list[TimelineItem]]
+
+
+def _admin_url(name: str, *args) -> str:
+    try:
+        return reverse(f"admin:{name}", args=args)
+    except NoReverseMatch:
+        return ""
+
+
+def _money(amount, currency: str) -> str:
+    return f"{number_format(amount, 2, force_grouping=True)} {currency}"
+
+
+def _currency() -> str:
+    from rewards.selectors import program_settings_get
+
+    return program_settings_get().currency
+
+
+def purchases_source(member: Member, limit: int) -> list[TimelineItem]:
+    from rewards.selectors import purchases_for_member
+
+    currency = _currency()
+    rows = purchases_for_member(member_id=member.pk).annotate(items=Count("lines"))
+    return [
+        TimelineItem(
+            at=p.occurred_at,
+            kind="purchase",
+            label=_("Purchase"),
+            title=_("%(amount)s at %(store)s")
+            % {"amount": _money(p.total, currency), "store": p.store.name},
+            detail=_("Receipt %(receipt)s, %(items)s line(s)")
+            % {"receipt": p.receipt_id, "items": p.items}
+            + (
+                _("; %(amount)s returned")
+                % {"amount": _money(p.returned_total, currency)}
+                if p.returned_total
+                else ""
+            ),
+            points=p.points_earned,
+            url=_admin_url("rewards_purchase_change", p.pk),
+        )
+        for p in rows[:limit]
+    ]
+
+
+def returns_source(member: Member, limit: int) -> list[TimelineItem]:
+    from rewards.models import PurchaseReturn
+
+    currency = _currency()
+    rows = (
+        PurchaseReturn.objects.filter(purchase__member_id=member.pk)
+        .select_related("store", "purchase")
+        .order_by("-created_at", "-id")
+    )
+    return [
+        TimelineItem(
+            at=r.created_at,
+            kind="return",
+            label=_("Return"),
+            title=_("%(amount)s back at %(store)s")
+            % {"amount": _money(r.amount, currency), "store": r.store.name},
+            detail=_("Of receipt %(receipt)s") % {"receipt": r.purchase.receipt_id},
+            points=-r.points_reversed,
+            url=_admin_url("rewards_purchasereturn_change", r.pk),
+        )
+        for r in rows[:limit]
+    ]
+
+
+def ledger_source(member: Member, limit: int) -> list[TimelineItem]:
+    """Points movements other than a purchase's earning and a return's
+    clawback (those show on the purchase and the return themselves)."""
+    from rewards.models import LedgerKind
+    from rewards.selectors import ledger_entries_for_member, ledger_entry_explain
+
+    currency = _currency()
+    rows = (
+        ledger_entries_for_member(member_id=member.pk)
+        .select_related("created_by")
+        .exclude(kind=LedgerKind.EARN, purchase__isnull=False)
+        .exclude(kind=LedgerKind.CLAWBACK, purchase_return__isnull=False)
+    )
+    return [
+        TimelineItem(
+            at=e.created_at,
+            kind="points",
+            label=e.get_kind_display(),
+            title=ledger_entry_explain(e, currency=currency),
+            detail=str(e.created_by or ""),
+            points=e.points,
+        )
+        for e in rows[:limit]
+    ]
+
+
+def vouchers_source(member: Member, limit: int) -> list[TimelineItem]:
+    from rewards.selectors import vouchers_for_member
+
+    return [
+        TimelineItem(
+            at=v.issued_at,
+            kind="voucher",
+            label=_("Voucher"),
+            title=_("%(reward)s, voucher %(code)s")
+            % {"reward": v.reward.name, "code": v.code},
+            detail=f"{v.get_source_display()} · {v.get_status_display()}",
+            url=_admin_url("rewards_voucher_change", v.pk),
+        )
+        for v in vouchers_for_member(member_id=member.pk)[:limit]
+    ]
+
+
+def messages_source(member: Member, limit: int) -> list[TimelineItem]:
+    from campaigns.models import Message
+
+    rows = Message.objects.filter(member_id=member.pk).order_by("-created_at", "-id")
+    return [
+        TimelineItem(
+            at=m.created_at,
+            kind="message",
+            label=m.get_channel_display(),
+            title=m.subject or m.body[:80],
+            detail=f"{m.kind} · {m.get_status_display()}",
+        )
+        for m in rows.only(
+            "created_at", "channel", "subject", "body", "kind", "status"
+        )[:limit]
+    ]
+
+
+TIMELINE_SOURCES: list[TimelineSource] = [
+    purchases_source,
+    returns_source,
+    ledger_source,
+    vouchers_source,
+    messages_source,
+]
+
+
+def timeline_source_register(source: TimelineSource) -> TimelineSource:
+    """Add a source to every Member 360 timeline (usable as a decorator)."""
+    if source not in TIMELINE_SOURCES:
+        TIMELINE_SOURCES.append(source)
+    return source
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    items: list[TimelineItem]
+    page: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+
+def member_timeline(
+    member: Member,
+    *,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+    sources: list[TimelineSource] | None = None,
+) -> TimelinePage:
+    """One page of the merged timeline, newest first: one query per source.
+
+    Page p needs at most p × per_page rows of any one source, so each source
+    reads that many (plus one, to know whether a next page exists).
+    """
+    page = min(max(page, 1), MAX_PAGES)
+    limit = page * per_page + 1
+    streams = [
+        sorted(source(member, limit), key=lambda i: i.at, reverse=True)
+        for source in (TIMELINE_SOURCES if sources is None else sources)
+    ]
+    merged = list(heapq.merge(*streams, key=lambda i: i.at, reverse=True))
+    start = (page - 1) * per_page
+    return TimelinePage(
+        items=merged[start : start + per_page],
+        page=page,
+        has_next=len(merged) > start + per_page and page < MAX_PAGES,
+    )
+
+
+# --- the admin page -------------------------------------------------------------------
+
+
+def _page_number(request) -> int:
+    try:
+        return int(request.GET.get("page", "1"))
+    except ValueError:
+        return 1
+
+
+def member360_view(request, member_id: int, *, site: admin.AdminSite):
+    """Cashiers and Managers (members.view_member + rewards.view_purchase)."""
+    from analytics.models import MemberRFM
+    from analytics.recommend import (
+        member_history,
+        rank_items_for_history,
+        reward_suggestion_for,
+    )
+
+    if not request.user.has_perms(VIEW_PERMISSIONS):
+        raise PermissionDenied
+    member = get_object_or_404(
+        Member.objects.select_related("account__tier", "home_store"), pk=member_id
+    )
+    member_viewed_record(
+        actor=StaffActor.from_request(request), member=member, where="member360"
+    )
+    rfm = MemberRFM.objects.filter(member_id=member.pk).first()
+    history = member_history(member_id=member.pk)
+    timeline = member_timeline(member, page=_page_number(request))
+    context = {
+        **site.each_context(request),
+        "title": _("Member 360: %(name)s")
+        % {"name": member.full_name or member.card_number},
+        "member": member,
+        "account": getattr(member, "account", None),
+        "rfm": rfm,
+        "currency": _currency(),
+        "timeline": timeline,
+        "recommendations": rank_items_for_history(history, n=3),
+        "reward_suggestion": reward_suggestion_for(member, history=history),
+        "member_change_url": _admin_url("members_member_change", member.pk),
+        "opts": Member._meta,
+    }
+    return TemplateResponse(request, "admin/members/member360.html", context)
+
+
+def member360_urls(site: admin.AdminSite) -> list:
+    """The page's URL, to be added to the admin site's before the ModelAdmins'
+    (whose `members/member/<path>/` would catch it)."""
+
+    def view(request, member_id: int):
+        return member360_view(request, member_id, site=site)
+
+    return [
+        path(
+            "members/member/<int:member_id>/360/",
+            site.admin_view(require_GET(view)),
+            name="member360",
+        )
+    ]
