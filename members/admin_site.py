@@ -19,17 +19,22 @@ class LoyaltyAdminSite(admin.AdminSite):
     index_title = _("Back office")
 
     def get_urls(self):
+        from analytics.admin_views import analytics_urls  # the dashboards
         from rewards.counter import (
             counter_urls,
         )  # the Counter lives with the points it moves
 
-        return counter_urls(self) + super().get_urls()
+        return counter_urls(self) + analytics_urls(self) + super().get_urls()
 
     def each_context(self, request):
         context = super().each_context(request)
         user = request.user
         if user.is_active and user.is_staff and user.has_perm(COUNTER_PERMISSION):
             context["counter_url"] = reverse("admin:counter", current_app=self.name)
+        if user.is_active and user.is_staff and user.has_perm("analytics.view_dashboard"):
+            context["analytics_url"] = reverse(
+                "admin:analytics_overview", current_app=self.name
+            )
         return context
 
 
