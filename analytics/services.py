@@ -30,3 +30,26 @@ def marketing_spend_save(
     row.full_clean()
     row.save()
     return row
+
+
+@transaction.atomic
+def store_sales_bulk_save(*, rows: list[StoreSales], entered_by: User | None) -> int:
+    """Insert many days of store sales at once (demo data, imports); a (store,
+    day) already there is kept. Locks nothing; queues nothing."""
+    for row in rows:
+        row.entered_by = entered_by
+    created = StoreSales.objects.bulk_create(
+        rows, batch_size=2000, ignore_conflicts=True
+    )
+    return len(created)
+
+
+@transaction.atomic
+def marketing_spend_bulk_save(
+    *, rows: list[MarketingSpend], entered_by: User | None
+) -> int:
+    """Insert many months of marketing spend at once. Locks nothing; queues nothing."""
+    for row in rows:
+        row.month = row.month.replace(day=1)
+        row.entered_by = entered_by
+    return len(MarketingSpend.objects.bulk_create(rows, batch_size=2000))
