@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
@@ -412,9 +413,21 @@ class StoreSalesAdmin(admin.ModelAdmin):
         store_sales_save(row=obj, entered_by=request.user)
 
 
+class MarketingSpendForm(forms.ModelForm):
+    class Meta:
+        model = MarketingSpend
+        fields = ("month", "amount", "campaign", "note")
+
+    def clean_month(self):
+        # Any day stands for its month (the row is per month).
+        return self.cleaned_data["month"].replace(day=1)
+
+
 @admin.register(MarketingSpend)
 class MarketingSpendAdmin(admin.ModelAdmin):
     """Marketing spend per month, optionally per campaign: the acquisition cost."""
+
+    form = MarketingSpendForm
 
     list_display = ("month", "campaign", "amount", "note", "entered_by")
     list_filter = ("month",)

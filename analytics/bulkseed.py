@@ -447,7 +447,9 @@ class BulkSeed:
         self.skip_fk_triggers = False
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+                cursor.execute(
+                    "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+                )
                 self.skip_fk_triggers = bool(cursor.fetchone()[0])
         for chunk_start in range(0, len(plans), CHUNK_MEMBERS):
             chunk = plans[chunk_start : chunk_start + CHUNK_MEMBERS]
