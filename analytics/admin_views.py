@@ -65,7 +65,7 @@ def _fmt(value) -> str:
 
 
 def kpi_table(period, store_id, keys=None) -> tuple[list[str], list[list]]:
-    cards = selectors.kpis(period, store_id)
+    cards = selectors.kpis(period, store_id, keys)
     headers = [
         gettext("Metric"),
         gettext("Period"),
@@ -246,7 +246,7 @@ def _context(request, title: str, page: str):
 
 
 def _cards(period, store_id, keys):
-    cards = selectors.kpis(period, store_id)
+    cards = selectors.kpis(period, store_id, keys)
     return [cards[k] for k in keys]
 
 

@@ -28,6 +28,7 @@ from analytics.models import (
     MarketingSpend,
     MemberMonthActivity,
     MonthlyCohortSnapshot,
+    PeriodMemberStats,
     ProgramStateSnapshot,
     StoreSales,
 )
@@ -291,7 +292,13 @@ def member_stats(period: Period, store_id: int | None) -> dict[str, dict]:
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        row = [v or 0 for v in cursor.fetchone()]
+        row = [
+            float(v) if isinstance(v, Decimal) else (v or 0) for v in cursor.fetchone()
+        ]
+    row = [
+        int(v) if isinstance(v, float) and i not in (3, 8) else v
+        for i, v in enumerate(row)
+    ]
     cur = dict(
         zip(["active", "repeat", "purchases", "gap", "kept"], row[0:5], strict=True)
     )
@@ -362,13 +369,99 @@ def marketing_spend_totals(period: Period) -> dict[str, Decimal | None]:
     )
 
 
-def kpis(period: Period, store_id: int | None = None) -> dict[str, Kpi]:
-    """Every metric of METRICS for the period against the previous one, for a
-    store or the whole program. Seven queries."""
-    sums = daily_sums(period, store_id)
-    members = member_stats(period, store_id)
+MEMBER_KEYS = {
+    "active_members",
+    "retention",
+    "churn",
+    "repeat_rate",
+    "frequency",
+    "days_between",
+    "clv",
+}
+
+
+def period_member_figures(period: Period, store_id: int | None) -> dict:
+    """member_stats and churn_stats of the period, from PeriodMemberStats when
+    computed since the last refresh, else computed and kept there. One query
+    when kept; the two grouped queries over MemberMonthActivity otherwise."""
+    from analytics.snapshots import period_stats_keep
+
     churn_days = settings.ANALYTICS_CHURN_DAYS
-    churn = churn_stats(period, store_id, churn_days)
+    key = store_id or 0
+    kept = (
+        PeriodMemberStats.objects.filter(
+            first=period.first, last=period.last, store_key=key, churn_days=churn_days
+        )
+        .values_list("stats", flat=True)
+        .first()
+    )
+    if kept is not None:
+        return kept
+    figures = {
+        "members": member_stats(period, store_id),
+        "churn": churn_stats(period, store_id, churn_days),
+    }
+    period_stats_keep(
+        period=period, store_key=key, churn_days=churn_days, stats=figures
+    )
+    return figures
+
+
+def active_by_store(period: Period) -> dict[int | None, int]:
+    """Distinct buyers of the period per store and overall (None), kept in
+    PeriodMemberStats (store_key -1) until the next refresh."""
+    from analytics.snapshots import period_stats_keep
+
+    churn_days = settings.ANALYTICS_CHURN_DAYS
+    kept = (
+        PeriodMemberStats.objects.filter(
+            first=period.first, last=period.last, store_key=-1, churn_days=churn_days
+        )
+        .values_list("stats", flat=True)
+        .first()
+    )
+    if kept is None:
+        kept = {}
+        table = MemberMonthActivity._meta.db_table
+        sql = f"""
+            SELECT store_id, COUNT(DISTINCT member_id) FROM {table}
+            WHERE month >= %s AND month <= %s GROUP BY store_id
+            UNION ALL
+            SELECT NULL, COUNT(DISTINCT member_id) FROM {table}
+            WHERE month >= %s AND month <= %s
+        """  # noqa: S608
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [period.first, period.last, period.first, period.last])
+            for store_id, n in cursor.fetchall():
+                kept[str(store_id or "all")] = n
+        period_stats_keep(
+            period=period, store_key=-1, churn_days=churn_days, stats=kept
+        )
+    return {(None if k == "all" else int(k)): v for k, v in kept.items()}
+
+
+def kpis(
+    period: Period, store_id: int | None = None, keys: list[str] | None = None
+) -> dict[str, Kpi]:
+    """Every metric of METRICS for the period against the previous one, for a
+    store or the whole program. About six queries; the member figures are
+    computed once per period and refresh (period_member_figures), and not at
+    all when none of `keys` needs them."""
+    sums = daily_sums(period, store_id)
+    if keys is None or set(keys) & MEMBER_KEYS:
+        figures = period_member_figures(period, store_id)
+        members, churn = figures["members"], figures["churn"]
+    else:
+        empty = {
+            "active": 0,
+            "repeat": 0,
+            "purchases": 0,
+            "gap": 0,
+            "kept": 0,
+            "base": 0,
+        }
+        members = {"cur": empty, "prev": empty}
+        churn = {w: {"buyers": 0, "churned": 0} for w in ("cur", "prev")}
     store_sales = store_sales_totals(period, store_id)
     spend = marketing_spend_totals(period)
     point_value = program_settings_get().point_value
@@ -389,7 +482,7 @@ def kpis(period: Period, store_id: int | None = None) -> dict[str, Kpi]:
             "frequency": _ratio(m["purchases"], m["active"]),
             "aov": _ratio(s["sales"], s["purchases"]),
             "days_between": (
-                Decimal(m["gap"]).quantize(Decimal("0.1")) if m["repeat"] else None
+                Decimal(str(m["gap"])).quantize(Decimal("0.1")) if m["repeat"] else None
             ),
             "sales": Decimal(s["sales"]),
             "clv": _ratio(lifetime_sales, c["buyers"]),
@@ -507,19 +600,7 @@ def store_table(period: Period) -> list[dict]:
         )
         .order_by()
     }
-    active: dict[int | None, int] = {}
-    table = MemberMonthActivity._meta.db_table
-    sql = f"""
-        SELECT store_id, COUNT(DISTINCT member_id) FROM {table}
-        WHERE month >= %s AND month <= %s GROUP BY store_id
-        UNION ALL
-        SELECT NULL, COUNT(DISTINCT member_id) FROM {table}
-        WHERE month >= %s AND month <= %s
-    """  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [period.first, period.last, period.first, period.last])
-        for store_id, n in cursor.fetchall():
-            active[store_id] = n
+    active = active_by_store(period)
     entered = {
         r["store_id"]: r["total"]
         for r in StoreSales.objects.filter(day__gte=period.start, day__lte=period.end)

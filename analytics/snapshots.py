@@ -32,6 +32,7 @@ from analytics.models import (
     DailyVoucherSnapshot,
     MemberMonthActivity,
     MonthlyCohortSnapshot,
+    PeriodMemberStats,
     ProgramStateSnapshot,
     RefreshState,
 )
@@ -176,8 +177,44 @@ def cohorts_refresh(*, months: set[dt.date], through: dt.date) -> int:
     return len(cells)
 
 
+def period_stats_keep(*, period, store_key: int, churn_days: int, stats: dict) -> None:
+    """Keep a period's member figures until the next refresh (a second writer of
+    the same period is ignored). Locks nothing; queues nothing."""
+    PeriodMemberStats.objects.bulk_create(
+        [
+            PeriodMemberStats(
+                first=period.first,
+                last=period.last,
+                store_key=store_key,
+                churn_days=churn_days,
+                stats=stats,
+            )
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def period_stats_prefill() -> int:
+    """Compute the default period's member figures for all stores and each
+    store (and the per-store table) so the first dashboard visitor does not
+    wait for them. Returns how many were computed."""
+    from analytics import selectors
+    from members.models import Store
+
+    period = selectors.period_default()
+    selectors.period_member_figures(period, None)
+    selectors.active_by_store(period)
+    n = 2
+    for store_id in Store.objects.values_list("id", flat=True):
+        selectors.period_member_figures(period, store_id)
+        n += 1
+    return n
+
+
 def program_state_refresh(*, day: dt.date) -> ProgramStateSnapshot:
-    """Record the program's balances, debts and tiers as they stand now, as `day`."""
+    """Record the program's balances, debts and tiers as they stand now, as
+    `day`; the kept period figures are stale from now on and go."""
+    PeriodMemberStats.objects.all().delete()
     state = metrics.program_state()
     snapshot, _created = ProgramStateSnapshot.objects.update_or_create(
         day=day, defaults={**state, "computed_at": timezone.now()}

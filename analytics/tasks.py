@@ -11,9 +11,11 @@ def snapshots_refresh_incremental() -> dict:
 
     Safe to run twice: each day is deleted and rewritten in one transaction, and
     runs take the RefreshState row lock in turn."""
+    from analytics.snapshots import period_stats_prefill
     from analytics.snapshots import snapshots_refresh_incremental as refresh
 
     result = refresh()
+    period_stats_prefill()
     log.info(
         "Analytics snapshots: %s day(s), %s month(s) refreshed",
         result.days,

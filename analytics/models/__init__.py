@@ -6,6 +6,7 @@ from analytics.models.snapshots import (  # noqa: F401
     DailyVoucherSnapshot,
     MemberMonthActivity,
     MonthlyCohortSnapshot,
+    PeriodMemberStats,
     ProgramStateSnapshot,
     RefreshState,
 )

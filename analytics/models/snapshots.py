@@ -251,3 +251,30 @@ class RefreshState(models.Model):
 
     def __str__(self) -> str:
         return f"refreshed {self.refreshed_at}"
+
+
+class PeriodMemberStats(models.Model):
+    """Distinct-member figures of one period (whole months) for a store (0 =
+    all stores, -1 = the per-store table), kept until the next refresh, which
+    empties the table: the dashboards compute them once per period, the
+    nightly job does so for the default period ahead of the first visitor."""
+
+    first = models.DateField(_("first month"))
+    last = models.DateField(_("last month"))
+    store_key = models.IntegerField(_("store"))
+    churn_days = models.PositiveSmallIntegerField(_("churn after (days)"))
+    stats = models.JSONField(_("figures"), default=dict)
+    computed_at = models.DateTimeField(_("computed"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("period member figures")
+        verbose_name_plural = _("period member figures")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["first", "last", "store_key", "churn_days"],
+                name="periodstats_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first:%Y-%m}–{self.last:%Y-%m} store {self.store_key}"

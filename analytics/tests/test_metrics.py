@@ -119,3 +119,30 @@ def test_returns_into_debt_are_counted(history):
     state = selectors.program_state_latest()
     assert state.accounts_negative == 1
     assert state.points_negative == 80
+
+
+def test_kept_period_figures_go_with_the_next_refresh(history):
+    from analytics.models import PeriodMemberStats
+
+    from .conftest import at, buy
+
+    today = timezone.localdate()
+    snapshots_refresh_range(day_from=history.m3, day_to=today)
+    period = Period(history.m1, history.m1)
+    assert selectors.kpis(period)["active_members"].value == 2
+    assert PeriodMemberStats.objects.count() == 1
+    buy(history.d, history.s2, at(history.m1, 22), "40")
+    snapshots_refresh_range(day_from=history.m1, day_to=today)
+    assert selectors.kpis(period)["active_members"].value == 3
+
+
+def test_program_cards_skip_the_member_figures(history, django_assert_max_num_queries):
+    from analytics.models import PeriodMemberStats
+
+    snapshots_refresh_range(day_from=history.m3, day_to=timezone.localdate())
+    with django_assert_max_num_queries(5):
+        cards = selectors.kpis(
+            Period(history.m1, history.m1), None, selectors.PROGRAM_KPIS
+        )
+    assert cards["points_issued"].value == 500
+    assert not PeriodMemberStats.objects.exists()

@@ -7,7 +7,11 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from analytics.snapshots import local_today, snapshots_refresh_range
+from analytics.snapshots import (
+    local_today,
+    period_stats_prefill,
+    snapshots_refresh_range,
+)
 
 
 def progress_bar(stdout, width: int = 30):
@@ -64,6 +68,7 @@ class Command(BaseCommand):
         result = snapshots_refresh_range(
             day_from=start, day_to=end, progress=progress_bar(self.stdout)
         )
+        period_stats_prefill()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Done in {time.monotonic() - started:.1f} s: {result.days} days "
