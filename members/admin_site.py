@@ -31,7 +31,11 @@ class LoyaltyAdminSite(admin.AdminSite):
         user = request.user
         if user.is_active and user.is_staff and user.has_perm(COUNTER_PERMISSION):
             context["counter_url"] = reverse("admin:counter", current_app=self.name)
-        if user.is_active and user.is_staff and user.has_perm("analytics.view_dashboard"):
+        if (
+            user.is_active
+            and user.is_staff
+            and user.has_perm("analytics.view_dashboard")
+        ):
             context["analytics_url"] = reverse(
                 "admin:analytics_overview", current_app=self.name
             )
