@@ -141,3 +141,29 @@ def test_cohort_cells_count_distinct_members(history):
     )
     assert (m1.members, m1.active) == (2, 1)  # C and D enrolled; C bought
     assert at(history.m1, 1)  # the helper is shared with the fixture
+
+
+def test_demo_step_enters_inputs_and_fills_the_snapshots(history):
+    import io
+    from types import SimpleNamespace
+
+    from django.core.management.base import OutputWrapper
+
+    from analytics.demo import seed
+    from analytics.models import MarketingSpend, ProgramStateSnapshot, StoreSales
+
+    StoreSales.objects.all().delete()
+    MarketingSpend.objects.all().delete()
+    out = io.StringIO()
+    command = SimpleNamespace(
+        start=at(history.m3, 1), seed=42, stdout=OutputWrapper(out)
+    )
+    seed(command=command)
+    assert "daily snapshot rows" in out.getvalue()
+    # A day with member purchases at a store gets that store's total sales,
+    # of which the members' are 35-60 %.
+    row = StoreSales.objects.get(store=history.s2, day=history.m1.replace(day=5))
+    assert Decimal("80") / Decimal("0.67") < row.total < Decimal("80") / Decimal("0.31")
+    assert MarketingSpend.objects.filter(month=history.m1).count() == 2
+    assert DailyStoreSnapshot.objects.filter(store=None, purchases__gt=0).exists()
+    assert ProgramStateSnapshot.objects.exists()
