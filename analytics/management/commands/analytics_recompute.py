@@ -6,6 +6,7 @@ import datetime as dt
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from analytics.snapshots import (
     local_today,
@@ -58,7 +59,7 @@ class Command(BaseCommand):
                     Member.objects.aggregate(m=Min("enrolled_at"))["m"],
                 ]
                 first = [f for f in first if f is not None]
-                start = min(first).date() if first else end
+                start = timezone.localtime(min(first)).date() if first else end
         except ValueError as exc:
             raise CommandError(f"Give dates as YYYY-MM-DD: {exc}") from exc
         if start > end:
