@@ -1,4 +1,4 @@
-"""Back office for analytics: each area registers its ModelAdmins in its own
-module, imported here so Django's admin autodiscovery finds them."""
+"""Back office for analytics: each area registers its ModelAdmins and views in
+its own module, imported here so Django's admin autodiscovery finds them."""
 
-from analytics import admin_rfm  # noqa: F401
+from analytics import admin_rfm, admin_views  # noqa: F401

@@ -271,6 +271,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "members.tasks.anomalies_scan_daily",
         "schedule": crontab(hour=3, minute=40),
     },
+    "analytics-refresh-nightly": {
+        "task": "analytics.tasks.snapshots_refresh_incremental",
+        "schedule": crontab(hour=4, minute=30),
+    },
     "birthday-bonus-nightly": {
         "task": "members.tasks.birthday_bonus_grant_due",
         "schedule": crontab(hour=4, minute=10),
@@ -290,6 +294,12 @@ CELERY_BEAT_SCHEDULE = {
 }
 # RFM scores look at this many days of purchases (analytics.rfm).
 ANALYTICS_RFM_WINDOW_DAYS = env.int("ANALYTICS_RFM_WINDOW_DAYS", default=365)
+
+# --- Analytics ----------------------------------------------------------------
+# The nightly refresh recomputes this many recent days besides the changed ones.
+ANALYTICS_RECENT_DAYS = env.int("ANALYTICS_RECENT_DAYS", default=3)
+# A member with no purchase in this many days counts as churned.
+ANALYTICS_CHURN_DAYS = env.int("ANALYTICS_CHURN_DAYS", default=90)
 
 # --- REST API -----------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -19,20 +19,33 @@ class LoyaltyAdminSite(admin.AdminSite):
     index_title = _("Back office")
 
     def get_urls(self):
+        from analytics.admin_views import analytics_urls  # the dashboards
         from analytics.member360 import member360_urls
         from rewards.counter import (
             counter_urls,
         )  # the Counter lives with the points it moves
 
-        urls = counter_urls(self)
-        urls += member360_urls(self)
-        return urls + super().get_urls()
+        # Before the admin's own URLs: the member admin's catch-all would take them.
+        return (
+            counter_urls(self)
+            + member360_urls(self)
+            + analytics_urls(self)
+            + super().get_urls()
+        )
 
     def each_context(self, request):
         context = super().each_context(request)
         user = request.user
         if user.is_active and user.is_staff and user.has_perm(COUNTER_PERMISSION):
             context["counter_url"] = reverse("admin:counter", current_app=self.name)
+        if (
+            user.is_active
+            and user.is_staff
+            and user.has_perm("analytics.view_dashboard")
+        ):
+            context["analytics_url"] = reverse(
+                "admin:analytics_overview", current_app=self.name
+            )
         return context
 
 

@@ -1,13 +1,32 @@
-"""Models of the analytics app (a package: each area keeps its own module)."""
+"""Analytics models, one module per area; everything is importable from here."""
 
+from analytics.models.inputs import MarketingSpend, StoreSales
 from analytics.models.recommend import CoPurchase, ItemStat, RewardCategory
 from analytics.models.rfm import ChurnRisk, MemberRFM, RFMSegment
+from analytics.models.snapshots import (
+    DailyStoreSnapshot,
+    DailyVoucherSnapshot,
+    MemberMonthActivity,
+    MonthlyCohortSnapshot,
+    PeriodMemberStats,
+    ProgramStateSnapshot,
+    RefreshState,
+)
 
 __all__ = [
     "ChurnRisk",
     "CoPurchase",
+    "DailyStoreSnapshot",
+    "DailyVoucherSnapshot",
     "ItemStat",
+    "MarketingSpend",
+    "MemberMonthActivity",
     "MemberRFM",
+    "MonthlyCohortSnapshot",
+    "PeriodMemberStats",
+    "ProgramStateSnapshot",
     "RFMSegment",
+    "RefreshState",
     "RewardCategory",
+    "StoreSales",
 ]

@@ -30,6 +30,7 @@ from django.utils import timezone
 from faker import Faker
 
 from analytics import demo_recs
+from analytics.demo import seed as analytics_demo_seed
 from campaigns.demo_events import seed as events_demo_seed
 from campaigns.demo_segments import seed as segments_demo_seed
 from members.errors import Conflict
@@ -381,6 +382,12 @@ class Command(BaseCommand):
         parser.add_argument("--members", type=int, default=200, help="default 200")
         parser.add_argument("--months", type=int, default=12, help="default 12")
         parser.add_argument("--seed", type=int, default=42, help="default 42")
+        parser.add_argument(
+            "--purchases",
+            type=int,
+            default=None,
+            help="a large data set in bulk with this many purchases (analytics.bulkseed)",
+        )
 
     def handle(self, *args, members: int, months: int, seed: int, **options):
         if members < 1 or months < 1:
@@ -399,6 +406,12 @@ class Command(BaseCommand):
         self.end = timezone.now().replace(second=0, microsecond=0)
         self.end -= dt.timedelta(hours=1)
         self.start = self.end - dt.timedelta(days=round(months * 30.44))
+        if options.get("purchases"):
+            from analytics.bulkseed import seed as bulk_seed
+
+            return bulk_seed(
+                command=self, members=members, purchases=options["purchases"], seed=seed
+            )
         self.stdout.write(
             f"Seeding demo data: {members} members, {months} months "
             f"({self.start:%Y-%m-%d} to {self.end:%Y-%m-%d}), seed {seed}."
@@ -432,6 +445,7 @@ class Command(BaseCommand):
             events_demo_seed(command=self)
             segments_demo_seed(command=self)
             demo_recs.seed(command=self)
+            analytics_demo_seed(command=self)
             self._passwords_set(hashes)
 
         problems = ledger_discrepancies() + stamp_card_violations()

@@ -1,0 +1,713 @@
+"""A large demo data set written in bulk: `manage.py seed_demo --members 100000
+--purchases 1000000`. The stores, staff, tiers and rewards come from seed_demo's
+own helpers; members, points accounts, purchases and their lines, ledger
+entries, points lots and their draws, till redemptions and tier history are
+computed here member by member and written with COPY on PostgreSQL
+(executemany on SQLite), a chunk of members per transaction.
+
+The ledger stays whole: one EARN entry per purchase (points = the total times
+the member's tier multiplier, rounded down) with its lot (no expiry), and
+redemptions that spend at most the balance, drawing the oldest lots first; each
+entry's balance_after is the running sum. verify_ledger runs at the end.
+
+Planted patterns (docs/analytics.md, "The large demo data set"):
+- seasonality: December ×1.5, June–August ×0.7, Saturdays ×1.2 (day weights);
+- churners: 30% of the regular and occasional members stop buying 1–5 months
+  after they enrolled; one-off members buy once or twice in their first weeks;
+- category loyalty: 35% of members buy 80% of their lines in one category
+  (Member.interests holds it as ["loyal:<category>"]);
+- heavy users: 1% of members buy about 12 times as often as a regular, with
+  bigger baskets, and reach Gold;
+- a launch cohort: 20% of members enroll in the first month, the rest spread
+  over the period with slow growth.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import json
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from decimal import ROUND_DOWN, Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.db import connection, transaction
+from django.db.models import NOT_PROVIDED, Max
+from django.utils import timezone
+
+from members.cards import luhn_check_digit
+from members.models import Member, User
+from members.services import REFERRAL_ALPHABET, api_token_create
+from rewards.models import (
+    LedgerEntry,
+    LotDraw,
+    PointsAccount,
+    PointsLot,
+    Purchase,
+    PurchaseLine,
+    Redemption,
+    TierHistory,
+)
+from rewards.selectors import ledger_invariant_violations, program_settings_get
+
+KYIV = ZoneInfo("Europe/Kyiv")
+CHUNK_MEMBERS = 5000
+SEASON = {1: 0.9, 2: 0.9, 3: 1.0, 4: 1.0, 5: 1.0, 6: 0.7, 7: 0.7, 8: 0.7,
+          9: 1.05, 10: 1.1, 11: 1.15, 12: 1.5}  # fmt: skip
+WEEKDAY = [0.95, 0.95, 0.95, 1.0, 1.05, 1.2, 1.05]  # Monday first
+HOURS = [h for h, w in zip(range(7, 22), [6, 9, 8, 6, 5, 6, 6, 5, 5, 6, 7, 7, 5, 3, 2], strict=True) for _ in range(w)]  # fmt: skip
+# segment: share of members, relative purchase rate, basket lines (min, max)
+SEGMENTS = {
+    "heavy": (0.01, 12.0, (2, 4)),
+    "regular": (0.29, 2.5, (1, 3)),
+    "occasional": (0.50, 1.0, (1, 2)),
+    "one-off": (0.20, 0.0, (1, 2)),
+}
+CHURN_SHARE = 0.30
+LOYAL_SHARE = 0.35
+LOYAL_LINES = 0.80
+LAUNCH_SHARE = 0.20
+REDEEM_MIN_BALANCE = 300
+REDEEM_CHANCE = 0.2
+FIRST_NAMES = ["Олена", "Андрій", "Марія", "Іван", "Оксана", "Дмитро", "Наталія",
+               "Сергій", "Ірина", "Олег", "Анна", "Тарас", "Юлія", "Максим", "Катерина",
+               "Віктор", "Софія", "Богдан", "Alina", "Mihai", "Elena", "John", "Anna"]  # fmt: skip
+LAST_NAMES = ["Коваленко", "Шевченко", "Бондар", "Мельник", "Ткаченко", "Кравець",
+              "Олійник", "Поліщук", "Лисенко", "Гнатюк", "Савчук", "Popescu", "Smith",
+              "Руденко", "Марченко", "Петренко", "Іваненко", "Костенко"]  # fmt: skip
+
+
+class BulkWriter:
+    """Rows of one model as tuples in a fixed column order: the columns named,
+    then every other column at its constant default (refuses a column that has
+    neither). COPY on PostgreSQL, executemany elsewhere."""
+
+    def __init__(self, model, columns: Sequence[str]):
+        self.model = model
+        self.table = model._meta.db_table
+        fields = {f.column: f for f in model._meta.concrete_fields}
+        self.columns = list(columns)
+        rest = []
+        for column, f in fields.items():
+            if column in self.columns:
+                continue
+            if f.has_default() and (
+                not callable(f.default) or f.default in (list, dict)
+            ):
+                value = f.get_default()
+                if isinstance(value, (list, dict)):
+                    value = json.dumps(value)
+                rest.append((column, value))
+            elif f.null:
+                rest.append((column, None))
+            elif not f.has_default() and f.empty_strings_allowed and f.blank:
+                rest.append((column, ""))
+            elif f.default is NOT_PROVIDED or callable(f.default):
+                raise ValueError(f"{self.table}.{column} needs a value")
+        self.columns += [c for c, _v in rest]
+        self.defaults = tuple(v for _c, v in rest)
+        self.rows: list[tuple] = []
+
+    def add(self, *values) -> None:
+        self.rows.append(values + self.defaults)
+
+    def flush(self, cursor) -> int:
+        n = len(self.rows)
+        if not n:
+            return 0
+        cols = ", ".join(self.columns)
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {self.table} ({cols}) FROM STDIN") as copy:
+                for row in self.rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * len(self.columns))
+            cursor.executemany(
+                f"INSERT INTO {self.table} ({cols}) VALUES ({marks})",  # noqa: S608
+                [tuple(_sqlite_value(v) for v in row) for row in self.rows],
+            )
+        self.rows = []
+        return n
+
+
+def _sqlite_value(value):
+    if isinstance(value, dt.datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _next_id(model) -> int:
+    return (model.objects.aggregate(m=Max("id"))["m"] or 0) + 1
+
+
+def _card(n: int) -> str:
+    body = f"{settings.LOYALTY_CARD_PREFIX}{n:09d}"
+    return body + luhn_check_digit(body)
+
+
+def _referral_code(n: int) -> str:
+    base = len(REFERRAL_ALPHABET)
+    chars = []
+    n += 31**6  # eight characters
+    while n:
+        n, r = divmod(n, base)
+        chars.append(REFERRAL_ALPHABET[r])
+    return "".join(reversed(chars)).rjust(8, REFERRAL_ALPHABET[0])[:8]
+
+
+class BulkSeed:
+    """Plans and writes the data set; see the module docstring."""
+
+    def __init__(self, *, command, members: int, purchases: int, seed: int):
+        self.command = command
+        self.out = command.stdout
+        self.n_members = members
+        self.n_purchases = purchases
+        self.rng = random.Random(seed)
+        self.start: dt.datetime = command.start
+        self.end: dt.datetime = command.end
+        self.stats = {"redemptions": 0, "tier_moves": 0, "lines": 0}
+
+    # --- the calendar ------------------------------------------------------------
+
+    def _calendar(self) -> None:
+        """Local days of the period with cumulative purchase weights."""
+        first = self.start.astimezone(KYIV).date()
+        last = self.end.astimezone(KYIV).date()
+        self.days: list[dt.date] = []
+        self.cum: list[float] = []
+        total = 0.0
+        day = first
+        while day <= last:
+            total += SEASON[day.month] * WEEKDAY[day.weekday()]
+            self.days.append(day)
+            self.cum.append(total)
+            day += dt.timedelta(days=1)
+
+    def _day_index(self, moment: dt.datetime) -> int:
+        return (moment.astimezone(KYIV).date() - self.days[0]).days
+
+    def _draw_days(self, a: int, b: int, k: int) -> list[int]:
+        """k day indexes in [a, b], weighted by season and weekday."""
+        base = self.cum[a - 1] if a else 0.0
+        span = self.cum[b] - base
+        rnd = self.rng.random
+        cum = self.cum
+        return sorted(
+            bisect.bisect_left(cum, base + rnd() * span, a, b + 1) for _ in range(k)
+        )
+
+    # --- planning members ----------------------------------------------------------
+
+    def _plan_members(self) -> list[dict]:
+        rng = self.rng
+        n_days = len(self.days)
+        launch_days = min(30, n_days)
+        plans = []
+        names = list(SEGMENTS)
+        weights = [SEGMENTS[s][0] for s in names]
+        for i in range(self.n_members):
+            segment = rng.choices(names, weights)[0]
+            if i == 0:
+                segment = "regular"  # the demo customer
+            if rng.random() < LAUNCH_SHARE or i == 0:
+                day = rng.randrange(launch_days)
+            else:
+                # Slow growth: later days a little more likely (sqrt of uniform).
+                day = min(n_days - 1, int(math.sqrt(rng.random()) * n_days))
+            enrolled = dt.datetime.combine(
+                self.days[day],
+                dt.time(rng.choice(HOURS), rng.randrange(60), rng.randrange(60)),
+                tzinfo=KYIV,
+            )
+            enrolled = min(max(enrolled, self.start), self.end - dt.timedelta(hours=1))
+            last_day = n_days - 1
+            if segment == "one-off":
+                last_day = min(n_days - 1, day + rng.randint(0, 30))
+            elif segment in ("regular", "occasional") and rng.random() < CHURN_SHARE:
+                last_day = min(n_days - 1, day + rng.randint(30, 150))
+            loyal = None
+            if rng.random() < LOYAL_SHARE:
+                loyal = rng.choice(self.categories)
+            plans.append(
+                {
+                    "i": i,
+                    "segment": segment,
+                    "enrolled": enrolled,
+                    "first_day": day,
+                    "last_day": last_day,
+                    "loyal": loyal,
+                    "store": rng.choices(
+                        range(len(self.stores)), [0.45, 0.35, 0.20][: len(self.stores)]
+                    )[0],
+                    "weight": SEGMENTS[segment][1] * rng.lognormvariate(0, 0.5),
+                }
+            )
+        # Purchases per member: proportional to rate × the weight of the days
+        # they shop, scaled to the total asked for; one-offs buy once or twice.
+        one_off = [p for p in plans if p["segment"] == "one-off"]
+        for p in one_off:
+            p["count"] = 1 if rng.random() < 0.7 else 2
+        left = self.n_purchases - sum(p["count"] for p in one_off)
+        others = [p for p in plans if p["segment"] != "one-off"]
+        mass = []
+        for p in others:
+            a, b = p["first_day"], p["last_day"]
+            days_weight = self.cum[b] - (self.cum[a - 1] if a else 0.0)
+            mass.append(p["weight"] * days_weight)
+        total = sum(mass) or 1.0
+        exact = [max(left, 0) * m / total for m in mass]
+        for p, x in zip(others, exact, strict=True):
+            p["count"] = int(x)
+        short = max(left, 0) - sum(p["count"] for p in others)
+        order = sorted(
+            range(len(others)), key=lambda j: exact[j] - int(exact[j]), reverse=True
+        )
+        for j in order[:short]:
+            others[j]["count"] += 1
+        return plans
+
+    # --- writing -------------------------------------------------------------------
+
+    def run(self, progress: Callable[[int, int], None] | None = None) -> dict:
+        started = time.monotonic()
+        self.stores = self.command.stores
+        self.tiers = sorted(self.command.tiers, key=lambda t: t.rank)
+        from members.management.commands.seed_demo import CATALOG
+
+        self.catalog = [
+            (sku, name, cat, Decimal(price), weighed)
+            for sku, name, cat, price, weighed in CATALOG
+        ]
+        self.categories = sorted({c[2] for c in self.catalog})
+        self.by_category = {
+            cat: [c for c in self.catalog if c[2] == cat] for cat in self.categories
+        }
+        self.point_value = program_settings_get().point_value
+        self._calendar()
+        plans = self._plan_members()
+        self.out.write(
+            f"Planned {len(plans)} members and "
+            f"{sum(p['count'] for p in plans)} purchases in "
+            f"{time.monotonic() - started:.1f} s; writing..."
+        )
+        demo_user = User.objects.create_user(
+            username="demo@example.com", email="demo@example.com"
+        )
+        self.demo_user_id = demo_user.pk
+        self.ids = {
+            m: _next_id(m)
+            for m in (
+                Member,
+                PointsAccount,
+                Purchase,
+                PurchaseLine,
+                LedgerEntry,
+                PointsLot,
+                LotDraw,
+                Redemption,
+                TierHistory,
+            )
+        }
+        self.w = {
+            "member": BulkWriter(
+                Member,
+                [
+                    "id",
+                    "user_id",
+                    "card_number",
+                    "phone",
+                    "email",
+                    "first_name",
+                    "last_name",
+                    "birthday",
+                    "gender",
+                    "interests",
+                    "language",
+                    "email_consent",
+                    "email_consent_at",
+                    "email_consent_source",
+                    "sms_consent",
+                    "sms_consent_at",
+                    "sms_consent_source",
+                    "home_store_id",
+                    "enrolled_store_id",
+                    "enrolled_at",
+                    "referral_code",
+                    "search_text",
+                ],
+            ),  # fmt: skip
+            "account": BulkWriter(
+                PointsAccount,
+                ["id", "member_id", "balance", "tier_id", "tier_since", "updated_at"],
+            ),
+            "purchase": BulkWriter(
+                Purchase,
+                [
+                    "id",
+                    "store_id",
+                    "receipt_id",
+                    "member_id",
+                    "total",
+                    "occurred_at",
+                    "points_earned",
+                    "points_per_unit",
+                    "min_purchase",
+                    "points_exact",
+                    "eligible_total",
+                    "tier_multiplier",
+                    "membership_multiplier",
+                    "balance_after",
+                    "source",
+                    "fingerprint",
+                    "created_at",
+                ],
+            ),  # fmt: skip
+            "line": BulkWriter(
+                PurchaseLine,
+                [
+                    "id",
+                    "purchase_id",
+                    "sku",
+                    "name",
+                    "category",
+                    "quantity",
+                    "unit_price",
+                    "amount",
+                    "eligible",
+                    "points_exact",
+                ],
+            ),  # fmt: skip
+            "redemption": BulkWriter(
+                Redemption,
+                [
+                    "id",
+                    "member_id",
+                    "store_id",
+                    "receipt_id",
+                    "points",
+                    "discount",
+                    "balance_after",
+                    "fingerprint",
+                    "created_at",
+                ],
+            ),  # fmt: skip
+            "entry": BulkWriter(
+                LedgerEntry,
+                [
+                    "id",
+                    "account_id",
+                    "kind",
+                    "points",
+                    "balance_after",
+                    "reason",
+                    "purchase_id",
+                    "redemption_id",
+                    "created_at",
+                ],
+            ),  # fmt: skip
+            "lot": BulkWriter(
+                PointsLot,
+                [
+                    "id",
+                    "account_id",
+                    "entry_id",
+                    "points",
+                    "remaining",
+                    "earned_at",
+                    "available_at",
+                ],
+            ),  # fmt: skip
+            "draw": BulkWriter(LotDraw, ["id", "entry_id", "lot_id", "points"]),
+            "tier": BulkWriter(
+                TierHistory,
+                [
+                    "id",
+                    "member_id",
+                    "from_tier_id",
+                    "to_tier_id",
+                    "kind",
+                    "reason",
+                    "value",
+                    "created_at",
+                ],
+            ),  # fmt: skip
+        }
+        self.receipt = 0
+        written = 0
+        self.skip_fk_triggers = False
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+                )
+                self.skip_fk_triggers = bool(cursor.fetchone()[0])
+        for chunk_start in range(0, len(plans), CHUNK_MEMBERS):
+            chunk = plans[chunk_start : chunk_start + CHUNK_MEMBERS]
+            for plan in chunk:
+                self._member(plan)
+            with transaction.atomic(), connection.cursor() as cursor:
+                if self.skip_fk_triggers:
+                    # Rows come whole from one plan; verify_ledger checks the
+                    # result. Per-row FK triggers would double the load time.
+                    cursor.execute("SET LOCAL session_replication_role = replica")
+                for name in ("member", "account", "purchase", "line", "redemption",
+                             "entry", "lot", "draw", "tier"):  # fmt: skip
+                    self.w[name].flush(cursor)
+            written += len(chunk)
+            if progress:
+                progress(written, len(plans))
+        self._sequences_reset()
+        return {"seconds": time.monotonic() - started, **self.stats}
+
+    def _new_id(self, model) -> int:
+        value = self.ids[model]
+        self.ids[model] = value + 1
+        return value
+
+    def _member(self, plan: dict) -> None:
+        rng = self.rng
+        i = plan["i"]
+        member_id = self._new_id(Member)
+        account_id = self._new_id(PointsAccount)
+        enrolled = plan["enrolled"]
+        store = self.stores[plan["store"]]
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        email = f"member{i}@example.net" if rng.random() < 0.5 else None
+        phone = f"+38099{i:07d}"
+        if i == 0:
+            email, phone = "demo@example.com", "+380501234567"
+        consent = rng.random() < 0.6
+        interests = [f"loyal:{plan['loyal']}"] if plan["loyal"] else []
+        self.w["member"].add(
+            member_id,
+            self.demo_user_id if i == 0 else None,
+            _card(member_id),
+            phone,
+            email,
+            first,
+            last,
+            dt.date(rng.randint(1950, 2006), rng.randint(1, 12), rng.randint(1, 28))
+            if rng.random() < 0.7
+            else None,
+            rng.choice(["f", "m", ""]),
+            json.dumps(interests),
+            "uk",
+            consent and email is not None,
+            enrolled if consent and email else None,
+            "counter" if consent and email else "",
+            consent,
+            enrolled if consent else None,
+            "counter" if consent else "",
+            store.pk,
+            store.pk,
+            enrolled,
+            _referral_code(member_id),
+            " ".join(x for x in (first, last, email or "") if x).casefold(),
+        )
+        tier_index = 0
+        tier = self.tiers[0] if self.tiers else None
+        tier_since = enrolled
+        if tier is not None:
+            self.w["tier"].add(
+                self._new_id(TierHistory), member_id, None, tier.pk, "initial",
+                "Enrolled", Decimal("0"), enrolled,
+            )  # fmt: skip
+        balance = 0
+        lots: list[
+            list
+        ] = []  # [lot id, points, remaining, earned, entry id], oldest first
+        spend = Decimal("0")
+        n = plan["count"]
+        a = max(plan["first_day"], 0)
+        b = max(plan["last_day"], a)
+        day_indexes = self._draw_days(a, b, n)
+        previous = enrolled
+        lines_range = SEGMENTS[plan["segment"]][2]
+        heavy = plan["segment"] == "heavy"
+        for day_index in day_indexes:
+            at = dt.datetime.combine(
+                self.days[day_index],
+                dt.time(rng.choice(HOURS), rng.randrange(60), rng.randrange(60)),
+                tzinfo=KYIV,
+            )
+            # Strictly after the previous event: the ledger orders by time.
+            at = max(at, previous + dt.timedelta(minutes=2))
+            if at > self.end:
+                break
+            previous = at
+            store_index = (
+                plan["store"] if rng.random() < 0.8 else rng.randrange(len(self.stores))
+            )
+            shop = self.stores[store_index]
+            purchase_id = self._new_id(Purchase)
+            self.receipt += 1
+            multiplier = tier.earn_multiplier if tier is not None else Decimal("1")
+            total = Decimal("0")
+            for _line in range(
+                rng.randint(*lines_range) + (1 if heavy and rng.random() < 0.5 else 0)
+            ):
+                if plan["loyal"] and rng.random() < LOYAL_LINES:
+                    sku, name, cat, price, weighed = rng.choice(
+                        self.by_category[plan["loyal"]]
+                    )
+                else:
+                    sku, name, cat, price, weighed = rng.choice(self.catalog)
+                if weighed:
+                    qty = Decimal(rng.randint(250, 1200)) / 1000
+                else:
+                    qty = Decimal(2 if rng.random() < 0.15 else 1)
+                amount = (price * qty).quantize(Decimal("0.01"))
+                total += amount
+                self.w["line"].add(
+                    self._new_id(PurchaseLine), purchase_id, sku, name, cat,
+                    qty, price, amount, True, amount * multiplier,
+                )  # fmt: skip
+                self.stats["lines"] += 1
+            exact = total * multiplier
+            points = int(exact.to_integral_value(rounding=ROUND_DOWN))
+            balance += points
+            entry_id = self._new_id(LedgerEntry)
+            receipt = f"B{self.receipt}"
+            self.w["purchase"].add(
+                purchase_id, shop.pk, receipt, member_id, total, at, points,
+                Decimal("1"), Decimal("0"), exact, total, multiplier, Decimal("1"),
+                balance, "import", "bulk", at,
+            )  # fmt: skip
+            self.w["entry"].add(
+                entry_id, account_id, "earn", points, balance,
+                f"Purchase {shop.code} #{receipt}", purchase_id, None, at,
+            )  # fmt: skip
+            if points:
+                lot_id = self._new_id(PointsLot)
+                lots.append([lot_id, points, points, at, entry_id])
+            spend += total
+            # A qualifying purchase moves the member up at once (later ones earn more).
+            while (
+                tier_index + 1 < len(self.tiers)
+                and spend >= self.tiers[tier_index + 1].threshold
+            ):
+                old = self.tiers[tier_index]
+                tier_index += 1
+                tier = self.tiers[tier_index]
+                tier_since = at
+                self.w["tier"].add(
+                    self._new_id(TierHistory), member_id, old.pk, tier.pk, "up",
+                    "Spend reached the threshold", spend, at,
+                )  # fmt: skip
+                self.stats["tier_moves"] += 1
+            chance = REDEEM_CHANCE * (1.5 if heavy else 1.0)
+            if balance >= REDEEM_MIN_BALANCE and rng.random() < chance:
+                spend_points = min(balance // 100, rng.choice([2, 3, 5, 10])) * 100
+                at_redeem = at + dt.timedelta(seconds=30)
+                previous = at_redeem
+                balance -= spend_points
+                redemption_id = self._new_id(Redemption)
+                self.receipt += 1
+                self.w["redemption"].add(
+                    redemption_id, member_id, shop.pk, f"R{self.receipt}",
+                    spend_points, (Decimal(spend_points) * self.point_value).quantize(
+                        Decimal("0.01")
+                    ),
+                    balance, "bulk", at_redeem,
+                )  # fmt: skip
+                redeem_entry = self._new_id(LedgerEntry)
+                self.w["entry"].add(
+                    redeem_entry, account_id, "redeem", -spend_points, balance,
+                    f"Redeemed at {shop.code}", None, redemption_id, at_redeem,
+                )  # fmt: skip
+                need = spend_points
+                for lot in lots:
+                    if not need:
+                        break
+                    take = min(lot[2], need)
+                    if take:
+                        lot[2] -= take
+                        need -= take
+                        self.w["draw"].add(
+                            self._new_id(LotDraw), redeem_entry, lot[0], take
+                        )
+                self.stats["redemptions"] += 1
+        # Lots last: their remaining points are known once the member's history is.
+        for lot_id, points, remaining, at, entry_id in lots:
+            self.w["lot"].add(lot_id, account_id, entry_id, points, remaining, at, at)
+        self.w["account"].add(
+            account_id, member_id, balance, tier.pk if tier else None, tier_since,
+            self.end,
+        )  # fmt: skip
+
+    def _sequences_reset(self) -> None:
+        if connection.vendor != "postgresql":
+            return
+        with connection.cursor() as cursor:
+            for model in self.ids:
+                table = model._meta.db_table
+                cursor.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
+                    f"COALESCE((SELECT MAX(id) FROM {table}), 1))"
+                )
+                cursor.execute(f"ANALYZE {table}")
+
+
+def seed(*, command, members: int, purchases: int, seed: int) -> None:
+    """seed_demo's bulk path: stores, staff, tiers and rewards through its own
+    helpers, then the members' history in bulk, the ledger check, the logins
+    and the analytics snapshots."""
+    from analytics.management.commands.analytics_recompute import progress_bar
+    from analytics.snapshots import snapshots_refresh_range
+    from members.management.commands.seed_demo import LOGINS
+
+    out = command.stdout
+    started = time.monotonic()
+    command.stores = command._stores_create()
+    command.staff = command._staff_create()
+    command.tiers = command._tiers_create()
+    command.rewards = command._rewards_create()
+    bulk = BulkSeed(command=command, members=members, purchases=purchases, seed=seed)
+    stats = bulk.run(progress=progress_bar(out))
+    out.write(
+        f"Wrote {members} members, {bulk.receipt - stats['redemptions']} purchases "
+        f"({stats['lines']} lines), {stats['redemptions']} redemptions, "
+        f"{stats['tier_moves']} tier moves in {stats['seconds']:.1f} s."
+    )
+    for user in User.objects.filter(
+        username__in=[login for _who, login, _pw, _path in LOGINS]
+    ):
+        password = next(pw for _w, login, pw, _p in LOGINS if login == user.username)
+        user.password = make_password(password)
+        user.save(update_fields=["password"])
+    check = time.monotonic()
+    problems = ledger_invariant_violations()
+    if problems:
+        raise RuntimeError(f"Ledger check failed: {problems[:3]}")
+    out.write(f"verify_ledger: clean ({time.monotonic() - check:.1f} s).")
+    from analytics.demo import inputs_seed
+
+    inputs_seed(start=command.start, end=timezone.now(), rng=random.Random(seed + 7))
+    snap = time.monotonic()
+    out.write("Analytics snapshots...")
+    snapshots_refresh_range(
+        day_from=command.start.astimezone(KYIV).date(),
+        day_to=timezone.localdate(),
+        progress=progress_bar(out),
+    )
+    out.write(f"Snapshots in {time.monotonic() - snap:.1f} s.")
+    from members.management.commands.seed_demo import STORES, TOKEN_NAME
+
+    store = next(s for s in command.stores if s.code == STORES[0][0])
+    _token, raw = api_token_create(store=store, name=TOKEN_NAME)
+    out.write(
+        command.style.SUCCESS(
+            f"Bulk demo data done in {time.monotonic() - started:.1f} s."
+        )
+    )
+    command._print_logins(token=raw)

@@ -1,0 +1,161 @@
+"""Benchmark 6, analytics on a large data set (PostgreSQL).
+
+1. Seed (when the database is empty): `seed_demo --members M --purchases P`
+   (analytics.bulkseed: COPY), timed.
+2. Full snapshot recomputation over the whole history (analytics_recompute).
+3. The nightly incremental refresh after a day's activity: N new purchases
+   through purchase_record, a few returns, then snapshots_refresh_incremental
+   (the last ANALYTICS_RECENT_DAYS days + changed days).
+4. Each dashboard page and a CSV export with Django's test client as a
+   Manager: median of 5 requests, and the number of queries.
+
+    python bench/analytics.py            # 100k members, 1M purchases
+    BENCH_ANALYTICS_MEMBERS=10000 BENCH_ANALYTICS_PURCHASES=100000 python bench/analytics.py
+
+BENCH_ANALYTICS_DATABASE_URL (default
+postgres://postgres@127.0.0.1:5432/loyalty_analytics_bench) is created when
+missing and kept, so a second run skips the seed.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+URL = os.environ.get(
+    "BENCH_ANALYTICS_DATABASE_URL",
+    "postgres://postgres@127.0.0.1:5432/loyalty_analytics_bench",
+)
+os.environ["DATABASE_URL"] = URL
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loyalty_site.settings")
+os.environ.setdefault("LANGUAGE_CODE", "en")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+# The pages render {% static %} without a collectstatic manifest.
+os.environ.setdefault(
+    "STATICFILES_BACKEND", "django.contrib.staticfiles.storage.StaticFilesStorage"
+)
+MEMBERS = int(os.environ.get("BENCH_ANALYTICS_MEMBERS", "100000"))
+PURCHASES = int(os.environ.get("BENCH_ANALYTICS_PURCHASES", "1000000"))
+NIGHTLY_PURCHASES = int(os.environ.get("BENCH_ANALYTICS_NIGHTLY", "500"))
+
+
+def ensure_database() -> None:
+    import psycopg
+
+    base, name = URL.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        if not conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname=%s", (name,)
+        ).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def main() -> None:
+    ensure_database()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+    from django.utils import timezone
+
+    call_command("migrate", verbosity=0)
+    from decimal import Decimal
+
+    from analytics.snapshots import snapshots_refresh_incremental
+    from members.models import Member, Store, User
+    from rewards.models import Purchase
+    from rewards.services import purchase_record, purchase_return_record
+
+    print(f"# Benchmark 6: analytics ({platform.node()}, {os.cpu_count()} CPUs)")
+    if not Purchase.objects.exists():
+        started = time.monotonic()
+        call_command("seed_demo", members=MEMBERS, purchases=PURCHASES)
+        print(f"seed: {time.monotonic() - started:.1f} s (see its output above)")
+    n_purchases = Purchase.objects.count()
+    n_members = Member.objects.count()
+    print(f"data: {n_members} members, {n_purchases} purchases")
+
+    started = time.monotonic()
+    call_command("analytics_recompute")
+    full = time.monotonic() - started
+    print(f"full recompute: {full:.1f} s")
+
+    # A day's activity: new purchases now, a few returns of older ones.
+    stores = list(Store.objects.order_by("pk")[:3])
+    members = list(Member.objects.order_by("?")[:NIGHTLY_PURCHASES])
+    now = timezone.now()
+    stamp = int(time.time())
+    for i, member in enumerate(members):
+        purchase_record(
+            store=stores[i % len(stores)],
+            member=member,
+            receipt_id=f"N{stamp}-{i}",
+            total=Decimal("99.50"),
+            occurred_at=now,
+        )
+    for i, purchase in enumerate(
+        Purchase.objects.filter(returned_total=0).order_by("-id")[
+            NIGHTLY_PURCHASES : NIGHTLY_PURCHASES + 20
+        ]
+    ):
+        purchase_return_record(
+            purchase=purchase,
+            store=purchase.store,
+            receipt_id=f"NR{stamp}-{i}",
+            amount=purchase.total / 2,
+        )
+    started = time.monotonic()
+    result = snapshots_refresh_incremental()
+    nightly = time.monotonic() - started
+    print(
+        f"incremental nightly ({NIGHTLY_PURCHASES} purchases, 20 returns): "
+        f"{nightly:.1f} s ({result.days} days, {len(result.months)} months)"
+    )
+
+    manager = User.objects.get(username="manager")
+    client = Client()
+    client.force_login(manager)
+    pages = [
+        ("Overview (3 months)", reverse("admin:analytics_overview"), {}),
+        ("Overview (12 months)", reverse("admin:analytics_overview"), "12"),
+        ("Overview, one store", reverse("admin:analytics_overview"), "store"),
+        ("Program", reverse("admin:analytics_program"), {}),
+        ("Cohorts", reverse("admin:analytics_cohorts"), {}),
+        ("CSV: all metrics", reverse("admin:analytics_export", args=["metrics"]), {}),
+        ("CSV: daily", reverse("admin:analytics_export", args=["daily"]), "12"),
+    ]
+    from analytics.metrics import local_month, month_add
+
+    this = local_month()
+    print("| page | median ms | max ms | queries |")
+    print("|---|---:|---:|---:|")
+    for label, url, params in pages:
+        if params == "12":
+            params = {"from": f"{month_add(this, -11):%Y-%m}", "to": f"{this:%Y-%m}"}
+        elif params == "store":
+            params = {"store": stores[0].pk}
+        times = []
+        for _ in range(5):
+            with CaptureQueriesContext(connection) as queries:
+                started = time.monotonic()
+                response = client.get(url, params)
+                times.append((time.monotonic() - started) * 1000)
+            assert response.status_code == 200, (label, response.status_code)
+        print(
+            f"| {label} | {statistics.median(times):.0f} | {max(times):.0f} "
+            f"| {len(queries)} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
