@@ -243,3 +243,33 @@ def test_nightly_tasks_fill_both_tables(store):
 def test_segment_to_campaign_segment_refuses_an_unknown_name():
     with pytest.raises(InvalidInput, match="Unknown RFM segment: vip"):
         rfm_segment_to_campaign_segment(segment="vip")
+
+
+def test_campaign_segments_select_members_by_rfm_segment(db):
+    """The "rfm" condition registered by analytics: one query, exact complement."""
+    from campaigns.segments import segment_count, segment_q
+    from members.models import Member
+    from members.tests.factories import MemberFactory
+
+    champion, lost, unscored = MemberFactory(), MemberFactory(), MemberFactory()
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    for member, name in ((champion, "champions"), (lost, "lost")):
+        MemberRFM.objects.create(
+            member=member, window_days=365, recency_days=1, frequency=1,
+            monetary=Decimal(1), r_score=5, f_score=5, m_score=5, segment=name,
+            purchases_total=1, first_purchase_at=now, last_purchase_at=now,
+            historic_value=Decimal(1), usual_gap_days=Decimal(1),
+            expected_purchases=Decimal(1), predicted_value=Decimal(1),
+            churn_risk="low", computed_at=now,
+        )  # fmt: skip
+    is_champion = {
+        "op": "and",
+        "conditions": [{"field": "rfm", "op": "is", "value": ["champions"]}],
+    }
+    not_champion = {
+        "op": "and",
+        "conditions": [{"field": "rfm", "op": "is_not", "value": ["champions"]}],
+    }
+    assert list(Member.objects.filter(segment_q(is_champion))) == [champion]
+    assert set(Member.objects.filter(segment_q(not_champion))) == {lost, unscored}
+    assert segment_count(is_champion) == 1
