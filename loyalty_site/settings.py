@@ -214,6 +214,14 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(VAR / "broker/control"),
         "store_processed": False,
     }
+if CELERY_BROKER_URL.startswith("redis://"):
+    # An unacknowledged task (acks_late, its worker killed) goes back to the
+    # queue after this many seconds; keep it above the longest task.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+    }
+# Members per campaign chunk task.
+CAMPAIGN_CHUNK_SIZE = env.int("CAMPAIGN_CHUNK_SIZE", default=1000)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None) or None
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -268,6 +276,15 @@ CELERY_BEAT_SCHEDULE = {
     "birthday-bonus-nightly": {
         "task": "members.tasks.birthday_bonus_grant_due",
         "schedule": crontab(hour=4, minute=10),
+    },
+    "campaigns-dispatch-every-minute": {
+        "task": "campaigns.tasks.campaigns_dispatch_due",
+        # Seconds; tests that run a real beat make it short.
+        "schedule": env.float("CAMPAIGN_DISPATCH_EVERY", default=60.0),
+    },
+    "campaign-bonuses-hourly": {
+        "task": "campaigns.tasks.campaign_bonuses_grant_due",
+        "schedule": crontab(minute=25),
     },
 }
 
