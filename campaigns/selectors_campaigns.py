@@ -145,7 +145,10 @@ class RunFigures:
 
     @property
     def revenue_uplift_per_member(self) -> Decimal | None:
-        if self.recipients.revenue_per_member is None or self.holdout.revenue_per_member is None:
+        if (
+            self.recipients.revenue_per_member is None
+            or self.holdout.revenue_per_member is None
+        ):
             return None
         return self.recipients.revenue_per_member - self.holdout.revenue_per_member
 
@@ -209,7 +212,9 @@ def run_figures(*, run: CampaignRun, now: dt.datetime | None = None) -> RunFigur
         .annotate(n=Count("member_id", filter=unsubscribed, distinct=True))
         .order_by()
     ):
-        group(_group_name(row["holdout"], row["variant__label"])).unsubscribed += row["n"]
+        group(_group_name(row["holdout"], row["variant__label"])).unsubscribed += row[
+            "n"
+        ]
     for row in (
         Message.objects.filter(campaign_id=run.campaign_id, key=run.key)
         .values("variant__label")
