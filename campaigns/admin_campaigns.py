@@ -56,7 +56,14 @@ class CampaignVariantForm(forms.ModelForm):
 
     class Meta:
         model = CampaignVariant
-        fields = "__all__"
+        fields = [
+            "label",
+            *[
+                f"{part}_{lang}"
+                for lang in CONTENT_LANGUAGES
+                for part in ("subject", "body")
+            ],
+        ]
 
     def clean(self):
         data = super().clean()
@@ -106,7 +113,19 @@ class CampaignVariantInline(admin.StackedInline):
 class CampaignForm(forms.ModelForm):
     class Meta:
         model = Campaign
-        fields = "__all__"
+        fields = [
+            "name",
+            "segment",
+            "channel",
+            "scheduled_at",
+            "recurrence",
+            "variant_b_percent",
+            "holdout_percent",
+            "window_days",
+            "promotion",
+            "bonus_points",
+            "coupon_reward",
+        ]
 
     def clean(self):
         data = super().clean()
