@@ -78,7 +78,9 @@ def _env(tmp_path: Path, **extra) -> dict:
     return env
 
 
-def _worker(tmp_path: Path, env: dict, name: str, beat: bool = True) -> subprocess.Popen:
+def _worker(
+    tmp_path: Path, env: dict, name: str, beat: bool = True
+) -> subprocess.Popen:
     args = [
         CELERY,
         "-A",
@@ -97,8 +99,13 @@ def _worker(tmp_path: Path, env: dict, name: str, beat: bool = True) -> subproce
     if beat:
         args += ["-B", "-s", str(tmp_path / f"beat-{name}")]
     log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
-    return subprocess.Popen(
-        args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    return subprocess.Popen(  # noqa: S603 - our own venv's celery, fixed argv
+        args,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
@@ -151,13 +158,22 @@ def test_scheduled_campaign_goes_out_through_real_beat_on_sqlite_and_filesystem_
     env = _env(
         tmp_path, DATABASE_URL=f"sqlite:///{db}", CELERY_BROKER_URL="filesystem://"
     )
-    subprocess.run(
+    subprocess.run(  # noqa: S603 - our own manage.py with a fixed argv
         [PYTHON, "manage.py", "migrate", "--noinput"],
-        cwd=ROOT, env=env, check=True, capture_output=True, timeout=300,
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
-    seeded = subprocess.run(
+    seeded = subprocess.run(  # noqa: S603 - our own manage.py with a fixed argv
         [PYTHON, "manage.py", "shell", "-c", SEED],
-        cwd=ROOT, env=env, check=True, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     campaign_id = int(seeded.stdout.strip().splitlines()[-1])
 
@@ -179,7 +195,9 @@ def test_scheduled_campaign_goes_out_through_real_beat_on_sqlite_and_filesystem_
             [campaign_id],
         ).fetchall()
     assert rows == [("sent", 7)]
-    assert len(list((tmp_path / "mail").iterdir())) >= 1  # filemail writes one file per run
+    assert (
+        len(list((tmp_path / "mail").iterdir())) >= 1
+    )  # filemail writes one file per run
 
 
 # --- PostgreSQL + Redis ----------------------------------------------------------------
@@ -211,16 +229,29 @@ def test_scheduled_campaign_goes_out_through_real_beat_on_postgres_and_redis(tmp
 
     worker = _worker(tmp_path, env, "redis")
     try:
-        _wait(lambda: _status(campaign.pk) == "sent", 120, "the campaign to be sent", tmp_path)
+        _wait(
+            lambda: _status(campaign.pk) == "sent",
+            120,
+            "the campaign to be sent",
+            tmp_path,
+        )
     finally:
         _stop(worker)
 
-    assert Message.objects.filter(campaign=campaign, status=MessageStatus.SENT).count() == 12
+    assert (
+        Message.objects.filter(campaign=campaign, status=MessageStatus.SENT).count()
+        == 12
+    )
     lines = (tmp_path / "sms" / "outbox.jsonl").read_text().splitlines()
     assert sorted(json.loads(line)["to"] for line in lines) == sorted(
         Message.objects.filter(campaign=campaign).values_list("to", flat=True)
     )
-    assert CampaignChunk.objects.filter(run__campaign=campaign, done_at__isnull=False).count() == 3
+    assert (
+        CampaignChunk.objects.filter(
+            run__campaign=campaign, done_at__isnull=False
+        ).count()
+        == 3
+    )
 
 
 @pytest.mark.postgres
@@ -249,11 +280,18 @@ def test_chunk_redelivered_after_its_worker_is_killed_sends_nothing_twice(tmp_pa
     killed_at = sms_sent()
     assert killed_at < 10
     assert _status(campaign.pk) == CampaignStatus.SENDING
-    time.sleep(5)  # past the visibility timeout: Redis gives the task to the next worker
+    time.sleep(
+        5
+    )  # past the visibility timeout: Redis gives the task to the next worker
 
     second = _worker(tmp_path, env, "second", beat=False)
     try:
-        _wait(lambda: _status(campaign.pk) == "sent", 120, "the campaign to finish", tmp_path)
+        _wait(
+            lambda: _status(campaign.pk) == "sent",
+            120,
+            "the campaign to finish",
+            tmp_path,
+        )
     finally:
         _stop(second)
 
@@ -306,7 +344,9 @@ def worker():
         _reset_app_connections()
 
 
-def test_chunk_task_delivered_twice_to_a_real_worker_writes_nothing_twice(worker, mailoutbox):
+def test_chunk_task_delivered_twice_to_a_real_worker_writes_nothing_twice(
+    worker, mailoutbox
+):
     from campaigns.tasks import campaign_chunk_send
 
     members_bulk(8)

@@ -24,7 +24,11 @@ def test_seed_demo_writes_the_demo_campaigns():
     assert by_name["Draft: birthday month"].status == CampaignStatus.DRAFT
     sent = by_name["Points reminder"]
     assert Message.objects.filter(campaign=sent, opened_at__isnull=False).exists()
-    figures = run_figures(run=campaign_latest_run(campaign=by_name["Weekend bonus A/B"]))
+    figures = run_figures(
+        run=campaign_latest_run(campaign=by_name["Weekend bonus A/B"])
+    )
     assert [g.name for g in figures.variants] == ["A", "B"]
-    assert figures.recipients.members + figures.holdout.members == Member.objects.count()
+    assert (
+        figures.recipients.members + figures.holdout.members == Member.objects.count()
+    )
     assert figures.holdout.members > 0

@@ -341,7 +341,9 @@ def test_coupon_campaign_gives_each_recipient_a_voucher_once(small_chunks):
         points_account_create(member=m)
     reward = RewardFactory(name="Free coffee")
     campaign = campaign_make(
-        promotion="coupon", coupon_reward=reward, holdout_percent=25,
+        promotion="coupon",
+        coupon_reward=reward,
+        holdout_percent=25,
         body_a="Code {{ coupon_code }} for {{ first_name }}",
     )
     with mock.patch("campaigns.services_campaigns._chunks_queue"):
@@ -351,13 +353,17 @@ def test_coupon_campaign_gives_each_recipient_a_voucher_once(small_chunks):
         campaign_chunk_send(chunk_id=chunk.pk)
     # A redelivery of the first chunk finds the vouchers it granted.
     CampaignChunk.objects.filter(pk=chunks[0].pk).update(done_at=None)
-    CampaignRun.objects.filter(pk=run.pk).update(status="sending", chunks_done=len(chunks) - 1)
+    CampaignRun.objects.filter(pk=run.pk).update(
+        status="sending", chunks_done=len(chunks) - 1
+    )
     type(campaign).objects.filter(pk=campaign.pk).update(status="sending")
     campaign_chunk_send(chunk_id=chunks[0].pk)
 
     recipients = CampaignRecipient.objects.filter(run=run, holdout=False)
     assert Voucher.objects.filter(reward=reward).count() == recipients.count()
-    assert not CampaignRecipient.objects.filter(run=run, holdout=True, voucher__isnull=False).exists()
+    assert not CampaignRecipient.objects.filter(
+        run=run, holdout=True, voucher__isnull=False
+    ).exists()
     for message in Message.objects.filter(campaign=campaign).select_related("member"):
         voucher = Voucher.objects.get(member=message.member, reward=reward)
         assert message.body == f"Code {voucher.code} for {message.member.first_name}"

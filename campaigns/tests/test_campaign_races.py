@@ -52,7 +52,10 @@ def test_same_chunk_twice_concurrently_sends_each_message_once(settings):
     results = _twice_at_once(chunk.pk)
 
     assert Message.objects.filter(campaign=campaign).count() == 60
-    assert Message.objects.filter(campaign=campaign, status=MessageStatus.SENT).count() == 60
+    assert (
+        Message.objects.filter(campaign=campaign, status=MessageStatus.SENT).count()
+        == 60
+    )
     assert len(mail.outbox) == 60
     assert len({m.to[0] for m in mail.outbox}) == 60
     delivered = sum(r.delivered for r in results if r is not None)
