@@ -367,3 +367,26 @@ def test_coupon_campaign_gives_each_recipient_a_voucher_once(small_chunks):
     for message in Message.objects.filter(campaign=campaign).select_related("member"):
         voucher = Voucher.objects.get(member=message.member, reward=reward)
         assert message.body == f"Code {voucher.code} for {message.member.first_name}"
+
+
+def test_dispatcher_queues_again_a_chunk_whose_task_was_lost(
+    small_chunks, django_capture_on_commit_callbacks
+):
+    members_bulk(15)
+    campaign = campaign_make()
+    with mock.patch("campaigns.services_campaigns._chunks_queue"):
+        run = campaign_send_now(campaign=campaign)
+    first, lost = CampaignChunk.objects.filter(run=run).order_by("number")
+    campaign_chunk_send(chunk_id=first.pk)
+    CampaignChunk.objects.filter(pk=lost.pk).update(
+        queued_at=timezone.now() - dt.timedelta(hours=1)
+    )
+
+    with (
+        mock.patch("campaigns.services_campaigns._chunks_queue") as queue,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        campaigns_dispatch_due()
+        campaigns_dispatch_due()  # not stale any more: queued once
+
+    queue.assert_called_once_with([lost.pk])

@@ -85,3 +85,38 @@ def test_coupon_chunk_twice_concurrently_grants_one_voucher_each(settings):
     for message in Message.objects.filter(campaign=campaign):
         assert message.body == f"Your code: {codes[message.member_id]}"
     assert len(mail.outbox) == 20
+
+
+def test_two_dispatchers_at_once_start_a_due_campaign_once():
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from campaigns.models import CampaignRun
+    from campaigns.services_campaigns import campaign_schedule, campaigns_dispatch_due
+
+    members_bulk(5)
+    campaign = campaign_make()
+    campaign_schedule(campaign=campaign, at=timezone.now() - dt.timedelta(seconds=1))
+    barrier = threading.Barrier(2)
+    started, errors = [], []
+
+    def dispatch():
+        try:
+            barrier.wait(timeout=10)
+            with mock.patch("campaigns.services_campaigns._chunks_queue"):
+                started.append(campaigns_dispatch_due())
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=dispatch) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert not errors, errors
+    assert sorted(started) == [0, 1]
+    assert CampaignRun.objects.filter(campaign=campaign).count() == 1
