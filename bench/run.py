@@ -8,10 +8,13 @@
 3. Customer dashboard: p95 at 50 logged-in customers, against a static file.
 4. Hot member: 32 processes earning and redeeming on one member, against 32
    members (bench/hot_member.py).
+5. Campaign fan-out: 100 000 recipients through Celery on Redis: time to queue,
+   messages per second into the outbox (bench/campaign_fanout.py).
 7. Bulk CSV import: rows per second through import_members and
    import_purchases, against the same rows with bulk_create (bench/imports.py).
 
-`python bench/run.py [earn] [api] [dashboard] [hot] [import]` runs some; none, all.
+`python bench/run.py [earn] [api] [dashboard] [hot] [campaigns] [import]` runs some;
+none, all.
 Needs PostgreSQL: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/loyalty_bench);
 the database is created, and dropped at the end (BENCH_KEEP=1 keeps it).
 """
@@ -26,6 +29,7 @@ import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
+import campaign_fanout
 import hot_member  # bench/, beside this file
 import imports as bench_imports
 import web_load
@@ -371,7 +375,7 @@ def bench_hot(store) -> list[str]:
 
 
 def main() -> None:
-    every = {"earn", "api", "dashboard", "hot", "import"}
+    every = {"earn", "api", "dashboard", "hot", "campaigns", "import"}
     wanted = set(sys.argv[1:]) or every
     unknown = wanted - every
     if unknown:
@@ -393,6 +397,13 @@ def main() -> None:
                     out += bench_dashboard(store, wrk, server) + [""]
         if "hot" in wanted:
             out += bench_hot(store) + [""]
+        if "campaigns" in wanted:
+            out += [
+                "| benchmark 5 | time | rate |",
+                "|---|---|---|",
+                *campaign_fanout.run(),
+                "",
+            ]
         if "import" in wanted:  # last: it empties the database for its baseline
             out += [
                 "| benchmark | rows | seconds | rows/s | ratio to baseline |",

@@ -37,13 +37,18 @@ def message_send(
     body: str,
     channel: str | None = None,
     marketing: bool = False,
+    campaign=None,
+    variant=None,
+    to: str | None = None,
 ) -> Message | None:
     """Write one message for `member` and deliver it after commit.
 
     `key` names the purpose; a second call with the same (member, key) returns
     the first message and sends nothing. `channel` None means the member's
     preferred channel. Returns None when the member has no address at all.
-    Queues `campaigns.tasks.message_deliver` on commit.
+    Queues `campaigns.tasks.message_deliver` on commit. `campaign`/`variant`
+    tag a campaign's message; `to` overrides the address (a campaign's test
+    send to the staff user who asked for it).
     """
     existing = Message.objects.filter(member=member, key=key).first()
     if existing is not None:
@@ -51,7 +56,7 @@ def message_send(
     chosen = _channel_for(member, channel)
     if chosen is None:
         return None
-    to = member.email if chosen == Channel.EMAIL else member.phone
+    to = to or (member.email if chosen == Channel.EMAIL else member.phone)
     try:
         with transaction.atomic():
             message = Message.objects.create(
@@ -64,6 +69,8 @@ def message_send(
                 language=member.language,
                 subject=subject,
                 body=body,
+                campaign=campaign,
+                variant=variant,
             )
     except IntegrityError:
         return Message.objects.get(member=member, key=key)

@@ -215,11 +215,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    # With acks_late, a task whose worker died is delivered again after this many
-    # seconds. Redis's default is an hour; keep it above the longest task.
+    # An unacknowledged task (acks_late, its worker killed) goes back to the
+    # queue after this many seconds; keep it above the longest task.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600)
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
     }
+# Members per campaign chunk task.
+CAMPAIGN_CHUNK_SIZE = env.int("CAMPAIGN_CHUNK_SIZE", default=1000)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None) or None
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -290,6 +292,15 @@ CELERY_BEAT_SCHEDULE = {
     "copurchase-refresh-nightly": {
         "task": "analytics.tasks_recs.copurchase_refresh",
         "schedule": crontab(hour=4, minute=50),
+    },
+    "campaigns-dispatch-every-minute": {
+        "task": "campaigns.tasks.campaigns_dispatch_due",
+        # Seconds; tests that run a real beat make it short.
+        "schedule": env.float("CAMPAIGN_DISPATCH_EVERY", default=60.0),
+    },
+    "campaign-bonuses-hourly": {
+        "task": "campaigns.tasks.campaign_bonuses_grant_due",
+        "schedule": crontab(minute=25),
     },
 }
 # RFM scores look at this many days of purchases (analytics.rfm).

@@ -187,6 +187,18 @@ class PreferencesForm(ServiceErrorFormMixin, forms.Form):
         required=False,
     )
     sms = forms.BooleanField(label=_("Send me offers by SMS"), required=False)
+    preferred_channel = forms.ChoiceField(
+        label=_("How should we write to you?"),
+        choices=[("", _("Email if I gave one, else SMS")), *Channel.choices],
+        required=False,
+    )
+    preferred_send_hour = forms.TypedChoiceField(
+        label=_("Best time for our messages"),
+        choices=[("", _("Any time")), *[(h, f"{h:02d}:00") for h in range(24)]],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
 
     def __init__(self, *args, member: Member, **kwargs):
         self.member = member
@@ -195,7 +207,12 @@ class PreferencesForm(ServiceErrorFormMixin, forms.Form):
 
     @classmethod
     def initial_for(cls, member: Member) -> dict:
-        return {Channel.EMAIL: member.email_consent, Channel.SMS: member.sms_consent}
+        return {
+            Channel.EMAIL: member.email_consent,
+            Channel.SMS: member.sms_consent,
+            "preferred_channel": member.preferred_channel,
+            "preferred_send_hour": member.preferred_send_hour,
+        }
 
     def clean_email(self):
         granted = self.cleaned_data.get("email")

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -146,6 +146,23 @@ class Member(models.Model):
     interests = models.JSONField(_("interests"), default=list, blank=True)
     language = models.CharField(
         _("preferred language"), max_length=8, choices=settings.LANGUAGES, default="uk"
+    )
+    # How campaigns reach this member when a campaign says "preferred channel";
+    # empty means email when there is an address, else SMS.
+    preferred_channel = models.CharField(
+        _("preferred channel"),
+        max_length=8,
+        choices=Channel.choices,
+        blank=True,
+        default="",
+    )
+    # The hour (0-23, local time) the member likes to get messages; delivery
+    # may hold a message until then.
+    preferred_send_hour = models.PositiveSmallIntegerField(
+        _("preferred hour for messages"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(23)],
     )
     email_consent = models.BooleanField(_("email consent"), default=False)
     email_consent_at = models.DateTimeField(

@@ -44,6 +44,8 @@ PROFILE_FIELDS = (
     "interests",
     "language",
     "home_store",
+    "preferred_channel",
+    "preferred_send_hour",
 )
 OTP_MAX_ATTEMPTS = 5
 CARD_MAX_LENGTH = 20  # Member.card_number

@@ -280,6 +280,14 @@ def preferences(request, member: Member):
                     source=ConsentSource.PORTAL,
                     changed_by=request.user,
                 )
+            wanted = {
+                name: form.cleaned_data[name]
+                for name in ("preferred_channel", "preferred_send_hour")
+                if form.cleaned_data[name] != getattr(member, name)
+            }
+            if wanted:
+                member_update_profile(member=member, **wanted)
+                changed = True
         except ServiceError as error:
             form.add_service_error(error)
         else:

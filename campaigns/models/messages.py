@@ -42,6 +42,26 @@ class Message(models.Model):
     error = models.CharField(_("reason"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # Campaigns: which campaign and text this message came from.
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        verbose_name=_("campaign"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
+    variant = models.ForeignKey(
+        "campaigns.CampaignVariant",
+        verbose_name=_("variant"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
+    # Tracking (written by delivery); the campaign figures count them.
+    opened_at = models.DateTimeField(_("opened at"), null=True, blank=True)
+    clicked_at = models.DateTimeField(_("clicked at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("message")
@@ -52,7 +72,10 @@ class Message(models.Model):
                 fields=["member", "key"], name="message_member_key_unique"
             )
         ]
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["campaign", "status"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} → {self.to}: {self.subject or self.body[:40]}"

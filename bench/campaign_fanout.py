@@ -1,0 +1,216 @@
+"""5. Campaign fan-out: BENCH_CAMPAIGN_MEMBERS (100 000) recipients through Celery
+on Redis.
+
+Inserts the members with bulk_create (no points accounts: balances read as 0),
+writes a campaign to every member (one rules segment, email, a 10 % holdout, an
+A/B split, texts with variables), then times in this process
+`campaign_send_now` (freeze the recipients with one INSERT ... SELECT, plan the
+chunks, queue one chunk task per 1 000 members on Redis: "time to queue") while
+BENCH_CAMPAIGN_WORKERS (2) `celery worker` processes, started beforehand
+against the same database, write and deliver the messages. Polls the Message
+table every half second for rows written ("into the outbox") and rows sent.
+Email goes to Django's dummy backend, so the figure is the fan-out's own cost.
+Checks: one message per recipient, none twice, the run counted sent.
+
+Called by bench/run.py on its bench database (Django already set up).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+N_MEMBERS = int(os.environ.get("BENCH_CAMPAIGN_MEMBERS", "100000"))
+WORKERS = int(os.environ.get("BENCH_CAMPAIGN_WORKERS", "2"))
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
+ROOT = Path(__file__).resolve().parent.parent
+# Before Django reads its settings (bench/run.py imports this module first).
+os.environ["CELERY_BROKER_URL"] = REDIS_URL
+
+
+def _members() -> None:
+    from members.models import Member
+
+    have = Member.objects.filter(card_number__startswith="88").count()
+    batch = 5000
+    for start in range(have, N_MEMBERS, batch):
+        Member.objects.bulk_create(
+            Member(
+                card_number=f"88{i:010d}",
+                phone=f"+38063{i:07d}",
+                email=f"fan{i}@example.com",
+                first_name=f"Fan{i}",
+                language=("uk", "ru", "ro", "en")[i % 4],
+                referral_code=f"FB{i:09d}",
+            )
+            for i in range(start, min(start + batch, N_MEMBERS))
+        )
+        print(
+            f"\r  members: {min(start + batch, N_MEMBERS)}/{N_MEMBERS}",
+            end="",
+            flush=True,
+        )
+    print()
+
+
+def _campaign():
+    from campaigns.models import Campaign, CampaignVariant, Segment, SegmentKind
+
+    segment = Segment.objects.create(
+        name="Bench: everyone", kind=SegmentKind.RULES, definition={}
+    )
+    campaign = Campaign.objects.create(
+        name="Bench fan-out",
+        segment=segment,
+        channel="email",
+        holdout_percent=10,
+        variant_b_percent=50,
+    )
+    for label in ("A", "B"):
+        CampaignVariant.objects.create(
+            campaign=campaign,
+            label=label,
+            subject_en=f"{label}: {{{{ first_name }}}}, news",
+            body_en="Hi {{ first_name }}, you have {{ balance }} points. {% if reward %}"
+            "{{ reward_points_needed }} more for {{ reward }}.{% endif %}",
+            subject_uk="Новини для {{ first_name }}",
+            body_uk="Вітаємо, {{ first_name }}! Бали: {{ balance }}.",
+        )
+    return campaign
+
+
+def _workers(tmp: Path) -> list[subprocess.Popen]:
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    url = f"postgres://{db['USER']}"
+    if db.get("PASSWORD"):
+        url += f":{db['PASSWORD']}"
+    url += f"@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "CELERY_BROKER_URL": REDIS_URL,
+        "EMAIL_URL": "dummymail://",
+        "LOYALTY_VAR_DIR": str(tmp),
+        "LOG_LEVEL": "WARNING",
+    }
+    celery = str(Path(sys.executable).with_name("celery"))
+    return [
+        subprocess.Popen(
+            [
+                celery,
+                "-A",
+                "loyalty_site",
+                "worker",
+                "--concurrency",
+                "1",
+                "--loglevel",
+                "WARNING",
+                "-n",
+                f"bench{i}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+            stdout=open(tmp / f"worker{i}.log", "w"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
+        )
+        for i in range(WORKERS)
+    ]
+
+
+def run() -> list[str]:
+    import redis
+    from django.db.models import Count
+
+    from campaigns.models import CampaignRecipient, CampaignRun, Message, MessageStatus
+    from campaigns.services_campaigns import campaign_send_now
+
+    print(f"5. Campaign fan-out: {N_MEMBERS} members, {WORKERS} workers, Redis")
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    _members()
+    campaign = _campaign()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-fanout-"))
+    workers = _workers(tmp)
+    time.sleep(8)  # let the workers connect
+    try:
+        t0 = time.perf_counter()
+        run = campaign_send_now(campaign=campaign)
+        queued_s = time.perf_counter() - t0
+        print(
+            f"  queued {run.chunks_total} chunks for {run.recipients_total} members in {queued_s:.2f} s"
+        )
+        from campaigns.services_campaigns import recipient_group
+
+        expected = CampaignRecipient.objects.filter(run=run).count()
+        to_write = sum(
+            1
+            for member_id in CampaignRecipient.objects.filter(run=run)
+            .values_list("member_id", flat=True)
+            .iterator(chunk_size=5000)
+            if not recipient_group(campaign, member_id)[0]
+        )
+        written_at = sent_at = None
+        written = sent = 0
+        deadline = time.monotonic() + 3 * 3600
+        while time.monotonic() < deadline:
+            counts = dict(
+                Message.objects.filter(campaign=campaign)
+                .values_list("status")
+                .annotate(n=Count("id"))
+                .order_by()
+            )
+            written = sum(counts.values())
+            sent = counts.get(MessageStatus.SENT, 0)
+            now = time.perf_counter() - t0
+            print(
+                f"\r  {now:7.1f} s: written {written}, sent {sent}", end="", flush=True
+            )
+            run.refresh_from_db()
+            if written_at is None and written >= to_write:
+                written_at = now
+            if run.status == "sent":
+                sent_at = sent_at or now
+                written_at = written_at or now
+                break
+            time.sleep(0.5)
+        print()
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                os.killpg(w.pid, signal.SIGTERM)
+        for w in workers:
+            try:
+                w.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(w.pid, signal.SIGKILL)
+    held = CampaignRecipient.objects.filter(run=run, holdout=True).count()
+    sent = Message.objects.filter(campaign=campaign, status=MessageStatus.SENT).count()
+    distinct = (
+        Message.objects.filter(campaign=campaign).values("member_id").distinct().count()
+    )
+    assert sent_at is not None, "the run did not finish"
+    assert written == distinct == expected - held, (written, distinct, expected, held)
+    assert CampaignRun.objects.get(pk=run.pk).status == "sent"
+    return [
+        f"| time to queue (freeze {run.recipients_total} recipients, plan and queue "
+        f"{run.chunks_total} chunk tasks) | {queued_s:.2f} s | |",
+        f"| all {written} messages written to the outbox ({held} held out) | "
+        f"{written_at:.1f} s | {written / written_at:.0f} messages/s |",
+        f"| all delivered (dummy email backend), run sent | "
+        f"{sent_at:.1f} s | {written / sent_at:.0f} messages/s |",
+        f"| sent (status sent) at the end | {sent} | |",
+    ]
+
+
+if __name__ == "__main__":
+    sys.exit("run it through bench/run.py campaigns")

@@ -1,0 +1,201 @@
+"""Campaign texts as Django templates on a sandbox.
+
+The engine knows only a handful of tags and filters (no include, load, url,
+extends...), and a text sees only the flat dict `member_context` builds:
+strings and numbers, so no attribute of any object is reachable. A variable
+that is not in the dict renders empty; `template_check` lists such variables
+so the admin form can warn before the campaign goes out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from django.template import (
+    Context,
+    Engine,
+    Library,
+    TemplateSyntaxError,
+    defaultfilters,
+    defaulttags,
+)
+from django.template.base import FilterExpression, VariableNode
+from django.utils import formats
+from django.utils.translation import gettext_lazy as _
+
+# The variables a campaign text may use, with what each means (shown in admin).
+VARIABLES: dict[str, str] = {
+    "first_name": _("The member's first name"),
+    "balance": _("Points balance"),
+    "tier": _("Tier name (empty when none)"),
+    "points_expiring": _("Points that expire within 30 days"),
+    "points_expiring_date": _("The first day some of those points expire"),
+    "reward": _(
+        "The cheapest reward the member cannot afford yet (or the dearest they can)"
+    ),
+    "reward_points": _("What that reward costs in points"),
+    "reward_points_needed": _("Points still missing for that reward (0 if affordable)"),
+    "coupon_code": _("The member's unique coupon code (campaigns with a coupon)"),
+}
+EXPIRING_WITHIN = dt.timedelta(days=30)
+
+register = Library()
+for _name in (
+    "default",
+    "default_if_none",
+    "upper",
+    "lower",
+    "title",
+    "capfirst",
+    "floatformat",
+    "pluralize",
+    "truncatechars",
+    "truncatewords",
+    "yesno",
+    "date",
+):
+    register.filter(_name, getattr(defaultfilters, _name))
+for _tag in ("if", "firstof", "comment"):
+    register.tag(_tag, defaulttags.register.tags[_tag])
+
+
+class _SandboxEngine(Engine):
+    # Only the tags and filters registered above; no loaders, no libraries.
+    default_builtins = ["campaigns.templating"]
+
+
+@lru_cache(maxsize=1)
+def _engine() -> Engine:
+    return _SandboxEngine(
+        dirs=[], app_dirs=False, libraries={}, autoescape=False, loaders=[]
+    )
+
+
+@dataclass
+class TemplateCheck:
+    errors: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+
+
+def _walk(nodes, found: list[FilterExpression]) -> None:
+    for node in nodes:
+        if isinstance(node, VariableNode):
+            found.append(node.filter_expression)
+        for attr in getattr(node, "child_nodelists", ()):
+            _walk(getattr(node, attr, None) or [], found)
+        # {% if %} keeps its branches as (condition, nodelist) pairs.
+        for condition, nodelist in getattr(node, "conditions_nodelists", ()):
+            if condition is not None:
+                _conditions(condition, found)
+            _walk(nodelist, found)
+        for expression in getattr(node, "vars", ()):  # {% firstof %}
+            if isinstance(expression, FilterExpression):
+                found.append(expression)
+
+
+def _conditions(condition, found: list[FilterExpression]) -> None:
+    value = getattr(condition, "value", None)
+    if value is not None and hasattr(value, "resolve"):
+        found.append(value)
+    for side in ("first", "second"):
+        part = getattr(condition, side, None)
+        if part is not None:
+            _conditions(part, found)
+
+
+def template_compile(text: str):
+    """Compile a campaign text; raises TemplateSyntaxError with a readable reason."""
+    return _engine().from_string(text or "")
+
+
+def template_check(text: str) -> TemplateCheck:
+    """Errors (syntax, attribute access) and unknown variables of one text."""
+    result = TemplateCheck()
+    try:
+        template = template_compile(text)
+    except TemplateSyntaxError as exc:
+        result.errors.append(str(exc))
+        return result
+    found: list[FilterExpression] = []
+    _walk(template.nodelist, found)
+    for expression in found:
+        var = expression.var
+        lookups = getattr(var, "lookups", None)
+        if lookups is None:  # a literal
+            continue
+        if len(lookups) > 1:
+            result.errors.append(
+                str(
+                    _("“%(name)s”: only plain variables, no dots.")
+                    % {"name": ".".join(lookups)}
+                )
+            )
+        elif lookups[0] not in VARIABLES and lookups[0] not in result.unknown:
+            result.unknown.append(lookups[0])
+    return result
+
+
+def template_render(template, context: dict) -> str:
+    """Render a compiled text with a flat dict of strings and numbers."""
+    return template.render(Context(context, autoescape=False))
+
+
+@dataclass(frozen=True)
+class MemberFacts:
+    """What a text may say about one member, gathered in bulk per chunk."""
+
+    first_name: str
+    balance: int
+    tier: str
+    points_expiring: int = 0
+    points_expiring_date: dt.date | None = None
+    coupon_code: str = ""
+
+
+def reward_within_reach(
+    balance: int, rewards: list[tuple[str, int]]
+) -> tuple[str, int]:
+    """The cheapest reward (name, cost) above `balance`, else the dearest affordable.
+
+    `rewards` is sorted by cost, cheapest first.
+    """
+    if not rewards:
+        return "", 0
+    for name, cost in rewards:
+        if cost > balance:
+            return name, cost
+    return rewards[-1]
+
+
+def member_context(facts: MemberFacts, rewards: list[tuple[str, int]]) -> dict:
+    """The flat, whitelisted context of a text: strings and numbers only."""
+    reward, cost = reward_within_reach(facts.balance, rewards)
+    return {
+        "first_name": facts.first_name,
+        "balance": facts.balance,
+        "tier": facts.tier,
+        "points_expiring": facts.points_expiring,
+        "points_expiring_date": (
+            formats.date_format(facts.points_expiring_date, "SHORT_DATE_FORMAT")
+            if facts.points_expiring_date
+            else ""
+        ),
+        "reward": reward,
+        "reward_points": cost,
+        "reward_points_needed": max(0, cost - facts.balance) if reward else 0,
+        "coupon_code": facts.coupon_code,
+    }
+
+
+__all__ = [
+    "VARIABLES",
+    "MemberFacts",
+    "TemplateCheck",
+    "member_context",
+    "reward_within_reach",
+    "template_check",
+    "template_compile",
+    "template_render",
+]

@@ -1,0 +1,66 @@
+"""Builders for campaign tests: many members cheaply, a segment, a campaign."""
+
+from __future__ import annotations
+
+from campaigns.models import (
+    Campaign,
+    CampaignVariant,
+    Segment,
+    SegmentKind,
+    SegmentStaticMember,
+)
+from members.models import Member
+
+
+def members_bulk(
+    n: int, *, start: int = 0, email: bool = True, **fields
+) -> list[Member]:
+    """`n` members in one insert (no points account: balance reads as 0)."""
+    Member.objects.bulk_create(
+        Member(
+            card_number=f"99{start + i:010d}",
+            phone=f"+38050{start + i:07d}",
+            email=f"bulk{start + i}@example.com" if email else None,
+            first_name=f"Name{start + i}",
+            referral_code=f"RB{start + i:08d}",
+            language="en",
+            **fields,
+        )
+        for i in range(n)
+    )
+    return list(Member.objects.filter(card_number__startswith="99").order_by("pk"))
+
+
+def segment_all(name: str = "Everyone") -> Segment:
+    return Segment.objects.create(name=name, kind=SegmentKind.RULES, definition={})
+
+
+def segment_of(members, name: str = "List") -> Segment:
+    segment = Segment.objects.create(name=name, kind=SegmentKind.STATIC)
+    SegmentStaticMember.objects.bulk_create(
+        SegmentStaticMember(segment=segment, member=m) for m in members
+    )
+    return segment
+
+
+def campaign_make(
+    *,
+    segment: Segment | None = None,
+    body_a: str = "Hi {{ first_name }}, you have {{ balance }} points.",
+    body_b: str | None = None,
+    **fields,
+) -> Campaign:
+    campaign = Campaign.objects.create(
+        name=fields.pop("name", "Spring"),
+        segment=segment or segment_all(),
+        channel=fields.pop("channel", "email"),
+        **fields,
+    )
+    CampaignVariant.objects.create(
+        campaign=campaign, label="A", subject_en="Hello A", body_en=body_a
+    )
+    if body_b is not None:
+        CampaignVariant.objects.create(
+            campaign=campaign, label="B", subject_en="Hello B", body_en=body_b
+        )
+    return campaign

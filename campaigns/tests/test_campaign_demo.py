@@ -1,0 +1,34 @@
+"""seed_demo adds the demo campaigns: sent with figures, A/B, scheduled, draft."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from campaigns.models import Campaign, CampaignStatus, Message
+from campaigns.selectors_campaigns import campaign_latest_run, run_figures
+from members.models import Member
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_writes_the_demo_campaigns():
+    out = StringIO()
+    call_command("seed_demo", members=20, months=2, stdout=out)
+
+    assert "Campaigns: 4" in out.getvalue()
+    by_name = {c.name: c for c in Campaign.objects.all()}
+    assert by_name["Points reminder"].status == CampaignStatus.SENT
+    assert by_name["Weekend bonus A/B"].status == CampaignStatus.SENT
+    assert by_name["Spring news"].status == CampaignStatus.SCHEDULED
+    assert by_name["Draft: birthday month"].status == CampaignStatus.DRAFT
+    sent = by_name["Points reminder"]
+    assert Message.objects.filter(campaign=sent, opened_at__isnull=False).exists()
+    figures = run_figures(
+        run=campaign_latest_run(campaign=by_name["Weekend bonus A/B"])
+    )
+    assert [g.name for g in figures.variants] == ["A", "B"]
+    assert (
+        figures.recipients.members + figures.holdout.members == Member.objects.count()
+    )
+    assert figures.holdout.members > 0
