@@ -7,3 +7,9 @@ def message_deliver(message_id: int) -> None:
     from campaigns.messaging import message_deliver as service
 
     service(message_id=message_id)
+
+
+from campaigns.tasks_feedback import (  # noqa: E402, F401 - the worker finds them here
+    survey_invites_send,
+    survey_invites_send_due,
+)
