@@ -87,8 +87,11 @@ def survey_response_submit(
     purchase: Purchase | None,
     score,
     comment: str = "",
+    answered_at: dt.datetime | None = None,
 ) -> SurveyResponse:
     """Store a member's answer: once per (survey, member, purchase).
+
+    `answered_at` is for imported or demo history; by default now.
 
     Refuses a switched-off survey, a score out of the survey's range, another
     member's purchase (InvalidInput) and a second answer (Conflict, also under a
@@ -128,6 +131,7 @@ def survey_response_submit(
                 store_id=purchase.store_id if purchase else None,
                 score=score,
                 comment=comment,
+                created_at=answered_at or timezone.now(),
             )
     except IntegrityError:
         raise Conflict(already, field=None) from None
@@ -283,8 +287,11 @@ def complaint_file(
     body: str,
     purchase: Purchase | None = None,
     actor: StaffActor | None = None,
+    at: dt.datetime | None = None,
 ) -> Complaint:
     """Open a complaint with its first message from the customer.
+
+    `at` (default now) is when the customer said it, for imported or demo history.
 
     From the portal `actor` is None; a cashier logging what a customer said at
     the counter passes themselves (needs campaigns.add_complaint): the source is
@@ -301,10 +308,13 @@ def complaint_file(
     store = purchase.store if purchase is not None else None
     if store is None and actor is not None:
         store = actor.user.store if actor.user.store_id else None
+    at = at or timezone.now()
     with transaction.atomic():
         complaint = Complaint.objects.create(
             member=member,
             topic=topic,
+            created_at=at,
+            updated_at=at,
             purchase=purchase,
             store=store,
             source=ComplaintSource.COUNTER if actor else ComplaintSource.PORTAL,
@@ -315,6 +325,7 @@ def complaint_file(
             sender=ComplaintSender.CUSTOMER,
             author=actor.user if actor else None,
             body=body,
+            created_at=at,
         )
         if actor is not None:
             _audit(actor, AUDIT_COMPLAINT_LOGGED, complaint, topic=topic)
