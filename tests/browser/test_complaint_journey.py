@@ -91,3 +91,44 @@ def test_customer_complains_staff_replies_customer_reads_it(page, live_server, m
     assert [m.to for m in mail.outbox] == [["fb@example.com"]]
     assert "Sorry! We added points" in mail.outbox[0].body
     assert csp_errors == [] and staff_csp_errors == []
+
+
+def test_customer_answers_a_survey_from_the_link_on_a_phone(page, live_server):
+    from campaigns.models import SurveyResponse
+    from campaigns.selectors_feedback import survey_link_token
+    from campaigns.tests.factories_feedback import survey_make
+
+    csp_errors = _csp_watch(page)
+    page.set_default_timeout(5_000)
+    page.set_viewport_size({"width": 375, "height": 740})
+    store = StoreFactory(code="sv", name="Survey Street")
+    member = MemberFactory(store=store, email="sv@example.com")
+    purchase, _replayed = purchase_record(
+        store=store, member=member, receipt_id="SV-1", total="55.00"
+    )
+    survey = survey_make()
+    token = survey_link_token(survey=survey, member=member, purchase=purchase)
+    url = live_server.url + reverse("campaigns:survey_answer", args=[token])
+
+    page.goto(url)  # no login: the signed link is enough
+    expect(page.get_by_text("How likely are you to recommend us?")).to_be_visible()
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_test_id("score-error")).to_have_text("Choose a score.")
+    page.locator("label.survey-score", has_text="9").click()
+    page.locator("textarea").fill("Quick and friendly")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_test_id("survey-thanks")).to_contain_text("Thank you!")
+
+    page.goto(url)
+    expect(page.get_by_test_id("survey-thanks")).to_contain_text("already answered")
+    page.goto(url[:-3] + "xx/")
+    expect(page.get_by_test_id("survey-link-error")).to_contain_text(
+        "This link does not work"
+    )
+    answer = SurveyResponse.objects.get()
+    assert (answer.score, answer.comment, answer.purchase) == (
+        9,
+        "Quick and friendly",
+        purchase,
+    )
+    assert csp_errors == []
