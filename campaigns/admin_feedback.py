@@ -29,7 +29,11 @@ from campaigns.models import (
     Survey,
     SurveyResponse,
 )
-from campaigns.selectors_feedback import complaint_is_overdue, complaint_overdue_hours
+from campaigns.selectors_feedback import (
+    complaint_is_overdue,
+    complaint_overdue_hours,
+    survey_for_prompt_forget,
+)
 from campaigns.services_feedback import (
     complaint_assign,
     complaint_file,
@@ -413,6 +417,11 @@ class SurveyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # The portal's "Tell us how we did" caches which survey it asks about.
+        survey_for_prompt_forget()
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_responses=Count("responses"))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.db.models import Avg, Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -228,23 +229,47 @@ def survey_purchases_due(
     )
 
 
+PROMPT_CACHE_KEY = "feedback:prompt-survey"
+PROMPT_CACHE_SECONDS = 60
+
+
+def survey_for_prompt() -> Survey | None:
+    """The survey portal pages ask about: the active post-purchase one, else
+    any active one. Cached for a minute, as the dashboard asks on every visit;
+    SurveyAdmin clears it on a save."""
+    found = cache.get(PROMPT_CACHE_KEY, False)
+    if found is False:
+        found = (
+            Survey.objects.filter(active=True).order_by("-post_purchase", "pk").first()
+        )
+        cache.set(PROMPT_CACHE_KEY, found, PROMPT_CACHE_SECONDS)
+    return found
+
+
+def survey_for_prompt_forget() -> None:
+    cache.delete(PROMPT_CACHE_KEY)
+
+
 def survey_prompt_for_member(*, member: Member) -> tuple[Survey, Purchase] | None:
-    """'Tell us how we did': the member's latest purchase and the post-purchase
-    survey (else any active one), when that purchase is not answered yet and is
-    within the survey's link validity. Two or three small queries."""
-    survey = Survey.objects.filter(active=True).order_by("-post_purchase", "pk").first()
+    """'Tell us how we did': the member's latest purchase and the survey of
+    `survey_for_prompt`, when that purchase is within the survey's link validity
+    and not answered yet. One query (the purchase, with whether it was
+    answered), none when there is no survey (once the cache knows)."""
+    survey = survey_for_prompt()
     if survey is None:
         return None
     since = timezone.now() - dt.timedelta(days=survey.link_valid_days)
+    answered = SurveyResponse.objects.filter(
+        survey=survey, member=member, purchase=OuterRef("pk")
+    )
     purchase = (
-        Purchase.objects.filter(member=member, occurred_at__gte=since)
+        Purchase.objects.filter(member=member)
+        .annotate(answered=Exists(answered))
         .select_related("store")
         .order_by("-occurred_at", "-pk")
         .first()
     )
-    if purchase is None or survey_response_get(
-        survey=survey, member=member, purchase=purchase
-    ):
+    if purchase is None or purchase.answered or purchase.occurred_at < since:
         return None
     return survey, purchase
 

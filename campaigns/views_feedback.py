@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -28,8 +27,6 @@ from campaigns.selectors_feedback import (
     complaint_purchase_choices,
     complaints_for_member,
     survey_link_read,
-    survey_link_token,
-    survey_prompt_for_member,
     survey_response_get,
 )
 from campaigns.services_feedback import (
@@ -37,6 +34,7 @@ from campaigns.services_feedback import (
     complaint_file,
     survey_response_submit,
 )
+from campaigns.templatetags.feedback_tags import survey_prompt_context
 from members.errors import Conflict, NotFound, ServiceError
 from members.views import member_required
 
@@ -46,20 +44,13 @@ LIST_LIMIT = 50
 @require_GET
 @member_required
 def feedback_list(request, member):
-    prompt = survey_prompt_for_member(member=member)
-    survey_url = None
-    if prompt is not None:
-        survey, purchase = prompt
-        token = survey_link_token(survey=survey, member=member, purchase=purchase)
-        survey_url = reverse("campaigns:survey_answer", args=[token])
     return render(
         request,
         "campaigns/feedback/list.html",
         {
             "member": member,
             "complaints": complaints_for_member(member=member)[:LIST_LIMIT],
-            "prompt": prompt,
-            "survey_url": survey_url,
+            **survey_prompt_context(member),
         },
     )
 

@@ -8,6 +8,7 @@ import itertools
 from django.utils import timezone
 
 from campaigns.models import Survey, SurveyKind, SurveyResponse
+from campaigns.selectors_feedback import survey_for_prompt_forget
 from rewards.services import purchase_record
 
 _receipts = itertools.count(1)
@@ -21,7 +22,9 @@ def survey_make(**fields) -> Survey:
         "question_uk": "Наскільки ймовірно, що ви порадите нас?",
         **fields,
     }
-    return Survey.objects.create(**values)
+    survey = Survey.objects.create(**values)
+    survey_for_prompt_forget()  # as SurveyAdmin does on a save
+    return survey
 
 
 def purchase_make(*, member, store, ago: dt.timedelta = dt.timedelta(0), total="100"):

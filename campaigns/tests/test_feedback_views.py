@@ -303,3 +303,35 @@ def test_user_factory_is_not_a_member(client):
     """A plain login (no membership) sees the no-member page, never someone's data."""
     client.force_login(UserFactory(username="nobody@example.com"))
     assert client.get(reverse("campaigns:feedback")).status_code == 403
+
+
+class TestDashboardPrompt:
+    def test_dashboard_asks_about_the_latest_purchase(
+        self, customer_client, customer, store
+    ):
+        survey_make()
+        purchase_make(member=customer[1], store=store)
+        page = customer_client.get(reverse("portal:dashboard")).content.decode()
+        assert 'data-testid="survey-prompt"' in page
+        assert "/survey/" in page
+
+    def test_prompt_costs_no_query_without_a_survey_once_cached(
+        self, customer_client, customer, store, django_assert_num_queries
+    ):
+        from campaigns.selectors_feedback import survey_prompt_for_member
+
+        purchase_make(member=customer[1], store=store)
+        assert survey_prompt_for_member(member=customer[1]) is None
+        with django_assert_num_queries(0):
+            assert survey_prompt_for_member(member=customer[1]) is None
+
+    def test_prompt_is_one_query_with_a_survey(
+        self, customer, store, django_assert_num_queries
+    ):
+        from campaigns.selectors_feedback import survey_prompt_for_member
+
+        survey = survey_make()
+        purchase = purchase_make(member=customer[1], store=store)
+        survey_prompt_for_member(member=customer[1])
+        with django_assert_num_queries(1):
+            assert survey_prompt_for_member(member=customer[1]) == (survey, purchase)
