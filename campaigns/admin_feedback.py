@@ -219,7 +219,13 @@ class ComplaintAdmin(admin.ModelAdmin):
     def add_view(self, request, form_url="", extra_context=None):
         if not self.has_add_permission(request):
             raise PermissionDenied
-        form = CounterComplaintForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST":
+            form = CounterComplaintForm(request.POST)
+        else:
+            # The Counter's member panel links here with the card number filled in.
+            form = CounterComplaintForm(
+                initial={"customer": request.GET.get("customer", "")[:32]}
+            )
         if form.is_valid():
             data = form.cleaned_data
             try:

@@ -275,3 +275,27 @@ class TestSurveyAdmin:
         page = admin_client.get(change)
         assert page.status_code == 200
         assert 'name="_save"' not in page.content.decode()
+
+
+class TestCounterLink:
+    def test_counter_member_panel_links_to_the_complaint_form(
+        self, client, cashier, member
+    ):
+        _login(client, cashier)
+        panel = client.get(reverse("admin:counter_member", args=[member.pk]))
+        link = (
+            f"{reverse('admin:campaigns_complaint_add')}?customer={member.card_number}"
+        )
+        assert link in panel.content.decode()
+        form = client.get(link)
+        assert form.context["form"]["customer"].value() == member.card_number
+
+    def test_no_link_without_the_right(self, client, manager, member):
+        from django.contrib.auth.models import Permission
+
+        manager.groups.get().permissions.remove(
+            Permission.objects.get(codename="add_complaint")
+        )
+        _login(client, manager)
+        panel = client.get(reverse("admin:counter_member", args=[member.pk]))
+        assert "counter-complaint" not in panel.content.decode()
