@@ -1,4 +1,9 @@
 """Back office for campaigns: each area registers its ModelAdmins in its own
 module, imported here so Django's admin autodiscovery finds them."""
 
-from campaigns import admin_campaigns, admin_events, admin_segments  # noqa: F401
+from campaigns import (  # noqa: F401
+    admin_campaigns,
+    admin_events,
+    admin_feedback,
+    admin_segments,
+)

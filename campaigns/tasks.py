@@ -44,3 +44,7 @@ from campaigns.tasks_events import (  # noqa: E402, F401 - the worker finds them
     event_cancelled_notify,
     event_reminders_send_due,
 )
+from campaigns.tasks_feedback import (  # noqa: E402, F401 - the worker finds them here
+    survey_invites_send,
+    survey_invites_send_due,
+)

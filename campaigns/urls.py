@@ -30,3 +30,15 @@ urlpatterns += [
     ),
 ]
 urlpatterns += [path("for-you/", for_you, name="for_you")]
+from campaigns import views_feedback
+
+urlpatterns += [
+    path("feedback/", views_feedback.feedback_list, name="feedback"),
+    path("feedback/new/", views_feedback.complaint_new, name="complaint_new"),
+    path(
+        "feedback/<int:complaint_id>/",
+        views_feedback.complaint_detail,
+        name="complaint_detail",
+    ),
+    path("survey/<str:token>/", views_feedback.survey_answer, name="survey_answer"),
+]

@@ -152,6 +152,8 @@ LOYALTY_CURRENCY = env.str("LOYALTY_CURRENCY", default="UAH")
 LOYALTY_PHONE_REGION = env.str("LOYALTY_PHONE_REGION", default="UA")
 LOYALTY_CARD_PREFIX = env.str("LOYALTY_CARD_PREFIX", default="27")
 LOYALTY_OTP_TTL_MINUTES = env.int("LOYALTY_OTP_TTL_MINUTES", default=10)
+# Complaints open longer than this are highlighted in the staff queue.
+LOYALTY_COMPLAINT_OVERDUE_HOURS = env.int("LOYALTY_COMPLAINT_OVERDUE_HOURS", default=48)
 LOYALTY_SMS_BACKEND = env.str("SMS_BACKEND", default="members.sms.FileSmsBackend")
 LOYALTY_SMS_FILE_PATH = VAR / "sms"
 # Paid membership: days before the end to remind, and the function that sends it
@@ -301,6 +303,10 @@ CELERY_BEAT_SCHEDULE = {
     "campaign-bonuses-hourly": {
         "task": "campaigns.tasks.campaign_bonuses_grant_due",
         "schedule": crontab(minute=25),
+    },
+    "survey-invites-hourly": {
+        "task": "campaigns.tasks_feedback.survey_invites_send_due",
+        "schedule": crontab(minute=35),
     },
 }
 # RFM scores look at this many days of purchases (analytics.rfm).

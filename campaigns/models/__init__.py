@@ -24,6 +24,19 @@ from campaigns.models.events import (
     EventStatus,
     RsvpStatus,
 )
+from campaigns.models.feedback import (
+    OPEN_STATUSES,
+    Complaint,
+    ComplaintMessage,
+    ComplaintSender,
+    ComplaintSource,
+    ComplaintStatus,
+    ComplaintTopic,
+    Survey,
+    SurveyInvitation,
+    SurveyKind,
+    SurveyResponse,
+)
 from campaigns.models.messages import Message, MessageStatus
 from campaigns.models.segments import Segment, SegmentKind, SegmentStaticMember
 
@@ -47,6 +60,17 @@ __all__ = [
     "Recurrence",
     "RunStatus",
     "VariantLabel",
+    "OPEN_STATUSES",
+    "Complaint",
+    "ComplaintMessage",
+    "ComplaintSender",
+    "ComplaintSource",
+    "ComplaintStatus",
+    "ComplaintTopic",
+    "Survey",
+    "SurveyInvitation",
+    "SurveyKind",
+    "SurveyResponse",
     "Message",
     "MessageStatus",
     "Segment",

@@ -32,6 +32,7 @@ from faker import Faker
 from analytics import demo_recs
 from analytics.demo import seed as analytics_demo_seed
 from campaigns import demo_campaigns as campaigns_demo
+from campaigns import demo_feedback
 from campaigns.demo_events import seed as events_demo_seed
 from campaigns.demo_segments import seed as segments_demo_seed
 from members.errors import Conflict
@@ -447,6 +448,7 @@ class Command(BaseCommand):
             campaigns_demo.seed(command=self)
             events_demo_seed(command=self)
             demo_recs.seed(command=self)
+            demo_feedback.seed(command=self)
             analytics_demo_seed(command=self)
             self._passwords_set(hashes)
 
