@@ -1,14 +1,14 @@
 """Customer-facing pages of the campaigns app (unsubscribe, tracking, complaints,
 surveys, events); each area adds its own paths here."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
 from analytics.views_recs import for_you
+from campaigns import views_events, views_feedback
 
 app_name = "campaigns"
 urlpatterns: list = []
 
-from campaigns import views_events  # noqa: E402
 
 urlpatterns += [
     path("events/", views_events.event_list, name="events"),
@@ -30,7 +30,6 @@ urlpatterns += [
     ),
 ]
 urlpatterns += [path("for-you/", for_you, name="for_you")]
-from campaigns import views_feedback
 
 urlpatterns += [
     path("feedback/", views_feedback.feedback_list, name="feedback"),
