@@ -44,6 +44,7 @@ PROFILE_FIELDS = (
     "interests",
     "language",
     "home_store",
+    "timezone",
 )
 OTP_MAX_ATTEMPTS = 5
 CARD_MAX_LENGTH = 20  # Member.card_number

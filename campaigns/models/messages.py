@@ -1,3 +1,5 @@
+import secrets
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -9,6 +11,12 @@ class MessageStatus(models.TextChoices):
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
     SUPPRESSED = "suppressed", _("Not sent")
+
+
+def message_token_new() -> str:
+    """The random, unguessable name of a message in its tracking, unsubscribe and
+    webhook URLs (always signed on top, see campaigns.tracking)."""
+    return secrets.token_urlsafe(16)
 
 
 class Message(models.Model):
@@ -42,6 +50,23 @@ class Message(models.Model):
     error = models.CharField(_("reason"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # --- delivery (campaigns.messaging.message_deliver) ---
+    token = models.CharField(
+        _("token"), max_length=32, unique=True, default=message_token_new, editable=False
+    )
+    send_after = models.DateTimeField(
+        _("not before"),
+        null=True,
+        blank=True,
+        help_text=_("Held back until then (quiet hours, a retry after a failure)."),
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    provider_id = models.CharField(
+        _("provider's id"), max_length=100, blank=True, db_index=True
+    )
+    opened_at = models.DateTimeField(_("opened at"), null=True, blank=True)
+    clicked_at = models.DateTimeField(_("clicked at"), null=True, blank=True)
+    failed_at = models.DateTimeField(_("failed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("message")
@@ -52,7 +77,21 @@ class Message(models.Model):
                 fields=["member", "key"], name="message_member_key_unique"
             )
         ]
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            # The sweep of delayed messages (messages_requeue_due).
+            models.Index(
+                fields=["send_after"],
+                condition=models.Q(status="queued"),
+                name="message_queued_send_after",
+            ),
+            # The frequency cap counts a member's recent marketing sends.
+            models.Index(
+                fields=["member", "sent_at"],
+                condition=models.Q(marketing=True),
+                name="message_member_marketing_sent",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} → {self.to}: {self.subject or self.body[:40]}"
