@@ -77,12 +77,17 @@ def message_send(
     channel: str | None = None,
     marketing: bool = False,
     send_after: dt.datetime | None = None,
+    campaign=None,
+    variant=None,
+    to: str | None = None,
 ) -> Message | None:
     """Write one message for `member` and deliver it after commit.
 
     `key` names the purpose; a second call with the same (member, key) returns
     the first message and sends nothing. `channel` None means the member's
-    preferred channel. `send_after` holds it back until then. Consent, quiet
+    preferred channel. `send_after` holds it back until then. `campaign` and
+    `variant` tag a campaign's message; `to` overrides the address (a campaign's
+    test send to the staff user who asked for it). Consent, quiet
     hours and the frequency cap are checked when it is delivered, not here.
     Returns None when the member has no address at all.
     Queues `campaigns.tasks.message_deliver` on commit; locks nothing.
@@ -93,7 +98,13 @@ def message_send(
     chosen = _channel_for(member, channel)
     if chosen is None:
         return None
-    to = member.email if chosen == Channel.EMAIL else member.phone
+    to = to or (member.email if chosen == Channel.EMAIL else member.phone)
+    # Set only when given: the campaign FKs come with the campaigns models.
+    tags = {
+        name: value
+        for name, value in (("campaign", campaign), ("variant", variant))
+        if value is not None
+    }
     try:
         with transaction.atomic():
             message = Message.objects.create(
@@ -107,6 +118,7 @@ def message_send(
                 subject=subject,
                 body=body,
                 send_after=send_after,
+                **tags,
             )
     except IntegrityError:
         return Message.objects.get(member=member, key=key)
