@@ -134,9 +134,7 @@ class JourneyTextInline(admin.StackedInline):
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
         kind = obj.kind if obj is not None else request.POST.get("kind", "")
-        formset.form = type(
-            "JourneyTextFormFor", (self.form,), {"journey_kind": kind}
-        )
+        formset.form = type("JourneyTextFormFor", (self.form,), {"journey_kind": kind})
         return formset
 
 

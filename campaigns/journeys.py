@@ -113,9 +113,7 @@ def _due_birthday(journey: Journey, now: dt.datetime) -> list:
     )
     leap = today.year % 4 == 0 and (today.year % 100 != 0 or today.year % 400 == 0)
     if today.month == 2 and today.day == 28 and not leap:
-        members = Member.objects.filter(
-            birthday__month=2, birthday__day__in=[28, 29]
-        )
+        members = Member.objects.filter(birthday__month=2, birthday__day__in=[28, 29])
     rows = (
         members.filter(
             ~Exists(Message.objects.filter(member_id=OuterRef("pk"), key=key))
@@ -286,11 +284,17 @@ def _members_with_facts(ids, *, now: dt.datetime, within: dt.timedelta):
         .annotate(total=Sum("remaining"))
         .values("total")
     )
-    return Member.objects.filter(pk__in=ids).select_related("account__tier").annotate(
-        points_expiring=Coalesce(
-            Subquery(expiring, output_field=IntegerField()), Value(0)
-        ),
-        points_expiring_at=Subquery(lots.order_by("expires_at").values("expires_at")[:1]),
+    return (
+        Member.objects.filter(pk__in=ids)
+        .select_related("account__tier")
+        .annotate(
+            points_expiring=Coalesce(
+                Subquery(expiring, output_field=IntegerField()), Value(0)
+            ),
+            points_expiring_at=Subquery(
+                lots.order_by("expires_at").values("expires_at")[:1]
+            ),
+        )
     )
 
 

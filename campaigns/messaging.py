@@ -21,7 +21,6 @@ import datetime as dt
 import html
 import logging
 import smtplib
-import socket
 import zoneinfo
 
 from django.conf import settings
@@ -163,7 +162,9 @@ def quiet_hours_end(
         end_day = local.date()
     else:  # wraps midnight
         quiet = now_t >= start or now_t < end
-        end_day = local.date() + dt.timedelta(days=1) if now_t >= start else local.date()
+        end_day = (
+            local.date() + dt.timedelta(days=1) if now_t >= start else local.date()
+        )
     if not quiet:
         return None
     return dt.datetime.combine(end_day, end, tzinfo=tz).astimezone(dt.UTC)
@@ -277,7 +278,6 @@ TRANSIENT = (
     smtplib.SMTPConnectError,
     ConnectionError,
     TimeoutError,
-    socket.timeout,
 )
 
 
@@ -288,7 +288,9 @@ def _failure_record(
     transient = (
         exc.transient if isinstance(exc, DeliveryError) else isinstance(exc, TRANSIENT)
     )
-    log.warning("message %s attempt %s failed: %s", message.pk, message.attempts, reason)
+    log.warning(
+        "message %s attempt %s failed: %s", message.pk, message.attempts, reason
+    )
     if transient and message.attempts < conf.max_attempts:
         retry_at = now + RETRY_BASE * (2 ** (message.attempts - 1))
         Message.objects.filter(pk=message.pk, status=MessageStatus.SENT).update(
@@ -346,9 +348,9 @@ def _unsubscribe_line(message: Message) -> str:
 
 
 def _html_body(message: Message, footer_html: str) -> str:
-    parts, last, index = [], 0, 0
+    parts, last = [], 0
     body = message.body
-    for match in LINK_RE.finditer(body):
+    for index, match in enumerate(LINK_RE.finditer(body)):
         url = match.group(0)
         link = url.rstrip(TRAILING)
         parts.append(html.escape(body[last : match.start()]))
@@ -358,7 +360,6 @@ def _html_body(message: Message, footer_html: str) -> str:
         )
         parts.append(html.escape(url[len(link) :]))
         last = match.end()
-        index += 1
     parts.append(html.escape(body[last:]))
     paragraphs = "".join(
         f"<p>{chunk.replace(chr(10), '<br>')}</p>"

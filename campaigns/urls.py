@@ -12,9 +12,7 @@ from campaigns import views_delivery  # noqa: E402
 urlpatterns += [
     path("u/<str:signed>/", views_delivery.unsubscribe, name="unsubscribe"),
     path("o/<str:signed>.gif", views_delivery.track_open, name="track_open"),
-    path(
-        "c/<str:signed>/<int:index>/", views_delivery.track_click, name="track_click"
-    ),
+    path("c/<str:signed>/<int:index>/", views_delivery.track_click, name="track_click"),
     path("hooks/email/", views_delivery.email_webhook, name="email_webhook"),
     path("hooks/sms/", views_delivery.sms_webhook, name="sms_webhook"),
 ]

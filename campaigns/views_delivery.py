@@ -51,9 +51,7 @@ def unsubscribe(request: HttpRequest, signed: str) -> HttpResponse:
     message = message_by_signed(signed, salt=SALT_UNSUBSCRIBE)
     if message is None:
         return _invalid(request)
-    channel_name = (
-        _("email") if message.channel == Channel.EMAIL else _("SMS")
-    )
+    channel_name = _("email") if message.channel == Channel.EMAIL else _("SMS")
     context = {"message": message, "channel_name": channel_name, "done": False}
     if request.method == "POST":
         unsubscribe_from_message(message=message)
@@ -157,7 +155,9 @@ def sms_webhook(request: HttpRequest) -> JsonResponse:
     if kind == "inbound":
         if not data.get("from"):
             return _error("from", "The sender's phone number is required.")
-        member = sms_stop_record(phone=str(data["from"]), text=str(data.get("text", "")))
+        member = sms_stop_record(
+            phone=str(data["from"]), text=str(data.get("text", ""))
+        )
         return JsonResponse({"ok": True, "unsubscribed": member is not None})
     if kind == "report":
         status = data.get("status")

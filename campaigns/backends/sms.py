@@ -11,7 +11,6 @@ from __future__ import annotations
 import inspect
 import json
 import logging
-import socket
 import urllib.error
 import urllib.request
 
@@ -74,13 +73,13 @@ class HttpGatewaySmsBackend:
                 f"SMS gateway answered HTTP {exc.code}: {answer[:150]}",
                 transient=exc.code >= 500 or exc.code == 429,
             ) from None
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise DeliveryError(
                 f"SMS gateway did not answer within {self.timeout:g} s", transient=True
             ) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            if isinstance(reason, TimeoutError | socket.timeout):
+            if isinstance(reason, TimeoutError):
                 raise DeliveryError(
                     f"SMS gateway did not answer within {self.timeout:g} s",
                     transient=True,

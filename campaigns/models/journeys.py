@@ -88,9 +88,7 @@ class JourneyText(models.Model):
         on_delete=models.CASCADE,
         related_name="texts",
     )
-    language = models.CharField(
-        _("language"), max_length=8, choices=settings.LANGUAGES
-    )
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
     subject = models.CharField(_("subject (email)"), max_length=200, blank=True)
     body = models.TextField(_("text"))
 

@@ -52,7 +52,11 @@ class Message(models.Model):
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     # --- delivery (campaigns.messaging.message_deliver) ---
     token = models.CharField(
-        _("token"), max_length=32, unique=True, default=message_token_new, editable=False
+        _("token"),
+        max_length=32,
+        unique=True,
+        default=message_token_new,
+        editable=False,
     )
     send_after = models.DateTimeField(
         _("not before"),

@@ -167,9 +167,7 @@ class TestFrequencyCap:
         for message in messages:
             message_deliver(message_id=message.pk)
 
-        statuses = [
-            Message.objects.get(pk=m.pk).status for m in messages
-        ]  # in order
+        statuses = [Message.objects.get(pk=m.pk).status for m in messages]  # in order
         assert statuses == [
             MessageStatus.SENT,
             MessageStatus.SENT,

@@ -36,7 +36,11 @@ def fan(store):
 @pytest.fixture
 def sent(fan):
     message = message_send(
-        member=fan, key="offer", kind="campaign", subject="New", body=BODY,
+        member=fan,
+        key="offer",
+        kind="campaign",
+        subject="New",
+        body=BODY,
         marketing=True,
     )
     message_deliver(message_id=message.pk)
@@ -124,8 +128,13 @@ class TestUnsubscribe:
 
     def test_marketing_sms_carries_a_signed_opt_out_link(self, fan, sms_outbox):
         message = message_send(
-            member=fan, key="sms-offer", kind="campaign", subject="", body="Sale!",
-            channel=Channel.SMS, marketing=True,
+            member=fan,
+            key="sms-offer",
+            kind="campaign",
+            subject="",
+            body="Sale!",
+            channel=Channel.SMS,
+            marketing=True,
         )
         message_deliver(message_id=message.pk)
 
@@ -151,9 +160,7 @@ class TestTracking:
         assert opened is not None
         assert Message.objects.get(pk=sent.pk).opened_at == opened
 
-    def test_click_redirects_to_the_messages_own_link_once_recorded(
-        self, client, sent
-    ):
+    def test_click_redirects_to_the_messages_own_link_once_recorded(self, client, sent):
         signed = token_sign(sent.token, salt=SALT_CLICK)
 
         first = client.get(reverse("campaigns:track_click", args=[signed, 1]))
@@ -217,8 +224,11 @@ class TestEmailWebhook:
         response = _post(
             client,
             "email_webhook",
-            {"event": "bounce", "message_id": f"<{sent.provider_id}>",
-             "reason": "550 mailbox unavailable"},
+            {
+                "event": "bounce",
+                "message_id": f"<{sent.provider_id}>",
+                "reason": "550 mailbox unavailable",
+            },
         )
 
         assert response.status_code == 200
@@ -289,8 +299,12 @@ class TestSmsWebhook:
         response = _post(
             client,
             "sms_webhook",
-            {"type": "report", "reference": message.token, "status": "failed",
-             "error": "unreachable"},
+            {
+                "type": "report",
+                "reference": message.token,
+                "status": "failed",
+                "error": "unreachable",
+            },
         )
 
         assert response.status_code == 200
