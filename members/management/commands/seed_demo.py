@@ -29,6 +29,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from faker import Faker
 
+from campaigns.demo_delivery import seed as delivery_seed
 from members.errors import Conflict
 from members.models import (
     ApiToken,
@@ -426,6 +427,7 @@ class Command(BaseCommand):
             self._points_expire_and_pend()
             stamp_cards_expire_due(now=self.end)
             self._memberships_finish()
+            delivery_seed(command=self)
             self._passwords_set(hashes)
 
         problems = ledger_discrepancies() + stamp_card_violations()
