@@ -144,15 +144,20 @@ def _mark(message: Message, status: str, error: str = "") -> None:
 # --- the send-time rules for marketing messages --------------------------------------
 
 
+def _zone(name: str) -> zoneinfo.ZoneInfo:
+    """The member's time zone; the site's when theirs is empty or unknown."""
+    try:
+        return zoneinfo.ZoneInfo(name or settings.TIME_ZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
 def quiet_hours_end(
     *, at: dt.datetime, tz_name: str, conf: DeliverySettings
 ) -> dt.datetime | None:
     """When the quiet hours around `at` end in the time zone `tz_name`, or None
     when `at` is outside them. The window may wrap midnight (21:00-09:00)."""
-    try:
-        tz = zoneinfo.ZoneInfo(tz_name or settings.TIME_ZONE)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    tz = _zone(tz_name)
     local = at.astimezone(tz)
     start, end, now_t = conf.quiet_start, conf.quiet_end, local.time()
     if start == end:
@@ -180,7 +185,7 @@ def _marketing_verdict(
     if message.channel == Channel.SMS:
         until = quiet_hours_end(at=now, tz_name=member.timezone, conf=conf)
         if until is not None:
-            local = until.astimezone(zoneinfo.ZoneInfo(member.timezone))
+            local = until.astimezone(_zone(member.timezone))
             return (
                 MessageStatus.QUEUED,
                 f"Delayed: quiet hours in {member.timezone} until "
@@ -219,7 +224,9 @@ def message_deliver(
     called, outside any lock, so a second worker never sends it again. A
     transient backend failure puts it back in the queue with a delay until
     DeliverySettings.max_attempts; any other failure marks it failed.
-    Returns the message when this call dealt with it, else None.
+    Returns the message when this call handed it to its backend (whatever the
+    backend then said); None when there was nothing to hand over: already
+    dealt with, not due yet, or just suppressed or delayed (the row says which).
     """
     now = now or timezone.now()
     head = (
@@ -255,7 +262,7 @@ def message_deliver(
                 message.error = reason[:200]
                 message.send_after = send_after or message.send_after
                 message.save(update_fields=["status", "error", "send_after"])
-                return message
+                return None
         message.status = MessageStatus.SENT
         message.sent_at = now
         message.attempts = F("attempts") + 1

@@ -95,10 +95,16 @@ class TestOutbox:
         assert entry.reference == fan_message.token
 
     def test_sms_backend_keeps_the_text(self):
-        reference = OutboxSmsBackend().send(to="+380671234567", text="Hi", reference="t")
+        reference = OutboxSmsBackend().send(
+            to="+380671234567", text="Hi", reference="t"
+        )
 
         entry = OutboxEntry.objects.get()
-        assert (entry.channel, entry.to, entry.body) == (Channel.SMS, "+380671234567", "Hi")
+        assert (entry.channel, entry.to, entry.body) == (
+            Channel.SMS,
+            "+380671234567",
+            "Hi",
+        )
         assert reference == f"outbox-{entry.pk}"
 
     def test_outbox_page_lists_emails_and_sms(
