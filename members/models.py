@@ -243,7 +243,9 @@ class Member(models.Model):
         _("time zone"),
         max_length=64,
         default=member_timezone_default,
+        blank=True,
         validators=[timezone_validate],
+        help_text=_("Such as Europe/Kyiv; empty means the program's time zone."),
     )
 
     class Meta:

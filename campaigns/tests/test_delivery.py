@@ -331,3 +331,24 @@ def test_frequency_cap_holds_when_workers_race(store):
     capped = Message.objects.filter(status=MessageStatus.SUPPRESSED).count()
     assert (sent, capped) == (2, 4)
     assert len(mail.outbox) == 2
+
+
+class TestMemberTimezone:
+    def test_unknown_zone_is_refused(self):
+        from django.core.exceptions import ValidationError
+
+        from members.models import timezone_validate
+
+        timezone_validate("Europe/Chisinau")
+        with pytest.raises(ValidationError, match="not a time zone"):
+            timezone_validate("Mars/Olympus")
+
+    def test_new_member_gets_the_site_zone_and_empty_means_it_too(self, fan, settings):
+        conf = delivery_settings_get()
+        assert fan.timezone == settings.TIME_ZONE
+        # 23:30 in Kyiv (UTC+3 in summer) is quiet for "" as for Europe/Kyiv.
+        at = dt.datetime(2026, 6, 1, 20, 30, tzinfo=dt.UTC)
+
+        assert quiet_hours_end(at=at, tz_name="", conf=conf) == quiet_hours_end(
+            at=at, tz_name="Europe/Kyiv", conf=conf
+        )

@@ -14,6 +14,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='member',
             name='timezone',
-            field=models.CharField(default=members.models.member_timezone_default, max_length=64, validators=[members.models.timezone_validate], verbose_name='time zone'),
+            field=models.CharField(blank=True, default=members.models.member_timezone_default, help_text="Such as Europe/Kyiv; empty means the program's time zone.", max_length=64, validators=[members.models.timezone_validate], verbose_name='time zone'),
         ),
     ]
