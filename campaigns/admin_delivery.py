@@ -193,3 +193,8 @@ class DeliverySettingsAdmin(SingletonAdminMixin, admin.ModelAdmin):
     search_fields = ("frequency_cap",)
     fields = ("frequency_cap", "quiet_start", "quiet_end", "max_attempts", "updated_at")
     readonly_fields = ("updated_at",)
+
+    def has_add_permission(self, request):
+        # The changelist creates the row (delivery_settings_get); no "add" ever,
+        # and no query on every admin page to find out.
+        return False

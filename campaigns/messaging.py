@@ -237,7 +237,9 @@ def message_deliver(
     if head is None:
         return None
     conf = delivery_settings_get()
-    with transaction.atomic():
+    # Durable: the claim must be committed before the backend is called, and
+    # the member's lock must not outlive this block inside a caller's transaction.
+    with transaction.atomic(durable=True):
         member = None
         if head["marketing"]:
             member = (
