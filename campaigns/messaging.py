@@ -2,22 +2,60 @@
 
 Campaigns, journeys, complaint replies and event reminders all call
 `message_send`; it writes the Message row (unique per member and purpose key)
-and queues its delivery after commit.
+and queues its delivery after commit. `message_deliver` decides at send time,
+under locks, whether a marketing message may leave now (consent, quiet hours,
+frequency cap), then hands it to the email or SMS backend once.
+
+The pipeline (docs/architecture.md, "Delivery"):
+
+    message_send ──on commit──▶ tasks.message_deliver ──▶ message_deliver
+        │                                                  │ marketing: consent? quiet hours? cap?
+        │                                                  ├─ suppressed (reason kept)
+        │                                                  ├─ delayed: send_after ◀── tasks.messages_requeue_due (5 min)
+        │                                                  └─ claimed as sent ─▶ backend ─▶ failed / retried
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import html
 import logging
+import smtplib
+import zoneinfo
 
-from django.core.mail import EmailMessage
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.core.mail.message import make_msgid
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
-from campaigns.models import Message, MessageStatus
+from campaigns.backends import DeliveryError
+from campaigns.backends.email import REFERENCE_HEADER
+from campaigns.backends.sms import sms_backend_send
+from campaigns.models import DeliverySettings, Message, MessageStatus
+from campaigns.tracking import (
+    LINK_RE,
+    TRAILING,
+    click_url,
+    open_pixel_url,
+    unsubscribe_url,
+)
 from members.models import Channel, Member
-from members.sms import sms_send
 
 log = logging.getLogger(__name__)
+
+CAP_WINDOW = dt.timedelta(days=7)
+RETRY_BASE = dt.timedelta(minutes=5)  # then 10, 20... minutes
+# A queued message nobody has picked up for this long lost its task (a worker
+# died, the broker was down): the periodic sweep queues it again.
+STUCK_AFTER = dt.timedelta(minutes=15)
+
+
+def delivery_settings_get() -> DeliverySettings:
+    """The one row of delivery settings, created with its defaults when missing."""
+    row, _created = DeliverySettings.objects.get_or_create(pk=1)
+    return row
 
 
 def _channel_for(member: Member, channel: str | None) -> str | None:
@@ -37,6 +75,7 @@ def message_send(
     body: str,
     channel: str | None = None,
     marketing: bool = False,
+    send_after: dt.datetime | None = None,
     campaign=None,
     variant=None,
     to: str | None = None,
@@ -45,10 +84,12 @@ def message_send(
 
     `key` names the purpose; a second call with the same (member, key) returns
     the first message and sends nothing. `channel` None means the member's
-    preferred channel. Returns None when the member has no address at all.
-    Queues `campaigns.tasks.message_deliver` on commit. `campaign`/`variant`
-    tag a campaign's message; `to` overrides the address (a campaign's test
-    send to the staff user who asked for it).
+    preferred channel. `send_after` holds it back until then. `campaign` and
+    `variant` tag a campaign's message; `to` overrides the address (a campaign's
+    test send to the staff user who asked for it). Consent, quiet
+    hours and the frequency cap are checked when it is delivered, not here.
+    Returns None when the member has no address at all.
+    Queues `campaigns.tasks.message_deliver` on commit; locks nothing.
     """
     existing = Message.objects.filter(member=member, key=key).first()
     if existing is not None:
@@ -69,6 +110,7 @@ def message_send(
                 language=member.language,
                 subject=subject,
                 body=body,
+                send_after=send_after,
                 campaign=campaign,
                 variant=variant,
             )
@@ -94,23 +136,293 @@ def _mark(message: Message, status: str, error: str = "") -> None:
     message.save(update_fields=fields)
 
 
-def message_deliver(*, message_id: int) -> Message | None:
+# --- the send-time rules for marketing messages --------------------------------------
+
+
+def _zone(name: str) -> zoneinfo.ZoneInfo:
+    """The member's time zone; the site's when theirs is empty or unknown."""
+    try:
+        return zoneinfo.ZoneInfo(name or settings.TIME_ZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def quiet_hours_end(
+    *, at: dt.datetime, tz_name: str, conf: DeliverySettings
+) -> dt.datetime | None:
+    """When the quiet hours around `at` end in the time zone `tz_name`, or None
+    when `at` is outside them. The window may wrap midnight (21:00-09:00)."""
+    tz = _zone(tz_name)
+    local = at.astimezone(tz)
+    start, end, now_t = conf.quiet_start, conf.quiet_end, local.time()
+    if start == end:
+        return None
+    if start < end:
+        quiet = start <= now_t < end
+        end_day = local.date()
+    else:  # wraps midnight
+        quiet = now_t >= start or now_t < end
+        end_day = (
+            local.date() + dt.timedelta(days=1) if now_t >= start else local.date()
+        )
+    if not quiet:
+        return None
+    return dt.datetime.combine(end_day, end, tzinfo=tz).astimezone(dt.UTC)
+
+
+def _marketing_verdict(
+    message: Message, member: Member, *, now: dt.datetime, conf: DeliverySettings
+) -> tuple[str, str, dt.datetime | None] | None:
+    """(status, reason, send_after) when a marketing message may not leave now."""
+    if not getattr(member, f"{message.channel}_consent"):
+        channel = "email" if message.channel == Channel.EMAIL else "SMS"
+        return MessageStatus.SUPPRESSED, f"No {channel} marketing consent", None
+    if message.channel == Channel.SMS:
+        until = quiet_hours_end(at=now, tz_name=member.timezone, conf=conf)
+        if until is not None:
+            local = until.astimezone(_zone(member.timezone))
+            return (
+                MessageStatus.QUEUED,
+                f"Delayed: quiet hours in {member.timezone} until "
+                f"{local:%Y-%m-%d %H:%M}",
+                until,
+            )
+    # The member row is locked by the caller: two workers delivering two
+    # messages to one member count one after the other (see message_deliver).
+    sent = Message.objects.filter(
+        member_id=member.pk,
+        marketing=True,
+        status=MessageStatus.SENT,
+        sent_at__gt=now - CAP_WINDOW,
+    ).count()
+    if sent >= conf.frequency_cap:
+        return (
+            MessageStatus.SUPPRESSED,
+            f"Frequency cap: {sent} marketing messages in the last 7 days",
+            None,
+        )
+    return None
+
+
+def message_deliver(
+    *, message_id: int, now: dt.datetime | None = None
+) -> Message | None:
     """Hand a queued message to its backend once; a sent message is left alone.
 
-    Claims the row with a conditional update so two workers never both send it.
+    In one transaction: locks the member (marketing messages only, so the
+    frequency-cap count and the claim are one step per member), then the
+    message; a message whose `send_after` is still ahead is left for
+    `messages_requeue_due`. A marketing message without consent for its channel
+    is suppressed; a marketing SMS in the member's quiet hours gets `send_after`
+    = their end; one over the frequency cap is suppressed. Otherwise the row is
+    claimed (status sent, attempts + 1) and committed before the backend is
+    called, outside any lock, so a second worker never sends it again. A
+    transient backend failure puts it back in the queue with a delay until
+    DeliverySettings.max_attempts; any other failure marks it failed.
+    Returns the message when this call handed it to its backend (whatever the
+    backend then said); None when there was nothing to hand over: already
+    dealt with, not due yet, or just suppressed or delayed (the row says which).
     """
-    claimed = Message.objects.filter(pk=message_id, status=MessageStatus.QUEUED).update(
-        status=MessageStatus.SENT, sent_at=timezone.now()
+    now = now or timezone.now()
+    head = (
+        Message.objects.filter(pk=message_id, status=MessageStatus.QUEUED)
+        .values("member_id", "marketing")
+        .first()
     )
-    if not claimed:
+    if head is None:
         return None
-    message = Message.objects.get(pk=message_id)
+    conf = delivery_settings_get()
+    # Durable: the claim must be committed before the backend is called, and
+    # the member's lock must not outlive this block inside a caller's transaction.
+    with transaction.atomic(durable=True):
+        member = None
+        if head["marketing"]:
+            member = (
+                Member.objects.select_for_update(of=("self",))
+                .filter(pk=head["member_id"])
+                .first()
+            )
+        message = (
+            Message.objects.select_for_update(of=("self",))
+            .filter(pk=message_id, status=MessageStatus.QUEUED)
+            .first()
+        )
+        if message is None:
+            return None
+        if message.send_after and message.send_after > now:
+            return None
+        if message.marketing and member is not None:
+            verdict = _marketing_verdict(message, member, now=now, conf=conf)
+            if verdict is not None:
+                status, reason, send_after = verdict
+                message.status = status
+                message.error = reason[:200]
+                message.send_after = send_after or message.send_after
+                message.save(update_fields=["status", "error", "send_after"])
+                return None
+        message.status = MessageStatus.SENT
+        message.sent_at = now
+        message.attempts = F("attempts") + 1
+        message.error = ""
+        message.save(update_fields=["status", "sent_at", "attempts", "error"])
+    message.refresh_from_db(fields=["attempts"])
     try:
-        if message.channel == Channel.EMAIL:
-            EmailMessage(message.subject, message.body, None, [message.to]).send()
-        else:
-            sms_send(to=message.to, text=message.body)
-    except Exception as exc:  # noqa: BLE001 - any backend failure is recorded
-        log.warning("message %s failed: %s", message_id, exc)
-        _mark(message, MessageStatus.FAILED, str(exc) or exc.__class__.__name__)
+        provider_id = _hand_over(message)
+    except Exception as exc:  # noqa: BLE001 - every backend failure is recorded
+        _failure_record(message, exc, now=now, conf=conf)
+        return message
+    if provider_id:
+        Message.objects.filter(pk=message.pk).update(provider_id=provider_id[:100])
+        message.provider_id = provider_id[:100]
     return message
+
+
+TRANSIENT = (
+    smtplib.SMTPServerDisconnected,
+    smtplib.SMTPConnectError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def _failure_record(
+    message: Message, exc: Exception, *, now: dt.datetime, conf: DeliverySettings
+) -> None:
+    reason = str(exc) or exc.__class__.__name__
+    transient = (
+        exc.transient if isinstance(exc, DeliveryError) else isinstance(exc, TRANSIENT)
+    )
+    log.warning(
+        "message %s attempt %s failed: %s", message.pk, message.attempts, reason
+    )
+    if transient and message.attempts < conf.max_attempts:
+        retry_at = now + RETRY_BASE * (2 ** (message.attempts - 1))
+        Message.objects.filter(pk=message.pk, status=MessageStatus.SENT).update(
+            status=MessageStatus.QUEUED,
+            sent_at=None,
+            send_after=retry_at,
+            error=f"Attempt {message.attempts} failed: {reason}"[:200],
+        )
+        message.status, message.send_after = MessageStatus.QUEUED, retry_at
+    else:
+        Message.objects.filter(pk=message.pk, status=MessageStatus.SENT).update(
+            status=MessageStatus.FAILED, failed_at=now, error=reason[:200]
+        )
+        message.status, message.failed_at = MessageStatus.FAILED, now
+    message.error = reason[:200]
+
+
+# --- what leaves: the email and the SMS -----------------------------------------------
+
+
+def email_build(message: Message) -> EmailMultiAlternatives:
+    """The email of a message: the text as written plus an HTML version whose
+    links go through click tracking, with the open pixel; a marketing email
+    also carries the unsubscribe link and the List-Unsubscribe headers
+    (RFC 2369, and RFC 8058 one-click)."""
+    headers = {
+        REFERENCE_HEADER: message.token,
+        "Message-ID": make_msgid(idstring=message.token.replace("-", "")),
+    }
+    text = message.body
+    footer_html = ""
+    if message.marketing:
+        link = unsubscribe_url(message.token)
+        headers["List-Unsubscribe"] = f"<{link}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        text = f"{text}\n\n--\n{_unsubscribe_line(message)}\n{link}\n"
+        footer_html = (
+            f'<p style="font-size:12px;color:#666">'
+            f'<a href="{html.escape(link)}">{html.escape(_unsubscribe_line(message))}</a>'
+            f"</p>"
+        )
+    email = EmailMultiAlternatives(
+        subject=message.subject, body=text, to=[message.to], headers=headers
+    )
+    email.attach_alternative(_html_body(message, footer_html), "text/html")
+    return email
+
+
+def _unsubscribe_line(message: Message) -> str:
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    with translation.override(message.language or settings.LANGUAGE_CODE):
+        return gettext("Unsubscribe from these emails")
+
+
+def _html_body(message: Message, footer_html: str) -> str:
+    parts, last = [], 0
+    body = message.body
+    for index, match in enumerate(LINK_RE.finditer(body)):
+        url = match.group(0)
+        link = url.rstrip(TRAILING)
+        parts.append(html.escape(body[last : match.start()]))
+        parts.append(
+            f'<a href="{html.escape(click_url(message.token, index))}">'
+            f"{html.escape(link)}</a>"
+        )
+        parts.append(html.escape(url[len(link) :]))
+        last = match.end()
+    parts.append(html.escape(body[last:]))
+    paragraphs = "".join(
+        f"<p>{chunk.replace(chr(10), '<br>')}</p>"
+        for chunk in "".join(parts).split("\n\n")
+        if chunk.strip()
+    )
+    pixel = (
+        f'<img src="{html.escape(open_pixel_url(message.token))}" width="1" '
+        f'height="1" alt="">'
+    )
+    lang = html.escape(message.language or settings.LANGUAGE_CODE)
+    return (
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+        f"<title>{html.escape(message.subject)}</title></head>"
+        f"<body>{paragraphs}{footer_html}{pixel}</body></html>"
+    )
+
+
+def sms_text(message: Message) -> str:
+    """A marketing SMS ends with its signed opt-out link."""
+    if not message.marketing:
+        return message.body
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    with translation.override(message.language or settings.LANGUAGE_CODE):
+        label = gettext("Opt out")
+    return f"{message.body}\n{label}: {unsubscribe_url(message.token)}"
+
+
+def _hand_over(message: Message) -> str:
+    """Give the message to its backend; the provider's id for it, or ""."""
+    if message.channel == Channel.EMAIL:
+        email = email_build(message)
+        email.send()
+        return email.extra_headers["Message-ID"].strip("<>")
+    return sms_backend_send(
+        to=message.to, text=sms_text(message), reference=message.token
+    )
+
+
+# --- the periodic sweep -----------------------------------------------------------------
+
+
+def messages_requeue_due(*, now: dt.datetime | None = None, batch: int = 1000) -> int:
+    """Queue delivery again for messages whose `send_after` has come (quiet hours
+    over, a retry's delay passed) and for queued messages whose task was lost.
+    Reads ids in one query per batch, queues `tasks.message_deliver` for each;
+    the deliver task's claim makes a double queueing harmless. Returns how many."""
+    from django.db.models import Q
+
+    from campaigns.tasks import message_deliver
+
+    now = now or timezone.now()
+    due = Message.objects.filter(status=MessageStatus.QUEUED).filter(
+        Q(send_after__lte=now)
+        | Q(send_after__isnull=True, created_at__lte=now - STUCK_AFTER)
+    )
+    ids = list(due.order_by("pk").values_list("pk", flat=True)[:batch])
+    for pk in ids:
+        message_deliver.delay(pk)
+    return len(ids)

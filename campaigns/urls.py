@@ -4,7 +4,7 @@ surveys, events); each area adds its own paths here."""
 from django.urls import path
 
 from analytics.views_recs import for_you
-from campaigns import views_events, views_feedback
+from campaigns import views_delivery, views_events, views_feedback
 
 app_name = "campaigns"
 urlpatterns: list = []
@@ -40,4 +40,13 @@ urlpatterns += [
         name="complaint_detail",
     ),
     path("survey/<str:token>/", views_feedback.survey_answer, name="survey_answer"),
+]
+
+# Delivery: unsubscribe, tracking and webhooks (campaigns.views_delivery).
+urlpatterns += [
+    path("u/<str:signed>/", views_delivery.unsubscribe, name="unsubscribe"),
+    path("o/<str:signed>.gif", views_delivery.track_open, name="track_open"),
+    path("c/<str:signed>/<int:index>/", views_delivery.track_click, name="track_click"),
+    path("hooks/email/", views_delivery.email_webhook, name="email_webhook"),
+    path("hooks/sms/", views_delivery.sms_webhook, name="sms_webhook"),
 ]

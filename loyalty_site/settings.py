@@ -206,6 +206,31 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Where emails sent outside a request (the anomaly digest) link to.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
+# --- Delivery of member messages (campaigns.messaging, docs/operations.md) ---
+# Without EMAIL_URL (make run) emails are kept in the database and shown on the
+# Outbox page in admin; production sets EMAIL_URL=smtp+tls://user:pass@host:587.
+# Tests use Django's locmem backend whatever this says.
+if not env.str("EMAIL_URL", default=""):
+    EMAIL_BACKEND = "campaigns.backends.email.OutboxEmailBackend"
+# SMS: SMS_BACKEND names a backend class outright; otherwise an SMS_GATEWAY_URL
+# means the HTTP gateway, and without one SMS are kept in the Outbox too.
+SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
+SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
+SMS_GATEWAY_TIMEOUT = env.float("SMS_GATEWAY_TIMEOUT", default=10.0)
+if not env.str("SMS_BACKEND", default=""):
+    LOYALTY_SMS_BACKEND = (
+        "campaigns.backends.sms.HttpGatewaySmsBackend"
+        if SMS_GATEWAY_URL
+        else "campaigns.backends.sms.OutboxSmsBackend"
+    )
+# Shared secrets the email provider and the SMS gateway send with their webhooks
+# (bounces, delivery reports, STOP replies); empty = the webhook refuses all.
+EMAIL_WEBHOOK_TOKEN = env.str("EMAIL_WEBHOOK_TOKEN", default="")
+SMS_GATEWAY_WEBHOOK_TOKEN = env.str("SMS_GATEWAY_WEBHOOK_TOKEN", default="")
+# Paid-membership reminders go through message_send and the renewal journey.
+if not env.str("LOYALTY_MEMBERSHIP_REMINDER_SENDER", default=""):
+    LOYALTY_MEMBERSHIP_REMINDER_SENDER = "campaigns.journeys.membership_reminder_send"
+
 # --- Celery -------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -307,6 +332,35 @@ CELERY_BEAT_SCHEDULE = {
     "survey-invites-hourly": {
         "task": "campaigns.tasks_feedback.survey_invites_send_due",
         "schedule": crontab(minute=35),
+    },
+    # Delivery and journeys (campaigns.tasks)
+    "messages-requeue-due": {
+        "task": "campaigns.tasks.messages_requeue_due",
+        "schedule": crontab(minute="*/5"),
+    },
+    "journey-welcome-hourly": {
+        "task": "campaigns.tasks.journey_welcome_due",
+        "schedule": crontab(minute=20),
+    },
+    "journey-tier-change-hourly": {
+        "task": "campaigns.tasks.journey_tier_change_due",
+        "schedule": crontab(minute=25),
+    },
+    "journey-birthday-daily": {
+        "task": "campaigns.tasks.journey_birthday_due",
+        "schedule": crontab(hour=9, minute=30),
+    },
+    "journey-points-expiring-daily": {
+        "task": "campaigns.tasks.journey_points_expiring_due",
+        "schedule": crontab(hour=10, minute=30),
+    },
+    "journey-voucher-reminder-daily": {
+        "task": "campaigns.tasks.journey_voucher_reminder_due",
+        "schedule": crontab(hour=11, minute=0),
+    },
+    "journey-win-back-daily": {
+        "task": "campaigns.tasks.journey_win_back_due",
+        "schedule": crontab(hour=11, minute=30),
     },
 }
 # RFM scores look at this many days of purchases (analytics.rfm).

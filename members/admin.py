@@ -230,6 +230,7 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
                     "birthday",
                     "gender",
                     "language",
+                    "timezone",
                     "interests",
                     "home_store",
                 )

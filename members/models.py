@@ -117,6 +117,25 @@ class ConsentSource(models.TextChoices):
     UNSUBSCRIBE = "unsubscribe", _("Unsubscribe link")
 
 
+def member_timezone_default() -> str:
+    return settings.TIME_ZONE
+
+
+def timezone_validate(value: str) -> None:
+    """An IANA time zone name such as Europe/Kyiv."""
+    import zoneinfo
+
+    from django.core.exceptions import ValidationError
+
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            _("“%(value)s” is not a time zone such as Europe/Kyiv."),
+            params={"value": value},
+        ) from None
+
+
 class Member(models.Model):
     """A loyalty program member, with or without a web login.
 
@@ -235,6 +254,16 @@ class Member(models.Model):
     # Case-folded name and email for staff search. SQLite's LIKE folds only ASCII,
     # so "олена" would not find "Олена" there; folding in Python works on both DBs.
     search_text = models.CharField(max_length=450, blank=True, editable=False)
+    # Last: the name shadows django.utils.timezone in the class body above.
+    # Quiet hours for marketing SMS are kept in the member's own time zone.
+    timezone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default=member_timezone_default,
+        blank=True,
+        validators=[timezone_validate],
+        help_text=_("Such as Europe/Kyiv; empty means the program's time zone."),
+    )
 
     class Meta:
         verbose_name = _("member")

@@ -46,6 +46,7 @@ PROFILE_FIELDS = (
     "home_store",
     "preferred_channel",
     "preferred_send_hour",
+    "timezone",
 )
 OTP_MAX_ATTEMPTS = 5
 CARD_MAX_LENGTH = 20  # Member.card_number

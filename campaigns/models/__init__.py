@@ -77,3 +77,21 @@ __all__ = [
     "SegmentKind",
     "SegmentStaticMember",
 ]
+from campaigns.models.delivery import DeliverySettings, OutboxEntry  # noqa: E402
+from campaigns.models.journeys import (  # noqa: E402
+    SERVICE_JOURNEYS,
+    Journey,
+    JourneyChannel,
+    JourneyKind,
+    JourneyText,
+)
+
+__all__ += [
+    "SERVICE_JOURNEYS",
+    "DeliverySettings",
+    "Journey",
+    "JourneyChannel",
+    "JourneyKind",
+    "JourneyText",
+    "OutboxEntry",
+]

@@ -1,3 +1,5 @@
+import secrets
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -9,6 +11,12 @@ class MessageStatus(models.TextChoices):
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
     SUPPRESSED = "suppressed", _("Not sent")
+
+
+def message_token_new() -> str:
+    """The random, unguessable name of a message in its tracking, unsubscribe and
+    webhook URLs (always signed on top, see campaigns.tracking)."""
+    return secrets.token_urlsafe(16)
 
 
 class Message(models.Model):
@@ -59,9 +67,27 @@ class Message(models.Model):
         on_delete=models.SET_NULL,
         related_name="messages",
     )
-    # Tracking (written by delivery); the campaign figures count them.
+    # --- delivery (campaigns.messaging.message_deliver) ---
+    token = models.CharField(
+        _("token"),
+        max_length=32,
+        unique=True,
+        default=message_token_new,
+        editable=False,
+    )
+    send_after = models.DateTimeField(
+        _("not before"),
+        null=True,
+        blank=True,
+        help_text=_("Held back until then (quiet hours, a retry after a failure)."),
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    provider_id = models.CharField(
+        _("provider's id"), max_length=100, blank=True, db_index=True
+    )
     opened_at = models.DateTimeField(_("opened at"), null=True, blank=True)
     clicked_at = models.DateTimeField(_("clicked at"), null=True, blank=True)
+    failed_at = models.DateTimeField(_("failed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("message")
@@ -75,6 +101,18 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["status", "created_at"]),
             models.Index(fields=["campaign", "status"]),
+            # The sweep of delayed messages (messages_requeue_due).
+            models.Index(
+                fields=["send_after"],
+                condition=models.Q(status="queued"),
+                name="message_queued_send_after",
+            ),
+            # The frequency cap counts a member's recent marketing sends.
+            models.Index(
+                fields=["member", "sent_at"],
+                condition=models.Q(marketing=True),
+                name="message_member_marketing_sent",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -33,6 +33,7 @@ from analytics import demo_recs
 from analytics.demo import seed as analytics_demo_seed
 from campaigns import demo_campaigns as campaigns_demo
 from campaigns import demo_feedback
+from campaigns.demo_delivery import seed as delivery_seed
 from campaigns.demo_events import seed as events_demo_seed
 from campaigns.demo_segments import seed as segments_demo_seed
 from members.errors import Conflict
@@ -444,6 +445,7 @@ class Command(BaseCommand):
             self._points_expire_and_pend()
             stamp_cards_expire_due(now=self.end)
             self._memberships_finish()
+            delivery_seed(command=self)
             segments_demo_seed(command=self)
             campaigns_demo.seed(command=self)
             events_demo_seed(command=self)
