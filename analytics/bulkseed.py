@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
-from django.db.models import NOT_PROVIDED, Max
+from django.db.models import NOT_PROVIDED, CharField, Max
 from django.utils import timezone
 
 from members.cards import luhn_check_digit
@@ -105,6 +105,10 @@ class BulkWriter:
                 rest.append((column, value))
             elif f.null:
                 rest.append((column, None))
+            elif callable(f.default) and isinstance(f, CharField) and not f.unique:
+                # A computed text default is the same for every row (the
+                # member's time zone); a unique one (a token) is not.
+                rest.append((column, f.get_default()))
             elif not f.has_default() and f.empty_strings_allowed and f.blank:
                 rest.append((column, ""))
             elif f.default is NOT_PROVIDED or callable(f.default):

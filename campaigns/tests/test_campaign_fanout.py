@@ -61,7 +61,9 @@ def test_send_now_writes_one_message_per_member_and_sends_it(small_chunks):
         == 25
     )
     assert len(mail.outbox) == 25
-    assert mail.outbox[0].body == f"Hi {members[0].first_name}, you have 0 points."
+    body = mail.outbox[0].body
+    assert body.startswith(f"Hi {members[0].first_name}, you have 0 points.\n")
+    assert "Unsubscribe from these emails\nhttp://" in body  # delivery's footer
     run.refresh_from_db()
     campaign.refresh_from_db()
     assert (run.chunks_done, run.status) == (3, "sent")
@@ -176,7 +178,7 @@ def test_chunk_query_count_does_not_grow_with_members(settings):
     # SQLite splits a bulk statement at its parameter limit; PostgreSQL does not.
     if connection.vendor == "postgresql":
         assert small == large
-    assert large <= 30
+    assert large <= 40  # SQLite: more columns per message, more split statements
 
 
 def test_holdout_gets_no_message_and_is_recorded(small_chunks):
