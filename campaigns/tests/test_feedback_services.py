@@ -20,6 +20,7 @@ from campaigns.models import (
     SurveyKind,
     SurveyResponse,
 )
+from campaigns.models.delivery import DeliverySettings
 from campaigns.services_feedback import (
     complaint_assign,
     complaint_customer_reply,
@@ -461,6 +462,10 @@ class TestSurveyInvites:
     def test_sms_consent_only_gets_an_sms(
         self, store, sms_outbox, django_capture_on_commit_callbacks
     ):
+        # An invitation is marketing: at night in Kyiv quiet hours would hold it.
+        DeliverySettings.objects.update_or_create(
+            pk=1, defaults={"quiet_start": dt.time(0), "quiet_end": dt.time(0)}
+        )
         survey_make(post_purchase=True, delay_hours=1)
         member = MemberFactory(store=store, email=None)
         member.sms_consent = True
