@@ -368,7 +368,7 @@ def cohorts_view(request):
                 "labels": [
                     gettext("Month %(n)s") % {"n": o} for o in matrix["offsets"]
                 ],
-                "datasets": [{"label": gettext("Bought, % of cohort"), "data": curve}],
+                "datasets": [{"label": gettext("Bought (percent of cohort)"), "data": curve}],
             }
         },
     )
