@@ -22,7 +22,7 @@ nobody) and a Redis database of its own:
      no campaign is left in "sending".
    It prints what it found and exits 1 on any violation.
 
-Environment: CHAOS_SECONDS (default 60), CHAOS_CLIENTS (8), CHAOS_MEMBERS (300),
+Environment: CHAOS_SECONDS (default 60), CHAOS_CLIENTS (8), CHAOS_MEMBERS (600),
 CHAOS_BROKER_URL (redis://127.0.0.1:6379/9). CHAOS_DATABASE_URL and
 CHAOS_PG_RESTART (a shell command) use an existing server instead of the
 private cluster.
@@ -54,7 +54,7 @@ sys.path.insert(0, str(ROOT))
 VENV_BIN = ROOT / ".venv/bin"
 SECONDS = int(os.environ.get("CHAOS_SECONDS", "60"))
 CLIENTS = int(os.environ.get("CHAOS_CLIENTS", "8"))
-MEMBERS = int(os.environ.get("CHAOS_MEMBERS", "300"))
+MEMBERS = int(os.environ.get("CHAOS_MEMBERS", "600"))
 BROKER = os.environ.get("CHAOS_BROKER_URL", "redis://127.0.0.1:6379/9")
 ACK_DEADLINE = 180  # seconds a client keeps retrying one request
 WORK = Path(tempfile.gettempdir()) / "loyalty-chaos"
@@ -317,6 +317,7 @@ class Till(threading.Thread):
 def django_setup(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ["CELERY_BROKER_URL"] = BROKER
+    os.environ["CAMPAIGN_CHUNK_SIZE"] = "25"  # kills land mid-campaign
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loyalty_site.settings")
     os.environ.setdefault("SECRET_KEY", "chaos-only-" + "k" * 50)
     import django
@@ -344,14 +345,92 @@ def seed() -> tuple[str, list[str]]:
     return raw, cards
 
 
-def campaign_start() -> object | None:
-    """A campaign to every member, sent now, while the load runs (None: no
-    campaigns app yet)."""
-    try:
-        from campaigns import chaos_hooks
-    except ImportError:
-        return None
-    return chaos_hooks.campaign_start()
+def campaign_start():
+    """An email campaign to every member, sent now, while the load runs: its
+    chunks are what the worker is doing when it is killed."""
+    from campaigns.models import Campaign, CampaignVariant
+    from campaigns.services_campaigns import campaign_save, campaign_send_now
+    from campaigns.services_segments import segment_save
+
+    segment = segment_save(name="Everyone (chaos)", definition={}, by=None)
+    campaign = campaign_save(
+        campaign=Campaign(name="Chaos campaign", segment=segment, channel="email"),
+        user=None,
+    )
+    CampaignVariant.objects.create(
+        campaign=campaign,
+        label="A",
+        subject_en="Hello",
+        body_en="Hi {{ first_name }}, you have {{ balance }} points.",
+        subject_uk="Вітаємо",
+        body_uk="{{ first_name }}, у вас {{ balance }} балів.",
+    )
+    campaign_send_now(campaign=campaign)
+    return campaign.pk
+
+
+def campaign_wait(campaign_id: int, *, timeout: float) -> None:
+    from django.db import connections
+
+    from campaigns.models import Campaign, CampaignStatus
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        connections.close_all()
+        if Campaign.objects.get(pk=campaign_id).status == CampaignStatus.SENT:
+            return
+        time.sleep(2)
+
+
+def campaign_check(campaign_id: int) -> list[str]:
+    """No member messaged twice, every recipient messaged once, nothing stuck."""
+    from django.db.models import Count
+
+    from campaigns.models import (
+        Campaign,
+        CampaignRecipient,
+        CampaignRun,
+        CampaignStatus,
+        Message,
+        MessageStatus,
+        RunStatus,
+    )
+
+    problems = []
+    campaign = Campaign.objects.get(pk=campaign_id)
+    if campaign.status != CampaignStatus.SENT:
+        problems.append(f"campaign left in {campaign.status!r}")
+    problems += [
+        f"campaign run {pk} left in 'sending'"
+        for pk in CampaignRun.objects.filter(
+            campaign=campaign, status=RunStatus.SENDING
+        ).values_list("pk", flat=True)
+    ]
+    twice = (
+        Message.objects.filter(campaign=campaign)
+        .values("member_id")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+    )
+    problems += [
+        f"member {row['member_id']} messaged {row['n']} times" for row in twice
+    ]
+    wanted = set(
+        CampaignRecipient.objects.filter(
+            run__campaign=campaign, holdout=False
+        ).values_list("member_id", flat=True)
+    )
+    got = set(
+        Message.objects.filter(campaign=campaign).values_list("member_id", flat=True)
+    )
+    if wanted - got:
+        problems.append(f"{len(wanted - got)} recipients got no message")
+    stuck = Message.objects.filter(
+        campaign=campaign, status=MessageStatus.QUEUED, send_after__isnull=True
+    ).count()
+    if stuck:
+        problems.append(f"{stuck} campaign messages stuck in 'queued'")
+    return problems
 
 
 def checks(book: Ledgerbook, campaign) -> list[str]:
@@ -404,9 +483,7 @@ def checks(book: Ledgerbook, campaign) -> list[str]:
         if offenders:
             problems.append(f"ledger check {name} failed: {offenders[:3]}")
     if campaign is not None:
-        from campaigns import chaos_hooks
-
-        problems += chaos_hooks.campaign_check(campaign)
+        problems += campaign_check(campaign)
     return problems
 
 
@@ -452,6 +529,8 @@ def run(pg) -> int:
         "ALLOWED_HOSTS": "127.0.0.1",
         "API_RATE": "100000000/min",
         "CONN_MAX_AGE": "0",
+        # Small chunks, so that kills land in the middle of the campaign.
+        "CAMPAIGN_CHUNK_SIZE": "25",
     }
     web = Service(
         "gunicorn",
@@ -490,7 +569,7 @@ def run(pg) -> int:
             campaign_tried = True
             campaign = campaign_start()
             connections.close_all()
-            say(f"campaign started: {campaign}" if campaign else "no campaigns yet")
+            say(f"campaign {campaign} started: every member, chunks of 25")
         if not pg_restarted and elapsed > SECONDS / 2:
             say("restarting PostgreSQL (immediate: a crash)")
             pg.restart()
@@ -513,10 +592,8 @@ def run(pg) -> int:
     for till in tills:
         till.join()
     if campaign is not None:
-        from campaigns import chaos_hooks
-
         say("Waiting for the campaign to finish (redelivered chunks included)...")
-        chaos_hooks.campaign_wait(campaign, timeout=240)
+        campaign_wait(campaign, timeout=240)
     web.stop()
     worker.stop()
 
