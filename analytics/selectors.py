@@ -528,7 +528,8 @@ def kpis(
     """Every metric of METRICS for the period against the previous one, for a
     store or the whole program. About six queries; the member figures are
     computed once per period and refresh (period_member_figures), and not at
-    all when none of `keys` needs them."""
+    all when none of `keys` needs them; NPS, satisfaction and the complaints
+    (feedback_figures, five queries on the live tables) likewise."""
     sums = daily_sums(period, store_id)
     if keys is None or set(keys) & MEMBER_KEYS:
         figures = period_member_figures(period, store_id)
