@@ -124,6 +124,18 @@ VOUCHER_COLUMNS = [
     ("used", _("Used")),
     ("use_rate", _("Used, %")),
 ]
+CAMPAIGN_COLUMNS = [
+    ("campaign", _("Campaign")),
+    ("runs", _("Runs")),
+    ("recipients", _("Recipients")),
+    ("held_out", _("Held out")),
+    ("revenue", _("Recipients' revenue")),
+    ("revenue_per_recipient", _("Revenue per recipient")),
+    ("revenue_per_held_out", _("Revenue per held-out member")),
+    ("incremental", _("Revenue over the holdout")),
+    ("spend", _("Marketing spend")),
+    ("return_on_spend", _("Return on spend")),
+]
 TIER_COLUMNS = [
     ("tier", _("Tier")),
     ("members", _("Members")),
@@ -163,6 +175,8 @@ def _table(name: str, period, store_id):
         return _dict_table(selectors.daily_series(period, store_id), DAILY_COLUMNS)
     if name == "points":
         return _dict_table(selectors.monthly_points(period), POINTS_COLUMNS)
+    if name == "campaigns":
+        return _dict_table(selectors.campaign_returns(period), CAMPAIGN_COLUMNS)
     if name == "vouchers":
         return _dict_table(selectors.voucher_sources(period), VOUCHER_COLUMNS)
     if name == "tiers":
@@ -218,6 +232,7 @@ def _context(request, title: str, page: str):
                     "daily",
                     "points",
                     "vouchers",
+                    "campaigns",
                     "tiers",
                     "cohorts",
                     "definitions",
@@ -252,7 +267,8 @@ def _cards(period, store_id, keys):
 
 def overview_view(request):
     """KPI cards with the change against the previous period, sales and
-    enrollments over time, the stores side by side."""
+    enrollments over time, the stores side by side, campaigns against their
+    holdout and spend."""
     period, store_id, context = _context(
         request, gettext("Analytics: overview"), "overview"
     )
@@ -263,6 +279,9 @@ def overview_view(request):
         store_rows=selectors.store_table(period),
         store_headers=[str(label) for _k, label in STORE_COLUMNS],
         store_keys=[k for k, _label in STORE_COLUMNS],
+        campaign_rows=selectors.campaign_returns(period),
+        campaign_headers=[str(label) for _k, label in CAMPAIGN_COLUMNS],
+        campaign_keys=[k for k, _label in CAMPAIGN_COLUMNS],
         charts={
             "sales": {
                 "type": "line",
@@ -368,7 +387,9 @@ def cohorts_view(request):
                 "labels": [
                     gettext("Month %(n)s") % {"n": o} for o in matrix["offsets"]
                 ],
-                "datasets": [{"label": gettext("Bought (percent of cohort)"), "data": curve}],
+                "datasets": [
+                    {"label": gettext("Bought (percent of cohort)"), "data": curve}
+                ],
             }
         },
     )

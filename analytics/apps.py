@@ -28,3 +28,5 @@ class AnalyticsConfig(AppConfig):
             choices=lambda: RFMSegment.choices,
             replace=True,
         )
+        # Member 360 shows complaints, survey answers and event sign-ups.
+        import analytics.timeline_campaigns  # noqa: F401, PLC0415

@@ -129,6 +129,35 @@ METRICS: dict[str, MetricDef] = {
         ),
         "money",
     ),
+    "nps": MetricDef(
+        _("Net Promoter Score"),
+        _(
+            "Of the NPS answers given in the period, % promoters (9–10) less % detractors (0–6)."
+        ),
+        "score",
+    ),
+    "satisfaction": MetricDef(
+        _("Satisfaction"),
+        _("The average score (1–5) of the satisfaction answers given in the period."),
+        "rating",
+    ),
+    "complaints_opened": MetricDef(
+        _("Complaints opened"),
+        _("Complaints filed by members or logged at a counter in the period."),
+        "count",
+    ),
+    "complaints_resolved": MetricDef(
+        _("Complaints resolved"),
+        _("Complaints marked resolved in the period (reopened ones not counted)."),
+        "count",
+    ),
+    "complaint_resolve_hours": MetricDef(
+        _("Time to resolve"),
+        _(
+            "The median hours from opening to resolving, of the complaints resolved in the period."
+        ),
+        "hours",
+    ),
     "points_issued": MetricDef(
         _("Points issued"),
         _("Points earned on purchases, bonuses and points added by hand."),

@@ -10,13 +10,15 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from analytics.metrics import (
     METRICS,
     date_diff_sql,
+    day_bounds,
     local_month,
     month_add,
     month_end,
@@ -62,8 +64,6 @@ class Period:
 
     @property
     def end(self) -> dt.date:
-        from django.utils import timezone
-
         return min(month_end(self.last), timezone.localdate())
 
     def previous(self) -> Period:
@@ -153,10 +153,11 @@ class Kpi:
 
     @property
     def change(self) -> Decimal | None:
-        """The difference: in percentage points for shares, else in percent."""
+        """The difference: in percentage points for shares, in score points for
+        NPS and the satisfaction average, else in percent."""
         if self.value is None or self.previous is None:
             return None
-        if self.unit == "percent":
+        if self.unit in DIFFERENCE_UNITS:
             return (Decimal(self.value) - Decimal(self.previous)).quantize(
                 Decimal("0.1")
             )
@@ -170,7 +171,13 @@ class Kpi:
 
     @property
     def change_unit(self) -> str:
-        return "pp" if self.unit == "percent" else "%"
+        if self.unit in DIFFERENCE_UNITS:
+            return "pp" if self.unit == "percent" else ""
+        return "%"
+
+
+# Units whose change is shown as a difference rather than in percent.
+DIFFERENCE_UNITS = ("percent", "score", "rating")
 
 
 def _ratio(num, den, scale: int = 1) -> Decimal | None:
@@ -369,6 +376,81 @@ def marketing_spend_totals(period: Period) -> dict[str, Decimal | None]:
     )
 
 
+FEEDBACK_KEYS = {
+    "nps",
+    "satisfaction",
+    "complaints_opened",
+    "complaints_resolved",
+    "complaint_resolve_hours",
+}
+
+
+def _median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[mid]
+    return (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def feedback_figures(period: Period, store_id: int | None) -> dict[str, dict]:
+    """NPS, satisfaction and the complaints figures of the period ("cur") and
+    the previous one ("prev"), from the live tables (surveys and complaints are
+    small next to purchases): campaigns.selectors_feedback's nps_for_period and
+    satisfaction_for_period (one query each per period) and one query for the
+    complaints opened or resolved in either period. A store narrows answers to
+    its purchases and complaints to those about it. Time to resolve is the
+    median, in hours to one decimal."""
+    from campaigns.models import Complaint
+    from campaigns.selectors_feedback import nps_for_period, satisfaction_for_period
+
+    store = Store(pk=store_id) if store_id else None
+    prev = period.previous()
+    bounds = {
+        "cur": day_bounds(period.start, period.end),
+        "prev": day_bounds(prev.start, prev.end),
+    }
+    out: dict[str, dict] = {}
+    for w, (start, end) in bounds.items():
+        nps = nps_for_period(start=start, end=end, store=store)
+        satisfaction = satisfaction_for_period(start=start, end=end, store=store)
+        out[w] = {
+            "nps": None if nps.score is None else Decimal(str(nps.score)),
+            "satisfaction": (
+                None
+                if satisfaction.average is None
+                else Decimal(str(satisfaction.average))
+            ),
+            "complaints_opened": 0,
+            "complaints_resolved": 0,
+            "complaint_resolve_hours": None,
+        }
+    first, last = bounds["prev"][0], bounds["cur"][1]
+    complaints = Complaint.objects.filter(
+        Q(created_at__gte=first, created_at__lt=last)
+        | Q(resolved_at__gte=first, resolved_at__lt=last)
+    )
+    if store_id:
+        complaints = complaints.filter(store_id=store_id)
+    hours: dict[str, list[float]] = {"cur": [], "prev": []}
+    for created, resolved in complaints.values_list("created_at", "resolved_at"):
+        for w, (start, end) in bounds.items():
+            if start <= created < end:
+                out[w]["complaints_opened"] += 1
+            if resolved is not None and start <= resolved < end:
+                out[w]["complaints_resolved"] += 1
+                hours[w].append((resolved - created).total_seconds() / 3600)
+    for w in bounds:
+        median = _median(hours[w])
+        if median is not None:
+            out[w]["complaint_resolve_hours"] = Decimal(str(median)).quantize(
+                Decimal("0.1")
+            )
+    return out
+
+
 MEMBER_KEYS = {
     "active_members",
     "retention",
@@ -446,7 +528,8 @@ def kpis(
     """Every metric of METRICS for the period against the previous one, for a
     store or the whole program. About six queries; the member figures are
     computed once per period and refresh (period_member_figures), and not at
-    all when none of `keys` needs them."""
+    all when none of `keys` needs them; NPS, satisfaction and the complaints
+    (feedback_figures, five queries on the live tables) likewise."""
     sums = daily_sums(period, store_id)
     if keys is None or set(keys) & MEMBER_KEYS:
         figures = period_member_figures(period, store_id)
@@ -462,6 +545,10 @@ def kpis(
         }
         members = {"cur": empty, "prev": empty}
         churn = {w: {"buyers": 0, "churned": 0} for w in ("cur", "prev")}
+    if keys is None or set(keys) & FEEDBACK_KEYS:
+        feedback = feedback_figures(period, store_id)
+    else:
+        feedback = {w: dict.fromkeys(FEEDBACK_KEYS) for w in ("cur", "prev")}
     store_sales = store_sales_totals(period, store_id)
     spend = marketing_spend_totals(period)
     point_value = program_settings_get().point_value
@@ -504,6 +591,7 @@ def kpis(
             "referral_conversions": s["referrals_qualified"],
             "debt_clawbacks": s["debt_clawbacks"],
             "debt_points": s["debt_points"],
+            **feedback[w],
         }
     return {key: Kpi(key, values["cur"][key], values["prev"][key]) for key in METRICS}
 
@@ -521,6 +609,11 @@ OVERVIEW_KPIS = [
     "participation",
     "clv",
     "acquisition_cost",
+    "nps",
+    "satisfaction",
+    "complaints_opened",
+    "complaints_resolved",
+    "complaint_resolve_hours",
 ]
 PROGRAM_KPIS = [
     "points_issued",
@@ -772,3 +865,115 @@ def _shade(pct: Decimal | None) -> int:
     if pct is None:
         return 0
     return min(10, int((pct + 9) // 10))
+
+
+# --- campaigns: revenue against the holdout, and the spend ------------------------------
+
+
+def campaign_returns(period: Period, now: dt.datetime | None = None) -> list[dict]:
+    """Per campaign with runs started in the period: members sent to and held
+    out, revenue per member of each group within each run's window (as
+    campaigns.selectors_campaigns.run_figures counts it: purchase totals from
+    the run's start for the campaign's window_days, returns not deducted), the
+    incremental revenue (per run: recipients × the difference in revenue per
+    member, summed; None without a holdout), the marketing spend entered for
+    the period's months under the campaign's name, and the return on spend
+    (incremental revenue / spend). Three queries however many runs."""
+    from campaigns.models import CampaignRecipient, CampaignRun
+
+    now = now or timezone.now()
+    start, end = day_bounds(period.start, period.end)
+    runs = list(
+        CampaignRun.objects.filter(started_at__gte=start, started_at__lt=end)
+        .order_by("started_at")
+        .values(
+            "id", "campaign_id", "campaign__name", "campaign__window_days", "started_at"
+        )
+    )
+    if not runs:
+        return []
+    in_window = Q()
+    for run in runs:
+        run_end = min(
+            run["started_at"] + dt.timedelta(days=run["campaign__window_days"]),
+            max(now, run["started_at"]),
+        )
+        in_window |= Q(
+            run_id=run["id"],
+            member__purchases__occurred_at__gte=run["started_at"],
+            member__purchases__occurred_at__lt=run_end,
+        )
+    groups: dict[tuple[int, bool], dict] = {}
+    for row in (
+        CampaignRecipient.objects.filter(run_id__in=[r["id"] for r in runs])
+        .values("run_id", "holdout")
+        .annotate(
+            members=Count("id", distinct=True),
+            revenue=Sum("member__purchases__total", filter=in_window),
+        )
+        .order_by()
+    ):
+        groups[(row["run_id"], row["holdout"])] = row
+    spend_by_name: dict[str, Decimal] = {}
+    for row in (
+        MarketingSpend.objects.filter(month__gte=period.first, month__lte=period.last)
+        .exclude(campaign="")
+        .values("campaign")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    ):
+        name = row["campaign"].strip().casefold()
+        spend_by_name[name] = spend_by_name.get(name, ZERO) + row["total"]
+    by_campaign: dict[int, dict] = {}
+    for run in runs:
+        c = by_campaign.setdefault(
+            run["campaign_id"],
+            {
+                "campaign": run["campaign__name"],
+                "runs": 0,
+                "recipients": 0,
+                "held_out": 0,
+                "revenue": ZERO,
+                "holdout_revenue": ZERO,
+                "incremental": None,
+            },
+        )
+        sent = groups.get((run["id"], False), {"members": 0, "revenue": None})
+        held = groups.get((run["id"], True), {"members": 0, "revenue": None})
+        sent_revenue = sent["revenue"] or ZERO
+        held_revenue = held["revenue"] or ZERO
+        c["runs"] += 1
+        c["recipients"] += sent["members"]
+        c["held_out"] += held["members"]
+        c["revenue"] += sent_revenue
+        c["holdout_revenue"] += held_revenue
+        if sent["members"] and held["members"]:
+            uplift = sent_revenue / sent["members"] - held_revenue / held["members"]
+            c["incremental"] = (c["incremental"] or ZERO) + uplift * sent["members"]
+    out = []
+    for c in by_campaign.values():
+        spend = spend_by_name.get(c["campaign"].strip().casefold())
+        if spend is not None:
+            spend = Decimal(spend).quantize(Decimal("0.01"))
+        incremental = c["incremental"]
+        out.append(
+            {
+                "campaign": c["campaign"],
+                "runs": c["runs"],
+                "recipients": c["recipients"],
+                "held_out": c["held_out"],
+                "revenue": c["revenue"].quantize(Decimal("0.01")),
+                "revenue_per_recipient": _ratio(c["revenue"], c["recipients"]),
+                "revenue_per_held_out": _ratio(c["holdout_revenue"], c["held_out"]),
+                "incremental": (
+                    None
+                    if incremental is None
+                    else incremental.quantize(Decimal("0.01"))
+                ),
+                "spend": spend,
+                "return_on_spend": (
+                    None if incremental is None else _ratio(incremental, spend)
+                ),
+            }
+        )
+    return out

@@ -1,7 +1,8 @@
 """Journey texts: `{{ variable }}` replaced by a flat dict of strings and numbers.
 
 The variable names are the campaigns' (campaigns.templating: first_name,
-balance, tier, points_expiring, points_expiring_date) plus a few a journey adds.
+balance, tier, points_expiring, points_expiring_date, recommended,
+reward_suggestion) plus a few a journey adds.
 Only plain `{{ name }}` is understood, which is also valid Django template
 syntax, so a text written here reads the same in the campaigns' engine.
 """
@@ -20,6 +21,12 @@ COMMON: dict[str, str] = {
     "points_expiring": _("Points that expire soon"),
     "points_expiring_date": _("The first day some of those points expire"),
     "card_number": _("The member's card number"),
+    "recommended": _(
+        "Up to three products the member may like, by name, separated by commas"
+    ),
+    "reward_suggestion": _(
+        "The reward that best suits what the member buys and can (nearly) afford"
+    ),
 }
 # ... and these only in their own journey.
 EXTRA: dict[str, dict[str, str]] = {
@@ -54,6 +61,13 @@ def variables_unknown(text: str, *, kind: str) -> list[str]:
     return unknown
 
 
+def _value(context: dict, name: str) -> str:
+    value = context.get(name, "")
+    return str(value() if callable(value) else value)
+
+
 def render(text: str, context: dict) -> str:
-    """Replace each `{{ name }}`; a name missing from `context` renders empty."""
-    return VARIABLE_RE.sub(lambda m: str(context.get(m.group(1), "")), text or "")
+    """Replace each `{{ name }}`; a name missing from `context` renders empty.
+    A callable value (campaigns.templating.LazyValue) is called only when the
+    text uses it."""
+    return VARIABLE_RE.sub(lambda m: _value(context, m.group(1)), text or "")

@@ -47,6 +47,7 @@ from django.utils.translation import gettext as _
 from campaigns.journey_render import render
 from campaigns.messaging import message_send
 from campaigns.models import Journey, JourneyKind, Message
+from campaigns.templating import Suggestions
 from members.models import Member
 from rewards.models import PointsLot, Purchase, TierHistory, Voucher, VoucherStatus
 
@@ -308,8 +309,13 @@ def _date_text(value) -> str:
     return date_format(value, "SHORT_DATE_FORMAT")
 
 
-def member_context(member: Member, extras: dict) -> dict:
-    """The flat dict a journey text is rendered with (in the member's language)."""
+def member_context(
+    member: Member, extras: dict, suggestions: Suggestions | None = None
+) -> dict:
+    """The flat dict a journey text is rendered with (in the member's language).
+    `recommended` and `reward_suggestion` are lazy (see templating.Suggestions):
+    read only when the text uses them."""
+    suggestions = suggestions or Suggestions([member.pk])
     account = getattr(member, "account", None)
     tier = account.tier.name if account is not None and account.tier else ""
     context = {
@@ -319,6 +325,7 @@ def member_context(member: Member, extras: dict) -> dict:
         "points_expiring": getattr(member, "points_expiring", 0) or 0,
         "points_expiring_date": _date_text(getattr(member, "points_expiring_at", None)),
         "card_number": member.card_number,
+        **suggestions.context(member),
     }
     for name, value in extras.items():
         context[name] = _date_text(value) if name.endswith("_date") else value
@@ -355,26 +362,39 @@ def journey_send_chunk(
     members = _members_with_facts(
         [item[0] for item in items], now=now, within=within
     ).in_bulk()
+    suggestions = Suggestions(list(members), now)
     written = 0
     for member_id, key, extras in items:
         member = members.get(member_id)
         if member is None:
             continue
-        if journey_message_send(journey=journey, member=member, key=key, extras=extras):
+        if journey_message_send(
+            journey=journey,
+            member=member,
+            key=key,
+            extras=extras,
+            suggestions=suggestions,
+        ):
             written += 1
     return written
 
 
 def journey_message_send(
-    *, journey: Journey, member: Member, key: str, extras: dict
+    *,
+    journey: Journey,
+    member: Member,
+    key: str,
+    extras: dict,
+    suggestions: Suggestions | None = None,
 ) -> Message | None:
-    """Render the journey's text for one member and send it with `key`."""
+    """Render the journey's text for one member and send it with `key`
+    (`suggestions`: the chunk's, so histories are read once per chunk)."""
     text = journey_text_pick(journey, member.language)
     if text is None:
         log.warning("journey %s has no text; %s not sent", journey.kind, key)
         return None
     with translation.override(member.language):
-        context = member_context(member, extras)
+        context = member_context(member, extras, suggestions)
         subject = render(text.subject, context)
         body = render(text.body, context)
     return message_send(

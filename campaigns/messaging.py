@@ -4,12 +4,13 @@ Campaigns, journeys, complaint replies and event reminders all call
 `message_send`; it writes the Message row (unique per member and purpose key)
 and queues its delivery after commit. `message_deliver` decides at send time,
 under locks, whether a marketing message may leave now (consent, quiet hours,
-frequency cap), then hands it to the email or SMS backend once.
+the member's preferred hour, frequency cap), then hands it to the email or SMS
+backend once.
 
 The pipeline (docs/architecture.md, "Delivery"):
 
     message_send ──on commit──▶ tasks.message_deliver ──▶ message_deliver
-        │                                                  │ marketing: consent? quiet hours? cap?
+        │                                                  │ marketing: consent? quiet hours? preferred hour? cap?
         │                                                  ├─ suppressed (reason kept)
         │                                                  ├─ delayed: send_after ◀── tasks.messages_requeue_due (5 min)
         │                                                  └─ claimed as sent ─▶ backend ─▶ failed / retried
@@ -170,6 +171,50 @@ def quiet_hours_end(
     return dt.datetime.combine(end_day, end, tzinfo=tz).astimezone(dt.UTC)
 
 
+def preferred_hour_next(
+    *, at: dt.datetime, tz_name: str, hour: int | None
+) -> dt.datetime | None:
+    """When the member's preferred hour next begins, in UTC, or None when they
+    gave none or `at` is within that hour in their time zone `tz_name` (a
+    message held until the hour leaves when the requeue job finds it, a few
+    minutes into the hour). On the night the clocks skip the hour, its
+    wall-clock time is read as zoneinfo reads it (fold 0)."""
+    if hour is None:
+        return None
+    tz = _zone(tz_name)
+    local = at.astimezone(tz)
+    if local.hour == hour:
+        return None
+    day = local.date() if local.hour < hour else local.date() + dt.timedelta(days=1)
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=tz).astimezone(dt.UTC)
+
+
+def _preferred_hour_verdict(
+    message: Message, member: Member, *, now: dt.datetime, conf: DeliverySettings
+) -> tuple[str, str, dt.datetime | None] | None:
+    """Hold a marketing email or SMS until the member's preferred hour, unless
+    that hour falls in the quiet hours (for an SMS): then the quiet hours' end
+    rules, or the message would be held from one to the other for ever."""
+    if message.channel not in (Channel.EMAIL, Channel.SMS):
+        return None
+    until = preferred_hour_next(
+        at=now, tz_name=member.timezone, hour=member.preferred_send_hour
+    )
+    if until is None:
+        return None
+    if message.channel == Channel.SMS and quiet_hours_end(
+        at=until, tz_name=member.timezone, conf=conf
+    ):
+        return None
+    local = until.astimezone(_zone(member.timezone))
+    return (
+        MessageStatus.QUEUED,
+        f"Delayed: the member's preferred hour in {member.timezone}, "
+        f"{local:%Y-%m-%d %H:%M}",
+        until,
+    )
+
+
 def _marketing_verdict(
     message: Message, member: Member, *, now: dt.datetime, conf: DeliverySettings
 ) -> tuple[str, str, dt.datetime | None] | None:
@@ -187,6 +232,9 @@ def _marketing_verdict(
                 f"{local:%Y-%m-%d %H:%M}",
                 until,
             )
+    held = _preferred_hour_verdict(message, member, now=now, conf=conf)
+    if held is not None:
+        return held
     # The member row is locked by the caller: two workers delivering two
     # messages to one member count one after the other (see message_deliver).
     sent = Message.objects.filter(
@@ -214,7 +262,9 @@ def message_deliver(
     message; a message whose `send_after` is still ahead is left for
     `messages_requeue_due`. A marketing message without consent for its channel
     is suppressed; a marketing SMS in the member's quiet hours gets `send_after`
-    = their end; one over the frequency cap is suppressed. Otherwise the row is
+    = their end; a marketing email or SMS to a member who gave a preferred hour
+    gets `send_after` = that hour's next start when it is not that hour now in
+    their time zone; one over the frequency cap is suppressed. Otherwise the row is
     claimed (status sent, attempts + 1) and committed before the backend is
     called, outside any lock, so a second worker never sends it again. A
     transient backend failure puts it back in the queue with a delay until

@@ -42,6 +42,7 @@ from campaigns.segments import segment_members
 from campaigns.templating import (
     EXPIRING_WITHIN,
     MemberFacts,
+    Suggestions,
     member_context,
     template_check,
     template_compile,
@@ -524,6 +525,7 @@ def campaign_chunk_send(*, chunk_id: int) -> ChunkResult | None:
     expiring = _facts_for(recipients, now)
     rewards = rewards_by_cost()
     texts = _Texts(variants)
+    suggestions = Suggestions([r.member_id for r in recipients if not r.holdout], now)
     messages = []
     for recipient in recipients:
         if recipient.holdout:
@@ -536,7 +538,9 @@ def campaign_chunk_send(*, chunk_id: int) -> ChunkResult | None:
             coupon_code=recipient.voucher.code if recipient.voucher_id else "",
         )
         language, subject, body = texts.render(
-            recipient.variant.label, member.language, member_context(facts, rewards)
+            recipient.variant.label,
+            member.language,
+            member_context(facts, rewards, suggestions.context(member)),
         )
         channel = channel_for(campaign.channel, member)
         to = (member.email if channel == Channel.EMAIL else member.phone) or ""
@@ -703,7 +707,11 @@ def campaign_render(
     facts = member_facts(member, expiring=expiring, coupon_code=coupon)
     texts = _Texts({variant.label: variant})
     return texts.render(
-        variant.label, member.language, member_context(facts, rewards_by_cost())
+        variant.label,
+        member.language,
+        member_context(
+            facts, rewards_by_cost(), Suggestions([member.pk], now).context(member)
+        ),
     )
 
 

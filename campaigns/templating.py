@@ -10,6 +10,7 @@ so the admin form can warn before the campaign goes out.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -22,7 +23,7 @@ from django.template import (
     defaulttags,
 )
 from django.template.base import FilterExpression, VariableNode
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 # The variables a campaign text may use, with what each means (shown in admin).
@@ -38,6 +39,12 @@ VARIABLES: dict[str, str] = {
     "reward_points": _("What that reward costs in points"),
     "reward_points_needed": _("Points still missing for that reward (0 if affordable)"),
     "coupon_code": _("The member's unique coupon code (campaigns with a coupon)"),
+    "recommended": _(
+        "Up to three products the member may like, by name, separated by commas"
+    ),
+    "reward_suggestion": _(
+        "The reward that best suits what the member buys and can (nearly) afford"
+    ),
 }
 EXPIRING_WITHIN = dt.timedelta(days=30)
 
@@ -169,9 +176,77 @@ def reward_within_reach(
     return rewards[-1]
 
 
-def member_context(facts: MemberFacts, rewards: list[tuple[str, int]]) -> dict:
-    """The flat, whitelisted context of a text: strings and numbers only."""
+class LazyValue:
+    """A context value computed the first time a text uses it, then kept.
+
+    Django templates call a callable variable, and journey_render.render does
+    too, so a text that never names the variable never pays for it."""
+
+    def __init__(self, compute: Callable[[], str]):
+        self._compute = compute
+        self._value: str | None = None
+
+    def __call__(self) -> str:
+        if self._value is None:
+            self._value = self._compute()
+        return self._value
+
+    def __str__(self) -> str:
+        return self()
+
+
+class Suggestions:
+    """`recommended` and `reward_suggestion` for the members of one chunk.
+
+    Lazy: nothing is read until a text uses one of them. Then the purchase
+    histories of all the chunk's members are read at once (three queries, the
+    window analytics.recommend.member_history uses), and each member costs
+    four queries for `recommended` (analytics.recommend.rank_items_for_history,
+    none for a member without purchases) and three for `reward_suggestion`
+    (reward_suggestion_for)."""
+
+    def __init__(self, member_ids: list[int], now: dt.datetime | None = None):
+        self.member_ids = list(member_ids)
+        self.now = now
+        self._histories: dict | None = None
+
+    def history(self, member_id: int):
+        from analytics.recommend import HISTORY_DAYS, MemberHistory, member_histories
+
+        if self._histories is None:
+            now = self.now or timezone.now()
+            self._histories = member_histories(
+                member_ids=self.member_ids, since=now - dt.timedelta(days=HISTORY_DAYS)
+            )
+        return self._histories.get(member_id) or MemberHistory()
+
+    def recommended(self, member) -> str:
+        from analytics.recommend import rank_items_for_history
+
+        items = rank_items_for_history(self.history(member.pk), n=3)
+        return ", ".join(item.name or item.sku for item in items)
+
+    def reward_suggestion(self, member) -> str:
+        from analytics.recommend import reward_suggestion_for
+
+        found = reward_suggestion_for(member, history=self.history(member.pk))
+        return found.reward.name if found else ""
+
+    def context(self, member) -> dict:
+        return {
+            "recommended": LazyValue(lambda: self.recommended(member)),
+            "reward_suggestion": LazyValue(lambda: self.reward_suggestion(member)),
+        }
+
+
+def member_context(
+    facts: MemberFacts, rewards: list[tuple[str, int]], suggestions: dict | None = None
+) -> dict:
+    """The flat, whitelisted context of a text: strings and numbers (and the
+    lazy `recommended` and `reward_suggestion` from Suggestions.context, which
+    render as strings; empty when not given)."""
     reward, cost = reward_within_reach(facts.balance, rewards)
+    suggestions = suggestions or {"recommended": "", "reward_suggestion": ""}
     return {
         "first_name": facts.first_name,
         "balance": facts.balance,
@@ -186,12 +261,15 @@ def member_context(facts: MemberFacts, rewards: list[tuple[str, int]]) -> dict:
         "reward_points": cost,
         "reward_points_needed": max(0, cost - facts.balance) if reward else 0,
         "coupon_code": facts.coupon_code,
+        **suggestions,
     }
 
 
 __all__ = [
     "VARIABLES",
+    "LazyValue",
     "MemberFacts",
+    "Suggestions",
     "TemplateCheck",
     "member_context",
     "reward_within_reach",

@@ -717,6 +717,11 @@ class AuditAction(models.TextChoices):
     POINTS_REDEEMED = "counter.redemption", _("Redeemed points")
     VOUCHER_CONSUMED = "counter.voucher", _("Used a voucher")
     LIMIT_REFUSED = "limit.refused", _("Refused by a daily limit")
+    EVENT_CHECKIN = "event.checkin", _("Checked a member in at an event")
+    COMPLAINT_LOGGED = "complaint.logged", _("Logged a complaint for a member")
+    COMPLAINT_REPLIED = "complaint.replied", _("Replied to a complaint")
+    COMPLAINT_STATUS = "complaint.status", _("Changed a complaint's status")
+    COMPLAINT_ASSIGNED = "complaint.assigned", _("Assigned a complaint")
 
 
 AuditAppendOnlyError = AppendOnlyError  # the name the audit code and tests use

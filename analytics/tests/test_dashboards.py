@@ -26,6 +26,17 @@ TABLES = [
 ]  # fmt: skip
 
 
+# The Overview page also reads NPS, satisfaction and complaints (five queries)
+# and the campaign table (up to three) from the live tables: 22 + 8.
+MAX_QUERIES = {
+    "admin:analytics_overview": 30,
+    "admin:analytics_program": 22,
+    "admin:analytics_cohorts": 22,
+}
+# The overview and metrics tables: 15 + the five feedback queries.
+MAX_CSV_QUERIES = 20
+
+
 @pytest.fixture
 def refreshed(history):
     snapshots_refresh_range(day_from=history.m3, day_to=timezone.localdate())
@@ -43,7 +54,7 @@ def test_manager_opens_each_dashboard_in_bounded_queries(
     manager_client, refreshed, page, django_assert_max_num_queries
 ):
     params = {"from": f"{refreshed.m3:%Y-%m}", "to": f"{refreshed.m1:%Y-%m}"}
-    with django_assert_max_num_queries(22):
+    with django_assert_max_num_queries(MAX_QUERIES[page]):
         response = manager_client.get(reverse(page), params)
     assert response.status_code == 200
     assert b"chart-data-" in response.content
@@ -61,7 +72,7 @@ def test_queries_do_not_grow_with_stores_and_members(
         shop = StoreFactory(code=f"more{n}", name=f"More {n}")
         buy(MemberFactory(store=shop), shop, at(refreshed.m1, 7), "10")
     snapshots_refresh_range(day_from=refreshed.m3, day_to=timezone.localdate())
-    with django_assert_max_num_queries(22):
+    with django_assert_max_num_queries(MAX_QUERIES[page]):
         assert manager_client.get(reverse(page)).status_code == 200
 
 
@@ -108,7 +119,7 @@ def test_every_table_exports_csv(
     manager_client, refreshed, table, django_assert_max_num_queries
 ):
     params = {"from": f"{refreshed.m1:%Y-%m}", "to": f"{refreshed.m1:%Y-%m}"}
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(MAX_CSV_QUERIES):
         response = manager_client.get(
             reverse("admin:analytics_export", args=[table]), params
         )
