@@ -132,7 +132,7 @@ METRICS: dict[str, MetricDef] = {
     "nps": MetricDef(
         _("Net Promoter Score"),
         _(
-            "Of the NPS answers given in the period, % promoters (9–10) less % detractors (0–6)."
+            "Of the NPS answers given in the period, the percent of promoters (9–10) less the percent of detractors (0–6)."
         ),
         "score",
     ),
