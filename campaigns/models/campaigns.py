@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 # The languages a campaign text can be written in (settings.LANGUAGES); a
 # variant keeps one subject and body per language in its own columns.
-CONTENT_LANGUAGES = ("uk", "ru", "ro", "en")
+from campaigns.models.languages import CONTENT_LANGUAGES, fallback_order
 
 
 class CampaignChannel(models.TextChoices):
@@ -204,8 +204,8 @@ class CampaignVariant(models.Model):
 
     def content_for(self, language: str) -> tuple[str, str, str]:
         """(language used, subject, body) for a member's language, with fallback."""
-        for lang in (language, settings.LANGUAGE_CODE, *CONTENT_LANGUAGES):
-            if lang in CONTENT_LANGUAGES and getattr(self, f"body_{lang}", ""):
+        for lang in fallback_order(language):
+            if getattr(self, f"body_{lang}", ""):
                 return (
                     lang,
                     getattr(self, f"subject_{lang}"),

@@ -6,22 +6,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-LANGUAGE_CODES = ("uk", "ru", "ro", "en")
-
-
-def translated(obj, field: str, language: str | None = None) -> str:
-    """`obj.<field>_<language>`, else the default language's, else the first filled."""
-    language = (language or translation.get_language() or "").split("-")[0]
-    order = [language, settings.LANGUAGE_CODE, *LANGUAGE_CODES]
-    for code in order:
-        if code in LANGUAGE_CODES:
-            value = getattr(obj, f"{field}_{code}", "")
-            if value:
-                return value
-    return ""
+from campaigns.models.languages import translated  # noqa: F401 - used here and by views
 
 
 class EventKind(models.TextChoices):

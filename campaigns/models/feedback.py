@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-QUESTION_FALLBACK = ("en", "uk", "ru", "ro")
+from campaigns.models.languages import translated
 
 
 class SurveyKind(models.TextChoices):
@@ -97,12 +97,7 @@ class Survey(models.Model):
 
     def question(self, language: str | None = None) -> str:
         """The question in `language` (default: the active one), else a fallback."""
-        language = (language or translation.get_language() or "en")[:2]
-        for code in (language, *QUESTION_FALLBACK):
-            text = getattr(self, f"question_{code}", "")
-            if text:
-                return text
-        return ""
+        return translated(self, "question", language)
 
 
 class SurveyResponse(models.Model):
