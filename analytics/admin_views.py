@@ -3,7 +3,7 @@ CSV exports, and the admin of the figures staff enter (store sales, marketing
 spend). Every page reads the snapshot tables through analytics.selectors.
 
 URLs (admin namespace): analytics_overview, analytics_program,
-analytics_cohorts, analytics_export (…/export/<table>/ with the page's query)."""
+analytics_cohorts, analytics_churn, analytics_export (…/export/<table>/ with the page's query)."""
 
 from __future__ import annotations
 
@@ -48,6 +48,11 @@ def analytics_urls(site) -> list:
             "analytics/dashboard/cohorts/",
             site.admin_view(cohorts_view),
             name="analytics_cohorts",
+        ),
+        path(
+            "analytics/dashboard/churn/",
+            site.admin_view(churn_view),
+            name="analytics_churn",
         ),
         path(
             "analytics/dashboard/export/<slug:table>/",
@@ -187,6 +192,10 @@ def _table(name: str, period, store_id):
         return cohort_table(
             selectors.cohort_matrix(last=period.last, store_id=store_id)
         )
+    if name == "churn_reasons":
+        from analytics.churn_reasons import TOPIC_COLUMNS, churn_complaint_topics
+
+        return _dict_table(churn_complaint_topics(period, store_id), TOPIC_COLUMNS)
     if name == "definitions":
         return [gettext("Key"), gettext("Metric"), gettext("Definition")], [
             list(d) for d in metric_definitions()
@@ -235,6 +244,7 @@ def _context(request, title: str, page: str):
                     "campaigns",
                     "tiers",
                     "cohorts",
+                    "churn_reasons",
                     "definitions",
                 )
             },
@@ -253,6 +263,11 @@ def _context(request, title: str, page: str):
                     "cohorts",
                     gettext("Cohorts"),
                     reverse("admin:analytics_cohorts") + "?" + qs,
+                ),
+                (
+                    "churn",
+                    gettext("Churn reasons"),
+                    reverse("admin:analytics_churn") + "?" + qs,
                 ),
             ],
             "state": selectors.program_state_latest(),
@@ -394,6 +409,37 @@ def cohorts_view(request):
         },
     )
     return TemplateResponse(request, "admin/analytics/cohorts.html", context)
+
+
+def churn_view(request):
+    """What the members who churned in the period complained about (by topic,
+    chart and table) and their newest low-scored survey comments."""
+    from analytics import churn_reasons
+
+    period, store_id, context = _context(
+        request, gettext("Analytics: churn reasons"), "churn"
+    )
+    topics = churn_reasons.churn_complaint_topics(period, store_id)
+    context.update(
+        definition=churn_reasons.definition_text(),
+        topic_rows=topics,
+        topic_headers=[str(label) for _k, label in churn_reasons.TOPIC_COLUMNS],
+        topic_keys=[k for k, _label in churn_reasons.TOPIC_COLUMNS],
+        comments=churn_reasons.churn_low_comments(period, store_id),
+        charts={
+            "topics": {
+                "type": "bar",
+                "labels": [t["label"] for t in topics],
+                "datasets": [
+                    {
+                        "label": gettext("Complaints"),
+                        "data": [t["complaints"] for t in topics],
+                    }
+                ],
+            }
+        },
+    )
+    return TemplateResponse(request, "admin/analytics/churn.html", context)
 
 
 def export_view(request, table: str):
