@@ -1,19 +1,7 @@
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
-
-# A task that fails because the database went away (a restart, a failover) is
-# tried again later instead of being acknowledged as failed and lost: the
-# services are idempotent, so a second run finishes what the first began.
-DATABASE_GONE_RETRY = {
-    "autoretry_for": (OperationalError, InterfaceError),
-    "retry_backoff": 2,
-    "retry_backoff_max": 60,
-    "retry_jitter": True,
-    "max_retries": 10,
-}
 
 
-@shared_task(time_limit=60, soft_time_limit=50, **DATABASE_GONE_RETRY)
+@shared_task(time_limit=60, soft_time_limit=50)
 def message_deliver(message_id: int) -> None:
     """Deliver one queued message; a second run finds it sent and does nothing."""
     from campaigns.messaging import message_deliver as service
@@ -34,7 +22,6 @@ def campaigns_dispatch_due() -> int:
     reject_on_worker_lost=True,
     time_limit=30 * 60,
     soft_time_limit=29 * 60,
-    **DATABASE_GONE_RETRY,
 )
 def campaign_chunk_send(chunk_id: int) -> int | None:
     """Send one chunk of a campaign run (up to 1 000 members). Safe to run twice:
@@ -65,7 +52,7 @@ def messages_requeue_due() -> int:
     return service()
 
 
-@shared_task(time_limit=300, soft_time_limit=240, **DATABASE_GONE_RETRY)
+@shared_task(time_limit=300, soft_time_limit=240)
 def journey_send_chunk(kind: str, items: list) -> int:
     """Send one chunk of a journey: `items` are [member_id, key, extras] as the
     journey's selection found them; message keys make a rerun send nothing."""

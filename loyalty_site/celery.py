@@ -1,9 +1,24 @@
 import os
 
-from celery import Celery
+from celery import Celery, Task
+from django.db.utils import InterfaceError, OperationalError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loyalty_site.settings")
 
-app = Celery("loyalty_site")
+
+class LoyaltyTask(Task):
+    """Every task of the project: one that fails because the database went away
+    (a restart, a failover) is tried again later, with backoff, instead of being
+    acknowledged as failed and lost. Tasks are safe to run twice (CONVENTIONS),
+    so a second run finishes what the first began."""
+
+    autoretry_for = (OperationalError, InterfaceError)
+    retry_backoff = 2
+    retry_backoff_max = 60
+    retry_jitter = True
+    max_retries = 10
+
+
+app = Celery("loyalty_site", task_cls=LoyaltyTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
