@@ -26,6 +26,10 @@ PRODUCTION = {
 
 
 def _check_deploy(tmp_path, **env) -> subprocess.CompletedProcess:
+    return _manage(tmp_path, ["check", "--deploy", "--fail-level", "WARNING"], **env)
+
+
+def _manage(tmp_path, argv: list[str], **env) -> subprocess.CompletedProcess:
     # The test process's own settings must not leak in: conftest sets
     # DJANGO_ALLOW_ASYNC_UNSAFE for Playwright, which check --deploy rejects.
     environ = {
@@ -44,7 +48,7 @@ def _check_deploy(tmp_path, **env) -> subprocess.CompletedProcess:
     )
     environ.update(env)
     return subprocess.run(  # noqa: S603 - our own manage.py with a fixed argv
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        [sys.executable, "manage.py", *argv],
         cwd=BASE_DIR,
         env=environ,
         capture_output=True,
@@ -59,6 +63,23 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_collectstatic_works_with_production_storage(tmp_path):
+    # The manifest storage rewrites every reference inside CSS and JS and refuses
+    # one to a missing file (a vendored library's source map did exactly that).
+    static_root = tmp_path / "static"
+
+    result = _manage(
+        tmp_path,
+        ["collectstatic", "--noinput", "--verbosity", "0"],
+        SECRET_KEY=secrets.token_urlsafe(50),
+        STATIC_ROOT=str(static_root),
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    manifest = (static_root / "staticfiles.json").read_text()
+    assert "vendor/chartjs/chart.umd.min.js" in manifest
 
 
 @pytest.mark.parametrize(
