@@ -123,8 +123,10 @@ def bench_earn(store, members) -> list[str]:
     service_s = time.perf_counter() - t0
     assert ledger_discrepancies() == []
 
-    # The same statements raw: lock the account, look for the receipt, insert the
-    # purchase, move the balance, append the entry; one transaction each.
+    # The same statements raw: lock the account reading with it the receipt, the
+    # membership in force, a pending referral and the configuration token; insert
+    # the purchase, move the balance, append the entry, open the lot; one
+    # transaction each.
     import psycopg
 
     account_ids = {m.pk: m.account.pk for m in members}
@@ -136,15 +138,24 @@ def bench_earn(store, members) -> list[str]:
             member_id = members[i % N_MEMBERS].pk
             with conn.transaction():
                 conn.execute(
-                    "SELECT id, balance FROM rewards_pointsaccount WHERE member_id=%s FOR UPDATE",
-                    (member_id,),
-                ).fetchone()
-                conn.execute(
-                    "SELECT id FROM rewards_purchase WHERE store_id=%s AND receipt_id=%s",
-                    (store.pk, f"raw-{i}"),
-                ).fetchone()
-                conn.execute(
-                    "SELECT id, points_per_unit FROM rewards_programsettings WHERE id=1"
+                    "SELECT a.id, a.balance, a.tier_id,"
+                    " (SELECT p.id FROM rewards_purchase p"
+                    "   WHERE p.store_id=%s AND p.receipt_id=%s LIMIT 1),"
+                    " (SELECT pl.name FROM rewards_subscription s"
+                    "   JOIN rewards_membershipplan pl ON pl.id=s.plan_id"
+                    "   WHERE s.member_id=a.member_id AND s.status='active'"
+                    "   AND s.started_at<=now() AND s.current_period_end>now()"
+                    "   ORDER BY s.id LIMIT 1),"
+                    " (SELECT pl.earn_multiplier FROM rewards_subscription s"
+                    "   JOIN rewards_membershipplan pl ON pl.id=s.plan_id"
+                    "   WHERE s.member_id=a.member_id AND s.status='active'"
+                    "   AND s.started_at<=now() AND s.current_period_end>now()"
+                    "   ORDER BY s.id LIMIT 1),"
+                    " EXISTS(SELECT 1 FROM members_referral r"
+                    "   WHERE r.referee_id=a.member_id AND r.status='pending'),"
+                    " (SELECT config_version FROM rewards_programsettings WHERE id=1)"
+                    " FROM rewards_pointsaccount a WHERE a.member_id=%s FOR UPDATE OF a",
+                    (store.pk, f"raw-{i}", member_id),
                 ).fetchone()
                 pid = conn.execute(
                     "INSERT INTO rewards_purchase (store_id, receipt_id, member_id, total, occurred_at,"

@@ -1,13 +1,14 @@
 """What every purchase reads and staff rarely change, kept in each process.
 
-Tiers, active earning rules (with their stores) and active stamp programs (with
-their stores and reward) are read once per process and kept until the
-settings row's `config_version` token changes. Every purchase reads that row
-anyway, so a change made by any process reaches every other process at its
-next purchase, with no shared cache to configure. The token changes in the
-same transaction as the change (signals below, the one place this project
-uses them: cache invalidation), and services that change these rows with
-`QuerySet.update()`, which sends no signal, call `earn_config_changed()`.
+The program settings, tiers, active earning rules (with their stores) and
+active stamp programs (with their stores and reward) are read once per process
+and kept until the settings row's `config_version` token changes. Every
+purchase reads that token in the statement that locks the member's account, so
+a change made by any process reaches every other process at its next purchase,
+with no shared cache to configure. The token changes in the same transaction
+as the change (signals below, the one place this project uses them: cache
+invalidation), and services that change these rows with `QuerySet.update()`,
+which sends no signal, call `earn_config_changed()`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from rewards.models.program import config_token
 @dataclass(frozen=True)
 class EarnConfig:
     version: str
+    settings: ProgramSettings
     tiers: tuple[Tier, ...]
     rules: tuple[EarningRule, ...]
     stamp_programs: tuple[StampProgram, ...]
@@ -52,7 +54,12 @@ _lock = threading.Lock()
 loads = 0  # how many times this process read the configuration (tests look)
 
 
-def _load(version: str) -> EarnConfig:
+def _load() -> EarnConfig:
+    from rewards.selectors import program_settings_get  # selectors import this module
+
+    # Labelled with the token read together with the settings; rows read after
+    # it can only be newer, and a newer token makes the next purchase reload.
+    conf = program_settings_get()
     rules = list(
         EarningRule.objects.filter(status=RuleStatus.ACTIVE).prefetch_related("stores")
     )
@@ -67,21 +74,23 @@ def _load(version: str) -> EarnConfig:
     for program in programs:
         program.store_ids = {store.pk for store in program.stores.all()}
     return EarnConfig(
-        version=version,
+        version=conf.config_version,
+        settings=conf,
         tiers=tuple(Tier.objects.filter(is_active=True).order_by("rank")),
         rules=tuple(rules),
         stamp_programs=tuple(programs),
     )
 
 
-def earn_config_get(conf: ProgramSettings) -> EarnConfig:
-    """The configuration for `conf.config_version`, read again only when it moved."""
+def earn_config_get(version: str | None) -> EarnConfig:
+    """The configuration for the settings row's token `version` (None when the row
+    does not exist yet), read again only when it moved."""
     global _held, loads
     held = _held
-    if held is not None and held.version == conf.config_version:
+    if held is not None and version is not None and held.version == version:
         return held
     with _lock:
-        fresh = _load(conf.config_version)
+        fresh = _load()
         _held = fresh
         loads += 1
     return fresh
@@ -99,7 +108,17 @@ def _reward_saved(*, update_fields=None, **kwargs) -> None:
         earn_config_changed()
 
 
+def _settings_saved(*, created=False, **kwargs) -> None:
+    if not created:  # a new row comes with a token of its own
+        earn_config_changed()
+
+
 def connect() -> None:
+    # The settings row itself: its own save (admin, settings_row_update) gets a
+    # new token too, since purchases hold the row.
+    post_save.connect(
+        _settings_saved, sender=ProgramSettings, dispatch_uid="earn-config-settings"
+    )
     for model in (Tier, EarningRule, StampProgram, Reward):
         uid = f"earn-config-{model.__name__}"
         post_delete.connect(earn_config_changed, sender=model, dispatch_uid=uid)

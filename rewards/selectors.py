@@ -921,9 +921,10 @@ def membership_plans_on_sale() -> QuerySet[MembershipPlan]:
     )
 
 
-def _subscriptions_in_force(member_id: int, at: dt.datetime | None):
+def subscriptions_in_force(member_id, at: dt.datetime | None):
     """Active and paid until after `at` (a subscription past its end counts as
-    over even before the nightly job marks it expired)."""
+    over even before the nightly job marks it expired). `member_id` may be an
+    OuterRef, for a subquery."""
     at = at or timezone.now()
     return Subscription.objects.filter(
         member_id=member_id,
@@ -939,7 +940,7 @@ def membership_active_get(
     """The member's subscription whose perks apply at `at`. One query, with the
     plan and its perks."""
     return (
-        _subscriptions_in_force(member_id, at)
+        subscriptions_in_force(member_id, at)
         .select_related("plan__monthly_reward", "plan__guaranteed_tier")
         .first()
     )
@@ -951,7 +952,7 @@ def membership_multiplier_get(
     """(plan name, earn multiplier) of the membership in force at `at`, or None:
     what the earning order's membership stage needs, without building models."""
     return (
-        _subscriptions_in_force(member_id, at)
+        subscriptions_in_force(member_id, at)
         .values_list("plan__name", "plan__earn_multiplier")
         .first()
     )

@@ -8,24 +8,24 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.errors import InvalidInput
-from members.models import Member, Store, User
+from members.models import Member, Referral, ReferralStatus, Store, User
 from rewards.earn_config import earn_config_get
 from rewards.earning import EarnLine, Multiplier, earn_compute, kept_points
 from rewards.locks import account_lock, purchase_lock
 from rewards.models import (
     LedgerKind,
+    PointsAccount,
+    ProgramSettings,
     Purchase,
     PurchaseLine,
     PurchaseReturn,
 )
-from rewards.selectors import (
-    membership_multiplier_get,
-    program_settings_get,
-)
+from rewards.selectors import subscriptions_in_force
 from rewards.services.ledger import (
     CENT,
     FUTURE_TOLERANCE,
@@ -97,6 +97,42 @@ def _line_amount(quantity: Decimal, unit_price: Decimal) -> Decimal:
     return (quantity * unit_price).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def _account_lock_for_purchase(
+    *, member_id: int, store_id: int, receipt_id: str, perks_at: dt.datetime
+) -> PointsAccount:
+    """Lock the member's account and read, in the same statement, everything else a
+    purchase needs to know first: the purchase already recorded with this
+    receipt id at this store (`existing_purchase_id`), the paid membership in
+    force at `perks_at` (`plan_name`, `plan_multiplier`, as
+    membership_multiplier_get reads them), whether the member has a pending
+    referral their purchase may qualify (`referral_pending`), and the settings
+    row's configuration token (`settings_version`, None before the row exists).
+    One round trip where there were five; the subqueries read rows this
+    transaction does not lock, as the separate reads did."""
+    in_force = subscriptions_in_force(OuterRef("member_id"), perks_at).order_by("pk")
+    return (
+        PointsAccount.objects.select_for_update(of=("self",))
+        .annotate(
+            existing_purchase_id=Subquery(
+                Purchase.objects.filter(store_id=store_id, receipt_id=receipt_id)
+                .order_by()
+                .values("pk")[:1]
+            ),
+            plan_name=Subquery(in_force.values("plan__name")[:1]),
+            plan_multiplier=Subquery(in_force.values("plan__earn_multiplier")[:1]),
+            referral_pending=Exists(
+                Referral.objects.filter(
+                    referee_id=OuterRef("member_id"), status=ReferralStatus.PENDING
+                )
+            ),
+            settings_version=Subquery(
+                ProgramSettings.objects.filter(pk=1).values("config_version")
+            ),
+        )
+        .get(member_id=member_id)
+    )
+
+
 def purchase_record(
     *,
     store: Store,
@@ -162,17 +198,26 @@ def purchase_record(
         return Purchase.objects.filter(store=store, receipt_id=receipt_id).first()
 
     def work() -> tuple[Purchase, bool]:
-        account = account_lock(member_id=member.pk)
-        existing = lookup()
-        if existing:
+        perks_at = occurred_at or recorded_at or timezone.now()
+        account = _account_lock_for_purchase(
+            member_id=member.pk,
+            store_id=store.pk,
+            receipt_id=receipt_id,
+            perks_at=perks_at,
+        )
+        if account.existing_purchase_id is not None:
+            existing = Purchase.objects.get(pk=account.existing_purchase_id)
             return _replay(existing, fingerprint, mismatch)
-        conf = program_settings_get()
-        held = earn_config_get(conf)
+        held = earn_config_get(account.settings_version)
+        conf = held.settings
         tiers = list(held.tiers)
         when = occurred_at or timezone.now()
         tier = next((t for t in tiers if t.pk == account.tier_id), None)
-        perks_at = occurred_at or recorded_at or timezone.now()
-        plan = membership_multiplier_get(member_id=member.pk, at=perks_at)
+        plan = (
+            (account.plan_name, Decimal(account.plan_multiplier))
+            if account.plan_name is not None
+            else None
+        )
         plan_multiplier = plan[1] if plan else Decimal(1)
         earn_lines = [
             EarnLine(
@@ -272,9 +317,10 @@ def purchase_record(
         _tier_upgrade(
             account, member_id=member.pk, tiers=tiers, at=recorded_at or timezone.now()
         )
-        from members.services import referral_qualify_on_purchase  # no import cycle
+        if account.referral_pending:
+            from members.services import referral_qualify_on_purchase  # no cycle
 
-        referral_qualify_on_purchase(member=member, purchase=purchase)
+            referral_qualify_on_purchase(member=member, purchase=purchase)
         if on_written is not None:
             on_written(purchase)
         return purchase, False

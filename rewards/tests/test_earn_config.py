@@ -3,6 +3,8 @@
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from rewards import earn_config
 from rewards.models import ProgramSettings, RuleKind
@@ -42,13 +44,63 @@ def test_purchases_read_the_configuration_once_while_nothing_changes(member, sto
     assert earn_config.loads == loads
 
 
-def test_a_purchase_costs_fewer_queries_once_the_configuration_is_held(
-    member, store, django_assert_num_queries, django_assert_max_num_queries
-):
+def _statements(captured) -> list[str]:
+    """The SQL a purchase sent, without the savepoint lines the test's own
+    transaction turns its durable block into."""
+    return [
+        q["sql"].split(" ", 1)[0]
+        for q in captured
+        if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+    ]
+
+
+def test_a_purchase_is_five_statements_once_the_configuration_is_held(member, store):
+    """Lock the account reading the receipt, membership, pending referral and
+    configuration token with it; insert the purchase; move the balance; append
+    the entry; open the lot."""
     EarningRuleFactory(kind=RuleKind.PROMOTION, category="", stores=[store])
     buy(member, store)
-    with django_assert_max_num_queries(11):
+    with CaptureQueriesContext(connection) as captured:
         buy(member, store)
+
+    assert _statements(captured.captured_queries) == [
+        "SELECT",
+        "INSERT",
+        "UPDATE",
+        "INSERT",
+        "INSERT",
+    ]
+
+
+def test_a_replayed_receipt_is_the_lock_and_one_read(member, store):
+    first, _replayed = purchase_record(
+        store=store, member=member, receipt_id="R-1", total="10.00"
+    )
+    with CaptureQueriesContext(connection) as captured:
+        again, replayed = purchase_record(
+            store=store, member=member, receipt_id="R-1", total="10.00"
+        )
+
+    assert replayed and again.pk == first.pk
+    assert _statements(captured.captured_queries) == ["SELECT", "SELECT"]
+
+
+def test_a_purchase_before_the_settings_row_exists_creates_it(member, store):
+    ProgramSettings.objects.all().delete()
+
+    purchase = buy(member, store)
+
+    assert purchase.points_earned == 100
+    assert ProgramSettings.objects.count() == 1
+
+
+def test_a_change_to_the_settings_applies_to_the_next_purchase(member, store):
+    assert buy(member, store).points_earned == 100
+    conf = ProgramSettings.objects.get()
+    conf.points_per_unit = Decimal(2)
+    conf.save()
+
+    assert buy(member, store).points_earned == 200
 
 
 def test_a_new_rule_applies_to_the_next_purchase(member, store):
