@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8000
 export DJANGO_SETTINGS_MODULE := loyalty_site.settings
 
-.PHONY: help run test lint format worker bench chaos migrate seed messages browsers clean
+.PHONY: help run test lint format worker bench bench-chart chaos migrate seed messages browsers clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -65,6 +65,10 @@ messages: $(DEPS)  ## extract and compile translations (needs GNU gettext)
 
 bench: $(DEPS) var  ## benchmarks on PostgreSQL (BENCH="api hot" for some); figures go to docs/BENCHMARKS.md
 	$(PY) bench/run.py $(BENCH)
+
+bench-chart: $(DEPS)  ## docs/img/benchmarks.png from the figures in docs/benchmarks.json
+	$(VENV)/bin/pip install --quiet -r requirements-bench.txt
+	$(PY) bench/chart.py
 
 chaos: $(DEPS) var  ## kill web/worker processes and restart PostgreSQL under load; exit 1 on any lost or doubled write
 	$(PY) bench/chaos.py
