@@ -858,7 +858,12 @@ class Command(BaseCommand):
         for i, plan in enumerate(ordered):
             joins_with_code = rng.random() < REFERRED_SHARE
             if i and joins_with_code and plan.referred_by is None and not plan.is_demo:
-                plan.referred_by = rng.choice(ordered[:i])
+                # Anyone who joined before, but the demo customer, whose
+                # friends are exactly the DEMO_REFERRALS above (the demo
+                # page shows them, a test counts them).
+                earlier = [p for p in ordered[:i] if not p.is_demo]
+                if earlier:
+                    plan.referred_by = rng.choice(earlier)
 
     def _demo_plan(self) -> Plan:
         return Plan(
