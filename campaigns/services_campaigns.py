@@ -58,6 +58,9 @@ CHUNK_SIZE = 1000  # settings.CAMPAIGN_CHUNK_SIZE overrides it
 # (its task was lost: broker restarted, message dropped).
 CHUNK_STALE_AFTER = dt.timedelta(minutes=15)
 MESSAGE_KIND = "campaign"
+# How far in the past a schedule time may be (the form was open a while, the
+# clocks differ a little); anything older is refused: use "send now" instead.
+SCHEDULE_GRACE = dt.timedelta(minutes=1)
 TEST_KIND = "campaign-test"
 
 
@@ -134,12 +137,25 @@ def _locked(campaign_id: int) -> Campaign:
     return Campaign.objects.select_for_update().get(pk=campaign_id)
 
 
+def schedule_time_problem(at: dt.datetime | None) -> str | None:
+    """Why `at` cannot be a campaign's send time (None when it can): more than
+    SCHEDULE_GRACE in the past. Shared by the service and the admin form."""
+    if at is not None and at < timezone.now() - SCHEDULE_GRACE:
+        return _(
+            "This time is in the past; choose a later time, or use "
+            "“Send now” to send the campaign at once."
+        )
+    return None
+
+
 def campaign_schedule(
     *, campaign: Campaign, at: dt.datetime, user: User | None = None
 ) -> Campaign:
     """Plan a draft (or re-plan a scheduled) campaign for `at`.
 
-    Locks the campaign row. Queues nothing: the dispatcher starts it when due.
+    `at` may not be more than SCHEDULE_GRACE in the past (campaign_send_now
+    sends at once). Locks the campaign row. Queues nothing: the dispatcher
+    starts it when due.
     """
     with transaction.atomic():
         locked = _locked(campaign.pk)
@@ -153,6 +169,9 @@ def campaign_schedule(
             raise InvalidInput(" ".join(problems), field="variants")
         if at is None:
             raise InvalidInput(_("Enter when to send."), field="scheduled_at")
+        past = schedule_time_problem(at)
+        if past:
+            raise InvalidInput(past, field="scheduled_at")
         locked.scheduled_at = at
         locked.status = CampaignStatus.SCHEDULED
         locked.save(update_fields=["scheduled_at", "status", "updated_at"])
@@ -748,5 +767,6 @@ __all__ = [
     "campaign_unknown_variables",
     "campaigns_dispatch_due",
     "channel_for",
+    "schedule_time_problem",
     "recipient_group",
 ]
