@@ -42,6 +42,7 @@ from campaigns.segments import segment_members
 from campaigns.templating import (
     EXPIRING_WITHIN,
     MemberFacts,
+    RewardOffer,
     Suggestions,
     member_context,
     template_check,
@@ -429,15 +430,19 @@ def _facts_for(
     return {row["account__member_id"]: row for row in rows}
 
 
-def rewards_by_cost() -> list[tuple[str, int]]:
-    """Rewards any member may take, cheapest first, as (name, points cost)."""
+def rewards_by_cost() -> list[RewardOffer]:
+    """Available rewards (active, within their dates, in stock), cheapest
+    first, as (name, points cost, the tiers each is only for). One query;
+    member_context keeps those the member's tier may take."""
     from rewards.selectors import reward_list_available
 
-    return list(
-        reward_list_available()
-        .filter(tiers__isnull=True)
-        .values_list("name", "points_cost")
-    )
+    offers: dict[int, tuple[str, int, set[int]]] = {}
+    rows = reward_list_available().values_list("pk", "name", "points_cost", "tiers")
+    for pk, name, cost, tier_id in rows:  # one row per (reward, tier)
+        offer = offers.setdefault(pk, (name, cost, set()))
+        if tier_id is not None:
+            offer[2].add(tier_id)
+    return [(name, cost, frozenset(tiers)) for name, cost, tiers in offers.values()]
 
 
 def member_facts(
@@ -450,6 +455,7 @@ def member_facts(
         first_name=member.first_name,
         balance=account.balance if account else 0,
         tier=account.tier.name if account and account.tier_id else "",
+        tier_id=account.tier_id if account else None,
         points_expiring=expiring.get("points") or 0,
         points_expiring_date=timezone.localtime(first).date() if first else None,
         coupon_code=coupon_code,
