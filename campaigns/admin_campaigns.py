@@ -501,7 +501,7 @@ class CampaignAdmin(admin.ModelAdmin):
                     float(g.revenue_per_member or 0) for g in groups
                 ],
                 "conversion_label": gettext("Bought within the window, %"),
-                "revenue_label": gettext("Revenue per member"),
+                "revenue_label": gettext("Net revenue per member"),
             }
         context = {
             **self.admin_site.each_context(request),
