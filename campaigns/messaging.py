@@ -1,7 +1,7 @@
 """Sending one message to one member: the single way email and SMS leave.
 
-Campaigns, journeys, complaint replies and event reminders all call
-`message_send`; it writes the Message row (unique per member and purpose key)
+Campaigns, journeys, complaint replies, event reminders and one-time codes
+all call `message_send`; it writes the Message row (unique per member and purpose key)
 and queues its delivery after commit. `message_deliver` decides at send time,
 under locks, whether a marketing message may leave now (consent, quiet hours,
 the member's preferred hour, frequency cap), then hands it to the email or SMS
