@@ -874,12 +874,13 @@ def campaign_returns(period: Period, now: dt.datetime | None = None) -> list[dic
     """Per campaign with runs started in the period: members sent to and held
     out, revenue per member of each group within each run's window (as
     campaigns.selectors_campaigns.run_figures counts it: purchase totals from
-    the run's start for the campaign's window_days, returns not deducted), the
+    the run's start for the campaign's window_days, net of their returns), the
     incremental revenue (per run: recipients × the difference in revenue per
     member, summed; None without a holdout), the marketing spend entered for
     the period's months under the campaign's name, and the return on spend
     (incremental revenue / spend). Three queries however many runs."""
     from campaigns.models import CampaignRecipient, CampaignRun
+    from campaigns.selectors_campaigns import NET_TOTAL
 
     now = now or timezone.now()
     start, end = day_bounds(period.start, period.end)
@@ -909,7 +910,7 @@ def campaign_returns(period: Period, now: dt.datetime | None = None) -> list[dic
         .values("run_id", "holdout")
         .annotate(
             members=Count("id", distinct=True),
-            revenue=Sum("member__purchases__total", filter=in_window),
+            revenue=Sum(NET_TOTAL, filter=in_window),
         )
         .order_by()
     ):

@@ -42,6 +42,7 @@ from campaigns.services_campaigns import (
     campaign_send_now,
     campaign_test_send,
     campaign_unknown_variables,
+    schedule_time_problem,
 )
 from campaigns.templating import VARIABLES, template_check
 from members.admin_site import ServiceRefused
@@ -140,6 +141,12 @@ class CampaignForm(forms.ModelForm):
                 "scheduled_at",
                 gettext("A repeating campaign needs its first date and time."),
             )
+        # Only a time typed now: an untouched one that just went by (a
+        # scheduled campaign due this minute) must not block other edits.
+        if "scheduled_at" in self.changed_data:
+            past = schedule_time_problem(data.get("scheduled_at"))
+            if past:
+                self.add_error("scheduled_at", past)
         return data
 
 
@@ -494,7 +501,7 @@ class CampaignAdmin(admin.ModelAdmin):
                     float(g.revenue_per_member or 0) for g in groups
                 ],
                 "conversion_label": gettext("Bought within the window, %"),
-                "revenue_label": gettext("Revenue per member"),
+                "revenue_label": gettext("Net revenue per member"),
             }
         context = {
             **self.admin_site.each_context(request),

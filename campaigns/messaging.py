@@ -1,7 +1,7 @@
 """Sending one message to one member: the single way email and SMS leave.
 
-Campaigns, journeys, complaint replies and event reminders all call
-`message_send`; it writes the Message row (unique per member and purpose key)
+Campaigns, journeys, complaint replies, event reminders and one-time codes
+all call `message_send`; it writes the Message row (unique per member and purpose key)
 and queues its delivery after commit. `message_deliver` decides at send time,
 under locks, whether a marketing message may leave now (consent, quiet hours,
 the member's preferred hour, frequency cap), then hands it to the email or SMS
@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import logging
+import re
 import smtplib
 import zoneinfo
 
@@ -43,6 +44,7 @@ from campaigns.tracking import (
     unsubscribe_url,
 )
 from members.models import Channel, Member
+from members.services import OTP_MESSAGE_KIND
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,11 @@ RETRY_BASE = dt.timedelta(minutes=5)  # then 10, 20... minutes
 # A queued message nobody has picked up for this long lost its task (a worker
 # died, the broker was down): the periodic sweep queues it again.
 STUCK_AFTER = dt.timedelta(minutes=15)
+# Messages that carry a secret (a one-time code): once handed over, the stored
+# text keeps the words but not the digits, so the message log and the member's
+# timeline in admin show that a code went out, never the code itself.
+SECRET_KINDS = frozenset({OTP_MESSAGE_KIND})
+SECRET_RE = re.compile(r"\d{4,}")
 
 
 def delivery_settings_get() -> DeliverySettings:
@@ -324,6 +331,9 @@ def message_deliver(
     if provider_id:
         Message.objects.filter(pk=message.pk).update(provider_id=provider_id[:100])
         message.provider_id = provider_id[:100]
+    if message.kind in SECRET_KINDS:
+        message.body = SECRET_RE.sub("••••••", message.body)
+        Message.objects.filter(pk=message.pk).update(body=message.body)
     return message
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from campaigns.models import (
@@ -19,6 +19,12 @@ from campaigns.models import (
 from members.models import ConsentSource
 
 HOLDOUT = "holdout"
+# A purchase's worth once its returns are deducted (returned_total is kept by
+# purchase_return_record, in the return's transaction; never above the total).
+NET_TOTAL = ExpressionWrapper(
+    F("member__purchases__total") - F("member__purchases__returned_total"),
+    output_field=DecimalField(max_digits=12, decimal_places=2),
+)
 
 
 def campaign_runs(*, campaign: Campaign) -> QuerySet[CampaignRun]:
@@ -78,6 +84,7 @@ class GroupFigures:
     unsubscribed: int = 0
     buyers: int = 0
     purchases: int = 0
+    # Net of returns: receipt totals minus what has been returned of them.
     revenue: Decimal = field(default_factory=lambda: Decimal("0.00"))
     coupons_used: int = 0
 
@@ -161,7 +168,9 @@ def run_figures(*, run: CampaignRun, now: dt.datetime | None = None) -> RunFigur
     """Figures of one run by group, in four grouped queries.
 
     Purchases count from the run's start for the campaign's window_days (or
-    until now); revenue is the purchases' totals (returns not deducted).
+    until now); revenue is their totals net of returns: what has been returned
+    of those purchases up to now (Purchase.returned_total, whenever the return
+    was made) is deducted, for recipients and holdout alike.
     Unsubscribes are consent withdrawals by unsubscribe link in the same window.
     """
     now = now or timezone.now()
@@ -193,7 +202,7 @@ def run_figures(*, run: CampaignRun, now: dt.datetime | None = None) -> RunFigur
         .annotate(
             buyers=Count("member_id", filter=in_window, distinct=True),
             purchases=Count("member__purchases", filter=in_window),
-            revenue=Sum("member__purchases__total", filter=in_window),
+            revenue=Sum(NET_TOTAL, filter=in_window),
         )
         .order_by()
     ):

@@ -42,6 +42,7 @@ from campaigns.segments import segment_members
 from campaigns.templating import (
     EXPIRING_WITHIN,
     MemberFacts,
+    RewardOffer,
     Suggestions,
     member_context,
     template_check,
@@ -58,6 +59,9 @@ CHUNK_SIZE = 1000  # settings.CAMPAIGN_CHUNK_SIZE overrides it
 # (its task was lost: broker restarted, message dropped).
 CHUNK_STALE_AFTER = dt.timedelta(minutes=15)
 MESSAGE_KIND = "campaign"
+# How far in the past a schedule time may be (the form was open a while, the
+# clocks differ a little); anything older is refused: use "send now" instead.
+SCHEDULE_GRACE = dt.timedelta(minutes=1)
 TEST_KIND = "campaign-test"
 
 
@@ -134,12 +138,25 @@ def _locked(campaign_id: int) -> Campaign:
     return Campaign.objects.select_for_update().get(pk=campaign_id)
 
 
+def schedule_time_problem(at: dt.datetime | None) -> str | None:
+    """Why `at` cannot be a campaign's send time (None when it can): more than
+    SCHEDULE_GRACE in the past. Shared by the service and the admin form."""
+    if at is not None and at < timezone.now() - SCHEDULE_GRACE:
+        return _(
+            "This time is in the past; choose a later time, or use "
+            "“Send now” to send the campaign at once."
+        )
+    return None
+
+
 def campaign_schedule(
     *, campaign: Campaign, at: dt.datetime, user: User | None = None
 ) -> Campaign:
     """Plan a draft (or re-plan a scheduled) campaign for `at`.
 
-    Locks the campaign row. Queues nothing: the dispatcher starts it when due.
+    `at` may not be more than SCHEDULE_GRACE in the past (campaign_send_now
+    sends at once). Locks the campaign row. Queues nothing: the dispatcher
+    starts it when due.
     """
     with transaction.atomic():
         locked = _locked(campaign.pk)
@@ -153,6 +170,9 @@ def campaign_schedule(
             raise InvalidInput(" ".join(problems), field="variants")
         if at is None:
             raise InvalidInput(_("Enter when to send."), field="scheduled_at")
+        past = schedule_time_problem(at)
+        if past:
+            raise InvalidInput(past, field="scheduled_at")
         locked.scheduled_at = at
         locked.status = CampaignStatus.SCHEDULED
         locked.save(update_fields=["scheduled_at", "status", "updated_at"])
@@ -410,15 +430,19 @@ def _facts_for(
     return {row["account__member_id"]: row for row in rows}
 
 
-def rewards_by_cost() -> list[tuple[str, int]]:
-    """Rewards any member may take, cheapest first, as (name, points cost)."""
+def rewards_by_cost() -> list[RewardOffer]:
+    """Available rewards (active, within their dates, in stock), cheapest
+    first, as (name, points cost, the tiers each is only for). One query;
+    member_context keeps those the member's tier may take."""
     from rewards.selectors import reward_list_available
 
-    return list(
-        reward_list_available()
-        .filter(tiers__isnull=True)
-        .values_list("name", "points_cost")
-    )
+    offers: dict[int, tuple[str, int, set[int]]] = {}
+    rows = reward_list_available().values_list("pk", "name", "points_cost", "tiers")
+    for pk, name, cost, tier_id in rows:  # one row per (reward, tier)
+        offer = offers.setdefault(pk, (name, cost, set()))
+        if tier_id is not None:
+            offer[2].add(tier_id)
+    return [(name, cost, frozenset(tiers)) for name, cost, tiers in offers.values()]
 
 
 def member_facts(
@@ -431,6 +455,7 @@ def member_facts(
         first_name=member.first_name,
         balance=account.balance if account else 0,
         tier=account.tier.name if account and account.tier_id else "",
+        tier_id=account.tier_id if account else None,
         points_expiring=expiring.get("points") or 0,
         points_expiring_date=timezone.localtime(first).date() if first else None,
         coupon_code=coupon_code,
@@ -748,5 +773,6 @@ __all__ = [
     "campaign_unknown_variables",
     "campaigns_dispatch_due",
     "channel_for",
+    "schedule_time_problem",
     "recipient_group",
 ]

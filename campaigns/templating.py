@@ -159,21 +159,36 @@ class MemberFacts:
     points_expiring: int = 0
     points_expiring_date: dt.date | None = None
     coupon_code: str = ""
+    tier_id: int | None = None
 
 
-def reward_within_reach(
-    balance: int, rewards: list[tuple[str, int]]
-) -> tuple[str, int]:
+# A reward a text may name: (name, points cost, ids of the tiers it is only
+# for; empty: members of any tier, or of none, may take it).
+RewardOffer = tuple[str, int, frozenset[int]]
+
+
+def rewards_for_tier(
+    rewards: list[RewardOffer], tier_id: int | None
+) -> list[RewardOffer]:
+    """The rewards a member of tier `tier_id` (None: no tier) may take, in
+    order: those for every tier and those for theirs (the rule of
+    rewards.services' tier check at redemption)."""
+    return [r for r in rewards if not r[2] or tier_id in r[2]]
+
+
+def reward_within_reach(balance: int, rewards: list[RewardOffer]) -> tuple[str, int]:
     """The cheapest reward (name, cost) above `balance`, else the dearest affordable.
 
-    `rewards` is sorted by cost, cheapest first.
+    `rewards` is sorted by cost, cheapest first, and holds only rewards the
+    member may take (rewards_for_tier).
     """
     if not rewards:
         return "", 0
-    for name, cost in rewards:
+    for name, cost, _tiers in rewards:
         if cost > balance:
             return name, cost
-    return rewards[-1]
+    name, cost, _tiers = rewards[-1]
+    return name, cost
 
 
 class LazyValue:
@@ -240,12 +255,15 @@ class Suggestions:
 
 
 def member_context(
-    facts: MemberFacts, rewards: list[tuple[str, int]], suggestions: dict | None = None
+    facts: MemberFacts, rewards: list[RewardOffer], suggestions: dict | None = None
 ) -> dict:
     """The flat, whitelisted context of a text: strings and numbers (and the
     lazy `recommended` and `reward_suggestion` from Suggestions.context, which
-    render as strings; empty when not given)."""
-    reward, cost = reward_within_reach(facts.balance, rewards)
+    render as strings; empty when not given). `rewards`: every available
+    reward (rewards_by_cost); the member is offered only those of their tier."""
+    reward, cost = reward_within_reach(
+        facts.balance, rewards_for_tier(rewards, facts.tier_id)
+    )
     suggestions = suggestions or {"recommended": "", "reward_suggestion": ""}
     return {
         "first_name": facts.first_name,
@@ -271,8 +289,10 @@ __all__ = [
     "MemberFacts",
     "Suggestions",
     "TemplateCheck",
+    "RewardOffer",
     "member_context",
     "reward_within_reach",
+    "rewards_for_tier",
     "template_check",
     "template_compile",
     "template_render",

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
@@ -34,7 +33,6 @@ from members.models import (
 )
 from members.phones import phone_normalize
 from members.selectors import bonus_settings_get, referral_get_by_code
-from members.sms import sms_send
 
 PROFILE_FIELDS = (
     "first_name",
@@ -53,6 +51,9 @@ CARD_MAX_LENGTH = 20  # Member.card_number
 OTP_MAX_PER_HOUR = (
     3  # codes sent to one member per hour: bounds guessing and SMS flooding
 )
+# The Message kind of a one-time code; campaigns.messaging blanks the code out
+# of the stored text once the message has left (see SECRET_KINDS there).
+OTP_MESSAGE_KIND = "one-time-code"
 
 
 class MemberAlreadyEnrolled(Conflict):
@@ -320,10 +321,17 @@ def _hash_code(code: str) -> str:
 def otp_send(*, member: Member, channel: str, payload: dict) -> OneTimeCode:
     """Create a one-time code and send it after commit by SMS or email.
 
-    The raw code leaves only through the message; the row keeps a hash. A new
-    code voids the member's earlier unused ones, and at most OTP_MAX_PER_HOUR
-    codes go to one member in an hour.
+    The code goes out as a service (non-marketing) Message through
+    `campaigns.messaging.message_send`, keyed per issued code, so it is in the
+    message log and a retried delivery never sends it twice; that queues
+    `campaigns.tasks.message_deliver` on commit. The raw code leaves only
+    through the message (whose stored text loses it once sent); the code row
+    keeps a hash. A new code voids the member's earlier unused ones, and at
+    most OTP_MAX_PER_HOUR codes go to one member in an hour. Locks nothing.
     """
+    # campaigns imports members: import here, not at module level.
+    from campaigns.messaging import message_send
+
     now = timezone.now()
     recent = OneTimeCode.objects.filter(
         member=member, created_at__gte=now - dt.timedelta(hours=1)
@@ -354,10 +362,16 @@ def otp_send(*, member: Member, channel: str, payload: dict) -> OneTimeCode:
             "minutes": settings.LOYALTY_OTP_TTL_MINUTES,
         }
         subject = _("Your confirmation code")
-    if channel == Channel.SMS:
-        transaction.on_commit(lambda: sms_send(to=destination, text=text))
-    else:
-        transaction.on_commit(lambda: send_mail(subject, text, None, [destination]))
+    message_send(
+        member=member,
+        key=f"one-time-code:{otp.pk}",
+        kind=OTP_MESSAGE_KIND,
+        subject=subject if channel == Channel.EMAIL else "",
+        body=text,
+        channel=channel,
+        marketing=False,
+        to=destination,
+    )
     return otp
 
 

@@ -36,6 +36,7 @@ from campaigns.selectors_campaigns import run_figures
 from campaigns.tests.campaign_factories import campaign_make, segment_all
 from campaigns.tests.factories_feedback import response_make, survey_make
 from members.tests.factories import MemberFactory
+from rewards.services import purchase_return_record
 
 from .conftest import at, buy
 
@@ -227,6 +228,23 @@ def test_campaign_returns_agree_with_the_run_figures(campaigns):
     assert row["incremental"] == (
         figures.revenue_uplift_per_member * figures.recipients.members
     )
+
+
+def test_campaign_returns_deduct_returns_as_the_run_figures_do(campaigns):
+    h, run = campaigns
+    r1 = run.recipients.filter(holdout=False).order_by("member_id").first().member
+    purchase = r1.purchases.get()  # 100, inside the window
+    purchase_return_record(
+        purchase=purchase, store=h.s1, receipt_id="BACK-1", amount=Decimal("30")
+    )
+    figures = run_figures(run=run)
+    row = next(
+        r for r in campaign_returns(Period(h.m1, h.m1)) if r["campaign"] == "Spring"
+    )
+    # 100 - 30 + 50 = 120 for three recipients; the holdout's 30 is untouched.
+    assert row["revenue"] == figures.recipients.revenue == Decimal("120.00")
+    assert row["revenue_per_recipient"] == Decimal("40.00")
+    assert row["incremental"] == Decimal("30.00")  # 3 × (40 - 30)
 
 
 def test_campaign_returns_cost_three_queries_however_many_runs(

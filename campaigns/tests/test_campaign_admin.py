@@ -15,6 +15,8 @@ from campaigns.tests.campaign_factories import campaign_make, members_bulk, segm
 
 pytestmark = pytest.mark.django_db
 
+QUERIES_FIGURES = 12  # measured: 12 before and after revenue became net of returns
+
 
 def _url(view: str, *args) -> str:
     return reverse(f"admin:campaigns_campaign_{view}", args=args)
@@ -211,3 +213,18 @@ def test_cashier_cannot_open_campaigns(client, cashier):
 def test_manager_can_open_campaigns(client, manager):
     client.force_login(manager)
     assert client.get(_url("changelist")).status_code == 200
+
+
+def test_figures_page_says_revenue_is_net_of_returns_in_few_queries(
+    mk_client, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    members_bulk(4)
+    campaign = campaign_make(holdout_percent=25)
+    with django_capture_on_commit_callbacks(execute=True):
+        mk_client.post(_url("send_now", campaign.pk))
+    with django_assert_max_num_queries(QUERIES_FIGURES):
+        response = mk_client.get(_url("figures", campaign.pk))
+    body = response.content.decode()
+    assert "Revenue, net of returns" in body
+    assert "Net revenue per member" in body
+    assert "Revenue is net of returns" in body

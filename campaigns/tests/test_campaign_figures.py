@@ -20,8 +20,13 @@ from campaigns.services_campaigns import campaign_bonuses_grant_due
 from campaigns.tests.campaign_factories import campaign_make, segment_all
 from members.models import ConsentEvent, ConsentSource
 from members.tests.factories import MemberFactory
-from rewards.models import LedgerEntry, VoucherSource
-from rewards.services import purchase_record, voucher_consume, voucher_grant
+from rewards.models import LedgerEntry, Purchase, VoucherSource
+from rewards.services import (
+    purchase_record,
+    purchase_return_record,
+    voucher_consume,
+    voucher_grant,
+)
 from rewards.tests.factories import RewardFactory
 
 pytestmark = pytest.mark.django_db
@@ -130,6 +135,47 @@ def test_figures_match_hand_computed_values(setup, store):
     assert figures.uplift_relative == pytest.approx(0.8)
     # Revenue per member 76.00 against 13.33.
     assert figures.revenue_uplift_per_member == Decimal("62.67")
+
+
+def _return(store, receipt, amount):
+    purchase_return_record(
+        purchase=Purchase.objects.get(receipt_id=receipt),
+        store=store,
+        receipt_id=f"back-{receipt}",
+        amount=amount,
+    )
+
+
+def test_revenue_is_net_of_returns_for_recipients_and_holdout(
+    setup, store, django_assert_num_queries
+):
+    campaign, run, m, start = setup
+    inside = start + dt.timedelta(hours=1)
+    # A: m0 buys 100 and brings back 30 (today, after the window) → 70.
+    _buy(store, m[0], "R1", "100.00", inside)
+    # B: m3 buys 200 and brings it all back → 0, but m3 still bought.
+    _buy(store, m[3], "R2", "200.00", inside)
+    # Holdout: m5 buys 40 and returns 15 → 25; m6 buys 60, keeps it.
+    _buy(store, m[5], "R3", "40.00", inside)
+    _buy(store, m[6], "R4", "60.00", inside)
+    # Before the window: neither the purchase nor its return counts.
+    _buy(store, m[1], "R5", "500.00", start - dt.timedelta(hours=1))
+    campaign.window_days = 1
+    campaign.save()
+    for receipt, amount in [("R1", "30.00"), ("R2", "200.00"), ("R3", "15.00")]:
+        _return(store, receipt, amount)
+    _return(store, "R5", "100.00")
+
+    with django_assert_num_queries(4):  # four grouped queries, as before
+        figures = run_figures(run=run)
+
+    a, b = figures.variants
+    assert (a.purchases, a.revenue) == (1, Decimal("70.00"))
+    assert (b.buyers, b.revenue) == (1, Decimal("0.00"))
+    assert figures.recipients.revenue == Decimal("70.00")
+    assert (figures.holdout.buyers, figures.holdout.revenue) == (2, Decimal("85.00"))
+    # Net revenue per member: 70 / 5 = 14.00 against 85 / 3 = 28.33.
+    assert figures.revenue_uplift_per_member == Decimal("-14.33")
 
 
 def test_purchases_after_the_window_do_not_count(setup, store):

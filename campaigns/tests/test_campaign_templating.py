@@ -14,7 +14,8 @@ from campaigns.templating import (
     template_render,
 )
 
-REWARDS = [("Coffee", 100), ("Cake", 250), ("Mug", 900)]
+ANY = frozenset()
+REWARDS = [("Coffee", 100, ANY), ("Cake", 250, ANY), ("Mug", 900, ANY)]
 
 
 def _render(text: str, **facts) -> str:
@@ -98,3 +99,21 @@ def test_variant_falls_back_to_the_default_language(settings):
     assert variant.content_for("ro") == ("ro", "S", "Salut")
     variant.body_uk = ""
     assert variant.content_for("ru") == ("ro", "S", "Salut")
+
+
+def test_a_tier_only_reward_is_offered_to_its_tier_alone():
+    gold, silver = 7, 8
+    rewards = [
+        ("Lounge", 50, frozenset({gold})),
+        ("Coffee", 100, ANY),
+        ("Gold mug", 150, frozenset({gold, silver})),
+    ]
+
+    def offered(tier_id):
+        facts = MemberFacts(first_name="O", balance=0, tier="", tier_id=tier_id)
+        context = member_context(facts, rewards)
+        return context["reward"], context["reward_points_needed"]
+
+    assert offered(gold) == ("Lounge", 50)
+    assert offered(silver) == ("Coffee", 100)
+    assert offered(None) == ("Coffee", 100)
