@@ -24,6 +24,7 @@ pytestmark = pytest.mark.django_db
 # made-up one is refused with a 4xx, which the walk below checks too).
 PUBLIC = {
     "healthz",
+    "favicon",
     "admin:login",
     "admin:logout",
     "set_language",
