@@ -140,6 +140,34 @@ def member_data_export(*, member: Member) -> dict:
     }
 
 
+ERASED_TEXT = "[erased]"
+
+
+def _messages_and_feedback_scrub(member: Member) -> None:
+    """The texts that name or quote the member, kept by the campaigns app: the
+    messages sent to them (address, subject, text) and their copies in the
+    outbox, what was written on their complaints (theirs and staff replies,
+    which greet them by name), and their survey comments. The rows stay, so
+    message counts, complaint times and NPS scores are unchanged."""
+    # campaigns depends on members, not back: imported here, as the services do.
+    from campaigns.models import (
+        ComplaintMessage,
+        Message,
+        OutboxEntry,
+        SurveyResponse,
+    )
+
+    tokens = Message.objects.filter(member=member).values("token")
+    OutboxEntry.objects.filter(reference__in=tokens).update(
+        to="", subject="", body=ERASED_TEXT, html="", headers={}
+    )
+    Message.objects.filter(member=member).update(to="", subject="", body=ERASED_TEXT)
+    ComplaintMessage.objects.filter(complaint__member=member).update(body=ERASED_TEXT)
+    SurveyResponse.objects.filter(member=member).exclude(comment="").update(
+        comment=ERASED_TEXT
+    )
+
+
 def member_anonymize(
     *, member: Member, actor: StaffActor | None, source: str
 ) -> MemberErasure:
@@ -149,8 +177,9 @@ def member_anonymize(
     phone (it must stay unique) with "erased-<id>", gives the row a new card
     number and referral code (the old card stops working), withdraws every consent
     (ConsentEvent rows, as for any change), deletes one-time codes, blanks the
-    member's phone on the referral that brought them, and disables and scrubs
-    the web login. Ledger entries, purchases, returns, redemptions, vouchers
+    member's phone on the referral that brought them, erases the texts of their
+    messages, outbox copies, complaints and survey comments (the rows, scores
+    and times stay), and disables and scrubs the web login. Ledger entries, purchases, returns, redemptions, vouchers
     and tier history are not touched: the balance and its sum do not change.
 
     Staff need `members.add_membererasure` (Managers). Idempotent: a second
@@ -214,6 +243,7 @@ def member_anonymize(
         )
         OneTimeCode.objects.filter(member=locked).delete()
         Referral.objects.filter(referee=locked).update(referee_phone="")
+        _messages_and_feedback_scrub(locked)
         if locked.user_id is not None:
             user = User.objects.select_for_update(of=("self",)).get(pk=locked.user_id)
             user.username = f"erased-{user.pk}"

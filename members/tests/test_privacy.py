@@ -180,6 +180,66 @@ class TestAnonymize:
         assert not user.is_active and not user.has_usable_password()
         assert user.email == "" and user.username == f"erased-{user.pk}"
 
+    def test_anonymize_erases_message_and_feedback_texts_but_keeps_the_rows(
+        self, customer, store
+    ):
+        from campaigns.messaging import message_send
+        from campaigns.models import (
+            ComplaintMessage,
+            Message,
+            OutboxEntry,
+            SurveyResponse,
+        )
+        from campaigns.services_feedback import complaint_file, survey_response_submit
+        from campaigns.tests.factories_feedback import survey_make
+
+        user, member = customer
+        other = MemberFactory(email="other@example.com")
+        mine = message_send(
+            member=member,
+            key="test:1",
+            kind="test",
+            subject=f"Hello {member.first_name}",
+            body=f"Dear {member.first_name}, your balance...",
+            channel="email",
+        )
+        theirs = message_send(
+            member=other, key="test:1", kind="test", subject="Hi", body="Dear Ivan"
+        )
+        OutboxEntry.objects.create(  # the development outbox's copy of the email
+            channel="email",
+            to=member.email,
+            subject=mine.subject,
+            body=mine.body,
+            reference=mine.token,
+        )
+        complaint_file(member=member, topic="service", body="Call me on 0671234567")
+        survey_response_submit(
+            survey=survey_make(),
+            member=member,
+            purchase=None,
+            score=3,
+            comment="Olena here: the queue was long",
+        )
+        messages_before = Message.objects.count()
+
+        member_anonymize(member=member, actor=StaffActor(user=user), source="portal")
+
+        mine.refresh_from_db()
+        assert (mine.to, mine.subject, mine.body) == ("", "", "[erased]")
+        copy = OutboxEntry.objects.get(reference=mine.token)
+        assert (copy.to, copy.subject, copy.body) == ("", "", "[erased]")
+        assert set(
+            ComplaintMessage.objects.filter(complaint__member=member).values_list(
+                "body", flat=True
+            )
+        ) == {"[erased]"}
+        response = SurveyResponse.objects.get(member=member)
+        assert (response.score, response.comment) == (3, "[erased]")
+        assert Message.objects.count() == messages_before
+        theirs.refresh_from_db()
+        assert (theirs.to, theirs.body) == ("other@example.com", "Dear Ivan")
+
     def test_anonymize_twice_returns_the_first_erasure(self, customer):
         user, member = customer
         first = member_anonymize(
