@@ -502,7 +502,7 @@ def _draw_unused(
 
 
 def _members_enroll_each(
-    *, rows: list[EnrollInput], source: str, enrolled_by: User | None
+    *, rows: list[EnrollInput], source: str, enrolled_by: User | None = None
 ) -> list[EnrollOutcome]:
     """members_enroll_many's fallback: member_enroll for each row, in order."""
     outcomes = []
