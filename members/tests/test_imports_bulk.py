@@ -20,6 +20,9 @@ from members.services import (
     member_enroll,
     members_enroll_many,
 )
+from members.tests.factories import MemberFactory
+from rewards import imports as purchase_imports
+from rewards.imports import purchases_csv_read, purchases_import
 from rewards.models import LedgerEntry, PointsLot
 from rewards.selectors import ledger_invariant_violations
 from rewards.services import program_settings_update
@@ -421,3 +424,50 @@ def test_in_file_duplicates_are_refused_like_member_enroll(store):
     assert str(outcomes[3].error) == f"Card {CARD_A} belongs to another member."
     assert str(outcomes[4].error) == "“123” is not a valid card number."
     assert Member.objects.count() == 1
+
+
+# --- purchases: what the importer adds around purchase_record ------------------------
+
+
+def _purchases_file(members, receipts: int) -> str:
+    lines = [
+        "store,receipt_id,card_number,phone,total,occurred_at,"
+        "sku,name,category,quantity,unit_price"
+    ]
+    for i in range(receipts):
+        member = members[i % len(members)]
+        card, phone = (member.card_number, "") if i % 2 else ("", member.phone)
+        lines.append(
+            f"main,R{i},{card},{phone},42.00,2026-01-{1 + i % 28:02d}T10:{i % 60:02d}:00,"
+            "LATTE,Latte,coffee,1,42.00"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def test_purchase_import_adds_no_statement_per_receipt(monkeypatch, store):
+    """Outside purchase_record the importer reads the stores once and the
+    members of a chunk in one query, whatever the number of receipts (the
+    per-receipt work is purchase_record's own)."""
+    members = [MemberFactory(store=store) for _ in range(3)]
+    record = purchase_imports.purchase_record
+    inside = []
+
+    def counted(**kwargs):
+        with CaptureQueriesContext(connection) as queries:
+            recorded = record(**kwargs)
+        inside.append(len(queries))
+        return recorded
+
+    monkeypatch.setattr(purchase_imports, "purchase_record", counted)
+
+    def outside(text: str) -> int:
+        inside.clear()
+        with CaptureQueriesContext(connection) as queries:
+            result = purchases_import(purchases_csv_read(text))
+        assert not result.errors and len(inside) == result.total
+        return len(queries) - sum(inside)
+
+    assert outside(_purchases_file(members, 2)) == 2
+    assert outside(_purchases_file(members, 20).replace("main,R", "main,S")) == 2
+    assert outside(_purchases_file(members, 20).replace("main,R", "main,S")) == 2
+    assert ledger_invariant_violations() == []
