@@ -137,6 +137,7 @@ def _member_build(
     user: User | None,
     device_id: str,
     card_number: str,
+    referral_code: str,
     now: dt.datetime,
 ) -> Member:
     """The new member row, unsaved: member_enroll saves it, members_enroll_many
@@ -144,7 +145,7 @@ def _member_build(
     member = Member(
         user=user,
         card_number=card_number,
-        referral_code=referral_code_new(),
+        referral_code=referral_code,
         device_id=device_id,
         birthday_set_at=now if birthday else None,
         phone=phone,
@@ -230,6 +231,7 @@ def member_enroll(
                     user=user,
                     device_id=device_id,
                     card_number=card_number or card_number_new(),
+                    referral_code=referral_code_new(),
                     now=now,
                 )
                 member.save(force_insert=True)
@@ -389,6 +391,7 @@ def members_enroll_many(
             user=None,
             device_id="",
             card_number=card or drawn.pop(),
+            referral_code="",  # drawn below for the rows that get this far
             now=now,
         )
         for channel, granted in (
