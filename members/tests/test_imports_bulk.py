@@ -164,9 +164,10 @@ def result_tuple(result):
 def import_both_ways(monkeypatch, text: str = FILE, *, store=None, race=None):
     """(result, snapshot) of the per-row path, undone, then of the bulk path.
 
-    `race(path)`, when given, enrolls members "meanwhile": before the per-row
+    `race()`, when given, enrolls members "meanwhile": before the per-row
     import (what member_enroll would then find) and, for the bulk path, after
-    its duplicate lookups and before its inserts."""
+    its duplicate lookups and before its inserts; the bulk path must then fall
+    back to member_enroll."""
     try:
         with transaction.atomic():
             with monkeypatch.context() as patched:
@@ -189,8 +190,18 @@ def import_both_ways(monkeypatch, text: str = FILE, *, store=None, race=None):
             return draw_unused(*args, **kwargs)
 
         monkeypatch.setattr(member_services, "_draw_unused", lookups_then_race)
+        each_row = member_services._members_enroll_each
+        fell_back = []
+
+        def counted(**kwargs):
+            fell_back.append(len(kwargs["rows"]))
+            return each_row(**kwargs)
+
+        monkeypatch.setattr(member_services, "_members_enroll_each", counted)
     bulk = result_tuple(members_import(rows(text), store=store))
-    assert not race or raced, "the race did not run"
+    if race:
+        assert raced, "the race did not run"
+        assert fell_back, "the unique constraints did not stop the bulk insert"
     return (each, each_snapshot), (bulk, snapshot())
 
 
