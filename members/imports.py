@@ -1,14 +1,12 @@
 """Bulk CSV import of members (and the reading and reporting shared with the
 purchase import in rewards.imports).
 
-Every row goes through the same service a till or the Counter uses
-(member_enroll), one durable write per row, so a bad row stops nothing: it is
-reported with its line number, column and message, and nothing of it is written.
-Re-running a file is harmless: a phone that is already enrolled is skipped.
-
-What is cheap is done in bulk: the stores are read once, and the phones of a
-chunk of rows are looked up in one query so that known members are skipped
-without a service call.
+Every row gets the checks and bonuses of the service a till or the Counter
+uses (member_enroll), through its set-based twin members_enroll_many: a chunk
+of CHUNK rows is checked with one query per kind of duplicate and written with
+bulk_create in one transaction. A bad row stops nothing: it is reported with
+its line number, column and message, and nothing of it is written. Re-running a
+file is harmless: a phone that is already enrolled is skipped.
 """
 
 from __future__ import annotations
@@ -27,7 +25,12 @@ from members.cards import card_number_is_valid
 from members.errors import ServiceError
 from members.models import ConsentSource, Member, Store
 from members.phones import phone_normalize
-from members.services import CARD_MAX_LENGTH, MemberAlreadyEnrolled, member_enroll
+from members.services import (
+    CARD_MAX_LENGTH,
+    EnrollInput,
+    MemberAlreadyEnrolled,
+    members_enroll_many,
+)
 
 CHUNK = 500
 MEMBER_COLUMNS = (
@@ -292,7 +295,8 @@ def members_import(
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Enroll the members of a CSV file, one member_enroll call per row.
+    """Enroll the members of a CSV file, a chunk of rows at a time through
+    members_enroll_many (member_enroll's checks and bonuses, set-based).
 
     `store` is the home store of rows without a store code. A phone that is
     already enrolled is skipped and left as it is (re-running a file is
@@ -301,8 +305,10 @@ def members_import(
     otherwise a new one is drawn and a note says so. Imported members get the
     program's welcome bonus like any enrollment.
 
-    Each member is written in member_enroll's own transaction; this function
-    opens none and queues nothing. With `dry_run` the rows are only checked.
+    Each chunk is written in members_enroll_many's own transaction (one member
+    at a time through member_enroll if a row raced with another enrollment);
+    this function opens none and queues nothing. With `dry_run` the rows are
+    only checked.
     """
     result = ImportResult(total=len(rows), dry_run=dry_run)
     stores = stores_by_code()
@@ -317,17 +323,20 @@ def members_import(
                 )
             )
         ]
-        # One query for the chunk instead of one per row; the service checks
-        # again, so a member enrolled meanwhile is still caught.
-        known = set(
-            Member.objects.filter(
-                phone__in=[clean.phone for clean in cleaned]
-            ).values_list("phone", flat=True)
+        # A dry run looks the phones up itself; a real one leaves it to the
+        # service, which refuses an enrolled phone (counted as skipped below).
+        known = (
+            set(
+                Member.objects.filter(
+                    phone__in=[clean.phone for clean in cleaned]
+                ).values_list("phone", flat=True)
+            )
+            if dry_run
+            else set()
         )
         seen: set[str] = set()
-        for position, clean in enumerate(cleaned):
-            if progress is not None and position:
-                progress(done + position, len(rows))  # the command prints once a second
+        todo: list[_MemberRow] = []
+        for clean in cleaned:
             if clean.phone in known or clean.phone in seen:
                 result.skipped += 1
                 continue
@@ -335,28 +344,36 @@ def members_import(
             if dry_run:
                 result.imported += 1
                 continue
-            try:
-                member_enroll(
-                    phone=clean.phone,
-                    email=clean.email or None,
-                    first_name=clean.first_name,
-                    last_name=clean.last_name,
-                    birthday=clean.birthday,
-                    store=clean.store,
-                    card_number=clean.card_number,
-                    source=ConsentSource.IMPORT,
-                )
-            except MemberAlreadyEnrolled as exc:
-                if exc.field == "phone":
-                    result.skipped += 1
-                else:
-                    result.error(clean.row.line, exc.field or "phone", exc.message)
-            except ServiceError as exc:
-                result.error(clean.row.line, exc.field or "phone", exc.message)
-            else:
+            todo.append(clean)
+        outcomes = (
+            members_enroll_many(
+                rows=[
+                    EnrollInput(
+                        phone=clean.phone,
+                        email=clean.email or None,
+                        first_name=clean.first_name,
+                        last_name=clean.last_name,
+                        birthday=clean.birthday,
+                        store=clean.store,
+                        card_number=clean.card_number,
+                    )
+                    for clean in todo
+                ],
+                source=ConsentSource.IMPORT,
+            )
+            if todo
+            else []
+        )
+        for clean, outcome in zip(todo, outcomes, strict=True):
+            exc = outcome.error
+            if exc is None:
                 result.imported += 1
+            elif isinstance(exc, MemberAlreadyEnrolled) and exc.field == "phone":
+                result.skipped += 1
+            else:
+                result.error(clean.row.line, exc.field or "phone", exc.message)
         done += len(chunk)
         if progress is not None:
-            progress(done, len(rows))
+            progress(done, len(rows))  # the command prints once a second
     result.errors.sort(key=lambda error: error.line)
     return result

@@ -283,9 +283,7 @@ class Member(models.Model):
         return f"{self.full_name or self.phone} · {self.card_number}"
 
     def save(self, *args, **kwargs):
-        self.search_text = " ".join(
-            part for part in (self.first_name, self.last_name, self.email or "") if part
-        ).casefold()
+        self.search_text_refresh()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and {"first_name", "last_name", "email"} & set(
             update_fields
@@ -296,6 +294,12 @@ class Member(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    def search_text_refresh(self) -> None:
+        """Fold name and email into search_text (save does it; bulk_create does not)."""
+        self.search_text = " ".join(
+            part for part in (self.first_name, self.last_name, self.email or "") if part
+        ).casefold()
 
 
 class ConsentEvent(models.Model):

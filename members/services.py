@@ -5,17 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from members.cards import card_number_is_valid, card_number_new
-from members.errors import Conflict, InvalidInput, NotFound
+from members.errors import Conflict, InvalidInput, NotFound, ServiceError
 from members.models import (
     ApiToken,
     BonusSettings,
@@ -64,25 +66,103 @@ class MemberAlreadyEnrolled(Conflict):
         self.member = member
 
 
+def _phone_taken(existing: Member) -> MemberAlreadyEnrolled:
+    return MemberAlreadyEnrolled(
+        _("This phone is already enrolled with card %(card)s.")
+        % {"card": existing.card_number},
+        member=existing,
+        field="phone",
+    )
+
+
+def _email_taken(existing: Member) -> MemberAlreadyEnrolled:
+    return MemberAlreadyEnrolled(
+        _("This email is already enrolled with card %(card)s.")
+        % {"card": existing.card_number},
+        member=existing,
+        field="email",
+    )
+
+
+def _card_taken(card_number: str) -> Conflict:
+    return Conflict(
+        _("Card %(card)s belongs to another member.") % {"card": card_number},
+        field="card_number",
+    )
+
+
 def _already_enrolled(*, phone: str, email: str | None) -> MemberAlreadyEnrolled | None:
     """The error naming the member who has this phone (or else this email), if any."""
     existing = Member.objects.filter(phone=phone).first()
     if existing:
-        return MemberAlreadyEnrolled(
-            _("This phone is already enrolled with card %(card)s.")
-            % {"card": existing.card_number},
-            member=existing,
-            field="phone",
-        )
+        return _phone_taken(existing)
     existing = email and Member.objects.filter(email__iexact=email).first()
     if existing:
-        return MemberAlreadyEnrolled(
-            _("This email is already enrolled with card %(card)s.")
-            % {"card": existing.card_number},
-            member=existing,
-            field="email",
-        )
+        return _email_taken(existing)
     return None
+
+
+def _card_number_clean(card_number: str | None) -> str | None:
+    """A card from an earlier system, stripped, or InvalidInput; None: draw one."""
+    if card_number is None:
+        return None
+    card_number = card_number.strip()
+    if not card_number_is_valid(card_number) or len(card_number) > CARD_MAX_LENGTH:
+        raise InvalidInput(
+            _("“%(card)s” is not a valid card number.") % {"card": card_number},
+            field="card_number",
+        )
+    return card_number
+
+
+def _language_clean(language: str | None) -> str:
+    language = language or settings.LANGUAGE_CODE
+    if language not in dict(settings.LANGUAGES):
+        raise InvalidInput(
+            _("Unknown language “%(lang)s”.") % {"lang": language}, field="language"
+        )
+    return language
+
+
+def _member_build(
+    *,
+    phone: str,
+    email: str | None,
+    first_name: str,
+    last_name: str,
+    birthday: dt.date | None,
+    gender: str,
+    language: str,
+    store: Store | None,
+    enrolled_by: User | None,
+    user: User | None,
+    device_id: str,
+    card_number: str,
+    referral_code: str,
+    now: dt.datetime,
+) -> Member:
+    """The new member row, unsaved: member_enroll saves it, members_enroll_many
+    bulk-creates it."""
+    member = Member(
+        user=user,
+        card_number=card_number,
+        referral_code=referral_code,
+        device_id=device_id,
+        birthday_set_at=now if birthday else None,
+        phone=phone,
+        email=email,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        birthday=birthday,
+        gender=gender or "",
+        language=language,
+        home_store=store,
+        enrolled_store=store,
+        enrolled_at=now,
+        enrolled_by=enrolled_by,
+    )
+    member.search_text_refresh()
+    return member
 
 
 def _normalize_email(email: str | None) -> str | None:
@@ -129,18 +209,8 @@ def member_enroll(
         if referrer is not None:
             _referral_refuse_enrolled(referrer=referrer, existing=taken.member)
         raise taken
-    if card_number is not None:
-        card_number = card_number.strip()
-        if not card_number_is_valid(card_number) or len(card_number) > CARD_MAX_LENGTH:
-            raise InvalidInput(
-                _("“%(card)s” is not a valid card number.") % {"card": card_number},
-                field="card_number",
-            )
-    language = language or settings.LANGUAGE_CODE
-    if language not in dict(settings.LANGUAGES):
-        raise InvalidInput(
-            _("Unknown language “%(lang)s”.") % {"lang": language}, field="language"
-        )
+    card_number = _card_number_clean(card_number)
+    language = _language_clean(language)
     now = enrolled_at or timezone.now()
     from rewards.services import (
         points_account_create,  # rewards depends on members, not back
@@ -149,24 +219,23 @@ def member_enroll(
     for _attempt in range(5):
         try:
             with transaction.atomic():
-                member = Member.objects.create(
-                    user=user,
-                    card_number=card_number or card_number_new(),
-                    referral_code=referral_code_new(),
-                    device_id=device_id,
-                    birthday_set_at=now if birthday else None,
+                member = _member_build(
                     phone=phone,
                     email=email,
-                    first_name=first_name.strip(),
-                    last_name=last_name.strip(),
+                    first_name=first_name,
+                    last_name=last_name,
                     birthday=birthday,
-                    gender=gender or "",
+                    gender=gender,
                     language=language,
-                    home_store=store,
-                    enrolled_store=store,
-                    enrolled_at=now,
+                    store=store,
                     enrolled_by=enrolled_by,
+                    user=user,
+                    device_id=device_id,
+                    card_number=card_number or card_number_new(),
+                    referral_code=referral_code_new(),
+                    now=now,
                 )
+                member.save(force_insert=True)
                 points_account_create(member=member)
                 for channel, granted in (
                     (Channel.EMAIL, email_consent),
@@ -188,13 +257,280 @@ def member_enroll(
             if taken is not None:  # another enrollment won the race
                 raise taken from None
             if card_number and Member.objects.filter(card_number=card_number).exists():
-                raise Conflict(
-                    _("Card %(card)s belongs to another member.")
-                    % {"card": card_number},
-                    field="card_number",
-                ) from None
+                raise _card_taken(card_number) from None
             # Otherwise a random card number or referral code collided: draw again.
     raise Conflict(_("Could not allocate a card number; try again."))
+
+
+# --- Bulk enrollment (CSV import) ----------------------------------------------------
+
+CARD_DRAWS = 5  # rounds of redrawing card numbers or referral codes that collided
+
+
+@dataclass(frozen=True)
+class EnrollInput:
+    """One customer for members_enroll_many: the arguments of member_enroll that
+    a file of members gives (no login, device or referral code)."""
+
+    phone: str
+    email: str | None = None
+    first_name: str = ""
+    last_name: str = ""
+    birthday: dt.date | None = None
+    language: str | None = None
+    store: Store | None = None
+    card_number: str | None = None
+    email_consent: bool = False
+    sms_consent: bool = False
+
+
+@dataclass(frozen=True)
+class EnrollOutcome:
+    """What became of one EnrollInput: the new member, or the error member_enroll
+    raises for it (MemberAlreadyEnrolled, Conflict, InvalidInput)."""
+
+    member: Member | None = None
+    error: ServiceError | None = None
+
+
+def members_enroll_many(
+    *, rows: list[EnrollInput], source: str, enrolled_by: User | None = None
+) -> list[EnrollOutcome]:
+    """Enroll many customers at once (members.imports): what member_enroll does
+    for each row, with its checks, messages and bonuses, in one transaction and
+    a fixed number of statements whatever the number of rows.
+
+    The rows are checked in order as if enrolled one after the other: a phone
+    or email already enrolled, or taken by an earlier row, is refused with
+    member_enroll's error, as are a bad card number or language and a card
+    another member (or an earlier row) has. One query each looks up the phones,
+    the emails, the card numbers (given and drawn) and the drawn referral
+    codes; then one bulk_create each writes the members, their points accounts,
+    the welcome and profile bonuses (entries, lots, cached balances, with
+    member_enroll's idempotency keys: rerunning a file pays nothing twice, as
+    its phones are enrolled) and the consent history.
+
+    The unique constraints still decide races: if one fires (a member enrolled
+    meanwhile), the transaction rolls back and every row goes through
+    member_enroll, one by one, so the outcomes are exactly member_enroll's.
+    Returns one outcome per row, in order. Locks nothing (the rows are new);
+    queues nothing.
+    """
+    outcomes: list[EnrollOutcome | None] = [None] * len(rows)
+    phones: dict[int, str] = {}
+    emails: dict[int, str | None] = {}
+    for index, row in enumerate(rows):
+        try:
+            phones[index] = phone_normalize(row.phone)
+        except ServiceError as exc:
+            outcomes[index] = EnrollOutcome(error=exc)
+        emails[index] = _normalize_email(row.email)
+    if not phones:
+        return outcomes
+    by_phone = {
+        member.phone: member
+        for member in Member.objects.filter(phone__in=set(phones.values())).only(
+            "pk", "phone", "card_number"
+        )
+    }
+    wanted_emails = {email for email in emails.values() if email}
+    by_email = {}
+    if wanted_emails:
+        for member in (
+            Member.objects.annotate(email_folded=Lower("email"))
+            .filter(email_folded__in=wanted_emails)
+            .only("pk", "email", "card_number")
+        ):
+            by_email.setdefault(member.email_folded, member)
+    given = {(rows[index].card_number or "").strip() for index in phones} - {""}
+    drawn = _draw_unused(
+        card_number_new,
+        count=sum(rows[index].card_number is None for index in phones),
+        in_use=lambda cards: set(
+            Member.objects.filter(card_number__in=cards).values_list(
+                "card_number", flat=True
+            )
+        ),
+        check_too=given,
+    )
+    if drawn is None:
+        return _members_enroll_each(rows=rows, source=source, enrolled_by=enrolled_by)
+    drawn, cards_taken = drawn
+    now = timezone.now()
+    conf = bonus_settings_get()
+    # The phones, emails and cards of the earlier rows of this batch.
+    claimed_phones: dict[str, Member] = {}
+    claimed_emails: dict[str, Member] = {}
+    claimed_cards: set[str] = set()
+    new: list[tuple[int, Member]] = []
+    for index, phone in phones.items():
+        row, email = rows[index], emails[index]
+        try:
+            existing = by_phone.get(phone) or claimed_phones.get(phone)
+            if existing:
+                raise _phone_taken(existing)
+            existing = email and (by_email.get(email) or claimed_emails.get(email))
+            if existing:
+                raise _email_taken(existing)
+            card = _card_number_clean(row.card_number)
+            language = _language_clean(row.language)
+            if card and (card in cards_taken or card in claimed_cards):
+                raise _card_taken(card)
+        except ServiceError as exc:
+            outcomes[index] = EnrollOutcome(error=exc)
+            continue
+        member = _member_build(
+            phone=phone,
+            email=email,
+            first_name=row.first_name,
+            last_name=row.last_name,
+            birthday=row.birthday,
+            gender="",
+            language=language,
+            store=row.store,
+            enrolled_by=enrolled_by,
+            user=None,
+            device_id="",
+            card_number=card or drawn.pop(),
+            referral_code="",  # drawn below for the rows that get this far
+            now=now,
+        )
+        for channel, granted in (
+            (Channel.EMAIL, row.email_consent),
+            (Channel.SMS, row.sms_consent),
+        ):
+            if granted:
+                _consent_apply(
+                    member, channel=channel, granted=True, source=source, at=now
+                )
+        if conf.profile_points and _profile_bonus_due(member):
+            member.profile_bonus_at = now
+        claimed_phones[phone] = member
+        if email:
+            claimed_emails[email] = member
+        claimed_cards.add(member.card_number)
+        new.append((index, member))
+    if not new:
+        return outcomes
+    members = [member for _index, member in new]
+    codes = _draw_unused(
+        referral_code_new,
+        count=len(members),
+        in_use=lambda codes: set(
+            Member.objects.filter(referral_code__in=codes).values_list(
+                "referral_code", flat=True
+            )
+        ),
+    )
+    if codes is None:
+        return _members_enroll_each(rows=rows, source=source, enrolled_by=enrolled_by)
+    for member, code in zip(members, codes[0], strict=True):
+        member.referral_code = code
+    from rewards.services import (  # rewards depends on members, not back
+        BonusInput,
+        points_accounts_open,
+    )
+
+    try:
+        with transaction.atomic(durable=True):
+            Member.objects.bulk_create(members)
+            bonuses: dict[int, list[BonusInput]] = {}
+            for member in members:
+                planned = bonuses[member.pk] = []
+                if conf.welcome_points:
+                    planned.append(
+                        BonusInput(
+                            conf.welcome_points, WELCOME_REASON, _welcome_key(member)
+                        )
+                    )
+                if member.profile_bonus_at is not None:
+                    planned.append(
+                        BonusInput(
+                            conf.profile_points, PROFILE_REASON, _profile_key(member)
+                        )
+                    )
+            points_accounts_open(members=members, bonuses=bonuses)
+            ConsentEvent.objects.bulk_create(
+                ConsentEvent(
+                    member=member,
+                    channel=channel,
+                    granted=True,
+                    source=source,
+                    changed_by=enrolled_by,
+                    created_at=now,
+                )
+                for member in members
+                for channel in (Channel.EMAIL, Channel.SMS)
+                if getattr(member, f"{channel}_consent")
+            )
+    except IntegrityError:
+        # A phone, email or card enrolled since the lookups (or a key paid):
+        # member_enroll decides each row, as it would have alone.
+        for member in members:
+            member.pk = None
+        return _members_enroll_each(rows=rows, source=source, enrolled_by=enrolled_by)
+    for index, member in new:
+        outcomes[index] = EnrollOutcome(member=member)
+    return outcomes
+
+
+def _draw_unused(
+    draw: Callable[[], str],
+    *,
+    count: int,
+    in_use: Callable[[set[str]], set[str]],
+    check_too: set[str] = frozenset(),
+) -> tuple[list[str], set[str]] | None:
+    """`count` distinct values from `draw()` (card numbers, referral codes) that
+    no member has and that are not in `check_too`, with one query normally:
+    `in_use(values)` returns those taken, and `check_too` (the cards a file
+    gives) is checked in the same query. The few that collide are drawn again.
+    Returns (values, which of `check_too` are taken), or None when collisions
+    keep coming (the caller falls back to member_enroll, which retries alone)."""
+    values: set[str] = set()
+    too_taken: set[str] | None = None
+    for _round in range(CARD_DRAWS):
+        while len(values) < count:
+            value = draw()
+            if value not in check_too:
+                values.add(value)
+        if too_taken is None:
+            found = in_use(values | check_too)
+            too_taken = found & check_too
+        else:
+            found = in_use(values)
+        values -= found
+        if len(values) == count:
+            return list(values), too_taken
+    return None
+
+
+def _members_enroll_each(
+    *, rows: list[EnrollInput], source: str, enrolled_by: User | None = None
+) -> list[EnrollOutcome]:
+    """members_enroll_many's fallback: member_enroll for each row, in order."""
+    outcomes = []
+    for row in rows:
+        try:
+            member = member_enroll(
+                phone=row.phone,
+                email=row.email,
+                first_name=row.first_name,
+                last_name=row.last_name,
+                birthday=row.birthday,
+                language=row.language,
+                store=row.store,
+                card_number=row.card_number,
+                email_consent=row.email_consent,
+                sms_consent=row.sms_consent,
+                source=source,
+                enrolled_by=enrolled_by,
+            )
+        except ServiceError as exc:
+            outcomes.append(EnrollOutcome(error=exc))
+        else:
+            outcomes.append(EnrollOutcome(member=member))
+    return outcomes
 
 
 @transaction.atomic
@@ -247,6 +583,15 @@ def member_update_profile(*, member: Member, **fields) -> Member:
     return member
 
 
+def _consent_apply(
+    member: Member, *, channel: str, granted: bool, source: str, at
+) -> None:
+    """Set the member's current consent for one channel (not saved)."""
+    setattr(member, f"{channel}_consent", granted)
+    setattr(member, f"{channel}_consent_at", at)
+    setattr(member, f"{channel}_consent_source", source)
+
+
 def _consent_write(
     *,
     member: Member,
@@ -256,9 +601,7 @@ def _consent_write(
     changed_by: User | None,
     at,
 ) -> None:
-    setattr(member, f"{channel}_consent", granted)
-    setattr(member, f"{channel}_consent_at", at)
-    setattr(member, f"{channel}_consent_source", source)
+    _consent_apply(member, channel=channel, granted=granted, source=source, at=at)
     member.save(
         update_fields=[
             f"{channel}_consent",
@@ -712,7 +1055,7 @@ def _enroll_bonuses(
 ) -> None:
     conf = bonus_settings_get()
     at = now if now < timezone.now() - dt.timedelta(minutes=1) else None
-    _bonus(member, conf.welcome_points, "Welcome bonus", f"welcome:{member.pk}", at)
+    _bonus(member, conf.welcome_points, WELCOME_REASON, _welcome_key(member), at)
     if referrer is not None:
         status, reason, note = _referral_decide(
             referrer=referrer, member=member, now=now, conf=conf
@@ -744,16 +1087,33 @@ def _referee_bonus(referral: Referral, conf, at=None) -> None:
     )
 
 
+WELCOME_REASON = "Welcome bonus"
+PROFILE_REASON = "Profile completed"
+
+
+def _welcome_key(member: Member) -> str:
+    return f"welcome:{member.pk}"
+
+
+def _profile_key(member: Member) -> str:
+    return f"profile:{member.pk}"
+
+
+def _profile_bonus_due(member: Member) -> bool:
+    """Not given yet, and the profile is complete."""
+    return member.profile_bonus_at is None and all(
+        (member.first_name, member.last_name, member.birthday, member.email)
+    )
+
+
 def _profile_bonus_check(*, member: Member, at: dt.datetime | None = None) -> None:
     """Credit the profile bonus once, when the profile is first complete."""
-    if member.profile_bonus_at is not None or not all(
-        (member.first_name, member.last_name, member.birthday, member.email)
-    ):
+    if not _profile_bonus_due(member):
         return
     points = bonus_settings_get().profile_points
     if not points:
         return  # switched off: a member completing it later may still get it
-    _bonus(member, points, "Profile completed", f"profile:{member.pk}", at)
+    _bonus(member, points, PROFILE_REASON, _profile_key(member), at)
     member.profile_bonus_at = at or timezone.now()
     member.save(update_fields=["profile_bonus_at"])
 
