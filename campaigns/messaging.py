@@ -23,12 +23,13 @@ import html
 import logging
 import smtplib
 import zoneinfo
+from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.message import make_msgid
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Count, F
 from django.utils import timezone
 
 from campaigns.backends import DeliveryError
@@ -216,9 +217,18 @@ def _preferred_hour_verdict(
 
 
 def _marketing_verdict(
-    message: Message, member: Member, *, now: dt.datetime, conf: DeliverySettings
+    message: Message,
+    member: Member,
+    *,
+    now: dt.datetime,
+    conf: DeliverySettings,
+    sent: int,
 ) -> tuple[str, str, dt.datetime | None] | None:
-    """(status, reason, send_after) when a marketing message may not leave now."""
+    """(status, reason, send_after) when a marketing message may not leave now.
+
+    `sent` is how many marketing messages the member was sent in the last 7
+    days, this batch's claims included; the caller counts it while holding the
+    member's row lock (see `_batch_deliver`)."""
     if not getattr(member, f"{message.channel}_consent"):
         channel = "email" if message.channel == Channel.EMAIL else "SMS"
         return MessageStatus.SUPPRESSED, f"No {channel} marketing consent", None
@@ -235,14 +245,6 @@ def _marketing_verdict(
     held = _preferred_hour_verdict(message, member, now=now, conf=conf)
     if held is not None:
         return held
-    # The member row is locked by the caller: two workers delivering two
-    # messages to one member count one after the other (see message_deliver).
-    sent = Message.objects.filter(
-        member_id=member.pk,
-        marketing=True,
-        status=MessageStatus.SENT,
-        sent_at__gt=now - CAP_WINDOW,
-    ).count()
     if sent >= conf.frequency_cap:
         return (
             MessageStatus.SUPPRESSED,
@@ -252,79 +254,167 @@ def _marketing_verdict(
     return None
 
 
+# Messages decided in one transaction and sent over one email connection. Small
+# enough that the member locks are held briefly, large enough that the
+# per-batch statements (about ten) cost little per message.
+DELIVER_BATCH = 200
+
+
+@dataclass
+class DeliveryResult:
+    """What `messages_deliver_many` did. `handed_over` counts the messages given
+    to their backend (claimed as sent first), `failed` those of them the backend
+    refused (queued again for a retry, or failed); `suppressed` and `delayed`
+    the marketing messages that may not leave now. Messages already dealt with
+    or not due yet are in none of them."""
+
+    handed_over: int = 0
+    suppressed: int = 0
+    delayed: int = 0
+    failed: int = 0
+
+
 def message_deliver(
     *, message_id: int, now: dt.datetime | None = None
 ) -> Message | None:
     """Hand a queued message to its backend once; a sent message is left alone.
 
-    In one transaction: locks the member (marketing messages only, so the
-    frequency-cap count and the claim are one step per member), then the
-    message; a message whose `send_after` is still ahead is left for
-    `messages_requeue_due`. A marketing message without consent for its channel
-    is suppressed; a marketing SMS in the member's quiet hours gets `send_after`
-    = their end; a marketing email or SMS to a member who gave a preferred hour
-    gets `send_after` = that hour's next start when it is not that hour now in
-    their time zone; one over the frequency cap is suppressed. Otherwise the row is
-    claimed (status sent, attempts + 1) and committed before the backend is
-    called, outside any lock, so a second worker never sends it again. A
-    transient backend failure puts it back in the queue with a delay until
-    DeliverySettings.max_attempts; any other failure marks it failed.
-    Returns the message when this call handed it to its backend (whatever the
-    backend then said); None when there was nothing to hand over: already
-    dealt with, not due yet, or just suppressed or delayed (the row says which).
+    The batch of one of `messages_deliver_many`, which says what it locks and
+    decides. Returns the message when this call handed it to its backend
+    (whatever the backend then said); None when there was nothing to hand over:
+    already dealt with, not due yet, or just suppressed or delayed (the row says
+    which).
+    """
+    handed = _batch_deliver([message_id], now=now or timezone.now(), result=None)
+    return handed[0] if handed else None
+
+
+def messages_deliver_many(
+    *, message_ids: list[int], now: dt.datetime | None = None
+) -> DeliveryResult:
+    """Hand each queued message of `message_ids` to its backend once.
+
+    The same rules as `message_deliver`, DELIVER_BATCH messages at a time. Per
+    batch, in one durable transaction: locks the members of the marketing
+    messages, then the messages still queued (each in pk order, so it never
+    deadlocks with `message_deliver` or another batch); a message whose
+    `send_after` is still ahead is left for `messages_requeue_due`. A marketing
+    message without consent for its channel is suppressed; a marketing SMS in
+    the member's quiet hours gets `send_after` = their end; a marketing email or
+    SMS to a member who gave a preferred hour gets `send_after` = that hour's
+    next start when it is not that hour now in their time zone; one over the
+    frequency cap (messages sent in the last 7 days, counted in one grouped
+    query, plus those claimed earlier in the batch) is suppressed. The rest are
+    claimed with one UPDATE (status sent, attempts + 1) and committed before any
+    backend is called, outside any lock, so a second worker never sends them
+    again. Emails go over one backend connection per batch, each sent on its
+    own; SMS through LOYALTY_SMS_BACKEND. A transient backend failure puts that
+    message back in the queue with a delay until DeliverySettings.max_attempts;
+    any other failure marks it failed; the others are unaffected.
     """
     now = now or timezone.now()
-    head = (
-        Message.objects.filter(pk=message_id, status=MessageStatus.QUEUED)
-        .values("member_id", "marketing")
-        .first()
+    result = DeliveryResult()
+    ids = list(dict.fromkeys(message_ids))
+    for start in range(0, len(ids), DELIVER_BATCH):
+        _batch_deliver(ids[start : start + DELIVER_BATCH], now=now, result=result)
+    return result
+
+
+def _batch_deliver(
+    message_ids: list[int], *, now: dt.datetime, result: DeliveryResult | None
+) -> list[Message]:
+    """Decide, claim and hand over one batch; the messages handed over."""
+    heads = list(
+        Message.objects.filter(pk__in=message_ids, status=MessageStatus.QUEUED)
+        .order_by("pk")
+        .values_list("member_id", "marketing")
     )
-    if head is None:
-        return None
+    if not heads:
+        return []
+    member_ids = sorted({member_id for member_id, marketing in heads if marketing})
     conf = delivery_settings_get()
-    # Durable: the claim must be committed before the backend is called, and
-    # the member's lock must not outlive this block inside a caller's transaction.
+    verdicts: list[Message] = []
+    claimed: list[Message] = []
+    # Durable: the claims must be committed before any backend is called, and
+    # the members' locks must not outlive this block inside a caller's
+    # transaction.
     with transaction.atomic(durable=True):
-        member = None
-        if head["marketing"]:
-            member = (
-                Member.objects.select_for_update(of=("self",))
-                .filter(pk=head["member_id"])
-                .first()
-            )
-        message = (
+        members = {}
+        if member_ids:
+            members = {
+                member.pk: member
+                for member in Member.objects.select_for_update(of=("self",))
+                .filter(pk__in=member_ids)
+                .order_by("pk")
+            }
+        messages = list(
             Message.objects.select_for_update(of=("self",))
-            .filter(pk=message_id, status=MessageStatus.QUEUED)
-            .first()
+            .filter(pk__in=message_ids, status=MessageStatus.QUEUED)
+            .order_by("pk")
         )
-        if message is None:
-            return None
-        if message.send_after and message.send_after > now:
-            return None
-        if message.marketing and member is not None:
-            verdict = _marketing_verdict(message, member, now=now, conf=conf)
-            if verdict is not None:
-                status, reason, send_after = verdict
-                message.status = status
-                message.error = reason[:200]
-                message.send_after = send_after or message.send_after
-                message.save(update_fields=["status", "error", "send_after"])
-                return None
-        message.status = MessageStatus.SENT
-        message.sent_at = now
-        message.attempts = F("attempts") + 1
-        message.error = ""
-        message.save(update_fields=["status", "sent_at", "attempts", "error"])
-    message.refresh_from_db(fields=["attempts"])
-    try:
-        provider_id = _hand_over(message)
-    except Exception as exc:  # noqa: BLE001 - every backend failure is recorded
-        _failure_record(message, exc, now=now, conf=conf)
-        return message
-    if provider_id:
-        Message.objects.filter(pk=message.pk).update(provider_id=provider_id[:100])
-        message.provider_id = provider_id[:100]
-    return message
+        # The member rows are locked: two workers delivering messages to one
+        # member count one after the other, and this batch counts its own
+        # claims as it goes.
+        sent = {}
+        if members:
+            sent = dict(
+                Message.objects.filter(
+                    member_id__in=list(members),
+                    marketing=True,
+                    status=MessageStatus.SENT,
+                    sent_at__gt=now - CAP_WINDOW,
+                )
+                .values_list("member_id")
+                .annotate(n=Count("pk"))
+                .order_by()
+            )
+        for message in messages:
+            if message.send_after and message.send_after > now:
+                continue
+            member = members.get(message.member_id) if message.marketing else None
+            if member is not None:
+                verdict = _marketing_verdict(
+                    message,
+                    member,
+                    now=now,
+                    conf=conf,
+                    sent=sent.get(member.pk, 0),
+                )
+                if verdict is not None:
+                    status, reason, send_after = verdict
+                    message.status = status
+                    message.error = reason[:200]
+                    message.send_after = send_after or message.send_after
+                    verdicts.append(message)
+                    if result is not None:
+                        if status == MessageStatus.SUPPRESSED:
+                            result.suppressed += 1
+                        else:
+                            result.delayed += 1
+                    continue
+                sent[member.pk] = sent.get(member.pk, 0) + 1
+            claimed.append(message)
+        if verdicts:
+            Message.objects.bulk_update(verdicts, ["status", "error", "send_after"])
+        if claimed:
+            Message.objects.filter(pk__in=[m.pk for m in claimed]).update(
+                status=MessageStatus.SENT,
+                sent_at=now,
+                attempts=F("attempts") + 1,
+                error="",
+            )
+            for message in claimed:
+                # The row was locked: the database did the same sum.
+                message.status = MessageStatus.SENT
+                message.sent_at = now
+                message.attempts += 1
+                message.error = ""
+    if not claimed:
+        return []
+    if result is not None:
+        result.handed_over += len(claimed)
+    _hand_over_all(claimed, now=now, conf=conf, result=result)
+    return claimed
 
 
 TRANSIENT = (
@@ -444,15 +534,70 @@ def sms_text(message: Message) -> str:
     return f"{message.body}\n{label}: {unsubscribe_url(message.token)}"
 
 
-def _hand_over(message: Message) -> str:
+def _hand_over(message: Message, *, connection=None) -> str:
     """Give the message to its backend; the provider's id for it, or ""."""
     if message.channel == Channel.EMAIL:
         email = email_build(message)
+        email.connection = connection
         email.send()
         return email.extra_headers["Message-ID"].strip("<>")
     return sms_backend_send(
         to=message.to, text=sms_text(message), reference=message.token
     )
+
+
+def _hand_over_all(
+    messages: list[Message],
+    *,
+    now: dt.datetime,
+    conf: DeliverySettings,
+    result: DeliveryResult | None,
+) -> None:
+    """Give claimed messages to their backends, the emails over one connection;
+    a failure is recorded for its message only. Provider ids written in one
+    statement."""
+    connection = None
+    if any(m.channel == Channel.EMAIL for m in messages):
+        connection = get_connection()
+    opened = False
+    with_ids = []
+    try:
+        for message in messages:
+            try:
+                if message.channel == Channel.EMAIL and not opened:
+                    # Opened here, not before the loop: an SMTP server that
+                    # refuses the connection fails each email on its own, as a
+                    # send without a connection would.
+                    connection.open()
+                    opened = True
+                provider_id = _hand_over(message, connection=connection)
+            except Exception as exc:  # noqa: BLE001 - every backend failure is recorded
+                if message.channel == Channel.EMAIL and opened:
+                    # A broken session would fail every email after it: the
+                    # next one opens a fresh connection.
+                    _connection_close(connection)
+                    opened = False
+                _failure_record(message, exc, now=now, conf=conf)
+                if result is not None:
+                    result.failed += 1
+                continue
+            if provider_id:
+                message.provider_id = provider_id[:100]
+                with_ids.append(message)
+    finally:
+        if opened:
+            _connection_close(connection)
+    if with_ids:
+        Message.objects.bulk_update(with_ids, ["provider_id"])
+
+
+def _connection_close(connection) -> None:
+    # The messages are sent (or their failure recorded): a server that answers
+    # QUIT badly must not stop the rest of the batch or the provider ids.
+    try:
+        connection.close()
+    except Exception:  # noqa: BLE001
+        log.warning("closing the email connection failed", exc_info=True)
 
 
 # --- the periodic sweep -----------------------------------------------------------------
