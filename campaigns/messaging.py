@@ -2,14 +2,15 @@
 
 Campaigns, journeys, complaint replies and event reminders all call
 `message_send`; it writes the Message row (unique per member and purpose key)
-and queues its delivery after commit. `message_deliver` decides at send time,
-under locks, whether a marketing message may leave now (consent, quiet hours,
-the member's preferred hour, frequency cap), then hands it to the email or SMS
-backend once.
+and queues its delivery after commit. `message_deliver` (one message) and
+`messages_deliver_many` (a campaign chunk's) decide at send time, under locks,
+whether a marketing message may leave now (consent, quiet hours, the member's
+preferred hour, frequency cap), then hand it to the email or SMS backend once.
 
 The pipeline (docs/architecture.md, "Delivery"):
 
-    message_send ──on commit──▶ tasks.message_deliver ──▶ message_deliver
+    message_send ──on commit──▶ tasks.message_deliver ──▶ message_deliver (a batch of one)
+    campaign chunk ─────────────────────────────────────▶ messages_deliver_many (200 a batch)
         │                                                  │ marketing: consent? quiet hours? preferred hour? cap?
         │                                                  ├─ suppressed (reason kept)
         │                                                  ├─ delayed: send_after ◀── tasks.messages_requeue_due (5 min)
@@ -327,11 +328,14 @@ def _batch_deliver(
     heads = list(
         Message.objects.filter(pk__in=message_ids, status=MessageStatus.QUEUED)
         .order_by("pk")
-        .values_list("member_id", "marketing")
+        .values_list("pk", "member_id", "marketing")
     )
     if not heads:
         return []
-    member_ids = sorted({member_id for member_id, marketing in heads if marketing})
+    # Only these: a message queued again after this read (another worker's
+    # failed send) has a member this batch did not lock.
+    queued_ids = [pk for pk, _member_id, _marketing in heads]
+    member_ids = sorted({member_id for _pk, member_id, marketing in heads if marketing})
     conf = delivery_settings_get()
     verdicts: list[Message] = []
     claimed: list[Message] = []
@@ -349,7 +353,7 @@ def _batch_deliver(
             }
         messages = list(
             Message.objects.select_for_update(of=("self",))
-            .filter(pk__in=message_ids, status=MessageStatus.QUEUED)
+            .filter(pk__in=queued_ids, status=MessageStatus.QUEUED)
             .order_by("pk")
         )
         # The member rows are locked: two workers delivering messages to one
