@@ -313,11 +313,16 @@ def messages_deliver_many(
     message back in the queue with a delay until DeliverySettings.max_attempts;
     any other failure marks it failed; the others are unaffected.
     """
-    now = now or timezone.now()
     result = DeliveryResult()
     ids = list(dict.fromkeys(message_ids))
     for start in range(0, len(ids), DELIVER_BATCH):
-        _batch_deliver(ids[start : start + DELIVER_BATCH], now=now, result=result)
+        # Each batch its own time: a chunk's last batch is claimed seconds
+        # after its first, and sent_at should say so.
+        _batch_deliver(
+            ids[start : start + DELIVER_BATCH],
+            now=now or timezone.now(),
+            result=result,
+        )
     return result
 
 
