@@ -14,7 +14,9 @@ The pipeline (docs/architecture.md, "Delivery"):
         │                                                  │ marketing: consent? quiet hours? preferred hour? cap?
         │                                                  ├─ suppressed (reason kept)
         │                                                  ├─ delayed: send_after ◀── tasks.messages_requeue_due (5 min)
-        │                                                  └─ claimed as sent ─▶ backend ─▶ failed / retried
+        │                                                  └─ claimed (sending) ─▶ backend ─▶ sent / failed / retried
+        messages_recover_interrupted (in the sweep): a crashed batch's first message
+        still sending ─▶ failed "interrupted"; the rest of its claim ─▶ queued again
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import logging
+import secrets
 import smtplib
 import zoneinfo
 from dataclasses import dataclass
@@ -51,8 +54,11 @@ log = logging.getLogger(__name__)
 CAP_WINDOW = dt.timedelta(days=7)
 RETRY_BASE = dt.timedelta(minutes=5)  # then 10, 20... minutes
 # A queued message nobody has picked up for this long lost its task (a worker
-# died, the broker was down): the periodic sweep queues it again.
+# died, the broker was down): the periodic sweep queues it again. The same age
+# makes a message still sending look abandoned (messages_recover_interrupted;
+# a live batch that is merely slow loses nothing twice, see there).
 STUCK_AFTER = dt.timedelta(minutes=15)
+INTERRUPTED = "Delivery interrupted: may or may not have been sent"
 
 
 def delivery_settings_get() -> DeliverySettings:
@@ -264,7 +270,7 @@ DELIVER_BATCH = 200
 @dataclass
 class DeliveryResult:
     """What `messages_deliver_many` did. `handed_over` counts the messages given
-    to their backend (claimed as sent first), `failed` those of them the backend
+    to their backend (claimed first), `failed` those of them the backend
     refused (queued again for a retry, or failed); `suppressed` and `delayed`
     the marketing messages that may not leave now. Messages already dealt with
     or not due yet are in none of them."""
@@ -304,14 +310,19 @@ def messages_deliver_many(
     the member's quiet hours gets `send_after` = their end; a marketing email or
     SMS to a member who gave a preferred hour gets `send_after` = that hour's
     next start when it is not that hour now in their time zone; one over the
-    frequency cap (messages sent in the last 7 days, counted in one grouped
-    query, plus those claimed earlier in the batch) is suppressed. The rest are
-    claimed with one UPDATE (status sent, attempts + 1) and committed before any
-    backend is called, outside any lock, so a second worker never sends them
-    again. Emails go over one backend connection per batch, each sent on its
-    own; SMS through LOYALTY_SMS_BACKEND. A transient backend failure puts that
-    message back in the queue with a delay until DeliverySettings.max_attempts;
-    any other failure marks it failed; the others are unaffected.
+    frequency cap (messages sent or sending in the last 7 days, counted in one
+    grouped query, plus those claimed earlier in the batch) is suppressed. The
+    rest are claimed with one UPDATE (status sending, attempts + 1, the batch's
+    random `claim` token) and committed before any backend is called, outside
+    any lock, so a second worker never sends them again. Then they are handed
+    over in pk order, and after each backend call one autocommit UPDATE turns
+    that message sent (with the provider's id): if the worker dies, only the
+    first message of its claim still sending may have left, and
+    `messages_recover_interrupted` fails that one and queues the others again.
+    Emails go over one backend connection per batch, each sent on its own; SMS
+    through LOYALTY_SMS_BACKEND. A transient backend failure puts that message
+    back in the queue with a delay until DeliverySettings.max_attempts; any
+    other failure marks it failed; the others are unaffected.
     """
     result = DeliveryResult()
     ids = list(dict.fromkeys(message_ids))
@@ -370,7 +381,9 @@ def _batch_deliver(
                 Message.objects.filter(
                     member_id__in=list(members),
                     marketing=True,
-                    status=MessageStatus.SENT,
+                    # A claimed message counts: it is leaving (or, interrupted,
+                    # may have left).
+                    status__in=[MessageStatus.SENT, MessageStatus.SENDING],
                     sent_at__gt=now - CAP_WINDOW,
                 )
                 .values_list("member_id")
@@ -406,24 +419,24 @@ def _batch_deliver(
         if verdicts:
             Message.objects.bulk_update(verdicts, ["status", "error", "send_after"])
         if claimed:
+            claim = secrets.token_hex(16)
             Message.objects.filter(pk__in=[m.pk for m in claimed]).update(
-                status=MessageStatus.SENT,
+                status=MessageStatus.SENDING,
                 sent_at=now,
                 attempts=F("attempts") + 1,
                 error="",
+                claim=claim,
             )
             for message in claimed:
                 # The row was locked: the database did the same sum.
-                message.status = MessageStatus.SENT
+                message.status = MessageStatus.SENDING
                 message.sent_at = now
                 message.attempts += 1
                 message.error = ""
+                message.claim = claim
     if not claimed:
         return []
-    if result is not None:
-        result.handed_over += len(claimed)
-    _hand_over_all(claimed, now=now, conf=conf, result=result)
-    return claimed
+    return _hand_over_all(claimed, now=now, conf=conf, result=result)
 
 
 TRANSIENT = (
@@ -436,7 +449,9 @@ TRANSIENT = (
 
 def _failure_record(
     message: Message, exc: Exception, *, now: dt.datetime, conf: DeliverySettings
-) -> None:
+) -> bool:
+    """Record a backend's failure for a message this batch is sending; False
+    when the message is no longer this batch's (recovered meanwhile)."""
     reason = str(exc) or exc.__class__.__name__
     transient = (
         exc.transient if isinstance(exc, DeliveryError) else isinstance(exc, TRANSIENT)
@@ -444,21 +459,26 @@ def _failure_record(
     log.warning(
         "message %s attempt %s failed: %s", message.pk, message.attempts, reason
     )
+    ours = Message.objects.filter(
+        pk=message.pk, status=MessageStatus.SENDING, claim=message.claim
+    )
     if transient and message.attempts < conf.max_attempts:
         retry_at = now + RETRY_BASE * (2 ** (message.attempts - 1))
-        Message.objects.filter(pk=message.pk, status=MessageStatus.SENT).update(
+        changed = ours.update(
             status=MessageStatus.QUEUED,
             sent_at=None,
             send_after=retry_at,
             error=f"Attempt {message.attempts} failed: {reason}"[:200],
+            claim="",
         )
         message.status, message.send_after = MessageStatus.QUEUED, retry_at
     else:
-        Message.objects.filter(pk=message.pk, status=MessageStatus.SENT).update(
+        changed = ours.update(
             status=MessageStatus.FAILED, failed_at=now, error=reason[:200]
         )
         message.status, message.failed_at = MessageStatus.FAILED, now
     message.error = reason[:200]
+    return bool(changed)
 
 
 # --- what leaves: the email and the SMS -----------------------------------------------
@@ -561,17 +581,29 @@ def _hand_over_all(
     now: dt.datetime,
     conf: DeliverySettings,
     result: DeliveryResult | None,
-) -> None:
-    """Give claimed messages to their backends, the emails over one connection;
-    a failure is recorded for its message only. Provider ids written in one
-    statement."""
+) -> list[Message]:
+    """Give one claim's messages (status sending) to their backends in pk
+    order, the emails over one connection; the messages handed over.
+
+    After each backend call, one autocommit UPDATE makes that message sent (or
+    records its failure, for it only), so at any instant at most one message of
+    the claim has left without saying so: if the process dies here, the first
+    message of the claim still sending is the only one that may have left
+    (`messages_recover_interrupted` relies on this). Each UPDATE is conditional
+    on the claim: when it changes nothing, the sweep has taken the claim over
+    (it failed this message and queued the rest again), and handing over the
+    rest here would send them twice, so the batch stops. A database error
+    stops it too, for the same reason: its exception goes up."""
     connection = None
     if any(m.channel == Channel.EMAIL for m in messages):
         connection = get_connection()
     opened = False
-    with_ids = []
+    handed = []
     try:
         for message in messages:
+            handed.append(message)
+            if result is not None:
+                result.handed_over += 1
             try:
                 if message.channel == Channel.EMAIL and not opened:
                     # Opened here, not before the loop: an SMTP server that
@@ -586,18 +618,30 @@ def _hand_over_all(
                     # next one opens a fresh connection.
                     _connection_close(connection)
                     opened = False
-                _failure_record(message, exc, now=now, conf=conf)
                 if result is not None:
                     result.failed += 1
+                if not _failure_record(message, exc, now=now, conf=conf):
+                    break
                 continue
-            if provider_id:
-                message.provider_id = provider_id[:100]
-                with_ids.append(message)
+            message.provider_id = (provider_id or "")[:100]
+            fields = {"status": MessageStatus.SENT}
+            if message.provider_id:
+                fields["provider_id"] = message.provider_id
+            if not Message.objects.filter(
+                pk=message.pk, status=MessageStatus.SENDING, claim=message.claim
+            ).update(**fields):
+                log.warning(
+                    "message %s was recovered while its batch was sending it; "
+                    "the rest of claim %s is left to the sweep",
+                    message.pk,
+                    message.claim,
+                )
+                break
+            message.status = MessageStatus.SENT
     finally:
         if opened:
             _connection_close(connection)
-    if with_ids:
-        Message.objects.bulk_update(with_ids, ["provider_id"])
+    return handed
 
 
 def _connection_close(connection) -> None:
@@ -612,16 +656,77 @@ def _connection_close(connection) -> None:
 # --- the periodic sweep -----------------------------------------------------------------
 
 
+def messages_recover_interrupted(
+    *, now: dt.datetime | None = None, older_than: dt.timedelta = STUCK_AFTER
+) -> tuple[int, int]:
+    """Settle the messages of delivery batches whose worker died while handing
+    them over: those still sending whose claim is older than `older_than`.
+
+    Per claim (one batch), the lowest pk still sending is the one that may have
+    been in flight (`_hand_over_all` hands over in pk order and marks each one
+    sent as soon as its backend returns): it becomes failed, "Delivery
+    interrupted", and is never sent again, so delivery stays at most once.
+    Every other message of the claim was certainly never handed over: it is
+    queued again (no send_after, no sent_at, no claim) for the sweep to
+    deliver, its claim's attempt given back. A message sending without a claim (none is written so) cannot be
+    placed: it fails too. Locks the messages it settles, in pk order, in one
+    transaction; queues nothing. Returns (requeued, failed).
+
+    If the batch was alive after all (a backend call slower than `older_than`),
+    nothing is sent twice: its next conditional UPDATE finds the claim gone and
+    the batch stops (see `_hand_over_all`)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        rows = list(
+            Message.objects.select_for_update(of=("self",))
+            .filter(status=MessageStatus.SENDING, sent_at__lte=now - older_than)
+            .order_by("pk")
+            .values_list("pk", "claim")
+        )
+        in_flight, never_left, seen = [], [], set()
+        for pk, claim in rows:
+            if claim and claim in seen:
+                never_left.append(pk)
+            else:
+                seen.add(claim)
+                in_flight.append(pk)
+        if in_flight:
+            Message.objects.filter(pk__in=in_flight).update(
+                status=MessageStatus.FAILED, failed_at=now, error=INTERRUPTED
+            )
+        if never_left:
+            Message.objects.filter(pk__in=never_left).update(
+                status=MessageStatus.QUEUED,
+                send_after=None,
+                sent_at=None,
+                claim="",
+                # The claim counted an attempt no backend saw.
+                attempts=F("attempts") - 1,
+            )
+    if in_flight:
+        log.warning(
+            "delivery interrupted: %s messages may or may not have been sent "
+            "(failed), %s queued again",
+            len(in_flight),
+            len(never_left),
+        )
+    return len(never_left), len(in_flight)
+
+
 def messages_requeue_due(*, now: dt.datetime | None = None, batch: int = 1000) -> int:
     """Queue delivery again for messages whose `send_after` has come (quiet hours
-    over, a retry's delay passed) and for queued messages whose task was lost.
-    Reads ids in one query per batch, queues `tasks.message_deliver` for each;
-    the deliver task's claim makes a double queueing harmless. Returns how many."""
+    over, a retry's delay passed) and for queued messages whose task was lost,
+    after settling the batches a dead worker left sending
+    (`messages_recover_interrupted`: the ones it queues again are among the
+    lost ones). Reads ids in one query per batch, queues `tasks.message_deliver`
+    for each; the deliver task's claim makes a double queueing harmless.
+    Returns how many it queued."""
     from django.db.models import Q
 
     from campaigns.tasks import message_deliver
 
     now = now or timezone.now()
+    messages_recover_interrupted(now=now)
     due = Message.objects.filter(status=MessageStatus.QUEUED).filter(
         Q(send_after__lte=now)
         | Q(send_after__isnull=True, created_at__lte=now - STUCK_AFTER)
