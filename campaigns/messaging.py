@@ -34,6 +34,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.message import make_msgid
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from campaigns.backends import DeliveryError
@@ -700,8 +701,9 @@ def messages_recover_interrupted(
                 send_after=None,
                 sent_at=None,
                 claim="",
-                # The claim counted an attempt no backend saw.
-                attempts=F("attempts") - 1,
+                # The claim counted an attempt no backend saw (never below 0,
+                # whatever put a row in this state).
+                attempts=Greatest(F("attempts") - 1, 0),
             )
     if in_flight:
         log.warning(
