@@ -487,7 +487,9 @@ def campaign_chunk_send(*, chunk_id: int) -> ChunkResult | None:
     (member, key) conflicts. After commit it delivers the chunk's messages
     still queued with messages_deliver_many (batches of 200 decided in one
     transaction each; its conditional claim makes a second caller send
-    nothing), then counts the chunk done once and finishes the run when it was
+    nothing, and the messages a killed worker left sending are not queued: a
+    redelivered chunk leaves them to the sweep's messages_recover_interrupted),
+    then counts the chunk done once and finishes the run when it was
     the last. Returns None when the chunk is gone or done.
     """
     from campaigns.messaging import messages_deliver_many
