@@ -18,8 +18,14 @@ nobody) and a Redis database of its own:
      entry, the points the till was told), every acknowledged return once;
    - every balance equals the sum of its entries and every ledger invariant
      holds (`verify_ledger`'s checks);
-   - no member has two messages of one campaign, every recipient got one, and
-     no campaign is left in "sending".
+   - after the sweep's recovery of the batches killed workers left sending
+     (`messages_recover_interrupted`, its requeued messages delivered here):
+     no member has two messages of one campaign, every recipient got one, no
+     message is left sending or queued without a delay, no campaign is left in
+     "sending", and the messages failed as "interrupted" (the one each dead
+     batch had in flight) are no more than the worker processes that died with
+     a batch in their hands (each Celery kill takes CONCURRENCY of them, and
+     so can the PostgreSQL crash, which fails their next UPDATE).
    It prints what it found and exits 1 on any violation.
 
 Environment: CHAOS_SECONDS (default 60), CHAOS_CLIENTS (8), CHAOS_MEMBERS (600),
@@ -31,6 +37,7 @@ private cluster.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import glob
 import json
 import os
@@ -56,6 +63,7 @@ SECONDS = int(os.environ.get("CHAOS_SECONDS", "60"))
 CLIENTS = int(os.environ.get("CHAOS_CLIENTS", "8"))
 MEMBERS = int(os.environ.get("CHAOS_MEMBERS", "600"))
 BROKER = os.environ.get("CHAOS_BROKER_URL", "redis://127.0.0.1:6379/9")
+CONCURRENCY = 2  # Celery worker processes, each can have one batch in flight
 ACK_DEADLINE = 180  # seconds a client keeps retrying one request
 WORK = Path(tempfile.gettempdir()) / "loyalty-chaos"
 
@@ -382,8 +390,46 @@ def campaign_wait(campaign_id: int, *, timeout: float) -> None:
         time.sleep(2)
 
 
-def campaign_check(campaign_id: int) -> list[str]:
-    """No member messaged twice, every recipient messaged once, nothing stuck."""
+def campaign_recover() -> tuple[int, int]:
+    """What the periodic sweep does after a crash, without waiting its 15
+    minutes: settle every batch left sending (the first message of each fails
+    as interrupted, the rest are queued again) and deliver what it queued
+    again. Returns (requeued, interrupted)."""
+    from django.utils import timezone
+
+    from campaigns.messaging import (
+        messages_deliver_many,
+        messages_recover_interrupted,
+    )
+    from campaigns.models import Message, MessageStatus
+
+    now = timezone.now()
+    requeued, interrupted = messages_recover_interrupted(
+        now=now, older_than=dt.timedelta(0)
+    )
+    ids = list(
+        Message.objects.filter(status=MessageStatus.QUEUED, send_after__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    messages_deliver_many(message_ids=ids)
+    return requeued, interrupted
+
+
+def campaign_interrupted(campaign_id: int) -> int:
+    """How many of the campaign's messages were failed as interrupted."""
+    from campaigns.messaging import INTERRUPTED
+    from campaigns.models import Message, MessageStatus
+
+    return Message.objects.filter(
+        campaign_id=campaign_id, status=MessageStatus.FAILED, error=INTERRUPTED
+    ).count()
+
+
+def campaign_check(campaign_id: int, *, interruptions_allowed: int = 0) -> list[str]:
+    """No member messaged twice, every recipient messaged once, nothing stuck,
+    no more messages lost to an interrupted hand-over than worker processes
+    that died (`interruptions_allowed`)."""
     from django.db.models import Count
 
     from campaigns.models import (
@@ -430,11 +476,23 @@ def campaign_check(campaign_id: int) -> list[str]:
     ).count()
     if stuck:
         problems.append(f"{stuck} campaign messages stuck in 'queued'")
+    sending = Message.objects.filter(
+        campaign=campaign, status=MessageStatus.SENDING
+    ).count()
+    if sending:
+        problems.append(f"{sending} campaign messages left in 'sending'")
+    interrupted = campaign_interrupted(campaign_id)
+    if interrupted > interruptions_allowed:
+        problems.append(
+            f"{interrupted} campaign messages interrupted, more than the "
+            f"{interruptions_allowed} worker processes that died"
+        )
     return problems
 
 
-def checks(book: Ledgerbook, campaign) -> list[str]:
-    """Every way the database disagrees with what the tills were told."""
+def checks(book: Ledgerbook, campaign, *, interruptions_allowed: int = 0) -> list[str]:
+    """Every way the database disagrees with what the tills were told (and the
+    campaign, if any, with what its members should have got)."""
     from django.db.models import Count
 
     from rewards.models import LedgerEntry, Purchase, PurchaseReturn, Redemption
@@ -483,7 +541,9 @@ def checks(book: Ledgerbook, campaign) -> list[str]:
         if offenders:
             problems.append(f"ledger check {name} failed: {offenders[:3]}")
     if campaign is not None:
-        problems += campaign_check(campaign)
+        problems += campaign_check(
+            campaign, interruptions_allowed=interruptions_allowed
+        )
     return problems
 
 
@@ -541,7 +601,7 @@ def run(pg) -> int:
     worker = Service(
         "celery",
         [str(VENV_BIN / "celery"), "-A", "loyalty_site", "worker",
-         "--concurrency", "2", "--loglevel", "INFO"],
+         "--concurrency", str(CONCURRENCY), "--loglevel", "INFO"],
         env,
     )  # fmt: skip
     web.start()
@@ -598,7 +658,13 @@ def run(pg) -> int:
     worker.stop()
 
     connections.close_all()  # the old ones died with the PostgreSQL restart
-    problems = checks(book, campaign)
+    requeued = interrupted = 0
+    # Each dead worker process may have left one message in doubt.
+    allowed = CONCURRENCY * (worker.kills + int(pg_restarted))
+    if campaign is not None:
+        requeued, _recovered = campaign_recover()
+        interrupted = campaign_interrupted(campaign)
+    problems = checks(book, campaign, interruptions_allowed=allowed)
     say(
         f"Acknowledged: {len(book.purchases)} purchases, {len(book.returns)} returns, "
         f"{len(book.redemptions)} redemptions; {book.refused} refused (4xx), "
@@ -606,6 +672,12 @@ def run(pg) -> int:
         f"kills: gunicorn {web.kills}, celery {worker.kills}; PostgreSQL restarted "
         f"{int(pg_restarted)}x"
     )
+    if campaign is not None:
+        say(
+            f"Campaign: {interrupted} messages interrupted in flight (failed, at most "
+            f"{allowed} allowed), {requeued} never handed over and delivered after "
+            f"the run"
+        )
     if problems:
         say(f"{len(problems)} VIOLATIONS:")
         for problem in problems[:50]:

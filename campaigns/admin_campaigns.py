@@ -532,6 +532,7 @@ class CampaignAdmin(admin.ModelAdmin):
                 "run": run.number,
                 "recipients": progress.recipients,
                 "queued": progress.queued,
+                "sending": progress.sending,
                 "sent": progress.sent,
                 "failed": progress.failed,
                 "suppressed": progress.suppressed,

@@ -58,6 +58,7 @@ class MessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "status",
         "error",
         "attempts",
+        "claim",
         "send_after",
         "created_at",
         "sent_at",

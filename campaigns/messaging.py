@@ -1,19 +1,23 @@
 """Sending one message to one member: the single way email and SMS leave.
 
 Campaigns, journeys, complaint replies, event reminders and one-time codes
-all call `message_send`; it writes the Message row (unique per member and purpose key)
-and queues its delivery after commit. `message_deliver` decides at send time,
+all call `message_send`; it writes the Message row (unique per member and
+purpose key) and queues its delivery after commit. `message_deliver` (one
+message) and `messages_deliver_many` (a campaign chunk's) decide at send time,
 under locks, whether a marketing message may leave now (consent, quiet hours,
-the member's preferred hour, frequency cap), then hands it to the email or SMS
+the member's preferred hour, frequency cap), then hand it to the email or SMS
 backend once.
 
 The pipeline (docs/architecture.md, "Delivery"):
 
-    message_send ──on commit──▶ tasks.message_deliver ──▶ message_deliver
+    message_send ──on commit──▶ tasks.message_deliver ──▶ message_deliver (a batch of one)
+    campaign chunk ─────────────────────────────────────▶ messages_deliver_many (200 a batch)
         │                                                  │ marketing: consent? quiet hours? preferred hour? cap?
         │                                                  ├─ suppressed (reason kept)
         │                                                  ├─ delayed: send_after ◀── tasks.messages_requeue_due (5 min)
-        │                                                  └─ claimed as sent ─▶ backend ─▶ failed / retried
+        │                                                  └─ claimed (sending) ─▶ backend ─▶ sent / failed / retried
+        messages_recover_interrupted (in the sweep): a crashed batch's first message
+        still sending ─▶ failed "interrupted"; the rest of its claim ─▶ queued again
 """
 
 from __future__ import annotations
@@ -22,14 +26,17 @@ import datetime as dt
 import html
 import logging
 import re
+import secrets
 import smtplib
 import zoneinfo
+from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.message import make_msgid
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Count, F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from campaigns.backends import DeliveryError
@@ -51,13 +58,16 @@ log = logging.getLogger(__name__)
 CAP_WINDOW = dt.timedelta(days=7)
 RETRY_BASE = dt.timedelta(minutes=5)  # then 10, 20... minutes
 # A queued message nobody has picked up for this long lost its task (a worker
-# died, the broker was down): the periodic sweep queues it again.
+# died, the broker was down): the periodic sweep queues it again. The same age
+# makes a message still sending look abandoned (messages_recover_interrupted;
+# a live batch that is merely slow loses nothing twice, see there).
 STUCK_AFTER = dt.timedelta(minutes=15)
 # Messages that carry a secret (a one-time code): once handed over, the stored
 # text keeps the words but not the digits, so the message log and the member's
 # timeline in admin show that a code went out, never the code itself.
 SECRET_KINDS = frozenset({OTP_MESSAGE_KIND})
 SECRET_RE = re.compile(r"\d{4,}")
+INTERRUPTED = "Delivery interrupted: may or may not have been sent"
 
 
 def delivery_settings_get() -> DeliverySettings:
@@ -223,9 +233,18 @@ def _preferred_hour_verdict(
 
 
 def _marketing_verdict(
-    message: Message, member: Member, *, now: dt.datetime, conf: DeliverySettings
+    message: Message,
+    member: Member,
+    *,
+    now: dt.datetime,
+    conf: DeliverySettings,
+    sent: int,
 ) -> tuple[str, str, dt.datetime | None] | None:
-    """(status, reason, send_after) when a marketing message may not leave now."""
+    """(status, reason, send_after) when a marketing message may not leave now.
+
+    `sent` is how many marketing messages the member was sent in the last 7
+    days, this batch's claims included; the caller counts it while holding the
+    member's row lock (see `_batch_deliver`)."""
     if not getattr(member, f"{message.channel}_consent"):
         channel = "email" if message.channel == Channel.EMAIL else "SMS"
         return MessageStatus.SUPPRESSED, f"No {channel} marketing consent", None
@@ -242,14 +261,6 @@ def _marketing_verdict(
     held = _preferred_hour_verdict(message, member, now=now, conf=conf)
     if held is not None:
         return held
-    # The member row is locked by the caller: two workers delivering two
-    # messages to one member count one after the other (see message_deliver).
-    sent = Message.objects.filter(
-        member_id=member.pk,
-        marketing=True,
-        status=MessageStatus.SENT,
-        sent_at__gt=now - CAP_WINDOW,
-    ).count()
     if sent >= conf.frequency_cap:
         return (
             MessageStatus.SUPPRESSED,
@@ -259,82 +270,183 @@ def _marketing_verdict(
     return None
 
 
+# Messages decided in one transaction and sent over one email connection. Small
+# enough that the member locks are held briefly, large enough that the
+# per-batch statements (about ten) cost little per message (each one handed
+# over costs its own UPDATE to sent: what bounds a crash's loss to one).
+DELIVER_BATCH = 200
+
+
+@dataclass
+class DeliveryResult:
+    """What `messages_deliver_many` did. `handed_over` counts the messages given
+    to their backend (claimed first), `failed` those of them the backend
+    refused (queued again for a retry, or failed); `suppressed` and `delayed`
+    the marketing messages that may not leave now. Messages already dealt with
+    or not due yet are in none of them."""
+
+    handed_over: int = 0
+    suppressed: int = 0
+    delayed: int = 0
+    failed: int = 0
+
+
 def message_deliver(
     *, message_id: int, now: dt.datetime | None = None
 ) -> Message | None:
     """Hand a queued message to its backend once; a sent message is left alone.
 
-    In one transaction: locks the member (marketing messages only, so the
-    frequency-cap count and the claim are one step per member), then the
-    message; a message whose `send_after` is still ahead is left for
-    `messages_requeue_due`. A marketing message without consent for its channel
-    is suppressed; a marketing SMS in the member's quiet hours gets `send_after`
-    = their end; a marketing email or SMS to a member who gave a preferred hour
-    gets `send_after` = that hour's next start when it is not that hour now in
-    their time zone; one over the frequency cap is suppressed. Otherwise the row is
-    claimed (status sent, attempts + 1) and committed before the backend is
-    called, outside any lock, so a second worker never sends it again. A
-    transient backend failure puts it back in the queue with a delay until
-    DeliverySettings.max_attempts; any other failure marks it failed.
-    Returns the message when this call handed it to its backend (whatever the
-    backend then said); None when there was nothing to hand over: already
-    dealt with, not due yet, or just suppressed or delayed (the row says which).
+    The batch of one of `messages_deliver_many`, which says what it locks and
+    decides. Returns the message when this call handed it to its backend
+    (whatever the backend then said); None when there was nothing to hand over:
+    already dealt with, not due yet, or just suppressed or delayed (the row says
+    which).
     """
-    now = now or timezone.now()
-    head = (
-        Message.objects.filter(pk=message_id, status=MessageStatus.QUEUED)
-        .values("member_id", "marketing")
-        .first()
-    )
-    if head is None:
-        return None
-    conf = delivery_settings_get()
-    # Durable: the claim must be committed before the backend is called, and
-    # the member's lock must not outlive this block inside a caller's transaction.
-    with transaction.atomic(durable=True):
-        member = None
-        if head["marketing"]:
-            member = (
-                Member.objects.select_for_update(of=("self",))
-                .filter(pk=head["member_id"])
-                .first()
-            )
-        message = (
-            Message.objects.select_for_update(of=("self",))
-            .filter(pk=message_id, status=MessageStatus.QUEUED)
-            .first()
+    handed = _batch_deliver([message_id], now=now or timezone.now(), result=None)
+    return handed[0] if handed else None
+
+
+def messages_deliver_many(
+    *, message_ids: list[int], now: dt.datetime | None = None
+) -> DeliveryResult:
+    """Hand each queued message of `message_ids` to its backend once.
+
+    The same rules as `message_deliver`, DELIVER_BATCH messages at a time. Per
+    batch, in one durable transaction: locks the members of the marketing
+    messages, then the messages still queued (each in pk order, so it never
+    deadlocks with `message_deliver` or another batch); a message whose
+    `send_after` is still ahead is left for `messages_requeue_due`. A marketing
+    message without consent for its channel is suppressed; a marketing SMS in
+    the member's quiet hours gets `send_after` = their end; a marketing email or
+    SMS to a member who gave a preferred hour gets `send_after` = that hour's
+    next start when it is not that hour now in their time zone; one over the
+    frequency cap (messages sent or sending in the last 7 days, counted in one
+    grouped query, plus those claimed earlier in the batch) is suppressed. The
+    rest are claimed with one UPDATE (status sending, attempts + 1, the batch's
+    random `claim` token) and committed before any backend is called, outside
+    any lock, so a second worker never sends them again. Then they are handed
+    over in pk order, and after each backend call one autocommit UPDATE turns
+    that message sent (with the provider's id): if the worker dies, only the
+    first message of its claim still sending may have left, and
+    `messages_recover_interrupted` fails that one and queues the others again.
+    Emails go over one backend connection per batch, each sent on its own; SMS
+    through LOYALTY_SMS_BACKEND. A transient backend failure puts that message
+    back in the queue with a delay until DeliverySettings.max_attempts; any
+    other failure marks it failed; the others are unaffected.
+    """
+    result = DeliveryResult()
+    ids = list(dict.fromkeys(message_ids))
+    for start in range(0, len(ids), DELIVER_BATCH):
+        # Each batch its own time: a chunk's last batch is claimed seconds
+        # after its first, and sent_at should say so.
+        _batch_deliver(
+            ids[start : start + DELIVER_BATCH],
+            now=now or timezone.now(),
+            result=result,
         )
-        if message is None:
-            return None
-        if message.send_after and message.send_after > now:
-            return None
-        if message.marketing and member is not None:
-            verdict = _marketing_verdict(message, member, now=now, conf=conf)
-            if verdict is not None:
-                status, reason, send_after = verdict
-                message.status = status
-                message.error = reason[:200]
-                message.send_after = send_after or message.send_after
-                message.save(update_fields=["status", "error", "send_after"])
-                return None
-        message.status = MessageStatus.SENT
-        message.sent_at = now
-        message.attempts = F("attempts") + 1
-        message.error = ""
-        message.save(update_fields=["status", "sent_at", "attempts", "error"])
-    message.refresh_from_db(fields=["attempts"])
-    try:
-        provider_id = _hand_over(message)
-    except Exception as exc:  # noqa: BLE001 - every backend failure is recorded
-        _failure_record(message, exc, now=now, conf=conf)
-        return message
-    if provider_id:
-        Message.objects.filter(pk=message.pk).update(provider_id=provider_id[:100])
-        message.provider_id = provider_id[:100]
-    if message.kind in SECRET_KINDS:
-        message.body = SECRET_RE.sub("••••••", message.body)
-        Message.objects.filter(pk=message.pk).update(body=message.body)
-    return message
+    return result
+
+
+def _batch_deliver(
+    message_ids: list[int], *, now: dt.datetime, result: DeliveryResult | None
+) -> list[Message]:
+    """Decide, claim and hand over one batch; the messages handed over."""
+    heads = list(
+        Message.objects.filter(pk__in=message_ids, status=MessageStatus.QUEUED)
+        .order_by("pk")
+        .values_list("pk", "member_id", "marketing")
+    )
+    if not heads:
+        return []
+    # Only these: a message queued again after this read (another worker's
+    # failed send) has a member this batch did not lock.
+    queued_ids = [pk for pk, _member_id, _marketing in heads]
+    member_ids = sorted({member_id for _pk, member_id, marketing in heads if marketing})
+    conf = delivery_settings_get()
+    verdicts: list[Message] = []
+    claimed: list[Message] = []
+    # Durable: the claims must be committed before any backend is called, and
+    # the members' locks must not outlive this block inside a caller's
+    # transaction.
+    with transaction.atomic(durable=True):
+        members = {}
+        if member_ids:
+            members = {
+                member.pk: member
+                for member in Member.objects.select_for_update(of=("self",))
+                .filter(pk__in=member_ids)
+                .order_by("pk")
+            }
+        messages = list(
+            Message.objects.select_for_update(of=("self",))
+            .filter(pk__in=queued_ids, status=MessageStatus.QUEUED)
+            .order_by("pk")
+        )
+        # The member rows are locked: two workers delivering messages to one
+        # member count one after the other, and this batch counts its own
+        # claims as it goes.
+        sent = {}
+        if members:
+            sent = dict(
+                Message.objects.filter(
+                    member_id__in=list(members),
+                    marketing=True,
+                    # A claimed message counts: it is leaving (or, interrupted,
+                    # may have left).
+                    status__in=[MessageStatus.SENT, MessageStatus.SENDING],
+                    sent_at__gt=now - CAP_WINDOW,
+                )
+                .values_list("member_id")
+                .annotate(n=Count("pk"))
+                .order_by()
+            )
+        for message in messages:
+            if message.send_after and message.send_after > now:
+                continue
+            member = members.get(message.member_id) if message.marketing else None
+            if member is not None:
+                verdict = _marketing_verdict(
+                    message,
+                    member,
+                    now=now,
+                    conf=conf,
+                    sent=sent.get(member.pk, 0),
+                )
+                if verdict is not None:
+                    status, reason, send_after = verdict
+                    message.status = status
+                    message.error = reason[:200]
+                    message.send_after = send_after or message.send_after
+                    verdicts.append(message)
+                    if result is not None:
+                        if status == MessageStatus.SUPPRESSED:
+                            result.suppressed += 1
+                        else:
+                            result.delayed += 1
+                    continue
+                sent[member.pk] = sent.get(member.pk, 0) + 1
+            claimed.append(message)
+        if verdicts:
+            Message.objects.bulk_update(verdicts, ["status", "error", "send_after"])
+        if claimed:
+            claim = secrets.token_hex(16)
+            Message.objects.filter(pk__in=[m.pk for m in claimed]).update(
+                status=MessageStatus.SENDING,
+                sent_at=now,
+                attempts=F("attempts") + 1,
+                error="",
+                claim=claim,
+            )
+            for message in claimed:
+                # The row was locked: the database did the same sum.
+                message.status = MessageStatus.SENDING
+                message.sent_at = now
+                message.attempts += 1
+                message.error = ""
+                message.claim = claim
+    if not claimed:
+        return []
+    return _hand_over_all(claimed, now=now, conf=conf, result=result)
 
 
 TRANSIENT = (
@@ -347,7 +459,9 @@ TRANSIENT = (
 
 def _failure_record(
     message: Message, exc: Exception, *, now: dt.datetime, conf: DeliverySettings
-) -> None:
+) -> bool:
+    """Record a backend's failure for a message this batch is sending; False
+    when the message is no longer this batch's (recovered meanwhile)."""
     reason = str(exc) or exc.__class__.__name__
     transient = (
         exc.transient if isinstance(exc, DeliveryError) else isinstance(exc, TRANSIENT)
@@ -355,21 +469,26 @@ def _failure_record(
     log.warning(
         "message %s attempt %s failed: %s", message.pk, message.attempts, reason
     )
+    ours = Message.objects.filter(
+        pk=message.pk, status=MessageStatus.SENDING, claim=message.claim
+    )
     if transient and message.attempts < conf.max_attempts:
         retry_at = now + RETRY_BASE * (2 ** (message.attempts - 1))
-        Message.objects.filter(pk=message.pk, status=MessageStatus.SENT).update(
+        changed = ours.update(
             status=MessageStatus.QUEUED,
             sent_at=None,
             send_after=retry_at,
             error=f"Attempt {message.attempts} failed: {reason}"[:200],
+            claim="",
         )
         message.status, message.send_after = MessageStatus.QUEUED, retry_at
     else:
-        Message.objects.filter(pk=message.pk, status=MessageStatus.SENT).update(
+        changed = ours.update(
             status=MessageStatus.FAILED, failed_at=now, error=reason[:200]
         )
         message.status, message.failed_at = MessageStatus.FAILED, now
     message.error = reason[:200]
+    return bool(changed)
 
 
 # --- what leaves: the email and the SMS -----------------------------------------------
@@ -454,10 +573,11 @@ def sms_text(message: Message) -> str:
     return f"{message.body}\n{label}: {unsubscribe_url(message.token)}"
 
 
-def _hand_over(message: Message) -> str:
+def _hand_over(message: Message, *, connection=None) -> str:
     """Give the message to its backend; the provider's id for it, or ""."""
     if message.channel == Channel.EMAIL:
         email = email_build(message)
+        email.connection = connection
         email.send()
         return email.extra_headers["Message-ID"].strip("<>")
     return sms_backend_send(
@@ -465,19 +585,163 @@ def _hand_over(message: Message) -> str:
     )
 
 
+def _hand_over_all(
+    messages: list[Message],
+    *,
+    now: dt.datetime,
+    conf: DeliverySettings,
+    result: DeliveryResult | None,
+) -> list[Message]:
+    """Give one claim's messages (status sending) to their backends in pk
+    order, the emails over one connection; the messages handed over.
+
+    After each backend call, one autocommit UPDATE makes that message sent (or
+    records its failure, for it only), so at any instant at most one message of
+    the claim has left without saying so: if the process dies here, the first
+    message of the claim still sending is the only one that may have left
+    (`messages_recover_interrupted` relies on this). Each UPDATE is conditional
+    on the claim: when it changes nothing, the sweep has taken the claim over
+    (it failed this message and queued the rest again), and handing over the
+    rest here would send them twice, so the batch stops. A database error
+    stops it too, for the same reason: its exception goes up."""
+    connection = None
+    if any(m.channel == Channel.EMAIL for m in messages):
+        connection = get_connection()
+    opened = False
+    handed = []
+    try:
+        for message in messages:
+            handed.append(message)
+            if result is not None:
+                result.handed_over += 1
+            try:
+                if message.channel == Channel.EMAIL and not opened:
+                    # Opened here, not before the loop: an SMTP server that
+                    # refuses the connection fails each email on its own, as a
+                    # send without a connection would.
+                    connection.open()
+                    opened = True
+                provider_id = _hand_over(message, connection=connection)
+            except Exception as exc:  # noqa: BLE001 - every backend failure is recorded
+                if message.channel == Channel.EMAIL and opened:
+                    # A broken session would fail every email after it: the
+                    # next one opens a fresh connection.
+                    _connection_close(connection)
+                    opened = False
+                if result is not None:
+                    result.failed += 1
+                if not _failure_record(message, exc, now=now, conf=conf):
+                    break
+                continue
+            message.provider_id = (provider_id or "")[:100]
+            fields = {"status": MessageStatus.SENT}
+            if message.provider_id:
+                fields["provider_id"] = message.provider_id
+            if message.kind in SECRET_KINDS:
+                # Handed over: the stored text keeps the words, not the code.
+                message.body = SECRET_RE.sub("••••••", message.body)
+                fields["body"] = message.body
+            if not Message.objects.filter(
+                pk=message.pk, status=MessageStatus.SENDING, claim=message.claim
+            ).update(**fields):
+                log.warning(
+                    "message %s was recovered while its batch was sending it; "
+                    "the rest of claim %s is left to the sweep",
+                    message.pk,
+                    message.claim,
+                )
+                break
+            message.status = MessageStatus.SENT
+    finally:
+        if opened:
+            _connection_close(connection)
+    return handed
+
+
+def _connection_close(connection) -> None:
+    # The messages are sent (or their failure recorded): a server that answers
+    # QUIT badly must not stop the rest of the batch or the provider ids.
+    try:
+        connection.close()
+    except Exception:  # noqa: BLE001
+        log.warning("closing the email connection failed", exc_info=True)
+
+
 # --- the periodic sweep -----------------------------------------------------------------
+
+
+def messages_recover_interrupted(
+    *, now: dt.datetime | None = None, older_than: dt.timedelta = STUCK_AFTER
+) -> tuple[int, int]:
+    """Settle the messages of delivery batches whose worker died while handing
+    them over: those still sending whose claim is older than `older_than`.
+
+    Per claim (one batch), the lowest pk still sending is the one that may have
+    been in flight (`_hand_over_all` hands over in pk order and marks each one
+    sent as soon as its backend returns): it becomes failed, "Delivery
+    interrupted", and is never sent again, so delivery stays at most once.
+    Every other message of the claim was certainly never handed over: it is
+    queued again (no send_after, no sent_at, no claim) for the sweep to
+    deliver, its claim's attempt given back. A message sending without a claim (none is written so) cannot be
+    placed: it fails too. Locks the messages it settles, in pk order, in one
+    transaction; queues nothing. Returns (requeued, failed).
+
+    If the batch was alive after all (a backend call slower than `older_than`),
+    nothing is sent twice: its next conditional UPDATE finds the claim gone and
+    the batch stops (see `_hand_over_all`)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        rows = list(
+            Message.objects.select_for_update(of=("self",))
+            .filter(status=MessageStatus.SENDING, sent_at__lte=now - older_than)
+            .order_by("pk")
+            .values_list("pk", "claim")
+        )
+        in_flight, never_left, seen = [], [], set()
+        for pk, claim in rows:
+            if claim and claim in seen:
+                never_left.append(pk)
+            else:
+                seen.add(claim)
+                in_flight.append(pk)
+        if in_flight:
+            Message.objects.filter(pk__in=in_flight).update(
+                status=MessageStatus.FAILED, failed_at=now, error=INTERRUPTED
+            )
+        if never_left:
+            Message.objects.filter(pk__in=never_left).update(
+                status=MessageStatus.QUEUED,
+                send_after=None,
+                sent_at=None,
+                claim="",
+                # The claim counted an attempt no backend saw (never below 0,
+                # whatever put a row in this state).
+                attempts=Greatest(F("attempts") - 1, 0),
+            )
+    if in_flight:
+        log.warning(
+            "delivery interrupted: %s messages may or may not have been sent "
+            "(failed), %s queued again",
+            len(in_flight),
+            len(never_left),
+        )
+    return len(never_left), len(in_flight)
 
 
 def messages_requeue_due(*, now: dt.datetime | None = None, batch: int = 1000) -> int:
     """Queue delivery again for messages whose `send_after` has come (quiet hours
-    over, a retry's delay passed) and for queued messages whose task was lost.
-    Reads ids in one query per batch, queues `tasks.message_deliver` for each;
-    the deliver task's claim makes a double queueing harmless. Returns how many."""
+    over, a retry's delay passed) and for queued messages whose task was lost,
+    after settling the batches a dead worker left sending
+    (`messages_recover_interrupted`: the ones it queues again are among the
+    lost ones). Reads ids in one query per batch, queues `tasks.message_deliver`
+    for each; the deliver task's claim makes a double queueing harmless.
+    Returns how many it queued."""
     from django.db.models import Q
 
     from campaigns.tasks import message_deliver
 
     now = now or timezone.now()
+    messages_recover_interrupted(now=now)
     due = Message.objects.filter(status=MessageStatus.QUEUED).filter(
         Q(send_after__lte=now)
         | Q(send_after__isnull=True, created_at__lte=now - STUCK_AFTER)

@@ -41,6 +41,9 @@ class RunProgress:
     chunks_done: int
     chunks_total: int
     queued: int = 0
+    # Claimed by a delivery batch and being handed over (a few seconds), or
+    # left so by a worker that died, until the sweep settles them.
+    sending: int = 0
     sent: int = 0
     failed: int = 0
     suppressed: int = 0
@@ -66,7 +69,8 @@ def run_progress(*, run: CampaignRun) -> RunProgress:
         .order_by()
     )
     for row in rows:
-        setattr(progress, row["status"], row["n"])
+        if row["status"] in MessageStatus.values:
+            setattr(progress, row["status"], row["n"])
     return progress
 
 

@@ -6,7 +6,7 @@ A run's recipients are frozen by one INSERT ... SELECT of the segment's query
 when it starts; chunk tasks then walk them by member id (keyset), each writing
 its messages with one bulk insert that ignores (member, key) conflicts, so a
 chunk run twice (acks_late redelivery, two workers) writes nothing twice and
-`message_deliver`'s conditional claim sends nothing twice.
+delivery's conditional claim sends nothing twice.
 """
 
 from __future__ import annotations
@@ -509,12 +509,15 @@ def campaign_chunk_send(*, chunk_id: int) -> ChunkResult | None:
     (voucher_grant, one durable transaction each, idempotent by key), then in
     one transaction that locks the chunk row: updates the recipients with one
     bulk UPDATE and writes the messages with one bulk INSERT ignoring
-    (member, key) conflicts. After commit it calls message_deliver for every
-    message of the chunk still queued (its conditional claim makes a second
-    caller send nothing), then counts the chunk done once and finishes the
-    run when it was the last. Returns None when the chunk is gone or done.
+    (member, key) conflicts. After commit it delivers the chunk's messages
+    still queued with messages_deliver_many (batches of 200 decided in one
+    transaction each; its conditional claim makes a second caller send
+    nothing, and the messages a killed worker left sending are not queued: a
+    redelivered chunk leaves them to the sweep's messages_recover_interrupted),
+    then counts the chunk done once and finishes the run when it was
+    the last. Returns None when the chunk is gone or done.
     """
-    from campaigns.messaging import message_deliver
+    from campaigns.messaging import messages_deliver_many
 
     now = timezone.now()
     chunk = (
@@ -604,9 +607,8 @@ def campaign_chunk_send(*, chunk_id: int) -> ChunkResult | None:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    for message_id in to_deliver:
-        if message_deliver(message_id=message_id) is not None:
-            result.delivered += 1
+    delivery = messages_deliver_many(message_ids=to_deliver)
+    result.delivered = delivery.handed_over
     _chunk_done(chunk)
     return result
 

@@ -105,7 +105,10 @@ def message_click_record(*, message, at=None) -> bool:
 def message_failure_record(*, message, reason: str, at=None) -> bool:
     """A bounce or a failed-delivery report after the hand-over: the message
     becomes failed with the provider's reason. A conditional UPDATE on status
-    sent; True when it changed the message."""
+    sent; True when it changed the message. A message still sending is left
+    alone: its batch marks it sent right after the hand-over and stops when it
+    finds the row changed (see messaging._hand_over_all); one left sending by a
+    dead worker is failed by messages_recover_interrupted anyway."""
     from django.utils import timezone
 
     from campaigns.models import Message, MessageStatus

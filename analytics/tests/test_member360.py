@@ -181,3 +181,15 @@ def test_marketer_sees_no_link(client, marketer, member):
         reverse("admin:members_member_change", args=[member.pk])
     ).content.decode()
     assert _url(member) not in page
+
+
+def test_a_message_still_sending_shows_as_sending(member):
+    from campaigns.models import Message
+
+    message = message_send(
+        member=member, key="offer:1", kind="campaign", subject="Offer", body="Hi"
+    )
+    Message.objects.filter(pk=message.pk).update(status="sending", claim="c")
+
+    [item] = [i for i in member_timeline(member, page=1).items if i.kind == "message"]
+    assert item.detail == "campaign · Sending"

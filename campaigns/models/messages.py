@@ -8,6 +8,8 @@ from members.models import Channel
 
 class MessageStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
+    # Claimed by a delivery batch, not yet (or not known to be) handed over.
+    SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
     SUPPRESSED = "suppressed", _("Not sent")
@@ -82,6 +84,9 @@ class Message(models.Model):
         help_text=_("Held back until then (quiet hours, a retry after a failure)."),
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # The delivery batch that claimed it (status sending): after a crash, the
+    # first message of a claim still sending is the one that was in flight.
+    claim = models.CharField(_("claim"), max_length=32, blank=True, default="")
     provider_id = models.CharField(
         _("provider's id"), max_length=100, blank=True, db_index=True
     )

@@ -146,6 +146,26 @@ def test_send_now_sends_and_progress_shows_counts(
     assert b'data-testid="send-now"' not in page.content
 
 
+def test_progress_shows_messages_still_sending(
+    mk_client, django_capture_on_commit_callbacks
+):
+    members_bulk(3)
+    campaign = campaign_make()
+    with django_capture_on_commit_callbacks(execute=True):
+        mk_client.post(_url("send_now", campaign.pk))
+    # What a worker killed while handing its batch over leaves behind.
+    first = Message.objects.filter(campaign=campaign).order_by("pk").first()
+    Message.objects.filter(pk=first.pk).update(status="sending", claim="c")
+
+    progress = mk_client.get(_url("progress", campaign.pk)).json()
+    assert (progress["sending"], progress["sent"], progress["queued"]) == (1, 2, 0)
+    page = mk_client.get(_url("change", campaign.pk)).content.decode()
+    assert '<th>Sending</th><td data-field="sending">1</td>' in page
+    figures = mk_client.get(_url("figures", campaign.pk)).context["figures"]
+    # Counted as sent only once its backend has taken it.
+    assert (figures.recipients.sent, figures.recipients.failed) == (2, 0)
+
+
 def test_schedule_and_cancel(mk_client):
     campaign = campaign_make(scheduled_at=timezone.now() + dt.timedelta(days=1))
     mk_client.post(_url("schedule", campaign.pk))

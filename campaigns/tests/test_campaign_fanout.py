@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from campaigns.messaging import DeliveryResult
 from campaigns.models import (
     CampaignChunk,
     CampaignRecipient,
@@ -97,23 +98,28 @@ def test_chunk_run_twice_writes_and_sends_nothing_twice(small_chunks):
     assert campaign_chunk_send(chunk_id=chunk.pk) is None
 
 
-def test_messages_left_queued_by_a_killed_chunk_go_out_on_redelivery(small_chunks):
+def test_messages_left_queued_by_a_killed_chunk_go_out_on_redelivery(
+    small_chunks, monkeypatch
+):
+    from campaigns import messaging
+
     members_bulk(10)
     campaign = campaign_make()
     with mock.patch("campaigns.services_campaigns._chunks_queue"):
         run = campaign_send_now(campaign=campaign)
     chunk = CampaignChunk.objects.get(run=run)
-    calls = []
-    from campaigns.messaging import message_deliver
+    monkeypatch.setattr(messaging, "DELIVER_BATCH", 3)
+    batches = []
+    deliver_batch = messaging._batch_deliver
 
-    def dies_after_three(*, message_id):
-        if len(calls) == 3:
+    def dies_after_one_batch(message_ids, **kwargs):
+        if batches:
             raise SystemExit("worker killed")
-        calls.append(message_id)
-        return message_deliver(message_id=message_id)
+        batches.append(message_ids)
+        return deliver_batch(message_ids, **kwargs)
 
     with (
-        mock.patch("campaigns.messaging.message_deliver", dies_after_three),
+        mock.patch("campaigns.messaging._batch_deliver", dies_after_one_batch),
         pytest.raises(SystemExit),
     ):
         campaign_chunk_send(chunk_id=chunk.pk)
@@ -166,7 +172,10 @@ def test_chunk_query_count_does_not_grow_with_members(settings):
             run = campaign_send_now(campaign=campaign)
         chunk = CampaignChunk.objects.get(run=run)
         with (
-            mock.patch("campaigns.messaging.message_deliver", return_value=None),
+            mock.patch(
+                "campaigns.messaging.messages_deliver_many",
+                return_value=DeliveryResult(),
+            ),
             CaptureQueriesContext(connection) as ctx,
         ):
             campaign_chunk_send(chunk_id=chunk.pk)

@@ -246,3 +246,17 @@ def test_make_run_keeps_email_in_the_outbox(settings, fan_message):
     assert mail.outbox == []
     assert OutboxEntry.objects.get().reference == fan_message.token
     assert Message.objects.get(pk=fan_message.pk).status == "sent"
+
+
+def test_a_message_left_sending_by_a_dead_worker_is_listed_and_shown(
+    su_client, messages
+):
+    Message.objects.filter(pk=messages[0].pk).update(
+        status="sending", claim="0123456789abcdef0123456789abcdef"
+    )
+
+    listed = su_client.get(_url("message", "changelist"), {"status__exact": "sending"})
+    assert listed.context["cl"].result_count == 1
+    assert "Sending" in listed.content.decode()
+    page = su_client.get(_url("message", "change", messages[0].pk)).content.decode()
+    assert "0123456789abcdef0123456789abcdef" in page
