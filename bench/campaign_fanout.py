@@ -12,6 +12,9 @@ against the same database, write and deliver the messages. Polls the Message
 table every half second for rows written ("into the outbox") and rows sent.
 Email goes to Django's dummy backend, so the figure is the fan-out's own cost.
 Checks: one message per recipient, none twice, the run counted sent.
+Baseline, in the same run: as many messages bulk-inserted and handed to the same
+dummy backend in this one process, without Celery, templates or send-time
+checks (the floor).
 
 Called by bench/run.py on its bench database (Django already set up).
 """
@@ -132,6 +135,49 @@ def _workers(tmp: Path) -> list[subprocess.Popen]:
     ]
 
 
+def _baseline(n: int) -> tuple[int, float]:
+    """The floor, in this one process: the same number of Message rows
+    bulk-inserted 1 000 at a time, each batch's emails handed to the same dummy
+    backend over one connection; no Celery, no templates, no consent, cap or
+    lock. Returns (messages, seconds); the rows are deleted afterwards."""
+    from django.core.mail import EmailMultiAlternatives, get_connection
+
+    from campaigns.models import Message, MessageStatus
+    from members.models import Member
+
+    ids = list(
+        Member.objects.filter(card_number__startswith="88")
+        .order_by("pk")
+        .values_list("pk", flat=True)[:n]
+    )
+    connection = get_connection("django.core.mail.backends.dummy.EmailBackend")
+    t0 = time.perf_counter()
+    for start in range(0, len(ids), 1000):
+        batch = Message.objects.bulk_create(
+            Message(
+                member_id=member_id,
+                key="bench-baseline",
+                kind="campaign",
+                marketing=True,
+                channel="email",
+                to=f"fan{member_id}@example.com",
+                subject="News",
+                body="Hi, you have 0 points.",
+                status=MessageStatus.SENT,
+            )
+            for member_id in ids[start : start + 1000]
+        )
+        connection.send_messages(
+            [
+                EmailMultiAlternatives(subject=m.subject, body=m.body, to=[m.to])
+                for m in batch
+            ]
+        )
+    seconds = time.perf_counter() - t0
+    Message.objects.filter(key="bench-baseline").delete()
+    return len(ids), seconds
+
+
 def run() -> list[str]:
     import redis
     from django.db.models import Count
@@ -205,13 +251,19 @@ def run() -> list[str]:
     assert sent_at is not None, "the run did not finish"
     assert written == distinct == expected - held, (written, distinct, expected, held)
     assert CampaignRun.objects.get(pk=run.pk).status == "sent"
+    base_n, base_s = _baseline(written)
+    base_rate = base_n / base_s
+    rate = written / sent_at
     return [
         f"| time to queue (freeze {run.recipients_total} recipients, plan and queue "
         f"{run.chunks_total} chunk tasks) | {queued_s:.2f} s | |",
         f"| all {written} messages written to the outbox ({held} held out) | "
         f"{written_at:.1f} s | {written / written_at:.0f} messages/s |",
         f"| all delivered (dummy email backend), run sent | "
-        f"{sent_at:.1f} s | {written / sent_at:.0f} messages/s |",
+        f"{sent_at:.1f} s | {rate:.0f} messages/s (ratio {rate / base_rate:.2f}) |",
+        f"| baseline: {base_n} messages bulk-inserted and handed to the dummy "
+        f"backend in one process, no pipeline | {base_s:.1f} s "
+        f"| {base_rate:.0f} messages/s (1.00) |",
         f"| sent (status sent) at the end | {sent} | |",
     ]
 
