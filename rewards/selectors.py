@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from members.models import Member, Partner
+from rewards.earn_config import earn_config_get
 from rewards.models import (
     EarningRule,
     LedgerEntry,
@@ -742,17 +743,29 @@ class TierProgress:
 
 
 def tier_progress_get(
-    *, member: Member, at: dt.datetime | None = None
+    *,
+    member: Member,
+    at: dt.datetime | None = None,
+    program: ProgramSettings | None = None,
 ) -> TierProgress | None:
     """The member's tier, the next one and how far it is; None when no tier is set up.
 
-    Three queries at most: the tiers, the account, one aggregate per distinct
-    qualification of the current and the next tier."""
+    Three queries at most: the program settings, the tiers, one aggregate per
+    distinct qualification of the current and the next tier. A caller that has
+    read the settings passes them as `program`: then the tiers come from the
+    process's earn configuration (rewards.earn_config), which that row's token
+    keeps current, and the aggregates are the only queries."""
     at = at or timezone.now()
-    tiers = tiers_active()
-    if not tiers:
-        return None
-    currency = program_settings_get().currency
+    if program is None:
+        tiers = tiers_active()
+        if not tiers:
+            return None
+        program = program_settings_get()
+    else:
+        tiers = list(earn_config_get(program).tiers)
+        if not tiers:
+            return None
+    currency = program.currency
     tier_id = member.account.tier_id  # select_related by the member selectors
     current = next((t for t in tiers if t.pk == tier_id), None)
     above = [t for t in tiers if current is None or t.rank > current.rank]
