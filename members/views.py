@@ -48,7 +48,7 @@ from members.services import (
 )
 from rewards.earn_config import earn_config_get
 from rewards.selectors import (
-    ledger_entries_for_member,
+    ledger_entries_explained_for_member,
     ledger_entry_explain,
     membership_active_get,
     points_outlook_get,
@@ -197,7 +197,9 @@ def dashboard(request, member: Member):
     # Tiers and running stamp programs from the process's earn configuration:
     # the settings row just read says whether it is current (rewards.earn_config).
     held = earn_config_get(program)
-    entries = ledger_entries_for_member(member_id=member.pk)[:DASHBOARD_ENTRIES]
+    entries = ledger_entries_explained_for_member(member_id=member.pk)[
+        :DASHBOARD_ENTRIES
+    ]
     balance = member.account.balance
     context = {
         "member": member,
