@@ -76,7 +76,7 @@ def main() -> None:
     print()
     print(
         f"### gunicorn worker class, earn API at {CONNECTIONS} connections "
-        f"({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores)"
+        f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores)"
     )
     print()
     print(
