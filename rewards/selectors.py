@@ -141,7 +141,8 @@ def ledger_entries_for_member(*, member_id: int) -> QuerySet[LedgerEntry]:
 
 # What ledger_entry_explain and a list of entries read: the entry's own columns
 # and the causes' names, dates and amounts, instead of every column of the
-# eleven tables ledger_entries_for_member joins (most of the dashboard's cost).
+# eleven tables ledger_entries_for_member joins (the largest part of the
+# dashboard view's CPU in a profile).
 EXPLAIN_FIELDS = (
     "kind",
     "points",
