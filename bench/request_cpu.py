@@ -2,7 +2,9 @@
 
 For the earn request (POST /api/v1/purchases with a till token), /healthz and
 the customer dashboard (logged in), each over N requests (BENCH_REQUESTS, 200)
-through django.test.Client on PostgreSQL: the queries per request and the
+through django.test.Client on PostgreSQL: the statements per request (as
+Django's execute wrappers see them: BEGIN and COMMIT, which
+CaptureQueriesContext and bench/run.py also count, are not among them) and the
 median and p95 of this process's CPU time (time.process_time), which leaves out
 PostgreSQL's work and is far less moved by other load on the machine than wall
 time. The data has bench/run.py's shapes: members with cards, a till token, 50
@@ -10,8 +12,11 @@ customers with BENCH_HISTORY purchases each and three tiers.
 
 `python bench/request_cpu.py` on its own database (BENCH_DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/loyalty_bench_web, created and dropped), or
-`python bench/run.py cpu`. BENCH_PROFILE=earn,dashboard (any of earn, healthz, dashboard) prints the
-top cProfile entries (cumulative) and the SQL of that request too.
+`python bench/run.py cpu`. BENCH_PROFILE=earn,dashboard (any of earn, healthz,
+dashboard) prints the top cProfile entries (cumulative, in CPU time) and the SQL
+of that request too; BENCH_PROFILE_OUT=<dir> keeps the profiles.
+Each member's first purchase (it moves them into the first tier) is made
+before the earn figures, which are those of a returning customer.
 """
 
 from __future__ import annotations
@@ -203,7 +208,8 @@ def measure(store, members) -> list[str]:
     lines = [
         f"### Django cost per request, in process ({N_REQUESTS} requests each)",
         "",
-        "| request | queries | CPU ms median | CPU ms p95 | median ratio to /healthz |",
+        "| request | queries (BEGIN/COMMIT not counted) | CPU ms median | CPU ms p95 "
+        "| median ratio to /healthz |",
         "|---|---|---|---|---|",
     ]
     for r in rows:
