@@ -13,8 +13,9 @@
 7. Bulk CSV import: rows per second through import_members and
    import_purchases, against the same rows with bulk_create (bench/imports.py).
 
-`python bench/run.py [earn] [api] [dashboard] [hot] [campaigns] [import]` runs some;
-none, all.
+`python bench/run.py [earn] [api] [dashboard] [hot] [campaigns] [import] [cpu]` runs
+some; none, all. cpu: queries and Django CPU per request, in process
+(bench/request_cpu.py).
 Needs PostgreSQL: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/loyalty_bench);
 the database is created, and dropped at the end (BENCH_KEEP=1 keeps it).
 """
@@ -386,7 +387,7 @@ def bench_hot(store) -> list[str]:
 
 
 def main() -> None:
-    every = {"earn", "api", "dashboard", "hot", "campaigns", "import"}
+    every = {"earn", "api", "dashboard", "hot", "campaigns", "import", "cpu"}
     wanted = set(sys.argv[1:]) or every
     unknown = wanted - every
     if unknown:
@@ -406,6 +407,10 @@ def main() -> None:
                     out += bench_api(store, members, wrk, server) + [""]
                 if "dashboard" in wanted:
                     out += bench_dashboard(store, wrk, server) + [""]
+        if "cpu" in wanted:
+            import request_cpu
+
+            out += request_cpu.measure(store, members) + [""]
         if "hot" in wanted:
             out += bench_hot(store) + [""]
         if "campaigns" in wanted:

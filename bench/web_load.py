@@ -112,10 +112,14 @@ def free_port() -> int:
 class Gunicorn:
     """gunicorn serving the project against the bench database, stopped on exit."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(
+        self, database_url: str, *, worker_class: str = "sync", threads: int = 1
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers = 2 * (os.cpu_count() or 1) + 1
+        self.worker_class = worker_class
+        self.threads = threads
         self.env = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -138,6 +142,10 @@ class Gunicorn:
             f"127.0.0.1:{self.port}",
             "--workers",
             str(self.workers),
+            "--worker-class",
+            self.worker_class,
+            "--threads",
+            str(self.threads),
             "--backlog",
             "2048",
             "--timeout",

@@ -14,16 +14,21 @@ def _members() -> QuerySet[Member]:
     return Member.objects.select_related("account__tier", "home_store", "user")
 
 
-def member_get_by_card(*, card_number: str) -> Member | None:
+def member_get_by_card(*, card_number: str, related: bool = True) -> Member | None:
+    """The member with this card, or None. With `related=False` the member's row
+    alone, no joins: for writers that need only the member (the till's purchase)."""
     card = "".join(ch for ch in (card_number or "") if ch.isdigit())
     if not card:
         return None
-    return _members().filter(card_number=card).first()
+    members = _members() if related else Member.objects.all()
+    return members.filter(card_number=card).first()
 
 
-def member_get_by_phone(*, phone: str) -> Member | None:
-    """The member with this phone, or None; raises InvalidInput when `phone` is not a number."""
-    return _members().filter(phone=phone_normalize(phone)).first()
+def member_get_by_phone(*, phone: str, related: bool = True) -> Member | None:
+    """The member with this phone, or None; raises InvalidInput when `phone` is not
+    a number. `related` as in member_get_by_card."""
+    members = _members() if related else Member.objects.all()
+    return members.filter(phone=phone_normalize(phone)).first()
 
 
 def member_get_for_user(*, user) -> Member | None:

@@ -46,8 +46,9 @@ from members.services import (
     member_signup,
     member_update_profile,
 )
+from rewards.earn_config import earn_config_get
 from rewards.selectors import (
-    ledger_entries_for_member,
+    ledger_entries_explained_for_member,
     ledger_entry_explain,
     membership_active_get,
     points_outlook_get,
@@ -193,7 +194,12 @@ def signup_verify(request):
 @member_required
 def dashboard(request, member: Member):
     program = program_settings_get()
-    entries = ledger_entries_for_member(member_id=member.pk)[:DASHBOARD_ENTRIES]
+    # Tiers and running stamp programs from the process's earn configuration:
+    # the settings row just read says whether it is current (rewards.earn_config).
+    held = earn_config_get(program)
+    entries = ledger_entries_explained_for_member(member_id=member.pk)[
+        :DASHBOARD_ENTRIES
+    ]
     balance = member.account.balance
     context = {
         "member": member,
@@ -206,9 +212,12 @@ def dashboard(request, member: Member):
             (entry, ledger_entry_explain(entry, currency=program.currency))
             for entry in entries
         ],
-        "tier": tier_progress_get(member=member),
+        "tier": tier_progress_get(member=member, program=program),
         "outlook": points_outlook_get(account=member.account),
-        "stamp_cards": stamp_cards_open_for_member(member_id=member.pk),
+        # No active stamp program, no open card to show: no query.
+        "stamp_cards": stamp_cards_open_for_member(member_id=member.pk)
+        if held.stamp_programs
+        else [],
         "membership": membership_active_get(member_id=member.pk),
         "membership_url": reverse("catalog:membership"),
     }

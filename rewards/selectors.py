@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from members.models import Member, Partner
+from rewards.earn_config import earn_config_get
 from rewards.models import (
     EarningRule,
     LedgerEntry,
@@ -136,6 +137,39 @@ def ledger_entries_for_member(*, member_id: int) -> QuerySet[LedgerEntry]:
         )
         .order_by("-created_at", "-id")
     )
+
+
+# What ledger_entry_explain and a list of entries read: the entry's own columns
+# and the causes' names, dates and amounts, instead of every column of the
+# eleven tables ledger_entries_for_member joins (the largest part of the
+# dashboard view's CPU in a profile).
+EXPLAIN_FIELDS = (
+    "kind",
+    "points",
+    "balance_after",
+    "reason",
+    "idempotency_key",
+    "created_at",
+    "purchase__occurred_at",
+    "purchase__total",
+    "purchase__store__name",
+    "purchase_return__amount",
+    "purchase_return__purchase__occurred_at",
+    "purchase_return__purchase__store__name",
+    "purchase_return__store__name",
+    "redemption__discount",
+    "redemption__store__name",
+    "voucher__code",
+    "voucher__status",
+    "voucher__reward__name",
+    "expired_lot__earned_at",
+)
+
+
+def ledger_entries_explained_for_member(*, member_id: int) -> QuerySet[LedgerEntry]:
+    """ledger_entries_for_member with only what ledger_entry_explain and an entry
+    list show (EXPLAIN_FIELDS); any other field costs a query per entry."""
+    return ledger_entries_for_member(member_id=member_id).only(*EXPLAIN_FIELDS)
 
 
 def purchases_for_member(*, member_id: int) -> QuerySet[Purchase]:
@@ -742,17 +776,29 @@ class TierProgress:
 
 
 def tier_progress_get(
-    *, member: Member, at: dt.datetime | None = None
+    *,
+    member: Member,
+    at: dt.datetime | None = None,
+    program: ProgramSettings | None = None,
 ) -> TierProgress | None:
     """The member's tier, the next one and how far it is; None when no tier is set up.
 
-    Three queries at most: the tiers, the account, one aggregate per distinct
-    qualification of the current and the next tier."""
+    Three queries at most: the program settings, the tiers, one aggregate per
+    distinct qualification of the current and the next tier. A caller that has
+    read the settings passes them as `program`: then the tiers come from the
+    process's earn configuration (rewards.earn_config), which that row's token
+    keeps current, and the aggregates are the only queries."""
     at = at or timezone.now()
-    tiers = tiers_active()
-    if not tiers:
-        return None
-    currency = program_settings_get().currency
+    if program is None:
+        tiers = tiers_active()
+        if not tiers:
+            return None
+        program = program_settings_get()
+    else:
+        tiers = list(earn_config_get(program).tiers)
+        if not tiers:
+            return None
+    currency = program.currency
     tier_id = member.account.tier_id  # select_related by the member selectors
     current = next((t for t in tiers if t.pk == tier_id), None)
     above = [t for t in tiers if current is None or t.rank > current.rank]

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from members.errors import ServiceError
 from members.models import Member
 from members.views import member_required
+from rewards.earn_config import earn_config_get
 from rewards.forms import RewardRedeemForm
 from rewards.models import Voucher
 from rewards.selectors import (
@@ -30,7 +31,6 @@ from rewards.selectors import (
     tier_progress_get,
     tier_value_text,
     tier_window_text,
-    tiers_active,
     voucher_code_normalize,
     voucher_refusal,
     vouchers_for_member,
@@ -161,19 +161,21 @@ def voucher(request, member: Member, code: str):
 @require_GET
 @member_required
 def tiers(request, member: Member):
-    currency = program_settings_get().currency
+    program = program_settings_get()
+    currency = program.currency
     rows = [
         {
             "tier": tier,
             "needs": tier_value_text(tier, tier.threshold, currency=currency),
             "window": tier_window_text(tier),
         }
-        for tier in tiers_active()
+        # The process's copy, current for the settings row just read.
+        for tier in earn_config_get(program).tiers
     ]
     context = {
         "member": member,
         "rows": rows,
-        "tier": tier_progress_get(member=member),
+        "tier": tier_progress_get(member=member, program=program),
     }
     return render(request, "rewards/tiers.html", context)
 

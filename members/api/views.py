@@ -63,8 +63,10 @@ class TillApiView(APIView):
     renderer_classes = [JSONRenderer]
 
 
-def member_by_card_or_404(card_number: str, *, field: str = "card_number") -> Member:
-    member = member_get_by_card(card_number=card_number)
+def member_by_card_or_404(
+    card_number: str, *, field: str = "card_number", related: bool = True
+) -> Member:
+    member = member_get_by_card(card_number=card_number, related=related)
     if member is None:
         raise NotFound(
             _("No member has card number %(card)s.") % {"card": card_number},
@@ -73,8 +75,11 @@ def member_by_card_or_404(card_number: str, *, field: str = "card_number") -> Me
     return member
 
 
-def member_by_phone_or_404(phone: str, *, field: str = "phone") -> Member:
-    member = member_get_by_phone(phone=phone)  # InvalidInput (400) when not a phone
+def member_by_phone_or_404(
+    phone: str, *, field: str = "phone", related: bool = True
+) -> Member:
+    # InvalidInput (400) when not a phone
+    member = member_get_by_phone(phone=phone, related=related)
     if member is None:
         raise NotFound(
             _("No member has phone %(phone)s.") % {"phone": phone}, field=field

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import (
@@ -42,7 +43,7 @@ from rewards.api.serializers import (
     points_field,
     receipt_field,
 )
-from rewards.models import LedgerKind, Purchase
+from rewards.models import LedgerEntry, LedgerKind, Purchase, StampEntry, StampEntryKind
 from rewards.selectors import stamp_progress_for_purchase
 from rewards.services import (
     LineInput,
@@ -77,9 +78,26 @@ def _status(replayed: bool) -> int:
 
 
 def _member_from(data: dict) -> Member:
+    """The member a purchase is for: the row alone, purchase_record needs no more."""
     if "card_number" in data:
-        return member_by_card_or_404(data["card_number"])
-    return member_by_phone_or_404(data["phone"])
+        return member_by_card_or_404(data["card_number"], related=False)
+    return member_by_phone_or_404(data["phone"], related=False)
+
+
+def _earn_details(purchase: Purchase) -> tuple[list, bool]:
+    """(the EARN entry's breakdown, whether the purchase gave stamps) in one query."""
+    earn = LedgerEntry.objects.filter(
+        purchase=OuterRef("pk"), kind=LedgerKind.EARN
+    ).order_by("pk")
+    stamped = StampEntry.objects.filter(
+        purchase=OuterRef("pk"), kind=StampEntryKind.EARN
+    )
+    breakdown, has_stamps = (
+        Purchase.objects.filter(pk=purchase.pk)
+        .values_list(Subquery(earn.values("breakdown")[:1]), Exists(stamped))
+        .get()
+    )
+    return breakdown or [], has_stamps
 
 
 class PurchaseStampSerializer(serializers.Serializer):
@@ -162,16 +180,19 @@ class PurchaseCreateApi(TillApiView):
         class Meta:
             ref_name = "PurchaseCreateOutput"
 
+        # The view reads both details in one query (_earn_details) and passes
+        # them as context["breakdown"] and context["stamped"].
         @extend_schema_field(EarnBreakdownSerializer(many=True))
         def get_points_breakdown(self, purchase: Purchase) -> list[dict]:
-            entry = purchase.ledger_entries.filter(kind=LedgerKind.EARN).first()
             return [
                 {key: item.get(key) for key in ("stage", "rule", "name", "points")}
-                for item in (entry.breakdown if entry else [])
+                for item in self.context["breakdown"]
             ]
 
         @extend_schema_field(PurchaseStampSerializer(many=True))
         def get_stamps(self, purchase: Purchase) -> list[dict]:
+            if not self.context["stamped"]:
+                return []
             return PurchaseStampSerializer(
                 stamp_progress_for_purchase(purchase=purchase), many=True
             ).data
@@ -209,7 +230,11 @@ class PurchaseCreateApi(TillApiView):
             occurred_at=data.get("occurred_at"),
             source=Purchase.Source.API,
         )
-        return Response(self.OutputSerializer(purchase).data, status=_status(replayed))
+        breakdown, stamped = _earn_details(purchase)
+        output = self.OutputSerializer(
+            purchase, context={"breakdown": breakdown, "stamped": stamped}
+        )
+        return Response(output.data, status=_status(replayed))
 
 
 class PurchaseReturnCreateApi(TillApiView):

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -135,6 +136,43 @@ def test_purchase_balance_includes_earlier_points(till, member, store):
     response = till.post(PURCHASES, purchase_body(member), format="json")
 
     assert response.json()["points_balance"] == 512
+
+
+def test_purchase_adds_three_queries_to_the_service(till, member, store):
+    """The till's token, the member's row, and the earn entry's breakdown with
+    whether stamps were given (one query): nothing else outside purchase_record."""
+    purchase_record(store=store, member=member, receipt_id="warm", total=Decimal(5))
+    till.post(PURCHASES, purchase_body(member, receipt_id="W-1"), format="json")
+    with CaptureQueriesContext(connection) as service:
+        purchase_record(store=store, member=member, receipt_id="S-1", total=Decimal(5))
+    with CaptureQueriesContext(connection) as request:
+        response = till.post(PURCHASES, purchase_body(member), format="json")
+
+    assert response.status_code == 201
+    assert response.json()["stamps"] == []
+    assert len(request) - len(service) <= 3, [q["sql"] for q in request]
+
+
+def test_purchase_replay_answers_the_first_breakdown(till, member):
+    first = till.post(PURCHASES, purchase_body(member), format="json").json()
+    replay = till.post(PURCHASES, purchase_body(member), format="json")
+
+    assert replay.status_code == 200
+    assert replay.json() == first
+    assert first["points_breakdown"] == [
+        {"stage": "base", "rule": None, "name": "", "points": 412}
+    ]
+
+
+def test_purchase_below_the_minimum_answers_an_empty_breakdown(till, member, program):
+    program.min_purchase = Decimal("1000")
+    program.save()
+
+    response = till.post(PURCHASES, purchase_body(member), format="json")
+
+    assert response.status_code == 201
+    assert response.json()["points_earned"] == 0
+    assert response.json()["points_breakdown"] == []
 
 
 def test_purchase_by_phone(till, member):

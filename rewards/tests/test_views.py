@@ -9,12 +9,25 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from members.tests.factories import MemberFactory, StoreFactory, UserFactory
+from rewards.models import LedgerEntry, LedgerKind
+from rewards.selectors import (
+    ledger_entries_explained_for_member,
+    ledger_entries_for_member,
+    ledger_entry_explain,
+    program_settings_get,
+)
 from rewards.services import (
     points_adjust,
+    points_bonus_grant,
+    points_expire_due,
     points_redeem,
     purchase_record,
     purchase_return_record,
+    reward_redeem,
+    voucher_cancel,
+    voucher_expire_due,
 )
+from rewards.tests.factories import RewardFactory
 from rewards.views import STATEMENT_PAGE_SIZE
 
 pytestmark = pytest.mark.django_db
@@ -234,3 +247,43 @@ def test_statement_explains_entries_in_the_customers_language(logged_in, lang):
     head = sentence.split("%(")[0]  # the translated words before the first value
     assert head.strip() and head in text
     assert "412" in text
+
+
+def test_explained_entries_read_in_one_query_what_the_full_rows_explain(
+    customer, store, django_assert_num_queries
+):
+    """Every kind of entry: the columns ledger_entries_explained_for_member loads
+    give the same sentences as whole rows, with no query per entry."""
+    _user, member = customer
+    conf = program_settings_get()
+    conf.points_expire_months = 1
+    conf.save()
+    _history(member, store, 4)  # purchase, discount, return, adjustment
+    points_bonus_grant(
+        member=member, points=50, reason="Welcome", idempotency_key="welcome:x"
+    )
+    coffee = RewardFactory(
+        name="Free coffee", points_cost=20, refund_points_on_expiry=True
+    )
+    kept, _ = reward_redeem(member=member, reward=coffee, idempotency_key="v1")
+    voucher_expire_due(now=kept.expires_at)
+    cancelled, _ = reward_redeem(member=member, reward=coffee, idempotency_key="v2")
+    voucher_cancel(voucher=cancelled, by=None)
+    points_expire_due(now=timezone.now() + dt.timedelta(days=400))
+    assert set(LedgerEntry.objects.values_list("kind", flat=True)) == set(
+        LedgerKind.values
+    )
+    full = [
+        ledger_entry_explain(entry, currency="UAH")
+        for entry in ledger_entries_for_member(member_id=member.pk)
+    ]
+
+    with django_assert_num_queries(1):
+        lean = [
+            ledger_entry_explain(entry, currency="UAH")
+            for entry in ledger_entries_explained_for_member(member_id=member.pk)
+        ]
+
+    assert lean == full
+    assert any("expired → " in text for text in lean)
+    assert any("cancelled, points returned" in text for text in lean)

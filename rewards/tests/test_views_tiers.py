@@ -84,11 +84,40 @@ def test_dashboard_query_count_is_bounded(
     client, member = logged_in
     for i in range(12):
         _buy(member, store, "100.00", f"r{i}")
-    # as with one purchase; 2 for the points lots, 1 stamp cards, 1 membership,
-    # 1 for the survey prompt (which survey, cached after the first visit)
-    with django_assert_max_num_queries(13):
+    client.get(reverse("portal:dashboard"))  # the process reads its earn config
+    # As with one purchase: session, user, member, program settings, entries,
+    # 1 tier aggregate, 2 for the points lots, 1 membership. The tiers come with
+    # the process's earn configuration, the settings are read once, no stamp
+    # program means no stamp card query, the survey is cached.
+    with django_assert_max_num_queries(9):
         response = client.get(reverse("portal:dashboard"))
     assert response.status_code == 200
+    assert 'data-testid="tier-card"' in response.content.decode()
+
+
+def test_dashboard_shows_a_tier_added_since_the_last_visit(logged_in, store, tiers):
+    client, member = logged_in
+    _buy(member, store, "1200.00", "r1")
+    assert (
+        "You are in the highest tier."
+        in client.get(reverse("portal:dashboard")).content.decode()
+    )
+
+    TierFactory(name="Gold", rank=3, threshold=Decimal("5000"))
+
+    page = client.get(reverse("portal:dashboard")).content.decode()
+    assert "You are in the highest tier." not in page
+    assert "to reach Gold." in page
+
+
+def test_tiers_page_query_count(logged_in, store, tiers, django_assert_max_num_queries):
+    client, member = logged_in
+    _buy(member, store, "100.00", "r1")
+    client.get(reverse("catalog:tiers"))  # the process reads its earn config
+    # session, user, member, program settings (once), 1 tier aggregate
+    with django_assert_max_num_queries(5):
+        response = client.get(reverse("catalog:tiers"))
+    assert "Silver" in response.content.decode()
 
 
 def test_tiers_page_lists_tiers_and_benefits(logged_in, tiers):

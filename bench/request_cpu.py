@@ -1,0 +1,245 @@
+"""Django's own cost per request, in process: queries and CPU time.
+
+For the earn request (POST /api/v1/purchases with a till token), /healthz and
+the customer dashboard (logged in), each over N requests (BENCH_REQUESTS, 200)
+through django.test.Client on PostgreSQL: the statements per request (as
+Django's execute wrappers see them: BEGIN and COMMIT, which
+CaptureQueriesContext and bench/run.py also count, are not among them) and the
+median and p95 of this process's CPU time (time.process_time), which leaves out
+PostgreSQL's work and is far less moved by other load on the machine than wall
+time. The data has bench/run.py's shapes: members with cards, a till token, 50
+customers with BENCH_HISTORY purchases each and three tiers.
+
+`python bench/request_cpu.py` on its own database (BENCH_DATABASE_URL, default
+postgres://postgres@127.0.0.1:5432/loyalty_bench_web, created and dropped), or
+`python bench/run.py cpu`. BENCH_PROFILE=earn,dashboard (any of earn, healthz,
+dashboard) prints the top cProfile entries (cumulative, in CPU time) and the SQL
+of that request too; BENCH_PROFILE_OUT=<dir> keeps the profiles.
+Each member's first purchase (it moves them into the first tier) is made
+before the earn figures, which are those of a returning customer.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+
+N_REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))
+N_CUSTOMERS = 50
+WARMUP = 10
+
+
+def _customers(store, n: int) -> list[str]:
+    """Session keys of n logged-in customers, each with a login, a year of
+    purchases and tiers: bench/run.py's dashboard shapes, under their own phones."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.utils import timezone
+    from run import BENCH_HISTORY, progress
+
+    from members.services import member_enroll
+    from rewards.models import Tier
+    from rewards.services import purchase_record
+
+    if not Tier.objects.exists():
+        for rank, (name, threshold) in enumerate(
+            [("Bronze", 0), ("Silver", 5000), ("Gold", 20000)], start=1
+        ):
+            Tier.objects.create(name=name, rank=rank, threshold=Decimal(threshold))
+    user_model = get_user_model()
+    now = timezone.now()
+    sessions = []
+    for i in range(n):
+        member = member_enroll(
+            phone=f"+38066{i:07d}", store=store, email=f"cpu{i}@example.com"
+        )
+        user = user_model.objects.create_user(
+            username=f"cpu{i}@example.com", password="x" * 12
+        )
+        member.user = user
+        member.save(update_fields=["user"])
+        for k in range(BENCH_HISTORY):
+            purchase_record(
+                store=store,
+                member=member,
+                receipt_id=f"cpu-hist-{i}-{k}",
+                total=Decimal("150.00") + k,
+                occurred_at=now - dt.timedelta(days=365 * k / BENCH_HISTORY + 1),
+            )
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.force_login(user)
+        sessions.append(client.cookies["sessionid"].value)
+        progress("customers", i + 1, n)
+    return sessions
+
+
+def _measure(label: str, call, expected: int) -> dict:
+    """call(i) makes request i; its status must be `expected`."""
+    from django.db import connection
+
+    queries = []
+
+    def count(execute, sql, params, many, context):
+        queries[-1] += 1
+        return execute(sql, params, many, context)
+
+    for i in range(WARMUP):  # imports, compiled templates, connection
+        response = call(-1 - i)
+        assert response.status_code == expected, (label, response.status_code)
+    times = []
+    with connection.execute_wrapper(count):
+        for i in range(N_REQUESTS):
+            queries.append(0)
+            t0 = time.process_time()
+            response = call(i)
+            times.append((time.process_time() - t0) * 1000)
+            assert response.status_code == expected, (label, response.status_code)
+    times.sort()
+    if label.split()[0] in os.environ.get("BENCH_PROFILE", "").split(","):
+        _profile(label, call)
+    return {
+        "label": label,
+        "queries": statistics.median(queries),
+        "queries_max": max(queries),
+        "median_ms": statistics.median(times),
+        "p95_ms": times[int(0.95 * (len(times) - 1))],
+    }
+
+
+def _profile(label: str, call) -> None:
+    import cProfile
+    import pstats
+
+    from django.db import connection
+
+    sql = []
+
+    def log(execute, statement, params, many, context):
+        sql.append(statement)
+        return execute(statement, params, many, context)
+
+    with connection.execute_wrapper(log):
+        call(N_REQUESTS + 999)
+    print(f"\nSQL of one {label}")
+    for statement in sql:
+        print(" ", statement[:160])
+    # This process's CPU time, as measured above, not wall time spent waiting.
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    for i in range(50):
+        call(N_REQUESTS + 1000 + i)
+    profiler.disable()
+    print(f"\ncProfile of 50 × {label}")
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+    if os.environ.get("BENCH_PROFILE_OUT"):  # a directory: for pstats or snakeviz
+        profiler.dump_stats(
+            os.path.join(os.environ["BENCH_PROFILE_OUT"], label.split()[0] + ".prof")
+        )
+
+
+def measure(store, members) -> list[str]:
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client, override_settings
+    from django.urls import reverse
+
+    from members.services import api_token_create
+    from rewards.selectors import ledger_discrepancies
+
+    # The dashboard's {% static %} needs the manifest of the production storage.
+    call_command("collectstatic", interactive=False, verbosity=0)
+    _token, raw = api_token_create(store=store, name="cpu bench till")
+    cards = [m.card_number for m in members]
+    till = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Token {raw}")
+    print(f"Request CPU: {N_CUSTOMERS} customers for the dashboard")
+    sessions = _customers(store, N_CUSTOMERS)
+    # One client, one session cookie per request: each test Client has its own
+    # handler, which loads the middleware (WhiteNoise scans the static files)
+    # on its first request; a gunicorn worker does that once.
+    browser = Client(HTTP_HOST="127.0.0.1")
+
+    def page(i: int):
+        browser.cookies["sessionid"] = sessions[i % len(sessions)]
+        return browser.get(dashboard)
+
+    dashboard = reverse("portal:dashboard")
+    run_id = time.time_ns()
+
+    def earn(i: int):
+        return till.post(
+            "/api/v1/purchases",
+            data={
+                "card_number": cards[i % len(cards)],
+                "receipt_id": f"cpu-{run_id}-{i}",
+                "total": "123.45",
+            },
+            content_type="application/json",
+        )
+
+    rest = {
+        "DEFAULT_THROTTLE_RATES": {"api_token": "100000000/min"}  # no 429s here
+    }
+    from django.conf import settings
+
+    with override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK, **rest}):
+        connection.close()  # as a gunicorn worker: one persistent connection
+        # Every member's first purchase moves them into the first tier (three
+        # more statements): made here, so that the earn figures are a regular
+        # customer's, as most purchases are.
+        for i in range(len(cards)):
+            earn(-1000 - i)
+        print(f"  {N_REQUESTS} requests each: earn, /healthz, dashboard")
+        rows = [
+            _measure("earn POST /api/v1/purchases", earn, 201),
+            _measure("healthz GET /healthz", lambda i: till.get("/healthz"), 200),
+            _measure(
+                f"dashboard GET {dashboard} (logged in)",
+                page,
+                200,
+            ),
+        ]
+    exact = ledger_discrepancies() == []
+    health = rows[1]["median_ms"]
+    lines = [
+        f"### Django cost per request, in process ({N_REQUESTS} requests each)",
+        "",
+        "| request | queries (BEGIN/COMMIT not counted) | CPU ms median | CPU ms p95 "
+        "| median ratio to /healthz |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        q = f"{r['queries']:g}" + (
+            f" (max {r['queries_max']})" if r["queries_max"] != r["queries"] else ""
+        )
+        lines.append(
+            f"| {r['label']} | {q} | {r['median_ms']:.1f} | {r['p95_ms']:.1f} "
+            f"| {r['median_ms'] / health:.1f} |"
+        )
+    lines += ["", f"balance == sum(entries) for every account afterwards: {exact}."]
+    return lines
+
+
+def main() -> None:
+    os.environ.setdefault(
+        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/loyalty_bench_web"
+    )
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import run  # bench/run.py: the database, settings and members
+
+    store, members = run.setup()
+    try:
+        out = measure(store, members)
+    finally:
+        if os.environ.get("BENCH_KEEP") != "1":
+            run.drop_database()
+    print()
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
