@@ -196,7 +196,7 @@ def dashboard(request, member: Member):
     program = program_settings_get()
     # Tiers and running stamp programs from the process's earn configuration:
     # the settings row just read says whether it is current (rewards.earn_config).
-    held = earn_config_get(program)
+    held = earn_config_get(program.config_version)
     entries = ledger_entries_explained_for_member(member_id=member.pk)[
         :DASHBOARD_ENTRIES
     ]

@@ -795,7 +795,7 @@ def tier_progress_get(
             return None
         program = program_settings_get()
     else:
-        tiers = list(earn_config_get(program).tiers)
+        tiers = list(earn_config_get(program.config_version).tiers)
         if not tiers:
             return None
     currency = program.currency

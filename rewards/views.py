@@ -170,7 +170,7 @@ def tiers(request, member: Member):
             "window": tier_window_text(tier),
         }
         # The process's copy, current for the settings row just read.
-        for tier in earn_config_get(program).tiers
+        for tier in earn_config_get(program.config_version).tiers
     ]
     context = {
         "member": member,
