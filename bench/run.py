@@ -22,6 +22,7 @@ the database is created, and dropped at the end (BENCH_KEEP=1 keeps it).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import platform
 import sys
@@ -130,6 +131,9 @@ def bench_earn(store, members) -> list[str]:
     # transaction each.
     import psycopg
 
+    from rewards.services.purchases import _account_lock_sql
+
+    lock_sql = _account_lock_sql("postgresql")  # the service's own statement
     account_ids = {m.pk: m.account.pk for m in members}
     connection.close()
     print(f"   raw psycopg: {N_OPS} purchases")
@@ -137,26 +141,22 @@ def bench_earn(store, members) -> list[str]:
         t0 = time.perf_counter()
         for i in range(N_OPS):
             member_id = members[i % N_MEMBERS].pk
+            now = dt.datetime.now(dt.UTC)
             with conn.transaction():
                 conn.execute(
-                    "SELECT a.id, a.balance, a.tier_id,"
-                    " (SELECT p.id FROM rewards_purchase p"
-                    "   WHERE p.store_id=%s AND p.receipt_id=%s LIMIT 1),"
-                    " (SELECT pl.name FROM rewards_subscription s"
-                    "   JOIN rewards_membershipplan pl ON pl.id=s.plan_id"
-                    "   WHERE s.member_id=a.member_id AND s.status='active'"
-                    "   AND s.started_at<=now() AND s.current_period_end>now()"
-                    "   ORDER BY s.id LIMIT 1),"
-                    " (SELECT pl.earn_multiplier FROM rewards_subscription s"
-                    "   JOIN rewards_membershipplan pl ON pl.id=s.plan_id"
-                    "   WHERE s.member_id=a.member_id AND s.status='active'"
-                    "   AND s.started_at<=now() AND s.current_period_end>now()"
-                    "   ORDER BY s.id LIMIT 1),"
-                    " EXISTS(SELECT 1 FROM members_referral r"
-                    "   WHERE r.referee_id=a.member_id AND r.status='pending'),"
-                    " (SELECT config_version FROM rewards_programsettings WHERE id=1)"
-                    " FROM rewards_pointsaccount a WHERE a.member_id=%s FOR UPDATE OF a",
-                    (store.pk, f"raw-{i}", member_id),
+                    lock_sql,
+                    (
+                        store.pk,
+                        f"raw-{i}",
+                        "active",
+                        now,
+                        now,
+                        "active",
+                        now,
+                        now,
+                        "pending",
+                        member_id,
+                    ),
                 ).fetchone()
                 pid = conn.execute(
                     "INSERT INTO rewards_purchase (store_id, receipt_id, member_id, total, occurred_at,"

@@ -4,11 +4,12 @@ back what the returned part earned."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 
-from django.db.models import Exists, OuterRef, Subquery
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,13 +20,15 @@ from rewards.earning import EarnLine, Multiplier, earn_compute, kept_points
 from rewards.locks import account_lock, purchase_lock
 from rewards.models import (
     LedgerKind,
+    MembershipPlan,
     PointsAccount,
     ProgramSettings,
     Purchase,
     PurchaseLine,
     PurchaseReturn,
+    Subscription,
+    SubscriptionStatus,
 )
-from rewards.selectors import subscriptions_in_force
 from rewards.services.ledger import (
     CENT,
     FUTURE_TOLERANCE,
@@ -97,40 +100,68 @@ def _line_amount(quantity: Decimal, unit_price: Decimal) -> Decimal:
     return (quantity * unit_price).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+@functools.cache
+def _account_lock_sql(vendor: str) -> str:
+    """The statement `_account_lock_for_purchase` sends, written once per database
+    vendor: the busiest statement of the busiest write, so Django does not
+    build and compile four subqueries again for every purchase (that cost more
+    than the round trips it saved). Table names come from the models."""
+    account = PointsAccount._meta.db_table
+    lock = f" FOR UPDATE OF {account}" if vendor == "postgresql" else ""
+    plan_in_force = (
+        f"FROM {Subscription._meta.db_table} s JOIN {MembershipPlan._meta.db_table} pl ON pl.id = s.plan_id"
+        f" WHERE s.member_id = {account}.member_id AND s.status = %s"
+        " AND s.started_at <= %s AND s.current_period_end > %s"
+        " ORDER BY s.id LIMIT 1"
+    )
+    return (
+        f"SELECT {account}.*,"  # noqa: S608 - table names from the models, values as parameters
+        f" (SELECT p.id FROM {Purchase._meta.db_table} p"
+        f"   WHERE p.store_id = %s AND p.receipt_id = %s) AS existing_purchase_id,"
+        f" (SELECT pl.name {plan_in_force}) AS plan_name,"
+        f" (SELECT pl.earn_multiplier {plan_in_force}) AS plan_multiplier,"
+        f" EXISTS (SELECT 1 FROM {Referral._meta.db_table} r"
+        f"   WHERE r.referee_id = {account}.member_id AND r.status = %s)"
+        f"   AS referral_pending,"
+        f" (SELECT config_version FROM {ProgramSettings._meta.db_table}"
+        f"   WHERE id = 1) AS settings_version"
+        f" FROM {account} WHERE {account}.member_id = %s{lock}"
+    )
+
+
 def _account_lock_for_purchase(
     *, member_id: int, store_id: int, receipt_id: str, perks_at: dt.datetime
 ) -> PointsAccount:
     """Lock the member's account and read, in the same statement, everything else a
     purchase needs to know first: the purchase already recorded with this
-    receipt id at this store (`existing_purchase_id`), the paid membership in
-    force at `perks_at` (`plan_name`, `plan_multiplier`, as
+    receipt id at this store (`existing_purchase_id`; unique per store), the
+    paid membership in force at `perks_at` (`plan_name`, `plan_multiplier`, as
     membership_multiplier_get reads them), whether the member has a pending
     referral their purchase may qualify (`referral_pending`), and the settings
     row's configuration token (`settings_version`, None before the row exists).
     One round trip where there were five; the subqueries read rows this
-    transaction does not lock, as the separate reads did."""
-    in_force = subscriptions_in_force(OuterRef("member_id"), perks_at).order_by("pk")
-    return (
-        PointsAccount.objects.select_for_update(of=("self",))
-        .annotate(
-            existing_purchase_id=Subquery(
-                Purchase.objects.filter(store_id=store_id, receipt_id=receipt_id)
-                .order_by()
-                .values("pk")[:1]
-            ),
-            plan_name=Subquery(in_force.values("plan__name")[:1]),
-            plan_multiplier=Subquery(in_force.values("plan__earn_multiplier")[:1]),
-            referral_pending=Exists(
-                Referral.objects.filter(
-                    referee_id=OuterRef("member_id"), status=ReferralStatus.PENDING
-                )
-            ),
-            settings_version=Subquery(
-                ProgramSettings.objects.filter(pk=1).values("config_version")
-            ),
-        )
-        .get(member_id=member_id)
-    )
+    transaction does not lock, as the separate reads did. Raises
+    PointsAccount.DoesNotExist as account_lock does."""
+    at = connection.ops.adapt_datetimefield_value(perks_at)
+    params = [
+        store_id,
+        receipt_id,
+        SubscriptionStatus.ACTIVE,
+        at,
+        at,
+        SubscriptionStatus.ACTIVE,
+        at,
+        at,
+        ReferralStatus.PENDING,
+        member_id,
+    ]
+    rows = list(PointsAccount.objects.raw(_account_lock_sql(connection.vendor), params))
+    if not rows:
+        raise PointsAccount.DoesNotExist(f"No points account for member {member_id}")
+    account = rows[0]
+    if account.plan_multiplier is not None:  # SQLite hands back a float
+        account.plan_multiplier = Decimal(str(account.plan_multiplier))
+    return account
 
 
 def purchase_record(
