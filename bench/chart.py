@@ -50,10 +50,13 @@ def draw(data: dict, target: Path) -> None:
         ax.text(a, i - height / 2, f" {a:.3g}", va="center", fontsize=8)
     ax.set_yticks(list(y), labels, fontsize=9)
     ax.invert_yaxis()
-    ax.set_xlabel("ratio to the baseline measured in the same run (higher is better)")
+    ax.set_xscale("log")  # ratios from 0.01 to 1: each bar readable
+    ax.set_xlabel(
+        "ratio to the baseline measured in the same run (log scale, higher is better)"
+    )
     ax.set_title(data["title"], fontsize=11)
     ax.legend(loc="lower right", fontsize=8)
-    ax.set_xlim(0, max(before + after) * 1.2)
+    ax.set_xlim(min(before + after) / 2, max(before + after) * 3)
     fig.tight_layout()
     target.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(target, dpi=110)
