@@ -32,49 +32,11 @@ WARMUP = 10
 
 
 def _customers(store, n: int) -> list[str]:
-    """Session keys of n logged-in customers, each with a login, a year of
-    purchases and tiers: bench/run.py's dashboard shapes, under their own phones."""
-    import datetime as dt
-    from decimal import Decimal
+    """Session keys of n logged-in customers with bench/run.py's dashboard
+    shapes (a login, a year of purchases, tiers), under their own phones."""
+    from run import _customers as customers_make
 
-    from django.contrib.auth import get_user_model
-    from django.test import Client
-    from django.utils import timezone
-    from run import BENCH_HISTORY, progress
-
-    from members.services import member_enroll
-    from rewards.models import Tier
-    from rewards.services import purchase_record
-
-    if not Tier.objects.exists():
-        for rank, (name, threshold) in enumerate(
-            [("Bronze", 0), ("Silver", 5000), ("Gold", 20000)], start=1
-        ):
-            Tier.objects.create(name=name, rank=rank, threshold=Decimal(threshold))
-    user_model = get_user_model()
-    now = timezone.now()
-    sessions = []
-    for i in range(n):
-        member = member_enroll(
-            phone=f"+38066{i:07d}", store=store, email=f"cpu{i}@example.com"
-        )
-        user = user_model.objects.create_user(
-            username=f"cpu{i}@example.com", password="x" * 12
-        )
-        member.user = user
-        member.save(update_fields=["user"])
-        for k in range(BENCH_HISTORY):
-            purchase_record(
-                store=store,
-                member=member,
-                receipt_id=f"cpu-hist-{i}-{k}",
-                total=Decimal("150.00") + k,
-                occurred_at=now - dt.timedelta(days=365 * k / BENCH_HISTORY + 1),
-            )
-        client = Client(HTTP_HOST="127.0.0.1")
-        client.force_login(user)
-        sessions.append(client.cookies["sessionid"].value)
-        progress("customers", i + 1, n)
+    sessions, _client = customers_make(store, n, tag="cpu", phones="+38066")
     return sessions
 
 

@@ -293,8 +293,10 @@ def bench_api(store, members, wrk: str, server) -> list[str]:
     return lines
 
 
-def _customers(store, n: int):
-    """n customers with a login, a year of purchases and tiers, logged in."""
+def _customers(store, n: int, tag: str = "bench", phones: str = "+38063"):
+    """n customers with a login, a year of purchases and tiers, logged in:
+    (their session keys, the last one's client). `tag` and `phones` keep two
+    callers' customers apart in one database (bench/request_cpu.py)."""
     import datetime as dt
 
     from django.contrib.auth import get_user_model
@@ -315,10 +317,10 @@ def _customers(store, n: int):
     cookies = []
     for i in range(n):
         member = member_enroll(
-            phone=f"+38063{i:07d}", store=store, email=f"bench{i}@example.com"
+            phone=f"{phones}{i:07d}", store=store, email=f"{tag}{i}@example.com"
         )
         user = user_model.objects.create_user(
-            username=f"bench{i}@example.com", password="x" * 12
+            username=f"{tag}{i}@example.com", password="x" * 12
         )
         member.user = user
         member.save(update_fields=["user"])
@@ -326,7 +328,7 @@ def _customers(store, n: int):
             purchase_record(
                 store=store,
                 member=member,
-                receipt_id=f"hist-{i}-{k}",
+                receipt_id=f"{tag}-hist-{i}-{k}",
                 total=Decimal("150.00") + k,
                 occurred_at=now - dt.timedelta(days=365 * k / BENCH_HISTORY + 1),
             )

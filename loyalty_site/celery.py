@@ -3,6 +3,10 @@ import os
 from celery import Celery, Task
 from django.db.utils import InterfaceError, OperationalError
 
+from loyalty_site import kombu_filesystem
+
+kombu_filesystem.register()  # filesystem:// with atomic files (make run, tests)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loyalty_site.settings")
 
 

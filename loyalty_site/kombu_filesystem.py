@@ -10,8 +10,10 @@ into place (a rename within a folder is atomic), and an exchange table is
 rewritten the same way under a lock of its own, so a reader sees the whole
 file or none. Everything else is kombu's.
 
-Configured in settings (CELERY_BROKER_TRANSPORT) whenever the broker URL is
-filesystem://.
+`register()` (called by loyalty_site/celery.py) makes it what every
+filesystem:// broker URL of this process means. Not a `broker_transport`
+setting: that would also replace any other URL a test or a command sets, such
+as memory://.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import os
 import uuid
 from time import monotonic
 
+from kombu import transport as kombu_transports
 from kombu.exceptions import ChannelError
 from kombu.transport import filesystem
 from kombu.utils.encoding import bytes_to_str, str_to_bytes
@@ -77,3 +80,7 @@ class Channel(filesystem.Channel):
 
 class Transport(filesystem.Transport):
     Channel = Channel
+
+
+def register() -> None:
+    kombu_transports.TRANSPORT_ALIASES["filesystem"] = f"{__name__}:Transport"

@@ -234,8 +234,6 @@ if not env.str("LOYALTY_MEMBERSHIP_REMINDER_SENDER", default=""):
 # --- Celery -------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    # kombu's own, with its files written atomically (see the module).
-    CELERY_BROKER_TRANSPORT = "loyalty_site.kombu_filesystem:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(VAR / "broker/out"),
         "data_folder_out": str(VAR / "broker/out"),

@@ -71,10 +71,14 @@ def _pending(tmp_path) -> bool:
     return any(p.name.endswith(".q.msg") for p in (tmp_path / "broker/out").iterdir())
 
 
-def test_the_project_uses_this_transport_with_the_filesystem_broker():
-    if not settings.CELERY_BROKER_URL.startswith("filesystem://"):
-        pytest.skip("another broker is configured")
-    assert settings.CELERY_BROKER_TRANSPORT == "loyalty_site.kombu_filesystem:Transport"
+def test_filesystem_urls_mean_this_transport_and_other_urls_keep_theirs():
+    from loyalty_site.celery import app
+
+    assert isinstance(Connection("filesystem://").transport, Transport)
+    assert not isinstance(Connection("memory://").transport, Transport)
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        with app.connection_for_write() as conn:
+            assert isinstance(conn.transport, Transport)
 
 
 def test_a_reader_racing_the_writer_gets_every_message_whole(tmp_path):
