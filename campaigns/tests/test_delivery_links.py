@@ -8,6 +8,7 @@ import json
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from campaigns.messaging import message_deliver, message_send
 from campaigns.models import Message, MessageStatus
@@ -136,7 +137,10 @@ class TestUnsubscribe:
             channel=Channel.SMS,
             marketing=True,
         )
-        message_deliver(message_id=message.pk)
+        # At noon in the member's zone: a marketing SMS waits out the quiet
+        # hours (21:00-09:00), and this test may run at any time of day.
+        noon = timezone.localtime().replace(hour=12, minute=0)
+        message_deliver(message_id=message.pk, now=noon)
 
         text = sms_outbox[0]["text"]
         assert text.startswith("Sale!\nOpt out: http://127.0.0.1:8000/u/")
