@@ -166,10 +166,14 @@ EXPLAIN_FIELDS = (
 )
 
 
-def ledger_entries_explained_for_member(*, member_id: int) -> QuerySet[LedgerEntry]:
+def ledger_entries_explained_for_member(
+    *, member_id: int, with_breakdown: bool = False
+) -> QuerySet[LedgerEntry]:
     """ledger_entries_for_member with only what ledger_entry_explain and an entry
-    list show (EXPLAIN_FIELDS); any other field costs a query per entry."""
-    return ledger_entries_for_member(member_id=member_id).only(*EXPLAIN_FIELDS)
+    list show (EXPLAIN_FIELDS), plus the earn breakdown for the statement's "why
+    these points" (`with_breakdown`); any other field costs a query per entry."""
+    fields = EXPLAIN_FIELDS + (("breakdown",) if with_breakdown else ())
+    return ledger_entries_for_member(member_id=member_id).only(*fields)
 
 
 def purchases_for_member(*, member_id: int) -> QuerySet[Purchase]:

@@ -19,7 +19,7 @@ from rewards.forms import RewardRedeemForm
 from rewards.models import Voucher
 from rewards.selectors import (
     earn_breakdown_explain,
-    ledger_entries_for_member,
+    ledger_entries_explained_for_member,
     ledger_entry_explain,
     member_balance_get,
     membership_active_get,
@@ -46,7 +46,8 @@ VOUCHERS_SHOWN = 100
 def statement(request, member: Member):
     currency = program_settings_get().currency
     paginator = Paginator(
-        ledger_entries_for_member(member_id=member.pk), STATEMENT_PAGE_SIZE
+        ledger_entries_explained_for_member(member_id=member.pk, with_breakdown=True),
+        STATEMENT_PAGE_SIZE,
     )
     page = paginator.get_page(request.GET.get("page"))
     balance = member.account.balance
