@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.journey_render import variables_allowed, variables_unknown
+from campaigns.journeys import journeys_switch
 from campaigns.messaging import delivery_settings_get
 from campaigns.models import (
     DeliverySettings,
@@ -176,11 +177,15 @@ class JourneyAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Switch on"), permissions=["change"])
     def switch_on(self, request, queryset):
-        queryset.update(enabled=True)
+        journeys_switch(
+            journey_ids=list(queryset.values_list("pk", flat=True)), enabled=True
+        )
 
     @admin.action(description=_("Switch off"), permissions=["change"])
     def switch_off(self, request, queryset):
-        queryset.update(enabled=False)
+        journeys_switch(
+            journey_ids=list(queryset.values_list("pk", flat=True)), enabled=False
+        )
 
 
 @admin.register(DeliverySettings)

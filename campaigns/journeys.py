@@ -67,6 +67,16 @@ RUNS = {
 }
 
 
+def journeys_switch(*, journey_ids: list[int], enabled: bool) -> int:
+    """Switch journeys on or off (admin's actions); returns how many changed.
+    The hourly sweeps read `enabled` on their next run; nothing is queued."""
+    return (
+        Journey.objects.filter(pk__in=journey_ids)
+        .exclude(enabled=enabled)
+        .update(enabled=enabled)
+    )
+
+
 def journey_enabled_get(kind: str) -> Journey | None:
     return (
         Journey.objects.filter(kind=kind, enabled=True)

@@ -971,10 +971,10 @@ def membership_plans_on_sale() -> QuerySet[MembershipPlan]:
     )
 
 
-def subscriptions_in_force(member_id, at: dt.datetime | None):
+def subscriptions_in_force(member_id: int, at: dt.datetime | None):
     """Active and paid until after `at` (a subscription past its end counts as
-    over even before the nightly job marks it expired). `member_id` may be an
-    OuterRef, for a subquery."""
+    over even before the nightly job marks it expired). purchase_record reads
+    the same rule in its account-lock SQL (rewards/services/purchases.py)."""
     at = at or timezone.now()
     return Subscription.objects.filter(
         member_id=member_id,

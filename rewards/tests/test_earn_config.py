@@ -159,3 +159,49 @@ def test_every_kind_of_change_gives_a_new_token(member, store):
     buy(member, store, total="50.00")
     reward_redeem(member=member, reward=reward, idempotency_key="k1")
     assert not changed()
+
+
+def test_the_lock_reads_the_membership_in_force_as_the_selector_does(member, store):
+    """_account_lock_sql writes subscriptions_in_force's rule again, in SQL: both
+    must pick the same plan at every edge (not started yet, starting exactly then,
+    paid until exactly then, cancelled, expired)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from rewards.models import Subscription, SubscriptionStatus
+    from rewards.selectors import membership_multiplier_get
+    from rewards.services.purchases import _account_lock_for_purchase
+    from rewards.tests.factories import MembershipPlanFactory
+
+    t0 = timezone.now().replace(microsecond=0)
+    hour = dt.timedelta(hours=1)
+    rows = [  # (status, starts, ends, multiplier)
+        (SubscriptionStatus.ACTIVE, t0, t0 + 3 * hour, "1.50"),
+        (SubscriptionStatus.CANCELLED, t0 - hour, t0 + 9 * hour, "3.00"),
+        (SubscriptionStatus.EXPIRED, t0 + 4 * hour, t0 + 8 * hour, "1.25"),
+    ]
+    for status, starts, ends, multiplier in rows:
+        Subscription.objects.create(
+            member=member,
+            plan=MembershipPlanFactory(earn_multiplier=Decimal(multiplier)),
+            status=status,
+            started_at=starts,
+            current_period_end=ends,
+            store=store,
+        )
+    moments = [t0 + k * hour / 2 for k in range(-2, 19)]
+
+    seen = set()
+    for at in moments:
+        account = _account_lock_for_purchase(
+            member_id=member.pk, store_id=store.pk, receipt_id="none", perks_at=at
+        )
+        by_sql = (
+            (account.plan_name, account.plan_multiplier)
+            if account.plan_name is not None
+            else None
+        )
+        assert by_sql == membership_multiplier_get(member_id=member.pk, at=at), at
+        seen.add(by_sql and by_sql[1])
+    assert seen == {None, Decimal("1.50")}
