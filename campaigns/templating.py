@@ -145,8 +145,14 @@ def template_check(text: str) -> TemplateCheck:
 
 
 def template_render(template, context: dict) -> str:
-    """Render a compiled text with a flat dict of strings and numbers."""
-    return template.render(Context(context, autoescape=False))
+    """Render a compiled text with a flat dict of strings and numbers.
+
+    The text is plain (an SMS, an email's text part): nothing is escaped here,
+    and the result is a plain `str`. Django returns a SafeString, which a page
+    showing the text (the campaign preview) would then print unescaped, with
+    whatever markup a member put in their name; the HTML part of an email
+    escapes the text itself (messaging.email_build)."""
+    return str.__str__(template.render(Context(context, autoescape=False)))
 
 
 @dataclass(frozen=True)
