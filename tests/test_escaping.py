@@ -16,8 +16,8 @@ in NOT_TYPED (written by the system in a fixed shape), with the reason.
 
 from __future__ import annotations
 
-import re
 import datetime as dt
+import re
 from io import StringIO
 
 import pytest
@@ -26,8 +26,8 @@ from django.core.management import call_command
 from django.db import connection, models
 from django.urls import get_resolver
 
-from members.management.commands.seed_demo import DEMO_EMAIL
 from campaigns.models import Campaign, OutboxEntry
+from members.management.commands.seed_demo import DEMO_EMAIL
 from members.models import (
     AnomalyFlag,
     AnomalyRule,
@@ -210,7 +210,7 @@ def _poison() -> dict[int, str]:
             )
             # One value per row (the pk appended), so unique columns stay so.
             text_pk = f"CAST({pk} AS TEXT)"
-            sql = f"UPDATE {table} SET {col} = %s || {text_pk}"
+            sql = f"UPDATE {table} SET {col} = %s || {text_pk}"  # noqa: S608 (names quoted)
             value = _marker(index)
             cursor.execute(sql, [value])
             names[index] = column
