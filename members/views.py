@@ -51,7 +51,9 @@ from rewards.selectors import (
     ledger_entries_explained_for_member,
     ledger_entry_explain,
     membership_active_get,
+    points_discount,
     points_outlook_get,
+    points_spendable_now,
     program_settings_get,
     stamp_cards_open_for_member,
     tier_progress_get,
@@ -201,11 +203,14 @@ def dashboard(request, member: Member):
         :DASHBOARD_ENTRIES
     ]
     balance = member.account.balance
+    outlook = points_outlook_get(account=member.account)
+    # What the till gives for the points spendable now; pending ones are said apart.
+    spendable = points_spendable_now(balance=balance, pending=outlook.pending)
     context = {
         "member": member,
         "balance": balance,
         "owed": -balance if balance < 0 else 0,
-        "worth": balance * program.point_value if balance > 0 else None,
+        "worth": points_discount(spendable, program.point_value) if spendable else None,
         "currency": program.currency,
         "card_number": card_number_format(member.card_number),
         "entries": [
@@ -213,7 +218,7 @@ def dashboard(request, member: Member):
             for entry in entries
         ],
         "tier": tier_progress_get(member=member, program=program),
-        "outlook": points_outlook_get(account=member.account),
+        "outlook": outlook,
         # No active stamp program, no open card to show: no query.
         "stamp_cards": stamp_cards_open_for_member(member_id=member.pk)
         if held.stamp_programs

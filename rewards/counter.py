@@ -10,7 +10,7 @@ submission replays instead of earning or spending twice.
 
 from __future__ import annotations
 
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -46,6 +46,8 @@ from rewards.selectors import (
     StampProgress,
     member_balance_get,
     membership_active_get,
+    points_available_get,
+    points_discount,
     program_settings_get,
     purchases_for_member,
     stamp_cards_open_for_member,
@@ -324,9 +326,8 @@ class Counter:
             forms["membership_form"] = (
                 form if form.fields["plan"].queryset.exists() else None
             )
-        max_discount = (max(balance, 0) * conf.point_value).quantize(
-            Decimal("0.01"), rounding=ROUND_FLOOR
-        )
+        # What the till may take now: pending points are not spendable yet.
+        spendable, pending = points_available_get(account=member.account)
         context = self._context(
             request,
             title=gettext("Counter: %(member)s")
@@ -338,7 +339,11 @@ class Counter:
             balance_owed=balance < 0,
             currency=conf.currency,
             point_value=_rate(conf.point_value, conf.currency),
-            max_discount=_money(max_discount, conf.currency),
+            max_discount=_money(
+                points_discount(spendable, conf.point_value), conf.currency
+            ),
+            points_spendable=spendable,
+            points_pending=pending,
             purchases=purchases_for_member(member_id=member.pk)[:RECENT_PURCHASES],
             stamp_cards=stamp_cards_open_for_member(member_id=member.pk),
             store=store,

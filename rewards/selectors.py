@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
@@ -81,6 +81,22 @@ def points_available_get(
         total=Sum("remaining", default=0),
     )
     return sums["total"] - sums["pending"], sums["pending"]
+
+
+def points_discount(points: int, point_value: Decimal) -> Decimal:
+    """The discount `points` buy at the till, rounded down to the cent (the rule
+    of points_redeem, and of every page that says what points are worth)."""
+    return (max(points, 0) * point_value).quantize(
+        Decimal("0.01"), rounding=ROUND_FLOOR
+    )
+
+
+def points_spendable_now(*, balance: int, pending: int) -> int:
+    """Points that can be spent at once: the balance without the pending ones.
+
+    Open lots hold max(balance, 0) (verify_ledger checks it), so this equals
+    points_available_get's first figure without another query."""
+    return max(max(balance, 0) - pending, 0)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TypeVar
 
 from dateutil.relativedelta import relativedelta
@@ -32,6 +32,7 @@ from rewards.models import (
 )
 from rewards.selectors import (
     points_available_get,
+    points_discount,
     program_settings_get,
 )
 
@@ -477,7 +478,7 @@ def points_redeem(
             return _replay(existing, fingerprint, mismatch)
         _spendable_check(account, points, field="points")
         conf = program_settings_get()
-        discount = (points * conf.point_value).quantize(CENT, rounding=ROUND_FLOOR)
+        discount = points_discount(points, conf.point_value)
         redemption = Redemption.objects.create(
             member=member,
             store=store,
