@@ -105,6 +105,7 @@ HOSTILE = {
     "campaigns.Segment.description",
     "campaigns.OutboxEntry.subject",
     "campaigns.OutboxEntry.body",
+    "campaigns.OutboxEntry.html",  # the email's HTML part is shown as its source
     "campaigns.JourneyText.subject",
     "campaigns.JourneyText.body",
     "analytics.MarketingSpend.campaign",
@@ -158,8 +159,6 @@ NOT_TYPED = {
     "campaigns.Message.claim": "generated",
     "campaigns.OutboxEntry.to": "the member's validated phone or email",
     "campaigns.OutboxEntry.from_address": "a setting",
-    "campaigns.OutboxEntry.html": "the email's HTML part, built escaped and "
-    "shown only in a sandboxed frame",
     "campaigns.OutboxEntry.reference": "generated",
     "analytics.DailyVoucherSnapshot.source": "a code",
     "analytics.CoPurchase.item_a": "a pair of SKUs the recommender counts; never "
