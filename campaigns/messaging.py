@@ -50,6 +50,7 @@ from campaigns.tracking import (
     open_pixel_url,
     unsubscribe_url,
 )
+from members.messages import member_address, member_channel
 from members.models import Channel, Member
 from members.services import OTP_MESSAGE_KIND
 
@@ -76,14 +77,6 @@ def delivery_settings_get() -> DeliverySettings:
     return row
 
 
-def _channel_for(member: Member, channel: str | None) -> str | None:
-    if channel:
-        return channel
-    if member.email:
-        return Channel.EMAIL
-    return Channel.SMS if member.phone else None
-
-
 def message_send(
     *,
     member: Member,
@@ -101,8 +94,9 @@ def message_send(
     """Write one message for `member` and deliver it after commit.
 
     `key` names the purpose; a second call with the same (member, key) returns
-    the first message and sends nothing. `channel` None means the member's
-    preferred channel. `send_after` holds it back until then. `campaign` and
+    the first message and sends nothing. The channel is
+    `members.messages.member_channel`'s (the one rule: `channel` None means the
+    member's preferred channel). `send_after` holds it back until then. `campaign` and
     `variant` tag a campaign's message; `to` overrides the address (a campaign's
     test send to the staff user who asked for it). Consent, quiet
     hours and the frequency cap are checked when it is delivered, not here.
@@ -112,10 +106,10 @@ def message_send(
     existing = Message.objects.filter(member=member, key=key).first()
     if existing is not None:
         return existing
-    chosen = _channel_for(member, channel)
+    chosen = member_channel(member, channel=channel, marketing=marketing)
     if chosen is None:
         return None
-    to = to or (member.email if chosen == Channel.EMAIL else member.phone)
+    to = to or member_address(member, chosen)
     try:
         with transaction.atomic():
             message = Message.objects.create(

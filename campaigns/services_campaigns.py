@@ -50,6 +50,7 @@ from campaigns.templating import (
     template_render,
 )
 from members.errors import InvalidInput
+from members.messages import member_address, member_channel
 from members.models import Channel, Member, User
 
 log = logging.getLogger(__name__)
@@ -81,15 +82,6 @@ def recipient_group(campaign: Campaign, member_id: int) -> tuple[bool, str]:
     if _bucket(campaign.pk, member_id, "ab") < campaign.variant_b_percent * 100:
         return False, VariantLabel.B
     return False, VariantLabel.A
-
-
-def channel_for(campaign_channel: str, member: Member) -> str:
-    """The channel a member gets a campaign on (may have no address: suppressed)."""
-    if campaign_channel in (Channel.EMAIL, Channel.SMS):
-        return campaign_channel
-    if member.preferred_channel:
-        return member.preferred_channel
-    return Channel.EMAIL if member.email else Channel.SMS
 
 
 # --- checks and state changes ------------------------------------------------------
@@ -555,6 +547,7 @@ def campaign_chunk_send(*, chunk_id: int) -> ChunkResult | None:
     texts = _Texts(variants)
     suggestions = Suggestions([r.member_id for r in recipients if not r.holdout], now)
     messages = []
+    explicit = campaign.channel if campaign.channel in Channel.values else None
     for recipient in recipients:
         if recipient.holdout:
             result.held_out += 1
@@ -570,8 +563,12 @@ def campaign_chunk_send(*, chunk_id: int) -> ChunkResult | None:
             member.language,
             member_context(facts, rewards, suggestions.context(member)),
         )
-        channel = channel_for(campaign.channel, member)
-        to = (member.email if channel == Channel.EMAIL else member.phone) or ""
+        # The one channel rule; a member with no address at all still gets
+        # a row (suppressed), so the run accounts for every recipient.
+        channel = (
+            member_channel(member, channel=explicit, marketing=True) or Channel.EMAIL
+        )
+        to = member_address(member, channel)
         messages.append(
             Message(
                 member=member,
@@ -774,7 +771,6 @@ __all__ = [
     "campaign_test_send",
     "campaign_unknown_variables",
     "campaigns_dispatch_due",
-    "channel_for",
     "schedule_time_problem",
     "recipient_group",
 ]

@@ -38,7 +38,8 @@ from campaigns.selectors_feedback import (
 )
 from members.audit import StaffActor, staff_audit_write
 from members.errors import Conflict, Forbidden, InvalidInput, NotFound
-from members.models import Channel, Member, User
+from members.messages import member_channel
+from members.models import Member, User
 from rewards.models import Purchase
 
 BODY_MAX = 4000
@@ -176,9 +177,10 @@ def survey_invites_send(*, survey_id: int, purchase_ids: list[int]) -> int:
 
     Per purchase, one transaction writes the SurveyInvitation (unique per survey
     and purchase: a rerun or a concurrent worker skips it) and the Message (key
-    `survey:<survey id>:<purchase id>`, sent after commit). Email when the
-    member agreed to email and has an address, else SMS when they agreed to
-    SMS, else nothing (the invitation row still stops a retry). Returns how
+    `survey:<survey id>:<purchase id>`, sent after commit) on the channel of
+    `members.messages.member_channel` for a marketing message: the member's
+    preferred one, else email, else SMS, among those they agreed to and have
+    an address for; none, no message (the invitation row still stops a retry). Returns how
     many messages were written. Quiet when the survey is gone or switched off.
     """
     survey = Survey.objects.filter(
@@ -199,11 +201,9 @@ def survey_invites_send(*, survey_id: int, purchase_ids: list[int]) -> int:
     sent = 0
     for purchase in purchases:
         member = purchase.member
-        if member.email_consent and member.email:
-            channel = Channel.EMAIL
-        elif member.sms_consent and member.phone:
-            channel = Channel.SMS
-        else:
+        # The one channel rule; only a channel the member agreed to is asked on.
+        channel = member_channel(member, marketing=True)
+        if channel is not None and not getattr(member, f"{channel}_consent"):
             channel = None
         try:
             with transaction.atomic():

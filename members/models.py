@@ -166,8 +166,9 @@ class Member(models.Model):
     language = models.CharField(
         _("preferred language"), max_length=8, choices=settings.LANGUAGES, default="uk"
     )
-    # How campaigns reach this member when a campaign says "preferred channel";
-    # empty means email when there is an address, else SMS.
+    # How every sender reaches this member when it names no channel (the rule:
+    # members.messages.member_channel); empty means email when there is an
+    # address, else SMS.
     preferred_channel = models.CharField(
         _("preferred channel"),
         max_length=8,

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from members.cards import card_number_is_valid, card_number_new
 from members.errors import Conflict, InvalidInput, NotFound, ServiceError
+from members.messages import message_send
 from members.models import (
     ApiToken,
     BonusSettings,
@@ -672,9 +673,6 @@ def otp_send(*, member: Member, channel: str, payload: dict) -> OneTimeCode:
     keeps a hash. A new code voids the member's earlier unused ones, and at
     most OTP_MAX_PER_HOUR codes go to one member in an hour. Locks nothing.
     """
-    # campaigns imports members: import here, not at module level.
-    from campaigns.messaging import message_send
-
     now = timezone.now()
     recent = OneTimeCode.objects.filter(
         member=member, created_at__gte=now - dt.timedelta(hours=1)

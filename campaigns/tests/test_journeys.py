@@ -139,7 +139,7 @@ class TestWelcome:
 
     def test_marketing_journey_respects_consent(self, run, store):
         _journey(JourneyKind.WELCOME)
-        _fan(store, email_consent=False)
+        _fan(store, email_consent=False, sms_consent=False)
 
         run(kind="welcome")
 

@@ -22,7 +22,8 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from members.errors import Conflict, InvalidInput
-from members.models import Member, Store, User
+from members.messages import member_channel
+from members.models import Channel, Member, Store, User
 from members.sms import sms_send
 from rewards.locks import account_lock, subscription_lock
 from rewards.models import (
@@ -439,9 +440,10 @@ def membership_reminder_send(*, subscription_id: int) -> None:
 
 
 def membership_reminder_email_or_sms(*, subscription: Subscription) -> None:
-    """The default sender: email when the member has an address, else SMS, in the
-    member's language, like the one-time codes. A service message about
-    something the member paid for, so it goes without marketing consent."""
+    """A sender without the message log: on the member's channel
+    (`members.messages.member_channel`, the one rule), in the member's
+    language. A service message about something the member paid for, so it
+    goes without marketing consent."""
     member = subscription.member
     with translation.override(member.language):
         text = _(
@@ -452,9 +454,10 @@ def membership_reminder_email_or_sms(*, subscription: Subscription) -> None:
             "date": _date_text(subscription.current_period_end),
         }
         subject = _("Your membership ends soon")
-    if member.email:
+    channel = member_channel(member)
+    if channel == Channel.EMAIL:
         send_mail(subject, text, None, [member.email])
-    else:
+    elif channel == Channel.SMS:
         sms_send(to=member.phone, text=text)
 
 
