@@ -8,11 +8,9 @@ the nightly services write them.
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
@@ -28,6 +26,7 @@ from analytics.rfm import (
     rfm_window_days,
 )
 from members.admin_site import ReadOnlyAdminMixin
+from members.csvexport import csv_response
 from members.errors import ServiceError
 
 SEGMENT_ADD_PERMISSION = "campaigns.add_segment"
@@ -115,11 +114,8 @@ class MemberRFMAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def csv_view(self, request):
         self._require_view(request)
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
         stamp = timezone.localdate().isoformat()
-        response["Content-Disposition"] = f'attachment; filename="rfm-{stamp}.csv"'
-        writer = csv.writer(response)
-        writer.writerow(
+        rows = [
             [
                 "segment",
                 "name",
@@ -131,9 +127,9 @@ class MemberRFMAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 "avg_recency_days",
                 "avg_frequency",
             ]
-        )
+        ]
         for row in rfm_segment_summary():
-            writer.writerow(
+            rows.append(
                 [
                     row.segment,
                     row.label,
@@ -146,7 +142,7 @@ class MemberRFMAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     f"{row.avg_frequency:.2f}",
                 ]
             )
-        return response
+        return csv_response(f"rfm-{stamp}.csv", rows)
 
     def to_segment_view(self, request):
         self._require_view(request)

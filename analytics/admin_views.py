@@ -7,12 +7,10 @@ analytics_cohorts, analytics_churn, analytics_export (…/export/<table>/ with t
 
 from __future__ import annotations
 
-import csv
-
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import urlencode
@@ -22,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from analytics import selectors
 from analytics.metrics import METRICS, metric_definitions
 from analytics.models import MarketingSpend, StoreSales
+from members.csvexport import csv_response
 from members.models import Store
 
 DASHBOARD_PERMISSION = "analytics.view_dashboard"
@@ -448,16 +447,10 @@ def export_view(request, table: str):
         raise PermissionDenied
     period, store_id, _errors = selectors.period_from_params(request.GET)
     headers, rows = _table(table, period, store_id)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
     name = f"analytics-{table}-{period.first:%Y-%m}-{period.last:%Y-%m}"
     if store_id:
         name += f"-store{store_id}"
-    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-    response.write("\ufeff")  # Excel opens UTF-8 CSV right with a BOM
-    writer = csv.writer(response)
-    writer.writerow(headers)
-    writer.writerows(rows)
-    return response
+    return csv_response(f"{name}.csv", [headers, *rows])
 
 
 # --- what staff enter -----------------------------------------------------------------

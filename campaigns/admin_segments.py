@@ -4,8 +4,6 @@ and the upload of a static list."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
 from django import forms
@@ -13,7 +11,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, JsonResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
@@ -34,6 +32,7 @@ from campaigns.services_segments import (
 )
 from members.admin_site import ServiceRefused, ServiceWriteAdminMixin
 from members.cards import card_number_format
+from members.csvexport import csv_response
 from members.errors import ServiceError
 
 SAMPLE_SIZE = 10
@@ -375,16 +374,14 @@ class SegmentAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
             raise Http404(gettext("No such segment."))
         if not self.has_view_or_change_permission(request, segment):
             raise PermissionDenied
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["line", "value", "reason"])
-        for row in (segment.import_summary or {}).get("unmatched", []):
-            writer.writerow([row["line"], row["value"], row["reason"]])
-        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = (
-            f'attachment; filename="segment-{segment.pk}-unmatched.csv"'
+        unmatched = (segment.import_summary or {}).get("unmatched", [])
+        return csv_response(
+            f"segment-{segment.pk}-unmatched.csv",
+            [
+                ["line", "value", "reason"],
+                *([row["line"], row["value"], row["reason"]] for row in unmatched),
+            ],
         )
-        return response
 
     def render_change_form(
         self, request, context, add=False, change=False, form_url="", obj=None

@@ -11,6 +11,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from members.csvexport import csv_response
 from members.imports import (
     MEMBER_COLUMNS,
     MEMBER_REQUIRED,
@@ -139,9 +140,7 @@ def import_template_view(request, kind: str) -> HttpResponse:
         raise PermissionDenied
     if kind not in TEMPLATES:
         raise Http404(gettext("No such template."))
-    response = HttpResponse(TEMPLATES[kind](), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{kind}-template.csv"'
-    return response
+    return csv_response(f"{kind}-template.csv", TEMPLATES[kind]())
 
 
 def import_view(model_admin, request):

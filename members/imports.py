@@ -165,12 +165,9 @@ def csv_read(
     return rows
 
 
-def csv_template(columns: Iterable[str], example: Iterable[str]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerow(example)
-    return out.getvalue()
+def csv_template(columns: Iterable[str], example: Iterable[str]) -> list[list[str]]:
+    """The rows of an import template: the columns and one example row."""
+    return [list(columns), list(example)]
 
 
 MEMBERS_TEMPLATE_EXAMPLE = (
@@ -184,7 +181,7 @@ MEMBERS_TEMPLATE_EXAMPLE = (
 )
 
 
-def members_template() -> str:
+def members_template() -> list[list[str]]:
     return csv_template(MEMBER_COLUMNS, MEMBERS_TEMPLATE_EXAMPLE)
 
 

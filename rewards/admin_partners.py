@@ -4,17 +4,16 @@ as CSV."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from members.csvexport import csv_response
 from members.models import Partner
 from rewards.selectors import PartnerSettlement, partner_settlements
 
@@ -117,13 +116,9 @@ class PartnerAdmin(admin.ModelAdmin):
             raise PermissionDenied
         month = settlement_month(request.GET.get("month"))
         columns = settlement_columns()
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = (
-            f'attachment; filename="partner-settlement-{month:%Y-%m}.csv"'
+        header = [gettext("Month"), *(h for _n, h in columns)]
+        rows = (
+            [f"{month:%Y-%m}", *_row(settlement, columns)]
+            for settlement in partner_settlements(month=month)
         )
-        response.write("\ufeff")  # so spreadsheet programs read it as UTF-8
-        writer = csv.writer(response)
-        writer.writerow([gettext("Month"), *(h for _n, h in columns)])
-        for settlement in partner_settlements(month=month):
-            writer.writerow([f"{month:%Y-%m}", *_row(settlement, columns)])
-        return response
+        return csv_response(f"partner-settlement-{month:%Y-%m}.csv", [header, *rows])

@@ -58,7 +58,7 @@ LINE_COLUMNS = ("sku", "name", "category", "quantity", "unit_price")
 RECEIPT_COLUMNS = ("card_number", "phone", "total", "occurred_at")
 
 
-def purchases_template() -> str:
+def purchases_template() -> list[list[str]]:
     return csv_template(
         PURCHASE_COLUMNS,
         (

@@ -73,7 +73,7 @@ def test_csv_export_has_a_row_per_segment(client, manager, scored):
     client.force_login(manager)
     response = client.get(reverse("admin:analytics_memberrfm_csv"))
     assert response["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0][:3] == ["segment", "name", "members"]
     assert [r[0] for r in rows[1:]] == list(RFMSegment.values)
     assert sum(int(r[2]) for r in rows[1:]) == 10

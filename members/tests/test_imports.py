@@ -436,7 +436,7 @@ def test_admin_import_templates_download(client, manager, kind):
     response = client.get(reverse("admin:members_member_import_template", args=[kind]))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
-    header = response.content.decode().splitlines()[0]
+    header = response.content.decode("utf-8-sig").splitlines()[0]
     assert header.startswith("phone," if kind == "members" else "store,receipt_id")
 
 
