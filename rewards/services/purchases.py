@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from members.errors import InvalidInput
 from members.models import Member, Referral, ReferralStatus, Store, User
+from members.numbers import is_plain_decimal
 from rewards.earn_config import earn_config_get
 from rewards.earning import EarnLine, Multiplier, earn_compute, kept_points
 from rewards.locks import account_lock, purchase_lock
@@ -65,6 +66,16 @@ class ReturnLineInput:
 # --- purchases ------------------------------------------------------------------------
 
 
+def _quantity(value, *, field: str) -> Decimal:
+    """A line's quantity; typed text must be plain digits (members.numbers)."""
+    if isinstance(value, str) and not is_plain_decimal(value):
+        raise InvalidInput(_("Enter a quantity."), field=field)
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        raise InvalidInput(_("Enter a quantity."), field=field) from None
+
+
 def _lines_clean(lines: Iterable[LineInput | dict] | None) -> list[LineInput]:
     cleaned = []
     for i, raw in enumerate(lines or []):
@@ -72,12 +83,7 @@ def _lines_clean(lines: Iterable[LineInput | dict] | None) -> list[LineInput]:
         sku = (line.sku or "").strip()
         if not sku:
             raise InvalidInput(_("Enter the SKU."), field=f"lines[{i}].sku")
-        try:
-            qty = Decimal(str(line.quantity))
-        except (InvalidOperation, ValueError, TypeError):
-            raise InvalidInput(
-                _("Enter a quantity."), field=f"lines[{i}].quantity"
-            ) from None
+        qty = _quantity(line.quantity, field=f"lines[{i}].quantity")
         if not qty.is_finite() or qty <= 0 or qty > MAX_QUANTITY:
             raise InvalidInput(
                 _("The quantity must be greater than zero."),
@@ -400,12 +406,7 @@ def purchase_return_record(
         amount = _money(amount, field="amount")
     clean_lines = []
     for i, line in enumerate(lines):
-        try:
-            qty = Decimal(str(line.quantity))
-        except (InvalidOperation, ValueError, TypeError):
-            raise InvalidInput(
-                _("Enter a quantity."), field=f"lines[{i}].quantity"
-            ) from None
+        qty = _quantity(line.quantity, field=f"lines[{i}].quantity")
         if not qty.is_finite() or qty <= 0:
             raise InvalidInput(
                 _("The quantity must be greater than zero."),
