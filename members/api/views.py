@@ -66,7 +66,7 @@ class TillAutoSchema(AutoSchema):
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         codes = [401, 413, 429, 500]
-        if self.get_request_serializer() is not None:
+        if self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer():
             codes.append(400)
         for code in codes:
             if str(code) not in responses:

@@ -11,6 +11,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from members.errors import InvalidInput
@@ -30,6 +31,7 @@ from rewards.models import (
     Subscription,
     SubscriptionStatus,
 )
+from rewards.selectors import program_settings_get
 from rewards.services.ledger import (
     CENT,
     FUTURE_TOLERANCE,
@@ -168,6 +170,31 @@ def _account_lock_for_purchase(
     if account.plan_multiplier is not None:  # SQLite hands back a float
         account.plan_multiplier = Decimal(str(account.plan_multiplier))
     return account
+
+
+def purchase_time_check(*, occurred_at: dt.datetime) -> None:
+    """Refuse a time of purchase a till may not send: in the future (beyond a
+    small clock skew), before ProgramSettings.started_on, or more than
+    ProgramSettings.backdate_days ago. Imports are not checked: they bring the
+    history. Raises InvalidInput naming occurred_at; locks nothing."""
+    now = timezone.now()
+    if occurred_at > now + FUTURE_TOLERANCE:
+        raise InvalidInput(
+            _("The time of purchase is in the future."), field="occurred_at"
+        )
+    conf = program_settings_get()
+    earliest = now - dt.timedelta(days=conf.backdate_days)
+    if conf.started_on is not None:
+        started = dt.datetime.combine(
+            conf.started_on, dt.time.min, tzinfo=timezone.get_current_timezone()
+        )
+        earliest = max(earliest, started)
+    if occurred_at < earliest:
+        raise InvalidInput(
+            _("A purchase may be recorded from %(date)s on; this one is older.")
+            % {"date": date_format(timezone.localtime(earliest), "SHORT_DATE_FORMAT")},
+            field="occurred_at",
+        )
 
 
 def purchase_record(
