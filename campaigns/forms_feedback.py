@@ -17,6 +17,7 @@ from campaigns.services_feedback import BODY_MAX, COMMENT_MAX, GOODWILL_MAX
 from members.errors import InvalidInput
 from members.forms import ServiceErrorFormMixin
 from members.models import Member
+from members.numbers import PlainIntegerField
 from members.selectors import member_get_by_card, member_get_by_phone
 
 
@@ -158,7 +159,7 @@ class ComplaintWorkForm(forms.Form):
         required=False,
         empty_label=_("Nobody"),
     )
-    goodwill_points = forms.IntegerField(
+    goodwill_points = PlainIntegerField(
         label=_("Goodwill points"),
         min_value=0,
         max_value=GOODWILL_MAX,

@@ -8,7 +8,18 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from members.numbers import NUMBER_FORMFIELD_OVERRIDES
+
 COUNTER_PERMISSION = "rewards.add_purchase"
+
+
+def _number_overrides(admin_class, options: dict) -> dict:
+    """admin_class's formfield_overrides with the plain number fields added."""
+    own = options.get("formfield_overrides", admin_class.formfield_overrides)
+    merged = {key: dict(value) for key, value in own.items()}
+    for key, value in NUMBER_FORMFIELD_OVERRIDES.items():
+        merged[key] = {**value, **merged.get(key, {})}
+    return merged
 
 
 class LoyaltyAdminSite(admin.AdminSite):
@@ -32,6 +43,24 @@ class LoyaltyAdminSite(admin.AdminSite):
             + analytics_urls(self)
             + super().get_urls()
         )
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        """Register as Django does, with plain-digit number fields (members.numbers)
+        in the admin's forms and in its inlines' forms, unless it sets its own."""
+        admin_class = admin_class or admin.ModelAdmin
+        options["formfield_overrides"] = _number_overrides(admin_class, options)
+        options["inlines"] = [
+            type(
+                inline.__name__,
+                (inline,),
+                {
+                    "formfield_overrides": _number_overrides(inline, {}),
+                    "__module__": inline.__module__,
+                },
+            )
+            for inline in options.get("inlines", admin_class.inlines)
+        ]
+        super().register(model_or_iterable, admin_class, **options)
 
     def each_context(self, request):
         context = super().each_context(request)

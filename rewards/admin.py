@@ -68,6 +68,8 @@ class ProgramSettingsAdmin(SingletonAdminMixin, admin.ModelAdmin):
         "point_value",
         "points_expire_months",
         "pending_days",
+        "started_on",
+        "backdate_days",
         "updated_at",
     )
     readonly_fields = ("updated_at",)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from members.errors import InvalidInput, ServiceError
 from members.models import Store
+from members.numbers import PlainDecimalField, PlainIntegerField
 from rewards.models import EarningRule, Purchase, Reward
 
 
@@ -86,7 +87,7 @@ def _store_field() -> forms.ModelChoiceField:
 
 class CounterPurchaseForm(_StoreMixin, forms.Form):
     prefix = "purchase"  # three forms share the page; keep their field ids apart
-    total = forms.DecimalField(
+    total = PlainDecimalField(
         label=_("Amount"),
         max_digits=12,
         decimal_places=2,
@@ -122,7 +123,7 @@ class CounterReturnForm(_StoreMixin, forms.Form):
     purchase = _PurchaseChoiceField(
         label=_("Purchase"), queryset=Purchase.objects.none()
     )
-    amount = forms.DecimalField(
+    amount = PlainDecimalField(
         label=_("Amount returned"),
         max_digits=12,
         decimal_places=2,
@@ -141,7 +142,7 @@ class CounterReturnForm(_StoreMixin, forms.Form):
 
 class CounterRedeemForm(_StoreMixin, forms.Form):
     prefix = "redeem"
-    points = forms.IntegerField(
+    points = PlainIntegerField(
         label=_("Points"),
         min_value=1,
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
@@ -156,7 +157,7 @@ class CounterRedeemForm(_StoreMixin, forms.Form):
 
 
 class PointsAdjustForm(forms.Form):
-    points = forms.IntegerField(
+    points = PlainIntegerField(
         label=_("Points"),
         help_text=_("Positive to add points, negative to take them away."),
     )

@@ -27,7 +27,7 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from members.models import Member, Partner
+from members.models import Member, Partner, Store
 from rewards.earn_config import earn_config_get
 from rewards.models import (
     EarningRule,
@@ -624,9 +624,24 @@ def voucher_code_normalize(code: str | None) -> str | None:
     return f"{raw[:5]}-{raw[5:]}"
 
 
-def voucher_refusal(voucher: Voucher, *, now: dt.datetime | None = None) -> str:
-    """Why the voucher cannot be used now, as a sentence; "" when it can."""
+def voucher_refusal(
+    voucher: Voucher, *, now: dt.datetime | None = None, till: Store | None = None
+) -> str:
+    """Why the voucher cannot be used now, as a sentence; "" when it can.
+
+    `till`: the store whose till (API or Counter) asks. A till learns only that
+    the voucher was used and when; another store's name and receipt are not its
+    business. Without `till` (the member's own pages, the back office) the
+    sentence says where and on which receipt.
+    """
     now = now or timezone.now()
+    if voucher.status == VoucherStatus.USED and till is not None:
+        return _(
+            "Voucher %(code)s was already used on %(date)s; a voucher is used once."
+        ) % {
+            "code": voucher.code,
+            "date": date_format(localtime(voucher.used_at), "SHORT_DATETIME_FORMAT"),
+        }
     if voucher.status == VoucherStatus.USED:
         where = voucher.used_store.name if voucher.used_store_id else ""
         return _(

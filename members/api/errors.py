@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from members.errors import ServiceError
+
+
+class RequestBodyTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = _("The request body is too large.")
+    default_code = "request_too_large"
 
 
 def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
@@ -51,6 +59,9 @@ def api_exception_handler(exc, context):
         )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    if isinstance(exc, RequestDataTooBig):
+        # Django calls it a SuspiciousOperation (400); it is a 413.
+        exc = RequestBodyTooLarge()
     response = exception_handler(exc, context)
     if response is None:
         return None

@@ -12,6 +12,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
 from members.models import Member
+from members.numbers import is_plain_decimal, is_plain_whole
 from rewards.models import LedgerEntry
 
 CARD_MAX_LENGTH = 20  # Member.card_number
@@ -43,6 +44,28 @@ class CardNumberField(serializers.CharField):
         ):
             self.fail("card")
         return digits
+
+
+class PlainDecimalField(serializers.DecimalField):
+    """DRF's DecimalField that takes only plain digits (members.numbers): a JSON
+    number, or a string such as "412.50"; never "1e3", "١٠٠", "NaN" or true."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not is_plain_decimal(str(data)):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class PlainIntegerField(serializers.IntegerField):
+    """DRF's IntegerField that takes only plain digits (members.numbers): a JSON
+    integer or a string such as "120"; never "1e3", "١٠٠", "12.0" or true."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not (
+            isinstance(data, int) or (isinstance(data, str) and is_plain_whole(data))
+        ):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class LedgerEntrySerializer(serializers.ModelSerializer):
@@ -95,6 +118,9 @@ ERROR_DESCRIPTIONS = {
     401: _("No till token, or an invalid or revoked one."),
     404: _("Not found."),
     409: _("Conflicts with the current state or an earlier request."),
+    413: _("The body is larger than the server accepts."),
+    429: _("Too many requests from this till token; wait and retry."),
+    500: _("The server failed (e.g. its database was unreachable); retry later."),
 }
 
 

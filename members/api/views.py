@@ -12,6 +12,7 @@ import datetime as dt
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -27,6 +28,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from members.api.serializers import (
+    ERROR_DESCRIPTIONS,
     RECENT_ACTIVITY,
     CardNumberField,
     ErrorSerializer,
@@ -56,11 +58,34 @@ class TillJSONParser(JSONParser):
             ) from None
 
 
+class TillAutoSchema(AutoSchema):
+    """Every operation lists the errors any request can meet, in the Error shape:
+    401 (token), 413 (body too large), 429 (rate limit), 500, and 400 (malformed
+    JSON) when it takes a body. loyalty_site.api_errors answers them as JSON."""
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        codes = [401, 413, 429, 500]
+        if self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer():
+            codes.append(400)
+        for code in codes:
+            if str(code) not in responses:
+                responses[str(code)] = self._get_response_for_code(
+                    OpenApiResponse(
+                        ErrorSerializer, description=ERROR_DESCRIPTIONS[code]
+                    ),
+                    str(code),
+                    direction=direction,
+                )
+        return dict(sorted(responses.items()))
+
+
 class TillApiView(APIView):
     """Base of every till endpoint: JSON in, JSON out, a store token required."""
 
     parser_classes = [TillJSONParser]
     renderer_classes = [JSONRenderer]
+    schema = TillAutoSchema()
 
 
 def member_by_card_or_404(

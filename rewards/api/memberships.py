@@ -13,7 +13,11 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from members.api.serializers import CardNumberField, error_responses
+from members.api.serializers import (
+    CardNumberField,
+    PlainIntegerField,
+    error_responses,
+)
 from members.api.views import PHONE_MAX_LENGTH, TillApiView
 from members.errors import NotFound
 from rewards.api.serializers import MemberRefSerializer, receipt_field
@@ -74,7 +78,7 @@ class MembershipSellApi(TillApiView):
         phone = serializers.CharField(
             max_length=PHONE_MAX_LENGTH, required=False, allow_null=True
         )
-        plan_id = serializers.IntegerField(min_value=1, max_value=PLAN_ID_MAX)
+        plan_id = PlainIntegerField(min_value=1, max_value=PLAN_ID_MAX)
         receipt_id = receipt_field()
 
         class Meta:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from members.api.serializers import PlainDecimalField, PlainIntegerField
 from rewards.earning import STAGES
 from rewards.services import MAX_AMOUNT, MAX_POINTS
 
@@ -29,18 +30,18 @@ RECEIPT_MAX_LENGTH = 64
 @extend_schema_field(
     {"type": "string", "format": "decimal", "pattern": r"^\d{1,10}(?:\.\d{1,2})?$"}
 )
-class MoneyField(serializers.DecimalField):
+class MoneyField(PlainDecimalField):
     pass
 
 
 @extend_schema_field(
     {"type": "string", "format": "decimal", "pattern": r"^\d{1,7}(?:\.\d{1,3})?$"}
 )
-class QuantityField(serializers.DecimalField):
+class QuantityField(PlainDecimalField):
     pass
 
 
-def money_field(*, allow_zero: bool = False, **kwargs) -> serializers.DecimalField:
+def money_field(*, allow_zero: bool = False, **kwargs) -> MoneyField:
     """An amount of money: at most 2 decimal places, positive, no more than a column holds."""
     return MoneyField(
         max_digits=12,
@@ -51,7 +52,7 @@ def money_field(*, allow_zero: bool = False, **kwargs) -> serializers.DecimalFie
     )
 
 
-def quantity_field(**kwargs) -> serializers.DecimalField:
+def quantity_field(**kwargs) -> QuantityField:
     return QuantityField(
         max_digits=10,
         decimal_places=3,
@@ -69,8 +70,8 @@ def receipt_field(**kwargs) -> serializers.CharField:
     )
 
 
-def points_field(**kwargs) -> serializers.IntegerField:
-    return serializers.IntegerField(min_value=1, max_value=MAX_POINTS, **kwargs)
+def points_field(**kwargs) -> PlainIntegerField:
+    return PlainIntegerField(min_value=1, max_value=MAX_POINTS, **kwargs)
 
 
 class DateTimeField(serializers.DateTimeField):

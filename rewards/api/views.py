@@ -30,7 +30,7 @@ from members.api.views import (
     member_by_card_or_404,
     member_by_phone_or_404,
 )
-from members.errors import NotFound
+from members.errors import InvalidInput, NotFound
 from members.models import Member, Store
 from rewards.api.serializers import (
     MAX_LINES,
@@ -51,6 +51,7 @@ from rewards.services import (
     points_redeem,
     purchase_record,
     purchase_return_record,
+    purchase_time_check,
     voucher_consume,
     voucher_validate,
 )
@@ -157,11 +158,16 @@ class PurchaseCreateApi(TillApiView):
                 return None
             try:
                 # One form for the same instant, so a retry with another offset replays.
-                return value.astimezone(dt.UTC)
+                value = value.astimezone(dt.UTC)
             except OverflowError:
                 raise serializers.ValidationError(
                     _("Enter a time of purchase between the years 1 and 9999.")
                 ) from None
+            try:
+                purchase_time_check(occurred_at=value)
+            except InvalidInput as exc:
+                raise serializers.ValidationError(exc.message) from None
+            return value
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
@@ -455,10 +461,21 @@ class VoucherOutputSerializer(serializers.Serializer):
         allow_blank=True, help_text=_("Why it may not be used; empty when valid.")
     )
     used_at = serializers.DateTimeField(allow_null=True)
-    used_receipt_id = serializers.CharField(allow_blank=True)
+    used_receipt_id = serializers.SerializerMethodField(
+        help_text=_(
+            "The receipt it was used on, when used at this store; empty otherwise."
+        )
+    )
 
     class Meta:
         ref_name = "Voucher"
+
+    @extend_schema_field(serializers.CharField(allow_blank=True))
+    def get_used_receipt_id(self, voucher) -> str:
+        # Another store's receipt is not this till's business (as in voucher_refusal).
+        if voucher.used_store_id != self.context["store"].pk:
+            return ""
+        return voucher.used_receipt_id
 
 
 class VoucherConflictSerializer(ErrorSerializer):
@@ -484,7 +501,8 @@ class VoucherValidateApi(TillApiView):
     )
     def post(self, request: Request, code: str) -> Response:
         voucher = voucher_validate(code=code, store=request.auth.store)
-        return Response(VoucherOutputSerializer(voucher).data)
+        output = VoucherOutputSerializer(voucher, context={"store": request.auth.store})
+        return Response(output.data)
 
 
 class VoucherConsumeApi(TillApiView):
@@ -513,8 +531,7 @@ class VoucherConsumeApi(TillApiView):
             409: OpenApiResponse(
                 VoucherConflictSerializer,
                 description=_(
-                    "Already used (the message says when, where and on which "
-                    "receipt), expired or cancelled."
+                    "Already used (the message says when), expired or cancelled."
                 ),
             ),
         },
@@ -529,4 +546,5 @@ class VoucherConsumeApi(TillApiView):
             receipt_id=serializer.validated_data["receipt_id"],
         )
         voucher.is_valid, voucher.reason = False, ""
-        return Response(VoucherOutputSerializer(voucher).data, status=_status(replayed))
+        output = VoucherOutputSerializer(voucher, context={"store": request.auth.store})
+        return Response(output.data, status=_status(replayed))

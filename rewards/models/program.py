@@ -55,6 +55,23 @@ class ProgramSettings(models.Model):
             "so that a quick return cannot be exploited; 0 = at once."
         ),
     )
+    started_on = models.DateField(
+        _("program started on"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "A till may not send a purchase dated before this day; empty = no "
+            "such limit. Imports are not checked."
+        ),
+    )
+    backdate_days = models.PositiveSmallIntegerField(
+        _("purchases may be dated back (days)"),
+        default=30,
+        help_text=_(
+            "A till may send a purchase made at most this many days ago (a till "
+            "that was offline catches up). Imports are not checked."
+        ),
+    )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     # A new random token whenever tiers, earning rules, stamp programs or
     # rewards change (rewards.earn_config): processes keep what every purchase

@@ -59,6 +59,7 @@ from rewards.services.purchases import (  # noqa: F401
     ReturnLineInput,
     purchase_record,
     purchase_return_record,
+    purchase_time_check,
 )
 from rewards.services.stamps import (  # noqa: F401
     MAX_STAMPS_PER_PURCHASE,

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from members.errors import Conflict, InvalidInput
 from members.models import Member, Store, User
+from members.numbers import is_plain_decimal, is_plain_whole
 from rewards.locks import account_lock, account_lock_by_id
 from rewards.models import (
     LedgerEntry,
@@ -59,6 +60,9 @@ def _fingerprint(data: dict) -> str:
 
 
 def _money(value, *, field: str, allow_zero: bool = False) -> Decimal:
+    if isinstance(value, str) and not is_plain_decimal(value):
+        # Typed text (an import, a form): digits and one point only, not "1e3".
+        raise InvalidInput(_("Enter an amount such as 125.50."), field=field)
     try:
         amount = Decimal(str(value))
     except (InvalidOperation, ValueError, TypeError):
@@ -426,7 +430,9 @@ def points_accounts_open(
 
 
 def _points(value, *, field: str = "points", allow_negative: bool = False) -> int:
-    if isinstance(value, bool):
+    if isinstance(value, bool) or (
+        isinstance(value, str) and not is_plain_whole(value)
+    ):
         raise InvalidInput(_("Enter a whole number of points."), field=field)
     try:
         points = int(value)

@@ -11,10 +11,12 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from members.errors import InvalidInput
 from members.models import Member, Referral, ReferralStatus, Store, User
+from members.numbers import is_plain_decimal
 from rewards.earn_config import earn_config_get
 from rewards.earning import EarnLine, Multiplier, earn_compute, kept_points
 from rewards.locks import account_lock, purchase_lock
@@ -29,6 +31,7 @@ from rewards.models import (
     Subscription,
     SubscriptionStatus,
 )
+from rewards.selectors import program_settings_get
 from rewards.services.ledger import (
     CENT,
     FUTURE_TOLERANCE,
@@ -65,6 +68,16 @@ class ReturnLineInput:
 # --- purchases ------------------------------------------------------------------------
 
 
+def _quantity(value, *, field: str) -> Decimal:
+    """A line's quantity; typed text must be plain digits (members.numbers)."""
+    if isinstance(value, str) and not is_plain_decimal(value):
+        raise InvalidInput(_("Enter a quantity."), field=field)
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        raise InvalidInput(_("Enter a quantity."), field=field) from None
+
+
 def _lines_clean(lines: Iterable[LineInput | dict] | None) -> list[LineInput]:
     cleaned = []
     for i, raw in enumerate(lines or []):
@@ -72,12 +85,7 @@ def _lines_clean(lines: Iterable[LineInput | dict] | None) -> list[LineInput]:
         sku = (line.sku or "").strip()
         if not sku:
             raise InvalidInput(_("Enter the SKU."), field=f"lines[{i}].sku")
-        try:
-            qty = Decimal(str(line.quantity))
-        except (InvalidOperation, ValueError, TypeError):
-            raise InvalidInput(
-                _("Enter a quantity."), field=f"lines[{i}].quantity"
-            ) from None
+        qty = _quantity(line.quantity, field=f"lines[{i}].quantity")
         if not qty.is_finite() or qty <= 0 or qty > MAX_QUANTITY:
             raise InvalidInput(
                 _("The quantity must be greater than zero."),
@@ -162,6 +170,31 @@ def _account_lock_for_purchase(
     if account.plan_multiplier is not None:  # SQLite hands back a float
         account.plan_multiplier = Decimal(str(account.plan_multiplier))
     return account
+
+
+def purchase_time_check(*, occurred_at: dt.datetime) -> None:
+    """Refuse a time of purchase a till may not send: in the future (beyond a
+    small clock skew), before ProgramSettings.started_on, or more than
+    ProgramSettings.backdate_days ago. Imports are not checked: they bring the
+    history. Raises InvalidInput naming occurred_at; locks nothing."""
+    now = timezone.now()
+    if occurred_at > now + FUTURE_TOLERANCE:
+        raise InvalidInput(
+            _("The time of purchase is in the future."), field="occurred_at"
+        )
+    conf = program_settings_get()
+    earliest = now - dt.timedelta(days=conf.backdate_days)
+    if conf.started_on is not None:
+        started = dt.datetime.combine(
+            conf.started_on, dt.time.min, tzinfo=timezone.get_current_timezone()
+        )
+        earliest = max(earliest, started)
+    if occurred_at < earliest:
+        raise InvalidInput(
+            _("A purchase may be recorded from %(date)s on; this one is older.")
+            % {"date": date_format(timezone.localtime(earliest), "SHORT_DATE_FORMAT")},
+            field="occurred_at",
+        )
 
 
 def purchase_record(
@@ -400,12 +433,7 @@ def purchase_return_record(
         amount = _money(amount, field="amount")
     clean_lines = []
     for i, line in enumerate(lines):
-        try:
-            qty = Decimal(str(line.quantity))
-        except (InvalidOperation, ValueError, TypeError):
-            raise InvalidInput(
-                _("Enter a quantity."), field=f"lines[{i}].quantity"
-            ) from None
+        qty = _quantity(line.quantity, field=f"lines[{i}].quantity")
         if not qty.is_finite() or qty <= 0:
             raise InvalidInput(
                 _("The quantity must be greater than zero."),

@@ -310,7 +310,7 @@ def voucher_validate(*, code: str, store: Store) -> Voucher:
     valid); NotFound for an unknown code. Every store accepts every voucher.
     """
     voucher = _voucher_by_code(code)
-    voucher.reason = voucher_refusal(voucher)
+    voucher.reason = voucher_refusal(voucher, till=store)
     voucher.is_valid = not voucher.reason
     return voucher
 
@@ -344,7 +344,7 @@ def voucher_consume(
         ):
             return voucher, True
         now = recorded_at or timezone.now()
-        reason = voucher_refusal(voucher, now=now)
+        reason = voucher_refusal(voucher, now=now, till=store)
         if reason:
             raise Conflict(reason, field="code", status=voucher.status)
         voucher.status = VoucherStatus.USED

@@ -106,6 +106,7 @@ class TestProgramSettingsAdmin:
                 "point_value": "0.25",
                 "points_expire_months": "12",
                 "pending_days": "14",
+                "backdate_days": "30",
             },
         )
         assert response.status_code == 302

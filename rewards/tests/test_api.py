@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import zoneinfo
 from decimal import Decimal
 
 import pytest
@@ -267,11 +268,12 @@ def test_same_receipt_id_at_another_store_is_another_purchase(till, other_till, 
 
 
 def test_purchase_replay_with_same_instant_in_other_offset_is_200(till, member):
-    body = purchase_body(member, occurred_at="2025-03-01T10:00:00+02:00")
+    day = (timezone.now() - dt.timedelta(days=3)).date().isoformat()
+    body = purchase_body(member, occurred_at=f"{day}T10:00:00+02:00")
     assert till.post(PURCHASES, body, format="json").status_code == 201
 
     again = till.post(
-        PURCHASES, {**body, "occurred_at": "2025-03-01T08:00:00Z"}, format="json"
+        PURCHASES, {**body, "occurred_at": f"{day}T08:00:00Z"}, format="json"
     )
 
     assert again.status_code == 200
@@ -281,14 +283,15 @@ def test_purchase_time_without_offset_is_read_in_the_stores_zone(till, member, s
     store.timezone = "America/New_York"
     store.save()
 
+    day = (timezone.now() - dt.timedelta(days=3)).date()
     till.post(
         PURCHASES,
-        purchase_body(member, occurred_at="2025-01-15T09:30:00"),
+        purchase_body(member, occurred_at=f"{day.isoformat()}T09:30:00"),
         format="json",
     )
 
-    assert Purchase.objects.get().occurred_at == dt.datetime(
-        2025, 1, 15, 14, 30, tzinfo=dt.UTC
+    assert Purchase.objects.get().occurred_at == dt.datetime.combine(
+        day, dt.time(9, 30), tzinfo=zoneinfo.ZoneInfo("America/New_York")
     )
 
 
@@ -401,7 +404,7 @@ def test_purchase_missing_required_field_is_400(till, member, field):
             "10000000000",
             "Ensure that there are no more than 10 digits before the decimal point.",
         ),
-        ("1e999", "Ensure that there are no more than 12 digits in total."),
+        ("1e999", "A valid number is required."),
         (10**30, "Ensure that there are no more than 12 digits in total."),
         ("NaN", "A valid number is required."),
         ("Infinity", "A valid number is required."),
@@ -800,7 +803,7 @@ def test_return_needs_receipt_id(till, bought):
         ("-1", "Ensure this value is greater than or equal to 0.01."),
         ("0", "Ensure this value is greater than or equal to 0.01."),
         ("1.005", "Ensure that there are no more than 2 decimal places."),
-        ("1e999", "Ensure that there are no more than 12 digits in total."),
+        ("1e999", "A valid number is required."),
         ("NaN", "A valid number is required."),
         (False, "A valid number is required."),
         (["1"], "A valid number is required."),
@@ -1103,7 +1106,7 @@ def _endpoints(member, purchase_id):
             PURCHASES,
             purchase_body(
                 member,
-                occurred_at="2025-01-01T10:00:00Z",
+                occurred_at=timezone.now().isoformat(),
                 lines=[
                     {
                         "sku": "A",
@@ -1270,7 +1273,7 @@ def test_service_refuses_an_astronomic_total_with_invalid_input(member, store):
     from members.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match="The amount is too large."):
-        purchase_record(store=store, member=member, receipt_id="r", total="1e999")
+        purchase_record(store=store, member=member, receipt_id="r", total=10**30)
 
 
 def test_service_refuses_an_astronomic_return_quantity_with_invalid_input(

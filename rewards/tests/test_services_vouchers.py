@@ -183,7 +183,7 @@ def test_validate_says_valid_then_used_with_the_reason(rich, coffee, store):
     checked = voucher_validate(code=voucher.code, store=store)
     assert not checked.is_valid
     assert checked.reason.startswith(f"Voucher {voucher.code} was already used on ")
-    assert "at Main Street (receipt R-1)" in checked.reason
+    assert "Main Street" not in checked.reason and "R-1" not in checked.reason
 
 
 def test_validate_unknown_code_is_not_found(store):
@@ -208,7 +208,7 @@ def test_consume_after_use_on_another_receipt_is_a_conflict(rich, coffee, store)
     voucher_consume(code=voucher.code, store=store, receipt_id="R-1")
     with pytest.raises(
         Conflict,
-        match=rf"^Voucher {voucher.code} was already used on .* \(receipt R-1\)\.$",
+        match=rf"^Voucher {voucher.code} was already used on .*; a voucher is used once\.$",
     ):
         voucher_consume(code=voucher.code, store=store, receipt_id="R-2")
     other = StoreFactory(code="x2", name="X2")
