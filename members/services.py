@@ -60,10 +60,16 @@ OTP_MESSAGE_KIND = "one-time-code"
 
 
 class MemberAlreadyEnrolled(Conflict):
-    """The phone (or email) belongs to a member already; `member` is that one."""
+    """The phone (or email) belongs to a member already; `member` is that one.
+
+    A taken phone names that member's card: whoever holds the phone can look
+    the member up by it anyway (Counter, till API), and the till goes on with
+    that card. A taken email names no card: nothing else finds a member by
+    email, so a till must not learn another member's card from one."""
 
     def __init__(self, message: str, *, member: Member, field: str) -> None:
-        super().__init__(message, field=field, card_number=member.card_number)
+        extra = {"card_number": member.card_number} if field == "phone" else {}
+        super().__init__(message, field=field, **extra)
         self.member = member
 
 
@@ -78,10 +84,7 @@ def _phone_taken(existing: Member) -> MemberAlreadyEnrolled:
 
 def _email_taken(existing: Member) -> MemberAlreadyEnrolled:
     return MemberAlreadyEnrolled(
-        _("This email is already enrolled with card %(card)s.")
-        % {"card": existing.card_number},
-        member=existing,
-        field="email",
+        _("This email belongs to another member."), member=existing, field="email"
     )
 
 

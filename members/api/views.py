@@ -182,7 +182,7 @@ class MemberCreateApi(TillApiView):
             409: OpenApiResponse(
                 MemberEnrolledSerializer,
                 description=_(
-                    "The phone or email is enrolled already; `card_number` is that member's card."
+                    "The phone or email is enrolled already; for a phone, `card_number` is that member's card."
                 ),
             ),
         },

@@ -228,7 +228,7 @@ def test_bulk_path_writes_what_member_enroll_writes(
         (13, "store"),
         (14, "email"),
     ]
-    assert errors[0][2] == f"This email is already enrolled with card {CARD_A}."
+    assert errors[0][2] == "This email belongs to another member."
     assert errors[1][2] == f"Card {CARD_A} belongs to another member."
     assert errors[3][2] == f"Card {CARD_TAKEN} belongs to another member."
     assert [(line, column) for line, column, _message in notes] == [(4, "card_number")]
@@ -429,9 +429,7 @@ def test_in_file_duplicates_are_refused_like_member_enroll(store):
     assert first.card_number == CARD_A
     assert isinstance(outcomes[1].error, MemberAlreadyEnrolled)
     assert outcomes[1].error.field == "phone" and outcomes[1].error.member is first
-    assert str(outcomes[2].error) == (
-        f"This email is already enrolled with card {CARD_A}."
-    )
+    assert str(outcomes[2].error) == "This email belongs to another member."
     assert str(outcomes[3].error) == f"Card {CARD_A} belongs to another member."
     assert str(outcomes[4].error) == "“123” is not a valid card number."
     assert Member.objects.count() == 1

@@ -143,11 +143,13 @@ class TestEnroll:
 
         with pytest.raises(
             MemberAlreadyEnrolled,
-            match=rf"^This email is already enrolled with card {first.card_number}\.$",
+            match=r"^This email belongs to another member\.$",
         ) as exc:
             member_enroll(phone="0671234568", email="OLENA@example.com")
 
         assert exc.value.field == "email"
+        assert exc.value.member == first
+        assert "card_number" not in exc.value.extra
         assert Member.objects.count() == 1
 
     def test_unknown_language_is_refused(self, store):
