@@ -686,12 +686,7 @@ def otp_send(*, member: Member, channel: str, payload: dict) -> OneTimeCode:
     code = f"{secrets.randbelow(10**6):06d}"
     code_hash = _hash_code(code)  # slow on purpose: not while holding the lock
     with transaction.atomic():
-        locked = member_lock(member_id=member.pk)
-        if locked.user_id:  # claimed by a sign-up that committed while we waited
-            raise InvalidInput(
-                _("This membership already has an online account; log in instead."),
-                field=field,
-            )
+        member_lock(member_id=member.pk)
         now = timezone.now()
         recent = OneTimeCode.objects.filter(
             member=member, created_at__gte=now - dt.timedelta(hours=1)
