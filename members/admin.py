@@ -471,7 +471,8 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
                         self.message_user(
                             request,
                             gettext(
-                                "An adjustment of %(points)+d points is above the "
+                                "An adjustment of %(points)+d points would take what "
+                                "you adjusted for this member in 24 hours above the "
                                 "approval threshold of %(threshold)d points: it waits "
                                 "for another Manager's approval."
                             )

@@ -339,6 +339,7 @@ class OneTimeCode(models.Model):
     """A short code sent by SMS or email to prove a phone or an address.
 
     Only a hash of the code is stored. Codes expire and allow a few attempts.
+    A member has at most one unused code: a new one voids (uses up) the others.
     """
 
     class Purpose(models.TextChoices):
@@ -360,6 +361,14 @@ class OneTimeCode(models.Model):
     class Meta:
         verbose_name = _("one-time code")
         verbose_name_plural = _("one-time codes")
+        constraints = [
+            # A new code voids the earlier ones (members.services.otp_send).
+            models.UniqueConstraint(
+                fields=["member"],
+                condition=models.Q(used_at__isnull=True),
+                name="one_time_code_one_unused_per_member",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.purpose} → {self.destination}"
@@ -557,8 +566,9 @@ class StaffControls(models.Model):
         _("adjustment approval threshold"),
         default=500,
         help_text=_(
-            "A manual adjustment of more than this many points (added or taken) "
-            "waits for another Manager's approval."
+            "Points (added or taken) one staff member may adjust for one member in "
+            "24 hours without approval; an adjustment beyond that waits for another "
+            "Manager's approval."
         ),
     )
     cashier_daily_redeemed_points = models.PositiveIntegerField(
@@ -630,9 +640,10 @@ class AdjustmentStatus(models.TextChoices):
 class AdjustmentRequest(models.Model):
     """A manual points adjustment asked for by staff.
 
-    At or below the approval threshold it is applied at once (approved, with no
-    approver); above it, it waits until a Manager other than the requester
-    approves or refuses it. Approval posts exactly one ledger entry, linked here.
+    While what its requester applied at once to the member in the last 24
+    hours, this one included, stays within the approval threshold, it is applied
+    at once (approved, with no approver); beyond it, it waits until a Manager
+    other than the requester approves or refuses it. Approval posts exactly one ledger entry, linked here.
     """
 
     member = models.ForeignKey(

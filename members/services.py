@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from members.cards import card_number_is_valid, card_number_new
 from members.errors import Conflict, InvalidInput, NotFound, ServiceError
+from members.locks import member_lock, one_time_code_lock
 from members.messages import message_send
 from members.models import (
     ApiToken,
@@ -201,8 +202,10 @@ def member_enroll(
     Raises MemberAlreadyEnrolled when the phone or email is taken (a referral
     code given with it is kept as a refused referral). `card_number`, when
     given (a card from an earlier system, see members.imports), is kept if its
-    check digit is right, else InvalidInput; Conflict if another member has it. Locks the new account
-    for the bonuses; the unique constraints decide races; queues nothing.
+    check digit is right, else InvalidInput; Conflict if another member has it.
+    With a referral code, locks the referrer's member row (their referral caps
+    are counted under it), then the new account for the bonuses; the unique
+    constraints decide races; queues nothing.
     """
     phone = phone_normalize(phone)
     email = _normalize_email(email)
@@ -669,53 +672,65 @@ def otp_send(*, member: Member, channel: str, payload: dict) -> OneTimeCode:
     """Create a one-time code and send it after commit by SMS or email.
 
     The code goes out as a service (non-marketing) Message through
-    `campaigns.messaging.message_send`, keyed per issued code, so it is in the
+    `members.messages.message_send` (campaigns plugs in), keyed per issued code, so it is in the
     message log and a retried delivery never sends it twice; that queues
     `campaigns.tasks.message_deliver` on commit. The raw code leaves only
     through the message (whose stored text loses it once sent); the code row
-    keeps a hash. A new code voids the member's earlier unused ones, and at
-    most OTP_MAX_PER_HOUR codes go to one member in an hour. Locks nothing.
+    keeps a hash. A new code voids the member's earlier unused ones (sets their
+    used_at), and at most OTP_MAX_PER_HOUR codes go to one member in an hour.
+
+    Locks the member row (members.locks) for the rest of the caller's
+    transaction, so concurrent sign-ups claiming one membership count and void
+    one after the other; a unique constraint keeps one unused code per member.
     """
-    now = timezone.now()
-    recent = OneTimeCode.objects.filter(
-        member=member, created_at__gte=now - dt.timedelta(hours=1)
-    )
-    if recent.count() >= OTP_MAX_PER_HOUR:
-        raise InvalidInput(
-            _("Too many codes were sent for this membership; try again in an hour."),
-            field="phone" if channel == Channel.SMS else "email",
-        )
-    OneTimeCode.objects.filter(member=member, used_at__isnull=True).update(used_at=now)
+    field = "phone" if channel == Channel.SMS else "email"
     code = f"{secrets.randbelow(10**6):06d}"
-    destination = member.phone if channel == Channel.SMS else member.email
-    otp = OneTimeCode.objects.create(
-        member=member,
-        purpose=OneTimeCode.Purpose.CLAIM,
-        channel=channel,
-        destination=destination,
-        code_hash=_hash_code(code),
-        payload=payload,
-        expires_at=timezone.now()
-        + dt.timedelta(minutes=settings.LOYALTY_OTP_TTL_MINUTES),
-    )
-    with translation.override(member.language):
-        text = _(
-            "Your loyalty confirmation code: %(code)s. It is valid for %(minutes)s minutes."
-        ) % {
-            "code": code,
-            "minutes": settings.LOYALTY_OTP_TTL_MINUTES,
-        }
-        subject = _("Your confirmation code")
-    message_send(
-        member=member,
-        key=f"one-time-code:{otp.pk}",
-        kind=OTP_MESSAGE_KIND,
-        subject=subject if channel == Channel.EMAIL else "",
-        body=text,
-        channel=channel,
-        marketing=False,
-        to=destination,
-    )
+    code_hash = _hash_code(code)  # slow on purpose: not while holding the lock
+    with transaction.atomic():
+        member_lock(member_id=member.pk)
+        now = timezone.now()
+        recent = OneTimeCode.objects.filter(
+            member=member, created_at__gte=now - dt.timedelta(hours=1)
+        )
+        if recent.count() >= OTP_MAX_PER_HOUR:
+            raise InvalidInput(
+                _(
+                    "Too many codes were sent for this membership; try again in an hour."
+                ),
+                field=field,
+            )
+        OneTimeCode.objects.filter(member=member, used_at__isnull=True).update(
+            used_at=now
+        )
+        destination = member.phone if channel == Channel.SMS else member.email
+        otp = OneTimeCode.objects.create(
+            member=member,
+            purpose=OneTimeCode.Purpose.CLAIM,
+            channel=channel,
+            destination=destination,
+            code_hash=code_hash,
+            payload=payload,
+            created_at=now,
+            expires_at=now + dt.timedelta(minutes=settings.LOYALTY_OTP_TTL_MINUTES),
+        )
+        with translation.override(member.language):
+            text = _(
+                "Your loyalty confirmation code: %(code)s. It is valid for %(minutes)s minutes."
+            ) % {
+                "code": code,
+                "minutes": settings.LOYALTY_OTP_TTL_MINUTES,
+            }
+            subject = _("Your confirmation code")
+        message_send(
+            member=member,
+            key=f"one-time-code:{otp.pk}",
+            kind=OTP_MESSAGE_KIND,
+            subject=subject if channel == Channel.EMAIL else "",
+            body=text,
+            channel=channel,
+            marketing=False,
+            to=destination,
+        )
     return otp
 
 
@@ -805,11 +820,20 @@ class WrongCode(InvalidInput):
 def member_claim_verify(*, otp_id: int, code: str) -> User:
     """Check a claim code; on success create the login and link the membership.
 
-    Locks the code row, then the member, so that two submissions cannot both
-    succeed. A wrong code is counted (committed) before WrongCode is raised.
+    Locks the member, then the code row (the order of members.locks, which
+    otp_send keeps too), so that two submissions cannot both succeed and a
+    submission racing a new code cannot deadlock with it. A wrong code is
+    counted (committed) before WrongCode is raised.
     """
+    member_id = (
+        OneTimeCode.objects.filter(pk=otp_id)
+        .values_list("member_id", flat=True)
+        .first()
+    )
     with transaction.atomic():
-        otp = OneTimeCode.objects.select_for_update().filter(pk=otp_id).first()
+        if member_id is not None:
+            member_lock(member_id=member_id)
+        otp = one_time_code_lock(otp_id=otp_id) if member_id is not None else None
         if otp is None or otp.used_at is not None:
             raise NotFound(
                 _("This code is no longer valid; start again."), field="code"
@@ -829,7 +853,7 @@ def member_claim_verify(*, otp_id: int, code: str) -> User:
 
 
 def _claim_complete(otp: OneTimeCode) -> User:
-    member = Member.objects.select_for_update().get(pk=otp.member_id)
+    member = Member.objects.get(pk=otp.member_id)  # locked by the caller
     if member.user_id:
         raise InvalidInput(
             _("This membership already has an online account; log in instead."),
@@ -1056,6 +1080,10 @@ def _enroll_bonuses(
 ) -> None:
     conf = bonus_settings_get()
     at = now if now < timezone.now() - dt.timedelta(minutes=1) else None
+    if referrer is not None:
+        # The referrer's caps count their referrals: one enrollment at a time
+        # (a member before any account, the order of rewards/locks.py).
+        member_lock(member_id=referrer.pk)
     _bonus(member, conf.welcome_points, WELCOME_REASON, _welcome_key(member), at)
     if referrer is not None:
         status, reason, note = _referral_decide(

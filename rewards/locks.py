@@ -1,6 +1,7 @@
 """Row locks for points, always taken in one order:
-member, account, subscription, purchase, stamp card, reward, voucher,
-adjustment request, staff user.
+member (members/locks.py: member_lock, then its one-time code), account,
+subscription, purchase, stamp card, reward, voucher, adjustment request, staff user.
+Rows of one kind are locked by pk.
 
 Every service that changes a balance locks the account through here, so two
 writers on one member queue behind each other instead of deadlocking.

@@ -78,8 +78,9 @@ class TestAdjustmentForm:
     def test_large_adjustment_waits_for_approval(self, client, manager, member):
         response = _adjust(_login(client, manager), member, 900)
         assert _messages(response) == [
-            "An adjustment of +900 points is above the approval threshold of 500 "
-            "points: it waits for another Manager's approval."
+            "An adjustment of +900 points would take what you adjusted for this "
+            "member in 24 hours above the approval threshold of 500 points: it "
+            "waits for another Manager's approval."
         ]
         assert member_balance_get(member_id=member.pk) == 0
         assert AdjustmentRequest.objects.get().status == AdjustmentStatus.PENDING

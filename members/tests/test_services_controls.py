@@ -1,7 +1,10 @@
 """Manual adjustments under the four-eyes rule, and the audit rows they write."""
 
+import datetime as dt
+
 import pytest
 from django.db.models import Sum
+from django.utils import timezone
 
 from members.audit import StaffActor
 from members.errors import Conflict, Forbidden, InvalidInput
@@ -124,6 +127,64 @@ class TestIdempotency:
         _ask(member, manager, 40)
         with pytest.raises(Conflict, match="already made with other details"):
             _ask(member, manager, 41)
+
+
+class TestRollingWindow:
+    """The threshold bounds what one staff member applies at once to one member
+    in 24 hours, added and taken alike; reviewed requests do not count."""
+
+    def test_split_adjustments_past_the_threshold_wait(self, member, manager):
+        assert _ask(member, manager, 499, key="a").status == AdjustmentStatus.APPROVED
+        second = _ask(member, manager, 499, key="b")
+        assert second.status == AdjustmentStatus.PENDING
+        assert _ledger_sum(member) == 499
+        event = StaffAuditEvent.objects.get(action=AuditAction.ADJUSTMENT_REQUESTED)
+        assert event.details == {
+            "points": 499,
+            "threshold": 500,
+            "applied_in_window": 499,
+        }
+
+    def test_up_to_the_threshold_in_pieces_is_applied(self, member, manager):
+        for key, points in (("a", 200), ("b", -100), ("c", 200)):
+            assert _ask(member, manager, points, key=key).status == (
+                AdjustmentStatus.APPROVED
+            )
+        assert _ask(member, manager, 1, key="d").status == AdjustmentStatus.PENDING
+
+    def test_an_adjustment_25_hours_ago_does_not_count(self, member, manager):
+        first = _ask(member, manager, 499, key="a")
+        AdjustmentRequest.objects.filter(pk=first.pk).update(
+            requested_at=timezone.now() - dt.timedelta(hours=25)
+        )
+        assert _ask(member, manager, 499, key="b").status == AdjustmentStatus.APPROVED
+
+    def test_an_adjustment_23_hours_ago_counts(self, member, manager):
+        first = _ask(member, manager, 499, key="a")
+        AdjustmentRequest.objects.filter(pk=first.pk).update(
+            requested_at=timezone.now() - dt.timedelta(hours=23)
+        )
+        assert _ask(member, manager, 2, key="b").status == AdjustmentStatus.PENDING
+
+    def test_another_staff_member_or_member_has_their_own_allowance(
+        self, store, member, manager, manager2
+    ):
+        _ask(member, manager, 499, key="a")
+        other = MemberFactory(store=store)
+        assert _ask(member, manager2, 499, key="b").status == (
+            AdjustmentStatus.APPROVED
+        )
+        assert _ask(other, manager, 499, key="c").status == AdjustmentStatus.APPROVED
+
+    def test_pending_refused_and_approved_requests_do_not_count(
+        self, member, manager, manager2
+    ):
+        waiting = _ask(member, manager, 2000, key="a")
+        refused = _ask(member, manager, 3000, key="b")
+        adjustment_refuse(adjustment_id=refused.pk, actor=StaffActor(user=manager2))
+        adjustment_approve(adjustment_id=waiting.pk, actor=StaffActor(user=manager2))
+        _ask(member, manager, 1000, key="c")  # stays pending
+        assert _ask(member, manager, 500, key="d").status == (AdjustmentStatus.APPROVED)
 
 
 class TestApproval:

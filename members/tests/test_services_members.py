@@ -8,7 +8,7 @@ import re
 import threading
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 
 from members.cards import card_number_is_valid
@@ -487,6 +487,60 @@ class TestClaimVerify:
         assert member.user is None
         otp.refresh_from_db()
         assert otp.used_at is None
+
+
+class TestOneTimeCodes:
+    def _again(self, n: int):
+        return member_signup(
+            email=f"olena{n}@example.com", password=PASSWORD, phone="0671234567"
+        ).pending_code
+
+    def test_a_new_code_voids_the_earlier_one(self, claim):
+        _member, first, code = claim
+        second = self._again(2)
+
+        first.refresh_from_db()
+        assert first.used_at is not None
+        assert second.used_at is None
+        with pytest.raises(NotFound, match=r"^This code is no longer valid"):
+            member_claim_verify(otp_id=first.pk, code=code)
+
+    def test_a_fourth_code_in_an_hour_is_refused_naming_the_phone(self, claim):
+        member, _first, _code = claim
+        self._again(2)
+        self._again(3)
+
+        with pytest.raises(
+            InvalidInput,
+            match=r"^Too many codes were sent for this membership; try again in an hour\.$",
+        ) as exc:
+            self._again(4)
+
+        assert exc.value.field == "phone"
+        assert OneTimeCode.objects.filter(member=member).count() == 3
+        assert OneTimeCode.objects.filter(member=member, used_at=None).count() == 1
+
+    def test_codes_older_than_an_hour_do_not_count(self, claim):
+        member, _first, _code = claim
+        self._again(2)
+        OneTimeCode.objects.filter(member=member).update(
+            created_at=timezone.now() - dt.timedelta(minutes=61)
+        )
+        self._again(3)
+        self._again(4)
+        assert OneTimeCode.objects.filter(member=member, used_at=None).count() == 1
+
+    def test_the_database_refuses_a_second_unused_code(self, claim):
+        member, first, _code = claim
+        with pytest.raises(IntegrityError), transaction.atomic():
+            OneTimeCode.objects.create(
+                member=member,
+                purpose=first.purpose,
+                channel=first.channel,
+                destination=first.destination,
+                code_hash="x",
+                expires_at=first.expires_at,
+            )
 
 
 # --- API tokens ------------------------------------------------------------------------

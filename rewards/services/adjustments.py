@@ -1,23 +1,29 @@
 """Manual points adjustments under the four-eyes rule.
 
-`adjustment_request` applies an adjustment at or below the approval threshold
-at once and keeps a larger one waiting; `adjustment_approve` posts a waiting
+`adjustment_request` applies an adjustment at once while what the staff member
+applied to the member in the last 24 hours stays within the approval threshold,
+and keeps the rest waiting; `adjustment_approve` posts a waiting
 one through points_adjust exactly once; `adjustment_refuse` closes it. Every
 step writes its audit event in the same transaction as its change.
 
-Locks, in this order: the member's points account (inside points_adjust), then
-the request row. A refusal locks the request row only, so the two never
-deadlock.
+Locks, in the order of rewards/locks.py: a request locks the member, then the
+account when applied at once; an approval the account (inside points_adjust),
+then the request row. A refusal locks the request row only, so none deadlock.
 """
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+import datetime as dt
+
+from django.db import transaction
+from django.db.models import Sum
+from django.db.models.functions import Abs
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.audit import StaffActor, staff_audit_write
 from members.errors import Conflict, Forbidden, InvalidInput, NotFound
+from members.locks import member_lock
 from members.models import (
     AdjustmentRequest,
     AdjustmentStatus,
@@ -25,13 +31,21 @@ from members.models import (
     Member,
 )
 from members.selectors import staff_controls_get
-from rewards.locks import adjustment_request_lock
+from rewards.locks import account_lock, adjustment_request_lock
 from rewards.models import LedgerEntry
-from rewards.services.ledger import _points, points_adjust
+from rewards.services.ledger import (
+    _idempotent,
+    _points,
+    points_adjust,
+    points_adjust_post,
+)
 
 ADJUST_PERMISSION = "rewards.adjust_points"
 APPROVE_PERMISSION = "members.approve_adjustmentrequest"
 KEY_MAX_LENGTH = 80
+# What one staff member applies to one member without approval is summed over
+# this rolling window (see adjustment_request).
+APPROVAL_WINDOW = dt.timedelta(hours=24)
 
 
 class _AlreadyDecided(Exception):
@@ -62,13 +76,21 @@ def adjustment_request(
 ) -> AdjustmentRequest:
     """Ask for a manual adjustment of a member's points.
 
-    At or below StaffControls.adjustment_approval_threshold (in absolute
-    points) it is applied at once: points_adjust posts the entry and, in its
-    transaction, the request is stored approved (with no approver) and audited.
-    Above it, the request is stored pending for a Manager and audited; no
-    points move. Idempotent on `idempotency_key`: the same key and details
-    return the first request, other details raise Conflict. Locks the account
-    (applied at once only); queues nothing.
+    What one staff member applies to one member without a second pair of eyes
+    is bounded by StaffControls.adjustment_approval_threshold over a rolling
+    APPROVAL_WINDOW: while the absolute points of this request plus those of
+    the actor's adjustments to this member applied at once in the window stay
+    within it, the request is applied at once (points_adjust_post posts the
+    entry; the request is stored approved, with no approver, and audited).
+    Otherwise it is stored pending for a Manager and audited; no points move.
+    Pending, refused and Manager-approved requests do not count: a Manager
+    reviews each of them, so splitting gains nothing. Idempotent on
+    `idempotency_key`: the same key and details return the first request,
+    other details raise Conflict.
+
+    Locks the member (members.locks), so the window is summed and the request
+    written by one writer at a time, then the account when applied at once.
+    Queues nothing.
     """
     if not actor.user.has_perm(ADJUST_PERMISSION):
         raise Forbidden(_("You may not adjust points."), field="points")
@@ -79,79 +101,87 @@ def adjustment_request(
     key = (idempotency_key or "").strip()
     if not key or len(key) > KEY_MAX_LENGTH:
         raise InvalidInput(_("The form expired; open it again."), field=None)
-    existing = AdjustmentRequest.objects.filter(idempotency_key=key).first()
-    if existing is not None:
-        return _same_or_conflict(existing, member=member, points=points)
-    threshold = staff_controls_get().adjustment_approval_threshold
-    if abs(points) <= threshold:
-        return _adjustment_apply_now(
-            member=member, points=points, reason=reason, actor=actor, key=key
+
+    def lookup() -> AdjustmentRequest | None:
+        return AdjustmentRequest.objects.filter(idempotency_key=key).first()
+
+    def replay(existing: AdjustmentRequest) -> tuple[AdjustmentRequest, bool]:
+        return _same_or_conflict(existing, member=member, points=points), True
+
+    def work() -> tuple[AdjustmentRequest, bool]:
+        member_lock(member_id=member.pk)
+        existing = lookup()
+        if existing is not None:
+            return replay(existing)
+        threshold = staff_controls_get().adjustment_approval_threshold
+        now = timezone.now()
+        applied = adjustment_applied_at_once_sum(
+            member=member, user=actor.user, since=now - APPROVAL_WINDOW
         )
-    try:
-        with transaction.atomic(durable=True):
+        if applied + abs(points) <= threshold:
+            entry = points_adjust_post(
+                account=account_lock(member_id=member.pk),
+                points=points,
+                reason=reason,
+                created_by=actor.user,
+                idempotency_key=key,
+            )
+            adjustment = AdjustmentRequest.objects.create(
+                member=member,
+                points=points,
+                reason=reason[:255],
+                status=AdjustmentStatus.APPROVED,
+                requested_by=actor.user,
+                requested_at=now,
+                decided_at=now,
+                ledger_entry=entry,
+                idempotency_key=key,
+            )
+            action = AuditAction.ADJUSTMENT_APPLIED
+            details = {"points": points, "ledger_entry": entry.pk}
+        else:
             adjustment = AdjustmentRequest.objects.create(
                 member=member,
                 points=points,
                 reason=reason[:255],
                 requested_by=actor.user,
+                requested_at=now,
                 idempotency_key=key,
             )
-            staff_audit_write(
-                actor=actor.user,
-                action=AuditAction.ADJUSTMENT_REQUESTED,
-                member=member,
-                obj=adjustment,
-                details={"points": points, "threshold": threshold},
-                ip=actor.ip,
-            )
-    except IntegrityError:
-        existing = AdjustmentRequest.objects.filter(idempotency_key=key).first()
-        if existing is None:
-            raise
-        return _same_or_conflict(existing, member=member, points=points)
+            action = AuditAction.ADJUSTMENT_REQUESTED
+            details = {
+                "points": points,
+                "threshold": threshold,
+                "applied_in_window": applied,
+            }
+        staff_audit_write(
+            actor=actor.user,
+            action=action,
+            member=member,
+            obj=adjustment,
+            details=details,
+            ip=actor.ip,
+        )
+        return adjustment, False
+
+    adjustment, _replayed = _idempotent(work, lookup, replay)
     return adjustment
 
 
-def _adjustment_apply_now(
-    *, member: Member, points: int, reason: str, actor: StaffActor, key: str
-) -> AdjustmentRequest:
-    created: list[AdjustmentRequest] = []
-
-    def on_written(entry: LedgerEntry) -> None:
-        now = timezone.now()
-        adjustment = AdjustmentRequest.objects.create(
+def adjustment_applied_at_once_sum(*, member: Member, user, since: dt.datetime) -> int:
+    """Absolute points of `user`'s adjustments to `member` applied without an
+    approver since `since`: what the approval threshold bounds. Exact only
+    under the member's lock (adjustment_request takes it)."""
+    return (
+        AdjustmentRequest.objects.filter(
             member=member,
-            points=points,
-            reason=reason[:255],
+            requested_by=user,
             status=AdjustmentStatus.APPROVED,
-            requested_by=actor.user,
-            requested_at=now,
-            decided_at=now,
-            ledger_entry=entry,
-            idempotency_key=key,
-        )
-        staff_audit_write(
-            actor=actor.user,
-            action=AuditAction.ADJUSTMENT_APPLIED,
-            member=member,
-            obj=adjustment,
-            details={"points": points, "ledger_entry": entry.pk},
-            ip=actor.ip,
-        )
-        created[:] = [adjustment]
-
-    points_adjust(
-        member=member,
-        points=points,
-        reason=reason,
-        created_by=actor.user,
-        idempotency_key=key,
-        on_written=on_written,
+            decided_by__isnull=True,
+            requested_at__gte=since,
+        ).aggregate(total=Sum(Abs("points")))["total"]
+        or 0
     )
-    if created:
-        return created[0]
-    # A replay: the first call stored the request with its entry.
-    return AdjustmentRequest.objects.get(idempotency_key=key)
 
 
 def _decider_check(adjustment: AdjustmentRequest, actor: StaffActor) -> None:

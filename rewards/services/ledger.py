@@ -556,19 +556,8 @@ def points_adjust(
         existing = lookup()
         if existing:
             return check(existing)
-        # Only a deduction is refused: a credit to a member in debt after a
-        # clawback lowers the debt and must go through.
-        if points < 0 and account.balance + points < 0:
-            raise Conflict(
-                _(
-                    "The balance is %(balance)s; deducting %(points)s would take it below zero."
-                )
-                % {"balance": account.balance, "points": -points},
-                field="points",
-            )
-        entry = _post(
+        entry = points_adjust_post(
             account=account,
-            kind=LedgerKind.ADJUST,
             points=points,
             reason=reason,
             created_by=created_by,
@@ -581,6 +570,39 @@ def points_adjust(
 
     entry, _replayed = _idempotent(work, lookup, check)
     return entry
+
+
+def points_adjust_post(
+    *,
+    account: PointsAccount,
+    points: int,
+    reason: str,
+    created_by: User | None,
+    idempotency_key: str | None = None,
+    recorded_at: dt.datetime | None = None,
+) -> LedgerEntry:
+    """points_adjust's write, inside the caller's transaction, for a caller that
+    holds the account lock (taken through rewards.locks) and has looked up its
+    key: refuses a deduction below zero (Conflict), posts the ADJUST entry."""
+    # Only a deduction is refused: a credit to a member in debt after a
+    # clawback lowers the debt and must go through.
+    if points < 0 and account.balance + points < 0:
+        raise Conflict(
+            _(
+                "The balance is %(balance)s; deducting %(points)s would take it below zero."
+            )
+            % {"balance": account.balance, "points": -points},
+            field="points",
+        )
+    return _post(
+        account=account,
+        kind=LedgerKind.ADJUST,
+        points=points,
+        reason=reason,
+        created_by=created_by,
+        idempotency_key=idempotency_key,
+        recorded_at=recorded_at,
+    )
 
 
 # --- bonuses ---------------------------------------------------------------------------

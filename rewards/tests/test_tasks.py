@@ -81,6 +81,11 @@ def test_ledger_verify_reports_a_corrupted_balance(worker, store, member):
 
 
 def _code(member, expired_ago: dt.timedelta) -> OneTimeCode:
+    """A code that expired `expired_ago`; the member's earlier codes are voided
+    (used up), as otp_send does: a member has one unused code at most."""
+    OneTimeCode.objects.filter(member=member, used_at=None).update(
+        used_at=timezone.now()
+    )
     return OneTimeCode.objects.create(
         member=member,
         purpose=OneTimeCode.Purpose.CLAIM,
