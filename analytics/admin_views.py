@@ -483,7 +483,7 @@ class StoreSalesAdmin(admin.ModelAdmin):
 class MarketingSpendForm(forms.ModelForm):
     class Meta:
         model = MarketingSpend
-        fields = ("month", "amount", "campaign", "note")
+        fields = ("month", "amount", "kind", "store", "campaign", "note")
 
     def clean_month(self):
         # Any day stands for its month (the row is per month).
@@ -492,15 +492,16 @@ class MarketingSpendForm(forms.ModelForm):
 
 @admin.register(MarketingSpend)
 class MarketingSpendAdmin(admin.ModelAdmin):
-    """Marketing spend per month, optionally per campaign: the acquisition cost."""
+    """Marketing spend per month, for a store or the whole program, optionally
+    per campaign; acquisition spend makes the acquisition cost."""
 
     form = MarketingSpendForm
 
-    list_display = ("month", "campaign", "amount", "note", "entered_by")
-    list_filter = ("month",)
-    search_fields = ("campaign", "note")
-    list_select_related = ("entered_by",)
-    fields = ("month", "amount", "campaign", "note")
+    list_display = ("month", "kind", "store", "campaign", "amount", "note", "entered_by")
+    list_filter = ("kind", "store", "month")
+    search_fields = ("campaign", "note", "store__name")
+    list_select_related = ("store", "entered_by")
+    fields = ("month", "amount", "kind", "store", "campaign", "note")
 
     def save_model(self, request, obj, form, change):
         from analytics.services import marketing_spend_save
