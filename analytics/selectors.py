@@ -14,6 +14,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from analytics.metrics import (
     METRICS,
@@ -114,7 +115,11 @@ def period_from_params(params) -> tuple[Period, int | None, list[str]]:
     elif (last.year - first.year) * 12 + last.month - first.month >= MAX_MONTHS:
         errors.append(
             str(
-                _("At most %(n)s months at a time: showing the last %(n)s.")
+                ngettext(
+                    "At most %(n)s month at a time: showing the last %(n)s.",
+                    "At most %(n)s months at a time: showing the last %(n)s.",
+                    MAX_MONTHS,
+                )
                 % {"n": MAX_MONTHS}
             )
         )
