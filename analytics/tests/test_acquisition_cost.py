@@ -11,6 +11,7 @@ spend (never counted): program-wide 5000 (M1), S1 700 (M2).
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from analytics import selectors
@@ -74,3 +75,15 @@ def test_every_store_share_adds_up_to_the_program_spend(period):
         for pk in Store.objects.values_list("pk", flat=True)
     )
     assert whole == parts == Decimal("1795")
+
+
+def test_overview_names_the_allocation_for_a_store(client, manager, period, history):
+    client.force_login(manager)
+    query = {"from": f"{history.m2:%Y-%m}", "to": f"{history.m1:%Y-%m}"}
+    page = client.get(
+        reverse("admin:analytics_overview"), {**query, "store": history.s2.pk}
+    ).content.decode()
+    assert "allocated by share of new members" in page
+    assert "UAH\u00a01,000.00 of the program-wide spend (UAH\u00a01,500.00)" in page
+    whole = client.get(reverse("admin:analytics_overview"), query).content.decode()
+    assert "allocated by share of new members" not in whole
