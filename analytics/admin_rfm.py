@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from analytics.models import ItemStat, MemberRFM, RewardCategory, RFMSegment
@@ -28,6 +28,7 @@ from analytics.rfm import (
 from members.admin_site import ReadOnlyAdminMixin
 from members.csvexport import csv_response
 from members.errors import ServiceError
+from members.formatting import number_format
 
 SEGMENT_ADD_PERMISSION = "campaigns.add_segment"
 
@@ -167,8 +168,12 @@ class MemberRFMAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         count = segment.static_members.count()
         self.message_user(
             request,
-            _("Campaign segment “%(name)s” created with %(count)s member(s).")
-            % {"name": segment.name, "count": count},
+            ngettext(
+                "Campaign segment “%(name)s” created with %(count)s member.",
+                "Campaign segment “%(name)s” created with %(count)s members.",
+                count,
+            )
+            % {"name": segment.name, "count": number_format(count)},
             messages.SUCCESS,
         )
         try:

@@ -147,6 +147,28 @@ TIER_COLUMNS = [
 ]
 
 
+# How the page writes each column (the CSV keeps plain numbers); a column not
+# named here is text, or a number written with the locale's separators.
+COLUMN_FORMATS = {
+    "sales": "money",
+    "aov": "money",
+    "liability": "money",
+    "revenue": "money",
+    "revenue_per_recipient": "money",
+    "revenue_per_held_out": "money",
+    "incremental": "money",
+    "spend": "money",
+    "participation": "percent",
+    "use_rate": "percent",
+    "share": "percent",
+}
+
+
+def page_columns(columns) -> list[tuple[str, str]]:
+    """(key, format) of each column, for admin/analytics/_table.html."""
+    return [(key, COLUMN_FORMATS.get(key, "number")) for key, _label in columns]
+
+
 def cohort_table(matrix) -> tuple[list[str], list[list]]:
     headers = [gettext("Enrollment month"), gettext("Members")] + [
         gettext("Month %(n)s") % {"n": o} for o in matrix["offsets"]
@@ -288,14 +310,22 @@ def overview_view(request):
     )
     daily = selectors.daily_series(period, store_id)
     labels = [d["day"] for d in daily]
+    acquisition = None
+    if store_id:
+        # A store's acquisition cost carries a share of the program-wide
+        # spend: the card says how much and by what rule.
+        acquisition = selectors.acquisition_spend(period, store_id)["cur"]
+        if not acquisition.program_wide:
+            acquisition = None
     context.update(
+        acquisition=acquisition,
         cards=_cards(period, store_id, selectors.OVERVIEW_KPIS),
         store_rows=selectors.store_table(period),
         store_headers=[str(label) for _k, label in STORE_COLUMNS],
-        store_keys=[k for k, _label in STORE_COLUMNS],
+        store_keys=page_columns(STORE_COLUMNS),
         campaign_rows=selectors.campaign_returns(period),
         campaign_headers=[str(label) for _k, label in CAMPAIGN_COLUMNS],
-        campaign_keys=[k for k, _label in CAMPAIGN_COLUMNS],
+        campaign_keys=page_columns(CAMPAIGN_COLUMNS),
         charts={
             "sales": {
                 "type": "line",
@@ -338,13 +368,13 @@ def program_view(request):
         cards=_cards(period, store_id, selectors.PROGRAM_KPIS),
         points_rows=points,
         points_headers=[str(label) for _k, label in POINTS_COLUMNS],
-        points_keys=[k for k, _label in POINTS_COLUMNS],
+        points_keys=page_columns(POINTS_COLUMNS),
         voucher_rows=selectors.voucher_sources(period),
         voucher_headers=[str(label) for _k, label in VOUCHER_COLUMNS],
-        voucher_keys=[k for k, _label in VOUCHER_COLUMNS],
+        voucher_keys=page_columns(VOUCHER_COLUMNS),
         tier_rows=selectors.tier_table(context["state"]),
         tier_headers=[str(label) for _k, label in TIER_COLUMNS],
-        tier_keys=[k for k, _label in TIER_COLUMNS],
+        tier_keys=page_columns(TIER_COLUMNS),
         charts={
             "points": {
                 "type": "bar",
@@ -423,7 +453,7 @@ def churn_view(request):
         definition=churn_reasons.definition_text(),
         topic_rows=topics,
         topic_headers=[str(label) for _k, label in churn_reasons.TOPIC_COLUMNS],
-        topic_keys=[k for k, _label in churn_reasons.TOPIC_COLUMNS],
+        topic_keys=page_columns(churn_reasons.TOPIC_COLUMNS),
         comments=churn_reasons.churn_low_comments(period, store_id),
         charts={
             "topics": {
@@ -476,7 +506,7 @@ class StoreSalesAdmin(admin.ModelAdmin):
 class MarketingSpendForm(forms.ModelForm):
     class Meta:
         model = MarketingSpend
-        fields = ("month", "amount", "campaign", "note")
+        fields = ("month", "amount", "kind", "store", "campaign", "note")
 
     def clean_month(self):
         # Any day stands for its month (the row is per month).
@@ -485,15 +515,24 @@ class MarketingSpendForm(forms.ModelForm):
 
 @admin.register(MarketingSpend)
 class MarketingSpendAdmin(admin.ModelAdmin):
-    """Marketing spend per month, optionally per campaign: the acquisition cost."""
+    """Marketing spend per month, for a store or the whole program, optionally
+    per campaign; acquisition spend makes the acquisition cost."""
 
     form = MarketingSpendForm
 
-    list_display = ("month", "campaign", "amount", "note", "entered_by")
-    list_filter = ("month",)
-    search_fields = ("campaign", "note")
-    list_select_related = ("entered_by",)
-    fields = ("month", "amount", "campaign", "note")
+    list_display = (
+        "month",
+        "kind",
+        "store",
+        "campaign",
+        "amount",
+        "note",
+        "entered_by",
+    )
+    list_filter = ("kind", "store", "month")
+    search_fields = ("campaign", "note", "store__name")
+    list_select_related = ("store", "entered_by")
+    fields = ("month", "amount", "kind", "store", "campaign", "note")
 
     def save_model(self, request, obj, form, change):
         from analytics.services import marketing_spend_save

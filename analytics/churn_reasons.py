@@ -17,20 +17,22 @@ from django.conf import settings
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from analytics.models import MemberMonthActivity
 from analytics.selectors import Period
 from campaigns.models import Complaint, ComplaintTopic, SurveyKind, SurveyResponse
 from campaigns.selectors_feedback import DETRACTOR_MAX
+from members.formatting import number_format
 
 REASON_WINDOW_DAYS = 180
 SATISFACTION_LOW_MAX = 2
 COMMENTS_SHOWN = 20
 
 DEFINITION = _(
-    "Churned in the period: no purchase in %(days)s days, the day they became "
+    "Churned in the period: no purchase in %(days)s, the day they became "
     "churned falling in the period. Complaints and comments counted: those they "
-    "gave in the %(window)s days up to the period's end."
+    "gave in the %(window)s up to the period's end."
 )
 
 TOPIC_COLUMNS = [
@@ -105,6 +107,10 @@ def churn_low_comments(period: Period, store_id: int | None = None) -> list:
 
 def definition_text() -> str:
     return str(DEFINITION) % {
-        "days": settings.ANALYTICS_CHURN_DAYS,
-        "window": REASON_WINDOW_DAYS,
+        "days": days_text(settings.ANALYTICS_CHURN_DAYS),
+        "window": days_text(REASON_WINDOW_DAYS),
     }
+
+
+def days_text(n: int) -> str:
+    return ngettext("%(n)s day", "%(n)s days", n) % {"n": number_format(n)}

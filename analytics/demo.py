@@ -1,6 +1,8 @@
 """Demo data for the dashboards: the stores' total sales (members' purchases
-are 35-60% of them, a steady share per store), marketing spend per month, and
-the snapshots computed over the whole history. seed_demo calls `seed`."""
+are 35-60% of them, a steady share per store), marketing spend per month (two
+acquisition campaigns, each program-wide or for one store, and a program-wide
+retention newsletter that the acquisition cost leaves out), and the snapshots
+computed over the whole history. seed_demo calls `seed`."""
 
 from __future__ import annotations
 
@@ -13,13 +15,16 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from analytics.metrics import month_add, month_start
-from analytics.models import MarketingSpend, StoreSales
+from analytics.models import MarketingSpend, SpendKind, StoreSales
 from analytics.services import marketing_spend_bulk_save, store_sales_bulk_save
 from analytics.snapshots import snapshots_refresh_range
+from members.models import Store
 from rewards.models import Purchase
 
 SPEND_PER_MONTH = (4000, 12000)  # UAH
+RETENTION_PER_MONTH = (1000, 3000)  # UAH
 CAMPAIGNS = ["", "Instagram", "Leaflets", "Radio"]
+RETENTION_CAMPAIGN = "Members' newsletter"
 
 
 def inputs_seed(*, start: dt.datetime, end: dt.datetime, rng: random.Random) -> None:
@@ -50,6 +55,7 @@ def inputs_seed(*, start: dt.datetime, end: dt.datetime, rng: random.Random) -> 
         )
     store_sales_bulk_save(rows=rows, entered_by=None)
     spend = []
+    store_ids = list(Store.objects.order_by("pk").values_list("pk", flat=True))
     month = month_start(timezone.localtime(start).date())
     while month <= timezone.localtime(end).date():
         for campaign in rng.sample(CAMPAIGNS, 2):
@@ -58,8 +64,23 @@ def inputs_seed(*, start: dt.datetime, end: dt.datetime, rng: random.Random) -> 
                     month=month,
                     amount=Decimal(rng.randint(*SPEND_PER_MONTH)),
                     campaign=campaign,
+                    kind=SpendKind.ACQUISITION,
+                    # Leaflets and radio are bought for one store's area.
+                    store_id=(
+                        rng.choice(store_ids)
+                        if store_ids and campaign in ("Leaflets", "Radio")
+                        else None
+                    ),
                 )
             )
+        spend.append(
+            MarketingSpend(
+                month=month,
+                amount=Decimal(rng.randint(*RETENTION_PER_MONTH)),
+                campaign=RETENTION_CAMPAIGN,
+                kind=SpendKind.RETENTION,
+            )
+        )
         month = month_add(month, 1)
     marketing_spend_bulk_save(rows=spend, entered_by=None)
 

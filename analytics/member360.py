@@ -20,11 +20,12 @@ from django.db.models import Count
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from members.audit import StaffActor, member_viewed_record
+from members.formatting import money_format, number_format
 from members.models import Member
 
 VIEW_PERMISSIONS = ("members.view_member", "rewards.view_purchase")
@@ -54,7 +55,7 @@ def _admin_url(name: str, *args) -> str:
 
 
 def _money(amount, currency: str) -> str:
-    return f"{number_format(amount, 2, force_grouping=True)} {currency}"
+    return money_format(amount, currency)
 
 
 def _currency() -> str:
@@ -75,8 +76,12 @@ def purchases_source(member: Member, limit: int) -> list[TimelineItem]:
             label=_("Purchase"),
             title=_("%(amount)s at %(store)s")
             % {"amount": _money(p.total, currency), "store": p.store.name},
-            detail=_("Receipt %(receipt)s, %(items)s line(s)")
-            % {"receipt": p.receipt_id, "items": p.items}
+            detail=ngettext(
+                "Receipt %(receipt)s, %(items)s line",
+                "Receipt %(receipt)s, %(items)s lines",
+                p.items,
+            )
+            % {"receipt": p.receipt_id, "items": number_format(p.items)}
             + (
                 _("; %(amount)s returned")
                 % {"amount": _money(p.returned_total, currency)}

@@ -125,7 +125,7 @@ METRICS: dict[str, MetricDef] = {
     "acquisition_cost": MetricDef(
         _("Acquisition cost"),
         _(
-            "Marketing spend entered for the period's months divided by the new members."
+            "Acquisition marketing spend entered for the period's months divided by the new members (retention spend is not counted). For one store: its own acquisition spend plus the program-wide acquisition spend allocated by its share of the period's new members."
         ),
         "money",
     ),

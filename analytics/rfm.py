@@ -202,6 +202,10 @@ class SegmentSummary:
     avg_recency_days: float
     avg_frequency: float
 
+    @property
+    def share_percent(self) -> Decimal:
+        return Decimal(str(self.share * 100)).quantize(Decimal("0.1"))
+
 
 def rfm_segment_summary() -> list[SegmentSummary]:
     """Every segment, empty ones too, in RFMSegment order (one query)."""

@@ -14,6 +14,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from analytics.metrics import (
     METRICS,
@@ -32,6 +33,7 @@ from analytics.models import (
     MonthlyCohortSnapshot,
     PeriodMemberStats,
     ProgramStateSnapshot,
+    SpendKind,
     StoreSales,
 )
 from members.models import Store
@@ -113,7 +115,11 @@ def period_from_params(params) -> tuple[Period, int | None, list[str]]:
     elif (last.year - first.year) * 12 + last.month - first.month >= MAX_MONTHS:
         errors.append(
             str(
-                _("At most %(n)s months at a time: showing the last %(n)s.")
+                ngettext(
+                    "At most %(n)s month at a time: showing the last %(n)s.",
+                    "At most %(n)s months at a time: showing the last %(n)s.",
+                    MAX_MONTHS,
+                )
                 % {"n": MAX_MONTHS}
             )
         )
@@ -368,12 +374,85 @@ def store_sales_totals(
     return row
 
 
-def marketing_spend_totals(period: Period) -> dict[str, Decimal | None]:
+@dataclass(frozen=True)
+class AcquisitionSpend:
+    """The acquisition spend a period's acquisition cost divides by its new
+    members: for the whole program all of it; for one store its own spend plus
+    its share of the program-wide (store-less) spend, the share being the
+    store's part of the program's new members in the same period."""
+
+    own: Decimal
+    program_wide: Decimal
+    allocated: Decimal | None  # the store's share of program_wide; None for all
+
+    @property
+    def total(self) -> Decimal:
+        return self.own + (self.allocated or ZERO)
+
+
+def acquisition_spend(
+    period: Period, store_id: int | None
+) -> dict[str, AcquisitionSpend]:
+    """AcquisitionSpend of the period ("cur") and the previous one ("prev").
+    Retention spend never counts. One query for the program, two for a store
+    (the program's new members, to allocate the program-wide spend)."""
     prev = period.previous()
-    return MarketingSpend.objects.aggregate(
-        cur=Sum("amount", filter=Q(month__gte=period.first, month__lte=period.last)),
-        prev=Sum("amount", filter=Q(month__gte=prev.first, month__lte=prev.last)),
+    windows = {
+        "cur": Q(month__gte=period.first, month__lte=period.last),
+        "prev": Q(month__gte=prev.first, month__lte=prev.last),
+    }
+    aggs = {}
+    for w, q in windows.items():
+        aggs[f"{w}_wide"] = Coalesce(
+            Sum("amount", filter=q & Q(store__isnull=True)), ZERO
+        )
+        aggs[f"{w}_stores"] = Coalesce(
+            Sum("amount", filter=q & Q(store__isnull=False)), ZERO
+        )
+        if store_id:
+            aggs[f"{w}_own"] = Coalesce(
+                Sum("amount", filter=q & Q(store_id=store_id)), ZERO
+            )
+    row = MarketingSpend.objects.filter(kind=SpendKind.ACQUISITION).aggregate(**aggs)
+    if not store_id:
+        return {
+            w: AcquisitionSpend(
+                own=row[f"{w}_wide"] + row[f"{w}_stores"],
+                program_wide=row[f"{w}_wide"],
+                allocated=None,
+            )
+            for w in windows
+        }
+    bounds = {"cur": (period.start, period.end), "prev": (prev.start, prev.end)}
+    new_members = DailyStoreSnapshot.objects.filter(
+        Q(store_id=None) | Q(store_id=store_id)
+    ).aggregate(
+        **{
+            f"{w}_{who}": Coalesce(
+                Sum("enrollments", filter=Q(day__gte=start, day__lte=end) & where),
+                0,
+            )
+            for w, (start, end) in bounds.items()
+            for who, where in (
+                ("all", Q(store_id=None)),
+                ("mine", Q(store_id=store_id)),
+            )
+        }
     )
+    out = {}
+    for w in windows:
+        wide = row[f"{w}_wide"]
+        allocated = (
+            (wide * new_members[f"{w}_mine"] / new_members[f"{w}_all"]).quantize(
+                Decimal("0.01")
+            )
+            if new_members[f"{w}_all"]
+            else ZERO
+        )
+        out[w] = AcquisitionSpend(
+            own=row[f"{w}_own"], program_wide=wide, allocated=allocated
+        )
+    return out
 
 
 FEEDBACK_KEYS = {
@@ -550,7 +629,7 @@ def kpis(
     else:
         feedback = {w: dict.fromkeys(FEEDBACK_KEYS) for w in ("cur", "prev")}
     store_sales = store_sales_totals(period, store_id)
-    spend = marketing_spend_totals(period)
+    spend = acquisition_spend(period, store_id)
     point_value = program_settings_get().point_value
     values: dict[str, dict[str, object]] = {}
     for w, to in (("cur", "to_cur"), ("prev", "to_prev")):
@@ -573,7 +652,7 @@ def kpis(
             ),
             "sales": Decimal(s["sales"]),
             "clv": _ratio(lifetime_sales, c["buyers"]),
-            "acquisition_cost": _ratio(spend[w], s["enrollments"]),
+            "acquisition_cost": _ratio(spend[w].total, s["enrollments"]),
             "points_issued": issued,
             "points_redeemed": redeemed,
             "points_expired": s["points_expired"],

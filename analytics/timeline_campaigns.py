@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from analytics.member360 import TimelineItem, _admin_url, timeline_source_register
+from members.formatting import number_format
 from members.models import Member
 
 SNIPPET = 80
@@ -189,8 +191,12 @@ def events_source(member: Member, limit: int) -> list[TimelineItem]:
                     label=_("Event check-in"),
                     title=r.event.title,
                     detail=(
-                        _("%(points)s points for coming")
-                        % {"points": r.event.checkin_points}
+                        ngettext(
+                            "%(points)s point for coming",
+                            "%(points)s points for coming",
+                            r.event.checkin_points,
+                        )
+                        % {"points": number_format(r.event.checkin_points)}
                         if r.event.checkin_points
                         else ""
                     ),

@@ -32,8 +32,10 @@ from django.db.models.functions import Abs, Coalesce
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from members.errors import Conflict
+from members.formatting import number_format
 from members.models import (
     AnomalyFlag,
     AnomalyRule,
@@ -469,8 +471,12 @@ def anomaly_digest_send(*, day: dt.date, flags: list[AnomalyFlag]) -> int:
     )
     with translation.override(settings.LANGUAGE_CODE):
         lines = [
-            _("Unusual activity on %(day)s: %(count)d new flag(s) to review.")
-            % {"day": day.isoformat(), "count": len(flags)},
+            ngettext(
+                "Unusual activity on %(day)s: %(count)s new flag to review.",
+                "Unusual activity on %(day)s: %(count)s new flags to review.",
+                len(flags),
+            )
+            % {"day": day.isoformat(), "count": number_format(len(flags))},
             "",
         ]
         for rule in AnomalyRule:
@@ -485,17 +491,18 @@ def anomaly_digest_send(*, day: dt.date, flags: list[AnomalyFlag]) -> int:
                         "day": day.isoformat(),
                     }
                 )
-                lines.append(f"- {rule.label} ({kind.label}): {n}")
+                lines.append(f"- {rule.label} ({kind.label}): {number_format(n)}")
                 lines.append(f"  {changelist}?{query}")
         lines += [
             "",
             _("All open flags: %(url)s")
             % {"url": f"{changelist}?status__exact={AnomalyStatus.OPEN}"},
         ]
-        subject = _("Unusual activity on %(day)s: %(count)d flag(s)") % {
-            "day": day.isoformat(),
-            "count": len(flags),
-        }
+        subject = ngettext(
+            "Unusual activity on %(day)s: %(count)s flag",
+            "Unusual activity on %(day)s: %(count)s flags",
+            len(flags),
+        ) % {"day": day.isoformat(), "count": number_format(len(flags))}
     message = EmailMessage(subject=subject, body="\n".join(lines), to=recipients)
     transaction.on_commit(message.send)
     return len(recipients)

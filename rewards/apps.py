@@ -7,6 +7,18 @@ class RewardsConfig(AppConfig):
     verbose_name = _("Points and rewards")
 
     def ready(self) -> None:
+        from django.db.models.signals import post_save
+
+        from members.formatting import currency_cache_clear, currency_source_register
         from rewards import earn_config
+        from rewards.models import ProgramSettings
+        from rewards.selectors import program_settings_get
 
         earn_config.connect()
+        # Money on every page is written in the program's currency.
+        currency_source_register(lambda: program_settings_get().currency)
+        post_save.connect(
+            currency_cache_clear,
+            sender=ProgramSettings,
+            dispatch_uid="rewards_currency_cache",
+        )

@@ -1,6 +1,6 @@
 """Analytics models, one module per area; everything is importable from here."""
 
-from analytics.models.inputs import MarketingSpend, StoreSales
+from analytics.models.inputs import MarketingSpend, SpendKind, StoreSales
 from analytics.models.recommend import CoPurchase, ItemStat, RewardCategory
 from analytics.models.rfm import ChurnRisk, MemberRFM, RFMSegment
 from analytics.models.snapshots import (
@@ -28,5 +28,6 @@ __all__ = [
     "RFMSegment",
     "RefreshState",
     "RewardCategory",
+    "SpendKind",
     "StoreSales",
 ]

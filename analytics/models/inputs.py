@@ -59,9 +59,20 @@ class StoreSales(models.Model):
         return f"{self.store_id} {self.day}: {self.total}"
 
 
+class SpendKind(models.TextChoices):
+    """What marketing money was for: winning new members (counted in the
+    acquisition cost) or keeping the ones the program has (not counted)."""
+
+    ACQUISITION = "acquisition", _("Acquisition (new members)")
+    RETENTION = "retention", _("Retention (existing members)")
+
+
 class MarketingSpend(models.Model):
-    """Money spent on marketing in a month (optionally for one campaign):
-    acquisition cost divides it by the month's new members."""
+    """Money spent on marketing in a month, for one store or the whole program
+    (no store), optionally for one campaign. Acquisition spend over the new
+    members is the acquisition cost; a store's share of the program-wide
+    acquisition spend follows its share of the new members
+    (analytics.selectors.acquisition_spend)."""
 
     month = models.DateField(_("month"), help_text=_("The first day of the month."))
     amount = models.DecimalField(
@@ -69,6 +80,25 @@ class MarketingSpend(models.Model):
         max_digits=14,
         decimal_places=2,
         validators=[MinValueValidator(Decimal("0"))],
+    )
+    kind = models.CharField(
+        _("kind"),
+        max_length=12,
+        choices=SpendKind.choices,
+        default=SpendKind.ACQUISITION,
+        help_text=_("Only acquisition spend counts in the acquisition cost."),
+    )
+    store = models.ForeignKey(
+        "members.Store",
+        verbose_name=_("store"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_(
+            "Empty for program-wide spend, which is shared among the stores "
+            "by their share of the new members."
+        ),
     )
     campaign = models.CharField(_("campaign"), max_length=120, blank=True)
     note = models.CharField(_("note"), max_length=255, blank=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -98,3 +100,8 @@ class MemberRFM(models.Model):
     @property
     def code(self) -> str:
         return f"{self.r_score}{self.f_score}{self.m_score}"
+
+    @property
+    def usual_gap_whole_days(self) -> int:
+        """The usual gap rounded to whole days (a plural form needs a whole number)."""
+        return int(self.usual_gap_days.quantize(Decimal("1")))

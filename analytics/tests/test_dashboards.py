@@ -84,7 +84,7 @@ def test_overview_shows_cards_with_change(manager_client, refreshed):
     cards = {c.key: c for c in response.context["cards"]}
     assert cards["active_members"].value == 2
     assert b"Retention rate" in response.content
-    assert b"-8.6 %" in response.content  # average order value against M2
+    assert b"-8.6%" in response.content  # average order value against M2
 
 
 def test_marketer_sees_the_dashboards_cashier_does_not(
@@ -198,7 +198,7 @@ class TestStoreSalesAdmin:
 
 
 class TestMarketingSpendAdmin:
-    def test_changelist_search_add_change(self, client, marketer):
+    def test_changelist_search_add_change(self, client, marketer, store):
         client.force_login(marketer)
         url = reverse("admin:analytics_marketingspend_changelist")
         assert client.get(url).status_code == 200
@@ -206,11 +206,20 @@ class TestMarketingSpendAdmin:
         assert client.get(add).status_code == 200
         response = client.post(
             add,
-            {"month": "2026-03-17", "amount": "5000", "campaign": "Radio", "note": ""},
+            {
+                "month": "2026-03-17",
+                "amount": "5000",
+                "kind": "retention",
+                "store": store.pk,
+                "campaign": "Radio",
+                "note": "",
+            },
         )
         assert response.status_code == 302
         row = MarketingSpend.objects.get()
         assert row.month.day == 1  # any day stands for its month
+        assert (row.kind, row.store) == ("retention", store)
+        assert client.get(url, {"kind__exact": "retention"}).status_code == 200
         assert client.get(url, {"q": "Radio"}).context["cl"].result_count == 1
         change = reverse("admin:analytics_marketingspend_change", args=[row.pk])
         assert client.get(change).status_code == 200
@@ -219,7 +228,13 @@ class TestMarketingSpendAdmin:
         client.force_login(marketer)
         response = client.post(
             reverse("admin:analytics_marketingspend_add"),
-            {"month": "2026-03-01", "amount": "-5", "campaign": "", "note": ""},
+            {
+                "month": "2026-03-01",
+                "amount": "-5",
+                "kind": "acquisition",
+                "campaign": "",
+                "note": "",
+            },
         )
         assert response.status_code == 200
         assert not MarketingSpend.objects.exists()

@@ -11,6 +11,7 @@ from analytics.models import MemberRFM
 from analytics.recommend import copurchase_refresh
 from analytics.rfm import rfm_refresh
 from campaigns.messaging import message_send
+from members.formatting import money_format
 from members.models import AuditAction, StaffAuditEvent
 from rewards.services import (
     points_adjust,
@@ -114,7 +115,7 @@ def test_timeline_shows_every_kind_newest_first(client, manager, member, store):
     assert times == sorted(times, reverse=True)
     rfm = MemberRFM.objects.get(member=member)
     assert rfm.get_segment_display() in page
-    assert f"{rfm.predicted_value} UAH" in page
+    assert money_format(rfm.predicted_value, "UAH") in page
     assert 'id="m360-churn"' in page
     # the earn and clawback entries show on their purchase and return only
     assert kinds.count("points") == 2  # the adjustment and the redemption

@@ -164,6 +164,13 @@ def test_demo_step_enters_inputs_and_fills_the_snapshots(history):
     # of which the members' are 35-60 %.
     row = StoreSales.objects.get(store=history.s2, day=history.m1.replace(day=5))
     assert Decimal("80") / Decimal("0.67") < row.total < Decimal("80") / Decimal("0.31")
-    assert MarketingSpend.objects.filter(month=history.m1).count() == 2
+    # Two acquisition entries (program-wide or for one store) and a retention one.
+    spend = MarketingSpend.objects.filter(month=history.m1)
+    assert sorted(spend.values_list("kind", flat=True)) == [
+        "acquisition",
+        "acquisition",
+        "retention",
+    ]
+    assert MarketingSpend.objects.filter(store__isnull=False).exists()
     assert DailyStoreSnapshot.objects.filter(store=None, purchases__gt=0).exists()
     assert ProgramStateSnapshot.objects.exists()
