@@ -105,7 +105,7 @@ def _task_by_name(name: str):
 
 def password_reset_email_send(*, email: str, language: str) -> int:
     """Email a reset link to every active login with a usable password and this
-    address (none: nothing). The link is on SITE_URL. Returns emails sent."""
+    address (none: nothing), the link on the public address. Returns emails sent."""
     form = PasswordResetForm()
     sent = 0
     for user in form.get_users(email):

@@ -1250,7 +1250,7 @@ class Command(BaseCommand):
     # --- output ------------------------------------------------------------------
 
     def _print_logins(self, *, token: str | None) -> None:
-        base = absolute_url("").rstrip("/")  # SITE_URL: make run passes PORT
+        base = absolute_url("").rstrip("/")  # the address make run serves
         w = self.stdout.write
         w("")
         w("Demo logins (demo passwords; never load this data in production):")
