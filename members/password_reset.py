@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import ipaddress
+import logging
 
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
@@ -31,9 +32,12 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from kombu.exceptions import OperationalError
 
 from members.audit import request_ip
 from members.links import absolute_url, site_host
+
+logger = logging.getLogger(__name__)
 
 TASK_NAME = "members.tasks.password_reset_email_send"
 WINDOW_SECONDS = 3600
@@ -87,10 +91,17 @@ def password_reset_request(*, email: str, ip: str | None, language: str) -> bool
     on commit; reads no user and locks nothing."""
     if not password_reset_allowed(email=email, ip=ip):
         return False
-    transaction.on_commit(
-        lambda: _task_by_name(TASK_NAME).delay(email=email, language=language)
-    )
+    transaction.on_commit(lambda: _queue(email=email, language=language))
     return True
+
+
+def _queue(*, email: str, language: str) -> None:
+    # A broker that is down must not turn the page into an error page, which
+    # would also tell this answer from the others; the person can ask again.
+    try:
+        _task_by_name(TASK_NAME).delay(email=email, language=language)
+    except (OperationalError, OSError):
+        logger.exception("Could not queue %s", TASK_NAME)
 
 
 def _task_by_name(name: str):

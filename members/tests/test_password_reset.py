@@ -124,3 +124,21 @@ def test_the_client_address_behind_the_proxy_is_the_last_forwarded_one(rf, setti
     assert client_ip(request) == "127.0.0.1"  # no proxy: the header is the client's
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     assert client_ip(request) == "192.0.2.10"  # what our proxy appended
+
+
+def test_a_broker_that_is_down_does_not_change_the_answer(
+    client, customer, monkeypatch, django_capture_on_commit_callbacks
+):
+    from kombu.exceptions import OperationalError
+
+    from members import password_reset
+
+    def down(name):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(password_reset, "_task_by_name", down)
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = _ask(client, KNOWN)
+
+    assert answer == (302, reverse("password_reset_done"))
+    assert mail.outbox == []
