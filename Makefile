@@ -24,11 +24,13 @@ $(DEPS): requirements.txt
 var:
 	@mkdir -p var/broker/out var/broker/processed var/broker/control var/mail var/sms
 
-migrate: $(DEPS) var  ## apply database migrations
-	$(PY) manage.py migrate --noinput
+# DEBUG=1 unless set: with DEBUG off settings.py refuses the development
+# SECRET_KEY. PORT makes SITE_URL (links in emails and SMS) the address served.
+migrate: $(DEPS) var  ## apply database migrations (and the cache table)
+	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 
 seed: migrate  ## load the demo data (once; a second run keeps what is there)
-	PORT=$(PORT) $(PY) manage.py seed_demo
+	DEBUG=$${DEBUG:-1} PORT=$(PORT) $(PY) manage.py seed_demo
 
 run: seed  ## the portal at http://127.0.0.1:8000 (PORT=8123 for another) with a Celery worker and beat
 	@PORT=$(PORT) bin/run

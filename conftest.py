@@ -79,6 +79,12 @@ def _test_settings(settings, tmp_path):
     # Many tests log in with client.login() (no request, which django-axes needs)
     # or fail on purpose; tests of the lockout turn it back on.
     settings.AXES_ENABLED = False
+    # The default database cache (settings.CACHES) would put queries into every
+    # throttled request's count; tests keep counters in local memory, which the
+    # deploy-check test flags as per-process (loyalty_site.checks).
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    }
     # API rate-limit counters must not carry over from one test to the next.
     cache.clear()
     # Tests read English messages; tests of other languages switch explicitly.

@@ -23,6 +23,7 @@ from campaigns.models import (
     SurveyKind,
     SurveyResponse,
 )
+from members.links import absolute_url
 from members.models import Member, Store
 from rewards.models import Purchase
 
@@ -155,9 +156,7 @@ def survey_link_url(
 ) -> str:
     """The absolute link put in an invitation (opens without logging in)."""
     token = survey_link_token(survey=survey, member=member, purchase=purchase)
-    return settings.SITE_URL.rstrip("/") + reverse(
-        "campaigns:survey_answer", args=[token]
-    )
+    return absolute_url(reverse("campaigns:survey_answer", args=[token]))
 
 
 def survey_link_read(*, token: str, now: dt.datetime | None = None) -> SurveyLink:

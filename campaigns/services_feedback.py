@@ -38,6 +38,7 @@ from campaigns.selectors_feedback import (
 )
 from members.audit import StaffActor, staff_audit_write
 from members.errors import Conflict, Forbidden, InvalidInput, NotFound
+from members.links import absolute_url
 from members.messages import member_channel
 from members.models import Member, User
 from rewards.models import Purchase
@@ -368,9 +369,7 @@ def complaint_customer_reply(
 
 def _reply_text(complaint: Complaint, body: str) -> tuple[str, str]:
     member = complaint.member
-    link = settings.SITE_URL.rstrip("/") + reverse(
-        "campaigns:complaint_detail", args=[complaint.pk]
-    )
+    link = absolute_url(reverse("campaigns:complaint_detail", args=[complaint.pk]))
     with translation.override(member.language):
         subject = _("Our reply to your message #%(id)s") % {"id": complaint.pk}
         text = _("%(reply)s\n\nRead the conversation and answer: %(link)s") % {

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 
-from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+
+from members.links import absolute_url
 
 SALT_UNSUBSCRIBE = "campaigns.unsubscribe"
 SALT_OPEN = "campaigns.open"
@@ -36,7 +37,7 @@ def token_unsign(value: str, *, salt: str) -> str | None:
 
 
 def absolute(path: str) -> str:
-    return settings.SITE_URL.rstrip("/") + path
+    return absolute_url(path)
 
 
 def unsubscribe_url(token: str) -> str:

@@ -7,11 +7,19 @@ Celery's filesystem broker, so nothing needs a server.
 """
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from loyalty_site.secret_key import (
+    DEVELOPMENT_KEY,
+    secret_key_advice,
+    secret_key_problem,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR = Path(environ.Env().str("LOYALTY_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -20,10 +28,18 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-# The "django-insecure-" prefix makes `check --deploy` refuse the default (W009).
-SECRET_KEY = env.str(
-    "SECRET_KEY", default="django-insecure-dev-key-change-me-" + "x" * 30
-)
+# The default is for DEBUG=1 only (make run, make seed). With DEBUG off a
+# placeholder, short or repetitive key stops the process here, before it signs a
+# session or a reset link; `check --deploy` says the same (loyalty_site.checks).
+# The test suite runs with DEBUG off and no key: pytest (8.2+) sets PYTEST_VERSION
+# in its process and in the processes its tests start, and nowhere else.
+SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_KEY)
+if (
+    not DEBUG
+    and "PYTEST_VERSION" not in os.environ
+    and (_key_problem := secret_key_problem(SECRET_KEY))
+):
+    raise ImproperlyConfigured(secret_key_advice(_key_problem))
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -46,6 +62,8 @@ INSTALLED_APPS = [
     "rewards",
     "campaigns",
     "analytics",
+    # Above the apps: the deploy checks (loyalty_site/checks.py).
+    "loyalty_site.apps.LoyaltySiteConfig",
 ]
 
 MIDDLEWARE = [
@@ -169,13 +187,23 @@ LOYALTY_MEMBERSHIP_REMINDER_SENDER = env.str(
 )
 
 # --- Cache ------------------------------------------------------------------
-# Holds API rate-limit counters. Local memory is per process: production sets a
-# shared cache (CACHE_URL=redis://...) so limits hold across gunicorn workers.
+# Holds the API rate-limit and password-reset counters, so every process must see
+# the same one. Default: Django's database cache, in the table that the members
+# migration 0016 creates; production with Redis sets CACHE_URL=redis://...
+# A per-process cache (locmem, dummy) is flagged by `check --deploy`.
+DB_CACHE_TABLE = "loyalty_cache"
 CACHES = {
     "default": env.cache_url_config(
-        env.str("CACHE_URL", default="") or "locmemcache://"
+        env.str("CACHE_URL", default="") or f"dbcache://{DB_CACHE_TABLE}"
     )
 }
+if CACHES["default"]["BACKEND"].endswith(".DatabaseCache"):
+    # Django culls a third of the rows past 300 by default: counters would vanish.
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 100_000)
+# Password reset requests per email address and per client address in an hour;
+# past either, the page answers as usual and sends nothing.
+PASSWORD_RESET_LIMIT_PER_EMAIL = env.int("PASSWORD_RESET_LIMIT_PER_EMAIL", default=3)
+PASSWORD_RESET_LIMIT_PER_IP = env.int("PASSWORD_RESET_LIMIT_PER_IP", default=20)
 
 # --- Static files -----------------------------------------------------------
 STATIC_URL = "static/"
@@ -205,8 +233,11 @@ DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default="Loyalty <loyalty@localhost>"
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-# Where emails sent outside a request (the anomaly digest) link to.
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# The site's public address: every absolute link (emails, SMS, unsubscribe and
+# tracking links, the referral link) is built from it by members.links. Unset,
+# the address `make run` serves: bin/run and the Makefile pass PORT.
+_PORT = env.int("PORT", default=8000)
+SITE_URL = env.str("SITE_URL", default="") or f"http://127.0.0.1:{_PORT}"
 
 # --- Delivery of member messages (campaigns.messaging, docs/operations.md) ---
 # Without EMAIL_URL (make run) emails are kept in the database and shown on the

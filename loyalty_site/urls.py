@@ -6,7 +6,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from members.views import healthz
+from members.views import PasswordResetRequestView, healthz
 
 
 class FaviconView(RedirectView):
@@ -49,11 +49,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password-reset/",
-        auth_views.PasswordResetView.as_view(
-            template_name="members/password_reset.html",
-            email_template_name="members/email/password_reset.txt",
-            subject_template_name="members/email/password_reset_subject.txt",
-        ),
+        PasswordResetRequestView.as_view(),
         name="password_reset",
     ),
     path(

@@ -36,6 +36,7 @@ from django.utils.translation import ngettext
 
 from members.errors import Conflict
 from members.formatting import number_format
+from members.links import absolute_url
 from members.models import (
     AnomalyFlag,
     AnomalyRule,
@@ -466,9 +467,7 @@ def anomaly_digest_send(*, day: dt.date, flags: list[AnomalyFlag]) -> int:
     if not flags or not recipients:
         return 0
     counts = Counter((flag.rule, flag.subject_kind) for flag in flags)
-    changelist = settings.SITE_URL.rstrip("/") + reverse(
-        "admin:members_anomalyflag_changelist"
-    )
+    changelist = absolute_url(reverse("admin:members_anomalyflag_changelist"))
     with translation.override(settings.LANGUAGE_CODE):
         lines = [
             ngettext(

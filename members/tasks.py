@@ -35,3 +35,13 @@ def anomalies_scan_daily(day: str | None = None) -> int:
         else timezone.localdate() - dt.timedelta(days=1)
     )
     return len(anomalies_scan(day=when, digest=True))
+
+
+@shared_task(time_limit=60, soft_time_limit=50)
+def password_reset_email_send(email: str, language: str) -> int:
+    """The reset email for `email` (queued by members.password_reset, by name).
+
+    Run twice, it sends a second link; both work until one is used."""
+    from members.password_reset import password_reset_email_send as service
+
+    return service(email=email, language=language)

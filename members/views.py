@@ -13,9 +13,10 @@ import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
@@ -33,7 +34,9 @@ from members.forms import (
     ProfileForm,
     SignupForm,
 )
+from members.links import absolute_url
 from members.models import AuditAction, Channel, ConsentSource, ErasureSource, Member
+from members.password_reset import client_ip, password_reset_request
 from members.privacy import member_anonymize, member_data_export
 from members.selectors import (
     member_get_for_user,
@@ -331,9 +334,7 @@ def join(request, code: str):
 @require_GET
 @member_required
 def referrals(request, member: Member):
-    link = request.build_absolute_uri(
-        reverse("portal:join", args=[member.referral_code])
-    )
+    link = absolute_url(reverse("portal:join", args=[member.referral_code]))
     context = {
         "member": member,
         "link": link,
@@ -392,3 +393,19 @@ def privacy_delete(request, member: Member):
     return render(
         request, "members/privacy_delete.html", {"member": member, "form": form}
     )
+
+
+class PasswordResetRequestView(auth_views.PasswordResetView):
+    """Django's reset page, but the email leaves from a task and the requests are
+    throttled (members.password_reset). Every valid form gets the same answer,
+    within the limits or not, for an address with an account or without."""
+
+    template_name = "members/password_reset.html"
+
+    def form_valid(self, form):
+        password_reset_request(
+            email=form.cleaned_data["email"],
+            ip=client_ip(self.request),
+            language=translation.get_language(),
+        )
+        return HttpResponseRedirect(self.get_success_url())

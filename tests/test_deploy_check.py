@@ -1,5 +1,6 @@
 """`manage.py check --deploy` is clean with production values from the environment."""
 
+import json
 import os
 import re
 import secrets
@@ -22,7 +23,11 @@ PRODUCTION = {
     "SECURE_HSTS_INCLUDE_SUBDOMAINS": "1",
     "SECURE_HSTS_PRELOAD": "1",
     "BEHIND_TLS_PROXY": "1",
+    "SITE_URL": "https://loyalty.example.com",
 }
+# Read by settings.py; the test process's values must not leak into the child.
+# PYTEST_VERSION (pytest sets it) would let a weak SECRET_KEY through.
+NOT_INHERITED = ("SECRET_KEY", "PORT", "CACHE_URL", "PYTEST_VERSION")
 
 
 def _check_deploy(tmp_path, **env) -> subprocess.CompletedProcess:
@@ -36,7 +41,7 @@ def _manage(tmp_path, argv: list[str], **env) -> subprocess.CompletedProcess:
         key: value
         for key, value in os.environ.items()
         if key not in PRODUCTION
-        and key != "SECRET_KEY"
+        and key not in NOT_INHERITED
         and not key.startswith("DJANGO_")
     }
     environ.update(
@@ -85,19 +90,132 @@ def test_collectstatic_works_with_production_storage(tmp_path):
 @pytest.mark.parametrize(
     ("env", "warning"),
     [
-        ({}, "security.W009"),  # no SECRET_KEY: the development default is refused
         ({"SECURE_SSL_REDIRECT": "0"}, "security.W008"),
         ({"DEBUG": "1"}, "security.W018"),
+        ({"CACHE_URL": "locmemcache://"}, "loyalty_site.W001"),
+        ({"SITE_URL": "http://127.0.0.1:8000"}, "loyalty_site.W002"),
     ],
 )
 def test_check_deploy_flags_a_development_value(tmp_path, env, warning):
-    if "SECRET_KEY" not in env and warning != "security.W009":
-        env = {**env, "SECRET_KEY": secrets.token_urlsafe(50)}
+    result = _check_deploy(tmp_path, SECRET_KEY=secrets.token_urlsafe(50), **env)
+
+    assert result.returncode != 0
+    assert warning in result.stdout + result.stderr
+
+
+WEAK_KEYS = {
+    "unset": None,  # the development default of settings.py
+    "env.example": "change-me-to-50-or-more-random-characters-from-secrets-token-urlsafe",
+    "insecure prefix": "django-insecure-" + secrets.token_urlsafe(50),
+    "49 characters": secrets.token_urlsafe(50)[:49],
+    "4 distinct characters": "abcd" * 20,
+}
+
+
+@pytest.mark.parametrize("key", WEAK_KEYS.values(), ids=WEAK_KEYS.keys())
+def test_settings_refuse_a_weak_secret_key_with_debug_off(tmp_path, key):
+    env = {} if key is None else {"SECRET_KEY": key}
 
     result = _check_deploy(tmp_path, **env)
 
     assert result.returncode != 0
-    assert warning in result.stdout + result.stderr
+    assert "ImproperlyConfigured: SECRET_KEY is not fit for a server" in result.stderr
+
+
+@pytest.mark.parametrize("key", WEAK_KEYS.values(), ids=WEAK_KEYS.keys())
+def test_the_deploy_check_names_a_weak_secret_key_as_an_error(settings, key):
+    from loyalty_site.checks import secret_key_check
+    from loyalty_site.secret_key import DEVELOPMENT_KEY
+
+    settings.SECRET_KEY = DEVELOPMENT_KEY if key is None else key
+
+    (error,) = secret_key_check()
+
+    assert error.id == "loyalty_site.E001"
+    assert error.is_serious()  # an Error, not a Warning
+    assert error.msg.startswith("SECRET_KEY is not fit for a server")
+
+
+def test_the_deploy_check_passes_a_random_key(settings):
+    from loyalty_site.checks import secret_key_check
+
+    settings.SECRET_KEY = secrets.token_urlsafe(50)
+
+    assert secret_key_check() == []
+
+
+def test_check_deploy_fails_on_a_weak_key_with_debug_on(tmp_path):
+    # DEBUG=1 loads the settings; the check still fails, with an Error.
+    result = _check_deploy(tmp_path, DEBUG="1", SECRET_KEY=_env_example()["SECRET_KEY"])
+
+    assert result.returncode != 0
+    assert "loyalty_site.E001" in result.stderr
+    assert "SECRET_KEY is not fit for a server" in result.stderr
+
+
+# --- the cache: one every process shares ---------------------------------------
+
+
+def test_the_deploy_check_warns_on_the_per_process_cache_the_tests_use(settings):
+    from loyalty_site.checks import cache_shared_check
+
+    # conftest keeps the test suite's counters in local memory, on purpose.
+    assert settings.CACHES["default"]["BACKEND"].endswith("LocMemCache")
+    (warning,) = cache_shared_check()
+    assert warning.id == "loyalty_site.W001"
+    assert "CACHES['default']" in warning.msg
+
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+    }
+    assert [w.id for w in cache_shared_check()] == ["loyalty_site.W001"]
+
+
+def _caches_of(tmp_path, **env) -> dict:
+    code = (
+        "import json, django; django.setup(); from django.conf import settings; "
+        "print(json.dumps(settings.CACHES['default']))"
+    )
+    environ = {k: v for k, v in os.environ.items() if k not in ("CACHE_URL", "DEBUG")}
+    environ.update(
+        DJANGO_SETTINGS_MODULE="loyalty_site.settings",
+        LOYALTY_VAR_DIR=str(tmp_path),
+        **env,
+    )
+    result = subprocess.run(  # noqa: S603 - our own interpreter, fixed code
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_default_cache_is_the_database_and_cache_url_names_redis(tmp_path):
+    from django.conf import settings
+
+    default = _caches_of(tmp_path)
+    assert default["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
+    assert default["LOCATION"] == settings.DB_CACHE_TABLE
+    assert default["OPTIONS"]["MAX_ENTRIES"] >= 100_000
+
+    redis = _caches_of(tmp_path, CACHE_URL="redis://127.0.0.1:6379/2")
+    assert redis["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+
+
+@pytest.mark.django_db
+def test_migrate_makes_the_database_cache_table(settings):
+    from django.core.cache.backends.db import DatabaseCache
+    from django.db import connection
+
+    assert settings.DB_CACHE_TABLE in connection.introspection.table_names()
+    cache = DatabaseCache(settings.DB_CACHE_TABLE, {})
+    assert cache.add("k", 1) is True
+    assert cache.add("k", 2) is False
+    assert cache.get("k") == 1
 
 
 def _env_example() -> dict[str, str]:
@@ -128,11 +246,14 @@ def test_env_example_lists_every_variable_settings_reads():
 
 
 def test_check_deploy_is_clean_with_the_env_example_values(tmp_path):
+    # All but SECRET_KEY, whose example value is a placeholder the site refuses
+    # (test_settings_refuse_a_weak_secret_key_with_debug_off).
     values = {
         k: v
         for k, v in _env_example().items()
         if k not in ("DATABASE_URL", "LOYALTY_VAR_DIR")
     }
+    values["SECRET_KEY"] = secrets.token_urlsafe(50)
 
     result = _check_deploy(tmp_path, **values)
 

@@ -292,8 +292,14 @@ def test_logout_is_a_post_form_and_ends_the_session(logged_in):
     assert client.get(reverse("portal:dashboard")).status_code == 302
 
 
-def test_password_reset_sends_an_email_whose_link_sets_a_new_password(client, customer):
-    response = client.post(reverse("password_reset"), {"email": "customer@example.com"})
+def test_password_reset_sends_an_email_whose_link_sets_a_new_password(
+    client, customer, settings, django_capture_on_commit_callbacks
+):
+    settings.SITE_URL = "https://loyalty.example.com"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("password_reset"), {"email": "customer@example.com"}
+        )
 
     assert response.status_code == 302
     assert response.url == reverse("password_reset_done")
@@ -301,7 +307,9 @@ def test_password_reset_sends_an_email_whose_link_sets_a_new_password(client, cu
     message = mail.outbox[0]
     assert message.to == ["customer@example.com"]
     assert "\n" not in message.subject
-    link = re.search(r"http://testserver(/accounts/reset/\S+/)", message.body).group(1)
+    link = re.search(
+        r"https://loyalty.example.com(/accounts/reset/\S+/)", message.body
+    ).group(1)
     form_url = client.get(link).url  # Django swaps the token for a session value
     response = client.post(
         form_url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
@@ -705,7 +713,9 @@ def test_statement_and_pages_ignore_odd_page_numbers(logged_in):
 # --- the login follows the profile email ------------------------------------------
 
 
-def test_changing_the_profile_email_moves_the_login_and_password_reset_to_it(logged_in):
+def test_changing_the_profile_email_moves_the_login_and_password_reset_to_it(
+    logged_in, django_capture_on_commit_callbacks
+):
     client, member = logged_in
     client.post(
         reverse("portal:profile"),
@@ -718,6 +728,7 @@ def test_changing_the_profile_email_moves_the_login_and_password_reset_to_it(log
     member.refresh_from_db()
     assert member.email == "moved@example.com"
 
-    client.post(reverse("password_reset"), {"email": "moved@example.com"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("password_reset"), {"email": "moved@example.com"})
 
     assert len(mail.outbox) == 1

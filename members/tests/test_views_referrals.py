@@ -18,8 +18,9 @@ def logged_in(client, customer):
     return client, member
 
 
-def test_referrals_page_shows_code_link_copy_button_and_referrals(logged_in):
+def test_referrals_page_shows_code_link_copy_button_and_referrals(logged_in, settings):
     client, member = logged_in
+    settings.SITE_URL = "https://loyalty.example.com"
     friend = member_enroll(
         phone="+380672220001", first_name="Taras", referral_code=member.referral_code
     )
@@ -29,7 +30,8 @@ def test_referrals_page_shows_code_link_copy_button_and_referrals(logged_in):
     assert response.status_code == 200
     join_url = reverse("portal:join", args=[member.referral_code])
     assert member.referral_code in response.text
-    assert f"http://testserver{join_url}" in response.text
+    # The public address, as in emails, not the Host the request came with.
+    assert f"https://loyalty.example.com{join_url}" in response.text
     assert 'data-copy-target="referral-link"' in response.text
     assert "js/referral.js" in response.text
     assert "<script>" not in response.text  # the CSP allows no inline script

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
-import os
 import random
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -37,6 +36,7 @@ from campaigns.demo_delivery import seed as delivery_seed
 from campaigns.demo_events import seed as events_demo_seed
 from campaigns.demo_segments import seed as segments_demo_seed
 from members.errors import Conflict
+from members.links import absolute_url
 from members.models import (
     ApiToken,
     ConsentSource,
@@ -1250,7 +1250,7 @@ class Command(BaseCommand):
     # --- output ------------------------------------------------------------------
 
     def _print_logins(self, *, token: str | None) -> None:
-        base = f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"  # as make run
+        base = absolute_url("").rstrip("/")  # the address make run serves
         w = self.stdout.write
         w("")
         w("Demo logins (demo passwords; never load this data in production):")
