@@ -35,6 +35,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from registry import numbers  # bench/, beside this file
+from run import drop_database, ensure_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -55,29 +56,9 @@ os.environ.setdefault(
 MEMBERS = int(os.environ.get("BENCH_ANALYTICS_MEMBERS", "100000"))
 PURCHASES = int(os.environ.get("BENCH_ANALYTICS_PURCHASES", "1000000"))
 NIGHTLY_PURCHASES = int(os.environ.get("BENCH_ANALYTICS_NIGHTLY", "500"))
+MONTHS = int(os.environ.get("BENCH_ANALYTICS_MONTHS", "12"))  # of history
 NIGHTLY_RETURNS = int(os.environ.get("BENCH_ANALYTICS_RETURNS", "20"))
 REPEAT = int(os.environ.get("BENCH_ANALYTICS_REPEAT", "5"))  # requests per page
-
-
-def ensure_database() -> None:
-    import psycopg
-
-    base, name = URL.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        if not conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname=%s", (name,)
-        ).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_database() -> None:
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    base, name = URL.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def half(amount: Decimal) -> Decimal:
@@ -89,12 +70,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Benchmark 6: analytics.")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
-    ensure_database()
+    ensure_database(URL)
     try:
         lines = run()
     finally:
         if os.environ.get("BENCH_ANALYTICS_KEEP", "1") == "0":
-            drop_database()
+            drop_database(URL)
     print("\n".join(lines))
     if args.json:
         args.json.write_text(json.dumps({"lines": lines}, ensure_ascii=False))
@@ -122,7 +103,7 @@ def run() -> list[str]:
     seeded = None
     if not Purchase.objects.exists():
         started = time.monotonic()
-        call_command("seed_demo", members=MEMBERS, purchases=PURCHASES)
+        call_command("seed_demo", members=MEMBERS, purchases=PURCHASES, months=MONTHS)
         seeded = time.monotonic() - started
         print(f"seed: {seeded:.1f} s (see its output above)")
     n_purchases = Purchase.objects.count()

@@ -40,9 +40,11 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark(7, "import", "Bulk CSV import"),
 )
 
-# The members bench/run.py enrols for every benchmark to share (the cards the
-# API load uses): slot 0, which no benchmark number takes.
+# Numbers that are not one benchmark's: the members bench/run.py enrols for
+# every benchmark to share (the cards the API load uses), and bench/chaos.py's.
 SHARED = "shared"
+CHAOS = "chaos"
+OTHER_SLOTS = {SHARED: 0, CHAOS: 9}
 
 # Sizes for a run that only proves every benchmark still works (bench/run.py
 # --tiny, the smoke tests): a few members, a second of load. The figures of
@@ -65,10 +67,12 @@ TINY = {
     "BENCH_HOT_OPS": "2",
     "BENCH_CAMPAIGN_MEMBERS": "20",
     "BENCH_CAMPAIGN_WORKERS": "1",
+    "BENCH_CAMPAIGN_TIMEOUT": "180",
     "BENCH_IMPORT_MEMBERS": "5",
     "BENCH_IMPORT_ROWS": "12",
     "BENCH_ANALYTICS_MEMBERS": "10",
     "BENCH_ANALYTICS_PURCHASES": "60",
+    "BENCH_ANALYTICS_MONTHS": "2",
     "BENCH_ANALYTICS_NIGHTLY": "3",
     "BENCH_ANALYTICS_RETURNS": "2",
     "BENCH_ANALYTICS_REPEAT": "1",
@@ -146,7 +150,12 @@ class Numbers:
 
 
 def numbers(name: str) -> Numbers:
-    """The numbers of benchmark `name` (or of SHARED, bench/run.py's members)."""
-    if name == SHARED:
-        return Numbers(0)
+    """The numbers of benchmark `name`, or of SHARED or CHAOS."""
+    if name in OTHER_SLOTS:
+        return Numbers(OTHER_SLOTS[name])
     return Numbers(benchmark(name).number)
+
+
+def slots() -> dict[str, int]:
+    """Every user of numbers() and its slot: one digit each, none twice."""
+    return {**OTHER_SLOTS, **{b.name: b.number for b in BENCHMARKS}}

@@ -88,20 +88,32 @@ def configure(*, tiny: bool = False) -> None:
 
 
 def ensure_database(url: str | None = None) -> None:
+    """Create the database when it is missing: empty, or a copy of the migrated
+    database BENCH_TEMPLATE_DB names (the smoke tests pass their test
+    database: a copy takes a second, migrating a new one many)."""
     import psycopg
 
     base, name = (url or database_url()).rsplit("/", 1)
+    template = os.environ.get("BENCH_TEMPLATE_DB")
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        if not conn.execute(
+        if conn.execute(
             "SELECT 1 FROM pg_database WHERE datname=%s", (name,)
         ).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+            return
+        if template:
+            try:
+                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+                return
+            except psycopg.errors.ObjectInUse:  # someone is connected to it
+                print(f"{template} is in use; migrating {name} from scratch.")
+        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def drop_database(url: str | None = None) -> None:
     import psycopg
+    from django.conf import settings
 
-    if url is None:  # this process's own database
+    if settings.configured:  # this process's connections, if they are there
         from django.db import connections
 
         connections.close_all()
