@@ -72,9 +72,7 @@ TINY = {
     "BENCH_IMPORT_ROWS": "12",
     "BENCH_ANALYTICS_MEMBERS": "10",
     "BENCH_ANALYTICS_PURCHASES": "60",
-    "BENCH_ANALYTICS_MONTHS": "2",
     "BENCH_ANALYTICS_NIGHTLY": "3",
-    "BENCH_ANALYTICS_RETURNS": "2",
     "BENCH_ANALYTICS_REPEAT": "1",
     "BENCH_ANALYTICS_KEEP": "0",  # its database is one of its own (_analytics_tiny)
 }
