@@ -14,12 +14,12 @@
 
 `make bench` (bench/run.py analytics) runs it in a process of its own.
 BENCH_ANALYTICS_DATABASE_URL (default: BENCH_DATABASE_URL's name with
-"_analytics", postgres://postgres@127.0.0.1:5432/loyalty_bench_analytics) is
-created when missing and kept, so a second run skips the seed
-(BENCH_ANALYTICS_KEEP=0 drops it at the end; bench/run.py --tiny does, on a
-database of its own). Its receipt ids are registry.numbers("analytics")'s; the
-returns are of half a purchase, in whole kopecks. `--json PATH` writes the
-figures there too.
+"_analytics" when that is set, else
+postgres://postgres@127.0.0.1:5432/loyalty_analytics_bench) is created when
+missing and kept, so a second run skips the seed (BENCH_ANALYTICS_KEEP=0 drops
+it at the end; bench/run.py --tiny does, on a database of its own, "_tiny").
+Its receipt ids are registry.numbers("analytics")'s; the returns are of half a
+purchase, in whole kopecks. `--json PATH` writes the figures there too.
 """
 
 from __future__ import annotations
@@ -39,12 +39,22 @@ from run import drop_database, ensure_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-URL = os.environ.get("BENCH_ANALYTICS_DATABASE_URL") or (
-    os.environ.get(
-        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/loyalty_bench"
-    )
-    + ("_analytics_tiny" if os.environ.get("BENCH_TINY") == "1" else "_analytics")
-)
+
+
+def _database_url() -> str:
+    """BENCH_ANALYTICS_DATABASE_URL; else BENCH_DATABASE_URL's name with
+    "_analytics", so that one variable keeps two runs apart; else the
+    documented loyalty_analytics_bench (a kept, seeded one is found again).
+    --tiny has a database of its own, which it drops."""
+    tiny = "_tiny" if os.environ.get("BENCH_TINY") == "1" else ""
+    if os.environ.get("BENCH_ANALYTICS_DATABASE_URL"):
+        return os.environ["BENCH_ANALYTICS_DATABASE_URL"] + tiny
+    if os.environ.get("BENCH_DATABASE_URL"):
+        return os.environ["BENCH_DATABASE_URL"] + "_analytics" + tiny
+    return "postgres://postgres@127.0.0.1:5432/loyalty_analytics_bench" + tiny
+
+
+URL = _database_url()
 os.environ["DATABASE_URL"] = URL
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loyalty_site.settings")
 os.environ.setdefault("LANGUAGE_CODE", "en")

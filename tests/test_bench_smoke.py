@@ -66,14 +66,14 @@ def bench_results(django_db_setup, django_db_blocker, tmp_path_factory):
     env = {
         **os.environ,
         "BENCH_DATABASE_URL": f"{url}/{template}_bench",
-        "BENCH_ANALYTICS_DATABASE_URL": f"{url}/{template}_bench_analytics",
         "BENCH_TEMPLATE_DB": template,
         "BENCH_REDIS_URL": os.environ.get(
             "BENCH_SMOKE_REDIS_URL", "redis://127.0.0.1:6379/14"
         ),
         "PYTHONUNBUFFERED": "1",
     }
-    env.pop("BENCH_KEEP", None)
+    for name in ("BENCH_KEEP", "BENCH_ANALYTICS_DATABASE_URL"):
+        env.pop(name, None)  # the databases are this run's, and dropped
     before = {p.name: _digest(p) for p in DOCS}
     proc = subprocess.Popen(  # noqa: S603 - our own script, this interpreter
         [sys.executable, str(BENCH / "run.py"), "--tiny", "--json", str(out)],
