@@ -65,7 +65,7 @@ messages: $(DEPS)  ## extract and compile translations (needs GNU gettext)
 	$(PY) manage.py makemessages -l uk -l ru -l ro -l en --no-obsolete --ignore=.venv --ignore=var --ignore=staticfiles --ignore=bench --ignore="*/tests/*" --ignore=tests --ignore=static
 	$(PY) manage.py compilemessages --ignore=.venv
 
-bench: $(DEPS) var  ## benchmarks on PostgreSQL (BENCH="api hot" for some); figures go to docs/BENCHMARKS.md
+bench: $(DEPS) var  ## all benchmarks on PostgreSQL (BENCH="api hot" for some, BENCH=--tiny to check they work); prints figures for docs/BENCHMARKS.md
 	$(PY) bench/run.py $(BENCH)
 
 bench-chart: $(DEPS)  ## docs/img/benchmarks.png from the figures in docs/benchmarks.json

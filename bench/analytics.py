@@ -12,26 +12,49 @@
     python bench/analytics.py            # 100k members, 1M purchases
     BENCH_ANALYTICS_MEMBERS=10000 BENCH_ANALYTICS_PURCHASES=100000 python bench/analytics.py
 
-BENCH_ANALYTICS_DATABASE_URL (default
+`make bench` (bench/run.py analytics) runs it in a process of its own.
+BENCH_ANALYTICS_DATABASE_URL (default: BENCH_DATABASE_URL's name with
+"_analytics" when that is set, else
 postgres://postgres@127.0.0.1:5432/loyalty_analytics_bench) is created when
-missing and kept, so a second run skips the seed.
+missing and kept, so a second run skips the seed (BENCH_ANALYTICS_KEEP=0 drops
+it at the end; bench/run.py --tiny does, on a database of its own, "_tiny").
+Its receipt ids are registry.numbers("analytics")'s; the returns are of half a
+purchase, in whole kopecks. `--json PATH` writes the figures there too.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import platform
 import statistics
 import sys
 import time
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+
+from registry import numbers  # bench/, beside this file
+from run import drop_database, ensure_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-URL = os.environ.get(
-    "BENCH_ANALYTICS_DATABASE_URL",
-    "postgres://postgres@127.0.0.1:5432/loyalty_analytics_bench",
-)
+
+
+def _database_url() -> str:
+    """BENCH_ANALYTICS_DATABASE_URL; else BENCH_DATABASE_URL's name with
+    "_analytics", so that one variable keeps two runs apart; else the
+    documented loyalty_analytics_bench (a kept, seeded one is found again).
+    --tiny has a database of its own, which it drops."""
+    tiny = "_tiny" if os.environ.get("BENCH_TINY") == "1" else ""
+    if os.environ.get("BENCH_ANALYTICS_DATABASE_URL"):
+        return os.environ["BENCH_ANALYTICS_DATABASE_URL"] + tiny
+    if os.environ.get("BENCH_DATABASE_URL"):
+        return os.environ["BENCH_DATABASE_URL"] + "_analytics" + tiny
+    return "postgres://postgres@127.0.0.1:5432/loyalty_analytics_bench" + tiny
+
+
+URL = _database_url()
 os.environ["DATABASE_URL"] = URL
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loyalty_site.settings")
 os.environ.setdefault("LANGUAGE_CODE", "en")
@@ -43,21 +66,33 @@ os.environ.setdefault(
 MEMBERS = int(os.environ.get("BENCH_ANALYTICS_MEMBERS", "100000"))
 PURCHASES = int(os.environ.get("BENCH_ANALYTICS_PURCHASES", "1000000"))
 NIGHTLY_PURCHASES = int(os.environ.get("BENCH_ANALYTICS_NIGHTLY", "500"))
+MONTHS = int(os.environ.get("BENCH_ANALYTICS_MONTHS", "12"))  # of history
+NIGHTLY_RETURNS = int(os.environ.get("BENCH_ANALYTICS_RETURNS", "20"))
+REPEAT = int(os.environ.get("BENCH_ANALYTICS_REPEAT", "5"))  # requests per page
 
 
-def ensure_database() -> None:
-    import psycopg
-
-    base, name = URL.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        if not conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname=%s", (name,)
-        ).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+def half(amount: Decimal) -> Decimal:
+    """Half a purchase, in whole kopecks: returns take at most two decimals."""
+    return (amount / 2).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def main() -> None:
-    ensure_database()
+    parser = argparse.ArgumentParser(description="Benchmark 6: analytics.")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    ensure_database(URL)
+    try:
+        lines = run()
+    finally:
+        if os.environ.get("BENCH_ANALYTICS_KEEP", "1") == "0":
+            drop_database(URL)
+    print("\n".join(lines))
+    if args.json:
+        args.json.write_text(json.dumps({"lines": lines}, ensure_ascii=False))
+
+
+def run() -> list[str]:
+    """Benchmark 6 on this process's database; returns its figures (Markdown)."""
     import django
 
     django.setup()
@@ -69,18 +104,18 @@ def main() -> None:
     from django.utils import timezone
 
     call_command("migrate", verbosity=0)
-    from decimal import Decimal
-
     from analytics.snapshots import snapshots_refresh_incremental
     from members.models import Member, Store, User
     from rewards.models import Purchase
     from rewards.services import purchase_record, purchase_return_record
 
     print(f"# Benchmark 6: analytics ({platform.node()}, {os.cpu_count()} CPUs)")
+    seeded = None
     if not Purchase.objects.exists():
         started = time.monotonic()
-        call_command("seed_demo", members=MEMBERS, purchases=PURCHASES)
-        print(f"seed: {time.monotonic() - started:.1f} s (see its output above)")
+        call_command("seed_demo", members=MEMBERS, purchases=PURCHASES, months=MONTHS)
+        seeded = time.monotonic() - started
+        print(f"seed: {seeded:.1f} s (see its output above)")
     n_purchases = Purchase.objects.count()
     n_members = Member.objects.count()
     print(f"data: {n_members} members, {n_purchases} purchases")
@@ -106,42 +141,49 @@ def main() -> None:
         )
         cursor.fetchall()
     raw = time.monotonic() - started
-    print(
-        f"full recompute: {full:.1f} s; baseline (the raw rows read once, grouped"
-        f" by day): {raw:.1f} s; ratio {raw / full:.2f}"
-    )
+    figures = [
+        f"Data: {n_members} members, {n_purchases} purchases"
+        + (f", seeded in {seeded:.1f} s." if seeded is not None else " (kept)."),
+        "",
+        f"Full recompute: {full:.1f} s; baseline (the raw rows read once, grouped"
+        f" by day): {raw:.1f} s; ratio {raw / full:.2f}.",
+    ]
+    print(figures[-1])
 
     # A day's activity: new purchases now, a few returns of older ones.
     stores = list(Store.objects.order_by("pk")[:3])
     members = list(Member.objects.order_by("?")[:NIGHTLY_PURCHASES])
     now = timezone.now()
     stamp = int(time.time())
+    nums = numbers("analytics")
     for i, member in enumerate(members):
         purchase_record(
             store=stores[i % len(stores)],
             member=member,
-            receipt_id=f"N{stamp}-{i}",
+            receipt_id=nums.receipt("N", stamp, i),
             total=Decimal("99.50"),
             occurred_at=now,
         )
     for i, purchase in enumerate(
         Purchase.objects.filter(returned_total=0).order_by("-id")[
-            NIGHTLY_PURCHASES : NIGHTLY_PURCHASES + 20
+            NIGHTLY_PURCHASES : NIGHTLY_PURCHASES + NIGHTLY_RETURNS
         ]
     ):
         purchase_return_record(
             purchase=purchase,
             store=purchase.store,
-            receipt_id=f"NR{stamp}-{i}",
-            amount=purchase.total / 2,
+            receipt_id=nums.receipt("R", stamp, i),
+            amount=half(purchase.total),
         )
     started = time.monotonic()
     result = snapshots_refresh_incremental()
     nightly = time.monotonic() - started
-    print(
-        f"incremental nightly ({NIGHTLY_PURCHASES} purchases, 20 returns): "
-        f"{nightly:.1f} s ({result.days} days, {len(result.months)} months)"
+    figures.append(
+        f"Incremental nightly ({len(members)} purchases, {NIGHTLY_RETURNS} "
+        f"returns): {nightly:.1f} s ({result.days} days, {len(result.months)} "
+        "months)."
     )
+    print(figures[-1])
 
     manager = User.objects.get(username="manager")
     client = Client()
@@ -161,8 +203,6 @@ def main() -> None:
     # Baseline: a staff page that computes nothing (the admin index), same
     # client, same login, same middleware.
     pages.append(("Admin index (baseline)", reverse("admin:index"), {}))
-    print("| page | median ms | max ms | queries | median ratio to baseline |")
-    print("|---|---:|---:|---:|---:|")
     rows = []
     for label, url, params in pages:
         if params == "12":
@@ -170,7 +210,7 @@ def main() -> None:
         elif params == "store":
             params = {"store": stores[0].pk}
         times = []
-        for _ in range(5):
+        for _ in range(REPEAT):
             with CaptureQueriesContext(connection) as queries:
                 started = time.monotonic()
                 response = client.get(url, params)
@@ -178,11 +218,19 @@ def main() -> None:
             assert response.status_code == 200, (label, response.status_code)
         rows.append((label, statistics.median(times), max(times), len(queries)))
     baseline = rows[-1][1]
+    figures += [
+        "",
+        f"Pages (median of {REPEAT} requests):",
+        "",
+        "| page | median ms | max ms | queries | median ratio to baseline |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for label, median, slowest, queries in rows:
-        print(
+        figures.append(
             f"| {label} | {median:.0f} | {slowest:.0f} | {queries} "
             f"| {median / baseline:.1f} |"
         )
+    return figures
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ A/B split, texts with variables), then times in this process
 `campaign_send_now` (freeze the recipients with one INSERT ... SELECT, plan the
 chunks, queue one chunk task per 1 000 members on Redis: "time to queue") while
 BENCH_CAMPAIGN_WORKERS (2) `celery worker` processes, started beforehand
-against the same database, write and deliver the messages. Polls the Message
+against the same database (and answering a ping), write and deliver the messages. Polls the Message
 table every half second for rows written ("into the outbox") and rows sent.
 Email goes to Django's dummy backend, so the figure is the fan-out's own cost.
 Checks: one message per recipient, none twice, the run counted sent.
@@ -16,7 +16,11 @@ Baseline, in the same run: as many messages bulk-inserted and handed to the same
 dummy backend in this one process, without Celery, templates or send-time
 checks (the floor).
 
-Called by bench/run.py on its bench database (Django already set up).
+Its members' phones, cards, e-mails and referral codes are registry.numbers
+("campaigns"): benchmark 3's customers are in the same database.
+
+Called by bench/run.py on its bench database (Django already set up; run.py
+points CELERY_BROKER_URL at BENCH_REDIS_URL before that).
 """
 
 from __future__ import annotations
@@ -29,31 +33,34 @@ import tempfile
 import time
 from pathlib import Path
 
+from registry import numbers
+
 N_MEMBERS = int(os.environ.get("BENCH_CAMPAIGN_MEMBERS", "100000"))
 WORKERS = int(os.environ.get("BENCH_CAMPAIGN_WORKERS", "2"))
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
 ROOT = Path(__file__).resolve().parent.parent
-# Before Django reads its settings (bench/run.py imports this module first).
-os.environ["CELERY_BROKER_URL"] = REDIS_URL
+NUMBERS = numbers("campaigns")
+# Seconds the delivery may take before the run counts as failed.
+TIMEOUT = int(os.environ.get("BENCH_CAMPAIGN_TIMEOUT", 3 * 3600))
 
 
 def _members() -> None:
     from members.models import Member
 
-    have = Member.objects.filter(card_number__startswith="88").count()
+    have = Member.objects.filter(card_number__startswith=NUMBERS.card_prefix).count()
     batch = 5000
     for start in range(have, N_MEMBERS, batch):
         Member.objects.bulk_create(
             Member(
-                card_number=f"88{i:010d}",
-                phone=f"+38063{i:07d}",
-                email=f"fan{i}@example.com",
+                card_number=NUMBERS.card(i),
+                phone=NUMBERS.phone(i),
+                email=NUMBERS.email(i),
                 # Without consent every marketing email is suppressed at send
                 # time and the benchmark would measure no sending at all.
                 email_consent=True,
                 first_name=f"Fan{i}",
                 language=("uk", "ru", "ro", "en")[i % 4],
-                referral_code=f"FB{i:09d}",
+                referral_code=NUMBERS.referral_code(i),
             )
             for i in range(start, min(start + batch, N_MEMBERS))
         )
@@ -135,6 +142,22 @@ def _workers(tmp: Path) -> list[subprocess.Popen]:
     ]
 
 
+def _wait_ready(
+    workers: list[subprocess.Popen], tmp: Path, timeout: float = 120
+) -> None:
+    """Until every worker answers a ping, so that the time to queue and the
+    rates do not include the workers' start."""
+    from loyalty_site.celery import app
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(w.poll() is not None for w in workers):
+            raise RuntimeError(f"a Celery worker exited at its start; see {tmp}")
+        if len(app.control.ping(timeout=0.5)) >= len(workers):
+            return
+    raise RuntimeError(f"the Celery workers did not answer a ping in {timeout:.0f} s")
+
+
 def _baseline(n: int) -> tuple[int, float]:
     """The floor, in this one process: the same number of Message rows
     bulk-inserted 1 000 at a time, each batch's emails handed to the same dummy
@@ -146,7 +169,7 @@ def _baseline(n: int) -> tuple[int, float]:
     from members.models import Member
 
     ids = list(
-        Member.objects.filter(card_number__startswith="88")
+        Member.objects.filter(card_number__startswith=NUMBERS.card_prefix)
         .order_by("pk")
         .values_list("pk", flat=True)[:n]
     )
@@ -160,7 +183,7 @@ def _baseline(n: int) -> tuple[int, float]:
                 kind="campaign",
                 marketing=True,
                 channel="email",
-                to=f"fan{member_id}@example.com",
+                to=f"baseline{member_id}@example.com",
                 subject="News",
                 body="Hi, you have 0 points.",
                 status=MessageStatus.SENT,
@@ -191,8 +214,8 @@ def run() -> list[str]:
     campaign = _campaign()
     tmp = Path(tempfile.mkdtemp(prefix="bench-fanout-"))
     workers = _workers(tmp)
-    time.sleep(8)  # let the workers connect
     try:
+        _wait_ready(workers, tmp)
         t0 = time.perf_counter()
         run = campaign_send_now(campaign=campaign)
         queued_s = time.perf_counter() - t0
@@ -211,7 +234,7 @@ def run() -> list[str]:
         )
         written_at = sent_at = None
         written = sent = 0
-        deadline = time.monotonic() + 3 * 3600
+        deadline = time.monotonic() + TIMEOUT
         while time.monotonic() < deadline:
             counts = dict(
                 Message.objects.filter(campaign=campaign)
@@ -248,7 +271,7 @@ def run() -> list[str]:
     distinct = (
         Message.objects.filter(campaign=campaign).values("member_id").distinct().count()
     )
-    assert sent_at is not None, "the run did not finish"
+    assert sent_at is not None, f"the run did not finish in {TIMEOUT} s"
     assert written == distinct == expected - held, (written, distinct, expected, held)
     assert CampaignRun.objects.get(pk=run.pk).status == "sent"
     base_n, base_s = _baseline(written)

@@ -19,6 +19,8 @@ import time
 from collections import Counter
 from decimal import Decimal
 
+from registry import numbers
+
 WRITERS = int(os.environ.get("BENCH_HOT_WRITERS", "32"))
 OPS = int(os.environ.get("BENCH_HOT_OPS", "25"))  # per writer
 
@@ -49,7 +51,7 @@ def _writer(
     barrier.wait(timeout=60)
     t0 = time.perf_counter()
     for k in range(OPS):
-        receipt = f"{tag}-{index}-{k}"
+        receipt = numbers("hot").receipt(tag, index, k)
         try:
             if k % 2 == 0:
                 purchase_record(
@@ -106,8 +108,9 @@ def main(*, store) -> tuple[dict, dict, bool]:
     from rewards.selectors import ledger_discrepancies
     from rewards.services import points_adjust
 
+    nums = numbers("hot")
     members = [
-        member_enroll(phone=f"+38050{i:07d}", store=store) for i in range(WRITERS + 1)
+        member_enroll(phone=nums.phone(i), store=store) for i in range(WRITERS + 1)
     ]
     for m in members:
         # Enough for every redemption even if all earns came last.

@@ -21,6 +21,8 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+from registry import numbers
+
 N_MEMBERS = int(os.environ.get("BENCH_IMPORT_MEMBERS", "2000"))
 N_ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "10000"))
 SKUS = [
@@ -33,8 +35,7 @@ SKUS = [
 
 def _files(directory: Path) -> tuple[Path, Path, int, int]:
     """The two files, the number of purchase rows and of receipts they hold."""
-    from members.cards import luhn_check_digit
-
+    nums = numbers("import")
     rng = random.Random(7)  # noqa: S311 - test data
     members_csv, purchases_csv = directory / "members.csv", directory / "purchases.csv"
     cards = []
@@ -52,13 +53,12 @@ def _files(directory: Path) -> tuple[Path, Path, int, int]:
             ]
         )
         for i in range(N_MEMBERS):
-            body = f"2790{i:07d}"
-            cards.append(body + luhn_check_digit(body))
+            cards.append(nums.card(i))
             w.writerow(
                 [
-                    # any human format: 067 100 00 07, normalized by the import
-                    f"067 {100 + i // 10000:03d} {i % 10000 // 100:02d} {i % 100:02d}",
-                    f"m{i}@example.com",
+                    # as people type it: 067 700 00 07, normalized by the import
+                    nums.phone_typed(i),
+                    nums.email(i),
                     "Olena",
                     f"K{i}",
                     f"{1960 + i % 40}-{1 + i % 12:02d}-{1 + i % 28:02d}",
@@ -82,7 +82,7 @@ def _files(directory: Path) -> tuple[Path, Path, int, int]:
             rows.append(
                 [
                     "bench",
-                    f"B{receipt}",
+                    nums.receipt(receipt),
                     card,
                     "",
                     f"{total:.2f}",

@@ -16,7 +16,8 @@ postgres://postgres@127.0.0.1:5432/loyalty_bench_web, created and dropped), or
 dashboard) prints the top cProfile entries (cumulative, in CPU time) and the SQL
 of that request too; BENCH_PROFILE_OUT=<dir> keeps the profiles.
 Each member's first purchase (it moves them into the first tier) is made
-before the earn figures, which are those of a returning customer.
+before the earn figures, which are those of a returning customer. Its
+customers' phones and receipt ids are registry.numbers("cpu")'s.
 """
 
 from __future__ import annotations
@@ -26,17 +27,20 @@ import statistics
 import sys
 import time
 
+from registry import numbers
+
 N_REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))
-N_CUSTOMERS = 50
-WARMUP = 10
+N_CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "50"))
+WARMUP = int(os.environ.get("BENCH_REQUEST_WARMUP", "10"))
+NUMBERS = numbers("cpu")
 
 
 def _customers(store, n: int) -> list[str]:
     """Session keys of n logged-in customers with bench/run.py's dashboard
     shapes (a login, a year of purchases, tiers), under their own phones."""
-    from run import _customers as customers_make
+    from run import customers_make
 
-    sessions, _client = customers_make(store, n, tag="cpu", phones="+38066")
+    sessions, _client = customers_make(store, n, NUMBERS)
     return sessions
 
 
@@ -105,7 +109,9 @@ def _profile(label: str, call) -> None:
 
 
 def measure(store, members) -> list[str]:
-    from django.core.management import call_command
+    """The collected static files must be there (the dashboard's {% static %}
+    needs the production storage's manifest): main() and bench/run.py collect
+    them."""
     from django.db import connection
     from django.test import Client, override_settings
     from django.urls import reverse
@@ -113,8 +119,6 @@ def measure(store, members) -> list[str]:
     from members.services import api_token_create
     from rewards.selectors import ledger_discrepancies
 
-    # The dashboard's {% static %} needs the manifest of the production storage.
-    call_command("collectstatic", interactive=False, verbosity=0)
     _token, raw = api_token_create(store=store, name="cpu bench till")
     cards = [m.card_number for m in members]
     till = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Token {raw}")
@@ -137,7 +141,7 @@ def measure(store, members) -> list[str]:
             "/api/v1/purchases",
             data={
                 "card_number": cards[i % len(cards)],
-                "receipt_id": f"cpu-{run_id}-{i}",
+                "receipt_id": NUMBERS.receipt(run_id, i),
                 "total": "123.45",
             },
             content_type="application/json",
@@ -193,8 +197,12 @@ def main() -> None:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import run  # bench/run.py: the database, settings and members
 
+    run.configure()
     store, members = run.setup()
     try:
+        from django.core.management import call_command
+
+        call_command("collectstatic", interactive=False, verbosity=0)
         out = measure(store, members)
     finally:
         if os.environ.get("BENCH_KEEP") != "1":

@@ -1,75 +1,123 @@
-"""Benchmarks. `make bench` runs them; figures are pasted into docs/BENCHMARKS.md.
+"""Benchmarks. `make bench` runs them; figures are pasted into docs/BENCHMARKS.md
+by hand (this script writes no file there).
 
-1. Ledger earn: purchases per second through rewards.services.purchase_record on
+The list is bench/registry.py's BENCHMARKS, in the order they run:
+
+1. earn: purchases per second through rewards.services.purchase_record on
    PostgreSQL, against the same SQL statements issued raw through psycopg in one
    transaction each (the floor the ORM and the service could reach).
-2. POS API under gunicorn: earn requests per second and latency at 16 and 64
+2. api: POS API under gunicorn: earn requests per second and latency at 16 and 64
    connections, against /healthz (bench/web_load.py).
-3. Customer dashboard: p95 at 50 logged-in customers, against a static file.
-4. Hot member: 32 processes earning and redeeming on one member, against 32
-   members (bench/hot_member.py).
-5. Campaign fan-out: 100 000 recipients through Celery on Redis: time to queue,
+3. dashboard: customer dashboard: p95 at 50 logged-in customers, against a
+   static file.
+   cpu: queries and Django CPU per request, in process (bench/request_cpu.py).
+4. hot: 32 processes earning and redeeming on one member, against 32 members
+   (bench/hot_member.py).
+5. campaigns: 100 000 recipients through Celery on Redis: time to queue,
    messages per second into the outbox (bench/campaign_fanout.py).
-7. Bulk CSV import: rows per second through import_members and
+6. analytics: bench/analytics.py in a process of its own, on its own database
+   (kept between runs: its seed takes minutes).
+7. import: bulk CSV import: rows per second through import_members and
    import_purchases, against the same rows with bulk_create (bench/imports.py).
 
-`python bench/run.py [earn] [api] [dashboard] [hot] [campaigns] [import] [cpu]` runs
-some; none, all. cpu: queries and Django CPU per request, in process
-(bench/request_cpu.py).
+`python bench/run.py [NAME ...] [--tiny] [--json PATH]` runs some; none, all.
+Every benchmark takes its phones, cards and receipt ids from registry.numbers,
+so none collides with another's. A benchmark that fails is reported and the
+others still run; the exit status is 1 then. --tiny runs every benchmark at a
+size that only proves it works (registry.TINY: a few members, a second of
+load); --json also writes each benchmark's outcome and figures to PATH.
 Needs PostgreSQL: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/loyalty_bench);
 the database is created, and dropped at the end (BENCH_KEEP=1 keeps it).
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+import json
 import os
 import platform
 import sys
 import time
+import traceback
 import urllib.request
+from contextlib import ExitStack
 from decimal import Decimal
 from pathlib import Path
 
-import campaign_fanout
-import hot_member  # bench/, beside this file
-import imports as bench_imports
-import web_load
+from registry import BENCHMARKS, SHARED, TINY, Numbers, names, numbers  # bench/
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-URL = os.environ.get(
-    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/loyalty_bench"
-)
-os.environ["DATABASE_URL"] = URL
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loyalty_site.settings")
-# The same key in gunicorn (bench/web_load.py inherits it): the customers' sessions
-# made here must be valid there.
-os.environ.setdefault("SECRET_KEY", "bench-only-" + "k" * 50)
-os.environ.setdefault("LANGUAGE_CODE", "en")
-N_MEMBERS = int(os.environ.get("BENCH_MEMBERS", "200"))
-N_OPS = int(os.environ.get("BENCH_OPS", "3000"))
-BENCH_HISTORY = int(os.environ.get("BENCH_HISTORY", "24"))  # purchases per customer
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/loyalty_bench"
 STATIC_FILE = "/static/js/referral.js"
+REDIS_URL_DEFAULT = "redis://127.0.0.1:6379/5"
 
 
-def ensure_database() -> None:
+def env_int(name: str, default: int) -> int:
+    """A size from the environment, read when it is used (--tiny sets them)."""
+    return int(os.environ.get(name, default))
+
+
+def database_url() -> str:
+    return os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+
+
+def configure(*, tiny: bool = False) -> None:
+    """Point this process, and the gunicorn and Celery processes it starts, at
+    the bench database and broker; before Django is set up."""
+    if tiny:
+        os.environ.update(TINY)
+        # collectstatic without compressing every file (12 s): plain copies in
+        # a folder of their own, which a second run only checks.
+        os.environ["STATICFILES_BACKEND"] = (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+        os.environ["STATIC_ROOT"] = str(ROOT / "var" / "bench-static-tiny")
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    os.environ["DATABASE_URL"] = database_url()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loyalty_site.settings")
+    # The same key in gunicorn (bench/web_load.py inherits it): the customers'
+    # sessions made here must be valid there.
+    os.environ.setdefault("SECRET_KEY", "bench-only-" + "k" * 50)
+    os.environ.setdefault("LANGUAGE_CODE", "en")
+    # The campaign fan-out's broker, for this process and its Celery workers.
+    os.environ["CELERY_BROKER_URL"] = os.environ.get(
+        "BENCH_REDIS_URL", REDIS_URL_DEFAULT
+    )
+
+
+def ensure_database(url: str | None = None) -> None:
+    """Create the database when it is missing: empty, or a copy of the migrated
+    database BENCH_TEMPLATE_DB names (the smoke tests pass their test
+    database: a copy takes a second, migrating a new one many)."""
     import psycopg
 
-    base, name = URL.rsplit("/", 1)
+    base, name = (url or database_url()).rsplit("/", 1)
+    template = os.environ.get("BENCH_TEMPLATE_DB")
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        if not conn.execute(
+        if conn.execute(
             "SELECT 1 FROM pg_database WHERE datname=%s", (name,)
         ).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+            return
+        if template:
+            try:
+                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+                return
+            except psycopg.errors.ObjectInUse:  # someone is connected to it
+                print(f"{template} is in use; migrating {name} from scratch.")
+        conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def drop_database() -> None:
+def drop_database(url: str | None = None) -> None:
     import psycopg
-    from django.db import connections
+    from django.conf import settings
 
-    connections.close_all()
-    base, name = URL.rsplit("/", 1)
+    if settings.configured:  # this process's connections, if they are there
+        from django.db import connections
+
+        connections.close_all()
+    base, name = (url or database_url()).rsplit("/", 1)
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -89,39 +137,79 @@ def setup():
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    # Empty, as a kept database (BENCH_KEEP=1) may not be. flush keeps the
+    # table of applied migrations, so a migrate after it would change nothing.
     call_command("flush", interactive=False, verbosity=0)
-    call_command("migrate", verbosity=0)  # the data migrations' rows again
 
     from members.models import Store
     from members.services import member_enroll
 
     store = Store.objects.create(code="bench", name="Bench")
-    print(f"Enrolling {N_MEMBERS} members...")
+    n = env_int("BENCH_MEMBERS", 200)
+    shared = numbers(SHARED)
+    print(f"Enrolling {n} members...")
     members = []
-    for i in range(N_MEMBERS):
-        members.append(member_enroll(phone=f"+38067{i:07d}", store=store))
-        progress("members", i + 1, N_MEMBERS)
+    for i in range(n):
+        members.append(member_enroll(phone=shared.phone(i), store=store))
+        progress("members", i + 1, n)
     return store, members
 
 
-def bench_earn(store, members) -> list[str]:
+class Context:
+    """What the benchmarks of one run share: the store, the members, the
+    collected static files, wrk and one gunicorn (started when first needed,
+    stopped at the end of the run)."""
+
+    def __init__(self, store, members, stack: ExitStack) -> None:
+        self.store, self.members, self._stack = store, members, stack
+        self._static = False
+        self._wrk: str | None = None
+        self._server = None
+
+    def static(self) -> None:
+        if not self._static:
+            from django.core.management import call_command
+
+            call_command("collectstatic", interactive=False, verbosity=0)
+            self._static = True
+
+    def wrk(self) -> str:
+        import web_load
+
+        if self._wrk is None:
+            self._wrk = web_load.wrk_ensure()
+        return self._wrk
+
+    def server(self):
+        import web_load
+
+        if self._server is None:
+            self.static()
+            self._server = self._stack.enter_context(web_load.Gunicorn(database_url()))
+        return self._server
+
+
+def bench_earn(ctx: Context) -> list[str]:
     from django.db import connection
 
     from rewards.models import Purchase
     from rewards.selectors import ledger_discrepancies
     from rewards.services import purchase_record
 
-    print(f"1. Ledger earn through the service: {N_OPS} purchases")
+    store, members = ctx.store, ctx.members
+    n_ops, n_members = env_int("BENCH_OPS", 3000), len(members)
+    nums = numbers("earn")
+    print(f"1. Ledger earn through the service: {n_ops} purchases")
     t0 = time.perf_counter()
-    for i in range(N_OPS):
+    for i in range(n_ops):
         purchase_record(
             store=store,
-            member=members[i % N_MEMBERS],
-            receipt_id=f"svc-{i}",
+            member=members[i % n_members],
+            receipt_id=nums.receipt("svc", i),
             total=Decimal("123.45"),
             source=Purchase.Source.API,
         )
-        progress("service", i + 1, N_OPS)
+        progress("service", i + 1, n_ops)
     service_s = time.perf_counter() - t0
     assert ledger_discrepancies() == []
 
@@ -136,18 +224,18 @@ def bench_earn(store, members) -> list[str]:
     lock_sql = _account_lock_sql("postgresql")  # the service's own statement
     account_ids = {m.pk: m.account.pk for m in members}
     connection.close()
-    print(f"   raw psycopg: {N_OPS} purchases")
-    with psycopg.connect(URL) as conn:
+    print(f"   raw psycopg: {n_ops} purchases")
+    with psycopg.connect(database_url()) as conn:
         t0 = time.perf_counter()
-        for i in range(N_OPS):
-            member_id = members[i % N_MEMBERS].pk
+        for i in range(n_ops):
+            member_id = members[i % n_members].pk
             now = dt.datetime.now(dt.UTC)
             with conn.transaction():
                 conn.execute(
                     lock_sql,
                     (
                         store.pk,
-                        f"raw-{i}",
+                        nums.receipt("raw", i),
                         "active",
                         now,
                         now,
@@ -165,7 +253,7 @@ def bench_earn(store, members) -> list[str]:
                     " eligible_total, tier_multiplier, membership_multiplier)"
                     " VALUES (%s,%s,%s,123.45,now(),123,1,0,0,0,0,'api','x',now(),"
                     " 123.45,123.45,1,1) RETURNING id",
-                    (store.pk, f"raw-{i}", member_id),
+                    (store.pk, nums.receipt("raw", i), member_id),
                 ).fetchone()[0]
                 conn.execute(
                     "UPDATE rewards_pointsaccount SET balance=balance+123, updated_at=now() WHERE id=%s",
@@ -182,18 +270,18 @@ def bench_earn(store, members) -> list[str]:
                     " earned_at, available_at) VALUES (%s,%s,123,123,now(),now())",
                     (account_ids[member_id], eid),
                 )
-            progress("raw", i + 1, N_OPS)
+            progress("raw", i + 1, n_ops)
         raw_s = time.perf_counter() - t0
 
-    svc_rate, raw_rate = N_OPS / service_s, N_OPS / raw_s
+    svc_rate, raw_rate = n_ops / service_s, n_ops / raw_s
     return [
         "### 1. Ledger earn",
         "",
         "| benchmark | ops | seconds | ops/s | ratio to baseline |",
         "|---|---|---|---|---|",
-        f"| earn via purchase_record (Django ORM) | {N_OPS} | {service_s:.2f} "
+        f"| earn via purchase_record (Django ORM) | {n_ops} | {service_s:.2f} "
         f"| {svc_rate:.0f} | {svc_rate / raw_rate:.2f} |",
-        f"| same SQL via raw psycopg (baseline) | {N_OPS} | {raw_s:.2f} "
+        f"| same SQL via raw psycopg (baseline) | {n_ops} | {raw_s:.2f} "
         f"| {raw_rate:.0f} | 1.00 |",
     ]
 
@@ -208,13 +296,13 @@ def _queries(client, method: str, path: str, **kwargs) -> int:
     return len(ctx.captured_queries)
 
 
-def _cpu_ms(call, n: int = 50) -> float:
+def _cpu_ms(call, n: int | None = None) -> float:
     """Median CPU time of this process per call, in ms: Django's own cost, without
     PostgreSQL's, and far less moved by other load on the machine than wall time."""
     import statistics
 
     times = []
-    for i in range(n):
+    for i in range(n or env_int("BENCH_CPU_SAMPLES", 50)):
         t0 = time.process_time()
         call(i)
         times.append((time.process_time() - t0) * 1000)
@@ -237,22 +325,28 @@ LATENCY_HEADER = [
 ]
 
 
-def bench_api(store, members, wrk: str, server) -> list[str]:
+def bench_api(ctx: Context) -> list[str]:
+    import web_load
     from django.test import Client
 
     from members.services import api_token_create
     from rewards.models import Purchase
     from rewards.selectors import ledger_discrepancies
 
-    _token, raw = api_token_create(store=store, name="bench till")
-    cards = [m.card_number for m in members]
+    nums = numbers("api")
+    _token, raw = api_token_create(store=ctx.store, name="bench till")
+    cards = [m.card_number for m in ctx.members]
     client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Token {raw}")
-    for receipt in ("q-0", "q-1"):  # the first loads the process's earn configuration
+    for k in range(2):  # the first loads the process's earn configuration
         queries = _queries(
             client,
             "post",
             "/api/v1/purchases",
-            data={"card_number": cards[0], "receipt_id": receipt, "total": "10.00"},
+            data={
+                "card_number": cards[0],
+                "receipt_id": nums.receipt("q", k),
+                "total": "10.00",
+            },
             content_type="application/json",
         )
     earn_cpu = _cpu_ms(
@@ -260,16 +354,23 @@ def bench_api(store, members, wrk: str, server) -> list[str]:
             "/api/v1/purchases",
             data={
                 "card_number": cards[i % len(cards)],
-                "receipt_id": f"cpu-{i}",
+                "receipt_id": nums.receipt("cpu", i),
                 "total": "10.00",
             },
             content_type="application/json",
         )
     )
     health_cpu = _cpu_ms(lambda i: client.get("/healthz"))
+    wrk, server = ctx.wrk(), ctx.server()
     before = Purchase.objects.count()
-    print("2. POS API under gunicorn: earn and /healthz at 16 and 64 connections")
-    rows = web_load.api_earn(wrk, server, token=raw, cards=cards)
+    connections = web_load.api_connections()
+    print(
+        "2. POS API under gunicorn: earn and /healthz at "
+        f"{' and '.join(map(str, connections))} connections"
+    )
+    rows = web_load.api_earn(
+        wrk, server, token=raw, cards=cards, receipt_prefix=nums.receipt_prefix
+    )
     created = Purchase.objects.count() - before
     answered = sum(earn["requests"] for _c, earn, _b in rows)
     exact = ledger_discrepancies() == []
@@ -286,17 +387,18 @@ def bench_api(store, members, wrk: str, server) -> list[str]:
         f"Earn requests answered in the measured runs: {answered}; purchases "
         f"written, warm-ups included: {created}; balance == sum(entries) for "
         f"every account: {exact}. Queries per earn request: {queries}. "
-        f"Django CPU per request, in process (median of 50): earn "
+        f"Django CPU per request, in process (median of "
+        f"{env_int('BENCH_CPU_SAMPLES', 50)}): earn "
         f"{earn_cpu:.1f} ms, /healthz {health_cpu:.1f} ms "
         f"(ratio {earn_cpu / health_cpu:.1f}).",
     ]
     return lines
 
 
-def _customers(store, n: int, tag: str = "bench", phones: str = "+38063"):
+def customers_make(store, n: int, nums: Numbers):
     """n customers with a login, a year of purchases and tiers, logged in:
-    (their session keys, the last one's client). `tag` and `phones` keep two
-    callers' customers apart in one database (bench/request_cpu.py)."""
+    (their session keys, the last one's client). Phones, logins and receipts
+    are `nums`' (benchmark 3's, or bench/request_cpu.py's)."""
     import datetime as dt
 
     from django.contrib.auth import get_user_model
@@ -313,24 +415,21 @@ def _customers(store, n: int, tag: str = "bench", phones: str = "+38063"):
         ):
             Tier.objects.create(name=name, rank=rank, threshold=Decimal(threshold))
     user_model = get_user_model()
+    history = env_int("BENCH_HISTORY", 24)  # purchases per customer
     now = timezone.now()
     cookies = []
     for i in range(n):
-        member = member_enroll(
-            phone=f"{phones}{i:07d}", store=store, email=f"{tag}{i}@example.com"
-        )
-        user = user_model.objects.create_user(
-            username=f"{tag}{i}@example.com", password="x" * 12
-        )
+        member = member_enroll(phone=nums.phone(i), store=store, email=nums.email(i))
+        user = user_model.objects.create_user(username=nums.email(i), password="x" * 12)
         member.user = user
         member.save(update_fields=["user"])
-        for k in range(BENCH_HISTORY):
+        for k in range(history):
             purchase_record(
                 store=store,
                 member=member,
-                receipt_id=f"{tag}-hist-{i}-{k}",
+                receipt_id=nums.receipt("hist", i, k),
                 total=Decimal("150.00") + k,
-                occurred_at=now - dt.timedelta(days=365 * k / BENCH_HISTORY + 1),
+                occurred_at=now - dt.timedelta(days=365 * k / history + 1),
             )
         client = Client(HTTP_HOST="127.0.0.1")
         client.force_login(user)
@@ -339,13 +438,18 @@ def _customers(store, n: int, tag: str = "bench", phones: str = "+38063"):
     return cookies, client
 
 
-def bench_dashboard(store, wrk: str, server) -> list[str]:
-    from django.contrib.staticfiles import finders  # noqa: F401 - staticfiles is set up
+def bench_dashboard(ctx: Context) -> list[str]:
+    import web_load
     from django.urls import reverse
 
     path = reverse("portal:dashboard")
-    print(f"3. Dashboard: 50 customers with {BENCH_HISTORY} purchases each")
-    cookies, client = _customers(store, 50)
+    n = env_int("BENCH_CUSTOMERS", 50)
+    print(
+        f"3. Dashboard: {n} customers with {env_int('BENCH_HISTORY', 24)} "
+        "purchases each"
+    )
+    cookies, client = customers_make(ctx.store, n, numbers("dashboard"))
+    wrk, server = ctx.wrk(), ctx.server()
     queries = _queries(client, "get", path)
     page_cpu = _cpu_ms(lambda i: client.get(path))
     with urllib.request.urlopen(server.url + STATIC_FILE) as r:  # noqa: S310
@@ -354,23 +458,33 @@ def bench_dashboard(store, wrk: str, server) -> list[str]:
         wrk, server, path=path, cookies=cookies, static_path=STATIC_FILE
     )
     return [
-        "### 3. Customer dashboard, 50 logged-in customers at once",
+        f"### 3. Customer dashboard, {n} logged-in customers at once",
         "",
         *LATENCY_HEADER,
         _latency_row(f"GET {path} (logged in)", page, static),
         _latency_row(f"GET {STATIC_FILE} ({size} B, baseline)", static, static),
         "",
         f"Queries per dashboard page: {queries}. Django CPU per page, in "
-        f"process (median of 50): {page_cpu:.1f} ms.",
+        f"process (median of {env_int('BENCH_CPU_SAMPLES', 50)}): "
+        f"{page_cpu:.1f} ms.",
     ]
 
 
-def bench_hot(store) -> list[str]:
+def bench_cpu(ctx: Context) -> list[str]:
+    import request_cpu
+
+    ctx.static()  # the dashboard's {% static %} needs the collected files
+    return request_cpu.measure(ctx.store, ctx.members)
+
+
+def bench_hot(ctx: Context) -> list[str]:
+    import hot_member
+
     print(
         f"4. Hot member: {hot_member.WRITERS} processes x {hot_member.OPS} writes, "
         "one member, then spread over as many members"
     )
-    hot, spread, exact = hot_member.main(store=store)
+    hot, spread, exact = hot_member.main(store=ctx.store)
     lines = [
         f"### 4. Hot member: {hot_member.WRITERS} writers at once, "
         f"{hot_member.OPS} writes each (earn and redeem alternately)",
@@ -389,62 +503,157 @@ def bench_hot(store) -> list[str]:
     return lines
 
 
-def main() -> None:
-    every = {"earn", "api", "dashboard", "hot", "campaigns", "import", "cpu"}
-    wanted = set(sys.argv[1:]) or every
-    unknown = wanted - every
-    if unknown:
-        sys.exit(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+def bench_campaigns(ctx: Context) -> list[str]:
+    import campaign_fanout
+
+    return [
+        "### 5. Campaign fan-out",
+        "",
+        "| benchmark 5 | time | rate |",
+        "|---|---|---|",
+        *campaign_fanout.run(),
+    ]
+
+
+def bench_analytics(ctx: Context) -> list[str]:
+    """bench/analytics.py in a process of its own: it works on its own database
+    (kept between runs, so that the seed of 1 M purchases is paid once)."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "analytics.json"
+        subprocess.run(  # noqa: S603 - our own script, with this interpreter
+            [
+                sys.executable,
+                str(Path(__file__).with_name("analytics.py")),
+                "--json",
+                str(out),
+            ],
+            check=True,
+            cwd=ROOT,
+        )
+        return ["### 6. Analytics", "", *json.loads(out.read_text())["lines"]]
+
+
+def bench_import(ctx: Context) -> list[str]:
+    import imports as bench_imports
+
+    return [
+        "### 7. Bulk CSV import",
+        "",
+        "| benchmark | rows | seconds | rows/s | ratio to baseline |",
+        "|---|---|---|---|---|",
+        *bench_imports.run(),
+    ]
+
+
+RUNNERS = {
+    "earn": bench_earn,
+    "api": bench_api,
+    "dashboard": bench_dashboard,
+    "cpu": bench_cpu,
+    "hot": bench_hot,
+    "campaigns": bench_campaigns,
+    "analytics": bench_analytics,
+    "import": bench_import,
+}
+assert sorted(RUNNERS) == sorted(names()), "bench/registry.py and RUNNERS differ"
+
+
+def run(wanted: list[str]) -> list[dict]:
+    """Run the benchmarks named in `wanted`, in the registry's order, on a new
+    bench database; one that fails is reported and the others still run."""
+    results = []
+    t0 = time.perf_counter()
     store, members = setup()
-    out: list[str] = []
+    print(f"Set up in {time.perf_counter() - t0:.1f} s.", flush=True)
     try:
-        if "earn" in wanted:
-            out += bench_earn(store, members) + [""]
-        if wanted & {"api", "dashboard"}:
-            from django.core.management import call_command
-
-            call_command("collectstatic", interactive=False, verbosity=0)
-            wrk = web_load.wrk_ensure()
-            with web_load.Gunicorn(URL) as server:
-                if "api" in wanted:
-                    out += bench_api(store, members, wrk, server) + [""]
-                if "dashboard" in wanted:
-                    out += bench_dashboard(store, wrk, server) + [""]
-        if "cpu" in wanted:
-            import request_cpu
-
-            out += request_cpu.measure(store, members) + [""]
-        if "hot" in wanted:
-            out += bench_hot(store) + [""]
-        if "campaigns" in wanted:
-            out += [
-                "| benchmark 5 | time | rate |",
-                "|---|---|---|",
-                *campaign_fanout.run(),
-                "",
-            ]
-        if "import" in wanted:  # last: it empties the database for its baseline
-            out += [
-                "| benchmark | rows | seconds | rows/s | ratio to baseline |",
-                "|---|---|---|---|---|",
-                *bench_imports.run(),
-                "",
-            ]
+        with ExitStack() as stack:
+            ctx = Context(store, members, stack)
+            for b in BENCHMARKS:
+                if b.name not in wanted:
+                    continue
+                t0 = time.perf_counter()
+                result = {"number": b.number, "name": b.name, "title": b.title}
+                try:
+                    lines = RUNNERS[b.name](ctx)
+                except Exception:  # noqa: BLE001 - reported, and the others run
+                    traceback.print_exc()
+                    print(
+                        f"Benchmark {b.number} ({b.name}) failed; going on.",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    result.update(ok=False, lines=[], error=traceback.format_exc())
+                else:
+                    result.update(ok=True, lines=lines, error="")
+                result["seconds"] = round(time.perf_counter() - t0, 2)
+                results.append(result)
     finally:
         if os.environ.get("BENCH_KEEP") != "1":
             drop_database()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="The benchmarks; figures on standard output (docs/BENCHMARKS.md "
+        "is edited by hand)."
+    )
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"some of: {' '.join(names())}"
+    )
+    parser.add_argument(
+        "--tiny",
+        action="store_true",
+        help="a size that only proves every benchmark works; the figures mean nothing",
+    )
+    parser.add_argument(
+        "--json", type=Path, help="also write each benchmark's outcome and figures here"
+    )
+    args = parser.parse_args(argv)
+    unknown = set(args.names) - set(names())
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    configure(tiny=args.tiny)
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    results = run(args.names or names())
+
     import psycopg
 
-    with psycopg.connect(URL.rsplit("/", 1)[0] + "/postgres") as conn:
+    with psycopg.connect(database_url().rsplit("/", 1)[0] + "/postgres") as conn:
         pg = conn.execute("SHOW server_version").fetchone()[0]
-    print()
-    print(
+    machine = (
         f"Machine: {os.cpu_count()} cores · Python {platform.python_version()} · "
-        f"PostgreSQL {pg} · {N_MEMBERS} members · {time.strftime('%Y-%m-%d')}"
+        f"PostgreSQL {pg} · {env_int('BENCH_MEMBERS', 200)} members · {started}"
+        + (" · --tiny: these figures mean nothing" if args.tiny else "")
     )
     print()
-    print("\n".join(out))
+    print(machine)
+    print()
+    for r in results:
+        if r["ok"]:
+            print("\n".join(r["lines"]))
+        else:
+            print(f"### {r['number']}. {r['title']}: FAILED (the error is above)")
+        print()
+    failed = [r["name"] for r in results if not r["ok"]]
+    if failed:
+        print(f"Failed: {', '.join(failed)}", file=sys.stderr)
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {"machine": machine, "tiny": args.tiny, "benchmarks": results},
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    main()
+    # bench/request_cpu.py and others `import run`: let them find this module
+    # rather than load a second copy of it.
+    sys.modules.setdefault("run", sys.modules[__name__])
+    sys.exit(main())

@@ -27,8 +27,16 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
-WARMUP = 3
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))  # read when used: --tiny sets them
+
+
+def api_connections() -> list[int]:
+    """The concurrencies of benchmark 2 (BENCH_API_CONNECTIONS, "16,64")."""
+    return [int(c) for c in os.environ.get("BENCH_API_CONNECTIONS", "16,64").split(",")]
+
 
 # wrk's Lua hooks. setup() numbers the threads so that every request has its own
 # receipt id; done() prints one JSON line that run() parses.
@@ -99,7 +107,7 @@ def wrk_ensure() -> str:
         subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], env=env, check=False)
         found = shutil.which("wrk")
     if not found:
-        sys.exit("wrk is missing: apt-get install -y wrk")
+        raise RuntimeError("wrk is missing: apt-get install -y wrk")
     return found
 
 
@@ -117,7 +125,7 @@ class Gunicorn:
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.workers = 2 * (os.cpu_count() or 1) + 1
+        self.workers = _env_int("BENCH_WEB_WORKERS", 2 * (os.cpu_count() or 1) + 1)
         self.worker_class = worker_class
         self.threads = threads
         self.env = {
@@ -136,7 +144,8 @@ class Gunicorn:
 
     def __enter__(self) -> Gunicorn:
         cmd = [
-            str(ROOT / ".venv/bin/gunicorn"),
+            # This interpreter's gunicorn: a worktree or CI clone has no .venv.
+            str(Path(sys.executable).with_name("gunicorn")),
             "loyalty_site.wsgi:application",
             "--bind",
             f"127.0.0.1:{self.port}",
@@ -165,7 +174,7 @@ class Gunicorn:
             except OSError:
                 time.sleep(0.3)
         self.__exit__()
-        sys.exit(f"gunicorn did not start; see {self.log.name}")
+        raise RuntimeError(f"gunicorn did not start; see {self.log.name}")
 
     def __exit__(self, *exc) -> None:
         if self.proc.poll() is None:
@@ -178,15 +187,18 @@ class Gunicorn:
 
 
 def wrk_run(
-    wrk: str, url: str, *, connections: int, script: str, seconds: int = DURATION
+    wrk: str, url: str, *, connections: int, script: str, seconds: int | None = None
 ) -> dict:
-    """WARMUP seconds of load, discarded (each gunicorn worker's first requests
-    import and compile what it needs), then `seconds` measured."""
+    """BENCH_WARMUP (3) seconds of load, discarded (each gunicorn worker's first
+    requests import and compile what it needs), then `seconds` (BENCH_SECONDS,
+    10) measured."""
+    seconds = seconds or _env_int("BENCH_SECONDS", 10)
+    warmup = _env_int("BENCH_WARMUP", 3)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script + LUA_COMMON)
         path = f.name
     try:
-        for run_seconds in (WARMUP, seconds):
+        for run_seconds in [s for s in (warmup, seconds) if s > 0]:
             out = subprocess.run(  # noqa: S603 - wrk against our own 127.0.0.1 server
                 [
                     wrk,
@@ -225,14 +237,19 @@ def lua_list(values: list[str]) -> str:
     return "{" + ", ".join(f'"{v}"' for v in values) + "}"
 
 
-def api_earn(wrk: str, server: Gunicorn, *, token: str, cards: list[str]) -> list:
+def api_earn(
+    wrk: str, server: Gunicorn, *, token: str, cards: list[str], receipt_prefix: str
+) -> list:
+    """Receipt ids are receipt_prefix, the concurrency, the time, the wrk thread
+    and a counter: each run its own."""
     rows = []
-    for connections in (16, 64):
+    for connections in api_connections():
         earn = wrk_run(
             wrk,
             server.url,
             connections=connections,
-            script=f"EXPECTED = 201\nRUN = 'c{connections}-' .. os.time()\ntid = 0\n"
+            script=f"EXPECTED = 201\nRUN = '{receipt_prefix}c{connections}-' .. os.time()\n"
+            "tid = 0\n"
             + LUA_EARN.replace("{CARDS}", lua_list(cards)).replace("TOKEN", token),
         )
         base = wrk_run(
@@ -255,18 +272,21 @@ def dashboard(
     with urllib.request.urlopen(request) as r:  # noqa: S310
         body = r.read().decode()
         if r.url != server.url + path or 'data-testid="tier-card"' not in body:
-            sys.exit(f"the dashboard did not render for a logged-in customer: {r.url}")
+            raise RuntimeError(
+                f"the dashboard did not render for a logged-in customer: {r.url}"
+            )
+    connections = _env_int("BENCH_DASHBOARD_CONNECTIONS", 50)
     page = wrk_run(
         wrk,
         server.url,
-        connections=50,
+        connections=connections,
         script=f"EXPECTED = 200\nPATH = '{path}'\ntid = 0\n"
         + LUA_GET_AS.replace("{COOKIES}", lua_list(cookies)),
     )
     static = wrk_run(
         wrk,
         server.url,
-        connections=50,
+        connections=connections,
         script=f"EXPECTED = 200\nPATH = '{static_path}'\n" + LUA_GET,
     )
     return page, static

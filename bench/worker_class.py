@@ -28,7 +28,9 @@ def main() -> None:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import run  # bench/run.py: the database, settings and members
     import web_load
+    from registry import numbers
 
+    run.configure()
     store, members = run.setup()
     try:
         from django.core.management import call_command
@@ -45,17 +47,19 @@ def main() -> None:
             ("sync", {}),
             (f"gthread × {THREADS}", {"worker_class": "gthread", "threads": THREADS}),
         ]
+        prefix = numbers("api").receipt_prefix  # its earn load is benchmark 2's
         rows = []
         for n in range(ROUNDS):
             for label, options in kinds:
                 print(f"round {n + 1}: {label}")
-                with web_load.Gunicorn(run.URL, **options) as server:
+                with web_load.Gunicorn(run.database_url(), **options) as server:
                     load = os.getloadavg()[0]
                     earn = web_load.wrk_run(
                         wrk,
                         server.url,
                         connections=CONNECTIONS,
-                        script=f"EXPECTED = 201\nRUN = '{label[:4]}{n}-' .. os.time()\n"
+                        script=f"EXPECTED = 201\nRUN = '{prefix}{label[:4]}{n}-' "
+                        ".. os.time()\n"
                         "tid = 0\n"
                         + web_load.LUA_EARN.replace("{CARDS}", cards).replace(
                             "TOKEN", raw
