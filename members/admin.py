@@ -30,6 +30,7 @@ from members.admin_site import (
 from members.anomalies import anomaly_flags_review
 from members.audit import StaffActor, member_viewed_record, staff_audit_write
 from members.errors import InvalidInput, ServiceError
+from members.formatting import number_format, signed_number_format
 from members.models import (
     AdjustmentRequest,
     AdjustmentStatus,
@@ -275,9 +276,9 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
         return obj.full_name
 
     @admin.display(description=_("balance"), ordering="account__balance")
-    def balance(self, obj: Member) -> int | None:
+    def balance(self, obj: Member) -> str | None:
         account = getattr(obj, "account", None)
-        return account.balance if account else None
+        return number_format(account.balance) if account else None
 
     def get_fieldsets(self, request, obj=None):
         return (
@@ -471,14 +472,16 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
                         self.message_user(
                             request,
                             gettext(
-                                "An adjustment of %(points)+d points would take what "
+                                "An adjustment of %(points)s points would take what "
                                 "you adjusted for this member in 24 hours above the "
-                                "approval threshold of %(threshold)d points: it waits "
+                                "approval threshold of %(threshold)s points: it waits "
                                 "for another Manager's approval."
                             )
                             % {
-                                "points": adjustment.points,
-                                "threshold": staff_controls_get().adjustment_approval_threshold,
+                                "points": signed_number_format(adjustment.points),
+                                "threshold": number_format(
+                                    staff_controls_get().adjustment_approval_threshold
+                                ),
                             },
                             messages.WARNING,
                         )
@@ -487,17 +490,23 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
                     self.log_change(
                         request,
                         member,
-                        gettext("Adjusted points by %(points)+d: %(reason)s")
-                        % {"points": entry.points, "reason": entry.reason},
+                        gettext("Adjusted points by %(points)s: %(reason)s")
+                        % {
+                            "points": signed_number_format(entry.points),
+                            "reason": entry.reason,
+                        },
                     )
                     self.message_user(
                         request,
                         ngettext(
-                            "Points adjusted by %(points)+d. The balance is now %(balance)d point.",
-                            "Points adjusted by %(points)+d. The balance is now %(balance)d points.",
+                            "Points adjusted by %(points)s. The balance is now %(balance)s point.",
+                            "Points adjusted by %(points)s. The balance is now %(balance)s points.",
                             entry.balance_after,
                         )
-                        % {"points": entry.points, "balance": entry.balance_after},
+                        % {
+                            "points": signed_number_format(entry.points),
+                            "balance": number_format(entry.balance_after),
+                        },
                         messages.SUCCESS,
                     )
                     return HttpResponseRedirect(change_url)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import admin, messages
+from django.contrib.admin import helpers as admin_helpers
+from django.contrib.admin import utils as admin_utils
+from django.contrib.admin.templatetags import admin_list
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from members.formatting import number_format
 from members.numbers import NUMBER_FORMFIELD_OVERRIDES
 
 COUNTER_PERMISSION = "rewards.add_purchase"
@@ -20,6 +27,40 @@ def _number_overrides(admin_class, options: dict) -> dict:
     for key, value in NUMBER_FORMFIELD_OVERRIDES.items():
         merged[key] = {**value, **merged.get(key, {})}
     return merged
+
+
+# Whole-number fields that name a year or a serial number, not a quantity.
+_NOT_A_QUANTITY = re.compile(r"(^|_)(year|number)$")
+
+
+def display_for_field(value, field, empty_value_display, avoid_link=False):
+    """Django's admin display of a field's value, with amounts and counts written
+    by the one number format (members.formatting): the locale's group and
+    decimal separators, a DecimalField's own decimals ("123 456,78", "1 234 567"
+    in uk) where Django writes "123456,78". Choices, keys, years and serial
+    numbers stay as Django writes them."""
+    if (
+        value not in (None, "")
+        and not getattr(field, "flatchoices", None)
+        and not isinstance(field, models.BooleanField)
+    ):
+        if isinstance(field, models.DecimalField):
+            return number_format(value, field.decimal_places)
+        if (
+            isinstance(field, (models.IntegerField, models.FloatField))
+            and not field.primary_key
+            and not _NOT_A_QUANTITY.search(field.name or "")
+        ):
+            return number_format(value)
+    return _django_display_for_field(value, field, empty_value_display, avoid_link)
+
+
+# Django offers no hook for this: its changelists (admin_list) and read-only
+# fields (helpers) call admin.utils.display_for_field by name, so both names
+# are pointed here once, for every ModelAdmin of every app, present and future.
+_django_display_for_field = admin_utils.display_for_field
+admin_list.display_for_field = display_for_field
+admin_helpers.display_for_field = display_for_field
 
 
 class LoyaltyAdminSite(admin.AdminSite):

@@ -27,8 +27,10 @@ from django.core.signals import request_started
 from django.utils import timezone, translation
 
 # The Babel locale of each language the site speaks: the program runs in
-# Ukraine and Moldova, so Romanian is Moldova's.
-BABEL_LOCALES = {"uk": "uk_UA", "ru": "ru_UA", "ro": "ro_MD", "en": "en_US"}
+# Ukraine and Moldova, so Romanian is Moldova's; English is European English
+# (en_150: "306,517.19 UAH", the amount before the currency as the rest of the
+# product writes it, and 24-hour day/month dates), not en_US ("UAH306,517.19").
+BABEL_LOCALES = {"uk": "uk_UA", "ru": "ru_UA", "ro": "ro_MD", "en": "en_150"}
 CURRENCY_CACHE_SECONDS = 60
 
 _currency_source: Callable[[], str] | None = None
@@ -38,7 +40,7 @@ _cache = threading.local()
 def babel_locale(language: str | None = None) -> str:
     """The Babel locale of `language` (default: the active one)."""
     code = (language or translation.get_language() or settings.LANGUAGE_CODE).lower()
-    return BABEL_LOCALES.get(code.split("-")[0].split("_")[0], "en_US")
+    return BABEL_LOCALES.get(code.split("-")[0].split("_")[0], BABEL_LOCALES["en"])
 
 
 def currency_source_register(source: Callable[[], str]) -> None:
@@ -79,14 +81,24 @@ def _decimal(value) -> Decimal | None:
 _CODE_DIGIT = re.compile(r"(?<=[A-Za-z])(?=[-−]?\d)|(?<=\d)(?=[A-Za-z])")
 
 
-def money_format(value, currency: str | None = None, language: str | None = None):
-    """`value` as money in the locale: "306 517,19 ₴" (uk), "UAH 306,517.19"
-    (en), with the currency's own decimals. None and "" come back as ""."""
+def money_format(
+    value,
+    currency: str | None = None,
+    language: str | None = None,
+    *,
+    exact: bool = False,
+):
+    """`value` as money in the locale: "306 517,19 ₴" (uk), "306,517.19 UAH"
+    (en), with the currency's own decimals; `exact` keeps further decimals a
+    rate has (a point worth 0.125 UAH). None and "" come back as ""."""
     amount = _decimal(value)
     if amount is None:
         return ""
     text = babel_numbers.format_currency(
-        amount, currency or default_currency(), locale=babel_locale(language)
+        amount,
+        currency or default_currency(),
+        locale=babel_locale(language),
+        decimal_quantization=not exact,
     )
     return _CODE_DIGIT.sub("\u00a0", text)
 
@@ -111,6 +123,14 @@ def number_format(value, places: int | None = None, language: str | None = None)
     )
 
 
+def signed_number_format(value, language: str | None = None):
+    """A change of a balance with its sign, grouped: +1 234 567, -50, +0."""
+    number = _decimal(value)
+    if number is None:
+        return "" if value in (None, "") else str(value)
+    return ("-" if number < 0 else "+") + number_format(abs(number), language=language)
+
+
 def percent_format(value, places: int = 1, language: str | None = None):
     """A share given in percent (33.33 means 33.33 %) with the locale's sign and
     spacing ("33,3 %" in ro, "33.3%" in en), `places` decimals at most."""
@@ -125,7 +145,7 @@ def percent_format(value, places: int = 1, language: str | None = None):
 
 def datetime_format(value, length: str = "short", language: str | None = None):
     """A date-time in the current time zone, in the locale's short (or medium)
-    form: "05.01.25, 08:24" (uk), "1/5/25, 8:24 AM" (en). The forms end in
+    form: "05.01.25, 08:24" (uk), "05/01/2025, 08:24" (en). The forms end in
     digits or AM/PM, never in a full stop a sentence would double."""
     if not isinstance(value, dt.datetime):
         return "" if value in (None, "") else str(value)

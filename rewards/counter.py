@@ -20,7 +20,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.formats import date_format, number_format
+from django.utils.formats import date_format
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
@@ -28,6 +28,7 @@ from members.admin_site import COUNTER_PERMISSION
 from members.audit import StaffActor, member_viewed_record
 from members.cards import card_number_format
 from members.errors import ServiceError
+from members.formatting import money_format, number_format
 from members.models import AuditAction, ConsentSource, Member, Store
 from members.selectors import member_search
 from members.services import MemberAlreadyEnrolled, member_enroll
@@ -82,10 +83,10 @@ def balance_text(balance: int) -> str:
     """'120 points', or '30 points owed' when a return took back spent points."""
     if balance < 0:
         return ngettext("%(points)s point owed", "%(points)s points owed", -balance) % {
-            "points": number_format(-balance, force_grouping=True)
+            "points": number_format(-balance)
         }
     return ngettext("%(points)s point", "%(points)s points", balance) % {
-        "points": number_format(balance, force_grouping=True)
+        "points": number_format(balance)
     }
 
 
@@ -108,14 +109,10 @@ def stamp_progress_text(progress: StampProgress) -> str:
     return text
 
 
-def _money(amount: Decimal, currency: str) -> str:
-    return f"{number_format(amount, 2, force_grouping=True)} {currency}"
-
-
 def _rate(value: Decimal, currency: str) -> str:
-    """A per-point value: 0.10 UAH, 0.125 UAH (two places at least, no trailing zeros)."""
-    places = max(2, -value.normalize().as_tuple().exponent)
-    return f"{number_format(value, places)} {currency}"
+    """A per-point value: 0.10 UAH, 0.125 UAH (the currency's decimals at least,
+    no trailing zeros beyond), in the active language's money format."""
+    return money_format(value.normalize(), currency, exact=True)
 
 
 def _staff_store(user) -> Store | None:
@@ -339,7 +336,7 @@ class Counter:
             balance_owed=balance < 0,
             currency=conf.currency,
             point_value=_rate(conf.point_value, conf.currency),
-            max_discount=_money(
+            max_discount=money_format(
                 points_discount(spendable, conf.point_value), conf.currency
             ),
             points_spendable=spendable,
@@ -398,7 +395,7 @@ class Counter:
                 "Purchase of %(amount)s recorded: +%(points)s points.",
                 purchase.points_earned,
             ) % {
-                "amount": _money(purchase.total, currency),
+                "amount": money_format(purchase.total, currency),
                 "points": purchase.points_earned,
             }
             stamps = stamp_progress_for_purchase(purchase=purchase)
@@ -439,7 +436,7 @@ class Counter:
                 "Return of %(amount)s recorded: −%(points)s points.",
                 ret.points_reversed,
             ) % {
-                "amount": _money(ret.amount, currency),
+                "amount": money_format(ret.amount, currency),
                 "points": ret.points_reversed,
             }
 
@@ -474,7 +471,7 @@ class Counter:
         def say(redemption, replayed, currency):
             values = {
                 "points": redemption.points,
-                "discount": _money(redemption.discount, currency),
+                "discount": money_format(redemption.discount, currency),
                 "receipt": redemption.receipt_id,
             }
             if replayed:

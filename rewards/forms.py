@@ -16,6 +16,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from members.errors import InvalidInput, ServiceError
+from members.formatting import money_format
 from members.models import Store
 from members.numbers import PlainDecimalField, PlainIntegerField
 from rewards.models import EarningRule, Purchase, Reward
@@ -113,8 +114,8 @@ class _PurchaseChoiceField(forms.ModelChoiceField):
             ),
             "store": obj.store.code,
             "receipt": obj.receipt_id,
-            "total": obj.total,
-            "left": obj.returnable_total,
+            "total": money_format(obj.total),
+            "left": money_format(obj.returnable_total),
         }
 
 

@@ -22,11 +22,12 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.formats import date_format, number_format
+from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from members.formatting import money_format, number_format, signed_number_format
 from members.models import Member, Partner, Store
 from rewards.earn_config import earn_config_get
 from rewards.models import (
@@ -200,10 +201,6 @@ def purchases_for_member(*, member_id: int) -> QuerySet[Purchase]:
     )
 
 
-def _money(amount: Decimal, currency: str) -> str:
-    return f"{number_format(amount, 2)} {currency}"
-
-
 def _bonus_name(entry: LedgerEntry) -> str:
     """The bonus's name in the active language, from its idempotency key."""
     key = entry.idempotency_key or ""
@@ -222,13 +219,13 @@ def _bonus_name(entry: LedgerEntry) -> str:
 
 def ledger_entry_explain(entry: LedgerEntry, *, currency: str) -> str:
     """A sentence that says where an entry's points came from, in the active language."""
-    points = f"{entry.points:+d}"
+    points = signed_number_format(entry.points)
     if entry.kind == LedgerKind.EARN and entry.purchase_id:
         p = entry.purchase
         return _("Purchase %(date)s, %(store)s, %(amount)s → %(points)s points") % {
             "date": date_format(localtime(p.occurred_at), "SHORT_DATE_FORMAT"),
             "store": p.store.name,
-            "amount": _money(p.total, currency),
+            "amount": money_format(p.total, currency),
             "points": points,
         }
     if entry.kind == LedgerKind.CLAWBACK and entry.purchase_return_id:
@@ -236,7 +233,7 @@ def ledger_entry_explain(entry: LedgerEntry, *, currency: str) -> str:
         return _(
             "Return of %(amount)s from the purchase of %(date)s at %(store)s → %(points)s points"
         ) % {
-            "amount": _money(r.amount, currency),
+            "amount": money_format(r.amount, currency),
             "date": date_format(localtime(r.purchase.occurred_at), "SHORT_DATE_FORMAT"),
             "store": r.purchase.store.name,
             "points": points,
@@ -244,7 +241,7 @@ def ledger_entry_explain(entry: LedgerEntry, *, currency: str) -> str:
     if entry.kind == LedgerKind.REDEEM and entry.redemption_id:
         r = entry.redemption
         return _("Discount of %(amount)s at %(store)s → %(points)s points") % {
-            "amount": _money(r.discount, currency),
+            "amount": money_format(r.discount, currency),
             "store": r.store.name,
             "points": points,
         }
@@ -775,16 +772,16 @@ def tier_values(
 
 
 def tier_value_text(tier: Tier, value: Decimal, *, currency: str) -> str:
-    """'1 240.00 UAH', '300 points', '5 visits' in the active language."""
+    """'1 240,00 ₴', '300 points', '5 visits' in the active language."""
     if tier.qualification == TierQualification.SPEND:
-        return f"{number_format(value, 2, force_grouping=True)} {currency}"
+        return money_format(value, currency)
     count = int(value)
     if tier.qualification == TierQualification.POINTS_EARNED:
         return ngettext("%(count)s point", "%(count)s points", count) % {
-            "count": number_format(count, force_grouping=True)
+            "count": number_format(count)
         }
     return ngettext("%(count)s visit", "%(count)s visits", count) % {
-        "count": number_format(count, force_grouping=True)
+        "count": number_format(count)
     }
 
 

@@ -84,6 +84,6 @@ def test_overview_names_the_allocation_for_a_store(client, manager, period, hist
         reverse("admin:analytics_overview"), {**query, "store": history.s2.pk}
     ).content.decode()
     assert "allocated by share of new members" in page
-    assert "UAH\u00a01,000.00 of the program-wide spend (UAH\u00a01,500.00)" in page
+    assert "1,000.00\u00a0UAH of the program-wide spend (1,500.00\u00a0UAH)" in page
     whole = client.get(reverse("admin:analytics_overview"), query).content.decode()
     assert "allocated by share of new members" not in whole

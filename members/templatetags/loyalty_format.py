@@ -5,6 +5,7 @@
     {{ total|money:"MDL" }}      another currency
     {{ members|number }}         12 345
     {{ average|number:2 }}       1 234,50
+    {{ entry.points|signed }}    +1 234 567, -50 (a change of a balance)
     {{ share|percent }}          33,3 %  (the value is in percent)
     {{ when|datetime }}          05.01.25, 08:24
     {{ card.value|metric:card.unit }}   by an analytics metric's unit
@@ -29,6 +30,11 @@ def number(value, places=None):
     return formatting.number_format(
         value, None if places in (None, "") else int(places)
     )
+
+
+@register.filter
+def signed(value):
+    return formatting.signed_number_format(value)
 
 
 @register.filter

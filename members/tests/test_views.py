@@ -346,9 +346,9 @@ def test_dashboard_shows_balance_card_number_and_latest_five_entries(logged_in, 
     assert "721" in response.text
     assert card_number_format(member.card_number) in response.text
     assert len(response.context["entries"]) == 5
-    assert "106.00 UAH" in response.text  # newest, explained
+    assert "106.00\u00a0UAH" in response.text  # newest, explained
     assert (
-        "100.00 UAH" not in response.text
+        "100.00\u00a0UAH" not in response.text
     )  # the sixth and seventh are on the statement
 
 

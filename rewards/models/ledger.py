@@ -12,6 +12,7 @@ from members.appendonly import (  # noqa: F401 (AppendOnlyError: re-exported)
     AppendOnlyModel,
     AppendOnlyQuerySet,
 )
+from members.formatting import number_format, signed_number_format
 
 
 class PointsAccount(models.Model):
@@ -47,7 +48,7 @@ class PointsAccount(models.Model):
         verbose_name_plural = _("points accounts")
 
     def __str__(self) -> str:
-        return f"{self.member.card_number}: {self.balance}"
+        return f"{self.member.card_number}: {number_format(self.balance)}"
 
 
 class LedgerKind(models.TextChoices):
@@ -157,7 +158,7 @@ class LedgerEntry(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.points:+d} · {self.reason}"
+        return f"{signed_number_format(self.points)} · {self.reason}"
 
 
 class PointsLot(models.Model):

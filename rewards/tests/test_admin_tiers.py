@@ -60,7 +60,7 @@ class TestTierAdmin:
         ]
         page = response.content.decode()
         assert "How tiers are applied, in this order:" in page
-        assert "5000.00" in page  # the threshold column
+        assert "5,000.00" in page  # the threshold column, grouped
 
     def test_search(self, su_client, gold):
         TierFactory(name="Bronze", rank=1)

@@ -186,7 +186,7 @@ class TestMemberPanel:
         for form in ("purchase_form", "return_form", "redeem_form"):
             assert response.context[form] is not None
         # One point is worth 0.10 by default: 200 points give 20.00.
-        assert "20.00 UAH" in content
+        assert "20.00\u00a0UAH" in content
 
     def test_receipt_ids_are_prefilled_and_fresh(self, cashier_client, counter_member):
         first = cashier_client.get(_panel(counter_member)).context["purchase_form"]
@@ -388,7 +388,7 @@ class TestRedeem:
         assert member_balance_get(member_id=funded.pk) == 180
         page = cashier_client.get(response["Location"])
         assert any(
-            "discount of 12.00 UAH" in m and "Balance: 180 points." in m
+            "discount of 12.00\u00a0UAH" in m and "Balance: 180 points." in m
             for m in _messages(page)
         )
 

@@ -274,7 +274,7 @@ def test_progress_says_what_is_missing_and_by_when(member, store, tiers):
     assert (progress.current, progress.next) == (tiers["bronze"], tiers["silver"])
     assert progress.missing == Decimal("240.00")
     assert progress.percent == 76
-    assert progress.sentence.startswith("Spend 240.00 UAH more by ")
+    assert progress.sentence.startswith("Spend 240.00\u00a0UAH more by ")
     assert progress.sentence.endswith(" to reach Silver.")
     assert progress.keep_sentence == "Bronze is yours to keep."
 

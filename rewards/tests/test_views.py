@@ -92,10 +92,10 @@ def test_statement_explains_each_entry_with_the_balance_after(logged_in):
 
     assert response.status_code == 200
     text = response.text
-    assert "Purchase 03/10/2026, Shop 2, 412.50 UAH → +412 points" in text
-    assert "Discount of 10.00 UAH at Shop 2 → -100 points" in text
+    assert "Purchase 03/10/2026, Shop 2, 412.50\u00a0UAH → +412 points" in text
+    assert "Discount of 10.00\u00a0UAH at Shop 2 → -100 points" in text
     assert (
-        "Return of 12.50 UAH from the purchase of 03/10/2026 at Shop 2 → -12 points"
+        "Return of 12.50\u00a0UAH from the purchase of 03/10/2026 at Shop 2 → -12 points"
         in text
     )
     assert "Adjustment by staff: Broken coffee machine → +7 points" in text
@@ -123,9 +123,9 @@ def test_statement_paginates_by_25_newest_first(logged_in, store):
 
     assert len(first.context["entries"]) == 25
     assert len(second.context["entries"]) == 5
-    assert "39.00 UAH" in first.text  # the newest purchase, R29
-    assert "10.00 UAH" in second.text  # the oldest, R00
-    assert "10.00 UAH" not in first.text
+    assert "39.00\u00a0UAH" in first.text  # the newest purchase, R29
+    assert "10.00\u00a0UAH" in second.text  # the oldest, R00
+    assert "10.00\u00a0UAH" not in first.text
     assert 'href="?page=2"' in first.text
     assert "Page 2 of 2" in second.text
 

@@ -49,7 +49,7 @@ def test_dashboard_shows_tier_progress_sentence_and_bar(logged_in, store, tiers)
 
     assert 'data-testid="tier-name">Bronze<' in page
     assert (
-        f"Spend 240.00 UAH more by {date_format(deadline, 'j F Y')} to reach Silver."
+        f"Spend 240.00\u00a0UAH more by {date_format(deadline, 'j F Y')} to reach Silver."
         in page
     )
     assert 'aria-valuenow="76"' in page
@@ -67,8 +67,8 @@ def test_dashboard_says_what_keeps_a_tier_with_a_threshold(logged_in, store, tie
     assert 'data-testid="tier-name">Silver<' in page
     assert "You are in the highest tier." in page
     assert (
-        "Silver stays yours while you reach 1,000.00 UAH in 12 months; "
-        "you have 1,200.00 UAH now." in page
+        "Silver stays yours while you reach 1,000.00\u00a0UAH in 12 months; "
+        "you have 1,200.00\u00a0UAH now." in page
     )
 
 
@@ -123,7 +123,7 @@ def test_tiers_page_query_count(logged_in, store, tiers, django_assert_max_num_q
 def test_tiers_page_lists_tiers_and_benefits(logged_in, tiers):
     client, _member = logged_in
     page = client.get(reverse("catalog:tiers")).content.decode()
-    assert "Reach 1,000.00 UAH in 12 months." in page
+    assert "Reach 1,000.00\u00a0UAH in 12 months." in page
     assert "Points × 1.25 on every purchase." in page
     assert "Free delivery" in page
 
