@@ -181,6 +181,13 @@ def _staff_groups_ensure() -> None:
             module.grant(apps, _Editor())
 
 
+@pytest.fixture
+def staff_groups(db):
+    """The Cashier, Manager and Marketer groups, as migrations made them (a
+    transactional test run earlier in this process may have emptied them)."""
+    _staff_groups_ensure()
+
+
 def _staff(group_name: str, username: str, store):
     from django.contrib.auth.models import Group
 

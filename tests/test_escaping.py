@@ -290,7 +290,7 @@ def _html(response) -> str:
     return response.content.decode()
 
 
-def test_markup_typed_anywhere_comes_out_escaped_on_every_page(client):
+def test_markup_typed_anywhere_comes_out_escaped_on_every_page(client, staff_groups):
     call_command("seed_demo", members=30, months=3, stdout=StringIO())
     member = Member.objects.get(email=DEMO_EMAIL)
     # What the demo has none of: a flag for review, a kept copy of an email.

@@ -13,7 +13,8 @@ from members.models import Member
 from rewards.models import LotDraw, Purchase, PurchaseLine, Redemption
 from rewards.selectors import ledger_invariant_violations
 
-pytestmark = pytest.mark.django_db
+# seed_demo needs the staff groups, which a transactional test may have emptied.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("staff_groups")]
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from campaigns.selectors_campaigns import campaign_latest_run, run_figures
 from campaigns.services_campaigns import recipient_group
 from members.models import Member
 
-pytestmark = pytest.mark.django_db
+# seed_demo needs the staff groups, which a transactional test may have emptied.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("staff_groups")]
 
 
 def test_seed_demo_writes_the_demo_campaigns():

@@ -9,9 +9,8 @@ when a place that sends (a call of message_send, send_mail, sms_send, an
 EmailMessage, a Message row written) is in neither SENDERS nor NOT_TO_A_MEMBER,
 so a sender added later is walked too.
 
-Not listed because they are not in the apps: Django's password reset sends its
-email itself, to the login's address (an email by nature: the link resets the
-login that address names).
+The password reset email is in NOT_TO_A_MEMBER: it goes to the login's own
+address (an email by nature: the link resets the login that address names).
 """
 
 from __future__ import annotations
@@ -217,6 +216,9 @@ NOT_TO_A_MEMBER = {
         "to the staff user who asked, by email"
     ),
     ("members/anomalies.py", "anomaly_digest_send"): "to staff, by email",
+    ("members/password_reset.py", "password_reset_email_send"): (
+        "to a login's own address, by email: the link resets the login it names"
+    ),
 }
 
 SENDING_CALLS = frozenset(

@@ -9,7 +9,8 @@ from django.utils import timezone
 from campaigns.models import ContentPage, Event, EventRsvp, RsvpStatus
 from rewards.selectors import ledger_invariant_violations
 
-pytestmark = pytest.mark.django_db
+# seed_demo needs the staff groups, which a transactional test may have emptied.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("staff_groups")]
 
 
 def test_seed_demo_writes_past_gold_only_and_full_events_and_two_pages():

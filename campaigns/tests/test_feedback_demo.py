@@ -9,7 +9,8 @@ from django.core.management import call_command
 from campaigns.models import Complaint, ComplaintStatus, Survey, SurveyResponse
 from members.management.commands.seed_demo import DEMO_EMAIL
 
-pytestmark = pytest.mark.django_db
+# seed_demo needs the staff groups, which a transactional test may have emptied.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("staff_groups")]
 
 
 def test_seed_demo_writes_surveys_answers_and_complaints():

@@ -41,6 +41,7 @@ def _settings_post(client):
             "min_purchase": "0",
             "point_value": "0.1",
             "pending_days": "0",
+            "backdate_days": "30",
         },
     )
 

@@ -11,7 +11,8 @@ from members.services import store_get_or_create
 from rewards.models import LedgerEntry, PointsAccount, Purchase, PurchaseReturn
 from rewards.selectors import ledger_discrepancies
 
-pytestmark = pytest.mark.django_db
+# seed_demo needs the staff groups, which a transactional test may have emptied.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("staff_groups")]
 
 
 def _seed(**kwargs) -> str:

@@ -72,8 +72,9 @@ def test_dashboard_tier_card_shows_the_progress_to_the_next_tier(page, live_serv
 
 
 def test_referrals_page_shows_the_code_and_a_link_that_fills_the_sign_up(
-    page, live_server, browser
+    page, live_server, browser, settings
 ):
+    settings.SITE_URL = live_server.url  # links are built on the configured address
     store = StoreFactory(code="refs", name="Referral Street")
     user = UserFactory(username="petro@example.com")
     member = MemberFactory(store=store, user=user, email="petro@example.com")
