@@ -111,6 +111,14 @@ class GroupFigures:
         return self.opened / self.sent if self.sent else None
 
     @property
+    def conversion_percent(self) -> float | None:
+        return None if self.conversion is None else 100 * self.conversion
+
+    @property
+    def open_percent(self) -> float | None:
+        return None if self.open_rate is None else 100 * self.open_rate
+
+    @property
     def click_rate(self) -> float | None:
         return self.clicked / self.sent if self.sent else None
 
