@@ -81,6 +81,12 @@ def configure(*, tiny: bool = False) -> None:
     # sessions made here must be valid there.
     os.environ.setdefault("SECRET_KEY", "bench-only-" + "k" * 50)
     os.environ.setdefault("LANGUAGE_CODE", "en")
+    # Production's cache (operations.md): Redis, in this process and the servers
+    # it starts. The default database cache would add queries to every request
+    # that a throttle counts.
+    os.environ.setdefault(
+        "CACHE_URL", os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/6")
+    )
     # The campaign fan-out's broker, for this process and its Celery workers.
     os.environ["CELERY_BROKER_URL"] = os.environ.get(
         "BENCH_REDIS_URL", REDIS_URL_DEFAULT

@@ -143,8 +143,8 @@ def test_manager_reads_the_dashboard_exports_csv_and_approves_an_adjustment(
         live_server.url + reverse("admin:members_member_change", args=[member.pk])
     )
     ledger = page.locator("#ledger-group tbody tr").first
-    expect(ledger).to_contain_text(f"+{points}")
-    expect(ledger).to_contain_text(str(balance_before + points))
+    expect(ledger).to_contain_text(f"+{points:,}")  # grouped, as the admin writes it
+    expect(ledger).to_contain_text(f"{balance_before + points:,}")
 
     adjustment.refresh_from_db()
     assert adjustment.status == AdjustmentStatus.APPROVED
