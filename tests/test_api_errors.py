@@ -13,9 +13,9 @@ import re
 
 import pytest
 from django.db import OperationalError, connection
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from members.api.views import TillApiView
+from tests.url_walk import url_routes
 
 pytestmark = pytest.mark.django_db
 
@@ -44,17 +44,13 @@ def _concrete(path: str) -> str:
     return re.sub(r"\{[^}]+\}", PATH_VALUE, path)
 
 
-def _till_routes(patterns=None, prefix: str = "") -> list[str]:
+def _till_routes() -> list[str]:
     """Every route of the URL resolver whose view is a till endpoint."""
     found = []
-    for pattern in patterns if patterns is not None else get_resolver().url_patterns:
-        route = prefix + str(pattern.pattern)
-        if isinstance(pattern, URLResolver):
-            found += _till_routes(pattern.url_patterns, route)
-        elif isinstance(pattern, URLPattern):
-            view = getattr(pattern.callback, "view_class", None)
-            if view is not None and issubclass(view, TillApiView):
-                found.append("/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route))
+    for route, _name, pattern in url_routes():
+        view = getattr(pattern.callback, "view_class", None)
+        if view is not None and issubclass(view, TillApiView):
+            found.append("/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route))
     return found
 
 

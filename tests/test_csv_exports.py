@@ -23,11 +23,12 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.urls import resolve, reverse
 from django.urls.exceptions import Resolver404
 from django.utils import timezone
 
 from members.tests.factories import MemberFactory, PartnerFactory, StoreFactory
+from tests.url_walk import url_routes
 
 pytestmark = pytest.mark.django_db
 
@@ -171,15 +172,6 @@ EXPORTS: dict[str, Callable[..., list[tuple[str, tuple]]]] = {
 # --- the walk --------------------------------------------------------------------------
 
 
-def _walk(patterns, prefix: str = "", namespace: str = ""):
-    for pattern in patterns:
-        if isinstance(pattern, URLResolver):
-            inner = namespace + (f"{pattern.namespace}:" if pattern.namespace else "")
-            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern), inner)
-        elif isinstance(pattern, URLPattern):
-            yield prefix + str(pattern.pattern), namespace + (pattern.name or "")
-
-
 def _concrete(route: str) -> str:
     path = re.sub(r"\(\?P<\w+>([^|)]+)[^)]*\)", r"\1", route)
     path = re.sub(r"<[^>]+>", _PLACEHOLDER, path)
@@ -196,7 +188,7 @@ def test_every_export_url_is_registered(admin_user):
     MemberFactory(user=admin_user)  # so the portal's own pages open too
     client = Client(raise_request_exception=False)
     exports, csv_urls = set(), set()
-    for route, name in _walk(get_resolver().url_patterns):
+    for route, name, _pattern in url_routes():
         if EXPORT_WORDS.search(route) or EXPORT_WORDS.search(name):
             exports.add(name or route)
         if route.startswith("api/"):

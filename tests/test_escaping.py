@@ -24,7 +24,6 @@ import pytest
 from django.apps import apps
 from django.core.management import call_command
 from django.db import connection, models
-from django.urls import get_resolver
 
 from campaigns.models import Campaign, OutboxEntry
 from members.management.commands.seed_demo import DEMO_EMAIL
@@ -36,7 +35,8 @@ from members.models import (
     Member,
     User,
 )
-from tests.test_url_inventory import CUSTOMER, PUBLIC, _walk
+from tests.test_url_inventory import CUSTOMER, PUBLIC
+from tests.url_walk import url_routes
 
 pytestmark = pytest.mark.django_db
 
@@ -229,7 +229,7 @@ def _admin_paths(member: Member) -> list[str]:
     from campaigns.models import Event
 
     paths = []
-    for route, name in _walk(get_resolver().url_patterns):
+    for route, name, _pattern in url_routes():
         if not route.startswith("admin/") or not name or "(?P<url>" in route:
             continue
         path = re.sub(r"\(\?P<\w+>([^|)]+)[^)]*\)", r"\1", route)
@@ -272,7 +272,7 @@ def _customer_paths(member: Member) -> list[str]:
         "slug": page.slug if page else "none",
     }
     paths = []
-    for route, name in _walk(get_resolver().url_patterns):
+    for route, name, _pattern in url_routes():
         if name not in CUSTOMER and name not in PUBLIC:
             continue
         if name.startswith("api-v1:"):

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib import admin
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from members.formatting import money_format, number_format
@@ -29,6 +29,7 @@ from rewards.services import (
     purchase_record,
     purchase_return_record,
 )
+from tests.url_walk import url_routes
 
 pytestmark = pytest.mark.django_db
 
@@ -49,15 +50,6 @@ SKIPPED_NAMES = ("view_on_site", "analytics_export", "import_template")
 SKIPPED_SUFFIXES = ("_delete", "_history", "_unmatched")
 
 
-def _walk(patterns, prefix="", namespace=""):
-    for p in patterns:
-        if isinstance(p, URLResolver):
-            inner = namespace + (f"{p.namespace}:" if p.namespace else "")
-            yield from _walk(p.url_patterns, prefix + str(p.pattern), inner)
-        elif isinstance(p, URLPattern) and p.name:
-            yield prefix + str(p.pattern), namespace + p.name, p.pattern.converters
-
-
 def _object_ids() -> dict[str, int]:
     """`<app>_<model>` → the pk of its first row, for every registered model."""
     found = {}
@@ -71,7 +63,10 @@ def _object_ids() -> dict[str, int]:
 def staff_pages(ids: dict[str, int]) -> list[str]:
     objects = _object_ids()
     urls = []
-    for route, name, converters in _walk(get_resolver().url_patterns):
+    for route, name, pattern in url_routes():
+        if not name:
+            continue
+        converters = pattern.pattern.converters
         if not route.startswith("admin/") or "^" in route or "(?P" in route:
             continue
         if any(s in name for s in SKIPPED_NAMES) or name.endswith(SKIPPED_SUFFIXES):

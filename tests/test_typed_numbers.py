@@ -18,7 +18,6 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import FieldError, ValidationError
 from django.test import RequestFactory
-from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -36,6 +35,7 @@ from rewards.services import (
     voucher_consume,
 )
 from rewards.tests.factories import RewardFactory
+from tests.url_walk import url_routes
 
 pytestmark = pytest.mark.django_db
 
@@ -52,15 +52,11 @@ APPS = ("members", "rewards", "campaigns", "analytics", "loyalty_site")
 # --- the till API ------------------------------------------------------------------------
 
 
-def _till_views(patterns=None, prefix: str = ""):
-    for pattern in patterns if patterns is not None else get_resolver().url_patterns:
-        route = prefix + str(pattern.pattern)
-        if isinstance(pattern, URLResolver):
-            yield from _till_views(pattern.url_patterns, route)
-        elif isinstance(pattern, URLPattern):
-            view = getattr(pattern.callback, "view_class", None)
-            if view is not None and issubclass(view, TillApiView):
-                yield "/" + route, view
+def _till_views():
+    for route, _name, pattern in url_routes():
+        view = getattr(pattern.callback, "view_class", None)
+        if view is not None and issubclass(view, TillApiView):
+            yield "/" + route, view
 
 
 def _number_fields(serializer, name: str = ""):

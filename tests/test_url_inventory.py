@@ -14,9 +14,10 @@ import re
 import pytest
 from django.conf import settings
 from django.shortcuts import resolve_url
-from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.urls import resolve
 
 from members.tests.factories import MemberFactory, UserFactory
+from tests.url_walk import url_routes
 
 pytestmark = pytest.mark.django_db
 
@@ -80,16 +81,6 @@ CUSTOMER = {
 _PLACEHOLDER = "999999"  # matches int, str, slug and path converters alike
 
 
-def _walk(patterns, prefix: str = "", namespace: str = ""):
-    for pattern in patterns:
-        if isinstance(pattern, URLResolver):
-            inner = namespace + (f"{pattern.namespace}:" if pattern.namespace else "")
-            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern), inner)
-        elif isinstance(pattern, URLPattern):
-            name = namespace + pattern.name if pattern.name else ""
-            yield prefix + str(pattern.pattern), name
-
-
 def _concrete(route: str) -> str:
     """A path that this route matches: converters get a placeholder, a regex
     route (admin's app index) its first alternative."""
@@ -99,10 +90,7 @@ def _concrete(route: str) -> str:
 
 
 def _routes() -> list[tuple[str, str, str]]:
-    return [
-        (route, name, _concrete(route))
-        for route, name in _walk(get_resolver().url_patterns)
-    ]
+    return [(route, name, _concrete(route)) for route, name, _pattern in url_routes()]
 
 
 def _kind(route: str, name: str) -> str:

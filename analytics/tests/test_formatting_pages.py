@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from analytics.models import MarketingSpend, StoreSales
@@ -20,6 +20,7 @@ from analytics.rfm import rfm_refresh
 from analytics.snapshots import snapshots_refresh_range
 from analytics.tests.conftest import at, buy
 from members.models import Member
+from tests.url_walk import url_routes
 
 pytestmark = pytest.mark.django_db
 
@@ -31,19 +32,10 @@ UNGROUPED = re.compile(r"(?<![\w/-])\d{5,}(?![\w/-])")
 DOUBLE_STOP = re.compile(r"(?<!\.)\.\s?\.(?!\.)")
 
 
-def _routes(patterns, prefix="", namespace=""):
-    for p in patterns:
-        if isinstance(p, URLResolver):
-            ns = f"{namespace}:{p.namespace}" if p.namespace else namespace
-            yield from _routes(p.url_patterns, prefix + str(p.pattern), ns)
-        elif isinstance(p, URLPattern):
-            yield prefix + str(p.pattern), f"{namespace}:{p.name}".lstrip(":")
-
-
 def staff_pages(member_id: int) -> list[str]:
     """The GET pages under admin/analytics/ without arguments, and Member 360."""
     urls = []
-    for route, name in _routes(get_resolver().url_patterns):
+    for route, name, _pattern in url_routes():
         if name == "admin:member360":
             urls.append(reverse(name, args=[member_id]))
         elif (

@@ -6,7 +6,7 @@ import re
 
 import pytest
 from django.core import mail
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import get_resolver, reverse
 from django.utils import translation
 
 from members.cards import card_number_format
@@ -20,6 +20,7 @@ from rewards.services import (
     purchase_record,
     purchase_return_record,
 )
+from tests.url_walk import url_routes
 
 pytestmark = pytest.mark.django_db
 
@@ -570,19 +571,11 @@ def test_staff_login_without_membership_sees_the_landing_page(client):
     assert client.get(reverse("portal:home")).status_code == 200
 
 
-def _walk(patterns, prefix=""):
-    for pattern in patterns:
-        if isinstance(pattern, URLResolver):
-            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern))
-        elif isinstance(pattern, URLPattern):
-            yield prefix + str(pattern.pattern), pattern
-
-
 def test_no_portal_url_takes_a_member_card_or_entry_id():
     resolver = get_resolver()
     portal = [
         (route, p)
-        for route, p in _walk(resolver.url_patterns)
+        for route, _name, p in url_routes(resolver.url_patterns)
         if p.callback.__module__ in ("members.views", "rewards.views")
     ]
 
