@@ -1,6 +1,5 @@
 """`manage.py check --deploy` is clean with production values from the environment."""
 
-import json
 import os
 import re
 import secrets
@@ -9,6 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests.fresh_process import json_from_fresh_process
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -176,22 +177,7 @@ def _caches_of(tmp_path, **env) -> dict:
         "import json, django; django.setup(); from django.conf import settings; "
         "print(json.dumps(settings.CACHES['default']))"
     )
-    environ = {k: v for k, v in os.environ.items() if k not in ("CACHE_URL", "DEBUG")}
-    environ.update(
-        DJANGO_SETTINGS_MODULE="loyalty_site.settings",
-        LOYALTY_VAR_DIR=str(tmp_path),
-        **env,
-    )
-    result = subprocess.run(  # noqa: S603 - our own interpreter, fixed code
-        [sys.executable, "-c", code],
-        cwd=BASE_DIR,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return json_from_fresh_process(code, tmp_path, unset=("CACHE_URL", "DEBUG"), **env)
 
 
 def test_the_default_cache_is_the_database_and_cache_url_names_redis(tmp_path):

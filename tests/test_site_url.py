@@ -6,14 +6,12 @@ members.links.absolute_url: nothing else may read SITE_URL, ask the request for
 its host, or write the default address.
 """
 
-import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.fresh_process import json_from_fresh_process
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -40,24 +38,9 @@ print(json.dumps({
 
 
 def _built(tmp_path, **env) -> dict:
-    environ = {
-        k: v for k, v in os.environ.items() if k not in ("PORT", "SITE_URL", "DEBUG")
-    }
-    environ.update(
-        DJANGO_SETTINGS_MODULE="loyalty_site.settings",
-        LOYALTY_VAR_DIR=str(tmp_path),
-        **env,
+    return json_from_fresh_process(
+        BUILD, tmp_path, unset=("PORT", "SITE_URL", "DEBUG"), **env
     )
-    result = subprocess.run(  # noqa: S603 - our own interpreter, fixed code
-        [sys.executable, "-c", BUILD],
-        cwd=BASE_DIR,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def _our_links(texts: list[str]) -> list[str]:

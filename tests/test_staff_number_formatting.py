@@ -11,7 +11,6 @@ A page added later is walked too."""
 
 from __future__ import annotations
 
-import html
 import re
 from decimal import Decimal
 
@@ -20,6 +19,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from analytics.tests.test_formatting_pages import visible_text
 from members.formatting import money_format, number_format
 from members.models import Member
 from members.tests.factories import MemberFactory, PartnerFactory
@@ -87,12 +87,6 @@ def staff_pages(ids: dict[str, int]) -> list[str]:
         else:
             urls.append(reverse(name, kwargs=kwargs))
     return urls
-
-
-def visible_text(content: str) -> str:
-    content = re.sub(r"(?is)<(script|style|textarea)\b.*?</\1>", " ", content)
-    content = re.sub(r"(?s)<[^>]+>", " ", content)
-    return html.unescape(content)
 
 
 @pytest.fixture

@@ -49,7 +49,9 @@ def staff_pages(member_id: int) -> list[str]:
 
 
 def visible_text(content: str) -> str:
-    content = re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", content)
+    """What a person reads of a page: no markup, scripts, styles or the
+    contents of text boxes (what was typed, not what the page writes)."""
+    content = re.sub(r"(?is)<(script|style|textarea)\b.*?</\1>", " ", content)
     content = re.sub(r"(?s)<[^>]+>", " ", content)
     return html.unescape(content)
 
