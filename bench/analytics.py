@@ -1,7 +1,7 @@
 """Benchmark 6, analytics on a large data set (PostgreSQL).
 
 1. Seed (when the database is empty): `seed_demo --members M --purchases P`
-   (analytics.bulkseed: COPY), timed.
+   (demo.bulk: COPY), timed.
 2. Full snapshot recomputation over the whole history (analytics_recompute).
 3. The nightly incremental refresh after a day's activity: N new purchases
    through purchase_record, a few returns, then snapshots_refresh_incremental

@@ -62,8 +62,10 @@ INSTALLED_APPS = [
     "rewards",
     "campaigns",
     "analytics",
-    # Above the apps: the deploy checks (loyalty_site/checks.py).
+    # Above the apps: the deploy checks (loyalty_site/checks.py) and the demo
+    # data (seed_demo), which no app imports.
     "loyalty_site.apps.LoyaltySiteConfig",
+    "demo",
 ]
 
 MIDDLEWARE = [

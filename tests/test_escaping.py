@@ -26,7 +26,7 @@ from django.core.management import call_command
 from django.db import connection, models
 
 from campaigns.models import Campaign, OutboxEntry
-from members.management.commands.seed_demo import DEMO_EMAIL
+from demo.data import DEMO_EMAIL
 from members.models import (
     AnomalyFlag,
     AnomalyRule,

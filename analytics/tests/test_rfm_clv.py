@@ -100,8 +100,8 @@ def test_demo_seed_hook_maps_rewards_and_fills_the_tables(store):
     from io import StringIO
     from types import SimpleNamespace
 
-    from analytics import demo_recs
     from analytics.models import CoPurchase, RewardCategory
+    from demo import seed_recommendations as demo_recs
     from rewards.tests.factories import RewardFactory
 
     (member,) = members_make(1, store)

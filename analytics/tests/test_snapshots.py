@@ -149,8 +149,8 @@ def test_demo_step_enters_inputs_and_fills_the_snapshots(history):
 
     from django.core.management.base import OutputWrapper
 
-    from analytics.demo import seed
     from analytics.models import MarketingSpend, ProgramStateSnapshot, StoreSales
+    from demo.seed_analytics import seed
 
     StoreSales.objects.all().delete()
     MarketingSpend.objects.all().delete()

@@ -9,10 +9,10 @@ from types import SimpleNamespace
 import pytest
 from django.utils import timezone
 
-from campaigns.demo_segments import seed
 from campaigns.models import Segment, SegmentKind
 from campaigns.segments import segment_count, segment_q
 from campaigns.tests.test_segments import make_member
+from demo.seed_segments import seed
 from members.tests.factories import StoreFactory
 from rewards.tests.factories import TierFactory
 

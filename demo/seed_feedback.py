@@ -20,6 +20,7 @@ from campaigns.services_feedback import (
     complaint_status_set,
     survey_response_submit,
 )
+from demo.data import DEMO_EMAIL
 from members.audit import StaffActor
 from members.errors import ServiceError
 from members.models import Member
@@ -96,7 +97,6 @@ def _complaints(command) -> int:
     cashier = StaffActor(user=staff["cashier"])
     end = command.end
     members = list(Member.objects.filter(user__isnull=True).order_by("pk")[:4])
-    from members.management.commands.seed_demo import DEMO_EMAIL
 
     demo = Member.objects.filter(email=DEMO_EMAIL).first()
     if demo is None or len(members) < 4:

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 
 from campaigns.models import Complaint, ComplaintStatus, Survey, SurveyResponse
-from members.management.commands.seed_demo import DEMO_EMAIL
+from demo.data import DEMO_EMAIL
 
 # seed_demo needs the staff groups, which a transactional test may have emptied.
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("staff_groups")]

@@ -40,6 +40,8 @@ from django.db import connection, transaction
 from django.db.models import NOT_PROVIDED, CharField, Max
 from django.utils import timezone
 
+from demo.data import CATALOG, LOGINS, STORES, TOKEN_NAME
+from demo.seed_analytics import inputs_seed
 from members.cards import luhn_check_digit
 from members.models import Member, User
 from members.services import REFERRAL_ALPHABET, api_token_create
@@ -286,7 +288,6 @@ class BulkSeed:
         started = time.monotonic()
         self.stores = self.command.stores
         self.tiers = sorted(self.command.tiers, key=lambda t: t.rank)
-        from members.management.commands.seed_demo import CATALOG
 
         self.catalog = [
             (sku, name, cat, Decimal(price), weighed)
@@ -668,7 +669,6 @@ def seed(*, command, members: int, purchases: int, seed: int) -> None:
     and the analytics snapshots."""
     from analytics.management.commands.analytics_recompute import progress_bar
     from analytics.snapshots import snapshots_refresh_range
-    from members.management.commands.seed_demo import LOGINS
 
     out = command.stdout
     started = time.monotonic()
@@ -694,7 +694,6 @@ def seed(*, command, members: int, purchases: int, seed: int) -> None:
     if problems:
         raise RuntimeError(f"Ledger check failed: {problems[:3]}")
     out.write(f"verify_ledger: clean ({time.monotonic() - check:.1f} s).")
-    from analytics.demo import inputs_seed
 
     inputs_seed(start=command.start, end=timezone.now(), rng=random.Random(seed + 7))
     snap = time.monotonic()
@@ -705,7 +704,6 @@ def seed(*, command, members: int, purchases: int, seed: int) -> None:
         progress=progress_bar(out),
     )
     out.write(f"Snapshots in {time.monotonic() - snap:.1f} s.")
-    from members.management.commands.seed_demo import STORES, TOKEN_NAME
 
     store = next(s for s in command.stores if s.code == STORES[0][0])
     _token, raw = api_token_create(store=store, name=TOKEN_NAME)
