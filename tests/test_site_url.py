@@ -78,7 +78,7 @@ FORBIDDEN_IN_TEMPLATES = re.compile(
     r"\{\{\s*(protocol|domain)\s*\}\}|build_absolute_uri|get_host|127\.0\.0\.1:8000"
 )
 ALLOWED = {"members/links.py", "loyalty_site/settings.py", "loyalty_site/checks.py"}
-PACKAGES = ("members", "rewards", "campaigns", "analytics", "loyalty_site")
+PACKAGES = ("members", "rewards", "campaigns", "analytics", "loyalty_site", "demo")
 
 
 def _product_files(pattern: str):

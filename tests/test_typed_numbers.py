@@ -46,7 +46,7 @@ NUMBER_FIELDS = (
     serializers.FloatField,
 )
 FORM_NUMBER_FIELDS = (forms.DecimalField, forms.IntegerField, forms.FloatField)
-APPS = ("members", "rewards", "campaigns", "analytics", "loyalty_site")
+APPS = ("members", "rewards", "campaigns", "analytics", "loyalty_site", "demo")
 
 
 # --- the till API ------------------------------------------------------------------------

@@ -235,7 +235,7 @@ SENDING_CALLS = frozenset(
         "Message",  # a Message row built for bulk_create
     }
 )
-APPS = ("members", "rewards", "campaigns", "analytics", "loyalty_site")
+APPS = ("members", "rewards", "campaigns", "analytics", "loyalty_site", "demo")
 
 
 def _outermost_functions(tree: ast.Module):
