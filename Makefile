@@ -53,9 +53,10 @@ browsers:  # Debian's Chromium for the browser tests, when we may install it
 	  fi; \
 	fi
 
-lint: $(DEPS)  ## ruff check and format check
+lint: $(DEPS)  ## ruff check and format check; import-linter: the apps depend one way (pyproject.toml)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: $(DEPS)  ## ruff format and fix
 	$(VENV)/bin/ruff format .
