@@ -29,4 +29,4 @@ class AnalyticsConfig(AppConfig):
             replace=True,
         )
         # Member 360 shows complaints, survey answers and event sign-ups.
-        import analytics.timeline_campaigns  # noqa: F401, PLC0415
+        import analytics.selectors.timeline_campaigns  # noqa: F401, PLC0415

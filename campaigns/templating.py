@@ -221,8 +221,8 @@ class Suggestions:
 
     Lazy: nothing is read until a text uses one of them. Then the purchase
     histories of all the chunk's members are read at once (three queries, the
-    window analytics.recommend.member_history uses), and each member costs
-    four queries for `recommended` (analytics.recommend.rank_items_for_history,
+    window analytics.selectors.recommend.member_history uses), and each member costs
+    four queries for `recommended` (analytics.selectors.recommend.rank_items_for_history,
     none for a member without purchases) and three for `reward_suggestion`
     (reward_suggestion_for)."""
 
@@ -232,7 +232,11 @@ class Suggestions:
         self._histories: dict | None = None
 
     def history(self, member_id: int):
-        from analytics.recommend import HISTORY_DAYS, MemberHistory, member_histories
+        from analytics.selectors.recommend import (
+            HISTORY_DAYS,
+            MemberHistory,
+            member_histories,
+        )
 
         if self._histories is None:
             now = self.now or timezone.now()
@@ -242,13 +246,13 @@ class Suggestions:
         return self._histories.get(member_id) or MemberHistory()
 
     def recommended(self, member) -> str:
-        from analytics.recommend import rank_items_for_history
+        from analytics.selectors.recommend import rank_items_for_history
 
         items = rank_items_for_history(self.history(member.pk), n=3)
         return ", ".join(item.name or item.sku for item in items)
 
     def reward_suggestion(self, member) -> str:
-        from analytics.recommend import reward_suggestion_for
+        from analytics.selectors.recommend import reward_suggestion_for
 
         found = reward_suggestion_for(member, history=self.history(member.pk))
         return found.reward.name if found else ""

@@ -3,7 +3,7 @@ surveys, events); each area adds its own paths here."""
 
 from django.urls import path
 
-from analytics.views_recs import for_you
+from analytics.views import for_you
 from campaigns import views_delivery, views_events, views_feedback
 
 app_name = "campaigns"

@@ -668,7 +668,7 @@ def seed(*, command, members: int, purchases: int, seed: int) -> None:
     helpers, then the members' history in bulk, the ledger check, the logins
     and the analytics snapshots."""
     from analytics.management.commands.analytics_recompute import progress_bar
-    from analytics.snapshots import snapshots_refresh_range
+    from analytics.services.snapshots import snapshots_refresh_range
 
     out = command.stdout
     started = time.monotonic()

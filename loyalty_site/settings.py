@@ -398,7 +398,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=11, minute=30),
     },
 }
-# RFM scores look at this many days of purchases (analytics.rfm).
+# RFM scores look at this many days of purchases (analytics.selectors.rfm).
 ANALYTICS_RFM_WINDOW_DAYS = env.int("ANALYTICS_RFM_WINDOW_DAYS", default=365)
 
 # --- Analytics ----------------------------------------------------------------

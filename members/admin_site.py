@@ -71,8 +71,8 @@ class LoyaltyAdminSite(admin.AdminSite):
     index_title = _("Back office")
 
     def get_urls(self):
-        from analytics.admin_views import analytics_urls  # the dashboards
-        from analytics.member360 import member360_urls
+        from analytics.admin.dashboards import analytics_urls  # the dashboards
+        from analytics.admin.member360 import member360_urls
         from rewards.counter import (
             counter_urls,
         )  # the Counter lives with the points it moves

@@ -1,4 +1,10 @@
 """Back office for analytics: each area registers its ModelAdmins and views in
 its own module, imported here so Django's admin autodiscovery finds them."""
 
-from analytics import admin_rfm, admin_views  # noqa: F401
+from analytics.admin import (  # noqa: F401
+    dashboards,
+    inputs,
+    member360,
+    recommend,
+    rfm,
+)

@@ -1,55 +1,43 @@
-"""Writes of the figures staff enter for analytics (store sales, marketing spend).
-The snapshot tables have their own writer, analytics.snapshots."""
+"""Writes of the analytics app, one module per area (import a service from its
+module inside the app; other apps may use these re-exports):
 
-from __future__ import annotations
+- inputs: the figures staff enter (store sales, marketing spend)
+- snapshots: the snapshot tables, recomputed from the source rows
+- period_stats: a period's member figures, kept until the next refresh
+- rfm: RFM scores, customer value and churn risk; campaign segments from them
+- recommend: the co-purchase tables and the reward categories
+"""
 
-from django.db import transaction
+from analytics.services.inputs import (
+    marketing_spend_bulk_save,
+    marketing_spend_save,
+    store_sales_bulk_save,
+    store_sales_save,
+)
+from analytics.services.period_stats import (
+    active_by_store_keep,
+    period_member_figures_keep,
+    period_stats_prefill,
+)
+from analytics.services.recommend import copurchase_refresh, reward_categories_set
+from analytics.services.rfm import rfm_refresh, rfm_segment_to_campaign_segment
+from analytics.services.snapshots import (
+    snapshots_refresh_incremental,
+    snapshots_refresh_range,
+)
 
-from analytics.models import MarketingSpend, StoreSales
-from members.models import User
-
-
-@transaction.atomic
-def store_sales_save(*, row: StoreSales, entered_by: User | None) -> StoreSales:
-    """Save a store's total sales of a day (new or edited). Locks nothing;
-    queues nothing. The (store, day) pair is unique: the admin form checks it."""
-    row.entered_by = entered_by
-    row.full_clean()
-    row.save()
-    return row
-
-
-@transaction.atomic
-def marketing_spend_save(
-    *, row: MarketingSpend, entered_by: User | None
-) -> MarketingSpend:
-    """Save a month's marketing spend; any day given stands for its month.
-    Locks nothing; queues nothing."""
-    row.month = row.month.replace(day=1)
-    row.entered_by = entered_by
-    row.full_clean()
-    row.save()
-    return row
-
-
-@transaction.atomic
-def store_sales_bulk_save(*, rows: list[StoreSales], entered_by: User | None) -> int:
-    """Insert many days of store sales at once (demo data, imports); a (store,
-    day) already there is kept. Locks nothing; queues nothing."""
-    for row in rows:
-        row.entered_by = entered_by
-    created = StoreSales.objects.bulk_create(
-        rows, batch_size=2000, ignore_conflicts=True
-    )
-    return len(created)
-
-
-@transaction.atomic
-def marketing_spend_bulk_save(
-    *, rows: list[MarketingSpend], entered_by: User | None
-) -> int:
-    """Insert many months of marketing spend at once. Locks nothing; queues nothing."""
-    for row in rows:
-        row.month = row.month.replace(day=1)
-        row.entered_by = entered_by
-    return len(MarketingSpend.objects.bulk_create(rows, batch_size=2000))
+__all__ = [
+    "active_by_store_keep",
+    "copurchase_refresh",
+    "marketing_spend_bulk_save",
+    "marketing_spend_save",
+    "period_member_figures_keep",
+    "period_stats_prefill",
+    "reward_categories_set",
+    "rfm_refresh",
+    "rfm_segment_to_campaign_segment",
+    "snapshots_refresh_incremental",
+    "snapshots_refresh_range",
+    "store_sales_bulk_save",
+    "store_sales_save",
+]

@@ -1,5 +1,5 @@
 """`recommended` and `reward_suggestion` in campaign and journey texts: the
-values analytics.recommend gives, computed only when a text uses them, with a
+values analytics.selectors.recommend gives, computed only when a text uses them, with a
 bounded cost per chunk."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from analytics.recommend import recommendations_for, reward_suggestion_for
-from analytics.tests.test_member360 import _history
+from analytics.selectors.recommend import recommendations_for, reward_suggestion_for
+from analytics.tests.member360.test_member360 import _history
 from campaigns.journey_render import render, variables_unknown
 from campaigns.models import CampaignChunk, CampaignVariant
 from campaigns.services_campaigns import (

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from analytics.snapshots import snapshots_refresh_range
+from analytics.services.snapshots import snapshots_refresh_range
 from conftest import _staff
 from members.audit import StaffActor
 from members.models import AdjustmentRequest, AdjustmentStatus

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from analytics.snapshots import snapshots_refresh_range
+from analytics.services.snapshots import snapshots_refresh_range
 from members.tests.factories import MemberFactory
 from rewards.services import purchase_record
 

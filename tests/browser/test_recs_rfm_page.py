@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from analytics.rfm import rfm_refresh
+from analytics.services.rfm import rfm_refresh
 from analytics.tests.recs_data import Line, members_make, purchases_make
 from campaigns.models import Segment
 
