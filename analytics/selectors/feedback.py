@@ -21,7 +21,7 @@ FEEDBACK_KEYS = {
 }
 
 
-def median(values: list[float]) -> float | None:
+def _median(values: list[float]) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
@@ -76,9 +76,9 @@ def feedback_figures(period: Period, store_id: int | None) -> dict[str, dict]:
                 out[w]["complaints_resolved"] += 1
                 hours[w].append((resolved - created).total_seconds() / 3600)
     for w in bounds:
-        found = median(hours[w])
-        if found is not None:
-            out[w]["complaint_resolve_hours"] = Decimal(str(found)).quantize(
+        median = _median(hours[w])
+        if median is not None:
+            out[w]["complaint_resolve_hours"] = Decimal(str(median)).quantize(
                 Decimal("0.1")
             )
     return out
