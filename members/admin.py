@@ -21,7 +21,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from members.admin_imports import import_allowed, import_urls
-from members.admin_site import (
+from members.admin_base import (
     ReadOnlyAdminMixin,
     ServiceRefused,
     ServiceWriteAdminMixin,

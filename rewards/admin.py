@@ -16,7 +16,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from members.admin_site import ReadOnlyAdminMixin, SingletonAdminMixin
+from members.admin_base import ReadOnlyAdminMixin, SingletonAdminMixin
 from rewards.earning import STAGES
 from rewards.forms import EarningRuleForm, RuleSimulateForm
 from rewards.models import (
