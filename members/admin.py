@@ -20,13 +20,13 @@ from django.urls import path, reverse
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from members.admin_imports import import_allowed, import_urls
 from members.admin_base import (
     ReadOnlyAdminMixin,
     ServiceRefused,
     ServiceWriteAdminMixin,
     SingletonAdminMixin,
 )
+from members.admin_imports import import_allowed, import_urls
 from members.anomalies import anomaly_flags_review
 from members.audit import StaffActor, member_viewed_record, staff_audit_write
 from members.errors import InvalidInput, ServiceError
