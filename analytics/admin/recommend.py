@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from analytics.models import ItemStat, RewardCategory
-from members.admin_site import ReadOnlyAdminMixin
+from members.admin_base import ReadOnlyAdminMixin
 
 
 @admin.register(RewardCategory)
