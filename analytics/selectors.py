@@ -477,13 +477,13 @@ def _median(values: list[float]) -> float | None:
 def feedback_figures(period: Period, store_id: int | None) -> dict[str, dict]:
     """NPS, satisfaction and the complaints figures of the period ("cur") and
     the previous one ("prev"), from the live tables (surveys and complaints are
-    small next to purchases): campaigns.selectors_feedback's nps_for_period and
+    small next to purchases): campaigns.feedback.selectors's nps_for_period and
     satisfaction_for_period (one query each per period) and one query for the
     complaints opened or resolved in either period. A store narrows answers to
     its purchases and complaints to those about it. Time to resolve is the
     median, in hours to one decimal."""
+    from campaigns.feedback.selectors import nps_for_period, satisfaction_for_period
     from campaigns.models import Complaint
-    from campaigns.selectors_feedback import nps_for_period, satisfaction_for_period
 
     store = Store(pk=store_id) if store_id else None
     prev = period.previous()
@@ -952,14 +952,14 @@ def _shade(pct: Decimal | None) -> int:
 def campaign_returns(period: Period, now: dt.datetime | None = None) -> list[dict]:
     """Per campaign with runs started in the period: members sent to and held
     out, revenue per member of each group within each run's window (as
-    campaigns.selectors_campaigns.run_figures counts it: purchase totals from
+    campaigns.sending.selectors.run_figures counts it: purchase totals from
     the run's start for the campaign's window_days, net of their returns), the
     incremental revenue (per run: recipients × the difference in revenue per
     member, summed; None without a holdout), the marketing spend entered for
     the period's months under the campaign's name, and the return on spend
     (incremental revenue / spend). Three queries however many runs."""
     from campaigns.models import CampaignRecipient, CampaignRun
-    from campaigns.selectors_campaigns import NET_TOTAL
+    from campaigns.sending.selectors import NET_TOTAL
 
     now = now or timezone.now()
     start, end = day_bounds(period.start, period.end)

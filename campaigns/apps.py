@@ -9,7 +9,7 @@ class CampaignsConfig(AppConfig):
     def ready(self):
         # members sends its one-time codes through members.messages.message_send:
         # the message log and delivery live here, above members.
-        from campaigns.messaging import message_send
+        from campaigns.messaging.services import message_send
         from members.messages import message_sender_register
 
         message_sender_register(message_send)

@@ -22,7 +22,7 @@ from campaigns.models import (
     Segment,
     SegmentKind,
 )
-from campaigns.services_campaigns import (
+from campaigns.sending.services import (
     campaign_bonuses_grant_due,
     campaign_chunk_send,
     campaign_schedule,

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from campaigns.models import Survey, SurveyKind
-from campaigns.services_feedback import (
+from campaigns.feedback.services import (
     complaint_assign,
     complaint_customer_reply,
     complaint_file,
@@ -20,6 +19,7 @@ from campaigns.services_feedback import (
     complaint_status_set,
     survey_response_submit,
 )
+from campaigns.models import Survey, SurveyKind
 from demo.data import DEMO_EMAIL
 from members.audit import StaffActor
 from members.errors import ServiceError

@@ -7,7 +7,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from campaigns.messaging import INTERRUPTED
+from campaigns.messaging.services import INTERRUPTED
 from rewards.services import purchase_record, purchase_return_record
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))

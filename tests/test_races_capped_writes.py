@@ -388,7 +388,7 @@ def _event_setup(store) -> dict:
 
 
 def _event_racer(world: dict, i: int):
-    from campaigns.services_events import event_rsvp
+    from campaigns.events.services import event_rsvp
 
     return event_rsvp(member=world["members"][i], event_id=world["event"].pk)
 
@@ -402,7 +402,7 @@ def _event_check(world: dict, results: list) -> None:
 
 
 def _frequency_setup(store) -> dict:
-    from campaigns.messaging import delivery_settings_get
+    from campaigns.messaging.services import delivery_settings_get
     from campaigns.models import Message
 
     conf = delivery_settings_get()
@@ -428,7 +428,7 @@ def _frequency_setup(store) -> dict:
 
 
 def _frequency_racer(world: dict, i: int):
-    from campaigns.messaging import message_deliver
+    from campaigns.messaging.services import message_deliver
 
     return message_deliver(message_id=world["ids"][i])
 
@@ -447,7 +447,7 @@ def _survey_setup(store) -> dict:
 
 
 def _survey_racer(world: dict, i: int):
-    from campaigns.services_feedback import survey_response_submit
+    from campaigns.feedback.services import survey_response_submit
 
     return survey_response_submit(
         survey=world["survey"], member=world["member"], purchase=None, score=9

@@ -10,7 +10,7 @@ from analytics.member360 import TimelineItem, member_timeline
 from analytics.models import MemberRFM
 from analytics.recommend import copurchase_refresh
 from analytics.rfm import rfm_refresh
-from campaigns.messaging import message_send
+from campaigns.messaging.services import message_send
 from members.formatting import money_format
 from members.models import AuditAction, StaffAuditEvent
 from rewards.services import (

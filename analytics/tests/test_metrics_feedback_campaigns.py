@@ -32,7 +32,7 @@ from campaigns.models import (
     ComplaintTopic,
     SurveyKind,
 )
-from campaigns.selectors_campaigns import run_figures
+from campaigns.sending.selectors import run_figures
 from campaigns.tests.campaign_factories import campaign_make, segment_all
 from campaigns.tests.factories_feedback import response_make, survey_make
 from members.tests.factories import MemberFactory

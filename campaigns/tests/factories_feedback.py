@@ -7,8 +7,8 @@ import itertools
 
 from django.utils import timezone
 
+from campaigns.feedback.selectors import survey_for_prompt_forget
 from campaigns.models import Survey, SurveyKind, SurveyResponse
-from campaigns.selectors_feedback import survey_for_prompt_forget
 from rewards.services import purchase_record
 
 _receipts = itertools.count(1)

@@ -32,7 +32,7 @@ from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
-from campaigns.messaging import (
+from campaigns.messaging.services import (
     INTERRUPTED,
     messages_deliver_many,
     messages_recover_interrupted,
@@ -45,7 +45,7 @@ from campaigns.models import (
     Message,
     MessageStatus,
 )
-from campaigns.services_campaigns import campaign_schedule, campaign_send_now
+from campaigns.sending.services import campaign_schedule, campaign_send_now
 from campaigns.tests.campaign_factories import campaign_make, members_bulk
 from loyalty_site.celery import app
 
@@ -149,7 +149,7 @@ def _status(campaign_id: int) -> str:
 SEED = """
 import datetime as dt
 from django.utils import timezone
-from campaigns.services_campaigns import campaign_schedule
+from campaigns.sending.services import campaign_schedule
 from campaigns.tests.campaign_factories import campaign_make, members_bulk
 members_bulk(7)
 campaign = campaign_make(channel="email")
@@ -381,7 +381,7 @@ def test_chunk_task_delivered_twice_to_a_real_worker_writes_nothing_twice(
 
     members_bulk(8)
     campaign = campaign_make()
-    with mock.patch("campaigns.services_campaigns._chunks_queue"):
+    with mock.patch("campaigns.sending.services._chunks_queue"):
         run = campaign_send_now(campaign=campaign)
     chunk = CampaignChunk.objects.get(run=run)
     first = campaign_chunk_send.delay(chunk.pk)

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from campaigns.messaging import DeliveryResult
+from campaigns.messaging.services import DeliveryResult
 from campaigns.models import (
     CampaignChunk,
     CampaignRecipient,
@@ -20,7 +20,7 @@ from campaigns.models import (
     Message,
     MessageStatus,
 )
-from campaigns.services_campaigns import (
+from campaigns.sending.services import (
     campaign_cancel,
     campaign_chunk_send,
     campaign_schedule,
@@ -48,7 +48,7 @@ def test_send_now_writes_one_message_per_member_and_sends_it(small_chunks):
     members = members_bulk(25)
     campaign = campaign_make()
 
-    with mock.patch("campaigns.services_campaigns._chunks_queue") as queue:
+    with mock.patch("campaigns.sending.services._chunks_queue") as queue:
         run = campaign_send_now(campaign=campaign)
     # The chunks are queued only once the start has committed.
     assert run.recipients_total == 25
@@ -75,7 +75,7 @@ def test_send_now_writes_one_message_per_member_and_sends_it(small_chunks):
 def test_chunk_run_twice_writes_and_sends_nothing_twice(small_chunks):
     members_bulk(10)
     campaign = campaign_make()
-    with mock.patch("campaigns.services_campaigns._chunks_queue"):
+    with mock.patch("campaigns.sending.services._chunks_queue"):
         run = campaign_send_now(campaign=campaign)
     chunk = CampaignChunk.objects.get(run=run)
     # The first copy is killed after writing (its done mark never made it).
@@ -101,11 +101,11 @@ def test_chunk_run_twice_writes_and_sends_nothing_twice(small_chunks):
 def test_messages_left_queued_by_a_killed_chunk_go_out_on_redelivery(
     small_chunks, monkeypatch
 ):
-    from campaigns import messaging
+    from campaigns.messaging import services as messaging
 
     members_bulk(10)
     campaign = campaign_make()
-    with mock.patch("campaigns.services_campaigns._chunks_queue"):
+    with mock.patch("campaigns.sending.services._chunks_queue"):
         run = campaign_send_now(campaign=campaign)
     chunk = CampaignChunk.objects.get(run=run)
     monkeypatch.setattr(messaging, "DELIVER_BATCH", 3)
@@ -119,7 +119,7 @@ def test_messages_left_queued_by_a_killed_chunk_go_out_on_redelivery(
         return deliver_batch(message_ids, **kwargs)
 
     with (
-        mock.patch("campaigns.messaging._batch_deliver", dies_after_one_batch),
+        mock.patch("campaigns.messaging.services._batch_deliver", dies_after_one_batch),
         pytest.raises(SystemExit),
     ):
         campaign_chunk_send(chunk_id=chunk.pk)
@@ -138,7 +138,7 @@ def test_recipients_are_frozen_when_the_run_starts(small_chunks):
     members = members_bulk(5)
     segment = segment_of(members[:3])
     campaign = campaign_make(segment=segment)
-    with mock.patch("campaigns.services_campaigns._chunks_queue"):
+    with mock.patch("campaigns.sending.services._chunks_queue"):
         run = campaign_send_now(campaign=campaign)
     # Joining the segment after the start changes nothing for this run.
     segment.static_members.create(member=members[4])
@@ -168,12 +168,12 @@ def test_chunk_query_count_does_not_grow_with_members(settings):
         )
         campaign.segment = segment
         campaign.save()
-        with mock.patch("campaigns.services_campaigns._chunks_queue"):
+        with mock.patch("campaigns.sending.services._chunks_queue"):
             run = campaign_send_now(campaign=campaign)
         chunk = CampaignChunk.objects.get(run=run)
         with (
             mock.patch(
-                "campaigns.messaging.messages_deliver_many",
+                "campaigns.messaging.services.messages_deliver_many",
                 return_value=DeliveryResult(),
             ),
             CaptureQueriesContext(connection) as ctx,
@@ -193,7 +193,7 @@ def test_chunk_query_count_does_not_grow_with_members(settings):
 def test_holdout_gets_no_message_and_is_recorded(small_chunks):
     members_bulk(200)
     campaign = campaign_make(holdout_percent=20)
-    with mock.patch("campaigns.services_campaigns._chunks_queue"):
+    with mock.patch("campaigns.sending.services._chunks_queue"):
         run = campaign_send_now(campaign=campaign)
     for chunk in CampaignChunk.objects.filter(run=run):
         campaign_chunk_send(chunk_id=chunk.pk)
@@ -234,7 +234,7 @@ def test_split_and_holdout_proportions_are_close_to_the_settings():
 def test_ab_variants_are_stored_and_messages_carry_them(small_chunks):
     members_bulk(100)
     campaign = campaign_make(variant_b_percent=50, body_b="B text {{ first_name }}")
-    with mock.patch("campaigns.services_campaigns._chunks_queue"):
+    with mock.patch("campaigns.sending.services._chunks_queue"):
         run = campaign_send_now(campaign=campaign)
     for chunk in CampaignChunk.objects.filter(run=run):
         campaign_chunk_send(chunk_id=chunk.pk)
@@ -291,7 +291,7 @@ def test_weekly_campaign_is_scheduled_again_with_a_new_key(
 def test_cancelled_campaign_sends_no_remaining_chunk(small_chunks):
     members_bulk(20)
     campaign = campaign_make()
-    with mock.patch("campaigns.services_campaigns._chunks_queue"):
+    with mock.patch("campaigns.sending.services._chunks_queue"):
         run = campaign_send_now(campaign=campaign)
     first, second = CampaignChunk.objects.filter(run=run).order_by("number")
     campaign_chunk_send(chunk_id=first.pk)
@@ -323,7 +323,7 @@ def test_empty_segment_finishes_at_once():
 def test_sms_and_no_address_members(small_chunks, sms_outbox):
     members = members_bulk(4, email=False)
     campaign = campaign_make(channel="preferred")
-    with mock.patch("campaigns.services_campaigns._chunks_queue"):
+    with mock.patch("campaigns.sending.services._chunks_queue"):
         run = campaign_send_now(campaign=campaign)
     for chunk in CampaignChunk.objects.filter(run=run):
         campaign_chunk_send(chunk_id=chunk.pk)
@@ -333,7 +333,7 @@ def test_sms_and_no_address_members(small_chunks, sms_outbox):
     email_only = campaign_make(
         name="Email", channel="email", segment=segment_of(members)
     )
-    with mock.patch("campaigns.services_campaigns._chunks_queue"):
+    with mock.patch("campaigns.sending.services._chunks_queue"):
         run = campaign_send_now(campaign=email_only)
     for chunk in CampaignChunk.objects.filter(run=run):
         campaign_chunk_send(chunk_id=chunk.pk)
@@ -357,7 +357,7 @@ def test_coupon_campaign_gives_each_recipient_a_voucher_once(small_chunks):
         holdout_percent=25,
         body_a="Code {{ coupon_code }} for {{ first_name }}",
     )
-    with mock.patch("campaigns.services_campaigns._chunks_queue"):
+    with mock.patch("campaigns.sending.services._chunks_queue"):
         run = campaign_send_now(campaign=campaign)
     chunks = list(CampaignChunk.objects.filter(run=run))
     for chunk in chunks:
@@ -385,7 +385,7 @@ def test_dispatcher_queues_again_a_chunk_whose_task_was_lost(
 ):
     members_bulk(15)
     campaign = campaign_make()
-    with mock.patch("campaigns.services_campaigns._chunks_queue"):
+    with mock.patch("campaigns.sending.services._chunks_queue"):
         run = campaign_send_now(campaign=campaign)
     first, lost = CampaignChunk.objects.filter(run=run).order_by("number")
     campaign_chunk_send(chunk_id=first.pk)
@@ -394,7 +394,7 @@ def test_dispatcher_queues_again_a_chunk_whose_task_was_lost(
     )
 
     with (
-        mock.patch("campaigns.services_campaigns._chunks_queue") as queue,
+        mock.patch("campaigns.sending.services._chunks_queue") as queue,
         django_capture_on_commit_callbacks(execute=True),
     ):
         campaigns_dispatch_due()

@@ -11,7 +11,7 @@ from django.core import mail
 from django.db import connection
 
 from campaigns.models import CampaignChunk, CampaignRun, Message, MessageStatus
-from campaigns.services_campaigns import campaign_chunk_send, campaign_send_now
+from campaigns.sending.services import campaign_chunk_send, campaign_send_now
 from campaigns.tests.campaign_factories import campaign_make, members_bulk
 from rewards.models import Voucher
 from rewards.tests.factories import RewardFactory
@@ -45,7 +45,7 @@ def test_same_chunk_twice_concurrently_sends_each_message_once(settings):
     settings.CAMPAIGN_CHUNK_SIZE = 1000
     members_bulk(60)
     campaign = campaign_make()
-    with mock.patch("campaigns.services_campaigns._chunks_queue"):
+    with mock.patch("campaigns.sending.services._chunks_queue"):
         run = campaign_send_now(campaign=campaign)
     chunk = CampaignChunk.objects.get(run=run)
 
@@ -75,7 +75,7 @@ def test_coupon_chunk_twice_concurrently_grants_one_voucher_each(settings):
     campaign = campaign_make(
         promotion="coupon", coupon_reward=reward, body_a="Your code: {{ coupon_code }}"
     )
-    with mock.patch("campaigns.services_campaigns._chunks_queue"):
+    with mock.patch("campaigns.sending.services._chunks_queue"):
         run = campaign_send_now(campaign=campaign)
 
     _twice_at_once(CampaignChunk.objects.get(run=run).pk)
@@ -93,7 +93,7 @@ def test_two_dispatchers_at_once_start_a_due_campaign_once():
     from django.utils import timezone
 
     from campaigns.models import CampaignRun
-    from campaigns.services_campaigns import campaign_schedule, campaigns_dispatch_due
+    from campaigns.sending.services import campaign_schedule, campaigns_dispatch_due
 
     members_bulk(5)
     campaign = campaign_make()
@@ -104,7 +104,7 @@ def test_two_dispatchers_at_once_start_a_due_campaign_once():
     def dispatch():
         try:
             barrier.wait(timeout=10)
-            with mock.patch("campaigns.services_campaigns._chunks_queue"):
+            with mock.patch("campaigns.sending.services._chunks_queue"):
                 started.append(campaigns_dispatch_due())
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from campaigns.models import CampaignChunk, Message
-from campaigns.services_campaigns import (
+from campaigns.sending.services import (
     campaign_chunk_send,
     campaign_render,
     campaign_send_now,
@@ -80,7 +80,7 @@ def test_sent_campaign_offers_each_member_a_reward_of_their_tier(catalog):
     gold, silver = catalog
     in_gold, in_silver, untiered = _members_in([gold, silver, None])
     campaign = campaign_make(body_a=TEXT, holdout_percent=0)
-    with mock.patch("campaigns.services_campaigns._chunks_queue"):
+    with mock.patch("campaigns.sending.services._chunks_queue"):
         run = campaign_send_now(campaign=campaign)
     for chunk in CampaignChunk.objects.filter(run=run):
         campaign_chunk_send(chunk_id=chunk.pk)

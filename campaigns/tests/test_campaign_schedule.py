@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignStatus
-from campaigns.services_campaigns import campaign_schedule, campaign_send_now
+from campaigns.sending.services import campaign_schedule, campaign_send_now
 from campaigns.tests.campaign_factories import campaign_make, segment_all
 from campaigns.tests.test_campaign_admin import _form
 from members.errors import InvalidInput

@@ -12,14 +12,14 @@ from django.test.utils import CaptureQueriesContext
 
 from analytics.recommend import recommendations_for, reward_suggestion_for
 from analytics.tests.test_member360 import _history
-from campaigns.journey_render import render, variables_unknown
+from campaigns.journeys.render import render, variables_unknown
+from campaigns.messaging.templating import LazyValue, Suggestions, template_check
 from campaigns.models import CampaignChunk, CampaignVariant
-from campaigns.services_campaigns import (
+from campaigns.sending.services import (
     campaign_chunk_send,
     campaign_render,
     campaign_send_now,
 )
-from campaigns.templating import LazyValue, Suggestions, template_check
 from campaigns.tests.campaign_factories import campaign_make, segment_of
 from members.tests.factories import MemberFactory
 
@@ -71,11 +71,11 @@ def test_lazy_value_is_computed_once_and_only_when_used():
 
 def _chunk_queries(members, body: str) -> tuple[int, str]:
     campaign = campaign_make(segment=segment_of(members), body_a=body)
-    with mock.patch("campaigns.services_campaigns._chunks_queue"):
+    with mock.patch("campaigns.sending.services._chunks_queue"):
         run = campaign_send_now(campaign=campaign)
     chunk = CampaignChunk.objects.get(run=run)
     with (
-        mock.patch("campaigns.messaging.message_deliver", return_value=None),
+        mock.patch("campaigns.messaging.services.message_deliver", return_value=None),
         CaptureQueriesContext(connection) as ctx,
     ):
         campaign_chunk_send(chunk_id=chunk.pk)

@@ -4,8 +4,7 @@ import datetime as dt
 
 import pytest
 
-from campaigns.models import CampaignVariant
-from campaigns.templating import (
+from campaigns.messaging.templating import (
     MemberFacts,
     member_context,
     reward_within_reach,
@@ -13,6 +12,7 @@ from campaigns.templating import (
     template_compile,
     template_render,
 )
+from campaigns.models import CampaignVariant
 
 ANY = frozenset()
 REWARDS = [("Coffee", 100, ANY), ("Cake", 250, ANY), ("Mug", 900, ANY)]

@@ -26,7 +26,19 @@ from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 
-from campaigns.journeys import journey_message_send, membership_reminder_send
+from campaigns.events.services import (
+    event_cancel,
+    event_cancelled_notify,
+    event_reminders_send_due,
+    event_rsvp,
+    event_rsvp_cancel,
+)
+from campaigns.feedback.services import (
+    complaint_file,
+    complaint_staff_reply,
+    survey_invites_send,
+)
+from campaigns.journeys.services import journey_message_send, membership_reminder_send
 from campaigns.models import (
     CampaignChunk,
     Journey,
@@ -34,19 +46,7 @@ from campaigns.models import (
     JourneyText,
     Message,
 )
-from campaigns.services_campaigns import campaign_chunk_send, campaign_send_now
-from campaigns.services_events import (
-    event_cancel,
-    event_cancelled_notify,
-    event_reminders_send_due,
-    event_rsvp,
-    event_rsvp_cancel,
-)
-from campaigns.services_feedback import (
-    complaint_file,
-    complaint_staff_reply,
-    survey_invites_send,
-)
+from campaigns.sending.services import campaign_chunk_send, campaign_send_now
 from campaigns.tests.campaign_factories import campaign_make, segment_of
 from campaigns.tests.factories_feedback import purchase_make, survey_make
 from campaigns.tests.test_events_services import make_event
@@ -74,7 +74,7 @@ def _message(member) -> tuple[str, str]:
 
 def _campaign(member, store, request):
     campaign = campaign_make(segment=segment_of([member]), channel="preferred")
-    with mock.patch("campaigns.services_campaigns._chunks_queue"):
+    with mock.patch("campaigns.sending.services._chunks_queue"):
         run = campaign_send_now(campaign=campaign)
     for chunk in CampaignChunk.objects.filter(run=run):
         campaign_chunk_send(chunk_id=chunk.pk)
@@ -178,9 +178,12 @@ PREFERRED = {"prefers_sms": SMS, "prefers_email": EMAIL, "phone_only": SMS}
 # (file, outermost function holding the call) -> (how to send, expected channel
 # per member). A sender whose channel is fixed by its purpose says why.
 SENDERS = {
-    ("campaigns/services_campaigns.py", "campaign_chunk_send"): (_campaign, PREFERRED),
-    ("campaigns/journeys.py", "journey_message_send"): (_birthday_journey, PREFERRED),
-    ("campaigns/journeys.py", "membership_reminder_send"): (
+    ("campaigns/sending/services.py", "campaign_chunk_send"): (_campaign, PREFERRED),
+    ("campaigns/journeys/services.py", "journey_message_send"): (
+        _birthday_journey,
+        PREFERRED,
+    ),
+    ("campaigns/journeys/services.py", "membership_reminder_send"): (
         _renewal_builtin,
         PREFERRED,
     ),
@@ -188,14 +191,14 @@ SENDERS = {
         _renewal_without_log,
         PREFERRED,
     ),
-    ("campaigns/services_events.py", "_reminder_send"): (_event_reminder, PREFERRED),
-    ("campaigns/services_events.py", "_place_send"): (_event_place, PREFERRED),
-    ("campaigns/services_events.py", "_cancelled_send"): (_event_cancelled, PREFERRED),
-    ("campaigns/services_feedback.py", "survey_invites_send"): (
+    ("campaigns/events/services.py", "_reminder_send"): (_event_reminder, PREFERRED),
+    ("campaigns/events/services.py", "_place_send"): (_event_place, PREFERRED),
+    ("campaigns/events/services.py", "_cancelled_send"): (_event_cancelled, PREFERRED),
+    ("campaigns/feedback/services.py", "survey_invites_send"): (
         _survey_invite,
         PREFERRED,
     ),
-    ("campaigns/services_feedback.py", "complaint_staff_reply"): (
+    ("campaigns/feedback/services.py", "complaint_staff_reply"): (
         _complaint_reply,
         PREFERRED,
     ),
@@ -209,10 +212,10 @@ SENDERS = {
 # Places that send, but not to a member on a channel of theirs.
 NOT_TO_A_MEMBER = {
     # The delivery pipeline itself: message_send applies the rule.
-    ("campaigns/messaging.py", "message_send"): "writes the row, rule applied",
-    ("campaigns/messaging.py", "email_build"): "builds the email of a row",
-    ("campaigns/messaging.py", "_hand_over"): "hands a row to the SMS backend",
-    ("campaigns/services_campaigns.py", "campaign_test_send"): (
+    ("campaigns/messaging/services.py", "message_send"): "writes the row, rule applied",
+    ("campaigns/messaging/services.py", "email_build"): "builds the email of a row",
+    ("campaigns/messaging/services.py", "_hand_over"): "hands a row to the SMS backend",
+    ("campaigns/sending/services.py", "campaign_test_send"): (
         "to the staff user who asked, by email"
     ),
     ("members/anomalies.py", "anomaly_digest_send"): "to staff, by email",
@@ -353,7 +356,7 @@ def test_explicit_channel_without_the_address_is_suppressed_not_moved(store):
     """A message asked for by email reaches a member without an email address
     by nothing else (its text was written for email): the row is written and
     suppressed, for every sender as for a campaign set to one channel."""
-    from campaigns.messaging import message_send
+    from campaigns.messaging.services import message_send
 
     member = _member(store, "prefers_email")
     Member.objects.filter(pk=member.pk).update(email=None)

@@ -10,7 +10,7 @@ import pytest
 from django.core import mail
 from django.db import connection
 
-from campaigns.messaging import (
+from campaigns.messaging.services import (
     delivery_settings_get,
     message_deliver,
     message_send,
@@ -298,7 +298,7 @@ class TestFailures:
 
 class DownBackend:
     def send(self, *, to, text, reference=""):
-        from campaigns.backends import DeliveryError
+        from campaigns.messaging.backends import DeliveryError
 
         raise DeliveryError("gateway down", transient=True)
 

@@ -7,9 +7,9 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from campaigns.backends.email import OutboxEmailBackend
-from campaigns.backends.sms import OutboxSmsBackend
-from campaigns.messaging import email_build, message_deliver, message_send
+from campaigns.messaging.backends.email import OutboxEmailBackend
+from campaigns.messaging.backends.sms import OutboxSmsBackend
+from campaigns.messaging.services import email_build, message_deliver, message_send
 from campaigns.models import (
     DeliverySettings,
     Journey,
@@ -240,7 +240,7 @@ class TestRights:
 
 
 def test_make_run_keeps_email_in_the_outbox(settings, fan_message):
-    settings.EMAIL_BACKEND = "campaigns.backends.email.OutboxEmailBackend"
+    settings.EMAIL_BACKEND = "campaigns.messaging.backends.email.OutboxEmailBackend"
     message_deliver(message_id=fan_message.pk)
 
     assert mail.outbox == []

@@ -14,7 +14,7 @@ from django.core.mail.backends.locmem import EmailBackend as LocmemEmailBackend
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from campaigns.messaging import (
+from campaigns.messaging.services import (
     delivery_settings_get,
     message_deliver,
     messages_deliver_many,
@@ -208,7 +208,7 @@ def counting_backend(settings):
 
 
 def test_one_email_connection_per_batch(store, counting_backend, monkeypatch):
-    monkeypatch.setattr("campaigns.messaging.DELIVER_BATCH", 4)
+    monkeypatch.setattr("campaigns.messaging.services.DELIVER_BATCH", 4)
     ids = [_message(_member(store), f"conn:{n}").pk for n in range(6)]
 
     result = messages_deliver_many(message_ids=ids)

@@ -11,7 +11,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from campaigns.messaging import delivery_settings_get, message_deliver, message_send
+from campaigns.messaging.services import (
+    delivery_settings_get,
+    message_deliver,
+    message_send,
+)
 from campaigns.models import MessageStatus
 from members.models import Channel
 from members.tests.factories import MemberFactory
@@ -74,7 +78,9 @@ class FakeGateway:
 @pytest.fixture
 def gateway(settings):
     fake = FakeGateway()
-    settings.LOYALTY_SMS_BACKEND = "campaigns.backends.sms.HttpGatewaySmsBackend"
+    settings.LOYALTY_SMS_BACKEND = (
+        "campaigns.messaging.backends.sms.HttpGatewaySmsBackend"
+    )
     settings.SMS_GATEWAY_URL = fake.url
     settings.SMS_GATEWAY_TOKEN = "gw-token"
     settings.SMS_GATEWAY_TIMEOUT = 0.5
@@ -169,7 +175,9 @@ def test_slow_gateway_times_out_and_is_retried(gateway, store):
 
 
 def test_unreachable_gateway_is_retried(settings, store):
-    settings.LOYALTY_SMS_BACKEND = "campaigns.backends.sms.HttpGatewaySmsBackend"
+    settings.LOYALTY_SMS_BACKEND = (
+        "campaigns.messaging.backends.sms.HttpGatewaySmsBackend"
+    )
     settings.SMS_GATEWAY_URL = "http://127.0.0.1:9/"  # discard port: nothing listens
     message = _sms(MemberFactory(store=store), "otp", "Code 1", marketing=False)
 

@@ -10,15 +10,15 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.messaging import message_deliver, message_send
-from campaigns.models import Message, MessageStatus
-from campaigns.tracking import (
+from campaigns.messaging.services import message_deliver, message_send
+from campaigns.messaging.tracking import (
     SALT_CLICK,
     SALT_OPEN,
     SALT_UNSUBSCRIBE,
     token_sign,
     unsubscribe_url,
 )
+from campaigns.models import Message, MessageStatus
 from members.models import Channel, ConsentEvent, ConsentSource
 from members.tests.factories import MemberFactory
 

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from django.core import mail
 
-from campaigns.messaging import (
+from campaigns.messaging.services import (
     message_deliver,
     message_send,
     messages_requeue_due,

@@ -16,8 +16,8 @@ from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend as LocmemEmailBackend
 from django.utils import timezone
 
-from campaigns.backends.email import REFERENCE_HEADER
-from campaigns.messaging import (
+from campaigns.messaging.backends.email import REFERENCE_HEADER
+from campaigns.messaging.services import (
     INTERRUPTED,
     STUCK_AFTER,
     delivery_settings_get,

@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from campaigns.events.services import event_rsvp
 from campaigns.models import ContentPage, Event, EventRsvp, EventStatus, Message
-from campaigns.services_events import event_rsvp
 from campaigns.tests.test_events_services import make_event
 from campaigns.tests.test_events_views import make_page
 from members.tests.factories import MemberFactory

@@ -10,8 +10,8 @@ import datetime as dt
 
 import pytest
 
+from campaigns.events.services import event_checkin, event_rsvp
 from campaigns.models import Event, EventRsvp, RsvpStatus
-from campaigns.services_events import event_checkin, event_rsvp
 from campaigns.tests.test_events_services import make_event
 from members.audit import StaffActor
 from members.errors import Conflict

@@ -10,16 +10,7 @@ from django.core.management import call_command
 from django.db.models import Sum
 from django.utils import timezone, translation
 
-from campaigns.models import (
-    ContentPage,
-    Event,
-    EventKind,
-    EventRsvp,
-    EventStatus,
-    Message,
-    RsvpStatus,
-)
-from campaigns.services_events import (
+from campaigns.events.services import (
     AUDIT_EVENT_CHECKIN,
     content_page_save,
     event_cancel,
@@ -28,6 +19,15 @@ from campaigns.services_events import (
     event_rsvp,
     event_rsvp_cancel,
     event_save,
+)
+from campaigns.models import (
+    ContentPage,
+    Event,
+    EventKind,
+    EventRsvp,
+    EventStatus,
+    Message,
+    RsvpStatus,
 )
 from members.audit import StaffActor
 from members.errors import Conflict, InvalidInput, NotFound

@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from campaigns.events.services import content_page_save, event_rsvp
 from campaigns.models import ContentKind, ContentPage, EventRsvp, RsvpStatus
-from campaigns.services_events import content_page_save, event_rsvp
 from campaigns.tests.test_events_services import make_event, set_tier
 from members.tests.factories import MemberFactory, UserFactory
 from rewards.tests.factories import TierFactory
@@ -284,7 +284,7 @@ def test_members_only_query_count_does_not_grow(
 
 
 def test_a_cancelled_event_stays_listed_for_those_who_signed_up(logged_in, store):
-    from campaigns.services_events import event_cancel
+    from campaigns.events.services import event_cancel
 
     client, member = logged_in
     mine = make_event(store, title_en="Mine, cancelled")

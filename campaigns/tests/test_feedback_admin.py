@@ -10,8 +10,8 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
+from campaigns.feedback.services import complaint_file
 from campaigns.models import Complaint, ComplaintSource, ComplaintStatus, Message
-from campaigns.services_feedback import complaint_file
 from campaigns.tests.factories_feedback import response_make, survey_make
 from members.models import AdjustmentStatus, AuditAction, StaffAuditEvent
 from members.tests.factories import MemberFactory

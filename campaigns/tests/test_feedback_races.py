@@ -8,12 +8,12 @@ import datetime as dt
 
 import pytest
 
-from campaigns.models import Complaint, Message, SurveyInvitation
-from campaigns.services_feedback import (
+from campaigns.feedback.services import (
     complaint_file,
     complaint_resolve,
     survey_invites_send,
 )
+from campaigns.models import Complaint, Message, SurveyInvitation
 from campaigns.tests.factories_feedback import purchase_make, survey_make
 from members.audit import StaffActor
 from members.tests.factories import MemberFactory

@@ -6,13 +6,13 @@ import datetime as dt
 
 import pytest
 
-from campaigns.models import SurveyKind
-from campaigns.selectors_feedback import (
+from campaigns.feedback.selectors import (
     nps_for_period,
     satisfaction_for_period,
     survey_prompt_for_member,
 )
-from campaigns.services_feedback import survey_response_submit
+from campaigns.feedback.services import survey_response_submit
+from campaigns.models import SurveyKind
 from campaigns.tests.factories_feedback import purchase_make, response_make, survey_make
 from members.tests.factories import MemberFactory
 

@@ -9,6 +9,17 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from campaigns.feedback.services import (
+    complaint_assign,
+    complaint_customer_reply,
+    complaint_file,
+    complaint_resolve,
+    complaint_staff_reply,
+    complaint_status_set,
+    survey_invites_queue_due,
+    survey_invites_send,
+    survey_response_submit,
+)
 from campaigns.models import (
     Complaint,
     ComplaintSender,
@@ -21,17 +32,6 @@ from campaigns.models import (
     SurveyResponse,
 )
 from campaigns.models.delivery import DeliverySettings
-from campaigns.services_feedback import (
-    complaint_assign,
-    complaint_customer_reply,
-    complaint_file,
-    complaint_resolve,
-    complaint_staff_reply,
-    complaint_status_set,
-    survey_invites_queue_due,
-    survey_invites_send,
-    survey_response_submit,
-)
 from campaigns.tests.factories_feedback import purchase_make, survey_make
 from members.audit import StaffActor
 from members.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -489,7 +489,7 @@ class TestSurveyInvites:
     def test_finding_due_purchases_is_one_query(
         self, consenting, store, django_assert_num_queries
     ):
-        from campaigns.selectors_feedback import survey_purchases_due
+        from campaigns.feedback.selectors import survey_purchases_due
 
         survey = survey_make(post_purchase=True, delay_hours=1)
         for _ in range(3):

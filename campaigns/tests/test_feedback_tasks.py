@@ -8,8 +8,8 @@ import pytest
 from django.conf import settings
 from django.core import mail
 
+from campaigns.feedback.tasks import survey_invites_send, survey_invites_send_due
 from campaigns.models import Message, SurveyInvitation
-from campaigns.tasks_feedback import survey_invites_send, survey_invites_send_due
 from campaigns.tests.factories_feedback import purchase_make, survey_make
 from members.tests.factories import MemberFactory
 

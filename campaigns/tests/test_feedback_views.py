@@ -7,13 +7,13 @@ import pytest
 from django.core import signing
 from django.urls import reverse
 
-from campaigns.models import Complaint, ComplaintStatus, SurveyResponse
-from campaigns.selectors_feedback import SURVEY_LINK_SALT, survey_link_token
-from campaigns.services_feedback import (
+from campaigns.feedback.selectors import SURVEY_LINK_SALT, survey_link_token
+from campaigns.feedback.services import (
     complaint_file,
     complaint_staff_reply,
     complaint_status_set,
 )
+from campaigns.models import Complaint, ComplaintStatus, SurveyResponse
 from campaigns.tests.factories_feedback import purchase_make, survey_make
 from members.audit import StaffActor
 from members.tests.factories import MemberFactory, UserFactory
@@ -318,7 +318,7 @@ class TestDashboardPrompt:
     def test_prompt_costs_no_query_without_a_survey_once_cached(
         self, customer_client, customer, store, django_assert_num_queries
     ):
-        from campaigns.selectors_feedback import survey_prompt_for_member
+        from campaigns.feedback.selectors import survey_prompt_for_member
 
         purchase_make(member=customer[1], store=store)
         assert survey_prompt_for_member(member=customer[1]) is None
@@ -328,7 +328,7 @@ class TestDashboardPrompt:
     def test_prompt_is_one_query_with_a_survey(
         self, customer, store, django_assert_num_queries
     ):
-        from campaigns.selectors_feedback import survey_prompt_for_member
+        from campaigns.feedback.selectors import survey_prompt_for_member
 
         survey = survey_make()
         purchase = purchase_make(member=customer[1], store=store)

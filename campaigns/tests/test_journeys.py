@@ -11,9 +11,9 @@ from dateutil.relativedelta import relativedelta
 from django.core import mail
 from django.utils import timezone
 
-from campaigns import journeys
-from campaigns.journey_render import render, variables_unknown
-from campaigns.journeys import journey_due, journey_run
+from campaigns.journeys import services as journeys
+from campaigns.journeys.render import render, variables_unknown
+from campaigns.journeys.services import journey_due, journey_run
 from campaigns.models import Journey, JourneyKind, JourneyText, Message
 from members.tests.factories import MemberFactory
 from rewards.models import PointsLot, TierHistory, VoucherSource

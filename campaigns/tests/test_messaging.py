@@ -3,7 +3,7 @@
 import pytest
 from django.core import mail
 
-from campaigns.messaging import message_deliver, message_send
+from campaigns.messaging.services import message_deliver, message_send
 from campaigns.models import Message, MessageStatus
 from members.models import Channel
 

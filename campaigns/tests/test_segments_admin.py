@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from campaigns.models import Segment, SegmentKind, SegmentStaticMember
-from campaigns.services_segments import segment_save
+from campaigns.segments.services import segment_save
 from campaigns.tests.test_segments import make_member, set_account
 from rewards.tests.factories import TierFactory
 

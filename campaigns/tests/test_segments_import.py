@@ -8,7 +8,7 @@ import pytest
 
 from campaigns.models import Segment, SegmentKind, SegmentStaticMember
 from campaigns.segments import SegmentError, segment_count
-from campaigns.services_segments import segment_import_csv, segment_save
+from campaigns.segments.services import segment_import_csv, segment_save
 from campaigns.tests.test_segments import make_member
 from members.cards import card_number_format
 from members.errors import InvalidInput

@@ -1,7 +1,8 @@
 """Every action another area writes to the staff audit log is one of the
 AuditAction choices, so the admin shows its label rather than the raw code."""
 
-from campaigns import services_events, services_feedback
+from campaigns.events import services as services_events
+from campaigns.feedback import services as services_feedback
 from members.models import AuditAction
 
 

@@ -39,17 +39,17 @@ from django.db.models import Count, F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from campaigns.backends import DeliveryError
-from campaigns.backends.email import REFERENCE_HEADER
-from campaigns.backends.sms import sms_backend_send
-from campaigns.models import DeliverySettings, Message, MessageStatus
-from campaigns.tracking import (
+from campaigns.messaging.backends import DeliveryError
+from campaigns.messaging.backends.email import REFERENCE_HEADER
+from campaigns.messaging.backends.sms import sms_backend_send
+from campaigns.messaging.tracking import (
     LINK_RE,
     TRAILING,
     click_url,
     open_pixel_url,
     unsubscribe_url,
 )
+from campaigns.models import DeliverySettings, Message, MessageStatus
 from members.messages import member_address, member_channel
 from members.models import Channel, Member
 from members.services import OTP_MESSAGE_KIND

@@ -1,6 +1,6 @@
 """Journey texts: `{{ variable }}` replaced by a flat dict of strings and numbers.
 
-The variable names are the campaigns' (campaigns.templating: first_name,
+The variable names are the campaigns' (campaigns.messaging.templating: first_name,
 balance, tier, points_expiring, points_expiring_date, recommended,
 reward_suggestion) plus a few a journey adds.
 Only plain `{{ name }}` is understood, which is also valid Django template
@@ -68,6 +68,6 @@ def _value(context: dict, name: str) -> str:
 
 def render(text: str, context: dict) -> str:
     """Replace each `{{ name }}`; a name missing from `context` renders empty.
-    A callable value (campaigns.templating.LazyValue) is called only when the
+    A callable value (campaigns.messaging.templating.LazyValue) is called only when the
     text uses it."""
     return VARIABLE_RE.sub(lambda m: _value(context, m.group(1)), text or "")

@@ -11,7 +11,7 @@ from celery import shared_task
 )
 def event_reminders_send_due() -> int:
     """Periodic (beat): remind everyone going to the events whose time has come."""
-    from campaigns.services_events import event_reminders_send_due as service
+    from campaigns.events.services import event_reminders_send_due as service
 
     return service()
 
@@ -23,6 +23,6 @@ def event_reminders_send_due() -> int:
 )
 def event_cancelled_notify(event_id: int) -> int:
     """Tell everyone going to (or waiting for) a cancelled event; safe to run twice."""
-    from campaigns.services_events import event_cancelled_notify as service
+    from campaigns.events.services import event_cancelled_notify as service
 
     return service(event_id=event_id)

@@ -25,7 +25,7 @@ from campaigns.segments import (
     segment_sample,
     segment_validate,
 )
-from campaigns.services_segments import (
+from campaigns.segments.services import (
     segment_csv_read,
     segment_import_csv,
     segment_save,

@@ -1,6 +1,6 @@
 """Back office of delivery: the message log, the development Outbox, journeys and
 the delivery settings. Messages and the Outbox are read-only: only
-campaigns.messaging writes them."""
+campaigns.messaging.services writes them."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.journey_render import variables_allowed, variables_unknown
-from campaigns.journeys import journeys_switch
-from campaigns.messaging import delivery_settings_get
+from campaigns.journeys.render import variables_allowed, variables_unknown
+from campaigns.journeys.services import journeys_switch
+from campaigns.messaging.services import delivery_settings_get
 from campaigns.models import (
     DeliverySettings,
     Journey,

@@ -1,7 +1,7 @@
 """Writes of the feedback area: survey answers and invitations, and the
 complaints desk (filing, the thread, status, assignment, goodwill points).
 
-Every message to a member leaves through `campaigns.messaging.message_send`
+Every message to a member leaves through `campaigns.messaging.services.message_send`
 (after commit, once per purpose key). Staff actions write a StaffAuditEvent in
 the transaction of the change. Goodwill points go through
 `rewards.services.adjustment_request`, so the Manager's right to adjust points
@@ -18,7 +18,12 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from campaigns.messaging import message_send
+from campaigns.feedback.selectors import (
+    survey_link_url,
+    survey_purchases_due,
+    surveys_post_purchase_active,
+)
+from campaigns.messaging.services import message_send
 from campaigns.models import (
     OPEN_STATUSES,
     Complaint,
@@ -30,11 +35,6 @@ from campaigns.models import (
     Survey,
     SurveyInvitation,
     SurveyResponse,
-)
-from campaigns.selectors_feedback import (
-    survey_link_url,
-    survey_purchases_due,
-    surveys_post_purchase_active,
 )
 from members.audit import StaffActor, staff_audit_write
 from members.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -146,7 +146,7 @@ def survey_invites_queue_due(
     and queue `survey_invites_send` for them in chunks of `chunk`. Returns how
     many purchases were queued. Writes nothing itself; safe to run twice (the
     chunks skip what is already invited)."""
-    from campaigns.tasks_feedback import survey_invites_send
+    from campaigns.feedback.tasks import survey_invites_send
 
     queued = 0
     for survey in surveys_post_purchase_active():

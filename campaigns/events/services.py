@@ -4,7 +4,7 @@ A sign-up, a cancellation and a check-in lock the event row first
 (`_event_lock`), then, for a check-in, the member's points account through
 rewards.services; so places are counted by one writer at a time and
 `going_count` never passes `capacity` (a check constraint backs it).
-Messages to members go through campaigns.messaging.message_send only.
+Messages to members go through campaigns.messaging.services.message_send only.
 """
 
 from __future__ import annotations
@@ -17,7 +17,15 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from campaigns.messaging import message_send
+from campaigns.events.selectors import (
+    HOLDING,
+    event_rsvp_refusal,
+    events_reminder_due,
+    member_tier_get,
+    rsvp_closes_at,
+    tier_allows,
+)
+from campaigns.messaging.services import message_send
 from campaigns.models import (
     ContentPage,
     Event,
@@ -26,14 +34,6 @@ from campaigns.models import (
     RsvpStatus,
 )
 from campaigns.models.events import translated
-from campaigns.selectors_events import (
-    HOLDING,
-    event_rsvp_refusal,
-    events_reminder_due,
-    member_tier_get,
-    rsvp_closes_at,
-    tier_allows,
-)
 from members.audit import StaffActor, staff_audit_write
 from members.errors import Conflict, InvalidInput, NotFound
 from members.models import Member
@@ -207,7 +207,7 @@ def event_cancel(*, event_id: int) -> Event:
 
 
 def _cancel_notices_queue(event_id: int) -> None:
-    from campaigns.tasks_events import event_cancelled_notify
+    from campaigns.events.tasks import event_cancelled_notify
 
     transaction.on_commit(lambda: event_cancelled_notify.delay(event_id))
 

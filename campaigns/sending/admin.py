@@ -2,7 +2,7 @@
 them with a real member's data, test-send to yourself, send now or schedule,
 watch the progress, read the figures.
 
-State changes go through campaigns.services_campaigns; the texts (variants)
+State changes go through campaigns.sending.services; the texts (variants)
 are saved by their inline forms after the sandbox checked them.
 """
 
@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.messaging.templating import VARIABLES, template_check
 from campaigns.models import (
     CONTENT_LANGUAGES,
     Campaign,
@@ -28,12 +29,12 @@ from campaigns.models import (
     CampaignVariant,
     MessageStatus,
 )
-from campaigns.selectors_campaigns import (
+from campaigns.sending.selectors import (
     campaign_runs,
     run_figures,
     run_progress,
 )
-from campaigns.services_campaigns import (
+from campaigns.sending.services import (
     MESSAGE_KIND,
     campaign_cancel,
     campaign_render,
@@ -44,7 +45,6 @@ from campaigns.services_campaigns import (
     campaign_unknown_variables,
     schedule_time_problem,
 )
-from campaigns.templating import VARIABLES, template_check
 from members.admin_site import ServiceRefused
 from members.errors import ServiceError
 from members.models import Member

@@ -21,25 +21,25 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.forms_feedback import ComplaintWorkForm, CounterComplaintForm
+from campaigns.feedback.forms import ComplaintWorkForm, CounterComplaintForm
+from campaigns.feedback.selectors import (
+    complaint_is_overdue,
+    complaint_overdue_hours,
+    survey_for_prompt_forget,
+)
+from campaigns.feedback.services import (
+    complaint_assign,
+    complaint_file,
+    complaint_resolve,
+    complaint_staff_reply,
+    complaint_status_set,
+)
 from campaigns.models import (
     OPEN_STATUSES,
     Complaint,
     ComplaintStatus,
     Survey,
     SurveyResponse,
-)
-from campaigns.selectors_feedback import (
-    complaint_is_overdue,
-    complaint_overdue_hours,
-    survey_for_prompt_forget,
-)
-from campaigns.services_feedback import (
-    complaint_assign,
-    complaint_file,
-    complaint_resolve,
-    complaint_staff_reply,
-    complaint_status_set,
 )
 from members.admin_site import ReadOnlyAdminMixin
 from members.audit import StaffActor, member_viewed_record

@@ -8,7 +8,7 @@ from celery import shared_task
 def survey_invites_send_due() -> int:
     """Queue invitations for every purchase due one (one query per survey,
     fanned out in chunks of 200 purchases)."""
-    from campaigns.services_feedback import survey_invites_queue_due
+    from campaigns.feedback.services import survey_invites_queue_due
 
     return survey_invites_queue_due()
 
@@ -16,6 +16,6 @@ def survey_invites_send_due() -> int:
 @shared_task(time_limit=300, soft_time_limit=270)
 def survey_invites_send(survey_id: int, purchase_ids: list[int]) -> int:
     """Invite one chunk of purchases; a rerun skips those already invited."""
-    from campaigns.services_feedback import survey_invites_send as service
+    from campaigns.feedback.services import survey_invites_send as service
 
     return service(survey_id=survey_id, purchase_ids=purchase_ids)

@@ -44,10 +44,10 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from campaigns.journey_render import render
-from campaigns.messaging import message_send
+from campaigns.journeys.render import render
+from campaigns.messaging.services import message_send
+from campaigns.messaging.templating import Suggestions
 from campaigns.models import Journey, JourneyKind, Message
-from campaigns.templating import Suggestions
 from members.models import Member
 from rewards.models import PointsLot, Purchase, TierHistory, Voucher, VoucherStatus
 

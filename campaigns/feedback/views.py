@@ -14,13 +14,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from campaigns.forms_feedback import (
+from campaigns.feedback.forms import (
     ComplaintForm,
     ComplaintReplyForm,
     SurveyAnswerForm,
 )
-from campaigns.models import ComplaintStatus
-from campaigns.selectors_feedback import (
+from campaigns.feedback.selectors import (
     SurveyLinkExpired,
     SurveyLinkInvalid,
     complaint_get_for_member,
@@ -29,11 +28,12 @@ from campaigns.selectors_feedback import (
     survey_link_read,
     survey_response_get,
 )
-from campaigns.services_feedback import (
+from campaigns.feedback.services import (
     complaint_customer_reply,
     complaint_file,
     survey_response_submit,
 )
+from campaigns.models import ComplaintStatus
 from campaigns.templatetags.feedback_tags import survey_prompt_context
 from members.errors import Conflict, NotFound, ServiceError
 from members.views import member_required

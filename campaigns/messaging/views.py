@@ -1,8 +1,8 @@
 """Pages and endpoints of delivery: unsubscribe, the open pixel, tracked clicks
 and the webhooks of the email provider and the SMS gateway.
 
-None needs a login: links are signed (campaigns.tracking), webhooks carry a
-shared token. Thin views: the writes are campaigns.consent / campaigns.tracking.
+None needs a login: links are signed (campaigns.messaging.tracking), webhooks carry a
+shared token. Thin views: the writes are campaigns.messaging.consent / campaigns.messaging.tracking.
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from campaigns.consent import sms_stop_record, unsubscribe_from_message
-from campaigns.models import Message
-from campaigns.tracking import (
+from campaigns.messaging.consent import sms_stop_record, unsubscribe_from_message
+from campaigns.messaging.tracking import (
     SALT_CLICK,
     SALT_OPEN,
     SALT_UNSUBSCRIBE,
@@ -32,6 +31,7 @@ from campaigns.tracking import (
     message_failure_record,
     message_open_record,
 )
+from campaigns.models import Message
 from members.models import Channel
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")

@@ -9,14 +9,14 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from campaigns.models import RsvpStatus
-from campaigns.selectors_events import (
+from campaigns.events.selectors import (
     PAGES_SHOWN,
     content_page_get_for_member,
     content_pages_for_member,
     events_for_member,
 )
-from campaigns.services_events import event_rsvp, event_rsvp_cancel
+from campaigns.events.services import event_rsvp, event_rsvp_cancel
+from campaigns.models import RsvpStatus
 from members.errors import ServiceError
 from members.models import Member
 from members.views import member_required

@@ -70,7 +70,7 @@ for _tag in ("if", "firstof", "comment"):
 
 class _SandboxEngine(Engine):
     # Only the tags and filters registered above; no loaders, no libraries.
-    default_builtins = ["campaigns.templating"]
+    default_builtins = ["campaigns.messaging.templating"]
 
 
 @lru_cache(maxsize=1)

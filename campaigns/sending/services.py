@@ -23,6 +23,16 @@ from django.db.models import F, Max, Min, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from campaigns.messaging.templating import (
+    EXPIRING_WITHIN,
+    MemberFacts,
+    RewardOffer,
+    Suggestions,
+    member_context,
+    template_check,
+    template_compile,
+    template_render,
+)
 from campaigns.models import (
     Campaign,
     CampaignChannel,
@@ -39,16 +49,6 @@ from campaigns.models import (
     VariantLabel,
 )
 from campaigns.segments import segment_members
-from campaigns.templating import (
-    EXPIRING_WITHIN,
-    MemberFacts,
-    RewardOffer,
-    Suggestions,
-    member_context,
-    template_check,
-    template_compile,
-    template_render,
-)
 from members.errors import InvalidInput
 from members.messages import member_address, member_channel
 from members.models import Channel, Member, User
@@ -509,7 +509,7 @@ def campaign_chunk_send(*, chunk_id: int) -> ChunkResult | None:
     then counts the chunk done once and finishes the run when it was
     the last. Returns None when the chunk is gone or done.
     """
-    from campaigns.messaging import messages_deliver_many
+    from campaigns.messaging.services import messages_deliver_many
 
     now = timezone.now()
     chunk = (
@@ -689,7 +689,7 @@ def campaign_test_send(
     marketing) so it is recorded like any other message; queues its delivery
     on commit.
     """
-    from campaigns.messaging import message_send
+    from campaigns.messaging.services import message_send
 
     if not user.email:
         raise InvalidInput(_("Your staff account has no email address."), field="email")

@@ -17,7 +17,7 @@ import urllib.request
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from campaigns.backends import DeliveryError
+from campaigns.messaging.backends import DeliveryError
 from members.models import Channel
 
 log = logging.getLogger(__name__)
