@@ -11,7 +11,7 @@ class AnalyticsConfig(AppConfig):
         from django.db.models import Exists, OuterRef, Q
 
         from analytics.models import MemberRFM, RFMSegment
-        from campaigns.segments import Op, register_condition
+        from campaigns.segments.conditions import Op, register_condition
 
         def build_q(condition, ctx) -> Q:
             matching = MemberRFM.objects.filter(

@@ -400,10 +400,8 @@ def campaign_recover() -> tuple[int, int]:
     again. Returns (requeued, interrupted)."""
     from django.utils import timezone
 
-    from campaigns.messaging.services import (
-        messages_deliver_many,
-        messages_recover_interrupted,
-    )
+    from campaigns.messaging.delivery import messages_deliver_many
+    from campaigns.messaging.services import messages_recover_interrupted
     from campaigns.models import Message, MessageStatus
 
     now = timezone.now()

@@ -17,8 +17,8 @@ from campaigns.feedback.services import (
     complaint_resolve,
     complaint_staff_reply,
     complaint_status_set,
-    survey_response_submit,
 )
+from campaigns.feedback.surveys import survey_response_submit
 from campaigns.models import Survey, SurveyKind
 from demo.data import DEMO_EMAIL
 from members.audit import StaffActor

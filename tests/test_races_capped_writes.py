@@ -428,7 +428,7 @@ def _frequency_setup(store) -> dict:
 
 
 def _frequency_racer(world: dict, i: int):
-    from campaigns.messaging.services import message_deliver
+    from campaigns.messaging.delivery import message_deliver
 
     return message_deliver(message_id=world["ids"][i])
 
@@ -447,7 +447,7 @@ def _survey_setup(store) -> dict:
 
 
 def _survey_racer(world: dict, i: int):
-    from campaigns.feedback.services import survey_response_submit
+    from campaigns.feedback.surveys import survey_response_submit
 
     return survey_response_submit(
         survey=world["survey"], member=world["member"], purchase=None, score=9

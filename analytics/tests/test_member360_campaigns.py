@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from analytics import member360, timeline_campaigns
-from campaigns.events.services import event_checkin, event_rsvp
+from campaigns.events.checkin import event_checkin
+from campaigns.events.services import event_rsvp
 from campaigns.feedback.services import (
     complaint_file,
     complaint_staff_reply,

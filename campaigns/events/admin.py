@@ -17,13 +17,9 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from campaigns.events.checkin import event_checkin
 from campaigns.events.selectors import event_attendees, event_counts
-from campaigns.events.services import (
-    content_page_save,
-    event_cancel,
-    event_checkin,
-    event_save,
-)
+from campaigns.events.services import content_page_save, event_cancel, event_save
 from campaigns.models import ContentPage, Event, EventRsvp, EventStatus
 from members.admin_site import (
     COUNTER_PERMISSION,

@@ -1,7 +1,7 @@
 """Every write to events, sign-ups and members-only pages.
 
-A sign-up, a cancellation and a check-in lock the event row first
-(`_event_lock`), then, for a check-in, the member's points account through
+A sign-up, a cancellation and a check-in (campaigns.events.checkin) lock the
+event row first (`event_lock`), then, for a check-in, the member's points account through
 rewards.services; so places are counted by one writer at a time and
 `going_count` never passes `capacity` (a check constraint backs it).
 Messages to members go through campaigns.messaging.services.message_send only.
@@ -10,7 +10,6 @@ Messages to members go through campaigns.messaging.services.message_send only.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone, translation
@@ -23,7 +22,6 @@ from campaigns.events.selectors import (
     events_reminder_due,
     member_tier_get,
     rsvp_closes_at,
-    tier_allows,
 )
 from campaigns.messaging.services import message_send
 from campaigns.models import (
@@ -34,24 +32,17 @@ from campaigns.models import (
     RsvpStatus,
 )
 from campaigns.models.events import translated
-from members.audit import StaffActor, staff_audit_write
+from campaigns.queueing import task_queue
 from members.errors import Conflict, InvalidInput, NotFound
 from members.models import Member
-from rewards.models import LedgerEntry
-
-# Check-in at the counter is open from a little before the start until some
-# hours after the end (staff may record a busy evening afterwards).
-CHECKIN_OPENS_BEFORE = dt.timedelta(hours=2)
-CHECKIN_CLOSES_AFTER = dt.timedelta(hours=12)
-
-AUDIT_EVENT_CHECKIN = "event.checkin"  # a StaffAuditEvent action
 
 MESSAGE_KIND_REMINDER = "event-reminder"
 MESSAGE_KIND_CANCELLED = "event-cancelled"
 MESSAGE_KIND_PLACE = "event-place"
+CANCELLED_NOTIFY_TASK = "campaigns.tasks.event_cancelled_notify"
 
 
-def _event_lock(event_id: int) -> Event:
+def event_lock(event_id: int) -> Event:
     try:
         return (
             Event.objects.select_for_update(of=("self",))
@@ -155,7 +146,7 @@ def event_save(*, event: Event, actor=None) -> Event:
                 event.created_by = actor
             event.save()
             return event
-        current = _event_lock(event.pk)
+        current = event_lock(event.pk)
         if current.status == EventStatus.CANCELLED:
             raise Conflict(
                 _("A cancelled event stays cancelled; create a new one."),
@@ -196,7 +187,7 @@ def event_cancel(*, event_id: int) -> Event:
     queues `campaigns.tasks.event_cancelled_notify` after commit. Cancelling
     twice changes nothing and sends nothing more."""
     with transaction.atomic():
-        event = _event_lock(event_id)
+        event = event_lock(event_id)
         if event.status == EventStatus.CANCELLED:
             return event
         event.status = EventStatus.CANCELLED
@@ -207,9 +198,7 @@ def event_cancel(*, event_id: int) -> Event:
 
 
 def _cancel_notices_queue(event_id: int) -> None:
-    from campaigns.events.tasks import event_cancelled_notify
-
-    transaction.on_commit(lambda: event_cancelled_notify.delay(event_id))
+    transaction.on_commit(lambda: task_queue(CANCELLED_NOTIFY_TASK, event_id))
 
 
 def event_cancelled_notify(*, event_id: int) -> int:
@@ -271,7 +260,7 @@ def event_rsvp(
     """
     now = now or timezone.now()
     with transaction.atomic(durable=True):
-        event = _event_lock(event_id)
+        event = event_lock(event_id)
         rsvp = EventRsvp.objects.filter(event=event, member=member).first()
         if rsvp is not None and (
             rsvp.status == RsvpStatus.GOING
@@ -315,7 +304,7 @@ def event_rsvp_cancel(
     told so. Locks the event row; the message leaves after commit."""
     now = now or timezone.now()
     with transaction.atomic(durable=True):
-        event = _event_lock(event_id)
+        event = event_lock(event_id)
         rsvp = (
             EventRsvp.objects.filter(event=event, member=member, status__in=HOLDING)
             .select_for_update(of=("self",))
@@ -400,114 +389,3 @@ def event_reminders_send_due(*, now: dt.datetime | None = None) -> int:
             ).select_related("member"):
                 _reminder_send(event, rsvp.member)
         done += 1
-
-
-# --- staff: check-in at the counter ----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CheckinResult:
-    rsvp: EventRsvp
-    entry: LedgerEntry | None  # the points given (None: the event gives none)
-    already: bool  # checked in before: nothing new was written
-    walk_in: bool
-
-
-def event_checkin(
-    *,
-    event_id: int,
-    member: Member,
-    actor: StaffActor,
-    now: dt.datetime | None = None,
-) -> CheckinResult:
-    """Check a member in at the event (the Counter right is the caller's check).
-
-    A member who signed up is marked as come; anyone else is let in as a
-    walk-in when a place is left and their tier reaches the event's (a member
-    on the waitlist takes a free place). The event's points are given through
-    rewards.services.points_bonus_grant with the idempotency key
-    `event-checkin:<event>:<member>`, so checking in twice earns once. Writes a
-    staff audit row (`event.checkin`). Locks the event row, then the member's
-    points account. Queues nothing.
-    """
-    from rewards.services import points_bonus_grant
-
-    now = now or timezone.now()
-    with transaction.atomic(durable=True):
-        event = _event_lock(event_id)
-        if event.status != EventStatus.PUBLISHED:
-            raise Conflict(
-                _("“%(title)s” is not taking place: no check-in.")
-                % {"title": event.title},
-                field="event",
-            )
-        if not (
-            event.starts_at - CHECKIN_OPENS_BEFORE
-            <= now
-            <= event.ends_at + CHECKIN_CLOSES_AFTER
-        ):
-            raise Conflict(
-                _("Check-in for “%(title)s” is open on the day of the event only.")
-                % {"title": event.title},
-                field="event",
-            )
-        rsvp = (
-            EventRsvp.objects.select_for_update(of=("self",))
-            .filter(event=event, member=member)
-            .first()
-        )
-        if rsvp is not None and rsvp.checked_in_at is not None:
-            entry = LedgerEntry.objects.filter(
-                idempotency_key=_checkin_key(event, member)
-            ).first()
-            return CheckinResult(rsvp=rsvp, entry=entry, already=True, walk_in=False)
-        walk_in = rsvp is None or rsvp.status != RsvpStatus.GOING
-        if walk_in:
-            if not tier_allows(
-                min_tier=event.min_tier, tier=member_tier_get(member_id=member.pk)
-            ):
-                raise Conflict(
-                    _("“%(title)s” is for %(tier)s members only.")
-                    % {"title": event.title, "tier": event.min_tier.name},
-                    field="member",
-                )
-            if event.going_count >= event.capacity:
-                raise Conflict(
-                    _("“%(title)s” is full: no place is left for a walk-in.")
-                    % {"title": event.title},
-                    field="member",
-                )
-            event.going_count += 1
-            event.save(update_fields=["going_count", "updated_at"])
-            if rsvp is None:
-                rsvp = EventRsvp(event=event, member=member, queued_at=now)
-            rsvp.status = RsvpStatus.GOING
-            rsvp.walk_in = True
-        rsvp.checked_in_at = now
-        rsvp.checked_in_by = actor.user
-        rsvp.save()
-        entry = None
-        if event.checkin_points:
-            entry = points_bonus_grant(
-                member=member,
-                points=event.checkin_points,
-                reason=_("Came to “%(title)s”") % {"title": event.title},
-                idempotency_key=_checkin_key(event, member),
-            )
-        staff_audit_write(
-            actor=actor.user,
-            action=AUDIT_EVENT_CHECKIN,
-            member=member,
-            obj=rsvp,
-            details={
-                "event": event.pk,
-                "points": event.checkin_points,
-                "walk_in": walk_in,
-            },
-            ip=actor.ip,
-        )
-    return CheckinResult(rsvp=rsvp, entry=entry, already=False, walk_in=walk_in)
-
-
-def _checkin_key(event: Event, member: Member) -> str:
-    return f"event-checkin:{event.pk}:{member.pk}"

@@ -1,7 +1,10 @@
-"""Celery tasks of events (imported by campaigns.tasks so the worker finds them):
-thin wrappers that take ids and call one service."""
+"""Celery tasks of events (imported by campaigns.tasks so the worker finds
+them; their names stay campaigns.tasks.*): thin wrappers that take ids and call
+one service."""
 
 from celery import shared_task
+
+from campaigns.events import services
 
 
 @shared_task(
@@ -11,9 +14,7 @@ from celery import shared_task
 )
 def event_reminders_send_due() -> int:
     """Periodic (beat): remind everyone going to the events whose time has come."""
-    from campaigns.events.services import event_reminders_send_due as service
-
-    return service()
+    return services.event_reminders_send_due()
 
 
 @shared_task(
@@ -23,6 +24,4 @@ def event_reminders_send_due() -> int:
 )
 def event_cancelled_notify(event_id: int) -> int:
     """Tell everyone going to (or waiting for) a cancelled event; safe to run twice."""
-    from campaigns.events.services import event_cancelled_notify as service
-
-    return service(event_id=event_id)
+    return services.event_cancelled_notify(event_id=event_id)

@@ -12,7 +12,8 @@ from django.db.models import Q
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.feedback.services import BODY_MAX, COMMENT_MAX, GOODWILL_MAX
+from campaigns.feedback.services import BODY_MAX, GOODWILL_MAX
+from campaigns.feedback.surveys import COMMENT_MAX
 from campaigns.models import ComplaintStatus, ComplaintTopic, Survey
 from members.errors import InvalidInput
 from members.forms import ServiceErrorFormMixin

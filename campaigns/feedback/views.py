@@ -28,11 +28,8 @@ from campaigns.feedback.selectors import (
     survey_link_read,
     survey_response_get,
 )
-from campaigns.feedback.services import (
-    complaint_customer_reply,
-    complaint_file,
-    survey_response_submit,
-)
+from campaigns.feedback.services import complaint_customer_reply, complaint_file
+from campaigns.feedback.surveys import survey_response_submit
 from campaigns.models import ComplaintStatus
 from campaigns.templatetags.feedback_tags import survey_prompt_context
 from members.errors import Conflict, NotFound, ServiceError

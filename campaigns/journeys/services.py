@@ -48,12 +48,14 @@ from campaigns.journeys.render import render
 from campaigns.messaging.services import message_send
 from campaigns.messaging.templating import Suggestions
 from campaigns.models import Journey, JourneyKind, Message
+from campaigns.queueing import task_queue
 from members.models import Member
 from rewards.models import PointsLot, Purchase, TierHistory, Voucher, VoucherStatus
 
 log = logging.getLogger(__name__)
 
 CHUNK = 200
+JOURNEY_SEND_CHUNK_TASK = "campaigns.tasks.journey_send_chunk"
 EXPIRING_WITHIN = dt.timedelta(days=30)  # the {{ points_expiring }} of other journeys
 TIER_LOOKBACK = dt.timedelta(days=3)  # a missed hourly run still catches a move
 # What each periodic task runs: tier_change covers both tier journeys.
@@ -262,8 +264,6 @@ def journey_run(*, kind: str, now: dt.datetime | None = None) -> int:
     journeys that is switched on, select who is due and queue
     `tasks.journey_send_chunk` per CHUNK of them. Locks nothing; returns how
     many were due."""
-    from campaigns.tasks import journey_send_chunk
-
     now = now or timezone.now()
     due_total = 0
     for journey_kind in RUNS[kind]:
@@ -273,7 +273,9 @@ def journey_run(*, kind: str, now: dt.datetime | None = None) -> int:
         due = journey_due(journey=journey, now=now)
         due_total += len(due)
         for start in range(0, len(due), CHUNK):
-            journey_send_chunk.delay(str(journey_kind), due[start : start + CHUNK])
+            task_queue(
+                JOURNEY_SEND_CHUNK_TASK, str(journey_kind), due[start : start + CHUNK]
+            )
     return due_total
 
 

@@ -69,7 +69,7 @@ class Message(models.Model):
         on_delete=models.SET_NULL,
         related_name="messages",
     )
-    # --- delivery (campaigns.messaging.services.message_deliver) ---
+    # --- delivery (campaigns.messaging.delivery.message_deliver) ---
     token = models.CharField(
         _("token"),
         max_length=32,

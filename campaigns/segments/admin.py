@@ -18,13 +18,9 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Segment, SegmentKind
-from campaigns.segments import (
-    SegmentError,
-    builder_schema,
-    segment_count,
-    segment_sample,
-    segment_validate,
-)
+from campaigns.segments.conditions import SegmentError, builder_schema
+from campaigns.segments.definition import segment_validate
+from campaigns.segments.selectors import segment_count, segment_sample
 from campaigns.segments.services import (
     segment_csv_read,
     segment_import_csv,

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns.models import Segment, SegmentKind, SegmentStaticMember
-from campaigns.segments import segment_validate
+from campaigns.segments.definition import segment_validate
 from members.cards import card_number_is_valid
 from members.errors import InvalidInput
 from members.models import Member, User
@@ -66,7 +66,7 @@ def segment_save(
     """Create or change a segment after checking its definition.
 
     A rules segment's definition is validated and stored normalised
-    (campaigns.segments.segment_validate; raises SegmentError naming the bad
+    (campaigns.segments.definition.segment_validate; raises SegmentError naming the bad
     condition). A static segment (kind="static") has no definition; its
     members come from segment_import_csv. The kind of an existing segment does
     not change. Locks the segment row when changing it; queues nothing.

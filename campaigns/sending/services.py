@@ -1,12 +1,7 @@
-"""Every write to campaigns: save, schedule, send now, cancel, the per-minute
-dispatcher, the start of a run (recipients frozen), the chunked fan-out, and
-the campaign bonus for recipients who buy.
-
-A run's recipients are frozen by one INSERT ... SELECT of the segment's query
-when it starts; chunk tasks then walk them by member id (keyset), each writing
-its messages with one bulk insert that ignores (member, key) conflicts, so a
-chunk run twice (acks_late redelivery, two workers) writes nothing twice and
-delivery's conditional claim sends nothing twice.
+"""Every write to a campaign itself: save, schedule, send now, cancel, the test
+send, the per-minute dispatcher and the start of a run (recipients frozen by one
+INSERT ... SELECT of the segment's query, chunks planned and queued by name).
+The chunks themselves and the campaign bonus: campaigns.sending.chunks.
 """
 
 from __future__ import annotations
@@ -14,25 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from dataclasses import dataclass
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Max, Min, Sum
+from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns.messaging.templating import (
-    EXPIRING_WITHIN,
-    MemberFacts,
-    RewardOffer,
-    Suggestions,
-    member_context,
-    template_check,
-    template_compile,
-    template_render,
-)
+from campaigns.messaging.services import message_send
+from campaigns.messaging.templating import template_check
 from campaigns.models import (
     Campaign,
     CampaignChannel,
@@ -40,17 +26,16 @@ from campaigns.models import (
     CampaignRecipient,
     CampaignRun,
     CampaignStatus,
-    CampaignVariant,
     Message,
-    MessageStatus,
     PromotionKind,
     Recurrence,
     RunStatus,
     VariantLabel,
 )
-from campaigns.segments import segment_members
+from campaigns.queueing import task_queue
+from campaigns.segments.selectors import segment_members
+from campaigns.sending.rendering import campaign_render
 from members.errors import InvalidInput
-from members.messages import member_address, member_channel
 from members.models import Channel, Member, User
 
 log = logging.getLogger(__name__)
@@ -60,6 +45,7 @@ CHUNK_SIZE = 1000  # settings.CAMPAIGN_CHUNK_SIZE overrides it
 # (its task was lost: broker restarted, message dropped).
 CHUNK_STALE_AFTER = dt.timedelta(minutes=15)
 MESSAGE_KIND = "campaign"
+CHUNK_SEND_TASK = "campaigns.tasks.campaign_chunk_send"
 # How far in the past a schedule time may be (the form was open a while, the
 # clocks differ a little); anything older is refused: use "send now" instead.
 SCHEDULE_GRACE = dt.timedelta(minutes=1)
@@ -283,7 +269,7 @@ def _run_start(campaign: Campaign, *, now: dt.datetime) -> CampaignRun:
     campaign.status = CampaignStatus.SENDING
     campaign.save(update_fields=["status", "updated_at"])
     if not chunks:
-        _run_finish(run.pk)
+        run_finish(run.pk)
     else:
         chunk_ids = list(
             CampaignChunk.objects.filter(run=run).values_list("pk", flat=True)
@@ -293,10 +279,8 @@ def _run_start(campaign: Campaign, *, now: dt.datetime) -> CampaignRun:
 
 
 def _chunks_queue(chunk_ids: list[int]) -> None:
-    from campaigns.tasks import campaign_chunk_send
-
     for chunk_id in chunk_ids:
-        campaign_chunk_send.delay(chunk_id)
+        task_queue(CHUNK_SEND_TASK, chunk_id)
 
 
 def _next_time(campaign: Campaign, after: dt.datetime, now: dt.datetime) -> dt.datetime:
@@ -311,7 +295,7 @@ def _next_time(campaign: Campaign, after: dt.datetime, now: dt.datetime) -> dt.d
     return moment
 
 
-def _run_finish(run_id: int) -> bool:
+def run_finish(run_id: int) -> bool:
     """Mark a run sent once all its chunks are done; plan a recurring campaign's next run."""
     now = timezone.now()
     with transaction.atomic():
@@ -371,7 +355,7 @@ def campaigns_dispatch_due(*, now: dt.datetime | None = None, limit: int = 20) -
     for run_id in CampaignRun.objects.filter(
         status=RunStatus.SENDING, chunks_done=F("chunks_total")
     ).values_list("pk", flat=True):
-        _run_finish(run_id)
+        run_finish(run_id)
     return started
 
 
@@ -392,291 +376,6 @@ def _stale_chunks_requeue(now: dt.datetime) -> int:
     return len(stale)
 
 
-# --- one chunk ----------------------------------------------------------------------
-
-
-@dataclass
-class ChunkResult:
-    recipients: int = 0
-    held_out: int = 0
-    written: int = 0
-    delivered: int = 0
-
-
-def _facts_for(
-    recipients: list[CampaignRecipient], now: dt.datetime
-) -> dict[int, dict]:
-    """Points expiring soon per member of a chunk: one query."""
-    from rewards.models import PointsLot
-
-    rows = (
-        PointsLot.objects.filter(
-            account__member_id__in=[r.member_id for r in recipients],
-            remaining__gt=0,
-            expires_at__gt=now,
-            expires_at__lte=now + EXPIRING_WITHIN,
-        )
-        .values("account__member_id")
-        .annotate(points=Sum("remaining"), first=Min("expires_at"))
-    )
-    return {row["account__member_id"]: row for row in rows}
-
-
-def rewards_by_cost() -> list[RewardOffer]:
-    """Available rewards (active, within their dates, in stock), cheapest
-    first, as (name, points cost, the tiers each is only for). One query;
-    member_context keeps those the member's tier may take."""
-    from rewards.selectors import reward_list_available
-
-    offers: dict[int, tuple[str, int, set[int]]] = {}
-    rows = reward_list_available().values_list("pk", "name", "points_cost", "tiers")
-    for pk, name, cost, tier_id in rows:  # one row per (reward, tier)
-        offer = offers.setdefault(pk, (name, cost, set()))
-        if tier_id is not None:
-            offer[2].add(tier_id)
-    return [(name, cost, frozenset(tiers)) for name, cost, tiers in offers.values()]
-
-
-def member_facts(
-    member: Member, *, expiring: dict | None = None, coupon_code: str = ""
-) -> MemberFacts:
-    account = getattr(member, "account", None)
-    expiring = expiring or {}
-    first = expiring.get("first")
-    return MemberFacts(
-        first_name=member.first_name,
-        balance=account.balance if account else 0,
-        tier=account.tier.name if account and account.tier_id else "",
-        tier_id=account.tier_id if account else None,
-        points_expiring=expiring.get("points") or 0,
-        points_expiring_date=timezone.localtime(first).date() if first else None,
-        coupon_code=coupon_code,
-    )
-
-
-class _Texts:
-    """Compiled subject and body per (variant, language), compiled once per chunk."""
-
-    def __init__(self, variants: dict[str, CampaignVariant]):
-        self.variants = variants
-        self._cache: dict[tuple[str, str], tuple] = {}
-
-    def render(self, label: str, language: str, context: dict) -> tuple[str, str, str]:
-        key = (label, language)
-        if key not in self._cache:
-            lang, subject, body = self.variants[label].content_for(language)
-            self._cache[key] = (lang, template_compile(subject), template_compile(body))
-        lang, subject, body = self._cache[key]
-        return (
-            lang,
-            template_render(subject, context).strip()[:200],
-            template_render(body, context),
-        )
-
-
-def _coupons_grant(
-    campaign: Campaign, run: CampaignRun, recipients: list[CampaignRecipient]
-) -> None:
-    """A voucher for every recipient without one, each by voucher_grant (idempotent key)."""
-    from rewards.models import VoucherSource
-    from rewards.services import voucher_grant
-
-    for recipient in recipients:
-        if recipient.holdout or recipient.voucher_id:
-            continue
-        voucher, _replayed = voucher_grant(
-            member=recipient.member,
-            reward=campaign.coupon_reward,
-            source=VoucherSource.CAMPAIGN,
-            idempotency_key=f"campaign-run:{run.pk}:{recipient.member_id}",
-        )
-        recipient.voucher = voucher
-
-
-def campaign_chunk_send(*, chunk_id: int) -> ChunkResult | None:
-    """Send one chunk of a run; safe to run twice, even at the same time.
-
-    Reads the chunk's frozen recipients (member ids in (after_id, upto_id]) in
-    one query, decides holdout and variant by hash, grants coupons
-    (voucher_grant, one durable transaction each, idempotent by key), then in
-    one transaction that locks the chunk row: updates the recipients with one
-    bulk UPDATE and writes the messages with one bulk INSERT ignoring
-    (member, key) conflicts. After commit it delivers the chunk's messages
-    still queued with messages_deliver_many (batches of 200 decided in one
-    transaction each; its conditional claim makes a second caller send
-    nothing, and the messages a killed worker left sending are not queued: a
-    redelivered chunk leaves them to the sweep's messages_recover_interrupted),
-    then counts the chunk done once and finishes the run when it was
-    the last. Returns None when the chunk is gone or done.
-    """
-    from campaigns.messaging.services import messages_deliver_many
-
-    now = timezone.now()
-    chunk = (
-        CampaignChunk.objects.select_related("run__campaign__coupon_reward")
-        .filter(pk=chunk_id)
-        .first()
-    )
-    if chunk is None or chunk.done_at is not None:
-        return None
-    run = chunk.run
-    campaign = run.campaign
-    result = ChunkResult()
-    if run.status != RunStatus.SENDING or campaign.status != CampaignStatus.SENDING:
-        _chunk_done(chunk)
-        return result
-    CampaignChunk.objects.filter(pk=chunk.pk).update(attempts=F("attempts") + 1)
-    recipients = list(
-        CampaignRecipient.objects.filter(
-            run=run, member_id__gt=chunk.after_id, member_id__lte=chunk.upto_id
-        )
-        .select_related("member__account__tier", "voucher")
-        .order_by("member_id")
-    )
-    variants = {v.label: v for v in campaign.variants.all()}
-    result.recipients = len(recipients)
-    for recipient in recipients:
-        holdout, label = recipient_group(campaign, recipient.member_id)
-        recipient.holdout = holdout
-        recipient.variant = variants.get(label) if label else None
-        recipient.processed = True
-    if campaign.promotion == PromotionKind.COUPON and campaign.coupon_reward_id:
-        _coupons_grant(campaign, run, recipients)
-    expiring = _facts_for(recipients, now)
-    rewards = rewards_by_cost()
-    texts = _Texts(variants)
-    suggestions = Suggestions([r.member_id for r in recipients if not r.holdout], now)
-    messages = []
-    explicit = campaign.channel if campaign.channel in Channel.values else None
-    for recipient in recipients:
-        if recipient.holdout:
-            result.held_out += 1
-            continue
-        member = recipient.member
-        facts = member_facts(
-            member,
-            expiring=expiring.get(member.pk),
-            coupon_code=recipient.voucher.code if recipient.voucher_id else "",
-        )
-        language, subject, body = texts.render(
-            recipient.variant.label,
-            member.language,
-            member_context(facts, rewards, suggestions.context(member)),
-        )
-        # The one channel rule; a member with no address at all still gets
-        # a row (suppressed), so the run accounts for every recipient.
-        channel = (
-            member_channel(member, channel=explicit, marketing=True) or Channel.EMAIL
-        )
-        to = member_address(member, channel)
-        messages.append(
-            Message(
-                member=member,
-                key=run.key,
-                kind=MESSAGE_KIND,
-                marketing=True,
-                channel=channel,
-                to=to,
-                language=language,
-                subject=subject if channel == Channel.EMAIL else "",
-                body=body,
-                status=MessageStatus.QUEUED if to else MessageStatus.SUPPRESSED,
-                error="" if to else "no address for this channel",
-                campaign=campaign,
-                variant=recipient.variant,
-            )
-        )
-    with transaction.atomic():
-        # Two copies of this chunk (a redelivery racing the original) write one
-        # after the other; the second finds every row there already.
-        CampaignChunk.objects.select_for_update().filter(pk=chunk.pk).first()
-        CampaignRecipient.objects.bulk_update(
-            recipients, ["holdout", "variant", "processed", "voucher"], batch_size=1000
-        )
-        Message.objects.bulk_create(messages, ignore_conflicts=True, batch_size=1000)
-    result.written = len(messages)
-    to_deliver = list(
-        Message.objects.filter(
-            key=run.key,
-            member_id__in=[m.member_id for m in messages],
-            status=MessageStatus.QUEUED,
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    delivery = messages_deliver_many(message_ids=to_deliver)
-    result.delivered = delivery.handed_over
-    _chunk_done(chunk)
-    return result
-
-
-def _chunk_done(chunk: CampaignChunk) -> None:
-    """Count a chunk done, once; close the run when it was the last."""
-    with transaction.atomic():
-        counted = CampaignChunk.objects.filter(
-            pk=chunk.pk, done_at__isnull=True
-        ).update(done_at=timezone.now())
-        if counted:
-            CampaignRun.objects.filter(pk=chunk.run_id).update(
-                chunks_done=F("chunks_done") + 1
-            )
-    if counted:
-        _run_finish(chunk.run_id)
-
-
-# --- the campaign bonus --------------------------------------------------------------
-
-
-def campaign_bonuses_grant_due(*, now: dt.datetime | None = None) -> int:
-    """Give each recipient of a bonus campaign who bought within the window its bonus.
-
-    Set-based: one query finds recipients (not held out, no bonus yet) with a
-    purchase in [run start, run start + window) among runs whose window is
-    open or closed less than a day ago; each gets `points_bonus_grant` with the
-    key "campaign-bonus:<run>:<member>" (at most once, even if this job and a
-    retry race), then its recipient row is stamped. Returns how many were given.
-    """
-    from rewards.models import Purchase
-    from rewards.services import points_bonus_grant
-
-    now = now or timezone.now()
-    given = 0
-    runs = CampaignRun.objects.filter(
-        campaign__promotion=PromotionKind.BONUS,
-        campaign__bonus_points__gt=0,
-        status__in=[RunStatus.SENDING, RunStatus.SENT],
-        started_at__lte=now,
-    ).select_related("campaign")
-    for run in runs:
-        end = run.started_at + dt.timedelta(days=run.campaign.window_days)
-        if end + dt.timedelta(days=1) < now:
-            continue
-        buyers = (
-            CampaignRecipient.objects.filter(
-                run=run, holdout=False, processed=True, bonus_granted_at__isnull=True
-            )
-            .filter(
-                member_id__in=Purchase.objects.filter(
-                    occurred_at__gte=run.started_at, occurred_at__lt=min(end, now)
-                ).values("member_id")
-            )
-            .select_related("member")
-        )
-        for recipient in buyers.iterator(chunk_size=500):
-            points_bonus_grant(
-                member=recipient.member,
-                points=run.campaign.bonus_points,
-                reason=_("Campaign “%(name)s”: bought within %(days)s days")
-                % {"name": run.campaign.name, "days": run.campaign.window_days},
-                idempotency_key=f"campaign-bonus:{run.pk}:{recipient.member_id}",
-            )
-            CampaignRecipient.objects.filter(pk=recipient.pk).update(
-                bonus_granted_at=now
-            )
-            given += 1
-    return given
-
-
 # --- the test send -------------------------------------------------------------------
 
 
@@ -689,8 +388,6 @@ def campaign_test_send(
     marketing) so it is recorded like any other message; queues its delivery
     on commit.
     """
-    from campaigns.messaging.services import message_send
-
     if not user.email:
         raise InvalidInput(_("Your staff account has no email address."), field="email")
     variant = campaign.variants.filter(label=label).first()
@@ -718,27 +415,6 @@ def campaign_test_send(
     )
 
 
-def campaign_render(
-    *, campaign: Campaign, variant: CampaignVariant, member: Member
-) -> tuple[str, str, str]:
-    """(language, subject, body) of a variant for one member, as the fan-out would
-    render it (a coupon shows as a sample code: none is granted for a preview)."""
-    member = Member.objects.select_related("account__tier").get(pk=member.pk)
-    now = timezone.now()
-    recipient = CampaignRecipient(member=member)
-    expiring = _facts_for([recipient], now).get(member.pk)
-    coupon = "SAMPLE-CODE" if campaign.promotion == PromotionKind.COUPON else ""
-    facts = member_facts(member, expiring=expiring, coupon_code=coupon)
-    texts = _Texts({variant.label: variant})
-    return texts.render(
-        variant.label,
-        member.language,
-        member_context(
-            facts, rewards_by_cost(), Suggestions([member.pk], now).context(member)
-        ),
-    )
-
-
 def campaign_save(*, campaign: Campaign, user: User | None = None) -> Campaign:
     """Save a campaign's settings (admin form); only while it is editable.
 
@@ -759,12 +435,8 @@ def campaign_save(*, campaign: Campaign, user: User | None = None) -> Campaign:
 
 __all__ = [
     "CHUNK_SIZE",
-    "ChunkResult",
-    "campaign_bonuses_grant_due",
     "campaign_cancel",
-    "campaign_chunk_send",
     "campaign_problems",
-    "campaign_render",
     "campaign_save",
     "campaign_schedule",
     "campaign_send_now",

@@ -32,11 +32,8 @@ from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
-from campaigns.messaging.services import (
-    INTERRUPTED,
-    messages_deliver_many,
-    messages_recover_interrupted,
-)
+from campaigns.messaging.delivery import messages_deliver_many
+from campaigns.messaging.services import INTERRUPTED, messages_recover_interrupted
 from campaigns.models import (
     Campaign,
     CampaignChunk,

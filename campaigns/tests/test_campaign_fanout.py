@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from campaigns.messaging.services import DeliveryResult
+from campaigns.messaging.delivery import DeliveryResult
 from campaigns.models import (
     CampaignChunk,
     CampaignRecipient,
@@ -20,9 +20,9 @@ from campaigns.models import (
     Message,
     MessageStatus,
 )
+from campaigns.sending.chunks import campaign_chunk_send
 from campaigns.sending.services import (
     campaign_cancel,
-    campaign_chunk_send,
     campaign_schedule,
     campaign_send_now,
     campaigns_dispatch_due,
@@ -101,16 +101,16 @@ def test_chunk_run_twice_writes_and_sends_nothing_twice(small_chunks):
 def test_messages_left_queued_by_a_killed_chunk_go_out_on_redelivery(
     small_chunks, monkeypatch
 ):
-    from campaigns.messaging import services as messaging
+    from campaigns.messaging import delivery
 
     members_bulk(10)
     campaign = campaign_make()
     with mock.patch("campaigns.sending.services._chunks_queue"):
         run = campaign_send_now(campaign=campaign)
     chunk = CampaignChunk.objects.get(run=run)
-    monkeypatch.setattr(messaging, "DELIVER_BATCH", 3)
+    monkeypatch.setattr(delivery, "DELIVER_BATCH", 3)
     batches = []
-    deliver_batch = messaging._batch_deliver
+    deliver_batch = delivery._batch_deliver
 
     def dies_after_one_batch(message_ids, **kwargs):
         if batches:
@@ -119,7 +119,7 @@ def test_messages_left_queued_by_a_killed_chunk_go_out_on_redelivery(
         return deliver_batch(message_ids, **kwargs)
 
     with (
-        mock.patch("campaigns.messaging.services._batch_deliver", dies_after_one_batch),
+        mock.patch("campaigns.messaging.delivery._batch_deliver", dies_after_one_batch),
         pytest.raises(SystemExit),
     ):
         campaign_chunk_send(chunk_id=chunk.pk)
@@ -173,7 +173,7 @@ def test_chunk_query_count_does_not_grow_with_members(settings):
         chunk = CampaignChunk.objects.get(run=run)
         with (
             mock.patch(
-                "campaigns.messaging.services.messages_deliver_many",
+                "campaigns.messaging.delivery.messages_deliver_many",
                 return_value=DeliveryResult(),
             ),
             CaptureQueriesContext(connection) as ctx,

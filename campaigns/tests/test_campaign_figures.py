@@ -15,8 +15,8 @@ from campaigns.models import (
     Message,
     MessageStatus,
 )
+from campaigns.sending.chunks import campaign_bonuses_grant_due
 from campaigns.sending.selectors import run_figures
-from campaigns.sending.services import campaign_bonuses_grant_due
 from campaigns.tests.campaign_factories import campaign_make, segment_all
 from members.models import ConsentEvent, ConsentSource
 from members.tests.factories import MemberFactory

@@ -11,7 +11,8 @@ from django.core import mail
 from django.db import connection
 
 from campaigns.models import CampaignChunk, CampaignRun, Message, MessageStatus
-from campaigns.sending.services import campaign_chunk_send, campaign_send_now
+from campaigns.sending.chunks import campaign_chunk_send
+from campaigns.sending.services import campaign_send_now
 from campaigns.tests.campaign_factories import campaign_make, members_bulk
 from rewards.models import Voucher
 from rewards.tests.factories import RewardFactory

@@ -10,12 +10,9 @@ import pytest
 from django.utils import timezone
 
 from campaigns.models import CampaignChunk, Message
-from campaigns.sending.services import (
-    campaign_chunk_send,
-    campaign_render,
-    campaign_send_now,
-    rewards_by_cost,
-)
+from campaigns.sending.chunks import campaign_chunk_send
+from campaigns.sending.rendering import campaign_render, rewards_by_cost
+from campaigns.sending.services import campaign_send_now
 from campaigns.tests.campaign_factories import campaign_make, members_bulk
 from rewards.models import PointsAccount
 from rewards.services import points_account_create

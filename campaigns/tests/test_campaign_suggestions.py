@@ -15,11 +15,9 @@ from analytics.tests.test_member360 import _history
 from campaigns.journeys.render import render, variables_unknown
 from campaigns.messaging.templating import LazyValue, Suggestions, template_check
 from campaigns.models import CampaignChunk, CampaignVariant
-from campaigns.sending.services import (
-    campaign_chunk_send,
-    campaign_render,
-    campaign_send_now,
-)
+from campaigns.sending.chunks import campaign_chunk_send
+from campaigns.sending.rendering import campaign_render
+from campaigns.sending.services import campaign_send_now
 from campaigns.tests.campaign_factories import campaign_make, segment_of
 from members.tests.factories import MemberFactory
 
@@ -75,7 +73,7 @@ def _chunk_queries(members, body: str) -> tuple[int, str]:
         run = campaign_send_now(campaign=campaign)
     chunk = CampaignChunk.objects.get(run=run)
     with (
-        mock.patch("campaigns.messaging.services.message_deliver", return_value=None),
+        mock.patch("campaigns.messaging.delivery.message_deliver", return_value=None),
         CaptureQueriesContext(connection) as ctx,
     ):
         campaign_chunk_send(chunk_id=chunk.pk)

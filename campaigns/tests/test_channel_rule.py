@@ -33,11 +33,8 @@ from campaigns.events.services import (
     event_rsvp,
     event_rsvp_cancel,
 )
-from campaigns.feedback.services import (
-    complaint_file,
-    complaint_staff_reply,
-    survey_invites_send,
-)
+from campaigns.feedback.services import complaint_file, complaint_staff_reply
+from campaigns.feedback.surveys import survey_invites_send
 from campaigns.journeys.services import journey_message_send, membership_reminder_send
 from campaigns.models import (
     CampaignChunk,
@@ -46,7 +43,8 @@ from campaigns.models import (
     JourneyText,
     Message,
 )
-from campaigns.sending.services import campaign_chunk_send, campaign_send_now
+from campaigns.sending.chunks import campaign_chunk_send
+from campaigns.sending.services import campaign_send_now
 from campaigns.tests.campaign_factories import campaign_make, segment_of
 from campaigns.tests.factories_feedback import purchase_make, survey_make
 from campaigns.tests.test_events_services import make_event
@@ -178,7 +176,7 @@ PREFERRED = {"prefers_sms": SMS, "prefers_email": EMAIL, "phone_only": SMS}
 # (file, outermost function holding the call) -> (how to send, expected channel
 # per member). A sender whose channel is fixed by its purpose says why.
 SENDERS = {
-    ("campaigns/sending/services.py", "campaign_chunk_send"): (_campaign, PREFERRED),
+    ("campaigns/sending/chunks.py", "campaign_chunk_send"): (_campaign, PREFERRED),
     ("campaigns/journeys/services.py", "journey_message_send"): (
         _birthday_journey,
         PREFERRED,
@@ -194,7 +192,7 @@ SENDERS = {
     ("campaigns/events/services.py", "_reminder_send"): (_event_reminder, PREFERRED),
     ("campaigns/events/services.py", "_place_send"): (_event_place, PREFERRED),
     ("campaigns/events/services.py", "_cancelled_send"): (_event_cancelled, PREFERRED),
-    ("campaigns/feedback/services.py", "survey_invites_send"): (
+    ("campaigns/feedback/surveys.py", "survey_invites_send"): (
         _survey_invite,
         PREFERRED,
     ),
@@ -213,8 +211,8 @@ SENDERS = {
 NOT_TO_A_MEMBER = {
     # The delivery pipeline itself: message_send applies the rule.
     ("campaigns/messaging/services.py", "message_send"): "writes the row, rule applied",
-    ("campaigns/messaging/services.py", "email_build"): "builds the email of a row",
-    ("campaigns/messaging/services.py", "_hand_over"): "hands a row to the SMS backend",
+    ("campaigns/messaging/delivery.py", "email_build"): "builds the email of a row",
+    ("campaigns/messaging/delivery.py", "_hand_over"): "hands a row to the SMS backend",
     ("campaigns/sending/services.py", "campaign_test_send"): (
         "to the staff user who asked, by email"
     ),

@@ -10,12 +10,12 @@ import pytest
 from django.core import mail
 from django.db import connection
 
+from campaigns.messaging.delivery import message_deliver
+from campaigns.messaging.rules import quiet_hours_end
 from campaigns.messaging.services import (
     delivery_settings_get,
-    message_deliver,
     message_send,
     messages_requeue_due,
-    quiet_hours_end,
 )
 from campaigns.models import Message, MessageStatus
 from members.models import Channel

@@ -9,7 +9,8 @@ from django.urls import reverse
 
 from campaigns.messaging.backends.email import OutboxEmailBackend
 from campaigns.messaging.backends.sms import OutboxSmsBackend
-from campaigns.messaging.services import email_build, message_deliver, message_send
+from campaigns.messaging.delivery import email_build, message_deliver
+from campaigns.messaging.services import message_send
 from campaigns.models import (
     DeliverySettings,
     Journey,

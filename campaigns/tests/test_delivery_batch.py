@@ -14,11 +14,8 @@ from django.core.mail.backends.locmem import EmailBackend as LocmemEmailBackend
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from campaigns.messaging.services import (
-    delivery_settings_get,
-    message_deliver,
-    messages_deliver_many,
-)
+from campaigns.messaging.delivery import message_deliver, messages_deliver_many
+from campaigns.messaging.services import delivery_settings_get
 from campaigns.models import Message, MessageStatus
 from members.models import Channel, Member
 from members.tests.factories import MemberFactory
@@ -208,7 +205,7 @@ def counting_backend(settings):
 
 
 def test_one_email_connection_per_batch(store, counting_backend, monkeypatch):
-    monkeypatch.setattr("campaigns.messaging.services.DELIVER_BATCH", 4)
+    monkeypatch.setattr("campaigns.messaging.delivery.DELIVER_BATCH", 4)
     ids = [_message(_member(store), f"conn:{n}").pk for n in range(6)]
 
     result = messages_deliver_many(message_ids=ids)

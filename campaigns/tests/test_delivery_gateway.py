@@ -11,11 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from campaigns.messaging.services import (
-    delivery_settings_get,
-    message_deliver,
-    message_send,
-)
+from campaigns.messaging.delivery import message_deliver
+from campaigns.messaging.services import delivery_settings_get, message_send
 from campaigns.models import MessageStatus
 from members.models import Channel
 from members.tests.factories import MemberFactory

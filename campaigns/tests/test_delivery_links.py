@@ -10,7 +10,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.messaging.services import message_deliver, message_send
+from campaigns.messaging.delivery import message_deliver
+from campaigns.messaging.services import message_send
 from campaigns.messaging.tracking import (
     SALT_CLICK,
     SALT_OPEN,

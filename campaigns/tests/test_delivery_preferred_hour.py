@@ -8,12 +8,9 @@ import datetime as dt
 import pytest
 from django.core import mail
 
-from campaigns.messaging.services import (
-    message_deliver,
-    message_send,
-    messages_requeue_due,
-    preferred_hour_next,
-)
+from campaigns.messaging.delivery import message_deliver
+from campaigns.messaging.rules import preferred_hour_next
+from campaigns.messaging.services import message_send, messages_requeue_due
 from campaigns.models import MessageStatus
 from members.models import Channel
 from members.tests.factories import MemberFactory

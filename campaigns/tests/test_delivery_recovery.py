@@ -17,11 +17,11 @@ from django.core.mail.backends.locmem import EmailBackend as LocmemEmailBackend
 from django.utils import timezone
 
 from campaigns.messaging.backends.email import REFERENCE_HEADER
+from campaigns.messaging.delivery import messages_deliver_many
 from campaigns.messaging.services import (
     INTERRUPTED,
     STUCK_AFTER,
     delivery_settings_get,
-    messages_deliver_many,
     messages_recover_interrupted,
     messages_requeue_due,
 )

@@ -10,7 +10,8 @@ import datetime as dt
 
 import pytest
 
-from campaigns.events.services import event_checkin, event_rsvp
+from campaigns.events.checkin import event_checkin
+from campaigns.events.services import event_rsvp
 from campaigns.models import Event, EventRsvp, RsvpStatus
 from campaigns.tests.test_events_services import make_event
 from members.audit import StaffActor

@@ -10,11 +10,10 @@ from django.core.management import call_command
 from django.db.models import Sum
 from django.utils import timezone, translation
 
+from campaigns.events.checkin import AUDIT_EVENT_CHECKIN, event_checkin
 from campaigns.events.services import (
-    AUDIT_EVENT_CHECKIN,
     content_page_save,
     event_cancel,
-    event_checkin,
     event_reminders_send_due,
     event_rsvp,
     event_rsvp_cancel,

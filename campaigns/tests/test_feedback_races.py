@@ -8,11 +8,8 @@ import datetime as dt
 
 import pytest
 
-from campaigns.feedback.services import (
-    complaint_file,
-    complaint_resolve,
-    survey_invites_send,
-)
+from campaigns.feedback.services import complaint_file, complaint_resolve
+from campaigns.feedback.surveys import survey_invites_send
 from campaigns.models import Complaint, Message, SurveyInvitation
 from campaigns.tests.factories_feedback import purchase_make, survey_make
 from members.audit import StaffActor

@@ -11,7 +11,7 @@ from campaigns.feedback.selectors import (
     satisfaction_for_period,
     survey_prompt_for_member,
 )
-from campaigns.feedback.services import survey_response_submit
+from campaigns.feedback.surveys import survey_response_submit
 from campaigns.models import SurveyKind
 from campaigns.tests.factories_feedback import purchase_make, response_make, survey_make
 from members.tests.factories import MemberFactory

@@ -16,6 +16,8 @@ from campaigns.feedback.services import (
     complaint_resolve,
     complaint_staff_reply,
     complaint_status_set,
+)
+from campaigns.feedback.surveys import (
     survey_invites_queue_due,
     survey_invites_send,
     survey_response_submit,

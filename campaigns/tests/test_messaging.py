@@ -3,7 +3,8 @@
 import pytest
 from django.core import mail
 
-from campaigns.messaging.services import message_deliver, message_send
+from campaigns.messaging.delivery import message_deliver
+from campaigns.messaging.services import message_send
 from campaigns.models import Message, MessageStatus
 from members.models import Channel
 

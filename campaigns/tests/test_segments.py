@@ -16,19 +16,16 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from campaigns.models import Segment, SegmentKind, SegmentStaticMember
-from campaigns.segments import (
+from campaigns.segments.conditions import (
     ConditionInvalid,
     Op,
     SegmentError,
     builder_schema,
     register_condition,
-    segment_count,
-    segment_members,
-    segment_q,
-    segment_sample,
-    segment_validate,
     unregister_condition,
 )
+from campaigns.segments.definition import segment_q, segment_validate
+from campaigns.segments.selectors import segment_count, segment_members, segment_sample
 from members.models import Member
 from members.tests.factories import MemberFactory, StoreFactory
 from rewards.models import PointsAccount, PointsLot, Purchase, PurchaseLine

@@ -7,7 +7,8 @@ import io
 import pytest
 
 from campaigns.models import Segment, SegmentKind, SegmentStaticMember
-from campaigns.segments import SegmentError, segment_count
+from campaigns.segments.conditions import SegmentError
+from campaigns.segments.selectors import segment_count
 from campaigns.segments.services import segment_import_csv, segment_save
 from campaigns.tests.test_segments import make_member
 from members.cards import card_number_format

@@ -15,7 +15,7 @@ from django.utils import timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from campaigns.segments import segment_q
+from campaigns.segments.definition import segment_q
 from campaigns.tests.test_segments import NOW, buy, lot, make_member, set_account
 from members.models import Member
 from members.tests.factories import StoreFactory

@@ -183,7 +183,8 @@ class TestAnonymize:
     def test_anonymize_erases_message_and_feedback_texts_but_keeps_the_rows(
         self, customer, store
     ):
-        from campaigns.feedback.services import complaint_file, survey_response_submit
+        from campaigns.feedback.services import complaint_file
+        from campaigns.feedback.surveys import survey_response_submit
         from campaigns.messaging.services import message_send
         from campaigns.models import (
             ComplaintMessage,
