@@ -76,5 +76,6 @@ urlpatterns = [
     path("statement/", include("rewards.urls")),
     path("", include("rewards.urls_catalog")),
     path("", include("campaigns.urls")),
+    path("", include("analytics.urls")),
     path("", include("members.urls")),
 ]

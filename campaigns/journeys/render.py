@@ -1,8 +1,9 @@
 """Journey texts: `{{ variable }}` replaced by a flat dict of strings and numbers.
 
 The variable names are the campaigns' (campaigns.messaging.templating: first_name,
-balance, tier, points_expiring, points_expiring_date, recommended,
-reward_suggestion) plus a few a journey adds.
+balance, tier, points_expiring, points_expiring_date), the ones apps above
+campaigns add (campaigns.messaging.variables: analytics' recommended and
+reward_suggestion), plus a few a journey adds.
 Only plain `{{ name }}` is understood, which is also valid Django template
 syntax, so a text written here reads the same in the campaigns' engine.
 """
@@ -13,6 +14,8 @@ import re
 
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.messaging.variables import template_variables_added
+
 # Every journey may use these ...
 COMMON: dict[str, str] = {
     "first_name": _("The member's first name"),
@@ -21,12 +24,6 @@ COMMON: dict[str, str] = {
     "points_expiring": _("Points that expire soon"),
     "points_expiring_date": _("The first day some of those points expire"),
     "card_number": _("The member's card number"),
-    "recommended": _(
-        "Up to three products the member may like, by name, separated by commas"
-    ),
-    "reward_suggestion": _(
-        "The reward that best suits what the member buys and can (nearly) afford"
-    ),
 }
 # ... and these only in their own journey.
 EXTRA: dict[str, dict[str, str]] = {
@@ -48,7 +45,7 @@ VARIABLE_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
 def variables_allowed(kind: str) -> dict[str, str]:
-    return {**COMMON, **EXTRA.get(kind, {})}
+    return {**COMMON, **template_variables_added(), **EXTRA.get(kind, {})}
 
 
 def variables_unknown(text: str, *, kind: str) -> list[str]:

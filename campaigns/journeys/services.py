@@ -46,7 +46,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.journeys.render import render
 from campaigns.messaging.services import message_send
-from campaigns.messaging.templating import Suggestions
+from campaigns.messaging.variables import TemplateVariables
 from campaigns.models import Journey, JourneyKind, Message
 from campaigns.queueing import task_queue
 from members.models import Member
@@ -322,12 +322,12 @@ def _date_text(value) -> str:
 
 
 def member_context(
-    member: Member, extras: dict, suggestions: Suggestions | None = None
+    member: Member, extras: dict, added: TemplateVariables | None = None
 ) -> dict:
     """The flat dict a journey text is rendered with (in the member's language).
-    `recommended` and `reward_suggestion` are lazy (see templating.Suggestions):
-    read only when the text uses them."""
-    suggestions = suggestions or Suggestions([member.pk])
+    The variables other apps add (campaigns.messaging.variables) are lazy: read
+    only when the text uses them."""
+    added = added or TemplateVariables([member.pk])
     account = getattr(member, "account", None)
     tier = account.tier.name if account is not None and account.tier else ""
     context = {
@@ -337,7 +337,7 @@ def member_context(
         "points_expiring": getattr(member, "points_expiring", 0) or 0,
         "points_expiring_date": _date_text(getattr(member, "points_expiring_at", None)),
         "card_number": member.card_number,
-        **suggestions.context(member),
+        **added.context(member),
     }
     for name, value in extras.items():
         context[name] = _date_text(value) if name.endswith("_date") else value
@@ -374,7 +374,7 @@ def journey_send_chunk(
     members = _members_with_facts(
         [item[0] for item in items], now=now, within=within
     ).in_bulk()
-    suggestions = Suggestions(list(members), now)
+    added = TemplateVariables(list(members), now)
     written = 0
     for member_id, key, extras in items:
         member = members.get(member_id)
@@ -385,7 +385,7 @@ def journey_send_chunk(
             member=member,
             key=key,
             extras=extras,
-            suggestions=suggestions,
+            added=added,
         ):
             written += 1
     return written
@@ -397,16 +397,16 @@ def journey_message_send(
     member: Member,
     key: str,
     extras: dict,
-    suggestions: Suggestions | None = None,
+    added: TemplateVariables | None = None,
 ) -> Message | None:
     """Render the journey's text for one member and send it with `key`
-    (`suggestions`: the chunk's, so histories are read once per chunk)."""
+    (`added`: the chunk's added variables, set up once per chunk)."""
     text = journey_text_pick(journey, member.language)
     if text is None:
         log.warning("journey %s has no text; %s not sent", journey.kind, key)
         return None
     with translation.override(member.language):
-        context = member_context(member, extras, suggestions)
+        context = member_context(member, extras, added)
         subject = render(text.subject, context)
         body = render(text.body, context)
     return message_send(

@@ -23,10 +23,13 @@ from django.template import (
     defaulttags,
 )
 from django.template.base import FilterExpression, VariableNode
-from django.utils import formats, timezone
+from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
-# The variables a campaign text may use, with what each means (shown in admin).
+from campaigns.messaging.variables import template_variables_added
+
+# The variables a campaign text may use, with what each means (shown in admin);
+# apps above campaigns add more (campaigns.messaging.variables, variables_known).
 VARIABLES: dict[str, str] = {
     "first_name": _("The member's first name"),
     "balance": _("Points balance"),
@@ -39,12 +42,6 @@ VARIABLES: dict[str, str] = {
     "reward_points": _("What that reward costs in points"),
     "reward_points_needed": _("Points still missing for that reward (0 if affordable)"),
     "coupon_code": _("The member's unique coupon code (campaigns with a coupon)"),
-    "recommended": _(
-        "Up to three products the member may like, by name, separated by commas"
-    ),
-    "reward_suggestion": _(
-        "The reward that best suits what the member buys and can (nearly) afford"
-    ),
 }
 EXPIRING_WITHIN = dt.timedelta(days=30)
 
@@ -78,6 +75,11 @@ def _engine() -> Engine:
     return _SandboxEngine(
         dirs=[], app_dirs=False, libraries={}, autoescape=False, loaders=[]
     )
+
+
+def variables_known() -> dict:
+    """The variables a campaign text may use: VARIABLES, then the added ones."""
+    return {**VARIABLES, **template_variables_added()}
 
 
 @dataclass
@@ -127,6 +129,7 @@ def template_check(text: str) -> TemplateCheck:
         return result
     found: list[FilterExpression] = []
     _walk(template.nodelist, found)
+    known = variables_known()
     for expression in found:
         var = expression.var
         lookups = getattr(var, "lookups", None)
@@ -139,7 +142,7 @@ def template_check(text: str) -> TemplateCheck:
                     % {"name": ".".join(lookups)}
                 )
             )
-        elif lookups[0] not in VARIABLES and lookups[0] not in result.unknown:
+        elif lookups[0] not in known and lookups[0] not in result.unknown:
             result.unknown.append(lookups[0])
     return result
 
@@ -216,61 +219,17 @@ class LazyValue:
         return self()
 
 
-class Suggestions:
-    """`recommended` and `reward_suggestion` for the members of one chunk.
-
-    Lazy: nothing is read until a text uses one of them. Then the purchase
-    histories of all the chunk's members are read at once (three queries, the
-    window analytics.recommend.member_history uses), and each member costs
-    four queries for `recommended` (analytics.recommend.rank_items_for_history,
-    none for a member without purchases) and three for `reward_suggestion`
-    (reward_suggestion_for)."""
-
-    def __init__(self, member_ids: list[int], now: dt.datetime | None = None):
-        self.member_ids = list(member_ids)
-        self.now = now
-        self._histories: dict | None = None
-
-    def history(self, member_id: int):
-        from analytics.recommend import HISTORY_DAYS, MemberHistory, member_histories
-
-        if self._histories is None:
-            now = self.now or timezone.now()
-            self._histories = member_histories(
-                member_ids=self.member_ids, since=now - dt.timedelta(days=HISTORY_DAYS)
-            )
-        return self._histories.get(member_id) or MemberHistory()
-
-    def recommended(self, member) -> str:
-        from analytics.recommend import rank_items_for_history
-
-        items = rank_items_for_history(self.history(member.pk), n=3)
-        return ", ".join(item.name or item.sku for item in items)
-
-    def reward_suggestion(self, member) -> str:
-        from analytics.recommend import reward_suggestion_for
-
-        found = reward_suggestion_for(member, history=self.history(member.pk))
-        return found.reward.name if found else ""
-
-    def context(self, member) -> dict:
-        return {
-            "recommended": LazyValue(lambda: self.recommended(member)),
-            "reward_suggestion": LazyValue(lambda: self.reward_suggestion(member)),
-        }
-
-
 def member_context(
-    facts: MemberFacts, rewards: list[RewardOffer], suggestions: dict | None = None
+    facts: MemberFacts, rewards: list[RewardOffer], added: dict | None = None
 ) -> dict:
     """The flat, whitelisted context of a text: strings and numbers (and the
-    lazy `recommended` and `reward_suggestion` from Suggestions.context, which
+    added variables' values from TemplateVariables.context, lazy values that
     render as strings; empty when not given). `rewards`: every available
     reward (rewards_by_cost); the member is offered only those of their tier."""
     reward, cost = reward_within_reach(
         facts.balance, rewards_for_tier(rewards, facts.tier_id)
     )
-    suggestions = suggestions or {"recommended": "", "reward_suggestion": ""}
+    added = added or dict.fromkeys(template_variables_added(), "")
     return {
         "first_name": facts.first_name,
         "balance": facts.balance,
@@ -285,7 +244,7 @@ def member_context(
         "reward_points": cost,
         "reward_points_needed": max(0, cost - facts.balance) if reward else 0,
         "coupon_code": facts.coupon_code,
-        **suggestions,
+        **added,
     }
 
 
@@ -293,10 +252,10 @@ __all__ = [
     "VARIABLES",
     "LazyValue",
     "MemberFacts",
-    "Suggestions",
     "TemplateCheck",
     "RewardOffer",
     "member_context",
+    "variables_known",
     "reward_within_reach",
     "rewards_for_tier",
     "template_check",

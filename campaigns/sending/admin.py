@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.messaging.templating import VARIABLES
+from campaigns.messaging.templating import variables_known
 from campaigns.models import (
     CONTENT_LANGUAGES,
     Campaign,
@@ -143,7 +143,7 @@ class CampaignAdmin(admin.ModelAdmin):
         return format_html_join(
             "",
             "<div><code>{{{{ {} }}}}</code> — {}</div>",
-            ((name, meaning) for name, meaning in VARIABLES.items()),
+            ((name, meaning) for name, meaning in variables_known().items()),
         )
 
     def get_readonly_fields(self, request, obj=None):

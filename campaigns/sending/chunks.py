@@ -18,7 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns.messaging import delivery
-from campaigns.messaging.templating import Suggestions, member_context
+from campaigns.messaging.templating import member_context
+from campaigns.messaging.variables import TemplateVariables
 from campaigns.models import (
     Campaign,
     CampaignChunk,
@@ -117,7 +118,7 @@ def campaign_chunk_send(*, chunk_id: int) -> ChunkResult | None:
     expiring = facts_for(recipients, now)
     rewards = rewards_by_cost()
     texts = CampaignTexts(variants)
-    suggestions = Suggestions([r.member_id for r in recipients if not r.holdout], now)
+    added = TemplateVariables([r.member_id for r in recipients if not r.holdout], now)
     messages = []
     explicit = campaign.channel if campaign.channel in Channel.values else None
     for recipient in recipients:
@@ -133,7 +134,7 @@ def campaign_chunk_send(*, chunk_id: int) -> ChunkResult | None:
         language, subject, body = texts.render(
             recipient.variant.label,
             member.language,
-            member_context(facts, rewards, suggestions.context(member)),
+            member_context(facts, rewards, added.context(member)),
         )
         # The one channel rule; a member with no address at all still gets
         # a row (suppressed), so the run accounts for every recipient.

@@ -14,11 +14,11 @@ from campaigns.messaging.templating import (
     EXPIRING_WITHIN,
     MemberFacts,
     RewardOffer,
-    Suggestions,
     member_context,
     template_compile,
     template_render,
 )
+from campaigns.messaging.variables import TemplateVariables
 from campaigns.models import (
     Campaign,
     CampaignRecipient,
@@ -111,6 +111,8 @@ def campaign_render(
         variant.label,
         member.language,
         member_context(
-            facts, rewards_by_cost(), Suggestions([member.pk], now).context(member)
+            facts,
+            rewards_by_cost(),
+            TemplateVariables([member.pk], now).context(member),
         ),
     )

@@ -10,10 +10,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from analytics.campaign_hooks import Suggestions
 from analytics.recommend import recommendations_for, reward_suggestion_for
 from analytics.tests.test_member360 import _history
 from campaigns.journeys.render import render, variables_unknown
-from campaigns.messaging.templating import LazyValue, Suggestions, template_check
+from campaigns.messaging.templating import LazyValue, template_check
 from campaigns.models import CampaignChunk, CampaignVariant
 from campaigns.sending.chunks import campaign_chunk_send
 from campaigns.sending.rendering import campaign_render
