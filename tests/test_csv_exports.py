@@ -114,7 +114,7 @@ def _analytics_tables(admin_user) -> list[tuple[str, tuple]]:
     added later is opened too), for this month, with hostile store, tier and
     campaign names."""
     from campaigns.sending.services import campaign_send_now
-    from campaigns.tests.campaign_factories import campaign_make
+    from campaigns.tests.factories import campaign_make
     from rewards.tests.factories import TierFactory
 
     for n, value in enumerate(HOSTILE):

@@ -379,7 +379,7 @@ def _coupon_check(world: dict, results: list) -> None:
 
 
 def _event_setup(store) -> dict:
-    from campaigns.tests.test_events_services import make_event
+    from campaigns.tests.events.test_services import make_event
 
     return {
         "members": [MemberFactory(store=store) for _i in range(THREADS)],
@@ -441,7 +441,7 @@ def _frequency_check(world: dict, results: list) -> None:
 
 
 def _survey_setup(store) -> dict:
-    from campaigns.tests.factories_feedback import survey_make
+    from campaigns.tests.factories import survey_make
 
     return {"member": MemberFactory(store=store), "survey": survey_make()}
 

@@ -18,8 +18,8 @@ from campaigns.feedback.services import (
     complaint_status_set,
 )
 from campaigns.models import ComplaintStatus, EventRsvp, RsvpStatus, SurveyKind
-from campaigns.tests.factories_feedback import response_make, survey_make
-from campaigns.tests.test_events_services import make_event
+from campaigns.tests.events.test_services import make_event
+from campaigns.tests.factories import response_make, survey_make
 from members.audit import StaffActor
 
 pytestmark = pytest.mark.django_db

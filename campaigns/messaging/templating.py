@@ -203,7 +203,7 @@ def reward_within_reach(balance: int, rewards: list[RewardOffer]) -> tuple[str, 
 class LazyValue:
     """A context value computed the first time a text uses it, then kept.
 
-    Django templates call a callable variable, and journey_render.render does
+    Django templates call a callable variable, and campaigns.journeys.render.render does
     too, so a text that never names the variable never pays for it."""
 
     def __init__(self, compute: Callable[[], str]):

@@ -192,7 +192,7 @@ class TestAnonymize:
             OutboxEntry,
             SurveyResponse,
         )
-        from campaigns.tests.factories_feedback import survey_make
+        from campaigns.tests.factories import survey_make
 
         user, member = customer
         other = MemberFactory(email="other@example.com")
