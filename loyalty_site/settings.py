@@ -241,7 +241,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 _PORT = env.int("PORT", default=8000)
 SITE_URL = env.str("SITE_URL", default="") or f"http://127.0.0.1:{_PORT}"
 
-# --- Delivery of member messages (campaigns.messaging.services, docs/operations.md) ---
+# --- Delivery of member messages (campaigns.messaging, docs/operations.md) ---
 # Without EMAIL_URL (make run) emails are kept in the database and shown on the
 # Outbox page in admin; production sets EMAIL_URL=smtp+tls://user:pass@host:587.
 # Tests use Django's locmem backend whatever this says.
