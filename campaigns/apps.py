@@ -16,3 +16,7 @@ class CampaignsConfig(AppConfig):
         # members sends its one-time codes through members.messages.message_send:
         # the message log and delivery live here, above members.
         message_sender_register(message_send)
+        # A member's erasure also erases the texts of their messages and feedback.
+        from campaigns import privacy
+
+        privacy.privacy_parts_register()

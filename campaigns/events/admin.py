@@ -21,7 +21,7 @@ from campaigns.events.checkin import event_checkin
 from campaigns.events.selectors import event_attendees, event_counts
 from campaigns.events.services import content_page_save, event_cancel, event_save
 from campaigns.models import ContentPage, Event, EventRsvp, EventStatus
-from members.admin_site import (
+from members.admin_base import (
     COUNTER_PERMISSION,
     ReadOnlyAdminMixin,
     ServiceRefused,

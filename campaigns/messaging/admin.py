@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.messaging.services import delivery_settings_get
 from campaigns.models import DeliverySettings, Message, OutboxEntry
-from members.admin_site import ReadOnlyAdminMixin, SingletonAdminMixin
+from members.admin_base import ReadOnlyAdminMixin, SingletonAdminMixin
 
 
 @admin.register(Message)

@@ -40,7 +40,7 @@ from campaigns.sending.services import (
     campaign_test_send,
     campaign_unknown_variables,
 )
-from members.admin_site import ServiceRefused
+from members.admin_base import ServiceRefused
 from members.errors import ServiceError
 
 
