@@ -1,4 +1,4 @@
-"""The customer's “Recommended for you” page (mounted by campaigns/urls.py)."""
+"""The customer's “Recommended for you” page (mounted by analytics/urls.py)."""
 
 from __future__ import annotations
 

@@ -85,5 +85,6 @@ urlpatterns = [
     path("statement/", include("rewards.urls")),
     path("", include("rewards.urls_catalog")),
     path("", include("campaigns.urls")),
+    path("", include("analytics.urls")),
     path("", include((portal_urls, "portal"))),
 ]

@@ -13,13 +13,13 @@ from analytics.models import MarketingSpend
 from analytics.selectors.metrics import ZERO, ratio
 from analytics.selectors.periods import Period, day_bounds
 from campaigns.models import CampaignRecipient, CampaignRun
-from campaigns.selectors_campaigns import NET_TOTAL
+from campaigns.sending.selectors import NET_TOTAL
 
 
 def campaign_returns(period: Period, now: dt.datetime | None = None) -> list[dict]:
     """Per campaign with runs started in the period: members sent to and held
     out, revenue per member of each group within each run's window (as
-    campaigns.selectors_campaigns.run_figures counts it: purchase totals from
+    campaigns.sending.selectors.run_figures counts it: purchase totals from
     the run's start for the campaign's window_days, net of their returns), the
     incremental revenue (per run: recipients × the difference in revenue per
     member, summed; None without a holdout), the marketing spend entered for

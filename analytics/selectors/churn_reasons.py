@@ -21,8 +21,8 @@ from django.utils.translation import ngettext
 
 from analytics.models import MemberMonthActivity
 from analytics.selectors.periods import Period
+from campaigns.feedback.selectors import DETRACTOR_MAX
 from campaigns.models import Complaint, ComplaintTopic, SurveyKind, SurveyResponse
-from campaigns.selectors_feedback import DETRACTOR_MAX
 from members.formatting import number_format
 
 REASON_WINDOW_DAYS = 180

@@ -8,8 +8,8 @@ from decimal import Decimal
 from django.db.models import Q
 
 from analytics.selectors.periods import Period, day_bounds
+from campaigns.feedback.selectors import nps_for_period, satisfaction_for_period
 from campaigns.models import Complaint
-from campaigns.selectors_feedback import nps_for_period, satisfaction_for_period
 from members.models import Store
 
 FEEDBACK_KEYS = {
@@ -34,7 +34,7 @@ def _median(values: list[float]) -> float | None:
 def feedback_figures(period: Period, store_id: int | None) -> dict[str, dict]:
     """NPS, satisfaction and the complaints figures of the period ("cur") and
     the previous one ("prev"), from the live tables (surveys and complaints are
-    small next to purchases): campaigns.selectors_feedback's nps_for_period and
+    small next to purchases): campaigns.feedback.selectors's nps_for_period and
     satisfaction_for_period (one query each per period) and one query for the
     complaints opened or resolved in either period. A store narrows answers to
     its purchases and complaints to those about it. Time to resolve is the

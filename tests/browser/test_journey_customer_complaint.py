@@ -94,9 +94,9 @@ def test_customer_complains_staff_replies_customer_reads_it(page, live_server, m
 
 
 def test_customer_answers_a_survey_from_the_link_on_a_phone(page, live_server):
+    from campaigns.feedback.selectors import survey_link_token
     from campaigns.models import SurveyResponse
-    from campaigns.selectors_feedback import survey_link_token
-    from campaigns.tests.factories_feedback import survey_make
+    from campaigns.tests.factories import survey_make
 
     csp_errors = _csp_watch(page)
     page.set_default_timeout(5_000)

@@ -10,7 +10,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from campaigns.models import EventRsvp, RsvpStatus
-from campaigns.tests.test_events_services import make_event
+from campaigns.tests.events.test_services import make_event
 from members.tests.factories import MemberFactory, UserFactory
 from rewards.models import LedgerEntry
 

@@ -9,7 +9,7 @@ from django.core import mail
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from campaigns.messaging import message_send
+from campaigns.messaging.services import message_send
 from members.models import ConsentSource, Member
 from members.tests.factories import MemberFactory, StoreFactory, UserFactory
 

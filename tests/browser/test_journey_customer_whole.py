@@ -15,10 +15,10 @@ from django.core import mail
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from campaigns.feedback.services import complaint_staff_reply
 from campaigns.models import Complaint, Message
-from campaigns.services_campaigns import campaign_send_now
-from campaigns.services_feedback import complaint_staff_reply
-from campaigns.tests.campaign_factories import campaign_make, segment_of
+from campaigns.sending.services import campaign_send_now
+from campaigns.tests.factories import campaign_make, segment_of
 from members.audit import StaffActor
 from members.models import ConsentSource, Member
 from members.services import api_token_create

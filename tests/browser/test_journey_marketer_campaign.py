@@ -9,7 +9,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from campaigns.models import Campaign, CampaignStatus, Message
-from campaigns.tests.campaign_factories import members_bulk, segment_all
+from campaigns.tests.factories import members_bulk, segment_all
 
 pytestmark = [
     pytest.mark.browser,

@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 
 from campaigns.models import Campaign, CampaignStatus, Message, Segment
 from campaigns.models.delivery import DeliverySettings
-from campaigns.services_campaigns import campaigns_dispatch_due
+from campaigns.sending.services import campaigns_dispatch_due
 from members.tests.factories import MemberFactory, StoreFactory
 from rewards.models import PointsAccount
 from rewards.tests.factories import TierFactory

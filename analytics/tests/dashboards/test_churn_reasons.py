@@ -23,7 +23,7 @@ from analytics.selectors.periods import Period, local_month, month_add
 from analytics.services.snapshots import snapshots_refresh_range
 from analytics.tests.conftest import at, buy
 from campaigns.models import Complaint, ComplaintTopic, SurveyKind, SurveyResponse
-from campaigns.tests.factories_feedback import survey_make
+from campaigns.tests.factories import survey_make
 from members.tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db

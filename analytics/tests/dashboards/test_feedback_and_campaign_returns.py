@@ -36,9 +36,13 @@ from campaigns.models import (
     ComplaintTopic,
     SurveyKind,
 )
-from campaigns.selectors_campaigns import run_figures
-from campaigns.tests.campaign_factories import campaign_make, segment_all
-from campaigns.tests.factories_feedback import response_make, survey_make
+from campaigns.sending.selectors import run_figures
+from campaigns.tests.factories import (
+    campaign_make,
+    response_make,
+    segment_all,
+    survey_make,
+)
 from members.tests.factories import MemberFactory
 from rewards.services import purchase_return_record
 

@@ -10,7 +10,7 @@ from analytics.selectors import member360
 from analytics.selectors.member360 import TimelineItem, member_timeline
 from analytics.services.recommend import copurchase_refresh
 from analytics.services.rfm import rfm_refresh
-from campaigns.messaging import message_send
+from campaigns.messaging.services import message_send
 from members.formatting import money_format
 from members.models import AuditAction, StaffAuditEvent
 from rewards.services import (

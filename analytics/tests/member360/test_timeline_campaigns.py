@@ -10,15 +10,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from analytics.selectors import member360, timeline_campaigns
-from campaigns.models import ComplaintStatus, EventRsvp, RsvpStatus, SurveyKind
-from campaigns.services_events import event_checkin, event_rsvp
-from campaigns.services_feedback import (
+from campaigns.events.checkin import event_checkin
+from campaigns.events.services import event_rsvp
+from campaigns.feedback.services import (
     complaint_file,
     complaint_staff_reply,
     complaint_status_set,
 )
-from campaigns.tests.factories_feedback import response_make, survey_make
-from campaigns.tests.test_events_services import make_event
+from campaigns.models import ComplaintStatus, EventRsvp, RsvpStatus, SurveyKind
+from campaigns.tests.events.test_services import make_event
+from campaigns.tests.factories import response_make, survey_make
 from members.audit import StaffActor
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,7 @@ from rewards.tests.factories import RewardFactory
 
 pytestmark = pytest.mark.django_db
 
-FOR_YOU = reverse("campaigns:for_you")
+FOR_YOU = reverse("analytics:for_you")
 
 
 def _shop(store, member, others):

@@ -13,7 +13,7 @@ from analytics.selectors.rfm import rfm_segment_q, rfm_segment_summary, segment_
 from analytics.services.rfm import rfm_refresh, rfm_segment_to_campaign_segment
 from analytics.tests.recs_data import NOW, Line, members_make, purchases_make
 from campaigns.models import SegmentKind, SegmentStaticMember
-from campaigns.segments import segment_members
+from campaigns.segments.selectors import segment_members
 from members.errors import InvalidInput
 from members.models import Member
 
@@ -242,7 +242,8 @@ def test_segment_to_campaign_segment_refuses_an_unknown_name():
 
 def test_campaign_segments_select_members_by_rfm_segment(db):
     """The "rfm" condition registered by analytics: one query, exact complement."""
-    from campaigns.segments import segment_count, segment_q
+    from campaigns.segments.definition import segment_q
+    from campaigns.segments.selectors import segment_count
     from members.models import Member
     from members.tests.factories import MemberFactory
 
