@@ -59,13 +59,13 @@ def _money(amount, currency: str) -> str:
 
 
 def _currency() -> str:
-    from rewards.selectors import program_settings_get
+    from rewards.selectors.program import program_settings_get
 
     return program_settings_get().currency
 
 
 def purchases_source(member: Member, limit: int) -> list[TimelineItem]:
-    from rewards.selectors import purchases_for_member
+    from rewards.selectors.ledger import purchases_for_member
 
     currency = _currency()
     rows = purchases_for_member(member_id=member.pk).annotate(items=Count("lines"))
@@ -123,7 +123,8 @@ def ledger_source(member: Member, limit: int) -> list[TimelineItem]:
     """Points movements other than a purchase's earning and a return's
     clawback (those show on the purchase and the return themselves)."""
     from rewards.models import LedgerKind
-    from rewards.selectors import ledger_entries_for_member, ledger_entry_explain
+    from rewards.selectors.ledger import ledger_entries_for_member
+    from rewards.selectors.statement import ledger_entry_explain
 
     currency = _currency()
     rows = (
@@ -146,7 +147,7 @@ def ledger_source(member: Member, limit: int) -> list[TimelineItem]:
 
 
 def vouchers_source(member: Member, limit: int) -> list[TimelineItem]:
-    from rewards.selectors import vouchers_for_member
+    from rewards.selectors.catalog import vouchers_for_member
 
     return [
         TimelineItem(

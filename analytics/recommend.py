@@ -452,7 +452,7 @@ def reward_suggestion_for(
     can, then the dearest they can afford. Three queries (plus the history's).
     """
     from rewards.models import PointsAccount
-    from rewards.selectors import reward_list_available
+    from rewards.selectors.catalog import reward_list_available
 
     if history is None:
         history = member_history(member_id=member.pk)

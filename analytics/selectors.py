@@ -38,7 +38,7 @@ from analytics.models import (
 )
 from members.models import Store
 from rewards.models import Tier, VoucherSource
-from rewards.selectors import program_settings_get
+from rewards.selectors.program import program_settings_get
 
 ZERO = Decimal("0")
 MAX_MONTHS = 36

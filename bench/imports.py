@@ -260,7 +260,7 @@ def run() -> list[str]:
 
     from members.models import Store
     from rewards.models import Purchase
-    from rewards.selectors import ledger_discrepancies
+    from rewards.selectors.invariants import ledger_discrepancies
 
     with tempfile.TemporaryDirectory() as tmp:
         members_csv, purchases_csv, n_rows, n_receipts = _files(Path(tmp))

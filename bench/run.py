@@ -199,7 +199,7 @@ def bench_earn(ctx: Context) -> list[str]:
     from django.db import connection
 
     from rewards.models import Purchase
-    from rewards.selectors import ledger_discrepancies
+    from rewards.selectors.invariants import ledger_discrepancies
     from rewards.services import purchase_record
 
     store, members = ctx.store, ctx.members
@@ -337,7 +337,7 @@ def bench_api(ctx: Context) -> list[str]:
 
     from members.services import api_token_create
     from rewards.models import Purchase
-    from rewards.selectors import ledger_discrepancies
+    from rewards.selectors.invariants import ledger_discrepancies
 
     nums = numbers("api")
     _token, raw = api_token_create(store=ctx.store, name="bench till")

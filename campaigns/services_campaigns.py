@@ -426,7 +426,7 @@ def rewards_by_cost() -> list[RewardOffer]:
     """Available rewards (active, within their dates, in stock), cheapest
     first, as (name, points cost, the tiers each is only for). One query;
     member_context keeps those the member's tier may take."""
-    from rewards.selectors import reward_list_available
+    from rewards.selectors.catalog import reward_list_available
 
     offers: dict[int, tuple[str, int, set[int]]] = {}
     rows = reward_list_available().values_list("pk", "name", "points_cost", "tiers")

@@ -55,7 +55,8 @@ from rewards.models import (
     Redemption,
     TierHistory,
 )
-from rewards.selectors import ledger_invariant_violations, program_settings_get
+from rewards.selectors.invariants import ledger_invariant_violations
+from rewards.selectors.program import program_settings_get
 
 KYIV = ZoneInfo("Europe/Kyiv")
 CHUNK_MEMBERS = 5000

@@ -66,11 +66,9 @@ from members.services import (
     referral_refuse,
 )
 from rewards.forms import PointsAdjustForm, service_error_to_form
-from rewards.selectors import (
-    ledger_entries_for_member,
-    ledger_entry_explain,
-    program_settings_get,
-)
+from rewards.selectors.ledger import ledger_entries_for_member
+from rewards.selectors.program import program_settings_get
+from rewards.selectors.statement import ledger_entry_explain
 from rewards.services import (
     adjustment_approve,
     adjustment_refuse,

@@ -37,7 +37,7 @@ from rewards.models import (
     Voucher,
     VoucherStatus,
 )
-from rewards.selectors import program_settings_get
+from rewards.services.earning import program_settings_ensure
 
 MEMBER_SEARCH = ("card_number", "phone", "email", "last_name")
 
@@ -50,7 +50,7 @@ def _member_search(prefix: str) -> tuple[str, ...]:
 class ProgramSettingsAdmin(SingletonAdminMixin, admin.ModelAdmin):
     """One row: the changelist opens it, it cannot be added twice or deleted."""
 
-    singleton_get = staticmethod(program_settings_get)
+    singleton_get = staticmethod(program_settings_ensure)
 
     list_display = (
         "__str__",

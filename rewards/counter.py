@@ -43,14 +43,16 @@ from rewards.forms import (
     service_error_to_form,
 )
 from rewards.models import Purchase
-from rewards.selectors import (
-    StampProgress,
+from rewards.selectors.ledger import (
     member_balance_get,
-    membership_active_get,
     points_available_get,
     points_discount,
-    program_settings_get,
     purchases_for_member,
+)
+from rewards.selectors.memberships import membership_active_get
+from rewards.selectors.program import program_settings_get
+from rewards.selectors.stamps import (
+    StampProgress,
     stamp_cards_open_for_member,
     stamp_progress_for_purchase,
 )

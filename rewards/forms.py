@@ -314,7 +314,7 @@ class CounterMembershipForm(_StoreMixin, forms.Form):
     store = _store_field()
 
     def __init__(self, *args, store: Store | None = None, **kwargs):
-        from rewards.selectors import membership_plans_on_sale
+        from rewards.selectors.memberships import membership_plans_on_sale
 
         super().__init__(*args, **kwargs)
         self._store_setup(store)

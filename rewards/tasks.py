@@ -2,7 +2,7 @@ import logging
 
 from celery import shared_task
 
-from rewards.selectors import ledger_invariant_violations
+from rewards.selectors.invariants import ledger_invariant_violations
 
 log = logging.getLogger(__name__)
 

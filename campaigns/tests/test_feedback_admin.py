@@ -15,7 +15,7 @@ from campaigns.services_feedback import complaint_file
 from campaigns.tests.factories_feedback import response_make, survey_make
 from members.models import AdjustmentStatus, AuditAction, StaffAuditEvent
 from members.tests.factories import MemberFactory
-from rewards.selectors import member_balance_get
+from rewards.selectors.ledger import member_balance_get
 
 pytestmark = pytest.mark.django_db
 

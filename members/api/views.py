@@ -40,7 +40,7 @@ from members.errors import NotFound
 from members.models import ConsentSource, Member
 from members.selectors import member_get_by_card, member_get_by_phone
 from members.services import member_enroll
-from rewards.selectors import ledger_entries_for_member, points_available_get
+from rewards.selectors.ledger import ledger_entries_for_member, points_available_get
 
 PHONE_MAX_LENGTH = 40  # generous: phone_normalize decides what is a number
 OLDEST_BIRTHDAY = dt.date(1900, 1, 1)

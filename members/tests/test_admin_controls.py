@@ -12,7 +12,7 @@ from members.models import (
     StaffAuditEvent,
 )
 from rewards.models import LedgerEntry, LedgerKind
-from rewards.selectors import member_balance_get
+from rewards.selectors.ledger import member_balance_get
 from rewards.services import adjustment_request
 
 pytestmark = pytest.mark.django_db

@@ -23,7 +23,7 @@ from members.errors import NotFound
 from rewards.api.serializers import MemberRefSerializer, receipt_field
 from rewards.api.views import REPLAY, _member_from, _status
 from rewards.models import MembershipPlan
-from rewards.selectors import membership_plans_on_sale
+from rewards.selectors.memberships import membership_plans_on_sale
 from rewards.services import subscription_sell
 
 PLAN_ID_MAX = 2**31 - 1

@@ -44,7 +44,7 @@ from rewards.api.serializers import (
     receipt_field,
 )
 from rewards.models import LedgerEntry, LedgerKind, Purchase, StampEntry, StampEntryKind
-from rewards.selectors import stamp_progress_for_purchase
+from rewards.selectors.stamps import stamp_progress_for_purchase
 from rewards.services import (
     LineInput,
     ReturnLineInput,

@@ -25,6 +25,7 @@ from rewards.services.earning import (  # noqa: F401
     earning_rule_check,
     earning_rule_pause,
     earning_rule_save,
+    program_settings_ensure,
     program_settings_update,
 )
 from rewards.services.ledger import (  # noqa: F401

@@ -31,11 +31,8 @@ from rewards.models import (
     PointsLot,
     Redemption,
 )
-from rewards.selectors import (
-    points_available_get,
-    points_discount,
-    program_settings_get,
-)
+from rewards.selectors.ledger import points_available_get, points_discount
+from rewards.selectors.program import program_settings_get
 
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("9999999999.99")  # what Purchase.total (12 digits, 2 places) holds

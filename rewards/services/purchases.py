@@ -31,7 +31,8 @@ from rewards.models import (
     Subscription,
     SubscriptionStatus,
 )
-from rewards.selectors import program_settings_get
+from rewards.selectors.program import program_settings_get
+from rewards.services.earning import program_settings_ensure
 from rewards.services.ledger import (
     CENT,
     FUTURE_TOLERANCE,
@@ -272,6 +273,8 @@ def purchase_record(
         if account.existing_purchase_id is not None:
             existing = Purchase.objects.get(pk=account.existing_purchase_id)
             return _replay(existing, fingerprint, mismatch)
+        if account.settings_version is None:
+            program_settings_ensure()  # an emptied database: the first write makes it
         held = earn_config_get(account.settings_version)
         conf = held.settings
         tiers = list(held.tiers)

@@ -17,13 +17,9 @@ from rewards.models import (
     TierQualification,
     TierWindow,
 )
-from rewards.selectors import (
-    ZERO_VALUE,
-    membership_guaranteed_ranks,
-    program_settings_get,
-    tier_values,
-    tiers_active,
-)
+from rewards.selectors.memberships import membership_guaranteed_ranks
+from rewards.selectors.program import program_settings_get
+from rewards.selectors.tiers import ZERO_VALUE, tier_values, tiers_active
 
 # --- tiers -----------------------------------------------------------------------------
 

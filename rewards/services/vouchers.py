@@ -24,10 +24,7 @@ from rewards.models import (
     VoucherSource,
     VoucherStatus,
 )
-from rewards.selectors import (
-    voucher_code_normalize,
-    voucher_refusal,
-)
+from rewards.selectors.catalog import voucher_code_normalize, voucher_refusal
 from rewards.services.ledger import (
     _fingerprint,
     _idempotent,

@@ -170,7 +170,7 @@ def test_the_lock_reads_the_membership_in_force_as_the_selector_does(member, sto
     from django.utils import timezone
 
     from rewards.models import Subscription, SubscriptionStatus
-    from rewards.selectors import membership_multiplier_get
+    from rewards.selectors.memberships import membership_multiplier_get
     from rewards.services.purchases import _account_lock_for_purchase
     from rewards.tests.factories import MembershipPlanFactory
 

@@ -26,7 +26,7 @@ from members.models import AdjustmentRequest, AdjustmentStatus
 from members.selectors import staff_controls_get
 from members.tests.factories import MemberFactory
 from rewards.models import LedgerEntry
-from rewards.selectors import member_balance_get
+from rewards.selectors.ledger import member_balance_get
 from rewards.services import adjustment_request, purchase_record
 from tests.browser._journey import admin_login, browser_watch
 

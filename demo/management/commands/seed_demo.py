@@ -105,10 +105,7 @@ from rewards.models import (
     Voucher,
     VoucherSource,
 )
-from rewards.selectors import (
-    ledger_discrepancies,
-    stamp_card_violations,
-)
+from rewards.selectors.invariants import ledger_discrepancies, stamp_card_violations
 from rewards.services import (
     LineInput,
     ReturnLineInput,
