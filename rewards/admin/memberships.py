@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from members.admin_site import ReadOnlyAdminMixin
 from members.errors import ServiceError
 from members.models import Member, Store
+from rewards.admin.base import member_search
 from rewards.forms import receipt_id_new, service_error_to_form
 from rewards.models import (
     MembershipPlan,
@@ -25,7 +26,6 @@ from rewards.models import (
 )
 
 SELL_PERMISSION = "rewards.add_subscription"
-MEMBER_SEARCH = ("card_number", "phone", "email", "last_name")
 
 
 @admin.register(MembershipPlan)
@@ -135,7 +135,7 @@ class SubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     list_filter = ("status", "plan", "store", "current_period_end")
     list_select_related = ("member", "plan", "store")
-    search_fields = tuple(f"member__{name}" for name in MEMBER_SEARCH)
+    search_fields = member_search("")
     date_hierarchy = "started_at"
     actions = ("cancel_subscriptions",)
     inlines = (SubscriptionEventInline,)
@@ -268,6 +268,6 @@ class SubscriptionEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("subscription__member", "subscription__plan", "store")
     search_fields = (
         "receipt_id",
-        *(f"subscription__member__{name}" for name in MEMBER_SEARCH),
+        *member_search("subscription__"),
     )
     date_hierarchy = "created_at"
