@@ -47,7 +47,7 @@ class TimelineItem:
 TimelineSource = Callable[[Member, int], list[TimelineItem]]
 
 
-def _admin_url(name: str, *args) -> str:
+def admin_url(name: str, *args) -> str:
     try:
         return reverse(f"admin:{name}", args=args)
     except NoReverseMatch:
@@ -89,7 +89,7 @@ def purchases_source(member: Member, limit: int) -> list[TimelineItem]:
                 else ""
             ),
             points=p.points_earned,
-            url=_admin_url("rewards_purchase_change", p.pk),
+            url=admin_url("rewards_purchase_change", p.pk),
         )
         for p in rows[:limit]
     ]
@@ -113,7 +113,7 @@ def returns_source(member: Member, limit: int) -> list[TimelineItem]:
             % {"amount": _money(r.amount, currency), "store": r.store.name},
             detail=_("Of receipt %(receipt)s") % {"receipt": r.purchase.receipt_id},
             points=-r.points_reversed,
-            url=_admin_url("rewards_purchasereturn_change", r.pk),
+            url=admin_url("rewards_purchasereturn_change", r.pk),
         )
         for r in rows[:limit]
     ]
@@ -157,7 +157,7 @@ def vouchers_source(member: Member, limit: int) -> list[TimelineItem]:
             title=_("%(reward)s, voucher %(code)s")
             % {"reward": v.reward.name, "code": v.code},
             detail=f"{v.get_source_display()} · {v.get_status_display()}",
-            url=_admin_url("rewards_voucher_change", v.pk),
+            url=admin_url("rewards_voucher_change", v.pk),
         )
         for v in vouchers_for_member(member_id=member.pk)[:limit]
     ]
@@ -276,7 +276,7 @@ def member360_view(request, member_id: int, *, site: admin.AdminSite):
         "timeline": timeline,
         "recommendations": rank_items_for_history(history, n=3),
         "reward_suggestion": reward_suggestion_for(member, history=history),
-        "member_change_url": _admin_url("members_member_change", member.pk),
+        "member_change_url": admin_url("members_member_change", member.pk),
         "opts": Member._meta,
     }
     return TemplateResponse(request, "admin/members/member360.html", context)

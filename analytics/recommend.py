@@ -95,7 +95,7 @@ class MemberHistory:
 # --- history --------------------------------------------------------------------------
 
 
-def _lines(since: dt.datetime | None, until: dt.datetime | None):
+def purchase_lines_kept(since: dt.datetime | None, until: dt.datetime | None):
     from rewards.models import PurchaseLine
 
     lines = PurchaseLine.objects.filter(quantity_returned__lt=F("quantity"))
@@ -113,7 +113,7 @@ def member_histories(
     until: dt.datetime | None = None,
 ) -> dict[int, MemberHistory]:
     """Histories of many members (or all) in three queries: items, categories, baskets."""
-    lines = _lines(since, until)
+    lines = purchase_lines_kept(since, until)
     if member_ids is not None:
         lines = lines.filter(purchase__member_id__in=member_ids)
     out: dict[int, MemberHistory] = defaultdict(MemberHistory)
@@ -193,7 +193,7 @@ def _purchase_id_range(since, until) -> tuple[int, int]:
 def item_stats_query(since: dt.datetime, until: dt.datetime):
     """Per item: baskets and buyers in [since, until) (one GROUP BY)."""
     return (
-        _lines(since, until)
+        purchase_lines_kept(since, until)
         .values("sku")
         .annotate(
             baskets=Count("purchase_id", distinct=True),

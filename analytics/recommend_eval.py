@@ -21,10 +21,10 @@ from analytics.recommend import (
     TOP_PER_CATEGORY,
     ItemInfo,
     ItemModel,
-    _lines,
     copurchase_pairs,
     item_stats_query,
     member_histories,
+    purchase_lines_kept,
     rank_items,
 )
 
@@ -90,7 +90,7 @@ def recommend_evaluate(
     model = item_model_build(since=since, until=cut)
     histories = member_histories(since=since, until=cut)
     future: dict[int, set[str]] = defaultdict(set)
-    after = _lines(cut, cut + dt.timedelta(days=horizon_days))
+    after = purchase_lines_kept(cut, cut + dt.timedelta(days=horizon_days))
     for member_id, sku in after.values_list("purchase__member_id", "sku").distinct():
         future[member_id].add(sku)
     popular = [

@@ -9,7 +9,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from analytics.member360 import TimelineItem, _admin_url, timeline_source_register
+from analytics.member360 import TimelineItem, admin_url, timeline_source_register
 from members.formatting import number_format
 from members.models import Member
 
@@ -47,7 +47,7 @@ def complaints_source(member: Member, limit: int) -> list[TimelineItem]:
                 )
                 if part
             ),
-            url=_admin_url("campaigns_complaint_change", c.pk),
+            url=admin_url("campaigns_complaint_change", c.pk),
         )
         for c in rows[:limit]
     ]
@@ -78,7 +78,7 @@ def complaint_messages_source(member: Member, limit: int) -> list[TimelineItem]:
                     if staff
                     else _("On complaint #%(id)s") % {"id": m.complaint_id}
                 ),
-                url=_admin_url("campaigns_complaint_change", m.complaint_id),
+                url=admin_url("campaigns_complaint_change", m.complaint_id),
             )
         )
     return items
@@ -116,7 +116,7 @@ def complaint_status_source(member: Member, limit: int) -> list[TimelineItem]:
                 },
                 detail=str(e.actor or ""),
                 url=(
-                    _admin_url("campaigns_complaint_change", e.object_id)
+                    admin_url("campaigns_complaint_change", e.object_id)
                     if e.object_id
                     else ""
                 ),
@@ -151,7 +151,7 @@ def survey_answers_source(member: Member, limit: int) -> list[TimelineItem]:
                 for part in (r.store.name if r.store else "", _snippet(r.comment))
                 if part
             ),
-            url=_admin_url("campaigns_surveyresponse_change", r.pk),
+            url=admin_url("campaigns_surveyresponse_change", r.pk),
         )
         for r in rows[:limit]
     ]
@@ -172,7 +172,7 @@ def events_source(member: Member, limit: int) -> list[TimelineItem]:
     )
     items = []
     for r in rows[:limit]:
-        url = _admin_url("campaigns_eventrsvp_change", r.pk)
+        url = admin_url("campaigns_eventrsvp_change", r.pk)
         items.append(
             TimelineItem(
                 at=r.queued_at,

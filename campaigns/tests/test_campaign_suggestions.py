@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from analytics.recommend import recommendations_for, reward_suggestion_for
-from analytics.tests.test_member360 import _history
+from analytics.tests.test_member360 import purchase_history_make
 from campaigns.journey_render import render, variables_unknown
 from campaigns.models import CampaignChunk, CampaignVariant
 from campaigns.services_campaigns import (
@@ -30,7 +30,7 @@ TEXT = "Try {{ recommended }}. Aim for {{ reward_suggestion }}."
 
 @pytest.fixture
 def shopper(member, store, manager):
-    _history(member, store, manager, 4)
+    purchase_history_make(member, store, manager, 4)
     return member
 
 

@@ -20,9 +20,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def manager2(store):
-    from conftest import _staff
+    from conftest import staff_user_make
 
-    return _staff("Manager", "manager2", store)
+    return staff_user_make("Manager", "manager2", store)
 
 
 @pytest.fixture
