@@ -225,9 +225,9 @@ def bench_earn(ctx: Context) -> list[str]:
     # transaction each.
     import psycopg
 
-    from rewards.services.purchases import _account_lock_sql
+    from rewards.services.purchases import account_lock_sql
 
-    lock_sql = _account_lock_sql("postgresql")  # the service's own statement
+    lock_sql = account_lock_sql("postgresql")  # the service's own statement
     account_ids = {m.pk: m.account.pk for m in members}
     connection.close()
     print(f"   raw psycopg: {n_ops} purchases")
