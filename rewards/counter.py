@@ -56,16 +56,16 @@ from rewards.selectors.stamps import (
     stamp_cards_open_for_member,
     stamp_progress_for_purchase,
 )
-from rewards.services import (
+from rewards.services.counter_controls import (
     DailyLimitReached,
     counter_hook,
     limit_refusal_record,
-    points_redeem,
-    purchase_record,
-    purchase_return_record,
-    subscription_sell,
-    voucher_consume,
 )
+from rewards.services.memberships import subscription_sell
+from rewards.services.purchases import purchase_record
+from rewards.services.redemptions import points_redeem
+from rewards.services.returns import purchase_return_record
+from rewards.services.vouchers import voucher_consume
 
 RECENT_PURCHASES = 10
 RETURNABLE_PURCHASES = 20

@@ -38,7 +38,8 @@ from members.imports import (
 from members.models import Member, Store
 from members.phones import phone_normalize
 from rewards.models import Purchase
-from rewards.services import LineInput, purchase_record
+from rewards.services.lines import LineInput
+from rewards.services.purchases import purchase_record
 
 PURCHASE_COLUMNS = (
     "store",

@@ -38,7 +38,7 @@ from rewards.selectors.stamps import (
 )
 from rewards.selectors.statement import earn_breakdown_explain, ledger_entry_explain
 from rewards.selectors.tiers import tier_progress_get, tier_value_text, tier_window_text
-from rewards.services import reward_redeem
+from rewards.services.vouchers import reward_redeem
 
 STATEMENT_PAGE_SIZE = 25
 VOUCHERS_SHOWN = 100

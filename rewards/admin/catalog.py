@@ -6,8 +6,10 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from members.admin_site import ReadOnlyAdminMixin
+from members.errors import ServiceError
 from rewards.admin.base import member_search
 from rewards.models import Reward, Voucher, VoucherStatus
+from rewards.services.vouchers import reward_save, voucher_cancel
 
 
 class StockFilter(admin.SimpleListFilter):
@@ -92,8 +94,6 @@ class RewardAdmin(admin.ModelAdmin):
         return form
 
     def save_model(self, request, obj, form, change):
-        from rewards.services import reward_save
-
         seen = None
         if change:
             raw = form.data.get(form.add_initial_prefix("stock"), "")
@@ -150,9 +150,6 @@ class VoucherAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         permissions=["cancel"],
     )
     def cancel_vouchers(self, request, queryset):
-        from members.errors import ServiceError
-        from rewards.services import voucher_cancel
-
         done, refused = 0, []
         skipped = queryset.exclude(status=VoucherStatus.ISSUED).count()
         for voucher in queryset.filter(status=VoucherStatus.ISSUED).order_by("pk"):

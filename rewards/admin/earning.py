@@ -16,7 +16,13 @@ from members.admin_site import SingletonAdminMixin
 from rewards.earning import STAGES
 from rewards.forms import EarningRuleForm, RuleSimulateForm
 from rewards.models import EarningRule, ProgramSettings
-from rewards.services.earning import program_settings_ensure
+from rewards.services.earning import (
+    earning_rule_activate,
+    earning_rule_pause,
+    earning_rule_save,
+    program_settings_ensure,
+)
+from rewards.simulator import rule_simulate
 
 
 @admin.register(ProgramSettings)
@@ -101,22 +107,16 @@ class EarningRuleAdmin(admin.ModelAdmin):
         pass  # saved with its stores in save_related, through the service
 
     def save_related(self, request, form, formsets, change):
-        from rewards.services import earning_rule_save
-
         earning_rule_save(rule=form.instance, stores=form.cleaned_data["stores"])
 
     @admin.action(description=_("Put into force"), permissions=["change"])
     def activate(self, request, queryset):
-        from rewards.services import earning_rule_activate
-
         for rule in queryset:
             earning_rule_activate(rule=rule)
         self.message_user(request, _("Rules put into force."), messages.SUCCESS)
 
     @admin.action(description=_("Pause"), permissions=["change"])
     def pause(self, request, queryset):
-        from rewards.services import earning_rule_pause
-
         for rule in queryset:
             earning_rule_pause(rule=rule)
         self.message_user(request, _("Rules paused."), messages.SUCCESS)
@@ -137,8 +137,6 @@ class EarningRuleAdmin(admin.ModelAdmin):
 
     def simulate_view(self, request):
         """Recompute past receipts with and without a rule; writes nothing."""
-        from rewards.simulator import rule_simulate
-
         if not self.has_view_permission(request):
             raise PermissionDenied
         today = timezone.localdate()

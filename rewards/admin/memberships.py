@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from members.admin_site import ReadOnlyAdminMixin
 from members.errors import ServiceError
 from members.models import Member, Store
+from members.selectors import member_get_by_card, member_get_by_phone
 from rewards.admin.base import member_search
 from rewards.forms import receipt_id_new, service_error_to_form
 from rewards.models import (
@@ -23,6 +24,11 @@ from rewards.models import (
     Subscription,
     SubscriptionEvent,
     SubscriptionStatus,
+)
+from rewards.services.memberships import (
+    membership_plan_save,
+    subscription_cancel,
+    subscription_sell,
 )
 
 SELL_PERMISSION = "rewards.add_subscription"
@@ -58,8 +64,6 @@ class MembershipPlanAdmin(admin.ModelAdmin):
         return False  # subscriptions point at it; take it off sale instead
 
     def save_model(self, request, obj, form, change):
-        from rewards.services import membership_plan_save
-
         membership_plan_save(plan=obj)
 
 
@@ -80,8 +84,6 @@ class SubscriptionSellForm(forms.Form):
     )
 
     def clean_card_number(self) -> Member:
-        from members.selectors import member_get_by_card, member_get_by_phone
-
         raw = self.cleaned_data["card_number"].strip()
         digits = raw.replace(" ", "").replace("-", "")
         member = member_get_by_card(card_number=digits) if digits.isdigit() else None
@@ -160,8 +162,6 @@ class SubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         description=_("Cancel the selected memberships now"), permissions=["cancel"]
     )
     def cancel_subscriptions(self, request, queryset):
-        from rewards.services import subscription_cancel
-
         done = 0
         for sub in queryset.filter(status=SubscriptionStatus.ACTIVE).order_by("pk"):
             try:
@@ -201,8 +201,6 @@ class SubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def sell_view(self, request):
         """A sale paid at a till, recorded by staff: subscription_sell."""
-        from rewards.services import subscription_sell
-
         if not request.user.has_perm(SELL_PERMISSION):
             raise PermissionDenied
         if request.method == "POST":

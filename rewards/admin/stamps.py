@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from members.admin_site import ReadOnlyAdminMixin
 from rewards.admin.base import ReadOnlyInline, member_search
 from rewards.models import StampCard, StampEntry, StampProgram
+from rewards.services.stamps import stamp_program_save
 
 
 @admin.register(StampProgram)
@@ -63,8 +64,6 @@ class StampProgramAdmin(admin.ModelAdmin):
         return False  # cards point at it; deactivate it instead
 
     def save_model(self, request, obj, form, change):
-        from rewards.services import stamp_program_save
-
         stamp_program_save(program=obj)
 
 

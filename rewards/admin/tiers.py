@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from members.admin_site import ReadOnlyAdminMixin
 from rewards.admin.base import member_search
 from rewards.models import Tier, TierHistory
+from rewards.services.tiers import tier_save
 
 
 @admin.register(Tier)
@@ -44,8 +45,6 @@ class TierAdmin(admin.ModelAdmin):
         return False  # accounts and the history point at it; deactivate instead
 
     def save_model(self, request, obj, form, change):
-        from rewards.services import tier_save
-
         tier_save(tier=obj)
 
 

@@ -20,7 +20,7 @@ from rewards.api.base import REPLAY, member_from, replay_status
 from rewards.api.serializers import MemberRefSerializer, receipt_field
 from rewards.models import MembershipPlan
 from rewards.selectors.memberships import membership_plans_on_sale
-from rewards.services import subscription_sell
+from rewards.services.memberships import subscription_sell
 
 PLAN_ID_MAX = 2**31 - 1
 

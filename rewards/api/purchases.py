@@ -35,13 +35,9 @@ from rewards.api.serializers import (
 )
 from rewards.models import LedgerEntry, LedgerKind, Purchase, StampEntry, StampEntryKind
 from rewards.selectors.stamps import stamp_progress_for_purchase
-from rewards.services import (
-    LineInput,
-    ReturnLineInput,
-    purchase_record,
-    purchase_return_record,
-    purchase_time_check,
-)
+from rewards.services.lines import LineInput, ReturnLineInput
+from rewards.services.purchases import purchase_record, purchase_time_check
+from rewards.services.returns import purchase_return_record
 
 PURCHASE_ID_MAX_DIGITS = (
     18  # below bigint's 19, so a long id is "not found", not an overflow

@@ -12,7 +12,7 @@ from members.api.serializers import CardNumberField, ErrorSerializer, error_resp
 from members.api.views import TillApiView, member_by_card_or_404
 from rewards.api.base import REPLAY, replay_status
 from rewards.api.serializers import points_field, receipt_field
-from rewards.services import points_redeem
+from rewards.services.redemptions import points_redeem
 
 
 class RedemptionConflictSerializer(ErrorSerializer):

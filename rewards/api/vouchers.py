@@ -17,7 +17,7 @@ from members.api.serializers import ErrorSerializer, error_responses
 from members.api.views import TillApiView
 from rewards.api.base import replay_status
 from rewards.api.serializers import receipt_field
-from rewards.services import voucher_consume, voucher_validate
+from rewards.services.vouchers import voucher_consume, voucher_validate
 
 VOUCHER_CODE_PARAMETER = OpenApiParameter(
     "code",
