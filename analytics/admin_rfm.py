@@ -25,7 +25,7 @@ from analytics.rfm import (
     rfm_segment_to_campaign_segment,
     rfm_window_days,
 )
-from members.admin_site import ReadOnlyAdminMixin
+from members.admin_base import ReadOnlyAdminMixin
 from members.csvexport import csv_response
 from members.errors import ServiceError
 from members.formatting import number_format

@@ -45,7 +45,7 @@ from campaigns.services_campaigns import (
     schedule_time_problem,
 )
 from campaigns.templating import VARIABLES, template_check
-from members.admin_site import ServiceRefused
+from members.admin_base import ServiceRefused
 from members.errors import ServiceError
 from members.models import Member
 from members.selectors import member_get_by_card, member_get_by_phone

@@ -21,7 +21,7 @@ from campaigns.models import (
     Message,
     OutboxEntry,
 )
-from members.admin_site import ReadOnlyAdminMixin, SingletonAdminMixin
+from members.admin_base import ReadOnlyAdminMixin, SingletonAdminMixin
 
 
 @admin.register(Message)

@@ -25,7 +25,7 @@ from campaigns.services_events import (
     event_checkin,
     event_save,
 )
-from members.admin_site import (
+from members.admin_base import (
     COUNTER_PERMISSION,
     ReadOnlyAdminMixin,
     ServiceRefused,

@@ -41,7 +41,7 @@ from campaigns.services_feedback import (
     complaint_staff_reply,
     complaint_status_set,
 )
-from members.admin_site import ReadOnlyAdminMixin
+from members.admin_base import ReadOnlyAdminMixin
 from members.audit import StaffActor, member_viewed_record
 from members.errors import ServiceError
 from members.models import AdjustmentStatus

@@ -30,7 +30,7 @@ from campaigns.services_segments import (
     segment_import_csv,
     segment_save,
 )
-from members.admin_site import ServiceRefused, ServiceWriteAdminMixin
+from members.admin_base import ServiceRefused, ServiceWriteAdminMixin
 from members.cards import card_number_format
 from members.csvexport import csv_response
 from members.errors import ServiceError

@@ -13,3 +13,7 @@ class CampaignsConfig(AppConfig):
         from members.messages import message_sender_register
 
         message_sender_register(message_send)
+        # A member's erasure also erases the texts of their messages and feedback.
+        from campaigns import privacy
+
+        privacy.privacy_parts_register()

@@ -152,7 +152,7 @@ def _rfm(admin_user) -> list[tuple[str, tuple]]:
 
 
 def _import_templates(admin_user) -> list[tuple[str, tuple]]:
-    from members.admin_imports import TEMPLATES
+    from rewards.admin.imports import TEMPLATES
 
     return [
         (reverse("admin:members_member_import_template", args=[kind]), ())

@@ -8,6 +8,7 @@ from rewards.admin import (  # noqa: F401
     catalog,
     earning,
     ledger,
+    members,
     memberships,
     partners,
     stamps,

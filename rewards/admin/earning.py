@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from members.admin_site import SingletonAdminMixin
+from members.admin_base import SingletonAdminMixin
 from rewards.earning import STAGES
 from rewards.forms import EarningRuleForm, RuleSimulateForm
 from rewards.models import EarningRule, ProgramSettings

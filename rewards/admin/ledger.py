@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from members.admin_site import ReadOnlyAdminMixin
+from members.admin_base import ReadOnlyAdminMixin
 from rewards.admin.base import ReadOnlyInline, member_search
 from rewards.models import (
     LedgerEntry,

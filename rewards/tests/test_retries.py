@@ -83,7 +83,7 @@ def test_a_persistent_serialization_failure_is_retried_three_times_then_raised(
 def test_a_real_deadlock_is_retried_and_both_writers_succeed():
     """Two transactions lock two accounts in opposite orders (what rewards.locks
     exists to prevent), so PostgreSQL really detects a deadlock and aborts one;
-    _idempotent must rerun that one, and both entries must land exactly once."""
+    idempotent_write must rerun that one, and both entries must land exactly once."""
     store = StoreFactory(code="dl", name="Deadlock Street")
     accounts = [
         PointsAccount.objects.get(member=MemberFactory(store=store)) for _ in range(2)

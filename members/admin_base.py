@@ -1,4 +1,9 @@
-"""The staff back office: the admin site and what its ModelAdmins share."""
+"""What every app's ModelAdmins share: the number display and fields, the
+read-only, singleton and service-write mixins, the Counter permission.
+
+The admin site itself is loyalty_site.admin_site: it mounts pages of several
+apps (the Counter, the dashboards, Member 360), so it sits above them.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +17,11 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpResponseRedirect
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
 
 from members.formatting import number_format
 from members.numbers import NUMBER_FORMFIELD_OVERRIDES
 
+# The cashier's right: the Counter and the pages that link to it ask for it.
 COUNTER_PERMISSION = "rewards.add_purchase"
 
 
@@ -63,27 +68,12 @@ admin_list.display_for_field = display_for_field
 admin_helpers.display_for_field = display_for_field
 
 
-class LoyaltyAdminSite(admin.AdminSite):
-    """The staff back office: Django admin plus the Counter for cashiers."""
+class PlainNumbersAdminSite(admin.AdminSite):
+    """An admin site whose ModelAdmins get plain-digit number fields.
 
-    site_header = _("Loyalty back office")
-    site_title = _("Loyalty")
-    index_title = _("Back office")
-
-    def get_urls(self):
-        from analytics.admin_views import analytics_urls  # the dashboards
-        from analytics.member360 import member360_urls
-        from rewards.counter import (
-            counter_urls,
-        )  # the Counter lives with the points it moves
-
-        # Before the admin's own URLs: the member admin's catch-all would take them.
-        return (
-            counter_urls(self)
-            + member360_urls(self)
-            + analytics_urls(self)
-            + super().get_urls()
-        )
+    The project's site (loyalty_site.admin_site.LoyaltyAdminSite) is one; it
+    lives above the apps because it mounts pages of several of them.
+    """
 
     def register(self, model_or_iterable, admin_class=None, **options):
         """Register as Django does, with plain-digit number fields (members.numbers)
@@ -102,21 +92,6 @@ class LoyaltyAdminSite(admin.AdminSite):
             for inline in options.get("inlines", admin_class.inlines)
         ]
         super().register(model_or_iterable, admin_class, **options)
-
-    def each_context(self, request):
-        context = super().each_context(request)
-        user = request.user
-        if user.is_active and user.is_staff and user.has_perm(COUNTER_PERMISSION):
-            context["counter_url"] = reverse("admin:counter", current_app=self.name)
-        if (
-            user.is_active
-            and user.is_staff
-            and user.has_perm("analytics.view_dashboard")
-        ):
-            context["analytics_url"] = reverse(
-                "admin:analytics_overview", current_app=self.name
-            )
-        return context
 
 
 class ReadOnlyAdminMixin:
