@@ -131,7 +131,7 @@ def customer(db, store):
     return user, member
 
 
-def _api_client_for(store):
+def api_client_for(store):
     from rest_framework.test import APIClient
 
     from members.services import api_token_create
@@ -145,12 +145,12 @@ def _api_client_for(store):
 @pytest.fixture
 def api_client(store):
     """A DRF client authenticated with a till token of `store`."""
-    return _api_client_for(store)
+    return api_client_for(store)
 
 
 @pytest.fixture
 def other_api_client(other_store):
-    return _api_client_for(other_store)
+    return api_client_for(other_store)
 
 
 def _staff_groups_ensure() -> None:
@@ -169,7 +169,7 @@ def staff_groups(db):
     _staff_groups_ensure()
 
 
-def _staff(group_name: str, username: str, store):
+def staff_user_make(group_name: str, username: str, store):
     from django.contrib.auth.models import Group
 
     from members.tests.factories import UserFactory
@@ -182,14 +182,14 @@ def _staff(group_name: str, username: str, store):
 
 @pytest.fixture
 def cashier(store):
-    return _staff("Cashier", "cashier", store)
+    return staff_user_make("Cashier", "cashier", store)
 
 
 @pytest.fixture
 def manager(store):
-    return _staff("Manager", "manager", store)
+    return staff_user_make("Manager", "manager", store)
 
 
 @pytest.fixture
 def marketer(store):
-    return _staff("Marketer", "marketer", store)
+    return staff_user_make("Marketer", "marketer", store)

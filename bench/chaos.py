@@ -497,7 +497,7 @@ def checks(book: Ledgerbook, campaign, *, interruptions_allowed: int = 0) -> lis
     from django.db.models import Count
 
     from rewards.models import LedgerEntry, Purchase, PurchaseReturn, Redemption
-    from rewards.selectors import LEDGER_CHECKS
+    from rewards.selectors.invariants import LEDGER_CHECKS
 
     problems: list[str] = []
     purchases = {

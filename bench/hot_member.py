@@ -105,7 +105,7 @@ def run_writers(*, member_ids: list[int], store_id: int, tag: str) -> dict:
 
 def main(*, store) -> tuple[dict, dict, bool]:
     from members.services import member_enroll
-    from rewards.selectors import ledger_discrepancies
+    from rewards.selectors.invariants import ledger_discrepancies
     from rewards.services import points_adjust
 
     nums = numbers("hot")

@@ -139,7 +139,7 @@ def _baseline(members_csv: Path, purchases_csv: Path, store) -> tuple[float, flo
     from members.models import Member
     from members.phones import phone_normalize
     from members.services import referral_code_new
-    from rewards.imports import _when, purchases_csv_read
+    from rewards.imports import csv_time_parse, purchases_csv_read
     from rewards.models import (
         LedgerEntry,
         LedgerKind,
@@ -190,7 +190,7 @@ def _baseline(members_csv: Path, purchases_csv: Path, store) -> tuple[float, flo
         )
     }
     ordered = sorted(
-        receipts.items(), key=lambda item: _when(item[1][0].get("occurred_at"))
+        receipts.items(), key=lambda item: csv_time_parse(item[1][0].get("occurred_at"))
     )
     purchases, lines, entries = [], [], []
     for receipt_id, group in ordered:
@@ -198,7 +198,7 @@ def _baseline(members_csv: Path, purchases_csv: Path, store) -> tuple[float, flo
         total = Decimal(group[0].get("total"))
         points = int(total)
         account.balance += points
-        when = _when(group[0].get("occurred_at"))
+        when = csv_time_parse(group[0].get("occurred_at"))
         p = Purchase(
             store=store,
             receipt_id=receipt_id,
@@ -260,7 +260,7 @@ def run() -> list[str]:
 
     from members.models import Store
     from rewards.models import Purchase
-    from rewards.selectors import ledger_discrepancies
+    from rewards.selectors.invariants import ledger_discrepancies
 
     with tempfile.TemporaryDirectory() as tmp:
         members_csv, purchases_csv, n_rows, n_receipts = _files(Path(tmp))

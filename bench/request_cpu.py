@@ -117,7 +117,7 @@ def measure(store, members) -> list[str]:
     from django.urls import reverse
 
     from members.services import api_token_create
-    from rewards.selectors import ledger_discrepancies
+    from rewards.selectors.invariants import ledger_discrepancies
 
     _token, raw = api_token_create(store=store, name="cpu bench till")
     cards = [m.card_number for m in members]

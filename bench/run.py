@@ -199,7 +199,7 @@ def bench_earn(ctx: Context) -> list[str]:
     from django.db import connection
 
     from rewards.models import Purchase
-    from rewards.selectors import ledger_discrepancies
+    from rewards.selectors.invariants import ledger_discrepancies
     from rewards.services import purchase_record
 
     store, members = ctx.store, ctx.members
@@ -225,9 +225,9 @@ def bench_earn(ctx: Context) -> list[str]:
     # transaction each.
     import psycopg
 
-    from rewards.services.purchases import _account_lock_sql
+    from rewards.services.purchases import account_lock_sql
 
-    lock_sql = _account_lock_sql("postgresql")  # the service's own statement
+    lock_sql = account_lock_sql("postgresql")  # the service's own statement
     account_ids = {m.pk: m.account.pk for m in members}
     connection.close()
     print(f"   raw psycopg: {n_ops} purchases")
@@ -337,7 +337,7 @@ def bench_api(ctx: Context) -> list[str]:
 
     from members.services import api_token_create
     from rewards.models import Purchase
-    from rewards.selectors import ledger_discrepancies
+    from rewards.selectors.invariants import ledger_discrepancies
 
     nums = numbers("api")
     _token, raw = api_token_create(store=ctx.store, name="bench till")

@@ -37,7 +37,7 @@ def main() -> None:
 
         from members.services import api_token_create
         from rewards.models import Purchase
-        from rewards.selectors import ledger_discrepancies
+        from rewards.selectors.invariants import ledger_discrepancies
 
         call_command("collectstatic", interactive=False, verbosity=0)
         _token, raw = api_token_create(store=store, name="bench till")

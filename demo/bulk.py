@@ -62,7 +62,8 @@ from rewards.models import (
     Redemption,
     TierHistory,
 )
-from rewards.selectors import ledger_invariant_violations, program_settings_get
+from rewards.selectors.invariants import ledger_invariant_violations
+from rewards.selectors.program import program_settings_get
 
 
 class BulkSeed(BulkPlanning):

@@ -42,7 +42,7 @@ class Partner(models.Model):
 
     Each month the program settles with it: the partner pays for the points its
     stores issued and is paid for the points redeemed through it, each at
-    `point_value` (rewards.selectors.partner_settlements).
+    `point_value` (rewards.selectors.partners.partner_settlements).
     """
 
     name = models.CharField(_("name"), max_length=120, unique=True)

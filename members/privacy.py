@@ -213,9 +213,9 @@ def member_anonymize(
         by = actor.user if actor is not None else None
         for channel in Channel.values:
             if getattr(locked, f"{channel}_consent"):
-                from members.services import _consent_write  # one consent writer
+                from members.services import consent_write  # one consent writer
 
-                _consent_write(
+                consent_write(
                     member=locked,
                     channel=channel,
                     granted=False,

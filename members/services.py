@@ -249,7 +249,7 @@ def member_enroll(
                     (Channel.SMS, sms_consent),
                 ):
                     if granted:
-                        _consent_write(
+                        consent_write(
                             member=member,
                             channel=channel,
                             granted=True,
@@ -599,7 +599,7 @@ def _consent_apply(
     setattr(member, f"{channel}_consent_source", source)
 
 
-def _consent_write(
+def consent_write(
     *,
     member: Member,
     channel: str,
@@ -643,7 +643,7 @@ def member_consent_set(
         raise InvalidInput(_("Unknown channel."), field="channel")
     if getattr(member, f"{channel}_consent") == granted:
         return False
-    _consent_write(
+    consent_write(
         member=member,
         channel=channel,
         granted=granted,

@@ -12,7 +12,7 @@ class RewardsConfig(AppConfig):
         from members.formatting import currency_cache_clear, currency_source_register
         from rewards import earn_config, privacy
         from rewards.models import ProgramSettings
-        from rewards.selectors import program_settings_get
+        from rewards.selectors.program import program_settings_get
 
         earn_config.connect()
         # Money on every page is written in the program's currency.

@@ -43,27 +43,29 @@ from rewards.forms import (
     service_error_to_form,
 )
 from rewards.models import Purchase
-from rewards.selectors import (
-    StampProgress,
+from rewards.selectors.ledger import (
     member_balance_get,
-    membership_active_get,
     points_available_get,
     points_discount,
-    program_settings_get,
     purchases_for_member,
+)
+from rewards.selectors.memberships import membership_active_get
+from rewards.selectors.program import program_settings_get
+from rewards.selectors.stamps import (
+    StampProgress,
     stamp_cards_open_for_member,
     stamp_progress_for_purchase,
 )
-from rewards.services import (
+from rewards.services.counter_controls import (
     DailyLimitReached,
     counter_hook,
     limit_refusal_record,
-    points_redeem,
-    purchase_record,
-    purchase_return_record,
-    subscription_sell,
-    voucher_consume,
 )
+from rewards.services.memberships import subscription_sell
+from rewards.services.purchases import purchase_record
+from rewards.services.redemptions import points_redeem
+from rewards.services.returns import purchase_return_record
+from rewards.services.vouchers import voucher_consume
 
 RECENT_PURCHASES = 10
 RETURNABLE_PURCHASES = 20

@@ -23,11 +23,11 @@ from rewards.models import (
     EarningRule,
     ProgramSettings,
     Reward,
-    RuleStatus,
     StampProgram,
     Tier,
 )
 from rewards.models.program import config_token
+from rewards.selectors.program import earning_rules_active, program_settings_get
 
 
 @dataclass(frozen=True)
@@ -55,16 +55,10 @@ loads = 0  # how many times this process read the configuration (tests look)
 
 
 def _load() -> EarnConfig:
-    from rewards.selectors import program_settings_get  # selectors import this module
-
     # Labelled with the token read together with the settings; rows read after
     # it can only be newer, and a newer token makes the next purchase reload.
     conf = program_settings_get()
-    rules = list(
-        EarningRule.objects.filter(status=RuleStatus.ACTIVE).prefetch_related("stores")
-    )
-    for rule in rules:
-        rule.store_ids = {store.pk for store in rule.stores.all()}
+    rules = earning_rules_active()
     programs = list(
         StampProgram.objects.filter(active=True)
         .select_related("reward")

@@ -20,6 +20,8 @@ from members.formatting import money_format
 from members.models import Store
 from members.numbers import PlainDecimalField, PlainIntegerField
 from rewards.models import EarningRule, Purchase, Reward
+from rewards.selectors.memberships import membership_plans_on_sale
+from rewards.services.earning import earning_rule_check
 
 
 def service_error_to_form(
@@ -265,8 +267,6 @@ class EarningRuleForm(forms.ModelForm):
 
     def _post_clean(self) -> None:
         super()._post_clean()
-        from rewards.services import earning_rule_check
-
         try:
             earning_rule_check(self.instance)
         except InvalidInput as exc:
@@ -314,8 +314,6 @@ class CounterMembershipForm(_StoreMixin, forms.Form):
     store = _store_field()
 
     def __init__(self, *args, store: Store | None = None, **kwargs):
-        from rewards.selectors import membership_plans_on_sale
-
         super().__init__(*args, **kwargs)
         self._store_setup(store)
         self.fields["plan"].queryset = membership_plans_on_sale()

@@ -38,7 +38,8 @@ from members.imports import (
 from members.models import Member, Store
 from members.phones import phone_normalize
 from rewards.models import Purchase
-from rewards.services import LineInput, purchase_record
+from rewards.services.lines import LineInput
+from rewards.services.purchases import purchase_record
 
 PURCHASE_COLUMNS = (
     "store",
@@ -104,7 +105,7 @@ class _Receipt:
         return self.rows[0]
 
 
-def _when(text: str) -> dt.datetime:
+def csv_time_parse(text: str) -> dt.datetime:
     value = dt.datetime.fromisoformat(text)
     if timezone.is_naive(value):
         value = timezone.make_aware(value)
@@ -138,7 +139,7 @@ def _receipts_group(rows: list[CsvRow], result: ImportResult) -> list[_Receipt]:
             receipt = receipts[key] = _Receipt(store, row.get("receipt_id"))
             receipt.rows.append(row)
             try:
-                receipt.occurred_at = _when(row.get("occurred_at"))
+                receipt.occurred_at = csv_time_parse(row.get("occurred_at"))
             except ValueError:
                 receipt.bad = True
                 result.error(

@@ -17,7 +17,7 @@ from django.db.models import Prefetch
 
 from rewards.earning import EarnLine, Multiplier, earn_compute
 from rewards.models import EarningRule, Purchase, PurchaseLine, RuleStatus
-from rewards.selectors import earning_rules_active, program_settings_get
+from rewards.selectors.program import earning_rules_active, program_settings_get
 
 CHUNK = 2000
 

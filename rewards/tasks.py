@@ -2,7 +2,8 @@ import logging
 
 from celery import shared_task
 
-from rewards.selectors import ledger_invariant_violations
+from rewards.selectors.invariants import ledger_invariant_violations
+from rewards.services import ledger, memberships, stamps, tiers, vouchers
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +30,7 @@ def voucher_expire_due() -> int:
 
     Safe to run twice: each voucher's status is re-checked under its lock.
     """
-    from rewards import services
-
-    expired = services.voucher_expire_due()
+    expired = vouchers.voucher_expire_due()
     log.info("Expired %s voucher(s)", expired)
     return expired
 
@@ -43,9 +42,7 @@ def tiers_downgrade_due() -> int:
     Safe to run twice: a member moved today is not moved again, and each move
     re-checks the member under their account lock.
     """
-    from rewards import services
-
-    moved = services.tiers_downgrade_due()
+    moved = tiers.tiers_downgrade_due()
     log.info("Moved %s member(s) down a tier", moved)
     return moved
 
@@ -56,9 +53,7 @@ def points_expire_due() -> int:
 
     Safe to run twice: a lot is closed by its expiry entry under the account lock.
     """
-    from rewards import services
-
-    expired = services.points_expire_due()
+    expired = ledger.points_expire_due()
     log.info("Expired %s points lot(s)", expired)
     return expired
 
@@ -69,9 +64,7 @@ def stamp_cards_expire_due() -> int:
 
     Safe to run twice: each card's status is re-checked under its lock.
     """
-    from rewards import services
-
-    expired = services.stamp_cards_expire_due()
+    expired = stamps.stamp_cards_expire_due()
     log.info("Expired %s stamp card(s)", expired)
     return expired
 
@@ -81,9 +74,7 @@ def subscriptions_expire_due() -> int:
     """Nightly: paid memberships past their period become expired.
 
     Safe to run twice: each one is re-checked under its lock."""
-    from rewards import services
-
-    done = services.subscriptions_expire_due()
+    done = memberships.subscriptions_expire_due()
     log.info("Expired %s membership(s)", done)
     return done
 
@@ -93,9 +84,7 @@ def membership_vouchers_issue_due() -> int:
     """Nightly: this month's perk voucher for each active membership, once a month.
 
     Safe to run twice: one idempotency key per subscription and month."""
-    from rewards import services
-
-    done = services.membership_vouchers_issue_due()
+    done = memberships.membership_vouchers_issue_due()
     log.info("Issued %s membership voucher(s)", done)
     return done
 
@@ -105,8 +94,6 @@ def subscriptions_remind_due() -> int:
     """Daily, in the morning: remind members whose membership ends soon, once a period.
 
     Safe to run twice: the period end reminded about is kept on the subscription."""
-    from rewards import services
-
-    done = services.subscriptions_remind_due()
+    done = memberships.subscriptions_remind_due()
     log.info("Sent %s membership reminder(s)", done)
     return done

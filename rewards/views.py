@@ -17,25 +17,28 @@ from members.views import member_required
 from rewards.earn_config import earn_config_get
 from rewards.forms import RewardRedeemForm
 from rewards.models import Voucher
-from rewards.selectors import (
-    earn_breakdown_explain,
-    ledger_entries_explained_for_member,
-    ledger_entry_explain,
-    member_balance_get,
-    membership_active_get,
-    membership_plans_on_sale,
-    program_settings_get,
+from rewards.selectors.catalog import (
     reward_list_available,
-    stamp_cards_completed_for_member,
-    stamp_cards_open_for_member,
-    tier_progress_get,
-    tier_value_text,
-    tier_window_text,
     voucher_code_normalize,
     voucher_refusal,
     vouchers_for_member,
 )
-from rewards.services import reward_redeem
+from rewards.selectors.ledger import (
+    ledger_entries_explained_for_member,
+    member_balance_get,
+)
+from rewards.selectors.memberships import (
+    membership_active_get,
+    membership_plans_on_sale,
+)
+from rewards.selectors.program import program_settings_get
+from rewards.selectors.stamps import (
+    stamp_cards_completed_for_member,
+    stamp_cards_open_for_member,
+)
+from rewards.selectors.statement import earn_breakdown_explain, ledger_entry_explain
+from rewards.selectors.tiers import tier_progress_get, tier_value_text, tier_window_text
+from rewards.services.vouchers import reward_redeem
 
 STATEMENT_PAGE_SIZE = 25
 VOUCHERS_SHOWN = 100

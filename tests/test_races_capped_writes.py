@@ -27,6 +27,7 @@ from django.db.models import Sum
 from django.db.models.functions import Abs
 from django.utils import timezone
 
+from conftest import staff_user_make
 from members.audit import StaffActor
 from members.errors import ServiceError
 from members.models import (
@@ -96,12 +97,6 @@ def _ok(results: list) -> list:
     return [r for r in results if not isinstance(r, Exception)]
 
 
-def _staff(group: str, username: str, store):
-    from conftest import _staff
-
-    return _staff(group, username, store)
-
-
 def _rich(store, points: int) -> Member:
     member = MemberFactory(store=store)
     points_adjust(member=member, points=points, reason="Opening", created_by=None)
@@ -156,7 +151,7 @@ def _adjust_setup(store) -> dict:
     )
     return {
         "member": MemberFactory(store=store),
-        "manager": _staff("Manager", "splitter", store),
+        "manager": staff_user_make("Manager", "splitter", store),
     }
 
 
@@ -278,7 +273,7 @@ def _cashier_points_setup(store) -> dict:
     )
     return {
         "members": [_rich(store, 100) for _i in range(THREADS)],
-        "cashier": _staff("Cashier", "busy-till", store),
+        "cashier": staff_user_make("Cashier", "busy-till", store),
         "store": store,
     }
 
@@ -314,7 +309,7 @@ def _cashier_returns_setup(store) -> dict:
     ]
     return {
         "purchases": purchases,
-        "cashier": _staff("Cashier", "returns-till", store),
+        "cashier": staff_user_make("Cashier", "returns-till", store),
         "store": store,
     }
 

@@ -16,7 +16,7 @@ from analytics.selectors.feedback import FEEDBACK_KEYS, feedback_figures
 from analytics.selectors.member_figures import MEMBER_KEYS, period_member_figures
 from analytics.selectors.metrics import METRICS, ratio
 from analytics.selectors.periods import Period
-from rewards.selectors import program_settings_get
+from rewards.selectors.program import program_settings_get
 
 
 @dataclass

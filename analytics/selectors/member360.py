@@ -24,13 +24,10 @@ from campaigns.models import Message
 from members.formatting import money_format, number_format
 from members.models import Member
 from rewards.models import LedgerKind, PurchaseReturn
-from rewards.selectors import (
-    ledger_entries_for_member,
-    ledger_entry_explain,
-    program_settings_get,
-    purchases_for_member,
-    vouchers_for_member,
-)
+from rewards.selectors.catalog import vouchers_for_member
+from rewards.selectors.ledger import ledger_entries_for_member, purchases_for_member
+from rewards.selectors.program import program_settings_get
+from rewards.selectors.statement import ledger_entry_explain
 
 PER_PAGE = 25
 MAX_PAGES = 40  # a source never reads more than PER_PAGE * MAX_PAGES + 1 rows

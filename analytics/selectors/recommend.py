@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 
 from analytics.models import CoPurchase, ItemStat, RewardCategory
 from rewards.models import PointsAccount, Purchase, PurchaseLine
-from rewards.selectors import reward_list_available
+from rewards.selectors.catalog import reward_list_available
 
 HISTORY_DAYS = 365  # the purchases both the tables and a member's history look at
 ALWAYS_SHARE = 0.6  # in ≥ 60 % of a member's baskets: bought anyway, not suggested

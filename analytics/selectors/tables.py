@@ -22,7 +22,7 @@ from analytics.selectors.metrics import ZERO, ratio
 from analytics.selectors.periods import Period, month_add, month_start
 from members.models import Store
 from rewards.models import Tier, VoucherSource
-from rewards.selectors import program_settings_get
+from rewards.selectors.program import program_settings_get
 
 
 def daily_series(period: Period, store_id: int | None) -> list[dict]:

@@ -27,7 +27,7 @@ from campaigns.models import (
 )
 from members.models import Member
 from rewards.models import PointsLot
-from rewards.selectors import reward_list_available
+from rewards.selectors.catalog import reward_list_available
 
 
 def facts_for(recipients: list[CampaignRecipient], now: dt.datetime) -> dict[int, dict]:

@@ -11,7 +11,7 @@ from analytics.models import DailyStoreSnapshot, MonthlyCohortSnapshot, StoreSal
 from analytics.selectors.periods import month_start
 from members.models import Member
 from rewards.models import LotDraw, Purchase, PurchaseLine, Redemption
-from rewards.selectors import ledger_invariant_violations
+from rewards.selectors.invariants import ledger_invariant_violations
 
 # seed_demo needs the staff groups, which a transactional test may have emptied.
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("staff_groups")]

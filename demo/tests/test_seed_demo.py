@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from members.models import ApiToken, Member, Store, User
 from members.services import store_get_or_create
 from rewards.models import LedgerEntry, PointsAccount, Purchase, PurchaseReturn
-from rewards.selectors import ledger_discrepancies
+from rewards.selectors.invariants import ledger_discrepancies
 
 # seed_demo needs the staff groups, which a transactional test may have emptied.
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("staff_groups")]
@@ -147,7 +147,7 @@ def test_seed_demo_sets_bonuses_and_lets_members_refer_friends():
 
 def test_seed_demo_gives_the_demo_customer_stamp_cards():
     from rewards.models import StampCard, StampCardStatus, StampProgram
-    from rewards.selectors import stamp_card_violations
+    from rewards.selectors.invariants import stamp_card_violations
 
     _seed()
 

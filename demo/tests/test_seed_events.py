@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from campaigns.models import ContentPage, Event, EventRsvp, RsvpStatus
-from rewards.selectors import ledger_invariant_violations
+from rewards.selectors.invariants import ledger_invariant_violations
 
 # seed_demo needs the staff groups, which a transactional test may have emptied.
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("staff_groups")]

@@ -15,17 +15,17 @@ from members.models import Member
 from members.selectors import member_get_for_user
 from members.views import member_required
 from rewards.earn_config import earn_config_get
-from rewards.selectors import (
+from rewards.selectors.ledger import (
     ledger_entries_explained_for_member,
-    ledger_entry_explain,
-    membership_active_get,
     points_discount,
     points_outlook_get,
     points_spendable_now,
-    program_settings_get,
-    stamp_cards_open_for_member,
-    tier_progress_get,
 )
+from rewards.selectors.memberships import membership_active_get
+from rewards.selectors.program import program_settings_get
+from rewards.selectors.stamps import stamp_cards_open_for_member
+from rewards.selectors.statement import ledger_entry_explain
+from rewards.selectors.tiers import tier_progress_get
 
 DASHBOARD_ENTRIES = 5
 

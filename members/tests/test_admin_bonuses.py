@@ -7,7 +7,7 @@ from members.models import BonusSettings, Referral, ReferralStatus, RefusalReaso
 from members.selectors import bonus_settings_get
 from members.services import member_enroll
 from members.tests.factories import MemberFactory
-from rewards.selectors import ledger_discrepancies
+from rewards.selectors.invariants import ledger_discrepancies
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from members.models import (
     StaffAuditEvent,
 )
 from rewards.models import LedgerEntry, LedgerKind
-from rewards.selectors import member_balance_get
+from rewards.selectors.ledger import member_balance_get
 from rewards.services import adjustment_request
 
 pytestmark = pytest.mark.django_db
@@ -20,9 +20,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def manager2(store):
-    from conftest import _staff
+    from conftest import staff_user_make
 
-    return _staff("Manager", "manager2", store)
+    return staff_user_make("Manager", "manager2", store)
 
 
 @pytest.fixture

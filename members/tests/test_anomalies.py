@@ -350,9 +350,9 @@ class TestDigest:
         settings,
     ):
         settings.SITE_URL = "https://loyalty.example.com"
-        from conftest import _staff
+        from conftest import staff_user_make
 
-        silent = _staff("Manager", "no-email", store)
+        silent = staff_user_make("Manager", "no-email", store)
         silent.email = ""
         silent.save()
         manager.email = "boss@example.com"

@@ -16,7 +16,7 @@ from members.models import ApiToken, Member
 from members.services import api_token_create, api_token_revoke
 from members.tests.factories import MemberFactory
 from rewards.models import LedgerKind
-from rewards.selectors import program_settings_get
+from rewards.selectors.program import program_settings_get
 from rewards.services import points_redeem, purchase_record
 
 pytestmark = pytest.mark.django_db
@@ -540,7 +540,7 @@ def test_detail_of_member_without_history_has_empty_activity(till, member):
 
 
 def test_detail_tells_spendable_and_pending_points_and_the_tier(till, member, store):
-    from rewards.selectors import program_settings_get
+    from rewards.selectors.program import program_settings_get
     from rewards.tests.factories import TierFactory
 
     TierFactory(name="Silver", threshold=Decimal("100"))

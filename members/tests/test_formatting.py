@@ -63,7 +63,7 @@ def test_raw_decimal_tails_are_dropped_without_places():
 
 @pytest.mark.django_db
 def test_money_defaults_to_the_programs_currency():
-    from rewards.selectors import program_settings_get
+    from rewards.selectors.program import program_settings_get
 
     program = program_settings_get()
     program.currency = "MDL"

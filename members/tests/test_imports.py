@@ -24,7 +24,7 @@ from members.models import Member
 from members.tests.factories import MemberFactory
 from rewards.imports import purchases_csv_read, purchases_import
 from rewards.models import LedgerEntry, Purchase
-from rewards.selectors import ledger_discrepancies
+from rewards.selectors.invariants import ledger_discrepancies
 
 pytestmark = pytest.mark.django_db
 

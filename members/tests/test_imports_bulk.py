@@ -24,7 +24,7 @@ from members.tests.factories import MemberFactory
 from rewards import imports as purchase_imports
 from rewards.imports import purchases_csv_read, purchases_import
 from rewards.models import LedgerEntry, PointsLot
-from rewards.selectors import ledger_invariant_violations
+from rewards.selectors.invariants import ledger_invariant_violations
 from rewards.services import program_settings_update
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.urls import reverse
 from members.models import ApiToken, Member
 from members.services import api_token_check
 from rewards.models import LedgerEntry, Purchase
-from rewards.selectors import program_settings_get
+from rewards.selectors.program import program_settings_get
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,8 @@ from members.services import (
 )
 from members.tests.factories import MemberFactory
 from rewards.models import LedgerEntry, LedgerKind
-from rewards.selectors import ledger_discrepancies, ledger_entry_explain
+from rewards.selectors.invariants import ledger_discrepancies
+from rewards.selectors.statement import ledger_entry_explain
 from rewards.services import points_bonus_grant
 
 pytestmark = pytest.mark.django_db

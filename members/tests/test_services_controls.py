@@ -31,9 +31,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def manager2(store):
-    from conftest import _staff
+    from conftest import staff_user_make
 
-    return _staff("Manager", "manager2", store)
+    return staff_user_make("Manager", "manager2", store)
 
 
 def _ledger_sum(member) -> int:
@@ -319,11 +319,11 @@ class TestAudit:
 @pytest.mark.django_db(transaction=True)
 class TestConcurrentApprovals:
     def test_concurrent_approvals_post_exactly_one_entry(self, store):
-        from conftest import _staff
+        from conftest import staff_user_make
 
         member = MemberFactory(store=store)
-        requester = _staff("Manager", "req", store)
-        approvers = [_staff("Manager", f"appr{i}", store) for i in range(8)]
+        requester = staff_user_make("Manager", "req", store)
+        approvers = [staff_user_make("Manager", f"appr{i}", store) for i in range(8)]
         pending = _ask(member, requester, 2000)
         results = run_together(
             8,
@@ -343,11 +343,14 @@ class TestConcurrentApprovals:
         )
 
     def test_approve_racing_refuse_never_both(self, store):
-        from conftest import _staff
+        from conftest import staff_user_make
 
         member = MemberFactory(store=store)
-        requester = _staff("Manager", "req", store)
-        a, b = _staff("Manager", "ma", store), _staff("Manager", "mb", store)
+        requester = staff_user_make("Manager", "req", store)
+        a, b = (
+            staff_user_make("Manager", "ma", store),
+            staff_user_make("Manager", "mb", store),
+        )
         for round_ in range(5):
             pending = _ask(member, requester, 1000, key=f"race-{round_}")
             results = run_together(

@@ -24,7 +24,7 @@ from members.services import (
 )
 from members.tests.factories import MemberFactory
 from rewards.models import LedgerEntry, LedgerKind
-from rewards.selectors import ledger_discrepancies
+from rewards.selectors.invariants import ledger_discrepancies
 from rewards.services import purchase_record
 
 pytestmark = pytest.mark.django_db

@@ -24,11 +24,9 @@ from members.models import AdjustmentStatus, Member
 from members.selectors import staff_controls_get
 from rewards.admin.imports import import_allowed, import_urls
 from rewards.forms import PointsAdjustForm, service_error_to_form
-from rewards.selectors import (
-    ledger_entries_for_member,
-    ledger_entry_explain,
-    program_settings_get,
-)
+from rewards.selectors.ledger import ledger_entries_for_member
+from rewards.selectors.program import program_settings_get
+from rewards.selectors.statement import ledger_entry_explain
 from rewards.services.adjustments import ADJUST_PERMISSION, adjustment_request
 
 LEDGER_ROWS = 20

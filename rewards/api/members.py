@@ -18,7 +18,7 @@ from members.api.views import TillApiView, member_by_card_or_404
 from members.errors import NotFound
 from members.models import Member
 from rewards.models import LedgerEntry
-from rewards.selectors import ledger_entries_for_member, points_available_get
+from rewards.selectors.ledger import ledger_entries_for_member, points_available_get
 
 RECENT_ACTIVITY = 10
 

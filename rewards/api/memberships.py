@@ -13,18 +13,14 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from members.api.serializers import (
-    CardNumberField,
-    PlainIntegerField,
-    error_responses,
-)
+from members.api.serializers import CardNumberField, PlainIntegerField, error_responses
 from members.api.views import PHONE_MAX_LENGTH, TillApiView
 from members.errors import NotFound
+from rewards.api.base import REPLAY, member_from, replay_status
 from rewards.api.serializers import MemberRefSerializer, receipt_field
-from rewards.api.views import REPLAY, _member_from, _status
 from rewards.models import MembershipPlan
-from rewards.selectors import membership_plans_on_sale
-from rewards.services import subscription_sell
+from rewards.selectors.memberships import membership_plans_on_sale
+from rewards.services.memberships import subscription_sell
 
 PLAN_ID_MAX = 2**31 - 1
 
@@ -122,7 +118,7 @@ class MembershipSellApi(TillApiView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        member = _member_from(data)
+        member = member_from(data)
         plan = MembershipPlan.objects.filter(pk=data["plan_id"]).first()
         if plan is None:
             raise NotFound(
@@ -136,5 +132,5 @@ class MembershipSellApi(TillApiView):
             receipt_id=data["receipt_id"],
         )
         return Response(
-            self.OutputSerializer(subscription).data, status=_status(replayed)
+            self.OutputSerializer(subscription).data, status=replay_status(replayed)
         )

@@ -15,7 +15,7 @@ from rest_framework import serializers
 
 from members.api.serializers import PlainDecimalField, PlainIntegerField
 from rewards.earning import STAGES
-from rewards.services import MAX_AMOUNT, MAX_POINTS
+from rewards.services.inputs import MAX_AMOUNT, MAX_POINTS
 
 CENT = Decimal("0.01")
 MIN_QUANTITY = Decimal("0.001")

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from rewards.api import members, memberships, views
+from rewards.api import members, memberships, purchases, redemptions, vouchers
 
 urlpatterns = [
     # <str:...>, not a stricter converter: a malformed card is a JSON 404 from
@@ -13,22 +13,26 @@ urlpatterns = [
         members.MemberDetailApi.as_view(),
         name="member-detail",
     ),
-    path("purchases", views.PurchaseCreateApi.as_view(), name="purchase-create"),
+    path("purchases", purchases.PurchaseCreateApi.as_view(), name="purchase-create"),
     # <str:...> so that a malformed id is the view's JSON 404, not Django's HTML one.
     path(
         "purchases/<str:purchase_id>/returns",
-        views.PurchaseReturnCreateApi.as_view(),
+        purchases.PurchaseReturnCreateApi.as_view(),
         name="purchase-return-create",
     ),
-    path("redemptions", views.RedemptionCreateApi.as_view(), name="redemption-create"),
+    path(
+        "redemptions",
+        redemptions.RedemptionCreateApi.as_view(),
+        name="redemption-create",
+    ),
     path(
         "vouchers/<str:code>/validate",
-        views.VoucherValidateApi.as_view(),
+        vouchers.VoucherValidateApi.as_view(),
         name="voucher-validate",
     ),
     path(
         "vouchers/<str:code>/consume",
-        views.VoucherConsumeApi.as_view(),
+        vouchers.VoucherConsumeApi.as_view(),
         name="voucher-consume",
     ),
     path(

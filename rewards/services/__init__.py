@@ -1,5 +1,7 @@
 """Every write to points: accounts, purchases, returns, redemptions, adjustments,
-vouchers and tiers. One module per area; callers import from here.
+vouchers and tiers. One module per area; this package re-exports the public
+services for callers outside rewards (modules inside rewards import the area
+module).
 
 Each public service runs in its own durable transaction, locks the member's
 points account first (rewards.locks), writes the domain row and its ledger
@@ -7,7 +9,9 @@ entry together and updates the cached balance in the same transaction, so
 `balance == sum(entries)` holds at every commit.
 
 Writes a till can retry are idempotent on (store, receipt_id): the same body
-returns the first result (`replayed=True`), a different body raises Conflict.
+returns the first result (`replayed=True`), a different body raises Conflict
+(rewards.services.receipts: the till receipt that purchases, returns and
+redemptions share).
 """
 
 from rewards.services.adjustments import (  # noqa: F401
@@ -25,25 +29,30 @@ from rewards.services.earning import (  # noqa: F401
     earning_rule_check,
     earning_rule_pause,
     earning_rule_save,
+    program_settings_ensure,
     program_settings_update,
 )
-from rewards.services.ledger import (  # noqa: F401
+from rewards.services.idempotency import (  # noqa: F401
+    MAX_RETRIES,
+    RETRYABLE_SQLSTATES,
+)
+from rewards.services.inputs import (  # noqa: F401
     CENT,
     FUTURE_TOLERANCE,
     MAX_AMOUNT,
-    MAX_BALANCE,
     MAX_POINTS,
     MAX_QUANTITY,
-    MAX_RETRIES,
-    RETRYABLE_SQLSTATES,
+)
+from rewards.services.ledger import (  # noqa: F401
+    MAX_BALANCE,
     BonusInput,
     points_account_create,
     points_accounts_open,
     points_adjust,
     points_bonus_grant,
     points_expire_due,
-    points_redeem,
 )
+from rewards.services.lines import LineInput, ReturnLineInput  # noqa: F401
 from rewards.services.memberships import (  # noqa: F401
     membership_plan_save,
     membership_reminder_send,
@@ -55,12 +64,11 @@ from rewards.services.memberships import (  # noqa: F401
     subscriptions_remind_due,
 )
 from rewards.services.purchases import (  # noqa: F401
-    LineInput,
-    ReturnLineInput,
     purchase_record,
-    purchase_return_record,
     purchase_time_check,
 )
+from rewards.services.redemptions import points_redeem  # noqa: F401
+from rewards.services.returns import purchase_return_record  # noqa: F401
 from rewards.services.stamps import (  # noqa: F401
     MAX_STAMPS_PER_PURCHASE,
     stamp_cards_expire_due,

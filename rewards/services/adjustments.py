@@ -33,12 +33,9 @@ from members.models import (
 from members.selectors import staff_controls_get
 from rewards.locks import account_lock, adjustment_request_lock
 from rewards.models import LedgerEntry
-from rewards.services.ledger import (
-    _idempotent,
-    _points,
-    points_adjust,
-    points_adjust_post,
-)
+from rewards.services.idempotency import idempotent_write
+from rewards.services.inputs import points_clean
+from rewards.services.ledger import points_adjust, points_adjust_post
 
 ADJUST_PERMISSION = "rewards.adjust_points"
 APPROVE_PERMISSION = "members.approve_adjustmentrequest"
@@ -94,7 +91,7 @@ def adjustment_request(
     """
     if not actor.user.has_perm(ADJUST_PERMISSION):
         raise Forbidden(_("You may not adjust points."), field="points")
-    points = _points(points, allow_negative=True)
+    points = points_clean(points, allow_negative=True)
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(_("Give a reason for the adjustment."), field="reason")
@@ -164,7 +161,7 @@ def adjustment_request(
         )
         return adjustment, False
 
-    adjustment, _replayed = _idempotent(work, lookup, replay)
+    adjustment, _replayed = idempotent_write(work, lookup, replay)
     return adjustment
 
 

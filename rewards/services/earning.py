@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -11,7 +12,17 @@ from members.errors import InvalidInput
 from members.models import Store
 from rewards.earn_config import earn_config_changed
 from rewards.models import EarningRule, ProgramSettings, RuleKind, RuleStatus
-from rewards.selectors import program_settings_get
+from rewards.selectors.program import program_settings_get
+
+
+def program_settings_ensure() -> ProgramSettings:
+    """The program settings row, created with the defaults when it does not exist
+    yet (migration 0002 creates it; a transactional test empties the table).
+    Locks nothing; queues nothing."""
+    row, _created = ProgramSettings.objects.get_or_create(
+        pk=1, defaults={"currency": settings.LOYALTY_CURRENCY}
+    )
+    return row
 
 
 def program_settings_update(**values) -> ProgramSettings:

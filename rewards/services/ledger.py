@@ -1,27 +1,20 @@
-"""The ledger core: posting entries, idempotent durable transactions with retries,
-redemptions, adjustments and bonuses."""
+"""The ledger core: posting entries (the cached balance and the points lots move
+with them), expiring lots, opening accounts, adjustments and bonuses."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
-import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import TypeVar
 
 from dateutil.relativedelta import relativedelta
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.errors import Conflict, InvalidInput
-from members.models import Member, Store, User
-from members.numbers import is_plain_decimal, is_plain_whole
+from members.models import Member, User
 from rewards.locks import account_lock, account_lock_by_id
 from rewards.models import (
     LedgerEntry,
@@ -29,71 +22,19 @@ from rewards.models import (
     LotDraw,
     PointsAccount,
     PointsLot,
-    Redemption,
 )
-from rewards.selectors import (
-    points_available_get,
-    points_discount,
-    program_settings_get,
-)
+from rewards.selectors.ledger import points_available_get
+from rewards.selectors.program import program_settings_get
+from rewards.services.idempotency import idempotent_write
+from rewards.services.inputs import points_clean
 
-CENT = Decimal("0.01")
-MAX_AMOUNT = Decimal("9999999999.99")  # what Purchase.total (12 digits, 2 places) holds
-MAX_POINTS = 1_000_000_000
 MAX_BALANCE = (
     2**31 - 1
 )  # PointsAccount.balance and LedgerEntry.points are IntegerFields
-MAX_QUANTITY = Decimal(
-    "9999999"
-)  # what PurchaseLine.quantity (10 digits, 3 places) holds
-FUTURE_TOLERANCE = dt.timedelta(minutes=10)
-
-T = TypeVar("T")
-
-# --- helpers -------------------------------------------------------------------------
-
-
-def _fingerprint(data: dict) -> str:
-    return hashlib.sha256(
-        json.dumps(data, sort_keys=True, default=str).encode()
-    ).hexdigest()
-
-
-def _money(value, *, field: str, allow_zero: bool = False) -> Decimal:
-    if isinstance(value, str) and not is_plain_decimal(value):
-        # Typed text (an import, a form): digits and one point only, not "1e3".
-        raise InvalidInput(_("Enter an amount such as 125.50."), field=field)
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError, TypeError):
-        raise InvalidInput(_("Enter an amount such as 125.50."), field=field) from None
-    if not amount.is_finite():
-        raise InvalidInput(_("Enter an amount such as 125.50."), field=field)
-    # Sign and size first: quantize() raises InvalidOperation on numbers like 1e999.
-    if amount < 0 or (amount == 0 and not allow_zero):
-        raise InvalidInput(_("The amount must be greater than zero."), field=field)
-    if amount > MAX_AMOUNT:
-        raise InvalidInput(_("The amount is too large."), field=field)
-    if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
-        raise InvalidInput(_("Use at most two decimal places."), field=field)
-    return amount.quantize(CENT)
-
-
-def _receipt(receipt_id: str, *, field: str = "receipt_id") -> str:
-    receipt_id = (receipt_id or "").strip()
-    if not receipt_id:
-        raise InvalidInput(_("Enter the receipt id."), field=field)
-    if len(receipt_id) > 64:
-        raise InvalidInput(
-            _("The receipt id is longer than 64 characters."), field=field
-        )
-    return receipt_id
-
-
 _DEFAULT = object()
 
 
-def _post(
+def entry_post(
     *,
     account: PointsAccount,
     kind: str,
@@ -118,7 +59,7 @@ def _post(
 
     `recorded_at` is only for importing history (seed data, migrations from another
     system) in chronological order; live writes are stamped now."""
-    _balance_room_check(account, points)
+    balance_room_check(account, points)
     before = account.balance
     account.balance += points
     account.save(update_fields=["balance", "updated_at"])
@@ -227,7 +168,7 @@ def _lots_draw(
     LotDraw.objects.bulk_create(draws)
 
 
-def _spendable_check(account: PointsAccount, points: int, *, field: str) -> None:
+def spendable_check(account: PointsAccount, points: int, *, field: str) -> None:
     """Refuse (Conflict, stating the balance) to spend more than is spendable now."""
     available, pending = points_available_get(account=account)
     if available >= points:
@@ -282,7 +223,7 @@ def _account_lots_expire(account_id: int, now: dt.datetime) -> int:
         )
         at = max(now, latest) if latest else now
         for lot in lots:
-            entry = _post(
+            entry = entry_post(
                 account=account,
                 kind=LedgerKind.EXPIRE,
                 points=-lot.remaining,
@@ -295,11 +236,11 @@ def _account_lots_expire(account_id: int, now: dt.datetime) -> int:
             lot.save(update_fields=["remaining", "expiry_entry"])
         return len(lots), False
 
-    count, _replayed = _idempotent(work, lambda: None, None)
+    count, _replayed = idempotent_write(work, lambda: None, None)
     return count
 
 
-def _balance_room_check(account: PointsAccount, points: int) -> None:
+def balance_room_check(account: PointsAccount, points: int) -> None:
     # Refuse rather than overflow the integer columns (a DataError, a 500, on PostgreSQL).
     if account.balance + points > MAX_BALANCE:
         raise Conflict(
@@ -308,46 +249,7 @@ def _balance_room_check(account: PointsAccount, points: int) -> None:
         )
 
 
-def _replay(existing, fingerprint: str, message: str):
-    if existing.fingerprint != fingerprint:
-        raise Conflict(message, field="receipt_id")
-    return existing, True
-
-
-# PostgreSQL's serialization_failure and deadlock_detected: the transaction was
 # rolled back as a whole and may simply run again.
-RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
-MAX_RETRIES = 3
-
-
-def _idempotent(
-    work: Callable[[], tuple[T, bool]], lookup: Callable[[], T | None], on_mismatch
-) -> tuple[T, bool]:
-    """Run `work` in a durable transaction; if a concurrent writer took the same
-    idempotency key first (unique violation), answer from the row it wrote.
-
-    A serialization failure or deadlock reruns the whole transaction up to
-    MAX_RETRIES times after a short random pause, then re-raises. Rerunning is
-    safe because durable=True means nothing outside it was part of the attempt."""
-    attempt = 0
-    while True:
-        try:
-            with transaction.atomic(durable=True):
-                return work()
-        except IntegrityError:
-            existing = lookup()
-            if existing is None:
-                raise
-            return on_mismatch(existing)
-        except OperationalError as exc:
-            sqlstate = getattr(exc.__cause__, "sqlstate", None)
-            if sqlstate not in RETRYABLE_SQLSTATES or attempt >= MAX_RETRIES:
-                raise
-            attempt += 1
-            # Jitter so that the two sides of a deadlock don't collide again.
-            time.sleep(random.uniform(0.005, 0.02) * 2**attempt)  # noqa: S311
-
-
 # --- accounts --------------------------------------------------------------------------
 
 
@@ -389,11 +291,11 @@ def points_accounts_open(
         account = PointsAccount(member=member)
         accounts.append(account)
         for bonus in bonuses.get(member.pk, ()):
-            points = _points(bonus.points)
+            points = points_clean(bonus.points)
             reason = (bonus.reason or "").strip()
             if not reason or not bonus.idempotency_key:
                 raise InvalidInput(_("Give a reason for the bonus."), field="reason")
-            _balance_room_check(account, points)
+            balance_room_check(account, points)
             account.balance += points
             entries.append(
                 LedgerEntry(
@@ -426,92 +328,7 @@ def points_accounts_open(
     return accounts
 
 
-# --- redemptions and adjustments --------------------------------------------------------
-
-
-def _points(value, *, field: str = "points", allow_negative: bool = False) -> int:
-    if isinstance(value, bool) or (
-        isinstance(value, str) and not is_plain_whole(value)
-    ):
-        raise InvalidInput(_("Enter a whole number of points."), field=field)
-    try:
-        points = int(value)
-    except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
-        raise InvalidInput(_("Enter a whole number of points."), field=field) from None
-    if isinstance(value, float | Decimal) and points != value:
-        raise InvalidInput(_("Enter a whole number of points."), field=field)
-    if points == 0 or (points < 0 and not allow_negative):
-        raise InvalidInput(
-            _("The number of points must be greater than zero."), field=field
-        )
-    if abs(points) > MAX_POINTS:
-        raise InvalidInput(_("The number of points is too large."), field=field)
-    return points
-
-
-def points_redeem(
-    *,
-    member: Member,
-    store: Store,
-    points: int,
-    receipt_id: str,
-    created_by: User | None = None,
-    recorded_at: dt.datetime | None = None,
-    on_written: Callable[[Redemption], None] | None = None,
-) -> tuple[Redemption, bool]:
-    """Spend points as a discount at a till. Returns (redemption, replayed).
-
-    Locks the account; refuses (Conflict, stating the balance) when fewer than
-    `points` can be spent now (pending points cannot), so no redemption ever
-    overdraws. Draws on the soonest-expiring points first.
-    `on_written(row)`, when given, runs inside the transaction after the write
-    (not on a replay); raising there rolls the write back (staff audit, limits).
-    """
-    receipt_id = _receipt(receipt_id)
-    points = _points(points)
-    fingerprint = _fingerprint({"member": member.pk, "points": points})
-    mismatch = _(
-        "Receipt %(receipt)s already has a redemption at this store with other details."
-    ) % {"receipt": receipt_id}
-
-    def lookup() -> Redemption | None:
-        return Redemption.objects.filter(store=store, receipt_id=receipt_id).first()
-
-    def work() -> tuple[Redemption, bool]:
-        account = account_lock(member_id=member.pk)
-        existing = lookup()
-        if existing:
-            return _replay(existing, fingerprint, mismatch)
-        _spendable_check(account, points, field="points")
-        conf = program_settings_get()
-        discount = points_discount(points, conf.point_value)
-        redemption = Redemption.objects.create(
-            member=member,
-            store=store,
-            receipt_id=receipt_id,
-            points=points,
-            discount=discount,
-            balance_after=account.balance - points,
-            fingerprint=fingerprint,
-            created_by=created_by,
-            created_at=recorded_at or timezone.now(),
-        )
-        _post(
-            account=account,
-            kind=LedgerKind.REDEEM,
-            points=-points,
-            reason=f"Discount on receipt {receipt_id} at {store.code}",
-            redemption=redemption,
-            created_by=created_by,
-            recorded_at=recorded_at,
-        )
-        if on_written is not None:
-            on_written(redemption)
-        return redemption, False
-
-    return _idempotent(
-        work, lookup, lambda existing: _replay(existing, fingerprint, mismatch)
-    )
+# --- adjustments -----------------------------------------------------------------------
 
 
 def points_adjust(
@@ -531,7 +348,7 @@ def points_adjust(
     `on_written(row)`, when given, runs inside the transaction after the write
     (not on a replay); raising there rolls the write back (staff audit, limits).
     """
-    points = _points(points, allow_negative=True)
+    points = points_clean(points, allow_negative=True)
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(_("Give a reason for the adjustment."), field="reason")
@@ -568,7 +385,7 @@ def points_adjust(
             on_written(entry)
         return entry, False
 
-    entry, _replayed = _idempotent(work, lookup, check)
+    entry, _replayed = idempotent_write(work, lookup, check)
     return entry
 
 
@@ -594,7 +411,7 @@ def points_adjust_post(
             % {"balance": account.balance, "points": -points},
             field="points",
         )
-    return _post(
+    return entry_post(
         account=account,
         kind=LedgerKind.ADJUST,
         points=points,
@@ -623,7 +440,7 @@ def points_bonus_grant(
     recording call it inside their own transaction, so the bonus commits or
     rolls back with the event that earned it. Queues nothing.
     """
-    points = _points(points)
+    points = points_clean(points)
     reason = (reason or "").strip()
     if not reason or not idempotency_key:
         raise InvalidInput(_("Give a reason for the bonus."), field="reason")
@@ -645,7 +462,7 @@ def points_bonus_grant(
             existing = lookup()
             if existing:
                 return check(existing)
-            return _post(
+            return entry_post(
                 account=account,
                 kind=LedgerKind.BONUS,
                 points=points,

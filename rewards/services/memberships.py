@@ -38,8 +38,9 @@ from rewards.models import (
     Voucher,
     VoucherSource,
 )
-from rewards.services.ledger import _fingerprint, _idempotent, _receipt
-from rewards.services.tiers import _tier_move
+from rewards.services.idempotency import body_fingerprint, idempotent_write
+from rewards.services.inputs import receipt_id_clean
+from rewards.services.tiers import tier_move
 from rewards.services.vouchers import voucher_grant
 
 MEMBERSHIP_KEY_PREFIX = "membership"
@@ -72,7 +73,7 @@ def _membership_tier_apply(
     )
     if current is not None and current >= tier.rank:
         return None
-    return _tier_move(
+    return tier_move(
         account,
         member_id=member_id,
         to_tier=tier,
@@ -147,7 +148,7 @@ def subscription_sell(
     member or plan is a Conflict. Only our own stores sell memberships, not
     partners'. Locks the member's account, then the subscription. Queues nothing.
     """
-    receipt_id = _receipt(receipt_id)
+    receipt_id = receipt_id_clean(receipt_id)
     if not plan.is_active:
         raise Conflict(
             _("The “%(plan)s” membership is not on sale.") % {"plan": plan.name},
@@ -158,7 +159,7 @@ def subscription_sell(
             _("Memberships are sold at the program's own stores only."),
             field="store",
         )
-    fingerprint = _fingerprint({"member": member.pk, "plan": plan.pk})
+    fingerprint = body_fingerprint({"member": member.pk, "plan": plan.pk})
     mismatch = _(
         "Receipt %(receipt)s was already recorded at this store with other details."
     ) % {"receipt": receipt_id}
@@ -237,7 +238,7 @@ def subscription_sell(
         _membership_voucher_issue(subscription, at=now)
         return subscription, False
 
-    return _idempotent(work, lookup, replay)
+    return idempotent_write(work, lookup, replay)
 
 
 def subscription_cancel(

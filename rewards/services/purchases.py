@@ -1,13 +1,12 @@
-"""Till receipts and returns: recording a purchase earns its points, a return claws
-back what the returned part earned."""
+"""Purchases: recording a till receipt earns its points (and stamps, and may move
+the member up a tier)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, Decimal
 
 from django.db import connection
 from django.utils import timezone
@@ -16,101 +15,36 @@ from django.utils.translation import gettext as _
 
 from members.errors import InvalidInput
 from members.models import Member, Referral, ReferralStatus, Store, User
-from members.numbers import is_plain_decimal
 from rewards.earn_config import earn_config_get
-from rewards.earning import EarnLine, Multiplier, earn_compute, kept_points
-from rewards.locks import account_lock, purchase_lock
+from rewards.earning import EarnLine, Multiplier, earn_compute
 from rewards.models import (
-    LedgerKind,
     MembershipPlan,
     PointsAccount,
     ProgramSettings,
     Purchase,
     PurchaseLine,
-    PurchaseReturn,
     Subscription,
     SubscriptionStatus,
 )
-from rewards.selectors import program_settings_get
-from rewards.services.ledger import (
-    CENT,
+from rewards.selectors.program import program_settings_get
+from rewards.services.earning import program_settings_ensure
+from rewards.services.inputs import (
     FUTURE_TOLERANCE,
     MAX_POINTS,
-    MAX_QUANTITY,
-    _balance_room_check,
-    _fingerprint,
-    _idempotent,
-    _money,
-    _post,
-    _receipt,
-    _replay,
-    points_expiry,
+    amount_clean,
+    line_amount,
+    receipt_id_clean,
 )
-from rewards.services.stamps import stamps_award_for_purchase, stamps_revoke_for_return
-from rewards.services.tiers import RATE_PLACES, _tier_upgrade
-
-
-@dataclass(frozen=True)
-class LineInput:
-    sku: str
-    quantity: Decimal
-    unit_price: Decimal = Decimal("0")
-    name: str = ""
-    category: str = ""
-
-
-@dataclass(frozen=True)
-class ReturnLineInput:
-    sku: str
-    quantity: Decimal
-
-
-# --- purchases ------------------------------------------------------------------------
-
-
-def _quantity(value, *, field: str) -> Decimal:
-    """A line's quantity; typed text must be plain digits (members.numbers)."""
-    if isinstance(value, str) and not is_plain_decimal(value):
-        raise InvalidInput(_("Enter a quantity."), field=field)
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError, TypeError):
-        raise InvalidInput(_("Enter a quantity."), field=field) from None
-
-
-def _lines_clean(lines: Iterable[LineInput | dict] | None) -> list[LineInput]:
-    cleaned = []
-    for i, raw in enumerate(lines or []):
-        line = raw if isinstance(raw, LineInput) else LineInput(**raw)
-        sku = (line.sku or "").strip()
-        if not sku:
-            raise InvalidInput(_("Enter the SKU."), field=f"lines[{i}].sku")
-        qty = _quantity(line.quantity, field=f"lines[{i}].quantity")
-        if not qty.is_finite() or qty <= 0 or qty > MAX_QUANTITY:
-            raise InvalidInput(
-                _("The quantity must be greater than zero."),
-                field=f"lines[{i}].quantity",
-            )
-        price = _money(line.unit_price, field=f"lines[{i}].unit_price", allow_zero=True)
-        cleaned.append(
-            LineInput(
-                sku=sku[:64],
-                quantity=qty.quantize(Decimal("0.001")),
-                unit_price=price,
-                name=(line.name or "")[:200],
-                category=(line.category or "")[:100],
-            )
-        )
-    return cleaned
-
-
-def _line_amount(quantity: Decimal, unit_price: Decimal) -> Decimal:
-    return (quantity * unit_price).quantize(CENT, rounding=ROUND_HALF_UP)
+from rewards.services.ledger import balance_room_check, points_expiry
+from rewards.services.lines import LineInput, purchase_lines_clean
+from rewards.services.receipts import TillReceipt, receipt_record
+from rewards.services.stamps import stamps_award_for_purchase
+from rewards.services.tiers import RATE_PLACES, tier_upgrade
 
 
 @functools.cache
-def _account_lock_sql(vendor: str) -> str:
-    """The statement `_account_lock_for_purchase` sends, written once per database
+def account_lock_sql(vendor: str) -> str:
+    """The statement `account_lock_for_purchase` sends, written once per database
     vendor: the busiest statement of the busiest write, so Django does not
     build and compile four subqueries again for every purchase (that cost more
     than the round trips it saved). Table names come from the models."""
@@ -137,7 +71,7 @@ def _account_lock_sql(vendor: str) -> str:
     )
 
 
-def _account_lock_for_purchase(
+def account_lock_for_purchase(
     *, member_id: int, store_id: int, receipt_id: str, perks_at: dt.datetime
 ) -> PointsAccount:
     """Lock the member's account and read, in the same statement, everything else a
@@ -163,7 +97,7 @@ def _account_lock_for_purchase(
         ReferralStatus.PENDING,
         member_id,
     ]
-    rows = list(PointsAccount.objects.raw(_account_lock_sql(connection.vendor), params))
+    rows = list(PointsAccount.objects.raw(account_lock_sql(connection.vendor), params))
     if not rows:
         raise PointsAccount.DoesNotExist(f"No points account for member {member_id}")
     account = rows[0]
@@ -225,17 +159,17 @@ def purchase_record(
     `on_written(row)`, when given, runs inside the transaction after the write
     (not on a replay); raising there rolls the write back (staff audit, limits).
     """
-    receipt_id = _receipt(receipt_id)
-    clean_lines = _lines_clean(lines)
+    receipt_id = receipt_id_clean(receipt_id)
+    clean_lines = purchase_lines_clean(lines)
     lines_total = sum(
-        (_line_amount(line.quantity, line.unit_price) for line in clean_lines),
+        (line_amount(line.quantity, line.unit_price) for line in clean_lines),
         Decimal("0"),
     )
     if total is None or total == "":
         if not clean_lines:
             raise InvalidInput(_("Enter the total."), field="total")
         total = lines_total
-    total = _money(total, field="total")
+    total = amount_clean(total, field="total")
     if clean_lines and lines_total != total:
         raise InvalidInput(
             _("The total %(total)s does not equal the sum of the lines, %(lines)s.")
@@ -246,32 +180,31 @@ def purchase_record(
         raise InvalidInput(
             _("The time of purchase is in the future."), field="occurred_at"
         )
-    fingerprint = _fingerprint(
-        {
-            "member": member.pk,
-            "total": str(total),
-            "occurred_at": occurred_at.isoformat() if occurred_at else None,
-            "lines": [line.__dict__ for line in clean_lines],
-        }
+    body = {
+        "member": member.pk,
+        "total": str(total),
+        "occurred_at": occurred_at.isoformat() if occurred_at else None,
+        "lines": [line.__dict__ for line in clean_lines],
+    }
+    receipt = TillReceipt(
+        Purchase, store, receipt_id, member.pk, body, created_by, recorded_at
     )
-    mismatch = _(
-        "Receipt %(receipt)s was already recorded at this store with other details."
-    ) % {"receipt": receipt_id}
 
-    def lookup() -> Purchase | None:
-        return Purchase.objects.filter(store=store, receipt_id=receipt_id).first()
-
-    def work() -> tuple[Purchase, bool]:
-        perks_at = occurred_at or recorded_at or timezone.now()
-        account = _account_lock_for_purchase(
+    def lock() -> tuple[PointsAccount, Purchase | None]:
+        """The account lock that also reads what a purchase needs first."""
+        account = account_lock_for_purchase(
             member_id=member.pk,
             store_id=store.pk,
             receipt_id=receipt_id,
-            perks_at=perks_at,
+            perks_at=occurred_at or recorded_at or timezone.now(),
         )
-        if account.existing_purchase_id is not None:
-            existing = Purchase.objects.get(pk=account.existing_purchase_id)
-            return _replay(existing, fingerprint, mismatch)
+        if account.existing_purchase_id is None:
+            return account, None
+        return account, Purchase.objects.get(pk=account.existing_purchase_id)
+
+    def write(account: PointsAccount) -> Purchase:
+        if account.settings_version is None:
+            program_settings_ensure()  # an emptied database: the first write makes it
         held = earn_config_get(account.settings_version)
         conf = held.settings
         tiers = list(held.tiers)
@@ -288,7 +221,7 @@ def purchase_record(
                 sku=line.sku,
                 category=line.category,
                 quantity=line.quantity,
-                amount=_line_amount(line.quantity, line.unit_price),
+                amount=line_amount(line.quantity, line.unit_price),
             )
             for line in clean_lines
         ] or [EarnLine(sku="", category="", quantity=Decimal(1), amount=total)]
@@ -311,10 +244,8 @@ def purchase_record(
                 % {"points": points, "max": MAX_POINTS},
                 field="total",
             )
-        _balance_room_check(account, points)  # before balance_after is written below
-        purchase = Purchase.objects.create(
-            store=store,
-            receipt_id=receipt_id,
+        balance_room_check(account, points)  # before balance_after is written below
+        purchase = receipt.row_create(
             member=member,
             total=total,
             occurred_at=when,
@@ -332,9 +263,6 @@ def purchase_record(
             membership_multiplier=plan_multiplier,
             balance_after=account.balance + points,
             source=source,
-            fingerprint=fingerprint,
-            created_by=created_by,
-            created_at=recorded_at or timezone.now(),
         )
         if clean_lines:
             PurchaseLine.objects.bulk_create(
@@ -359,14 +287,11 @@ def purchase_record(
             )
         if points:
             recorded = recorded_at or timezone.now()
-            _post(
-                account=account,
-                kind=LedgerKind.EARN,
-                points=points,
-                reason=f"Purchase {receipt_id} at {store.code}",
-                purchase=purchase,
-                created_by=created_by,
-                recorded_at=recorded_at,
+            receipt.entry_post(
+                account,
+                purchase,
+                points,
+                f"Purchase {receipt_id} at {store.code}",
                 breakdown=result.breakdown,
                 available_at=recorded + dt.timedelta(days=conf.pending_days),
                 expires_at=points_expiry(recorded, conf),
@@ -378,217 +303,13 @@ def purchase_record(
                 on=timezone.localtime(purchase.occurred_at).date(),
             ),
         )
-        _tier_upgrade(
+        tier_upgrade(
             account, member_id=member.pk, tiers=tiers, at=recorded_at or timezone.now()
         )
         if account.referral_pending:
             from members.services import referral_qualify_on_purchase  # no cycle
 
             referral_qualify_on_purchase(member=member, purchase=purchase)
-        if on_written is not None:
-            on_written(purchase)
-        return purchase, False
+        return purchase
 
-    return _idempotent(
-        work, lookup, lambda existing: _replay(existing, fingerprint, mismatch)
-    )
-
-
-# --- returns ---------------------------------------------------------------------------
-
-
-def purchase_return_record(
-    *,
-    purchase: Purchase,
-    store: Store,
-    receipt_id: str,
-    amount: Decimal | str | None = None,
-    lines: Iterable[ReturnLineInput | dict] | None = None,
-    created_by: User | None = None,
-    recorded_at: dt.datetime | None = None,
-    on_written: Callable[[PurchaseReturn], None] | None = None,
-) -> tuple[PurchaseReturn, bool]:
-    """Return part or all of a purchase, by amount or by lines; claw back its points.
-
-    The points taken back are those the returned part earned: after all returns,
-    the member keeps the kept share of what the purchase earned, line by line
-    and promotions included (rewards.earning.kept_points), nothing if the kept
-    part is below the minimum spend. So all returns together never take back more than the
-    purchase earned, and a full return takes back all of it. If the points were
-    spent the balance goes negative. Locks the account, then the purchase.
-
-    `on_written(row)`, when given, runs inside the transaction after the write
-    (not on a replay); raising there rolls the write back (staff audit, limits).
-    """
-    receipt_id = _receipt(receipt_id)
-    lines = [
-        line if isinstance(line, ReturnLineInput) else ReturnLineInput(**line)
-        for line in (lines or [])
-    ]
-    if (amount in (None, "")) == (not lines):
-        raise InvalidInput(
-            _("Give either an amount or lines to return, not both."), field="amount"
-        )
-    if amount not in (None, ""):
-        amount = _money(amount, field="amount")
-    clean_lines = []
-    for i, line in enumerate(lines):
-        qty = _quantity(line.quantity, field=f"lines[{i}].quantity")
-        if not qty.is_finite() or qty <= 0:
-            raise InvalidInput(
-                _("The quantity must be greater than zero."),
-                field=f"lines[{i}].quantity",
-            )
-        if qty > MAX_QUANTITY:  # quantize() below raises InvalidOperation on 1e999
-            raise InvalidInput(
-                _("The quantity is too large."), field=f"lines[{i}].quantity"
-            )
-        clean_lines.append(
-            {
-                "sku": (line.sku or "").strip(),
-                "quantity": str(qty.quantize(Decimal("0.001"))),
-            }
-        )
-    fingerprint = _fingerprint(
-        {
-            "purchase": purchase.pk,
-            "amount": str(amount) if amount else None,
-            "lines": clean_lines,
-        }
-    )
-    mismatch = _(
-        "Return receipt %(receipt)s was already recorded at this store with other details."
-    ) % {"receipt": receipt_id}
-
-    def lookup() -> PurchaseReturn | None:
-        return PurchaseReturn.objects.filter(store=store, receipt_id=receipt_id).first()
-
-    def work() -> tuple[PurchaseReturn, bool]:
-        account = account_lock(member_id=purchase.member_id)
-        existing = lookup()
-        if existing:
-            return _replay(existing, fingerprint, mismatch)
-        p = purchase_lock(purchase_id=purchase.pk)
-        value = amount if amount else _return_lines_apply(p, clean_lines)
-        if value <= 0:
-            # Only free items came back: no money, no points, and the database
-            # refuses a zero-amount return, so say so instead of failing there.
-            raise InvalidInput(
-                _(
-                    "The returned items are worth nothing; there are no points to take back."
-                ),
-                field="lines",
-            )
-        if value > p.returnable_total:
-            raise InvalidInput(
-                _(
-                    "You cannot return %(amount)s: only %(left)s of this purchase is left to return."
-                )
-                % {"amount": value, "left": p.returnable_total},
-                field="amount" if amount else "lines",
-            )
-        p.returned_total += value
-        reversed_total = p.points_earned - kept_points(
-            total=p.total,
-            returned_total=p.returned_total,
-            min_purchase=p.min_purchase,
-            exact=p.points_exact,
-            eligible_total=p.eligible_total,
-            lines=[
-                (
-                    line.points_exact,
-                    line.quantity,
-                    line.quantity_returned,
-                    line.amount - _line_amount(line.quantity_returned, line.unit_price),
-                    line.eligible,
-                )
-                for line in p.lines.all()
-            ],
-        )
-        delta = reversed_total - p.points_reversed
-        p.points_reversed = reversed_total
-        p.save(update_fields=["returned_total", "points_reversed"])
-        ret = PurchaseReturn.objects.create(
-            purchase=p,
-            store=store,
-            receipt_id=receipt_id,
-            amount=value,
-            points_reversed=delta,
-            balance_after=account.balance - delta,
-            lines=clean_lines,
-            fingerprint=fingerprint,
-            created_by=created_by,
-            created_at=recorded_at or timezone.now(),
-        )
-        if delta:
-            _post(
-                account=account,
-                kind=LedgerKind.CLAWBACK,
-                points=-delta,
-                reason=f"Return {receipt_id} of purchase {p.receipt_id} at {p.store.code}",
-                purchase=p,
-                purchase_return=ret,
-                draw_first_purchase_id=p.pk,
-                created_by=created_by,
-                recorded_at=recorded_at,
-            )
-        stamps_revoke_for_return(purchase_return=ret)
-        if on_written is not None:
-            on_written(ret)
-        return ret, False
-
-    return _idempotent(
-        work, lookup, lambda existing: _replay(existing, fingerprint, mismatch)
-    )
-
-
-def _return_lines_apply(purchase: Purchase, lines: list[dict]) -> Decimal:
-    """Mark returned quantities on the purchase's lines; the money value of what comes back."""
-    by_sku: dict[str, list[PurchaseLine]] = {}
-    for pl in purchase.lines.select_for_update().order_by("pk"):
-        by_sku.setdefault(pl.sku, []).append(pl)
-    value = Decimal("0")
-    touched = []
-    for i, line in enumerate(lines):
-        wanted = Decimal(line["quantity"])
-        candidates = by_sku.get(line["sku"])
-        if not candidates:
-            raise InvalidInput(
-                _("SKU %(sku)s is not on this receipt.") % {"sku": line["sku"]},
-                field=f"lines[{i}].sku",
-            )
-        left = sum((c.quantity - c.quantity_returned for c in candidates), Decimal("0"))
-        if wanted > left:
-            raise InvalidInput(
-                _(
-                    "You cannot return %(wanted)s of %(sku)s: only %(left)s left to return."
-                )
-                % {
-                    "wanted": _quantity_text(wanted),
-                    "sku": line["sku"],
-                    "left": _quantity_text(left),
-                },
-                field=f"lines[{i}].quantity",
-            )
-        for c in candidates:
-            take = min(wanted, c.quantity - c.quantity_returned)
-            if take <= 0:
-                continue
-            # The value of what a line has had back is always the rounded value
-            # of its returned quantity, so partial returns of a line add up to
-            # exactly its amount: rounding each piece on its own could pass it.
-            value += _line_amount(
-                c.quantity_returned + take, c.unit_price
-            ) - _line_amount(c.quantity_returned, c.unit_price)
-            c.quantity_returned += take
-            wanted -= take
-            touched.append(c)
-            if wanted == 0:
-                break
-    PurchaseLine.objects.bulk_update(set(touched), ["quantity_returned"])
-    return value
-
-
-def _quantity_text(quantity: Decimal) -> str:
-    """3.000 → "3", 0.500 → "0.5", 20.000 → "20" (normalize() alone gives "2E+1")."""
-    return format(quantity.normalize(), "f")
+    return receipt_record(receipt, write=write, lock=lock, on_written=on_written)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 from django.db import transaction
 from django.db.models import F, Max, Q, Sum
@@ -45,7 +45,7 @@ from rewards.models import (
     VoucherSource,
     VoucherStatus,
 )
-from rewards.services.ledger import CENT
+from rewards.services.inputs import line_amount
 from rewards.services.vouchers import voucher_grant
 
 # A till may send 10,000 coffees on one receipt; the stamp columns are small
@@ -69,11 +69,6 @@ def stamp_programs_running(*, store_id: int, on: dt.date) -> list[StampProgram]:
     )
 
 
-def _line_value(quantity: Decimal, unit_price: Decimal) -> Decimal:
-    # As purchases._line_amount, so a line's returned value matches the ledger's.
-    return (quantity * unit_price).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
 def stamps_for_purchase(
     program: StampProgram, purchase: Purchase, lines: Iterable[PurchaseLine]
 ) -> int:
@@ -91,7 +86,7 @@ def stamps_for_purchase(
     if program.has_item_filter:
         lines = list(lines)
         back_by_lines = sum(
-            (_line_value(li.quantity_returned, li.unit_price) for li in lines),
+            (line_amount(li.quantity_returned, li.unit_price) for li in lines),
             Decimal("0"),
         )
         left = purchase.total - back_by_lines
@@ -106,7 +101,7 @@ def stamps_for_purchase(
         )
         spend = share * sum(
             (
-                li.amount - _line_value(li.quantity_returned, li.unit_price)
+                li.amount - line_amount(li.quantity_returned, li.unit_price)
                 for li in matching
             ),
             Decimal("0"),

@@ -17,13 +17,9 @@ from rewards.models import (
     TierQualification,
     TierWindow,
 )
-from rewards.selectors import (
-    ZERO_VALUE,
-    membership_guaranteed_ranks,
-    program_settings_get,
-    tier_values,
-    tiers_active,
-)
+from rewards.selectors.memberships import membership_guaranteed_ranks
+from rewards.selectors.program import program_settings_get
+from rewards.selectors.tiers import ZERO_VALUE, tier_values, tiers_active
 
 # --- tiers -----------------------------------------------------------------------------
 
@@ -49,7 +45,7 @@ def _tier_reason(tier: Tier, value: Decimal, *, at: dt.datetime) -> str:
     return f"{_amount_text(value, 0)} visits {window}"
 
 
-def _tier_move(
+def tier_move(
     account: PointsAccount,
     *,
     member_id: int,
@@ -76,7 +72,7 @@ def _tier_move(
     return entry
 
 
-def _tier_upgrade(
+def tier_upgrade(
     account: PointsAccount, *, member_id: int, tiers: list[Tier], at: dt.datetime
 ) -> Tier | None:
     """Move the member up to the highest tier they qualify for; never down.
@@ -99,7 +95,7 @@ def _tier_upgrade(
             best = tier
     if best is not None:
         value = values[best.pk].get(member_id, ZERO_VALUE).value
-        _tier_move(
+        tier_move(
             account,
             member_id=member_id,
             to_tier=best,
@@ -130,7 +126,7 @@ def tier_evaluate(*, member: Member, at: dt.datetime | None = None) -> Tier | No
     None when it did not change. Queues nothing."""
     with transaction.atomic(durable=True):
         account = account_lock(member_id=member.pk)
-        return _tier_upgrade(
+        return tier_upgrade(
             account, member_id=member.pk, tiers=tiers_active(), at=at or timezone.now()
         )
 
@@ -171,7 +167,7 @@ def _tier_downgrade_one(
             f"{_amount_text(current.threshold)} for {current.name} "
             f"after {current.grace_days} grace days"
         )
-        _tier_move(
+        tier_move(
             account,
             member_id=member_id,
             to_tier=to_tier,

@@ -24,17 +24,10 @@ from rewards.models import (
     VoucherSource,
     VoucherStatus,
 )
-from rewards.selectors import (
-    voucher_code_normalize,
-    voucher_refusal,
-)
-from rewards.services.ledger import (
-    _fingerprint,
-    _idempotent,
-    _post,
-    _receipt,
-    _spendable_check,
-)
+from rewards.selectors.catalog import voucher_code_normalize, voucher_refusal
+from rewards.services.idempotency import body_fingerprint, idempotent_write
+from rewards.services.inputs import receipt_id_clean
+from rewards.services.ledger import entry_post, spendable_check
 
 # --- rewards catalog and vouchers -------------------------------------------------------
 
@@ -150,7 +143,7 @@ def reward_redeem(
         raise InvalidInput(
             _("The redemption key is missing or too long."), field="idempotency_key"
         )
-    fingerprint = _fingerprint({"member": member.pk, "reward": reward.pk})
+    fingerprint = body_fingerprint({"member": member.pk, "reward": reward.pk})
     mismatch = _("This redemption was already made for another reward or member.")
 
     def lookup() -> Voucher | None:
@@ -185,7 +178,7 @@ def reward_redeem(
                 field="reward",
                 balance=account.balance,
             )
-        _spendable_check(account, locked.points_cost, field="reward")  # pending?
+        spendable_check(account, locked.points_cost, field="reward")  # pending?
         if locked.stock is not None:
             locked.stock -= 1
             locked.save(update_fields=["stock", "updated_at"])
@@ -200,7 +193,7 @@ def reward_redeem(
             idempotency_key=key,
             fingerprint=fingerprint,
         )
-        _post(
+        entry_post(
             account=account,
             kind=LedgerKind.REDEEM,
             points=-locked.points_cost,
@@ -210,7 +203,7 @@ def reward_redeem(
         )
         return voucher, False
 
-    return _idempotent(work, lookup, replay)
+    return idempotent_write(work, lookup, replay)
 
 
 def voucher_grant(
@@ -238,7 +231,7 @@ def voucher_grant(
         raise InvalidInput(
             _("The redemption key is missing or too long."), field="idempotency_key"
         )
-    fingerprint = _fingerprint(
+    fingerprint = body_fingerprint(
         {"member": member.pk, "reward": reward.pk, "source": source}
     )
     mismatch = _("This voucher was already given for another reward or member.")
@@ -276,7 +269,7 @@ def voucher_grant(
         # Called from inside another service's transaction (a purchase filling a
         # stamp card): that one is durable and owns retries; just join it.
         return work()
-    return _idempotent(work, lookup, replay)
+    return idempotent_write(work, lookup, replay)
 
 
 def _voucher_code_unused() -> str:
@@ -333,7 +326,7 @@ def voucher_consume(
     `on_written(row)`, when given, runs inside the transaction after the write
     (not on a replay); raising there rolls the write back (staff audit, limits).
     """
-    receipt_id = _receipt(receipt_id)
+    receipt_id = receipt_id_clean(receipt_id)
     found = _voucher_by_code(code)
     with transaction.atomic(durable=True):
         voucher = voucher_lock(voucher_id=found.pk)
@@ -395,7 +388,7 @@ def _voucher_close(
         refund, what = reward.refund_points_on_expiry, "expired"
     if refund and voucher.points_spent:  # a granted voucher cost nothing
         voucher.points_refunded = voucher.points_spent
-        _post(
+        entry_post(
             account=account,
             kind=LedgerKind.REFUND,
             points=voucher.points_spent,

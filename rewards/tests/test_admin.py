@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from members.tests.factories import MemberFactory
 from rewards.models import LedgerEntry, ProgramSettings
-from rewards.selectors import program_settings_get
+from rewards.selectors.program import program_settings_get
 from rewards.services import (
     points_adjust,
     points_redeem,

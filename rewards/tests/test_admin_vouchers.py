@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from rewards.models import LedgerEntry, LedgerKind, Reward, Voucher, VoucherStatus
-from rewards.selectors import member_balance_get
+from rewards.selectors.ledger import member_balance_get
 from rewards.services import points_adjust, reward_redeem, voucher_consume
 from rewards.tests.factories import RewardFactory
 

@@ -19,7 +19,8 @@ from rest_framework.test import APIClient
 from members.services import api_token_create
 from members.tests.factories import MemberFactory
 from rewards.models import LedgerEntry, LedgerKind, Purchase, PurchaseReturn, Redemption
-from rewards.selectors import member_balance_get, program_settings_get
+from rewards.selectors.ledger import member_balance_get
+from rewards.selectors.program import program_settings_get
 from rewards.services import (
     MAX_POINTS,
     points_redeem,

@@ -151,10 +151,10 @@ def test_plan_not_on_sale_is_409(till, member):
 
 
 def test_partner_till_cannot_sell(plan, member):
-    from conftest import _api_client_for
+    from conftest import api_client_for
 
     bakery = StoreFactory(code="bakery", partner=PartnerFactory())
-    client = _api_client_for(bakery)
+    client = api_client_for(bakery)
 
     response = _sell(
         client, card_number=member.card_number, plan_id=plan.pk, receipt_id="M"

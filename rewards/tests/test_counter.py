@@ -6,7 +6,7 @@ from django.urls import reverse
 from members.models import ConsentEvent, ConsentSource, Member
 from members.tests.factories import MemberFactory, UserFactory
 from rewards.models import LedgerEntry, Purchase, PurchaseReturn, Redemption
-from rewards.selectors import member_balance_get
+from rewards.selectors.ledger import member_balance_get
 from rewards.services import points_adjust, points_redeem, purchase_record
 
 pytestmark = pytest.mark.django_db

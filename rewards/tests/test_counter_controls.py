@@ -6,7 +6,7 @@ from django.urls import reverse
 from members.models import AuditAction, StaffAuditEvent, StaffControls
 from members.tests.factories import MemberFactory
 from rewards.models import PurchaseReturn, Redemption
-from rewards.selectors import member_balance_get
+from rewards.selectors.ledger import member_balance_get
 from rewards.services import points_adjust, purchase_record, reward_redeem
 from rewards.tests.factories import RewardFactory
 
@@ -203,13 +203,13 @@ class TestCounterAudit:
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_tills_of_one_cashier_cannot_both_slip_under_the_limit(store):
-    from conftest import _staff
+    from conftest import staff_user_make
     from members.audit import StaffActor
     from members.errors import Conflict
     from rewards.services import DailyLimitReached, counter_hook, points_redeem
     from rewards.tests.test_races import run_together
 
-    cashier = _staff("Cashier", "busy-cashier", store)
+    cashier = staff_user_make("Cashier", "busy-cashier", store)
     members = [MemberFactory(store=store) for _ in range(10)]
     for member in members:
         points_adjust(member=member, points=100, reason="start", created_by=None)

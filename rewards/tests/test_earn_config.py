@@ -162,7 +162,7 @@ def test_every_kind_of_change_gives_a_new_token(member, store):
 
 
 def test_the_lock_reads_the_membership_in_force_as_the_selector_does(member, store):
-    """_account_lock_sql writes subscriptions_in_force's rule again, in SQL: both
+    """account_lock_sql writes subscriptions_in_force's rule again, in SQL: both
     must pick the same plan at every edge (not started yet, starting exactly then,
     paid until exactly then, cancelled, expired)."""
     import datetime as dt
@@ -170,8 +170,8 @@ def test_the_lock_reads_the_membership_in_force_as_the_selector_does(member, sto
     from django.utils import timezone
 
     from rewards.models import Subscription, SubscriptionStatus
-    from rewards.selectors import membership_multiplier_get
-    from rewards.services.purchases import _account_lock_for_purchase
+    from rewards.selectors.memberships import membership_multiplier_get
+    from rewards.services.purchases import account_lock_for_purchase
     from rewards.tests.factories import MembershipPlanFactory
 
     t0 = timezone.now().replace(microsecond=0)
@@ -194,7 +194,7 @@ def test_the_lock_reads_the_membership_in_force_as_the_selector_does(member, sto
 
     seen = set()
     for at in moments:
-        account = _account_lock_for_purchase(
+        account = account_lock_for_purchase(
             member_id=member.pk, store_id=store.pk, receipt_id="none", perks_at=at
         )
         by_sql = (

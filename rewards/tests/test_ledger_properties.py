@@ -36,7 +36,8 @@ from rewards.models import (
     Voucher,
     VoucherStatus,
 )
-from rewards.selectors import ledger_invariant_violations, program_settings_get
+from rewards.selectors.invariants import ledger_invariant_violations
+from rewards.selectors.program import program_settings_get
 from rewards.services import (
     LineInput,
     ReturnLineInput,

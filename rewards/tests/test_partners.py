@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from members.tests.factories import MemberFactory, PartnerFactory, StoreFactory
 from rewards.models import Purchase
-from rewards.selectors import partner_settlement, partner_settlements
+from rewards.selectors.partners import partner_settlement, partner_settlements
 from rewards.services import (
     points_redeem,
     purchase_record,

@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from rewards.selectors import points_discount, program_settings_get
+from rewards.selectors.ledger import points_discount
+from rewards.selectors.program import program_settings_get
 from rewards.services import points_redeem, purchase_record
 
 pytestmark = pytest.mark.django_db

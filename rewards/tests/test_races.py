@@ -25,7 +25,7 @@ from rewards.models import (
     PurchaseReturn,
     Redemption,
 )
-from rewards.selectors import program_settings_get
+from rewards.selectors.program import program_settings_get
 from rewards.services import (
     points_adjust,
     points_redeem,

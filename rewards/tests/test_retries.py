@@ -13,7 +13,8 @@ from django.db.models import Sum
 from members.tests.factories import MemberFactory, StoreFactory
 from rewards.locks import account_lock
 from rewards.models import LedgerEntry, LedgerKind, PointsAccount
-from rewards.services import ledger as services
+from rewards.services import idempotency
+from rewards.services.ledger import entry_post
 
 
 def _never_replayed():
@@ -30,7 +31,7 @@ def _wrapped(cause: Exception) -> OperationalError:
 
 @pytest.fixture
 def no_sleep(monkeypatch):
-    monkeypatch.setattr(services.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(idempotency.time, "sleep", lambda seconds: None)
 
 
 @pytest.mark.django_db
@@ -42,7 +43,7 @@ def test_a_non_retryable_operational_error_is_not_retried(no_sleep):
         raise _wrapped(psycopg.errors.QueryCanceled("canceling statement"))
 
     with pytest.raises(OperationalError, match="canceling statement"):
-        services._idempotent(work, _never_replayed, None)
+        idempotency.idempotent_write(work, _never_replayed, None)
 
     assert len(calls) == 1
 
@@ -56,7 +57,7 @@ def test_an_operational_error_without_a_driver_cause_is_not_retried(no_sleep):
         raise OperationalError("database is locked")
 
     with pytest.raises(OperationalError, match="database is locked"):
-        services._idempotent(work, _never_replayed, None)
+        idempotency.idempotent_write(work, _never_replayed, None)
 
     assert len(calls) == 1
 
@@ -72,9 +73,9 @@ def test_a_persistent_serialization_failure_is_retried_three_times_then_raised(
         raise _wrapped(psycopg.errors.SerializationFailure("could not serialize"))
 
     with pytest.raises(OperationalError, match="could not serialize"):
-        services._idempotent(work, _never_replayed, None)
+        idempotency.idempotent_write(work, _never_replayed, None)
 
-    assert len(calls) == 1 + services.MAX_RETRIES
+    assert len(calls) == 1 + idempotency.MAX_RETRIES
 
 
 @pytest.mark.postgres
@@ -82,7 +83,7 @@ def test_a_persistent_serialization_failure_is_retried_three_times_then_raised(
 def test_a_real_deadlock_is_retried_and_both_writers_succeed():
     """Two transactions lock two accounts in opposite orders (what rewards.locks
     exists to prevent), so PostgreSQL really detects a deadlock and aborts one;
-    _idempotent must rerun that one, and both entries must land exactly once."""
+    idempotent_write must rerun that one, and both entries must land exactly once."""
     store = StoreFactory(code="dl", name="Deadlock Street")
     accounts = [
         PointsAccount.objects.get(member=MemberFactory(store=store)) for _ in range(2)
@@ -100,13 +101,13 @@ def test_a_real_deadlock_is_retried_and_both_writers_succeed():
             if attempts[i] == 1:
                 barrier.wait(timeout=10)  # both hold their first lock now
             account_lock(member_id=second.member_id)
-            entry = services._post(
+            entry = entry_post(
                 account=mine, kind=LedgerKind.ADJUST, points=10, reason=f"w{i}"
             )
             return entry, False
 
         try:
-            results[i] = services._idempotent(work, _never_replayed, None)
+            results[i] = idempotency.idempotent_write(work, _never_replayed, None)
         except Exception as exc:  # noqa: BLE001 - inspected below
             results[i] = exc
         finally:

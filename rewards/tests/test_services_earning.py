@@ -19,12 +19,9 @@ from rewards.models import (
     RuleKind,
     RuleStatus,
 )
-from rewards.selectors import (
-    ledger_invariant_violations,
-    points_available_get,
-    points_outlook_get,
-    program_settings_get,
-)
+from rewards.selectors.invariants import ledger_invariant_violations
+from rewards.selectors.ledger import points_available_get, points_outlook_get
+from rewards.selectors.program import program_settings_get
 from rewards.services import (
     LineInput,
     ReturnLineInput,
@@ -199,7 +196,7 @@ class TestRuleOrderAndBreakdown:
         assert buy(member, store, [COFFEE, CAKE]).points_earned == 220
 
     def test_statement_explains_the_rules(self, member, store):
-        from rewards.selectors import earn_breakdown_explain
+        from rewards.selectors.statement import earn_breakdown_explain
 
         EarningRuleFactory(category="coffee", multiplier=Decimal("2"), name="Coffee x2")
         silver = TierFactory(name="Silver", earn_multiplier=Decimal("1.50"))

@@ -21,7 +21,7 @@ from rewards.models import (
     Voucher,
     VoucherSource,
 )
-from rewards.selectors import (
+from rewards.selectors.memberships import (
     membership_active_get,
     membership_earn_multiplier,
 )

@@ -22,7 +22,8 @@ from rewards.models import (
     PurchaseReturn,
     Redemption,
 )
-from rewards.selectors import member_balance_get, program_settings_get
+from rewards.selectors.ledger import member_balance_get
+from rewards.selectors.program import program_settings_get
 from rewards.services import (
     LineInput,
     ReturnLineInput,

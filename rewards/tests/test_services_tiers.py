@@ -16,7 +16,8 @@ from rewards.models import (
     TierQualification,
     TierWindow,
 )
-from rewards.selectors import member_balance_get, tier_progress_get
+from rewards.selectors.ledger import member_balance_get
+from rewards.selectors.tiers import tier_progress_get
 from rewards.services import (
     points_adjust,
     purchase_record,

@@ -17,12 +17,9 @@ from rewards.models import (
     VoucherSource,
     VoucherStatus,
 )
-from rewards.selectors import (
-    ledger_entries_for_member,
-    ledger_entry_explain,
-    member_balance_get,
-    voucher_code_normalize,
-)
+from rewards.selectors.catalog import voucher_code_normalize
+from rewards.selectors.ledger import ledger_entries_for_member, member_balance_get
+from rewards.selectors.statement import ledger_entry_explain
 from rewards.services import (
     VOUCHER_ALPHABET,
     points_adjust,

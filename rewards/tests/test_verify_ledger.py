@@ -11,7 +11,8 @@ from django.db import connection
 
 from members.tests.factories import MemberFactory
 from rewards.models import LedgerEntry, PointsAccount, Purchase
-from rewards.selectors import ledger_invariant_violations, program_settings_get
+from rewards.selectors.invariants import ledger_invariant_violations
+from rewards.selectors.program import program_settings_get
 from rewards.services import (
     points_adjust,
     points_redeem,
@@ -119,7 +120,7 @@ def test_ledger_discrepancies_lists_only_the_accounts_that_disagree(store):
     from django.db import connection
 
     from members.tests.factories import MemberFactory
-    from rewards.selectors import ledger_discrepancies
+    from rewards.selectors.invariants import ledger_discrepancies
     from rewards.services import points_adjust
 
     good, bad, empty = (MemberFactory(store=store) for _ in range(3))

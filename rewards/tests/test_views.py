@@ -10,12 +10,12 @@ from django.utils import timezone, translation
 
 from members.tests.factories import MemberFactory, StoreFactory, UserFactory
 from rewards.models import LedgerEntry, LedgerKind
-from rewards.selectors import (
+from rewards.selectors.ledger import (
     ledger_entries_explained_for_member,
     ledger_entries_for_member,
-    ledger_entry_explain,
-    program_settings_get,
 )
+from rewards.selectors.program import program_settings_get
+from rewards.selectors.statement import ledger_entry_explain
 from rewards.services import (
     points_adjust,
     points_bonus_grant,

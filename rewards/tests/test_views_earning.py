@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from rewards.selectors import program_settings_get
+from rewards.selectors.program import program_settings_get
 from rewards.services import LineInput, points_bonus_grant, purchase_record
 from rewards.tests.factories import EarningRuleFactory
 

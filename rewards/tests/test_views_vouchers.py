@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from members.tests.factories import MemberFactory, UserFactory
 from rewards.models import Voucher
-from rewards.selectors import member_balance_get
+from rewards.selectors.ledger import member_balance_get
 from rewards.services import points_adjust, reward_redeem, voucher_consume
 from rewards.tests.factories import RewardFactory
 

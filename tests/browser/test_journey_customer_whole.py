@@ -24,7 +24,7 @@ from members.models import ConsentSource, Member
 from members.services import api_token_create
 from members.tests.factories import StoreFactory
 from rewards.models import Voucher
-from rewards.selectors import member_balance_get
+from rewards.selectors.ledger import member_balance_get
 from rewards.tests.factories import RewardFactory
 from tests.browser._journey import browser_watch
 

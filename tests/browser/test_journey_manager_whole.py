@@ -20,13 +20,13 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from analytics.services.snapshots import snapshots_refresh_range
-from conftest import _staff
+from conftest import staff_user_make
 from members.audit import StaffActor
 from members.models import AdjustmentRequest, AdjustmentStatus
 from members.selectors import staff_controls_get
 from members.tests.factories import MemberFactory
 from rewards.models import LedgerEntry
-from rewards.selectors import member_balance_get
+from rewards.selectors.ledger import member_balance_get
 from rewards.services import adjustment_request, purchase_record
 from tests.browser._journey import admin_login, browser_watch
 
@@ -73,7 +73,7 @@ def test_manager_reads_the_dashboard_exports_csv_and_approves_an_adjustment(
     member = members[0]
     balance_before = member_balance_get(member_id=member.pk)
     # Another Manager asks for more points than they may give alone.
-    colleague = _staff("Manager", "manager2", store)
+    colleague = staff_user_make("Manager", "manager2", store)
     threshold = staff_controls_get().adjustment_approval_threshold
     points = threshold + 1500
     adjustment = adjustment_request(

@@ -28,7 +28,7 @@ def _url(member) -> str:
     return reverse("admin:member360", args=[member.pk])
 
 
-def _history(member, store, manager, n: int) -> None:
+def purchase_history_make(member, store, manager, n: int) -> None:
     skus = ["COF", "CAKE", "TEA", "JAM"]
     purchases = [
         purchase_record(
@@ -104,7 +104,7 @@ def test_unknown_member_is_404(client, manager):
 
 
 def test_timeline_shows_every_kind_newest_first(client, manager, member, store):
-    _history(member, store, manager, 3)
+    purchase_history_make(member, store, manager, 3)
     rfm_refresh()
     client.force_login(manager)
     response = client.get(_url(member))
@@ -124,13 +124,13 @@ def test_timeline_shows_every_kind_newest_first(client, manager, member, store):
 def test_query_count_does_not_grow_with_the_history(
     client, manager, member, store, django_assert_max_num_queries
 ):
-    _history(member, store, manager, 2)
+    purchase_history_make(member, store, manager, 2)
     client.force_login(manager)
     client.get(_url(member))  # warm the session and the settings caches
     # 30 before the five campaigns sources (one query each) joined the timeline
     with django_assert_max_num_queries(35) as small:
         client.get(_url(member))
-    _history(member, store, manager, 40)
+    purchase_history_make(member, store, manager, 40)
     with django_assert_max_num_queries(len(small.captured_queries)):
         response = client.get(_url(member))
     assert len(response.context["timeline"].items) == 25

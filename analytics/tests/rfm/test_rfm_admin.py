@@ -16,7 +16,7 @@ from analytics.services.recommend import copurchase_refresh
 from analytics.services.rfm import rfm_refresh
 from analytics.tests.recs_data import Line, members_make, purchases_make
 from campaigns.models import Segment, SegmentKind
-from rewards.selectors import program_settings_get
+from rewards.selectors.program import program_settings_get
 from rewards.tests.factories import RewardFactory
 
 pytestmark = pytest.mark.django_db

@@ -33,7 +33,7 @@ from members.errors import Conflict, InvalidInput, NotFound
 from members.models import StaffAuditEvent
 from members.tests.factories import MemberFactory
 from rewards.models import LedgerEntry, PointsAccount
-from rewards.selectors import ledger_invariant_violations
+from rewards.selectors.invariants import ledger_invariant_violations
 from rewards.tests.factories import TierFactory
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from campaigns.models import Complaint, ComplaintSource, ComplaintStatus, Messag
 from campaigns.tests.factories import response_make, survey_make
 from members.models import AdjustmentStatus, AuditAction, StaffAuditEvent
 from members.tests.factories import MemberFactory
-from rewards.selectors import member_balance_get
+from rewards.selectors.ledger import member_balance_get
 
 pytestmark = pytest.mark.django_db
 

@@ -41,7 +41,7 @@ from members.models import AdjustmentStatus, StaffAuditEvent
 from members.selectors import staff_controls_get
 from members.tests.factories import MemberFactory
 from rewards.models import LedgerEntry, LedgerKind
-from rewards.selectors import member_balance_get
+from rewards.selectors.ledger import member_balance_get
 
 pytestmark = pytest.mark.django_db
 

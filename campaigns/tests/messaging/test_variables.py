@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from analytics.campaign_hooks import Suggestions
 from analytics.selectors.recommend import recommendations_for, reward_suggestion_for
-from analytics.tests.member360.test_member360 import _history
+from analytics.tests.member360.test_member360 import purchase_history_make
 from campaigns.journeys.render import render, variables_unknown
 from campaigns.messaging.templating import LazyValue, template_check
 from campaigns.models import CampaignChunk, CampaignVariant
@@ -29,7 +29,7 @@ TEXT = "Try {{ recommended }}. Aim for {{ reward_suggestion }}."
 
 @pytest.fixture
 def shopper(member, store, manager):
-    _history(member, store, manager, 4)
+    purchase_history_make(member, store, manager, 4)
     return member
 
 

@@ -32,7 +32,7 @@ def mk_client(client, marketer):
     return client
 
 
-def _form(segment, **extra) -> dict:
+def campaign_form_data(segment, **extra) -> dict:
     data = {
         "name": "Autumn",
         "segment": str(segment.pk),
@@ -81,7 +81,7 @@ def test_changelist_search_finds_by_name(mk_client):
 
 def test_add_saves_campaign_with_author_and_variant(mk_client, marketer):
     segment = segment_all()
-    response = mk_client.post(_url("add"), _form(segment))
+    response = mk_client.post(_url("add"), campaign_form_data(segment))
     assert response.status_code == 302, (
         response.context["errors"] if response.context else ""
     )
@@ -95,7 +95,7 @@ def test_add_warns_about_unknown_variables(mk_client):
     segment = segment_all()
     response = mk_client.post(
         _url("add"),
-        _form(segment, **{"variants-0-body_en": "Hi {{ nickname }}"}),
+        campaign_form_data(segment, **{"variants-0-body_en": "Hi {{ nickname }}"}),
         follow=True,
     )
     assert "nickname" in response.content.decode()
@@ -106,7 +106,7 @@ def test_add_refuses_attribute_access_and_forbidden_tags(mk_client):
     segment = segment_all()
     response = mk_client.post(
         _url("add"),
-        _form(
+        campaign_form_data(
             segment,
             **{"variants-0-body_en": "{{ first_name.upper }} {% load static %}"},
         ),

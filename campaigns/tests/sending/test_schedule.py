@@ -12,7 +12,7 @@ from django.utils import timezone
 from campaigns.models import Campaign, CampaignStatus
 from campaigns.sending.services import campaign_schedule, campaign_send_now
 from campaigns.tests.factories import campaign_make, segment_all
-from campaigns.tests.sending.test_admin import _form
+from campaigns.tests.sending.test_admin import campaign_form_data
 from members.errors import InvalidInput
 
 pytestmark = pytest.mark.django_db
@@ -77,7 +77,7 @@ def test_send_now_still_sends_a_campaign_whose_date_went_by(
 
 def test_admin_form_refuses_a_past_time_with_a_field_error(mk_client):
     segment = segment_all()
-    data = _form(segment, **_when(timezone.now() - dt.timedelta(hours=3)))
+    data = campaign_form_data(segment, **_when(timezone.now() - dt.timedelta(hours=3)))
     response = mk_client.post(_url("add"), data)
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
@@ -89,7 +89,7 @@ def test_admin_form_refuses_a_past_time_with_a_field_error(mk_client):
 def test_admin_form_accepts_a_future_time(mk_client):
     segment = segment_all()
     at = (timezone.now() + dt.timedelta(days=1)).replace(microsecond=0)
-    response = mk_client.post(_url("add"), _form(segment, **_when(at)))
+    response = mk_client.post(_url("add"), campaign_form_data(segment, **_when(at)))
     assert response.status_code == 302
     assert Campaign.objects.get().scheduled_at == at
 
@@ -101,7 +101,7 @@ def test_admin_form_leaves_an_untouched_time_that_just_went_by(mk_client):
     at = (timezone.now() - dt.timedelta(minutes=3)).replace(microsecond=0)
     campaign = campaign_make(segment=segment, scheduled_at=at)
     variant = campaign.variants.get()
-    data = _form(
+    data = campaign_form_data(
         segment,
         name="Renamed",
         **_when(at),

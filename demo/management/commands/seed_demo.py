@@ -50,10 +50,7 @@ from members.services import (
     api_token_create,
     bonus_settings_update,
 )
-from rewards.selectors import (
-    ledger_discrepancies,
-    stamp_card_violations,
-)
+from rewards.selectors.invariants import ledger_discrepancies, stamp_card_violations
 from rewards.services import (
     stamp_cards_expire_due,
 )

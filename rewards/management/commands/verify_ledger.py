@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from rewards.models import LedgerEntry, PointsAccount, Purchase
-from rewards.selectors import LEDGER_CHECKS
+from rewards.selectors.invariants import LEDGER_CHECKS
 
 
 class Command(BaseCommand):

@@ -1,9 +1,4 @@
-"""POS API for points: purchases earn, returns claw back, redemptions spend.
-
-Every write is idempotent on the store's receipt id: the same request again is a
-200 with the first result, the same receipt id with other details a 409. The
-services decide both; the views only validate shapes and pick the status.
-"""
+"""POS API for purchases and returns: a purchase earns, a return claws back."""
 
 from __future__ import annotations
 
@@ -19,19 +14,15 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_field,
 )
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from members.api.serializers import CardNumberField, ErrorSerializer, error_responses
-from members.api.views import (
-    PHONE_MAX_LENGTH,
-    TillApiView,
-    member_by_card_or_404,
-    member_by_phone_or_404,
-)
+from members.api.serializers import CardNumberField, error_responses
+from members.api.views import PHONE_MAX_LENGTH, TillApiView
 from members.errors import InvalidInput, NotFound
-from members.models import Member, Store
+from members.models import Store
+from rewards.api.base import REPLAY, member_from, replay_status
 from rewards.api.serializers import (
     MAX_LINES,
     DateTimeField,
@@ -40,30 +31,19 @@ from rewards.api.serializers import (
     PurchaseLineSerializer,
     ReturnLineSerializer,
     money_field,
-    points_field,
     receipt_field,
 )
 from rewards.models import LedgerEntry, LedgerKind, Purchase, StampEntry, StampEntryKind
-from rewards.selectors import stamp_progress_for_purchase
-from rewards.services import (
-    LineInput,
-    ReturnLineInput,
-    points_redeem,
-    purchase_record,
-    purchase_return_record,
-    purchase_time_check,
-    voucher_consume,
-    voucher_validate,
-)
+from rewards.selectors.stamps import stamp_progress_for_purchase
+from rewards.services.lines import LineInput, ReturnLineInput
+from rewards.services.purchases import purchase_record, purchase_time_check
+from rewards.services.returns import purchase_return_record
 
 PURCHASE_ID_MAX_DIGITS = (
     18  # below bigint's 19, so a long id is "not found", not an overflow
 )
 
-REPLAY = _(
-    "A replay: this store sent the same receipt id with the same details before; "
-    "the body is the first result."
-)
+
 RECEIPT_CONFLICT = _("This store used the receipt id before with other details.")
 
 
@@ -72,17 +52,6 @@ def _store_zone(store: Store) -> dt.tzinfo:
         return zoneinfo.ZoneInfo(store.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return timezone.get_default_timezone()
-
-
-def _status(replayed: bool) -> int:
-    return status.HTTP_200_OK if replayed else status.HTTP_201_CREATED
-
-
-def _member_from(data: dict) -> Member:
-    """The member a purchase is for: the row alone, purchase_record needs no more."""
-    if "card_number" in data:
-        return member_by_card_or_404(data["card_number"], related=False)
-    return member_by_phone_or_404(data["phone"], related=False)
 
 
 def _earn_details(purchase: Purchase) -> tuple[list, bool]:
@@ -229,7 +198,7 @@ class PurchaseCreateApi(TillApiView):
         data = serializer.validated_data
         purchase, replayed = purchase_record(
             store=store,
-            member=_member_from(data),
+            member=member_from(data),
             receipt_id=data["receipt_id"],
             total=data["total"],
             lines=[LineInput(**line) for line in data.get("lines") or []],
@@ -240,7 +209,7 @@ class PurchaseCreateApi(TillApiView):
         output = self.OutputSerializer(
             purchase, context={"breakdown": breakdown, "stamped": stamped}
         )
-        return Response(output.data, status=_status(replayed))
+        return Response(output.data, status=replay_status(replayed))
 
 
 class PurchaseReturnCreateApi(TillApiView):
@@ -333,7 +302,7 @@ class PurchaseReturnCreateApi(TillApiView):
             amount=data.get("amount"),
             lines=[ReturnLineInput(**line) for line in data.get("lines") or []],
         )
-        return Response(self.OutputSerializer(ret).data, status=_status(replayed))
+        return Response(self.OutputSerializer(ret).data, status=replay_status(replayed))
 
     @staticmethod
     def _purchase_of_store(purchase_id: str, store: Store) -> Purchase:
@@ -354,197 +323,3 @@ class PurchaseReturnCreateApi(TillApiView):
                 _("No purchase %(id)s at this store.") % {"id": purchase_id[:20]}
             )
         return found
-
-
-class RedemptionConflictSerializer(ErrorSerializer):
-    balance = serializers.IntegerField(
-        required=False, help_text=_("The balance, when it was too small.")
-    )
-
-    class Meta:
-        ref_name = "RedemptionConflictError"
-
-
-class RedemptionCreateApi(TillApiView):
-    """Spend a member's points as a discount on a receipt."""
-
-    class InputSerializer(serializers.Serializer):
-        card_number = CardNumberField()
-        points = points_field()
-        receipt_id = receipt_field()
-
-        class Meta:
-            ref_name = "RedemptionCreateInput"
-
-    class OutputSerializer(serializers.Serializer):
-        id = serializers.IntegerField()
-        points = serializers.IntegerField()
-        discount = serializers.DecimalField(
-            max_digits=12,
-            decimal_places=2,
-            help_text=_('Money off the receipt, e.g. "10.00".'),
-        )
-        points_balance = serializers.IntegerField(
-            source="balance_after",
-            help_text=_("The member's balance right after this redemption."),
-        )
-
-        class Meta:
-            ref_name = "RedemptionCreateOutput"
-
-    @extend_schema(
-        operation_id="redemption_create",
-        summary=_("Redeem points for a discount"),
-        request=InputSerializer,
-        responses={
-            201: OutputSerializer,
-            200: OpenApiResponse(OutputSerializer, description=REPLAY),
-            **error_responses(400, 401, 404, e404=_("No member has this card number.")),
-            409: OpenApiResponse(
-                RedemptionConflictSerializer,
-                description=_(
-                    "Not enough points (the message and `balance` state the balance), "
-                    "or the receipt id was used before with other details."
-                ),
-            ),
-        },
-        tags=["redemptions"],
-    )
-    def post(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        redemption, replayed = points_redeem(
-            member=member_by_card_or_404(data["card_number"]),
-            store=request.auth.store,
-            points=data["points"],
-            receipt_id=data["receipt_id"],
-        )
-        return Response(
-            self.OutputSerializer(redemption).data, status=_status(replayed)
-        )
-
-
-# --- vouchers ------------------------------------------------------------------------
-
-VOUCHER_CODE_PARAMETER = OpenApiParameter(
-    "code",
-    str,
-    OpenApiParameter.PATH,
-    description=_(
-        'The voucher code as printed, e.g. "K7PQ2-XM9RD"; case and dashes do not matter.'
-    ),
-)
-
-
-class VoucherOutputSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    status = serializers.CharField(help_text=_("issued, used, cancelled or expired."))
-    reward = serializers.CharField(source="reward.name")
-    reward_type = serializers.CharField(
-        source="reward.type", help_text=_("fixed, percent, product or gift.")
-    )
-    value = serializers.DecimalField(
-        source="reward.value",
-        max_digits=12,
-        decimal_places=2,
-        allow_null=True,
-        help_text=_(
-            "Money off, or a percentage for a percent discount; null for products and gifts."
-        ),
-    )
-    expires_at = serializers.DateTimeField()
-    valid = serializers.BooleanField(
-        source="is_valid", help_text=_("Whether the till may accept it now.")
-    )
-    reason = serializers.CharField(
-        allow_blank=True, help_text=_("Why it may not be used; empty when valid.")
-    )
-    used_at = serializers.DateTimeField(allow_null=True)
-    used_receipt_id = serializers.SerializerMethodField(
-        help_text=_(
-            "The receipt it was used on, when used at this store; empty otherwise."
-        )
-    )
-
-    class Meta:
-        ref_name = "Voucher"
-
-    @extend_schema_field(serializers.CharField(allow_blank=True))
-    def get_used_receipt_id(self, voucher) -> str:
-        # Another store's receipt is not this till's business (as in voucher_refusal).
-        if voucher.used_store_id != self.context["store"].pk:
-            return ""
-        return voucher.used_receipt_id
-
-
-class VoucherConflictSerializer(ErrorSerializer):
-    status = serializers.CharField(help_text=_("The voucher's status."))
-
-    class Meta:
-        ref_name = "VoucherConflictError"
-
-
-class VoucherValidateApi(TillApiView):
-    """Check a voucher a customer shows: what it gives and whether it can be used now."""
-
-    @extend_schema(
-        operation_id="voucher_validate",
-        summary=_("Check a voucher"),
-        parameters=[VOUCHER_CODE_PARAMETER],
-        request=None,
-        responses={
-            200: VoucherOutputSerializer,
-            **error_responses(401, 404, e404=_("No voucher has this code.")),
-        },
-        tags=["vouchers"],
-    )
-    def post(self, request: Request, code: str) -> Response:
-        voucher = voucher_validate(code=code, store=request.auth.store)
-        output = VoucherOutputSerializer(voucher, context={"store": request.auth.store})
-        return Response(output.data)
-
-
-class VoucherConsumeApi(TillApiView):
-    """Use a voucher on a receipt; a retry with the same receipt id is answered again."""
-
-    class InputSerializer(serializers.Serializer):
-        receipt_id = receipt_field()
-
-        class Meta:
-            ref_name = "VoucherConsumeInput"
-
-    @extend_schema(
-        operation_id="voucher_consume",
-        summary=_("Use a voucher"),
-        parameters=[VOUCHER_CODE_PARAMETER],
-        request=InputSerializer,
-        responses={
-            201: VoucherOutputSerializer,
-            200: OpenApiResponse(
-                VoucherOutputSerializer,
-                description=_(
-                    "A replay: this store used the voucher on this receipt before."
-                ),
-            ),
-            **error_responses(400, 401, 404, e404=_("No voucher has this code.")),
-            409: OpenApiResponse(
-                VoucherConflictSerializer,
-                description=_(
-                    "Already used (the message says when), expired or cancelled."
-                ),
-            ),
-        },
-        tags=["vouchers"],
-    )
-    def post(self, request: Request, code: str) -> Response:
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        voucher, replayed = voucher_consume(
-            code=code,
-            store=request.auth.store,
-            receipt_id=serializer.validated_data["receipt_id"],
-        )
-        voucher.is_valid, voucher.reason = False, ""
-        output = VoucherOutputSerializer(voucher, context={"store": request.auth.store})
-        return Response(output.data, status=_status(replayed))

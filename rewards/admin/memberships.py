@@ -16,6 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from members.admin_base import ReadOnlyAdminMixin
 from members.errors import ServiceError
 from members.models import Member, Store
+from members.selectors import member_get_by_card, member_get_by_phone
+from rewards.admin.base import member_search
 from rewards.forms import receipt_id_new, service_error_to_form
 from rewards.models import (
     MembershipPlan,
@@ -23,9 +25,13 @@ from rewards.models import (
     SubscriptionEvent,
     SubscriptionStatus,
 )
+from rewards.services.memberships import (
+    membership_plan_save,
+    subscription_cancel,
+    subscription_sell,
+)
 
 SELL_PERMISSION = "rewards.add_subscription"
-MEMBER_SEARCH = ("card_number", "phone", "email", "last_name")
 
 
 @admin.register(MembershipPlan)
@@ -58,8 +64,6 @@ class MembershipPlanAdmin(admin.ModelAdmin):
         return False  # subscriptions point at it; take it off sale instead
 
     def save_model(self, request, obj, form, change):
-        from rewards.services import membership_plan_save
-
         membership_plan_save(plan=obj)
 
 
@@ -80,8 +84,6 @@ class SubscriptionSellForm(forms.Form):
     )
 
     def clean_card_number(self) -> Member:
-        from members.selectors import member_get_by_card, member_get_by_phone
-
         raw = self.cleaned_data["card_number"].strip()
         digits = raw.replace(" ", "").replace("-", "")
         member = member_get_by_card(card_number=digits) if digits.isdigit() else None
@@ -135,7 +137,7 @@ class SubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     list_filter = ("status", "plan", "store", "current_period_end")
     list_select_related = ("member", "plan", "store")
-    search_fields = tuple(f"member__{name}" for name in MEMBER_SEARCH)
+    search_fields = member_search("")
     date_hierarchy = "started_at"
     actions = ("cancel_subscriptions",)
     inlines = (SubscriptionEventInline,)
@@ -160,8 +162,6 @@ class SubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         description=_("Cancel the selected memberships now"), permissions=["cancel"]
     )
     def cancel_subscriptions(self, request, queryset):
-        from rewards.services import subscription_cancel
-
         done = 0
         for sub in queryset.filter(status=SubscriptionStatus.ACTIVE).order_by("pk"):
             try:
@@ -201,8 +201,6 @@ class SubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def sell_view(self, request):
         """A sale paid at a till, recorded by staff: subscription_sell."""
-        from rewards.services import subscription_sell
-
         if not request.user.has_perm(SELL_PERMISSION):
             raise PermissionDenied
         if request.method == "POST":
@@ -268,6 +266,6 @@ class SubscriptionEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("subscription__member", "subscription__plan", "store")
     search_fields = (
         "receipt_id",
-        *(f"subscription__member__{name}" for name in MEMBER_SEARCH),
+        *member_search("subscription__"),
     )
     date_hierarchy = "created_at"

@@ -15,7 +15,7 @@ from django.utils.translation import gettext
 
 from members.csvexport import csv_response
 from members.models import Partner
-from rewards.selectors import PartnerSettlement, partner_settlements
+from rewards.selectors.partners import PartnerSettlement, partner_settlements
 
 SETTLEMENT_PERMISSION = "members.view_partner"
 

@@ -1,0 +1,129 @@
+"""The statement's text: a sentence per ledger entry and the lines of an earn
+breakdown, in the active language."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
+from django.utils.translation import gettext as _
+
+from members.formatting import money_format, number_format, signed_number_format
+from rewards.models import LedgerEntry, LedgerKind, VoucherStatus
+
+
+def _bonus_name(entry: LedgerEntry) -> str:
+    """The bonus's name in the active language, from its idempotency key."""
+    key = entry.idempotency_key or ""
+    if key.startswith("welcome:"):
+        return _("Welcome bonus")
+    if key.startswith("profile:"):
+        return _("Bonus for completing the profile")
+    if key.startswith("birthday:"):
+        return _("Birthday bonus")
+    if key.startswith("referral:") and key.endswith(":referee"):
+        return _("Bonus for joining with a friend's code")
+    if key.startswith("referral:") and key.endswith(":referrer"):
+        return _("Bonus for referring a friend")
+    return entry.reason
+
+
+def ledger_entry_explain(entry: LedgerEntry, *, currency: str) -> str:
+    """A sentence that says where an entry's points came from, in the active language."""
+    points = signed_number_format(entry.points)
+    if entry.kind == LedgerKind.EARN and entry.purchase_id:
+        p = entry.purchase
+        return _("Purchase %(date)s, %(store)s, %(amount)s → %(points)s points") % {
+            "date": date_format(localtime(p.occurred_at), "SHORT_DATE_FORMAT"),
+            "store": p.store.name,
+            "amount": money_format(p.total, currency),
+            "points": points,
+        }
+    if entry.kind == LedgerKind.CLAWBACK and entry.purchase_return_id:
+        r = entry.purchase_return
+        return _(
+            "Return of %(amount)s from the purchase of %(date)s at %(store)s → %(points)s points"
+        ) % {
+            "amount": money_format(r.amount, currency),
+            "date": date_format(localtime(r.purchase.occurred_at), "SHORT_DATE_FORMAT"),
+            "store": r.purchase.store.name,
+            "points": points,
+        }
+    if entry.kind == LedgerKind.REDEEM and entry.redemption_id:
+        r = entry.redemption
+        return _("Discount of %(amount)s at %(store)s → %(points)s points") % {
+            "amount": money_format(r.discount, currency),
+            "store": r.store.name,
+            "points": points,
+        }
+    if entry.kind == LedgerKind.REDEEM and entry.voucher_id:
+        return _("Reward “%(reward)s”, voucher %(code)s → %(points)s points") % {
+            "reward": entry.voucher.reward.name,
+            "code": entry.voucher.code,
+            "points": points,
+        }
+    if entry.kind == LedgerKind.REFUND and entry.voucher_id:
+        values = {"code": entry.voucher.code, "points": points}
+        if entry.voucher.status == VoucherStatus.CANCELLED:
+            return (
+                _("Voucher %(code)s cancelled, points returned → %(points)s points")
+                % values
+            )
+        return (
+            _("Voucher %(code)s expired, points returned → %(points)s points") % values
+        )
+    if entry.kind == LedgerKind.BONUS:
+        return _("%(bonus)s → %(points)s points") % {
+            "bonus": _bonus_name(entry),
+            "points": points,
+        }
+    if entry.kind == LedgerKind.EXPIRE and hasattr(entry, "expired_lot"):
+        return _("Points earned on %(date)s expired → %(points)s points") % {
+            "date": date_format(
+                localtime(entry.expired_lot.earned_at), "SHORT_DATE_FORMAT"
+            ),
+            "points": points,
+        }
+    if entry.kind == LedgerKind.ADJUST:
+        return _("Adjustment by staff: %(reason)s → %(points)s points") % {
+            "reason": entry.reason,
+            "points": points,
+        }
+    return f"{entry.get_kind_display()}: {entry.reason} → {points}"
+
+
+def _multiplier_text(value: str) -> str:
+    """ "2.00" → "×2", "1.50" → "×1.5", in the active language's number format."""
+    number = Decimal(value).normalize()
+    places = max(-number.as_tuple().exponent, 0)
+    return "×" + number_format(number, places)
+
+
+def earn_breakdown_explain(entry: LedgerEntry, *, currency: str) -> list[dict]:
+    """ "Why you got these points": one line per stage or rule that gave points,
+    in the order they were applied, in the active language."""
+    lines = []
+    for item in entry.breakdown or []:
+        stage, name, mult = item["stage"], item.get("name", ""), item.get("multiplier")
+        if stage == "base":
+            label = _("Base rate: %(rate)s per %(currency)s") % {
+                "rate": number_format(Decimal(mult).normalize()),
+                "currency": currency,
+            }
+        elif stage == "tier":
+            label = _("%(tier)s tier (%(multiplier)s)") % {
+                "tier": name,
+                "multiplier": _multiplier_text(mult),
+            }
+        elif stage == "membership":
+            label = _("%(plan)s membership (%(multiplier)s)") % {
+                "plan": name,
+                "multiplier": _multiplier_text(mult),
+            }
+        elif mult:
+            label = f"{name} ({_multiplier_text(mult)})"
+        else:
+            label = name
+        lines.append({"stage": stage, "label": label, "points": item["points"]})
+    return lines

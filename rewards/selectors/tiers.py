@@ -1,0 +1,259 @@
+"""Tiers: qualification values over a window, and the progress text customers read."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+from django.db.models import Count, F, Min, Sum
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from members.formatting import money_format, number_format
+from members.models import Member
+from rewards.earn_config import earn_config_get
+from rewards.models import (
+    LedgerEntry,
+    LedgerKind,
+    ProgramSettings,
+    Purchase,
+    Tier,
+    TierQualification,
+    TierWindow,
+)
+from rewards.selectors.program import program_settings_get
+
+
+@dataclass(frozen=True)
+class TierValue:
+    """A member's qualification value for a tier, and when the oldest counted event was."""
+
+    value: Decimal
+    first_at: dt.datetime | None
+
+
+ZERO_VALUE = TierValue(Decimal("0"), None)
+
+
+def tiers_active() -> list[Tier]:
+    return list(Tier.objects.filter(is_active=True).order_by("rank"))
+
+
+def tier_window_start(tier: Tier, *, at: dt.datetime) -> dt.datetime:
+    """Where the tier's window begins for a value measured at `at`."""
+    if tier.window == TierWindow.CALENDAR_YEAR:
+        local = localtime(at)
+        return local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    return at - relativedelta(months=tier.window_months)
+
+
+def tier_window_end(tier: Tier, *, at: dt.datetime, first_at: dt.datetime | None):
+    """The date by which the missing amount must be reached: the end of the calendar
+    year, or for a rolling window the day the oldest counted event leaves it."""
+    if tier.window == TierWindow.CALENDAR_YEAR:
+        return dt.date(localtime(at).year, 12, 31)
+    base = first_at or at
+    return localtime(base + relativedelta(months=tier.window_months)).date()
+
+
+def _tier_key(tier: Tier) -> tuple:
+    return (tier.qualification, tier.window, tier.window_months)
+
+
+def _tier_value_one(tier: Tier, member_id: int, start: dt.datetime) -> dict:
+    if tier.qualification == TierQualification.POINTS_EARNED:
+        row = LedgerEntry.objects.filter(
+            account__member_id=member_id, kind=LedgerKind.EARN, created_at__gte=start
+        ).aggregate(value=Sum("points"), first=Min("created_at"))
+    else:
+        value = (
+            Sum(F("total") - F("returned_total"))
+            if tier.qualification == TierQualification.SPEND
+            else Count("id")
+        )
+        row = Purchase.objects.filter(
+            member_id=member_id, occurred_at__gte=start
+        ).aggregate(value=value, first=Min("occurred_at"))
+    return {member_id: TierValue(Decimal(row["value"] or 0), row["first"])}
+
+
+def _tier_values_many(tier: Tier, member_ids: list[int], start: dt.datetime) -> dict:
+    if tier.qualification == TierQualification.POINTS_EARNED:
+        rows = (
+            LedgerEntry.objects.filter(
+                account__member_id__in=member_ids,
+                kind=LedgerKind.EARN,
+                created_at__gte=start,
+            )
+            .values(who=F("account__member_id"))
+            .annotate(value=Sum("points"), first=Min("created_at"))
+        )
+    else:
+        value = (
+            Sum(F("total") - F("returned_total"))
+            if tier.qualification == TierQualification.SPEND
+            else Count("id")
+        )
+        rows = (
+            Purchase.objects.filter(member_id__in=member_ids, occurred_at__gte=start)
+            .values(who=F("member_id"))
+            .annotate(value=value, first=Min("occurred_at"))
+        )
+    return {
+        row["who"]: TierValue(Decimal(row["value"] or 0), row["first"])
+        for row in rows.order_by()
+    }
+
+
+def tier_values(
+    *, member_ids: list[int], tiers: list[Tier], at: dt.datetime
+) -> dict[int, dict[int, TierValue]]:
+    """{tier pk: {member id: value}} with one aggregate query per distinct
+    (qualification, window) among `tiers`, whatever the number of members.
+
+    Spend is what was kept (total - returned); points earned are EARN entries
+    only, never the balance; visits count purchases."""
+    result: dict[int, dict[int, TierValue]] = {}
+    cache: dict[tuple, dict[int, TierValue]] = {}
+    for tier in tiers:
+        key = _tier_key(tier)
+        if key not in cache:
+            start = tier_window_start(tier, at=at)
+            if (
+                len(member_ids) == 1
+            ):  # after each purchase: a plain aggregate is cheaper
+                cache[key] = _tier_value_one(tier, member_ids[0], start)
+            else:
+                cache[key] = _tier_values_many(tier, member_ids, start)
+        result[tier.pk] = cache[key]
+    return result
+
+
+def tier_value_text(tier: Tier, value: Decimal, *, currency: str) -> str:
+    """'1 240,00 ₴', '300 points', '5 visits' in the active language."""
+    if tier.qualification == TierQualification.SPEND:
+        return money_format(value, currency)
+    count = int(value)
+    if tier.qualification == TierQualification.POINTS_EARNED:
+        return ngettext("%(count)s point", "%(count)s points", count) % {
+            "count": number_format(count)
+        }
+    return ngettext("%(count)s visit", "%(count)s visits", count) % {
+        "count": number_format(count)
+    }
+
+
+def tier_window_text(tier: Tier) -> str:
+    if tier.window == TierWindow.CALENDAR_YEAR:
+        return _("the calendar year")
+    return ngettext("%(count)s month", "%(count)s months", tier.window_months) % {
+        "count": tier.window_months
+    }
+
+
+@dataclass(frozen=True)
+class TierProgress:
+    """What the customer pages show about tiers."""
+
+    current: Tier | None
+    next: Tier | None
+    value: Decimal  # towards the next tier (by its qualification)
+    missing: Decimal
+    deadline: dt.date | None
+    percent: int
+    sentence: str  # "Spend 1 240.00 UAH more by 1 March 2027 to reach Gold."
+    keep_sentence: str  # what keeps the current tier
+
+
+def tier_progress_get(
+    *,
+    member: Member,
+    at: dt.datetime | None = None,
+    program: ProgramSettings | None = None,
+) -> TierProgress | None:
+    """The member's tier, the next one and how far it is; None when no tier is set up.
+
+    Three queries at most: the program settings, the tiers, one aggregate per
+    distinct qualification of the current and the next tier. A caller that has
+    read the settings passes them as `program`: then the tiers come from the
+    process's earn configuration (rewards.earn_config), which that row's token
+    keeps current, and the aggregates are the only queries."""
+    at = at or timezone.now()
+    if program is None:
+        tiers = tiers_active()
+        if not tiers:
+            return None
+        program = program_settings_get()
+    else:
+        tiers = list(earn_config_get(program.config_version).tiers)
+        if not tiers:
+            return None
+    currency = program.currency
+    tier_id = member.account.tier_id  # select_related by the member selectors
+    current = next((t for t in tiers if t.pk == tier_id), None)
+    above = [t for t in tiers if current is None or t.rank > current.rank]
+    upcoming = above[0] if above else None
+    wanted = [t for t in (current, upcoming) if t is not None]
+    values = tier_values(member_ids=[member.pk], tiers=wanted, at=at)
+    sentence, keep = "", ""
+    value = missing = Decimal("0")
+    deadline, percent = None, 100
+    if upcoming is not None:
+        got = values[upcoming.pk].get(member.pk, ZERO_VALUE)
+        value = got.value
+        missing = max(upcoming.threshold - value, Decimal("0"))
+        deadline = tier_window_end(upcoming, at=at, first_at=got.first_at)
+        percent = (
+            100
+            if upcoming.threshold <= 0
+            else min(100, int(value * 100 / upcoming.threshold))
+        )
+        values_text = {
+            "amount": tier_value_text(upcoming, missing, currency=currency),
+            "date": date_format(deadline, "j F Y"),
+            "tier": upcoming.name,
+        }
+        if missing <= 0:
+            sentence = _("You qualify for %(tier)s with your next purchase.") % {
+                "tier": upcoming.name
+            }
+        elif upcoming.qualification == TierQualification.SPEND:
+            sentence = (
+                _("Spend %(amount)s more by %(date)s to reach %(tier)s.") % values_text
+            )
+        elif upcoming.qualification == TierQualification.POINTS_EARNED:
+            sentence = (
+                _("Earn %(amount)s more by %(date)s to reach %(tier)s.") % values_text
+            )
+        else:
+            sentence = (
+                _("Make %(amount)s more by %(date)s to reach %(tier)s.") % values_text
+            )
+    if current is not None and current.threshold > 0:
+        now_value = values[current.pk].get(member.pk, ZERO_VALUE).value
+        keep = _(
+            "%(tier)s stays yours while you reach %(threshold)s in %(window)s; "
+            "you have %(value)s now."
+        ) % {
+            "tier": current.name,
+            "threshold": tier_value_text(current, current.threshold, currency=currency),
+            "window": tier_window_text(current),
+            "value": tier_value_text(current, now_value, currency=currency),
+        }
+    elif current is not None:
+        keep = _("%(tier)s is yours to keep.") % {"tier": current.name}
+    return TierProgress(
+        current=current,
+        next=upcoming,
+        value=value,
+        missing=missing,
+        deadline=deadline,
+        percent=percent,
+        sentence=sentence,
+        keep_sentence=keep,
+    )

@@ -1,0 +1,55 @@
+"""Redemptions: points spent as a discount on a till receipt."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from members.models import Member, Store, User
+from rewards.models import PointsAccount, Redemption
+from rewards.selectors.ledger import points_discount
+from rewards.selectors.program import program_settings_get
+from rewards.services.inputs import points_clean, receipt_id_clean
+from rewards.services.ledger import spendable_check
+from rewards.services.receipts import TillReceipt, receipt_record
+
+
+def points_redeem(
+    *,
+    member: Member,
+    store: Store,
+    points: int,
+    receipt_id: str,
+    created_by: User | None = None,
+    recorded_at: dt.datetime | None = None,
+    on_written: Callable[[Redemption], None] | None = None,
+) -> tuple[Redemption, bool]:
+    """Spend points as a discount at a till. Returns (redemption, replayed).
+
+    Locks the account; refuses (Conflict, stating the balance) when fewer than
+    `points` can be spent now (pending points cannot), so no redemption ever
+    overdraws. Draws on the soonest-expiring points first.
+    `on_written(row)`, when given, runs inside the transaction after the write
+    (not on a replay); raising there rolls the write back (staff audit, limits).
+    """
+    receipt_id = receipt_id_clean(receipt_id)
+    points = points_clean(points)
+    body = {"member": member.pk, "points": points}
+    receipt = TillReceipt(
+        Redemption, store, receipt_id, member.pk, body, created_by, recorded_at
+    )
+
+    def write(account: PointsAccount) -> Redemption:
+        spendable_check(account, points, field="points")
+        conf = program_settings_get()
+        redemption = receipt.row_create(
+            member=member,
+            points=points,
+            discount=points_discount(points, conf.point_value),
+            balance_after=account.balance - points,
+        )
+        reason = f"Discount on receipt {receipt_id} at {store.code}"
+        receipt.entry_post(account, redemption, -points, reason)
+        return redemption
+
+    return receipt_record(receipt, write=write, on_written=on_written)
