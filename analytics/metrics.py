@@ -30,7 +30,7 @@ from django.db.models.functions import Abs, Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from members.models import Member, Referral, ReferralStatus
+from members.models import Member
 from rewards.models import (
     LedgerEntry,
     LedgerKind,
@@ -38,6 +38,8 @@ from rewards.models import (
     Purchase,
     PurchaseReturn,
     Redemption,
+    Referral,
+    ReferralStatus,
     TierHistory,
     Voucher,
 )

@@ -36,11 +36,12 @@ from analytics.models import (
     ProgramStateSnapshot,
     RefreshState,
 )
-from members.models import Member, Referral
+from members.models import Member
 from rewards.models import (
     LedgerEntry,
     Purchase,
     PurchaseReturn,
+    Referral,
     TierHistory,
     Voucher,
 )

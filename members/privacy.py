@@ -28,9 +28,9 @@ from members.models import (
     Member,
     MemberErasure,
     OneTimeCode,
-    Referral,
     User,
 )
+from rewards.models import Referral
 
 EXPORT_VERSION = 1
 ANONYMIZE_PERMISSION = "members.add_membererasure"
@@ -202,9 +202,9 @@ def member_anonymize(
         by = actor.user if actor is not None else None
         for channel in Channel.values:
             if getattr(locked, f"{channel}_consent"):
-                from members.services import _consent_write  # one consent writer
+                from members.services import consent_write  # one consent writer
 
-                _consent_write(
+                consent_write(
                     member=locked,
                     channel=channel,
                     granted=False,

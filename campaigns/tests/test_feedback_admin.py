@@ -13,8 +13,9 @@ from django.utils import timezone
 from campaigns.models import Complaint, ComplaintSource, ComplaintStatus, Message
 from campaigns.services_feedback import complaint_file
 from campaigns.tests.factories_feedback import response_make, survey_make
-from members.models import AdjustmentStatus, AuditAction, StaffAuditEvent
+from members.models import AuditAction, StaffAuditEvent
 from members.tests.factories import MemberFactory
+from rewards.models import AdjustmentStatus
 from rewards.selectors import member_balance_get
 
 pytestmark = pytest.mark.django_db

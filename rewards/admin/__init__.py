@@ -754,3 +754,4 @@ class StampCardAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 from rewards import admin_memberships, admin_partners  # noqa: E402, F401
+from rewards.admin import controls, referrals  # noqa: E402, F401

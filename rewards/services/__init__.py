@@ -1,5 +1,5 @@
 """Every write to points: accounts, purchases, returns, redemptions, adjustments,
-vouchers and tiers. One module per area; callers import from here.
+vouchers and tiers; bonuses, referrals and anomaly flags. One module per area; callers import from here.
 
 Each public service runs in its own durable transaction, locks the member's
 points account first (rewards.locks), writes the domain row and its ledger
@@ -15,6 +15,20 @@ from rewards.services.adjustments import (  # noqa: F401
     adjustment_refuse,
     adjustment_request,
 )
+from rewards.services.anomalies import (  # noqa: F401
+    anomalies_scan,
+    anomaly_digest_send,
+    anomaly_flags_review,
+)
+from rewards.services.bonuses import (  # noqa: F401
+    BIRTHDAY_NOTICE_DAYS,
+    PROFILE_REASON,
+    WELCOME_REASON,
+    birthday_bonus_grant_due,
+    bonus_grant,
+    bonus_settings_update,
+    profile_bonus_check,
+)
 from rewards.services.counter_controls import (  # noqa: F401
     DailyLimitReached,
     counter_hook,
@@ -26,6 +40,11 @@ from rewards.services.earning import (  # noqa: F401
     earning_rule_pause,
     earning_rule_save,
     program_settings_update,
+    settings_row_update,
+)
+from rewards.services.enrolment import (  # noqa: F401
+    BulkEnrolmentBonuses,
+    enrolment_bonuses_grant,
 )
 from rewards.services.ledger import (  # noqa: F401
     CENT,
@@ -60,6 +79,14 @@ from rewards.services.purchases import (  # noqa: F401
     purchase_record,
     purchase_return_record,
     purchase_time_check,
+)
+from rewards.services.referrals import (  # noqa: F401
+    DOTLESS_DOMAINS,
+    referral_approve,
+    referral_qualify_on_purchase,
+    referral_record,
+    referral_refuse,
+    referral_refuse_enrolled,
 )
 from rewards.services.stamps import (  # noqa: F401
     MAX_STAMPS_PER_PURCHASE,

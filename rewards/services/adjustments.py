@@ -24,15 +24,10 @@ from django.utils.translation import gettext as _
 from members.audit import StaffActor, staff_audit_write
 from members.errors import Conflict, Forbidden, InvalidInput, NotFound
 from members.locks import member_lock
-from members.models import (
-    AdjustmentRequest,
-    AdjustmentStatus,
-    AuditAction,
-    Member,
-)
-from members.selectors import staff_controls_get
+from members.models import AuditAction, Member
 from rewards.locks import account_lock, adjustment_request_lock
-from rewards.models import LedgerEntry
+from rewards.models import AdjustmentRequest, AdjustmentStatus, LedgerEntry
+from rewards.selectors.controls import staff_controls_get
 from rewards.services.ledger import (
     _idempotent,
     _points,
@@ -41,7 +36,7 @@ from rewards.services.ledger import (
 )
 
 ADJUST_PERMISSION = "rewards.adjust_points"
-APPROVE_PERMISSION = "members.approve_adjustmentrequest"
+APPROVE_PERMISSION = "rewards.approve_adjustmentrequest"
 KEY_MAX_LENGTH = 80
 # What one staff member applies to one member without approval is summed over
 # this rolling window (see adjustment_request).

@@ -15,7 +15,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from members.errors import InvalidInput
-from members.models import Member, Referral, ReferralStatus, Store, User
+from members.models import Member, Store, User
 from members.numbers import is_plain_decimal
 from rewards.earn_config import earn_config_get
 from rewards.earning import EarnLine, Multiplier, earn_compute, kept_points
@@ -28,6 +28,8 @@ from rewards.models import (
     Purchase,
     PurchaseLine,
     PurchaseReturn,
+    Referral,
+    ReferralStatus,
     Subscription,
     SubscriptionStatus,
 )
@@ -46,6 +48,7 @@ from rewards.services.ledger import (
     _replay,
     points_expiry,
 )
+from rewards.services.referrals import referral_qualify_on_purchase
 from rewards.services.stamps import stamps_award_for_purchase, stamps_revoke_for_return
 from rewards.services.tiers import RATE_PLACES, _tier_upgrade
 
@@ -382,8 +385,6 @@ def purchase_record(
             account, member_id=member.pk, tiers=tiers, at=recorded_at or timezone.now()
         )
         if account.referral_pending:
-            from members.services import referral_qualify_on_purchase  # no cycle
-
             referral_qualify_on_purchase(member=member, purchase=purchase)
         if on_written is not None:
             on_written(purchase)

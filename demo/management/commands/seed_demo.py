@@ -88,8 +88,6 @@ from members.models import (
 )
 from members.services import (
     api_token_create,
-    birthday_bonus_grant_due,
-    bonus_settings_update,
     member_enroll,
     member_update_profile,
     partner_create,
@@ -112,6 +110,8 @@ from rewards.selectors import (
 from rewards.services import (
     LineInput,
     ReturnLineInput,
+    birthday_bonus_grant_due,
+    bonus_settings_update,
     earning_rule_save,
     membership_plan_save,
     membership_vouchers_issue_due,
