@@ -2,7 +2,6 @@
 
 import os
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -155,53 +154,18 @@ def other_api_client(other_store):
 
 
 def _staff_groups_ensure() -> None:
-    """Transactional tests empty every table, data-migration rows included; put the groups back."""
-    import importlib
+    """Transactional tests empty every table; put the staff groups back as
+    loyalty_site/roles.py defines them (writes nothing when they match)."""
+    from loyalty_site.roles import roles_sync
 
-    from django.apps import apps
-    from django.contrib.auth.models import Group
-    from django.db import connection
-
-    if Group.objects.filter(name__in=["Cashier", "Manager", "Marketer"]).count() == 3:
-        return
-
-    class _Editor:
-        pass
-
-    _Editor.connection = connection
-    importlib.import_module("members.migrations.0002_staff_groups").groups_create(
-        apps, _Editor()
-    )
-    # Every later migration that grants rights says so with a GRANTS table. The
-    # rights of the models that moved from members to rewards (rewards 0013)
-    # are under rewards now, whatever label those tables name them with.
-    from django.contrib.auth.models import Permission
-
-    def permission(name: str) -> Permission:
-        app_label, codename = name.split(".")
-        labels = [app_label, "rewards"] if app_label == "members" else [app_label]
-        found = {
-            perm.content_type.app_label: perm
-            for perm in Permission.objects.select_related("content_type").filter(
-                codename=codename, content_type__app_label__in=labels
-            )
-        }
-        return found.get(app_label) or found["rewards"]
-
-    for path in sorted(Path(__file__).parent.glob("*/migrations/0*.py")):
-        module = importlib.import_module(
-            f"{path.parent.parent.name}.migrations.{path.stem}"
-        )
-        if hasattr(module, "GRANTS"):
-            for name, perms in module.GRANTS.items():
-                group, _created = Group.objects.get_or_create(name=name)
-                group.permissions.add(*(permission(perm) for perm in perms))
+    roles_sync()
 
 
 @pytest.fixture
 def staff_groups(db):
-    """The Cashier, Manager and Marketer groups, as migrations made them (a
-    transactional test run earlier in this process may have emptied them)."""
+    """The Cashier, Manager and Marketer groups with their rights from
+    loyalty_site/roles.py (a transactional test run earlier in this process may
+    have emptied them)."""
     _staff_groups_ensure()
 
 

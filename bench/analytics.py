@@ -104,7 +104,7 @@ def run() -> list[str]:
     from django.utils import timezone
 
     call_command("migrate", verbosity=0)
-    from analytics.snapshots import snapshots_refresh_incremental
+    from analytics.services.snapshots import snapshots_refresh_incremental
     from members.models import Member, Store, User
     from rewards.models import Purchase
     from rewards.services import purchase_record, purchase_return_record
@@ -197,7 +197,7 @@ def run() -> list[str]:
         ("CSV: all metrics", reverse("admin:analytics_export", args=["metrics"]), {}),
         ("CSV: daily", reverse("admin:analytics_export", args=["daily"]), "12"),
     ]
-    from analytics.metrics import local_month, month_add
+    from analytics.selectors.periods import local_month, month_add
 
     this = local_month()
     # Baseline: a staff page that computes nothing (the admin index), same

@@ -206,7 +206,7 @@ def run() -> list[str]:
     from django.db.models import Count
 
     from campaigns.models import CampaignRecipient, CampaignRun, Message, MessageStatus
-    from campaigns.services_campaigns import campaign_send_now
+    from campaigns.sending.services import campaign_send_now
 
     print(f"5. Campaign fan-out: {N_MEMBERS} members, {WORKERS} workers, Redis")
     redis.Redis.from_url(REDIS_URL).flushdb()
@@ -222,7 +222,7 @@ def run() -> list[str]:
         print(
             f"  queued {run.chunks_total} chunks for {run.recipients_total} members in {queued_s:.2f} s"
         )
-        from campaigns.services_campaigns import recipient_group
+        from campaigns.sending.services import recipient_group
 
         expected = CampaignRecipient.objects.filter(run=run).count()
         to_write = sum(

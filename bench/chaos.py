@@ -360,8 +360,8 @@ def campaign_start():
     """An email campaign to every member, sent now, while the load runs: its
     chunks are what the worker is doing when it is killed."""
     from campaigns.models import Campaign, CampaignVariant
-    from campaigns.services_campaigns import campaign_save, campaign_send_now
-    from campaigns.services_segments import segment_save
+    from campaigns.segments.services import segment_save
+    from campaigns.sending.services import campaign_save, campaign_send_now
 
     segment = segment_save(name="Everyone (chaos)", definition={}, by=None)
     campaign = campaign_save(
@@ -400,10 +400,8 @@ def campaign_recover() -> tuple[int, int]:
     again. Returns (requeued, interrupted)."""
     from django.utils import timezone
 
-    from campaigns.messaging import (
-        messages_deliver_many,
-        messages_recover_interrupted,
-    )
+    from campaigns.messaging.delivery import messages_deliver_many
+    from campaigns.messaging.services import messages_recover_interrupted
     from campaigns.models import Message, MessageStatus
 
     now = timezone.now()
@@ -421,7 +419,7 @@ def campaign_recover() -> tuple[int, int]:
 
 def campaign_interrupted(campaign_id: int) -> int:
     """How many of the campaign's messages were failed as interrupted."""
-    from campaigns.messaging import INTERRUPTED
+    from campaigns.messaging.services import INTERRUPTED
     from campaigns.models import Message, MessageStatus
 
     return Message.objects.filter(

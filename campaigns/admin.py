@@ -1,10 +1,9 @@
 """Back office for campaigns: each area registers its ModelAdmins in its own
-module, imported here so Django's admin autodiscovery finds them."""
+admin module, imported here so Django's admin autodiscovery finds them."""
 
-from campaigns import (  # noqa: F401
-    admin_campaigns,
-    admin_delivery,
-    admin_events,
-    admin_feedback,
-    admin_segments,
-)
+from campaigns.events import admin as events_admin  # noqa: F401
+from campaigns.feedback import admin as feedback_admin  # noqa: F401
+from campaigns.journeys import admin as journeys_admin  # noqa: F401
+from campaigns.messaging import admin as messaging_admin  # noqa: F401
+from campaigns.segments import admin as segments_admin  # noqa: F401
+from campaigns.sending import admin as sending_admin  # noqa: F401

@@ -7,9 +7,16 @@ class CampaignsConfig(AppConfig):
     verbose_name = _("Campaigns")
 
     def ready(self):
-        # members sends its one-time codes through members.messages.message_send:
-        # the message log and delivery live here, above members.
-        from campaigns.messaging import message_send
+        from campaigns import tasks  # noqa: F401 - services queue them by name
+        from campaigns.messaging.services import message_send
+        from campaigns.segments.builtins import conditions_register_builtin
         from members.messages import message_sender_register
 
+        conditions_register_builtin()
+        # members sends its one-time codes through members.messages.message_send:
+        # the message log and delivery live here, above members.
         message_sender_register(message_send)
+        # A member's erasure also erases the texts of their messages and feedback.
+        from campaigns import privacy
+
+        privacy.privacy_parts_register()

@@ -1,125 +1,29 @@
-from celery import shared_task
+"""The Celery tasks of the campaigns app, one module per area. Celery
+autodiscovers `campaigns.tasks`, and CampaignsConfig.ready imports it so every
+process knows the tasks that services queue by name (campaigns.queueing). The
+task names are those the beat schedule (settings.CELERY_BEAT_SCHEDULE) and
+queued messages use: campaigns.tasks.* and campaigns.tasks_feedback.*."""
 
-
-@shared_task(time_limit=60, soft_time_limit=50)
-def message_deliver(message_id: int) -> None:
-    """Deliver one queued message; a second run finds it sent and does nothing."""
-    from campaigns.messaging import message_deliver as service
-
-    service(message_id=message_id)
-
-
-@shared_task(time_limit=30 * 60, soft_time_limit=29 * 60)
-def campaigns_dispatch_due() -> int:
-    """Every minute (beat): start the scheduled campaigns whose time has come."""
-    from campaigns.services_campaigns import campaigns_dispatch_due as service
-
-    return service()
-
-
-@shared_task(
-    acks_late=True,
-    reject_on_worker_lost=True,
-    time_limit=30 * 60,
-    soft_time_limit=29 * 60,
-)
-def campaign_chunk_send(chunk_id: int) -> int | None:
-    """Send one chunk of a campaign run (up to 1 000 members). Safe to run twice:
-    a redelivered chunk writes no second message and sends nothing again."""
-    from campaigns.services_campaigns import campaign_chunk_send as service
-
-    result = service(chunk_id=chunk_id)
-    return None if result is None else result.written
-
-
-@shared_task(time_limit=30 * 60, soft_time_limit=29 * 60)
-def campaign_bonuses_grant_due() -> int:
-    """Hourly: bonus points for campaign recipients who bought within the window."""
-    from campaigns.services_campaigns import campaign_bonuses_grant_due as service
-
-    return service()
-
-
-# --- delivery and journeys (campaigns.messaging, campaigns.journeys) ---------------
-
-
-@shared_task(time_limit=120, soft_time_limit=100)
-def messages_requeue_due() -> int:
-    """Every 5 minutes: queue again the messages whose delay is over (quiet hours,
-    retries) and queued ones whose task was lost. Safe to run twice."""
-    from campaigns.messaging import messages_requeue_due as service
-
-    return service()
-
-
-@shared_task(time_limit=300, soft_time_limit=240)
-def journey_send_chunk(kind: str, items: list) -> int:
-    """Send one chunk of a journey: `items` are [member_id, key, extras] as the
-    journey's selection found them; message keys make a rerun send nothing."""
-    from campaigns.journeys import journey_send_chunk as service
-
-    return service(kind=kind, items=items)
-
-
-@shared_task(time_limit=300, soft_time_limit=240)
-def journey_welcome_due() -> int:
-    """Hourly: welcome members who joined recently and got no welcome yet.
-    Safe to run twice: each message's key names its occurrence."""
-    from campaigns.journeys import journey_run
-
-    return journey_run(kind="welcome")
-
-
-@shared_task(time_limit=300, soft_time_limit=240)
-def journey_birthday_due() -> int:
-    """Daily, in the morning: birthday wishes, once a year.
-    Safe to run twice: each message's key names its occurrence."""
-    from campaigns.journeys import journey_run
-
-    return journey_run(kind="birthday")
-
-
-@shared_task(time_limit=300, soft_time_limit=240)
-def journey_points_expiring_due() -> int:
-    """Daily: warn members whose points expire within the journey's days.
-    Safe to run twice: each message's key names its occurrence."""
-    from campaigns.journeys import journey_run
-
-    return journey_run(kind="points_expiring")
-
-
-@shared_task(time_limit=300, soft_time_limit=240)
-def journey_tier_change_due() -> int:
-    """Hourly: congratulate on an upgrade, explain a downgrade, once per move.
-    Safe to run twice: each message's key names its occurrence."""
-    from campaigns.journeys import journey_run
-
-    return journey_run(kind="tier_change")
-
-
-@shared_task(time_limit=300, soft_time_limit=240)
-def journey_win_back_due() -> int:
-    """Daily: members without a purchase for the journey's days, once per lapse.
-    Safe to run twice: each message's key names its occurrence."""
-    from campaigns.journeys import journey_run
-
-    return journey_run(kind="win_back")
-
-
-@shared_task(time_limit=300, soft_time_limit=240)
-def journey_voucher_reminder_due() -> int:
-    """Daily: remind of vouchers expiring unused within the journey's days.
-    Safe to run twice: each message's key names its occurrence."""
-    from campaigns.journeys import journey_run
-
-    return journey_run(kind="voucher_reminder")
-
-
-from campaigns.tasks_events import (  # noqa: E402, F401 - the worker finds them here
+from campaigns.events.tasks import (  # noqa: F401
     event_cancelled_notify,
     event_reminders_send_due,
 )
-from campaigns.tasks_feedback import (  # noqa: E402, F401 - the worker finds them here
+from campaigns.feedback.tasks import (  # noqa: F401
     survey_invites_send,
     survey_invites_send_due,
+)
+from campaigns.journeys.tasks import (  # noqa: F401
+    journey_birthday_due,
+    journey_points_expiring_due,
+    journey_send_chunk,
+    journey_tier_change_due,
+    journey_voucher_reminder_due,
+    journey_welcome_due,
+    journey_win_back_due,
+)
+from campaigns.messaging.tasks import message_deliver, messages_requeue_due  # noqa: F401
+from campaigns.sending.tasks import (  # noqa: F401
+    campaign_bonuses_grant_due,
+    campaign_chunk_send,
+    campaigns_dispatch_due,
 )

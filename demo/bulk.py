@@ -24,27 +24,34 @@ Planted patterns (docs/analytics.md, "The large demo data set"):
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import json
-import math
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from decimal import ROUND_DOWN, Decimal
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
-from django.db.models import NOT_PROVIDED, CharField, Max
 from django.utils import timezone
 
+from demo.bulk_copy import BulkWriter, card_number, next_id, referral_code
+from demo.bulk_data import (
+    CHUNK_MEMBERS,
+    FIRST_NAMES,
+    HOURS,
+    KYIV,
+    LAST_NAMES,
+    LOYAL_LINES,
+    REDEEM_CHANCE,
+    REDEEM_MIN_BALANCE,
+    SEGMENTS,
+)
+from demo.bulk_plan import BulkPlanning
 from demo.data import CATALOG, LOGINS, STORES, TOKEN_NAME
 from demo.seed_analytics import inputs_seed
-from members.cards import luhn_check_digit
 from members.models import Member, User
-from members.services import REFERRAL_ALPHABET, api_token_create
+from members.services import api_token_create
 from rewards.models import (
     LedgerEntry,
     LotDraw,
@@ -57,120 +64,8 @@ from rewards.models import (
 )
 from rewards.selectors import ledger_invariant_violations, program_settings_get
 
-KYIV = ZoneInfo("Europe/Kyiv")
-CHUNK_MEMBERS = 5000
-SEASON = {1: 0.9, 2: 0.9, 3: 1.0, 4: 1.0, 5: 1.0, 6: 0.7, 7: 0.7, 8: 0.7,
-          9: 1.05, 10: 1.1, 11: 1.15, 12: 1.5}  # fmt: skip
-WEEKDAY = [0.95, 0.95, 0.95, 1.0, 1.05, 1.2, 1.05]  # Monday first
-HOURS = [h for h, w in zip(range(7, 22), [6, 9, 8, 6, 5, 6, 6, 5, 5, 6, 7, 7, 5, 3, 2], strict=True) for _ in range(w)]  # fmt: skip
-# segment: share of members, relative purchase rate, basket lines (min, max)
-SEGMENTS = {
-    "heavy": (0.01, 12.0, (2, 4)),
-    "regular": (0.29, 2.5, (1, 3)),
-    "occasional": (0.50, 1.0, (1, 2)),
-    "one-off": (0.20, 0.0, (1, 2)),
-}
-CHURN_SHARE = 0.30
-LOYAL_SHARE = 0.35
-LOYAL_LINES = 0.80
-LAUNCH_SHARE = 0.20
-REDEEM_MIN_BALANCE = 300
-REDEEM_CHANCE = 0.2
-FIRST_NAMES = ["Олена", "Андрій", "Марія", "Іван", "Оксана", "Дмитро", "Наталія",
-               "Сергій", "Ірина", "Олег", "Анна", "Тарас", "Юлія", "Максим", "Катерина",
-               "Віктор", "Софія", "Богдан", "Alina", "Mihai", "Elena", "John", "Anna"]  # fmt: skip
-LAST_NAMES = ["Коваленко", "Шевченко", "Бондар", "Мельник", "Ткаченко", "Кравець",
-              "Олійник", "Поліщук", "Лисенко", "Гнатюк", "Савчук", "Popescu", "Smith",
-              "Руденко", "Марченко", "Петренко", "Іваненко", "Костенко"]  # fmt: skip
 
-
-class BulkWriter:
-    """Rows of one model as tuples in a fixed column order: the columns named,
-    then every other column at its constant default (refuses a column that has
-    neither). COPY on PostgreSQL, executemany elsewhere."""
-
-    def __init__(self, model, columns: Sequence[str]):
-        self.model = model
-        self.table = model._meta.db_table
-        fields = {f.column: f for f in model._meta.concrete_fields}
-        self.columns = list(columns)
-        rest = []
-        for column, f in fields.items():
-            if column in self.columns:
-                continue
-            if f.has_default() and (
-                not callable(f.default) or f.default in (list, dict)
-            ):
-                value = f.get_default()
-                if isinstance(value, (list, dict)):
-                    value = json.dumps(value)
-                rest.append((column, value))
-            elif f.null:
-                rest.append((column, None))
-            elif callable(f.default) and isinstance(f, CharField) and not f.unique:
-                # A computed text default is the same for every row (the
-                # member's time zone); a unique one (a token) is not.
-                rest.append((column, f.get_default()))
-            elif not f.has_default() and f.empty_strings_allowed and f.blank:
-                rest.append((column, ""))
-            elif f.default is NOT_PROVIDED or callable(f.default):
-                raise ValueError(f"{self.table}.{column} needs a value")
-        self.columns += [c for c, _v in rest]
-        self.defaults = tuple(v for _c, v in rest)
-        self.rows: list[tuple] = []
-
-    def add(self, *values) -> None:
-        self.rows.append(values + self.defaults)
-
-    def flush(self, cursor) -> int:
-        n = len(self.rows)
-        if not n:
-            return 0
-        cols = ", ".join(self.columns)
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {self.table} ({cols}) FROM STDIN") as copy:
-                for row in self.rows:
-                    copy.write_row(row)
-        else:
-            marks = ", ".join(["%s"] * len(self.columns))
-            cursor.executemany(
-                f"INSERT INTO {self.table} ({cols}) VALUES ({marks})",  # noqa: S608
-                [tuple(_sqlite_value(v) for v in row) for row in self.rows],
-            )
-        self.rows = []
-        return n
-
-
-def _sqlite_value(value):
-    if isinstance(value, dt.datetime):
-        return connection.ops.adapt_datetimefield_value(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
-def _next_id(model) -> int:
-    return (model.objects.aggregate(m=Max("id"))["m"] or 0) + 1
-
-
-def _card(n: int) -> str:
-    body = f"{settings.LOYALTY_CARD_PREFIX}{n:09d}"
-    return body + luhn_check_digit(body)
-
-
-def _referral_code(n: int) -> str:
-    base = len(REFERRAL_ALPHABET)
-    chars = []
-    n += 31**6  # eight characters
-    while n:
-        n, r = divmod(n, base)
-        chars.append(REFERRAL_ALPHABET[r])
-    return "".join(reversed(chars)).rjust(8, REFERRAL_ALPHABET[0])[:8]
-
-
-class BulkSeed:
+class BulkSeed(BulkPlanning):
     """Plans and writes the data set; see the module docstring."""
 
     def __init__(self, *, command, members: int, purchases: int, seed: int):
@@ -184,105 +79,6 @@ class BulkSeed:
         self.stats = {"redemptions": 0, "tier_moves": 0, "lines": 0}
 
     # --- the calendar ------------------------------------------------------------
-
-    def _calendar(self) -> None:
-        """Local days of the period with cumulative purchase weights."""
-        first = self.start.astimezone(KYIV).date()
-        last = self.end.astimezone(KYIV).date()
-        self.days: list[dt.date] = []
-        self.cum: list[float] = []
-        total = 0.0
-        day = first
-        while day <= last:
-            total += SEASON[day.month] * WEEKDAY[day.weekday()]
-            self.days.append(day)
-            self.cum.append(total)
-            day += dt.timedelta(days=1)
-
-    def _day_index(self, moment: dt.datetime) -> int:
-        return (moment.astimezone(KYIV).date() - self.days[0]).days
-
-    def _draw_days(self, a: int, b: int, k: int) -> list[int]:
-        """k day indexes in [a, b], weighted by season and weekday."""
-        base = self.cum[a - 1] if a else 0.0
-        span = self.cum[b] - base
-        rnd = self.rng.random
-        cum = self.cum
-        return sorted(
-            bisect.bisect_left(cum, base + rnd() * span, a, b + 1) for _ in range(k)
-        )
-
-    # --- planning members ----------------------------------------------------------
-
-    def _plan_members(self) -> list[dict]:
-        rng = self.rng
-        n_days = len(self.days)
-        launch_days = min(30, n_days)
-        plans = []
-        names = list(SEGMENTS)
-        weights = [SEGMENTS[s][0] for s in names]
-        for i in range(self.n_members):
-            segment = rng.choices(names, weights)[0]
-            if i == 0:
-                segment = "regular"  # the demo customer
-            if rng.random() < LAUNCH_SHARE or i == 0:
-                day = rng.randrange(launch_days)
-            else:
-                # Slow growth: later days a little more likely (sqrt of uniform).
-                day = min(n_days - 1, int(math.sqrt(rng.random()) * n_days))
-            enrolled = dt.datetime.combine(
-                self.days[day],
-                dt.time(rng.choice(HOURS), rng.randrange(60), rng.randrange(60)),
-                tzinfo=KYIV,
-            )
-            enrolled = min(max(enrolled, self.start), self.end - dt.timedelta(hours=1))
-            last_day = n_days - 1
-            if segment == "one-off":
-                last_day = min(n_days - 1, day + rng.randint(0, 30))
-            elif segment in ("regular", "occasional") and rng.random() < CHURN_SHARE:
-                last_day = min(n_days - 1, day + rng.randint(30, 150))
-            loyal = None
-            if rng.random() < LOYAL_SHARE:
-                loyal = rng.choice(self.categories)
-            plans.append(
-                {
-                    "i": i,
-                    "segment": segment,
-                    "enrolled": enrolled,
-                    "first_day": day,
-                    "last_day": last_day,
-                    "loyal": loyal,
-                    "store": rng.choices(
-                        range(len(self.stores)), [0.45, 0.35, 0.20][: len(self.stores)]
-                    )[0],
-                    "weight": SEGMENTS[segment][1] * rng.lognormvariate(0, 0.5),
-                }
-            )
-        # Purchases per member: proportional to rate × the weight of the days
-        # they shop, scaled to the total asked for; one-offs buy once or twice.
-        one_off = [p for p in plans if p["segment"] == "one-off"]
-        for p in one_off:
-            p["count"] = 1 if rng.random() < 0.7 else 2
-        left = self.n_purchases - sum(p["count"] for p in one_off)
-        others = [p for p in plans if p["segment"] != "one-off"]
-        mass = []
-        for p in others:
-            a, b = p["first_day"], p["last_day"]
-            days_weight = self.cum[b] - (self.cum[a - 1] if a else 0.0)
-            mass.append(p["weight"] * days_weight)
-        total = sum(mass) or 1.0
-        exact = [max(left, 0) * m / total for m in mass]
-        for p, x in zip(others, exact, strict=True):
-            p["count"] = int(x)
-        short = max(left, 0) - sum(p["count"] for p in others)
-        order = sorted(
-            range(len(others)), key=lambda j: exact[j] - int(exact[j]), reverse=True
-        )
-        for j in order[:short]:
-            others[j]["count"] += 1
-        return plans
-
-    # --- writing -------------------------------------------------------------------
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> dict:
         started = time.monotonic()
@@ -310,7 +106,7 @@ class BulkSeed:
         )
         self.demo_user_id = demo_user.pk
         self.ids = {
-            m: _next_id(m)
+            m: next_id(m)
             for m in (
                 Member,
                 PointsAccount,
@@ -496,7 +292,7 @@ class BulkSeed:
         self.w["member"].add(
             member_id,
             self.demo_user_id if i == 0 else None,
-            _card(member_id),
+            card_number(member_id),
             phone,
             email,
             first,
@@ -516,7 +312,7 @@ class BulkSeed:
             store.pk,
             store.pk,
             enrolled,
-            _referral_code(member_id),
+            referral_code(member_id),
             " ".join(x for x in (first, last, email or "") if x).casefold(),
         )
         tier_index = 0
@@ -668,7 +464,7 @@ def seed(*, command, members: int, purchases: int, seed: int) -> None:
     helpers, then the members' history in bulk, the ledger check, the logins
     and the analytics snapshots."""
     from analytics.management.commands.analytics_recompute import progress_bar
-    from analytics.snapshots import snapshots_refresh_range
+    from analytics.services.snapshots import snapshots_refresh_range
 
     out = command.stdout
     started = time.monotonic()

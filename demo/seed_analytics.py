@@ -14,10 +14,10 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from analytics.metrics import month_add, month_start
 from analytics.models import MarketingSpend, SpendKind, StoreSales
-from analytics.services import marketing_spend_bulk_save, store_sales_bulk_save
-from analytics.snapshots import snapshots_refresh_range
+from analytics.selectors.periods import month_add, month_start
+from analytics.services.inputs import marketing_spend_bulk_save, store_sales_bulk_save
+from analytics.services.snapshots import snapshots_refresh_range
 from members.models import Store
 from rewards.models import Purchase
 

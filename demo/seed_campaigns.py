@@ -22,12 +22,8 @@ from campaigns.models import (
     Segment,
     SegmentKind,
 )
-from campaigns.services_campaigns import (
-    campaign_bonuses_grant_due,
-    campaign_chunk_send,
-    campaign_schedule,
-    campaign_send_now,
-)
+from campaigns.sending.chunks import campaign_bonuses_grant_due, campaign_chunk_send
+from campaigns.sending.services import campaign_schedule, campaign_send_now
 
 TEXTS = {
     "A": {

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from campaigns.journeys import RUNS, journey_due, journey_send_chunk
-from campaigns.messaging import delivery_settings_get, message_deliver
+from campaigns.journeys.services import RUNS, journey_due, journey_send_chunk
+from campaigns.messaging.delivery import message_deliver
+from campaigns.messaging.services import delivery_settings_get
 from campaigns.models import Journey, JourneyKind, JourneyText, Message, MessageStatus
 
 # kind: (days, {language: (subject, body)})

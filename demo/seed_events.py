@@ -8,18 +8,14 @@ import datetime as dt
 
 from django.utils import timezone
 
+from campaigns.events.checkin import event_checkin
+from campaigns.events.services import content_page_save, event_rsvp, event_save
 from campaigns.models import (
     ContentKind,
     ContentPage,
     Event,
     EventKind,
     EventStatus,
-)
-from campaigns.services_events import (
-    content_page_save,
-    event_checkin,
-    event_rsvp,
-    event_save,
 )
 from members.audit import StaffActor
 from members.models import Member

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from campaigns.models import Survey, SurveyKind
-from campaigns.services_feedback import (
+from campaigns.feedback.services import (
     complaint_assign,
     complaint_customer_reply,
     complaint_file,
     complaint_resolve,
     complaint_staff_reply,
     complaint_status_set,
-    survey_response_submit,
 )
+from campaigns.feedback.surveys import survey_response_submit
+from campaigns.models import Survey, SurveyKind
 from demo.data import DEMO_EMAIL
 from members.audit import StaffActor
 from members.errors import ServiceError

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from analytics.recommend import copurchase_refresh, reward_categories_set
-from analytics.rfm import rfm_refresh, rfm_segment_summary
+from analytics.selectors.rfm import rfm_segment_summary
+from analytics.services.recommend import copurchase_refresh, reward_categories_set
+from analytics.services.rfm import rfm_refresh
 
 # demo reward name → the purchase categories it belongs to
 REWARD_CATEGORIES = {

@@ -6,8 +6,8 @@ from __future__ import annotations
 import io
 
 from campaigns.models import SegmentKind
-from campaigns.segments import segment_count
-from campaigns.services_segments import segment_import_csv, segment_save
+from campaigns.segments.selectors import segment_count
+from campaigns.segments.services import segment_import_csv, segment_save
 from members.models import Member
 from rewards.models import Tier
 

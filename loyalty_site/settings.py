@@ -44,7 +44,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "members.apps.LoyaltyAdminConfig",
+    "loyalty_site.apps.LoyaltyAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -246,7 +246,7 @@ SITE_URL = env.str("SITE_URL", default="") or f"http://127.0.0.1:{_PORT}"
 # Outbox page in admin; production sets EMAIL_URL=smtp+tls://user:pass@host:587.
 # Tests use Django's locmem backend whatever this says.
 if not env.str("EMAIL_URL", default=""):
-    EMAIL_BACKEND = "campaigns.backends.email.OutboxEmailBackend"
+    EMAIL_BACKEND = "campaigns.messaging.backends.email.OutboxEmailBackend"
 # SMS: SMS_BACKEND names a backend class outright; otherwise an SMS_GATEWAY_URL
 # means the HTTP gateway, and without one SMS are kept in the Outbox too.
 SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
@@ -254,9 +254,9 @@ SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
 SMS_GATEWAY_TIMEOUT = env.float("SMS_GATEWAY_TIMEOUT", default=10.0)
 if not env.str("SMS_BACKEND", default=""):
     LOYALTY_SMS_BACKEND = (
-        "campaigns.backends.sms.HttpGatewaySmsBackend"
+        "campaigns.messaging.backends.sms.HttpGatewaySmsBackend"
         if SMS_GATEWAY_URL
-        else "campaigns.backends.sms.OutboxSmsBackend"
+        else "campaigns.messaging.backends.sms.OutboxSmsBackend"
     )
 # Shared secrets the email provider and the SMS gateway send with their webhooks
 # (bounces, delivery reports, STOP replies); empty = the webhook refuses all.
@@ -264,7 +264,9 @@ EMAIL_WEBHOOK_TOKEN = env.str("EMAIL_WEBHOOK_TOKEN", default="")
 SMS_GATEWAY_WEBHOOK_TOKEN = env.str("SMS_GATEWAY_WEBHOOK_TOKEN", default="")
 # Paid-membership reminders go through message_send and the renewal journey.
 if not env.str("LOYALTY_MEMBERSHIP_REMINDER_SENDER", default=""):
-    LOYALTY_MEMBERSHIP_REMINDER_SENDER = "campaigns.journeys.membership_reminder_send"
+    LOYALTY_MEMBERSHIP_REMINDER_SENDER = (
+        "campaigns.journeys.services.membership_reminder_send"
+    )
 
 # --- Celery -------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -398,7 +400,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=11, minute=30),
     },
 }
-# RFM scores look at this many days of purchases (analytics.rfm).
+# RFM scores look at this many days of purchases (analytics.selectors.rfm).
 ANALYTICS_RFM_WINDOW_DAYS = env.int("ANALYTICS_RFM_WINDOW_DAYS", default=365)
 
 # --- Analytics ----------------------------------------------------------------

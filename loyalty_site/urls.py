@@ -6,6 +6,8 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from loyalty_site.views import portal
+from members import urls as members_urls
 from members.views import PasswordResetRequestView, healthz
 
 
@@ -18,6 +20,13 @@ class FaviconView(RedirectView):
     def get_redirect_url(self, *args, **kwargs) -> str:
         return static("img/favicon.svg")
 
+
+# The customer portal ("portal:..."): the pages that combine apps, then members'.
+portal_urls = [
+    path("", portal.home, name="home"),
+    path("dashboard/", portal.dashboard, name="dashboard"),
+    *members_urls.urlpatterns,
+]
 
 api_v1 = [
     path("", include("members.api.urls")),
@@ -76,5 +85,6 @@ urlpatterns = [
     path("statement/", include("rewards.urls")),
     path("", include("rewards.urls_catalog")),
     path("", include("campaigns.urls")),
-    path("", include("members.urls")),
+    path("", include("analytics.urls")),
+    path("", include((portal_urls, "portal"))),
 ]

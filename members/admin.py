@@ -1,8 +1,8 @@
 """Back office for people and places: staff users, stores, members, tokens, consent.
 
-Members are enrolled and changed through members.services, and points are
-adjusted through rewards.services.points_adjust; the admin never saves them
-itself.
+Members are enrolled and changed through members.services; the admin never
+saves them itself. rewards.admin.members extends the member admin with the
+points ledger, the adjustment page and the CSV import.
 """
 
 from __future__ import annotations
@@ -20,15 +20,14 @@ from django.urls import path, reverse
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from members.admin_imports import import_allowed, import_urls
-from members.admin_site import (
+from members.admin_base import (
     ReadOnlyAdminMixin,
     ServiceRefused,
     ServiceWriteAdminMixin,
 )
 from members.audit import StaffActor, member_viewed_record, staff_audit_write
 from members.errors import InvalidInput, ServiceError
-from members.formatting import number_format, signed_number_format
+from members.formatting import number_format
 from members.models import (
     ApiToken,
     AuditAction,
@@ -53,18 +52,6 @@ from members.services import (
     member_enroll,
     member_update_profile,
 )
-from rewards.forms import PointsAdjustForm, service_error_to_form
-from rewards.selectors import (
-    ledger_entries_for_member,
-    ledger_entry_explain,
-    program_settings_get,
-    staff_controls_get,
-)
-from rewards.services import adjustment_request
-
-ADJUST_PERMISSION = "rewards.adjust_points"
-LEDGER_ROWS = 20
-
 
 # --- Staff users and stores --------------------------------------------------------
 
@@ -368,7 +355,7 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
                 ip=actor.ip,
             )
 
-    # --- the change page: ledger and the adjustment link ---
+    # --- the change page: audit and erasure links ---
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         context = dict(extra_context or {})
@@ -389,130 +376,24 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
                 context["anonymize_url"] = reverse(
                     "admin:members_member_anonymize", args=[member.pk]
                 )
-            if request.user.has_perm("rewards.view_ledgerentry"):
-                currency = program_settings_get().currency
-                entries = ledger_entries_for_member(member_id=member.pk)[:LEDGER_ROWS]
-                context["ledger_rows"] = [
-                    (entry, ledger_entry_explain(entry, currency=currency))
-                    for entry in entries
-                ]
-                context["ledger_limit"] = LEDGER_ROWS
-                context["ledger_url"] = "{}?{}".format(
-                    reverse("admin:rewards_ledgerentry_changelist"),
-                    urlencode({"q": member.card_number}),
-                )
-            if request.user.has_perm(ADJUST_PERMISSION):
-                context["adjust_points_url"] = reverse(
-                    "admin:members_member_adjust_points", args=[member.pk]
-                )
+            context.update(self.member_context(request, member))
         return super().change_view(request, object_id, form_url, context)
 
-    def changelist_view(self, request, extra_context=None):
-        context = dict(extra_context or {})
-        if import_allowed(request.user):
-            context["import_url"] = reverse("admin:members_member_import")
-        return super().changelist_view(request, context)
+    def member_context(self, request, member: Member) -> dict:
+        """More for the change page of `member`: apps above members extend this
+        admin (rewards.admin.members adds the points ledger)."""
+        return {}
 
     def get_urls(self):
         # Before the stock URLs: "<path:object_id>/" would swallow this one.
         return [
             path(
-                "<path:object_id>/adjust-points/",
-                self.admin_site.admin_view(self.adjust_points_view),
-                name="members_member_adjust_points",
-            ),
-            path(
                 "<path:object_id>/anonymize/",
                 self.admin_site.admin_view(self.anonymize_view),
                 name="members_member_anonymize",
             ),
-            *import_urls(self),
             *super().get_urls(),
         ]
-
-    def adjust_points_view(self, request, object_id):
-        """A manual correction: a new ledger entry through points_adjust, with a reason."""
-        if not request.user.has_perm(ADJUST_PERMISSION):
-            raise PermissionDenied
-        member = self.get_object(request, unquote(object_id))
-        if member is None:
-            raise Http404(gettext("No member with this id."))
-        change_url = reverse("admin:members_member_change", args=[member.pk])
-        if request.method == "POST":
-            form = PointsAdjustForm(request.POST)
-            if form.is_valid():
-                data = form.cleaned_data
-                try:
-                    adjustment = adjustment_request(
-                        member=member,
-                        points=data["points"],
-                        reason=data["reason"],
-                        actor=StaffActor.from_request(request),
-                        idempotency_key=f"admin-adjust:{data['idempotency_key']}",
-                    )
-                except ServiceError as exc:
-                    service_error_to_form(form, exc)
-                else:
-                    if adjustment.is_pending:
-                        self.message_user(
-                            request,
-                            gettext(
-                                "An adjustment of %(points)s points would take what "
-                                "you adjusted for this member in 24 hours above the "
-                                "approval threshold of %(threshold)s points: it waits "
-                                "for another Manager's approval."
-                            )
-                            % {
-                                "points": signed_number_format(adjustment.points),
-                                "threshold": number_format(
-                                    staff_controls_get().adjustment_approval_threshold
-                                ),
-                            },
-                            messages.WARNING,
-                        )
-                        return HttpResponseRedirect(change_url)
-                    entry = adjustment.ledger_entry
-                    self.log_change(
-                        request,
-                        member,
-                        gettext("Adjusted points by %(points)s: %(reason)s")
-                        % {
-                            "points": signed_number_format(entry.points),
-                            "reason": entry.reason,
-                        },
-                    )
-                    self.message_user(
-                        request,
-                        ngettext(
-                            "Points adjusted by %(points)s. The balance is now %(balance)s point.",
-                            "Points adjusted by %(points)s. The balance is now %(balance)s points.",
-                            entry.balance_after,
-                        )
-                        % {
-                            "points": signed_number_format(entry.points),
-                            "balance": number_format(entry.balance_after),
-                        },
-                        messages.SUCCESS,
-                    )
-                    return HttpResponseRedirect(change_url)
-        else:
-            form = PointsAdjustForm()
-        context = {
-            **self.admin_site.each_context(request),
-            "title": gettext("Adjust points"),
-            "subtitle": str(member),
-            "opts": self.opts,
-            "original": member,
-            "member": member,
-            "balance": member.account.balance,
-            "threshold": staff_controls_get().adjustment_approval_threshold,
-            "form": form,
-            "change_url": change_url,
-            "media": self.media + form.media,
-        }
-        return TemplateResponse(
-            request, "admin/members/member/adjust_points.html", context
-        )
 
     def anonymize_view(self, request, object_id):
         """Erase a member's personal data (Managers only), after a confirmation."""

@@ -3,7 +3,7 @@
 `member_channel` is the only place that decides whether a member gets a
 message by email or by SMS. Every sender uses it: campaigns, journeys, event
 notices, complaint replies, survey invitations and one-time codes (through
-`campaigns.messaging.message_send`, which calls it when it writes the message,
+`campaigns.messaging.services.message_send`, which calls it when it writes the message,
 and the campaign fan-out, which writes its messages in bulk). It lives here,
 next to `Member.preferred_channel`, so that every app can reach it.
 
@@ -69,14 +69,14 @@ _sender: Callable | None = None
 
 def message_sender_register(sender: Callable) -> None:
     """Set the function that writes and delivers a message to a member
-    (`campaigns.messaging.message_send`, from CampaignsConfig.ready())."""
+    (`campaigns.messaging.services.message_send`, from CampaignsConfig.ready())."""
     global _sender
     _sender = sender
 
 
 def message_send(**kwargs):
     """Send a message to a member through the registered sender; the keyword
-    arguments and the result are those of `campaigns.messaging.message_send`."""
+    arguments and the result are those of `campaigns.messaging.services.message_send`."""
     if _sender is None:
         raise ImproperlyConfigured(
             "No message sender is registered (is the campaigns app installed?)."

@@ -6,12 +6,35 @@ The member row stays, with its ledger, purchases, returns, vouchers and tier
 history, so balances, receipts and the figures stay right; what identifies the
 person (name, email, phone, birthday, device, interests, login) is blanked, and
 the card number and referral code are replaced so the old card stops working.
+
+The apps above members keep data about the member too, so both take parts
+from them: each app registers its parts from its AppConfig.ready() (see
+rewards/privacy.py, campaigns/privacy.py), the way apps register ModelAdmins.
+
+Export parts run in ascending `position`; their keys follow the export's
+header ("format", "version", "exported_at") in that order:
+
+    100  members   member, login
+    200  rewards   points_account
+    300  members   consent_history
+    400  rewards   ledger_entries, purchases, returns, redemptions, vouchers,
+                   tier_history, referrals_made, referred_by
+
+Erasure parts run in ascending `position` inside member_anonymize's
+transaction, after the member row is blanked and its one-time codes deleted,
+before the login is scrubbed and the erasure row and audit event written:
+
+    100  rewards    the member's phone on the referral that brought them
+    200  campaigns  the texts of messages, outbox copies, complaints, surveys
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import models, transaction
 from django.utils import timezone
@@ -30,7 +53,6 @@ from members.models import (
     OneTimeCode,
     User,
 )
-from rewards.models import Referral
 
 EXPORT_VERSION = 1
 ANONYMIZE_PERMISSION = "members.add_membererasure"
@@ -44,7 +66,8 @@ _NEVER_EXPORTED = {
 }
 
 
-def _value(value):
+def export_value(value):
+    """A column's value as JSON has it: dates as ISO text, decimals as text."""
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -52,120 +75,106 @@ def _value(value):
     return value
 
 
-def _row(obj: models.Model, *, exclude: tuple[str, ...] = ()) -> dict:
+def export_row(obj: models.Model, *, exclude: tuple[str, ...] = ()) -> dict:
     """Every concrete column of `obj` (foreign keys as ids, choices as stored)."""
     data = {}
     for field in obj._meta.concrete_fields:
         if field.name in _NEVER_EXPORTED or field.name in exclude:
             continue
-        data[field.attname] = _value(field.value_from_object(obj))
+        data[field.attname] = export_value(field.value_from_object(obj))
     return data
+
+
+@dataclass(frozen=True)
+class ExportPart:
+    """Keys of the export that an app fills: `build(member)` returns them."""
+
+    name: str
+    position: int
+    build: Callable[[Member], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ErasurePart:
+    """What an app erases of a member: `erase(member)` runs in the erasure's
+    transaction, with the member row locked."""
+
+    name: str
+    position: int
+    erase: Callable[[Member], None]
+
+
+_export_parts: dict[str, ExportPart] = {}
+_erasure_parts: dict[str, ErasurePart] = {}
+
+
+def export_part_register(
+    *, name: str, position: int, build: Callable[[Member], dict[str, Any]]
+) -> None:
+    """Add keys to every member's export, at `position` (the module docstring
+    lists the positions in use). Registering a name again replaces it."""
+    _export_parts[name] = ExportPart(name=name, position=position, build=build)
+
+
+def erasure_part_register(
+    *, name: str, position: int, erase: Callable[[Member], None]
+) -> None:
+    """Run `erase(member)` in every erasure, at `position` (the module docstring
+    lists the positions in use). Registering a name again replaces it."""
+    _erasure_parts[name] = ErasurePart(name=name, position=position, erase=erase)
+
+
+def _in_order(parts: dict) -> list:
+    return sorted(parts.values(), key=lambda part: (part.position, part.name))
+
+
+def _profile_export(member: Member) -> dict[str, Any]:
+    user = member.user
+    return {
+        "member": export_row(member),
+        "login": (
+            {
+                "username": user.username,
+                "email": user.email,
+                "date_joined": export_value(user.date_joined),
+                "last_login": export_value(user.last_login),
+            }
+            if user is not None
+            else None
+        ),
+    }
+
+
+def _consent_export(member: Member) -> dict[str, Any]:
+    return {"consent_history": [export_row(e) for e in member.consent_events.all()]}
+
+
+export_part_register(name="members.profile", position=100, build=_profile_export)
+export_part_register(name="members.consent", position=300, build=_consent_export)
 
 
 def member_data_export(*, member: Member) -> dict:
     """Everything the program keeps about `member`, as JSON-ready data.
 
     Only this member's rows: for referrals they made, the friend's phone is
-    left out (it is the friend's data). A fixed number of queries.
+    left out (it is the friend's data). A fixed number of queries. The keys
+    after the header come from the export parts, in their order.
     """
-    from rewards.models import (  # rewards depends on members, not back
-        LedgerEntry,
-        Purchase,
-        PurchaseReturn,
-        Redemption,
-        TierHistory,
-        Voucher,
-    )
-
-    user = member.user
-    account = getattr(member, "account", None)
-    purchases = Purchase.objects.filter(member=member).prefetch_related("lines")
-    return {
+    data = {
         "format": "loyalty-member-export",
         "version": EXPORT_VERSION,
         "exported_at": timezone.now().isoformat(),
-        "member": _row(member),
-        "login": (
-            {
-                "username": user.username,
-                "email": user.email,
-                "date_joined": _value(user.date_joined),
-                "last_login": _value(user.last_login),
-            }
-            if user is not None
-            else None
-        ),
-        "points_account": _row(account) if account is not None else None,
-        "consent_history": [_row(e) for e in member.consent_events.all()],
-        "ledger_entries": [
-            _row(e)
-            for e in LedgerEntry.objects.filter(account__member=member).order_by(
-                "created_at", "id"
-            )
-        ],
-        "purchases": [
-            {**_row(p), "lines": [_row(line) for line in p.lines.all()]}
-            for p in purchases.order_by("occurred_at", "id")
-        ],
-        "returns": [
-            _row(r)
-            for r in PurchaseReturn.objects.filter(purchase__member=member).order_by(
-                "created_at", "id"
-            )
-        ],
-        "redemptions": [
-            _row(r)
-            for r in Redemption.objects.filter(member=member).order_by(
-                "created_at", "id"
-            )
-        ],
-        "vouchers": [
-            _row(v) for v in Voucher.objects.filter(member=member).order_by("pk")
-        ],
-        "tier_history": [
-            _row(t)
-            for t in TierHistory.objects.filter(member=member).order_by(
-                "created_at", "id"
-            )
-        ],
-        "referrals_made": [
-            _row(r, exclude=("referee_phone", "referee"))
-            for r in Referral.objects.filter(referrer=member).order_by("created_at")
-        ],
-        "referred_by": (
-            _row(member.referral, exclude=("referee_phone",))
-            if Referral.objects.filter(referee=member).exists()
-            else None
-        ),
     }
+    for part in _in_order(_export_parts):
+        keys = part.build(member)
+        clash = data.keys() & keys.keys()
+        if clash:
+            raise RuntimeError(f"export part {part.name} repeats {sorted(clash)}")
+        data.update(keys)
+    return data
 
 
 ERASED_TEXT = "[erased]"
-
-
-def _messages_and_feedback_scrub(member: Member) -> None:
-    """The texts that name or quote the member, kept by the campaigns app: the
-    messages sent to them (address, subject, text) and their copies in the
-    outbox, what was written on their complaints (theirs and staff replies,
-    which greet them by name), and their survey comments. The rows stay, so
-    message counts, complaint times and NPS scores are unchanged."""
-    # campaigns depends on members, not back: imported here, as the services do.
-    from campaigns.models import (
-        ComplaintMessage,
-        Message,
-        OutboxEntry,
-        SurveyResponse,
-    )
-
-    tokens = Message.objects.filter(member=member).values("token")
-    OutboxEntry.objects.filter(reference__in=tokens).update(
-        to="", subject="", body=ERASED_TEXT, html="", headers={}
-    )
-    Message.objects.filter(member=member).update(to="", subject="", body=ERASED_TEXT)
-    ComplaintMessage.objects.filter(complaint__member=member).update(body=ERASED_TEXT)
-    SurveyResponse.objects.filter(member=member).exclude(comment="").update(
-        comment=ERASED_TEXT
-    )
 
 
 def member_anonymize(
@@ -179,8 +188,10 @@ def member_anonymize(
     (ConsentEvent rows, as for any change), deletes one-time codes, blanks the
     member's phone on the referral that brought them, erases the texts of their
     messages, outbox copies, complaints and survey comments (the rows, scores
-    and times stay), and disables and scrubs the web login. Ledger entries, purchases, returns, redemptions, vouchers
-    and tier history are not touched: the balance and its sum do not change.
+    and times stay; these two through the erasure parts of rewards and
+    campaigns), and disables and scrubs the web login. Ledger entries,
+    purchases, returns, redemptions, vouchers and tier history are not
+    touched: the balance and its sum do not change.
 
     Staff need `members.add_membererasure` (Managers). Idempotent: a second
     call returns the first erasure. Locks the member row; writes the audit
@@ -242,8 +253,8 @@ def member_anonymize(
             ]
         )
         OneTimeCode.objects.filter(member=locked).delete()
-        Referral.objects.filter(referee=locked).update(referee_phone="")
-        _messages_and_feedback_scrub(locked)
+        for part in _in_order(_erasure_parts):
+            part.erase(locked)
         if locked.user_id is not None:
             user = User.objects.select_for_update(of=("self",)).get(pk=locked.user_id)
             user.username = f"erased-{user.pk}"

@@ -3,7 +3,7 @@
 `SMS_BACKEND` names a class with `send(to, text)`. Development keeps messages in
 files under var/sms; tests keep them in `members.sms.outbox`. The HTTP gateway
 backend for production and the database Outbox of `make run` are in
-campaigns.backends.sms (they take these backends' `send(to=, text=)` too).
+campaigns.messaging.backends.sms (they take these backends' `send(to=, text=)` too).
 """
 
 from __future__ import annotations

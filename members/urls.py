@@ -1,16 +1,14 @@
-"""Customer portal pages, mounted at "/". No pattern takes an id: a page shows
-only the logged-in user's own membership."""
+"""Customer portal pages of members, mounted at "/" in the "portal" namespace
+together with the pages that combine apps (loyalty_site/urls.py). No pattern
+takes an id: a page shows only the logged-in user's own membership."""
 
 from django.urls import path
 
 from members import views
 
-app_name = "portal"
 urlpatterns = [
-    path("", views.home, name="home"),
     path("signup/", views.signup, name="signup"),
     path("signup/verify/", views.signup_verify, name="signup_verify"),
-    path("dashboard/", views.dashboard, name="dashboard"),
     path("card/", views.card, name="card"),
     path("profile/", views.profile, name="profile"),
     path("preferences/", views.preferences, name="preferences"),

@@ -1,4 +1,7 @@
-"""Customer portal pages. Thin: forms validate, services write, selectors read.
+"""Customer portal pages of members alone. Thin: forms validate, services
+write, selectors read. The pages that show other apps too (the landing page,
+the dashboard) are loyalty_site.views.portal; both are mounted in the "portal"
+namespace by loyalty_site/urls.py.
 
 A page only ever shows the member linked to the logged-in user
 (`member_get_for_user`); no URL takes a member, card or entry id.
@@ -49,22 +52,9 @@ from members.services import (
     member_signup,
     member_update_profile,
 )
-from rewards.earn_config import earn_config_get
-from rewards.selectors import (
-    ledger_entries_explained_for_member,
-    ledger_entry_explain,
-    membership_active_get,
-    points_discount,
-    points_outlook_get,
-    points_spendable_now,
-    program_settings_get,
-    stamp_cards_open_for_member,
-    tier_progress_get,
-)
 
 LOGIN_BACKEND = "members.auth.EmailOrUsernameBackend"
 CLAIM_SESSION_KEY = "portal_claim"
-DASHBOARD_ENTRIES = 5
 CONSENT_HISTORY_LIMIT = 50
 
 
@@ -112,13 +102,6 @@ def _mask(destination: str) -> str:
         name, _sep, domain = destination.partition("@")
         return f"{name[:1]}•••@{domain}"
     return f"{destination[:4]}•••••{destination[-2:]}"
-
-
-@require_GET
-def home(request):
-    if member_get_for_user(user=request.user) is not None:
-        return redirect("portal:dashboard")
-    return render(request, "members/home.html", {"program": program_settings_get()})
 
 
 @require_http_methods(["GET", "POST"])
@@ -193,43 +176,6 @@ def signup_verify(request):
         "sent_to": claim.get("to", ""),
     }
     return render(request, "members/signup_verify.html", context)
-
-
-@require_GET
-@member_required
-def dashboard(request, member: Member):
-    program = program_settings_get()
-    # Tiers and running stamp programs from the process's earn configuration:
-    # the settings row just read says whether it is current (rewards.earn_config).
-    held = earn_config_get(program.config_version)
-    entries = ledger_entries_explained_for_member(member_id=member.pk)[
-        :DASHBOARD_ENTRIES
-    ]
-    balance = member.account.balance
-    outlook = points_outlook_get(account=member.account)
-    # What the till gives for the points spendable now; pending ones are said apart.
-    spendable = points_spendable_now(balance=balance, pending=outlook.pending)
-    context = {
-        "member": member,
-        "balance": balance,
-        "owed": -balance if balance < 0 else 0,
-        "worth": points_discount(spendable, program.point_value) if spendable else None,
-        "currency": program.currency,
-        "card_number": card_number_format(member.card_number),
-        "entries": [
-            (entry, ledger_entry_explain(entry, currency=program.currency))
-            for entry in entries
-        ],
-        "tier": tier_progress_get(member=member, program=program),
-        "outlook": outlook,
-        # No active stamp program, no open card to show: no query.
-        "stamp_cards": stamp_cards_open_for_member(member_id=member.pk)
-        if held.stamp_programs
-        else [],
-        "membership": membership_active_get(member_id=member.pk),
-        "membership_url": reverse("catalog:membership"),
-    }
-    return render(request, "members/dashboard.html", context)
 
 
 @require_GET

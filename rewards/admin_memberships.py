@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from members.admin_site import ReadOnlyAdminMixin
+from members.admin_base import ReadOnlyAdminMixin
 from members.errors import ServiceError
 from members.models import Member, Store
 from rewards.forms import receipt_id_new, service_error_to_form

@@ -10,7 +10,7 @@ class RewardsConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from members.formatting import currency_cache_clear, currency_source_register
-        from rewards import earn_config
+        from rewards import earn_config, privacy
         from rewards.models import ProgramSettings
         from rewards.selectors import program_settings_get
 
@@ -23,6 +23,8 @@ class RewardsConfig(AppConfig):
             sender=ProgramSettings,
             dispatch_uid="rewards_currency_cache",
         )
+        # A member's data export and erasure take in the points history.
+        privacy.privacy_parts_register()
 
     @staticmethod
     def enrolment_hooks_register() -> None:

@@ -24,7 +24,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from members.admin_site import COUNTER_PERMISSION
+from members.admin_base import COUNTER_PERMISSION
 from members.audit import StaffActor, member_viewed_record
 from members.cards import card_number_format
 from members.errors import ServiceError

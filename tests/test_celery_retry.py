@@ -36,6 +36,6 @@ def test_a_task_that_loses_the_database_asks_to_be_retried(monkeypatch):
     def gone(**kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr("campaigns.messaging.message_deliver", gone)
+    monkeypatch.setattr("campaigns.messaging.delivery.message_deliver", gone)
     with pytest.raises(Retry):
         tasks.message_deliver.apply(args=[1], throw=True)

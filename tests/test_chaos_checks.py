@@ -7,7 +7,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from campaigns.messaging import INTERRUPTED
+from campaigns.messaging.services import INTERRUPTED
 from rewards.services import purchase_record, purchase_return_record
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
@@ -42,7 +42,7 @@ def _campaign_messages(statuses: list[tuple[str, str]]):
     """A sent campaign with one message per (status, error), each to its own
     member, as a chaos run leaves them."""
     from campaigns.models import Campaign, CampaignStatus, Message
-    from campaigns.tests.campaign_factories import campaign_make, members_bulk
+    from campaigns.tests.factories import campaign_make, members_bulk
 
     campaign = campaign_make()
     Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.SENT)

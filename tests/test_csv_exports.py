@@ -67,7 +67,7 @@ def _partner_settlement(admin_user) -> list[tuple[str, tuple]]:
 
 def _segment_unmatched(admin_user) -> list[tuple[str, tuple]]:
     from campaigns.models import SegmentKind
-    from campaigns.services_segments import segment_import_csv, segment_save
+    from campaigns.segments.services import segment_import_csv, segment_save
 
     segment = segment_save(
         name="Fair", definition=None, by=admin_user, kind=SegmentKind.STATIC
@@ -113,8 +113,8 @@ def _analytics_tables(admin_user) -> list[tuple[str, tuple]]:
     """Every table the dashboards link as CSV (read from the pages, so a table
     added later is opened too), for this month, with hostile store, tier and
     campaign names."""
-    from campaigns.services_campaigns import campaign_send_now
-    from campaigns.tests.campaign_factories import campaign_make
+    from campaigns.sending.services import campaign_send_now
+    from campaigns.tests.factories import campaign_make
     from rewards.tests.factories import TierFactory
 
     for n, value in enumerate(HOSTILE):
@@ -152,7 +152,7 @@ def _rfm(admin_user) -> list[tuple[str, tuple]]:
 
 
 def _import_templates(admin_user) -> list[tuple[str, tuple]]:
-    from members.admin_imports import TEMPLATES
+    from rewards.admin.imports import TEMPLATES
 
     return [
         (reverse("admin:members_member_import_template", args=[kind]), ())

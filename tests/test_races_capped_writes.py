@@ -374,7 +374,7 @@ def _coupon_check(world: dict, results: list) -> None:
 
 
 def _event_setup(store) -> dict:
-    from campaigns.tests.test_events_services import make_event
+    from campaigns.tests.events.test_services import make_event
 
     return {
         "members": [MemberFactory(store=store) for _i in range(THREADS)],
@@ -383,7 +383,7 @@ def _event_setup(store) -> dict:
 
 
 def _event_racer(world: dict, i: int):
-    from campaigns.services_events import event_rsvp
+    from campaigns.events.services import event_rsvp
 
     return event_rsvp(member=world["members"][i], event_id=world["event"].pk)
 
@@ -397,7 +397,7 @@ def _event_check(world: dict, results: list) -> None:
 
 
 def _frequency_setup(store) -> dict:
-    from campaigns.messaging import delivery_settings_get
+    from campaigns.messaging.services import delivery_settings_get
     from campaigns.models import Message
 
     conf = delivery_settings_get()
@@ -423,7 +423,7 @@ def _frequency_setup(store) -> dict:
 
 
 def _frequency_racer(world: dict, i: int):
-    from campaigns.messaging import message_deliver
+    from campaigns.messaging.delivery import message_deliver
 
     return message_deliver(message_id=world["ids"][i])
 
@@ -436,13 +436,13 @@ def _frequency_check(world: dict, results: list) -> None:
 
 
 def _survey_setup(store) -> dict:
-    from campaigns.tests.factories_feedback import survey_make
+    from campaigns.tests.factories import survey_make
 
     return {"member": MemberFactory(store=store), "survey": survey_make()}
 
 
 def _survey_racer(world: dict, i: int):
-    from campaigns.services_feedback import survey_response_submit
+    from campaigns.feedback.surveys import survey_response_submit
 
     return survey_response_submit(
         survey=world["survey"], member=world["member"], purchase=None, score=9

@@ -21,7 +21,7 @@ BUILD = """
 import json, django
 django.setup()
 from django.conf import settings
-from campaigns.messaging import email_build, sms_text
+from campaigns.messaging.delivery import email_build, sms_text
 from campaigns.models import Message
 
 def message(channel):

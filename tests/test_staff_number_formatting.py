@@ -19,7 +19,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from analytics.tests.test_formatting_pages import visible_text
+from analytics.tests.dashboards.test_formatting_pages import visible_text
 from members.formatting import money_format, number_format
 from members.models import Member
 from members.tests.factories import MemberFactory, PartnerFactory

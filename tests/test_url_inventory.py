@@ -70,7 +70,7 @@ CUSTOMER = {
     "campaigns:event_rsvp_cancel",
     "campaigns:members_only",
     "campaigns:members_only_page",
-    "campaigns:for_you",
+    "analytics:for_you",
     "campaigns:feedback",
     "campaigns:complaint_new",
     "campaigns:complaint_detail",

@@ -72,7 +72,7 @@ class MarketingSpend(models.Model):
     (no store), optionally for one campaign. Acquisition spend over the new
     members is the acquisition cost; a store's share of the program-wide
     acquisition spend follows its share of the new members
-    (analytics.selectors.acquisition_spend)."""
+    (analytics.selectors.acquisition.acquisition_spend)."""
 
     month = models.DateField(_("month"), help_text=_("The first day of the month."))
     amount = models.DecimalField(

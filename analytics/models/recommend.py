@@ -10,7 +10,8 @@ from django.utils.translation import gettext_lazy as _
 class ItemStat(models.Model):
     """One item (a till SKU) and in how many baskets it was in the window.
 
-    Rebuilt nightly with `CoPurchase` by `analytics.recommend.copurchase_refresh`.
+    Rebuilt nightly with `CoPurchase` by
+    `analytics.services.recommend.copurchase_refresh`.
     """
 
     sku = models.CharField(_("SKU"), max_length=64, unique=True)

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 class RFMSegment(models.TextChoices):
     """The standard RFM segments, from the best customers to the ones gone.
 
-    How scores map to a segment: `analytics.rfm.segment_for`."""
+    How scores map to a segment: `analytics.selectors.rfm.segment_for`."""
 
     CHAMPIONS = "champions", _("Champions")
     LOYAL = "loyal", _("Loyal")
@@ -35,9 +35,9 @@ class ChurnRisk(models.TextChoices):
 class MemberRFM(models.Model):
     """One member's RFM scores, value and churn risk as of `computed_at`.
 
-    Written only by `analytics.rfm.rfm_refresh` (nightly, in chunks); one row
-    per member who ever bought. Scores are quintiles (1 worst, 5 best) among
-    the members who bought within the window; members whose last purchase is
+    Written only by `analytics.services.rfm.rfm_refresh` (nightly, in chunks);
+    one row per member who ever bought. Scores are quintiles (1 worst, 5 best)
+    among the members who bought within the window; members whose last purchase is
     older than the window score 1/1/1 and are Lost. Formulas:
     docs/architecture.md, "RFM, CLV, recommendations".
     """

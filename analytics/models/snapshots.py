@@ -1,5 +1,6 @@
-"""Pre-aggregated figures the dashboards read: filled only by analytics.snapshots
-from the ledger, purchases, members and vouchers; never edited by hand.
+"""Pre-aggregated figures the dashboards read: filled only by
+analytics.services.snapshots (and .period_stats) from the ledger, purchases,
+members and vouchers; never edited by hand.
 
 Per-day rows are additive (a period's figure is the sum of its days); counts of
 distinct members, which do not add up over days, come from MemberMonthActivity

@@ -20,8 +20,9 @@ CELL_FORMATS = {
 
 @register.filter
 def cell(value, kind="number"):
-    """A table cell by its column's format (admin_views.COLUMN_FORMATS), written
-    by the one set of formatting functions (members.formatting); text as is."""
+    """A table cell by its column's format (COLUMN_FORMATS of
+    analytics.admin.dashboard_tables), written by the one set of formatting
+    functions (members.formatting); text as is."""
     if value is None:
         return None
     if isinstance(value, str):

@@ -20,8 +20,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from analytics.metrics import month_add
 from analytics.models import MarketingSpend, StoreSales
+from analytics.selectors.periods import month_add
 from members.tests.factories import MemberFactory
 from rewards.models import Purchase
 from rewards.services import (

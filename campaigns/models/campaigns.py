@@ -168,7 +168,7 @@ class CampaignVariant(models.Model):
 
     Missing languages fall back to the site's default language (LANGUAGE_CODE),
     then to any language the variant has. Texts are Django templates over a
-    fixed set of variables (campaigns.templating).
+    fixed set of variables (campaigns.messaging.templating).
     """
 
     campaign = models.ForeignKey(

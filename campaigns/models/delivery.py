@@ -15,7 +15,7 @@ from members.models import Channel
 class DeliverySettings(models.Model):
     """Limits every marketing message obeys at send time: one row, edited by
     Managers and Marketers in admin, read by
-    campaigns.messaging.delivery_settings_get."""
+    campaigns.messaging.services.delivery_settings_get."""
 
     frequency_cap = models.PositiveSmallIntegerField(
         _("marketing messages per member per 7 days"),

@@ -28,7 +28,7 @@ class Event(models.Model):
     """An event in a store that members sign up for (RSVP).
 
     `going_count` caches the number of RSVPs that hold a place; it changes only
-    under the event's row lock (campaigns.services_events), and a check
+    under the event's row lock (campaigns.events.services), and a check
     constraint keeps it within `capacity`. `remind_at` is `starts_at` minus
     `reminder_hours`, kept by the service so the periodic reminder job finds due
     events with one indexed query.
@@ -164,7 +164,7 @@ class RsvpStatus(models.TextChoices):
 
 class EventRsvp(models.Model):
     """One member's sign-up for one event (one row per pair; a member who cancels
-    and signs up again reuses it). Written only by campaigns.services_events."""
+    and signs up again reuses it). Written only by campaigns.events.services."""
 
     event = models.ForeignKey(
         Event, verbose_name=_("event"), on_delete=models.PROTECT, related_name="rsvps"

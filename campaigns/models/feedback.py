@@ -1,8 +1,8 @@
 """Feedback: surveys (NPS and satisfaction) and the complaints desk.
 
-Rows here are written by `campaigns.services_feedback` only (Survey itself is
+Rows here are written by `campaigns.feedback.services` only (Survey itself is
 configuration, edited in admin); reads shared by views, admin and analytics are
-in `campaigns.selectors_feedback`.
+in `campaigns.feedback.selectors`.
 """
 
 from __future__ import annotations

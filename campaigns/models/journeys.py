@@ -39,7 +39,7 @@ class Journey(models.Model):
     """One automated journey: off until a Marketer switches it on, with a text per
     language. `days` is the journey's delay or threshold: days before the points
     or voucher expire, days without a purchase for win-back, days after enrolment
-    for the welcome window (see campaigns.journeys)."""
+    for the welcome window (see campaigns.journeys.services)."""
 
     kind = models.CharField(
         _("journey"), max_length=24, choices=JourneyKind.choices, unique=True
@@ -80,7 +80,7 @@ class Journey(models.Model):
 class JourneyText(models.Model):
     """The subject and text of a journey in one language. Variables:
     {{ first_name }}, {{ balance }}, {{ tier }}, {{ points_expiring }},
-    {{ points_expiring_on }} (and per journey, see campaigns.journey_render)."""
+    {{ points_expiring_on }} (and per journey, see campaigns.journeys.render)."""
 
     journey = models.ForeignKey(
         Journey,

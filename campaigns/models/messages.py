@@ -17,7 +17,7 @@ class MessageStatus(models.TextChoices):
 
 def message_token_new() -> str:
     """The random, unguessable name of a message in its tracking, unsubscribe and
-    webhook URLs (always signed on top, see campaigns.tracking)."""
+    webhook URLs (always signed on top, see campaigns.messaging.tracking)."""
     return secrets.token_urlsafe(16)
 
 
@@ -69,7 +69,7 @@ class Message(models.Model):
         on_delete=models.SET_NULL,
         related_name="messages",
     )
-    # --- delivery (campaigns.messaging.message_deliver) ---
+    # --- delivery (campaigns.messaging.delivery.message_deliver) ---
     token = models.CharField(
         _("token"),
         max_length=32,

@@ -13,7 +13,7 @@ class Segment(models.Model):
 
     A rules segment is a tree of conditions kept as JSON in `definition`
     (`{"op": "and"|"or", "conditions": [...]}`) and evaluated as one SQL query
-    each time it is used (`campaigns.segments.segment_members`); a static
+    each time it is used (`campaigns.segments.selectors.segment_members`); a static
     segment is a list uploaded once (`SegmentStaticMember`).
     """
 

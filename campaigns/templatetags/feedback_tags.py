@@ -4,7 +4,7 @@ latest unanswered purchase, for any portal page (the dashboard shows it)."""
 from django import template
 from django.urls import reverse
 
-from campaigns.selectors_feedback import survey_link_token, survey_prompt_for_member
+from campaigns.feedback.selectors import survey_link_token, survey_prompt_for_member
 
 register = template.Library()
 

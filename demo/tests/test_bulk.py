@@ -7,8 +7,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from analytics.metrics import month_start
 from analytics.models import DailyStoreSnapshot, MonthlyCohortSnapshot, StoreSales
+from analytics.selectors.periods import month_start
 from members.models import Member
 from rewards.models import LotDraw, Purchase, PurchaseLine, Redemption
 from rewards.selectors import ledger_invariant_violations

@@ -6,8 +6,8 @@ import pytest
 from django.core.management import call_command
 
 from campaigns.models import Campaign, CampaignStatus, Message
-from campaigns.selectors_campaigns import campaign_latest_run, run_figures
-from campaigns.services_campaigns import recipient_group
+from campaigns.sending.selectors import campaign_latest_run, run_figures
+from campaigns.sending.services import recipient_group
 from members.models import Member
 
 # seed_demo needs the staff groups, which a transactional test may have emptied.

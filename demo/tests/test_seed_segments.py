@@ -10,8 +10,9 @@ import pytest
 from django.utils import timezone
 
 from campaigns.models import Segment, SegmentKind
-from campaigns.segments import segment_count, segment_q
-from campaigns.tests.test_segments import make_member
+from campaigns.segments.definition import segment_q
+from campaigns.segments.selectors import segment_count
+from campaigns.tests.segments.test_conditions import make_member
 from demo.seed_segments import seed
 from members.tests.factories import StoreFactory
 from rewards.tests.factories import TierFactory

@@ -13,11 +13,9 @@ from rest_framework import serializers
 
 from members.models import Member
 from members.numbers import is_plain_decimal, is_plain_whole
-from rewards.models import LedgerEntry
 
 CARD_MAX_LENGTH = 20  # Member.card_number
 CARD_SEPARATORS = str.maketrans("", "", " -")
-RECENT_ACTIVITY = 10
 # 1 to 20 digits, spaces and dashes between them allowed, as CardNumberField reads it.
 CARD_PATTERN = r"^(?:[ -]*[0-9]){1,20}[ -]*$"
 
@@ -66,13 +64,6 @@ class PlainIntegerField(serializers.IntegerField):
         ):
             self.fail("invalid")
         return super().to_internal_value(data)
-
-
-class LedgerEntrySerializer(serializers.ModelSerializer):
-    class Meta:
-        model = LedgerEntry
-        fields = ["kind", "points", "balance_after", "created_at", "reason"]
-        ref_name = "LedgerEntry"
 
 
 class MemberSerializer(serializers.ModelSerializer):

@@ -6,12 +6,7 @@ from members.api import views
 
 urlpatterns = [
     path("members", views.MemberCreateApi.as_view(), name="member-create"),
+    # Before rewards.api.urls' "members/<str:card_number>" (member-detail),
+    # which would take "lookup" for a card number.
     path("members/lookup", views.MemberLookupApi.as_view(), name="member-lookup"),
-    # <str:...>, not a stricter converter: a malformed card is a JSON 404 from
-    # the view rather than Django's HTML one.
-    path(
-        "members/<str:card_number>",
-        views.MemberDetailApi.as_view(),
-        name="member-detail",
-    ),
 ]

@@ -1,4 +1,6 @@
-"""POS API for members: enroll at the till, find a member, show a member.
+"""POS API for members: enroll at the till, find a member.
+
+A member with their points (member-detail) is rewards.api.members.
 
 One view per operation. Views validate the shape of the input with their
 InputSerializer, call one service or selector, and render the OutputSerializer;
@@ -13,12 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    OpenApiResponse,
-    extend_schema,
-    extend_schema_field,
-)
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
@@ -29,10 +26,8 @@ from rest_framework.views import APIView
 
 from members.api.serializers import (
     ERROR_DESCRIPTIONS,
-    RECENT_ACTIVITY,
     CardNumberField,
     ErrorSerializer,
-    LedgerEntrySerializer,
     MemberSerializer,
     error_responses,
 )
@@ -40,7 +35,6 @@ from members.errors import NotFound
 from members.models import ConsentSource, Member
 from members.selectors import member_get_by_card, member_get_by_phone
 from members.services import member_enroll
-from rewards.selectors import ledger_entries_for_member, points_available_get
 
 PHONE_MAX_LENGTH = 40  # generous: phone_normalize decides what is a number
 OLDEST_BIRTHDAY = dt.date(1900, 1, 1)
@@ -255,84 +249,4 @@ class MemberLookupApi(TillApiView):
             member = member_by_card_or_404(data["card"], field="card")
         else:
             member = member_by_phone_or_404(data["phone"])
-        return Response(self.OutputSerializer(member).data)
-
-
-class MemberDetailApi(TillApiView):
-    """A member with their balance and the last ledger entries, in a fixed number of queries."""
-
-    class OutputSerializer(MemberSerializer):
-        points_spendable = serializers.SerializerMethodField(
-            help_text=_("Points that can be redeemed now.")
-        )
-        points_pending = serializers.SerializerMethodField(
-            help_text=_("Points from recent purchases that cannot be spent yet.")
-        )
-        tier = serializers.CharField(
-            source="account.tier.name",
-            default=None,
-            allow_null=True,
-            read_only=True,
-            help_text=_("The member's tier; null when in none."),
-        )
-        recent_activity = serializers.SerializerMethodField()
-
-        class Meta(MemberSerializer.Meta):
-            fields = [
-                *MemberSerializer.Meta.fields,
-                "points_spendable",
-                "points_pending",
-                "tier",
-                "recent_activity",
-            ]
-            read_only_fields = fields
-            ref_name = "MemberDetailOutput"
-
-        def _lots(self, member: Member) -> tuple[int, int]:
-            if not hasattr(self, "_lots_seen"):
-                self._lots_seen = points_available_get(account=member.account)
-            return self._lots_seen
-
-        @extend_schema_field(serializers.IntegerField())
-        def get_points_spendable(self, member: Member) -> int:
-            return self._lots(member)[0]
-
-        @extend_schema_field(serializers.IntegerField())
-        def get_points_pending(self, member: Member) -> int:
-            return self._lots(member)[1]
-
-        @extend_schema_field(LedgerEntrySerializer(many=True))
-        def get_recent_activity(self, member: Member) -> list[dict]:
-            entries = ledger_entries_for_member(member_id=member.pk)[:RECENT_ACTIVITY]
-            return LedgerEntrySerializer(entries, many=True).data
-
-    @extend_schema(
-        operation_id="member_detail",
-        summary=_("A member with recent activity"),
-        parameters=[
-            OpenApiParameter(
-                "card_number",
-                str,
-                OpenApiParameter.PATH,
-                description=_("Card number, digits only"),
-            )
-        ],
-        responses={
-            200: OutputSerializer,
-            **error_responses(401, 404, e404=_("No member has this card number.")),
-        },
-        tags=["members"],
-    )
-    def get(self, request: Request, card_number: str) -> Response:
-        field = CardNumberField()
-        try:
-            card = field.run_validation(card_number)
-        except serializers.ValidationError:
-            card = None
-        if not card:
-            raise NotFound(
-                _("No member has card number %(card)s.") % {"card": card_number[:40]},
-                field="card_number",
-            )
-        member = member_by_card_or_404(card)
         return Response(self.OutputSerializer(member).data)

@@ -24,7 +24,7 @@ OTP_MAX_ATTEMPTS = 5
 OTP_MAX_PER_HOUR = (
     3  # codes sent to one member per hour: bounds guessing and SMS flooding
 )
-# The Message kind of a one-time code; campaigns.messaging blanks the code out
+# The Message kind of a one-time code; campaigns.messaging.services blanks the code out
 # of the stored text once the message has left (see SECRET_KINDS there).
 OTP_MESSAGE_KIND = "one-time-code"
 

@@ -1,13 +1,14 @@
 """Every action another area writes to the staff audit log is one of the
 AuditAction choices, so the admin shows its label rather than the raw code."""
 
-from campaigns import services_events, services_feedback
+from campaigns.events import checkin
+from campaigns.feedback import services as services_feedback
 from members.models import AuditAction
 
 
 def test_actions_written_by_events_and_complaints_are_audit_choices():
     written = {
-        services_events.AUDIT_EVENT_CHECKIN,
+        checkin.AUDIT_EVENT_CHECKIN,
         services_feedback.AUDIT_COMPLAINT_LOGGED,
         services_feedback.AUDIT_COMPLAINT_REPLIED,
         services_feedback.AUDIT_COMPLAINT_STATUS,

@@ -8,7 +8,8 @@ import re
 import pytest
 from django.utils import timezone, translation
 
-from campaigns.messaging import delivery_settings_get, message_deliver, message_send
+from campaigns.messaging.delivery import message_deliver
+from campaigns.messaging.services import delivery_settings_get, message_send
 from campaigns.models import Message, MessageStatus
 from members.models import Channel
 from members.services import OTP_MESSAGE_KIND, member_enroll, member_signup

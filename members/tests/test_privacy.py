@@ -183,15 +183,16 @@ class TestAnonymize:
     def test_anonymize_erases_message_and_feedback_texts_but_keeps_the_rows(
         self, customer, store
     ):
-        from campaigns.messaging import message_send
+        from campaigns.feedback.services import complaint_file
+        from campaigns.feedback.surveys import survey_response_submit
+        from campaigns.messaging.services import message_send
         from campaigns.models import (
             ComplaintMessage,
             Message,
             OutboxEntry,
             SurveyResponse,
         )
-        from campaigns.services_feedback import complaint_file, survey_response_submit
-        from campaigns.tests.factories_feedback import survey_make
+        from campaigns.tests.factories import survey_make
 
         user, member = customer
         other = MemberFactory(email="other@example.com")

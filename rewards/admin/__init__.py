@@ -16,7 +16,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from members.admin_site import ReadOnlyAdminMixin, SingletonAdminMixin
+from members.admin_base import ReadOnlyAdminMixin, SingletonAdminMixin
 from rewards.earning import STAGES
 from rewards.forms import EarningRuleForm, RuleSimulateForm
 from rewards.models import (
@@ -754,4 +754,4 @@ class StampCardAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 from rewards import admin_memberships, admin_partners  # noqa: E402, F401
-from rewards.admin import controls, referrals  # noqa: E402, F401
+from rewards.admin import controls, members, referrals  # noqa: E402, F401

@@ -9,7 +9,7 @@ from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from members.admin_site import ReadOnlyAdminMixin, SingletonAdminMixin
+from members.admin_base import ReadOnlyAdminMixin, SingletonAdminMixin
 from members.audit import StaffActor
 from members.errors import ServiceError
 from rewards.models import (

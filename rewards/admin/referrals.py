@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from members.admin_site import SingletonAdminMixin
+from members.admin_base import SingletonAdminMixin
 from members.errors import ServiceError
 from rewards.models import BonusSettings, Referral, ReferralStatus
 from rewards.selectors.referrals import bonus_settings_get

@@ -2,9 +2,17 @@
 
 from django.urls import path
 
-from rewards.api import memberships, views
+from rewards.api import members, memberships, views
 
 urlpatterns = [
+    # <str:...>, not a stricter converter: a malformed card is a JSON 404 from
+    # the view rather than Django's HTML one. members.api.urls' "members/lookup"
+    # is mounted before it.
+    path(
+        "members/<str:card_number>",
+        members.MemberDetailApi.as_view(),
+        name="member-detail",
+    ),
     path("purchases", views.PurchaseCreateApi.as_view(), name="purchase-create"),
     # <str:...> so that a malformed id is the view's JSON 404, not Django's HTML one.
     path(

@@ -174,8 +174,3 @@ class AdjustmentRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.points:+d} · {self.member.card_number}"
-
-    @property
-    def is_pending(self) -> bool:
-        """Waiting for a Manager's decision (no points moved yet)."""
-        return self.status == AdjustmentStatus.PENDING

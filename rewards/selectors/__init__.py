@@ -55,8 +55,6 @@ from rewards.models import (
     Voucher,
     VoucherStatus,
 )
-from rewards.selectors.controls import staff_controls_get  # noqa: F401
-from rewards.selectors.referrals import bonus_settings_get  # noqa: F401
 
 
 def program_settings_get() -> ProgramSettings:

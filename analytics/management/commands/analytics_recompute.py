@@ -8,11 +8,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from analytics.snapshots import (
-    local_today,
-    period_stats_prefill,
-    snapshots_refresh_range,
-)
+from analytics.services.period_stats import period_stats_prefill
+from analytics.services.snapshots import local_today, snapshots_refresh_range
 
 
 def progress_bar(stdout, width: int = 30):

@@ -1,5 +1,5 @@
 """Offline evaluation of "Recommended for you": hit rate at k against the
-most-popular baseline on a time-split holdout (analytics.recommend_eval)."""
+most-popular baseline on a time-split holdout (analytics.selectors.recommend_eval)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Max
 from django.utils import timezone
 
-from analytics.recommend_eval import evaluation_table, recommend_evaluate
+from analytics.selectors.recommend_eval import evaluation_table, recommend_evaluate
 
 
 class Command(BaseCommand):

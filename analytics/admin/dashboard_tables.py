@@ -1,0 +1,195 @@
+"""The dashboards' tables: one definition of each table's columns feeds the
+page and its CSV export (admin:analytics_export)."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from analytics.selectors.campaign_returns import campaign_returns
+from analytics.selectors.churn_reasons import TOPIC_COLUMNS, churn_complaint_topics
+from analytics.selectors.cohorts import cohort_matrix
+from analytics.selectors.kpis import (
+    OVERVIEW_KPIS,
+    PROGRAM_KPIS,
+    kpis,
+    member_figures_needed,
+)
+from analytics.selectors.metrics import METRICS, metric_definitions
+from analytics.selectors.tables import (
+    daily_series,
+    monthly_points,
+    program_state_latest,
+    store_table,
+    tier_table,
+    voucher_sources,
+)
+from analytics.services.period_stats import (
+    active_by_store_keep,
+    period_member_figures_keep,
+)
+
+
+def _fmt(value) -> str:
+    return "" if value is None else str(value)
+
+
+def member_figures_keep(period, store_id, keys) -> dict | None:
+    """The member figures the cards of `keys` show, kept for the next visitor
+    (analytics.services.period_stats); None when the cards show none."""
+    if not member_figures_needed(keys):
+        return None
+    return period_member_figures_keep(period=period, store_id=store_id)
+
+
+def kpi_table(period, store_id, keys=None) -> tuple[list[str], list[list]]:
+    cards = kpis(
+        period,
+        store_id,
+        keys,
+        member_figures=member_figures_keep(period, store_id, keys),
+    )
+    headers = [
+        gettext("Metric"),
+        gettext("Period"),
+        gettext("Previous period"),
+        gettext("Change"),
+        gettext("Definition"),
+    ]
+    rows = []
+    for key in keys or METRICS:
+        k = cards[key]
+        change = "" if k.change is None else f"{k.change} {k.change_unit}"
+        rows.append(
+            [str(k.label), _fmt(k.value), _fmt(k.previous), change, str(k.definition)]
+        )
+    return headers, rows
+
+
+def _dict_table(rows: list[dict], columns: list[tuple[str, str]]):
+    return [str(label) for _key, label in columns], [
+        [_fmt(r[key]) for key, _label in columns] for r in rows
+    ]
+
+
+STORE_COLUMNS = [
+    ("store", _("Store")),
+    ("purchases", _("Purchases")),
+    ("sales", _("Sales")),
+    ("aov", _("Average order value")),
+    ("enrollments", _("New members")),
+    ("active_members", _("Active members")),
+    ("participation", _("Participation, %")),
+]
+DAILY_COLUMNS = [
+    ("day", _("Day")),
+    ("purchases", _("Purchases")),
+    ("sales", _("Sales")),
+    ("buyers", _("Buyers")),
+    ("enrollments", _("New members")),
+    ("points_issued", _("Points issued")),
+    ("points_redeemed", _("Points redeemed")),
+    ("points_expired", _("Points expired")),
+]
+POINTS_COLUMNS = [
+    ("month", _("Month")),
+    ("points_issued", _("Points issued")),
+    ("points_redeemed", _("Points redeemed")),
+    ("points_expired", _("Points expired")),
+    ("points_outstanding", _("Outstanding points at the month's end")),
+    ("liability", _("Liability (money)")),
+    ("vouchers_issued", _("Vouchers issued")),
+    ("vouchers_used", _("Vouchers used")),
+]
+VOUCHER_COLUMNS = [
+    ("source", _("Source")),
+    ("issued", _("Issued")),
+    ("used", _("Used")),
+    ("use_rate", _("Used, %")),
+]
+CAMPAIGN_COLUMNS = [
+    ("campaign", _("Campaign")),
+    ("runs", _("Runs")),
+    ("recipients", _("Recipients")),
+    ("held_out", _("Held out")),
+    ("revenue", _("Recipients' revenue")),
+    ("revenue_per_recipient", _("Revenue per recipient")),
+    ("revenue_per_held_out", _("Revenue per held-out member")),
+    ("incremental", _("Revenue over the holdout")),
+    ("spend", _("Marketing spend")),
+    ("return_on_spend", _("Return on spend")),
+]
+TIER_COLUMNS = [
+    ("tier", _("Tier")),
+    ("members", _("Members")),
+    ("share", _("Share, %")),
+]
+
+
+# How the page writes each column (the CSV keeps plain numbers); a column not
+# named here is text, or a number written with the locale's separators.
+COLUMN_FORMATS = {
+    "sales": "money",
+    "aov": "money",
+    "liability": "money",
+    "revenue": "money",
+    "revenue_per_recipient": "money",
+    "revenue_per_held_out": "money",
+    "incremental": "money",
+    "spend": "money",
+    "participation": "percent",
+    "use_rate": "percent",
+    "share": "percent",
+}
+
+
+def page_columns(columns) -> list[tuple[str, str]]:
+    """(key, format) of each column, for admin/analytics/_table.html."""
+    return [(key, COLUMN_FORMATS.get(key, "number")) for key, _label in columns]
+
+
+def cohort_table(matrix) -> tuple[list[str], list[list]]:
+    headers = [gettext("Enrollment month"), gettext("Members")] + [
+        gettext("Month %(n)s") % {"n": o} for o in matrix["offsets"]
+    ]
+    rows = []
+    for r in matrix["rows"]:
+        rows.append(
+            [r["cohort"], r["members"]]
+            + [_fmt(c["pct"]) for c in r["cells"]]
+            + [""] * (len(matrix["offsets"]) - len(r["cells"]))
+        )
+    return headers, rows
+
+
+def export_table(name: str, period, store_id):
+    """(headers, rows) of one exportable table, or Http404."""
+    if name == "overview":
+        return kpi_table(period, store_id, OVERVIEW_KPIS)
+    if name == "program":
+        return kpi_table(period, store_id, PROGRAM_KPIS)
+    if name == "metrics":
+        return kpi_table(period, store_id)
+    if name == "stores":
+        active = active_by_store_keep(period=period)
+        return _dict_table(store_table(period, active=active), STORE_COLUMNS)
+    if name == "daily":
+        return _dict_table(daily_series(period, store_id), DAILY_COLUMNS)
+    if name == "points":
+        return _dict_table(monthly_points(period), POINTS_COLUMNS)
+    if name == "campaigns":
+        return _dict_table(campaign_returns(period), CAMPAIGN_COLUMNS)
+    if name == "vouchers":
+        return _dict_table(voucher_sources(period), VOUCHER_COLUMNS)
+    if name == "tiers":
+        return _dict_table(tier_table(program_state_latest()), TIER_COLUMNS)
+    if name == "cohorts":
+        return cohort_table(cohort_matrix(last=period.last, store_id=store_id))
+    if name == "churn_reasons":
+        return _dict_table(churn_complaint_topics(period, store_id), TOPIC_COLUMNS)
+    if name == "definitions":
+        return [gettext("Key"), gettext("Metric"), gettext("Definition")], [
+            list(d) for d in metric_definitions()
+        ]
+    raise Http404(gettext("No such table."))

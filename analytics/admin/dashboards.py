@@ -1,0 +1,348 @@
+"""The analytics dashboards in the back office (Overview, Program, Cohorts, Churn
+reasons) and their CSV exports. Every page reads the snapshot tables through
+analytics.selectors; the member figures of a period are kept for the next
+visitor (analytics.services.period_stats).
+
+URLs (admin namespace): analytics_overview, analytics_program,
+analytics_cohorts, analytics_churn, analytics_export (…/export/<table>/ with the page's query)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext
+
+from analytics.admin.dashboard_tables import (
+    CAMPAIGN_COLUMNS,
+    POINTS_COLUMNS,
+    STORE_COLUMNS,
+    TIER_COLUMNS,
+    VOUCHER_COLUMNS,
+    export_table,
+    member_figures_keep,
+    page_columns,
+)
+from analytics.selectors.acquisition import acquisition_spend
+from analytics.selectors.campaign_returns import campaign_returns
+from analytics.selectors.churn_reasons import (
+    TOPIC_COLUMNS,
+    churn_complaint_topics,
+    churn_low_comments,
+    definition_text,
+)
+from analytics.selectors.cohorts import cohort_matrix
+from analytics.selectors.kpis import OVERVIEW_KPIS, PROGRAM_KPIS, kpis
+from analytics.selectors.periods import period_from_params
+from analytics.selectors.tables import (
+    daily_series,
+    monthly_points,
+    program_state_latest,
+    store_table,
+    tier_table,
+    voucher_sources,
+)
+from analytics.services.period_stats import active_by_store_keep
+from members.csvexport import csv_response
+from members.models import Store
+
+DASHBOARD_PERMISSION = "analytics.view_dashboard"
+
+
+def dashboard_allowed(user) -> bool:
+    return user.is_active and user.is_staff and user.has_perm(DASHBOARD_PERMISSION)
+
+
+def analytics_urls(site) -> list:
+    """The dashboard URLs, mounted by LoyaltyAdminSite.get_urls."""
+    return [
+        path(
+            "analytics/dashboard/",
+            site.admin_view(overview_view),
+            name="analytics_overview",
+        ),
+        path(
+            "analytics/dashboard/program/",
+            site.admin_view(program_view),
+            name="analytics_program",
+        ),
+        path(
+            "analytics/dashboard/cohorts/",
+            site.admin_view(cohorts_view),
+            name="analytics_cohorts",
+        ),
+        path(
+            "analytics/dashboard/churn/",
+            site.admin_view(churn_view),
+            name="analytics_churn",
+        ),
+        path(
+            "analytics/dashboard/export/<slug:table>/",
+            site.admin_view(export_view),
+            name="analytics_export",
+        ),
+    ]
+
+
+# --- views -----------------------------------------------------------------------------
+
+
+def _context(request, title: str, page: str):
+    if not dashboard_allowed(request.user):
+        raise PermissionDenied
+    period, store_id, errors = period_from_params(request.GET)
+    query = {"from": f"{period.first:%Y-%m}", "to": f"{period.last:%Y-%m}"}
+    if store_id:
+        query["store"] = store_id
+    qs = urlencode(query)
+
+    def csv_url(table):
+        return reverse("admin:analytics_export", args=[table]) + "?" + qs
+
+    return (
+        period,
+        store_id,
+        {
+            **admin.site.each_context(request),
+            "title": title,
+            "page": page,
+            "period": period,
+            "previous": period.previous(),
+            "store_id": store_id,
+            "stores": list(Store.objects.order_by("name").values("id", "name")),
+            "errors": errors,
+            "query": qs,
+            "csv": {
+                t: csv_url(t)
+                for t in (
+                    "overview",
+                    "program",
+                    "metrics",
+                    "stores",
+                    "daily",
+                    "points",
+                    "vouchers",
+                    "campaigns",
+                    "tiers",
+                    "cohorts",
+                    "churn_reasons",
+                    "definitions",
+                )
+            },
+            "nav": [
+                (
+                    "overview",
+                    gettext("Overview"),
+                    reverse("admin:analytics_overview") + "?" + qs,
+                ),
+                (
+                    "program",
+                    gettext("Program"),
+                    reverse("admin:analytics_program") + "?" + qs,
+                ),
+                (
+                    "cohorts",
+                    gettext("Cohorts"),
+                    reverse("admin:analytics_cohorts") + "?" + qs,
+                ),
+                (
+                    "churn",
+                    gettext("Churn reasons"),
+                    reverse("admin:analytics_churn") + "?" + qs,
+                ),
+            ],
+            "state": program_state_latest(),
+        },
+    )
+
+
+def _cards(period, store_id, keys):
+    cards = kpis(
+        period,
+        store_id,
+        keys,
+        member_figures=member_figures_keep(period, store_id, keys),
+    )
+    return [cards[k] for k in keys]
+
+
+def overview_view(request):
+    """KPI cards with the change against the previous period, sales and
+    enrollments over time, the stores side by side, campaigns against their
+    holdout and spend."""
+    period, store_id, context = _context(
+        request, gettext("Analytics: overview"), "overview"
+    )
+    daily = daily_series(period, store_id)
+    labels = [d["day"] for d in daily]
+    acquisition = None
+    if store_id:
+        # A store's acquisition cost carries a share of the program-wide
+        # spend: the card says how much and by what rule.
+        acquisition = acquisition_spend(period, store_id)["cur"]
+        if not acquisition.program_wide:
+            acquisition = None
+    context.update(
+        acquisition=acquisition,
+        cards=_cards(period, store_id, OVERVIEW_KPIS),
+        store_rows=store_table(period, active=active_by_store_keep(period=period)),
+        store_headers=[str(label) for _k, label in STORE_COLUMNS],
+        store_keys=page_columns(STORE_COLUMNS),
+        campaign_rows=campaign_returns(period),
+        campaign_headers=[str(label) for _k, label in CAMPAIGN_COLUMNS],
+        campaign_keys=page_columns(CAMPAIGN_COLUMNS),
+        charts={
+            "sales": {
+                "type": "line",
+                "labels": labels,
+                "datasets": [
+                    {
+                        "label": gettext("Sales"),
+                        "data": [float(d["sales"]) for d in daily],
+                    },
+                ],
+            },
+            "activity": {
+                "type": "bar",
+                "labels": labels,
+                "datasets": [
+                    {
+                        "label": gettext("Purchases"),
+                        "data": [d["purchases"] for d in daily],
+                    },
+                    {
+                        "label": gettext("New members"),
+                        "data": [d["enrollments"] for d in daily],
+                    },
+                ],
+            },
+        },
+    )
+    return TemplateResponse(request, "admin/analytics/overview.html", context)
+
+
+def program_view(request):
+    """Points (issued, redeemed, expired, outstanding, liability), vouchers by
+    source, members per tier and tier moves, referrals, points owed."""
+    period, store_id, context = _context(
+        request, gettext("Analytics: program"), "program"
+    )
+    points = monthly_points(period)
+    labels = [p["month"] for p in points]
+    context.update(
+        cards=_cards(period, store_id, PROGRAM_KPIS),
+        points_rows=points,
+        points_headers=[str(label) for _k, label in POINTS_COLUMNS],
+        points_keys=page_columns(POINTS_COLUMNS),
+        voucher_rows=voucher_sources(period),
+        voucher_headers=[str(label) for _k, label in VOUCHER_COLUMNS],
+        voucher_keys=page_columns(VOUCHER_COLUMNS),
+        tier_rows=tier_table(context["state"]),
+        tier_headers=[str(label) for _k, label in TIER_COLUMNS],
+        tier_keys=page_columns(TIER_COLUMNS),
+        charts={
+            "points": {
+                "type": "bar",
+                "labels": labels,
+                "datasets": [
+                    {
+                        "label": gettext("Points issued"),
+                        "data": [p["points_issued"] for p in points],
+                    },
+                    {
+                        "label": gettext("Points redeemed"),
+                        "data": [p["points_redeemed"] for p in points],
+                    },
+                    {
+                        "label": gettext("Points expired"),
+                        "data": [p["points_expired"] for p in points],
+                    },
+                ],
+            },
+            "liability": {
+                "type": "line",
+                "labels": labels,
+                "datasets": [
+                    {
+                        "label": gettext("Outstanding points"),
+                        "data": [p["points_outstanding"] for p in points],
+                    },
+                ],
+            },
+        },
+    )
+    return TemplateResponse(request, "admin/analytics/program.html", context)
+
+
+def cohorts_view(request):
+    """Retention by enrollment month as a heat map: the share of each cohort
+    that bought in each month after it enrolled."""
+    period, store_id, context = _context(
+        request, gettext("Analytics: cohorts"), "cohorts"
+    )
+    matrix = cohort_matrix(last=period.last, store_id=store_id)
+    # The average retention curve over the cohorts that reached each offset.
+    curve = []
+    for offset in matrix["offsets"]:
+        cells = [r["cells"][offset] for r in matrix["rows"] if len(r["cells"]) > offset]
+        sizes = sum(r["members"] for r in matrix["rows"] if len(r["cells"]) > offset)
+        active = sum(c["active"] for c in cells)
+        curve.append(round(active * 100 / sizes, 1) if sizes else None)
+    context.update(
+        matrix=matrix,
+        charts={
+            "curve": {
+                "type": "line",
+                "labels": [
+                    gettext("Month %(n)s") % {"n": o} for o in matrix["offsets"]
+                ],
+                "datasets": [
+                    {"label": gettext("Bought (percent of cohort)"), "data": curve}
+                ],
+            }
+        },
+    )
+    return TemplateResponse(request, "admin/analytics/cohorts.html", context)
+
+
+def churn_view(request):
+    """What the members who churned in the period complained about (by topic,
+    chart and table) and their newest low-scored survey comments."""
+    period, store_id, context = _context(
+        request, gettext("Analytics: churn reasons"), "churn"
+    )
+    topics = churn_complaint_topics(period, store_id)
+    context.update(
+        definition=definition_text(),
+        topic_rows=topics,
+        topic_headers=[str(label) for _k, label in TOPIC_COLUMNS],
+        topic_keys=page_columns(TOPIC_COLUMNS),
+        comments=churn_low_comments(period, store_id),
+        charts={
+            "topics": {
+                "type": "bar",
+                "labels": [t["label"] for t in topics],
+                "datasets": [
+                    {
+                        "label": gettext("Complaints"),
+                        "data": [t["complaints"] for t in topics],
+                    }
+                ],
+            }
+        },
+    )
+    return TemplateResponse(request, "admin/analytics/churn.html", context)
+
+
+def export_view(request, table: str):
+    """Any dashboard table as CSV, for the period and store of the page."""
+    if not dashboard_allowed(request.user):
+        raise PermissionDenied
+    period, store_id, _errors = period_from_params(request.GET)
+    headers, rows = export_table(table, period, store_id)
+    name = f"analytics-{table}-{period.first:%Y-%m}-{period.last:%Y-%m}"
+    if store_id:
+        name += f"-store{store_id}"
+    return csv_response(f"{name}.csv", [headers, *rows])

@@ -1,0 +1,239 @@
+"""The dashboards: who may open them, bounded queries, CSV exports, and the
+admin of store sales and marketing spend."""
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from analytics.models import MarketingSpend, StoreSales
+from analytics.services.snapshots import snapshots_refresh_range
+from members.tests.factories import StoreFactory
+
+pytestmark = pytest.mark.django_db
+
+PAGES = [
+    "admin:analytics_overview",
+    "admin:analytics_program",
+    "admin:analytics_cohorts",
+]
+TABLES = [
+    "overview", "program", "metrics", "stores", "daily", "points", "vouchers",
+    "tiers", "cohorts", "definitions",
+]  # fmt: skip
+
+
+# The Overview page also reads NPS, satisfaction and complaints (five queries)
+# and the campaign table (up to three) from the live tables: 22 + 8.
+MAX_QUERIES = {
+    "admin:analytics_overview": 30,
+    "admin:analytics_program": 22,
+    "admin:analytics_cohorts": 22,
+}
+# The overview and metrics tables: 15 + the five feedback queries.
+MAX_CSV_QUERIES = 20
+
+
+@pytest.fixture
+def refreshed(history):
+    snapshots_refresh_range(day_from=history.m3, day_to=timezone.localdate())
+    return history
+
+
+@pytest.fixture
+def manager_client(client, manager):
+    client.force_login(manager)
+    return client
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_manager_opens_each_dashboard_in_bounded_queries(
+    manager_client, refreshed, page, django_assert_max_num_queries
+):
+    params = {"from": f"{refreshed.m3:%Y-%m}", "to": f"{refreshed.m1:%Y-%m}"}
+    with django_assert_max_num_queries(MAX_QUERIES[page]):
+        response = manager_client.get(reverse(page), params)
+    assert response.status_code == 200
+    assert b"chart-data-" in response.content
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_queries_do_not_grow_with_stores_and_members(
+    manager_client, refreshed, page, django_assert_max_num_queries
+):
+    from analytics.tests.conftest import at, buy
+    from members.tests.factories import MemberFactory
+
+    for n in range(5):
+        shop = StoreFactory(code=f"more{n}", name=f"More {n}")
+        buy(MemberFactory(store=shop), shop, at(refreshed.m1, 7), "10")
+    snapshots_refresh_range(day_from=refreshed.m3, day_to=timezone.localdate())
+    with django_assert_max_num_queries(MAX_QUERIES[page]):
+        assert manager_client.get(reverse(page)).status_code == 200
+
+
+def test_overview_shows_cards_with_change(manager_client, refreshed):
+    response = manager_client.get(
+        reverse("admin:analytics_overview"),
+        {"from": f"{refreshed.m1:%Y-%m}", "to": f"{refreshed.m1:%Y-%m}"},
+    )
+    cards = {c.key: c for c in response.context["cards"]}
+    assert cards["active_members"].value == 2
+    assert b"Retention rate" in response.content
+    assert b"-8.6%" in response.content  # average order value against M2
+
+
+def test_marketer_sees_the_dashboards_cashier_does_not(
+    client, marketer, cashier, refreshed
+):
+    client.force_login(marketer)
+    assert client.get(reverse("admin:analytics_overview")).status_code == 200
+    client.force_login(cashier)
+    assert client.get(reverse("admin:analytics_overview")).status_code == 403
+    assert (
+        client.get(reverse("admin:analytics_export", args=["daily"])).status_code == 403
+    )
+
+
+def test_admin_index_links_the_dashboards(manager_client):
+    response = manager_client.get(reverse("admin:index"))
+    assert reverse("admin:analytics_overview").encode() in response.content
+
+
+def test_bad_filters_say_which_field(manager_client, refreshed):
+    response = manager_client.get(
+        reverse("admin:analytics_overview"), {"from": "May", "store": "999"}
+    )
+    assert response.status_code == 200
+    errors = response.context["errors"]
+    assert any("“from”" in e for e in errors)
+    assert any("“store”" in e for e in errors)
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_every_table_exports_csv(
+    manager_client, refreshed, table, django_assert_max_num_queries
+):
+    params = {"from": f"{refreshed.m1:%Y-%m}", "to": f"{refreshed.m1:%Y-%m}"}
+    with django_assert_max_num_queries(MAX_CSV_QUERIES):
+        response = manager_client.get(
+            reverse("admin:analytics_export", args=[table]), params
+        )
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert len(rows) >= 2
+    assert all(len(r) == len(rows[0]) for r in rows)
+
+
+def test_stores_csv_has_the_right_figures(manager_client, refreshed):
+    response = manager_client.get(
+        reverse("admin:analytics_export", args=["stores"]),
+        {"from": f"{refreshed.m1:%Y-%m}", "to": f"{refreshed.m1:%Y-%m}"},
+    )
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    total = next(r for r in rows if r["Store"] == "All stores")
+    assert total["Purchases"] == "3"
+    assert total["Sales"] == "480.00"
+    assert total["Participation, %"] == "25.00"
+
+
+def test_unknown_table_is_404(manager_client):
+    assert (
+        manager_client.get(reverse("admin:analytics_export", args=["nope"])).status_code
+        == 404
+    )
+
+
+def test_empty_database_shows_pages_without_errors(manager_client):
+    for page in PAGES:
+        response = manager_client.get(reverse(page))
+        assert response.status_code == 200
+        assert b"have not been computed yet" in response.content
+
+
+class TestStoreSalesAdmin:
+    def test_changelist_and_search(self, manager_client, store):
+        StoreSales.objects.create(store=store, day="2026-01-05", total=Decimal("900"))
+        url = reverse("admin:analytics_storesales_changelist")
+        assert manager_client.get(url).status_code == 200
+        response = manager_client.get(url, {"q": store.name})
+        assert response.context["cl"].result_count == 1
+
+    def test_add_records_who_entered(self, manager_client, manager, store):
+        url = reverse("admin:analytics_storesales_add")
+        assert manager_client.get(url).status_code == 200
+        response = manager_client.post(
+            url,
+            {
+                "store": store.pk,
+                "day": "2026-02-01",
+                "total": "1234.50",
+                "receipts": 40,
+            },
+        )
+        assert response.status_code == 302
+        row = StoreSales.objects.get()
+        assert row.entered_by == manager and row.total == Decimal("1234.50")
+
+    def test_the_same_day_twice_is_a_form_error(self, manager_client, store):
+        StoreSales.objects.create(store=store, day="2026-02-01", total=Decimal("1"))
+        response = manager_client.post(
+            reverse("admin:analytics_storesales_add"),
+            {"store": store.pk, "day": "2026-02-01", "total": "5", "receipts": 1},
+        )
+        assert response.status_code == 200
+        assert StoreSales.objects.count() == 1
+
+    def test_change_page(self, manager_client, store):
+        row = StoreSales.objects.create(
+            store=store, day="2026-01-05", total=Decimal("900")
+        )
+        url = reverse("admin:analytics_storesales_change", args=[row.pk])
+        assert manager_client.get(url).status_code == 200
+
+
+class TestMarketingSpendAdmin:
+    def test_changelist_search_add_change(self, client, marketer, store):
+        client.force_login(marketer)
+        url = reverse("admin:analytics_marketingspend_changelist")
+        assert client.get(url).status_code == 200
+        add = reverse("admin:analytics_marketingspend_add")
+        assert client.get(add).status_code == 200
+        response = client.post(
+            add,
+            {
+                "month": "2026-03-17",
+                "amount": "5000",
+                "kind": "retention",
+                "store": store.pk,
+                "campaign": "Radio",
+                "note": "",
+            },
+        )
+        assert response.status_code == 302
+        row = MarketingSpend.objects.get()
+        assert row.month.day == 1  # any day stands for its month
+        assert (row.kind, row.store) == ("retention", store)
+        assert client.get(url, {"kind__exact": "retention"}).status_code == 200
+        assert client.get(url, {"q": "Radio"}).context["cl"].result_count == 1
+        change = reverse("admin:analytics_marketingspend_change", args=[row.pk])
+        assert client.get(change).status_code == 200
+
+    def test_negative_amount_is_refused(self, client, marketer):
+        client.force_login(marketer)
+        response = client.post(
+            reverse("admin:analytics_marketingspend_add"),
+            {
+                "month": "2026-03-01",
+                "amount": "-5",
+                "kind": "acquisition",
+                "campaign": "",
+                "note": "",
+            },
+        )
+        assert response.status_code == 200
+        assert not MarketingSpend.objects.exists()

@@ -1,0 +1,70 @@
+"""Journey texts: `{{ variable }}` replaced by a flat dict of strings and numbers.
+
+The variable names are the campaigns' (campaigns.messaging.templating: first_name,
+balance, tier, points_expiring, points_expiring_date), the ones apps above
+campaigns add (campaigns.messaging.variables: analytics' recommended and
+reward_suggestion), plus a few a journey adds.
+Only plain `{{ name }}` is understood, which is also valid Django template
+syntax, so a text written here reads the same in the campaigns' engine.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.utils.translation import gettext_lazy as _
+
+from campaigns.messaging.variables import template_variables_added
+
+# Every journey may use these ...
+COMMON: dict[str, str] = {
+    "first_name": _("The member's first name"),
+    "balance": _("Points balance"),
+    "tier": _("Tier name (empty when none; the new tier in tier journeys)"),
+    "points_expiring": _("Points that expire soon"),
+    "points_expiring_date": _("The first day some of those points expire"),
+    "card_number": _("The member's card number"),
+}
+# ... and these only in their own journey.
+EXTRA: dict[str, dict[str, str]] = {
+    "tier_up": {"previous_tier": _("The tier before the move")},
+    "tier_down": {"previous_tier": _("The tier before the move")},
+    "win_back": {"days_since_purchase": _("Days since the last purchase")},
+    "voucher_reminder": {
+        "reward": _("The voucher's reward"),
+        "voucher_code": _("The voucher's code"),
+        "voucher_expires_date": _("The day the voucher expires"),
+    },
+    "membership_renewal": {
+        "plan": _("The membership plan"),
+        "membership_ends_date": _("The day the membership ends"),
+    },
+}
+
+VARIABLE_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+def variables_allowed(kind: str) -> dict[str, str]:
+    return {**COMMON, **template_variables_added(), **EXTRA.get(kind, {})}
+
+
+def variables_unknown(text: str, *, kind: str) -> list[str]:
+    """Variables a text uses that its journey does not know, in order."""
+    allowed = variables_allowed(kind)
+    unknown: list[str] = []
+    for name in VARIABLE_RE.findall(text or ""):
+        if name not in allowed and name not in unknown:
+            unknown.append(name)
+    return unknown
+
+
+def _value(context: dict, name: str) -> str:
+    value = context.get(name, "")
+    return str(value() if callable(value) else value)
+
+
+def render(text: str, context: dict) -> str:
+    """Replace each `{{ name }}`; a name missing from `context` renders empty.
+    A callable value (campaigns.messaging.templating.LazyValue) is called only when the
+    text uses it."""
+    return VARIABLE_RE.sub(lambda m: _value(context, m.group(1)), text or "")

@@ -1,0 +1,51 @@
+"""The staff back office: Django's admin site with the pages that span the apps.
+
+It lives above the four apps because it mounts pages of several of them: the
+Counter (rewards), the dashboards and Member 360 (analytics). What the apps'
+ModelAdmins share stays low, in members.admin_base, so no app imports this.
+"""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from members.admin_base import COUNTER_PERMISSION, PlainNumbersAdminSite
+
+
+class LoyaltyAdminSite(PlainNumbersAdminSite):
+    """The staff back office: Django admin plus the Counter for cashiers."""
+
+    site_header = _("Loyalty back office")
+    site_title = _("Loyalty")
+    index_title = _("Back office")
+
+    def get_urls(self):
+        # Imported here, not at the top: these modules register ModelAdmins on
+        # admin.site, which is this class, so they load once it exists.
+        from analytics.admin.dashboards import analytics_urls
+        from analytics.admin.member360 import member360_urls
+        from rewards.counter import counter_urls
+
+        # Before the admin's own URLs: the member admin's catch-all would take them.
+        return (
+            counter_urls(self)
+            + member360_urls(self)
+            + analytics_urls(self)
+            + super().get_urls()
+        )
+
+    def each_context(self, request):
+        context = super().each_context(request)
+        user = request.user
+        if user.is_active and user.is_staff and user.has_perm(COUNTER_PERMISSION):
+            context["counter_url"] = reverse("admin:counter", current_app=self.name)
+        if (
+            user.is_active
+            and user.is_staff
+            and user.has_perm("analytics.view_dashboard")
+        ):
+            context["analytics_url"] = reverse(
+                "admin:analytics_overview", current_app=self.name
+            )
+        return context

@@ -1,0 +1,2 @@
+"""The customer pages that combine several apps (the pages of one app live in
+that app's views)."""
