@@ -6,7 +6,8 @@ moves, so the models are created here in the migration state only, and members
 Their content types move with them (app_label members -> rewards) before
 post_migrate could create new ones, so the permissions, and the groups and
 users holding them, stay as they were: `members.change_referral` is now
-`rewards.change_referral`.
+`rewards.change_referral`. No right is granted here (loyalty_site/roles.py
+names the moved rights under rewards).
 """
 
 import django.core.validators
@@ -26,48 +27,22 @@ MOVED_MODELS = (
 
 
 def content_types_move(apps, schema_editor, source="members", target="rewards"):
-    """Give the moved models' content types the target app label.
-
-    When both labels have a row (post_migrate ran on a half-migrated database,
-    e.g. `migrate rewards` alone), the target row stays and takes over the
-    source row's permissions, group and user grants and admin log entries.
-    Runs again in members 0018 for that case; a no-op when there is nothing to
-    move."""
+    """Give the moved models' content types the target app label; their
+    permissions, and the groups and users holding them, point at these rows and
+    so follow. A row already under the target label is a stale one that
+    post_migrate made on a half-migrated database: it goes first, with the
+    permissions it got then."""
     from django.contrib.contenttypes.models import ContentType as CachedContentType
 
-    db = schema_editor.connection.alias
     ContentType = apps.get_model("contenttypes", "ContentType")
-    Permission = apps.get_model("auth", "Permission")
-    try:
-        LogEntry = apps.get_model("admin", "LogEntry")
-    except LookupError:
-        LogEntry = None
-    types = ContentType.objects.using(db)
+    types = ContentType.objects.using(schema_editor.connection.alias)
     for model in MOVED_MODELS:
-        old = types.filter(app_label=source, model=model).first()
-        if old is None:
+        moved = types.filter(app_label=source, model=model).first()
+        if moved is None:
             continue
-        new = types.filter(app_label=target, model=model).first()
-        if new is None:
-            old.app_label = target
-            old.save(update_fields=["app_label"])
-            continue
-        for perm in Permission.objects.using(db).filter(content_type=old):
-            twin = (
-                Permission.objects.using(db)
-                .filter(content_type=new, codename=perm.codename)
-                .first()
-            )
-            if twin is None:
-                perm.content_type = new
-                perm.save(update_fields=["content_type"])
-                continue
-            twin.group_set.add(*perm.group_set.all())
-            twin.user_set.add(*perm.user_set.all())
-            perm.delete()
-        if LogEntry is not None:
-            LogEntry.objects.using(db).filter(content_type=old).update(content_type=new)
-        old.delete()
+        types.filter(app_label=target, model=model).delete()
+        moved.app_label = target
+        moved.save(update_fields=["app_label"])
     CachedContentType.objects.clear_cache()
 
 

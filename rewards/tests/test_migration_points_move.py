@@ -173,16 +173,16 @@ def test_content_types_and_permissions_move_with_their_groups(before_the_move):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_content_types_recreated_on_a_half_migrated_database_are_merged(
+def test_content_types_recreated_on_a_half_migrated_database_are_dropped(
     before_the_move,
 ):
     """post_migrate after `migrate rewards` alone would find the models in both
-    apps: the rewards row and its permissions exist already when members 0018
-    runs. The group keeps the right, on one content type under rewards."""
+    apps and make their content types again under members, with fresh
+    permissions. members 0018 drops those; the moved rows, with the rights the
+    groups hold, stay under rewards."""
     change = Permission.objects.get(
         content_type__app_label="members", codename="change_referral"
     )
-    assert Group.objects.get(name="Manager").permissions.filter(pk=change.pk).exists()
     executor = MigrationExecutor(connection)
     executor.migrate([("rewards", "0013_points_from_members")])
     # What post_migrate would add for the members state, which still has them.
@@ -190,15 +190,35 @@ def test_content_types_recreated_on_a_half_migrated_database_are_merged(
     stale_change = Permission.objects.create(
         content_type=stale, codename="change_referral", name="Can change referral"
     )
-    Group.objects.get(name="Marketer").permissions.add(stale_change)
 
     _forward()
 
     assert not ContentType.objects.filter(app_label="members", model__in=MOVED)
-    referral_type = ContentType.objects.get(app_label="rewards", model="referral")
-    change = Permission.objects.get(
-        content_type=referral_type, codename="change_referral"
-    )
-    assert Group.objects.get(name="Manager").permissions.filter(pk=change.pk).exists()
-    assert Group.objects.get(name="Marketer").permissions.filter(pk=change.pk).exists()
     assert not Permission.objects.filter(pk=stale_change.pk).exists()
+    change = Permission.objects.get(pk=change.pk)
+    assert change.content_type.app_label == "rewards"
+    assert Group.objects.get(name="Manager").permissions.filter(pk=change.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_move_reverses(before_the_move):
+    """Back to the migrations before the move (the fixture's first step) and
+    forward again: each content type keeps its row."""
+    _forward()
+    moved = dict(
+        ContentType.objects.filter(app_label="rewards", model__in=MOVED).values_list(
+            "model", "pk"
+        )
+    )
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE)
+    ContentType.objects.clear_cache()
+
+    back = dict(
+        ContentType.objects.filter(app_label="members", model__in=MOVED).values_list(
+            "model", "pk"
+        )
+    )
+
+    assert back == moved
+    assert not ContentType.objects.filter(app_label="rewards", model__in=MOVED)
