@@ -24,36 +24,26 @@ from members.admin_base import (
     ReadOnlyAdminMixin,
     ServiceRefused,
     ServiceWriteAdminMixin,
-    SingletonAdminMixin,
 )
-from members.anomalies import anomaly_flags_review
 from members.audit import StaffActor, member_viewed_record, staff_audit_write
 from members.errors import InvalidInput, ServiceError
 from members.formatting import number_format
 from members.models import (
-    AdjustmentRequest,
-    AdjustmentStatus,
-    AnomalyFlag,
-    AnomalyStatus,
     ApiToken,
     AuditAction,
-    BonusSettings,
     Channel,
     ConsentEvent,
     ConsentSource,
     ErasureSource,
     Member,
     MemberErasure,
-    Referral,
-    ReferralStatus,
     StaffAuditEvent,
-    StaffControls,
     Store,
     User,
 )
 from members.phones import phone_normalize
 from members.privacy import ANONYMIZE_PERMISSION, member_anonymize
-from members.selectors import bonus_settings_get, member_search, staff_controls_get
+from members.selectors import member_search
 from members.services import (
     PROFILE_FIELDS,
     api_token_create,
@@ -61,10 +51,7 @@ from members.services import (
     member_consent_set,
     member_enroll,
     member_update_profile,
-    referral_approve,
-    referral_refuse,
 )
-from rewards.services import adjustment_approve, adjustment_refuse
 
 # --- Staff users and stores --------------------------------------------------------
 
@@ -577,273 +564,7 @@ class ApiTokenAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
         )
 
 
-# --- Bonuses and referrals -------------------------------------------------------------
-
-
-@admin.register(BonusSettings)
-class BonusSettingsAdmin(SingletonAdminMixin, admin.ModelAdmin):
-    """One row: the changelist opens it, it cannot be added twice or deleted."""
-
-    singleton_get = staticmethod(bonus_settings_get)
-
-    list_display = (
-        "__str__",
-        "welcome_points",
-        "profile_points",
-        "birthday_points",
-        "referee_points",
-        "referrer_points",
-    )
-    list_filter = ("updated_at",)
-    search_fields = ("welcome_points",)
-    fieldsets = (
-        (
-            _("Bonuses"),
-            {
-                "fields": (
-                    "welcome_points",
-                    "profile_points",
-                    "birthday_points",
-                    "birthday_reward",
-                )
-            },
-        ),
-        (
-            _("Referrals"),
-            {
-                "fields": (
-                    "referee_points",
-                    "referrer_points",
-                    "referral_min_purchase",
-                    "referral_cap_per_month",
-                    "referral_review_per_day",
-                )
-            },
-        ),
-        (None, {"fields": ("updated_at",)}),
-    )
-    readonly_fields = ("updated_at",)
-
-
-@admin.register(Referral)
-class ReferralAdmin(admin.ModelAdmin):
-    """Referrals are written by enrollment and purchases; staff only review them."""
-
-    list_display = (
-        "created_at",
-        "referrer",
-        "referee_phone",
-        "status",
-        "refusal_reason",
-        "review_note",
-        "qualified_at",
-    )
-    list_filter = ("status", "refusal_reason", "created_at")
-    list_select_related = ("referrer", "referee", "decided_by")
-    search_fields = (
-        "referrer__card_number",
-        "referrer__phone",
-        "referrer__referral_code",
-        "referee__card_number",
-        "referee_phone",
-    )
-    date_hierarchy = "created_at"
-    readonly_fields = (
-        "referrer",
-        "referee",
-        "referee_phone",
-        "status",
-        "refusal_reason",
-        "review_note",
-        "created_at",
-        "qualified_at",
-        "decided_by",
-    )
-    fields = readonly_fields
-    actions = ("approve", "refuse")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def _decide(self, request, queryset, service, done_message) -> None:
-        done = 0
-        skipped = queryset.exclude(status=ReferralStatus.REVIEW).count()
-        for referral in queryset.filter(status=ReferralStatus.REVIEW):
-            try:
-                service(referral=referral, by=request.user)
-            except ServiceError as exc:
-                self.message_user(request, exc.message, messages.ERROR)
-            else:
-                done += 1
-        self.message_user(request, done_message(done), messages.SUCCESS)
-        if skipped:
-            self.message_user(
-                request,
-                ngettext(
-                    "%(count)d referral was not waiting for review and was left as it is.",
-                    "%(count)d referrals were not waiting for review and were left as they are.",
-                    skipped,
-                )
-                % {"count": skipped},
-                messages.WARNING,
-            )
-
-    @admin.action(
-        description=_("Approve the selected referrals"), permissions=["change"]
-    )
-    def approve(self, request, queryset):
-        self._decide(
-            request,
-            queryset,
-            referral_approve,
-            lambda n: (
-                ngettext(
-                    "%(count)d referral approved.", "%(count)d referrals approved.", n
-                )
-                % {"count": n}
-            ),
-        )
-
-    @admin.action(
-        description=_("Refuse the selected referrals"), permissions=["change"]
-    )
-    def refuse(self, request, queryset):
-        self._decide(
-            request,
-            queryset,
-            referral_refuse,
-            lambda n: (
-                ngettext(
-                    "%(count)d referral refused.", "%(count)d referrals refused.", n
-                )
-                % {"count": n}
-            ),
-        )
-
-
-# --- Staff controls, adjustment approvals, audit log, erasures ------------------------
-
-
-@admin.register(StaffControls)
-class StaffControlsAdmin(SingletonAdminMixin, admin.ModelAdmin):
-    """One row: the approval threshold and the cashier daily limits."""
-
-    singleton_get = staticmethod(staff_controls_get)
-
-    list_display = (
-        "__str__",
-        "adjustment_approval_threshold",
-        "cashier_daily_redeemed_points",
-        "cashier_daily_returns",
-    )
-    list_filter = ("updated_at",)
-    search_fields = ("adjustment_approval_threshold",)
-    fields = (
-        "adjustment_approval_threshold",
-        "cashier_daily_redeemed_points",
-        "cashier_daily_returns",
-        "anomaly_member_daily_transactions",
-        "anomaly_cashier_daily_operations",
-        "anomaly_return_window_days",
-        "anomaly_adjustment_points",
-        "updated_at",
-    )
-    readonly_fields = ("updated_at",)
-
-
-@admin.register(AdjustmentRequest)
-class AdjustmentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """The queue of manual adjustments above the threshold. Managers approve or
-    refuse them with the actions (never their own); nothing here is edited."""
-
-    list_display = (
-        "requested_at",
-        "member",
-        "points",
-        "reason",
-        "status",
-        "requested_by",
-        "decided_by",
-        "decided_at",
-    )
-    list_filter = ("status", ("requested_by", admin.RelatedOnlyFieldListFilter))
-    list_select_related = ("member", "requested_by", "decided_by")
-    search_fields = ("member__card_number", "member__phone", "reason")
-    date_hierarchy = "requested_at"
-    fields = (
-        "member",
-        "points",
-        "reason",
-        "status",
-        "requested_by",
-        "requested_at",
-        "decided_by",
-        "decided_at",
-        "decision_note",
-        "ledger_entry",
-    )
-    readonly_fields = fields
-    actions = ("approve", "refuse")
-
-    def has_approve_permission(self, request) -> bool:
-        return request.user.has_perm("members.approve_adjustmentrequest")
-
-    def changelist_view(self, request, extra_context=None):
-        # The queue opens on what waits for a decision.
-        if not request.GET and request.method == "GET":
-            return HttpResponseRedirect(
-                f"{request.path}?status__exact={AdjustmentStatus.PENDING}"
-            )
-        return super().changelist_view(request, extra_context)
-
-    def _decide(self, request, queryset, service, done_text) -> None:
-        actor = StaffActor.from_request(request)
-        done = 0
-        for pk in queryset.values_list("pk", flat=True):
-            try:
-                _adjustment, replayed = service(adjustment_id=pk, actor=actor)
-            except ServiceError as exc:
-                self.message_user(request, exc.message, messages.ERROR)
-            else:
-                done += not replayed
-        self.message_user(request, done_text(done), messages.SUCCESS)
-
-    @admin.action(
-        description=_("Approve the selected adjustments"), permissions=["approve"]
-    )
-    def approve(self, request, queryset):
-        self._decide(
-            request,
-            queryset,
-            adjustment_approve,
-            lambda n: (
-                ngettext(
-                    "%(count)d adjustment approved.",
-                    "%(count)d adjustments approved.",
-                    n,
-                )
-                % {"count": n}
-            ),
-        )
-
-    @admin.action(
-        description=_("Refuse the selected adjustments"), permissions=["approve"]
-    )
-    def refuse(self, request, queryset):
-        self._decide(
-            request,
-            queryset,
-            adjustment_refuse,
-            lambda n: (
-                ngettext(
-                    "%(count)d adjustment refused.", "%(count)d adjustments refused.", n
-                )
-                % {"count": n}
-            ),
-        )
+# --- Audit log, erasures ------------------------------------------------------------
 
 
 class AuditMemberFilter(admin.SimpleListFilter):
@@ -922,82 +643,3 @@ class MemberErasureAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     fields = ("member", "source", "requested_by", "created_at")
     readonly_fields = fields
-
-
-# --- Anomaly monitoring --------------------------------------------------------------
-
-
-@admin.register(AnomalyFlag)
-class AnomalyFlagAdmin(admin.ModelAdmin):
-    """Unusual activity found by the nightly scan. Managers dismiss or confirm
-    flags with the actions (anomaly_flags_review); nothing else is edited."""
-
-    list_display = (
-        "day",
-        "rule",
-        "subject_kind",
-        "member",
-        "user",
-        "details",
-        "status",
-        "reviewed_by",
-        "reviewed_at",
-    )
-    list_filter = ("rule", "status", "subject_kind", "day")
-    list_select_related = ("member", "user", "reviewed_by")
-    search_fields = ("member__card_number", "member__phone", "user__username")
-    search_help_text = _("Card number, phone or staff username.")
-    date_hierarchy = "day"
-    fields = (
-        "day",
-        "rule",
-        "subject_kind",
-        "member",
-        "user",
-        "details",
-        "status",
-        "created_at",
-        "reviewed_by",
-        "reviewed_at",
-        "note",
-    )
-    readonly_fields = fields
-    actions = ("dismiss", "confirm")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def _review(self, request, queryset, status, done_text) -> None:
-        done = anomaly_flags_review(
-            flag_ids=list(queryset.values_list("pk", flat=True)),
-            status=status,
-            by=request.user,
-        )
-        self.message_user(request, done_text(done), messages.SUCCESS)
-
-    @admin.action(description=_("Dismiss the selected flags"), permissions=["change"])
-    def dismiss(self, request, queryset):
-        self._review(
-            request,
-            queryset,
-            AnomalyStatus.DISMISSED,
-            lambda n: (
-                ngettext("%(count)d flag dismissed.", "%(count)d flags dismissed.", n)
-                % {"count": n}
-            ),
-        )
-
-    @admin.action(description=_("Confirm the selected flags"), permissions=["change"])
-    def confirm(self, request, queryset):
-        self._review(
-            request,
-            queryset,
-            AnomalyStatus.CONFIRMED,
-            lambda n: (
-                ngettext("%(count)d flag confirmed.", "%(count)d flags confirmed.", n)
-                % {"count": n}
-            ),
-        )
