@@ -34,8 +34,8 @@ import time
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+from harness import drop_database, ensure_database  # bench/
 from registry import numbers  # bench/, beside this file
-from run import drop_database, ensure_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
