@@ -1,8 +1,10 @@
 """The staff audit log: who did what to which member, and who opened whose data.
 
-`staff_audit_write` is the one writer. Callers run it inside the transaction of
-the action it records, so the row commits or rolls back with the action; it is
+`staff_audit_write` is the one writer. The service that does a staff action
+takes `actor: StaffActor | None` and writes the row itself (`staff_audit_record`)
+inside its transaction, so the row commits or rolls back with the action; it is
 a single INSERT, cheap enough for every page a member's data is shown on.
+Without an actor (seed data, scripts, the system) a service writes no row.
 """
 
 from __future__ import annotations
@@ -63,6 +65,45 @@ def staff_audit_write(
         member_id=member.pk if member is not None else member_id,
         details=details or {},
         ip=ip,
+    )
+
+
+def staff_audit_record(
+    *,
+    actor: StaffActor | None,
+    action: str,
+    obj: models.Model | None = None,
+    member: Member | None = None,
+    details: dict | None = None,
+) -> StaffAuditEvent | None:
+    """The audit row of a staff action, written by the service that does it
+    (inside its transaction); nothing when `actor` is None (not a staff action).
+    Locks nothing, queues nothing."""
+    if actor is None:
+        return None
+    return staff_audit_write(
+        actor=actor.user,
+        action=action,
+        member=member,
+        obj=obj,
+        details=details,
+        ip=actor.ip,
+    )
+
+
+def fields_changed(obj: models.Model) -> list[str]:
+    """The names of `obj`'s fields whose value differs from its stored row (an
+    empty list for a new row). One SELECT; call it before saving. Names only:
+    the audit log keeps no values."""
+    if obj._state.adding or obj.pk is None:
+        return []
+    stored = type(obj)._base_manager.filter(pk=obj.pk).first()
+    if stored is None:
+        return []
+    return sorted(
+        field.name
+        for field in obj._meta.concrete_fields
+        if field.value_from_object(obj) != field.value_from_object(stored)
     )
 
 
