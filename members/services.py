@@ -16,12 +16,14 @@ from django.db.models.functions import Lower
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from members.audit import StaffActor, staff_audit_record
 from members.cards import card_number_is_valid, card_number_new
 from members.errors import Conflict, InvalidInput, NotFound, ServiceError
 from members.locks import member_lock, one_time_code_lock
 from members.messages import message_send
 from members.models import (
     ApiToken,
+    AuditAction,
     BonusSettings,
     Channel,
     ConsentEvent,
@@ -194,10 +196,12 @@ def member_enroll(
     referral_code: str | None = None,
     device_id: str = "",
     card_number: str | None = None,
+    actor: StaffActor | None = None,
 ) -> Member:
     """Enroll a customer: a card number, a referral code, a points account,
     consent history, the welcome bonus and, with a friend's referral code, the
-    referral and its bonus for the new member.
+    referral and its bonus for the new member. Enrolled by staff (`actor`),
+    also the audit row.
 
     Raises MemberAlreadyEnrolled when the phone or email is taken (a referral
     code given with it is kept as a refused referral). `card_number`, when
@@ -258,6 +262,12 @@ def member_enroll(
                             at=now,
                         )
                 _enroll_bonuses(member=member, referrer=referrer, now=now)
+                staff_audit_record(
+                    actor=actor,
+                    action=AuditAction.MEMBER_ENROLLED,
+                    member=member,
+                    obj=member,
+                )
                 return member
         except IntegrityError:
             taken = _already_enrolled(phone=phone, email=email)
@@ -587,6 +597,48 @@ def member_update_profile(*, member: Member, **fields) -> Member:
             user.username = fields["email"]
         user.email = fields["email"]
         user.save(update_fields=["username", "email"])
+    return member
+
+
+def member_change(
+    *,
+    member: Member,
+    changes: dict,
+    source: str = ConsentSource.ADMIN,
+    actor: StaffActor | None = None,
+) -> Member:
+    """Apply a staff form's changes to a member: profile fields and email
+    (member_update_profile), consent per channel (member_consent_set, history
+    kept), and one audit row naming the changed fields (never their values).
+
+    One transaction; locks the points account when the profile bonus falls
+    due; queues nothing.
+    """
+    consents = {f"{channel}_consent": channel for channel in Channel}
+    unknown = set(changes) - set(PROFILE_FIELDS) - {"email"} - set(consents)
+    if unknown:
+        raise InvalidInput(f"Not member fields: {', '.join(sorted(unknown))}")
+    profile = {name: value for name, value in changes.items() if name not in consents}
+    with transaction.atomic():
+        if profile:
+            member_update_profile(member=member, **profile)
+        for name, channel in consents.items():
+            if name in changes:
+                member_consent_set(
+                    member=member,
+                    channel=channel,
+                    granted=changes[name],
+                    source=source,
+                    changed_by=actor.user if actor is not None else None,
+                )
+        if changes:
+            staff_audit_record(
+                actor=actor,
+                action=AuditAction.MEMBER_CHANGED,
+                member=member,
+                obj=member,
+                details={"fields": sorted(changes)},
+            )
     return member
 
 
