@@ -41,6 +41,7 @@ from campaigns.sending.services import (
     campaign_unknown_variables,
 )
 from members.admin_base import ServiceRefused
+from members.audit import StaffActor
 from members.errors import ServiceError
 
 
@@ -210,7 +211,9 @@ class CampaignAdmin(admin.ModelAdmin):
         for campaign in queryset:
             try:
                 campaign_schedule(
-                    campaign=campaign, at=campaign.scheduled_at, user=request.user
+                    campaign=campaign,
+                    at=campaign.scheduled_at,
+                    actor=StaffActor.from_request(request),
                 )
             except ServiceError as exc:
                 self.message_user(request, f"{campaign}: {exc.message}", messages.ERROR)
@@ -230,7 +233,9 @@ class CampaignAdmin(admin.ModelAdmin):
     def cancel_selected(self, request, queryset):
         for campaign in queryset:
             try:
-                campaign_cancel(campaign=campaign, user=request.user)
+                campaign_cancel(
+                    campaign=campaign, actor=StaffActor.from_request(request)
+                )
             except ServiceError as exc:
                 self.message_user(request, f"{campaign}: {exc.message}", messages.ERROR)
 
@@ -307,7 +312,9 @@ class CampaignAdmin(admin.ModelAdmin):
         return self._post_action(
             request,
             object_id,
-            lambda c: campaign_send_now(campaign=c, user=request.user),
+            lambda c: campaign_send_now(
+                campaign=c, actor=StaffActor.from_request(request)
+            ),
             gettext("The campaign is being sent."),
         )
 
@@ -316,7 +323,7 @@ class CampaignAdmin(admin.ModelAdmin):
             request,
             object_id,
             lambda c: campaign_schedule(
-                campaign=c, at=c.scheduled_at, user=request.user
+                campaign=c, at=c.scheduled_at, actor=StaffActor.from_request(request)
             ),
             gettext("The campaign is scheduled."),
         )
@@ -325,7 +332,9 @@ class CampaignAdmin(admin.ModelAdmin):
         return self._post_action(
             request,
             object_id,
-            lambda c: campaign_cancel(campaign=c, user=request.user),
+            lambda c: campaign_cancel(
+                campaign=c, actor=StaffActor.from_request(request)
+            ),
             gettext("The campaign is cancelled."),
         )
 
