@@ -55,11 +55,18 @@ from members.selectors import bonus_settings_get, member_search, staff_controls_
 from members.services import (
     PROFILE_FIELDS,
     api_token_create,
+    api_token_delete,
     api_token_revoke,
+    bonus_settings_save,
     member_change,
     member_enroll,
     referral_approve,
     referral_refuse,
+    staff_controls_save,
+    store_delete,
+    store_save,
+    user_delete,
+    user_save,
 )
 from rewards.services import adjustment_approve, adjustment_refuse
 
@@ -84,6 +91,17 @@ class UserAdmin(DjangoUserAdmin):
     list_select_related = ("store",)
     autocomplete_fields = ("store",)
 
+    def save_model(self, request, obj, form, change):
+        user_save(user=obj, actor=StaffActor.from_request(request))
+
+    def delete_model(self, request, obj):
+        user_delete(user=obj, actor=StaffActor.from_request(request))
+
+    def delete_queryset(self, request, queryset):
+        actor = StaffActor.from_request(request)
+        for user in queryset:
+            user_delete(user=user, actor=actor)
+
 
 @admin.register(Store)
 class StoreAdmin(admin.ModelAdmin):
@@ -92,6 +110,17 @@ class StoreAdmin(admin.ModelAdmin):
     list_select_related = ("partner",)
     search_fields = ("code", "name", "address")
     prepopulated_fields = {"code": ("name",)}
+
+    def save_model(self, request, obj, form, change):
+        store_save(store=obj, actor=StaffActor.from_request(request))
+
+    def delete_model(self, request, obj):
+        store_delete(store=obj, actor=StaffActor.from_request(request))
+
+    def delete_queryset(self, request, queryset):
+        actor = StaffActor.from_request(request)
+        for store in queryset:
+            store_delete(store=store, actor=actor)
 
 
 # --- Members -------------------------------------------------------------------------
@@ -514,6 +543,14 @@ class ApiTokenAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         return None  # api_token_create saved it in save_form
 
+    def delete_model(self, request, obj):
+        api_token_delete(token=obj, actor=StaffActor.from_request(request))
+
+    def delete_queryset(self, request, queryset):
+        actor = StaffActor.from_request(request)
+        for token in queryset:
+            api_token_delete(token=token, actor=actor)
+
     def response_add(self, request, obj, post_url_continue=None):
         raw = getattr(obj, "_raw_token", None)
         if raw:
@@ -589,6 +626,9 @@ class BonusSettingsAdmin(SingletonAdminMixin, admin.ModelAdmin):
         (None, {"fields": ("updated_at",)}),
     )
     readonly_fields = ("updated_at",)
+
+    def save_model(self, request, obj, form, change):
+        bonus_settings_save(settings_row=obj, actor=StaffActor.from_request(request))
 
 
 @admin.register(Referral)
@@ -718,6 +758,9 @@ class StaffControlsAdmin(SingletonAdminMixin, admin.ModelAdmin):
         "updated_at",
     )
     readonly_fields = ("updated_at",)
+
+    def save_model(self, request, obj, form, change):
+        staff_controls_save(controls=obj, actor=StaffActor.from_request(request))
 
 
 @admin.register(AdjustmentRequest)

@@ -16,7 +16,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from members.audit import StaffActor, staff_audit_record
+from members.audit import StaffActor, audited_delete, audited_save, staff_audit_record
 from members.cards import card_number_is_valid, card_number_new
 from members.errors import Conflict, InvalidInput, NotFound, ServiceError
 from members.locks import member_lock, one_time_code_lock
@@ -34,6 +34,7 @@ from members.models import (
     Referral,
     ReferralStatus,
     RefusalReason,
+    StaffControls,
     Store,
     User,
 )
@@ -975,6 +976,12 @@ def api_token_revoke(*, token: ApiToken) -> None:
         token.save(update_fields=["revoked_at"])
 
 
+def api_token_delete(*, token: ApiToken, actor: StaffActor | None = None) -> None:
+    """Delete a till token (the admin; revoking keeps it listed), with the audit
+    row of `actor`. Locks nothing; queues nothing."""
+    audited_delete(obj=token, actor=actor)
+
+
 def api_token_check(raw: str) -> ApiToken | None:
     """The active token whose hash matches `raw`, or None."""
     if not raw:
@@ -1005,6 +1012,34 @@ def store_get_or_create(
             "timezone": timezone_name or settings.TIME_ZONE,
         },
     )
+
+
+def store_save(*, store: Store, actor: StaffActor | None = None) -> Store:
+    """Add or change a store as staff edited it (the admin): validated, saved,
+    with the audit row of `actor`. Locks nothing; queues nothing."""
+    return audited_save(obj=store, actor=actor)
+
+
+def store_delete(*, store: Store, actor: StaffActor | None = None) -> None:
+    """Delete a store with the audit row of `actor`. Receipts, vouchers and
+    the figures protect their store (ProtectedError), so only a store nothing
+    happened at goes; its till tokens go with it. Queues nothing."""
+    audited_delete(obj=store, actor=actor)
+
+
+def user_save(*, user: User, actor: StaffActor | None = None) -> User:
+    """Add or change a staff or customer login as the admin's user forms left it
+    (the password already hashed by the form), with the audit row of `actor`
+    naming the fields changed (never their values). Groups and permissions are
+    the form's many-to-many, saved after this. Locks nothing; queues nothing."""
+    return audited_save(obj=user, actor=actor, clean=False)
+
+
+def user_delete(*, user: User, actor: StaffActor | None = None) -> None:
+    """Delete a login with the audit row of `actor`. Ledger entries, adjustment
+    requests and audit rows protect their user (ProtectedError): deactivate
+    such a login instead. Queues nothing."""
+    audited_delete(obj=user, actor=actor)
 
 
 # --- Bonuses and referrals -------------------------------------------------------------
@@ -1388,6 +1423,31 @@ def settings_row_update(row, **values):
 def bonus_settings_update(**values) -> BonusSettings:
     """Set bonus and referral amounts on the one settings row (seed data, scripts)."""
     return settings_row_update(bonus_settings_get(), **values)
+
+
+def bonus_settings_save(
+    *, settings_row: BonusSettings, actor: StaffActor | None = None
+) -> BonusSettings:
+    """Save the one bonus and referral settings row as a Manager edited it (the
+    admin): validated, with the audit row of `actor`. Locks nothing; queues
+    nothing."""
+    return audited_save(obj=settings_row, actor=actor)
+
+
+def staff_controls_save(
+    *, controls: StaffControls, actor: StaffActor | None = None
+) -> StaffControls:
+    """Save the one StaffControls row (approval threshold, cashier limits,
+    anomaly rules) as a Manager edited it: validated, with the audit row of
+    `actor`. Locks nothing; queues nothing."""
+    return audited_save(obj=controls, actor=actor)
+
+
+def partner_save(*, partner: Partner, actor: StaffActor | None = None) -> Partner:
+    """Add or change a coalition partner as staff edited it (the admin):
+    validated, with the audit row of `actor`. Its stores are set on the
+    stores. Locks nothing; queues nothing."""
+    return audited_save(obj=partner, actor=actor)
 
 
 def partner_create(

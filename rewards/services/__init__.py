@@ -30,6 +30,7 @@ from rewards.services.earning import (  # noqa: F401
     earning_rule_pause,
     earning_rule_save,
     program_settings_ensure,
+    program_settings_save,
     program_settings_update,
 )
 from rewards.services.idempotency import (  # noqa: F401
