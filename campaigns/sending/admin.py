@@ -34,6 +34,7 @@ from campaigns.sending.selectors import campaign_runs, run_figures, run_progress
 from campaigns.sending.services import (
     MESSAGE_KIND,
     campaign_cancel,
+    campaign_delete,
     campaign_save,
     campaign_schedule,
     campaign_send_now,
@@ -165,6 +166,17 @@ class CampaignAdmin(admin.ModelAdmin):
             campaign_save(campaign=obj, user=request.user)
         except ServiceError as exc:
             raise ServiceRefused(exc.message) from exc
+
+    def delete_model(self, request, obj):
+        campaign_delete(campaign=obj, actor=StaffActor.from_request(request))
+
+    def delete_queryset(self, request, queryset):
+        actor = StaffActor.from_request(request)
+        for campaign in queryset:
+            try:
+                campaign_delete(campaign=campaign, actor=actor)
+            except ServiceError as exc:
+                self.message_user(request, f"{campaign}: {exc.message}", messages.ERROR)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

@@ -35,7 +35,7 @@ from campaigns.models import (
 from campaigns.queueing import task_queue
 from campaigns.segments.selectors import segment_members
 from campaigns.sending.rendering import campaign_render
-from members.audit import StaffActor, staff_audit_record
+from members.audit import StaffActor, audited_delete, staff_audit_record
 from members.errors import InvalidInput
 from members.models import AuditAction, Channel, Member, User
 
@@ -455,9 +455,24 @@ def campaign_save(*, campaign: Campaign, user: User | None = None) -> Campaign:
     return campaign
 
 
+def campaign_delete(*, campaign: Campaign, actor: StaffActor | None = None) -> None:
+    """Delete a draft campaign and its texts, with the audit row of `actor`.
+    Anything scheduled or sent is refused: its runs and messages are history.
+    Locks the campaign row; queues nothing."""
+    with transaction.atomic():
+        locked = _locked(campaign.pk)
+        if locked.status != CampaignStatus.DRAFT:
+            raise InvalidInput(
+                _("Only a draft campaign can be deleted; cancel it instead."),
+                field="status",
+            )
+        audited_delete(obj=locked, actor=actor)
+
+
 __all__ = [
     "CHUNK_SIZE",
     "campaign_cancel",
+    "campaign_delete",
     "campaign_problems",
     "campaign_save",
     "campaign_schedule",
