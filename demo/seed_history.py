@@ -17,17 +17,14 @@ from members.models import (
     Store,
     User,
 )
-from members.services import (
-    birthday_bonus_grant_due,
-    member_enroll,
-    member_update_profile,
-)
+from members.services import member_enroll, member_update_profile
 from rewards.models import (
     Purchase,
     Voucher,
     VoucherSource,
 )
 from rewards.services import (
+    birthday_bonus_grant_due,
     membership_vouchers_issue_due,
     points_adjust,
     points_redeem,

@@ -7,10 +7,39 @@ ModelAdmins share stays low, in members.admin_base, so no app imports this.
 
 from __future__ import annotations
 
-from django.urls import reverse
+from django.http import HttpResponsePermanentRedirect
+from django.urls import re_path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from members.admin_base import COUNTER_PERMISSION, PlainNumbersAdminSite
+
+# Admin pages of models that moved from members to rewards (rewards 0013): links
+# in emails sent before the move (the anomaly digest) and staff bookmarks still
+# lead to the page, under its new app label.
+MOVED_TO_REWARDS = (
+    "adjustmentrequest",
+    "anomalyflag",
+    "bonussettings",
+    "referral",
+    "staffcontrols",
+)
+
+
+def moved_model_redirect(request, model: str, rest: str = ""):
+    query = request.META.get("QUERY_STRING", "")
+    target = f"{reverse('admin:index')}rewards/{model}/{rest}"
+    return HttpResponsePermanentRedirect(f"{target}?{query}" if query else target)
+
+
+def moved_model_urls(site) -> list:
+    models = "|".join(MOVED_TO_REWARDS)
+    return [
+        re_path(
+            rf"^members/(?P<model>{models})/(?P<rest>.*)$",
+            site.admin_view(moved_model_redirect),
+            name="moved_to_rewards",
+        )
+    ]
 
 
 class LoyaltyAdminSite(PlainNumbersAdminSite):
@@ -32,6 +61,7 @@ class LoyaltyAdminSite(PlainNumbersAdminSite):
             counter_urls(self)
             + member360_urls(self)
             + analytics_urls(self)
+            + moved_model_urls(self)
             + super().get_urls()
         )
 

@@ -69,10 +69,9 @@ MARKETER = [
     "members.view_member",
     "members.view_partner",
     "members.view_store",
-    # members today, rewards once the points concepts move there (issue 13)
-    "members.view_bonussettings",
-    "members.view_referral",
     # rewards
+    "rewards.view_bonussettings",
+    "rewards.view_referral",
     "rewards.view_earningrule",
     "rewards.add_earningrule",
     "rewards.change_earningrule",
@@ -165,19 +164,18 @@ MANAGER = [
     "members.view_store",
     "members.add_store",
     "members.change_store",
-    # members today, rewards once the points concepts move there (issue 13)
-    "members.view_adjustmentrequest",
-    "members.approve_adjustmentrequest",
-    "members.view_anomalyflag",
-    "members.change_anomalyflag",
-    "members.view_bonussettings",
-    "members.change_bonussettings",
-    "members.view_referral",
-    "members.change_referral",  # approve / refuse in the review queue
-    "members.view_staffcontrols",
-    "members.change_staffcontrols",
-    "members.exempt_daily_limits",
     # rewards
+    "rewards.view_adjustmentrequest",
+    "rewards.approve_adjustmentrequest",
+    "rewards.view_anomalyflag",
+    "rewards.change_anomalyflag",
+    "rewards.view_bonussettings",
+    "rewards.change_bonussettings",
+    "rewards.view_referral",
+    "rewards.change_referral",  # approve / refuse in the review queue
+    "rewards.view_staffcontrols",
+    "rewards.change_staffcontrols",
+    "rewards.exempt_daily_limits",
     "rewards.view_earningrule",
     "rewards.add_earningrule",
     "rewards.change_earningrule",

@@ -267,6 +267,19 @@ if not env.str("LOYALTY_MEMBERSHIP_REMINDER_SENDER", default=""):
     LOYALTY_MEMBERSHIP_REMINDER_SENDER = (
         "campaigns.journeys.services.membership_reminder_send"
     )
+# Dotted paths an .env written before the campaigns sub-packages (issue 13) may
+# name: they keep working under their new names.
+MOVED_DOTTED_PATHS = {
+    "campaigns.backends.": "campaigns.messaging.backends.",
+    "campaigns.journeys.membership_reminder_send": (
+        "campaigns.journeys.services.membership_reminder_send"
+    ),
+}
+for _old, _new in MOVED_DOTTED_PATHS.items():
+    if LOYALTY_SMS_BACKEND.startswith(_old):
+        LOYALTY_SMS_BACKEND = _new + LOYALTY_SMS_BACKEND.removeprefix(_old)
+    if _old == LOYALTY_MEMBERSHIP_REMINDER_SENDER:
+        LOYALTY_MEMBERSHIP_REMINDER_SENDER = _new
 
 # --- Celery -------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")

@@ -6,7 +6,7 @@ from django.db.models import Q, QuerySet
 
 from members.cards import card_number_is_valid
 from members.errors import InvalidInput
-from members.models import BonusSettings, Member, Referral
+from members.models import Member
 from members.phones import phone_normalize
 
 
@@ -70,12 +70,6 @@ def member_search(*, query: str, limit: int = 20) -> list[Member]:
     return list(_members().filter(q).order_by("last_name", "first_name")[:limit])
 
 
-def bonus_settings_get() -> BonusSettings:
-    """The one BonusSettings row (every bonus off until a Manager sets amounts)."""
-    obj, _created = BonusSettings.objects.get_or_create(pk=1)
-    return obj
-
-
 def referral_get_by_code(*, code: str) -> Member | None:
     """The member whose referral code this is (case and spaces ignored), or None."""
     code = "".join((code or "").split()).upper()
@@ -84,13 +78,6 @@ def referral_get_by_code(*, code: str) -> Member | None:
     return Member.objects.filter(referral_code=code).first()
 
 
-def referrals_for_member(*, member: Member) -> QuerySet[Referral]:
+def referrals_for_member(*, member: Member) -> QuerySet:
+    """The referrals the member made (rewards.Referral, through its related name)."""
     return member.referrals_made.select_related("referee").order_by("-created_at")
-
-
-def staff_controls_get():
-    """The one StaffControls row (created with the default limits)."""
-    from members.models import StaffControls
-
-    obj, _created = StaffControls.objects.get_or_create(pk=1)
-    return obj

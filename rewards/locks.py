@@ -58,7 +58,7 @@ def voucher_lock(*, voucher_id: int) -> Voucher:
 def adjustment_request_lock(*, adjustment_id: int):
     """Taken inside points_adjust's transaction (after the account) on approval,
     or alone on refusal."""
-    from members.models import AdjustmentRequest
+    from rewards.models import AdjustmentRequest
 
     return AdjustmentRequest.objects.select_for_update(of=("self",)).get(
         pk=adjustment_id

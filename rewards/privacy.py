@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from members.models import Member, Referral
+from members.models import Member
 from members.privacy import erasure_part_register, export_part_register, export_row
 from rewards.models import (
     LedgerEntry,
     Purchase,
     PurchaseReturn,
     Redemption,
+    Referral,
     TierHistory,
     Voucher,
 )

@@ -97,3 +97,42 @@ def subscriptions_remind_due() -> int:
     done = memberships.subscriptions_remind_due()
     log.info("Sent %s membership reminder(s)", done)
     return done
+
+
+# Moved here from members.tasks with the bonuses and anomaly flags: the names
+# stay, as the beat schedule and queued messages use them.
+
+
+@shared_task(
+    name="members.tasks.birthday_bonus_grant_due",
+    time_limit=1800,
+    soft_time_limit=1740,
+)
+def birthday_bonus_grant_due() -> int:
+    """Nightly: birthday bonuses for this month's birthdays, each once a year."""
+    from rewards.services.bonuses import birthday_bonus_grant_due as service
+
+    return service()
+
+
+@shared_task(
+    name="members.tasks.anomalies_scan_daily", time_limit=900, soft_time_limit=840
+)
+def anomalies_scan_daily(day: str | None = None) -> int:
+    """Nightly: flag yesterday's unusual activity and email Managers a digest.
+
+    `day` (ISO date) rescans another day. Safe to run twice: a rerun flags
+    nothing twice, and the digest lists only the new flags (none: no email).
+    """
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from rewards.services.anomalies import anomalies_scan
+
+    when = (
+        dt.date.fromisoformat(day)
+        if day
+        else timezone.localdate() - dt.timedelta(days=1)
+    )
+    return len(anomalies_scan(day=when, digest=True))

@@ -27,14 +27,8 @@ from django.db import connection, models
 
 from campaigns.models import Campaign, OutboxEntry
 from demo.data import DEMO_EMAIL
-from members.models import (
-    AnomalyFlag,
-    AnomalyRule,
-    AnomalySubject,
-    Channel,
-    Member,
-    User,
-)
+from members.models import Channel, Member, User
+from rewards.models import AnomalyFlag, AnomalyRule, AnomalySubject
 from tests.test_url_inventory import CUSTOMER, PUBLIC
 from tests.url_walk import url_routes
 
@@ -60,10 +54,10 @@ HOSTILE = {
     "members.Member.first_name",
     "members.Member.last_name",
     "members.ApiToken.name",
-    "members.Referral.review_note",
-    "members.AdjustmentRequest.reason",
-    "members.AdjustmentRequest.decision_note",
-    "members.AnomalyFlag.note",
+    "rewards.Referral.review_note",
+    "rewards.AdjustmentRequest.reason",
+    "rewards.AdjustmentRequest.decision_note",
+    "rewards.AnomalyFlag.note",
     "rewards.Reward.name",
     "rewards.Reward.description",
     "rewards.Voucher.used_receipt_id",
@@ -133,8 +127,8 @@ NOT_TYPED = {
     "members.OneTimeCode.code_hash": "a hash",
     "members.ApiToken.key_hash": "a hash",
     "members.ApiToken.prefix": "generated",
-    "members.Referral.referee_phone": "a validated phone number",
-    "members.AdjustmentRequest.idempotency_key": "generated",
+    "rewards.Referral.referee_phone": "a validated phone number",
+    "rewards.AdjustmentRequest.idempotency_key": "generated",
     "members.StaffAuditEvent.object_type": "a model label",
     "members.StaffAuditEvent.object_id": "a primary key",
     "rewards.Reward.image_url": "a validated URL",

@@ -30,18 +30,7 @@ from django.utils import timezone
 from conftest import staff_user_make
 from members.audit import StaffActor
 from members.errors import ServiceError
-from members.models import (
-    AdjustmentRequest,
-    AdjustmentStatus,
-    AuditAction,
-    BonusSettings,
-    Channel,
-    Member,
-    OneTimeCode,
-    Referral,
-    ReferralStatus,
-    StaffControls,
-)
+from members.models import AuditAction, Channel, Member, OneTimeCode
 from members.services import (
     OTP_MAX_ATTEMPTS,
     OTP_MAX_PER_HOUR,
@@ -52,10 +41,16 @@ from members.services import (
 )
 from members.tests.factories import MemberFactory, StoreFactory
 from rewards.models import (
+    AdjustmentRequest,
+    AdjustmentStatus,
+    BonusSettings,
     Purchase,
     PurchaseReturn,
     Redemption,
+    Referral,
+    ReferralStatus,
     Reward,
+    StaffControls,
     Subscription,
     Voucher,
     VoucherSource,

@@ -28,7 +28,7 @@ from django.db.models.functions import Abs, Coalesce, TruncDate, TruncMonth
 
 from analytics.models import MemberMonthActivity
 from analytics.selectors.periods import as_date, day_bounds, month_end
-from members.models import Member, Referral, ReferralStatus
+from members.models import Member
 from rewards.models import (
     LedgerEntry,
     LedgerKind,
@@ -36,6 +36,8 @@ from rewards.models import (
     Purchase,
     PurchaseReturn,
     Redemption,
+    Referral,
+    ReferralStatus,
     TierHistory,
     Voucher,
 )

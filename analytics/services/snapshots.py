@@ -39,11 +39,12 @@ from analytics.models import (
 )
 from analytics.selectors import aggregates
 from analytics.selectors.periods import as_date, month_add, month_end, month_start
-from members.models import Member, Referral
+from members.models import Member
 from rewards.models import (
     LedgerEntry,
     Purchase,
     PurchaseReturn,
+    Referral,
     TierHistory,
     Voucher,
 )

@@ -44,7 +44,7 @@ from campaigns.models import (
 from members.admin_base import ReadOnlyAdminMixin
 from members.audit import StaffActor, member_viewed_record
 from members.errors import ServiceError
-from members.models import AdjustmentStatus
+from rewards.models import AdjustmentStatus
 
 
 def duration_text(delta: dt.timedelta) -> str:

@@ -313,7 +313,7 @@ class Complaint(models.Model):
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     goodwill_points = models.PositiveIntegerField(_("goodwill points"), default=0)
     goodwill_adjustment = models.OneToOneField(
-        "members.AdjustmentRequest",
+        "rewards.AdjustmentRequest",
         verbose_name=_("goodwill adjustment"),
         null=True,
         blank=True,

@@ -128,7 +128,7 @@ def test_seed_demo_fills_the_rewards_catalog_and_gives_the_demo_customer_a_vouch
 
 
 def test_seed_demo_sets_bonuses_and_lets_members_refer_friends():
-    from members.models import BonusSettings, Referral
+    from rewards.models import BonusSettings, Referral
 
     out = _seed()
 

@@ -258,7 +258,7 @@ class TestMemberAdmin:
     def test_a_refusal_the_form_could_not_foresee_is_a_message_not_a_500(
         self, su_client, monkeypatch
     ):
-        from members import admin as members_admin
+        from members.admin import members as members_admin
         from members.errors import Conflict
 
         def refuse(**kwargs):

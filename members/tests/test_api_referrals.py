@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from members.models import BonusSettings, Referral, ReferralStatus
+from rewards.models import BonusSettings, Referral, ReferralStatus
 
 pytestmark = pytest.mark.django_db
 

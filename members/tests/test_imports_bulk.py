@@ -9,23 +9,22 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from members import imports as member_imports
-from members import services as member_services
 from members.cards import card_number_is_valid, luhn_check_digit
 from members.imports import MEMBER_COLUMNS, MEMBER_REQUIRED, csv_read, members_import
 from members.models import ConsentEvent, ConsentSource, Member
 from members.services import (
     EnrollInput,
     MemberAlreadyEnrolled,
-    bonus_settings_update,
     member_enroll,
     members_enroll_many,
 )
+from members.services import enrolment_bulk as member_services
 from members.tests.factories import MemberFactory
 from rewards import imports as purchase_imports
 from rewards.imports import purchases_csv_read, purchases_import
 from rewards.models import LedgerEntry, PointsLot
 from rewards.selectors.invariants import ledger_invariant_violations
-from rewards.services import program_settings_update
+from rewards.services import bonus_settings_update, program_settings_update
 
 pytestmark = pytest.mark.django_db
 

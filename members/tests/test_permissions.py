@@ -264,7 +264,7 @@ def test_counter_needs_a_staff_login(client, customer):
             [
                 "rewards.change_reward",
                 "rewards.change_voucher",
-                "members.change_referral",
+                "rewards.change_referral",
             ],
         ),
         (
@@ -273,17 +273,17 @@ def test_counter_needs_a_staff_login(client, customer):
                 "rewards.add_reward",
                 "rewards.change_voucher",
                 "rewards.change_tier",
-                "members.change_bonussettings",
-                "members.change_referral",
+                "rewards.change_bonussettings",
+                "rewards.change_referral",
             ],
             ["rewards.delete_reward", "rewards.delete_tier"],
         ),
         (
             "Marketer",
-            ["rewards.view_reward", "rewards.view_tier", "members.view_referral"],
+            ["rewards.view_reward", "rewards.view_tier", "rewards.view_referral"],
             [
                 "rewards.change_reward",
-                "members.change_referral",
+                "rewards.change_referral",
                 "rewards.add_purchase",
             ],
         ),
@@ -302,7 +302,7 @@ def test_roles_have_rights_on_catalog_tiers_and_referrals(
 def test_manager_can_open_the_referral_review_queue_and_the_rewards(client, manager):
     client.force_login(manager)
     for url in (
-        "/admin/members/referral/",
+        "/admin/rewards/referral/",
         "/admin/rewards/reward/",
         "/admin/rewards/tier/",
     ):

@@ -89,7 +89,9 @@ class TestEnroll:
     def test_a_colliding_card_number_is_drawn_again(self, store, monkeypatch):
         taken = MemberFactory(store=store).card_number
         draws = iter([taken, taken, "270000123454"])
-        monkeypatch.setattr("members.services.card_number_new", lambda: next(draws))
+        monkeypatch.setattr(
+            "members.services.enrolment.card_number_new", lambda: next(draws)
+        )
 
         member = member_enroll(phone="0671234567", store=store)
 
@@ -99,7 +101,7 @@ class TestEnroll:
         self, store, monkeypatch
     ):
         taken = MemberFactory(store=store).card_number
-        monkeypatch.setattr("members.services.card_number_new", lambda: taken)
+        monkeypatch.setattr("members.services.enrolment.card_number_new", lambda: taken)
 
         with pytest.raises(
             Conflict, match=r"^Could not allocate a card number; try again\.$"

@@ -3,8 +3,9 @@
 import pytest
 from django.urls import reverse
 
-from members.models import BonusSettings, Member, Referral, ReferralStatus
+from members.models import Member
 from members.services import member_enroll
+from rewards.models import BonusSettings, Referral, ReferralStatus
 
 pytestmark = pytest.mark.django_db
 

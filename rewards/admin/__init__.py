@@ -6,11 +6,13 @@ member). Importing this package registers every rewards ModelAdmin."""
 
 from rewards.admin import (  # noqa: F401
     catalog,
+    controls,
     earning,
     ledger,
     members,
     memberships,
     partners,
+    referrals,
     stamps,
     tiers,
 )

@@ -20,10 +20,11 @@ from members.admin import MemberAdmin as MembersMemberAdmin
 from members.audit import StaffActor
 from members.errors import ServiceError
 from members.formatting import number_format, signed_number_format
-from members.models import AdjustmentStatus, Member
-from members.selectors import staff_controls_get
+from members.models import Member
 from rewards.admin.imports import import_allowed, import_urls
 from rewards.forms import PointsAdjustForm, service_error_to_form
+from rewards.models import AdjustmentStatus
+from rewards.selectors.controls import staff_controls_get
 from rewards.selectors.ledger import ledger_entries_for_member
 from rewards.selectors.program import program_settings_get
 from rewards.selectors.statement import ledger_entry_explain

@@ -1,12 +1,24 @@
 """The points ledger and what moves it: purchases, returns, redemptions, adjustments,
-rewards, vouchers, tiers and paid memberships. One module per area; everything is importable from here."""
+rewards, vouchers, tiers and paid memberships; bonuses and referrals, staff
+controls and anomaly flags. One module per area; everything is importable from here."""
 
+from rewards.models.anomalies import (  # noqa: F401
+    AnomalyFlag,
+    AnomalyRule,
+    AnomalyStatus,
+    AnomalySubject,
+)
 from rewards.models.catalog import (  # noqa: F401
     Reward,
     RewardType,
     Voucher,
     VoucherSource,
     VoucherStatus,
+)
+from rewards.models.controls import (  # noqa: F401
+    AdjustmentRequest,
+    AdjustmentStatus,
+    StaffControls,
 )
 from rewards.models.earning import (  # noqa: F401
     EarningRule,
@@ -37,6 +49,12 @@ from rewards.models.purchases import (  # noqa: F401
     PurchaseLine,
     PurchaseReturn,
     Redemption,
+)
+from rewards.models.referrals import (  # noqa: F401
+    BonusSettings,
+    Referral,
+    ReferralStatus,
+    RefusalReason,
 )
 from rewards.models.stamps import (  # noqa: F401
     StampCard,

@@ -1,5 +1,5 @@
 """Every write to points: accounts, purchases, returns, redemptions, adjustments,
-vouchers and tiers. One module per area; this package re-exports the public
+vouchers and tiers; bonuses, referrals and anomaly flags. One module per area; this package re-exports the public
 services for callers outside rewards (modules inside rewards import the area
 module).
 
@@ -19,10 +19,26 @@ from rewards.services.adjustments import (  # noqa: F401
     adjustment_refuse,
     adjustment_request,
 )
+from rewards.services.anomalies import (  # noqa: F401
+    anomalies_scan,
+    anomaly_digest_send,
+    anomaly_flags_review,
+)
+from rewards.services.bonuses import (  # noqa: F401
+    BIRTHDAY_NOTICE_DAYS,
+    PROFILE_REASON,
+    WELCOME_REASON,
+    birthday_bonus_grant_due,
+    bonus_grant,
+    bonus_settings_save,
+    bonus_settings_update,
+    profile_bonus_check,
+)
 from rewards.services.counter_controls import (  # noqa: F401
     DailyLimitReached,
     counter_hook,
     limit_refusal_record,
+    staff_controls_save,
 )
 from rewards.services.earning import (  # noqa: F401
     earning_rule_activate,
@@ -32,6 +48,11 @@ from rewards.services.earning import (  # noqa: F401
     program_settings_ensure,
     program_settings_save,
     program_settings_update,
+    settings_row_update,
+)
+from rewards.services.enrolment import (  # noqa: F401
+    BulkEnrolmentBonuses,
+    enrolment_bonuses_grant,
 )
 from rewards.services.idempotency import (  # noqa: F401
     MAX_RETRIES,
@@ -69,6 +90,14 @@ from rewards.services.purchases import (  # noqa: F401
     purchase_time_check,
 )
 from rewards.services.redemptions import points_redeem  # noqa: F401
+from rewards.services.referrals import (  # noqa: F401
+    DOTLESS_DOMAINS,
+    referral_approve,
+    referral_qualify_on_purchase,
+    referral_record,
+    referral_refuse,
+    referral_refuse_enrolled,
+)
 from rewards.services.returns import purchase_return_record  # noqa: F401
 from rewards.services.stamps import (  # noqa: F401
     MAX_STAMPS_PER_PURCHASE,

@@ -24,21 +24,16 @@ from django.utils.translation import gettext as _
 from members.audit import StaffActor, staff_audit_write
 from members.errors import Conflict, Forbidden, InvalidInput, NotFound
 from members.locks import member_lock
-from members.models import (
-    AdjustmentRequest,
-    AdjustmentStatus,
-    AuditAction,
-    Member,
-)
-from members.selectors import staff_controls_get
+from members.models import AuditAction, Member
 from rewards.locks import account_lock, adjustment_request_lock
-from rewards.models import LedgerEntry
+from rewards.models import AdjustmentRequest, AdjustmentStatus, LedgerEntry
+from rewards.selectors.controls import staff_controls_get
 from rewards.services.idempotency import idempotent_write
 from rewards.services.inputs import points_clean
 from rewards.services.ledger import points_adjust, points_adjust_post
 
 ADJUST_PERMISSION = "rewards.adjust_points"
-APPROVE_PERMISSION = "members.approve_adjustmentrequest"
+APPROVE_PERMISSION = "rewards.approve_adjustmentrequest"
 KEY_MAX_LENGTH = 80
 # What one staff member applies to one member without approval is summed over
 # this rolling window (see adjustment_request).

@@ -5,7 +5,7 @@ The points services take an `on_written` hook; `counter_hook` builds it. A
 cashier over a daily limit gets DailyLimitReached, which rolls the write back.
 
 Limits (StaffControls, 0 switches one off), per staff user and calendar day in
-the site's time zone, for users without `members.exempt_daily_limits`
+the site's time zone, for users without `rewards.exempt_daily_limits`
 (Managers have it):
 
 - `cashier_daily_redeemed_points`: points redeemed as discounts at the Counter,
@@ -27,14 +27,14 @@ from django.db.models import Model, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from members.audit import StaffActor, staff_audit_write
+from members.audit import StaffActor, audited_save, staff_audit_write
 from members.errors import Conflict
-from members.models import AuditAction, StaffControls
-from members.selectors import staff_controls_get
+from members.models import AuditAction
 from rewards.locks import staff_user_lock
-from rewards.models import Purchase, PurchaseReturn, Redemption, Voucher
+from rewards.models import Purchase, PurchaseReturn, Redemption, StaffControls, Voucher
+from rewards.selectors.controls import staff_controls_get
 
-EXEMPT_PERMISSION = "members.exempt_daily_limits"
+EXEMPT_PERMISSION = "rewards.exempt_daily_limits"
 
 
 class DailyLimitReached(Conflict):
@@ -159,3 +159,12 @@ def limit_refusal_record(
         details={"limit": error.extra.get("limit"), "field": error.field},
         ip=actor.ip,
     )
+
+
+def staff_controls_save(
+    *, controls: StaffControls, actor: StaffActor | None = None
+) -> StaffControls:
+    """Save the one StaffControls row (approval threshold, cashier limits,
+    anomaly rules) as a Manager edited it: validated, with the audit row of
+    `actor`. Locks nothing; queues nothing."""
+    return audited_save(obj=controls, actor=actor)

@@ -1,4 +1,5 @@
-"""Earning rules: saving, activating a draft (replacing the rule it changes), pausing."""
+"""Earning rules: saving, activating a draft (replacing the rule it changes),
+pausing; the program settings and the one-row settings tables."""
 
 from __future__ import annotations
 
@@ -35,11 +36,25 @@ def program_settings_save(
     return audited_save(obj=settings_row, actor=actor)
 
 
+def settings_row_update(row, **values):
+    """Set fields of a one-row settings table (bonus or program settings) from
+    seed data or scripts: only editable fields, validated, one save."""
+    model = type(row)
+    unknown = set(values) - {f.name for f in model._meta.concrete_fields if f.editable}
+    if unknown:
+        raise InvalidInput(
+            f"Not fields of {model.__name__}: {', '.join(sorted(unknown))}"
+        )
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.full_clean()
+    row.save()
+    return row
+
+
 def program_settings_update(**values) -> ProgramSettings:
     """Set the earning and burning settings (rates, minimum, expiry, pending days)
     from seed data or scripts; staff use the admin. Applies from the next write."""
-    from members.services import settings_row_update  # no import cycle
-
     return settings_row_update(program_settings_get(), **values)
 
 

@@ -14,7 +14,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from members.errors import InvalidInput
-from members.models import Member, Referral, ReferralStatus, Store, User
+from members.models import Member, Store, User
 from rewards.earn_config import earn_config_get
 from rewards.earning import EarnLine, Multiplier, earn_compute
 from rewards.models import (
@@ -23,6 +23,8 @@ from rewards.models import (
     ProgramSettings,
     Purchase,
     PurchaseLine,
+    Referral,
+    ReferralStatus,
     Subscription,
     SubscriptionStatus,
 )
@@ -38,6 +40,7 @@ from rewards.services.inputs import (
 from rewards.services.ledger import balance_room_check, points_expiry
 from rewards.services.lines import LineInput, purchase_lines_clean
 from rewards.services.receipts import TillReceipt, receipt_record
+from rewards.services.referrals import referral_qualify_on_purchase
 from rewards.services.stamps import stamps_award_for_purchase
 from rewards.services.tiers import RATE_PLACES, tier_upgrade
 
@@ -307,8 +310,6 @@ def purchase_record(
             account, member_id=member.pk, tiers=tiers, at=recorded_at or timezone.now()
         )
         if account.referral_pending:
-            from members.services import referral_qualify_on_purchase  # no cycle
-
             referral_qualify_on_purchase(member=member, purchase=purchase)
         return purchase
 

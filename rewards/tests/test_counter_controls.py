@@ -3,9 +3,9 @@
 import pytest
 from django.urls import reverse
 
-from members.models import AuditAction, StaffAuditEvent, StaffControls
+from members.models import AuditAction, StaffAuditEvent
 from members.tests.factories import MemberFactory
-from rewards.models import PurchaseReturn, Redemption
+from rewards.models import PurchaseReturn, Redemption, StaffControls
 from rewards.selectors.ledger import member_balance_get
 from rewards.services import points_adjust, purchase_record, reward_redeem
 from rewards.tests.factories import RewardFactory

@@ -22,10 +22,9 @@ from playwright.sync_api import expect
 from analytics.services.snapshots import snapshots_refresh_range
 from conftest import staff_user_make
 from members.audit import StaffActor
-from members.models import AdjustmentRequest, AdjustmentStatus
-from members.selectors import staff_controls_get
 from members.tests.factories import MemberFactory
-from rewards.models import LedgerEntry
+from rewards.models import AdjustmentRequest, AdjustmentStatus, LedgerEntry
+from rewards.selectors.controls import staff_controls_get
 from rewards.selectors.ledger import member_balance_get
 from rewards.services import adjustment_request, purchase_record
 from tests.browser._journey import admin_login, browser_watch
@@ -122,7 +121,7 @@ def test_manager_reads_the_dashboard_exports_csv_and_approves_an_adjustment(
     assert any(row[0] == store.name for row in rows[1:]), rows
 
     # 3. The approval queue opens on what waits; approve the adjustment.
-    page.goto(live_server.url + reverse("admin:members_adjustmentrequest_changelist"))
+    page.goto(live_server.url + reverse("admin:rewards_adjustmentrequest_changelist"))
     expect(page).to_have_url(re.compile(r"status__exact=pending"))
     row = page.locator("#result_list tbody tr", has_text="Lost receipts")
     expect(row).to_have_count(1)

@@ -13,8 +13,9 @@ from django.utils import timezone
 from campaigns.feedback.services import complaint_file
 from campaigns.models import Complaint, ComplaintSource, ComplaintStatus, Message
 from campaigns.tests.factories import response_make, survey_make
-from members.models import AdjustmentStatus, AuditAction, StaffAuditEvent
+from members.models import AuditAction, StaffAuditEvent
 from members.tests.factories import MemberFactory
+from rewards.models import AdjustmentStatus
 from rewards.selectors.ledger import member_balance_get
 
 pytestmark = pytest.mark.django_db

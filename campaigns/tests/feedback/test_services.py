@@ -37,10 +37,10 @@ from campaigns.models.delivery import DeliverySettings
 from campaigns.tests.factories import purchase_make, survey_make
 from members.audit import StaffActor
 from members.errors import Conflict, Forbidden, InvalidInput, NotFound
-from members.models import AdjustmentStatus, StaffAuditEvent
-from members.selectors import staff_controls_get
+from members.models import StaffAuditEvent
 from members.tests.factories import MemberFactory
-from rewards.models import LedgerEntry, LedgerKind
+from rewards.models import AdjustmentStatus, LedgerEntry, LedgerKind
+from rewards.selectors.controls import staff_controls_get
 from rewards.selectors.ledger import member_balance_get
 
 pytestmark = pytest.mark.django_db

@@ -205,7 +205,7 @@ SENDERS = {
         PREFERRED,
     ),
     # A code verifying a phone goes to that phone (an explicit channel).
-    ("members/services.py", "otp_send"): (
+    ("members/services/signup.py", "otp_send"): (
         _one_time_code,
         {"prefers_sms": SMS, "prefers_email": SMS, "phone_only": SMS},
     ),
@@ -220,7 +220,7 @@ NOT_TO_A_MEMBER = {
     ("campaigns/sending/services.py", "campaign_test_send"): (
         "to the staff user who asked, by email"
     ),
-    ("members/anomalies.py", "anomaly_digest_send"): "to staff, by email",
+    ("rewards/services/anomalies.py", "anomaly_digest_send"): "to staff, by email",
     ("members/password_reset.py", "password_reset_email_send"): (
         "to a login's own address, by email: the link resets the login it names"
     ),

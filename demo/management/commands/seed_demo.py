@@ -46,12 +46,10 @@ from members.models import (
     Store,
     User,
 )
-from members.services import (
-    api_token_create,
-    bonus_settings_update,
-)
+from members.services import api_token_create
 from rewards.selectors.invariants import ledger_discrepancies, stamp_card_violations
 from rewards.services import (
+    bonus_settings_update,
     stamp_cards_expire_due,
 )
 

@@ -7,25 +7,24 @@ import pytest
 from django.utils import timezone
 
 from members.errors import Conflict, InvalidInput
-from members.models import (
-    BonusSettings,
-    Member,
-    Referral,
-    ReferralStatus,
-    RefusalReason,
-)
+from members.models import Member
 from members.services import (
     REFERRAL_ALPHABET,
     MemberAlreadyEnrolled,
     member_enroll,
     member_signup,
-    referral_approve,
-    referral_refuse,
 )
 from members.tests.factories import MemberFactory
-from rewards.models import LedgerEntry, LedgerKind
+from rewards.models import (
+    BonusSettings,
+    LedgerEntry,
+    LedgerKind,
+    Referral,
+    ReferralStatus,
+    RefusalReason,
+)
 from rewards.selectors.invariants import ledger_discrepancies
-from rewards.services import purchase_record
+from rewards.services import purchase_record, referral_approve, referral_refuse
 
 pytestmark = pytest.mark.django_db
 

@@ -5,13 +5,8 @@ import pytest
 from django.urls import reverse
 
 from members.audit import StaffActor
-from members.models import (
-    AdjustmentRequest,
-    AdjustmentStatus,
-    AuditAction,
-    StaffAuditEvent,
-)
-from rewards.models import LedgerEntry, LedgerKind
+from members.models import AuditAction, StaffAuditEvent
+from rewards.models import AdjustmentRequest, AdjustmentStatus, LedgerEntry, LedgerKind
 from rewards.selectors.ledger import member_balance_get
 from rewards.services import adjustment_request
 
@@ -56,7 +51,7 @@ def _pending(member, user, points=2000, key="q-1"):
 
 def _queue_action(client, action, *requests):
     return client.post(
-        reverse("admin:members_adjustmentrequest_changelist")
+        reverse("admin:rewards_adjustmentrequest_changelist")
         + "?status__exact=pending",
         {"action": action, "_selected_action": [r.pk for r in requests]},
         follow=True,
@@ -110,23 +105,23 @@ class TestApprovalQueue:
     def test_changelist_opens_on_pending(self, client, manager, manager2, member):
         _pending(member, manager)
         response = _login(client, manager2).get(
-            reverse("admin:members_adjustmentrequest_changelist")
+            reverse("admin:rewards_adjustmentrequest_changelist")
         )
         assert response.status_code == 302
         assert "status__exact=pending" in response["Location"]
 
     def test_changelist_search_and_change_page(self, su_client, manager, member):
         adjustment = _pending(member, manager)
-        url = reverse("admin:members_adjustmentrequest_changelist")
+        url = reverse("admin:rewards_adjustmentrequest_changelist")
         response = su_client.get(url, {"q": member.card_number})
         assert response.status_code == 200
         assert "big fix" in response.content.decode()
         response = su_client.get(
-            reverse("admin:members_adjustmentrequest_change", args=[adjustment.pk])
+            reverse("admin:rewards_adjustmentrequest_change", args=[adjustment.pk])
         )
         assert response.status_code == 200
         assert (
-            su_client.get(reverse("admin:members_adjustmentrequest_add")).status_code
+            su_client.get(reverse("admin:rewards_adjustmentrequest_add")).status_code
             == 403
         )
 
@@ -158,14 +153,14 @@ class TestApprovalQueue:
 
     def test_cashier_cannot_see_the_queue(self, client, cashier):
         response = _login(client, cashier).get(
-            reverse("admin:members_adjustmentrequest_changelist")
+            reverse("admin:rewards_adjustmentrequest_changelist")
             + "?status__exact=pending"
         )
         assert response.status_code == 403
 
     def test_marketer_cannot_see_the_queue(self, client, marketer):
         response = _login(client, marketer).get(
-            reverse("admin:members_adjustmentrequest_changelist")
+            reverse("admin:rewards_adjustmentrequest_changelist")
             + "?status__exact=pending"
         )
         assert response.status_code == 403
@@ -265,18 +260,18 @@ class TestAuditLogAdmin:
 class TestStaffControlsAdmin:
     def test_changelist_opens_the_one_row(self, client, manager):
         response = _login(client, manager).get(
-            reverse("admin:members_staffcontrols_changelist")
+            reverse("admin:rewards_staffcontrols_changelist")
         )
         assert response.status_code == 302
         response = client.get(response["Location"])
         assert response.status_code == 200
 
     def test_manager_changes_the_threshold(self, client, manager):
-        from members.selectors import staff_controls_get
+        from rewards.selectors.controls import staff_controls_get
 
         row = staff_controls_get()
         response = _login(client, manager).post(
-            reverse("admin:members_staffcontrols_change", args=[row.pk]),
+            reverse("admin:rewards_staffcontrols_change", args=[row.pk]),
             {
                 "adjustment_approval_threshold": "100",
                 "cashier_daily_redeemed_points": "5000",
@@ -293,7 +288,7 @@ class TestStaffControlsAdmin:
 
     def test_cashier_cannot_open_staff_controls(self, client, cashier):
         response = _login(client, cashier).get(
-            reverse("admin:members_staffcontrols_changelist")
+            reverse("admin:rewards_staffcontrols_changelist")
         )
         assert response.status_code == 403
 
@@ -339,16 +334,16 @@ class TestAnonymizeAdmin:
 @pytest.mark.parametrize(
     ("group", "perm", "granted"),
     [
-        ("Manager", "members.approve_adjustmentrequest", True),
+        ("Manager", "rewards.approve_adjustmentrequest", True),
         ("Manager", "members.view_staffauditevent", True),
-        ("Manager", "members.change_staffcontrols", True),
+        ("Manager", "rewards.change_staffcontrols", True),
         ("Manager", "members.add_membererasure", True),
-        ("Manager", "members.exempt_daily_limits", True),
-        ("Cashier", "members.approve_adjustmentrequest", False),
+        ("Manager", "rewards.exempt_daily_limits", True),
+        ("Cashier", "rewards.approve_adjustmentrequest", False),
         ("Cashier", "members.view_staffauditevent", False),
-        ("Cashier", "members.exempt_daily_limits", False),
+        ("Cashier", "rewards.exempt_daily_limits", False),
         ("Cashier", "members.add_membererasure", False),
-        ("Marketer", "members.approve_adjustmentrequest", False),
+        ("Marketer", "rewards.approve_adjustmentrequest", False),
         ("Marketer", "members.add_membererasure", False),
         ("Marketer", "rewards.adjust_points", False),
     ],

@@ -9,22 +9,20 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from members.anomalies import (
-    anomalies_scan,
-    anomaly_flags_review,
-    anomaly_large_adjustment_members,
-    anomaly_many_operations_cashiers,
-    anomaly_many_transactions_members,
-    anomaly_redeem_then_return_members,
-)
-from members.models import (
+from members.tests.factories import MemberFactory
+from rewards.models import (
     AnomalyFlag,
     AnomalyRule,
     AnomalyStatus,
     AnomalySubject,
     StaffControls,
 )
-from members.tests.factories import MemberFactory
+from rewards.selectors.anomalies import (
+    anomaly_large_adjustment_members,
+    anomaly_many_operations_cashiers,
+    anomaly_many_transactions_members,
+    anomaly_redeem_then_return_members,
+)
 from rewards.services import (
     points_adjust,
     points_redeem,
@@ -33,6 +31,7 @@ from rewards.services import (
     reward_redeem,
     voucher_consume,
 )
+from rewards.services.anomalies import anomalies_scan, anomaly_flags_review
 from rewards.tests.factories import RewardFactory
 
 pytestmark = pytest.mark.django_db
@@ -370,7 +369,7 @@ class TestDigest:
         assert "- Many transactions in a day (Member): 1" in email.body
         assert "- Large manual adjustment (Member): 1" in email.body
         assert (
-            "https://loyalty.example.com/admin/members/anomalyflag/"
+            "https://loyalty.example.com/admin/rewards/anomalyflag/"
             "?rule__exact=large_adjustment&subject_kind__exact=member&day=2026-03-10"
         ) in email.body
 
@@ -384,7 +383,7 @@ class TestDigest:
     def test_nightly_task_scans_yesterday_and_mails_once(
         self, store, cashier, manager, django_capture_on_commit_callbacks, monkeypatch
     ):
-        from members.tasks import anomalies_scan_daily
+        from rewards.tasks import anomalies_scan_daily
 
         _controls(anomaly_member_daily_transactions=2)
         TestScan()._busy_day(store, cashier, manager)
@@ -411,7 +410,7 @@ def flags(store, cashier, manager):
     return busy
 
 
-CHANGELIST = "admin:members_anomalyflag_changelist"
+CHANGELIST = "admin:rewards_anomalyflag_changelist"
 
 
 class TestAdmin:
@@ -441,12 +440,12 @@ class TestAdmin:
     def test_change_page_opens(self, client, manager, flags):
         client.force_login(manager)
         flag = AnomalyFlag.objects.first()
-        url = reverse("admin:members_anomalyflag_change", args=[flag.pk])
+        url = reverse("admin:rewards_anomalyflag_change", args=[flag.pk])
         assert client.get(url).status_code == 200
 
     def test_no_add_page(self, client, manager, flags):
         client.force_login(manager)
-        assert client.get(reverse("admin:members_anomalyflag_add")).status_code == 403
+        assert client.get(reverse("admin:rewards_anomalyflag_add")).status_code == 403
 
     @pytest.mark.parametrize(
         ("action", "status"),
@@ -495,10 +494,10 @@ class TestAdmin:
 
     def test_manager_edits_the_anomaly_thresholds(self, client, manager):
         client.force_login(manager)
-        from members.selectors import staff_controls_get
+        from rewards.selectors.controls import staff_controls_get
 
         controls = staff_controls_get()
-        url = reverse("admin:members_staffcontrols_change", args=[controls.pk])
+        url = reverse("admin:rewards_staffcontrols_change", args=[controls.pk])
         response = client.post(
             url,
             {

@@ -5,19 +5,15 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from members import tasks
 from members.errors import Conflict
-from members.models import BonusSettings, Member
-from members.services import (
-    birthday_bonus_grant_due,
-    member_enroll,
-    member_update_profile,
-)
+from members.models import Member
+from members.services import member_enroll, member_update_profile
 from members.tests.factories import MemberFactory
-from rewards.models import LedgerEntry, LedgerKind
+from rewards import tasks
+from rewards.models import BonusSettings, LedgerEntry, LedgerKind
 from rewards.selectors.invariants import ledger_discrepancies
 from rewards.selectors.statement import ledger_entry_explain
-from rewards.services import points_bonus_grant
+from rewards.services import birthday_bonus_grant_due, points_bonus_grant
 
 pytestmark = pytest.mark.django_db
 

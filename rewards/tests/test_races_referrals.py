@@ -9,10 +9,15 @@ from decimal import Decimal
 
 import pytest
 
-from members.models import BonusSettings, Referral, ReferralStatus
 from members.services import member_enroll
 from members.tests.factories import MemberFactory, StoreFactory
-from rewards.models import LedgerEntry, LedgerKind
+from rewards.models import (
+    BonusSettings,
+    LedgerEntry,
+    LedgerKind,
+    Referral,
+    ReferralStatus,
+)
 from rewards.services import points_bonus_grant, purchase_record
 from rewards.tests.test_races import assert_ledger_exact, run_together
 

@@ -3,11 +3,11 @@
 import pytest
 from django.urls import reverse
 
-from members.models import BonusSettings, Referral, ReferralStatus, RefusalReason
-from members.selectors import bonus_settings_get
 from members.services import member_enroll
 from members.tests.factories import MemberFactory
+from rewards.models import BonusSettings, Referral, ReferralStatus, RefusalReason
 from rewards.selectors.invariants import ledger_discrepancies
+from rewards.selectors.referrals import bonus_settings_get
 
 pytestmark = pytest.mark.django_db
 
@@ -41,34 +41,34 @@ def _messages(response) -> list[str]:
 
 class TestBonusSettingsAdmin:
     def test_changelist_opens_the_one_row(self, su_client):
-        response = su_client.get(reverse("admin:members_bonussettings_changelist"))
+        response = su_client.get(reverse("admin:rewards_bonussettings_changelist"))
 
         assert response.status_code == 302
         row = bonus_settings_get()
         assert response.url == reverse(
-            "admin:members_bonussettings_change", args=[row.pk]
+            "admin:rewards_bonussettings_change", args=[row.pk]
         )
 
     def test_search(self, su_client):
         bonus_settings_get()
         response = su_client.get(
-            reverse("admin:members_bonussettings_changelist"), {"q": "0"}
+            reverse("admin:rewards_bonussettings_changelist"), {"q": "0"}
         )
 
         assert response.status_code == 302
 
     def test_add_page_only_while_there_is_no_row(self, su_client):
         assert (
-            su_client.get(reverse("admin:members_bonussettings_add")).status_code == 200
+            su_client.get(reverse("admin:rewards_bonussettings_add")).status_code == 200
         )
         bonus_settings_get()
         assert (
-            su_client.get(reverse("admin:members_bonussettings_add")).status_code == 403
+            su_client.get(reverse("admin:rewards_bonussettings_add")).status_code == 403
         )
 
     def test_change_saves_the_amounts(self, su_client):
         row = bonus_settings_get()
-        url = reverse("admin:members_bonussettings_change", args=[row.pk])
+        url = reverse("admin:rewards_bonussettings_change", args=[row.pk])
         assert su_client.get(url).status_code == 200
 
         response = su_client.post(
@@ -93,7 +93,7 @@ class TestBonusSettingsAdmin:
 class TestReferralAdmin:
     def test_changelist_filters_the_review_queue(self, su_client, in_review):
         response = su_client.get(
-            reverse("admin:members_referral_changelist"), {"status__exact": "review"}
+            reverse("admin:rewards_referral_changelist"), {"status__exact": "review"}
         )
 
         assert response.status_code == 200
@@ -101,7 +101,7 @@ class TestReferralAdmin:
 
     def test_search_by_referrer_card(self, su_client, in_review):
         response = su_client.get(
-            reverse("admin:members_referral_changelist"),
+            reverse("admin:rewards_referral_changelist"),
             {"q": in_review.referrer.card_number},
         )
 
@@ -109,13 +109,13 @@ class TestReferralAdmin:
         assert list(response.context["cl"].result_list) == [in_review]
 
     def test_add_is_not_offered(self, su_client):
-        response = su_client.get(reverse("admin:members_referral_add"))
+        response = su_client.get(reverse("admin:rewards_referral_add"))
 
         assert response.status_code == 403
 
     def test_change_page_shows_the_referral(self, su_client, in_review):
         response = su_client.get(
-            reverse("admin:members_referral_change", args=[in_review.pk])
+            reverse("admin:rewards_referral_change", args=[in_review.pk])
         )
 
         assert response.status_code == 200
@@ -123,7 +123,7 @@ class TestReferralAdmin:
 
     def test_approve_action_calls_the_service(self, su_client, in_review, admin_user):
         response = su_client.post(
-            reverse("admin:members_referral_changelist"),
+            reverse("admin:rewards_referral_changelist"),
             {"action": "approve", "_selected_action": [in_review.pk]},
             follow=True,
         )
@@ -144,7 +144,7 @@ class TestReferralAdmin:
         )
 
         response = su_client.post(
-            reverse("admin:members_referral_changelist"),
+            reverse("admin:rewards_referral_changelist"),
             {"action": "refuse", "_selected_action": [in_review.pk, other.pk]},
             follow=True,
         )

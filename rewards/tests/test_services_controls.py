@@ -8,16 +8,17 @@ from django.utils import timezone
 
 from members.audit import StaffActor
 from members.errors import Conflict, Forbidden, InvalidInput
-from members.models import (
+from members.models import AuditAction, StaffAuditEvent
+from members.tests.factories import MemberFactory
+from rewards.models import (
     AdjustmentRequest,
     AdjustmentStatus,
-    AuditAction,
-    StaffAuditEvent,
+    LedgerEntry,
+    LedgerKind,
+    PointsAccount,
     StaffControls,
 )
-from members.selectors import staff_controls_get
-from members.tests.factories import MemberFactory
-from rewards.models import LedgerEntry, LedgerKind, PointsAccount
+from rewards.selectors.controls import staff_controls_get
 from rewards.services import (
     adjustment_approve,
     adjustment_refuse,
@@ -279,7 +280,7 @@ class TestAudit:
         assert event.action == AuditAction.ADJUSTMENT_APPLIED
         assert event.actor == manager
         assert event.member_id == member.pk
-        assert event.object_type == "members.adjustmentrequest"
+        assert event.object_type == "rewards.adjustmentrequest"
         assert event.object_id == str(adjustment.pk)
         assert event.details["ledger_entry"] == adjustment.ledger_entry_id
         assert event.ip == "10.0.0.5"

@@ -1,0 +1,29 @@
+"""Web logins: customers who signed up, and staff."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    """A web login: a customer who signed up, or a staff member.
+
+    Customers log in with their email; `username` is set to it at sign-up.
+    Staff may have a home store, which the Counter preselects.
+    """
+
+    store = models.ForeignKey(
+        "members.Store",
+        verbose_name=_("store"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="staff",
+        help_text=_("The store a staff member works at; the Counter uses it."),
+    )
+
+    class Meta(AbstractUser.Meta):
+        verbose_name = _("user")
+        verbose_name_plural = _("users")

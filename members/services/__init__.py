@@ -1,0 +1,55 @@
+"""Every write to members, consent, logins, API tokens and stores goes through
+here. One module per area; callers import from here.
+
+What the apps above add to an enrolment or a profile change (rewards: points
+accounts, bonuses, referrals) plugs in through members.services.hooks.
+"""
+
+from members.services.consent import (  # noqa: F401
+    consent_apply,
+    consent_write,
+    member_consent_set,
+)
+from members.services.enrolment import (  # noqa: F401
+    CARD_MAX_LENGTH,
+    PROFILE_FIELDS,
+    REFERRAL_ALPHABET,
+    REFERRAL_CODE_LENGTH,
+    MemberAlreadyEnrolled,
+    member_change,
+    member_enroll,
+    member_update_profile,
+    referral_code_new,
+)
+from members.services.enrolment_bulk import (  # noqa: F401
+    CARD_DRAWS,
+    EnrollInput,
+    EnrollOutcome,
+    members_enroll_many,
+)
+from members.services.signup import (  # noqa: F401
+    OTP_MAX_ATTEMPTS,
+    OTP_MAX_PER_HOUR,
+    OTP_MESSAGE_KIND,
+    SignupResult,
+    WrongCode,
+    member_claim_verify,
+    member_signup,
+    otp_purge_expired,
+    otp_send,
+)
+from members.services.stores import (  # noqa: F401
+    partner_create,
+    partner_save,
+    store_delete,
+    store_get_or_create,
+    store_save,
+)
+from members.services.tokens import (  # noqa: F401
+    api_token_check,
+    api_token_create,
+    api_token_delete,
+    api_token_hash,
+    api_token_revoke,
+)
+from members.services.users import user_delete, user_save  # noqa: F401
