@@ -24,6 +24,7 @@ from campaigns.models import (
 )
 from campaigns.sending.chunks import campaign_bonuses_grant_due, campaign_chunk_send
 from campaigns.sending.services import campaign_schedule, campaign_send_now
+from members.audit import StaffActor
 
 TEXTS = {
     "A": {
@@ -85,10 +86,15 @@ def _campaign(name: str, segment: Segment, user, labels=("A",), **fields) -> Cam
     return campaign
 
 
+def _actor(user) -> StaffActor | None:
+    """The demo marketer as the staff member who sends (audit log)."""
+    return StaffActor(user=user) if user is not None else None
+
+
 def _send(campaign: Campaign, user) -> None:
     """Send now and make sure every chunk ran here (on_commit does not fire
     inside an outer transaction, e.g. in tests)."""
-    run = campaign_send_now(campaign=campaign, user=user)
+    run = campaign_send_now(campaign=campaign, actor=_actor(user))
     for chunk_id in CampaignChunk.objects.filter(
         run=run, done_at__isnull=True
     ).values_list("pk", flat=True):
@@ -148,7 +154,9 @@ def seed(*, command) -> None:
         bonuses = campaign_bonuses_grant_due(now=end)
 
     scheduled = _campaign("Spring news", everyone, user, channel="sms")
-    campaign_schedule(campaign=scheduled, at=end + dt.timedelta(days=3), user=user)
+    campaign_schedule(
+        campaign=scheduled, at=end + dt.timedelta(days=3), actor=_actor(user)
+    )
     _campaign("Draft: birthday month", everyone, user, channel="email")
     messages = Message.objects.filter(Q(campaign=sent) | Q(campaign=ab)).count()
     command.stdout.write(

@@ -1,18 +1,23 @@
 """The staff audit log: who did what to which member, and who opened whose data.
 
-`staff_audit_write` is the one writer. Callers run it inside the transaction of
-the action it records, so the row commits or rolls back with the action; it is
+`staff_audit_write` is the one writer. The service that does a staff action
+takes `actor: StaffActor | None` and writes the row itself (`staff_audit_record`)
+inside its transaction, so the row commits or rolls back with the action; it is
 a single INSERT, cheap enough for every page a member's data is shown on.
+Without an actor (seed data, scripts, the system) a service writes no row.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from typing import TypeVar
 
-from django.db import models
+from django.db import models, transaction
 
 from members.models import AuditAction, Member, StaffAuditEvent, User
+
+ModelT = TypeVar("ModelT", bound=models.Model)
 
 
 def request_ip(request) -> str | None:
@@ -64,6 +69,78 @@ def staff_audit_write(
         details=details or {},
         ip=ip,
     )
+
+
+def staff_audit_record(
+    *,
+    actor: StaffActor | None,
+    action: str,
+    obj: models.Model | None = None,
+    member: Member | None = None,
+    details: dict | None = None,
+) -> StaffAuditEvent | None:
+    """The audit row of a staff action, written by the service that does it
+    (inside its transaction); nothing when `actor` is None (not a staff action).
+    Locks nothing, queues nothing."""
+    if actor is None:
+        return None
+    return staff_audit_write(
+        actor=actor.user,
+        action=action,
+        member=member,
+        obj=obj,
+        details=details,
+        ip=actor.ip,
+    )
+
+
+def fields_changed(obj: models.Model) -> list[str] | None:
+    """The names of `obj`'s fields whose value differs from its stored row;
+    None for a new row. One SELECT; call it before saving. Names only: the
+    audit log keeps no values."""
+    if obj._state.adding or obj.pk is None:
+        return None
+    stored = type(obj)._base_manager.filter(pk=obj.pk).first()
+    if stored is None:
+        return None
+    return sorted(
+        field.name
+        for field in obj._meta.concrete_fields
+        if field.value_from_object(obj) != field.value_from_object(stored)
+    )
+
+
+def audited_save(
+    *, obj: ModelT, actor: StaffActor | None, clean: bool = True
+) -> ModelT:
+    """Save a back-office row (stores, partners, settings ...) for the named
+    service that owns it: validated (unless `clean` is False), saved, and for
+    staff one audit row in the same transaction: added, or changed with the
+    names of the fields that changed. Locks nothing; queues nothing."""
+    changed = fields_changed(obj)
+    if clean:
+        obj.full_clean()
+    with transaction.atomic():
+        obj.save()
+        if changed is None:
+            staff_audit_record(actor=actor, action=AuditAction.RECORD_ADDED, obj=obj)
+        else:
+            staff_audit_record(
+                actor=actor,
+                action=AuditAction.RECORD_CHANGED,
+                obj=obj,
+                details={"fields": changed},
+            )
+    return obj
+
+
+def audited_delete(*, obj: models.Model, actor: StaffActor | None) -> None:
+    """Delete a back-office row for the named service that owns it, with the
+    audit row written first (while the row has its id) in the same
+    transaction; a protected reference (ProtectedError) undoes both."""
+    with transaction.atomic():
+        staff_audit_record(actor=actor, action=AuditAction.RECORD_DELETED, obj=obj)
+        obj.delete()
 
 
 def member_viewed_record(*, actor: StaffActor, member: Member, where: str) -> None:

@@ -40,7 +40,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from members.audit import StaffActor, staff_audit_write
+from members.audit import StaffActor, staff_audit_record, staff_audit_write
 from members.cards import card_number_new
 from members.errors import Conflict, Forbidden
 from members.models import (
@@ -153,12 +153,14 @@ export_part_register(name="members.profile", position=100, build=_profile_export
 export_part_register(name="members.consent", position=300, build=_consent_export)
 
 
-def member_data_export(*, member: Member) -> dict:
+def member_data_export(*, member: Member, actor: StaffActor | None = None) -> dict:
     """Everything the program keeps about `member`, as JSON-ready data.
 
     Only this member's rows: for referrals they made, the friend's phone is
     left out (it is the friend's data). A fixed number of queries. The keys
-    after the header come from the export parts, in their order.
+    after the header come from the export parts, in their order. Downloaded by
+    someone (`actor`: the member's own login, or staff), one audit row records
+    it. Locks nothing; queues nothing.
     """
     data = {
         "format": "loyalty-member-export",
@@ -171,6 +173,9 @@ def member_data_export(*, member: Member) -> dict:
         if clash:
             raise RuntimeError(f"export part {part.name} repeats {sorted(clash)}")
         data.update(keys)
+    staff_audit_record(
+        actor=actor, action=AuditAction.MEMBER_EXPORTED, member=member, obj=member
+    )
     return data
 
 

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from members.audit import StaffActor, staff_audit_write
+from members.audit import StaffActor
 from members.cards import card_number_format
 from members.errors import ServiceError
 from members.forms import (
@@ -38,7 +38,7 @@ from members.forms import (
     SignupForm,
 )
 from members.links import absolute_url
-from members.models import AuditAction, Channel, ConsentSource, ErasureSource, Member
+from members.models import Channel, ConsentSource, ErasureSource, Member
 from members.password_reset import client_ip, password_reset_request
 from members.privacy import member_anonymize, member_data_export
 from members.selectors import (
@@ -294,15 +294,7 @@ def referrals(request, member: Member):
 @member_required
 def privacy_export(request, member: Member):
     """ "Download my data": a JSON file of everything kept about the member."""
-    data = member_data_export(member=member)
-    actor = StaffActor.from_request(request)
-    staff_audit_write(
-        actor=actor.user,
-        action=AuditAction.MEMBER_EXPORTED,
-        member=member,
-        obj=member,
-        ip=actor.ip,
-    )
+    data = member_data_export(member=member, actor=StaffActor.from_request(request))
     response = HttpResponse(
         json.dumps(data, ensure_ascii=False, indent=2),
         content_type="application/json; charset=utf-8",

@@ -115,6 +115,7 @@ def _analytics_tables(admin_user) -> list[tuple[str, tuple]]:
     campaign names."""
     from campaigns.sending.services import campaign_send_now
     from campaigns.tests.factories import campaign_make
+    from members.audit import StaffActor
     from rewards.tests.factories import TierFactory
 
     for n, value in enumerate(HOSTILE):
@@ -122,7 +123,7 @@ def _analytics_tables(admin_user) -> list[tuple[str, tuple]]:
         TierFactory(name=value, rank=100 + n, threshold=1000 * (n + 1))
     campaign = campaign_make(name=HOSTILE[0])
     MemberFactory(email_consent=True)
-    campaign_send_now(campaign=campaign, user=admin_user)
+    campaign_send_now(campaign=campaign, actor=StaffActor(user=admin_user))
 
     client = Client()
     client.force_login(admin_user)

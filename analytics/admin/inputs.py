@@ -7,7 +7,13 @@ from django import forms
 from django.contrib import admin
 
 from analytics.models import MarketingSpend, StoreSales
-from analytics.services.inputs import marketing_spend_save, store_sales_save
+from analytics.services.inputs import (
+    marketing_spend_delete,
+    marketing_spend_save,
+    store_sales_delete,
+    store_sales_save,
+)
+from members.audit import StaffActor
 
 
 @admin.register(StoreSales)
@@ -23,6 +29,14 @@ class StoreSalesAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         store_sales_save(row=obj, entered_by=request.user)
+
+    def delete_model(self, request, obj):
+        store_sales_delete(row=obj, actor=StaffActor.from_request(request))
+
+    def delete_queryset(self, request, queryset):
+        actor = StaffActor.from_request(request)
+        for row in queryset:
+            store_sales_delete(row=row, actor=actor)
 
 
 class MarketingSpendForm(forms.ModelForm):
@@ -58,3 +72,11 @@ class MarketingSpendAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         marketing_spend_save(row=obj, entered_by=request.user)
+
+    def delete_model(self, request, obj):
+        marketing_spend_delete(row=obj, actor=StaffActor.from_request(request))
+
+    def delete_queryset(self, request, queryset):
+        actor = StaffActor.from_request(request)
+        for row in queryset:
+            marketing_spend_delete(row=row, actor=actor)

@@ -7,7 +7,9 @@ from __future__ import annotations
 from django.contrib import admin
 
 from analytics.models import ItemStat, RewardCategory
+from analytics.services.recommend import reward_category_delete, reward_category_save
 from members.admin_base import ReadOnlyAdminMixin
+from members.audit import StaffActor
 
 
 @admin.register(RewardCategory)
@@ -19,6 +21,17 @@ class RewardCategoryAdmin(admin.ModelAdmin):
     list_select_related = ("reward",)
     search_fields = ("reward__name", "category")
     autocomplete_fields = ("reward",)
+
+    def save_model(self, request, obj, form, change):
+        reward_category_save(row=obj, actor=StaffActor.from_request(request))
+
+    def delete_model(self, request, obj):
+        reward_category_delete(row=obj, actor=StaffActor.from_request(request))
+
+    def delete_queryset(self, request, queryset):
+        actor = StaffActor.from_request(request)
+        for row in queryset:
+            reward_category_delete(row=row, actor=actor)
 
 
 @admin.register(ItemStat)

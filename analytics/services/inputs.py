@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from analytics.models import MarketingSpend, StoreSales
+from members.audit import StaffActor, audited_delete
 from members.models import User
 
 
@@ -53,3 +54,17 @@ def marketing_spend_bulk_save(
         row.month = row.month.replace(day=1)
         row.entered_by = entered_by
     return len(MarketingSpend.objects.bulk_create(rows, batch_size=2000))
+
+
+def store_sales_delete(*, row: StoreSales, actor: StaffActor | None = None) -> None:
+    """Delete a store's day of sales entered by mistake, with the audit row of
+    `actor`. Locks nothing; queues nothing."""
+    audited_delete(obj=row, actor=actor)
+
+
+def marketing_spend_delete(
+    *, row: MarketingSpend, actor: StaffActor | None = None
+) -> None:
+    """Delete a month's marketing spend entered by mistake, with the audit row
+    of `actor`. Locks nothing; queues nothing."""
+    audited_delete(obj=row, actor=actor)

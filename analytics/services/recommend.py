@@ -17,6 +17,7 @@ from analytics.selectors.recommend import (
     pairs_select_sql,
     purchase_id_range,
 )
+from members.audit import StaffActor, audited_delete, audited_save
 
 
 def copurchase_refresh(
@@ -85,3 +86,20 @@ def reward_categories_set(*, reward, categories: list[str]) -> list[RewardCatego
             [RewardCategory(reward=reward, category=c) for c in sorted(wanted - have)]
         )
     return list(RewardCategory.objects.filter(reward=reward))
+
+
+def reward_category_save(
+    *, row: RewardCategory, actor: StaffActor | None = None
+) -> RewardCategory:
+    """Add or change one purchase category of a reward as staff edited it (the
+    admin): validated, with the audit row of `actor`. Locks nothing; queues
+    nothing."""
+    return audited_save(obj=row, actor=actor)
+
+
+def reward_category_delete(
+    *, row: RewardCategory, actor: StaffActor | None = None
+) -> None:
+    """Take a purchase category off a reward, with the audit row of `actor`.
+    Locks nothing; queues nothing."""
+    audited_delete(obj=row, actor=actor)

@@ -19,7 +19,12 @@ from django.views.decorators.http import require_POST
 
 from campaigns.events.checkin import event_checkin
 from campaigns.events.selectors import event_attendees, event_counts
-from campaigns.events.services import content_page_save, event_cancel, event_save
+from campaigns.events.services import (
+    content_page_delete,
+    content_page_save,
+    event_cancel,
+    event_save,
+)
 from campaigns.models import ContentPage, Event, EventRsvp, EventStatus
 from members.admin_base import (
     COUNTER_PERMISSION,
@@ -317,3 +322,11 @@ class ContentPageAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
             content_page_save(page=obj)
         except ServiceError as exc:
             raise ServiceRefused(exc.message) from exc
+
+    def delete_model(self, request, obj):
+        content_page_delete(page=obj, actor=StaffActor.from_request(request))
+
+    def delete_queryset(self, request, queryset):
+        actor = StaffActor.from_request(request)
+        for page in queryset:
+            content_page_delete(page=page, actor=actor)

@@ -33,6 +33,7 @@ from campaigns.models import (
 )
 from campaigns.models.events import translated
 from campaigns.queueing import task_queue
+from members.audit import StaffActor, audited_delete
 from members.errors import Conflict, InvalidInput, NotFound
 from members.models import Member
 
@@ -237,6 +238,12 @@ def content_page_save(*, page: ContentPage) -> ContentPage:
     page.full_clean()
     page.save()
     return page
+
+
+def content_page_delete(*, page: ContentPage, actor: StaffActor | None = None) -> None:
+    """Delete a members-only page or offer, with the audit row of `actor`.
+    Locks and queues nothing."""
+    audited_delete(obj=page, actor=actor)
 
 
 # --- members: sign-up and cancel -------------------------------------------------------

@@ -143,6 +143,11 @@ class ComplaintAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def save_model(self, request, obj, form, change):
+        # add_view and change_view write through the complaint services
+        # (complaint_file, _work); Django's form save is never reached.
+        raise PermissionDenied
+
     @admin.display(description=_("number"), ordering="id")
     def number(self, obj):
         return f"#{obj.pk}"

@@ -9,8 +9,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.journeys.render import variables_allowed, variables_unknown
-from campaigns.journeys.services import journeys_switch
+from campaigns.journeys.services import journey_save, journeys_switch
 from campaigns.models import Journey, JourneyText
+from members.audit import StaffActor
 
 
 class JourneyTextForm(forms.ModelForm):
@@ -67,6 +68,10 @@ class JourneyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # switch it off instead: its messages refer to it by kind
+
+    def save_model(self, request, obj, form, change):
+        # Also the changelist's "enabled" column (list_editable) saves here.
+        journey_save(journey=obj, actor=StaffActor.from_request(request))
 
     @admin.display(description=_("languages"))
     def languages(self, obj: Journey) -> str:

@@ -49,6 +49,7 @@ from campaigns.messaging.services import message_send
 from campaigns.messaging.variables import TemplateVariables
 from campaigns.models import Journey, JourneyKind, Message
 from campaigns.queueing import task_queue
+from members.audit import StaffActor, audited_save
 from members.models import Member
 from rewards.models import PointsLot, Purchase, TierHistory, Voucher, VoucherStatus
 
@@ -77,6 +78,13 @@ def journeys_switch(*, journey_ids: list[int], enabled: bool) -> int:
         .exclude(enabled=enabled)
         .update(enabled=enabled)
     )
+
+
+def journey_save(*, journey: Journey, actor: StaffActor | None = None) -> Journey:
+    """Add or change a journey (kind, on/off, channel, days) as staff edited it
+    in the admin, with the audit row of `actor`; its texts are the admin's
+    inline rows. Locks nothing; queues nothing: the next run reads it."""
+    return audited_save(obj=journey, actor=actor)
 
 
 def journey_enabled_get(kind: str) -> Journey | None:

@@ -10,9 +10,10 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.messaging.services import delivery_settings_get
+from campaigns.messaging.services import delivery_settings_get, delivery_settings_save
 from campaigns.models import DeliverySettings, Message, OutboxEntry
 from members.admin_base import ReadOnlyAdminMixin, SingletonAdminMixin
+from members.audit import StaffActor
 
 
 @admin.register(Message)
@@ -106,6 +107,9 @@ class DeliverySettingsAdmin(SingletonAdminMixin, admin.ModelAdmin):
     search_fields = ("frequency_cap",)
     fields = ("frequency_cap", "quiet_start", "quiet_end", "max_attempts", "updated_at")
     readonly_fields = ("updated_at",)
+
+    def save_model(self, request, obj, form, change):
+        delivery_settings_save(settings_row=obj, actor=StaffActor.from_request(request))
 
     def has_add_permission(self, request):
         # The changelist creates the row (delivery_settings_get); no "add" ever,

@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from campaigns.models import DeliverySettings, Message, MessageStatus
 from campaigns.queueing import task_queue
+from members.audit import StaffActor, audited_save
 from members.messages import member_address, member_channel
 from members.models import Member
 
@@ -51,6 +52,15 @@ def delivery_settings_get() -> DeliverySettings:
     """The one row of delivery settings, created with its defaults when missing."""
     row, _created = DeliverySettings.objects.get_or_create(pk=1)
     return row
+
+
+def delivery_settings_save(
+    *, settings_row: DeliverySettings, actor: StaffActor | None = None
+) -> DeliverySettings:
+    """Save the delivery settings (frequency cap, quiet hours, attempts) as a
+    Manager edited them: validated, with the audit row of `actor`. Locks
+    nothing; queues nothing; applies to messages sent from now on."""
+    return audited_save(obj=settings_row, actor=actor)
 
 
 def message_send(

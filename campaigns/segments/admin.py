@@ -23,10 +23,12 @@ from campaigns.segments.definition import segment_validate
 from campaigns.segments.selectors import segment_count, segment_sample
 from campaigns.segments.services import (
     segment_csv_read,
+    segment_delete,
     segment_import_csv,
     segment_save,
 )
 from members.admin_base import ServiceRefused, ServiceWriteAdminMixin
+from members.audit import StaffActor
 from members.cards import card_number_format
 from members.csvexport import csv_response
 from members.errors import ServiceError
@@ -247,6 +249,14 @@ class SegmentAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
             )
         except (ServiceError, SegmentError) as exc:
             raise ServiceRefused(exc.message) from exc
+
+    def delete_model(self, request, obj):
+        segment_delete(segment=obj, actor=StaffActor.from_request(request))
+
+    def delete_queryset(self, request, queryset):
+        actor = StaffActor.from_request(request)
+        for segment in queryset:
+            segment_delete(segment=segment, actor=actor)
 
     def save_model(self, request, obj, form, change):
         upload = form.cleaned_data.get("file")

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.models import Segment, SegmentKind, SegmentStaticMember
 from campaigns.segments.definition import segment_validate
+from members.audit import StaffActor, audited_delete
 from members.cards import card_number_is_valid
 from members.errors import InvalidInput
 from members.models import Member, User
@@ -270,3 +271,9 @@ def segment_import_csv(
         locked.updated_by = by
         locked.save(update_fields=["import_summary", "updated_by", "updated_at"])
     return result
+
+
+def segment_delete(*, segment: Segment, actor: StaffActor | None = None) -> None:
+    """Delete a segment and its static member list, with the audit row of
+    `actor`. A campaign protects its segment (ProtectedError). Queues nothing."""
+    audited_delete(obj=segment, actor=actor)

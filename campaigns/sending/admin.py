@@ -34,6 +34,7 @@ from campaigns.sending.selectors import campaign_runs, run_figures, run_progress
 from campaigns.sending.services import (
     MESSAGE_KIND,
     campaign_cancel,
+    campaign_delete,
     campaign_save,
     campaign_schedule,
     campaign_send_now,
@@ -41,6 +42,7 @@ from campaigns.sending.services import (
     campaign_unknown_variables,
 )
 from members.admin_base import ServiceRefused
+from members.audit import StaffActor
 from members.errors import ServiceError
 
 
@@ -165,6 +167,17 @@ class CampaignAdmin(admin.ModelAdmin):
         except ServiceError as exc:
             raise ServiceRefused(exc.message) from exc
 
+    def delete_model(self, request, obj):
+        campaign_delete(campaign=obj, actor=StaffActor.from_request(request))
+
+    def delete_queryset(self, request, queryset):
+        actor = StaffActor.from_request(request)
+        for campaign in queryset:
+            try:
+                campaign_delete(campaign=campaign, actor=actor)
+            except ServiceError as exc:
+                self.message_user(request, f"{campaign}: {exc.message}", messages.ERROR)
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         unknown = campaign_unknown_variables(form.instance)
@@ -210,7 +223,9 @@ class CampaignAdmin(admin.ModelAdmin):
         for campaign in queryset:
             try:
                 campaign_schedule(
-                    campaign=campaign, at=campaign.scheduled_at, user=request.user
+                    campaign=campaign,
+                    at=campaign.scheduled_at,
+                    actor=StaffActor.from_request(request),
                 )
             except ServiceError as exc:
                 self.message_user(request, f"{campaign}: {exc.message}", messages.ERROR)
@@ -230,7 +245,9 @@ class CampaignAdmin(admin.ModelAdmin):
     def cancel_selected(self, request, queryset):
         for campaign in queryset:
             try:
-                campaign_cancel(campaign=campaign, user=request.user)
+                campaign_cancel(
+                    campaign=campaign, actor=StaffActor.from_request(request)
+                )
             except ServiceError as exc:
                 self.message_user(request, f"{campaign}: {exc.message}", messages.ERROR)
 
@@ -307,7 +324,9 @@ class CampaignAdmin(admin.ModelAdmin):
         return self._post_action(
             request,
             object_id,
-            lambda c: campaign_send_now(campaign=c, user=request.user),
+            lambda c: campaign_send_now(
+                campaign=c, actor=StaffActor.from_request(request)
+            ),
             gettext("The campaign is being sent."),
         )
 
@@ -316,7 +335,7 @@ class CampaignAdmin(admin.ModelAdmin):
             request,
             object_id,
             lambda c: campaign_schedule(
-                campaign=c, at=c.scheduled_at, user=request.user
+                campaign=c, at=c.scheduled_at, actor=StaffActor.from_request(request)
             ),
             gettext("The campaign is scheduled."),
         )
@@ -325,7 +344,9 @@ class CampaignAdmin(admin.ModelAdmin):
         return self._post_action(
             request,
             object_id,
-            lambda c: campaign_cancel(campaign=c, user=request.user),
+            lambda c: campaign_cancel(
+                campaign=c, actor=StaffActor.from_request(request)
+            ),
             gettext("The campaign is cancelled."),
         )
 

@@ -35,8 +35,9 @@ from campaigns.models import (
 from campaigns.queueing import task_queue
 from campaigns.segments.selectors import segment_members
 from campaigns.sending.rendering import campaign_render
+from members.audit import StaffActor, audited_delete, staff_audit_record
 from members.errors import InvalidInput
-from members.models import Channel, Member, User
+from members.models import AuditAction, Channel, Member, User
 
 log = logging.getLogger(__name__)
 
@@ -128,13 +129,13 @@ def schedule_time_problem(at: dt.datetime | None) -> str | None:
 
 
 def campaign_schedule(
-    *, campaign: Campaign, at: dt.datetime, user: User | None = None
+    *, campaign: Campaign, at: dt.datetime, actor: StaffActor | None = None
 ) -> Campaign:
     """Plan a draft (or re-plan a scheduled) campaign for `at`.
 
     `at` may not be more than SCHEDULE_GRACE in the past (campaign_send_now
-    sends at once). Locks the campaign row. Queues nothing: the dispatcher
-    starts it when due.
+    sends at once). Locks the campaign row; writes the staff audit row of
+    `actor`. Queues nothing: the dispatcher starts it when due.
     """
     with transaction.atomic():
         locked = _locked(campaign.pk)
@@ -154,11 +155,21 @@ def campaign_schedule(
         locked.scheduled_at = at
         locked.status = CampaignStatus.SCHEDULED
         locked.save(update_fields=["scheduled_at", "status", "updated_at"])
+        staff_audit_record(
+            actor=actor,
+            action=AuditAction.CAMPAIGN_SCHEDULED,
+            obj=locked,
+            details={"at": at.isoformat()},
+        )
     return locked
 
 
-def campaign_send_now(*, campaign: Campaign, user: User | None = None) -> CampaignRun:
-    """Start a draft or scheduled campaign at once (see campaign_start)."""
+def campaign_send_now(
+    *, campaign: Campaign, actor: StaffActor | None = None
+) -> CampaignRun:
+    """Start a draft or scheduled campaign at once (see _run_start). Locks the
+    campaign row; writes the staff audit row of `actor`; queues the run's
+    chunks on commit."""
     with transaction.atomic():
         locked = _locked(campaign.pk)
         if not locked.is_editable:
@@ -170,14 +181,22 @@ def campaign_send_now(*, campaign: Campaign, user: User | None = None) -> Campai
         problems = campaign_problems(locked)
         if problems:
             raise InvalidInput(" ".join(problems), field="variants")
-        return _run_start(locked, now=timezone.now())
+        run = _run_start(locked, now=timezone.now())
+        staff_audit_record(
+            actor=actor,
+            action=AuditAction.CAMPAIGN_SENT,
+            obj=locked,
+            details={"run": run.pk},
+        )
+        return run
 
 
-def campaign_cancel(*, campaign: Campaign, user: User | None = None) -> Campaign:
+def campaign_cancel(*, campaign: Campaign, actor: StaffActor | None = None) -> Campaign:
     """Cancel a campaign that has not finished. Chunks not yet sent send nothing.
 
     Locks the campaign row; a run in progress is marked cancelled, its chunks
-    still count themselves done (so nothing is left waiting).
+    still count themselves done (so nothing is left waiting). Writes the staff
+    audit row of `actor`; queues nothing.
     """
     with transaction.atomic():
         locked = _locked(campaign.pk)
@@ -191,6 +210,9 @@ def campaign_cancel(*, campaign: Campaign, user: User | None = None) -> Campaign
         locked.save(update_fields=["status", "updated_at"])
         CampaignRun.objects.filter(campaign=locked, status=RunStatus.SENDING).update(
             status=RunStatus.CANCELLED, finished_at=timezone.now()
+        )
+        staff_audit_record(
+            actor=actor, action=AuditAction.CAMPAIGN_CANCELLED, obj=locked
         )
     return locked
 
@@ -433,9 +455,24 @@ def campaign_save(*, campaign: Campaign, user: User | None = None) -> Campaign:
     return campaign
 
 
+def campaign_delete(*, campaign: Campaign, actor: StaffActor | None = None) -> None:
+    """Delete a draft campaign and its texts, with the audit row of `actor`.
+    Anything scheduled or sent is refused: its runs and messages are history.
+    Locks the campaign row; queues nothing."""
+    with transaction.atomic():
+        locked = _locked(campaign.pk)
+        if locked.status != CampaignStatus.DRAFT:
+            raise InvalidInput(
+                _("Only a draft campaign can be deleted; cancel it instead."),
+                field="status",
+            )
+        audited_delete(obj=locked, actor=actor)
+
+
 __all__ = [
     "CHUNK_SIZE",
     "campaign_cancel",
+    "campaign_delete",
     "campaign_problems",
     "campaign_save",
     "campaign_schedule",

@@ -19,12 +19,10 @@ from members.admin_base import (
     ServiceRefused,
     ServiceWriteAdminMixin,
 )
-from members.audit import StaffActor, member_viewed_record, staff_audit_write
+from members.audit import StaffActor, member_viewed_record
 from members.errors import InvalidInput, ServiceError
 from members.formatting import number_format
 from members.models import (
-    AuditAction,
-    Channel,
     ConsentSource,
     ErasureSource,
     Member,
@@ -34,9 +32,8 @@ from members.privacy import ANONYMIZE_PERMISSION, member_anonymize
 from members.selectors import member_search
 from members.services import (
     PROFILE_FIELDS,
-    member_consent_set,
+    member_change,
     member_enroll,
-    member_update_profile,
 )
 
 # --- Members -------------------------------------------------------------------------
@@ -257,18 +254,10 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
                 sms_consent=data.get("sms_consent", False),
                 email_consent=data.get("email_consent", False),
                 source=ConsentSource.ADMIN,
+                actor=StaffActor.from_request(request),
             )
         except ServiceError as exc:
             raise ServiceRefused(exc.message) from exc
-        # The admin's changeform transaction holds both the enrollment and this.
-        actor = StaffActor.from_request(request)
-        staff_audit_write(
-            actor=actor.user,
-            action=AuditAction.MEMBER_ENROLLED,
-            member=member,
-            obj=member,
-            ip=actor.ip,
-        )
         return member
 
     def save_model(self, request, obj, form, change):
@@ -277,38 +266,15 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
         # form.instance already holds the new values; the services compare
         # against what is stored, so give them the stored row.
         current = Member.objects.get(pk=obj.pk)
-        changed = set(form.changed_data)
-        profile = {
-            name: form.cleaned_data[name]
-            for name in changed
-            if name in PROFILE_FIELDS or name == "email"
-        }
         try:
-            if profile:
-                member_update_profile(member=current, **profile)
-            for channel in Channel:
-                name = f"{channel}_consent"
-                if name in changed:
-                    member_consent_set(
-                        member=current,
-                        channel=channel,
-                        granted=form.cleaned_data[name],
-                        source=ConsentSource.ADMIN,
-                        changed_by=request.user,
-                    )
+            member_change(
+                member=current,
+                changes={name: form.cleaned_data[name] for name in form.changed_data},
+                source=ConsentSource.ADMIN,
+                actor=StaffActor.from_request(request),
+            )
         except ServiceError as exc:
             raise ServiceRefused(exc.message) from exc
-        if changed:
-            # Field names only: the audit log keeps no personal data.
-            actor = StaffActor.from_request(request)
-            staff_audit_write(
-                actor=actor.user,
-                action=AuditAction.MEMBER_CHANGED,
-                member=current,
-                obj=current,
-                details={"fields": sorted(changed)},
-                ip=actor.ip,
-            )
 
     # --- the change page: audit and erasure links ---
 

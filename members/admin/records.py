@@ -12,6 +12,7 @@ from members.admin_base import (
     ServiceRefused,
     ServiceWriteAdminMixin,
 )
+from members.audit import StaffActor
 from members.errors import ServiceError
 from members.models import (
     ApiToken,
@@ -22,6 +23,7 @@ from members.models import (
 )
 from members.services import (
     api_token_create,
+    api_token_delete,
     api_token_revoke,
 )
 
@@ -125,6 +127,14 @@ class ApiTokenAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         return None  # api_token_create saved it in save_form
+
+    def delete_model(self, request, obj):
+        api_token_delete(token=obj, actor=StaffActor.from_request(request))
+
+    def delete_queryset(self, request, queryset):
+        actor = StaffActor.from_request(request)
+        for token in queryset:
+            api_token_delete(token=token, actor=actor)
 
     def response_add(self, request, obj, post_url_continue=None):
         raw = getattr(obj, "_raw_token", None)

@@ -6,10 +6,12 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from members.audit import StaffActor
 from members.models import (
     Store,
     User,
 )
+from members.services import store_delete, store_save, user_delete, user_save
 
 # --- Staff users and stores --------------------------------------------------------
 
@@ -32,6 +34,17 @@ class UserAdmin(DjangoUserAdmin):
     list_select_related = ("store",)
     autocomplete_fields = ("store",)
 
+    def save_model(self, request, obj, form, change):
+        user_save(user=obj, actor=StaffActor.from_request(request))
+
+    def delete_model(self, request, obj):
+        user_delete(user=obj, actor=StaffActor.from_request(request))
+
+    def delete_queryset(self, request, queryset):
+        actor = StaffActor.from_request(request)
+        for user in queryset:
+            user_delete(user=user, actor=actor)
+
 
 @admin.register(Store)
 class StoreAdmin(admin.ModelAdmin):
@@ -40,3 +53,14 @@ class StoreAdmin(admin.ModelAdmin):
     list_select_related = ("partner",)
     search_fields = ("code", "name", "address")
     prepopulated_fields = {"code": ("name",)}
+
+    def save_model(self, request, obj, form, change):
+        store_save(store=obj, actor=StaffActor.from_request(request))
+
+    def delete_model(self, request, obj):
+        store_delete(store=obj, actor=StaffActor.from_request(request))
+
+    def delete_queryset(self, request, queryset):
+        actor = StaffActor.from_request(request)
+        for store in queryset:
+            store_delete(store=store, actor=actor)

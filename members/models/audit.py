@@ -31,6 +31,14 @@ class AuditAction(models.TextChoices):
     COMPLAINT_REPLIED = "complaint.replied", _("Replied to a complaint")
     COMPLAINT_STATUS = "complaint.status", _("Changed a complaint's status")
     COMPLAINT_ASSIGNED = "complaint.assigned", _("Assigned a complaint")
+    CAMPAIGN_SENT = "campaign.sent", _("Sent a campaign")
+    CAMPAIGN_SCHEDULED = "campaign.scheduled", _("Scheduled a campaign")
+    CAMPAIGN_CANCELLED = "campaign.cancelled", _("Cancelled a campaign")
+    # Back-office records (stores, partners, staff users, settings ...): the
+    # row's type and id say which.
+    RECORD_ADDED = "record.added", _("Added a back-office record")
+    RECORD_CHANGED = "record.changed", _("Changed a back-office record")
+    RECORD_DELETED = "record.deleted", _("Deleted a back-office record")
 
 
 AuditAppendOnlyError = AppendOnlyError  # the name the audit code and tests use

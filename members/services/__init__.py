@@ -16,6 +16,7 @@ from members.services.enrolment import (  # noqa: F401
     REFERRAL_ALPHABET,
     REFERRAL_CODE_LENGTH,
     MemberAlreadyEnrolled,
+    member_change,
     member_enroll,
     member_update_profile,
     referral_code_new,
@@ -39,11 +40,16 @@ from members.services.signup import (  # noqa: F401
 )
 from members.services.stores import (  # noqa: F401
     partner_create,
+    partner_save,
+    store_delete,
     store_get_or_create,
+    store_save,
 )
 from members.services.tokens import (  # noqa: F401
     api_token_check,
     api_token_create,
+    api_token_delete,
     api_token_hash,
     api_token_revoke,
 )
+from members.services.users import user_delete, user_save  # noqa: F401

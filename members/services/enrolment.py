@@ -16,12 +16,13 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from members.audit import StaffActor, staff_audit_record
 from members.cards import card_number_is_valid, card_number_new
 from members.errors import Conflict, InvalidInput
-from members.models import Channel, ConsentSource, Member, Store, User
+from members.models import AuditAction, Channel, ConsentSource, Member, Store, User
 from members.phones import phone_normalize
 from members.selectors import referral_get_by_code
-from members.services.consent import consent_write
+from members.services.consent import consent_write, member_consent_set
 from members.services.hooks import (
     enrolment_refused_run,
     enrolment_run,
@@ -206,11 +207,13 @@ def member_enroll(
     referral_code: str | None = None,
     device_id: str = "",
     card_number: str | None = None,
+    actor: StaffActor | None = None,
 ) -> Member:
     """Enroll a customer: a card number, a referral code and consent history,
     plus what the apps above add through members.services.hooks (rewards: a
     points account, the welcome bonus and, with a friend's referral code, the
     referral and its bonus for the new member), all in one transaction.
+    Enrolled by staff (`actor`), also the audit row.
 
     Raises MemberAlreadyEnrolled when the phone or email is taken (the
     enrolment-refused hooks see a referral code given with it: rewards keeps it
@@ -269,6 +272,12 @@ def member_enroll(
                             at=now,
                         )
                 enrolment_run(member=member, referrer=referrer, now=now)
+                staff_audit_record(
+                    actor=actor,
+                    action=AuditAction.MEMBER_ENROLLED,
+                    member=member,
+                    obj=member,
+                )
                 return member
         except IntegrityError:
             taken = _already_enrolled(phone=phone, email=email)
@@ -328,4 +337,46 @@ def member_update_profile(*, member: Member, **fields) -> Member:
             user.username = fields["email"]
         user.email = fields["email"]
         user.save(update_fields=["username", "email"])
+    return member
+
+
+def member_change(
+    *,
+    member: Member,
+    changes: dict,
+    source: str = ConsentSource.ADMIN,
+    actor: StaffActor | None = None,
+) -> Member:
+    """Apply a staff form's changes to a member: profile fields and email
+    (member_update_profile), consent per channel (member_consent_set, history
+    kept), and one audit row naming the changed fields (never their values).
+
+    One transaction; the profile hooks may lock the points account; queues
+    nothing.
+    """
+    consents = {f"{channel}_consent": channel for channel in Channel}
+    unknown = set(changes) - set(PROFILE_FIELDS) - {"email"} - set(consents)
+    if unknown:
+        raise InvalidInput(f"Not member fields: {', '.join(sorted(unknown))}")
+    profile = {name: value for name, value in changes.items() if name not in consents}
+    with transaction.atomic():
+        if profile:
+            member_update_profile(member=member, **profile)
+        for name, channel in consents.items():
+            if name in changes:
+                member_consent_set(
+                    member=member,
+                    channel=channel,
+                    granted=changes[name],
+                    source=source,
+                    changed_by=actor.user if actor is not None else None,
+                )
+        if changes:
+            staff_audit_record(
+                actor=actor,
+                action=AuditAction.MEMBER_CHANGED,
+                member=member,
+                obj=member,
+                details={"fields": sorted(changes)},
+            )
     return member

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import transaction
 
+from members.audit import StaffActor, audited_delete, audited_save
 from members.models import Partner, Store
 
 
@@ -24,6 +25,26 @@ def store_get_or_create(
             "timezone": timezone_name or settings.TIME_ZONE,
         },
     )
+
+
+def store_save(*, store: Store, actor: StaffActor | None = None) -> Store:
+    """Add or change a store as staff edited it (the admin): validated, saved,
+    with the audit row of `actor`. Locks nothing; queues nothing."""
+    return audited_save(obj=store, actor=actor)
+
+
+def store_delete(*, store: Store, actor: StaffActor | None = None) -> None:
+    """Delete a store with the audit row of `actor`. Receipts, vouchers and
+    the figures protect their store (ProtectedError), so only a store nothing
+    happened at goes; its till tokens go with it. Queues nothing."""
+    audited_delete(obj=store, actor=actor)
+
+
+def partner_save(*, partner: Partner, actor: StaffActor | None = None) -> Partner:
+    """Add or change a coalition partner as staff edited it (the admin):
+    validated, with the audit row of `actor`. Its stores are set on the
+    stores. Locks nothing; queues nothing."""
+    return audited_save(obj=partner, actor=actor)
 
 
 def partner_create(

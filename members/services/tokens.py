@@ -7,6 +7,7 @@ import secrets
 
 from django.utils import timezone
 
+from members.audit import StaffActor, audited_delete
 from members.models import ApiToken, Store
 
 
@@ -27,6 +28,12 @@ def api_token_revoke(*, token: ApiToken) -> None:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+
+
+def api_token_delete(*, token: ApiToken, actor: StaffActor | None = None) -> None:
+    """Delete a till token (the admin; revoking keeps it listed), with the audit
+    row of `actor`. Locks nothing; queues nothing."""
+    audited_delete(obj=token, actor=actor)
 
 
 def api_token_check(raw: str) -> ApiToken | None:

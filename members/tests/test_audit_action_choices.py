@@ -22,3 +22,12 @@ def test_the_new_actions_have_their_own_labels():
     assert labels["event.checkin"] == "Checked a member in at an event"
     assert labels["complaint.assigned"] == "Assigned a complaint"
     assert all(labels[v] != v for v in AuditAction.values)
+
+
+def test_campaign_and_back_office_actions_have_their_own_labels():
+    labels = dict(AuditAction.choices)
+    assert labels["campaign.sent"] == "Sent a campaign"
+    assert labels["campaign.scheduled"] == "Scheduled a campaign"
+    assert labels["campaign.cancelled"] == "Cancelled a campaign"
+    assert labels["record.changed"] == "Changed a back-office record"
+    assert max(len(value) for value in AuditAction.values) <= 32  # the column

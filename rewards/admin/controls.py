@@ -22,6 +22,7 @@ from rewards.models import (
 from rewards.selectors.controls import staff_controls_get
 from rewards.services.adjustments import adjustment_approve, adjustment_refuse
 from rewards.services.anomalies import anomaly_flags_review
+from rewards.services.counter_controls import staff_controls_save
 
 
 @admin.register(StaffControls)
@@ -49,6 +50,9 @@ class StaffControlsAdmin(SingletonAdminMixin, admin.ModelAdmin):
         "updated_at",
     )
     readonly_fields = ("updated_at",)
+
+    def save_model(self, request, obj, form, change):
+        staff_controls_save(controls=obj, actor=StaffActor.from_request(request))
 
 
 @admin.register(AdjustmentRequest)

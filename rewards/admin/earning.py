@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from members.admin_base import SingletonAdminMixin
+from members.audit import StaffActor
 from rewards.earning import STAGES
 from rewards.forms import EarningRuleForm, RuleSimulateForm
 from rewards.models import EarningRule, ProgramSettings
@@ -21,6 +22,7 @@ from rewards.services.earning import (
     earning_rule_pause,
     earning_rule_save,
     program_settings_ensure,
+    program_settings_save,
 )
 from rewards.simulator import rule_simulate
 
@@ -52,6 +54,9 @@ class ProgramSettingsAdmin(SingletonAdminMixin, admin.ModelAdmin):
         "updated_at",
     )
     readonly_fields = ("updated_at",)
+
+    def save_model(self, request, obj, form, change):
+        program_settings_save(settings_row=obj, actor=StaffActor.from_request(request))
 
 
 @admin.register(EarningRule)

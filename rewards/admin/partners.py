@@ -13,8 +13,10 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from members.audit import StaffActor
 from members.csvexport import csv_response
 from members.models import Partner
+from members.services import partner_save
 from rewards.selectors.partners import PartnerSettlement, partner_settlements
 
 SETTLEMENT_PERMISSION = "members.view_partner"
@@ -69,6 +71,9 @@ class PartnerAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # stores and rewards point at it; deactivate instead
+
+    def save_model(self, request, obj, form, change):
+        partner_save(partner=obj, actor=StaffActor.from_request(request))
 
     def changelist_view(self, request, extra_context=None):
         context = dict(extra_context or {})

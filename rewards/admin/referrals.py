@@ -8,9 +8,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from members.admin_base import SingletonAdminMixin
+from members.audit import StaffActor
 from members.errors import ServiceError
 from rewards.models import BonusSettings, Referral, ReferralStatus
 from rewards.selectors.referrals import bonus_settings_get
+from rewards.services.bonuses import bonus_settings_save
 from rewards.services.referrals import referral_approve, referral_refuse
 
 
@@ -57,6 +59,9 @@ class BonusSettingsAdmin(SingletonAdminMixin, admin.ModelAdmin):
         (None, {"fields": ("updated_at",)}),
     )
     readonly_fields = ("updated_at",)
+
+    def save_model(self, request, obj, form, change):
+        bonus_settings_save(settings_row=obj, actor=StaffActor.from_request(request))
 
 
 @admin.register(Referral)

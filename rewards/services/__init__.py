@@ -30,6 +30,7 @@ from rewards.services.bonuses import (  # noqa: F401
     WELCOME_REASON,
     birthday_bonus_grant_due,
     bonus_grant,
+    bonus_settings_save,
     bonus_settings_update,
     profile_bonus_check,
 )
@@ -37,6 +38,7 @@ from rewards.services.counter_controls import (  # noqa: F401
     DailyLimitReached,
     counter_hook,
     limit_refusal_record,
+    staff_controls_save,
 )
 from rewards.services.earning import (  # noqa: F401
     earning_rule_activate,
@@ -44,6 +46,7 @@ from rewards.services.earning import (  # noqa: F401
     earning_rule_pause,
     earning_rule_save,
     program_settings_ensure,
+    program_settings_save,
     program_settings_update,
     settings_row_update,
 )

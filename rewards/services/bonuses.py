@@ -8,6 +8,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from members.audit import StaffActor, audited_save
 from members.models import Member
 from rewards.models import BonusSettings, VoucherSource
 from rewards.selectors.referrals import bonus_settings_get
@@ -138,3 +139,12 @@ def birthday_bonus_grant_due(
 def bonus_settings_update(**values) -> BonusSettings:
     """Set bonus and referral amounts on the one settings row (seed data, scripts)."""
     return settings_row_update(bonus_settings_get(), **values)
+
+
+def bonus_settings_save(
+    *, settings_row: BonusSettings, actor: StaffActor | None = None
+) -> BonusSettings:
+    """Save the one bonus and referral settings row as a Manager edited it (the
+    admin): validated, with the audit row of `actor`. Locks nothing; queues
+    nothing."""
+    return audited_save(obj=settings_row, actor=actor)

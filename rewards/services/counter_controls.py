@@ -27,7 +27,7 @@ from django.db.models import Model, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from members.audit import StaffActor, staff_audit_write
+from members.audit import StaffActor, audited_save, staff_audit_write
 from members.errors import Conflict
 from members.models import AuditAction
 from rewards.locks import staff_user_lock
@@ -159,3 +159,12 @@ def limit_refusal_record(
         details={"limit": error.extra.get("limit"), "field": error.field},
         ip=actor.ip,
     )
+
+
+def staff_controls_save(
+    *, controls: StaffControls, actor: StaffActor | None = None
+) -> StaffControls:
+    """Save the one StaffControls row (approval threshold, cashier limits,
+    anomaly rules) as a Manager edited it: validated, with the audit row of
+    `actor`. Locks nothing; queues nothing."""
+    return audited_save(obj=controls, actor=actor)

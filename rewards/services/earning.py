@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from members.audit import StaffActor, audited_save
 from members.errors import InvalidInput
 from members.models import Store
 from rewards.earn_config import earn_config_changed
@@ -24,6 +25,15 @@ def program_settings_ensure() -> ProgramSettings:
         pk=1, defaults={"currency": settings.LOYALTY_CURRENCY}
     )
     return row
+
+
+def program_settings_save(
+    *, settings_row: ProgramSettings, actor: StaffActor | None = None
+) -> ProgramSettings:
+    """Save the program settings row as a Manager edited it (the admin):
+    validated, with the audit row of `actor`; applies from the next write.
+    Locks nothing; queues nothing (the earning cache hears the save)."""
+    return audited_save(obj=settings_row, actor=actor)
 
 
 def settings_row_update(row, **values):

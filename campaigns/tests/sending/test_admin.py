@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignStatus, CampaignVariant, Message
 from campaigns.tests.factories import campaign_make, members_bulk, segment_all
+from members.models import AuditAction, StaffAuditEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -176,6 +177,30 @@ def test_schedule_and_cancel(mk_client):
     mk_client.post(_url("cancel", campaign.pk))
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.CANCELLED
+
+
+def test_send_schedule_and_cancel_write_the_staff_audit_row(mk_client, marketer):
+    members_bulk(1)
+    sent = campaign_make()
+    mk_client.post(_url("send_now", sent.pk), REMOTE_ADDR="10.0.0.7")
+    planned = campaign_make(scheduled_at=timezone.now() + dt.timedelta(days=1))
+    mk_client.post(_url("schedule", planned.pk))
+    mk_client.post(_url("cancel", planned.pk))
+    rows = StaffAuditEvent.objects.filter(object_type="campaigns.campaign")
+    assert list(rows.order_by("pk").values_list("action", "object_id")) == [
+        (AuditAction.CAMPAIGN_SENT, str(sent.pk)),
+        (AuditAction.CAMPAIGN_SCHEDULED, str(planned.pk)),
+        (AuditAction.CAMPAIGN_CANCELLED, str(planned.pk)),
+    ]
+    first = rows.order_by("pk").first()
+    assert (first.actor, first.ip) == (marketer, "10.0.0.7")
+    assert first.details == {"run": sent.runs.get().pk}
+
+
+def test_a_refused_send_writes_no_audit_row(mk_client):
+    campaign = campaign_make(body_a="")
+    mk_client.post(_url("send_now", campaign.pk))
+    assert not StaffAuditEvent.objects.filter(action=AuditAction.CAMPAIGN_SENT)
 
 
 def test_send_now_of_a_campaign_without_text_shows_why(mk_client):
