@@ -1,40 +1,25 @@
-"""Enrollment, consent, online sign-up with claiming, and till API tokens."""
+"""Online sign-up (member_signup), claiming a counter membership with a one-time
+code (member_claim_verify), and the limits on one-time codes."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
-import threading
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
-from members.cards import card_number_is_valid
-from members.errors import Conflict, InvalidInput, NotFound
-from members.models import (
-    ApiToken,
-    Channel,
-    ConsentEvent,
-    ConsentSource,
-    Member,
-    OneTimeCode,
-    User,
-)
+from members.errors import InvalidInput, NotFound
+from members.models import Channel, OneTimeCode, User
 from members.services import (
     OTP_MAX_ATTEMPTS,
-    MemberAlreadyEnrolled,
     WrongCode,
-    api_token_check,
-    api_token_create,
-    api_token_revoke,
     member_claim_verify,
-    member_consent_set,
     member_enroll,
     member_signup,
 )
-from members.tests.factories import MemberFactory, StoreFactory, UserFactory
+from members.tests.factories import UserFactory
 from rewards.models import PointsAccount
 
 pytestmark = pytest.mark.django_db
@@ -51,231 +36,6 @@ def _english():
 def sent_code(message: dict | str) -> str:
     text = message["text"] if isinstance(message, dict) else message
     return re.search(r"\b(\d{6})\b", text).group(1)
-
-
-# --- enrollment ------------------------------------------------------------------------
-
-
-class TestEnroll:
-    def test_enroll_gives_a_card_an_account_and_a_normal_phone(self, store, settings):
-        settings.LANGUAGE_CODE = "ro"  # whatever the program's default is
-        staff = UserFactory(is_staff=True)
-
-        member = member_enroll(
-            phone="067 123 45 67",
-            email="  Olena@Example.COM ",
-            first_name=" Olena ",
-            store=store,
-            enrolled_by=staff,
-        )
-
-        member.refresh_from_db()
-        assert member.phone == "+380671234567"
-        assert member.email == "olena@example.com"
-        assert member.first_name == "Olena"
-        assert len(member.card_number) == 12
-        assert member.card_number.isdigit()
-        assert card_number_is_valid(member.card_number)
-        assert member.enrolled_store == member.home_store == store
-        assert member.enrolled_by == staff
-        assert member.language == "ro"
-        assert PointsAccount.objects.get(member=member).balance == 0
-
-    def test_card_numbers_are_unique(self, store):
-        members = [MemberFactory(store=store) for _ in range(25)]
-
-        assert len({m.card_number for m in members}) == 25
-
-    def test_a_colliding_card_number_is_drawn_again(self, store, monkeypatch):
-        taken = MemberFactory(store=store).card_number
-        draws = iter([taken, taken, "270000123454"])
-        monkeypatch.setattr(
-            "members.services.enrolment.card_number_new", lambda: next(draws)
-        )
-
-        member = member_enroll(phone="0671234567", store=store)
-
-        assert member.card_number == "270000123454"
-
-    def test_card_number_allocation_gives_up_after_five_collisions(
-        self, store, monkeypatch
-    ):
-        taken = MemberFactory(store=store).card_number
-        monkeypatch.setattr("members.services.enrolment.card_number_new", lambda: taken)
-
-        with pytest.raises(
-            Conflict, match=r"^Could not allocate a card number; try again\.$"
-        ):
-            member_enroll(phone="0671234567", store=store)
-
-        assert not Member.objects.filter(phone="+380671234567").exists()
-
-    @pytest.mark.parametrize(
-        ("phone", "message"),
-        [
-            ("", r"^Enter a phone number\.$"),
-            ("abc", r"^“abc” is not a phone number\.$"),
-            ("12", r"^“12” is not a valid phone number\.$"),
-        ],
-    )
-    def test_invalid_phone_is_refused(self, store, phone, message):
-        with pytest.raises(InvalidInput, match=message) as exc:
-            member_enroll(phone=phone, store=store)
-
-        assert exc.value.field == "phone"
-        assert not Member.objects.exists()
-
-    def test_duplicate_phone_names_the_card(self, store):
-        first = member_enroll(phone="+380671234567", store=store)
-
-        with pytest.raises(
-            MemberAlreadyEnrolled,
-            match=rf"^This phone is already enrolled with card {first.card_number}\.$",
-        ) as exc:
-            member_enroll(phone="067-123-45-67", store=store)
-
-        assert exc.value.field == "phone"
-        assert exc.value.member == first
-        assert exc.value.extra == {"card_number": first.card_number}
-        assert exc.value.status == 409
-        assert Member.objects.count() == 1
-
-    def test_duplicate_email_is_found_whatever_the_case(self, store):
-        first = member_enroll(phone="0671234567", email="olena@example.com")
-
-        with pytest.raises(
-            MemberAlreadyEnrolled,
-            match=r"^This email belongs to another member\.$",
-        ) as exc:
-            member_enroll(phone="0671234568", email="OLENA@example.com")
-
-        assert exc.value.field == "email"
-        assert exc.value.member == first
-        assert "card_number" not in exc.value.extra
-        assert Member.objects.count() == 1
-
-    def test_unknown_language_is_refused(self, store):
-        with pytest.raises(InvalidInput, match=r"^Unknown language “xx”\.$"):
-            member_enroll(phone="0671234567", language="xx")
-
-    def test_consent_at_enrollment_is_written_with_history(self, store):
-        staff = UserFactory(is_staff=True)
-
-        member = member_enroll(
-            phone="0671234567",
-            email="a@example.com",
-            sms_consent=True,
-            enrolled_by=staff,
-            source=ConsentSource.COUNTER,
-        )
-
-        member.refresh_from_db()
-        assert member.sms_consent is True
-        assert member.sms_consent_source == ConsentSource.COUNTER
-        assert member.sms_consent_at == member.enrolled_at
-        assert member.email_consent is False
-        assert member.email_consent_at is None
-        event = ConsentEvent.objects.get(member=member)
-        assert (event.channel, event.granted, event.source, event.changed_by) == (
-            Channel.SMS,
-            True,
-            ConsentSource.COUNTER,
-            staff,
-        )
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_enrollments_of_one_phone_make_one_member():
-    store = StoreFactory(code="race")
-    barrier = threading.Barrier(10)
-    results: list[object] = [None] * 10
-
-    def enroll(i: int) -> None:
-        try:
-            with translation.override("en"):
-                barrier.wait(timeout=30)
-                results[i] = member_enroll(phone="0671234567", store=store)
-        except Exception as exc:  # noqa: BLE001 - inspected below
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=enroll, args=(i,)) for i in range(10)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-
-    made = [r for r in results if isinstance(r, Member)]
-    refused = [r for r in results if isinstance(r, MemberAlreadyEnrolled)]
-    assert (len(made), len(refused)) == (1, 9), results
-    assert {r.member.pk for r in refused} == {made[0].pk}
-    assert Member.objects.count() == PointsAccount.objects.count() == 1
-
-
-# --- consent ---------------------------------------------------------------------------
-
-
-class TestConsent:
-    def test_consent_change_is_kept_in_history(self, member):
-        staff = UserFactory(is_staff=True)
-
-        changed = member_consent_set(
-            member=member,
-            channel=Channel.EMAIL,
-            granted=True,
-            source=ConsentSource.ADMIN,
-            changed_by=staff,
-        )
-
-        assert changed is True
-        member.refresh_from_db()
-        assert member.email_consent is True
-        assert member.email_consent_source == ConsentSource.ADMIN
-        assert member.email_consent_at is not None
-        event = member.consent_events.get()
-        assert (event.channel, event.granted, event.changed_by) == (
-            Channel.EMAIL,
-            True,
-            staff,
-        )
-
-    def test_setting_the_same_value_writes_nothing(self, member):
-        member_consent_set(
-            member=member, channel="sms", granted=True, source=ConsentSource.PORTAL
-        )
-        member.refresh_from_db()
-        at = member.sms_consent_at
-
-        changed = member_consent_set(
-            member=member, channel="sms", granted=True, source=ConsentSource.ADMIN
-        )
-
-        assert changed is False
-        member.refresh_from_db()
-        assert member.sms_consent_at == at
-        assert member.sms_consent_source == ConsentSource.PORTAL
-        assert member.consent_events.count() == 1
-
-    def test_withdrawal_is_a_new_history_row(self, member):
-        for granted in (True, False, False, True):
-            member_consent_set(
-                member=member,
-                channel="email",
-                granted=granted,
-                source=ConsentSource.UNSUBSCRIBE,
-            )
-
-        assert list(
-            member.consent_events.order_by("id").values_list("granted", flat=True)
-        ) == [True, False, True]
-
-    def test_unknown_channel_is_refused(self, member):
-        with pytest.raises(InvalidInput, match=r"^Unknown channel\.$"):
-            member_consent_set(
-                member=member, channel="fax", granted=True, source=ConsentSource.ADMIN
-            )
 
 
 # --- online sign-up and claiming -------------------------------------------------------
@@ -543,54 +303,3 @@ class TestOneTimeCodes:
                 code_hash="x",
                 expires_at=first.expires_at,
             )
-
-
-# --- API tokens ------------------------------------------------------------------------
-
-
-class TestApiTokens:
-    def test_only_the_hash_of_a_token_is_stored(self, store):
-        token, raw = api_token_create(store=store, name="Till 2")
-
-        token.refresh_from_db()
-        assert len(raw) >= 40
-        assert token.key_hash == hashlib.sha256(raw.encode()).hexdigest()
-        assert token.prefix == raw[:8]
-        stored = [
-            str(getattr(token, f.attname)) for f in ApiToken._meta.concrete_fields
-        ]
-        assert not any(raw in value for value in stored)
-
-    def test_check_finds_the_active_token(self, store):
-        token, raw = api_token_create(store=store, name="Till 2")
-
-        assert api_token_check(raw) == token
-        assert api_token_check(raw).store == store
-        assert api_token_check(raw + "x") is None
-        assert api_token_check("") is None
-        assert api_token_check(token.key_hash) is None  # the hash is not a key
-
-    def test_revoked_token_no_longer_works(self, store):
-        token, raw = api_token_create(store=store, name="Till 2")
-
-        api_token_revoke(token=token)
-        token.refresh_from_db()
-        revoked_at = token.revoked_at
-        api_token_revoke(token=token)
-
-        assert api_token_check(raw) is None
-        token.refresh_from_db()
-        assert token.revoked_at == revoked_at is not None
-        assert not token.is_active
-
-    def test_token_of_a_closed_store_no_longer_works(self, store):
-        _token, raw = api_token_create(store=store, name="Till 2")
-        store.is_active = False
-        store.save()
-
-        assert api_token_check(raw) is None
-
-    def test_tokens_are_different_each_time(self, store):
-        raws = {api_token_create(store=store, name="Till")[1] for _ in range(5)}
-
-        assert len(raws) == 5
