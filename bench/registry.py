@@ -1,7 +1,7 @@
 """The benchmarks, and the numbers each one may use.
 
 `BENCHMARKS` is the one list: `bench/run.py` runs from it (its names are the
-arguments `make bench BENCH="..."` takes) and tests/test_bench_smoke.py runs a
+arguments `make bench BENCH="..."` takes) and tests/tools/test_bench_smoke.py runs a
 tiny size of every entry, so a benchmark added here is covered there.
 
 Several benchmarks write members, receipts and logins into one database, one

@@ -18,7 +18,7 @@ from members.audit import StaffActor
 from members.errors import Conflict
 from members.tests.factories import MemberFactory, StoreFactory, UserFactory
 from rewards.models import LedgerEntry
-from rewards.tests.test_races import THREADS, assert_ledger_exact, run_together
+from rewards.tests.ledger.test_races import THREADS, assert_ledger_exact, run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -15,7 +15,7 @@ from campaigns.tests.factories import purchase_make, survey_make
 from members.audit import StaffActor
 from members.tests.factories import MemberFactory
 from rewards.models import LedgerEntry, LedgerKind
-from rewards.tests.test_races import assert_ledger_exact, run_together
+from rewards.tests.ledger.test_races import assert_ledger_exact, run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

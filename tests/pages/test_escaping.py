@@ -1,0 +1,343 @@
+"""Whatever a customer, a till or a staff member typed comes out escaped on every
+page that shows it.
+
+The demo data is seeded, then every free-text column of every model is set to a
+piece of markup (`<u>h7</u>`, a different number per column), written straight
+into the table as a till, an import or an old release could have left it. Then
+a superuser opens every admin page from the URL resolver (with the ids of real
+rows), the campaign preview of the hostile member, and the member opens every
+page of the portal. No page may carry the markup raw, and every column must show
+up escaped on at least one page, so the walk is known to reach it.
+
+`test_every_text_column_is_classified` keeps the list honest: a new CharField or
+TextField fails it until it is put in HOSTILE (typed by a person, walked here) or
+in NOT_TYPED (written by the system in a fixed shape), with the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from io import StringIO
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+from django.db import connection, models
+
+from campaigns.models import Campaign, OutboxEntry
+from demo.data import DEMO_EMAIL
+from members.models import Channel, Member, User
+from rewards.models import AnomalyFlag, AnomalyRule, AnomalySubject
+from tests.pages.test_url_inventory import CUSTOMER, PUBLIC
+from tests.url_walk import url_routes
+
+pytestmark = pytest.mark.django_db
+
+APPS = ("members", "rewards", "campaigns", "analytics")
+LANGUAGES = ("uk", "ru", "ro", "en")
+
+
+def _translated(model: str, *fields: str) -> set[str]:
+    return {f"{model}.{f}_{lang}" for f in fields for lang in LANGUAGES}
+
+
+# Typed by a customer (profile, complaint, survey), a till (receipt ids, SKUs,
+# product names), or staff (stores, partners, rewards, campaign texts ...).
+HOSTILE = {
+    "members.User.username",
+    "members.User.first_name",
+    "members.User.last_name",
+    "members.Partner.name",
+    "members.Store.name",
+    "members.Store.address",
+    "members.Member.first_name",
+    "members.Member.last_name",
+    "members.ApiToken.name",
+    "rewards.Referral.review_note",
+    "rewards.AdjustmentRequest.reason",
+    "rewards.AdjustmentRequest.decision_note",
+    "rewards.AnomalyFlag.note",
+    "rewards.Reward.name",
+    "rewards.Reward.description",
+    "rewards.Voucher.used_receipt_id",
+    "rewards.EarningRule.name",
+    "rewards.EarningRule.category",
+    "rewards.EarningRule.sku",
+    "rewards.LedgerEntry.reason",
+    "rewards.MembershipPlan.name",
+    "rewards.MembershipPlan.description",
+    "rewards.Subscription.cancel_reason",
+    "rewards.SubscriptionEvent.receipt_id",
+    "rewards.Purchase.receipt_id",
+    "rewards.PurchaseLine.sku",
+    "rewards.PurchaseLine.name",
+    "rewards.PurchaseLine.category",
+    "rewards.PurchaseReturn.receipt_id",
+    "rewards.Redemption.receipt_id",
+    "rewards.StampProgram.name",
+    "rewards.StampProgram.description",
+    "rewards.StampProgram.category",
+    "rewards.StampProgram.sku",
+    "rewards.StampEntry.reason",
+    "rewards.Tier.name",
+    "rewards.Tier.benefits",
+    "rewards.TierHistory.reason",
+    "campaigns.Campaign.name",
+    *_translated("campaigns.CampaignVariant", "subject", "body"),
+    *_translated("campaigns.Event", "title", "description"),
+    *_translated("campaigns.ContentPage", "title", "body"),
+    "campaigns.Survey.name",
+    *_translated("campaigns.Survey", "question"),
+    "campaigns.SurveyResponse.comment",
+    "campaigns.ComplaintMessage.body",
+    "campaigns.Message.subject",
+    "campaigns.Message.body",
+    "campaigns.Message.error",
+    "campaigns.Message.provider_id",
+    "campaigns.Segment.name",
+    "campaigns.Segment.description",
+    "campaigns.OutboxEntry.subject",
+    "campaigns.OutboxEntry.body",
+    "campaigns.OutboxEntry.html",  # the email's HTML part is shown as its source
+    "campaigns.JourneyText.subject",
+    "campaigns.JourneyText.body",
+    "analytics.MarketingSpend.campaign",
+    "analytics.MarketingSpend.note",
+    "analytics.ItemStat.sku",
+    "analytics.ItemStat.name",
+    "analytics.ItemStat.category",
+    "analytics.RewardCategory.category",
+}
+
+# Written by the system in a fixed shape, or validated so that no markup fits
+# (phones, card numbers, codes, hashes, keys, time zones, languages).
+NOT_TYPED = {
+    "members.User.password": "a hash",
+    "members.Partner.contact_phone": "a validated phone number",
+    "members.Store.code": "a short code the program generates",
+    "members.Store.timezone": "an IANA zone, validated",
+    "members.Member.card_number": "digits the program generates",
+    "members.Member.phone": "a validated E.164 phone number",
+    "members.Member.referral_code": "generated",
+    "members.Member.device_id": "a UUID the browser sends, validated",
+    "members.Member.search_text": "search index, never shown",
+    "members.Member.timezone": "an IANA zone, validated",
+    "members.OneTimeCode.destination": "a validated phone or email",
+    "members.OneTimeCode.code_hash": "a hash",
+    "members.ApiToken.key_hash": "a hash",
+    "members.ApiToken.prefix": "generated",
+    "rewards.Referral.referee_phone": "a validated phone number",
+    "rewards.AdjustmentRequest.idempotency_key": "generated",
+    "members.StaffAuditEvent.object_type": "a model label",
+    "members.StaffAuditEvent.object_id": "a primary key",
+    "rewards.Reward.image_url": "a validated URL",
+    "rewards.Voucher.code": "generated",
+    "rewards.Voucher.idempotency_key": "a till's retry key, never shown",
+    "rewards.Voucher.fingerprint": "a hash",
+    "rewards.EarningRule.weekdays": "validated digits",
+    "rewards.LedgerEntry.idempotency_key": "a till's retry key, never shown",
+    "rewards.SubscriptionEvent.fingerprint": "a hash",
+    "rewards.ProgramSettings.currency": "an ISO 4217 code",
+    "rewards.ProgramSettings.config_version": "generated",
+    "rewards.Purchase.fingerprint": "a hash",
+    "rewards.PurchaseReturn.fingerprint": "a hash",
+    "rewards.Redemption.fingerprint": "a hash",
+    "campaigns.CampaignRun.key": "generated",
+    "campaigns.ContentPage.slug": "a validated slug",
+    "campaigns.Message.key": "generated",
+    "campaigns.Message.kind": "a code",
+    "campaigns.Message.to": "the member's validated phone or email",
+    "campaigns.Message.language": "a language code",
+    "campaigns.Message.token": "generated",
+    "campaigns.Message.claim": "generated",
+    "campaigns.OutboxEntry.to": "the member's validated phone or email",
+    "campaigns.OutboxEntry.from_address": "a setting",
+    "campaigns.OutboxEntry.reference": "generated",
+    "analytics.DailyVoucherSnapshot.source": "a code",
+    "analytics.CoPurchase.item_a": "a pair of SKUs the recommender counts; never "
+    "shown (what is shown of an item comes from ItemStat)",
+    "analytics.CoPurchase.item_b": "as item_a",
+}
+
+
+def _text_columns() -> set[str]:
+    found = set()
+    for app in APPS:
+        for model in apps.get_app_config(app).get_models():
+            for f in model._meta.concrete_fields:
+                if (
+                    isinstance(f, models.CharField | models.TextField)
+                    and not f.choices
+                    and not isinstance(f, models.EmailField | models.URLField)
+                ):
+                    found.add(f"{app}.{model.__name__}.{f.name}")
+    return found
+
+
+def test_every_text_column_is_classified():
+    columns = _text_columns()
+    assert sorted(columns - HOSTILE - set(NOT_TYPED)) == []
+    assert sorted((HOSTILE | set(NOT_TYPED)) - columns) == [], "gone from the models"
+
+
+def _marker(index: int) -> str:
+    return f"<u>h{index}</u>"
+
+
+def _escaped(index: int) -> str:
+    return f"&lt;u&gt;h{index}&lt;"
+
+
+def _poison() -> dict[int, str]:
+    """Write a marker into every HOSTILE column of every row; {index: column}."""
+    names = {}
+    with connection.cursor() as cursor:
+        for index, column in enumerate(sorted(HOSTILE)):
+            app, model_name, field_name = column.split(".")
+            model = apps.get_model(app, model_name)
+            field = model._meta.get_field(field_name)
+            table, col, pk = (
+                connection.ops.quote_name(name)
+                for name in (model._meta.db_table, field.column, model._meta.pk.column)
+            )
+            # One value per row (the pk appended), so unique columns stay so.
+            text_pk = f"CAST({pk} AS TEXT)"
+            sql = f"UPDATE {table} SET {col} = %s || {text_pk}"  # noqa: S608 (names quoted)
+            value = _marker(index)
+            cursor.execute(sql, [value])
+            names[index] = column
+    return names
+
+
+_PLACEHOLDER = "999999"
+
+
+def _first_pk(model) -> str:
+    row = model._default_manager.order_by("pk").values_list("pk", flat=True).first()
+    return str(row) if row is not None else _PLACEHOLDER
+
+
+def _admin_paths(member: Member) -> list[str]:
+    """Every admin page, its ids replaced with rows of the seeded data."""
+    from campaigns.models import Event
+
+    paths = []
+    for route, name, _pattern in url_routes():
+        if not route.startswith("admin/") or not name or "(?P<url>" in route:
+            continue
+        path = re.sub(r"\(\?P<\w+>([^|)]+)[^)]*\)", r"\1", route)
+        path = path.replace("^", "").replace("$", "").replace("\\", "")
+        model_match = re.match(r"admin/(\w+)/(\w+)/", path)
+        model = None
+        if model_match:
+            try:
+                model = apps.get_model(model_match.group(1), model_match.group(2))
+            except LookupError:
+                model = None
+
+        def value(match, model=model):
+            converter = match.group(0)
+            if "member_id" in converter:
+                return str(member.pk)
+            if "event_id" in converter:
+                return _first_pk(Event)
+            if "object_id" in converter or converter == "<id>":
+                if model is Member:
+                    return str(member.pk)
+                return _first_pk(model) if model is not None else _PLACEHOLDER
+            return _PLACEHOLDER
+
+        paths.append("/" + re.sub(r"<[^>]+>", value, path))
+    return paths
+
+
+def _customer_paths(member: Member) -> list[str]:
+    from campaigns.models import Complaint, ContentPage, Event
+    from rewards.models import Voucher
+
+    voucher = Voucher.objects.filter(member=member).order_by("pk").first()
+    complaint = Complaint.objects.filter(member=member).order_by("pk").first()
+    page = ContentPage.objects.order_by("pk").first()
+    values = {
+        "code": voucher.code if voucher else _PLACEHOLDER,
+        "complaint_id": str(complaint.pk) if complaint else _PLACEHOLDER,
+        "event_id": _first_pk(Event),
+        "slug": page.slug if page else "none",
+    }
+    paths = []
+    for route, name, _pattern in url_routes():
+        if name not in CUSTOMER and name not in PUBLIC:
+            continue
+        if name.startswith("api-v1:"):
+            continue
+        path = re.sub(
+            r"<(?:\w+:)?(\w+)>", lambda m: values.get(m.group(1), _PLACEHOLDER), route
+        )
+        paths.append("/" + path)
+    return paths
+
+
+def _html(response) -> str:
+    if "text/html" not in response.headers.get("Content-Type", ""):
+        return ""
+    return response.content.decode()
+
+
+def test_markup_typed_anywhere_comes_out_escaped_on_every_page(client, staff_groups):
+    call_command("seed_demo", members=30, months=3, stdout=StringIO())
+    member = Member.objects.get(email=DEMO_EMAIL)
+    # What the demo has none of: a flag for review, a kept copy of an email.
+    AnomalyFlag.objects.create(
+        subject_kind=AnomalySubject.MEMBER,
+        member=member,
+        rule=AnomalyRule.values[0],
+        day=dt.date(2026, 1, 1),
+    )
+    OutboxEntry.objects.create(
+        channel=Channel.EMAIL, to=member.email, subject="s", body="b"
+    )
+    names = _poison()
+    member.refresh_from_db()
+    # The preview renders a text with the member's own (hostile) name in it.
+    campaign = Campaign.objects.filter(variants__label="A").order_by("pk").first()
+    variant = campaign.variants.get(label="A")
+    for language in LANGUAGES:
+        body = getattr(variant, f"body_{language}")
+        setattr(variant, f"body_{language}", body + " {{ first_name }}")
+    variant.save()
+
+    raw, errors, seen = [], [], set()
+
+    def visit(path: str) -> None:
+        response = client.get(path)
+        if response.status_code >= 500:
+            errors.append((path, response.status_code))
+            return
+        body = _html(response)
+        if "<u>h" in body:
+            at = body.index("<u>h")
+            raw.append((path, body[max(0, at - 80) : at + 20]))
+        for index in names:
+            if index not in seen and _escaped(index) in body:
+                seen.add(index)
+
+    admin_user = User.objects.create_superuser("walker", "walker@example.com", "x")
+    client.force_login(admin_user)
+    for path in _admin_paths(member):
+        visit(path)
+    # Pages that show a member only when asked for one.
+    visit(
+        f"/admin/campaigns/campaign/{campaign.pk}/preview/"
+        f"?member={member.card_number}&variant=A"
+    )
+    visit(f"/admin/members/member/?q={member.card_number}")
+
+    client.force_login(member.user)
+    for path in _customer_paths(member):
+        visit(path)
+
+    assert errors == []
+    assert raw == [], "\n".join(map(str, raw))
+    unseen = sorted(names[i] for i in set(names) - seen)
+    assert unseen == [], unseen
