@@ -1,7 +1,38 @@
-"""Row locks for points, always taken in one order:
-member (members/locks.py: member_lock, then its one-time code), account,
-subscription, purchase, stamp card, reward, voucher, adjustment request, staff user.
-Rows of one kind are locked by pk.
+"""The project's one lock order, written here once.
+
+Every row lock (`select_for_update`, `FOR UPDATE`) is taken through a locks
+module: members/locks.py, this module (rewards), campaigns/locks.py and
+analytics/locks.py. A transaction that takes several locks takes them in the
+order below, and several rows of one kind by pk, so two writers on one member
+queue behind each other instead of deadlocking. A new lock gets its place here.
+
+1. members (members/locks.py): the member (`member_lock`,
+   `member_lock_or_none`; several: `members_lock`), then its one-time code
+   (`one_time_code_lock`) or its login (`login_user_lock`, at erasure).
+2. an event and a sign-up (campaigns/locks.py): the event (`event_lock`; the
+   reminder job's `event_reminder_due_claim` skips locked ones), then a
+   member's sign-up to it (`event_rsvp_lock`). A check-in then credits the
+   event's points, locking the member's account: these two come before 3.
+3. points (this module): the member's account (`account_lock`,
+   `account_lock_by_id`), a subscription (`active_subscription_lock`,
+   `subscription_lock`), the purchase being returned (`purchase_lock`), then its
+   lines (`purchase_lines_lock`), the member's open stamp cards
+   (`stamp_cards_lock`), then a completed card (`stamp_card_lock`), a reward
+   (`reward_lock`), a voucher (`voucher_lock`), an adjustment request
+   (`adjustment_request_lock`), last the cashier's user row while a daily limit
+   is counted (`staff_user_lock`). An earning rule (`earning_rule_lock`) is
+   locked alone.
+4. campaigns' other rows (campaigns/locks.py), each alone or after the members
+   of 1: a complaint (`complaint_lock`), a segment (`segment_lock`), a campaign
+   (`campaign_lock`; the dispatcher's `campaign_due_claim` skips locked ones),
+   then its runs (by UPDATE); a chunk (`chunk_lock`; `chunks_stale_claim` skips
+   locked chunks and their runs); messages by pk, after their members
+   (`messages_queued_lock`) or alone (`messages_stuck_lock`). run_finish is the
+   exception: it updates its run, then locks the campaign, the reverse of
+   campaign_cancel, so a cancel racing the end of a run can deadlock (PostgreSQL
+   then aborts one of the two).
+5. analytics (analytics/locks.py): the refresh state row
+   (`refresh_state_lock`), alone.
 
 Every service that changes a balance locks the account through here, so two
 writers on one member queue behind each other instead of deadlocking.
@@ -10,16 +41,20 @@ writers on one member queue behind each other instead of deadlocking.
 from __future__ import annotations
 
 from rewards.models import (
+    EarningRule,
     PointsAccount,
     Purchase,
+    PurchaseLine,
     Reward,
     StampCard,
     Subscription,
+    SubscriptionStatus,
     Voucher,
 )
 
 
 def account_lock(*, member_id: int) -> PointsAccount:
+    """The member's points account; after the member's lock (and an event check-in's)."""
     return PointsAccount.objects.select_for_update(of=("self",)).get(
         member_id=member_id
     )
@@ -30,8 +65,30 @@ def account_lock_by_id(*, account_id: int) -> PointsAccount:
     return PointsAccount.objects.select_for_update(of=("self",)).get(pk=account_id)
 
 
+def active_subscription_lock(*, member_id: int) -> Subscription | None:
+    """The member's active subscription (with its plan), or None; after the account."""
+    return (
+        Subscription.objects.select_for_update(of=("self",))
+        .select_related("plan")
+        .filter(member_id=member_id, status=SubscriptionStatus.ACTIVE)
+        .first()
+    )
+
+
+def subscription_lock(*, subscription_id: int) -> Subscription:
+    """After the member's account: a membership sale or cancellation also moves
+    the tier and issues vouchers, which need the account."""
+    return Subscription.objects.select_for_update(of=("self",)).get(pk=subscription_id)
+
+
 def purchase_lock(*, purchase_id: int) -> Purchase:
+    """The purchase being returned; after the account."""
     return Purchase.objects.select_for_update(of=("self",)).get(pk=purchase_id)
+
+
+def purchase_lines_lock(*, purchase: Purchase) -> list[PurchaseLine]:
+    """The purchase's lines, by pk; after the purchase."""
+    return list(purchase.lines.select_for_update().order_by("pk"))
 
 
 def stamp_cards_lock(*, member_id: int, program_ids: list[int]) -> list[StampCard]:
@@ -44,14 +101,17 @@ def stamp_cards_lock(*, member_id: int, program_ids: list[int]) -> list[StampCar
 
 
 def stamp_card_lock(*, card_id: int) -> StampCard:
+    """A completed card being undone; after the account and any open cards."""
     return StampCard.objects.select_for_update(of=("self",)).get(pk=card_id)
 
 
 def reward_lock(*, reward_id: int) -> Reward:
+    """A reward (its stock); after the account."""
     return Reward.objects.select_for_update(of=("self",)).get(pk=reward_id)
 
 
 def voucher_lock(*, voucher_id: int) -> Voucher:
+    """A voucher; after the account and the reward."""
     return Voucher.objects.select_for_update(of=("self",)).get(pk=voucher_id)
 
 
@@ -72,7 +132,6 @@ def staff_user_lock(*, user_id: int) -> None:
     User.objects.select_for_update(of=("self",)).filter(pk=user_id).first()
 
 
-def subscription_lock(*, subscription_id: int) -> Subscription:
-    """After the member's account: a membership sale or cancellation also moves
-    the tier and issues vouchers, which need the account."""
-    return Subscription.objects.select_for_update(of=("self",)).get(pk=subscription_id)
+def earning_rule_lock(*, rule_id: int) -> EarningRule:
+    """An earning rule, taken alone."""
+    return EarningRule.objects.select_for_update().get(pk=rule_id)
