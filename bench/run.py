@@ -89,7 +89,7 @@ def bench_earn(ctx: Context) -> list[str]:
     # transaction each.
     import psycopg
 
-    from rewards.services.purchases import account_lock_sql
+    from rewards.locks import account_lock_sql
 
     lock_sql = account_lock_sql("postgresql")  # the service's own statement
     account_ids = {m.pk: m.account.pk for m in members}

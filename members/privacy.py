@@ -43,6 +43,7 @@ from django.utils.translation import gettext as _
 from members.audit import StaffActor, staff_audit_record, staff_audit_write
 from members.cards import card_number_new
 from members.errors import Conflict, Forbidden
+from members.locks import login_user_lock, member_lock_or_none
 from members.models import (
     AuditAction,
     Channel,
@@ -51,7 +52,6 @@ from members.models import (
     Member,
     MemberErasure,
     OneTimeCode,
-    User,
 )
 
 EXPORT_VERSION = 1
@@ -206,9 +206,7 @@ def member_anonymize(
     if staff and (actor is None or not actor.user.has_perm(ANONYMIZE_PERMISSION)):
         raise Forbidden(_("Only a Manager may anonymize a member."), field="member")
     with transaction.atomic(durable=True):
-        locked = (
-            Member.objects.select_for_update(of=("self",)).filter(pk=member.pk).first()
-        )
+        locked = member_lock_or_none(member_id=member.pk)
         if locked is None:
             raise Conflict(_("This member does not exist."), field="member")
         done = MemberErasure.objects.filter(member=locked).first()
@@ -261,7 +259,7 @@ def member_anonymize(
         for part in _in_order(_erasure_parts):
             part.erase(locked)
         if locked.user_id is not None:
-            user = User.objects.select_for_update(of=("self",)).get(pk=locked.user_id)
+            user = login_user_lock(user_id=locked.user_id)
             user.username = f"erased-{user.pk}"
             user.email = ""
             user.first_name = ""

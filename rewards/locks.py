@@ -1,7 +1,45 @@
-"""Row locks for points, always taken in one order:
-member (members/locks.py: member_lock, then its one-time code), account,
-subscription, purchase, stamp card, reward, voucher, adjustment request, staff user.
-Rows of one kind are locked by pk.
+"""The project's one lock order, written here once.
+
+Every row lock (`select_for_update`, `FOR UPDATE`) is taken through a locks
+module: members/locks.py, this module (rewards), campaigns/locks.py and
+analytics/locks.py. A transaction that takes several locks takes them in the
+order below, and several rows of one kind by pk, so two writers on one member
+queue behind each other instead of deadlocking. A new lock gets its place here.
+
+1. members (members/locks.py): the member (`member_lock`,
+   `member_lock_or_none`; several: `members_lock`), then its one-time code
+   (`one_time_code_lock`) or its login (`login_user_lock`, at erasure).
+2. an event and a sign-up (campaigns/locks.py): the event (`event_lock`; the
+   reminder job's `event_reminder_due_claim` skips locked ones), then a
+   member's sign-up to it (`event_rsvp_lock`). A check-in then credits the
+   event's points, locking the member's account: these two come before 3.
+3. points (this module): the member's account (`account_lock`,
+   `account_lock_by_id`; a purchase's `account_lock_for_purchase` sends
+   `account_lock_sql`), a subscription (`active_subscription_lock`,
+   `subscription_lock`), the purchase being returned (`purchase_lock`), then its
+   lines (`purchase_lines_lock`), the member's open stamp cards
+   (`stamp_cards_lock`), then a completed card (`stamp_card_lock`), a reward
+   (`reward_lock`), a voucher (`voucher_lock`), an adjustment request
+   (`adjustment_request_lock`), last the cashier's user row while a daily limit
+   is counted (`staff_user_lock`). An earning rule (`earning_rule_lock`) is
+   locked alone.
+4. campaigns' other rows (campaigns/locks.py), each alone or after the members
+   of 1: a complaint (`complaint_lock`), a segment (`segment_lock`), a campaign
+   (`campaign_lock`; the dispatcher's `campaign_due_claim` skips locked ones),
+   then its runs (by UPDATE); a chunk (`chunk_lock`; `chunks_stale_claim` skips
+   locked chunks and their runs); messages by pk, after their members
+   (`messages_queued_lock`) or alone (`messages_stuck_lock`). run_finish is the
+   exception: it updates its run, then locks the campaign, the reverse of
+   campaign_cancel, so a cancel racing the end of a run can deadlock (PostgreSQL
+   then aborts one of the two).
+5. analytics (analytics/locks.py): the refresh state row
+   (`refresh_state_lock`), alone.
+
+Still taken outside a locks module (tests/test_locks.py allow-lists them until
+they move here): the member in the birthday bonus (services/bonuses.py; as in
+1), a referral row (services/referrals.py: in a purchase after the referee's
+account and before the referrer's; at a staff approval before both accounts),
+and open anomaly flags by pk, alone (services/anomalies.py).
 
 Every service that changes a balance locks the account through here, so two
 writers on one member queue behind each other instead of deadlocking.
@@ -9,20 +47,99 @@ writers on one member queue behind each other instead of deadlocking.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+from decimal import Decimal
+
+from django.db import connection
+
 from rewards.models import (
+    EarningRule,
+    MembershipPlan,
     PointsAccount,
+    ProgramSettings,
     Purchase,
+    PurchaseLine,
+    Referral,
+    ReferralStatus,
     Reward,
     StampCard,
     Subscription,
+    SubscriptionStatus,
     Voucher,
 )
 
 
 def account_lock(*, member_id: int) -> PointsAccount:
+    """The member's points account; after the member's lock (and an event check-in's)."""
     return PointsAccount.objects.select_for_update(of=("self",)).get(
         member_id=member_id
     )
+
+
+@functools.cache
+def account_lock_sql(vendor: str) -> str:
+    """The statement `account_lock_for_purchase` sends, written once per database
+    vendor: the busiest statement of the busiest write, so Django does not
+    build and compile four subqueries again for every purchase (that cost more
+    than the round trips it saved). Table names come from the models."""
+    account = PointsAccount._meta.db_table
+    lock = f" FOR UPDATE OF {account}" if vendor == "postgresql" else ""
+    plan_in_force = (
+        f"FROM {Subscription._meta.db_table} s JOIN {MembershipPlan._meta.db_table} pl ON pl.id = s.plan_id"
+        f" WHERE s.member_id = {account}.member_id AND s.status = %s"
+        " AND s.started_at <= %s AND s.current_period_end > %s"
+        " ORDER BY s.id LIMIT 1"
+    )
+    return (
+        f"SELECT {account}.*,"  # noqa: S608 - table names from the models, values as parameters
+        f" (SELECT p.id FROM {Purchase._meta.db_table} p"
+        f"   WHERE p.store_id = %s AND p.receipt_id = %s) AS existing_purchase_id,"
+        f" (SELECT pl.name {plan_in_force}) AS plan_name,"
+        f" (SELECT pl.earn_multiplier {plan_in_force}) AS plan_multiplier,"
+        f" EXISTS (SELECT 1 FROM {Referral._meta.db_table} r"
+        f"   WHERE r.referee_id = {account}.member_id AND r.status = %s)"
+        f"   AS referral_pending,"
+        f" (SELECT config_version FROM {ProgramSettings._meta.db_table}"
+        f"   WHERE id = 1) AS settings_version"
+        f" FROM {account} WHERE {account}.member_id = %s{lock}"
+    )
+
+
+def account_lock_for_purchase(
+    *, member_id: int, store_id: int, receipt_id: str, perks_at: dt.datetime
+) -> PointsAccount:
+    """Lock the member's account and read, in the same statement, everything else a
+    purchase needs to know first: the purchase already recorded with this
+    receipt id at this store (`existing_purchase_id`; unique per store), the
+    paid membership in force at `perks_at` (`plan_name`, `plan_multiplier`, as
+    membership_multiplier_get reads them), whether the member has a pending
+    referral their purchase may qualify (`referral_pending`), and the settings
+    row's configuration token (`settings_version`, None before the row exists).
+    One round trip where there were five; the subqueries read rows this
+    transaction does not lock, as the separate reads did. The same lock as
+    account_lock, in its place in the order. Raises PointsAccount.DoesNotExist
+    as account_lock does."""
+    at = connection.ops.adapt_datetimefield_value(perks_at)
+    params = [
+        store_id,
+        receipt_id,
+        SubscriptionStatus.ACTIVE,
+        at,
+        at,
+        SubscriptionStatus.ACTIVE,
+        at,
+        at,
+        ReferralStatus.PENDING,
+        member_id,
+    ]
+    rows = list(PointsAccount.objects.raw(account_lock_sql(connection.vendor), params))
+    if not rows:
+        raise PointsAccount.DoesNotExist(f"No points account for member {member_id}")
+    account = rows[0]
+    if account.plan_multiplier is not None:  # SQLite hands back a float
+        account.plan_multiplier = Decimal(str(account.plan_multiplier))
+    return account
 
 
 def account_lock_by_id(*, account_id: int) -> PointsAccount:
@@ -30,8 +147,30 @@ def account_lock_by_id(*, account_id: int) -> PointsAccount:
     return PointsAccount.objects.select_for_update(of=("self",)).get(pk=account_id)
 
 
+def active_subscription_lock(*, member_id: int) -> Subscription | None:
+    """The member's active subscription (with its plan), or None; after the account."""
+    return (
+        Subscription.objects.select_for_update(of=("self",))
+        .select_related("plan")
+        .filter(member_id=member_id, status=SubscriptionStatus.ACTIVE)
+        .first()
+    )
+
+
+def subscription_lock(*, subscription_id: int) -> Subscription:
+    """After the member's account: a membership sale or cancellation also moves
+    the tier and issues vouchers, which need the account."""
+    return Subscription.objects.select_for_update(of=("self",)).get(pk=subscription_id)
+
+
 def purchase_lock(*, purchase_id: int) -> Purchase:
+    """The purchase being returned; after the account."""
     return Purchase.objects.select_for_update(of=("self",)).get(pk=purchase_id)
+
+
+def purchase_lines_lock(*, purchase: Purchase) -> list[PurchaseLine]:
+    """The purchase's lines, by pk; after the purchase."""
+    return list(purchase.lines.select_for_update().order_by("pk"))
 
 
 def stamp_cards_lock(*, member_id: int, program_ids: list[int]) -> list[StampCard]:
@@ -44,14 +183,17 @@ def stamp_cards_lock(*, member_id: int, program_ids: list[int]) -> list[StampCar
 
 
 def stamp_card_lock(*, card_id: int) -> StampCard:
+    """A completed card being undone; after the account and any open cards."""
     return StampCard.objects.select_for_update(of=("self",)).get(pk=card_id)
 
 
 def reward_lock(*, reward_id: int) -> Reward:
+    """A reward (its stock); after the account."""
     return Reward.objects.select_for_update(of=("self",)).get(pk=reward_id)
 
 
 def voucher_lock(*, voucher_id: int) -> Voucher:
+    """A voucher; after the account and the reward."""
     return Voucher.objects.select_for_update(of=("self",)).get(pk=voucher_id)
 
 
@@ -72,7 +214,6 @@ def staff_user_lock(*, user_id: int) -> None:
     User.objects.select_for_update(of=("self",)).filter(pk=user_id).first()
 
 
-def subscription_lock(*, subscription_id: int) -> Subscription:
-    """After the member's account: a membership sale or cancellation also moves
-    the tier and issues vouchers, which need the account."""
-    return Subscription.objects.select_for_update(of=("self",)).get(pk=subscription_id)
+def earning_rule_lock(*, rule_id: int) -> EarningRule:
+    """An earning rule, taken alone."""
+    return EarningRule.objects.select_for_update().get(pk=rule_id)

@@ -28,6 +28,7 @@ from django.db.models import Max
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from analytics.locks import refresh_state_lock
 from analytics.models import (
     DailyStoreSnapshot,
     DailyVoucherSnapshot,
@@ -282,7 +283,7 @@ def snapshots_refresh_incremental(
     recent = settings.ANALYTICS_RECENT_DAYS if recent_days is None else recent_days
     RefreshState.objects.get_or_create(pk=1)
     with transaction.atomic():
-        RefreshState.objects.select_for_update().get(pk=1)
+        refresh_state_lock()
         marks = _current_marks()
         days = changed_days(marks=marks)
         days |= {today - dt.timedelta(days=i) for i in range(recent)}

@@ -1,6 +1,6 @@
 """Check-in at the counter: a member who signed up is marked as come, anyone
 else let in as a walk-in while a place is left, and the event's points given
-once. Locks the event row (campaigns.events.services.event_lock) first, then
+once. Locks the event row (campaigns.events.services.event_locked) first, then
 the member's points account through rewards.services."""
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns.events.selectors import member_tier_get, tier_allows
-from campaigns.events.services import event_lock
+from campaigns.events.services import event_locked
+from campaigns.locks import event_rsvp_lock
 from campaigns.models import Event, EventRsvp, EventStatus, RsvpStatus
 from members.audit import StaffActor, staff_audit_write
 from members.errors import Conflict
@@ -56,7 +57,7 @@ def event_checkin(
     """
     now = now or timezone.now()
     with transaction.atomic(durable=True):
-        event = event_lock(event_id)
+        event = event_locked(event_id)
         if event.status != EventStatus.PUBLISHED:
             raise Conflict(
                 _("“%(title)s” is not taking place: no check-in.")
@@ -73,11 +74,7 @@ def event_checkin(
                 % {"title": event.title},
                 field="event",
             )
-        rsvp = (
-            EventRsvp.objects.select_for_update(of=("self",))
-            .filter(event=event, member=member)
-            .first()
-        )
+        rsvp = event_rsvp_lock(event_id=event.pk, member_id=member.pk)
         if rsvp is not None and rsvp.checked_in_at is not None:
             entry = LedgerEntry.objects.filter(
                 idempotency_key=_checkin_key(event, member)

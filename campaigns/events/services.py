@@ -1,7 +1,7 @@
 """Every write to events, sign-ups and members-only pages.
 
 A sign-up, a cancellation and a check-in (campaigns.events.checkin) lock the
-event row first (`event_lock`), then, for a check-in, the member's points account through
+event row first (`event_locked`), then, for a check-in, the member's points account through
 rewards.services; so places are counted by one writer at a time and
 `going_count` never passes `capacity` (a check constraint backs it).
 Messages to members go through campaigns.messaging.services.message_send only.
@@ -19,10 +19,10 @@ from django.utils.translation import gettext as _
 from campaigns.events.selectors import (
     HOLDING,
     event_rsvp_refusal,
-    events_reminder_due,
     member_tier_get,
     rsvp_closes_at,
 )
+from campaigns.locks import event_lock, event_reminder_due_claim, event_rsvp_lock
 from campaigns.messaging.services import message_send
 from campaigns.models import (
     ContentPage,
@@ -43,13 +43,10 @@ MESSAGE_KIND_PLACE = "event-place"
 CANCELLED_NOTIFY_TASK = "campaigns.tasks.event_cancelled_notify"
 
 
-def event_lock(event_id: int) -> Event:
+def event_locked(event_id: int) -> Event:
+    """The event, locked (campaigns.locks.event_lock); NotFound when there is none."""
     try:
-        return (
-            Event.objects.select_for_update(of=("self",))
-            .select_related("store", "min_tier")
-            .get(pk=event_id)
-        )
+        return event_lock(event_id=event_id)
     except Event.DoesNotExist:
         raise NotFound(_("There is no such event."), field="event") from None
 
@@ -147,7 +144,7 @@ def event_save(*, event: Event, actor=None) -> Event:
                 event.created_by = actor
             event.save()
             return event
-        current = event_lock(event.pk)
+        current = event_locked(event.pk)
         if current.status == EventStatus.CANCELLED:
             raise Conflict(
                 _("A cancelled event stays cancelled; create a new one."),
@@ -188,7 +185,7 @@ def event_cancel(*, event_id: int) -> Event:
     queues `campaigns.tasks.event_cancelled_notify` after commit. Cancelling
     twice changes nothing and sends nothing more."""
     with transaction.atomic():
-        event = event_lock(event_id)
+        event = event_locked(event_id)
         if event.status == EventStatus.CANCELLED:
             return event
         event.status = EventStatus.CANCELLED
@@ -267,7 +264,7 @@ def event_rsvp(
     """
     now = now or timezone.now()
     with transaction.atomic(durable=True):
-        event = event_lock(event_id)
+        event = event_locked(event_id)
         rsvp = EventRsvp.objects.filter(event=event, member=member).first()
         if rsvp is not None and (
             rsvp.status == RsvpStatus.GOING
@@ -311,12 +308,8 @@ def event_rsvp_cancel(
     told so. Locks the event row; the message leaves after commit."""
     now = now or timezone.now()
     with transaction.atomic(durable=True):
-        event = event_lock(event_id)
-        rsvp = (
-            EventRsvp.objects.filter(event=event, member=member, status__in=HOLDING)
-            .select_for_update(of=("self",))
-            .first()
-        )
+        event = event_locked(event_id)
+        rsvp = event_rsvp_lock(event_id=event.pk, member_id=member.pk, statuses=HOLDING)
         if rsvp is None:
             raise NotFound(
                 _("You are not signed up for “%(title)s”.") % {"title": event.title},
@@ -381,12 +374,7 @@ def event_reminders_send_due(*, now: dt.datetime | None = None) -> int:
     done = 0
     while True:
         with transaction.atomic():
-            event = (
-                events_reminder_due(now=now)
-                .select_for_update(skip_locked=True, of=("self",))
-                .select_related("store")
-                .first()
-            )
+            event = event_reminder_due_claim(now=now)
             if event is None:
                 return done
             event.reminders_sent_at = now

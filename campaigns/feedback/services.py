@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from campaigns.locks import complaint_lock
 from campaigns.messaging.services import message_send
 from campaigns.models import (
     OPEN_STATUSES,
@@ -84,12 +85,7 @@ def _body(text: str, *, field: str = "message") -> str:
 
 
 def _lock(complaint_id: int) -> Complaint:
-    found = (
-        Complaint.objects.select_for_update(of=("self",))
-        .select_related("member")
-        .filter(pk=complaint_id)
-        .first()
-    )
+    found = complaint_lock(complaint_id=complaint_id)
     if found is None:
         raise NotFound(_("No such complaint."), field=None)
     return found

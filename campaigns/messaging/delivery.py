@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
+from campaigns.locks import messages_queued_lock
 from campaigns.messaging.backends import DeliveryError
 from campaigns.messaging.backends.email import REFERENCE_HEADER
 from campaigns.messaging.backends.sms import sms_backend_send
@@ -35,7 +36,8 @@ from campaigns.messaging.tracking import (
     unsubscribe_url,
 )
 from campaigns.models import DeliverySettings, Message, MessageStatus
-from members.models import Channel, Member
+from members.locks import members_lock
+from members.models import Channel
 from members.services import OTP_MESSAGE_KIND
 
 log = logging.getLogger(__name__)
@@ -151,16 +153,9 @@ def _batch_deliver(
         members = {}
         if member_ids:
             members = {
-                member.pk: member
-                for member in Member.objects.select_for_update(of=("self",))
-                .filter(pk__in=member_ids)
-                .order_by("pk")
+                member.pk: member for member in members_lock(member_ids=member_ids)
             }
-        messages = list(
-            Message.objects.select_for_update(of=("self",))
-            .filter(pk__in=queued_ids, status=MessageStatus.QUEUED)
-            .order_by("pk")
-        )
+        messages = messages_queued_lock(message_ids=queued_ids)
         # The member rows are locked: two workers delivering messages to one
         # member count one after the other, and this batch counts its own
         # claims as it goes.

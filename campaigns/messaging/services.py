@@ -31,6 +31,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from campaigns.locks import messages_stuck_lock
 from campaigns.models import DeliverySettings, Message, MessageStatus
 from campaigns.queueing import task_queue
 from members.audit import StaffActor, audited_save
@@ -156,12 +157,7 @@ def messages_recover_interrupted(
     the batch stops (see `_hand_over_all`)."""
     now = now or timezone.now()
     with transaction.atomic():
-        rows = list(
-            Message.objects.select_for_update(of=("self",))
-            .filter(status=MessageStatus.SENDING, sent_at__lte=now - older_than)
-            .order_by("pk")
-            .values_list("pk", "claim")
-        )
+        rows = messages_stuck_lock(sent_before=now - older_than)
         in_flight, never_left, seen = [], [], set()
         for pk, claim in rows:
             if claim and claim in seen:

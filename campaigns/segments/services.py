@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from campaigns.locks import segment_lock
 from campaigns.models import Segment, SegmentKind, SegmentStaticMember
 from campaigns.segments.definition import segment_validate
 from members.audit import StaffActor, audited_delete
@@ -98,7 +99,7 @@ def segment_save(
                 created_by=by,
                 updated_by=by,
             )
-        locked = Segment.objects.select_for_update().get(pk=segment.pk)
+        locked = segment_lock(segment_id=segment.pk)
         locked.name = name
         locked.description = description or ""
         locked.definition = clean
@@ -241,7 +242,7 @@ def segment_import_csv(
     unique_ids = list(dict.fromkeys(member_ids))
 
     with transaction.atomic():
-        locked = Segment.objects.select_for_update().get(pk=segment.pk)
+        locked = segment_lock(segment_id=segment.pk)
         if replace:
             SegmentStaticMember.objects.filter(segment=locked).delete()
             present: set[int] = set()

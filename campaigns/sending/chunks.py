@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from campaigns.locks import chunk_lock
 from campaigns.messaging import delivery
 from campaigns.messaging.templating import member_context
 from campaigns.messaging.variables import TemplateVariables
@@ -162,7 +163,7 @@ def campaign_chunk_send(*, chunk_id: int) -> ChunkResult | None:
     with transaction.atomic():
         # Two copies of this chunk (a redelivery racing the original) write one
         # after the other; the second finds every row there already.
-        CampaignChunk.objects.select_for_update().filter(pk=chunk.pk).first()
+        chunk_lock(chunk_id=chunk.pk)
         CampaignRecipient.objects.bulk_update(
             recipients, ["holdout", "variant", "processed", "voucher"], batch_size=1000
         )

@@ -17,6 +17,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from campaigns.locks import campaign_due_claim, campaign_lock, chunks_stale_claim
 from campaigns.messaging.services import message_send
 from campaigns.messaging.templating import template_check
 from campaigns.models import (
@@ -113,10 +114,6 @@ def campaign_unknown_variables(campaign: Campaign) -> list[str]:
     return unknown
 
 
-def _locked(campaign_id: int) -> Campaign:
-    return Campaign.objects.select_for_update().get(pk=campaign_id)
-
-
 def schedule_time_problem(at: dt.datetime | None) -> str | None:
     """Why `at` cannot be a campaign's send time (None when it can): more than
     SCHEDULE_GRACE in the past. Shared by the service and the admin form."""
@@ -138,7 +135,7 @@ def campaign_schedule(
     `actor`. Queues nothing: the dispatcher starts it when due.
     """
     with transaction.atomic():
-        locked = _locked(campaign.pk)
+        locked = campaign_lock(campaign_id=campaign.pk)
         if not locked.is_editable:
             raise InvalidInput(
                 _("Only a draft or scheduled campaign can be scheduled."),
@@ -171,7 +168,7 @@ def campaign_send_now(
     campaign row; writes the staff audit row of `actor`; queues the run's
     chunks on commit."""
     with transaction.atomic():
-        locked = _locked(campaign.pk)
+        locked = campaign_lock(campaign_id=campaign.pk)
         if not locked.is_editable:
             raise InvalidInput(
                 _("This campaign is already %(status)s.")
@@ -199,7 +196,7 @@ def campaign_cancel(*, campaign: Campaign, actor: StaffActor | None = None) -> C
     audit row of `actor`; queues nothing.
     """
     with transaction.atomic():
-        locked = _locked(campaign.pk)
+        locked = campaign_lock(campaign_id=campaign.pk)
         if locked.status in (CampaignStatus.SENT, CampaignStatus.CANCELLED):
             raise InvalidInput(
                 _("This campaign is already %(status)s.")
@@ -327,7 +324,7 @@ def run_finish(run_id: int) -> bool:
         if not finished:
             return False
         run = CampaignRun.objects.select_related("campaign").get(pk=run_id)
-        campaign = _locked(run.campaign_id)
+        campaign = campaign_lock(campaign_id=run.campaign_id)
         if campaign.status != CampaignStatus.SENDING:
             return True
         if campaign.recurrence:
@@ -357,12 +354,7 @@ def campaigns_dispatch_due(*, now: dt.datetime | None = None, limit: int = 20) -
     started = 0
     for _i in range(limit):
         with transaction.atomic():
-            campaign = (
-                Campaign.objects.select_for_update(skip_locked=True)
-                .filter(status=CampaignStatus.SCHEDULED, scheduled_at__lte=now)
-                .order_by("scheduled_at", "pk")
-                .first()
-            )
+            campaign = campaign_due_claim(now=now)
             if campaign is None:
                 break
             problems = campaign_problems(campaign)
@@ -383,15 +375,7 @@ def campaigns_dispatch_due(*, now: dt.datetime | None = None, limit: int = 20) -
 
 def _stale_chunks_requeue(now: dt.datetime) -> int:
     with transaction.atomic():
-        stale = list(
-            CampaignChunk.objects.select_for_update(skip_locked=True)
-            .filter(
-                run__status=RunStatus.SENDING,
-                done_at__isnull=True,
-                queued_at__lt=now - CHUNK_STALE_AFTER,
-            )
-            .values_list("pk", flat=True)[:500]
-        )
+        stale = chunks_stale_claim(queued_before=now - CHUNK_STALE_AFTER, limit=500)
         if stale:
             CampaignChunk.objects.filter(pk__in=stale).update(queued_at=now)
             transaction.on_commit(lambda: _chunks_queue(stale))
@@ -460,7 +444,7 @@ def campaign_delete(*, campaign: Campaign, actor: StaffActor | None = None) -> N
     Anything scheduled or sent is refused: its runs and messages are history.
     Locks the campaign row; queues nothing."""
     with transaction.atomic():
-        locked = _locked(campaign.pk)
+        locked = campaign_lock(campaign_id=campaign.pk)
         if locked.status != CampaignStatus.DRAFT:
             raise InvalidInput(
                 _("Only a draft campaign can be deleted; cancel it instead."),

@@ -13,6 +13,7 @@ from members.audit import StaffActor, audited_save
 from members.errors import InvalidInput
 from members.models import Store
 from rewards.earn_config import earn_config_changed
+from rewards.locks import earning_rule_lock
 from rewards.models import EarningRule, ProgramSettings, RuleKind, RuleStatus
 from rewards.selectors.program import program_settings_get
 
@@ -92,7 +93,7 @@ def earning_rule_activate(*, rule: EarningRule) -> EarningRule:
     """Put a draft or paused rule into force; a draft that replaces a rule pauses
     that rule in the same transaction, so the two never apply together."""
     with transaction.atomic():
-        rule = EarningRule.objects.select_for_update().get(pk=rule.pk)
+        rule = earning_rule_lock(rule_id=rule.pk)
         if rule.replaces_id:
             EarningRule.objects.filter(pk=rule.replaces_id).update(
                 status=RuleStatus.PAUSED

@@ -25,7 +25,7 @@ from members.errors import Conflict, InvalidInput
 from members.messages import member_channel
 from members.models import Channel, Member, Store, User
 from members.sms import sms_send
-from rewards.locks import account_lock, subscription_lock
+from rewards.locks import account_lock, active_subscription_lock, subscription_lock
 from rewards.models import (
     MembershipPlan,
     PointsAccount,
@@ -182,12 +182,7 @@ def subscription_sell(
         if existing:
             return replay(existing)
         now = at or timezone.now()
-        current = (
-            Subscription.objects.select_for_update(of=("self",))
-            .select_related("plan")
-            .filter(member=member, status=SubscriptionStatus.ACTIVE)
-            .first()
-        )
+        current = active_subscription_lock(member_id=member.pk)
         if current is not None and current.current_period_end <= now:
             _subscription_expire(current, at=now)
             current = None

@@ -4,11 +4,9 @@ the member up a tier)."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Callable, Iterable
 from decimal import ROUND_FLOOR, Decimal
 
-from django.db import connection
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -17,17 +15,8 @@ from members.errors import InvalidInput
 from members.models import Member, Store, User
 from rewards.earn_config import earn_config_get
 from rewards.earning import EarnLine, Multiplier, earn_compute
-from rewards.models import (
-    MembershipPlan,
-    PointsAccount,
-    ProgramSettings,
-    Purchase,
-    PurchaseLine,
-    Referral,
-    ReferralStatus,
-    Subscription,
-    SubscriptionStatus,
-)
+from rewards.locks import account_lock_for_purchase
+from rewards.models import PointsAccount, Purchase, PurchaseLine
 from rewards.selectors.program import program_settings_get
 from rewards.services.earning import program_settings_ensure
 from rewards.services.inputs import (
@@ -43,70 +32,6 @@ from rewards.services.receipts import TillReceipt, receipt_record
 from rewards.services.referrals import referral_qualify_on_purchase
 from rewards.services.stamps import stamps_award_for_purchase
 from rewards.services.tiers import RATE_PLACES, tier_upgrade
-
-
-@functools.cache
-def account_lock_sql(vendor: str) -> str:
-    """The statement `account_lock_for_purchase` sends, written once per database
-    vendor: the busiest statement of the busiest write, so Django does not
-    build and compile four subqueries again for every purchase (that cost more
-    than the round trips it saved). Table names come from the models."""
-    account = PointsAccount._meta.db_table
-    lock = f" FOR UPDATE OF {account}" if vendor == "postgresql" else ""
-    plan_in_force = (
-        f"FROM {Subscription._meta.db_table} s JOIN {MembershipPlan._meta.db_table} pl ON pl.id = s.plan_id"
-        f" WHERE s.member_id = {account}.member_id AND s.status = %s"
-        " AND s.started_at <= %s AND s.current_period_end > %s"
-        " ORDER BY s.id LIMIT 1"
-    )
-    return (
-        f"SELECT {account}.*,"  # noqa: S608 - table names from the models, values as parameters
-        f" (SELECT p.id FROM {Purchase._meta.db_table} p"
-        f"   WHERE p.store_id = %s AND p.receipt_id = %s) AS existing_purchase_id,"
-        f" (SELECT pl.name {plan_in_force}) AS plan_name,"
-        f" (SELECT pl.earn_multiplier {plan_in_force}) AS plan_multiplier,"
-        f" EXISTS (SELECT 1 FROM {Referral._meta.db_table} r"
-        f"   WHERE r.referee_id = {account}.member_id AND r.status = %s)"
-        f"   AS referral_pending,"
-        f" (SELECT config_version FROM {ProgramSettings._meta.db_table}"
-        f"   WHERE id = 1) AS settings_version"
-        f" FROM {account} WHERE {account}.member_id = %s{lock}"
-    )
-
-
-def account_lock_for_purchase(
-    *, member_id: int, store_id: int, receipt_id: str, perks_at: dt.datetime
-) -> PointsAccount:
-    """Lock the member's account and read, in the same statement, everything else a
-    purchase needs to know first: the purchase already recorded with this
-    receipt id at this store (`existing_purchase_id`; unique per store), the
-    paid membership in force at `perks_at` (`plan_name`, `plan_multiplier`, as
-    membership_multiplier_get reads them), whether the member has a pending
-    referral their purchase may qualify (`referral_pending`), and the settings
-    row's configuration token (`settings_version`, None before the row exists).
-    One round trip where there were five; the subqueries read rows this
-    transaction does not lock, as the separate reads did. Raises
-    PointsAccount.DoesNotExist as account_lock does."""
-    at = connection.ops.adapt_datetimefield_value(perks_at)
-    params = [
-        store_id,
-        receipt_id,
-        SubscriptionStatus.ACTIVE,
-        at,
-        at,
-        SubscriptionStatus.ACTIVE,
-        at,
-        at,
-        ReferralStatus.PENDING,
-        member_id,
-    ]
-    rows = list(PointsAccount.objects.raw(account_lock_sql(connection.vendor), params))
-    if not rows:
-        raise PointsAccount.DoesNotExist(f"No points account for member {member_id}")
-    account = rows[0]
-    if account.plan_multiplier is not None:  # SQLite hands back a float
-        account.plan_multiplier = Decimal(str(account.plan_multiplier))
-    return account
 
 
 def purchase_time_check(*, occurred_at: dt.datetime) -> None:

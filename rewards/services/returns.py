@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from members.errors import InvalidInput
 from members.models import Store, User
 from rewards.earning import kept_points
-from rewards.locks import purchase_lock
+from rewards.locks import purchase_lines_lock, purchase_lock
 from rewards.models import (
     PointsAccount,
     Purchase,
@@ -141,7 +141,7 @@ def purchase_return_record(
 def _return_lines_apply(purchase: Purchase, lines: list[dict]) -> Decimal:
     """Mark returned quantities on the purchase's lines; the money value of what comes back."""
     by_sku: dict[str, list[PurchaseLine]] = {}
-    for pl in purchase.lines.select_for_update().order_by("pk"):
+    for pl in purchase_lines_lock(purchase=purchase):
         by_sku.setdefault(pl.sku, []).append(pl)
     value = Decimal("0")
     touched = []

@@ -169,9 +169,9 @@ def test_the_lock_reads_the_membership_in_force_as_the_selector_does(member, sto
 
     from django.utils import timezone
 
+    from rewards.locks import account_lock_for_purchase
     from rewards.models import Subscription, SubscriptionStatus
     from rewards.selectors.memberships import membership_multiplier_get
-    from rewards.services.purchases import account_lock_for_purchase
     from rewards.tests.factories import MembershipPlanFactory
 
     t0 = timezone.now().replace(microsecond=0)
