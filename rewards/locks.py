@@ -35,11 +35,11 @@ queue behind each other instead of deadlocking. A new lock gets its place here.
 5. analytics (analytics/locks.py): the refresh state row
    (`refresh_state_lock`), alone.
 
-Still taken outside a locks module (tests/test_locks.py allow-lists them until
-they move here): the member in the birthday bonus (services/bonuses.py; as in
-1), a referral row (services/referrals.py: in a purchase after the referee's
-account and before the referrer's; at a staff approval before both accounts),
-and open anomaly flags by pk, alone (services/anomalies.py).
+The birthday bonus takes the member (members/locks.py member_lock_or_none, as
+in 1); a referral row (referral_pending_lock, referral_lock) is taken in a
+purchase after the referee's account and before the referrer's, and at a staff
+approval or refusal before both accounts; open anomaly flags
+(anomaly_flags_open_lock, by pk) are taken alone.
 
 Every service that changes a balance locks the account through here, so two
 writers on one member queue behind each other instead of deadlocking.
@@ -54,6 +54,8 @@ from decimal import Decimal
 from django.db import connection
 
 from rewards.models import (
+    AnomalyFlag,
+    AnomalyStatus,
     EarningRule,
     MembershipPlan,
     PointsAccount,
@@ -217,3 +219,34 @@ def staff_user_lock(*, user_id: int) -> None:
 def earning_rule_lock(*, rule_id: int) -> EarningRule:
     """An earning rule, taken alone."""
     return EarningRule.objects.select_for_update().get(pk=rule_id)
+
+
+def referral_pending_lock(*, referral_id: int):
+    """A pending referral with its referrer, or None; in a purchase, after the
+    referee's account and before the referrer's."""
+    return (
+        Referral.objects.select_for_update(of=("self",))
+        .select_related("referrer")
+        .filter(pk=referral_id, status=ReferralStatus.PENDING)
+        .first()
+    )
+
+
+def referral_lock(*, referral_id: int):
+    """A referral with both members, at a staff approval or refusal; before
+    both members' accounts."""
+    return (
+        Referral.objects.select_for_update(of=("self",))
+        .select_related("referrer", "referee")
+        .get(pk=referral_id)
+    )
+
+
+def anomaly_flags_open_lock(*, flag_ids) -> list[int]:
+    """The ids of the still-open anomaly flags among flag_ids, locked by pk; alone."""
+    return list(
+        AnomalyFlag.objects.select_for_update()
+        .filter(pk__in=flag_ids, status=AnomalyStatus.OPEN)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )

@@ -21,6 +21,7 @@ from members.errors import Conflict
 from members.formatting import number_format
 from members.links import absolute_url
 from members.models import User
+from rewards.locks import anomaly_flags_open_lock
 from rewards.models import AnomalyFlag, AnomalyRule, AnomalyStatus, AnomalySubject
 from rewards.selectors.anomalies import anomaly_digest_recipients, anomaly_hits_for_day
 
@@ -93,12 +94,7 @@ def anomaly_flags_review(
     if status not in (AnomalyStatus.DISMISSED, AnomalyStatus.CONFIRMED):
         raise Conflict(_("A flag can only be dismissed or confirmed."))
     with transaction.atomic(durable=True):
-        open_ids = list(
-            AnomalyFlag.objects.select_for_update()
-            .filter(pk__in=flag_ids, status=AnomalyStatus.OPEN)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        open_ids = anomaly_flags_open_lock(flag_ids=flag_ids)
         return AnomalyFlag.objects.filter(pk__in=open_ids).update(
             status=status, reviewed_by=by, reviewed_at=timezone.now(), note=note
         )

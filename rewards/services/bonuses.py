@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from members.audit import StaffActor, audited_save
+from members.locks import member_lock_or_none
 from members.models import Member
 from rewards.models import BonusSettings, VoucherSource
 from rewards.selectors.referrals import bonus_settings_get
@@ -113,11 +114,7 @@ def birthday_bonus_grant_due(
             ):
                 continue
             with transaction.atomic(durable=True):
-                locked = (
-                    Member.objects.select_for_update(of=("self",))
-                    .filter(pk=member.pk)
-                    .first()
-                )
+                locked = member_lock_or_none(member_id=member.pk)
                 if locked is None or locked.birthday_bonus_year == today.year:
                     continue
                 key = f"birthday:{locked.pk}:{today.year}"

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from members.errors import Conflict
 from members.models import Member, User
+from rewards.locks import referral_lock, referral_pending_lock
 from rewards.models import Purchase, Referral, ReferralStatus, RefusalReason
 from rewards.selectors.referrals import bonus_settings_get
 from rewards.services.bonuses import bonus_grant
@@ -147,12 +148,7 @@ def referral_qualify_on_purchase(*, member: Member, purchase) -> Referral | None
     conf = bonus_settings_get()
     if purchase.total < conf.referral_min_purchase:
         return None
-    referral = (
-        Referral.objects.select_for_update(of=("self",))
-        .select_related("referrer")
-        .filter(pk=referral_id, status=ReferralStatus.PENDING)
-        .first()
-    )
+    referral = referral_pending_lock(referral_id=referral_id)
     if referral is None:
         return None
     return _referral_qualify(referral, conf, at=purchase.created_at)
@@ -180,11 +176,7 @@ def referral_approve(*, referral: Referral, by: User | None) -> Referral:
     theirs. Locks the referral row, then the accounts.
     """
     with transaction.atomic(durable=True):
-        referral = (
-            Referral.objects.select_for_update(of=("self",))
-            .select_related("referrer", "referee")
-            .get(pk=referral.pk)
-        )
+        referral = referral_lock(referral_id=referral.pk)
         if referral.status != ReferralStatus.REVIEW:
             raise Conflict(
                 _("Only a referral waiting for review can be approved."),
@@ -210,7 +202,7 @@ def referral_approve(*, referral: Referral, by: User | None) -> Referral:
 def referral_refuse(*, referral: Referral, by: User | None) -> Referral:
     """Staff refuse a referral from the review queue: no bonus to either member."""
     with transaction.atomic(durable=True):
-        referral = Referral.objects.select_for_update(of=("self",)).get(pk=referral.pk)
+        referral = referral_lock(referral_id=referral.pk)
         if referral.status != ReferralStatus.REVIEW:
             raise Conflict(
                 _("Only a referral waiting for review can be refused."),
