@@ -28,10 +28,9 @@ queue behind each other instead of deadlocking. A new lock gets its place here.
    (`campaign_lock`; the dispatcher's `campaign_due_claim` skips locked ones),
    then its runs (by UPDATE); a chunk (`chunk_lock`; `chunks_stale_claim` skips
    locked chunks and their runs); messages by pk, after their members
-   (`messages_queued_lock`) or alone (`messages_stuck_lock`). run_finish is the
-   exception: it updates its run, then locks the campaign, the reverse of
-   campaign_cancel, so a cancel racing the end of a run can deadlock (PostgreSQL
-   then aborts one of the two).
+   (`messages_queued_lock`) or alone (`messages_stuck_lock`). Ending a run
+   (run_finish) and cancelling (campaign_cancel) both lock the campaign before
+   they update its runs.
 5. analytics (analytics/locks.py): the refresh state row
    (`refresh_state_lock`), alone.
 

@@ -317,14 +317,19 @@ def _next_time(campaign: Campaign, after: dt.datetime, now: dt.datetime) -> dt.d
 def run_finish(run_id: int) -> bool:
     """Mark a run sent once all its chunks are done; plan a recurring campaign's next run."""
     now = timezone.now()
+    done = CampaignRun.objects.filter(
+        pk=run_id, status=RunStatus.SENDING, chunks_done=F("chunks_total")
+    )
+    run = done.only("campaign_id").first()
+    if run is None:
+        return False
     with transaction.atomic():
-        finished = CampaignRun.objects.filter(
-            pk=run_id, status=RunStatus.SENDING, chunks_done=F("chunks_total")
-        ).update(status=RunStatus.SENT, finished_at=now)
-        if not finished:
-            return False
-        run = CampaignRun.objects.select_related("campaign").get(pk=run_id)
+        # The campaign before its run, the order campaign_cancel takes them in
+        # (rewards/locks.py): a cancel racing the end of a run cannot deadlock.
         campaign = campaign_lock(campaign_id=run.campaign_id)
+        if not done.update(status=RunStatus.SENT, finished_at=now):
+            return False
+        run = CampaignRun.objects.get(pk=run_id)
         if campaign.status != CampaignStatus.SENDING:
             return True
         if campaign.recurrence:
