@@ -19,17 +19,16 @@ from rewards.models import (
     AnomalyStatus,
     StaffControls,
 )
-from rewards.selectors.controls import staff_controls_get
 from rewards.services.adjustments import adjustment_approve, adjustment_refuse
 from rewards.services.anomalies import anomaly_flags_review
-from rewards.services.counter_controls import staff_controls_save
+from rewards.services.counter_controls import staff_controls_ensure, staff_controls_save
 
 
 @admin.register(StaffControls)
 class StaffControlsAdmin(SingletonAdminMixin, admin.ModelAdmin):
     """One row: the approval threshold and the cashier daily limits."""
 
-    singleton_get = staticmethod(staff_controls_get)
+    singleton_get = staticmethod(staff_controls_ensure)
 
     list_display = (
         "__str__",

@@ -11,8 +11,7 @@ from members.admin_base import SingletonAdminMixin
 from members.audit import StaffActor
 from members.errors import ServiceError
 from rewards.models import BonusSettings, Referral, ReferralStatus
-from rewards.selectors.referrals import bonus_settings_get
-from rewards.services.bonuses import bonus_settings_save
+from rewards.services.bonuses import bonus_settings_ensure, bonus_settings_save
 from rewards.services.referrals import referral_approve, referral_refuse
 
 
@@ -20,7 +19,7 @@ from rewards.services.referrals import referral_approve, referral_refuse
 class BonusSettingsAdmin(SingletonAdminMixin, admin.ModelAdmin):
     """One row: the changelist opens it, it cannot be added twice or deleted."""
 
-    singleton_get = staticmethod(bonus_settings_get)
+    singleton_get = staticmethod(bonus_settings_ensure)
 
     list_display = (
         "__str__",

@@ -6,6 +6,6 @@ from rewards.models import StaffControls
 
 
 def staff_controls_get() -> StaffControls:
-    """The one StaffControls row (created with the default limits)."""
-    obj, _created = StaffControls.objects.get_or_create(pk=1)
-    return obj
+    """The one StaffControls row. Before the row exists, an unsaved row with the
+    default limits: a selector never writes; staff_controls_ensure creates it."""
+    return StaffControls.objects.filter(pk=1).first() or StaffControls(pk=1)

@@ -6,6 +6,7 @@ from rewards.models import BonusSettings
 
 
 def bonus_settings_get() -> BonusSettings:
-    """The one BonusSettings row (every bonus off until a Manager sets amounts)."""
-    obj, _created = BonusSettings.objects.get_or_create(pk=1)
-    return obj
+    """The one BonusSettings row (every bonus off until a Manager sets amounts).
+    Before the row exists, an unsaved row with the defaults: a selector never
+    writes; bonus_settings_ensure creates the row."""
+    return BonusSettings.objects.filter(pk=1).first() or BonusSettings(pk=1)

@@ -30,6 +30,7 @@ from rewards.services.bonuses import (  # noqa: F401
     WELCOME_REASON,
     birthday_bonus_grant_due,
     bonus_grant,
+    bonus_settings_ensure,
     bonus_settings_save,
     bonus_settings_update,
     profile_bonus_check,
@@ -38,6 +39,7 @@ from rewards.services.counter_controls import (  # noqa: F401
     DailyLimitReached,
     counter_hook,
     limit_refusal_record,
+    staff_controls_ensure,
     staff_controls_save,
 )
 from rewards.services.earning import (  # noqa: F401

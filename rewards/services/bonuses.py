@@ -133,9 +133,16 @@ def birthday_bonus_grant_due(
                 given += 1
 
 
+def bonus_settings_ensure() -> BonusSettings:
+    """The one bonus and referral settings row, created with the defaults (every
+    bonus off) when it does not exist yet. Locks nothing; queues nothing."""
+    row, _created = BonusSettings.objects.get_or_create(pk=1)
+    return row
+
+
 def bonus_settings_update(**values) -> BonusSettings:
     """Set bonus and referral amounts on the one settings row (seed data, scripts)."""
-    return settings_row_update(bonus_settings_get(), **values)
+    return settings_row_update(bonus_settings_ensure(), **values)
 
 
 def bonus_settings_save(

@@ -161,6 +161,13 @@ def limit_refusal_record(
     )
 
 
+def staff_controls_ensure() -> StaffControls:
+    """The one StaffControls row, created with the default limits when it does
+    not exist yet. Locks nothing; queues nothing."""
+    row, _created = StaffControls.objects.get_or_create(pk=1)
+    return row
+
+
 def staff_controls_save(
     *, controls: StaffControls, actor: StaffActor | None = None
 ) -> StaffControls:

@@ -169,3 +169,29 @@ def test_every_import_inside_a_function_names_what_exists():
                                 f"{rel}:{node.lineno} {node.module}.{alias.name}"
                             )
     assert not stale, "imports of names that do not exist:\n" + "\n".join(stale)
+
+
+WRITES = {"save", "delete", "get_or_create", "update_or_create", "bulk_create",
+          "bulk_update", "create"}  # fmt: skip
+
+
+def test_selectors_only_read():
+    """A selectors module never writes a row: no save, delete, create,
+    get_or_create ... (a missing settings row is an unsaved default; an
+    `*_ensure` service creates it)."""
+    found = []
+    for name, path in project_modules().items():
+        if ".selectors" not in name:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in WRITES
+                and not (  # the cache is not a row
+                    isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == "cache"
+                )
+            ):
+                found.append(f"{name}:{node.lineno} .{node.func.attr}()")
+    assert not found, "selectors that write:\n" + "\n".join(found)

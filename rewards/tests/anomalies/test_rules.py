@@ -494,9 +494,9 @@ class TestAdmin:
 
     def test_manager_edits_the_anomaly_thresholds(self, client, manager):
         client.force_login(manager)
-        from rewards.selectors.controls import staff_controls_get
+        from rewards.services.counter_controls import staff_controls_ensure
 
-        controls = staff_controls_get()
+        controls = staff_controls_ensure()
         url = reverse("admin:rewards_staffcontrols_change", args=[controls.pk])
         response = client.post(
             url,

@@ -267,9 +267,9 @@ class TestStaffControlsAdmin:
         assert response.status_code == 200
 
     def test_manager_changes_the_threshold(self, client, manager):
-        from rewards.selectors.controls import staff_controls_get
+        from rewards.services.counter_controls import staff_controls_ensure
 
-        row = staff_controls_get()
+        row = staff_controls_ensure()
         response = _login(client, manager).post(
             reverse("admin:rewards_staffcontrols_change", args=[row.pk]),
             {

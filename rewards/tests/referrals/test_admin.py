@@ -8,6 +8,7 @@ from members.tests.factories import MemberFactory
 from rewards.models import BonusSettings, Referral, ReferralStatus, RefusalReason
 from rewards.selectors.invariants import ledger_discrepancies
 from rewards.selectors.referrals import bonus_settings_get
+from rewards.services.bonuses import bonus_settings_ensure
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +51,7 @@ class TestBonusSettingsAdmin:
         )
 
     def test_search(self, su_client):
-        bonus_settings_get()
+        bonus_settings_ensure()
         response = su_client.get(
             reverse("admin:rewards_bonussettings_changelist"), {"q": "0"}
         )
@@ -61,13 +62,13 @@ class TestBonusSettingsAdmin:
         assert (
             su_client.get(reverse("admin:rewards_bonussettings_add")).status_code == 200
         )
-        bonus_settings_get()
+        bonus_settings_ensure()
         assert (
             su_client.get(reverse("admin:rewards_bonussettings_add")).status_code == 403
         )
 
     def test_change_saves_the_amounts(self, su_client):
-        row = bonus_settings_get()
+        row = bonus_settings_ensure()
         url = reverse("admin:rewards_bonussettings_change", args=[row.pk])
         assert su_client.get(url).status_code == 200
 
