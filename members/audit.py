@@ -77,6 +77,7 @@ def staff_audit_record(
     action: str,
     obj: models.Model | None = None,
     member: Member | None = None,
+    member_id: int | None = None,
     details: dict | None = None,
 ) -> StaffAuditEvent | None:
     """The audit row of a staff action, written by the service that does it
@@ -88,6 +89,7 @@ def staff_audit_record(
         actor=actor.user,
         action=action,
         member=member,
+        member_id=member_id,
         obj=obj,
         details=details,
         ip=actor.ip,
@@ -145,11 +147,10 @@ def audited_delete(*, obj: models.Model, actor: StaffActor | None) -> None:
 
 def member_viewed_record(*, actor: StaffActor, member: Member, where: str) -> None:
     """Record that a staff user opened a member's data (`where`: the page)."""
-    staff_audit_write(
-        actor=actor.user,
+    staff_audit_record(
+        actor=actor,
         action=AuditAction.MEMBER_VIEWED,
         member=member,
         obj=member,
         details={"page": where},
-        ip=actor.ip,
     )

@@ -16,7 +16,7 @@ from campaigns.events.selectors import member_tier_get, tier_allows
 from campaigns.events.services import event_locked
 from campaigns.locks import event_rsvp_lock
 from campaigns.models import Event, EventRsvp, EventStatus, RsvpStatus
-from members.audit import StaffActor, staff_audit_write
+from members.audit import StaffActor, staff_audit_record
 from members.errors import Conflict
 from members.models import Member
 from rewards.models import LedgerEntry
@@ -113,8 +113,8 @@ def event_checkin(
                 reason=_("Came to “%(title)s”") % {"title": event.title},
                 idempotency_key=_checkin_key(event, member),
             )
-        staff_audit_write(
-            actor=actor.user,
+        staff_audit_record(
+            actor=actor,
             action=AUDIT_EVENT_CHECKIN,
             member=member,
             obj=rsvp,
@@ -123,7 +123,6 @@ def event_checkin(
                 "points": event.checkin_points,
                 "walk_in": walk_in,
             },
-            ip=actor.ip,
         )
     return CheckinResult(rsvp=rsvp, entry=entry, already=False, walk_in=walk_in)
 

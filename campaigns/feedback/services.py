@@ -29,7 +29,7 @@ from campaigns.models import (
     ComplaintStatus,
     ComplaintTopic,
 )
-from members.audit import StaffActor, staff_audit_write
+from members.audit import StaffActor, staff_audit_record
 from members.errors import Conflict, Forbidden, InvalidInput, NotFound
 from members.links import absolute_url
 from members.models import Member, User
@@ -102,13 +102,12 @@ def _touch(complaint: Complaint, *fields: str) -> None:
 
 
 def _audit(actor: StaffActor, action: str, complaint: Complaint, **details) -> None:
-    staff_audit_write(
-        actor=actor.user,
+    staff_audit_record(
+        actor=actor,
         action=action,
         member_id=complaint.member_id,
         obj=complaint,
         details=details,
-        ip=actor.ip,
     )
 
 

@@ -37,6 +37,7 @@ from campaigns.queueing import task_queue
 from members.audit import StaffActor, audited_save
 from members.messages import member_address, member_channel
 from members.models import Member
+from members.singletons import singleton_ensure
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,7 @@ INTERRUPTED = "Delivery interrupted: may or may not have been sent"
 
 def delivery_settings_get() -> DeliverySettings:
     """The one row of delivery settings, created with its defaults when missing."""
-    row, _created = DeliverySettings.objects.get_or_create(pk=1)
-    return row
+    return singleton_ensure(DeliverySettings)
 
 
 def delivery_settings_save(

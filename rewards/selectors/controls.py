@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from members.singletons import singleton_read
 from rewards.models import StaffControls
 
 
 def staff_controls_get() -> StaffControls:
     """The one StaffControls row. Before the row exists, an unsaved row with the
     default limits: a selector never writes; staff_controls_ensure creates it."""
-    return StaffControls.objects.filter(pk=1).first() or StaffControls(pk=1)
+    return singleton_read(StaffControls)

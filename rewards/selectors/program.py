@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from members.singletons import singleton_read
 from rewards.models import EarningRule, ProgramSettings, RuleStatus
 
 
@@ -11,10 +12,7 @@ def program_settings_get() -> ProgramSettings:
     """The program settings row. Before it exists (migration 0002 creates it; a
     transactional test empties the table), an unsaved row with the defaults:
     a selector never writes, program_settings_ensure creates the row."""
-    row = ProgramSettings.objects.filter(pk=1).first()
-    if row is None:
-        row = ProgramSettings(pk=1, currency=settings.LOYALTY_CURRENCY)
-    return row
+    return singleton_read(ProgramSettings, currency=settings.LOYALTY_CURRENCY)
 
 
 def earning_rules_active(*, status: str = RuleStatus.ACTIVE) -> list[EarningRule]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from members.singletons import singleton_read
 from rewards.models import BonusSettings
 
 
@@ -9,4 +10,4 @@ def bonus_settings_get() -> BonusSettings:
     """The one BonusSettings row (every bonus off until a Manager sets amounts).
     Before the row exists, an unsaved row with the defaults: a selector never
     writes; bonus_settings_ensure creates the row."""
-    return BonusSettings.objects.filter(pk=1).first() or BonusSettings(pk=1)
+    return singleton_read(BonusSettings)

@@ -21,7 +21,7 @@ from django.db.models.functions import Abs
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from members.audit import StaffActor, staff_audit_write
+from members.audit import StaffActor, staff_audit_record
 from members.errors import Conflict, Forbidden, InvalidInput, NotFound
 from members.locks import member_lock
 from members.models import AuditAction, Member
@@ -146,13 +146,12 @@ def adjustment_request(
                 "threshold": threshold,
                 "applied_in_window": applied,
             }
-        staff_audit_write(
-            actor=actor.user,
+        staff_audit_record(
+            actor=actor,
             action=action,
             member=member,
             obj=adjustment,
             details=details,
-            ip=actor.ip,
         )
         return adjustment, False
 
@@ -234,13 +233,12 @@ def adjustment_approve(
         locked.save(
             update_fields=["status", "decided_by", "decided_at", "ledger_entry"]
         )
-        staff_audit_write(
-            actor=actor.user,
+        staff_audit_record(
+            actor=actor,
             action=AuditAction.ADJUSTMENT_APPROVED,
             member=adjustment.member,
             obj=locked,
             details={"points": locked.points, "ledger_entry": entry.pk},
-            ip=actor.ip,
         )
         approved[:] = [locked]
 
@@ -294,12 +292,11 @@ def adjustment_refuse(
         locked.save(
             update_fields=["status", "decided_by", "decided_at", "decision_note"]
         )
-        staff_audit_write(
-            actor=actor.user,
+        staff_audit_record(
+            actor=actor,
             action=AuditAction.ADJUSTMENT_REFUSED,
             member=adjustment.member,
             obj=locked,
             details={"points": locked.points},
-            ip=actor.ip,
         )
     return locked, False

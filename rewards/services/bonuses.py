@@ -11,6 +11,7 @@ from django.utils import timezone
 from members.audit import StaffActor, audited_save
 from members.locks import member_lock_or_none
 from members.models import Member
+from members.singletons import singleton_ensure
 from rewards.models import BonusSettings, VoucherSource
 from rewards.selectors.referrals import bonus_settings_get
 from rewards.services.earning import settings_row_update
@@ -136,8 +137,7 @@ def birthday_bonus_grant_due(
 def bonus_settings_ensure() -> BonusSettings:
     """The one bonus and referral settings row, created with the defaults (every
     bonus off) when it does not exist yet. Locks nothing; queues nothing."""
-    row, _created = BonusSettings.objects.get_or_create(pk=1)
-    return row
+    return singleton_ensure(BonusSettings)
 
 
 def bonus_settings_update(**values) -> BonusSettings:

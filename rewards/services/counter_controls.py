@@ -27,9 +27,10 @@ from django.db.models import Model, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from members.audit import StaffActor, audited_save, staff_audit_write
+from members.audit import StaffActor, audited_save, staff_audit_record
 from members.errors import Conflict
 from members.models import AuditAction
+from members.singletons import singleton_ensure
 from rewards.locks import staff_user_lock
 from rewards.models import Purchase, PurchaseReturn, Redemption, StaffControls, Voucher
 from rewards.selectors.controls import staff_controls_get
@@ -135,13 +136,12 @@ def counter_hook(*, actor: StaffActor, action: str) -> Callable[[Model], None]:
 
     def on_written(row: Model) -> None:
         _limits_check(actor, action, row, staff_controls_get())
-        staff_audit_write(
-            actor=actor.user,
+        staff_audit_record(
+            actor=actor,
             action=action,
             member_id=_member_id(row),
             obj=row,
             details=_details(row),
-            ip=actor.ip,
         )
 
     return on_written
@@ -152,20 +152,18 @@ def limit_refusal_record(
 ) -> None:
     """Keep a refused attempt in the audit log, in its own transaction: the
     write it refused was rolled back."""
-    staff_audit_write(
-        actor=actor.user,
+    staff_audit_record(
+        actor=actor,
         action=AuditAction.LIMIT_REFUSED,
         member_id=member_id,
         details={"limit": error.extra.get("limit"), "field": error.field},
-        ip=actor.ip,
     )
 
 
 def staff_controls_ensure() -> StaffControls:
     """The one StaffControls row, created with the default limits when it does
     not exist yet. Locks nothing; queues nothing."""
-    row, _created = StaffControls.objects.get_or_create(pk=1)
-    return row
+    return singleton_ensure(StaffControls)
 
 
 def staff_controls_save(

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from members.audit import StaffActor, audited_save
 from members.errors import InvalidInput
 from members.models import Store
+from members.singletons import singleton_ensure
 from rewards.earn_config import earn_config_changed
 from rewards.locks import earning_rule_lock
 from rewards.models import EarningRule, ProgramSettings, RuleKind, RuleStatus
@@ -22,10 +23,7 @@ def program_settings_ensure() -> ProgramSettings:
     """The program settings row, created with the defaults when it does not exist
     yet (migration 0002 creates it; a transactional test empties the table).
     Locks nothing; queues nothing."""
-    row, _created = ProgramSettings.objects.get_or_create(
-        pk=1, defaults={"currency": settings.LOYALTY_CURRENCY}
-    )
-    return row
+    return singleton_ensure(ProgramSettings, currency=settings.LOYALTY_CURRENCY)
 
 
 def program_settings_save(
