@@ -22,7 +22,7 @@ from analytics.selectors.rfm import (
     rfm_window_days,
     segment_for,
 )
-from campaigns.models import Segment, SegmentKind, SegmentStaticMember
+from campaigns.segments.services import segment_static_create
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +126,8 @@ def rfm_refresh(
 def rfm_segment_to_campaign_segment(*, segment: str, created_by=None):
     """A static campaign segment holding the members now in an RFM segment.
 
-    One SELECT of the member ids, then one INSERT per 5,000 rows, all in one
-    transaction with the Segment row. Locks nothing, queues nothing.
+    One SELECT of the member ids, then campaigns' segment_static_create (one
+    transaction). Locks nothing, queues nothing.
     """
     rfm_segment_q([segment])  # refuses an unknown name with InvalidInput
     label = RFMSegment(segment).label
@@ -137,27 +137,14 @@ def rfm_segment_to_campaign_segment(*, segment: str, created_by=None):
         .values_list("member_id", flat=True)
     )
     stamp = rfm_last_computed_at() or timezone.now()
-    with transaction.atomic(durable=True):
-        campaign_segment = Segment.objects.create(
-            name=_("RFM: %(segment)s (%(date)s)")
-            % {"segment": label, "date": timezone.localdate(stamp).isoformat()},
-            description=_(
-                "Members of the RFM segment “%(segment)s” on %(date)s: %(count)s."
-            )
-            % {
-                "segment": label,
-                "date": timezone.localdate(stamp).isoformat(),
-                "count": len(member_ids),
-            },
-            kind=SegmentKind.STATIC,
-            definition={"source": "rfm", "rfm_segment": segment},
-            created_by=created_by,
+    date = timezone.localdate(stamp).isoformat()
+    return segment_static_create(
+        name=_("RFM: %(segment)s (%(date)s)") % {"segment": label, "date": date},
+        description=_(
+            "Members of the RFM segment “%(segment)s” on %(date)s: %(count)s."
         )
-        SegmentStaticMember.objects.bulk_create(
-            [
-                SegmentStaticMember(segment=campaign_segment, member_id=pk)
-                for pk in member_ids
-            ],
-            batch_size=5000,
-        )
-    return campaign_segment
+        % {"segment": label, "date": date, "count": len(member_ids)},
+        member_ids=member_ids,
+        source={"source": "rfm", "rfm_segment": segment},
+        by=created_by,
+    )
