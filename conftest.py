@@ -75,6 +75,8 @@ def _test_settings(settings, tmp_path):
         },
     }
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Uploads (reward pictures, the logo) go to the test's own folder.
+    settings.MEDIA_ROOT = tmp_path / "media"
     # Many tests log in with client.login() (no request, which django-axes needs)
     # or fail on purpose; tests of the lockout turn it back on.
     settings.AXES_ENABLED = False

@@ -29,6 +29,7 @@ from demo.data import (
     STORES,
     TIERS,
 )
+from demo.reward_pictures import reward_pictures_attach
 from demo.seed_plan import Event, Plan
 from members.models import (
     Member,
@@ -177,7 +178,8 @@ class ProgramSeeding:
                     )
                 )
             )
-        self.stdout.write(f"Rewards: {len(rewards)}")
+        pictures = reward_pictures_attach(rewards)
+        self.stdout.write(f"Rewards: {len(rewards)} ({pictures} with pictures)")
         return rewards
 
     def _stamp_programs_create(self) -> None:

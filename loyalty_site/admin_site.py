@@ -12,6 +12,7 @@ from django.urls import re_path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from members.admin_base import COUNTER_PERMISSION, PlainNumbersAdminSite
+from members.branding import branding_get
 
 # Admin pages of models that moved from members to rewards (rewards 0013): links
 # in emails sent before the move (the anomaly digest) and staff bookmarks still
@@ -67,6 +68,10 @@ class LoyaltyAdminSite(PlainNumbersAdminSite):
 
     def each_context(self, request):
         context = super().each_context(request)
+        # The program's name (members.branding, cached: no query).
+        brand = branding_get()
+        context["site_header"] = _("%(program)s back office") % {"program": brand.name}
+        context["site_title"] = brand.name
         user = request.user
         if user.is_active and user.is_staff and user.has_perm(COUNTER_PERMISSION):
             context["counter_url"] = reverse("admin:counter", current_app=self.name)

@@ -143,7 +143,7 @@ MARKETER = [
 # Runs a shop and the programme: everything a Cashier and a Marketer may do
 # (MANAGER is built from their lists), plus points adjustments (and approving other staff's), programme settings,
 # the catalog, tiers, stamp programs, membership plans, partners, stores and
-# till tokens, bonuses and referrals, staff controls, the audit log, anomaly
+# till tokens, the branding, bonuses and referrals, staff controls, the audit log, anomaly
 # flags, anonymisation, store sales and reward categories.
 MANAGER_ONLY = [
     # members
@@ -151,6 +151,8 @@ MANAGER_ONLY = [
     "members.add_apitoken",
     "members.change_apitoken",
     "members.delete_apitoken",
+    "members.view_branding",
+    "members.change_branding",  # program name, logo, colours, favicon
     "members.change_member",
     "members.view_membererasure",
     "members.add_membererasure",

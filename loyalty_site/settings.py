@@ -224,6 +224,14 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
+# --- Uploaded files (reward pictures, the logo and favicon) -------------------
+# Served by Django itself only with DEBUG on (make run); production serves
+# MEDIA_ROOT from the web server or points MEDIA_URL at object storage
+# (docs/operations.md).
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR / "media")
+MEDIA_URL = env.str("MEDIA_URL", default="/media/")
+_MEDIA_ORIGIN = "/".join(MEDIA_URL.split("/", 3)[:3]) if "://" in MEDIA_URL else ""
+
 # --- Email --------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url_config(
     env.str("EMAIL_URL", default="") or "filemail://" + str(VAR / "mail")
@@ -478,7 +486,11 @@ X_FRAME_OPTIONS = "DENY"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
+        # Uploaded pictures may come from object storage (an absolute MEDIA_URL).
+        "img-src": ["'self'", "data:", *([_MEDIA_ORIGIN] if _MEDIA_ORIGIN else [])],
+        # The installable card: its manifest and service worker (/sw.js).
+        "manifest-src": ["'self'"],
+        "worker-src": ["'self'"],
         "style-src": ["'self'"],
         "script-src": ["'self'"],
         "object-src": ["'none'"],

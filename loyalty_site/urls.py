@@ -1,30 +1,33 @@
 from csp.decorators import csp_update
+from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from loyalty_site.views import portal
+from loyalty_site.views import app, portal
 from members import urls as members_urls
+from members.branding import branding_get
 from members.views import PasswordResetRequestView, healthz
 
 
 class FaviconView(RedirectView):
-    """/favicon.ico, which browsers ask for on their own: the SVG icon the
-    pages link. Temporary: its hashed static name changes with its content."""
+    """/favicon.ico, which browsers ask for on their own: the icon the pages
+    link (the branding's, else the SVG). Temporary: it changes with them."""
 
     permanent = False
 
     def get_redirect_url(self, *args, **kwargs) -> str:
-        return static("img/favicon.svg")
+        return branding_get().favicon_url
 
 
 # The customer portal ("portal:..."): the pages that combine apps, then members'.
 portal_urls = [
     path("", portal.home, name="home"),
     path("dashboard/", portal.dashboard, name="dashboard"),
+    path("card/", portal.card, name="card"),
     *members_urls.urlpatterns,
 ]
 
@@ -47,6 +50,11 @@ api_v1 = [
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", FaviconView.as_view(), name="favicon"),
+    # The program's look and the installable card (loyalty_site.views.app).
+    path("branding/<str:part>.css", app.branding_css, name="branding_css"),
+    path("manifest.webmanifest", app.manifest, name="manifest"),
+    path("app-icon/<int:size>.png", app.app_icon, name="app_icon"),
+    path("sw.js", app.service_worker, name="service_worker"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api-v1"))),
@@ -88,3 +96,6 @@ urlpatterns = [
     path("", include("analytics.urls")),
     path("", include((portal_urls, "portal"))),
 ]
+# Uploaded files (reward pictures, logo): Django serves them with DEBUG on only
+# (make run); production serves MEDIA_ROOT itself (docs/operations.md).
+urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

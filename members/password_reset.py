@@ -35,6 +35,7 @@ from django.utils.http import urlsafe_base64_encode
 from kombu.exceptions import OperationalError
 
 from members.audit import request_ip
+from members.branding import branding_get
 from members.links import absolute_url, site_host
 
 logger = logging.getLogger(__name__)
@@ -136,6 +137,7 @@ def password_reset_email_send(*, email: str, language: str) -> int:
         }
         to_email = getattr(user, user.get_email_field_name())
         with translation.override(language):
+            context["program_name"] = branding_get().name  # its default translated
             form.send_mail(
                 SUBJECT_TEMPLATE, BODY_TEMPLATE, context, None, to_email=to_email
             )

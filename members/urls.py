@@ -9,7 +9,6 @@ from members import views
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("signup/verify/", views.signup_verify, name="signup_verify"),
-    path("card/", views.card, name="card"),
     path("profile/", views.profile, name="profile"),
     path("preferences/", views.preferences, name="preferences"),
     path("referrals/", views.referrals, name="referrals"),

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from functools import wraps
 
-import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
@@ -176,25 +175,6 @@ def signup_verify(request):
         "sent_to": claim.get("to", ""),
     }
     return render(request, "members/signup_verify.html", context)
-
-
-@require_GET
-@member_required
-def card(request, member: Member):
-    qr = segno.make(member.card_number, micro=False, error="m")
-    svg = qr.svg_inline(
-        scale=8,
-        border=2,
-        omitsize=True,
-        svgclass="card-qr",
-        title=_("QR code of card %(card)s") % {"card": member.card_number},
-    )
-    context = {
-        "member": member,
-        "card_number": card_number_format(member.card_number),
-        "qr_svg": svg,
-    }
-    return render(request, "members/card.html", context)
 
 
 @require_http_methods(["GET", "POST"])

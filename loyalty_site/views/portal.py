@@ -1,13 +1,18 @@
 """Customer portal pages that show several apps at once: the landing page (the
-program's earn rate) and the dashboard (points, tier, stamp cards, membership,
-the survey prompt). Mounted with members' pages in the "portal" namespace
+program's earn rate), the dashboard (points, tier, stamp cards, membership,
+the survey prompt) and the card (members' card number and QR with rewards'
+balance; the page the installable app opens, kept offline by /sw.js). Mounted with members' pages in the "portal" namespace
 (loyalty_site/urls.py). Thin: selectors read, templates in templates/portal/.
 """
 
 from __future__ import annotations
 
+import segno
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from members.cards import card_number_format
@@ -17,6 +22,7 @@ from members.views import member_required
 from rewards.earn_config import earn_config_get
 from rewards.selectors.ledger import (
     ledger_entries_explained_for_member,
+    member_balance_get,
     points_discount,
     points_outlook_get,
     points_spendable_now,
@@ -72,3 +78,27 @@ def dashboard(request, member: Member):
         "membership_url": reverse("catalog:membership"),
     }
     return render(request, "portal/dashboard.html", context)
+
+
+@require_GET
+@never_cache
+@member_required
+def card(request, member: Member):
+    """The card to show at the till. The service worker keeps the last copy
+    for offline use, so the page says when its balance was read."""
+    qr = segno.make(member.card_number, micro=False, error="m")
+    svg = qr.svg_inline(
+        scale=8,
+        border=2,
+        omitsize=True,
+        svgclass="card-qr",
+        title=_("QR code of card %(card)s") % {"card": member.card_number},
+    )
+    context = {
+        "member": member,
+        "card_number": card_number_format(member.card_number),
+        "qr_svg": svg,
+        "balance": member_balance_get(member_id=member.pk),
+        "balance_at": timezone.now(),
+    }
+    return render(request, "portal/card.html", context)

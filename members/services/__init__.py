@@ -5,6 +5,11 @@ What the apps above add to an enrolment or a profile change (rewards: points
 accounts, bonuses, referrals) plugs in through members.services.hooks.
 """
 
+from members.services.branding import (  # noqa: F401
+    branding_ensure,
+    branding_save,
+    branding_update,
+)
 from members.services.consent import (  # noqa: F401
     consent_apply,
     consent_write,

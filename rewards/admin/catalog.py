@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from members.admin_base import ReadOnlyAdminMixin
@@ -62,7 +63,8 @@ class RewardAdmin(admin.ModelAdmin):
     search_fields = ("name", "description")
     list_select_related = ()
     fieldsets = (
-        (None, {"fields": ("name", "description", "type", "value", "image_url")}),
+        (None, {"fields": ("name", "description", "type", "value")}),
+        (_("Picture"), {"fields": ("image", "picture_preview", "image_url")}),
         (
             _("Price and stock"),
             {"fields": ("points_cost", "stock", "limit_count", "limit_days")},
@@ -84,8 +86,18 @@ class RewardAdmin(admin.ModelAdmin):
         ),
     )
 
+    readonly_fields = ("picture_preview",)
+
     def has_delete_permission(self, request, obj=None):
         return False  # vouchers and ledger entries point at it; deactivate instead
+
+    @admin.display(description=_("thumbnail"))
+    def picture_preview(self, obj):
+        if not obj or not obj.image_thumbnail:
+            return "—"
+        return format_html(
+            '<img src="{}" alt="" width="180" height="120">', obj.image_thumbnail.url
+        )
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -48,11 +49,26 @@ class Reward(models.Model):
     points_cost = models.PositiveIntegerField(
         _("points cost"), validators=[MinValueValidator(1)]
     )
+    image = models.ImageField(
+        _("picture"),
+        upload_to="rewards/",
+        blank=True,
+        help_text=_(
+            "A photo or drawing of the reward (PNG or JPEG); the catalog and the "
+            "voucher show a 600 × 400 thumbnail made from it."
+        ),
+    )
+    image_thumbnail = models.ImageField(
+        _("thumbnail"), upload_to="rewards/thumbs/", blank=True, editable=False
+    )
     image_url = models.CharField(
-        _("image"),
+        _("picture address"),
         max_length=500,
         blank=True,
-        help_text=_('An image URL or a static path such as "img/rewards/coffee.jpg".'),
+        help_text=_(
+            "Instead of an upload: an image URL or a static path such as "
+            '"img/rewards/coffee.jpg".'
+        ),
     )
     stock = models.PositiveIntegerField(
         _("stock"),
@@ -155,6 +171,17 @@ class Reward(models.Model):
             errors["active_until"] = _("The end must come after the start.")
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def picture_url(self) -> str:
+        """The thumbnail's URL, else the picture address's; "" when neither."""
+        if self.image_thumbnail:
+            return self.image_thumbnail.url
+        if not self.image_url:
+            return ""
+        if "://" in self.image_url or self.image_url.startswith("/"):
+            return self.image_url
+        return static(self.image_url)
 
     @property
     def value_text(self) -> str:

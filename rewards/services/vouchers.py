@@ -28,6 +28,7 @@ from rewards.selectors.catalog import voucher_code_normalize, voucher_refusal
 from rewards.services.idempotency import body_fingerprint, idempotent_write
 from rewards.services.inputs import receipt_id_clean
 from rewards.services.ledger import entry_post, spendable_check
+from rewards.services.pictures import reward_thumbnail_refresh
 
 # --- rewards catalog and vouchers -------------------------------------------------------
 
@@ -43,13 +44,15 @@ def voucher_code_new() -> str:
 
 
 def reward_save(*, reward: Reward, stock_seen: int | None = None) -> Reward:
-    """Create or update a catalog reward (admin, seed data).
+    """Create or update a catalog reward (admin, seed data), with the thumbnail
+    of a new picture (rewards.services.pictures, written to the media storage).
 
     An update locks the reward row. A stock edit is applied as a change from
     `stock_seen` (what the editor's form showed), so redemptions made while the
     form was open are not undone; the stock never goes below zero.
     """
     reward.full_clean(exclude=["stock"] if reward.pk else None)
+    reward_thumbnail_refresh(reward=reward)
     # Not durable: the admin's change form already runs in a transaction.
     with transaction.atomic():
         if reward.pk is None:

@@ -26,6 +26,10 @@ pytestmark = pytest.mark.django_db
 PUBLIC = {
     "healthz",
     "favicon",
+    "branding_css",
+    "manifest",
+    "app_icon",
+    "service_worker",
     "admin:login",
     "admin:logout",
     "set_language",
