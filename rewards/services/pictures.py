@@ -25,13 +25,21 @@ def reward_thumbnail_refresh(*, reward: Reward) -> bool:
         return False
     if reward.image._committed and reward.image_thumbnail:
         return False
+    picture = reward.image
+    stored = picture._committed
+    picture.open("rb")
     try:
-        with reward.image.open("rb") as source:
-            data = thumbnail_jpeg(source, REWARD_THUMBNAIL_SIZE)
+        data = thumbnail_jpeg(picture.file, REWARD_THUMBNAIL_SIZE)
     except ImageUnreadable as exc:
         raise InvalidInput(
             _("This file is not a picture that can be read."), field="image"
         ) from exc
+    finally:
+        # A new upload stays open for the save that stores it.
+        if stored:
+            picture.close()
+        else:
+            picture.file.seek(0)
     stem = PurePosixPath(reward.image.name).stem or "reward"
     reward.image_thumbnail.save(f"{stem}.jpg", ContentFile(data), save=False)
     return True
