@@ -35,7 +35,11 @@ from members.models import Branding
 from members.models.branding import DEFAULT_PRIMARY, DEFAULT_SECONDARY
 from members.singletons import singleton_read
 
-CACHE_KEY = "members:branding:v1"
+# Part of the version that the stylesheet and icon links carry (browsers keep
+# them for a year): raise it when templates/members/branding_*.css or the icon
+# drawing (members.images) change, so browsers fetch the new ones.
+ASSETS_REVISION = 1
+CACHE_KEY = f"members:branding:v1:{ASSETS_REVISION}"
 CACHE_SECONDS = 24 * 3600  # cleared on every save; the timeout only bounds drift
 LOCAL_SECONDS = 5.0  # a worker's copy (no request to clear it)
 DEFAULT_FAVICON = "img/favicon.svg"
@@ -197,7 +201,9 @@ def _row_values() -> dict:
         "primary": _colour(row.primary_color, DEFAULT_PRIMARY),
         "secondary": _colour(row.secondary_color, DEFAULT_SECONDARY),
     }
-    stamp = "|".join([*values.values(), str(row.updated_at or "")])
+    stamp = "|".join(
+        [*values.values(), str(row.updated_at or ""), str(ASSETS_REVISION)]
+    )
     values["version"] = hashlib.sha256(stamp.encode()).hexdigest()[:10]
     return values
 
