@@ -28,6 +28,12 @@ class BrandingAdmin(SingletonAdminMixin, admin.ModelAdmin):
     )
     readonly_fields = ("updated_at",)
 
+    def has_add_permission(self, request):
+        # Never: the changelist opens (and if need be creates) the one row. Not
+        # asking the table whether it exists keeps every admin page's sidebar
+        # free of a query for it.
+        return False
+
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
         if db_field.name in ("primary_color", "secondary_color"):
