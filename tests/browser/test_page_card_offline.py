@@ -45,6 +45,16 @@ def _log_in_to_the_card(page, live_server) -> str:
     return card_url
 
 
+def _wait_until_the_worker_controls(page) -> None:
+    # Polled from here: page.wait_for_function evaluates its predicate with
+    # eval, which the Content Security Policy refuses.
+    for _attempt in range(100):
+        if page.evaluate("navigator.serviceWorker.controller !== null"):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("the service worker never took control of the card page")
+
+
 def _expect_the_card(page, member, balance: str, at: str) -> None:
     expect(page.get_by_test_id("card-number")).to_have_text(
         card_number_format(member.card_number)
@@ -65,7 +75,7 @@ def test_card_page_opens_offline_after_one_visit(
     at = page.get_by_test_id("card-balance-at").inner_text()
     assert re.fullmatch(r"Balance as of .*\d{1,2}:\d{2}.*", at), at
     # The worker runs this page and has kept a copy of the card.
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    _wait_until_the_worker_controls(page)
     expect(page.locator("#card-page")).to_have_attribute("data-offline-ready", "yes")
     expect(page.get_by_test_id("card-offline-ready")).to_be_visible()
     expect(page.get_by_test_id("card-offline")).to_be_hidden()
@@ -97,7 +107,7 @@ def test_card_page_opens_offline_after_one_visit(
 def test_logging_out_forgets_the_offline_card(page, context, live_server, card_member):
     page.set_default_timeout(10_000)
     card_url = _log_in_to_the_card(page, live_server)
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    _wait_until_the_worker_controls(page)
     expect(page.locator("#card-page")).to_have_attribute("data-offline-ready", "yes")
 
     page.locator("form[action='/accounts/logout/'] button").click()
