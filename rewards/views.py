@@ -37,7 +37,7 @@ from rewards.selectors.stamps import (
     stamp_cards_open_for_member,
 )
 from rewards.selectors.statement import earn_breakdown_explain, ledger_entry_explain
-from rewards.selectors.tiers import tier_progress_get, tier_value_text, tier_window_text
+from rewards.selectors.tiers import tier_progress_get, tier_requirement_text
 from rewards.services.vouchers import reward_redeem
 
 STATEMENT_PAGE_SIZE = 25
@@ -170,8 +170,7 @@ def tiers(request, member: Member):
     rows = [
         {
             "tier": tier,
-            "needs": tier_value_text(tier, tier.threshold, currency=currency),
-            "window": tier_window_text(tier),
+            "requirement": tier_requirement_text(tier, currency=currency),
         }
         # The process's copy, current for the settings row just read.
         for tier in earn_config_get(program.config_version).tiers

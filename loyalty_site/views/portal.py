@@ -30,6 +30,13 @@ from rewards.selectors.tiers import tier_progress_get
 DASHBOARD_ENTRIES = 5
 
 
+def _guaranteed_rank(membership) -> int | None:
+    """The rank of the tier the membership in force guarantees (the nightly
+    downgrade's rule: rewards.selectors.memberships.membership_guaranteed_ranks)."""
+    tier = membership.plan.guaranteed_tier if membership is not None else None
+    return tier.rank if tier is not None and tier.is_active else None
+
+
 @require_GET
 def home(request):
     if member_get_for_user(user=request.user) is not None:
@@ -51,6 +58,7 @@ def dashboard(request, member: Member):
     outlook = points_outlook_get(account=member.account)
     # What the till gives for the points spendable now; pending ones are said apart.
     spendable = points_spendable_now(balance=balance, pending=outlook.pending)
+    membership = membership_active_get(member_id=member.pk)
     context = {
         "member": member,
         "balance": balance,
@@ -62,13 +70,17 @@ def dashboard(request, member: Member):
             (entry, ledger_entry_explain(entry, currency=program.currency))
             for entry in entries
         ],
-        "tier": tier_progress_get(member=member, program=program),
+        "tier": tier_progress_get(
+            member=member,
+            program=program,
+            guaranteed_rank=_guaranteed_rank(membership),
+        ),
         "outlook": outlook,
         # No active stamp program, no open card to show: no query.
         "stamp_cards": stamp_cards_open_for_member(member_id=member.pk)
         if held.stamp_programs
         else [],
-        "membership": membership_active_get(member_id=member.pk),
+        "membership": membership,
         "membership_url": reverse("catalog:membership"),
     }
     return render(request, "portal/dashboard.html", context)
