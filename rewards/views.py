@@ -98,6 +98,7 @@ def catalog(request, member: Member):
                 "reward": reward,
                 "affordable": reward.points_cost <= balance,
                 "missing": max(reward.points_cost - balance, 0),
+                "balance_after": balance - reward.points_cost,
                 "form": RewardRedeemForm(reward=reward),
                 "only_for": ", ".join(t.name for t in only_for),
                 "tier_ok": not only_for or tier_id in {t.pk for t in only_for},
@@ -127,7 +128,7 @@ def redeem(request, member: Member):
     if not replayed:
         messages.success(
             request,
-            _("You took “%(reward)s”. Show this voucher at the till.")
+            _("You redeemed “%(reward)s”. Show this voucher at the till.")
             % {"reward": reward.name},
         )
     return redirect(voucher)
