@@ -53,9 +53,7 @@ def _menu_url_names() -> set[str]:
 
 
 def _overflow(page) -> int:
-    return page.evaluate(
-        "document.documentElement.scrollWidth - window.innerWidth"
-    )
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
 
 def _open_menus(page) -> None:

@@ -41,9 +41,7 @@ def _log_in(page, live_server) -> None:
     page.wait_for_load_state()  # the catalog's script is deferred
 
 
-def test_redeem_asks_in_a_dialog_and_cancel_spends_nothing(
-    page, live_server, shopper
-):
+def test_redeem_asks_in_a_dialog_and_cancel_spends_nothing(page, live_server, shopper):
     tea = RewardFactory(name="Green tea", points_cost=1000)
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
