@@ -98,7 +98,7 @@ def reward_rates(
     """The effective reward rate of the purchases made in [start, end), of one
     store when `store_id` is given: one row for them all (`by` None), or one
     per local month, store or tier (the member's tier when they bought;
-    purchases recorded before the tier was kept have none), in that order
+    purchases made before a first tier, or recorded before the tier was kept, have none), in that order
     (months oldest first, stores and tiers by name and rank, the purchases
     without a tier last). One query, and one for the names, and one for the
     program's point value unless `point_value` is given."""
@@ -148,7 +148,7 @@ def reward_rates(
     rows = [
         RewardRate(
             key,
-            named[key].name if key is not None else gettext("No tier recorded"),
+            named[key].name if key is not None else gettext("No tier"),
             n,
             sales,
             points,

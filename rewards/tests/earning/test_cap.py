@@ -587,3 +587,41 @@ def test_a_breakdown_stored_out_of_order_is_shown_in_the_order_applied():
     assert [item["stage"] for item in breakdown_in_order(stored)] == [
         line["stage"] for line in lines
     ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("value", "saved"), [("12.5", Decimal("12.5")), ("", None)])
+def test_a_manager_sets_or_clears_the_cap_in_admin(client, admin_user, value, saved):
+    row = program_settings_get()
+    row.save()
+    url = reverse("admin:rewards_programsettings_change", args=[row.pk])
+    client.force_login(admin_user)
+    form = client.get(url).context["adminform"].form
+    data = {
+        name: "" if form.initial.get(name) is None else form.initial[name]
+        for name in form.fields
+    }
+
+    response = client.post(url, {**data, "earn_cap_percent": value})
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    row.refresh_from_db()
+    assert row.earn_cap_percent == saved
+
+
+@pytest.mark.django_db
+def test_admin_refuses_a_cap_of_zero(client, admin_user):
+    row = program_settings_get()
+    row.save()
+    url = reverse("admin:rewards_programsettings_change", args=[row.pk])
+    client.force_login(admin_user)
+    form = client.get(url).context["adminform"].form
+    data = {
+        name: "" if form.initial.get(name) is None else form.initial[name]
+        for name in form.fields
+    }
+
+    response = client.post(url, {**data, "earn_cap_percent": "0"})
+
+    assert response.status_code == 200
+    assert "earn_cap_percent" in response.context["adminform"].form.errors

@@ -135,7 +135,7 @@ def test_purchases_without_a_recorded_tier_come_last(shopping):
 
     Purchase.objects.filter(receipt_id="A2").update(tier=None)
     rows = reward_rates(start=OCT, end=DEC, by="tier")
-    assert [r.label for r in rows] == ["Bronze", "Gold", "No tier recorded"]
+    assert [r.label for r in rows] == ["Bronze", "Gold", "No tier"]
 
 
 def test_unknown_grouping_is_refused():
