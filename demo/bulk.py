@@ -6,7 +6,8 @@ computed here member by member and written with COPY on PostgreSQL
 (executemany on SQLite), a chunk of members per transaction.
 
 The ledger stays whole: one EARN entry per purchase (points = the total times
-the member's tier multiplier, rounded down) with its lot (no expiry), and
+the program's rate and the member's tier multiplier, rounded down: at most 3 %
+back, under the program's cap) with its lot (no expiry), and
 redemptions that spend at most the balance, drawing the oldest lots first; each
 entry's balance_after is the running sum. verify_ledger runs at the end.
 
@@ -52,6 +53,7 @@ from demo.data import CATALOG, LOGINS, STORES, TOKEN_NAME
 from demo.seed_analytics import inputs_seed
 from members.models import Member, User
 from members.services import api_token_create
+from rewards.earning import cap_per_unit_get
 from rewards.models import (
     LedgerEntry,
     LotDraw,
@@ -94,7 +96,12 @@ class BulkSeed(BulkPlanning):
         self.by_category = {
             cat: [c for c in self.catalog if c[2] == cat] for cat in self.categories
         }
-        self.point_value = program_settings_get().point_value
+        conf = program_settings_get()
+        self.point_value = conf.point_value
+        self.rate = conf.points_per_unit
+        self.cap_per_unit = cap_per_unit_get(
+            percent=conf.earn_cap_percent, point_value=conf.point_value
+        )
         self._calendar()
         plans = self._plan_members()
         self.out.write(
@@ -167,6 +174,8 @@ class BulkSeed(BulkPlanning):
                     "points_exact",
                     "eligible_total",
                     "tier_multiplier",
+                    "tier_id",
+                    "points_cap_per_unit",
                     "membership_multiplier",
                     "balance_after",
                     "source",
@@ -354,6 +363,7 @@ class BulkSeed(BulkPlanning):
             purchase_id = self._new_id(Purchase)
             self.receipt += 1
             multiplier = tier.earn_multiplier if tier is not None else Decimal("1")
+            per_unit = self.rate * multiplier
             total = Decimal("0")
             for _line in range(
                 rng.randint(*lines_range) + (1 if heavy and rng.random() < 0.5 else 0)
@@ -372,17 +382,18 @@ class BulkSeed(BulkPlanning):
                 total += amount
                 self.w["line"].add(
                     self._new_id(PurchaseLine), purchase_id, sku, name, cat,
-                    qty, price, amount, True, amount * multiplier,
+                    qty, price, amount, True, amount * per_unit,
                 )  # fmt: skip
                 self.stats["lines"] += 1
-            exact = total * multiplier
+            exact = total * per_unit
             points = int(exact.to_integral_value(rounding=ROUND_DOWN))
             balance += points
             entry_id = self._new_id(LedgerEntry)
             receipt = f"B{self.receipt}"
             self.w["purchase"].add(
                 purchase_id, shop.pk, receipt, member_id, total, at, points,
-                Decimal("1"), Decimal("0"), exact, total, multiplier, Decimal("1"),
+                per_unit, Decimal("0"), exact, total, multiplier,
+                tier.pk if tier is not None else None, self.cap_per_unit, Decimal("1"),
                 balance, "import", "bulk", at,
             )  # fmt: skip
             self.w["entry"].add(
@@ -473,6 +484,7 @@ def seed(*, command, members: int, purchases: int, seed: int) -> None:
     command.staff = command._staff_create()
     command.tiers = command._tiers_create()
     command.rewards = command._rewards_create()
+    command._program_money_set()
     bulk = BulkSeed(command=command, members=members, purchases=purchases, seed=seed)
     stats = bulk.run(progress=progress_bar(out))
     out.write(

@@ -52,6 +52,13 @@ LOGINS = [
 
 EXPIRE_MONTHS = 9
 PENDING_DAYS = 7
+# The program's money, worked through in docs/demo.md: 0.2 points per UAH at
+# 0.10 UAH a point is 2 % back; the tiers, the Club membership and the rules
+# below multiply it (about 3 % on average); no purchase earns points worth
+# more than 10 % of its amount, whatever stacks.
+POINTS_PER_UNIT = Decimal("0.2")
+POINT_VALUE = Decimal("0.10")
+EARN_CAP_PERCENT = Decimal("10")
 # name, kind, status, which lines, what it gives, store indexes (none = all)
 EARNING_RULES = [
     (

@@ -14,6 +14,7 @@ from django.utils import timezone
 from demo.data import (
     ADMIN,
     DEMO_EMAIL,
+    EARN_CAP_PERCENT,
     EARNING_RULES,
     EXPIRE_MONTHS,
     MEMBERSHIP_SUBSCRIBERS,
@@ -23,6 +24,8 @@ from demo.data import (
     PARTNER_SHARE,
     PARTNER_STORE,
     PENDING_DAYS,
+    POINT_VALUE,
+    POINTS_PER_UNIT,
     REWARDS,
     STAFF,
     STAMP_PROGRAMS,
@@ -115,9 +118,19 @@ class ProgramSeeding:
         self.stdout.write(f"Tiers: {', '.join(t.name for t in tiers)}")
         return tiers
 
+    def _program_money_set(self) -> None:
+        """The earning rate, the point value and the cap on one purchase
+        (docs/demo.md: about 2–5 % back, at most 10 %)."""
+        program_settings_update(
+            points_per_unit=POINTS_PER_UNIT,
+            point_value=POINT_VALUE,
+            earn_cap_percent=EARN_CAP_PERCENT,
+        )
+
     def _earning_create(self) -> None:
         """Earning rules of every kind, a draft for the simulator, and points that
         expire 9 months after they are earned (so the oldest history expires)."""
+        self._program_money_set()
         program_settings_update(points_expire_months=EXPIRE_MONTHS)
         for name, kind, status, match, values, stores in EARNING_RULES:
             earning_rule_save(

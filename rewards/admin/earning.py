@@ -47,6 +47,7 @@ class ProgramSettingsAdmin(SingletonAdminMixin, admin.ModelAdmin):
         "points_per_unit",
         "min_purchase",
         "point_value",
+        "earn_cap_percent",
         "points_expire_months",
         "pending_days",
         "started_on",

@@ -9,7 +9,13 @@ from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
-from members.formatting import money_format, number_format, signed_number_format
+from members.formatting import (
+    money_format,
+    number_format,
+    percent_format,
+    signed_number_format,
+)
+from rewards.earning import breakdown_in_order
 from rewards.models import LedgerEntry, LedgerKind, VoucherStatus
 
 
@@ -102,9 +108,10 @@ def _multiplier_text(value: str) -> str:
 
 def earn_breakdown_explain(entry: LedgerEntry, *, currency: str) -> list[dict]:
     """ "Why you got these points": one line per stage or rule that gave points,
-    in the order they were applied, in the active language."""
+    in the order they were applied (the entry keeps them so), the cap last
+    with the points it took off, in the active language."""
     lines = []
-    for item in entry.breakdown or []:
+    for item in breakdown_in_order(entry.breakdown or []):
         stage, name, mult = item["stage"], item.get("name", ""), item.get("multiplier")
         if stage == "base":
             label = _("Base rate: %(rate)s per %(currency)s") % {
@@ -115,6 +122,10 @@ def earn_breakdown_explain(entry: LedgerEntry, *, currency: str) -> list[dict]:
             label = _("%(tier)s tier (%(multiplier)s)") % {
                 "tier": name,
                 "multiplier": _multiplier_text(mult),
+            }
+        elif stage == "cap":
+            label = _("Capped at %(percent)s of the purchase") % {
+                "percent": percent_format(item.get("percent"), places=2),
             }
         elif stage == "membership":
             label = _("%(plan)s membership (%(multiplier)s)") % {

@@ -77,12 +77,12 @@ def purchase_record(
     Locks the member's account. Earning: the active earning rules in their
     fixed order (rewards.earning: exclusions, minimum spend, base rate, product
     multipliers and fixed bonuses, the tier's multiplier before this purchase,
-    promotions), rounded down, with the breakdown kept on the EARN entry; the
-    points are pending for the program's pending days. The membership stage
-    is the earn multiplier of the paid membership active at the time of
-    purchase. An earlier negative balance is paid back by the new points simply
-    because they are added to it. Then the
-    member moves up at once to the highest tier they now qualify for
+    promotions, then the program's cap on one purchase), rounded down, with
+    the breakdown kept on the EARN entry; the points are pending for the
+    program's pending days. The membership stage is the earn multiplier of the
+    paid membership active at the time of purchase. An earlier negative balance
+    is paid back by the new points simply because they are added to it. Then
+    the member moves up at once to the highest tier they now qualify for
     (TierHistory in the same transaction). Queues nothing.
     `on_written(row)`, when given, runs inside the transaction after the write
     (not on a replay); raising there rolls the write back (staff audit, limits).
@@ -162,6 +162,8 @@ def purchase_record(
             rules=held.rules,
             tier=Multiplier(tier.name, tier.earn_multiplier) if tier else None,
             membership=Multiplier(*plan) if plan else None,
+            cap_percent=conf.earn_cap_percent,
+            point_value=conf.point_value,
         )
         points = result.points
         if points > MAX_POINTS:
@@ -188,6 +190,8 @@ def purchase_record(
             points_exact=result.exact,
             eligible_total=result.eligible_total,
             tier_multiplier=tier.earn_multiplier if tier else Decimal(1),
+            tier=tier,
+            points_cap_per_unit=result.cap_per_unit,
             membership_multiplier=plan_multiplier,
             balance_after=account.balance + points,
             source=source,

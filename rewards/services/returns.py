@@ -45,7 +45,8 @@ def purchase_return_record(
     The points taken back are those the returned part earned: after all returns,
     the member keeps the kept share of what the purchase earned, line by line
     and promotions included (rewards.earning.kept_points), nothing if the kept
-    part is below the minimum spend. So all returns together never take back more than the
+    part is below the minimum spend, at most the purchase's cap of the money
+    kept. So all returns together never take back more than the
     purchase earned, and a full return takes back all of it. If the points were
     spent the balance goes negative. Locks the account, then the purchase.
 
@@ -106,6 +107,7 @@ def purchase_return_record(
             min_purchase=p.min_purchase,
             exact=p.points_exact,
             eligible_total=p.eligible_total,
+            cap_per_unit=p.points_cap_per_unit,
             lines=[
                 (
                     line.points_exact,
