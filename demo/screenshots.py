@@ -105,53 +105,62 @@ def shots_take(
     shots: Iterable[Shot] = SHOTS,
     language: str = "en",
     log: Callable[[str], None] = print,
-    launch_args: dict | None = None,
+    browser=None,
 ) -> list[Path]:
     """Save a PNG of every shot into `out_dir`; returns the files in order.
 
-    One Chromium; one browser context (cookies, window size) per person and
+    In `browser` (a Playwright Browser; by default a Chromium launched here
+    with CHROMIUM_ARGS), one context (cookies, window size) per person and
     window size, logged in once. The page loads in `language` (the
-    Accept-Language of the context) and is shot when the network is idle
-    and `wait_for` holds. Raises on a page that does not answer 200.
+    Accept-Language of the context) and is shot when the network is idle and
+    `wait_for` holds. Raises on a page that does not answer 200.
     """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if browser is not None:
+        return _shots_in(browser, base_url, out_dir, list(shots), language, log)
     from playwright.sync_api import sync_playwright
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    shots = list(shots)
-    saved: list[Path] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            **(launch_args or {"executable_path": CHROMIUM, "args": CHROMIUM_ARGS})
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
         )
         try:
-            contexts: dict[tuple[str, tuple[int, int]], object] = {}
-            for shot in shots:
-                key = (shot.who, shot.viewport)
-                if key not in contexts:
-                    width, height = shot.viewport
-                    context = browser.new_context(
-                        viewport={"width": width, "height": height},
-                        device_scale_factor=1,
-                        locale=language,
-                        extra_http_headers={"Accept-Language": language},
-                        is_mobile=shot.viewport == MOBILE,
-                        has_touch=shot.viewport == MOBILE,
-                    )
-                    context.set_default_timeout(TIMEOUT_MS)
-                    page = context.new_page()
-                    _log_in(page, base_url, shot.who)
-                    contexts[key] = page
-                page = contexts[key]
-                response = page.goto(base_url + shot.url(), wait_until="networkidle")
-                if response is None or response.status != 200:
-                    status = response.status if response else "no response"
-                    raise RuntimeError(f"{shot.name}: {page.url} answered {status}")
-                if shot.wait_for:
-                    page.wait_for_function(shot.wait_for)
-                path = out_dir / f"{shot.name}.png"
-                page.screenshot(path=path, animations="disabled")
-                saved.append(path)
-                log(f"  {path} ({shot.viewport[0]}×{shot.viewport[1]}, {shot.who})")
+            return _shots_in(launched, base_url, out_dir, list(shots), language, log)
         finally:
-            browser.close()
+            launched.close()
+
+
+def _shots_in(browser, base_url, out_dir, shots, language, log) -> list[Path]:
+    saved: list[Path] = []
+    pages = {}
+    try:
+        for shot in shots:
+            key = (shot.who, shot.viewport)
+            if key not in pages:
+                width, height = shot.viewport
+                context = browser.new_context(
+                    viewport={"width": width, "height": height},
+                    device_scale_factor=1,
+                    locale=language,
+                    extra_http_headers={"Accept-Language": language},
+                    is_mobile=shot.viewport == MOBILE,
+                    has_touch=shot.viewport == MOBILE,
+                )
+                context.set_default_timeout(TIMEOUT_MS)
+                pages[key] = context.new_page()
+                _log_in(pages[key], base_url, shot.who)
+            page = pages[key]
+            response = page.goto(base_url + shot.url(), wait_until="networkidle")
+            if response is None or response.status != 200:
+                status = response.status if response else "no response"
+                raise RuntimeError(f"{shot.name}: {page.url} answered {status}")
+            if shot.wait_for:
+                page.wait_for_function(shot.wait_for)
+            path = out_dir / f"{shot.name}.png"
+            page.screenshot(path=path, animations="disabled")
+            saved.append(path)
+            log(f"  {path} ({shot.viewport[0]}×{shot.viewport[1]}, {shot.who})")
+    finally:
+        for page in pages.values():
+            page.context.close()
     return saved

@@ -29,7 +29,7 @@ def test_the_chromium_flags_are_the_browser_tests_own():
     assert screenshots.CHROMIUM_ARGS == conftest.CHROMIUM_ARGS
 
 
-def test_one_shot_of_the_customer_dashboard(live_server, store, tmp_path):
+def test_one_shot_of_the_customer_dashboard(browser, live_server, store, tmp_path):
     from members.tests.factories import MemberFactory, UserFactory
 
     user = UserFactory(username=DEMO_EMAIL, email=DEMO_EMAIL)
@@ -39,8 +39,14 @@ def test_one_shot_of_the_customer_dashboard(live_server, store, tmp_path):
     shot = next(s for s in screenshots.SHOTS if s.name == "portal-dashboard-mobile")
     lines: list[str] = []
 
+    # pytest-playwright's Chromium (conftest's flags): a second Playwright
+    # session inside the test run's would refuse to start.
     saved = screenshots.shots_take(
-        base_url=live_server.url, out_dir=tmp_path, shots=[shot], log=lines.append
+        base_url=live_server.url,
+        out_dir=tmp_path,
+        shots=[shot],
+        log=lines.append,
+        browser=browser,
     )
 
     assert saved == [tmp_path / "portal-dashboard-mobile.png"]
