@@ -35,6 +35,8 @@ MEMBERSHIP_SUBSCRIBERS = 20
 STAFF = [
     ("cashier", "cashier-demo", "Cashier", "kyiv-center", "Ірина", "Мельник"),
     ("manager", "manager-demo", "Manager", "kyiv-center", "Андрій", "Шевчук"),
+    # A second Manager: large adjustments need one other than who asked.
+    ("manager2", "manager2-demo", "Manager", "kyiv-left", "Оксана", "Литвин"),
     ("marketer", "marketer-demo", "Marketer", "kyiv-center", "Марія", "Бондар"),
 ]
 ADMIN = ("admin", "admin-demo")
@@ -46,6 +48,7 @@ LOGINS = [
     ("Customer (portal)", DEMO_EMAIL, DEMO_PASSWORD, "/accounts/login/"),
     ("Cashier (Counter)", "cashier", "cashier-demo", "/admin/counter/"),
     ("Manager", "manager", "manager-demo", "/admin/"),
+    ("Manager (approves)", "manager2", "manager2-demo", "/admin/"),
     ("Marketer", "marketer", "marketer-demo", "/admin/"),
     ("Superuser", ADMIN[0], ADMIN[1], "/admin/"),
 ]

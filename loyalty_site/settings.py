@@ -415,6 +415,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 # RFM scores look at this many days of purchases (analytics.selectors.rfm).
 ANALYTICS_RFM_WINDOW_DAYS = env.int("ANALYTICS_RFM_WINDOW_DAYS", default=365)
+# A member whose first purchase is this recent is in the RFM segment New.
+ANALYTICS_RFM_NEW_DAYS = env.int("ANALYTICS_RFM_NEW_DAYS", default=90)
 
 # --- Analytics ----------------------------------------------------------------
 # The nightly refresh recomputes this many recent days besides the changed ones.

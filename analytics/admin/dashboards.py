@@ -15,6 +15,7 @@ from django.urls import path, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext
 
+from analytics.admin.charts import ChartUnit, chart_spec
 from analytics.admin.dashboard_tables import (
     CAMPAIGN_COLUMNS,
     POINTS_COLUMNS,
@@ -201,30 +202,21 @@ def overview_view(request):
         campaign_headers=[str(label) for _k, label in CAMPAIGN_COLUMNS],
         campaign_keys=page_columns(CAMPAIGN_COLUMNS),
         charts={
-            "sales": {
-                "type": "line",
-                "labels": labels,
-                "datasets": [
-                    {
-                        "label": gettext("Sales"),
-                        "data": [float(d["sales"]) for d in daily],
-                    },
+            "sales": chart_spec(
+                kind="line",
+                labels=labels,
+                datasets=[(gettext("Sales"), [float(d["sales"]) for d in daily])],
+                unit=ChartUnit.MONEY,
+            ),
+            "activity": chart_spec(
+                kind="bar",
+                labels=labels,
+                datasets=[
+                    (gettext("Purchases"), [d["purchases"] for d in daily]),
+                    (gettext("New members"), [d["enrollments"] for d in daily]),
                 ],
-            },
-            "activity": {
-                "type": "bar",
-                "labels": labels,
-                "datasets": [
-                    {
-                        "label": gettext("Purchases"),
-                        "data": [d["purchases"] for d in daily],
-                    },
-                    {
-                        "label": gettext("New members"),
-                        "data": [d["enrollments"] for d in daily],
-                    },
-                ],
-            },
+                unit=ChartUnit.COUNT,
+            ),
         },
     )
     return TemplateResponse(request, "admin/analytics/overview.html", context)
@@ -304,34 +296,30 @@ def program_view(request):
         tier_headers=[str(label) for _k, label in TIER_COLUMNS],
         tier_keys=page_columns(TIER_COLUMNS),
         charts={
-            "points": {
-                "type": "bar",
-                "labels": labels,
-                "datasets": [
-                    {
-                        "label": gettext("Points issued"),
-                        "data": [p["points_issued"] for p in points],
-                    },
-                    {
-                        "label": gettext("Points redeemed"),
-                        "data": [p["points_redeemed"] for p in points],
-                    },
-                    {
-                        "label": gettext("Points expired"),
-                        "data": [p["points_expired"] for p in points],
-                    },
+            "points": chart_spec(
+                kind="bar",
+                labels=labels,
+                datasets=[
+                    (gettext("Points issued"), [p["points_issued"] for p in points]),
+                    (
+                        gettext("Points redeemed"),
+                        [p["points_redeemed"] for p in points],
+                    ),
+                    (gettext("Points expired"), [p["points_expired"] for p in points]),
                 ],
-            },
-            "liability": {
-                "type": "line",
-                "labels": labels,
-                "datasets": [
-                    {
-                        "label": gettext("Outstanding points"),
-                        "data": [p["points_outstanding"] for p in points],
-                    },
+                unit=ChartUnit.COUNT,
+            ),
+            "liability": chart_spec(
+                kind="line",
+                labels=labels,
+                datasets=[
+                    (
+                        gettext("Outstanding points"),
+                        [p["points_outstanding"] for p in points],
+                    )
                 ],
-            },
+                unit=ChartUnit.COUNT,
+            ),
         },
     )
     return TemplateResponse(request, "admin/analytics/program.html", context)
@@ -354,15 +342,12 @@ def cohorts_view(request):
     context.update(
         matrix=matrix,
         charts={
-            "curve": {
-                "type": "line",
-                "labels": [
-                    gettext("Month %(n)s") % {"n": o} for o in matrix["offsets"]
-                ],
-                "datasets": [
-                    {"label": gettext("Bought (percent of cohort)"), "data": curve}
-                ],
-            }
+            "curve": chart_spec(
+                kind="line",
+                labels=[gettext("Month %(n)s") % {"n": o} for o in matrix["offsets"]],
+                datasets=[(gettext("Bought (percent of cohort)"), curve)],
+                unit=ChartUnit.PERCENT,
+            )
         },
     )
     return TemplateResponse(request, "admin/analytics/cohorts.html", context)
@@ -382,16 +367,12 @@ def churn_view(request):
         topic_keys=page_columns(TOPIC_COLUMNS),
         comments=churn_low_comments(period, store_id),
         charts={
-            "topics": {
-                "type": "bar",
-                "labels": [t["label"] for t in topics],
-                "datasets": [
-                    {
-                        "label": gettext("Complaints"),
-                        "data": [t["complaints"] for t in topics],
-                    }
-                ],
-            }
+            "topics": chart_spec(
+                kind="bar",
+                labels=[t["label"] for t in topics],
+                datasets=[(gettext("Complaints"), [t["complaints"] for t in topics])],
+                unit=ChartUnit.COUNT,
+            )
         },
     )
     return TemplateResponse(request, "admin/analytics/churn.html", context)

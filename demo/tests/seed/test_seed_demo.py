@@ -49,6 +49,7 @@ def test_seed_demo_creates_stores_staff_and_demo_customer():
     for username, group in [
         ("cashier", "Cashier"),
         ("manager", "Manager"),
+        ("manager2", "Manager"),
         ("marketer", "Marketer"),
     ]:
         user = User.objects.get(username=username)
