@@ -15,6 +15,7 @@ from members.models import Member
 from members.selectors import member_get_for_user
 from members.views import member_required
 from rewards.earn_config import earn_config_get
+from rewards.reasons import reasons_names_load
 from rewards.selectors.ledger import (
     ledger_entries_explained_for_member,
     points_discount,
@@ -44,9 +45,10 @@ def dashboard(request, member: Member):
     # Tiers and running stamp programs from the process's earn configuration:
     # the settings row just read says whether it is current (rewards.earn_config).
     held = earn_config_get(program.config_version)
-    entries = ledger_entries_explained_for_member(member_id=member.pk)[
-        :DASHBOARD_ENTRIES
-    ]
+    entries = list(
+        ledger_entries_explained_for_member(member_id=member.pk)[:DASHBOARD_ENTRIES]
+    )
+    reasons_names_load(entries)
     balance = member.account.balance
     outlook = points_outlook_get(account=member.account)
     # What the till gives for the points spendable now; pending ones are said apart.
