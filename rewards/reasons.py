@@ -98,7 +98,7 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def system_reason(code: str, **params: Any) -> SystemReason:
+def system_reason(code: str, /, **params: Any) -> SystemReason:
     """A registered code with its parameters, made JSON-safe (Decimals and dates
     as ISO text). Raises KeyError for an unknown code and ValueError when a
     parameter the code's example has is missing, so a typo fails in tests."""

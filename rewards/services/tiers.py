@@ -54,7 +54,9 @@ def _tier_currency(tier: Tier) -> dict:
 def _tier_reason(tier: Tier, value: Decimal, *, at: dt.datetime) -> SystemReason:
     in_year, in_months = _TIER_REASONS[tier.qualification]
     measure = _TIER_VALUE_PARAM[tier.qualification]
-    if tier.qualification != TierQualification.SPEND:
+    if tier.qualification == TierQualification.SPEND:
+        value = value.quantize(Decimal("0.01"))  # as TierHistory.value keeps it
+    else:
         value = value.to_integral_value()
     params = {measure: value, **_tier_currency(tier)}
     if tier.window == TierWindow.CALENDAR_YEAR:
