@@ -33,6 +33,7 @@ def _en(row) -> str:
     with translation.override("en"):
         return row.reason_text()
 
+
 pytestmark = pytest.mark.django_db
 
 
@@ -195,9 +196,7 @@ def test_calendar_year_window_ignores_last_year(member, store):
     _buy(member, store, "700.00", "r3")
 
     assert _tier(member).name == "Year club"
-    assert _en(TierHistory.objects.get()) == (
-        f"Spent in {now.year}: 1,000.00\xa0UAH"
-    )
+    assert _en(TierHistory.objects.get()) == (f"Spent in {now.year}: 1,000.00\xa0UAH")
 
 
 def test_downgrade_waits_for_the_grace_days_then_moves_one_step(member, store, tiers):
