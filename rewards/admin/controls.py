@@ -80,6 +80,8 @@ class AdjustmentRequestAdmin(
         "member",
         "points",
         "reason_display",
+        "reason_code",
+        "reason",
         "status",
         "requested_by",
         "requested_at",
