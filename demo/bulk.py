@@ -64,8 +64,22 @@ from rewards.models import (
     Redemption,
     TierHistory,
 )
+from rewards.reasons import (
+    PURCHASE_EARN,
+    REDEMPTION_DISCOUNT,
+    TIER_ENROLLED,
+    TIER_THRESHOLD_REACHED,
+    reason_split,
+    system_reason,
+)
 from rewards.selectors.invariants import ledger_invariant_violations
 from rewards.selectors.program import program_settings_get
+
+
+def _reason(code: str, **params) -> tuple[str, str, str]:
+    """The reason columns of a system text (rewards.reasons) as COPY takes them."""
+    code, params, text = reason_split(system_reason(code, **params))
+    return text, code, json.dumps(params)
 
 
 class BulkSeed(BulkPlanning):
@@ -221,6 +235,8 @@ class BulkSeed(BulkPlanning):
                     "points",
                     "balance_after",
                     "reason",
+                    "reason_code",
+                    "reason_params",
                     "purchase_id",
                     "redemption_id",
                     "created_at",
@@ -248,6 +264,8 @@ class BulkSeed(BulkPlanning):
                     "to_tier_id",
                     "kind",
                     "reason",
+                    "reason_code",
+                    "reason_params",
                     "value",
                     "created_at",
                 ],
@@ -331,7 +349,7 @@ class BulkSeed(BulkPlanning):
         if tier is not None:
             self.w["tier"].add(
                 self._new_id(TierHistory), member_id, None, tier.pk, "initial",
-                "Enrolled", Decimal("0"), enrolled,
+                *_reason(TIER_ENROLLED), Decimal("0"), enrolled,
             )  # fmt: skip
         balance = 0
         lots: list[
@@ -398,7 +416,8 @@ class BulkSeed(BulkPlanning):
             )  # fmt: skip
             self.w["entry"].add(
                 entry_id, account_id, "earn", points, balance,
-                f"Purchase {shop.code} #{receipt}", purchase_id, None, at,
+                *_reason(PURCHASE_EARN, receipt=receipt, store=shop.code),
+                purchase_id, None, at,
             )  # fmt: skip
             if points:
                 lot_id = self._new_id(PointsLot)
@@ -415,7 +434,7 @@ class BulkSeed(BulkPlanning):
                 tier_since = at
                 self.w["tier"].add(
                     self._new_id(TierHistory), member_id, old.pk, tier.pk, "up",
-                    "Spend reached the threshold", spend, at,
+                    *_reason(TIER_THRESHOLD_REACHED), spend, at,
                 )  # fmt: skip
                 self.stats["tier_moves"] += 1
             chance = REDEEM_CHANCE * (1.5 if heavy else 1.0)
@@ -436,7 +455,10 @@ class BulkSeed(BulkPlanning):
                 redeem_entry = self._new_id(LedgerEntry)
                 self.w["entry"].add(
                     redeem_entry, account_id, "redeem", -spend_points, balance,
-                    f"Redeemed at {shop.code}", None, redemption_id, at_redeem,
+                    *_reason(
+                        REDEMPTION_DISCOUNT, receipt=f"R{self.receipt}", store=shop.code
+                    ),
+                    None, redemption_id, at_redeem,
                 )  # fmt: skip
                 need = spend_points
                 for lot in lots:

@@ -17,6 +17,7 @@ from members.views import member_required
 from rewards.earn_config import earn_config_get
 from rewards.forms import RewardRedeemForm
 from rewards.models import Voucher
+from rewards.reasons import reasons_names_load
 from rewards.selectors.catalog import (
     reward_list_available,
     voucher_code_normalize,
@@ -53,6 +54,8 @@ def statement(request, member: Member):
         STATEMENT_PAGE_SIZE,
     )
     page = paginator.get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    reasons_names_load(rows)
     balance = member.account.balance
     context = {
         "member": member,
@@ -65,7 +68,7 @@ def statement(request, member: Member):
                 ledger_entry_explain(entry, currency=currency),
                 earn_breakdown_explain(entry, currency=currency),
             )
-            for entry in page.object_list
+            for entry in rows
         ],
     }
     return render(request, "rewards/statement.html", context)

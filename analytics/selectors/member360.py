@@ -26,6 +26,7 @@ from campaigns.models import Message
 from members.formatting import money_format, number_format
 from members.models import Member
 from rewards.models import LedgerKind, Purchase, PurchaseReturn
+from rewards.reasons import reasons_names_load
 from rewards.selectors.catalog import vouchers_for_member
 from rewards.selectors.ledger import ledger_entries_for_member, purchases_for_member
 from rewards.selectors.program import program_settings_get
@@ -125,6 +126,8 @@ def ledger_source(member: Member, limit: int) -> list[TimelineItem]:
         .exclude(kind=LedgerKind.EARN, purchase__isnull=False)
         .exclude(kind=LedgerKind.CLAWBACK, purchase_return__isnull=False)
     )
+    shown = list(rows[:limit])
+    reasons_names_load(shown)
     return [
         TimelineItem(
             at=e.created_at,
@@ -134,7 +137,7 @@ def ledger_source(member: Member, limit: int) -> list[TimelineItem]:
             detail=str(e.created_by or ""),
             points=e.points,
         )
-        for e in rows[:limit]
+        for e in shown
     ]
 
 

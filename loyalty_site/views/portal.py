@@ -15,6 +15,7 @@ from members.models import Member
 from members.selectors import member_get_for_user
 from members.views import member_required
 from rewards.earn_config import earn_config_get
+from rewards.reasons import reasons_names_load
 from rewards.selectors.catalog import reward_list_available, vouchers_usable_count
 from rewards.selectors.ledger import (
     ledger_entries_explained_for_member,
@@ -75,6 +76,7 @@ def dashboard(request, member: Member):
     entries = list(
         ledger_entries_explained_for_member(member_id=member.pk)[:DASHBOARD_ENTRIES]
     )
+    reasons_names_load(entries)
     balance = member.account.balance
     outlook = points_outlook_get(account=member.account)
     # What the till gives for the points spendable now; pending ones are said apart.

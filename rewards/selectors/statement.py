@@ -20,7 +20,10 @@ from rewards.models import LedgerEntry, LedgerKind, VoucherStatus
 
 
 def _bonus_name(entry: LedgerEntry) -> str:
-    """The bonus's name in the active language, from its idempotency key."""
+    """The bonus's name in the active language: from its reason code, or for an
+    entry older than codes that none was found for, from its idempotency key."""
+    if entry.reason_code:
+        return entry.reason_text()
     key = entry.idempotency_key or ""
     if key.startswith("welcome:"):
         return _("Welcome bonus")
@@ -93,10 +96,10 @@ def ledger_entry_explain(entry: LedgerEntry, *, currency: str) -> str:
         }
     if entry.kind == LedgerKind.ADJUST:
         return _("Adjustment by staff: %(reason)s → %(points)s points") % {
-            "reason": entry.reason,
+            "reason": entry.reason_text(),
             "points": points,
         }
-    return f"{entry.get_kind_display()}: {entry.reason} → {points}"
+    return f"{entry.get_kind_display()}: {entry.reason_text()} → {points}"
 
 
 def _multiplier_text(value: str) -> str:

@@ -38,6 +38,7 @@ from rewards.models import (
     Voucher,
     VoucherSource,
 )
+from rewards.reasons import TIER_MEMBERSHIP, system_reason
 from rewards.services.idempotency import body_fingerprint, idempotent_write
 from rewards.services.inputs import receipt_id_clean
 from rewards.services.tiers import tier_move
@@ -78,7 +79,7 @@ def _membership_tier_apply(
         member_id=member_id,
         to_tier=tier,
         kind=TierHistory.Kind.INITIAL if current is None else TierHistory.Kind.UP,
-        reason=f"Membership {plan.name}",
+        reason=system_reason(TIER_MEMBERSHIP, plan_id=plan.pk, plan=plan.name),
         value=Decimal("0"),
         at=at,
     )

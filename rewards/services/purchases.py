@@ -17,6 +17,7 @@ from rewards.earn_config import earn_config_get
 from rewards.earning import EarnLine, Multiplier, earn_compute
 from rewards.locks import account_lock_for_purchase
 from rewards.models import PointsAccount, Purchase, PurchaseLine
+from rewards.reasons import PURCHASE_EARN, system_reason
 from rewards.selectors.program import program_settings_get
 from rewards.services.earning import program_settings_ensure
 from rewards.services.inputs import (
@@ -223,7 +224,7 @@ def purchase_record(
                 account,
                 purchase,
                 points,
-                f"Purchase {receipt_id} at {store.code}",
+                system_reason(PURCHASE_EARN, receipt=receipt_id, store=store.code),
                 breakdown=result.breakdown,
                 available_at=recorded + dt.timedelta(days=conf.pending_days),
                 expires_at=points_expiry(recorded, conf),

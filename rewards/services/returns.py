@@ -19,6 +19,7 @@ from rewards.models import (
     PurchaseLine,
     PurchaseReturn,
 )
+from rewards.reasons import RETURN_CLAWBACK, system_reason
 from rewards.services.inputs import (
     amount_clean,
     line_amount,
@@ -130,7 +131,12 @@ def purchase_return_record(
             lines=clean_lines,
         )
         if delta:
-            reason = f"Return {receipt_id} of purchase {p.receipt_id} at {p.store.code}"
+            reason = system_reason(
+                RETURN_CLAWBACK,
+                return_receipt=receipt_id,
+                receipt=p.receipt_id,
+                store=p.store.code,
+            )
             receipt.entry_post(
                 account, ret, -delta, reason, purchase=p, draw_first_purchase_id=p.pk
             )

@@ -24,6 +24,12 @@ from rewards.models import (
     VoucherSource,
     VoucherStatus,
 )
+from rewards.reasons import (
+    REWARD_REDEEM,
+    VOUCHER_CANCELLED_REFUND,
+    VOUCHER_EXPIRED_REFUND,
+    system_reason,
+)
 from rewards.selectors.catalog import voucher_code_normalize, voucher_refusal
 from rewards.services.idempotency import body_fingerprint, idempotent_write
 from rewards.services.inputs import receipt_id_clean
@@ -197,7 +203,9 @@ def reward_redeem(
             account=account,
             kind=LedgerKind.REDEEM,
             points=-locked.points_cost,
-            reason=f"Reward {locked.name}, voucher {code}",
+            reason=system_reason(
+                REWARD_REDEEM, reward_id=locked.pk, reward=locked.name, code=code
+            ),
             voucher=voucher,
             recorded_at=recorded_at,
         )
@@ -381,18 +389,18 @@ def _voucher_close(
     if status == VoucherStatus.CANCELLED:
         voucher.cancelled_at, voucher.cancelled_by = now, by
         fields += ["cancelled_at", "cancelled_by"]
-        refund, what = reward.refund_points_on_cancel, "cancelled"
+        refund, what = reward.refund_points_on_cancel, VOUCHER_CANCELLED_REFUND
     else:
         voucher.expired_at = now
         fields.append("expired_at")
-        refund, what = reward.refund_points_on_expiry, "expired"
+        refund, what = reward.refund_points_on_expiry, VOUCHER_EXPIRED_REFUND
     if refund and voucher.points_spent:  # a granted voucher cost nothing
         voucher.points_refunded = voucher.points_spent
         entry_post(
             account=account,
             kind=LedgerKind.REFUND,
             points=voucher.points_spent,
-            reason=f"Voucher {voucher.code} {what}, points returned",
+            reason=system_reason(what, code=voucher.code),
             voucher=voucher,
             created_by=by,
             recorded_at=now,

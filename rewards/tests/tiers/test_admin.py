@@ -112,7 +112,10 @@ class TestTierHistoryAdmin:
         response = su_client.get(_url("tierhistory", "change", history.pk))
         assert response.status_code == 200
         assert b'name="_save"' not in response.content
-        assert "Spent 5 000.00 UAH in 12 months" in response.content.decode()
+        # The reason in the staff member's language, from its code.
+        assert "Spent in the last 12 months: 5,000.00\xa0UAH" in (
+            response.content.decode()
+        )
 
 
 def test_points_account_admin_shows_and_filters_by_tier(su_client, history, gold):
