@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpResponseRedirect
 from django.urls import reverse
-from modeltranslation.admin import TranslationAdmin
+from modeltranslation.admin import TranslationAdmin, TranslationStackedInline
 from modeltranslation.utils import build_localized_fieldname
 
 from members.formatting import number_format
@@ -175,6 +175,15 @@ class TranslatedAdmin(TranslationAdmin):
     each translated field shows one tab per language, the default language's
     open first. The tabs are our own small script (static/js/translation_tabs.js),
     not jQuery UI from a CDN, which the Content Security Policy forbids."""
+
+    class Media:
+        js = ("js/translation_tabs.js",)
+        css = {"all": ("css/translation_tabs.css",)}
+
+
+class TranslatedStackedInline(TranslationStackedInline):
+    """An inline of a model with texts in every language, tabbed like
+    TranslatedAdmin (its Media joins the page's)."""
 
     class Media:
         js = ("js/translation_tabs.js",)
