@@ -9,7 +9,7 @@ from members.admin_base import ReadOnlyAdminMixin, TranslatedAdmin, every_langua
 from members.errors import ServiceError
 from rewards.admin.base import member_search
 from rewards.models import Category, Reward, Voucher, VoucherStatus
-from rewards.services.vouchers import reward_save, voucher_cancel
+from rewards.services.vouchers import category_save, reward_save, voucher_cancel
 
 
 class StockFilter(admin.SimpleListFilter):
@@ -109,6 +109,12 @@ class CategoryAdmin(TranslatedAdmin):
     search_fields = ("code", *every_language("name"))
     list_filter = ()
     fields = ("code", "name")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # rename it instead: a code without a row shows as the code
+
+    def save_model(self, request, obj, form, change):
+        category_save(category=obj)
 
 
 @admin.register(Voucher)

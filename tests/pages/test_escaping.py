@@ -39,12 +39,29 @@ LANGUAGES = ("uk", "ru", "ro", "en")
 
 
 def _translated(model: str, *fields: str) -> set[str]:
-    """A translated field (modeltranslation): its base column and one a language."""
-    return {
-        f"{model}.{f}{suffix}"
-        for f in fields
-        for suffix in ("", *(f"_{lang}" for lang in LANGUAGES))
-    }
+    """A translated field (modeltranslation): the column of each language."""
+    return {f"{model}.{f}_{lang}" for f in fields for lang in LANGUAGES}
+
+
+# The base column of each translated field: modeltranslation keeps it, every
+# read goes to the language columns (HOSTILE above), so it is never shown.
+TRANSLATED_BASE = {
+    f"{model}.{field}": "a translated field's base column, never shown"
+    for model, fields in {
+        "rewards.Reward": ("name", "description"),
+        "rewards.Category": ("name",),
+        "rewards.EarningRule": ("name",),
+        "rewards.MembershipPlan": ("name", "description"),
+        "rewards.StampProgram": ("name", "description"),
+        "rewards.Tier": ("name", "benefits"),
+        "campaigns.CampaignVariant": ("subject", "body"),
+        "campaigns.Event": ("title", "description"),
+        "campaigns.ContentPage": ("title", "body"),
+        "campaigns.Survey": ("question",),
+        "campaigns.Journey": ("subject", "body"),
+    }.items()
+    for field in fields
+}
 
 
 # Typed by a customer (profile, complaint, survey), a till (receipt ids, SKUs,
@@ -160,6 +177,7 @@ NOT_TYPED = {
     "analytics.CoPurchase.item_a": "a pair of SKUs the recommender counts; never "
     "shown (what is shown of an item comes from ItemStat)",
     "analytics.CoPurchase.item_b": "as item_a",
+    **TRANSLATED_BASE,
 }
 
 
