@@ -33,6 +33,7 @@ from demo.data import (
     TIERS,
 )
 from demo.seed_plan import Event, Plan
+from demo.texts import CATEGORIES, same_text, translations
 from members.models import (
     Member,
     Store,
@@ -43,6 +44,7 @@ from members.services import (
     store_get_or_create,
 )
 from rewards.models import (
+    Category,
     EarningRule,
     MembershipPlan,
     Reward,
@@ -51,6 +53,7 @@ from rewards.models import (
 )
 from rewards.services import (
     LineInput,
+    category_save,
     earning_rule_save,
     membership_plan_save,
     points_expire_due,
@@ -105,11 +108,11 @@ class ProgramSeeding:
         tiers = [
             tier_save(
                 tier=Tier(
-                    name=name,
+                    **translations("name", name),
                     rank=rank,
                     threshold=Decimal(threshold),
                     earn_multiplier=Decimal(multiplier),
-                    benefits=benefits,
+                    **translations("benefits", benefits),
                     grace_days=30,
                 )
             )
@@ -135,7 +138,11 @@ class ProgramSeeding:
         for name, kind, status, match, values, stores in EARNING_RULES:
             earning_rule_save(
                 rule=EarningRule(
-                    name=name, kind=kind, status=status, **match, **values
+                    **translations("name", name),
+                    kind=kind,
+                    status=status,
+                    **match,
+                    **values,
                 ),
                 stores=[self.stores[i] for i in stores],
             )
@@ -175,8 +182,8 @@ class ProgramSeeding:
             rewards.append(
                 reward_save(
                     reward=Reward(
-                        name=name,
-                        description=description,
+                        **translations("name", name),
+                        **translations("description", description),
                         type=kind,
                         value=value,
                         points_cost=cost,
@@ -191,6 +198,10 @@ class ProgramSeeding:
                 )
             )
         self.stdout.write(f"Rewards: {len(rewards)}")
+        for code in CATEGORIES:
+            category_save(
+                category=Category(code=code, **translations("name", code, CATEGORIES))
+            )
         return rewards
 
     def _stamp_programs_create(self) -> None:
@@ -200,8 +211,8 @@ class ProgramSeeding:
              days, stores) in STAMP_PROGRAMS:  # fmt: skip
             program = stamp_program_save(
                 program=StampProgram(
-                    name=name,
-                    description=description,
+                    **translations("name", name),
+                    **translations("description", description),
                     trigger=trigger,
                     category=category,
                     min_spend=min_spend,
@@ -236,7 +247,7 @@ class ProgramSeeding:
         self.stores.append(store)
         self.receipts.append(0)
         for reward in self.rewards:
-            if reward.name == PARTNER_REWARD:
+            if same_text(reward, "name", PARTNER_REWARD):
                 reward.funded_by = self.partner
                 reward_save(reward=reward)
         rng = random.Random(self.seed + 1)  # apart from self.rng: the rest stays
@@ -256,12 +267,17 @@ class ProgramSeeding:
         """The "Club" plan and ~20 subscribers: most bought in the last month
         (some end within a week), a few renewed, one lapsed; the demo customer
         is a member whose membership ends in a few days."""
-        coffee = next(r for r in self.rewards if r.name == "Безкоштовна кава")
-        silver = next((t for t in self.tiers if t.name == "Silver"), None)
+        coffee = next(
+            r for r in self.rewards if same_text(r, "name", "Безкоштовна кава")
+        )
+        silver = next((t for t in self.tiers if same_text(t, "name", "Silver")), None)
         self.club = membership_plan_save(
             plan=MembershipPlan(
-                name="Club",
-                description="Бали × 1,5, щомісяця кава в подарунок, рівень Silver.",
+                **translations("name", "Club"),
+                **translations(
+                    "description",
+                    "Бали × 1,5, щомісяця кава в подарунок, рівень Silver.",
+                ),
                 price=Decimal("99.00"),
                 period_months=1,
                 earn_multiplier=Decimal("1.50"),

@@ -44,6 +44,9 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    # Staff-written content in every language (translation.py per app); it
+    # must come before the admin to patch the admin's forms.
+    "modeltranslation",
     "loyalty_site.apps.LoyaltyAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -165,6 +168,15 @@ LANGUAGES = [
     ("en", _("English")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Staff-written content (django-modeltranslation): one column per language; a
+# text missing in the reader's language is shown in the program's default
+# language, then in the others in the order above. The one fallback order.
+MODELTRANSLATION_DEFAULT_LANGUAGE = LANGUAGE_CODE
+MODELTRANSLATION_FALLBACK_LANGUAGES = {
+    "default": tuple(
+        dict.fromkeys([LANGUAGE_CODE, *(code for code, _name in LANGUAGES)])
+    )
+}
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Kyiv")
 USE_I18N = True
 USE_TZ = True

@@ -31,7 +31,6 @@ from campaigns.models import (
     EventStatus,
     RsvpStatus,
 )
-from campaigns.models.events import translated
 from campaigns.queueing import task_queue
 from members.audit import StaffActor, audited_delete
 from members.errors import Conflict, InvalidInput, NotFound
@@ -60,7 +59,7 @@ def _when(event: Event) -> str:
 
 def _reminder_send(event: Event, member: Member) -> None:
     with translation.override(member.language):
-        title = translated(event, "title", member.language)
+        title = event.title
         message_send(
             member=member,
             key=f"event-reminder:{event.pk}",
@@ -77,7 +76,7 @@ def _reminder_send(event: Event, member: Member) -> None:
 def _place_send(event: Event, rsvp: EventRsvp) -> None:
     member = rsvp.member
     with translation.override(member.language):
-        title = translated(event, "title", member.language)
+        title = event.title
         message_send(
             member=member,
             # One per stint on the waitlist: joining it again is a new wait.
@@ -94,7 +93,7 @@ def _place_send(event: Event, rsvp: EventRsvp) -> None:
 
 def _cancelled_send(event: Event, member: Member) -> None:
     with translation.override(member.language):
-        title = translated(event, "title", member.language)
+        title = event.title
         message_send(
             member=member,
             key=f"event-cancelled:{event.pk}",

@@ -146,7 +146,7 @@ def survey_answer(request, token: str):
     context = {
         "survey": survey,
         "purchase": purchase,
-        "question": survey.question(),
+        "question": survey.question,
     }
     if survey_response_get(survey=survey, member=member, purchase=purchase):
         return render(request, "campaigns/feedback/survey_thanks.html", context)

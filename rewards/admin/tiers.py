@@ -5,14 +5,14 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from members.admin_base import ReadOnlyAdminMixin
+from members.admin_base import ReadOnlyAdminMixin, TranslatedAdmin, every_language
 from rewards.admin.base import SystemReasonAdminMixin, member_search
 from rewards.models import Tier, TierHistory
 from rewards.services.tiers import tier_save
 
 
 @admin.register(Tier)
-class TierAdmin(admin.ModelAdmin):
+class TierAdmin(TranslatedAdmin):
     """Tiers are program settings: staff edit them here; members move between them
     only through the services (a purchase upgrades, the nightly job downgrades)."""
 
@@ -29,7 +29,7 @@ class TierAdmin(admin.ModelAdmin):
     )
     list_display_links = ("rank", "name")
     list_filter = ("is_active", "qualification", "window")
-    search_fields = ("name", "benefits")
+    search_fields = every_language("name", "benefits")
     list_select_related = ()
     ordering = ("rank",)
     fieldsets = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -11,7 +12,7 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
 from members.models import Store
-from rewards.models import Reward, Voucher, VoucherStatus
+from rewards.models import Category, Reward, Voucher, VoucherStatus
 
 VOUCHER_CODE_CHARS = frozenset("ABCDEFGHJKMNPQRSTUVWXYZ23456789")
 
@@ -93,3 +94,19 @@ def voucher_refusal(
             "date": date_format(localtime(voucher.expires_at), "SHORT_DATE_FORMAT"),
         }
     return ""
+
+
+def category_names() -> dict[str, str]:
+    """{category code as the till sends it, lower case: its name in the active
+    language}: one query. A code without a Category row has no entry."""
+    return {
+        category.code.lower(): category.name
+        for category in Category.objects.only(
+            "code", *(f"name_{code}" for code, _name in settings.LANGUAGES)
+        )
+    }
+
+
+def category_name(code: str, names: dict[str, str]) -> str:
+    """The customer's name of an item category: its translation, else the code."""
+    return names.get(code.lower(), code) if code else ""

@@ -16,6 +16,7 @@ from members.errors import Conflict, InvalidInput, NotFound
 from members.models import Member, Store, User
 from rewards.locks import account_lock, reward_lock, voucher_lock
 from rewards.models import (
+    Category,
     LedgerKind,
     PointsAccount,
     PointsLot,
@@ -66,6 +67,14 @@ def reward_save(*, reward: Reward, stock_seen: int | None = None) -> Reward:
             reward.stock = max(0, current.stock + reward.stock - stock_seen)
         reward.save()
         return reward
+
+
+def category_save(*, category: Category) -> Category:
+    """Create or update an item category's customer-facing names (admin, seed
+    data); the code is matched case-insensitively. Locks nothing."""
+    category.full_clean()
+    category.save()
+    return category
 
 
 def _limit_check(member: Member, reward: Reward, now: dt.datetime) -> None:

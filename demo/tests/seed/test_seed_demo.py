@@ -167,7 +167,7 @@ def test_seed_demo_adds_a_club_plan_with_subscribers_and_a_partner():
 
     club = MembershipPlan.objects.get(name="Club")
     assert club.price == 99 and club.earn_multiplier == Decimal("1.50")
-    assert club.guaranteed_tier.name == "Silver"
+    assert club.guaranteed_tier.name_en == "Silver"
     subs = Subscription.objects.filter(plan=club)
     statuses = set(subs.values_list("status", flat=True))
     assert SubscriptionStatus.ACTIVE in statuses

@@ -28,7 +28,7 @@ def _url(view: str, *args) -> str:
 
 
 RULE_FORM = {
-    "name": "Coffee x2",
+    "name_uk": "Coffee x2",
     "kind": "multiplier",
     "status": "draft",
     "category": "coffee",
