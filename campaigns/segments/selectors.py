@@ -56,14 +56,6 @@ def segment_sample(
     )
 
 
-def _category_names() -> dict[str, str]:
-    """{lower-case code: name in the active language} from rewards' item
-    categories (`rewards.selectors.catalog.category_names`, which the
-    translated Category brings); without it every code stands for itself."""
-    names = getattr(catalog_selectors, "category_names", None)
-    return names() if names is not None else {}
-
-
 def category_choices() -> list[tuple[str, str]]:
     """The item categories a segment may name, as (code, name) sorted by name:
     every code on purchase lines (as the tills send it) and every code an
@@ -87,6 +79,6 @@ def category_choices() -> list[tuple[str, str]]:
             if code.lower() not in known:
                 codes.add(code)
                 known.add(code.lower())
-    names = _category_names()
+    names = catalog_selectors.category_names()
     choices = [(code, names.get(code.lower()) or code) for code in codes]
     return sorted(choices, key=lambda choice: (choice[1].casefold(), choice[0]))
