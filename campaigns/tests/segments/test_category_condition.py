@@ -10,11 +10,11 @@ import pytest
 from django.urls import reverse
 
 from campaigns.models import Segment
-from campaigns.segments import selectors
 from campaigns.segments.conditions import SegmentError, builder_schema
 from campaigns.segments.definition import segment_validate
 from campaigns.segments.selectors import category_choices
 from campaigns.tests.segments.test_conditions import NOW, buy, ids, make_member
+from rewards.models import Category
 from rewards.tests.factories import EarningRuleFactory, StampProgramFactory
 
 pytestmark = pytest.mark.django_db
@@ -44,8 +44,10 @@ def catalog(store):
 
 
 @pytest.fixture
-def named(monkeypatch):
-    monkeypatch.setattr(selectors, "_category_names", lambda: dict(NAMES))
+def named():
+    """The catalog's item categories with their Ukrainian names."""
+    for code, name in NAMES.items():
+        Category.objects.create(code=code, name_uk=name)
 
 
 def test_choices_are_every_known_category_once(catalog):
