@@ -165,6 +165,8 @@ LANGUAGES = [
     ("en", _("English")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Django's own date formats say what members.formatting says: one form a language.
+FORMAT_MODULE_PATH = ["loyalty_site.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Kyiv")
 USE_I18N = True
 USE_TZ = True

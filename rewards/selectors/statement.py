@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
-from members.formatting import money_format, number_format, signed_number_format
+from members.formatting import (
+    date_format,
+    money_format,
+    number_format,
+    signed_number_format,
+)
 from rewards.models import LedgerEntry, LedgerKind, VoucherStatus
 
 
@@ -35,7 +39,7 @@ def ledger_entry_explain(entry: LedgerEntry, *, currency: str) -> str:
     if entry.kind == LedgerKind.EARN and entry.purchase_id:
         p = entry.purchase
         return _("Purchase %(date)s, %(store)s, %(amount)s → %(points)s points") % {
-            "date": date_format(localtime(p.occurred_at), "SHORT_DATE_FORMAT"),
+            "date": date_format(localtime(p.occurred_at)),
             "store": p.store.name,
             "amount": money_format(p.total, currency),
             "points": points,
@@ -46,7 +50,7 @@ def ledger_entry_explain(entry: LedgerEntry, *, currency: str) -> str:
             "Return of %(amount)s from the purchase of %(date)s at %(store)s → %(points)s points"
         ) % {
             "amount": money_format(r.amount, currency),
-            "date": date_format(localtime(r.purchase.occurred_at), "SHORT_DATE_FORMAT"),
+            "date": date_format(localtime(r.purchase.occurred_at)),
             "store": r.purchase.store.name,
             "points": points,
         }
@@ -80,9 +84,7 @@ def ledger_entry_explain(entry: LedgerEntry, *, currency: str) -> str:
         }
     if entry.kind == LedgerKind.EXPIRE and hasattr(entry, "expired_lot"):
         return _("Points earned on %(date)s expired → %(points)s points") % {
-            "date": date_format(
-                localtime(entry.expired_lot.earned_at), "SHORT_DATE_FORMAT"
-            ),
+            "date": date_format(localtime(entry.expired_lot.earned_at)),
             "points": points,
         }
     if entry.kind == LedgerKind.ADJUST:

@@ -9,12 +9,11 @@ from decimal import Decimal
 from dateutil.relativedelta import relativedelta
 from django.db.models import Count, F, Min, Sum
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from members.formatting import money_format, number_format
+from members.formatting import date_format, money_format, number_format
 from members.models import Member
 from rewards.earn_config import earn_config_get
 from rewards.models import (
@@ -135,9 +134,9 @@ def tier_values(
 
 
 def tier_value_text(tier: Tier, value: Decimal, *, currency: str) -> str:
-    """'1 240,00 ₴', '300 points', '5 visits' in the active language."""
+    """'1 240,50 грн', '5 000 грн', '300 points', '5 visits' in the active language."""
     if tier.qualification == TierQualification.SPEND:
-        return money_format(value, currency)
+        return money_format(value, currency, whole=True)
     count = int(value)
     if tier.qualification == TierQualification.POINTS_EARNED:
         return ngettext("%(count)s point", "%(count)s points", count) % {
@@ -166,7 +165,7 @@ class TierProgress:
     missing: Decimal
     deadline: dt.date | None
     percent: int
-    sentence: str  # "Spend 1 240.00 UAH more by 1 March 2027 to reach Gold."
+    sentence: str  # "Spend 1,240.50 UAH more by 1 March 2027 to reach Gold."
     keep_sentence: str  # what keeps the current tier
 
 
@@ -215,7 +214,7 @@ def tier_progress_get(
         )
         values_text = {
             "amount": tier_value_text(upcoming, missing, currency=currency),
-            "date": date_format(deadline, "j F Y"),
+            "date": date_format(deadline),
             "tier": upcoming.name,
         }
         if missing <= 0:
