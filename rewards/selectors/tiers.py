@@ -134,9 +134,9 @@ def tier_values(
 
 
 def tier_value_text(tier: Tier, value: Decimal, *, currency: str) -> str:
-    """'1 240,50 грн', '5 000 грн', '300 points', '5 visits' in the active language."""
+    """'1 240,50 грн', '300 points', '5 visits' in the active language."""
     if tier.qualification == TierQualification.SPEND:
-        return money_format(value, currency, whole=True)
+        return money_format(value, currency)
     count = int(value)
     if tier.qualification == TierQualification.POINTS_EARNED:
         return ngettext("%(count)s point", "%(count)s points", count) % {
