@@ -109,9 +109,10 @@ def earn_breakdown_explain(entry: LedgerEntry, *, currency: str) -> list[dict]:
     for item in entry.breakdown or []:
         stage, name, mult = item["stage"], item.get("name", ""), item.get("multiplier")
         if stage == "base":
+            # "1 per 1 грн": the unit as money, never the bare ISO code.
             label = _("Base rate: %(rate)s per %(currency)s") % {
                 "rate": number_format(Decimal(mult).normalize()),
-                "currency": currency,
+                "currency": money_format(1, currency, whole=True),
             }
         elif stage == "tier":
             label = _("%(tier)s tier (%(multiplier)s)") % {

@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 
+from members.formatting import date_format
 from rewards.services import purchase_record
 from rewards.tests.factories import RewardFactory, TierFactory
 
@@ -49,7 +49,7 @@ def test_dashboard_shows_tier_progress_sentence_and_bar(logged_in, store, tiers)
 
     assert 'data-testid="tier-name">Bronze<' in page
     assert (
-        f"Spend 240.00\u00a0UAH more by {date_format(deadline, 'j F Y')} to reach Silver."
+        f"Spend 240.00\u00a0UAH more by {date_format(deadline)} to reach Silver."
         in page
     )
     assert 'aria-valuenow="76"' in page
