@@ -37,7 +37,7 @@ from rewards.selectors.stamps import (
     stamp_cards_open_for_member,
 )
 from rewards.selectors.statement import earn_breakdown_explain, ledger_entry_explain
-from rewards.selectors.tiers import tier_progress_get, tier_value_text, tier_window_text
+from rewards.selectors.tiers import tier_progress_get, tier_requirement_text
 from rewards.services.vouchers import reward_redeem
 
 STATEMENT_PAGE_SIZE = 25
@@ -98,6 +98,7 @@ def catalog(request, member: Member):
                 "reward": reward,
                 "affordable": reward.points_cost <= balance,
                 "missing": max(reward.points_cost - balance, 0),
+                "balance_after": balance - reward.points_cost,
                 "form": RewardRedeemForm(reward=reward),
                 "only_for": ", ".join(t.name for t in only_for),
                 "tier_ok": not only_for or tier_id in {t.pk for t in only_for},
@@ -127,7 +128,7 @@ def redeem(request, member: Member):
     if not replayed:
         messages.success(
             request,
-            _("You took “%(reward)s”. Show this voucher at the till.")
+            _("You redeemed “%(reward)s”. Show this voucher at the till.")
             % {"reward": reward.name},
         )
     return redirect(voucher)
@@ -170,8 +171,7 @@ def tiers(request, member: Member):
     rows = [
         {
             "tier": tier,
-            "needs": tier_value_text(tier, tier.threshold, currency=currency),
-            "window": tier_window_text(tier),
+            "requirement": tier_requirement_text(tier, currency=currency),
         }
         # The process's copy, current for the settings row just read.
         for tier in earn_config_get(program.config_version).tiers

@@ -57,14 +57,19 @@ class ComplaintForm(ServiceErrorFormMixin, forms.Form):
 
 
 class ComplaintReplyForm(ServiceErrorFormMixin, forms.Form):
+    """The customer's next message in a thread: an answer once we have
+    answered, before that something added to their own message."""
+
     message = forms.CharField(
         label=_("Your answer"),
         max_length=BODY_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, answered: bool, **kwargs):
         super().__init__(*args, **kwargs)
+        if not answered:
+            self.fields["message"].label = _("Anything to add to your message?")
         self.helper = _helper(_("Send"))
 
 

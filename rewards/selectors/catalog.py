@@ -36,6 +36,15 @@ def vouchers_for_member(*, member_id: int) -> QuerySet[Voucher]:
     )
 
 
+def vouchers_usable_count(*, member_id: int, now: dt.datetime | None = None) -> int:
+    """How many of the member's vouchers can be used now: issued, not expired."""
+    return Voucher.objects.filter(
+        member_id=member_id,
+        status=VoucherStatus.ISSUED,
+        expires_at__gt=now or timezone.now(),
+    ).count()
+
+
 def voucher_code_normalize(code: str | None) -> str | None:
     """'k7pq2 xm9rd', 'K7PQ2XM9RD' → 'K7PQ2-XM9RD'; None when it cannot be a code."""
     raw = "".join(ch for ch in (code or "").upper() if ch not in " -")

@@ -124,6 +124,29 @@ class TestComplaintPages:
         assert own_complaint.status == ComplaintStatus.IN_PROGRESS
         assert own_complaint.messages.last().body == "Main Street"
 
+    def test_a_new_complaint_shows_no_answer_box_until_we_answer(
+        self, customer_client, own_complaint, manager
+    ):
+        url = reverse("campaigns:complaint_detail", args=[own_complaint.pk])
+        page = customer_client.get(url).content.decode()
+        assert "Your answer" not in page
+        assert "Anything to add to your message?" in page
+        assert 'data-testid="awaiting-answer"' in page
+        response = customer_client.post(url, {"message": "It was Tuesday."})
+        assert response.status_code == 302
+        assert own_complaint.messages.last().body == "It was Tuesday."
+
+        complaint_staff_reply(
+            complaint_id=own_complaint.pk,
+            actor=StaffActor(user=manager),
+            body="Which store was it?",
+        )
+
+        page = customer_client.get(url).content.decode()
+        assert "Your answer" in page
+        assert "Anything to add to your message?" not in page
+        assert 'data-testid="awaiting-answer"' not in page
+
     def test_closed_complaint_has_no_answer_form(
         self, customer_client, own_complaint, manager
     ):
