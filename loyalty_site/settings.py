@@ -177,6 +177,8 @@ MODELTRANSLATION_FALLBACK_LANGUAGES = {
         dict.fromkeys([LANGUAGE_CODE, *(code for code, _name in LANGUAGES)])
     )
 }
+# Django's own date formats say what members.formatting says: one form a language.
+FORMAT_MODULE_PATH = ["loyalty_site.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Kyiv")
 USE_I18N = True
 USE_TZ = True

@@ -217,7 +217,7 @@ def cohort_table(matrix) -> tuple[list[str], list[list]]:
     rows = []
     for r in matrix["rows"]:
         rows.append(
-            [r["cohort"], r["members"]]
+            [f"{r['cohort']:%Y-%m}", r["members"]]
             + [_fmt(c["pct"]) for c in r["cells"]]
             + [""] * (len(matrix["offsets"]) - len(r["cells"]))
         )

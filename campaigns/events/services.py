@@ -13,8 +13,8 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone, translation
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from campaigns.events.selectors import (
     HOLDING,
@@ -34,6 +34,7 @@ from campaigns.models import (
 from campaigns.queueing import task_queue
 from members.audit import StaffActor, audited_delete
 from members.errors import Conflict, InvalidInput, NotFound
+from members.formatting import datetime_format, number_format
 from members.models import Member
 
 MESSAGE_KIND_REMINDER = "event-reminder"
@@ -51,7 +52,7 @@ def event_locked(event_id: int) -> Event:
 
 
 def _when(event: Event) -> str:
-    return date_format(timezone.localtime(event.starts_at), "DATETIME_FORMAT")
+    return datetime_format(timezone.localtime(event.starts_at))
 
 
 # --- messages -------------------------------------------------------------------------
@@ -160,8 +161,12 @@ def event_save(*, event: Event, actor=None) -> Event:
             )
         if event.capacity < current.going_count:
             raise Conflict(
-                _("%(going)s members are going: the places cannot be fewer than that.")
-                % {"going": current.going_count},
+                ngettext(
+                    "%(going)s member is going: the places cannot be fewer than that.",
+                    "%(going)s members are going: the places cannot be fewer than that.",
+                    current.going_count,
+                )
+                % {"going": number_format(current.going_count)},
                 field="capacity",
             )
         # Counted under the lock, not what the form had when it was shown.

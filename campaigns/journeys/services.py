@@ -40,7 +40,6 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone, translation
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from campaigns.journeys.render import render
@@ -49,6 +48,7 @@ from campaigns.messaging.variables import TemplateVariables
 from campaigns.models import Journey, JourneyKind, Message
 from campaigns.queueing import task_queue
 from members.audit import StaffActor, audited_save
+from members.formatting import date_format
 from members.models import Member
 from rewards.models import PointsLot, Purchase, TierHistory, Voucher, VoucherStatus
 
@@ -321,7 +321,7 @@ def _date_text(value) -> str:
         value = dt.datetime.fromisoformat(value)
     if isinstance(value, dt.datetime):
         value = timezone.localdate(value)
-    return date_format(value, "SHORT_DATE_FORMAT")
+    return date_format(value)
 
 
 def member_context(

@@ -7,10 +7,10 @@ import datetime as dt
 from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
+from members.formatting import date_format, datetime_format
 from members.models import Store
 from rewards.models import Category, Reward, Voucher, VoucherStatus
 
@@ -70,7 +70,7 @@ def voucher_refusal(
             "Voucher %(code)s was already used on %(date)s; a voucher is used once."
         ) % {
             "code": voucher.code,
-            "date": date_format(localtime(voucher.used_at), "SHORT_DATETIME_FORMAT"),
+            "date": datetime_format(localtime(voucher.used_at)),
         }
     if voucher.status == VoucherStatus.USED:
         where = voucher.used_store.name if voucher.used_store_id else ""
@@ -79,19 +79,19 @@ def voucher_refusal(
             "(receipt %(receipt)s)."
         ) % {
             "code": voucher.code,
-            "date": date_format(localtime(voucher.used_at), "SHORT_DATETIME_FORMAT"),
+            "date": datetime_format(localtime(voucher.used_at)),
             "store": where,
             "receipt": voucher.used_receipt_id,
         }
     if voucher.status == VoucherStatus.CANCELLED:
         return _("Voucher %(code)s was cancelled on %(date)s.") % {
             "code": voucher.code,
-            "date": date_format(localtime(voucher.cancelled_at), "SHORT_DATE_FORMAT"),
+            "date": date_format(localtime(voucher.cancelled_at)),
         }
     if voucher.status == VoucherStatus.EXPIRED or voucher.expires_at <= now:
         return _("Voucher %(code)s expired on %(date)s.") % {
             "code": voucher.code,
-            "date": date_format(localtime(voucher.expires_at), "SHORT_DATE_FORMAT"),
+            "date": date_format(localtime(voucher.expires_at)),
         }
     return ""
 

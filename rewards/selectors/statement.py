@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
 from members.formatting import (
+    date_format,
     money_format,
     number_format,
     percent_format,
@@ -44,7 +44,7 @@ def ledger_entry_explain(entry: LedgerEntry, *, currency: str) -> str:
     if entry.kind == LedgerKind.EARN and entry.purchase_id:
         p = entry.purchase
         return _("Purchase %(date)s, %(store)s, %(amount)s → %(points)s points") % {
-            "date": date_format(localtime(p.occurred_at), "SHORT_DATE_FORMAT"),
+            "date": date_format(localtime(p.occurred_at)),
             "store": p.store.name,
             "amount": money_format(p.total, currency),
             "points": points,
@@ -55,7 +55,7 @@ def ledger_entry_explain(entry: LedgerEntry, *, currency: str) -> str:
             "Return of %(amount)s from the purchase of %(date)s at %(store)s → %(points)s points"
         ) % {
             "amount": money_format(r.amount, currency),
-            "date": date_format(localtime(r.purchase.occurred_at), "SHORT_DATE_FORMAT"),
+            "date": date_format(localtime(r.purchase.occurred_at)),
             "store": r.purchase.store.name,
             "points": points,
         }
@@ -89,9 +89,7 @@ def ledger_entry_explain(entry: LedgerEntry, *, currency: str) -> str:
         }
     if entry.kind == LedgerKind.EXPIRE and hasattr(entry, "expired_lot"):
         return _("Points earned on %(date)s expired → %(points)s points") % {
-            "date": date_format(
-                localtime(entry.expired_lot.earned_at), "SHORT_DATE_FORMAT"
-            ),
+            "date": date_format(localtime(entry.expired_lot.earned_at)),
             "points": points,
         }
     if entry.kind == LedgerKind.ADJUST:
@@ -117,9 +115,10 @@ def earn_breakdown_explain(entry: LedgerEntry, *, currency: str) -> list[dict]:
     for item in breakdown_in_order(entry.breakdown or []):
         stage, name, mult = item["stage"], item.get("name", ""), item.get("multiplier")
         if stage == "base":
+            # "1 per 1 грн": the unit as money, never the bare ISO code.
             label = _("Base rate: %(rate)s per %(currency)s") % {
                 "rate": number_format(Decimal(mult).normalize()),
-                "currency": currency,
+                "currency": money_format(1, currency, whole=True),
             }
         elif stage == "tier":
             label = _("%(tier)s tier (%(multiplier)s)") % {

@@ -9,12 +9,11 @@ from decimal import Decimal
 from dateutil.relativedelta import relativedelta
 from django.db.models import Count, F, Min, Sum
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from members.formatting import money_format, number_format
+from members.formatting import date_format, money_format, number_format
 from members.models import Member
 from rewards.earn_config import earn_config_get
 from rewards.models import (
@@ -135,7 +134,7 @@ def tier_values(
 
 
 def tier_value_text(tier: Tier, value: Decimal, *, currency: str) -> str:
-    """'1 240,00 ₴', '300 points', '5 visits' in the active language."""
+    """'1 240,50 грн', '300 points', '5 visits' in the active language."""
     if tier.qualification == TierQualification.SPEND:
         return money_format(value, currency)
     count = int(value)
@@ -157,7 +156,7 @@ def tier_window_text(tier: Tier) -> str:
 
 
 def tier_requirement_text(tier: Tier, *, currency: str) -> str:
-    """What a tier asks for: 'Reach 1 000,00 ₴ in 12 months.', or for a tier with
+    """What a tier asks for: 'Reach 1 000,00 грн in 12 months.', or for a tier with
     no threshold, that the first purchase gives it (no 'reach 0')."""
     if tier.threshold <= 0:
         return _("Yours with your first purchase.")
@@ -169,7 +168,7 @@ def tier_requirement_text(tier: Tier, *, currency: str) -> str:
 
 def tier_deadline_text(day: dt.date) -> str:
     """The date a tier sentence names ("by 1 March 2027")."""
-    return date_format(day, "j F Y")
+    return date_format(day)
 
 
 @dataclass(frozen=True)

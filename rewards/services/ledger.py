@@ -12,8 +12,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from members.errors import Conflict, InvalidInput
+from members.formatting import number_format
 from members.models import Member, User
 from rewards.locks import account_lock, account_lock_by_id
 from rewards.models import (
@@ -253,7 +255,12 @@ def balance_room_check(account: PointsAccount, points: int) -> None:
     # Refuse rather than overflow the integer columns (a DataError, a 500, on PostgreSQL).
     if account.balance + points > MAX_BALANCE:
         raise Conflict(
-            _("The balance would exceed %(max)s points.") % {"max": MAX_BALANCE},
+            ngettext(
+                "The balance would exceed %(max)s point.",
+                "The balance would exceed %(max)s points.",
+                MAX_BALANCE,
+            )
+            % {"max": number_format(MAX_BALANCE)},
             field="points",
         )
 

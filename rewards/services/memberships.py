@@ -17,11 +17,11 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
-from django.utils.formats import date_format
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from members.errors import Conflict, InvalidInput
+from members.formatting import date_format
 from members.messages import member_channel
 from members.models import Channel, Member, Store, User
 from members.sms import sms_send
@@ -53,7 +53,7 @@ def membership_voucher_key(subscription_id: int, at: dt.datetime) -> str:
 
 
 def _date_text(moment: dt.datetime) -> str:
-    return date_format(timezone.localtime(moment), "SHORT_DATE_FORMAT")
+    return date_format(timezone.localtime(moment))
 
 
 # --- perks inside a locked transaction ------------------------------------------------

@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterable
 from decimal import ROUND_FLOOR, Decimal
 
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from members.errors import InvalidInput
+from members.formatting import date_format
 from members.models import Member, Store, User
 from rewards.earn_config import earn_config_get
 from rewards.earning import EarnLine, Multiplier, earn_compute
@@ -55,7 +55,7 @@ def purchase_time_check(*, occurred_at: dt.datetime) -> None:
     if occurred_at < earliest:
         raise InvalidInput(
             _("A purchase may be recorded from %(date)s on; this one is older.")
-            % {"date": date_format(timezone.localtime(earliest), "SHORT_DATE_FORMAT")},
+            % {"date": date_format(timezone.localtime(earliest))},
             field="occurred_at",
         )
 

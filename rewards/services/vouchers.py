@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.errors import Conflict, InvalidInput, NotFound
+from members.formatting import date_format
 from members.models import Member, Store, User
 from rewards.locks import account_lock, reward_lock, voucher_lock
 from rewards.models import (
@@ -132,9 +133,7 @@ def _reward_available_check(reward: Reward, now: dt.datetime) -> None:
 
 
 def _date_text(moment: dt.datetime) -> str:
-    from django.utils.formats import date_format
-
-    return date_format(timezone.localtime(moment), "SHORT_DATE_FORMAT")
+    return date_format(timezone.localtime(moment))
 
 
 def reward_redeem(

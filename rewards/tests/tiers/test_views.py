@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 
+from members.formatting import date_format
 from rewards.services import purchase_record, subscription_sell, tiers_downgrade_due
 from rewards.tests.factories import MembershipPlanFactory, RewardFactory, TierFactory
 
@@ -52,7 +52,7 @@ def test_dashboard_shows_tier_progress_sentence_and_bar(logged_in, store, tiers)
 
     assert 'data-testid="tier-name">Bronze<' in page
     assert (
-        f"Spend 240.00\u00a0UAH more by {date_format(deadline, 'j F Y')} to reach Silver."
+        f"Spend 240.00\u00a0UAH more by {date_format(deadline)} to reach Silver."
         in page
     )
     assert 'aria-valuenow="76"' in page
@@ -93,7 +93,7 @@ def test_dashboard_says_what_to_spend_by_when_to_keep_a_tier(logged_in, store, t
     assert 'data-testid="tier-name">Silver<' in page
     assert (
         f"To keep Silver, spend 700.00\u00a0UAH more by "
-        f"{date_format(deadline, 'j F Y')}." in page
+        f"{date_format(deadline)}." in page
     )
 
 
