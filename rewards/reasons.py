@@ -28,12 +28,11 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.utils import translation
-from django.utils.formats import date_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from members.formatting import money_format, number_format
+from members.formatting import date_format, money_format, number_format
 
 REASON_MAX_LENGTH = 255
 
@@ -137,7 +136,7 @@ def _format(kind: str, value: Any, params: dict) -> str:
         if kind in ("money", "number"):  # a threshold of points or visits
             return number_format(Decimal(str(value)))
         if kind == "date":
-            return date_format(dt.date.fromisoformat(str(value)), "SHORT_DATE_FORMAT")
+            return date_format(dt.date.fromisoformat(str(value)))
     except (InvalidOperation, ValueError, TypeError):
         pass
     return str(value)

@@ -46,7 +46,7 @@ def test_landing_tells_a_visitor_what_the_program_gives(client):
     page = client.get(HOME).content.decode()
 
     # Points per purchase and what a point is worth (defaults: 1 per UAH, 0.10 UAH).
-    assert "1 per UAH spent" in page
+    assert "1 per 1\xa0UAH spent" in page
     worth = money_format(Decimal("0.10"), "UAH")
     back = percent_format(Decimal("10"))
     assert (
@@ -71,7 +71,7 @@ def test_landing_tells_a_visitor_what_the_program_gives(client):
 def test_landing_without_tiers_rewards_or_bonus_still_explains_earning(client):
     page = client.get(HOME).content.decode()
 
-    assert "1 per UAH spent" in page
+    assert "1 per 1\xa0UAH spent" in page
     assert 'data-testid="landing-tiers"' not in page
     assert 'data-testid="landing-rewards"' not in page
     assert 'data-testid="landing-welcome"' not in page
@@ -104,7 +104,7 @@ def test_a_new_member_sees_where_to_start(logged_in):
     page = client.get(DASHBOARD).content.decode()
 
     assert 'data-testid="getting-started"' in page
-    assert "every purchase earns points (1 per UAH)" in page
+    assert "every purchase earns points (1 per 1\xa0UAH)" in page
     for name in ("portal:card", "catalog:catalog", "portal:profile"):
         assert f'href="{reverse(name)}"' in page
     assert "No vouchers yet." in page

@@ -327,7 +327,7 @@ class TestCappedPurchase:
         with translation.override("en"):
             lines = earn_breakdown_explain(entry, currency="UAH")
         assert [(line["label"], line["points"]) for line in lines] == [
-            ("Base rate: 1 per UAH", 100),
+            ("Base rate: 1 per 1\xa0UAH", 100),
             ("Gold tier (×1.5)", 50),
             ("Weekend x2 (×2)", 150),
             ("Capped at 10% of the purchase", -200),
