@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8000
 export DJANGO_SETTINGS_MODULE := loyalty_site.settings
 
-.PHONY: help run test lint format worker bench bench-chart chaos migrate seed messages browsers clean
+.PHONY: help run test lint format worker bench bench-chart chaos migrate seed messages browsers screenshots clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -72,6 +72,9 @@ bench: $(DEPS) var  ## all benchmarks on PostgreSQL (BENCH="api hot" for some, B
 bench-chart: $(DEPS)  ## docs/img/benchmarks.png from the figures in docs/benchmarks.json
 	$(VENV)/bin/pip install --quiet -r requirements-bench.txt
 	$(PY) bench/chart.py
+
+screenshots: $(DEPS) browsers  ## docs/img/*.png for the README: a fresh demo database in a temporary directory, served and shot in Chromium (SHOTS="counter analytics" for some)
+	DEBUG=1 $(PY) manage.py screenshots $(if $(SHOTS),--only $(SHOTS))
 
 chaos: $(DEPS) var  ## kill web/worker processes and restart PostgreSQL under load; exit 1 on any lost or doubled write
 	$(PY) bench/chaos.py

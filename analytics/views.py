@@ -12,6 +12,7 @@ from analytics.selectors.recommend import (
 )
 from members.models import Member
 from members.views import member_required
+from rewards.selectors.catalog import category_names
 
 PAGE_ITEMS = 6
 
@@ -20,11 +21,14 @@ PAGE_ITEMS = 6
 @member_required
 def for_you(request, member: Member):
     """Items the member may like and a reward to aim for: a fixed number of
-    queries (the history's three, the tables' four, the rewards' three)."""
+    queries (the history's three, the tables' four, the category names',
+    the rewards' three)."""
     history = member_history(member_id=member.pk)
     context = {
         "member": member,
-        "recommendations": rank_items_for_history(history, n=PAGE_ITEMS),
+        "recommendations": rank_items_for_history(
+            history, n=PAGE_ITEMS, category_names=category_names()
+        ),
         "reward_suggestion": reward_suggestion_for(member, history=history),
     }
     return render(request, "analytics/recommended.html", context)

@@ -7,7 +7,10 @@ class CampaignsConfig(AppConfig):
     verbose_name = _("Campaigns")
 
     def ready(self):
-        from campaigns import tasks  # noqa: F401 - services queue them by name
+        from campaigns import (
+            reasons,  # noqa: F401 - registers the ledger texts campaigns writes
+            tasks,  # noqa: F401 - services queue them by name
+        )
         from campaigns.messaging.services import message_send
         from campaigns.segments.builtins import conditions_register_builtin
         from members.messages import message_sender_register

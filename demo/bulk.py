@@ -6,7 +6,8 @@ computed here member by member and written with COPY on PostgreSQL
 (executemany on SQLite), a chunk of members per transaction.
 
 The ledger stays whole: one EARN entry per purchase (points = the total times
-the member's tier multiplier, rounded down) with its lot (no expiry), and
+the program's rate and the member's tier multiplier, rounded down: at most 3 %
+back, under the program's cap) with its lot (no expiry), and
 redemptions that spend at most the balance, drawing the oldest lots first; each
 entry's balance_after is the running sum. verify_ledger runs at the end.
 
@@ -52,6 +53,7 @@ from demo.data import CATALOG, LOGINS, STORES, TOKEN_NAME
 from demo.seed_analytics import inputs_seed
 from members.models import Member, User
 from members.services import api_token_create
+from rewards.earning import cap_per_unit_get
 from rewards.models import (
     LedgerEntry,
     LotDraw,
@@ -62,8 +64,22 @@ from rewards.models import (
     Redemption,
     TierHistory,
 )
+from rewards.reasons import (
+    PURCHASE_EARN,
+    REDEMPTION_DISCOUNT,
+    TIER_ENROLLED,
+    TIER_THRESHOLD_REACHED,
+    reason_split,
+    system_reason,
+)
 from rewards.selectors.invariants import ledger_invariant_violations
 from rewards.selectors.program import program_settings_get
+
+
+def _reason(code: str, **params) -> tuple[str, str, str]:
+    """The reason columns of a system text (rewards.reasons) as COPY takes them."""
+    code, params, text = reason_split(system_reason(code, **params))
+    return text, code, json.dumps(params)
 
 
 class BulkSeed(BulkPlanning):
@@ -94,7 +110,12 @@ class BulkSeed(BulkPlanning):
         self.by_category = {
             cat: [c for c in self.catalog if c[2] == cat] for cat in self.categories
         }
-        self.point_value = program_settings_get().point_value
+        conf = program_settings_get()
+        self.point_value = conf.point_value
+        self.rate = conf.points_per_unit
+        self.cap_per_unit = cap_per_unit_get(
+            percent=conf.earn_cap_percent, point_value=conf.point_value
+        )
         self._calendar()
         plans = self._plan_members()
         self.out.write(
@@ -167,6 +188,8 @@ class BulkSeed(BulkPlanning):
                     "points_exact",
                     "eligible_total",
                     "tier_multiplier",
+                    "tier_id",
+                    "points_cap_per_unit",
                     "membership_multiplier",
                     "balance_after",
                     "source",
@@ -212,6 +235,8 @@ class BulkSeed(BulkPlanning):
                     "points",
                     "balance_after",
                     "reason",
+                    "reason_code",
+                    "reason_params",
                     "purchase_id",
                     "redemption_id",
                     "created_at",
@@ -239,6 +264,8 @@ class BulkSeed(BulkPlanning):
                     "to_tier_id",
                     "kind",
                     "reason",
+                    "reason_code",
+                    "reason_params",
                     "value",
                     "created_at",
                 ],
@@ -322,7 +349,7 @@ class BulkSeed(BulkPlanning):
         if tier is not None:
             self.w["tier"].add(
                 self._new_id(TierHistory), member_id, None, tier.pk, "initial",
-                "Enrolled", Decimal("0"), enrolled,
+                *_reason(TIER_ENROLLED), Decimal("0"), enrolled,
             )  # fmt: skip
         balance = 0
         lots: list[
@@ -354,6 +381,7 @@ class BulkSeed(BulkPlanning):
             purchase_id = self._new_id(Purchase)
             self.receipt += 1
             multiplier = tier.earn_multiplier if tier is not None else Decimal("1")
+            per_unit = self.rate * multiplier
             total = Decimal("0")
             for _line in range(
                 rng.randint(*lines_range) + (1 if heavy and rng.random() < 0.5 else 0)
@@ -372,22 +400,24 @@ class BulkSeed(BulkPlanning):
                 total += amount
                 self.w["line"].add(
                     self._new_id(PurchaseLine), purchase_id, sku, name, cat,
-                    qty, price, amount, True, amount * multiplier,
+                    qty, price, amount, True, amount * per_unit,
                 )  # fmt: skip
                 self.stats["lines"] += 1
-            exact = total * multiplier
+            exact = total * per_unit
             points = int(exact.to_integral_value(rounding=ROUND_DOWN))
             balance += points
             entry_id = self._new_id(LedgerEntry)
             receipt = f"B{self.receipt}"
             self.w["purchase"].add(
                 purchase_id, shop.pk, receipt, member_id, total, at, points,
-                Decimal("1"), Decimal("0"), exact, total, multiplier, Decimal("1"),
+                per_unit, Decimal("0"), exact, total, multiplier,
+                tier.pk if tier is not None else None, self.cap_per_unit, Decimal("1"),
                 balance, "import", "bulk", at,
             )  # fmt: skip
             self.w["entry"].add(
                 entry_id, account_id, "earn", points, balance,
-                f"Purchase {shop.code} #{receipt}", purchase_id, None, at,
+                *_reason(PURCHASE_EARN, receipt=receipt, store=shop.code),
+                purchase_id, None, at,
             )  # fmt: skip
             if points:
                 lot_id = self._new_id(PointsLot)
@@ -404,7 +434,7 @@ class BulkSeed(BulkPlanning):
                 tier_since = at
                 self.w["tier"].add(
                     self._new_id(TierHistory), member_id, old.pk, tier.pk, "up",
-                    "Spend reached the threshold", spend, at,
+                    *_reason(TIER_THRESHOLD_REACHED), spend, at,
                 )  # fmt: skip
                 self.stats["tier_moves"] += 1
             chance = REDEEM_CHANCE * (1.5 if heavy else 1.0)
@@ -425,7 +455,10 @@ class BulkSeed(BulkPlanning):
                 redeem_entry = self._new_id(LedgerEntry)
                 self.w["entry"].add(
                     redeem_entry, account_id, "redeem", -spend_points, balance,
-                    f"Redeemed at {shop.code}", None, redemption_id, at_redeem,
+                    *_reason(
+                        REDEMPTION_DISCOUNT, receipt=f"R{self.receipt}", store=shop.code
+                    ),
+                    None, redemption_id, at_redeem,
                 )  # fmt: skip
                 need = spend_points
                 for lot in lots:
@@ -473,6 +506,7 @@ def seed(*, command, members: int, purchases: int, seed: int) -> None:
     command.staff = command._staff_create()
     command.tiers = command._tiers_create()
     command.rewards = command._rewards_create()
+    command._program_money_set()
     bulk = BulkSeed(command=command, members=members, purchases=purchases, seed=seed)
     stats = bulk.run(progress=progress_bar(out))
     out.write(

@@ -35,6 +35,8 @@ MEMBERSHIP_SUBSCRIBERS = 20
 STAFF = [
     ("cashier", "cashier-demo", "Cashier", "kyiv-center", "Ірина", "Мельник"),
     ("manager", "manager-demo", "Manager", "kyiv-center", "Андрій", "Шевчук"),
+    # A second Manager: large adjustments need one other than who asked.
+    ("manager2", "manager2-demo", "Manager", "kyiv-left", "Оксана", "Литвин"),
     ("marketer", "marketer-demo", "Marketer", "kyiv-center", "Марія", "Бондар"),
 ]
 ADMIN = ("admin", "admin-demo")
@@ -46,12 +48,20 @@ LOGINS = [
     ("Customer (portal)", DEMO_EMAIL, DEMO_PASSWORD, "/accounts/login/"),
     ("Cashier (Counter)", "cashier", "cashier-demo", "/admin/counter/"),
     ("Manager", "manager", "manager-demo", "/admin/"),
+    ("Manager (approves)", "manager2", "manager2-demo", "/admin/"),
     ("Marketer", "marketer", "marketer-demo", "/admin/"),
     ("Superuser", ADMIN[0], ADMIN[1], "/admin/"),
 ]
 
 EXPIRE_MONTHS = 9
 PENDING_DAYS = 7
+# The program's money, worked through in docs/demo.md: 0.2 points per UAH at
+# 0.10 UAH a point is 2 % back; the tiers, the Club membership and the rules
+# below multiply it (about 3 % on average); no purchase earns points worth
+# more than 10 % of its amount, whatever stacks.
+POINTS_PER_UNIT = Decimal("0.2")
+POINT_VALUE = Decimal("0.10")
+EARN_CAP_PERCENT = Decimal("10")
 # name, kind, status, which lines, what it gives, store indexes (none = all)
 EARNING_RULES = [
     (

@@ -40,7 +40,9 @@ TEXTS = {
         ),
         "ro": (
             "{{ first_name }}, aveți {{ balance }} puncte",
-            "Bună, {{ first_name }}! Aveți {{ balance }} puncte.",
+            "Bună, {{ first_name }}! Aveți {{ balance }} puncte."
+            "{% if reward %} Încă {{ reward_points_needed }} și „{{ reward }}” este al "
+            "dumneavoastră.{% endif %}",
         ),
         "en": (
             "{{ first_name }}, you have {{ balance }} points",
@@ -52,6 +54,15 @@ TEXTS = {
         "uk": (
             "Подарунок для вас, {{ first_name }}",
             "{{ first_name }}, купіть до кінця тижня — і отримайте бонусні бали!",
+        ),
+        "ru": (
+            "Подарок для вас, {{ first_name }}",
+            "{{ first_name }}, купите до конца недели — и получите бонусные баллы!",
+        ),
+        "ro": (
+            "Un cadou pentru dumneavoastră, {{ first_name }}",
+            "{{ first_name }}, cumpărați până la sfârșitul săptămânii și primiți "
+            "puncte bonus!",
         ),
         "en": (
             "A gift for you, {{ first_name }}",

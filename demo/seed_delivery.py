@@ -9,7 +9,7 @@ from django.utils import timezone
 from campaigns.journeys.services import RUNS, journey_due, journey_send_chunk
 from campaigns.messaging.delivery import message_deliver
 from campaigns.messaging.services import delivery_settings_get
-from campaigns.models import Journey, JourneyKind, JourneyText, Message, MessageStatus
+from campaigns.models import Journey, JourneyKind, Message, MessageStatus
 
 # kind: (days, {language: (subject, body)})
 TEXTS: dict[str, tuple[int, dict[str, tuple[str, str]]]] = {
@@ -189,18 +189,21 @@ TEXTS: dict[str, tuple[int, dict[str, tuple[str, str]]]] = {
 
 
 def journeys_seed() -> list[Journey]:
-    """Every journey switched on with its four texts (kept if already there)."""
+    """Every journey switched on with its four texts (a text already written is
+    kept)."""
     made = []
     for kind, (days, texts) in TEXTS.items():
         journey, _created = Journey.objects.get_or_create(
             kind=kind, defaults={"enabled": True, "days": days}
         )
+        changed = []
         for language, (subject, body) in texts.items():
-            JourneyText.objects.get_or_create(
-                journey=journey,
-                language=language,
-                defaults={"subject": subject, "body": body},
-            )
+            if not journey.text_in(language)[1]:
+                setattr(journey, f"subject_{language}", subject)
+                setattr(journey, f"body_{language}", body)
+                changed += [f"subject_{language}", f"body_{language}"]
+        if changed:
+            journey.save(update_fields=changed)
         made.append(journey)
     return made
 

@@ -68,6 +68,8 @@ def seed(*, command) -> None:
         title_ro="Degustare de brânzeturi ucrainene",
         title_en="Ukrainian cheese tasting",
         description_uk="Шість сирів від крафтових сироварень і вино до них.",
+        description_ru="Шесть сыров от крафтовых сыроварен и вино к ним.",
+        description_ro="Șase brânzeturi de la fabrici artizanale, cu vin pe măsură.",
         description_en="Six cheeses from craft dairies, with wine to match.",
         capacity=20,
         checkin_points=30,
@@ -94,7 +96,12 @@ def seed(*, command) -> None:
         title_ru="Мастер-класс по альтернативному завариванию кофе",
         title_ro="Atelier de preparare alternativă a cafelei",
         title_en="Alternative coffee brewing workshop",
-        description_uk="Пуровер, аеропрес і кемекс з нашим бариста.\nКава в подарунок.",
+        description_uk="Пуровер, аеропрес і кемекс з нашим бариста.\n"
+        "Пачка кави з собою в подарунок.",
+        description_ru="Пуровер, аэропресс и кемекс с нашим бариста.\n"
+        "Пачка кофе с собой в подарок.",
+        description_ro="Pour-over, AeroPress și Chemex cu baristul nostru.\n"
+        "Un pachet de cafea cadou, la plecare.",
         description_en="Pour-over, AeroPress and Chemex with our barista.\n"
         "A bag of coffee to take home.",
         capacity=12,
@@ -113,6 +120,9 @@ def seed(*, command) -> None:
         title_ru="Презентация осенней коллекции чая",
         title_ro="Prezentarea colecției de ceai de toamnă",
         title_en="Autumn tea collection launch",
+        description_uk="Скуштуйте нові купажі, перш ніж вони з'являться на полицях.",
+        description_ru="Попробуйте новые купажи до того, как они появятся на полках.",
+        description_ro="Gustați noile amestecuri înainte să ajungă pe rafturi.",
         description_en="Taste the new blends before they reach the shelves.",
         capacity=6,
         checkin_points=20,
@@ -131,6 +141,9 @@ def seed(*, command) -> None:
         title_ru="Вечер молодого вина",
         title_ro="Seara vinului tânăr",
         title_en="Young wine evening",
+        description_uk="П'ять молодих вин з Одещини та Бессарабії.",
+        description_ru="Пять молодых вин из Одесщины и Бессарабии.",
+        description_ro="Cinci vinuri tinere din regiunea Odesa și din Basarabia.",
         description_en="Five young wines from Odesa and Bessarabia.",
         capacity=30,
         checkin_points=25,
@@ -150,6 +163,11 @@ def seed(*, command) -> None:
             title_en="How our tastings work",
             body_uk="Записуйтеся на сторінці «Події».\n\n"
             "На касі назвіть номер телефону: ми відмітимо вас і нарахуємо бали.",
+            body_ru="Записывайтесь на странице «События».\n\n"
+            "На кассе назовите номер телефона: мы отметим вас и начислим баллы.",
+            body_ro="Înscrieți-vă pe pagina „Evenimente”.\n\n"
+            "La casă, spuneți numărul de telefon: vă înregistrăm și primiți "
+            "punctele.",
             body_en="Sign up on the Events page.\n\n"
             "At the counter, give your phone number: we check you in and the "
             "points are yours.",
@@ -160,11 +178,16 @@ def seed(*, command) -> None:
         page=ContentPage(
             kind=ContentKind.OFFER,
             slug="gold-early-access",
-            title_uk="Gold: ранній доступ до розпродажу",
-            title_ru="Gold: ранний доступ к распродаже",
-            title_ro="Gold: acces anticipat la reduceri",
+            title_uk="Золото: ранній доступ до розпродажу",
+            title_ru="Золото: ранний доступ к распродаже",
+            title_ro="Aur: acces anticipat la reduceri",
             title_en="Gold: early sale access",
-            body_uk="Для учасників Gold розпродаж починається на два дні раніше.",
+            body_uk="Для учасників рівня Золото розпродаж починається на два дні "
+            "раніше.",
+            body_ru="Для участников уровня Золото распродажа начинается на два дня "
+            "раньше.",
+            body_ro="Pentru membrii de nivel Aur, reducerile încep cu două zile mai "
+            "devreme.",
             body_en="For Gold members the sale starts two days early.",
             min_tier=gold,
             published_from=now - dt.timedelta(days=3),

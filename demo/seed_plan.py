@@ -220,6 +220,29 @@ class HistoryPlanning:
                 earlier = [p for p in ordered[:i] if not p.is_demo]
                 if earlier:
                     plan.referred_by = rng.choice(earlier)
+        self._family_referral_plan(ordered)
+
+    def _family_referral_plan(self, ordered: list[Plan]) -> None:
+        """The newest friend's referral becomes a family one: the same last name
+        and mail domain as the referrer, which the referral rules hold for a
+        Manager's review, so that queue has one waiting. No random draws: the
+        rest of the history stays the same."""
+        taken = {p.email for p in ordered if p.email}
+        for plan in reversed(ordered):
+            referrer = plan.referred_by
+            if (
+                referrer is None
+                or referrer.is_demo
+                or not (plan.email and referrer.email)
+                or plan.gender != referrer.gender
+            ):
+                continue
+            local = plan.email.partition("@")[0]
+            email = f"{local}@{referrer.email.partition('@')[2]}"
+            if email != plan.email and email in taken:
+                continue
+            plan.last_name, plan.email = referrer.last_name, email
+            return
 
     def _demo_plan(self) -> Plan:
         return Plan(

@@ -14,6 +14,7 @@ from django.utils import timezone
 from demo.data import (
     ADMIN,
     DEMO_EMAIL,
+    EARN_CAP_PERCENT,
     EARNING_RULES,
     EXPIRE_MONTHS,
     MEMBERSHIP_SUBSCRIBERS,
@@ -23,6 +24,8 @@ from demo.data import (
     PARTNER_SHARE,
     PARTNER_STORE,
     PENDING_DAYS,
+    POINT_VALUE,
+    POINTS_PER_UNIT,
     REWARDS,
     STAFF,
     STAMP_PROGRAMS,
@@ -31,6 +34,7 @@ from demo.data import (
 )
 from demo.reward_pictures import reward_pictures_attach
 from demo.seed_plan import Event, Plan
+from demo.texts import CATEGORIES, same_text, translations
 from members.models import (
     Member,
     Store,
@@ -41,6 +45,7 @@ from members.services import (
     store_get_or_create,
 )
 from rewards.models import (
+    Category,
     EarningRule,
     MembershipPlan,
     Reward,
@@ -49,6 +54,7 @@ from rewards.models import (
 )
 from rewards.services import (
     LineInput,
+    category_save,
     earning_rule_save,
     membership_plan_save,
     points_expire_due,
@@ -103,11 +109,11 @@ class ProgramSeeding:
         tiers = [
             tier_save(
                 tier=Tier(
-                    name=name,
+                    **translations("name", name),
                     rank=rank,
                     threshold=Decimal(threshold),
                     earn_multiplier=Decimal(multiplier),
-                    benefits=benefits,
+                    **translations("benefits", benefits),
                     grace_days=30,
                 )
             )
@@ -116,14 +122,28 @@ class ProgramSeeding:
         self.stdout.write(f"Tiers: {', '.join(t.name for t in tiers)}")
         return tiers
 
+    def _program_money_set(self) -> None:
+        """The earning rate, the point value and the cap on one purchase
+        (docs/demo.md: about 2–5 % back, at most 10 %)."""
+        program_settings_update(
+            points_per_unit=POINTS_PER_UNIT,
+            point_value=POINT_VALUE,
+            earn_cap_percent=EARN_CAP_PERCENT,
+        )
+
     def _earning_create(self) -> None:
         """Earning rules of every kind, a draft for the simulator, and points that
         expire 9 months after they are earned (so the oldest history expires)."""
+        self._program_money_set()
         program_settings_update(points_expire_months=EXPIRE_MONTHS)
         for name, kind, status, match, values, stores in EARNING_RULES:
             earning_rule_save(
                 rule=EarningRule(
-                    name=name, kind=kind, status=status, **match, **values
+                    **translations("name", name),
+                    kind=kind,
+                    status=status,
+                    **match,
+                    **values,
                 ),
                 stores=[self.stores[i] for i in stores],
             )
@@ -163,8 +183,8 @@ class ProgramSeeding:
             rewards.append(
                 reward_save(
                     reward=Reward(
-                        name=name,
-                        description=description,
+                        **translations("name", name),
+                        **translations("description", description),
                         type=kind,
                         value=value,
                         points_cost=cost,
@@ -180,6 +200,10 @@ class ProgramSeeding:
             )
         pictures = reward_pictures_attach(rewards)
         self.stdout.write(f"Rewards: {len(rewards)} ({pictures} with pictures)")
+        for code in CATEGORIES:
+            category_save(
+                category=Category(code=code, **translations("name", code, CATEGORIES))
+            )
         return rewards
 
     def _stamp_programs_create(self) -> None:
@@ -189,8 +213,8 @@ class ProgramSeeding:
              days, stores) in STAMP_PROGRAMS:  # fmt: skip
             program = stamp_program_save(
                 program=StampProgram(
-                    name=name,
-                    description=description,
+                    **translations("name", name),
+                    **translations("description", description),
                     trigger=trigger,
                     category=category,
                     min_spend=min_spend,
@@ -225,7 +249,7 @@ class ProgramSeeding:
         self.stores.append(store)
         self.receipts.append(0)
         for reward in self.rewards:
-            if reward.name == PARTNER_REWARD:
+            if same_text(reward, "name", PARTNER_REWARD):
                 reward.funded_by = self.partner
                 reward_save(reward=reward)
         rng = random.Random(self.seed + 1)  # apart from self.rng: the rest stays
@@ -245,12 +269,17 @@ class ProgramSeeding:
         """The "Club" plan and ~20 subscribers: most bought in the last month
         (some end within a week), a few renewed, one lapsed; the demo customer
         is a member whose membership ends in a few days."""
-        coffee = next(r for r in self.rewards if r.name == "Безкоштовна кава")
-        silver = next((t for t in self.tiers if t.name == "Silver"), None)
+        coffee = next(
+            r for r in self.rewards if same_text(r, "name", "Безкоштовна кава")
+        )
+        silver = next((t for t in self.tiers if same_text(t, "name", "Silver")), None)
         self.club = membership_plan_save(
             plan=MembershipPlan(
-                name="Club",
-                description="Бали × 1,5, щомісяця кава в подарунок, рівень Silver.",
+                **translations("name", "Club"),
+                **translations(
+                    "description",
+                    "Бали × 1,5, щомісяця кава в подарунок, рівень Silver.",
+                ),
                 price=Decimal("99.00"),
                 period_months=1,
                 earn_multiplier=Decimal("1.50"),

@@ -15,7 +15,8 @@ STATIC_LIST_SIZE = 12
 
 
 def _definitions(command) -> list[tuple[str, str, dict]]:
-    gold = Tier.objects.filter(name="Gold").first()
+    # The top tier (Gold): by rank, as its name depends on the language.
+    gold = Tier.objects.filter(is_active=True).order_by("-rank").first()
     kyiv = next(
         (s for s in command.stores if s.code == "kyiv-center"), command.stores[0]
     )

@@ -44,6 +44,9 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    # Staff-written content in every language (translation.py per app); it
+    # must come before the admin to patch the admin's forms.
+    "modeltranslation",
     "loyalty_site.apps.LoyaltyAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -165,6 +168,17 @@ LANGUAGES = [
     ("en", _("English")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Staff-written content (django-modeltranslation): one column per language; a
+# text missing in the reader's language is shown in the program's default
+# language, then in the others in the order above. The one fallback order.
+MODELTRANSLATION_DEFAULT_LANGUAGE = LANGUAGE_CODE
+MODELTRANSLATION_FALLBACK_LANGUAGES = {
+    "default": tuple(
+        dict.fromkeys([LANGUAGE_CODE, *(code for code, _name in LANGUAGES)])
+    )
+}
+# Django's own date formats say what members.formatting says: one form a language.
+FORMAT_MODULE_PATH = ["loyalty_site.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Kyiv")
 USE_I18N = True
 USE_TZ = True
@@ -423,6 +437,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 # RFM scores look at this many days of purchases (analytics.selectors.rfm).
 ANALYTICS_RFM_WINDOW_DAYS = env.int("ANALYTICS_RFM_WINDOW_DAYS", default=365)
+# A member whose first purchase is this recent is in the RFM segment New.
+ANALYTICS_RFM_NEW_DAYS = env.int("ANALYTICS_RFM_NEW_DAYS", default=90)
 
 # --- Analytics ----------------------------------------------------------------
 # The nightly refresh recomputes this many recent days besides the changed ones.

@@ -10,6 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from loyalty_site.views import app, portal
 from members import urls as members_urls
 from members.branding import branding_get
+from members.forms import LoginForm
 from members.views import PasswordResetRequestView, healthz
 
 
@@ -60,7 +61,9 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api-v1"))),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(template_name="members/login.html"),
+        auth_views.LoginView.as_view(
+            template_name="members/login.html", authentication_form=LoginForm
+        ),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers as admin_helpers
 from django.contrib.admin import utils as admin_utils
@@ -17,6 +18,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from modeltranslation.admin import TranslationAdmin, TranslationStackedInline
+from modeltranslation.utils import build_localized_fieldname
 
 from members.formatting import number_format
 from members.numbers import NUMBER_FORMFIELD_OVERRIDES
@@ -165,3 +168,33 @@ class ServiceWriteAdminMixin:
         # The services wrote the row and everything hanging off it; these
         # models have no many-to-many fields or inlines to save.
         return None
+
+
+class TranslatedAdmin(TranslationAdmin):
+    """A ModelAdmin for a model with texts in every language (modeltranslation):
+    each translated field shows one tab per language, the default language's
+    open first. The tabs are our own small script (static/js/translation_tabs.js),
+    not jQuery UI from a CDN, which the Content Security Policy forbids."""
+
+    class Media:
+        js = ("js/translation_tabs.js",)
+        css = {"all": ("css/translation_tabs.css",)}
+
+
+class TranslatedStackedInline(TranslationStackedInline):
+    """An inline of a model with texts in every language, tabbed like
+    TranslatedAdmin (its Media joins the page's)."""
+
+    class Media:
+        js = ("js/translation_tabs.js",)
+        css = {"all": ("css/translation_tabs.css",)}
+
+
+def every_language(*fields: str) -> tuple[str, ...]:
+    """Search fields for translated texts: `name` → name_uk, name_ru... so staff
+    find a reward by any language's name, whichever language the admin is in."""
+    return tuple(
+        build_localized_fieldname(field, code)
+        for field in fields
+        for code, _name in settings.LANGUAGES
+    )

@@ -1,8 +1,26 @@
-"""The one way money, numbers, percentages and date-times are written for people:
-Babel, in the active language's locale (its separators, its currency sign,
-its date order). The template filters of members/templatetags/loyalty_format.py
+"""The one way money, numbers, percentages, dates and times are written for
+people: Babel, in the active language's locale (its separators, its currency
+sign, its month names). The template filters of members/templatetags/loyalty_format.py
 call these; Python code that builds a sentence (timelines, flash messages,
-emails) calls them too, never an f-string or str() of a Decimal.
+emails, SMS) calls them too, never an f-string, str() of a Decimal, strftime
+or Django's `|date`.
+
+Two choices are the program's, not CLDR's, and made here once:
+
+- The hryvnia is written "грн" on Ukrainian and Russian pages ("1 234,50 грн"),
+  as Ukrainian receipts, price tags and shop sites print it; CLDR's "₴" is
+  rarer on a till and missing from many receipt printers' and SMS fonts.
+  English and Romanian pages keep CLDR's sign ("1,234.50 UAH"). See
+  CURRENCY_SIGNS.
+- A day is written one way per language, the long form with the month's name
+  in the case a date takes (genitive in Ukrainian and Russian): "10 грудня
+  2026", "10 декабря 2026", "10 decembrie 2026", "10 December 2026". CLDR's
+  "р."/"г." after the year is left out: shops' sites and receipts drop it,
+  and a sentence ending in a date would double its full stop ("… до 10 грудня
+  2026 р.."). A time is "08:24" (24 hours) in every language, and a date-time
+  is the day, a comma and the time. Django's own date formats (the admin's
+  change lists) say the same through FORMAT_MODULE_PATH (loyalty_site/formats/).
+  Files for machines (CSV, JSON, the API) write ISO 8601 instead.
 
 Plural forms are not here: they are gettext's (`ngettext`,
 `{% blocktranslate count %}`), with the count written by `number_format`.
@@ -20,8 +38,9 @@ import time
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
+from babel import Locale
 from babel import numbers as babel_numbers
-from babel.dates import format_datetime
+from babel.dates import format_date, format_time
 from django.conf import settings
 from django.core.signals import request_started
 from django.utils import timezone, translation
@@ -33,14 +52,35 @@ from django.utils import timezone, translation
 BABEL_LOCALES = {"uk": "uk_UA", "ru": "ru_UA", "ro": "ro_MD", "en": "en_150"}
 CURRENCY_CACHE_SECONDS = 60
 
+# The program's currency signs where they differ from CLDR's (see above):
+# language → {ISO code: sign}.
+CURRENCY_SIGNS = {"uk": {"UAH": "грн"}, "ru": {"UAH": "грн"}}
+
+# One way to write a day, per language (Babel/CLDR patterns: "MMMM" is the
+# month's name as a date uses it, the genitive in uk and ru; see above).
+DATE_PATTERNS = {
+    "uk": "d MMMM y",
+    "ru": "d MMMM y",
+    "ro": "d MMMM y",
+    "en": "d MMMM y",
+}
+TIME_PATTERN = "HH:mm"
+# A month on its own (a report's period): the nominative, "грудень 2026".
+MONTH_PATTERN = "LLLL y"
+
 _currency_source: Callable[[], str] | None = None
 _cache = threading.local()
 
 
+def _language(language: str | None = None) -> str:
+    code = (language or translation.get_language() or settings.LANGUAGE_CODE).lower()
+    code = code.split("-")[0].split("_")[0]
+    return code if code in BABEL_LOCALES else "en"
+
+
 def babel_locale(language: str | None = None) -> str:
     """The Babel locale of `language` (default: the active one)."""
-    code = (language or translation.get_language() or settings.LANGUAGE_CODE).lower()
-    return BABEL_LOCALES.get(code.split("-")[0].split("_")[0], BABEL_LOCALES["en"])
+    return BABEL_LOCALES[_language(language)]
 
 
 def currency_source_register(source: Callable[[], str]) -> None:
@@ -87,19 +127,35 @@ def money_format(
     language: str | None = None,
     *,
     exact: bool = False,
+    whole: bool = False,
 ):
-    """`value` as money in the locale: "306 517,19 ₴" (uk), "306,517.19 UAH"
+    """`value` as money in the locale: "306 517,19 грн" (uk), "306,517.19 UAH"
     (en), with the currency's own decimals; `exact` keeps further decimals a
-    rate has (a point worth 0.125 UAH). None and "" come back as ""."""
+    rate has (a point worth 0.125 UAH); `whole` leaves the decimals out of a
+    whole amount (a threshold, a unit: "5 000 грн"). None and "" come back
+    as ""."""
     amount = _decimal(value)
     if amount is None:
         return ""
-    text = babel_numbers.format_currency(
-        amount,
-        currency or default_currency(),
-        locale=babel_locale(language),
-        decimal_quantization=not exact,
-    )
+    code = currency or default_currency()
+    language = _language(language)
+    locale = BABEL_LOCALES[language]
+    if whole and amount == amount.to_integral_value():
+        pattern = Locale.parse(locale).currency_formats["standard"].pattern
+        text = babel_numbers.format_currency(
+            amount,
+            code,
+            format=re.sub(r"\.0+", "", pattern),
+            locale=locale,
+            currency_digits=False,
+        )
+    else:
+        text = babel_numbers.format_currency(
+            amount, code, locale=locale, decimal_quantization=not exact
+        )
+    sign = CURRENCY_SIGNS.get(language, {}).get(code)
+    if sign:
+        text = text.replace(babel_numbers.get_currency_symbol(code, locale), sign)
     return _CODE_DIGIT.sub("\u00a0", text)
 
 
@@ -143,18 +199,51 @@ def percent_format(value, places: int = 1, language: str | None = None):
     )
 
 
-def datetime_format(value, length: str = "short", language: str | None = None):
-    """A date-time in the current time zone, in the locale's short (or medium)
-    form: "05.01.25, 08:24" (uk), "05/01/2025, 08:24" (en). The forms end in
-    digits or AM/PM, never in a full stop a sentence would double."""
-    if not isinstance(value, dt.datetime):
-        return "" if value in (None, "") else str(value)
+def _local(value: dt.datetime) -> dt.datetime:
     if timezone.is_naive(value):
         value = timezone.make_aware(value)
-    text = format_datetime(
-        value,
-        length,
-        tzinfo=timezone.get_current_timezone(),
-        locale=babel_locale(language),
-    )
-    return text.replace("\u202f", "\u00a0")
+    return timezone.localtime(value)
+
+
+def date_format(value, language: str | None = None) -> str:
+    """A day, the one way of its language: "10 грудня 2026" (uk), "10 декабря
+    2026" (ru), "10 decembrie 2026" (ro), "10 December 2026" (en). A
+    date-time is taken on its day in the current time zone. None and "" come
+    back as ""."""
+    if isinstance(value, dt.datetime):
+        value = _local(value).date()
+    if not isinstance(value, dt.date):
+        return "" if value in (None, "") else str(value)
+    language = _language(language)
+    return format_date(value, DATE_PATTERNS[language], locale=BABEL_LOCALES[language])
+
+
+def time_format(value, language: str | None = None) -> str:
+    """A time of day, 24 hours: "08:24". A date-time is taken in the current
+    time zone."""
+    if isinstance(value, dt.datetime):
+        value = _local(value).time()
+    if not isinstance(value, dt.time):
+        return "" if value in (None, "") else str(value)
+    return format_time(value, TIME_PATTERN, locale=babel_locale(language))
+
+
+def datetime_format(value, language: str | None = None) -> str:
+    """A date-time in the current time zone: the day as `date_format` writes it
+    and the time, "5 січня 2025, 08:24" (uk), "5 January 2025, 08:24" (en).
+    Ends in a digit, never in a full stop a sentence would double. A date
+    without a time is written as the day alone."""
+    if not isinstance(value, dt.datetime):
+        return date_format(value, language)
+    local = _local(value)
+    return f"{date_format(local, language)}, {time_format(local, language)}"
+
+
+def month_format(value, language: str | None = None) -> str:
+    """A month on its own, the period of a report: "грудень 2026",
+    "December 2026" (the nominative: no day governs it)."""
+    if isinstance(value, dt.datetime):
+        value = _local(value).date()
+    if not isinstance(value, dt.date):
+        return "" if value in (None, "") else str(value)
+    return format_date(value, MONTH_PATTERN, locale=babel_locale(language))

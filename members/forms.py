@@ -6,6 +6,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.password_validation import validate_password
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -30,6 +31,20 @@ class ServiceErrorFormMixin:
     def add_service_error(self, error: ServiceError) -> None:
         field = error.field if error.field in self.fields else None
         self.add_error(field, error.message)
+
+
+class LoginForm(AuthenticationForm):
+    """The portal's login: customers sign in with their email (members.auth
+    also takes a staff username), so the field and its error say "email", not
+    Django's "username"; neither is case-sensitive there."""
+
+    username = forms.CharField(label=_("Email"), max_length=254)
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _(
+            "This email and password do not match an account. Check both and try again."
+        ),
+    }
 
 
 class SignupForm(ServiceErrorFormMixin, forms.Form):
@@ -152,7 +167,12 @@ class ProfileForm(ServiceErrorFormMixin, forms.Form):
         help_text=_("Separate them with commas, e.g. coffee, books, running."),
     )
     language = forms.ChoiceField(
-        label=_("Preferred language"), choices=settings.LANGUAGES
+        label=_("Preferred language"),
+        choices=settings.LANGUAGES,
+        help_text=_(
+            "The language of our emails and text messages to you. The site's "
+            "language is chosen in the menu."
+        ),
     )
 
     def __init__(self, *args, **kwargs):

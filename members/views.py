@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from functools import wraps
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
@@ -187,21 +186,10 @@ def profile(request, member: Member):
         except ServiceError as error:
             form.add_service_error(error)
         else:
-            # The preferred language is also the portal's language from now on.
-            translation.activate(member.language)
+            # The preferred language is the one of messages to the member; the
+            # site's language stays the one chosen with the language switch.
             messages.success(request, _("Your profile is saved."))
-            response = redirect("portal:profile")
-            response.set_cookie(
-                settings.LANGUAGE_COOKIE_NAME,
-                member.language,
-                max_age=settings.LANGUAGE_COOKIE_AGE,
-                path=settings.LANGUAGE_COOKIE_PATH,
-                domain=settings.LANGUAGE_COOKIE_DOMAIN,
-                secure=settings.LANGUAGE_COOKIE_SECURE,
-                httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-                samesite=settings.LANGUAGE_COOKIE_SAMESITE,
-            )
-            return response
+            return redirect("portal:profile")
     context = {"member": member, "form": form}
     return render(request, "members/profile.html", context)
 

@@ -20,7 +20,6 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
@@ -28,7 +27,7 @@ from members.admin_base import COUNTER_PERMISSION
 from members.audit import StaffActor, member_viewed_record
 from members.cards import card_number_format
 from members.errors import ServiceError
-from members.formatting import money_format, number_format
+from members.formatting import date_format, money_format, number_format
 from members.models import AuditAction, ConsentSource, Member, Store
 from members.selectors import member_search
 from members.services import MemberAlreadyEnrolled, member_enroll
@@ -521,9 +520,7 @@ class Counter:
         def say(sub, replayed, currency):
             values = {
                 "plan": sub.plan.name,
-                "date": date_format(
-                    timezone.localtime(sub.current_period_end), "SHORT_DATE_FORMAT"
-                ),
+                "date": date_format(timezone.localtime(sub.current_period_end)),
             }
             if replayed:
                 return (

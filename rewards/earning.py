@@ -12,10 +12,18 @@ rule. The order is the one shown to staff next to the rules:
 5. Fixed bonuses: every matching one adds its points per unit bought.
 6. Tier multiplier, then 7. membership multiplier, each on everything above.
 8. Promotion: the largest matching one multiplies everything above.
+9. Cap (ProgramSettings.earn_cap_percent, when set): the purchase earns at most
+   that percentage of its amount, in points at the program's point value. It
+   comes last, after everything the purchase itself earns (fixed bonuses
+   included), and scales every line's exact points down alike, so returns take
+   back the kept share of what was really earned (kept_points caps the kept
+   part again).
 
 Each line's points are kept exact (6 places) for returns; the purchase earns
-the sum rounded down. The breakdown spreads that whole number over the stages
-and rules (largest remainder), so it always adds up to the points earned.
+the sum rounded down. The breakdown spreads the whole number earned before the
+cap over the stages and rules (largest remainder), in the order above, then
+the cap's line takes off the difference, so it always adds up to the points
+earned.
 """
 
 from __future__ import annotations
@@ -44,7 +52,9 @@ STAGES = (
     ("tier", _("Tier multiplier")),
     ("membership", _("Membership multiplier")),
     ("promotion", _("Promotion: the largest matching one")),
+    ("cap", _("Cap: at most a percentage of the purchase's amount, if set")),
 )
+STAGE_ORDER = {stage: i for i, (stage, _label) in enumerate(STAGES)}
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,8 @@ class EarnResult:
     line_exact: list[Decimal]
     line_eligible: list[bool]
     breakdown: list[dict] = field(default_factory=list)
+    cap_per_unit: Decimal | None = None  # the cap in force, in points per unit
+    points_capped: int = 0  # what the cap took off
 
 
 @dataclass
@@ -80,6 +92,14 @@ class _Part:
     name: str
     multiplier: str
     exact: Decimal = ZERO
+
+
+def breakdown_in_order(items: Iterable[dict]) -> list[dict]:
+    """A stored breakdown in the order its stages apply (STAGES); entries
+    written before the order was kept come out right too. Stable: rules of
+    one stage keep their order."""
+    last = len(STAGE_ORDER)
+    return sorted(items, key=lambda item: STAGE_ORDER.get(item.get("stage"), last))
 
 
 def rule_matches_line(rule: EarningRule, line: EarnLine) -> bool:
@@ -113,6 +133,22 @@ def rule_in_force(rule: EarningRule, *, at: dt.datetime, store_id: int) -> bool:
     return True
 
 
+def cap_per_unit_get(
+    *, percent: Decimal | None, point_value: Decimal
+) -> Decimal | None:
+    """The most points one currency unit of a purchase may earn under a cap of
+    `percent` % at `point_value` a point, rounded down to EXACT (so the cap in
+    points never exceeds percent × amount ÷ point value); None: no cap."""
+    if percent is None:
+        return None
+    return (percent / 100 / point_value).quantize(EXACT, rounding=ROUND_FLOOR)
+
+
+def points_cap_exact(amount: Decimal, cap_per_unit: Decimal) -> Decimal:
+    """The most exact points `amount` may earn (or keep) under the cap."""
+    return (amount * cap_per_unit).quantize(EXACT, rounding=ROUND_FLOOR)
+
+
 def earn_compute(
     *,
     lines: Sequence[EarnLine],
@@ -123,8 +159,16 @@ def earn_compute(
     rules: Iterable[EarningRule],
     tier: Multiplier | None = None,
     membership: Multiplier | None = None,
+    cap_percent: Decimal | None = None,
+    point_value: Decimal | None = None,
 ) -> EarnResult:
-    """The points `lines` earn at `at` in store `store_id` under `rules`."""
+    """The points `lines` earn at `at` in store `store_id` under `rules`, at
+    most `cap_percent` % of the lines' amount at `point_value` a point."""
+    cap_per_unit = (
+        cap_per_unit_get(percent=cap_percent, point_value=point_value)
+        if cap_percent is not None and point_value
+        else None
+    )
     in_force = [r for r in rules if rule_in_force(r, at=at, store_id=store_id)]
     by_kind: dict[str, list[EarningRule]] = {k: [] for k in RuleKind.values}
     for rule in sorted(in_force, key=lambda r: r.pk or 0):
@@ -140,7 +184,9 @@ def earn_compute(
     )
     zero = [ZERO] * len(lines)
     if eligible_total <= 0 or eligible_total < min_purchase:
-        return EarnResult(0, ZERO, eligible_total, zero, line_eligible)
+        return EarnResult(
+            0, ZERO, eligible_total, zero, line_eligible, cap_per_unit=cap_per_unit
+        )
 
     parts: dict[tuple, _Part] = {}
 
@@ -186,14 +232,58 @@ def earn_compute(
 
     exact = sum(line_exact, ZERO)
     points = int(exact.to_integral_value(rounding=ROUND_FLOOR))
+    # The stages in the order they apply (a rule first met on a later line
+    # still sorts into its own stage); within a stage, in the order first met.
+    ordered = sorted(parts.values(), key=lambda p: STAGE_ORDER[p.stage])
+    breakdown = _breakdown(ordered, points)
+    capped = 0
+    if cap_per_unit is not None:
+        cap = points_cap_exact(sum((line.amount for line in lines), ZERO), cap_per_unit)
+        if exact > cap:
+            line_exact = _scale_to(line_exact, cap)
+            exact = cap
+            capped_points = int(cap.to_integral_value(rounding=ROUND_FLOOR))
+            capped = points - capped_points
+            points = capped_points
+            if capped:
+                breakdown.append(
+                    {
+                        "stage": "cap",
+                        "rule": None,
+                        "name": "",
+                        "multiplier": "",
+                        "percent": format(cap_percent.normalize(), "f"),
+                        "points": -capped,
+                    }
+                )
     return EarnResult(
         points,
         exact,
         eligible_total,
         line_exact,
         line_eligible,
-        _breakdown(list(parts.values()), points),
+        breakdown,
+        cap_per_unit=cap_per_unit,
+        points_capped=capped,
     )
+
+
+def _scale_to(values: list[Decimal], target: Decimal) -> list[Decimal]:
+    """`values` (each on the EXACT grid, their sum above `target`) scaled down
+    alike so that they add up to `target` exactly: each rounded down, then the
+    few millionths left go to the largest remainders. None grows."""
+    total = sum(values, ZERO)
+    raw = [v * target / total for v in values]
+    scaled = [r.quantize(EXACT, rounding=ROUND_FLOOR) for r in raw]
+    left = int((target - sum(scaled, ZERO)) / EXACT)
+    order = sorted(
+        (i for i, v in enumerate(values) if v > 0),
+        key=lambda i: raw[i] - scaled[i],
+        reverse=True,
+    )
+    for i in order[:left]:
+        scaled[i] += EXACT
+    return scaled
 
 
 def _breakdown(parts: list[_Part], total: int) -> list[dict]:
@@ -225,13 +315,17 @@ def kept_points(
     exact: Decimal,
     eligible_total: Decimal,
     lines: Sequence[tuple[Decimal, Decimal, Decimal, Decimal, bool]] = (),
+    cap_per_unit: Decimal | None = None,
 ) -> int:
     """What a purchase keeps after its returns: the kept share of its exact points.
 
     `lines` are (points_exact, quantity, quantity_returned, kept value, eligible).
     Line returns keep each line's points in proportion to the quantity kept;
     returns by amount then keep the rest in proportion to the money kept. If
-    the eligible value kept falls below the minimum spend, nothing is kept."""
+    the eligible value kept falls below the minimum spend, nothing is kept.
+    Under a cap (`cap_per_unit`, the purchase's), the kept part keeps at most
+    the cap of the money kept. Each of these only shrinks as more comes back,
+    so every return takes back something or nothing, never gives points."""
     kept_total = total - returned_total
     if kept_total <= 0:
         return 0
@@ -250,4 +344,6 @@ def kept_points(
     eligible_value = eligible_value * kept_total / lines_value
     if eligible_value <= 0 or eligible_value < min_purchase:
         return 0
+    if cap_per_unit is not None:
+        kept_exact = min(kept_exact, points_cap_exact(kept_total, cap_per_unit))
     return int(kept_exact.to_integral_value(rounding=ROUND_FLOOR))

@@ -12,11 +12,10 @@ from decimal import Decimal
 
 from django import forms
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from members.errors import InvalidInput, ServiceError
-from members.formatting import money_format
+from members.formatting import datetime_format, money_format
 from members.models import Store
 from members.numbers import PlainDecimalField, PlainIntegerField
 from rewards.models import EarningRule, Purchase, Reward
@@ -111,9 +110,7 @@ class _PurchaseChoiceField(forms.ModelChoiceField):
         return _(
             "%(date)s · %(store)s #%(receipt)s · %(total)s (returnable %(left)s)"
         ) % {
-            "date": date_format(
-                timezone.localtime(obj.occurred_at), "SHORT_DATETIME_FORMAT"
-            ),
+            "date": datetime_format(timezone.localtime(obj.occurred_at)),
             "store": obj.store.code,
             "receipt": obj.receipt_id,
             "total": money_format(obj.total),

@@ -2,9 +2,12 @@
 issued over a past period. A read: it recomputes past receipts with the same
 engine purchases earn by (rewards.earning) and writes nothing.
 
-Baseline and scenario are both recomputed with today's active rules, so the
-difference is the rule's own effect, not that of rules changed since. Each
-receipt keeps the tier and membership multipliers it was recorded with.
+Baseline and scenario are both recomputed with today's active rules and
+today's cap on one purchase, so the difference is the rule's own effect, not
+that of rules changed since. Each receipt keeps the tier and membership
+multipliers it was recorded with. Both come with their effective reward rate
+(points × point value ÷ sales of the receipts) and with the points the cap took
+off.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from rewards.models import EarningRule, Purchase, PurchaseLine, RuleStatus
 from rewards.selectors.program import earning_rules_active, program_settings_get
 
 CHUNK = 2000
+RATE_PLACES = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,31 @@ class Simulation:
     points_after: int
     point_value: Decimal
     currency: str
+    sales: Decimal = Decimal("0")  # the receipts' totals
+    cap_percent: Decimal | None = None
+    capped_before: int = 0  # points the cap took off, today's way
+    capped_after: int = 0  # and with the scenario
+
+    def _rate(self, points: int) -> Decimal | None:
+        if self.sales <= 0:
+            return None
+        return (points * self.point_value * 100 / self.sales).quantize(RATE_PLACES)
+
+    @property
+    def rate_before(self) -> Decimal | None:
+        """The effective reward rate today's way, in percent of sales."""
+        return self._rate(self.points_before)
+
+    @property
+    def rate_after(self) -> Decimal | None:
+        """The effective reward rate with the scenario, in percent of sales."""
+        return self._rate(self.points_after)
+
+    @property
+    def rate_difference(self) -> Decimal | None:
+        if self.rate_before is None:
+            return None
+        return self.rate_after - self.rate_before
 
     @property
     def points_difference(self) -> int:
@@ -90,7 +119,8 @@ def rule_simulate(
         )
         .order_by("pk")
     )
-    count = changed = before_total = after_total = 0
+    count = changed = before_total = after_total = capped_before = capped_after = 0
+    sales = Decimal("0")
     members: set[int] = set()
     for purchase in purchases.iterator(chunk_size=CHUNK):
         lines = [
@@ -105,12 +135,18 @@ def rule_simulate(
             "min_purchase": conf.min_purchase,
             "tier": Multiplier("", purchase.tier_multiplier),
             "membership": Multiplier("", purchase.membership_multiplier),
+            "cap_percent": conf.earn_cap_percent,
+            "point_value": conf.point_value,
         }
-        before = earn_compute(rules=before_rules, **common).points
-        after = earn_compute(rules=after_rules, **common).points
+        before_result = earn_compute(rules=before_rules, **common)
+        after_result = earn_compute(rules=after_rules, **common)
+        before, after = before_result.points, after_result.points
         count += 1
+        sales += purchase.total
         before_total += before
         after_total += after
+        capped_before += before_result.points_capped
+        capped_after += after_result.points_capped
         if before != after:
             changed += 1
             members.add(purchase.member_id)
@@ -126,4 +162,8 @@ def rule_simulate(
         points_after=after_total,
         point_value=conf.point_value,
         currency=conf.currency,
+        sales=sales,
+        cap_percent=conf.earn_cap_percent,
+        capped_before=capped_before,
+        capped_after=capped_after,
     )

@@ -17,6 +17,7 @@ from members.views import member_required
 from rewards.earn_config import earn_config_get
 from rewards.forms import RewardRedeemForm
 from rewards.models import Voucher
+from rewards.reasons import reasons_names_load
 from rewards.selectors.catalog import (
     reward_list_available,
     voucher_code_normalize,
@@ -37,7 +38,7 @@ from rewards.selectors.stamps import (
     stamp_cards_open_for_member,
 )
 from rewards.selectors.statement import earn_breakdown_explain, ledger_entry_explain
-from rewards.selectors.tiers import tier_progress_get, tier_value_text, tier_window_text
+from rewards.selectors.tiers import tier_progress_get, tier_requirement_text
 from rewards.services.vouchers import reward_redeem
 
 STATEMENT_PAGE_SIZE = 25
@@ -53,6 +54,8 @@ def statement(request, member: Member):
         STATEMENT_PAGE_SIZE,
     )
     page = paginator.get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    reasons_names_load(rows)
     balance = member.account.balance
     context = {
         "member": member,
@@ -65,7 +68,7 @@ def statement(request, member: Member):
                 ledger_entry_explain(entry, currency=currency),
                 earn_breakdown_explain(entry, currency=currency),
             )
-            for entry in page.object_list
+            for entry in rows
         ],
     }
     return render(request, "rewards/statement.html", context)
@@ -98,6 +101,7 @@ def catalog(request, member: Member):
                 "reward": reward,
                 "affordable": reward.points_cost <= balance,
                 "missing": max(reward.points_cost - balance, 0),
+                "balance_after": balance - reward.points_cost,
                 "form": RewardRedeemForm(reward=reward),
                 "only_for": ", ".join(t.name for t in only_for),
                 "tier_ok": not only_for or tier_id in {t.pk for t in only_for},
@@ -127,7 +131,7 @@ def redeem(request, member: Member):
     if not replayed:
         messages.success(
             request,
-            _("You took “%(reward)s”. Show this voucher at the till.")
+            _("You redeemed “%(reward)s”. Show this voucher at the till.")
             % {"reward": reward.name},
         )
     return redirect(voucher)
@@ -170,8 +174,7 @@ def tiers(request, member: Member):
     rows = [
         {
             "tier": tier,
-            "needs": tier_value_text(tier, tier.threshold, currency=currency),
-            "window": tier_window_text(tier),
+            "requirement": tier_requirement_text(tier, currency=currency),
         }
         # The process's copy, current for the settings row just read.
         for tier in earn_config_get(program.config_version).tiers

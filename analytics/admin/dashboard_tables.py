@@ -17,6 +17,7 @@ from analytics.selectors.kpis import (
     member_figures_needed,
 )
 from analytics.selectors.metrics import METRICS, metric_definitions
+from analytics.selectors.periods import day_bounds, month_add
 from analytics.selectors.tables import (
     daily_series,
     monthly_points,
@@ -29,6 +30,7 @@ from analytics.services.period_stats import (
     active_by_store_keep,
     period_member_figures_keep,
 )
+from rewards.selectors.reward_rate import reward_rates
 
 
 def _fmt(value) -> str:
@@ -125,6 +127,63 @@ TIER_COLUMNS = [
     ("members", _("Members")),
     ("share", _("Share, %")),
 ]
+# The effective reward rate (rewards.selectors.reward_rate) by month, store and
+# tier: the first column names the group.
+REWARD_RATE_GROUPS = {
+    "rate_months": ("month", _("Month"), _("Effective reward rate by month")),
+    "rate_stores": ("store", _("Store"), _("Effective reward rate by store")),
+    "rate_tiers": (
+        "tier",
+        _("Tier when they bought"),
+        _("Effective reward rate by tier"),
+    ),
+}
+REWARD_RATE_VALUES = [
+    ("purchases", _("Purchases")),
+    ("sales", _("Sales, less returns")),
+    ("points", _("Points earned, less returns")),
+    ("points_worth", _("Their worth")),
+    ("reward_rate", _("Effective reward rate, %")),
+]
+
+
+def reward_rate_columns(table: str) -> list[tuple[str, str]]:
+    return [("group", REWARD_RATE_GROUPS[table][1]), *REWARD_RATE_VALUES]
+
+
+def reward_rate_caption(table: str) -> str:
+    return str(REWARD_RATE_GROUPS[table][2])
+
+
+def reward_rate_rows(
+    table: str, period, store_id, *, rates: list | None = None, point_value=None
+) -> list[dict]:
+    """The rows of one reward rate table for the period (every month of it,
+    those without purchases empty; the stores side by side whatever store
+    the page shows); `rates`: the selector's rows, when already read."""
+    by = REWARD_RATE_GROUPS[table][0]
+    if rates is None:
+        start, end = day_bounds(period.start, period.end)
+        rates = reward_rates(
+            start=start,
+            end=end,
+            by=by,
+            store_id=None if by == "store" else store_id,
+            point_value=point_value,
+        )
+    rows = [rate.as_row() for rate in rates]
+    if by != "month":
+        return rows
+    found = {row["group"]: row for row in rows}
+    out, month = [], period.first
+    while month <= period.last:
+        label = f"{month:%Y-%m}"
+        out.append(
+            found.get(label)
+            or {"group": label, **dict.fromkeys(k for k, _l in REWARD_RATE_VALUES)}
+        )
+        month = month_add(month, 1)
+    return out
 
 
 # How the page writes each column (the CSV keeps plain numbers); a column not
@@ -141,6 +200,8 @@ COLUMN_FORMATS = {
     "participation": "percent",
     "use_rate": "percent",
     "share": "percent",
+    "points_worth": "money",
+    "reward_rate": "percent",
 }
 
 
@@ -156,7 +217,7 @@ def cohort_table(matrix) -> tuple[list[str], list[list]]:
     rows = []
     for r in matrix["rows"]:
         rows.append(
-            [r["cohort"], r["members"]]
+            [f"{r['cohort']:%Y-%m}", r["members"]]
             + [_fmt(c["pct"]) for c in r["cells"]]
             + [""] * (len(matrix["offsets"]) - len(r["cells"]))
         )
@@ -184,6 +245,10 @@ def export_table(name: str, period, store_id):
         return _dict_table(voucher_sources(period), VOUCHER_COLUMNS)
     if name == "tiers":
         return _dict_table(tier_table(program_state_latest()), TIER_COLUMNS)
+    if name in REWARD_RATE_GROUPS:
+        return _dict_table(
+            reward_rate_rows(name, period, store_id), reward_rate_columns(name)
+        )
     if name == "cohorts":
         return cohort_table(cohort_matrix(last=period.last, store_id=store_id))
     if name == "churn_reasons":

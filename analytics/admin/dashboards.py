@@ -15,15 +15,20 @@ from django.urls import path, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext
 
+from analytics.admin.charts import ChartUnit, chart_spec
 from analytics.admin.dashboard_tables import (
     CAMPAIGN_COLUMNS,
     POINTS_COLUMNS,
+    REWARD_RATE_GROUPS,
     STORE_COLUMNS,
     TIER_COLUMNS,
     VOUCHER_COLUMNS,
     export_table,
     member_figures_keep,
     page_columns,
+    reward_rate_caption,
+    reward_rate_columns,
+    reward_rate_rows,
 )
 from analytics.selectors.acquisition import acquisition_spend
 from analytics.selectors.campaign_returns import campaign_returns
@@ -35,7 +40,7 @@ from analytics.selectors.churn_reasons import (
 )
 from analytics.selectors.cohorts import cohort_matrix
 from analytics.selectors.kpis import OVERVIEW_KPIS, PROGRAM_KPIS, kpis
-from analytics.selectors.periods import period_from_params
+from analytics.selectors.periods import day_bounds, period_from_params
 from analytics.selectors.tables import (
     daily_series,
     monthly_points,
@@ -47,6 +52,8 @@ from analytics.selectors.tables import (
 from analytics.services.period_stats import active_by_store_keep
 from members.csvexport import csv_response
 from members.models import Store
+from rewards.selectors.program import program_settings_get
+from rewards.selectors.reward_rate import reward_rate_total, reward_rates
 
 DASHBOARD_PERMISSION = "analytics.view_dashboard"
 
@@ -129,6 +136,7 @@ def _context(request, title: str, page: str):
                     "cohorts",
                     "churn_reasons",
                     "definitions",
+                    *REWARD_RATE_GROUPS,
                 )
             },
             "nav": [
@@ -194,44 +202,89 @@ def overview_view(request):
         campaign_headers=[str(label) for _k, label in CAMPAIGN_COLUMNS],
         campaign_keys=page_columns(CAMPAIGN_COLUMNS),
         charts={
-            "sales": {
-                "type": "line",
-                "labels": labels,
-                "datasets": [
-                    {
-                        "label": gettext("Sales"),
-                        "data": [float(d["sales"]) for d in daily],
-                    },
+            "sales": chart_spec(
+                kind="line",
+                labels=labels,
+                datasets=[(gettext("Sales"), [float(d["sales"]) for d in daily])],
+                unit=ChartUnit.MONEY,
+            ),
+            "activity": chart_spec(
+                kind="bar",
+                labels=labels,
+                datasets=[
+                    (gettext("Purchases"), [d["purchases"] for d in daily]),
+                    (gettext("New members"), [d["enrollments"] for d in daily]),
                 ],
-            },
-            "activity": {
-                "type": "bar",
-                "labels": labels,
-                "datasets": [
-                    {
-                        "label": gettext("Purchases"),
-                        "data": [d["purchases"] for d in daily],
-                    },
-                    {
-                        "label": gettext("New members"),
-                        "data": [d["enrollments"] for d in daily],
-                    },
-                ],
-            },
+                unit=ChartUnit.COUNT,
+            ),
         },
     )
     return TemplateResponse(request, "admin/analytics/overview.html", context)
 
 
+def _reward_rate(period, store_id) -> dict:
+    """The effective reward rate of the period and the previous one, and the
+    tables by month, store and tier (rewards.selectors.reward_rate)."""
+    point_value = program_settings_get().point_value
+    start, end = day_bounds(period.start, period.end)
+    months = reward_rates(
+        start=start, end=end, by="month", store_id=store_id, point_value=point_value
+    )
+    prev = period.previous()
+    prev_start, prev_end = day_bounds(prev.start, prev.end)
+    previous = reward_rates(
+        start=prev_start, end=prev_end, store_id=store_id, point_value=point_value
+    )[0]
+    tables = [
+        {
+            "name": table,
+            "caption": reward_rate_caption(table),
+            "headers": [str(label) for _k, label in reward_rate_columns(table)],
+            "keys": page_columns(reward_rate_columns(table)),
+            "rows": reward_rate_rows(
+                table,
+                period,
+                store_id,
+                rates=months if table == "rate_months" else None,
+                point_value=point_value,
+            ),
+        }
+        for table in REWARD_RATE_GROUPS
+    ]
+    month_rows = tables[0]["rows"]
+    return {
+        "current": reward_rate_total(months),
+        "previous": previous,
+        "tables": tables,
+        "chart": {
+            "type": "line",
+            "labels": [row["group"] for row in month_rows],
+            "datasets": [
+                {
+                    "label": gettext("Effective reward rate, %"),
+                    "data": [
+                        None
+                        if row["reward_rate"] is None
+                        else float(row["reward_rate"])
+                        for row in month_rows
+                    ],
+                },
+            ],
+        },
+    }
+
+
 def program_view(request):
-    """Points (issued, redeemed, expired, outstanding, liability), vouchers by
-    source, members per tier and tier moves, referrals, points owed."""
+    """Points (issued, redeemed, expired, outstanding, liability), the effective
+    reward rate by month, store and tier, vouchers by source, members per tier
+    and tier moves, referrals, points owed."""
     period, store_id, context = _context(
         request, gettext("Analytics: program"), "program"
     )
     points = monthly_points(period)
     labels = [p["month"] for p in points]
     context.update(
+        reward_rate=_reward_rate(period, store_id),
         cards=_cards(period, store_id, PROGRAM_KPIS),
         points_rows=points,
         points_headers=[str(label) for _k, label in POINTS_COLUMNS],
@@ -243,34 +296,30 @@ def program_view(request):
         tier_headers=[str(label) for _k, label in TIER_COLUMNS],
         tier_keys=page_columns(TIER_COLUMNS),
         charts={
-            "points": {
-                "type": "bar",
-                "labels": labels,
-                "datasets": [
-                    {
-                        "label": gettext("Points issued"),
-                        "data": [p["points_issued"] for p in points],
-                    },
-                    {
-                        "label": gettext("Points redeemed"),
-                        "data": [p["points_redeemed"] for p in points],
-                    },
-                    {
-                        "label": gettext("Points expired"),
-                        "data": [p["points_expired"] for p in points],
-                    },
+            "points": chart_spec(
+                kind="bar",
+                labels=labels,
+                datasets=[
+                    (gettext("Points issued"), [p["points_issued"] for p in points]),
+                    (
+                        gettext("Points redeemed"),
+                        [p["points_redeemed"] for p in points],
+                    ),
+                    (gettext("Points expired"), [p["points_expired"] for p in points]),
                 ],
-            },
-            "liability": {
-                "type": "line",
-                "labels": labels,
-                "datasets": [
-                    {
-                        "label": gettext("Outstanding points"),
-                        "data": [p["points_outstanding"] for p in points],
-                    },
+                unit=ChartUnit.COUNT,
+            ),
+            "liability": chart_spec(
+                kind="line",
+                labels=labels,
+                datasets=[
+                    (
+                        gettext("Outstanding points"),
+                        [p["points_outstanding"] for p in points],
+                    )
                 ],
-            },
+                unit=ChartUnit.COUNT,
+            ),
         },
     )
     return TemplateResponse(request, "admin/analytics/program.html", context)
@@ -293,15 +342,12 @@ def cohorts_view(request):
     context.update(
         matrix=matrix,
         charts={
-            "curve": {
-                "type": "line",
-                "labels": [
-                    gettext("Month %(n)s") % {"n": o} for o in matrix["offsets"]
-                ],
-                "datasets": [
-                    {"label": gettext("Bought (percent of cohort)"), "data": curve}
-                ],
-            }
+            "curve": chart_spec(
+                kind="line",
+                labels=[gettext("Month %(n)s") % {"n": o} for o in matrix["offsets"]],
+                datasets=[(gettext("Bought (percent of cohort)"), curve)],
+                unit=ChartUnit.PERCENT,
+            )
         },
     )
     return TemplateResponse(request, "admin/analytics/cohorts.html", context)
@@ -321,16 +367,12 @@ def churn_view(request):
         topic_keys=page_columns(TOPIC_COLUMNS),
         comments=churn_low_comments(period, store_id),
         charts={
-            "topics": {
-                "type": "bar",
-                "labels": [t["label"] for t in topics],
-                "datasets": [
-                    {
-                        "label": gettext("Complaints"),
-                        "data": [t["complaints"] for t in topics],
-                    }
-                ],
-            }
+            "topics": chart_spec(
+                kind="bar",
+                labels=[t["label"] for t in topics],
+                datasets=[(gettext("Complaints"), [t["complaints"] for t in topics])],
+                unit=ChartUnit.COUNT,
+            )
         },
     )
     return TemplateResponse(request, "admin/analytics/churn.html", context)

@@ -12,7 +12,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from analytics.models import MemberRFM
-from analytics.selectors.member360 import admin_url, member_timeline, program_currency
+from analytics.selectors.member360 import (
+    admin_url,
+    member_purchase_facts,
+    member_timeline,
+    program_currency,
+)
 from analytics.selectors.recommend import (
     member_history,
     rank_items_for_history,
@@ -51,6 +56,8 @@ def member360_view(request, member_id: int, *, site: admin.AdminSite):
         "member": member,
         "account": getattr(member, "account", None),
         "rfm": rfm,
+        # Live, like the timeline below it; the RFM row is a nightly snapshot.
+        "facts": member_purchase_facts(member_id=member.pk),
         "currency": program_currency(),
         "timeline": timeline,
         "recommendations": rank_items_for_history(history, n=3),

@@ -49,7 +49,7 @@ def cohort_matrix(
                     "shade": _shade(pct),
                 }
             )
-        rows.append({"cohort": f"{cohort:%Y-%m}", "members": size, "cells": values})
+        rows.append({"cohort": cohort, "members": size, "cells": values})
     return {"rows": rows, "offsets": list(range(months))}
 
 

@@ -14,16 +14,19 @@ import datetime as dt
 import heapq
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
-from django.db.models import Count
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Sum
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from campaigns.models import Message
 from members.formatting import money_format, number_format
 from members.models import Member
-from rewards.models import LedgerKind, PurchaseReturn
+from rewards.models import LedgerKind, Purchase, PurchaseReturn
+from rewards.reasons import reasons_names_load
 from rewards.selectors.catalog import vouchers_for_member
 from rewards.selectors.ledger import ledger_entries_for_member, purchases_for_member
 from rewards.selectors.program import program_settings_get
@@ -123,6 +126,8 @@ def ledger_source(member: Member, limit: int) -> list[TimelineItem]:
         .exclude(kind=LedgerKind.EARN, purchase__isnull=False)
         .exclude(kind=LedgerKind.CLAWBACK, purchase_return__isnull=False)
     )
+    shown = list(rows[:limit])
+    reasons_names_load(shown)
     return [
         TimelineItem(
             at=e.created_at,
@@ -132,7 +137,7 @@ def ledger_source(member: Member, limit: int) -> list[TimelineItem]:
             detail=str(e.created_by or ""),
             points=e.points,
         )
-        for e in rows[:limit]
+        for e in shown
     ]
 
 
@@ -218,4 +223,39 @@ def member_timeline(
         items=merged[start : start + per_page],
         page=page,
         has_next=len(merged) > start + per_page and page < MAX_PAGES,
+    )
+
+
+@dataclass(frozen=True)
+class PurchaseFacts:
+    """A member's purchases as they stand now, read from the same rows as the
+    timeline (the RFM row is last night's snapshot and says so)."""
+
+    purchases: int
+    net_spend: Decimal
+    last_at: dt.datetime | None
+
+    @property
+    def days_since_last(self) -> int | None:
+        """Calendar days (TIME_ZONE) from the last purchase to today; 0 today."""
+        if self.last_at is None:
+            return None
+        return (timezone.localdate() - timezone.localdate(self.last_at)).days
+
+
+def member_purchase_facts(*, member_id: int) -> PurchaseFacts:
+    """Count, net spend (total − returned) and time of the last purchase: one
+    aggregate over the member's purchases."""
+    money = DecimalField(max_digits=14, decimal_places=2)
+    row = Purchase.objects.filter(member_id=member_id).aggregate(
+        purchases=Count("id"),
+        net=Sum(
+            ExpressionWrapper(F("total") - F("returned_total"), output_field=money)
+        ),
+        last_at=Max("occurred_at"),
+    )
+    return PurchaseFacts(
+        purchases=row["purchases"],
+        net_spend=row["net"] or Decimal("0"),
+        last_at=row["last_at"],
     )

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from members.formatting import month_format
 from members.models import Store
 
 MAX_MONTHS = 36
@@ -80,9 +81,10 @@ class Period:
         return Period(month_add(self.first, -self.months), month_add(self.first, -1))
 
     def label(self) -> str:
+        """E.g. "березень 2026", "січень 2026 – березень 2026" (the active language)."""
         if self.first == self.last:
-            return f"{self.first:%Y-%m}"
-        return f"{self.first:%Y-%m} – {self.last:%Y-%m}"
+            return month_format(self.first)
+        return f"{month_format(self.first)} – {month_format(self.last)}"
 
 
 def period_default() -> Period:

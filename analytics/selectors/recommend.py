@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 
 from analytics.models import CoPurchase, ItemStat, RewardCategory
 from rewards.models import PointsAccount, Purchase, PurchaseLine
-from rewards.selectors.catalog import reward_list_available
+from rewards.selectors.catalog import category_name, reward_list_available
 
 HISTORY_DAYS = 365  # the purchases both the tables and a member's history look at
 ALWAYS_SHARE = 0.6  # in ≥ 60 % of a member's baskets: bought anyway, not suggested
@@ -63,6 +63,8 @@ class Recommendation:
     category: str
     score: float
     reason: str
+    # The category as customers read it (rewards' Category), else the code.
+    category_name: str = ""
 
 
 @dataclass
@@ -240,9 +242,14 @@ class ItemModel:
 
 
 def rank_items(
-    history: MemberHistory, model: ItemModel, *, n: int
+    history: MemberHistory,
+    model: ItemModel,
+    *,
+    n: int,
+    category_names: dict[str, str] | None = None,
 ) -> list[Recommendation]:
-    """The member's top `n` items by the score in the module docstring."""
+    """The member's top `n` items by the score in the module docstring;
+    `category_names` (rewards.selectors.category_names) names the categories."""
     if not history.baskets:
         return []
     always = history.always_bought()
@@ -282,6 +289,7 @@ def rank_items(
         ranked.append((score, sku, info, co, own, category))
     ranked.sort(key=lambda row: (-row[0], row[1]))
     out = []
+    names = category_names or {}
     for score, sku, info, co, own, category in ranked[:n]:
         out.append(
             Recommendation(
@@ -289,13 +297,16 @@ def rank_items(
                 name=info.name or sku,
                 category=info.category,
                 score=round(score, 4),
-                reason=_reason(history, model, sku, co, own, category, best_source),
+                reason=_reason(
+                    history, model, sku, co, own, category, best_source, names
+                ),
+                category_name=category_name(info.category, names),
             )
         )
     return out
 
 
-def _reason(history, model, sku, co, own, category, best_source) -> str:
+def _reason(history, model, sku, co, own, category, best_source, names) -> str:
     parts = [(co, "co"), (W_OWN * own, "own"), (category, "cat")]
     top = max(parts)[1]
     if top == "co" and sku in best_source:
@@ -307,7 +318,7 @@ def _reason(history, model, sku, co, own, category, best_source) -> str:
     if top == "own":
         return _("You buy it now and then")
     category = (model.stats.get(sku) or history.info[sku]).category
-    return _("Popular in %(category)s") % {"category": category}
+    return _("Popular in %(category)s") % {"category": category_name(category, names)}
 
 
 def _model_for(history: MemberHistory) -> ItemModel:
@@ -363,11 +374,13 @@ def _model_for(history: MemberHistory) -> ItemModel:
     )
 
 
-def rank_items_for_history(history: MemberHistory, *, n: int) -> list[Recommendation]:
+def rank_items_for_history(
+    history: MemberHistory, *, n: int, category_names: dict[str, str] | None = None
+) -> list[Recommendation]:
     """`rank_items` against the tables (four queries; none without a history)."""
     if not history.baskets:
         return []
-    return rank_items(history, _model_for(history), n=n)
+    return rank_items(history, _model_for(history), n=n, category_names=category_names)
 
 
 def recommendations_for(member, n: int = 3) -> list[Recommendation]:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Count, F, Max, Min, Q, Sum, Window
-from django.db.models.functions import Coalesce, Ntile
+from django.db.models.functions import Coalesce, Rank
 from django.utils.translation import gettext as _
 
 from analytics.models import MemberRFM, RFMSegment
@@ -21,11 +21,21 @@ from members.errors import InvalidInput
 from rewards.models import Purchase
 
 DEFAULT_WINDOW_DAYS = 365
+# A member whose first purchase is this recent is New unless they already buy
+# like a good customer: see segment_for.
+DEFAULT_NEW_DAYS = 90
 S = RFMSegment
 # Segment by recency score (rows, 5 = bought most recently) and FM, the
-# rounded-up mean of the frequency and monetary scores (columns 1..5).
+# rounded-up mean of the frequency and monetary scores (columns 1..5). New is
+# not in the grid: it depends on when the member first bought (segment_for).
 SEGMENT_GRID: dict[int, tuple[str, str, str, str, str]] = {
-    5: (S.NEW, S.POTENTIAL_LOYALISTS, S.POTENTIAL_LOYALISTS, S.CHAMPIONS, S.CHAMPIONS),
+    5: (
+        S.PROMISING,
+        S.POTENTIAL_LOYALISTS,
+        S.POTENTIAL_LOYALISTS,
+        S.CHAMPIONS,
+        S.CHAMPIONS,
+    ),
     4: (S.PROMISING, S.POTENTIAL_LOYALISTS, S.POTENTIAL_LOYALISTS, S.LOYAL, S.LOYAL),
     3: (S.ABOUT_TO_SLEEP, S.ABOUT_TO_SLEEP, S.NEED_ATTENTION, S.LOYAL, S.LOYAL),
     2: (S.HIBERNATING, S.HIBERNATING, S.AT_RISK, S.AT_RISK, S.CANT_LOSE),
@@ -33,14 +43,45 @@ SEGMENT_GRID: dict[int, tuple[str, str, str, str, str]] = {
 }
 
 
-def segment_for(r: int, f: int, m: int) -> str:
-    """The named segment of an R, F, M score triple (each 1..5)."""
+GOOD_SEGMENTS = frozenset({S.CHAMPIONS, S.LOYAL, S.POTENTIAL_LOYALISTS})
+
+
+def segment_for(r: int, f: int, m: int, *, new_member: bool = False) -> str:
+    """The named segment of an R, F, M score triple (each 1..5).
+
+    `new_member`: the first purchase lies within rfm_new_days(). Such a member
+    is New unless they already buy often enough (F >= 2) to stand with the
+    good customers (Champions, Loyal, Potential loyalists): a few weeks of
+    history are too short to call anyone hibernating or at risk, one purchase
+    however large says nothing of how often they will come, and the campaign
+    they need is the welcome one.
+    """
     fm = (f + m + 1) // 2
-    return SEGMENT_GRID[r][fm - 1]
+    segment = SEGMENT_GRID[r][fm - 1]
+    if new_member and (f == 1 or segment not in GOOD_SEGMENTS):
+        return RFMSegment.NEW
+    return segment
+
+
+def quintile(rank: int, count: int) -> int:
+    """The score 1..5 of the `rank`-th (1-based, ties sharing their lowest
+    rank, as SQL RANK() gives them) of `count` values in ascending order.
+
+    Equal values get equal scores, unlike NTILE, which splits a run of ties
+    by whatever comes next in the ORDER BY: with NTILE the newest of many
+    one-purchase members scored F = 2 because their ids were the highest.
+    Without ties it matches NTILE(5) when `count` is a multiple of 5. Capped
+    at 5: a purchase between the COUNT and the ranking may push a rank past it.
+    """
+    return min(5, 1 + (5 * (rank - 1)) // count)
 
 
 def rfm_window_days() -> int:
     return int(getattr(settings, "ANALYTICS_RFM_WINDOW_DAYS", DEFAULT_WINDOW_DAYS))
+
+
+def rfm_new_days() -> int:
+    return int(getattr(settings, "ANALYTICS_RFM_NEW_DAYS", DEFAULT_NEW_DAYS))
 
 
 def member_purchase_figures(now: dt.datetime, start: dt.datetime):
@@ -67,22 +108,18 @@ def member_purchase_figures(now: dt.datetime, start: dt.datetime):
 
 
 def rfm_scores_query(*, now: dt.datetime, window_days: int):
-    """Members who bought within the window with their quintile scores, computed
-    by the database (NTILE over the grouped rows; ties go by member id)."""
+    """Members who bought within the window with the rank of their last
+    purchase time, frequency and net spend among them (`r_rank`, `f_rank`,
+    `m_rank`: RANK() over the grouped rows, ascending, ties sharing a rank).
+    `quintile(rank, count)` turns a rank into its score."""
     start = now - dt.timedelta(days=window_days)
     return (
         member_purchase_figures(now, start)
         .filter(frequency__gt=0)
         .annotate(
-            r_score=Window(
-                Ntile(5), order_by=[F("last_at").asc(), F("member_id").asc()]
-            ),
-            f_score=Window(
-                Ntile(5), order_by=[F("frequency").asc(), F("member_id").asc()]
-            ),
-            m_score=Window(
-                Ntile(5), order_by=[F("monetary").asc(), F("member_id").asc()]
-            ),
+            r_rank=Window(Rank(), order_by=F("last_at").asc()),
+            f_rank=Window(Rank(), order_by=F("frequency").asc()),
+            m_rank=Window(Rank(), order_by=F("monetary").asc()),
         )
         .order_by("member_id")
     )

@@ -16,7 +16,9 @@ from analytics.models import MemberRFM, RFMSegment
 from analytics.selectors.clv import member_value
 from analytics.selectors.rfm import (
     member_purchase_figures,
+    quintile,
     rfm_last_computed_at,
+    rfm_new_days,
     rfm_scores_query,
     rfm_segment_q,
     rfm_window_days,
@@ -29,7 +31,7 @@ log = logging.getLogger(__name__)
 CHUNK_SIZE = 2000
 
 
-def _row_to_rfm(row: dict, *, now, window_days, scores) -> MemberRFM:
+def _row_to_rfm(row: dict, *, now, window_days, scores, new_since) -> MemberRFM:
     r, f, m = scores
     span = (row["last_at"] - row["first_at"]).total_seconds() / 86400
     gap = max((now - row["last_at"]).total_seconds() / 86400, 0.0)
@@ -49,7 +51,7 @@ def _row_to_rfm(row: dict, *, now, window_days, scores) -> MemberRFM:
         r_score=r,
         f_score=f,
         m_score=m,
-        segment=segment_for(r, f, m),
+        segment=segment_for(r, f, m, new_member=row["first_at"] >= new_since),
         purchases_total=row["purchases"],
         first_purchase_at=row["first_at"],
         last_purchase_at=row["last_at"],
@@ -87,8 +89,9 @@ def rfm_refresh(
 ) -> int:
     """Recompute every member's RFM row; returns how many members were scored.
 
-    Two streamed SELECTs (members who bought within the window, with their
-    NTILE scores; members whose last purchase is older, scored 1/1/1 as Lost),
+    A COUNT and two streamed SELECTs (members who bought within the window,
+    with their ranks, scored by `quintile`; members whose last purchase is
+    older, scored 1/1/1 as Lost),
     upserted `chunk_size` rows per transaction; rows of members with no
     purchase left are deleted at the end. Readers see old and new rows side by
     side while it runs. Locks nothing, queues nothing; safe to run twice.
@@ -96,20 +99,33 @@ def rfm_refresh(
     now = now or timezone.now()
     window_days = window_days or rfm_window_days()
     start = now - dt.timedelta(days=window_days)
+    new_since = now - dt.timedelta(days=rfm_new_days())
     written = 0
     batch: list[MemberRFM] = []
 
     def add(row, scores):
         nonlocal written, batch
-        batch.append(_row_to_rfm(row, now=now, window_days=window_days, scores=scores))
+        batch.append(
+            _row_to_rfm(
+                row,
+                now=now,
+                window_days=window_days,
+                scores=scores,
+                new_since=new_since,
+            )
+        )
         if len(batch) >= chunk_size:
             _write(batch)
             written += len(batch)
             batch = []
 
     scored = rfm_scores_query(now=now, window_days=window_days)
+    count = member_purchase_figures(now, start).filter(frequency__gt=0).count()
     for row in scored.iterator(chunk_size=chunk_size):
-        add(row, (row["r_score"], row["f_score"], row["m_score"]))
+        add(
+            row,
+            tuple(quintile(row[key], count) for key in ("r_rank", "f_rank", "m_rank")),
+        )
     lapsed = (
         member_purchase_figures(now, start).filter(frequency=0).order_by("member_id")
     )

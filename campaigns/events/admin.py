@@ -31,6 +31,8 @@ from members.admin_base import (
     ReadOnlyAdminMixin,
     ServiceRefused,
     ServiceWriteAdminMixin,
+    TranslatedAdmin,
+    every_language,
 )
 from members.audit import StaffActor
 from members.errors import ServiceError
@@ -38,7 +40,7 @@ from members.models import Member
 from members.selectors import member_search
 
 MEMBER_SEARCH = ("card_number", "phone", "email", "last_name")
-TITLES = ("title_uk", "title_ru", "title_ro", "title_en")
+TITLES = every_language("title")
 
 
 class CheckinSearchForm(forms.Form):
@@ -54,12 +56,12 @@ class CheckinForm(forms.Form):
 
 
 @admin.register(Event)
-class EventAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
+class EventAdmin(ServiceWriteAdminMixin, TranslatedAdmin):
     """Events. Saving goes through event_save (a cancellation also tells the
     members); the attendee list is where staff check members in."""
 
     list_display = (
-        "title_uk",
+        "title",
         "kind",
         "store",
         "starts_at",
@@ -78,18 +80,7 @@ class EventAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
     readonly_fields = ("going_count", "reminders_sent_at", "cancelled_at")
     fieldsets = (
         (None, {"fields": ("kind", "status", "store", "starts_at", "ends_at")}),
-        (_("Title"), {"fields": TITLES}),
-        (
-            _("Description"),
-            {
-                "fields": (
-                    "description_uk",
-                    "description_ru",
-                    "description_ro",
-                    "description_en",
-                )
-            },
-        ),
+        (_("Text"), {"fields": ("title", "description")}),
         (
             _("Sign-up"),
             {
@@ -284,12 +275,12 @@ class EventRsvpAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ContentPage)
-class ContentPageAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
+class ContentPageAdmin(ServiceWriteAdminMixin, TranslatedAdmin):
     """Members-only pages and offers. The text is plain: shown escaped, with its
     line breaks; no HTML or markup."""
 
     list_display = (
-        "title_uk",
+        "title",
         "kind",
         "slug",
         "min_tier",
@@ -297,7 +288,7 @@ class ContentPageAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
         "published_until",
     )
     list_filter = ("kind", "min_tier", "published_from")
-    search_fields = (*TITLES, "slug", "body_uk")
+    search_fields = (*TITLES, "slug", *every_language("body"))
     list_select_related = ("min_tier",)
     ordering = ("-published_from", "pk")
     fieldsets = (
@@ -313,8 +304,7 @@ class ContentPageAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
                 )
             },
         ),
-        (_("Title"), {"fields": TITLES}),
-        (_("Text"), {"fields": ("body_uk", "body_ru", "body_ro", "body_en")}),
+        (_("Text"), {"fields": ("title", "body")}),
     )
 
     def save_model(self, request, obj, form, change):

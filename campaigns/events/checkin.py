@@ -16,10 +16,12 @@ from campaigns.events.selectors import member_tier_get, tier_allows
 from campaigns.events.services import event_locked
 from campaigns.locks import event_rsvp_lock
 from campaigns.models import Event, EventRsvp, EventStatus, RsvpStatus
+from campaigns.reasons import EVENT_CHECKIN
 from members.audit import StaffActor, staff_audit_record
 from members.errors import Conflict
 from members.models import Member
 from rewards.models import LedgerEntry
+from rewards.reasons import system_reason
 from rewards.services import points_bonus_grant
 
 # Check-in at the counter is open from a little before the start until some
@@ -110,7 +112,9 @@ def event_checkin(
             entry = points_bonus_grant(
                 member=member,
                 points=event.checkin_points,
-                reason=_("Came to “%(title)s”") % {"title": event.title},
+                reason=system_reason(
+                    EVENT_CHECKIN, event_id=event.pk, event=event.title
+                ),
                 idempotency_key=_checkin_key(event, member),
             )
         staff_audit_record(

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from campaigns.models import (
@@ -18,6 +17,7 @@ from campaigns.models import (
     EventStatus,
     RsvpStatus,
 )
+from members.formatting import datetime_format
 from rewards.models import PointsAccount, Tier
 
 EVENTS_SHOWN = 50
@@ -44,7 +44,7 @@ def tier_allows(*, min_tier: Tier | None, tier: Tier | None) -> bool:
 
 
 def _local(moment: dt.datetime) -> str:
-    return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+    return datetime_format(timezone.localtime(moment))
 
 
 def rsvp_closes_at(event: Event) -> dt.datetime:

@@ -13,8 +13,8 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone, translation
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from campaigns.events.selectors import (
     HOLDING,
@@ -31,10 +31,10 @@ from campaigns.models import (
     EventStatus,
     RsvpStatus,
 )
-from campaigns.models.events import translated
 from campaigns.queueing import task_queue
 from members.audit import StaffActor, audited_delete
 from members.errors import Conflict, InvalidInput, NotFound
+from members.formatting import datetime_format, number_format
 from members.models import Member
 
 MESSAGE_KIND_REMINDER = "event-reminder"
@@ -52,7 +52,7 @@ def event_locked(event_id: int) -> Event:
 
 
 def _when(event: Event) -> str:
-    return date_format(timezone.localtime(event.starts_at), "DATETIME_FORMAT")
+    return datetime_format(timezone.localtime(event.starts_at))
 
 
 # --- messages -------------------------------------------------------------------------
@@ -60,7 +60,7 @@ def _when(event: Event) -> str:
 
 def _reminder_send(event: Event, member: Member) -> None:
     with translation.override(member.language):
-        title = translated(event, "title", member.language)
+        title = event.title
         message_send(
             member=member,
             key=f"event-reminder:{event.pk}",
@@ -77,7 +77,7 @@ def _reminder_send(event: Event, member: Member) -> None:
 def _place_send(event: Event, rsvp: EventRsvp) -> None:
     member = rsvp.member
     with translation.override(member.language):
-        title = translated(event, "title", member.language)
+        title = event.title
         message_send(
             member=member,
             # One per stint on the waitlist: joining it again is a new wait.
@@ -94,7 +94,7 @@ def _place_send(event: Event, rsvp: EventRsvp) -> None:
 
 def _cancelled_send(event: Event, member: Member) -> None:
     with translation.override(member.language):
-        title = translated(event, "title", member.language)
+        title = event.title
         message_send(
             member=member,
             key=f"event-cancelled:{event.pk}",
@@ -161,8 +161,12 @@ def event_save(*, event: Event, actor=None) -> Event:
             )
         if event.capacity < current.going_count:
             raise Conflict(
-                _("%(going)s members are going: the places cannot be fewer than that.")
-                % {"going": current.going_count},
+                ngettext(
+                    "%(going)s member is going: the places cannot be fewer than that.",
+                    "%(going)s members are going: the places cannot be fewer than that.",
+                    current.going_count,
+                )
+                % {"going": number_format(current.going_count)},
                 field="capacity",
             )
         # Counted under the lock, not what the form had when it was shown.

@@ -41,7 +41,7 @@ from campaigns.models import (
     Survey,
     SurveyResponse,
 )
-from members.admin_base import ReadOnlyAdminMixin
+from members.admin_base import ReadOnlyAdminMixin, TranslatedAdmin, every_language
 from members.audit import StaffActor, member_viewed_record
 from members.errors import ServiceError
 from rewards.models import AdjustmentStatus
@@ -387,7 +387,7 @@ class ComplaintAdmin(admin.ModelAdmin):
 
 
 @admin.register(Survey)
-class SurveyAdmin(admin.ModelAdmin):
+class SurveyAdmin(TranslatedAdmin):
     """Surveys are settings: Managers and Marketers edit them here."""
 
     list_display = (
@@ -400,16 +400,17 @@ class SurveyAdmin(admin.ModelAdmin):
         "created_at",
     )
     list_filter = ("kind", "active", "post_purchase")
-    search_fields = ("name", "question_en", "question_uk")
+    search_fields = ("name", *every_language("question"))
     fieldsets = (
         (None, {"fields": ("name", "kind", "active")}),
         (
             _("Question"),
             {
-                "fields": ("question_en", "question_uk", "question_ru", "question_ro"),
+                "fields": ("question",),
                 "description": _(
                     "Customers see the question in their language; an empty one "
-                    "falls back to English."
+                    "falls back to the program's default language, then to the "
+                    "others."
                 ),
             },
         ),

@@ -6,16 +6,15 @@ from __future__ import annotations
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q
-from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.feedback.services import BODY_MAX, GOODWILL_MAX
 from campaigns.feedback.surveys import COMMENT_MAX
 from campaigns.models import ComplaintStatus, ComplaintTopic, Survey
 from members.errors import InvalidInput
+from members.formatting import date_format, money_format
 from members.forms import ServiceErrorFormMixin
 from members.models import Member
 from members.numbers import PlainIntegerField
@@ -31,9 +30,8 @@ def _helper(submit_label) -> FormHelper:
 
 class PurchaseChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, purchase):
-        date = date_format(purchase.occurred_at, "SHORT_DATE_FORMAT")
-        total = number_format(purchase.total, 2)
-        return f"{date} · {purchase.store.name} · {total} {settings.LOYALTY_CURRENCY}"
+        date = date_format(purchase.occurred_at)
+        return f"{date} · {purchase.store.name} · {money_format(purchase.total)}"
 
 
 class ComplaintForm(ServiceErrorFormMixin, forms.Form):
@@ -59,14 +57,19 @@ class ComplaintForm(ServiceErrorFormMixin, forms.Form):
 
 
 class ComplaintReplyForm(ServiceErrorFormMixin, forms.Form):
+    """The customer's next message in a thread: an answer once we have
+    answered, before that something added to their own message."""
+
     message = forms.CharField(
         label=_("Your answer"),
         max_length=BODY_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, answered: bool, **kwargs):
         super().__init__(*args, **kwargs)
+        if not answered:
+            self.fields["message"].label = _("Anything to add to your message?")
         self.helper = _helper(_("Send"))
 
 

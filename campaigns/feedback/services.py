@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -29,11 +28,13 @@ from campaigns.models import (
     ComplaintStatus,
     ComplaintTopic,
 )
+from campaigns.reasons import COMPLAINT_GOODWILL
 from members.audit import StaffActor, staff_audit_record
 from members.errors import Conflict, Forbidden, InvalidInput, NotFound
 from members.links import absolute_url
 from members.models import Member, User
 from rewards.models import Purchase
+from rewards.reasons import system_reason
 
 BODY_MAX = 4000
 GOODWILL_MAX = 100_000
@@ -338,8 +339,7 @@ def complaint_resolve(
     if points and complaint.goodwill_adjustment_id is None:
         from rewards.services import adjustment_request
 
-        with translation.override(settings.LANGUAGE_CODE):
-            reason = _("Goodwill for complaint #%(id)s") % {"id": complaint.pk}
+        reason = system_reason(COMPLAINT_GOODWILL, complaint=complaint.pk)
         adjustment = adjustment_request(
             member=complaint.member,
             points=points,

@@ -111,7 +111,7 @@ def _invite_text(survey: Survey, member: Member, purchase: Purchase) -> tuple[st
             "Answer in one tap: %(link)s"
         ) % {
             "store": purchase.store.name,
-            "question": survey.question(member.language),
+            "question": survey.question,
             "link": link,
         }
     return str(subject), str(body)

@@ -30,7 +30,7 @@ from campaigns.feedback.selectors import (
 )
 from campaigns.feedback.services import complaint_customer_reply, complaint_file
 from campaigns.feedback.surveys import survey_response_submit
-from campaigns.models import ComplaintStatus
+from campaigns.models import ComplaintSender, ComplaintStatus
 from campaigns.templatetags.feedback_tags import survey_prompt_context
 from members.errors import Conflict, NotFound, ServiceError
 from members.views import member_required
@@ -85,9 +85,13 @@ def complaint_detail(request, member, complaint_id: int):
     complaint = complaint_get_for_member(member=member, complaint_id=complaint_id)
     if complaint is None:
         return render(request, "campaigns/feedback/not_found.html", status=404)
+    thread = list(complaint.messages.all())
+    answered = any(m.sender == ComplaintSender.STAFF for m in thread)
     form = None
     if complaint.status != ComplaintStatus.CLOSED:
-        form = ComplaintReplyForm(request.POST if request.method == "POST" else None)
+        form = ComplaintReplyForm(
+            request.POST if request.method == "POST" else None, answered=answered
+        )
         if form.is_valid():
             try:
                 complaint_customer_reply(
@@ -100,12 +104,22 @@ def complaint_detail(request, member, complaint_id: int):
             except ServiceError as exc:
                 form.add_service_error(exc)
             else:
-                messages.success(request, _("Your answer is sent."))
+                messages.success(
+                    request,
+                    _("Your answer is sent.")
+                    if answered
+                    else _("Thank you. We have added it to your message."),
+                )
                 return redirect("campaigns:complaint_detail", complaint.pk)
     return render(
         request,
         "campaigns/feedback/detail.html",
-        {"complaint": complaint, "thread": complaint.messages.all(), "form": form},
+        {
+            "complaint": complaint,
+            "thread": thread,
+            "answered": answered,
+            "form": form,
+        },
     )
 
 
@@ -132,7 +146,7 @@ def survey_answer(request, token: str):
     context = {
         "survey": survey,
         "purchase": purchase,
-        "question": survey.question(),
+        "question": survey.question,
     }
     if survey_response_get(survey=survey, member=member, purchase=purchase):
         return render(request, "campaigns/feedback/survey_thanks.html", context)

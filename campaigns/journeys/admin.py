@@ -4,67 +4,71 @@ switched on, with its texts per language (their variables checked)."""
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.journeys.render import variables_allowed, variables_unknown
 from campaigns.journeys.services import journey_save, journeys_switch
-from campaigns.models import Journey, JourneyText
+from campaigns.models import Journey
+from members.admin_base import TranslatedAdmin, every_language
 from members.audit import StaffActor
 
 
-class JourneyTextForm(forms.ModelForm):
+class JourneyForm(forms.ModelForm):
+    """The journey's settings and its texts; every language's subject and text
+    may use only the variables of this journey's kind."""
+
     class Meta:
-        model = JourneyText
-        fields = ("language", "subject", "body")
+        model = Journey
+        fields = (
+            "kind",
+            "enabled",
+            "channel",
+            "days",
+            *(
+                f"{part}_{lang}"
+                for lang, _name in settings.LANGUAGES
+                for part in ("subject", "body")
+            ),
+        )
 
     def clean(self):
         data = super().clean()
-        journey = self.instance.journey if self.instance.journey_id else None
-        kind = getattr(self, "journey_kind", None) or (journey.kind if journey else "")
-        for name in ("subject", "body"):
-            unknown = variables_unknown(data.get(name, ""), kind=kind)
-            if unknown:
-                self.add_error(
-                    name,
-                    _("Unknown variables: %(names)s. Known: %(known)s.")
-                    % {
-                        "names": ", ".join(unknown),
-                        "known": ", ".join(sorted(variables_allowed(kind))),
-                    },
-                )
+        kind = data.get("kind") or self.instance.kind or ""
+        for lang, _name in settings.LANGUAGES:
+            for name in (f"subject_{lang}", f"body_{lang}"):
+                unknown = variables_unknown(data.get(name) or "", kind=kind)
+                if unknown:
+                    self.add_error(
+                        name,
+                        _("Unknown variables: %(names)s. Known: %(known)s.")
+                        % {
+                            "names": ", ".join(unknown),
+                            "known": ", ".join(sorted(variables_allowed(kind))),
+                        },
+                    )
+        if not any(data.get(f"body_{lang}") for lang, _name in settings.LANGUAGES):
+            self.add_error(
+                f"body_{settings.LANGUAGE_CODE}",
+                _("Write the text in at least one language."),
+            )
         return data
 
 
-class JourneyTextInline(admin.StackedInline):
-    model = JourneyText
-    form = JourneyTextForm
-    extra = 0
-    min_num = 1
-
-    def get_formset(self, request, obj=None, **kwargs):
-        formset = super().get_formset(request, obj, **kwargs)
-        kind = obj.kind if obj is not None else request.POST.get("kind", "")
-        formset.form = type("JourneyTextFormFor", (self.form,), {"journey_kind": kind})
-        return formset
-
-
 @admin.register(Journey)
-class JourneyAdmin(admin.ModelAdmin):
+class JourneyAdmin(TranslatedAdmin):
     """A journey per kind, off until switched on, with its texts per language."""
 
     list_display = ("kind", "enabled", "channel", "days", "languages", "updated_at")
     list_filter = ("enabled", "channel")
-    search_fields = ("kind", "texts__body", "texts__subject")
+    search_fields = ("kind", *every_language("body", "subject"))
     list_editable = ("enabled",)
-    fields = ("kind", "enabled", "channel", "days", "variables")
+    form = JourneyForm
+    fields = ("kind", "enabled", "channel", "days", "subject", "body", "variables")
     readonly_fields = ("variables",)
-    inlines = [JourneyTextInline]
     actions = ["switch_on", "switch_off"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("texts")
 
     def has_delete_permission(self, request, obj=None):
         return False  # switch it off instead: its messages refer to it by kind
@@ -75,7 +79,7 @@ class JourneyAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("languages"))
     def languages(self, obj: Journey) -> str:
-        return ", ".join(sorted(text.language for text in obj.texts.all()))
+        return ", ".join(obj.languages())
 
     @admin.display(description=_("variables"))
     def variables(self, obj: Journey | None) -> str:

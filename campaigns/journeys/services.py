@@ -29,7 +29,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.conf import settings
 from django.db.models import (
     CharField,
     Exists,
@@ -41,7 +40,6 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone, translation
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from campaigns.journeys.render import render
@@ -50,6 +48,7 @@ from campaigns.messaging.variables import TemplateVariables
 from campaigns.models import Journey, JourneyKind, Message
 from campaigns.queueing import task_queue
 from members.audit import StaffActor, audited_save
+from members.formatting import date_format
 from members.models import Member
 from rewards.models import PointsLot, Purchase, TierHistory, Voucher, VoucherStatus
 
@@ -82,17 +81,13 @@ def journeys_switch(*, journey_ids: list[int], enabled: bool) -> int:
 
 def journey_save(*, journey: Journey, actor: StaffActor | None = None) -> Journey:
     """Add or change a journey (kind, on/off, channel, days) as staff edited it
-    in the admin, with the audit row of `actor`; its texts are the admin's
-    inline rows. Locks nothing; queues nothing: the next run reads it."""
+    in the admin, with its texts in every language, and the audit row of
+    `actor`. Locks nothing; queues nothing: the next run reads it."""
     return audited_save(obj=journey, actor=actor)
 
 
 def journey_enabled_get(kind: str) -> Journey | None:
-    return (
-        Journey.objects.filter(kind=kind, enabled=True)
-        .prefetch_related("texts")
-        .first()
-    )
+    return Journey.objects.filter(kind=kind, enabled=True).first()
 
 
 def _sent(key) -> Exists:
@@ -326,7 +321,7 @@ def _date_text(value) -> str:
         value = dt.datetime.fromisoformat(value)
     if isinstance(value, dt.datetime):
         value = timezone.localdate(value)
-    return date_format(value, "SHORT_DATE_FORMAT")
+    return date_format(value)
 
 
 def member_context(
@@ -352,14 +347,11 @@ def member_context(
     return context
 
 
-def journey_text_pick(journey: Journey, language: str):
-    """The journey's text in `language`, else in the site's language, else any."""
-    texts = {text.language: text for text in journey.texts.all()}
-    return (
-        texts.get(language)
-        or texts.get(settings.LANGUAGE_CODE)
-        or next(iter(texts.values()), None)
-    )
+def journey_text_pick(journey: Journey, language: str) -> tuple[str, str] | None:
+    """(subject, text) of the journey for a reader of `language`, both from the
+    first language in the fallback order that has a text; None with no text."""
+    _lang, subject, body = journey.content_for(language)
+    return (subject, body) if body else None
 
 
 def journey_send_chunk(
@@ -415,8 +407,8 @@ def journey_message_send(
         return None
     with translation.override(member.language):
         context = member_context(member, extras, added)
-        subject = render(text.subject, context)
-        body = render(text.body, context)
+        subject = render(text[0], context)
+        body = render(text[1], context)
     return message_send(
         member=member,
         key=key,
@@ -437,11 +429,7 @@ def membership_reminder_send(*, subscription) -> Message | None:
     Uses the renewal journey's text when there is one; a journey switched off
     sends nothing; with no journey row at all the built-in text goes, so the
     reminder works before anyone has set journeys up. A service message."""
-    journey = (
-        Journey.objects.filter(kind=JourneyKind.MEMBERSHIP_RENEWAL)
-        .prefetch_related("texts")
-        .first()
-    )
+    journey = Journey.objects.filter(kind=JourneyKind.MEMBERSHIP_RENEWAL).first()
     if journey is not None and not journey.enabled:
         return None
     member = subscription.member

@@ -23,10 +23,10 @@ from django.template import (
     defaulttags,
 )
 from django.template.base import FilterExpression, VariableNode
-from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.messaging.variables import template_variables_added
+from members.formatting import date_format
 
 # The variables a campaign text may use, with what each means (shown in admin);
 # apps above campaigns add more (campaigns.messaging.variables, variables_known).
@@ -236,7 +236,7 @@ def member_context(
         "tier": facts.tier,
         "points_expiring": facts.points_expiring,
         "points_expiring_date": (
-            formats.date_format(facts.points_expiring_date, "SHORT_DATE_FORMAT")
+            date_format(facts.points_expiring_date)
             if facts.points_expiring_date
             else ""
         ),

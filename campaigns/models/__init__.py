@@ -2,7 +2,6 @@
 journeys, surveys, complaints and events)."""
 
 from campaigns.models.campaigns import (
-    CONTENT_LANGUAGES,
     Campaign,
     CampaignChannel,
     CampaignChunk,
@@ -48,7 +47,6 @@ __all__ = [
     "EventRsvp",
     "EventStatus",
     "RsvpStatus",
-    "CONTENT_LANGUAGES",
     "Campaign",
     "CampaignChannel",
     "CampaignChunk",
@@ -83,7 +81,6 @@ from campaigns.models.journeys import (  # noqa: E402
     Journey,
     JourneyChannel,
     JourneyKind,
-    JourneyText,
 )
 
 __all__ += [
@@ -92,6 +89,5 @@ __all__ += [
     "Journey",
     "JourneyChannel",
     "JourneyKind",
-    "JourneyText",
     "OutboxEntry",
 ]

@@ -6,9 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-# The languages a campaign text can be written in (settings.LANGUAGES); a
-# variant keeps one subject and body per language in its own columns.
-from campaigns.models.languages import CONTENT_LANGUAGES, fallback_order
+from campaigns.models.texts import SubjectBodyTexts
 
 
 class CampaignChannel(models.TextChoices):
@@ -163,12 +161,14 @@ class VariantLabel(models.TextChoices):
     B = "B", "B"
 
 
-class CampaignVariant(models.Model):
-    """One version of a campaign's text, with a subject and body per language.
+class CampaignVariant(SubjectBodyTexts, models.Model):
+    """One version of a campaign's text, with a subject and body per language
+    (campaigns/translation.py: subject_uk, body_uk...).
 
-    Missing languages fall back to the site's default language (LANGUAGE_CODE),
-    then to any language the variant has. Texts are Django templates over a
-    fixed set of variables (campaigns.messaging.templating).
+    A member whose language has no text gets the subject and body of the first
+    language in the fallback order of settings.MODELTRANSLATION_FALLBACK_LANGUAGES
+    that has one, both from the same language. Texts are Django templates over
+    a fixed set of variables (campaigns.messaging.templating).
     """
 
     campaign = models.ForeignKey(
@@ -177,14 +177,8 @@ class CampaignVariant(models.Model):
     label = models.CharField(
         _("variant"), max_length=1, choices=VariantLabel.choices, default="A"
     )
-    subject_uk = models.CharField(_("subject (Ukrainian)"), max_length=200, blank=True)
-    body_uk = models.TextField(_("text (Ukrainian)"), blank=True)
-    subject_ru = models.CharField(_("subject (Russian)"), max_length=200, blank=True)
-    body_ru = models.TextField(_("text (Russian)"), blank=True)
-    subject_ro = models.CharField(_("subject (Romanian)"), max_length=200, blank=True)
-    body_ro = models.TextField(_("text (Romanian)"), blank=True)
-    subject_en = models.CharField(_("subject (English)"), max_length=200, blank=True)
-    body_en = models.TextField(_("text (English)"), blank=True)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("text"), blank=True)
 
     class Meta:
         verbose_name = _("campaign text")
@@ -198,20 +192,6 @@ class CampaignVariant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign} · {self.label}"
-
-    def languages(self) -> list[str]:
-        return [lang for lang in CONTENT_LANGUAGES if getattr(self, f"body_{lang}")]
-
-    def content_for(self, language: str) -> tuple[str, str, str]:
-        """(language used, subject, body) for a member's language, with fallback."""
-        for lang in fallback_order(language):
-            if getattr(self, f"body_{lang}", ""):
-                return (
-                    lang,
-                    getattr(self, f"subject_{lang}"),
-                    getattr(self, f"body_{lang}"),
-                )
-        return language, "", ""
 
 
 class RunStatus(models.TextChoices):

@@ -8,8 +8,6 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.models.languages import translated  # noqa: F401 - used here and by views
-
 
 class EventKind(models.TextChoices):
     TASTING = "tasting", _("Tasting")
@@ -37,14 +35,9 @@ class Event(models.Model):
     kind = models.CharField(
         _("kind"), max_length=16, choices=EventKind.choices, default=EventKind.OTHER
     )
-    title_uk = models.CharField(_("title (Ukrainian)"), max_length=160)
-    title_ru = models.CharField(_("title (Russian)"), max_length=160, blank=True)
-    title_ro = models.CharField(_("title (Romanian)"), max_length=160, blank=True)
-    title_en = models.CharField(_("title (English)"), max_length=160, blank=True)
-    description_uk = models.TextField(_("description (Ukrainian)"), blank=True)
-    description_ru = models.TextField(_("description (Russian)"), blank=True)
-    description_ro = models.TextField(_("description (Romanian)"), blank=True)
-    description_en = models.TextField(_("description (English)"), blank=True)
+    # In every language (campaigns/translation.py): title_uk, title_ru...
+    title = models.CharField(_("title"), max_length=160)
+    description = models.TextField(_("description"), blank=True)
     store = models.ForeignKey(
         "members.Store",
         verbose_name=_("store"),
@@ -144,14 +137,6 @@ class Event(models.Model):
         return self.title
 
     @property
-    def title(self) -> str:
-        return translated(self, "title")
-
-    @property
-    def description(self) -> str:
-        return translated(self, "description")
-
-    @property
     def places_left(self) -> int:
         return max(self.capacity - self.going_count, 0)
 
@@ -225,14 +210,9 @@ class ContentPage(models.Model):
         _("kind"), max_length=8, choices=ContentKind.choices, default=ContentKind.PAGE
     )
     slug = models.SlugField(_("address"), max_length=80, unique=True)
-    title_uk = models.CharField(_("title (Ukrainian)"), max_length=160)
-    title_ru = models.CharField(_("title (Russian)"), max_length=160, blank=True)
-    title_ro = models.CharField(_("title (Romanian)"), max_length=160, blank=True)
-    title_en = models.CharField(_("title (English)"), max_length=160, blank=True)
-    body_uk = models.TextField(_("text (Ukrainian)"))
-    body_ru = models.TextField(_("text (Russian)"), blank=True)
-    body_ro = models.TextField(_("text (Romanian)"), blank=True)
-    body_en = models.TextField(_("text (English)"), blank=True)
+    # In every language (campaigns/translation.py): title_uk, body_uk...
+    title = models.CharField(_("title"), max_length=160)
+    body = models.TextField(_("text"))
     min_tier = models.ForeignKey(
         "rewards.Tier",
         verbose_name=_("minimum tier"),
@@ -275,11 +255,3 @@ class ContentPage(models.Model):
 
     def __str__(self) -> str:
         return self.title
-
-    @property
-    def title(self) -> str:
-        return translated(self, "title")
-
-    @property
-    def body(self) -> str:
-        return translated(self, "body")

@@ -12,8 +12,6 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.models.languages import translated
-
 
 class SurveyKind(models.TextChoices):
     NPS = "nps", _("Net Promoter Score (0–10)")
@@ -27,8 +25,8 @@ class Survey(models.Model):
     """A question customers answer with a score and an optional comment.
 
     NPS asks 0–10 ("How likely are you to recommend us?"), satisfaction 1–5.
-    The question is kept in each portal language; an empty one falls back to
-    English, then Ukrainian. With `post_purchase` on, the periodic task
+    The question is kept in each portal language (campaigns/translation.py); an
+    empty one falls back in the order set in settings. With `post_purchase` on, the periodic task
     `survey_invites_send_due` invites every purchase older than `delay_hours`
     (and younger than `delay_hours` + `window_days`) once, by email or SMS, with
     a signed link valid for `link_valid_days`.
@@ -39,12 +37,8 @@ class Survey(models.Model):
         _("kind"), max_length=16, choices=SurveyKind.choices, default=SurveyKind.NPS
     )
     active = models.BooleanField(_("active"), default=True)
-    question_uk = models.CharField(
-        _("question (Ukrainian)"), max_length=300, blank=True
-    )
-    question_ru = models.CharField(_("question (Russian)"), max_length=300, blank=True)
-    question_ro = models.CharField(_("question (Romanian)"), max_length=300, blank=True)
-    question_en = models.CharField(_("question (English)"), max_length=300)
+    # In every language (campaigns/translation.py): question_uk, question_en...
+    question = models.CharField(_("question"), max_length=300)
     post_purchase = models.BooleanField(
         _("ask after each purchase"),
         default=False,
@@ -94,10 +88,6 @@ class Survey(models.Model):
     @property
     def score_max(self) -> int:
         return SCORE_RANGE[self.kind][1]
-
-    def question(self, language: str | None = None) -> str:
-        """The question in `language` (default: the active one), else a fallback."""
-        return translated(self, "question", language)
 
 
 class SurveyResponse(models.Model):

@@ -3,11 +3,11 @@ to them (joined, birthday, points about to expire...), each switched on in admin
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.models.texts import SubjectBodyTexts
 from members.models import Channel
 
 
@@ -35,9 +35,12 @@ class JourneyChannel(models.TextChoices):
     SMS = Channel.SMS.value, Channel.SMS.label
 
 
-class Journey(models.Model):
-    """One automated journey: off until a Marketer switches it on, with a text per
-    language. `days` is the journey's delay or threshold: days before the points
+class Journey(SubjectBodyTexts, models.Model):
+    """One automated journey: off until a Marketer switches it on, with its
+    subject and text in every language (campaigns/translation.py: subject_uk,
+    body_uk...). Variables: {{ first_name }}, {{ balance }}, {{ tier }},
+    {{ points_expiring }}, {{ points_expiring_on }} (and per journey, see
+    campaigns.journeys.render). `days` is the journey's delay or threshold: days before the points
     or voucher expire, days without a purchase for win-back, days after enrolment
     for the welcome window (see campaigns.journeys.services)."""
 
@@ -62,6 +65,8 @@ class Journey(models.Model):
             "a member still gets it."
         ),
     )
+    subject = models.CharField(_("subject (email)"), max_length=200, blank=True)
+    body = models.TextField(_("text"), blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -75,31 +80,3 @@ class Journey(models.Model):
     @property
     def marketing(self) -> bool:
         return self.kind not in SERVICE_JOURNEYS
-
-
-class JourneyText(models.Model):
-    """The subject and text of a journey in one language. Variables:
-    {{ first_name }}, {{ balance }}, {{ tier }}, {{ points_expiring }},
-    {{ points_expiring_on }} (and per journey, see campaigns.journeys.render)."""
-
-    journey = models.ForeignKey(
-        Journey,
-        verbose_name=_("journey"),
-        on_delete=models.CASCADE,
-        related_name="texts",
-    )
-    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
-    subject = models.CharField(_("subject (email)"), max_length=200, blank=True)
-    body = models.TextField(_("text"))
-
-    class Meta:
-        verbose_name = _("journey text")
-        verbose_name_plural = _("journey texts")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["journey", "language"], name="journey_text_language_unique"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.journey} ({self.language})"

@@ -46,6 +46,7 @@ from campaigns.segments.conditions import (
     SegmentContext,
     register_condition,
 )
+from campaigns.segments.selectors import category_choices
 from members.models import Channel, Gender, Store
 from rewards.models import PointsLot, Purchase, PurchaseLine, Tier
 
@@ -389,21 +390,31 @@ def conditions_register_builtin() -> None:
         int_keys=True,
         extras=_PERIOD,
     )
-    for name, label, column in (
-        ("bought_category", _("Bought a category"), "category"),
-        ("bought_sku", _("Bought an SKU"), "sku"),
-    ):
-        register_condition(
-            name,
-            label,
-            _lines_q(column),
-            _period_validate,
-            ops=(
-                Op("any", _("any of"), "texts"),
-                Op("none", _("none of"), "texts"),
-            ),
-            extras=_PERIOD,
-        )
+    # Categories are picked from the catalog's (names shown, codes stored; an
+    # unknown code is refused on save); SKUs are too many to list: typed.
+    register_condition(
+        "bought_category",
+        _("Bought a category"),
+        _lines_q("category"),
+        _period_validate,
+        ops=(
+            Op("any", _("any of"), "choices"),
+            Op("none", _("none of"), "choices"),
+        ),
+        choices=category_choices,
+        extras=_PERIOD,
+    )
+    register_condition(
+        "bought_sku",
+        _("Bought an SKU"),
+        _lines_q("sku"),
+        _period_validate,
+        ops=(
+            Op("any", _("any of"), "texts"),
+            Op("none", _("none of"), "texts"),
+        ),
+        extras=_PERIOD,
+    )
     register_condition(
         "gender",
         _("Gender"),

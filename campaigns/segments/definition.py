@@ -39,7 +39,9 @@ points_expiring    gte (points) +days    open lots (remaining > 0) expiring in
 birthday_month     is / is_not (1..12)
 home_store         is / is_not (ids)
 bought_at_store    is / is_not (ids)     has (not) bought at one of the stores
-bought_category    any / none (texts)    has (not) bought a line of a category
+bought_category    any / none (codes)    has (not) bought a line of a category
+                                         (codes from category_choices: the
+                                         admin shows names, stores codes)
 bought_sku         any / none (texts)    ... of an SKU (lines fully returned
                                          do not count)
 gender             is / is_not (codes)   "f", "m", "o", "" (undisclosed)

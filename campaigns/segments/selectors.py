@@ -10,6 +10,8 @@ from django.db.models import Exists, OuterRef, QuerySet
 from campaigns.models import Segment, SegmentKind, SegmentStaticMember
 from campaigns.segments.definition import segment_q
 from members.models import Member
+from rewards.models import EarningRule, PurchaseLine, StampProgram
+from rewards.selectors import catalog as catalog_selectors
 
 
 def segment_members(
@@ -52,3 +54,31 @@ def segment_sample(
         .select_related("account__tier")
         .order_by("-enrolled_at", "-pk")[:n]
     )
+
+
+def category_choices() -> list[tuple[str, str]]:
+    """The item categories a segment may name, as (code, name) sorted by name:
+    every code on purchase lines (as the tills send it) and every code an
+    earning rule or stamp program names. Three DISTINCT queries and the names'."""
+    codes = set(
+        PurchaseLine.objects.exclude(category="")
+        .order_by()
+        .values_list("category", flat=True)
+        .distinct()
+    )
+    known = {code.lower() for code in codes}
+    for model in (EarningRule, StampProgram):
+        for code in (
+            model.objects.exclude(category="")
+            .order_by()
+            .values_list("category", flat=True)
+            .distinct()
+        ):
+            # Rules match case-insensitively; a code the lines already hold
+            # in another case is the same category.
+            if code.lower() not in known:
+                codes.add(code)
+                known.add(code.lower())
+    names = catalog_selectors.category_names()
+    choices = [(code, names.get(code.lower()) or code) for code in codes]
+    return sorted(choices, key=lambda choice: (choice[1].casefold(), choice[0]))

@@ -21,7 +21,6 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.messaging.templating import variables_known
 from campaigns.models import (
-    CONTENT_LANGUAGES,
     Campaign,
     CampaignRun,
     CampaignStatus,
@@ -41,32 +40,20 @@ from campaigns.sending.services import (
     campaign_test_send,
     campaign_unknown_variables,
 )
-from members.admin_base import ServiceRefused
+from members.admin_base import ServiceRefused, TranslatedStackedInline
 from members.audit import StaffActor
 from members.errors import ServiceError
 
 
-class CampaignVariantInline(admin.StackedInline):
+class CampaignVariantInline(TranslatedStackedInline):
+    """A variant's subject and text, a tab per language."""
+
     model = CampaignVariant
     form = CampaignVariantForm
     extra = 0
     min_num = 1
     max_num = 2
-    fieldsets = [
-        (None, {"fields": ["label"]}),
-        *[
-            (
-                dict(
-                    uk=_("Ukrainian"),
-                    ru=_("Russian"),
-                    ro=_("Romanian"),
-                    en=_("English"),
-                )[lang],
-                {"fields": [f"subject_{lang}", f"body_{lang}"]},
-            )
-            for lang in CONTENT_LANGUAGES
-        ],
-    ]
+    fields = ["label", "subject", "body"]
 
     def _editable(self, obj) -> bool:
         return obj is None or obj.is_editable

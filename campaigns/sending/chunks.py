@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from campaigns.locks import chunk_lock
 from campaigns.messaging import delivery
@@ -32,6 +31,7 @@ from campaigns.models import (
     PromotionKind,
     RunStatus,
 )
+from campaigns.reasons import CAMPAIGN_BONUS
 from campaigns.sending.rendering import (
     CampaignTexts,
     facts_for,
@@ -42,6 +42,7 @@ from campaigns.sending.services import MESSAGE_KIND, recipient_group, run_finish
 from members.messages import member_address, member_channel
 from members.models import Channel
 from rewards.models import Purchase, VoucherSource
+from rewards.reasons import system_reason
 from rewards.services import points_bonus_grant, voucher_grant
 
 
@@ -237,8 +238,12 @@ def campaign_bonuses_grant_due(*, now: dt.datetime | None = None) -> int:
             points_bonus_grant(
                 member=recipient.member,
                 points=run.campaign.bonus_points,
-                reason=_("Campaign “%(name)s”: bought within %(days)s days")
-                % {"name": run.campaign.name, "days": run.campaign.window_days},
+                reason=system_reason(
+                    CAMPAIGN_BONUS,
+                    campaign_id=run.campaign.pk,
+                    campaign=run.campaign.name,
+                    days=run.campaign.window_days,
+                ),
                 idempotency_key=f"campaign-bonus:{run.pk}:{recipient.member_id}",
             )
             CampaignRecipient.objects.filter(pk=recipient.pk).update(

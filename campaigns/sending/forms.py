@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.messaging.templating import template_check
-from campaigns.models import CONTENT_LANGUAGES, Campaign, CampaignVariant
+from campaigns.models import Campaign, CampaignVariant
 from campaigns.sending.services import schedule_time_problem
 from members.errors import ServiceError
 from members.models import Member
@@ -25,14 +26,14 @@ class CampaignVariantForm(forms.ModelForm):
             "label",
             *[
                 f"{part}_{lang}"
-                for lang in CONTENT_LANGUAGES
+                for lang, _name in settings.LANGUAGES
                 for part in ("subject", "body")
             ],
         ]
 
     def clean(self):
         data = super().clean()
-        for lang in CONTENT_LANGUAGES:
+        for lang, _name in settings.LANGUAGES:
             for name in (f"subject_{lang}", f"body_{lang}"):
                 errors = template_check(data.get(name) or "").errors
                 if errors:

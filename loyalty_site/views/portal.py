@@ -1,8 +1,9 @@
-"""Customer portal pages that show several apps at once: the landing page (the
-program's earn rate), the dashboard (points, tier, stamp cards, membership,
-the survey prompt) and the card (members' card number and QR with rewards'
-balance; the page the installable app opens, kept offline by /sw.js). Mounted with members' pages in the "portal" namespace
-(loyalty_site/urls.py). Thin: selectors read, templates in templates/portal/.
+"""Customer portal pages that show several apps at once: the landing page (what
+the program gives: earn rate, rewards, tiers, how to join), the dashboard
+(points, tier, stamp cards, membership, the survey prompt) and the card
+(members' card number and QR with rewards' balance; the page the installable
+app opens, kept offline by /sw.js). Mounted with members' pages in the "portal"
+namespace (loyalty_site/urls.py). Thin: selectors read, templates in templates/portal/.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from members.models import Member
 from members.selectors import member_get_for_user
 from members.views import member_required
 from rewards.earn_config import earn_config_get
+from rewards.reasons import reasons_names_load
+from rewards.selectors.catalog import reward_list_available, vouchers_usable_count
 from rewards.selectors.ledger import (
     ledger_entries_explained_for_member,
     member_balance_get,
@@ -29,18 +32,45 @@ from rewards.selectors.ledger import (
 )
 from rewards.selectors.memberships import membership_active_get
 from rewards.selectors.program import program_settings_get
+from rewards.selectors.referrals import bonus_settings_get
 from rewards.selectors.stamps import stamp_cards_open_for_member
 from rewards.selectors.statement import ledger_entry_explain
-from rewards.selectors.tiers import tier_progress_get
+from rewards.selectors.tiers import tier_progress_get, tier_requirement_text
 
 DASHBOARD_ENTRIES = 5
+LANDING_REWARDS = 6  # the cheapest first: what a new member reaches soonest
+
+
+def _guaranteed_rank(membership) -> int | None:
+    """The rank of the tier the membership in force guarantees (the nightly
+    downgrade's rule: rewards.selectors.memberships.membership_guaranteed_ranks)."""
+    tier = membership.plan.guaranteed_tier if membership is not None else None
+    return tier.rank if tier is not None and tier.is_active else None
 
 
 @require_GET
 def home(request):
+    """For visitors: what the program gives and how to join. Reads only."""
     if member_get_for_user(user=request.user) is not None:
         return redirect("portal:dashboard")
-    return render(request, "portal/home.html", {"program": program_settings_get()})
+    program = program_settings_get()
+    # Tiers from the process's earn configuration, current for the row just read.
+    held = earn_config_get(program.config_version)
+    context = {
+        "program": program,
+        # What a purchase gives back at the base rate, in percent of its amount.
+        "back_percent": program.points_per_unit * program.point_value * 100,
+        "bonus": bonus_settings_get(),
+        "rewards": list(reward_list_available()[:LANDING_REWARDS]),
+        "tiers": [
+            {
+                "tier": tier,
+                "requirement": tier_requirement_text(tier, currency=program.currency),
+            }
+            for tier in held.tiers
+        ],
+    }
+    return render(request, "portal/home.html", context)
 
 
 @require_GET
@@ -50,15 +80,18 @@ def dashboard(request, member: Member):
     # Tiers and running stamp programs from the process's earn configuration:
     # the settings row just read says whether it is current (rewards.earn_config).
     held = earn_config_get(program.config_version)
-    entries = ledger_entries_explained_for_member(member_id=member.pk)[
-        :DASHBOARD_ENTRIES
-    ]
+    entries = list(
+        ledger_entries_explained_for_member(member_id=member.pk)[:DASHBOARD_ENTRIES]
+    )
+    reasons_names_load(entries)
     balance = member.account.balance
     outlook = points_outlook_get(account=member.account)
     # What the till gives for the points spendable now; pending ones are said apart.
     spendable = points_spendable_now(balance=balance, pending=outlook.pending)
+    membership = membership_active_get(member_id=member.pk)
     context = {
         "member": member,
+        "program": program,
         "balance": balance,
         "owed": -balance if balance < 0 else 0,
         "worth": points_discount(spendable, program.point_value) if spendable else None,
@@ -68,13 +101,24 @@ def dashboard(request, member: Member):
             (entry, ledger_entry_explain(entry, currency=program.currency))
             for entry in entries
         ],
-        "tier": tier_progress_get(member=member, program=program),
+        "tier": tier_progress_get(
+            member=member,
+            program=program,
+            guaranteed_rank=_guaranteed_rank(membership),
+        ),
         "outlook": outlook,
         # No active stamp program, no open card to show: no query.
         "stamp_cards": stamp_cards_open_for_member(member_id=member.pk)
         if held.stamp_programs
         else [],
-        "membership": membership_active_get(member_id=member.pk),
+        "membership": membership,
+        # A new member (no activity yet) hears about vouchers too; the others
+        # have the menu, and their dashboard keeps its queries.
+        "vouchers_usable": None
+        if entries
+        else vouchers_usable_count(member_id=member.pk),
+        # Running stamp programs: a member without a card yet hears how to start one.
+        "stamp_programs_running": bool(held.stamp_programs),
         "membership_url": reverse("catalog:membership"),
     }
     return render(request, "portal/dashboard.html", context)

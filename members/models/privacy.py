@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from members.formatting import date_format
 from members.models.members import Member
 
 
@@ -47,4 +48,4 @@ class MemberErasure(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.member.card_number} · {self.created_at:%Y-%m-%d}"
+        return f"{self.member.card_number} · {date_format(self.created_at)}"

@@ -6,11 +6,11 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from members.admin_base import ReadOnlyAdminMixin
+from members.admin_base import ReadOnlyAdminMixin, TranslatedAdmin, every_language
 from members.errors import ServiceError
 from rewards.admin.base import member_search
-from rewards.models import Reward, Voucher, VoucherStatus
-from rewards.services.vouchers import reward_save, voucher_cancel
+from rewards.models import Category, Reward, Voucher, VoucherStatus
+from rewards.services.vouchers import category_save, reward_save, voucher_cancel
 
 
 class StockFilter(admin.SimpleListFilter):
@@ -36,7 +36,7 @@ class StockFilter(admin.SimpleListFilter):
 
 
 @admin.register(Reward)
-class RewardAdmin(admin.ModelAdmin):
+class RewardAdmin(TranslatedAdmin):
     """The catalog. Saving goes through reward_save, which applies a stock edit as a
     change under the reward's lock, so redemptions made meanwhile are kept."""
 
@@ -60,7 +60,7 @@ class RewardAdmin(admin.ModelAdmin):
         "tiers",
         "funded_by",
     )
-    search_fields = ("name", "description")
+    search_fields = every_language("name", "description")
     list_select_related = ()
     fieldsets = (
         (None, {"fields": ("name", "description", "type", "value")}),
@@ -111,6 +111,22 @@ class RewardAdmin(admin.ModelAdmin):
             raw = form.data.get(form.add_initial_prefix("stock"), "")
             seen = int(raw) if raw.isdigit() else form.initial.get("stock")
         reward_save(reward=obj, stock_seen=seen)
+
+
+@admin.register(Category)
+class CategoryAdmin(TranslatedAdmin):
+    """The names customers read for the item categories the tills send."""
+
+    list_display = ("code", "name")
+    search_fields = ("code", *every_language("name"))
+    list_filter = ()
+    fields = ("code", "name")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # rename it instead: a code without a row shows as the code
+
+    def save_model(self, request, obj, form, change):
+        category_save(category=obj)
 
 
 @admin.register(Voucher)

@@ -12,6 +12,7 @@ from django.utils.translation import ngettext
 from members.admin_base import ReadOnlyAdminMixin, SingletonAdminMixin
 from members.audit import StaffActor
 from members.errors import ServiceError
+from rewards.admin.base import SystemReasonAdminMixin
 from rewards.models import (
     AdjustmentRequest,
     AdjustmentStatus,
@@ -55,7 +56,9 @@ class StaffControlsAdmin(SingletonAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AdjustmentRequest)
-class AdjustmentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AdjustmentRequestAdmin(
+    SystemReasonAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
     """The queue of manual adjustments above the threshold. Managers approve or
     refuse them with the actions (never their own); nothing here is edited."""
 
@@ -63,7 +66,7 @@ class AdjustmentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "requested_at",
         "member",
         "points",
-        "reason",
+        "reason_display",
         "status",
         "requested_by",
         "decided_by",
@@ -76,6 +79,8 @@ class AdjustmentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     fields = (
         "member",
         "points",
+        "reason_display",
+        "reason_code",
         "reason",
         "status",
         "requested_by",

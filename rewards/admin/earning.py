@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from members.admin_base import SingletonAdminMixin
+from members.admin_base import SingletonAdminMixin, TranslatedAdmin, every_language
 from members.audit import StaffActor
 from rewards.earning import STAGES
 from rewards.forms import EarningRuleForm, RuleSimulateForm
@@ -47,6 +47,7 @@ class ProgramSettingsAdmin(SingletonAdminMixin, admin.ModelAdmin):
         "points_per_unit",
         "min_purchase",
         "point_value",
+        "earn_cap_percent",
         "points_expire_months",
         "pending_days",
         "started_on",
@@ -60,7 +61,7 @@ class ProgramSettingsAdmin(SingletonAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(EarningRule)
-class EarningRuleAdmin(admin.ModelAdmin):
+class EarningRuleAdmin(TranslatedAdmin):
     """Earning rules and promotions. The list shows the fixed order they apply
     in; drafts are tried in the simulator before they are put into force."""
 
@@ -81,7 +82,7 @@ class EarningRuleAdmin(admin.ModelAdmin):
         "ends_at",
     )
     list_filter = ("status", "kind", "stores")
-    search_fields = ("name", "category", "sku")
+    search_fields = (*every_language("name"), "category", "sku")
     list_select_related = ("replaces",)
     autocomplete_fields = ("replaces",)
     filter_horizontal = ("stores",)

@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from members.admin_base import ReadOnlyAdminMixin
-from rewards.admin.base import ReadOnlyInline, member_search
+from rewards.admin.base import ReadOnlyInline, SystemReasonAdminMixin, member_search
 from rewards.models import (
     LedgerEntry,
     PointsAccount,
@@ -51,7 +51,7 @@ class PointsAccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class LedgerEntryAdmin(SystemReasonAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The append-only ledger. Corrections are new entries (Adjust points on a member)."""
 
     list_display = (
@@ -60,7 +60,7 @@ class LedgerEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "kind",
         "points",
         "balance_after",
-        "reason",
+        "reason_display",
         "created_by",
     )
     list_filter = ("kind", "created_at")
@@ -68,6 +68,7 @@ class LedgerEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = (
         *member_search("account__"),
         "reason",
+        "reason_code",
         "purchase__receipt_id",
         "redemption__receipt_id",
         "purchase_return__receipt_id",
@@ -78,6 +79,8 @@ class LedgerEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "kind",
         "points",
         "balance_after",
+        "reason_display",
+        "reason_code",
         "reason",
         "purchase",
         "purchase_return",

@@ -24,6 +24,7 @@ from members.models import Member
 from rewards.admin.imports import import_allowed, import_urls
 from rewards.forms import PointsAdjustForm, service_error_to_form
 from rewards.models import AdjustmentStatus
+from rewards.reasons import reasons_names_load
 from rewards.selectors.controls import staff_controls_get
 from rewards.selectors.ledger import ledger_entries_for_member
 from rewards.selectors.program import program_settings_get
@@ -38,7 +39,8 @@ class MemberAdmin(MembersMemberAdmin):
         context = super().member_context(request, member)
         if request.user.has_perm("rewards.view_ledgerentry"):
             currency = program_settings_get().currency
-            entries = ledger_entries_for_member(member_id=member.pk)[:LEDGER_ROWS]
+            entries = list(ledger_entries_for_member(member_id=member.pk)[:LEDGER_ROWS])
+            reasons_names_load(entries)
             context["ledger_rows"] = [
                 (entry, ledger_entry_explain(entry, currency=currency))
                 for entry in entries
@@ -120,7 +122,7 @@ class MemberAdmin(MembersMemberAdmin):
                         gettext("Adjusted points by %(points)s: %(reason)s")
                         % {
                             "points": signed_number_format(entry.points),
-                            "reason": entry.reason,
+                            "reason": entry.reason_text(),
                         },
                     )
                     self.message_user(

@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from members.admin_base import ReadOnlyAdminMixin
+from members.admin_base import ReadOnlyAdminMixin, TranslatedAdmin, every_language
 from members.errors import ServiceError
 from members.models import Member, Store
 from members.selectors import member_get_by_card, member_get_by_phone
@@ -35,7 +35,7 @@ SELL_PERMISSION = "rewards.add_subscription"
 
 
 @admin.register(MembershipPlan)
-class MembershipPlanAdmin(admin.ModelAdmin):
+class MembershipPlanAdmin(TranslatedAdmin):
     """Plans are program settings: saved through membership_plan_save."""
 
     list_display = (
@@ -48,7 +48,7 @@ class MembershipPlanAdmin(admin.ModelAdmin):
         "is_active",
     )
     list_filter = ("is_active", "period_months", "guaranteed_tier")
-    search_fields = ("name", "description")
+    search_fields = every_language("name", "description")
     list_select_related = ("monthly_reward", "guaranteed_tier")
     autocomplete_fields = ("monthly_reward",)
     fieldsets = (

@@ -5,14 +5,14 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from members.admin_base import ReadOnlyAdminMixin
+from members.admin_base import ReadOnlyAdminMixin, TranslatedAdmin, every_language
 from rewards.admin.base import ReadOnlyInline, member_search
 from rewards.models import StampCard, StampEntry, StampProgram
 from rewards.services.stamps import stamp_program_save
 
 
 @admin.register(StampProgram)
-class StampProgramAdmin(admin.ModelAdmin):
+class StampProgramAdmin(TranslatedAdmin):
     """Stamp card offers. Once a program has cards, what earns a stamp is fixed
     (returns are judged by the rule that stamped); end it and start another."""
 
@@ -33,7 +33,7 @@ class StampProgramAdmin(admin.ModelAdmin):
     )
     list_filter = ("active", "trigger", "reward", "stores")
     list_select_related = ("reward",)
-    search_fields = ("name", "description", "category", "sku")
+    search_fields = (*every_language("name", "description"), "category", "sku")
     filter_horizontal = ("stores",)
     fieldsets = (
         (None, {"fields": ("name", "description", "active")}),

@@ -5,14 +5,14 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from members.admin_base import ReadOnlyAdminMixin
-from rewards.admin.base import member_search
+from members.admin_base import ReadOnlyAdminMixin, TranslatedAdmin, every_language
+from rewards.admin.base import SystemReasonAdminMixin, member_search
 from rewards.models import Tier, TierHistory
 from rewards.services.tiers import tier_save
 
 
 @admin.register(Tier)
-class TierAdmin(admin.ModelAdmin):
+class TierAdmin(TranslatedAdmin):
     """Tiers are program settings: staff edit them here; members move between them
     only through the services (a purchase upgrades, the nightly job downgrades)."""
 
@@ -29,7 +29,7 @@ class TierAdmin(admin.ModelAdmin):
     )
     list_display_links = ("rank", "name")
     list_filter = ("is_active", "qualification", "window")
-    search_fields = ("name", "benefits")
+    search_fields = every_language("name", "benefits")
     list_select_related = ()
     ordering = ("rank",)
     fieldsets = (
@@ -49,10 +49,28 @@ class TierAdmin(admin.ModelAdmin):
 
 
 @admin.register(TierHistory)
-class TierHistoryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("created_at", "member", "kind", "from_tier", "to_tier", "value")
+class TierHistoryAdmin(SystemReasonAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "created_at",
+        "member",
+        "kind",
+        "from_tier",
+        "to_tier",
+        "value",
+        "reason_display",
+    )
     list_filter = ("kind", "to_tier", "created_at")
     list_select_related = ("member", "from_tier", "to_tier")
-    search_fields = ("reason", *member_search(""))
+    search_fields = ("reason", "reason_code", *member_search(""))
     date_hierarchy = "created_at"
-    fields = ("created_at", "member", "kind", "from_tier", "to_tier", "value", "reason")
+    fields = (
+        "created_at",
+        "member",
+        "kind",
+        "from_tier",
+        "to_tier",
+        "value",
+        "reason_display",
+        "reason_code",
+        "reason",
+    )

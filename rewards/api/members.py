@@ -18,15 +18,40 @@ from members.api.views import TillApiView, member_by_card_or_404
 from members.errors import NotFound
 from members.models import Member
 from rewards.models import LedgerEntry
+from rewards.reasons import reasons_names_load
 from rewards.selectors.ledger import ledger_entries_for_member, points_available_get
 
 RECENT_ACTIVITY = 10
 
 
 class LedgerEntrySerializer(serializers.ModelSerializer):
+    reason = serializers.CharField(
+        source="reason_text",
+        read_only=True,
+        help_text=_("Why the points moved, in the language of Accept-Language."),
+    )
+    reason_code = serializers.CharField(
+        read_only=True,
+        help_text=_(
+            "What the system wrote (purchase_earn, points_expired, ...); empty "
+            "for a reason a staff member typed."
+        ),
+    )
+    reason_params = serializers.JSONField(
+        read_only=True, help_text=_("The parameters of the reason code.")
+    )
+
     class Meta:
         model = LedgerEntry
-        fields = ["kind", "points", "balance_after", "created_at", "reason"]
+        fields = [
+            "kind",
+            "points",
+            "balance_after",
+            "created_at",
+            "reason",
+            "reason_code",
+            "reason_params",
+        ]
         ref_name = "LedgerEntry"
 
 
@@ -75,7 +100,10 @@ class MemberDetailApi(TillApiView):
 
         @extend_schema_field(LedgerEntrySerializer(many=True))
         def get_recent_activity(self, member: Member) -> list[dict]:
-            entries = ledger_entries_for_member(member_id=member.pk)[:RECENT_ACTIVITY]
+            entries = list(
+                ledger_entries_for_member(member_id=member.pk)[:RECENT_ACTIVITY]
+            )
+            reasons_names_load(entries)
             return LedgerEntrySerializer(entries, many=True).data
 
     @extend_schema(

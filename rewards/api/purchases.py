@@ -33,6 +33,7 @@ from rewards.api.serializers import (
     money_field,
     receipt_field,
 )
+from rewards.earning import breakdown_in_order
 from rewards.models import LedgerEntry, LedgerKind, Purchase, StampEntry, StampEntryKind
 from rewards.selectors.stamps import stamp_progress_for_purchase
 from rewards.services.lines import LineInput, ReturnLineInput
@@ -161,7 +162,7 @@ class PurchaseCreateApi(TillApiView):
         def get_points_breakdown(self, purchase: Purchase) -> list[dict]:
             return [
                 {key: item.get(key) for key in ("stage", "rule", "name", "points")}
-                for item in self.context["breakdown"]
+                for item in breakdown_in_order(self.context["breakdown"])
             ]
 
         @extend_schema_field(PurchaseStampSerializer(many=True))

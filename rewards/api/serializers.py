@@ -132,7 +132,10 @@ class EarnBreakdownSerializer(serializers.Serializer):
 
     stage = serializers.ChoiceField(
         choices=[stage for stage, _label in STAGES],
-        help_text=_("The step of the earning order that gave these points."),
+        help_text=_(
+            "The step of the earning order that gave these points; the cap "
+            "comes last, with the points it took off (negative)."
+        ),
     )
     rule = serializers.IntegerField(
         allow_null=True, help_text=_("The earning rule, if a rule gave them.")

@@ -15,6 +15,9 @@ from rewards.models.catalog import (  # noqa: F401
     VoucherSource,
     VoucherStatus,
 )
+from rewards.models.categories import (  # noqa: F401
+    Category,
+)
 from rewards.models.controls import (  # noqa: F401
     AdjustmentRequest,
     AdjustmentStatus,

@@ -11,6 +11,8 @@ from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from members.formatting import money_format, percent_format
+
 
 class RewardType(models.TextChoices):
     FIXED_DISCOUNT = "fixed", _("Fixed discount")
@@ -185,12 +187,13 @@ class Reward(models.Model):
 
     @property
     def value_text(self) -> str:
-        """'50.00' for money, '10%' for a percentage, '' when there is no value."""
+        """'50,00 грн' for money, '10 %' for a percentage (the active
+        language's forms), '' when there is no value."""
         if self.value is None:
             return ""
         if self.type == RewardType.PERCENT_DISCOUNT:
-            return f"{self.value.normalize():f}%"
-        return f"{self.value:.2f}"
+            return percent_format(self.value, places=2)
+        return money_format(self.value)
 
 
 class VoucherStatus(models.TextChoices):

@@ -11,6 +11,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from rewards.models.reasons import SystemReasonFields
+
 
 class StaffControls(models.Model):
     """Limits on what staff may do with points: one row, edited by Managers in admin.
@@ -94,7 +96,7 @@ class AdjustmentStatus(models.TextChoices):
     REFUSED = "refused", _("Refused")
 
 
-class AdjustmentRequest(models.Model):
+class AdjustmentRequest(SystemReasonFields):
     """A manual points adjustment asked for by staff.
 
     While what its requester applied at once to the member in the last 24

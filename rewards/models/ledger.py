@@ -13,6 +13,7 @@ from members.appendonly import (  # noqa: F401 (AppendOnlyError: re-exported)
     AppendOnlyQuerySet,
 )
 from members.formatting import number_format, signed_number_format
+from rewards.models.reasons import SystemReasonFields
 
 
 class PointsAccount(models.Model):
@@ -65,7 +66,7 @@ class LedgerEntryQuerySet(AppendOnlyQuerySet):
     """Reads only: bulk update and delete would bypass the append-only rule."""
 
 
-class LedgerEntry(AppendOnlyModel):
+class LedgerEntry(AppendOnlyModel, SystemReasonFields):
     """One movement of points. Never edited, never deleted: corrections are new entries."""
 
     append_only_message = "Ledger entries are append-only; write a correction."
@@ -79,6 +80,8 @@ class LedgerEntry(AppendOnlyModel):
     kind = models.CharField(_("kind"), max_length=16, choices=LedgerKind.choices)
     points = models.IntegerField(_("points"))
     balance_after = models.IntegerField(_("balance after"))
+    # The text a person typed, or for a system entry (reason_code set) its
+    # rendering in the program's default language, for readers of the column.
     reason = models.CharField(_("reason"), max_length=255)
     purchase = models.ForeignKey(
         "rewards.Purchase",
@@ -158,7 +161,7 @@ class LedgerEntry(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{signed_number_format(self.points)} · {self.reason}"
+        return f"{signed_number_format(self.points)} · {self.reason_text()}"
 
 
 class PointsLot(models.Model):

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from members.appendonly import AppendOnlyModel, AppendOnlyQuerySet
+from members.formatting import date_format
 
 
 class MembershipPlan(models.Model):
@@ -259,4 +260,4 @@ class SubscriptionEvent(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} · {self.created_at:%Y-%m-%d}"
+        return f"{self.get_kind_display()} · {date_format(self.created_at)}"

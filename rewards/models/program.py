@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from decimal import Decimal
 
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -40,6 +40,22 @@ class ProgramSettings(models.Model):
         default=Decimal("0.10"),
         validators=[MinValueValidator(Decimal("0.0001"))],
         help_text=_("Discount given at the till for one redeemed point."),
+    )
+    earn_cap_percent = models.DecimalField(
+        _("cap on the points of one purchase (% of its amount)"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[
+            MinValueValidator(Decimal("0.01")),
+            MaxValueValidator(Decimal("100")),
+        ],
+        help_text=_(
+            "One purchase earns points worth at most this percentage of its "
+            "amount, applied after every multiplier, bonus and promotion; "
+            "empty = no cap."
+        ),
     )
     points_expire_months = models.PositiveSmallIntegerField(
         _("points expire after (months)"),
@@ -84,6 +100,13 @@ class ProgramSettings(models.Model):
     class Meta:
         verbose_name = _("program settings")
         verbose_name_plural = _("program settings")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(earn_cap_percent__isnull=True)
+                | models.Q(earn_cap_percent__gt=0, earn_cap_percent__lte=100),
+                name="program_earn_cap_percent_range",
+            ),
+        ]
 
     def __str__(self) -> str:
         return str(_("Program settings"))

@@ -54,6 +54,22 @@ class Purchase(models.Model):
     membership_multiplier = models.DecimalField(
         max_digits=6, decimal_places=2, default=Decimal("1")
     )
+    # The member's tier when they bought (its multiplier applied), for the
+    # reward rate per tier; empty for purchases recorded before it was kept.
+    tier = models.ForeignKey(
+        "rewards.Tier",
+        verbose_name=_("tier"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # The program's cap when it was recorded (ProgramSettings.earn_cap_percent
+    # at its point value, in points per currency unit); returns keep the kept
+    # part under it. Empty: no cap.
+    points_cap_per_unit = models.DecimalField(
+        max_digits=14, decimal_places=6, null=True, blank=True
+    )
     balance_after = models.IntegerField(_("balance after"))
     returned_total = models.DecimalField(
         _("returned"), max_digits=12, decimal_places=2, default=Decimal("0")

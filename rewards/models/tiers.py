@@ -9,6 +9,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from rewards.models.reasons import SystemReasonFields
+
 
 class TierQualification(models.TextChoices):
     SPEND = "spend", _("Spend")
@@ -97,7 +99,7 @@ class Tier(models.Model):
         return self.name
 
 
-class TierHistory(models.Model):
+class TierHistory(SystemReasonFields):
     """One move of a member between tiers, with the reason and the value that caused it.
 
     Written only by rewards.services in the transaction that moves the tier."""

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
+from members.formatting import date_format, datetime_format
 from members.models import Store
-from rewards.models import Reward, Voucher, VoucherStatus
+from rewards.models import Category, Reward, Voucher, VoucherStatus
 
 VOUCHER_CODE_CHARS = frozenset("ABCDEFGHJKMNPQRSTUVWXYZ23456789")
 
@@ -34,6 +35,15 @@ def vouchers_for_member(*, member_id: int) -> QuerySet[Voucher]:
         .select_related("reward", "used_store")
         .order_by("-issued_at", "-id")
     )
+
+
+def vouchers_usable_count(*, member_id: int, now: dt.datetime | None = None) -> int:
+    """How many of the member's vouchers can be used now: issued, not expired."""
+    return Voucher.objects.filter(
+        member_id=member_id,
+        status=VoucherStatus.ISSUED,
+        expires_at__gt=now or timezone.now(),
+    ).count()
 
 
 def voucher_code_normalize(code: str | None) -> str | None:
@@ -60,7 +70,7 @@ def voucher_refusal(
             "Voucher %(code)s was already used on %(date)s; a voucher is used once."
         ) % {
             "code": voucher.code,
-            "date": date_format(localtime(voucher.used_at), "SHORT_DATETIME_FORMAT"),
+            "date": datetime_format(localtime(voucher.used_at)),
         }
     if voucher.status == VoucherStatus.USED:
         where = voucher.used_store.name if voucher.used_store_id else ""
@@ -69,18 +79,34 @@ def voucher_refusal(
             "(receipt %(receipt)s)."
         ) % {
             "code": voucher.code,
-            "date": date_format(localtime(voucher.used_at), "SHORT_DATETIME_FORMAT"),
+            "date": datetime_format(localtime(voucher.used_at)),
             "store": where,
             "receipt": voucher.used_receipt_id,
         }
     if voucher.status == VoucherStatus.CANCELLED:
         return _("Voucher %(code)s was cancelled on %(date)s.") % {
             "code": voucher.code,
-            "date": date_format(localtime(voucher.cancelled_at), "SHORT_DATE_FORMAT"),
+            "date": date_format(localtime(voucher.cancelled_at)),
         }
     if voucher.status == VoucherStatus.EXPIRED or voucher.expires_at <= now:
         return _("Voucher %(code)s expired on %(date)s.") % {
             "code": voucher.code,
-            "date": date_format(localtime(voucher.expires_at), "SHORT_DATE_FORMAT"),
+            "date": date_format(localtime(voucher.expires_at)),
         }
     return ""
+
+
+def category_names() -> dict[str, str]:
+    """{category code as the till sends it, lower case: its name in the active
+    language}: one query. A code without a Category row has no entry."""
+    return {
+        category.code.lower(): category.name
+        for category in Category.objects.only(
+            "code", *(f"name_{code}" for code, _name in settings.LANGUAGES)
+        )
+    }
+
+
+def category_name(code: str, names: dict[str, str]) -> str:
+    """The customer's name of an item category: its translation, else the code."""
+    return names.get(code.lower(), code) if code else ""

@@ -107,6 +107,8 @@ EXPLAIN_FIELDS = (
     "points",
     "balance_after",
     "reason",
+    "reason_code",
+    "reason_params",
     "idempotency_key",
     "created_at",
     "purchase__occurred_at",

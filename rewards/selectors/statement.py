@@ -5,16 +5,25 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
-from members.formatting import money_format, number_format, signed_number_format
+from members.formatting import (
+    date_format,
+    money_format,
+    number_format,
+    percent_format,
+    signed_number_format,
+)
+from rewards.earning import breakdown_in_order
 from rewards.models import LedgerEntry, LedgerKind, VoucherStatus
 
 
 def _bonus_name(entry: LedgerEntry) -> str:
-    """The bonus's name in the active language, from its idempotency key."""
+    """The bonus's name in the active language: from its reason code, or for an
+    entry older than codes that none was found for, from its idempotency key."""
+    if entry.reason_code:
+        return entry.reason_text()
     key = entry.idempotency_key or ""
     if key.startswith("welcome:"):
         return _("Welcome bonus")
@@ -35,7 +44,7 @@ def ledger_entry_explain(entry: LedgerEntry, *, currency: str) -> str:
     if entry.kind == LedgerKind.EARN and entry.purchase_id:
         p = entry.purchase
         return _("Purchase %(date)s, %(store)s, %(amount)s → %(points)s points") % {
-            "date": date_format(localtime(p.occurred_at), "SHORT_DATE_FORMAT"),
+            "date": date_format(localtime(p.occurred_at)),
             "store": p.store.name,
             "amount": money_format(p.total, currency),
             "points": points,
@@ -46,7 +55,7 @@ def ledger_entry_explain(entry: LedgerEntry, *, currency: str) -> str:
             "Return of %(amount)s from the purchase of %(date)s at %(store)s → %(points)s points"
         ) % {
             "amount": money_format(r.amount, currency),
-            "date": date_format(localtime(r.purchase.occurred_at), "SHORT_DATE_FORMAT"),
+            "date": date_format(localtime(r.purchase.occurred_at)),
             "store": r.purchase.store.name,
             "points": points,
         }
@@ -80,17 +89,15 @@ def ledger_entry_explain(entry: LedgerEntry, *, currency: str) -> str:
         }
     if entry.kind == LedgerKind.EXPIRE and hasattr(entry, "expired_lot"):
         return _("Points earned on %(date)s expired → %(points)s points") % {
-            "date": date_format(
-                localtime(entry.expired_lot.earned_at), "SHORT_DATE_FORMAT"
-            ),
+            "date": date_format(localtime(entry.expired_lot.earned_at)),
             "points": points,
         }
     if entry.kind == LedgerKind.ADJUST:
         return _("Adjustment by staff: %(reason)s → %(points)s points") % {
-            "reason": entry.reason,
+            "reason": entry.reason_text(),
             "points": points,
         }
-    return f"{entry.get_kind_display()}: {entry.reason} → {points}"
+    return f"{entry.get_kind_display()}: {entry.reason_text()} → {points}"
 
 
 def _multiplier_text(value: str) -> str:
@@ -102,19 +109,25 @@ def _multiplier_text(value: str) -> str:
 
 def earn_breakdown_explain(entry: LedgerEntry, *, currency: str) -> list[dict]:
     """ "Why you got these points": one line per stage or rule that gave points,
-    in the order they were applied, in the active language."""
+    in the order they were applied (the entry keeps them so), the cap last
+    with the points it took off, in the active language."""
     lines = []
-    for item in entry.breakdown or []:
+    for item in breakdown_in_order(entry.breakdown or []):
         stage, name, mult = item["stage"], item.get("name", ""), item.get("multiplier")
         if stage == "base":
+            # "1 per 1 грн": the unit as money, never the bare ISO code.
             label = _("Base rate: %(rate)s per %(currency)s") % {
                 "rate": number_format(Decimal(mult).normalize()),
-                "currency": currency,
+                "currency": money_format(1, currency, whole=True),
             }
         elif stage == "tier":
             label = _("%(tier)s tier (%(multiplier)s)") % {
                 "tier": name,
                 "multiplier": _multiplier_text(mult),
+            }
+        elif stage == "cap":
+            label = _("Capped at %(percent)s of the purchase") % {
+                "percent": percent_format(item.get("percent"), places=2),
             }
         elif stage == "membership":
             label = _("%(plan)s membership (%(multiplier)s)") % {

@@ -9,12 +9,11 @@ from decimal import Decimal
 from dateutil.relativedelta import relativedelta
 from django.db.models import Count, F, Min, Sum
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from members.formatting import money_format, number_format
+from members.formatting import date_format, money_format, number_format
 from members.models import Member
 from rewards.earn_config import earn_config_get
 from rewards.models import (
@@ -135,7 +134,7 @@ def tier_values(
 
 
 def tier_value_text(tier: Tier, value: Decimal, *, currency: str) -> str:
-    """'1 240,00 ₴', '300 points', '5 visits' in the active language."""
+    """'1 240,50 грн', '300 points', '5 visits' in the active language."""
     if tier.qualification == TierQualification.SPEND:
         return money_format(value, currency)
     count = int(value)
@@ -156,6 +155,22 @@ def tier_window_text(tier: Tier) -> str:
     }
 
 
+def tier_requirement_text(tier: Tier, *, currency: str) -> str:
+    """What a tier asks for: 'Reach 1 000,00 грн in 12 months.', or for a tier with
+    no threshold, that the first purchase gives it (no 'reach 0')."""
+    if tier.threshold <= 0:
+        return _("Yours with your first purchase.")
+    return _("Reach %(amount)s in %(window)s.") % {
+        "amount": tier_value_text(tier, tier.threshold, currency=currency),
+        "window": tier_window_text(tier),
+    }
+
+
+def tier_deadline_text(day: dt.date) -> str:
+    """The date a tier sentence names ("by 1 March 2027")."""
+    return date_format(day)
+
+
 @dataclass(frozen=True)
 class TierProgress:
     """What the customer pages show about tiers."""
@@ -170,11 +185,63 @@ class TierProgress:
     keep_sentence: str  # what keeps the current tier
 
 
+def _tier_reach_sentence(
+    tier: Tier, missing: Decimal, *, deadline: dt.date, currency: str
+) -> str:
+    """What is missing for `tier` by when; one whole sentence per qualification."""
+    if missing <= 0:
+        return _("You qualify for %(tier)s with your next purchase.") % {
+            "tier": tier.name
+        }
+    params = {
+        "amount": tier_value_text(tier, missing, currency=currency),
+        "date": tier_deadline_text(deadline),
+        "tier": tier.name,
+    }
+    if tier.qualification == TierQualification.SPEND:
+        return _("Spend %(amount)s more by %(date)s to reach %(tier)s.") % params
+    if tier.qualification == TierQualification.POINTS_EARNED:
+        return _("Earn %(amount)s more by %(date)s to reach %(tier)s.") % params
+    return _("Make %(amount)s more by %(date)s to reach %(tier)s.") % params
+
+
+def _tier_keep_sentence(
+    tier: Tier,
+    *,
+    value: Decimal,
+    lapsed_on: dt.date | None,
+    guaranteed: bool,
+    at: dt.datetime,
+    currency: str,
+) -> str:
+    """What the member must do by when to keep `tier`, or "" when nothing: the
+    value counted now meets the threshold, or a paid membership guarantees it.
+
+    Below the threshold, the nightly downgrade (rewards.services.tiers) moves
+    the member down once the tier's grace days have passed since they were
+    first found below it: that day is the deadline."""
+    missing = tier.threshold - value
+    if guaranteed or missing <= 0:
+        return ""
+    below_since = lapsed_on or localtime(at).date()
+    params = {
+        "amount": tier_value_text(tier, missing, currency=currency),
+        "date": tier_deadline_text(below_since + dt.timedelta(days=tier.grace_days)),
+        "tier": tier.name,
+    }
+    if tier.qualification == TierQualification.SPEND:
+        return _("To keep %(tier)s, spend %(amount)s more by %(date)s.") % params
+    if tier.qualification == TierQualification.POINTS_EARNED:
+        return _("To keep %(tier)s, earn %(amount)s more by %(date)s.") % params
+    return _("To keep %(tier)s, make %(amount)s more by %(date)s.") % params
+
+
 def tier_progress_get(
     *,
     member: Member,
     at: dt.datetime | None = None,
     program: ProgramSettings | None = None,
+    guaranteed_rank: int | None = None,
 ) -> TierProgress | None:
     """The member's tier, the next one and how far it is; None when no tier is set up.
 
@@ -182,7 +249,9 @@ def tier_progress_get(
     distinct qualification of the current and the next tier. A caller that has
     read the settings passes them as `program`: then the tiers come from the
     process's earn configuration (rewards.earn_config), which that row's token
-    keeps current, and the aggregates are the only queries."""
+    keeps current, and the aggregates are the only queries. `guaranteed_rank`:
+    the rank of the tier a paid membership in force guarantees, if the caller
+    has read it (then that tier needs nothing to keep)."""
     at = at or timezone.now()
     if program is None:
         tiers = tiers_active()
@@ -208,43 +277,27 @@ def tier_progress_get(
         value = got.value
         missing = max(upcoming.threshold - value, Decimal("0"))
         deadline = tier_window_end(upcoming, at=at, first_at=got.first_at)
-        percent = (
-            100
-            if upcoming.threshold <= 0
-            else min(100, int(value * 100 / upcoming.threshold))
-        )
-        values_text = {
-            "amount": tier_value_text(upcoming, missing, currency=currency),
-            "date": date_format(deadline, "j F Y"),
-            "tier": upcoming.name,
-        }
-        if missing <= 0:
-            sentence = _("You qualify for %(tier)s with your next purchase.") % {
+        if upcoming.threshold <= 0:
+            # A tier without a threshold comes with a purchase, not an amount:
+            # nothing to measure, so an empty bar until then.
+            percent = 0
+            sentence = _("Your next purchase makes you %(tier)s.") % {
                 "tier": upcoming.name
             }
-        elif upcoming.qualification == TierQualification.SPEND:
-            sentence = (
-                _("Spend %(amount)s more by %(date)s to reach %(tier)s.") % values_text
-            )
-        elif upcoming.qualification == TierQualification.POINTS_EARNED:
-            sentence = (
-                _("Earn %(amount)s more by %(date)s to reach %(tier)s.") % values_text
-            )
         else:
-            sentence = (
-                _("Make %(amount)s more by %(date)s to reach %(tier)s.") % values_text
+            percent = min(100, int(value * 100 / upcoming.threshold))
+            sentence = _tier_reach_sentence(
+                upcoming, missing, deadline=deadline, currency=currency
             )
     if current is not None and current.threshold > 0:
-        now_value = values[current.pk].get(member.pk, ZERO_VALUE).value
-        keep = _(
-            "%(tier)s stays yours while you reach %(threshold)s in %(window)s; "
-            "you have %(value)s now."
-        ) % {
-            "tier": current.name,
-            "threshold": tier_value_text(current, current.threshold, currency=currency),
-            "window": tier_window_text(current),
-            "value": tier_value_text(current, now_value, currency=currency),
-        }
+        keep = _tier_keep_sentence(
+            current,
+            value=values[current.pk].get(member.pk, ZERO_VALUE).value,
+            lapsed_on=member.account.tier_lapsed_on,
+            guaranteed=guaranteed_rank is not None and guaranteed_rank >= current.rank,
+            at=at,
+            currency=currency,
+        )
     elif current is not None:
         keep = _("%(tier)s is yours to keep.") % {"tier": current.name}
     return TierProgress(

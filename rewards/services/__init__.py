@@ -120,6 +120,7 @@ from rewards.services.vouchers import (  # noqa: F401
     IDEMPOTENCY_KEY_MAX_LENGTH,
     VOUCHER_ALPHABET,
     VOUCHER_CODE_LENGTH,
+    category_save,
     reward_redeem,
     reward_save,
     voucher_cancel,

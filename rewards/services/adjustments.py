@@ -27,6 +27,7 @@ from members.locks import member_lock
 from members.models import AuditAction, Member
 from rewards.locks import account_lock, adjustment_request_lock
 from rewards.models import AdjustmentRequest, AdjustmentStatus, LedgerEntry
+from rewards.reasons import SystemReason, reason_split
 from rewards.selectors.controls import staff_controls_get
 from rewards.services.idempotency import idempotent_write
 from rewards.services.inputs import points_clean
@@ -62,7 +63,7 @@ def adjustment_request(
     *,
     member: Member,
     points: int,
-    reason: str,
+    reason: str | SystemReason,
     actor: StaffActor,
     idempotency_key: str,
 ) -> AdjustmentRequest:
@@ -78,7 +79,8 @@ def adjustment_request(
     Pending, refused and Manager-approved requests do not count: a Manager
     reviews each of them, so splitting gains nothing. Idempotent on
     `idempotency_key`: the same key and details return the first request,
-    other details raise Conflict.
+    other details raise Conflict. `reason` is what the staff member typed, or a
+    system_reason when the system asks on their behalf (complaint goodwill).
 
     Locks the member (members.locks), so the window is summed and the request
     written by one writer at a time, then the account when applied at once.
@@ -87,9 +89,10 @@ def adjustment_request(
     if not actor.user.has_perm(ADJUST_PERMISSION):
         raise Forbidden(_("You may not adjust points."), field="points")
     points = points_clean(points, allow_negative=True)
-    reason = (reason or "").strip()
+    reason = (reason or "").strip()  # a SystemReason strips to itself
     if not reason:
         raise InvalidInput(_("Give a reason for the adjustment."), field="reason")
+    code, params, text = reason_split(reason)
     key = (idempotency_key or "").strip()
     if not key or len(key) > KEY_MAX_LENGTH:
         raise InvalidInput(_("The form expired; open it again."), field=None)
@@ -121,7 +124,9 @@ def adjustment_request(
             adjustment = AdjustmentRequest.objects.create(
                 member=member,
                 points=points,
-                reason=reason[:255],
+                reason=text,
+                reason_code=code,
+                reason_params=params,
                 status=AdjustmentStatus.APPROVED,
                 requested_by=actor.user,
                 requested_at=now,
@@ -135,7 +140,9 @@ def adjustment_request(
             adjustment = AdjustmentRequest.objects.create(
                 member=member,
                 points=points,
-                reason=reason[:255],
+                reason=text,
+                reason_code=code,
+                reason_params=params,
                 requested_by=actor.user,
                 requested_at=now,
                 idempotency_key=key,
@@ -246,7 +253,11 @@ def adjustment_approve(
         points_adjust(
             member=adjustment.member,
             points=adjustment.points,
-            reason=adjustment.reason,
+            reason=(
+                SystemReason(adjustment.reason_code, adjustment.reason_params)
+                if adjustment.reason_code
+                else adjustment.reason
+            ),
             created_by=adjustment.requested_by,
             idempotency_key=adjustment.idempotency_key,
             on_written=on_written,

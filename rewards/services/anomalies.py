@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from members.errors import Conflict
-from members.formatting import number_format
+from members.formatting import date_format, number_format
 from members.links import absolute_url
 from members.models import User
 from rewards.locks import anomaly_flags_open_lock
@@ -116,7 +116,7 @@ def anomaly_digest_send(*, day: dt.date, flags: list[AnomalyFlag]) -> int:
                 "Unusual activity on %(day)s: %(count)s new flags to review.",
                 len(flags),
             )
-            % {"day": day.isoformat(), "count": number_format(len(flags))},
+            % {"day": date_format(day), "count": number_format(len(flags))},
             "",
         ]
         for rule in AnomalyRule:
@@ -142,7 +142,7 @@ def anomaly_digest_send(*, day: dt.date, flags: list[AnomalyFlag]) -> int:
             "Unusual activity on %(day)s: %(count)s flag",
             "Unusual activity on %(day)s: %(count)s flags",
             len(flags),
-        ) % {"day": day.isoformat(), "count": number_format(len(flags))}
+        ) % {"day": date_format(day), "count": number_format(len(flags))}
     message = EmailMessage(subject=subject, body="\n".join(lines), to=recipients)
     transaction.on_commit(message.send)
     return len(recipients)

@@ -13,18 +13,30 @@ from members.locks import member_lock_or_none
 from members.models import Member
 from members.singletons import singleton_ensure
 from rewards.models import BonusSettings, VoucherSource
+from rewards.reasons import (
+    BONUS_BIRTHDAY,
+    BONUS_PROFILE,
+    BONUS_WELCOME,
+    SystemReason,
+    system_reason,
+)
 from rewards.selectors.referrals import bonus_settings_get
 from rewards.services.earning import settings_row_update
 from rewards.services.ledger import points_bonus_grant
 from rewards.services.vouchers import voucher_grant
 
 BIRTHDAY_NOTICE_DAYS = 30  # a birthday entered closer to it than this earns nothing
-WELCOME_REASON = "Welcome bonus"
-PROFILE_REASON = "Profile completed"
+WELCOME_REASON = system_reason(BONUS_WELCOME)
+PROFILE_REASON = system_reason(BONUS_PROFILE)
+BIRTHDAY_REASON = system_reason(BONUS_BIRTHDAY)
 
 
 def bonus_grant(
-    member: Member, points: int, reason: str, key: str, at: dt.datetime | None = None
+    member: Member,
+    points: int,
+    reason: SystemReason,
+    key: str,
+    at: dt.datetime | None = None,
 ) -> None:
     """Credit a bonus of `points` (nothing when 0: that bonus is switched off)
     once per idempotency key `key`, through points_bonus_grant (which locks
@@ -120,7 +132,7 @@ def birthday_bonus_grant_due(
                     continue
                 key = f"birthday:{locked.pk}:{today.year}"
                 if points:
-                    bonus_grant(locked, points, "Birthday bonus", key, at)
+                    bonus_grant(locked, points, BIRTHDAY_REASON, key, at)
                 if reward is not None:
                     voucher_grant(
                         member=locked,

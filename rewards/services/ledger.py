@@ -12,8 +12,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from members.errors import Conflict, InvalidInput
+from members.formatting import number_format
 from members.models import Member, User
 from rewards.locks import account_lock, account_lock_by_id
 from rewards.models import (
@@ -23,6 +25,7 @@ from rewards.models import (
     PointsAccount,
     PointsLot,
 )
+from rewards.reasons import POINTS_EXPIRED, SystemReason, reason_split, system_reason
 from rewards.selectors.ledger import points_available_get
 from rewards.selectors.program import program_settings_get
 from rewards.services.idempotency import idempotent_write
@@ -39,7 +42,7 @@ def entry_post(
     account: PointsAccount,
     kind: str,
     points: int,
-    reason: str,
+    reason: str | SystemReason,
     created_by: User | None = None,
     recorded_at: dt.datetime | None = None,
     breakdown: list[dict] | None = None,
@@ -57,9 +60,13 @@ def entry_post(
     `draw_first_purchase_id` first, for a clawback). An EXPIRE entry draws
     nothing here: points_expire_due closes its lot itself.
 
+    `reason` is a system_reason (its code and parameters kept, `reason` its text
+    in the default language) or text a person typed.
+
     `recorded_at` is only for importing history (seed data, migrations from another
     system) in chronological order; live writes are stamped now."""
     balance_room_check(account, points)
+    code, params, text = reason_split(reason)
     before = account.balance
     account.balance += points
     account.save(update_fields=["balance", "updated_at"])
@@ -68,7 +75,9 @@ def entry_post(
         kind=kind,
         points=points,
         balance_after=account.balance,
-        reason=reason[:255],
+        reason=text,
+        reason_code=code,
+        reason_params=params,
         created_by=created_by,
         created_at=recorded_at or timezone.now(),
         breakdown=breakdown or [],
@@ -227,7 +236,9 @@ def _account_lots_expire(account_id: int, now: dt.datetime) -> int:
                 account=account,
                 kind=LedgerKind.EXPIRE,
                 points=-lot.remaining,
-                reason=f"Points earned {lot.earned_at:%Y-%m-%d} expired",
+                reason=system_reason(
+                    POINTS_EXPIRED, date=timezone.localtime(lot.earned_at).date()
+                ),
                 recorded_at=at,
             )
             LotDraw.objects.create(entry=entry, lot=lot, points=lot.remaining)
@@ -244,7 +255,12 @@ def balance_room_check(account: PointsAccount, points: int) -> None:
     # Refuse rather than overflow the integer columns (a DataError, a 500, on PostgreSQL).
     if account.balance + points > MAX_BALANCE:
         raise Conflict(
-            _("The balance would exceed %(max)s points.") % {"max": MAX_BALANCE},
+            ngettext(
+                "The balance would exceed %(max)s point.",
+                "The balance would exceed %(max)s points.",
+                MAX_BALANCE,
+            )
+            % {"max": number_format(MAX_BALANCE)},
             field="points",
         )
 
@@ -263,7 +279,7 @@ class BonusInput:
     """One bonus for points_accounts_open: what points_bonus_grant takes."""
 
     points: int
-    reason: str
+    reason: str | SystemReason
     idempotency_key: str
 
 
@@ -292,7 +308,7 @@ def points_accounts_open(
         accounts.append(account)
         for bonus in bonuses.get(member.pk, ()):
             points = points_clean(bonus.points)
-            reason = (bonus.reason or "").strip()
+            code, params, reason = reason_split(bonus.reason)
             if not reason or not bonus.idempotency_key:
                 raise InvalidInput(_("Give a reason for the bonus."), field="reason")
             balance_room_check(account, points)
@@ -303,7 +319,9 @@ def points_accounts_open(
                     kind=LedgerKind.BONUS,
                     points=points,
                     balance_after=account.balance,
-                    reason=reason[:255],
+                    reason=reason,
+                    reason_code=code,
+                    reason_params=params,
                     idempotency_key=bonus.idempotency_key,
                     created_at=now,
                 )
@@ -335,7 +353,7 @@ def points_adjust(
     *,
     member: Member,
     points: int,
-    reason: str,
+    reason: str | SystemReason,
     created_by: User | None,
     idempotency_key: str | None = None,
     recorded_at: dt.datetime | None = None,
@@ -349,7 +367,7 @@ def points_adjust(
     (not on a replay); raising there rolls the write back (staff audit, limits).
     """
     points = points_clean(points, allow_negative=True)
-    reason = (reason or "").strip()
+    reason = (reason or "").strip()  # a SystemReason strips to itself
     if not reason:
         raise InvalidInput(_("Give a reason for the adjustment."), field="reason")
 
@@ -393,7 +411,7 @@ def points_adjust_post(
     *,
     account: PointsAccount,
     points: int,
-    reason: str,
+    reason: str | SystemReason,
     created_by: User | None,
     idempotency_key: str | None = None,
     recorded_at: dt.datetime | None = None,
@@ -429,7 +447,7 @@ def points_bonus_grant(
     *,
     member: Member,
     points: int,
-    reason: str,
+    reason: str | SystemReason,
     idempotency_key: str,
     recorded_at: dt.datetime | None = None,
 ) -> LedgerEntry:
@@ -441,7 +459,7 @@ def points_bonus_grant(
     rolls back with the event that earned it. Queues nothing.
     """
     points = points_clean(points)
-    reason = (reason or "").strip()
+    reason = (reason or "").strip()  # a SystemReason strips to itself
     if not reason or not idempotency_key:
         raise InvalidInput(_("Give a reason for the bonus."), field="reason")
 

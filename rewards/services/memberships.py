@@ -17,11 +17,11 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
-from django.utils.formats import date_format
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from members.errors import Conflict, InvalidInput
+from members.formatting import date_format
 from members.messages import member_channel
 from members.models import Channel, Member, Store, User
 from members.sms import sms_send
@@ -38,6 +38,7 @@ from rewards.models import (
     Voucher,
     VoucherSource,
 )
+from rewards.reasons import TIER_MEMBERSHIP, system_reason
 from rewards.services.idempotency import body_fingerprint, idempotent_write
 from rewards.services.inputs import receipt_id_clean
 from rewards.services.tiers import tier_move
@@ -52,7 +53,7 @@ def membership_voucher_key(subscription_id: int, at: dt.datetime) -> str:
 
 
 def _date_text(moment: dt.datetime) -> str:
-    return date_format(timezone.localtime(moment), "SHORT_DATE_FORMAT")
+    return date_format(timezone.localtime(moment))
 
 
 # --- perks inside a locked transaction ------------------------------------------------
@@ -78,7 +79,7 @@ def _membership_tier_apply(
         member_id=member_id,
         to_tier=tier,
         kind=TierHistory.Kind.INITIAL if current is None else TierHistory.Kind.UP,
-        reason=f"Membership {plan.name}",
+        reason=system_reason(TIER_MEMBERSHIP, plan_id=plan.pk, plan=plan.name),
         value=Decimal("0"),
         at=at,
     )

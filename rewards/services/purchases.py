@@ -8,15 +8,16 @@ from collections.abc import Callable, Iterable
 from decimal import ROUND_FLOOR, Decimal
 
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from members.errors import InvalidInput
+from members.formatting import date_format
 from members.models import Member, Store, User
 from rewards.earn_config import earn_config_get
 from rewards.earning import EarnLine, Multiplier, earn_compute
 from rewards.locks import account_lock_for_purchase
 from rewards.models import PointsAccount, Purchase, PurchaseLine
+from rewards.reasons import PURCHASE_EARN, system_reason
 from rewards.selectors.program import program_settings_get
 from rewards.services.earning import program_settings_ensure
 from rewards.services.inputs import (
@@ -54,7 +55,7 @@ def purchase_time_check(*, occurred_at: dt.datetime) -> None:
     if occurred_at < earliest:
         raise InvalidInput(
             _("A purchase may be recorded from %(date)s on; this one is older.")
-            % {"date": date_format(timezone.localtime(earliest), "SHORT_DATE_FORMAT")},
+            % {"date": date_format(timezone.localtime(earliest))},
             field="occurred_at",
         )
 
@@ -77,12 +78,12 @@ def purchase_record(
     Locks the member's account. Earning: the active earning rules in their
     fixed order (rewards.earning: exclusions, minimum spend, base rate, product
     multipliers and fixed bonuses, the tier's multiplier before this purchase,
-    promotions), rounded down, with the breakdown kept on the EARN entry; the
-    points are pending for the program's pending days. The membership stage
-    is the earn multiplier of the paid membership active at the time of
-    purchase. An earlier negative balance is paid back by the new points simply
-    because they are added to it. Then the
-    member moves up at once to the highest tier they now qualify for
+    promotions, then the program's cap on one purchase), rounded down, with
+    the breakdown kept on the EARN entry; the points are pending for the
+    program's pending days. The membership stage is the earn multiplier of the
+    paid membership active at the time of purchase. An earlier negative balance
+    is paid back by the new points simply because they are added to it. Then
+    the member moves up at once to the highest tier they now qualify for
     (TierHistory in the same transaction). Queues nothing.
     `on_written(row)`, when given, runs inside the transaction after the write
     (not on a replay); raising there rolls the write back (staff audit, limits).
@@ -162,6 +163,8 @@ def purchase_record(
             rules=held.rules,
             tier=Multiplier(tier.name, tier.earn_multiplier) if tier else None,
             membership=Multiplier(*plan) if plan else None,
+            cap_percent=conf.earn_cap_percent,
+            point_value=conf.point_value,
         )
         points = result.points
         if points > MAX_POINTS:
@@ -188,6 +191,8 @@ def purchase_record(
             points_exact=result.exact,
             eligible_total=result.eligible_total,
             tier_multiplier=tier.earn_multiplier if tier else Decimal(1),
+            tier=tier,
+            points_cap_per_unit=result.cap_per_unit,
             membership_multiplier=plan_multiplier,
             balance_after=account.balance + points,
             source=source,
@@ -219,7 +224,7 @@ def purchase_record(
                 account,
                 purchase,
                 points,
-                f"Purchase {receipt_id} at {store.code}",
+                system_reason(PURCHASE_EARN, receipt=receipt_id, store=store.code),
                 breakdown=result.breakdown,
                 available_at=recorded + dt.timedelta(days=conf.pending_days),
                 expires_at=points_expiry(recorded, conf),

@@ -33,6 +33,7 @@ from rewards.models import (
     PurchaseReturn,
     Redemption,
 )
+from rewards.reasons import SystemReason
 from rewards.services.idempotency import body_fingerprint, idempotent_write
 from rewards.services.ledger import entry_post
 
@@ -137,7 +138,12 @@ class TillReceipt:
         )
 
     def entry_post(
-        self, account: PointsAccount, row: Model, points: int, reason: str, **extra
+        self,
+        account: PointsAccount,
+        row: Model,
+        points: int,
+        reason: SystemReason,
+        **extra,
     ) -> LedgerEntry:
         """The receipt's ledger entry, linked to its row
         (rewards.services.ledger.entry_post: `extra` are its other arguments)."""

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from members.models import Member, Store, User
 from rewards.models import PointsAccount, Redemption
+from rewards.reasons import REDEMPTION_DISCOUNT, system_reason
 from rewards.selectors.ledger import points_discount
 from rewards.selectors.program import program_settings_get
 from rewards.services.inputs import points_clean, receipt_id_clean
@@ -48,7 +49,9 @@ def points_redeem(
             discount=points_discount(points, conf.point_value),
             balance_after=account.balance - points,
         )
-        reason = f"Discount on receipt {receipt_id} at {store.code}"
+        reason = system_reason(
+            REDEMPTION_DISCOUNT, receipt=receipt_id, store=store.code
+        )
         receipt.entry_post(account, redemption, -points, reason)
         return redemption
 

@@ -13,6 +13,7 @@ from members.errors import Conflict
 from members.models import Member, User
 from rewards.locks import referral_lock, referral_pending_lock
 from rewards.models import Purchase, Referral, ReferralStatus, RefusalReason
+from rewards.reasons import BONUS_REFEREE, BONUS_REFERRER, system_reason
 from rewards.selectors.referrals import bonus_settings_get
 from rewards.services.bonuses import bonus_grant
 
@@ -123,7 +124,7 @@ def _referee_bonus(referral: Referral, conf, at=None) -> None:
     bonus_grant(
         referral.referee,
         conf.referee_points,
-        "Bonus for joining with a friend's code",
+        system_reason(BONUS_REFEREE),
         f"referral:{referral.pk}:referee",
         at,
     )
@@ -161,7 +162,7 @@ def _referral_qualify(referral: Referral, conf, *, at: dt.datetime) -> Referral:
     bonus_grant(
         referral.referrer,
         conf.referrer_points,
-        "Bonus for referring a friend",
+        system_reason(BONUS_REFERRER),
         f"referral:{referral.pk}:referrer",
         at if at < timezone.now() - dt.timedelta(minutes=1) else None,
     )

@@ -19,6 +19,7 @@ from rewards.models import (
     PurchaseLine,
     PurchaseReturn,
 )
+from rewards.reasons import RETURN_CLAWBACK, system_reason
 from rewards.services.inputs import (
     amount_clean,
     line_amount,
@@ -45,7 +46,8 @@ def purchase_return_record(
     The points taken back are those the returned part earned: after all returns,
     the member keeps the kept share of what the purchase earned, line by line
     and promotions included (rewards.earning.kept_points), nothing if the kept
-    part is below the minimum spend. So all returns together never take back more than the
+    part is below the minimum spend, at most the purchase's cap of the money
+    kept. So all returns together never take back more than the
     purchase earned, and a full return takes back all of it. If the points were
     spent the balance goes negative. Locks the account, then the purchase.
 
@@ -106,6 +108,7 @@ def purchase_return_record(
             min_purchase=p.min_purchase,
             exact=p.points_exact,
             eligible_total=p.eligible_total,
+            cap_per_unit=p.points_cap_per_unit,
             lines=[
                 (
                     line.points_exact,
@@ -128,7 +131,12 @@ def purchase_return_record(
             lines=clean_lines,
         )
         if delta:
-            reason = f"Return {receipt_id} of purchase {p.receipt_id} at {p.store.code}"
+            reason = system_reason(
+                RETURN_CLAWBACK,
+                return_receipt=receipt_id,
+                receipt=p.receipt_id,
+                store=p.store.code,
+            )
             receipt.entry_post(
                 account, ret, -delta, reason, purchase=p, draw_first_purchase_id=p.pk
             )

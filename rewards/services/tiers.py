@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from members.models import Member
+from rewards import reasons
 from rewards.locks import account_lock
 from rewards.models import (
     PointsAccount,
@@ -17,6 +18,7 @@ from rewards.models import (
     TierQualification,
     TierWindow,
 )
+from rewards.reasons import SystemReason, reason_split, system_reason
 from rewards.selectors.memberships import membership_guaranteed_ranks
 from rewards.selectors.program import program_settings_get
 from rewards.selectors.tiers import ZERO_VALUE, tier_values, tiers_active
@@ -26,23 +28,40 @@ from rewards.selectors.tiers import ZERO_VALUE, tier_values, tiers_active
 RATE_PLACES = Decimal("0.0001")  # what Purchase.points_per_unit holds
 
 
-def _amount_text(value: Decimal, places: int = 2) -> str:
-    # Stored in TierHistory.reason like ledger reasons: fixed English, "5 240.00".
-    return f"{value:,.{places}f}".replace(",", " ")
+# (reason code in a calendar year, in the last months) by what a tier counts.
+_TIER_REASONS = {
+    TierQualification.SPEND: (reasons.TIER_SPEND_YEAR, reasons.TIER_SPEND_MONTHS),
+    TierQualification.POINTS_EARNED: (
+        reasons.TIER_POINTS_YEAR,
+        reasons.TIER_POINTS_MONTHS,
+    ),
+    TierQualification.VISITS: (reasons.TIER_VISITS_YEAR, reasons.TIER_VISITS_MONTHS),
+}
+_TIER_VALUE_PARAM = {
+    TierQualification.SPEND: "amount",
+    TierQualification.POINTS_EARNED: "points",
+    TierQualification.VISITS: "visits",
+}
 
 
-def _tier_reason(tier: Tier, value: Decimal, *, at: dt.datetime) -> str:
-    if tier.window == TierWindow.CALENDAR_YEAR:
-        window = f"in {timezone.localtime(at).year}"
-    else:
-        months = tier.window_months
-        window = f"in {months} month" + ("s" if months != 1 else "")
+def _tier_currency(tier: Tier) -> dict:
+    """The currency parameter of a spend tier's amounts (none for points, visits)."""
     if tier.qualification == TierQualification.SPEND:
-        currency = program_settings_get().currency
-        return f"Spent {_amount_text(value)} {currency} {window}"
-    if tier.qualification == TierQualification.POINTS_EARNED:
-        return f"Earned {_amount_text(value, 0)} points {window}"
-    return f"{_amount_text(value, 0)} visits {window}"
+        return {"currency": program_settings_get().currency}
+    return {}
+
+
+def _tier_reason(tier: Tier, value: Decimal, *, at: dt.datetime) -> SystemReason:
+    in_year, in_months = _TIER_REASONS[tier.qualification]
+    measure = _TIER_VALUE_PARAM[tier.qualification]
+    if tier.qualification == TierQualification.SPEND:
+        value = value.quantize(Decimal("0.01"))  # as TierHistory.value keeps it
+    else:
+        value = value.to_integral_value()
+    params = {measure: value, **_tier_currency(tier)}
+    if tier.window == TierWindow.CALENDAR_YEAR:
+        return system_reason(in_year, year=timezone.localtime(at).year, **params)
+    return system_reason(in_months, months=tier.window_months, **params)
 
 
 def tier_move(
@@ -51,17 +70,20 @@ def tier_move(
     member_id: int,
     to_tier: Tier | None,
     kind: str,
-    reason: str,
+    reason: SystemReason,
     value: Decimal,
     at: dt.datetime,
 ) -> TierHistory:
     """Set the account's tier and write its history row. The account must be locked."""
+    code, params, text = reason_split(reason)
     entry = TierHistory.objects.create(
         member_id=member_id,
         from_tier_id=account.tier_id,
         to_tier=to_tier,
         kind=kind,
-        reason=reason[:255],
+        reason=text,
+        reason_code=code,
+        reason_params=params,
         value=value,
         created_at=at,
     )
@@ -162,10 +184,14 @@ def _tier_downgrade_one(
             return False
         lower = [t for t in tiers if t.rank < current.rank]
         to_tier = lower[-1] if lower else None
-        reason = (
-            f"{_tier_reason(current, value, at=at)}, below "
-            f"{_amount_text(current.threshold)} for {current.name} "
-            f"after {current.grace_days} grace days"
+        reason = system_reason(
+            reasons.TIER_BELOW,
+            value=_tier_reason(current, value, at=at),
+            threshold=current.threshold,
+            tier_id=current.pk,
+            tier=current.name,
+            grace_days=current.grace_days,
+            **_tier_currency(current),
         )
         tier_move(
             account,

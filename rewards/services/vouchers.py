@@ -13,9 +13,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.errors import Conflict, InvalidInput, NotFound
+from members.formatting import date_format
 from members.models import Member, Store, User
 from rewards.locks import account_lock, reward_lock, voucher_lock
 from rewards.models import (
+    Category,
     LedgerKind,
     PointsAccount,
     PointsLot,
@@ -23,6 +25,12 @@ from rewards.models import (
     Voucher,
     VoucherSource,
     VoucherStatus,
+)
+from rewards.reasons import (
+    REWARD_REDEEM,
+    VOUCHER_CANCELLED_REFUND,
+    VOUCHER_EXPIRED_REFUND,
+    system_reason,
 )
 from rewards.selectors.catalog import voucher_code_normalize, voucher_refusal
 from rewards.services.idempotency import body_fingerprint, idempotent_write
@@ -63,6 +71,14 @@ def reward_save(*, reward: Reward, stock_seen: int | None = None) -> Reward:
             reward.stock = max(0, current.stock + reward.stock - stock_seen)
         reward.save()
         return reward
+
+
+def category_save(*, category: Category) -> Category:
+    """Create or update an item category's customer-facing names (admin, seed
+    data); the code is matched case-insensitively. Locks nothing."""
+    category.full_clean()
+    category.save()
+    return category
 
 
 def _limit_check(member: Member, reward: Reward, now: dt.datetime) -> None:
@@ -120,9 +136,7 @@ def _reward_available_check(reward: Reward, now: dt.datetime) -> None:
 
 
 def _date_text(moment: dt.datetime) -> str:
-    from django.utils.formats import date_format
-
-    return date_format(timezone.localtime(moment), "SHORT_DATE_FORMAT")
+    return date_format(timezone.localtime(moment))
 
 
 def reward_redeem(
@@ -200,7 +214,9 @@ def reward_redeem(
             account=account,
             kind=LedgerKind.REDEEM,
             points=-locked.points_cost,
-            reason=f"Reward {locked.name}, voucher {code}",
+            reason=system_reason(
+                REWARD_REDEEM, reward_id=locked.pk, reward=locked.name, code=code
+            ),
             voucher=voucher,
             recorded_at=recorded_at,
         )
@@ -384,18 +400,18 @@ def _voucher_close(
     if status == VoucherStatus.CANCELLED:
         voucher.cancelled_at, voucher.cancelled_by = now, by
         fields += ["cancelled_at", "cancelled_by"]
-        refund, what = reward.refund_points_on_cancel, "cancelled"
+        refund, what = reward.refund_points_on_cancel, VOUCHER_CANCELLED_REFUND
     else:
         voucher.expired_at = now
         fields.append("expired_at")
-        refund, what = reward.refund_points_on_expiry, "expired"
+        refund, what = reward.refund_points_on_expiry, VOUCHER_EXPIRED_REFUND
     if refund and voucher.points_spent:  # a granted voucher cost nothing
         voucher.points_refunded = voucher.points_spent
         entry_post(
             account=account,
             kind=LedgerKind.REFUND,
             points=voucher.points_spent,
-            reason=f"Voucher {voucher.code} {what}, points returned",
+            reason=system_reason(what, code=voucher.code),
             voucher=voucher,
             created_by=by,
             recorded_at=now,

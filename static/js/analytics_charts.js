@@ -1,6 +1,8 @@
 // Analytics dashboards: draw every <canvas data-chart="ID"> with Chart.js from
 // the JSON the page put in <script type="application/json" id="ID"> (json_script:
-// the Content-Security-Policy allows no inline script).
+// the Content-Security-Policy allows no inline script). spec.unit says what the
+// y axis measures (analytics/admin/charts.py): a "count" axis gets whole-number
+// ticks only, so a chart of two complaints never reads 0.5 or 1.5.
 (function () {
   "use strict";
   if (typeof Chart === "undefined") {
@@ -34,7 +36,12 @@
         maintainAspectRatio: false,
         animation: false,
         interaction: { mode: "index", intersect: false },
-        scales: { y: { beginAtZero: true } },
+        scales: {
+          y: {
+            beginAtZero: true,
+            ticks: spec.unit === "count" ? { precision: 0 } : {},
+          },
+        },
       },
     });
   });

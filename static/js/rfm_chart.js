@@ -36,7 +36,13 @@
         maintainAspectRatio: false,
         interaction: { mode: "index", intersect: false },
         scales: {
-          members: { type: "linear", position: "left", beginAtZero: true },
+          // Members are counted: whole-number ticks only.
+          members: {
+            type: "linear",
+            position: "left",
+            beginAtZero: true,
+            ticks: { precision: 0 },
+          },
           revenue: {
             type: "linear",
             position: "right",

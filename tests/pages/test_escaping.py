@@ -40,7 +40,29 @@ LANGUAGES = ("uk", "ru", "ro", "en")
 
 
 def _translated(model: str, *fields: str) -> set[str]:
+    """A translated field (modeltranslation): the column of each language."""
     return {f"{model}.{f}_{lang}" for f in fields for lang in LANGUAGES}
+
+
+# The base column of each translated field: modeltranslation keeps it, every
+# read goes to the language columns (HOSTILE above), so it is never shown.
+TRANSLATED_BASE = {
+    f"{model}.{field}": "a translated field's base column, never shown"
+    for model, fields in {
+        "rewards.Reward": ("name", "description"),
+        "rewards.Category": ("name",),
+        "rewards.EarningRule": ("name",),
+        "rewards.MembershipPlan": ("name", "description"),
+        "rewards.StampProgram": ("name", "description"),
+        "rewards.Tier": ("name", "benefits"),
+        "campaigns.CampaignVariant": ("subject", "body"),
+        "campaigns.Event": ("title", "description"),
+        "campaigns.ContentPage": ("title", "body"),
+        "campaigns.Survey": ("question",),
+        "campaigns.Journey": ("subject", "body"),
+    }.items()
+    for field in fields
+}
 
 
 # Typed by a customer (profile, complaint, survey), a till (receipt ids, SKUs,
@@ -61,15 +83,15 @@ HOSTILE = {
     "rewards.AdjustmentRequest.reason",
     "rewards.AdjustmentRequest.decision_note",
     "rewards.AnomalyFlag.note",
-    "rewards.Reward.name",
-    "rewards.Reward.description",
+    *_translated("rewards.Reward", "name", "description"),
+    "rewards.Category.code",
+    *_translated("rewards.Category", "name"),
     "rewards.Voucher.used_receipt_id",
-    "rewards.EarningRule.name",
+    *_translated("rewards.EarningRule", "name"),
     "rewards.EarningRule.category",
     "rewards.EarningRule.sku",
     "rewards.LedgerEntry.reason",
-    "rewards.MembershipPlan.name",
-    "rewards.MembershipPlan.description",
+    *_translated("rewards.MembershipPlan", "name", "description"),
     "rewards.Subscription.cancel_reason",
     "rewards.SubscriptionEvent.receipt_id",
     "rewards.Purchase.receipt_id",
@@ -78,13 +100,11 @@ HOSTILE = {
     "rewards.PurchaseLine.category",
     "rewards.PurchaseReturn.receipt_id",
     "rewards.Redemption.receipt_id",
-    "rewards.StampProgram.name",
-    "rewards.StampProgram.description",
+    *_translated("rewards.StampProgram", "name", "description"),
     "rewards.StampProgram.category",
     "rewards.StampProgram.sku",
     "rewards.StampEntry.reason",
-    "rewards.Tier.name",
-    "rewards.Tier.benefits",
+    *_translated("rewards.Tier", "name", "benefits"),
     "rewards.TierHistory.reason",
     "campaigns.Campaign.name",
     *_translated("campaigns.CampaignVariant", "subject", "body"),
@@ -103,8 +123,7 @@ HOSTILE = {
     "campaigns.OutboxEntry.subject",
     "campaigns.OutboxEntry.body",
     "campaigns.OutboxEntry.html",  # the email's HTML part is shown as its source
-    "campaigns.JourneyText.subject",
-    "campaigns.JourneyText.body",
+    *_translated("campaigns.Journey", "subject", "body"),
     "analytics.MarketingSpend.campaign",
     "analytics.MarketingSpend.note",
     "analytics.ItemStat.sku",
@@ -142,6 +161,9 @@ NOT_TYPED = {
     "rewards.Voucher.fingerprint": "a hash",
     "rewards.EarningRule.weekdays": "validated digits",
     "rewards.LedgerEntry.idempotency_key": "a till's retry key, never shown",
+    "rewards.LedgerEntry.reason_code": "a code of rewards.reasons",
+    "rewards.TierHistory.reason_code": "a code of rewards.reasons",
+    "rewards.AdjustmentRequest.reason_code": "a code of rewards.reasons",
     "rewards.SubscriptionEvent.fingerprint": "a hash",
     "rewards.ProgramSettings.currency": "an ISO 4217 code",
     "rewards.ProgramSettings.config_version": "generated",
@@ -163,6 +185,7 @@ NOT_TYPED = {
     "analytics.CoPurchase.item_a": "a pair of SKUs the recommender counts; never "
     "shown (what is shown of an item comes from ItemStat)",
     "analytics.CoPurchase.item_b": "as item_a",
+    **TRANSLATED_BASE,
 }
 
 

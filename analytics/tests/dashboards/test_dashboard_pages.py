@@ -22,7 +22,7 @@ PAGES = [
 ]
 TABLES = [
     "overview", "program", "metrics", "stores", "daily", "points", "vouchers",
-    "tiers", "cohorts", "definitions",
+    "tiers", "cohorts", "definitions", "rate_months", "rate_stores", "rate_tiers",
 ]  # fmt: skip
 
 
@@ -237,3 +237,43 @@ class TestMarketingSpendAdmin:
         )
         assert response.status_code == 200
         assert not MarketingSpend.objects.exists()
+
+
+def test_program_page_shows_the_effective_reward_rate(manager_client, refreshed):
+    """1 point per UAH at 0.10 UAH a point: 10 % of what was kept, per month,
+    store and tier, and in the previous period."""
+    month = f"{refreshed.m1:%Y-%m}"
+    response = manager_client.get(
+        reverse("admin:analytics_program"),
+        {"from": month, "to": month},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    rate = response.context["reward_rate"]
+    # m1: 80 + 100 + 300 UAH less 100 returned; 480 points less 100 taken back
+    assert (rate["current"].sales, rate["current"].points) == (Decimal("380"), 380)
+    assert rate["current"].rate == Decimal("10.00")
+    assert rate["previous"].sales == Decimal("350")  # m2: 200 + 150
+    html = response.content.decode()
+    assert 'data-testid="reward-rate-value">10%' in html
+    assert rate["chart"]["labels"] == [month]
+    assert rate["chart"]["datasets"][0]["data"] == [10.0]
+    stores = next(t for t in rate["tables"] if t["name"] == "rate_stores")
+    assert {row["group"]: row["sales"] for row in stores["rows"]} == {
+        refreshed.s1.name: Decimal("300"),
+        refreshed.s2.name: Decimal("80"),
+    }
+    for table in rate["tables"]:
+        assert f'id="table-{table["name"]}"' in html
+
+
+def test_reward_rate_csv_has_the_right_figures(manager_client, refreshed):
+    response = manager_client.get(
+        reverse("admin:analytics_export", args=["rate_months"]),
+        {"from": f"{refreshed.m3:%Y-%m}", "to": f"{refreshed.m1:%Y-%m}"},
+    )
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert [r["Month"] for r in rows] == [
+        f"{m:%Y-%m}" for m in (refreshed.m3, refreshed.m2, refreshed.m1)
+    ]
+    assert [Decimal(r["Sales, less returns"]) for r in rows] == [100, 350, 380]
+    assert {Decimal(r["Effective reward rate, %"]) for r in rows} == {10}

@@ -9,7 +9,13 @@ from decimal import Decimal
 import pytest
 
 from analytics.models import MemberRFM, RFMSegment
-from analytics.selectors.rfm import rfm_segment_q, rfm_segment_summary, segment_for
+from analytics.selectors.rfm import (
+    GOOD_SEGMENTS,
+    quintile,
+    rfm_segment_q,
+    rfm_segment_summary,
+    segment_for,
+)
 from analytics.services.rfm import rfm_refresh, rfm_segment_to_campaign_segment
 from analytics.tests.recs_data import NOW, Line, members_make, purchases_make
 from campaigns.models import SegmentKind, SegmentStaticMember
@@ -20,17 +26,18 @@ from members.models import Member
 pytestmark = pytest.mark.django_db
 
 WINDOW = 365
+NEW_DAYS = 90
 
 
-def _ntile(ids_in_order: list[int], buckets: int = 5) -> dict[int, int]:
-    """NTILE as SQL defines it: the first n % buckets tiles get one row more."""
-    q, r = divmod(len(ids_in_order), buckets)
-    out, i = {}, 0
-    for tile in range(1, buckets + 1):
-        for _ in range(q + (1 if tile <= r else 0)):
-            out[ids_in_order[i]] = tile
-            i += 1
-    return out
+def _scores(values: dict[int, object]) -> dict[int, int]:
+    """Quintile scores by rank, written out plainly: a value's score is
+    1 + 5 × (how many values are smaller) // n, so equal values score equally."""
+    ordered = sorted(values.values())
+    n = len(ordered)
+    return {
+        key: 1 + 5 * sum(1 for other in ordered if other < value) // n
+        for key, value in values.items()
+    }
 
 
 def _reference(history: dict[int, list[tuple[dt.datetime, Decimal, Decimal]]]):
@@ -41,14 +48,15 @@ def _reference(history: dict[int, list[tuple[dt.datetime, Decimal, Decimal]]]):
             continue
         in_window = [(at, t, r) for at, t, r in rows if at >= start]
         stats[member_id] = {
+            "first": min(at for at, _t, _r in rows),
             "last": max(at for at, _t, _r in rows),
             "freq": len(in_window),
             "money": sum((t - r for _at, t, r in in_window), Decimal("0")),
         }
     active = [m for m, s in stats.items() if s["freq"] > 0]
-    r = _ntile(sorted(active, key=lambda m: (stats[m]["last"], m)))
-    f = _ntile(sorted(active, key=lambda m: (stats[m]["freq"], m)))
-    mo = _ntile(sorted(active, key=lambda m: (stats[m]["money"], m)))
+    r = _scores({m: stats[m]["last"] for m in active})
+    f = _scores({m: stats[m]["freq"] for m in active})
+    mo = _scores({m: stats[m]["money"] for m in active})
     scores = {m: (r[m], f[m], mo[m]) for m in active}
     for m, s in stats.items():
         if s["freq"] == 0:
@@ -80,7 +88,8 @@ def test_scores_and_segments_match_a_python_reference(store):
     for member_id, (r, f, m) in expected.items():
         row = rows[member_id]
         assert (row.r_score, row.f_score, row.m_score) == (r, f, m), member_id
-        assert row.segment == segment_for(r, f, m)
+        new = stats[member_id]["first"] >= NOW - dt.timedelta(days=NEW_DAYS)
+        assert row.segment == segment_for(r, f, m, new_member=new)
         assert row.frequency == stats[member_id]["freq"]
         assert row.monetary == stats[member_id]["money"]
     lapsed = [m for m, s in stats.items() if s["freq"] == 0]
@@ -114,7 +123,7 @@ def test_refresh_twice_replaces_rows_and_drops_members_without_purchases(store):
     ("scores", "segment"),
     [
         ((5, 5, 5), RFMSegment.CHAMPIONS),
-        ((5, 1, 1), RFMSegment.NEW),
+        ((5, 1, 1), RFMSegment.PROMISING),
         ((4, 1, 1), RFMSegment.PROMISING),
         ((4, 5, 4), RFMSegment.LOYAL),
         ((5, 2, 3), RFMSegment.POTENTIAL_LOYALISTS),
@@ -130,14 +139,69 @@ def test_segment_grid_names_the_standard_segments(scores, segment):
     assert segment_for(*scores) == segment
 
 
-def test_every_score_triple_has_a_segment():
-    seen = {
-        segment_for(r, f, m)
-        for r in range(1, 6)
-        for f in range(1, 6)
-        for m in range(1, 6)
-    }
-    assert seen == set(RFMSegment.values)
+def test_every_segment_is_reached_and_new_only_by_a_new_member():
+    triples = [(r, f, m) for r in range(1, 6) for f in range(1, 6) for m in range(1, 6)]
+    old = {segment_for(*t) for t in triples}
+    new = {segment_for(*t, new_member=True) for t in triples}
+    assert old | new == set(RFMSegment.values)
+    assert RFMSegment.NEW not in old
+    # A newcomer is New unless they already buy often and well.
+    assert new == GOOD_SEGMENTS | {RFMSegment.NEW}
+    for r, f, m in triples:
+        grid = segment_for(r, f, m)
+        expected = grid if grid in GOOD_SEGMENTS and f > 1 else RFMSegment.NEW
+        assert segment_for(r, f, m, new_member=True) == expected
+
+
+@pytest.mark.parametrize(
+    ("rank", "count", "score"),
+    [(1, 10, 1), (2, 10, 1), (3, 10, 2), (10, 10, 5), (1, 1, 1), (7, 5, 5)],
+)
+def test_quintile_of_a_rank(rank, count, score):
+    assert quintile(rank, count) == score
+
+
+def test_members_who_joined_this_quarter_are_new_unless_they_already_buy_well(
+    store, settings
+):
+    """36 members joined in the quarter and the page said New 0: their one
+    purchase tied with many others' and NTILE gave the newest ids F = 2, and
+    New needed F = M = 1. Now equal counts score equally and New is a matter of
+    when the first purchase was."""
+    settings.ANALYTICS_RFM_NEW_DAYS = NEW_DAYS
+    old_timers = members_make(20, store)
+    newcomers = members_make(12, store)
+    keen = members_make(2, store)  # joined this quarter, buy every few days
+    specs = []
+    for i, member in enumerate(old_timers):
+        # Members for most of a year: the first purchase 300 days ago, then
+        # 1 to 20 more, the last 1 to 40 days ago.
+        specs.append((member, NOW - dt.timedelta(days=300), None, [Line("A")], None))
+        for k in range(i + 1):
+            at = NOW - dt.timedelta(days=1 + i * 2 + k * 15)
+            specs.append((member, at, Decimal(50 + 10 * i), [Line("A")], None))
+    for i, member in enumerate(newcomers):
+        # One purchase some days into the quarter; some spend a lot, which
+        # alone made them Potential loyalists.
+        at = NOW - dt.timedelta(days=2 + 6 * i)
+        specs.append(
+            (member, at, Decimal(900 if i % 3 == 0 else 80), [Line("A")], None)
+        )
+    for member in keen:
+        for k in range(20):
+            at = NOW - dt.timedelta(days=1 + 3 * k)
+            specs.append((member, at, Decimal("300"), [Line("A")], None))
+    purchases_make(store, specs)
+
+    rfm_refresh(now=NOW, window_days=WINDOW)
+
+    rows = {row.member_id: row for row in MemberRFM.objects.all()}
+    assert {rows[m.pk].segment for m in newcomers} == {RFMSegment.NEW}
+    assert {rows[m.pk].f_score for m in newcomers} == {1}  # ties score equally
+    assert {rows[m.pk].segment for m in keen} <= GOOD_SEGMENTS
+    assert RFMSegment.NEW not in {rows[m.pk].segment for m in old_timers}
+    summary = {row.segment: row.members for row in rfm_segment_summary()}
+    assert summary[RFMSegment.NEW] == len(newcomers)
 
 
 def _scored_population(store, n=10):

@@ -250,7 +250,7 @@ class TestSurveyAdmin:
                 "kind": "satisfaction",
                 "active": "on",
                 "question_en": "How happy are you?",
-                "question_uk": "",
+                "question_uk": "Наскільки ви задоволені?",
                 "question_ru": "",
                 "question_ro": "",
                 "delay_hours": "24",

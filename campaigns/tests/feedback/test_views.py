@@ -4,6 +4,7 @@ survey answers from signed links (tampered and expired links refused)."""
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
@@ -124,6 +125,29 @@ class TestComplaintPages:
         assert own_complaint.status == ComplaintStatus.IN_PROGRESS
         assert own_complaint.messages.last().body == "Main Street"
 
+    def test_a_new_complaint_shows_no_answer_box_until_we_answer(
+        self, customer_client, own_complaint, manager
+    ):
+        url = reverse("campaigns:complaint_detail", args=[own_complaint.pk])
+        page = customer_client.get(url).content.decode()
+        assert "Your answer" not in page
+        assert "Anything to add to your message?" in page
+        assert 'data-testid="awaiting-answer"' in page
+        response = customer_client.post(url, {"message": "It was Tuesday."})
+        assert response.status_code == 302
+        assert own_complaint.messages.last().body == "It was Tuesday."
+
+        complaint_staff_reply(
+            complaint_id=own_complaint.pk,
+            actor=StaffActor(user=manager),
+            body="Which store was it?",
+        )
+
+        page = customer_client.get(url).content.decode()
+        assert "Your answer" in page
+        assert "Anything to add to your message?" not in page
+        assert 'data-testid="awaiting-answer"' not in page
+
     def test_closed_complaint_has_no_answer_form(
         self, customer_client, own_complaint, manager
     ):
@@ -213,7 +237,9 @@ class TestSurveyLink:
         survey.save()
         client.cookies["django_language"] = "ro"
         page = client.get(url)
-        assert "How likely are you to recommend us?" in page.content.decode()
+        # The fallback order of settings: the program's default language first.
+        default = settings.MODELTRANSLATION_DEFAULT_LANGUAGE
+        assert getattr(survey, f"question_{default}") in page.content.decode()
 
     def test_score_is_required_and_in_range(self, client, survey, member, purchase):
         url = self._url(survey, member, purchase)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from campaigns.journeys import services as journeys
 from campaigns.journeys.render import render, variables_unknown
 from campaigns.journeys.services import journey_due, journey_run
-from campaigns.models import Journey, JourneyKind, JourneyText, Message
+from campaigns.models import Journey, JourneyKind, Message
 from members.tests.factories import MemberFactory
 from rewards.models import PointsLot, TierHistory, VoucherSource
 from rewards.services import purchase_record, subscriptions_remind_due, voucher_grant
@@ -24,16 +24,14 @@ pytestmark = pytest.mark.django_db
 
 
 def _journey(kind, *, enabled=True, days=7, texts=None, channel=""):
-    journey = Journey.objects.create(
-        kind=kind, enabled=enabled, days=days, channel=channel
-    )
+    columns = {}
     for language, (subject, body) in (
         texts or {"en": ("Hi {{ first_name }}", "Hello {{ first_name }}")}
     ).items():
-        JourneyText.objects.create(
-            journey=journey, language=language, subject=subject, body=body
-        )
-    return journey
+        columns |= {f"subject_{language}": subject, f"body_{language}": body}
+    return Journey.objects.create(
+        kind=kind, enabled=enabled, days=days, channel=channel, **columns
+    )
 
 
 def _fan(store, **kwargs):

@@ -15,7 +15,6 @@ from campaigns.models import (
     DeliverySettings,
     Journey,
     JourneyKind,
-    JourneyText,
     Message,
     OutboxEntry,
 )
@@ -144,16 +143,10 @@ JOURNEY_FORM = {
     "enabled": "on",
     "channel": "",
     "days": "7",
-    "texts-TOTAL_FORMS": "2",
-    "texts-INITIAL_FORMS": "0",
-    "texts-MIN_NUM_FORMS": "1",
-    "texts-MAX_NUM_FORMS": "1000",
-    "texts-0-language": "en",
-    "texts-0-subject": "Happy birthday, {{ first_name }}",
-    "texts-0-body": "Have {{ balance }} points on us.",
-    "texts-1-language": "uk",
-    "texts-1-subject": "З днем народження",
-    "texts-1-body": "Вітаємо, {{ first_name }}!",
+    "subject_en": "Happy birthday, {{ first_name }}",
+    "body_en": "Have {{ balance }} points on us.",
+    "subject_uk": "З днем народження",
+    "body_uk": "Вітаємо, {{ first_name }}!",
 }
 
 
@@ -164,10 +157,14 @@ class TestJourneyAdmin:
         assert response.status_code == 302, response.context["errors"]
         journey = Journey.objects.get(kind=JourneyKind.BIRTHDAY)
         assert journey.enabled
-        assert sorted(journey.texts.values_list("language", flat=True)) == ["en", "uk"]
+        assert sorted(journey.languages()) == ["en", "uk"]
+        assert journey.text_in("uk") == (
+            "З днем народження",
+            "Вітаємо, {{ first_name }}!",
+        )
 
     def test_unknown_variable_is_refused_naming_it(self, su_client):
-        form = {**JOURNEY_FORM, "texts-0-body": "Your {{ voucher_code }}"}
+        form = {**JOURNEY_FORM, "body_en": "Your {{ voucher_code }}"}
 
         response = su_client.post(_url("journey", "add"), form)
 
@@ -178,8 +175,9 @@ class TestJourneyAdmin:
     def test_changelist_search_change_and_switch_off(
         self, su_client, django_assert_max_num_queries
     ):
-        journey = Journey.objects.create(kind=JourneyKind.WELCOME, enabled=True)
-        JourneyText.objects.create(journey=journey, language="en", body="Hi")
+        journey = Journey.objects.create(
+            kind=JourneyKind.WELCOME, enabled=True, body_en="Hi"
+        )
         Journey.objects.create(kind=JourneyKind.WIN_BACK)
 
         with django_assert_max_num_queries(12):

@@ -40,7 +40,6 @@ from campaigns.models import (
     CampaignChunk,
     Journey,
     JourneyKind,
-    JourneyText,
     Message,
 )
 from campaigns.sending.chunks import campaign_chunk_send
@@ -84,11 +83,13 @@ def _campaign(member, store, request):
 
 
 def _birthday_journey(member, store, request):
-    journey = Journey.objects.create(kind=JourneyKind.BIRTHDAY, enabled=True)
-    assert journey.channel == ""  # the default: the member's preferred channel
-    JourneyText.objects.create(
-        journey=journey, language="en", subject="Happy birthday", body="Hi"
+    journey = Journey.objects.create(
+        kind=JourneyKind.BIRTHDAY,
+        enabled=True,
+        subject_en="Happy birthday",
+        body_en="Hi",
     )
+    assert journey.channel == ""  # the default: the member's preferred channel
     journey_message_send(
         journey=journey, member=member, key="journey:birthday:2030", extras={}
     )

@@ -89,8 +89,9 @@ def test_no_html_escaping_in_plain_text_messages():
     )
 
 
-def test_variant_falls_back_to_the_default_language(settings):
-    settings.LANGUAGE_CODE = "uk"
+def test_variant_falls_back_to_the_default_language():
+    # The order is settings.MODELTRANSLATION_FALLBACK_LANGUAGES: the default
+    # language (uk in these settings) first, then the others.
     variant = CampaignVariant(
         label="A", subject_uk="Привіт", body_uk="Текст", body_en=""
     )

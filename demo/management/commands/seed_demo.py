@@ -22,6 +22,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from demo import seed_approvals as approvals_demo
 from demo import seed_campaigns as campaigns_demo
 from demo import seed_feedback as demo_feedback
 from demo import seed_recommendations as demo_recs
@@ -129,6 +130,7 @@ class Command(ProgramSeeding, HistoryPlanning, HistoryWriting, BaseCommand):
             events_demo_seed(command=self)
             demo_recs.seed(command=self)
             demo_feedback.seed(command=self)
+            approvals_demo.seed(command=self)
             analytics_demo_seed(command=self)
             self._passwords_set(hashes)
 

@@ -73,3 +73,19 @@ def test_daily_snapshot_equals_python_over_raw_purchases(seeded):
     for snap in DailyStoreSnapshot.objects.filter(store=None):
         assert snap.purchases == counts.get(snap.day, 0)
         assert snap.buyers == len(buyers.get(snap.day, ()))
+
+
+def test_bulk_seed_gives_back_a_plausible_share_of_sales(seeded):
+    """The bulk seed earns at the demo program's rate (docs/demo.md), and
+    keeps the tier each purchase was made in."""
+    from decimal import Decimal
+
+    from rewards.selectors.reward_rate import reward_rates
+
+    start = Purchase.objects.order_by("occurred_at").first().occurred_at
+    end = timezone.now() + timezone.timedelta(minutes=1)
+    (total,) = reward_rates(start=start, end=end)
+    assert Decimal("2") <= total.rate <= Decimal("10"), total
+    assert not Purchase.objects.filter(tier=None).exists()
+    by_tier = {r.label: r.rate for r in reward_rates(start=start, end=end, by="tier")}
+    assert by_tier["Bronze"] < by_tier["Gold"] <= Decimal("10")

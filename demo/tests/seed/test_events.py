@@ -22,7 +22,7 @@ def test_seed_demo_writes_past_gold_only_and_full_events_and_two_pages():
     past = [e for e in events if e.ends_at < now]
     assert len(past) == 1
     assert EventRsvp.objects.filter(event=past[0], checked_in_at__isnull=False).count()
-    assert [e.min_tier.name for e in events if e.min_tier] == ["Gold"]
+    assert [e.min_tier.name_en for e in events if e.min_tier] == ["Gold"]
     full = [e for e in events if e.going_count == e.capacity]
     assert len(full) == 1
     assert EventRsvp.objects.filter(event=full[0], status=RsvpStatus.WAITLIST).exists()

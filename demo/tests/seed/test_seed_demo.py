@@ -49,6 +49,7 @@ def test_seed_demo_creates_stores_staff_and_demo_customer():
     for username, group in [
         ("cashier", "Cashier"),
         ("manager", "Manager"),
+        ("manager2", "Manager"),
         ("marketer", "Marketer"),
     ]:
         user = User.objects.get(username=username)
@@ -166,7 +167,7 @@ def test_seed_demo_adds_a_club_plan_with_subscribers_and_a_partner():
 
     club = MembershipPlan.objects.get(name="Club")
     assert club.price == 99 and club.earn_multiplier == Decimal("1.50")
-    assert club.guaranteed_tier.name == "Silver"
+    assert club.guaranteed_tier.name_en == "Silver"
     subs = Subscription.objects.filter(plan=club)
     statuses = set(subs.values_list("status", flat=True))
     assert SubscriptionStatus.ACTIVE in statuses
@@ -175,3 +176,34 @@ def test_seed_demo_adds_a_club_plan_with_subscribers_and_a_partner():
     assert partner.stores.count() == 1
     assert Reward.objects.filter(funded_by=partner).count() == 1
     assert ledger_discrepancies() == []
+
+
+def test_seed_demo_gives_back_a_plausible_share_of_sales():
+    """docs/demo.md: about 2–5 % back on average, at most 10 % on any purchase
+    (the program's cap), by the effective reward rate the Program page shows."""
+    from django.utils import timezone
+
+    from rewards.models import ProgramSettings
+    from rewards.selectors.reward_rate import reward_rates
+
+    _seed()
+
+    conf = ProgramSettings.objects.get()
+    assert conf.earn_cap_percent == Decimal("10")
+    start = Purchase.objects.order_by("occurred_at").first().occurred_at
+    end = timezone.now() + timezone.timedelta(minutes=1)
+    (total,) = reward_rates(start=start, end=end)
+    assert total.purchases == Purchase.objects.count()
+    assert Decimal("2") <= total.rate <= Decimal("10"), total
+    for row in reward_rates(start=start, end=end, by="tier"):
+        assert row.rate is None or row.rate <= Decimal("10"), row
+    demo = Member.objects.get(email="demo@example.com")
+    (theirs,) = [
+        r
+        for r in reward_rates(start=start, end=end, by="tier")
+        if r.key == demo.account.tier_id
+    ] or [None]
+    assert theirs is None or theirs.rate <= Decimal("10")
+    for purchase in Purchase.objects.all():
+        worth = purchase.points_earned * conf.point_value
+        assert worth <= purchase.total * conf.earn_cap_percent / 100, purchase

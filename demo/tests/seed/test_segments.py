@@ -15,7 +15,7 @@ from campaigns.segments.selectors import segment_count
 from campaigns.tests.segments.test_conditions import make_member
 from demo.seed_segments import seed
 from members.tests.factories import StoreFactory
-from rewards.tests.factories import TierFactory
+from rewards.tests.factories import EarningRuleFactory, TierFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +23,9 @@ pytestmark = pytest.mark.django_db
 def test_demo_seed_saves_useful_segments_and_one_uploaded_list(marketer):
     kyiv = StoreFactory(code="kyiv-center", name="Київ · Центр")
     TierFactory(name="Gold", rank=3)
+    # The catalog knows the category "Bakery buyers" names (as the demo's
+    # bakery earning rule does; the segment builder refuses unknown ones).
+    EarningRuleFactory(category="bakery")
     members = [
         make_member(kyiv, email_consent=True, home_store=kyiv) for _ in range(15)
     ]

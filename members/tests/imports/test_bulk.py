@@ -237,7 +237,7 @@ def test_bulk_path_writes_what_member_enroll_writes(
     assert olena["account"][0] == 70
     assert [entry[:5] for entry in olena["entries"]] == [
         ("bonus", 50, 50, "Welcome bonus", "welcome:<pk>"),
-        ("bonus", 20, 70, "Profile completed", "profile:<pk>"),
+        ("bonus", 20, 70, "Bonus for completing the profile", "profile:<pk>"),
     ]
     assert [lot[:4] for lot in olena["lots"]] == [
         ("bonus", 50, 50, True),

@@ -5,11 +5,15 @@ import datetime as dt
 import re
 
 import pytest
+from django.conf import settings as django_settings
+from django.contrib.auth.forms import AuthenticationForm
 from django.core import mail
 from django.urls import get_resolver, reverse
 from django.utils import translation
+from django.utils.html import escape
 
 from members.cards import card_number_format
+from members.forms import LoginForm
 from members.models import Channel, ConsentSource, Member, OneTimeCode, User
 from members.services import OTP_MAX_ATTEMPTS, member_consent_set
 from members.tests.factories import MemberFactory, UserFactory
@@ -21,6 +25,8 @@ from rewards.services import (
     purchase_return_record,
 )
 from tests.url_walk import url_routes
+
+LANGUAGE_COOKIE = django_settings.LANGUAGE_COOKIE_NAME
 
 pytestmark = pytest.mark.django_db
 
@@ -268,8 +274,31 @@ def test_login_with_a_wrong_password_shows_an_error(client, customer):
     )
 
     assert response.status_code == 200
-    assert response.context["form"].non_field_errors()
+    assert response.context["form"].non_field_errors() == [
+        "This email and password do not match an account. Check both and try again."
+    ]
     assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize("language", ["en", "uk", "ru", "ro"])
+def test_login_form_speaks_of_the_email_it_takes_not_a_username(
+    client, customer, language
+):
+    client.cookies[LANGUAGE_COOKIE] = language
+    page = client.get(reverse("login")).text
+    wrong = client.post(
+        reverse("login"), {"username": "customer@example.com", "password": "x"}
+    ).text
+
+    with translation.override(language):
+        email = translation.gettext("Email")
+        ours = translation.gettext(LoginForm.error_messages["invalid_login"])
+        djangos = translation.gettext(
+            AuthenticationForm.error_messages["invalid_login"]
+        ) % {"username": User._meta.get_field("username").verbose_name}
+    assert f'<label class="form-label" for="id_username">{email}</label>' in page
+    assert escape(ours) in wrong
+    assert escape(djangos) not in wrong
 
 
 def test_login_page_renders_with_password_reset_and_signup_links(client):
@@ -412,7 +441,26 @@ def test_profile_saves_fields_and_splits_interests(logged_in):
     assert member.language == "ro"
     page = client.get(reverse("portal:profile"))
     assert 'value="coffee, books, running"' in page.text
-    assert '<html lang="ro">' in page.text  # the preferred language is the portal's too
+
+
+def test_saving_the_profile_keeps_the_interface_language(logged_in):
+    """The preferred language is for messages; the site stays in the language
+    chosen with the language switch."""
+    client, member = logged_in
+    client.post(reverse("set_language"), {"language": "ru", "next": "/"})
+
+    response = client.post(
+        reverse("portal:profile"),
+        {"email": "ivan@example.com", "language": "ro"},
+        follow=True,
+    )
+
+    member.refresh_from_db()
+    assert member.language == "ro"
+    assert client.cookies[LANGUAGE_COOKIE].value == "ru"
+    assert '<html lang="ru">' in response.text
+    with translation.override("ru"):
+        assert translation.gettext("Your profile is saved.") in response.text
 
 
 def test_profile_shows_the_service_error_on_the_email_field(logged_in, store):

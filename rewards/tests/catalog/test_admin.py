@@ -41,8 +41,8 @@ def _url(model: str, view: str, *args) -> str:
 
 
 REWARD_FORM = {
-    "name": "Tote bag",
-    "description": "Canvas",
+    "name_uk": "Tote bag",
+    "description_uk": "Canvas",
     "type": "gift",
     "value": "",
     "image_url": "",
@@ -70,7 +70,7 @@ class TestRewardAdmin:
         assert su_client.get(_url("reward", "add")).status_code == 200
         response = su_client.post(_url("reward", "add"), REWARD_FORM)
         assert response.status_code == 302, response.context["adminform"].form.errors
-        added = Reward.objects.get(name="Tote bag")
+        added = Reward.objects.get(name_uk="Tote bag")
         assert (added.points_cost, added.stock, added.is_active) == (400, 20, False)
 
     def test_add_refuses_a_discount_without_value(self, su_client):
@@ -89,7 +89,7 @@ class TestRewardAdmin:
         reward_redeem(member=member, reward=reward, idempotency_key="meanwhile")
         data = {
             **REWARD_FORM,
-            "name": "Free coffee",
+            "name_uk": "Free coffee",
             "points_cost": "150",
             "stock": "15",
             "voucher_valid_days": "30",

@@ -66,7 +66,7 @@ def test_redeem_issues_a_voucher_and_shows_it(logged_in, coffee):
     assert response.url == reverse("catalog:voucher", args=[voucher.code])
     assert member_balance_get(member_id=member.pk) == 50
     page = client.get(response.url)
-    assert "You took “Free coffee”. Show this voucher at the till." in [
+    assert "You redeemed “Free coffee”. Show this voucher at the till." in [
         str(m) for m in page.context["messages"]
     ]
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from members.tests.factories import MemberFactory
 from rewards.models import EarningRule, LedgerEntry, RuleKind, RuleStatus
+from rewards.selectors.program import program_settings_get
 from rewards.services import LineInput, purchase_record
 from rewards.tests.factories import EarningRuleFactory
 
@@ -27,7 +28,7 @@ def _url(view: str, *args) -> str:
 
 
 RULE_FORM = {
-    "name": "Coffee x2",
+    "name_uk": "Coffee x2",
     "kind": "multiplier",
     "status": "draft",
     "category": "coffee",
@@ -176,6 +177,42 @@ class TestSimulator:
         assert LedgerEntry.objects.count() == entries
         draft.refresh_from_db()
         assert draft.status == RuleStatus.DRAFT
+
+    def test_a_draft_shows_the_effective_reward_rate_with_and_without_it(
+        self, su_client, history
+    ):
+        draft = EarningRuleFactory(
+            name="Coffee x3", status=RuleStatus.DRAFT, multiplier=Decimal(3)
+        )
+        response = self._simulate(su_client, draft)
+        result = response.context["result"]
+        # 460 UAH of receipts: 460 points × 0.10 = 10 %, 1060 points = 23.04 %
+        assert result.sales == Decimal("460.00")
+        assert (result.rate_before, result.rate_after) == (
+            Decimal("10.00"),
+            Decimal("23.04"),
+        )
+        assert result.cap_percent is None
+        html = response.content.decode()
+        assert 'data-testid="rate-before">10%' in html
+        assert 'data-testid="rate-after">23.04%' in html
+        assert 'data-testid="capped"' not in html
+
+    def test_the_rates_are_under_today_s_cap(self, su_client, history):
+        conf = program_settings_get()
+        conf.earn_cap_percent = Decimal("15")
+        conf.save()
+        draft = EarningRuleFactory(
+            name="Coffee x3", status=RuleStatus.DRAFT, multiplier=Decimal(3)
+        )
+        response = self._simulate(su_client, draft)
+        result = response.context["result"]
+        # At most 15 % of each receipt: 180 UAH → 270 (not 380), 100 UAH → 150
+        # (not 300) twice, 80 UAH → 80.
+        assert (result.points_before, result.points_after) == (460, 650)
+        assert (result.capped_before, result.capped_after) == (0, 410)
+        assert result.rate_after == Decimal("14.13")
+        assert 'data-testid="capped">0 → 410' in response.content.decode()
 
     def test_a_change_is_compared_with_the_rule_it_replaces(self, su_client, history):
         active = EarningRuleFactory(name="Coffee x2", multiplier=Decimal(2))

@@ -205,7 +205,7 @@ class TestRuleOrderAndBreakdown:
         entry = earn_entry(buy(member, store, [COFFEE]))
         lines = earn_breakdown_explain(entry, currency="UAH")
         assert [(line["label"], line["points"]) for line in lines] == [
-            ("Base rate: 1 per UAH", 120),
+            ("Base rate: 1 per 1\u00a0UAH", 120),
             ("Coffee x2 (×2)", 120),
             ("Silver tier (×1.5)", 120),
         ]

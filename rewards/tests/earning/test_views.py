@@ -39,7 +39,7 @@ def test_statement_explains_why_a_purchase_earned_its_points(logged_in, store):
     )
     page = client.get(reverse("rewards:statement")).content.decode()
     assert "Why you got these points" in page
-    assert "Base rate: 1 per UAH" in page
+    assert "Base rate: 1 per 1\u00a0UAH" in page
     assert "Coffee week (×2)" in page
 
 

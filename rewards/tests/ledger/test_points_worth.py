@@ -65,7 +65,11 @@ def _api(client, member, cashier):
 
 # Each surface: how to read it, what it must say, what it must not.
 SURFACES = {
-    "portal dashboard": (_dashboard, ["10.00 UAH", "40 points are pending"], ["14.00"]),
+    "portal dashboard": (
+        _dashboard,
+        ["10.00\u00a0UAH", "40 points are pending"],
+        ["14.00"],
+    ),
     "Counter": (_counter, ["10.00\u00a0UAH", "40 more points are pending"], ["14.00"]),
     "till API": (_api, ["100 spendable, 40 pending"], []),
 }

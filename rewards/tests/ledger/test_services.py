@@ -234,13 +234,13 @@ class TestEarning:
         buy(store, member, "R2", "10000000.00")
 
         with pytest.raises(
-            Conflict, match=r"^The balance would exceed 2147483647 points\.$"
+            Conflict, match=r"^The balance would exceed 2,147,483,647 points\.$"
         ):
             purchase_record(
                 store=store, member=member, receipt_id="R3", total="10000000.00"
             )
         with pytest.raises(
-            Conflict, match=r"^The balance would exceed 2147483647 points\.$"
+            Conflict, match=r"^The balance would exceed 2,147,483,647 points\.$"
         ):
             points_adjust(
                 member=member, points=10**9, reason="Too much", created_by=None

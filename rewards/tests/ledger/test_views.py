@@ -92,10 +92,10 @@ def test_statement_explains_each_entry_with_the_balance_after(logged_in):
 
     assert response.status_code == 200
     text = response.text
-    assert "Purchase 03/10/2026, Shop 2, 412.50\u00a0UAH → +412 points" in text
+    assert "Purchase 10 March 2026, Shop 2, 412.50\u00a0UAH → +412 points" in text
     assert "Discount of 10.00\u00a0UAH at Shop 2 → -100 points" in text
     assert (
-        "Return of 12.50\u00a0UAH from the purchase of 03/10/2026 at Shop 2 → -12 points"
+        "Return of 12.50\u00a0UAH from the purchase of 10 March 2026 at Shop 2 → -12 points"
         in text
     )
     assert "Adjustment by staff: Broken coffee machine → +7 points" in text

@@ -42,8 +42,8 @@ def _url(model: str, view: str, *args) -> str:
 
 
 PLAN_FORM = {
-    "name": "Gold club",
-    "description": "More points",
+    "name_uk": "Gold club",
+    "description_uk": "More points",
     "is_active": "on",
     "price": "199.00",
     "period_months": "1",
@@ -77,7 +77,7 @@ class TestPlanAdmin:
             su_client.get(_url("membershipplan", "change", plan.pk)).status_code == 200
         )
         response = su_client.post(
-            _url("membershipplan", "change", plan.pk), {**PLAN_FORM, "name": "Club+"}
+            _url("membershipplan", "change", plan.pk), {**PLAN_FORM, "name_uk": "Club+"}
         )
         assert response.status_code == 302
         plan.refresh_from_db()

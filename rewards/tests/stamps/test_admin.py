@@ -58,8 +58,8 @@ def _url(model: str, view: str, *args) -> str:
 
 def _form(reward, **extra):
     return {
-        "name": "Bakery card",
-        "description": "Six visits, a croissant.",
+        "name_uk": "Bakery card",
+        "description_uk": "Six visits, a croissant.",
         "active": "on",
         "trigger": "min_spend",
         "category": "",
@@ -91,7 +91,7 @@ class TestStampProgramAdmin:
             _url("stampprogram", "add"), _form(reward, stores=[store.pk])
         )
         assert response.status_code == 302, response.context["adminform"].form.errors
-        program = StampProgram.objects.get(name="Bakery card")
+        program = StampProgram.objects.get(name_uk="Bakery card")
         assert (program.trigger, program.min_spend) == ("min_spend", Decimal("150.00"))
         assert list(program.stores.all()) == [store]
 
@@ -132,7 +132,7 @@ class TestStampProgramAdmin:
         assert su_client.get(url).status_code == 200
         data = _form(
             coffee_card.reward,
-            name="Coffee card 2",
+            name_uk="Coffee card 2",
             trigger="unit",
             category="coffee",
             min_spend="",
@@ -145,7 +145,7 @@ class TestStampProgramAdmin:
     def test_the_rule_is_fixed_once_cards_exist(self, su_client, coffee_card, card):
         url = _url("stampprogram", "change", coffee_card.pk)
         response = su_client.post(
-            url, _form(coffee_card.reward, name="Coffee card", trigger="purchase")
+            url, _form(coffee_card.reward, name_uk="Coffee card", trigger="purchase")
         )
         assert response.status_code == 302, response.context["adminform"].form.errors
         coffee_card.refresh_from_db()

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.db.models import Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from members.errors import Conflict
 from rewards.models import (
@@ -27,6 +27,12 @@ from rewards.services import (
     tiers_downgrade_due,
 )
 from rewards.tests.factories import RewardFactory, TierFactory
+
+
+def _en(row) -> str:
+    with translation.override("en"):
+        return row.reason_text()
+
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +86,11 @@ def test_first_purchase_gives_the_first_tier_with_its_reason(member, store, tier
         None,
         tiers["bronze"],
     )
-    assert entry.reason == "Spent 500.00 UAH in 12 months"
+    assert (entry.reason_code, entry.reason_params) == (
+        "tier_spend_months",
+        {"amount": "500.00", "currency": "UAH", "months": 12},
+    )
+    assert _en(entry) == "Spent in the last 12 months: 500.00\xa0UAH"
     assert entry.value == Decimal("500.00")
 
 
@@ -99,7 +109,8 @@ def test_upgrade_happens_on_the_qualifying_purchase(member, store, tiers):
         tiers["silver"],
         tiers["gold"],
     )
-    assert last.reason == "Spent 5 240.00 UAH in 12 months"
+    assert last.reason_params["amount"] == "5240.00"
+    assert _en(last) == "Spent in the last 12 months: 5,240.00\xa0UAH"
     assert TierHistory.objects.filter(member=member).count() == 2
 
 
@@ -147,7 +158,9 @@ def test_points_earned_qualification_counts_earn_entries_not_the_balance(member,
     _buy(member, store, "100.00", "r2")
 
     assert _tier(member).name == "Star"
-    assert TierHistory.objects.get().reason == "Earned 300 points in 12 months"
+    assert _en(TierHistory.objects.get()) == (
+        "Points earned in the last 12 months: 300"
+    )
 
 
 def test_visits_qualification_counts_purchases(member, store):
@@ -164,7 +177,7 @@ def test_visits_qualification_counts_purchases(member, store):
     _buy(member, store, "5.00", "r3")
 
     assert _tier(member).name == "Regular"
-    assert TierHistory.objects.get().reason == "3 visits in 12 months"
+    assert _en(TierHistory.objects.get()) == "Visits in the last 12 months: 3"
 
 
 def test_calendar_year_window_ignores_last_year(member, store):
@@ -183,7 +196,7 @@ def test_calendar_year_window_ignores_last_year(member, store):
     _buy(member, store, "700.00", "r3")
 
     assert _tier(member).name == "Year club"
-    assert TierHistory.objects.get().reason == f"Spent 1 000.00 UAH in {now.year}"
+    assert _en(TierHistory.objects.get()) == (f"Spent in {now.year}: 1,000.00\xa0UAH")
 
 
 def test_downgrade_waits_for_the_grace_days_then_moves_one_step(member, store, tiers):
@@ -207,8 +220,11 @@ def test_downgrade_waits_for_the_grace_days_then_moves_one_step(member, store, t
         tiers["gold"],
         tiers["silver"],
     )
-    assert down.reason == (
-        "Spent 0.00 UAH in 12 months, below 5 000.00 for Gold after 10 grace days"
+    assert down.reason_code == "tier_below"
+    assert down.reason_params["tier_id"] == tiers["gold"].pk
+    assert _en(down) == (
+        "Spent in the last 12 months: 0.00\xa0UAH, below 5,000.00\xa0UAH for Gold "
+        "after 10 days of grace"
     )
 
 

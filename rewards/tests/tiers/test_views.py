@@ -1,15 +1,16 @@
 """Customer pages of tiers: the dashboard's progress to the next tier, the tiers page
 and the catalog's tier badge."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 
-from rewards.services import purchase_record
-from rewards.tests.factories import RewardFactory, TierFactory
+from members.formatting import date_format
+from rewards.services import purchase_record, subscription_sell, tiers_downgrade_due
+from rewards.tests.factories import MembershipPlanFactory, RewardFactory, TierFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -35,8 +36,10 @@ def logged_in(client, customer):
     return client, member
 
 
-def _buy(member, store, total, receipt):
-    return purchase_record(store=store, member=member, receipt_id=receipt, total=total)
+def _buy(member, store, total, receipt, **kw):
+    return purchase_record(
+        store=store, member=member, receipt_id=receipt, total=total, **kw
+    )
 
 
 def test_dashboard_shows_tier_progress_sentence_and_bar(logged_in, store, tiers):
@@ -49,7 +52,7 @@ def test_dashboard_shows_tier_progress_sentence_and_bar(logged_in, store, tiers)
 
     assert 'data-testid="tier-name">Bronze<' in page
     assert (
-        f"Spend 240.00\u00a0UAH more by {date_format(deadline, 'j F Y')} to reach Silver."
+        f"Spend 240.00\u00a0UAH more by {date_format(deadline)} to reach Silver."
         in page
     )
     assert 'aria-valuenow="76"' in page
@@ -58,7 +61,9 @@ def test_dashboard_shows_tier_progress_sentence_and_bar(logged_in, store, tiers)
     assert "Bronze is yours to keep." in page
 
 
-def test_dashboard_says_what_keeps_a_tier_with_a_threshold(logged_in, store, tiers):
+def test_dashboard_says_nothing_about_keeping_a_tier_already_safe(
+    logged_in, store, tiers
+):
     client, member = logged_in
     _buy(member, store, "1200.00", "r1")
 
@@ -66,10 +71,68 @@ def test_dashboard_says_what_keeps_a_tier_with_a_threshold(logged_in, store, tie
 
     assert 'data-testid="tier-name">Silver<' in page
     assert "You are in the highest tier." in page
+    assert 'data-testid="tier-keep"' not in page
+    assert "stays yours while you reach" not in page
+
+
+def test_dashboard_says_what_to_spend_by_when_to_keep_a_tier(logged_in, store, tiers):
+    """Below the threshold: the amount missing and the day the nightly
+    downgrade would move the member down (the grace days after it started)."""
+    client, member = logged_in
+    long_ago = timezone.now() - dt.timedelta(days=400)
+    _buy(member, store, "1000.00", "r1", occurred_at=long_ago, recorded_at=long_ago)
+    _buy(member, store, "300.00", "r2")
+    today = timezone.localdate()
+    assert tiers_downgrade_due(today=today) == 0  # the grace period starts
+    member.account.refresh_from_db()
+    assert member.account.tier_lapsed_on == today
+    deadline = today + dt.timedelta(days=tiers[1].grace_days)
+
+    page = client.get(reverse("portal:dashboard")).content.decode()
+
+    assert 'data-testid="tier-name">Silver<' in page
     assert (
-        "Silver stays yours while you reach 1,000.00\u00a0UAH in 12 months; "
-        "you have 1,200.00\u00a0UAH now." in page
+        f"To keep Silver, spend 700.00\u00a0UAH more by "
+        f"{date_format(deadline)}." in page
     )
+
+
+def test_a_membership_that_guarantees_the_tier_needs_nothing_to_keep_it(
+    logged_in, store, tiers
+):
+    client, member = logged_in
+    long_ago = timezone.now() - dt.timedelta(days=400)
+    _buy(member, store, "1000.00", "r1", occurred_at=long_ago, recorded_at=long_ago)
+    plan = MembershipPlanFactory(guaranteed_tier=tiers[1])
+    subscription_sell(member=member, plan=plan, store=store, receipt_id="M-1")
+
+    page = client.get(reverse("portal:dashboard")).content.decode()
+
+    assert 'data-testid="tier-name">Silver<' in page
+    assert "To keep Silver" not in page
+
+
+def test_a_new_member_sees_an_empty_bar_towards_the_first_tier(logged_in, tiers):
+    client, _member = logged_in
+
+    page = client.get(reverse("portal:dashboard")).content.decode()
+
+    assert 'data-testid="tier-name">No tier yet<' in page
+    assert 'aria-valuenow="0"' in page and 'data-width-percent="0"' in page
+    assert "Your next purchase makes you Bronze." in page
+    assert "0.00\u00a0UAH" not in page
+
+
+def test_a_new_member_bar_measures_a_first_tier_with_a_threshold(logged_in, store):
+    TierFactory(name="Silver", rank=2, threshold=Decimal("1000"))
+    client, member = logged_in
+    purchase_record(store=store, member=member, receipt_id="r1", total="250.00")
+
+    page = client.get(reverse("portal:dashboard")).content.decode()
+
+    assert 'data-testid="tier-name">No tier yet<' in page
+    assert 'data-width-percent="25"' in page
+    assert "Spend 750.00\u00a0UAH more by " in page
 
 
 def test_dashboard_without_tiers_shows_no_tier_card(logged_in):
@@ -124,6 +187,9 @@ def test_tiers_page_lists_tiers_and_benefits(logged_in, tiers):
     client, _member = logged_in
     page = client.get(reverse("catalog:tiers")).content.decode()
     assert "Reach 1,000.00\u00a0UAH in 12 months." in page
+    # Bronze has no threshold: no "Reach 0.00 UAH".
+    assert "Yours with your first purchase." in page
+    assert "Reach 0" not in page
     assert "Points × 1.25 on every purchase." in page
     assert "Free delivery" in page
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rewards', '0013_points_from_members'),
+        ('rewards', '0017_content_in_every_language'),
     ]
 
     operations = [

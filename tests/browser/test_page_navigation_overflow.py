@@ -1,0 +1,154 @@
+"""The customer portal's navigation fits every window in every language, and
+every destination in it can be reached as a person would: open the menu (the
+toggler on narrow windows), open the account menu, see the link, follow it.
+
+The menu's destinations are read from the rendered menu itself, and checked
+against the portal's own URL names (from the resolver): a page added later
+without a menu item, and without a reason here why it has none, fails."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.urls import resolve, reverse
+from playwright.sync_api import expect
+
+from members.tests.factories import MemberFactory, StoreFactory, UserFactory
+from tests.url_walk import url_routes
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+WIDTHS = (360, 768, 1280, 1920)
+HEIGHT = 900
+LANGUAGES = ("uk", "ru", "ro", "en")
+
+# Namespaces of the customer portal's pages.
+PORTAL_NAMESPACES = {"portal", "catalog", "rewards", "campaigns", "analytics"}
+# Portal URLs without parameters that are no menu destination, and why.
+NOT_IN_MENU = {
+    "portal:home": "the brand link; sends a member to the dashboard",
+    "portal:signup": "for visitors, in the bar when logged out",
+    "portal:signup_verify": "a step of signing up",
+    "portal:privacy_export": "linked from Preferences",
+    "portal:privacy_delete": "linked from Preferences",
+    "catalog:redeem": "POST only, the catalog's redeem buttons",
+    "campaigns:complaint_new": "linked from Feedback",
+    "campaigns:email_webhook": "for the email provider",
+    "campaigns:sms_webhook": "for the SMS provider",
+}
+
+
+def _menu_url_names() -> set[str]:
+    """Every portal page without URL parameters that should be in the menu."""
+    return {
+        name
+        for route, name, _pattern in url_routes()
+        if name.split(":")[0] in PORTAL_NAMESPACES
+        and "<" not in route
+        and name not in NOT_IN_MENU
+    }
+
+
+def _overflow(page) -> int:
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+def _open_menus(page) -> None:
+    toggler = page.locator(".navbar-toggler")
+    if toggler.is_visible():
+        toggler.click()
+        expect(page.locator("#portal-nav")).to_have_class(
+            "navbar-collapse collapse show"
+        )  # shown, the animation over
+    account = page.locator("#account-menu")
+    account.click()
+    expect(account).to_have_attribute("aria-expanded", "true")
+
+
+def test_menu_fits_and_reaches_every_destination_at_all_widths_and_languages(
+    page, live_server
+):
+    store = StoreFactory(code="nav", name="Nav Street")
+    user = UserFactory(username="nav@example.com")
+    MemberFactory(store=store, user=user, email="nav@example.com")
+    page.set_default_timeout(5_000)
+    page.goto(live_server.url + reverse("login"))
+    page.locator("#id_username").fill("nav@example.com")
+    page.locator("#id_password").fill("pass-word-123")
+    page.locator("#content form button[type=submit]").click()
+    expect(page).to_have_url(live_server.url + reverse("portal:dashboard"))
+    dashboard = live_server.url + reverse("portal:dashboard")
+    wanted = _menu_url_names()
+    problems: list[str] = []
+
+    for language in LANGUAGES:
+        page.context.add_cookies(
+            [
+                {
+                    "name": settings.LANGUAGE_COOKIE_NAME,
+                    "value": language,
+                    "url": live_server.url,
+                }
+            ]
+        )
+        checked: set[str] = set()
+        for width in WIDTHS:
+            where = f"{language} {width}px"
+            page.set_viewport_size({"width": width, "height": HEIGHT})
+            page.goto(dashboard)
+            expect(page.locator("html")).to_have_attribute("lang", language)
+            if (extra := _overflow(page)) > 0:
+                problems.append(f"{where}: the page is {extra}px wider than the window")
+            _open_menus(page)
+            if (extra := _overflow(page)) > 0:
+                problems.append(f"{where}: with the menu open, {extra}px too wide")
+
+            links = page.locator("#portal-nav a[href]:not([href='#'])")
+            hrefs = []
+            for i in range(links.count()):
+                link = links.nth(i)
+                link.scroll_into_view_if_needed()
+                expect(link).to_be_visible()
+                expect(link).to_be_in_viewport()
+                hrefs.append(link.get_attribute("href"))
+            for control in (
+                page.locator("#language-select"),
+                page.locator("#portal-nav form[action$='/logout/'] button"),
+            ):
+                control.scroll_into_view_if_needed()
+                expect(control).to_be_in_viewport()
+
+            names = {resolve(href).view_name for href in hrefs}
+            if missing := wanted - names:
+                problems.append(f"{where}: no menu item for {sorted(missing)}")
+            for href in set(hrefs) - checked:
+                status = page.request.get(live_server.url + href).status
+                if status != 200:
+                    problems.append(f"{where}: {href} answers {status}")
+                checked.add(href)
+
+    assert problems == []
+
+
+def test_the_active_page_is_marked_in_the_menu(page, live_server):
+    store = StoreFactory(code="nav", name="Nav Street")
+    user = UserFactory(username="nav@example.com")
+    MemberFactory(store=store, user=user, email="nav@example.com")
+    page.set_default_timeout(5_000)
+    page.goto(live_server.url + reverse("login"))
+    page.locator("#id_username").fill("nav@example.com")
+    page.locator("#id_password").fill("pass-word-123")
+    page.locator("#content form button[type=submit]").click()
+
+    statement = reverse("rewards:statement")
+    page.goto(live_server.url + statement)
+    current = page.locator("#portal-nav [aria-current='page']")
+    expect(current).to_have_count(1)
+    expect(current).to_have_attribute("href", statement)
+    # The account menu that holds it says so while closed.
+    expect(page.locator("#account-menu")).to_have_class(
+        "nav-link dropdown-toggle active"
+    )
