@@ -63,7 +63,7 @@ def test_admin_upload_makes_the_thumbnail(client, admin_user):
     )
 
     assert response.status_code == 302, response.context["adminform"].form.errors
-    reward = Reward.objects.get(name="Tote bag")
+    reward = Reward.objects.get(name_uk="Tote bag")
     assert reward.image.name.startswith("rewards/coffee")
     assert reward.image_thumbnail.name.startswith("rewards/thumbs/coffee")
     thumb = _stored(reward.image_thumbnail.name)
@@ -80,7 +80,7 @@ def test_admin_refuses_a_file_that_is_not_a_picture(client, admin_user):
     )
     assert response.status_code == 200
     assert "image" in response.context["adminform"].form.errors
-    assert not Reward.objects.filter(name="Tote bag").exists()
+    assert not Reward.objects.filter(name_uk="Tote bag").exists()
 
 
 def test_a_new_picture_makes_a_new_thumbnail_and_none_drops_it():
