@@ -110,7 +110,8 @@ def test_logging_out_forgets_the_offline_card(page, context, live_server, card_m
     _wait_until_the_worker_controls(page)
     expect(page.locator("#card-page")).to_have_attribute("data-offline-ready", "yes")
 
-    page.locator("form[action='/accounts/logout/'] button").click()
+    page.locator("#account-menu").click()  # the menu that holds "Log out"
+    page.locator("#portal-nav form[action$='/logout/'] button").click()
     expect(page).to_have_url(live_server.url + reverse("portal:home"))
     kept = page.evaluate(
         "caches.open('loyalty-card-v1').then(c => c.keys()).then(k => k.length)"
