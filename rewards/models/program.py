@@ -42,7 +42,7 @@ class ProgramSettings(models.Model):
         help_text=_("Discount given at the till for one redeemed point."),
     )
     earn_cap_percent = models.DecimalField(
-        _("cap on the points of one purchase (% of its amount)"),
+        _("cap on the points of one purchase, percent of its amount"),
         max_digits=5,
         decimal_places=2,
         null=True,

@@ -52,10 +52,6 @@ class TestEveryCode:
                 if plain:
                     assert str(value) in text, (code, key, text)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="locale/ gets the reason messages from the lead: remove this mark then",
-    )
     @pytest.mark.parametrize("language", ("uk", "ru", "ro"))
     def test_every_code_is_translated(self, language):
         same = [
