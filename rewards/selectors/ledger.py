@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
+from django.conf import settings
 from django.db.models import Min, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.timezone import localtime
@@ -123,6 +124,9 @@ EXPLAIN_FIELDS = (
     "voucher__code",
     "voucher__status",
     "voucher__reward__name",
+    # The reward's name is translated (modeltranslation): reading it reads the
+    # reader's language's column, then the fallbacks, so every language's column.
+    *(f"voucher__reward__name_{code}" for code, _name in settings.LANGUAGES),
     "expired_lot__earned_at",
 )
 

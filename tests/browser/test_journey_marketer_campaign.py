@@ -46,6 +46,10 @@ def test_marketer_writes_previews_sends_and_reads_the_figures(
     page.locator("#id_segment").select_option(label="Everyone")
     page.locator("#id_channel").select_option("email")
     page.locator("#id_holdout_percent").fill("20")
+    # The texts have a tab per language (the default language open): the
+    # marketer opens English, and its fields show instead.
+    page.locator("#variants-group").get_by_role("tab", name="EN").first.click()
+    expect(page.locator("#id_variants-0-subject_uk")).to_be_hidden()
     page.locator("#id_variants-0-subject_en").fill("Hello {{ first_name }}")
     page.locator("#id_variants-0-body_en").fill(
         "You have {{ balance }} points, {{ first_name }}."

@@ -88,6 +88,10 @@ def test_marketer_builds_a_segment_schedules_a_campaign_and_reads_its_figures(
     page.locator("#id_channel").select_option("email")
     page.locator("#id_scheduled_at_0").fill(due.strftime("%Y-%m-%d"))
     page.locator("#id_scheduled_at_1").fill(due.strftime("%H:%M:%S"))
+    # The texts have a tab per language (the default language open): the
+    # marketer opens English, and its fields show instead.
+    page.locator("#variants-group").get_by_role("tab", name="EN").first.click()
+    expect(page.locator("#id_variants-0-subject_uk")).to_be_hidden()
     page.locator("#id_variants-0-subject_en").fill("Gold weekend, {{ first_name }}")
     page.locator("#id_variants-0-body_en").fill(
         "{{ first_name }}, double points this weekend."

@@ -102,6 +102,7 @@ def test_demo_seed_hook_maps_rewards_and_fills_the_tables(store):
 
     from analytics.models import CoPurchase, RewardCategory
     from demo import seed_recommendations as demo_recs
+    from demo.texts import translations
     from rewards.tests.factories import RewardFactory
 
     (member,) = members_make(1, store)
@@ -117,13 +118,14 @@ def test_demo_seed_hook_maps_rewards_and_fills_the_tables(store):
             )
         ],
     )
-    coffee = RewardFactory(name="Безкоштовна кава")
+    # Made as the demo makes it: the demo text in every language.
+    coffee = RewardFactory(**translations("name", "Безкоштовна кава"))
     out = StringIO()
     command = SimpleNamespace(rewards=[coffee], end=NOW, stdout=out)
     demo_recs.seed(command=command)
-    assert set(RewardCategory.objects.values_list("category", flat=True)) == {
-        "coffee",
-        "beans",
+    assert set(RewardCategory.objects.values_list("reward_id", "category")) == {
+        (coffee.pk, "coffee"),
+        (coffee.pk, "beans"),
     }
     assert MemberRFM.objects.count() == 1
     assert CoPurchase.objects.count() == 2

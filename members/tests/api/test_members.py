@@ -520,6 +520,8 @@ def test_detail_shows_member_balance_and_last_ten_entries(till, member, store, p
         "balance_after": body["points_balance"],
         "created_at": activity[0]["created_at"],
         "reason": f"Discount on receipt d1 at {store.code}",
+        "reason_code": "redemption_discount",
+        "reason_params": {"receipt": "d1", "store": store.code},
     }
     assert activity[1]["kind"] == LedgerKind.EARN
     assert activity[1]["points"] == 21

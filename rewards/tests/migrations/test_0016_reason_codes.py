@@ -60,7 +60,7 @@ LEDGER = [
     ),
     (
         _entry("Points earned 2025-03-01 expired", "expire"),
-        "Points earned on 03/01/2025 expired",
+        "Points earned on 1 March 2025 expired",
     ),
     (_entry("Welcome bonus", "bonus", "welcome:1"), "Welcome bonus"),
     (
