@@ -36,6 +36,10 @@ ALLOWED = {
         "{{ event.starts_at|date:'c' }}",
     ): "the <time datetime> attribute: ISO 8601 for browsers and calendars",
     (
+        "templates/portal/card.html",
+        "{{ balance_at|date:'c' }}",
+    ): "the <time datetime> attribute the offline card reads back: ISO 8601",
+    (
         "templates/admin/analytics/base.html",
         "{{ period.first|date:'Y-m' }}",
     ): "the value of an <input type=month>: the form the browser reads",
