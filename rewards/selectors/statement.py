@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from members.formatting import (
     date_format,
@@ -40,10 +41,12 @@ def _bonus_name(entry: LedgerEntry) -> str:
 
 def ledger_entry_explain(entry: LedgerEntry, *, currency: str) -> str:
     """A sentence that says where an entry's points came from, in the active language."""
-    points = signed_number_format(entry.points)
+    points = ngettext("%(points)s point", "%(points)s points", abs(entry.points)) % {
+        "points": signed_number_format(entry.points)
+    }
     if entry.kind == LedgerKind.EARN and entry.purchase_id:
         p = entry.purchase
-        return _("Purchase %(date)s, %(store)s, %(amount)s → %(points)s points") % {
+        return _("Purchase %(date)s, %(store)s, %(amount)s → %(points)s") % {
             "date": date_format(localtime(p.occurred_at)),
             "store": p.store.name,
             "amount": money_format(p.total, currency),
@@ -52,7 +55,7 @@ def ledger_entry_explain(entry: LedgerEntry, *, currency: str) -> str:
     if entry.kind == LedgerKind.CLAWBACK and entry.purchase_return_id:
         r = entry.purchase_return
         return _(
-            "Return of %(amount)s from the purchase of %(date)s at %(store)s → %(points)s points"
+            "Return of %(amount)s from the purchase of %(date)s at %(store)s → %(points)s"
         ) % {
             "amount": money_format(r.amount, currency),
             "date": date_format(localtime(r.purchase.occurred_at)),
@@ -61,13 +64,13 @@ def ledger_entry_explain(entry: LedgerEntry, *, currency: str) -> str:
         }
     if entry.kind == LedgerKind.REDEEM and entry.redemption_id:
         r = entry.redemption
-        return _("Discount of %(amount)s at %(store)s → %(points)s points") % {
+        return _("Discount of %(amount)s at %(store)s → %(points)s") % {
             "amount": money_format(r.discount, currency),
             "store": r.store.name,
             "points": points,
         }
     if entry.kind == LedgerKind.REDEEM and entry.voucher_id:
-        return _("Reward “%(reward)s”, voucher %(code)s → %(points)s points") % {
+        return _("Reward “%(reward)s”, voucher %(code)s → %(points)s") % {
             "reward": entry.voucher.reward.name,
             "code": entry.voucher.code,
             "points": points,
@@ -76,24 +79,21 @@ def ledger_entry_explain(entry: LedgerEntry, *, currency: str) -> str:
         values = {"code": entry.voucher.code, "points": points}
         if entry.voucher.status == VoucherStatus.CANCELLED:
             return (
-                _("Voucher %(code)s cancelled, points returned → %(points)s points")
-                % values
+                _("Voucher %(code)s cancelled, points returned → %(points)s") % values
             )
-        return (
-            _("Voucher %(code)s expired, points returned → %(points)s points") % values
-        )
+        return _("Voucher %(code)s expired, points returned → %(points)s") % values
     if entry.kind == LedgerKind.BONUS:
-        return _("%(bonus)s → %(points)s points") % {
+        return _("%(bonus)s → %(points)s") % {
             "bonus": _bonus_name(entry),
             "points": points,
         }
     if entry.kind == LedgerKind.EXPIRE and hasattr(entry, "expired_lot"):
-        return _("Points earned on %(date)s expired → %(points)s points") % {
+        return _("Points earned on %(date)s expired → %(points)s") % {
             "date": date_format(localtime(entry.expired_lot.earned_at)),
             "points": points,
         }
     if entry.kind == LedgerKind.ADJUST:
-        return _("Adjustment by staff: %(reason)s → %(points)s points") % {
+        return _("Adjustment by staff: %(reason)s → %(points)s") % {
             "reason": entry.reason_text(),
             "points": points,
         }

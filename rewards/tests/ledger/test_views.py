@@ -241,7 +241,7 @@ def test_statement_explains_entries_in_the_customers_language(logged_in, lang):
 
     with translation.override(lang):
         sentence = translation.gettext(
-            "Purchase %(date)s, %(store)s, %(amount)s → %(points)s points"
+            "Purchase %(date)s, %(store)s, %(amount)s → %(points)s"
         )
     assert sentence.startswith("Purchase") is False
     head = sentence.split("%(")[0]  # the translated words before the first value

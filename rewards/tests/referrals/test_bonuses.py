@@ -3,7 +3,7 @@
 import datetime as dt
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from members.errors import Conflict
 from members.models import Member
@@ -210,3 +210,26 @@ def test_birthday_gift_voucher_once_a_year_under_the_same_rules(bonuses):
         (member.pk, "Birthday cake", 0)
     ]
     assert not [k for k, _p in _bonuses(member) if k.startswith("birthday:")]
+
+
+@pytest.mark.parametrize(
+    ("language", "points", "sentence"),
+    [
+        ("en", 1, "Welcome bonus → +1 point"),
+        ("en", 2, "Welcome bonus → +2 points"),
+        ("uk", 1, "Вітальний бонус → +1 бал"),
+        ("uk", 3, "Вітальний бонус → +3 бали"),
+        ("uk", 5, "Вітальний бонус → +5 балів"),
+    ],
+)
+def test_statement_sentence_counts_points_in_the_languages_plural(
+    store, language, points, sentence
+):
+    """The count of points in a statement line takes the plural form its number
+    needs (1 point, 2 points; 1 бал, 3 бали, 5 балів), not one fixed word."""
+    BonusSettings.objects.update_or_create(pk=1, defaults={"welcome_points": points})
+    member = member_enroll(phone="+380671110009", store=store)
+    entry = LedgerEntry.objects.get(idempotency_key=f"welcome:{member.pk}")
+
+    with translation.override(language):
+        assert ledger_entry_explain(entry, currency="UAH") == sentence
