@@ -174,6 +174,9 @@ MANAGER_ONLY = [
     "rewards.change_programsettings",
     "rewards.add_reward",
     "rewards.change_reward",
+    "rewards.view_category",  # item categories' names in every language
+    "rewards.add_category",
+    "rewards.change_category",
     "rewards.add_stampprogram",
     "rewards.change_stampprogram",
     "rewards.change_subscription",  # the cancel action

@@ -60,7 +60,13 @@ GRANT_CODE = re.compile(
 # Rights given in ROLES after the history ended, per role: a fresh migrate of the
 # history lacks exactly these (the sync after it adds them).
 ADDED_SINCE_HISTORY = {
-    "Manager": {"members.view_branding", "members.change_branding"},
+    "Manager": {
+        "members.view_branding",
+        "members.change_branding",
+        "rewards.view_category",
+        "rewards.add_category",
+        "rewards.change_category",
+    },
 }
 
 FRESH_MIGRATE = """
