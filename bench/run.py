@@ -131,8 +131,9 @@ def bench_earn(ctx: Context) -> list[str]:
                 )
                 eid = conn.execute(
                     "INSERT INTO rewards_ledgerentry (account_id, kind, points, balance_after, reason,"
-                    " purchase_id, created_at, breakdown)"
-                    " VALUES (%s,'earn',123,0,'raw',%s,now(),'[]') RETURNING id",
+                    " reason_code, reason_params, purchase_id, created_at, breakdown)"
+                    " VALUES (%s,'earn',123,0,'raw','purchase_earn','{}',%s,now(),'[]')"
+                    " RETURNING id",
                     (account_ids[member_id], pid),
                 ).fetchone()[0]
                 conn.execute(  # the points lot the credit opens

@@ -24,7 +24,7 @@ BEFORE = [
     ("campaigns", "0013_complaint_adjustment_in_rewards"),
 ]
 AFTER = [
-    ("rewards", "0017_content_in_every_language"),
+    ("rewards", "0018_reward_picture"),
     ("campaigns", "0014_content_in_every_language"),
 ]
 DEFAULT = settings.MODELTRANSLATION_DEFAULT_LANGUAGE

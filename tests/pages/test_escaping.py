@@ -29,6 +29,7 @@ from django.db import connection, models
 from campaigns.models import Campaign, OutboxEntry
 from demo.data import DEMO_EMAIL
 from members.models import Channel, Member, User
+from members.services.branding import branding_ensure
 from rewards.models import AnomalyFlag, AnomalyRule, AnomalySubject
 from tests.pages.test_url_inventory import CUSTOMER, PUBLIC
 from tests.url_walk import url_routes
@@ -313,6 +314,9 @@ def _html(response) -> str:
 
 
 def test_markup_typed_anywhere_comes_out_escaped_on_every_page(client, staff_groups):
+    # The one-row settings a migration creates: a transactional test before this
+    # one on the same worker may have emptied them (PostgreSQL runs those).
+    branding_ensure()
     call_command("seed_demo", members=30, months=3, stdout=StringIO())
     member = Member.objects.get(email=DEMO_EMAIL)
     # What the demo has none of: a flag for review, a kept copy of an email.
