@@ -22,8 +22,11 @@ Two choices are the program's, not CLDR's, and made here once:
   change lists) say the same through FORMAT_MODULE_PATH (loyalty_site/formats/).
   Files for machines (CSV, JSON, the API) write ISO 8601 instead.
 
-Plural forms are not here: they are gettext's (`ngettext`,
+Plural forms of the program's own sentences are gettext's (`ngettext`,
 `{% blocktranslate count %}`), with the count written by `number_format`.
+Words that staff write themselves (a campaign text's `|plural:"бал,бали,балів"`)
+take their form by `plural_form`: CLDR's rule of the language, the forms given
+in the order its gettext catalog has them (PLURAL_CATEGORIES).
 
 The program's currency lives in rewards (ProgramSettings), above this app: rewards
 plugs its reader in with `currency_source_register` from its AppConfig.ready().
@@ -67,6 +70,18 @@ DATE_PATTERNS = {
 TIME_PATTERN = "HH:mm"
 # A month on its own (a report's period): the nominative, "грудень 2026".
 MONTH_PATTERN = "LLLL y"
+
+# The CLDR plural categories of each language in the order of its gettext
+# forms (locale/*/LC_MESSAGES/django.po "Plural-Forms"): uk and ru "1 бал,
+# 3 бали, 5 балів"; ro "1 punct, 3 puncte, 20 de puncte"; en "1 point, 2
+# points". A category not listed (CLDR's "other" for fractions in uk and ru)
+# takes the last form.
+PLURAL_CATEGORIES = {
+    "uk": ("one", "few", "many"),
+    "ru": ("one", "few", "many"),
+    "ro": ("one", "few", "other"),
+    "en": ("one", "other"),
+}
 
 _currency_source: Callable[[], str] | None = None
 _cache = threading.local()
@@ -247,3 +262,28 @@ def month_format(value, language: str | None = None) -> str:
     if not isinstance(value, dt.date):
         return "" if value in (None, "") else str(value)
     return format_date(value, MONTH_PATTERN, locale=babel_locale(language))
+
+
+def plural_index(count, language: str | None = None) -> int:
+    """Which of the language's plural forms (PLURAL_CATEGORIES order) a count
+    takes: uk 1 → 0, 3 → 1, 5 → 2, 21 → 0; ro 20 → 2; en 2 → 1."""
+    number = _decimal(count)
+    language = _language(language)
+    categories = PLURAL_CATEGORIES[language]
+    if number is None:
+        return len(categories) - 1
+    category = Locale.parse(BABEL_LOCALES[language]).plural_form(abs(number))
+    return categories.index(category) if category in categories else len(categories) - 1
+
+
+def plural_form(count, forms, language: str | None = None) -> str:
+    """The form of a word for `count` from `forms` (a list, or a string
+    split at commas) given in the language's order (PLURAL_CATEGORIES):
+    plural_form(5, "бал,бали,балів", "uk") == "балів". Fewer forms than the
+    language has: the last one stands for the rest."""
+    if isinstance(forms, str):
+        forms = forms.split(",")
+    forms = [form.strip() for form in forms]
+    if not forms:
+        return ""
+    return forms[min(plural_index(count, language), len(forms) - 1)]

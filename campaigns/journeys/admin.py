@@ -9,8 +9,9 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.journeys.render import variables_allowed, variables_unknown
+from campaigns.journeys.render import text_errors, variables_allowed, variables_unknown
 from campaigns.journeys.services import journey_save, journeys_switch
+from campaigns.messaging.templating import FILTERS
 from campaigns.models import Journey
 from members.admin_base import TranslatedAdmin, every_language
 from members.audit import StaffActor
@@ -39,6 +40,8 @@ class JourneyForm(forms.ModelForm):
         kind = data.get("kind") or self.instance.kind or ""
         for lang, _name in settings.LANGUAGES:
             for name in (f"subject_{lang}", f"body_{lang}"):
+                for error in text_errors(data.get(name) or "", kind=kind):
+                    self.add_error(name, error)
                 unknown = variables_unknown(data.get(name) or "", kind=kind)
                 if unknown:
                     self.add_error(
@@ -85,12 +88,17 @@ class JourneyAdmin(TranslatedAdmin):
     def variables(self, obj: Journey | None) -> str:
         kind = obj.kind if obj is not None and obj.pk else ""
         return format_html(
-            "<ul>{}</ul>",
+            "<ul>{}</ul><p>{}</p><ul>{}</ul>",
             format_html_join(
                 "",
                 "<li><code>{{{{ {} }}}}</code> — {}</li>",
                 variables_allowed(kind).items(),
             ),
+            _(
+                "Numbers and dates print in the language of the text. "
+                "Filters you can use:"
+            ),
+            format_html_join("", "<li><code>{}</code> — {}</li>", FILTERS.items()),
         )
 
     @admin.action(description=_("Switch on"), permissions=["change"])

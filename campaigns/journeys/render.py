@@ -1,19 +1,27 @@
-"""Journey texts: `{{ variable }}` replaced by a flat dict of strings and numbers.
+"""Journey texts: rendered by the campaigns' sandbox (campaigns.messaging.templating)
+with a flat dict of strings, numbers and dates.
 
 The variable names are the campaigns' (campaigns.messaging.templating: first_name,
 balance, tier, points_expiring, points_expiring_date), the ones apps above
 campaigns add (campaigns.messaging.variables: analytics' recommended and
-reward_suggestion), plus a few a journey adds.
-Only plain `{{ name }}` is understood, which is also valid Django template
-syntax, so a text written here reads the same in the campaigns' engine.
+reward_suggestion), plus a few a journey adds. The campaigns' filters work
+here too (`{{ balance|points }}`, `|plural`, `|money`...), in the text's
+language. A text the sandbox cannot read (saved before the check) still goes
+out with its plain `{{ name }}` replaced, as journeys always did.
 """
 
 from __future__ import annotations
 
 import re
 
+from django.template import TemplateSyntaxError
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.messaging.templating import (
+    template_check,
+    template_compile,
+    template_render,
+)
 from campaigns.messaging.variables import template_variables_added
 
 # Every journey may use these ...
@@ -50,12 +58,12 @@ def variables_allowed(kind: str) -> dict[str, str]:
 
 def variables_unknown(text: str, *, kind: str) -> list[str]:
     """Variables a text uses that its journey does not know, in order."""
-    allowed = variables_allowed(kind)
-    unknown: list[str] = []
-    for name in VARIABLE_RE.findall(text or ""):
-        if name not in allowed and name not in unknown:
-            unknown.append(name)
-    return unknown
+    return template_check(text or "", known=variables_allowed(kind)).unknown
+
+
+def text_errors(text: str, *, kind: str) -> list[str]:
+    """What keeps the sandbox from reading a text (syntax, dotted names)."""
+    return template_check(text or "", known=variables_allowed(kind)).errors
 
 
 def _value(context: dict, name: str) -> str:
@@ -63,8 +71,13 @@ def _value(context: dict, name: str) -> str:
     return str(value() if callable(value) else value)
 
 
-def render(text: str, context: dict) -> str:
-    """Replace each `{{ name }}`; a name missing from `context` renders empty.
-    A callable value (campaigns.messaging.templating.LazyValue) is called only when the
-    text uses it."""
-    return VARIABLE_RE.sub(lambda m: _value(context, m.group(1)), text or "")
+def render(text: str, context: dict, language: str | None = None) -> str:
+    """The text for one member, in `language` (the text's; default the active
+    one); a name missing from `context` renders empty. A callable value
+    (campaigns.messaging.templating.LazyValue) is called only when the text
+    uses it."""
+    try:
+        template = template_compile(text or "")
+    except TemplateSyntaxError:
+        return VARIABLE_RE.sub(lambda m: _value(context, m.group(1)), text or "")
+    return template_render(template, context, language)

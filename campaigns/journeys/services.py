@@ -314,14 +314,21 @@ def _members_with_facts(ids, *, now: dt.datetime, within: dt.timedelta):
     )
 
 
-def _date_text(value) -> str:
+def _date_value(value) -> dt.date | str:
+    """A day from a date, a date-time or its ISO text ("" for none): the
+    sandbox writes it in the text's language when it prints."""
     if not value:
         return ""
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     if isinstance(value, dt.datetime):
         value = timezone.localdate(value)
-    return date_format(value)
+    return value
+
+
+def _date_text(value) -> str:
+    day = _date_value(value)
+    return date_format(day) if day else ""
 
 
 def member_context(
@@ -338,12 +345,14 @@ def member_context(
         "balance": account.balance if account is not None else 0,
         "tier": tier,
         "points_expiring": getattr(member, "points_expiring", 0) or 0,
-        "points_expiring_date": _date_text(getattr(member, "points_expiring_at", None)),
+        "points_expiring_date": _date_value(
+            getattr(member, "points_expiring_at", None)
+        ),
         "card_number": member.card_number,
         **added.context(member),
     }
     for name, value in extras.items():
-        context[name] = _date_text(value) if name.endswith("_date") else value
+        context[name] = _date_value(value) if name.endswith("_date") else value
     return context
 
 
@@ -401,14 +410,15 @@ def journey_message_send(
 ) -> Message | None:
     """Render the journey's text for one member and send it with `key`
     (`added`: the chunk's added variables, set up once per chunk)."""
-    text = journey_text_pick(journey, member.language)
-    if text is None:
+    language, subject_text, body_text = journey.content_for(member.language)
+    if not body_text:
         log.warning("journey %s has no text; %s not sent", journey.kind, key)
         return None
     with translation.override(member.language):
         context = member_context(member, extras, added)
-        subject = render(text[0], context)
-        body = render(text[1], context)
+    # Numbers, dates and plural forms in the language the text is written in.
+    subject = render(subject_text, context, language)
+    body = render(body_text, context, language)
     return message_send(
         member=member,
         key=key,

@@ -2,9 +2,16 @@
 
 The engine knows only a handful of tags and filters (no include, load, url,
 extends...), and a text sees only the flat dict `member_context` builds:
-strings and numbers, so no attribute of any object is reachable. A variable
-that is not in the dict renders empty; `template_check` lists such variables
-so the admin form can warn before the campaign goes out.
+strings, numbers and dates, so no attribute of any object is reachable. A
+variable that is not in the dict renders empty; `template_check` lists such
+variables so the admin form can warn before the campaign goes out.
+
+A text is rendered in its reader's language (`template_render(..., language)`):
+a number a variable prints is written with that language's separators
+("1 234" in uk, "1,234" in en), a date as members.formatting writes a day
+("10 грудня 2026"), and the filters of FILTERS (the project's money, number
+and date filters, `points` and `plural`) write in that language too. None of
+them raises: a value they cannot read renders empty.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import lru_cache
 
 from django.template import (
@@ -23,10 +31,13 @@ from django.template import (
     defaulttags,
 )
 from django.template.base import FilterExpression, VariableNode
+from django.template.base import render_value_in_context as _render_value
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from campaigns.messaging.variables import template_variables_added
-from members.formatting import date_format
+from members import formatting
 
 # The variables a campaign text may use, with what each means (shown in admin);
 # apps above campaigns add more (campaigns.messaging.variables, variables_known).
@@ -44,6 +55,27 @@ VARIABLES: dict[str, str] = {
     "coupon_code": _("The member's unique coupon code (campaigns with a coupon)"),
 }
 EXPIRING_WITHIN = dt.timedelta(days=30)
+
+# The filters a text may use beyond Django's few, with an example and what it
+# gives (shown in admin next to the variables).
+FILTERS: dict[str, str] = {
+    "{{ balance|points }}": _(
+        "The number with the word “points” in the reader's language: 1 point, 5 points"
+    ),
+    '{{ balance|plural:"point,points" }}': _(
+        "Only the word, in the form the number takes; give the forms the "
+        "text's language has, separated by commas (Ukrainian and Russian: "
+        "three, as in 1, 3, 5; Romanian: three, as in 1, 3, 20; English: two)"
+    ),
+    "{{ balance|number }}": _(
+        "A number with the language's separators (numbers print so anyway); "
+        "|number:2 for two decimals"
+    ),
+    "{{ 1500|money }}": _("An amount in the program's currency"),
+    "{{ points_expiring_date|day }}": _(
+        "A day as the language writes it (dates print so anyway)"
+    ),
+}
 
 register = Library()
 for _name in (
@@ -63,6 +95,101 @@ for _name in (
     register.filter(_name, getattr(defaultfilters, _name))
 for _tag in ("if", "firstof", "comment"):
     register.tag(_tag, defaulttags.register.tags[_tag])
+
+
+def _quiet(function):
+    """A filter that renders empty rather than raise on a value (or an
+    argument) it cannot read: one odd text must not stop a campaign."""
+
+    def call(*args):
+        try:
+            return function(*args)
+        except (ArithmeticError, LookupError, TypeError, ValueError):
+            return ""
+
+    return call
+
+
+def _count(value) -> int | None:
+    """A whole count from a number or a string of digits; None otherwise."""
+    if isinstance(value, bool) or value in (None, ""):
+        return None
+    try:
+        return int(Decimal(str(value)))
+    except (ArithmeticError, ValueError):
+        return None
+
+
+@register.filter
+def points(value):
+    """ "1 234 бали", "5 балів", "1 point": the count and the word, in the
+    language of the text (the catalog's "%(count)s point")."""
+    count = _count(value)
+    if count is None:
+        return ""
+    return ngettext("%(count)s point", "%(count)s points", abs(count)) % {
+        "count": formatting.number_format(count)
+    }
+
+
+@register.filter
+def plural(value, forms=""):
+    """The form of a staff-written word for the count: members.formatting."""
+    count = _count(value)
+    if count is None:
+        return ""
+    return formatting.plural_form(count, str(forms))
+
+
+@register.filter
+def money(value, currency=None):
+    return _quiet(formatting.money_format)(value, str(currency) if currency else None)
+
+
+@register.filter
+def money_whole(value, currency=None):
+    return _quiet(lambda v, c: formatting.money_format(v, c, whole=True))(
+        value, str(currency) if currency else None
+    )
+
+
+@register.filter
+def number(value, places=None):
+    return _quiet(
+        lambda v, p: formatting.number_format(v, None if p in (None, "") else int(p))
+    )(value, places)
+
+
+@register.filter
+def percent(value, places=1):
+    return _quiet(lambda v, p: formatting.percent_format(v, int(p)))(value, places)
+
+
+@register.filter
+def day(value):
+    return _quiet(formatting.date_format)(value)
+
+
+def _displayed(value):
+    """How a variable's value prints when no filter wrote it: a number with
+    the language's separators, a date as the language writes a day. A string
+    (a name, a coupon or card number) prints as it is."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float, Decimal)):
+        return formatting.number_format(value)
+    if isinstance(value, dt.date):
+        return formatting.date_format(value)
+    return value
+
+
+class _FormattedVariableNode(VariableNode):
+    def render(self, context):
+        try:
+            output = self.filter_expression.resolve(context)
+        except UnicodeDecodeError:
+            return ""
+        return _render_value(_displayed(output), context)
 
 
 class _SandboxEngine(Engine):
@@ -115,12 +242,17 @@ def _conditions(condition, found: list[FilterExpression]) -> None:
 
 
 def template_compile(text: str):
-    """Compile a campaign text; raises TemplateSyntaxError with a readable reason."""
-    return _engine().from_string(text or "")
+    """Compile a campaign text; raises TemplateSyntaxError with a readable reason.
+    Its variables print numbers and dates in the reader's language."""
+    template = _engine().from_string(text or "")
+    for node in template.nodelist.get_nodes_by_type(VariableNode):
+        node.__class__ = _FormattedVariableNode
+    return template
 
 
-def template_check(text: str) -> TemplateCheck:
-    """Errors (syntax, attribute access) and unknown variables of one text."""
+def template_check(text: str, known: dict | None = None) -> TemplateCheck:
+    """Errors (syntax, attribute access) and unknown variables of one text;
+    `known`: the variables the text may use (default: a campaign's)."""
     result = TemplateCheck()
     try:
         template = template_compile(text)
@@ -129,7 +261,7 @@ def template_check(text: str) -> TemplateCheck:
         return result
     found: list[FilterExpression] = []
     _walk(template.nodelist, found)
-    known = variables_known()
+    known = variables_known() if known is None else known
     for expression in found:
         var = expression.var
         lookups = getattr(var, "lookups", None)
@@ -147,15 +279,22 @@ def template_check(text: str) -> TemplateCheck:
     return result
 
 
-def template_render(template, context: dict) -> str:
-    """Render a compiled text with a flat dict of strings and numbers.
+def template_render(template, context: dict, language: str | None = None) -> str:
+    """Render a compiled text with a flat dict of strings, numbers and dates,
+    in `language` (the text's: its numbers, dates and plural forms; default
+    the active language).
 
     The text is plain (an SMS, an email's text part): nothing is escaped here,
     and the result is a plain `str`. Django returns a SafeString, which a page
     showing the text (the campaign preview) would then print unescaped, with
     whatever markup a member put in their name; the HTML part of an email
     escapes the text itself (messaging.email_build)."""
-    return str.__str__(template.render(Context(context, autoescape=False)))
+    if language:
+        with translation.override(language):
+            rendered = template.render(Context(context, autoescape=False))
+    else:
+        rendered = template.render(Context(context, autoescape=False))
+    return str.__str__(rendered)
 
 
 @dataclass(frozen=True)
@@ -222,7 +361,7 @@ class LazyValue:
 def member_context(
     facts: MemberFacts, rewards: list[RewardOffer], added: dict | None = None
 ) -> dict:
-    """The flat, whitelisted context of a text: strings and numbers (and the
+    """The flat, whitelisted context of a text: strings, numbers and a date (and the
     added variables' values from TemplateVariables.context, lazy values that
     render as strings; empty when not given). `rewards`: every available
     reward (rewards_by_cost); the member is offered only those of their tier."""
@@ -235,11 +374,8 @@ def member_context(
         "balance": facts.balance,
         "tier": facts.tier,
         "points_expiring": facts.points_expiring,
-        "points_expiring_date": (
-            date_format(facts.points_expiring_date)
-            if facts.points_expiring_date
-            else ""
-        ),
+        # A date: written in the text's language when it prints.
+        "points_expiring_date": facts.points_expiring_date or "",
         "reward": reward,
         "reward_points": cost,
         "reward_points_needed": max(0, cost - facts.balance) if reward else 0,
@@ -249,6 +385,7 @@ def member_context(
 
 
 __all__ = [
+    "FILTERS",
     "VARIABLES",
     "LazyValue",
     "MemberFacts",

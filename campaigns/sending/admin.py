@@ -16,10 +16,11 @@ from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.messaging.templating import variables_known
+from campaigns.messaging.templating import FILTERS, variables_known
 from campaigns.models import (
     Campaign,
     CampaignRun,
@@ -127,12 +128,18 @@ class CampaignAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("Variables you can use"))
     def variables_help(self, obj=None):
-        from django.utils.html import format_html_join
-
-        return format_html_join(
-            "",
-            "<div><code>{{{{ {} }}}}</code> — {}</div>",
-            ((name, meaning) for name, meaning in variables_known().items()),
+        return format_html(
+            '{}<p class="mt-2 mb-1">{}</p>{}',
+            format_html_join(
+                "",
+                "<div><code>{{{{ {} }}}}</code> — {}</div>",
+                ((name, meaning) for name, meaning in variables_known().items()),
+            ),
+            _(
+                "Numbers and dates print in the language of the text. "
+                "Filters you can use:"
+            ),
+            format_html_join("", "<div><code>{}</code> — {}</div>", FILTERS.items()),
         )
 
     def get_readonly_fields(self, request, obj=None):

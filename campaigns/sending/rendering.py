@@ -88,10 +88,12 @@ class CampaignTexts:
             lang, subject, body = self.variants[label].content_for(language)
             self._cache[key] = (lang, template_compile(subject), template_compile(body))
         lang, subject, body = self._cache[key]
+        # Numbers, dates and plural forms in the language the text is written
+        # in (a fallback text in Ukrainian says "5 балів" to any reader).
         return (
             lang,
-            template_render(subject, context).strip()[:200],
-            template_render(body, context),
+            template_render(subject, context, lang).strip()[:200],
+            template_render(body, context, lang),
         )
 
 

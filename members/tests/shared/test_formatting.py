@@ -178,3 +178,26 @@ def test_other_currencies_keep_cldrs_signs():
     assert formatting.money_format(1, "MDL", "uk") == format_currency(
         1, "MDL", locale="uk_UA"
     )
+
+
+@pytest.mark.parametrize(
+    ("language", "forms", "cases"),
+    [
+        ("uk", "бал,бали,балів", {1: "бал", 3: "бали", 5: "балів", 11: "балів",
+                                  21: "бал", 22: "бали", 0: "балів"}),
+        ("ru", "балл,балла,баллов", {1: "балл", 3: "балла", 5: "баллов",
+                                     14: "баллов", 101: "балл"}),
+        ("ro", "punct, puncte, de puncte", {1: "punct", 3: "puncte",
+                                            20: "de puncte", 101: "puncte",
+                                            0: "puncte"}),
+        ("en", "point,points", {1: "point", 2: "points", 0: "points"}),
+    ],
+)  # fmt: skip
+def test_plural_form_follows_the_languages_rule(language, forms, cases):
+    for count, expected in cases.items():
+        assert formatting.plural_form(count, forms, language) == expected, count
+
+
+def test_plural_form_with_too_few_forms_takes_the_last():
+    assert formatting.plural_form(5, "бал,бали", "uk") == "бали"
+    assert formatting.plural_form(5, "", "uk") == ""
