@@ -182,7 +182,12 @@ def tiers(request, member: Member):
     context = {
         "member": member,
         "rows": rows,
-        "tier": tier_progress_get(member=member, program=program),
+        # A tier a paid membership guarantees is kept by it, not by spending.
+        "tier": tier_progress_get(
+            member=member,
+            program=program,
+            membership=membership_active_get(member_id=member.pk),
+        ),
     }
     return render(request, "rewards/tiers.html", context)
 

@@ -41,13 +41,6 @@ DASHBOARD_ENTRIES = 5
 LANDING_REWARDS = 6  # the cheapest first: what a new member reaches soonest
 
 
-def _guaranteed_rank(membership) -> int | None:
-    """The rank of the tier the membership in force guarantees (the nightly
-    downgrade's rule: rewards.selectors.memberships.membership_guaranteed_ranks)."""
-    tier = membership.plan.guaranteed_tier if membership is not None else None
-    return tier.rank if tier is not None and tier.is_active else None
-
-
 @require_GET
 def home(request):
     """For visitors: what the program gives and how to join. Reads only."""
@@ -104,7 +97,7 @@ def dashboard(request, member: Member):
         "tier": tier_progress_get(
             member=member,
             program=program,
-            guaranteed_rank=_guaranteed_rank(membership),
+            membership=membership,
         ),
         "outlook": outlook,
         # No active stamp program, no open card to show: no query.

@@ -21,6 +21,7 @@ from rewards.models import (
     LedgerKind,
     ProgramSettings,
     Purchase,
+    Subscription,
     Tier,
     TierQualification,
     TierWindow,
@@ -205,24 +206,41 @@ def _tier_reach_sentence(
     return _("Make %(amount)s more by %(date)s to reach %(tier)s.") % params
 
 
+def membership_guarantees(membership: Subscription | None, tier: Tier) -> bool:
+    """Whether the paid membership in force keeps `tier` (the nightly
+    downgrade's rule: rewards.selectors.memberships.membership_guaranteed_ranks)."""
+    guaranteed = membership.plan.guaranteed_tier if membership is not None else None
+    return (
+        guaranteed is not None and guaranteed.is_active and guaranteed.rank >= tier.rank
+    )
+
+
 def _tier_keep_sentence(
     tier: Tier,
     *,
     value: Decimal,
     lapsed_on: dt.date | None,
-    guaranteed: bool,
+    membership: Subscription | None,
     at: dt.datetime,
     currency: str,
 ) -> str:
     """What the member must do by when to keep `tier`, or "" when nothing: the
-    value counted now meets the threshold, or a paid membership guarantees it.
+    value counted now meets the threshold. Below it, a paid membership that
+    guarantees the tier keeps it until the membership's end: that is said
+    instead of a target.
 
     Below the threshold, the nightly downgrade (rewards.services.tiers) moves
     the member down once the tier's grace days have passed since they were
     first found below it: that day is the deadline."""
     missing = tier.threshold - value
-    if guaranteed or missing <= 0:
+    if missing <= 0:
         return ""
+    if membership_guarantees(membership, tier):
+        return _("Your %(plan)s membership keeps %(tier)s for you until %(date)s.") % {
+            "plan": membership.plan.name,
+            "tier": tier.name,
+            "date": tier_deadline_text(localtime(membership.current_period_end).date()),
+        }
     below_since = lapsed_on or localtime(at).date()
     params = {
         "amount": tier_value_text(tier, missing, currency=currency),
@@ -241,7 +259,7 @@ def tier_progress_get(
     member: Member,
     at: dt.datetime | None = None,
     program: ProgramSettings | None = None,
-    guaranteed_rank: int | None = None,
+    membership: Subscription | None = None,
 ) -> TierProgress | None:
     """The member's tier, the next one and how far it is; None when no tier is set up.
 
@@ -249,9 +267,9 @@ def tier_progress_get(
     distinct qualification of the current and the next tier. A caller that has
     read the settings passes them as `program`: then the tiers come from the
     process's earn configuration (rewards.earn_config), which that row's token
-    keeps current, and the aggregates are the only queries. `guaranteed_rank`:
-    the rank of the tier a paid membership in force guarantees, if the caller
-    has read it (then that tier needs nothing to keep)."""
+    keeps current, and the aggregates are the only queries. `membership`: the
+    paid membership in force with its plan (membership_active_get), if the
+    caller has read it: a tier it guarantees is kept by it until its end."""
     at = at or timezone.now()
     if program is None:
         tiers = tiers_active()
@@ -294,7 +312,7 @@ def tier_progress_get(
             current,
             value=values[current.pk].get(member.pk, ZERO_VALUE).value,
             lapsed_on=member.account.tier_lapsed_on,
-            guaranteed=guaranteed_rank is not None and guaranteed_rank >= current.rank,
+            membership=membership,
             at=at,
             currency=currency,
         )

@@ -106,10 +106,31 @@ def test_a_membership_that_guarantees_the_tier_needs_nothing_to_keep_it(
     plan = MembershipPlanFactory(guaranteed_tier=tiers[1])
     subscription_sell(member=member, plan=plan, store=store, receipt_id="M-1")
 
-    page = client.get(reverse("portal:dashboard")).content.decode()
+    subscription = member.subscriptions.get()
+    ends = date_format(timezone.localtime(subscription.current_period_end).date())
+    kept = f"Your {plan.name} membership keeps Silver for you until {ends}."
 
-    assert 'data-testid="tier-name">Silver<' in page
-    assert "To keep Silver" not in page
+    for url in (reverse("portal:dashboard"), reverse("catalog:tiers")):
+        page = client.get(url).content.decode()
+
+        assert 'data-testid="tier-name">Silver<' in page, url
+        assert "To keep Silver" not in page, url
+        assert kept in page, url
+
+
+def test_a_membership_for_a_lower_tier_does_not_keep_a_higher_one(
+    logged_in, store, tiers
+):
+    client, member = logged_in
+    long_ago = timezone.now() - dt.timedelta(days=400)
+    _buy(member, store, "1000.00", "r1", occurred_at=long_ago, recorded_at=long_ago)
+    plan = MembershipPlanFactory(guaranteed_tier=tiers[0])
+    subscription_sell(member=member, plan=plan, store=store, receipt_id="M-1")
+
+    page = client.get(reverse("catalog:tiers")).content.decode()
+
+    assert "To keep Silver, spend 1,000.00\u00a0UAH more by " in page
+    assert "membership keeps" not in page
 
 
 def test_a_new_member_sees_an_empty_bar_towards_the_first_tier(logged_in, tiers):
@@ -177,8 +198,9 @@ def test_tiers_page_query_count(logged_in, store, tiers, django_assert_max_num_q
     client, member = logged_in
     _buy(member, store, "100.00", "r1")
     client.get(reverse("catalog:tiers"))  # the process reads its earn config
-    # session, user, member, program settings (once), 1 tier aggregate
-    with django_assert_max_num_queries(5):
+    # session, user, member, program settings (once), 1 tier aggregate,
+    # the membership in force (its plan and guaranteed tier joined)
+    with django_assert_max_num_queries(6):
         response = client.get(reverse("catalog:tiers"))
     assert "Silver" in response.content.decode()
 
