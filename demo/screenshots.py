@@ -16,19 +16,8 @@ from pathlib import Path
 from django.urls import reverse
 
 from demo.data import DEMO_EMAIL, DEMO_PASSWORD, DEMO_PHONE, STAFF
+from loyalty_site.browser import CHROMIUM, CHROMIUM_ARGS
 
-# The browser tests' Chromium and its flags (conftest.CHROMIUM_ARGS).
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 MOBILE = (390, 844)
 DESKTOP = (1280, 900)
 TIMEOUT_MS = 30_000
@@ -110,7 +99,7 @@ def shots_take(
     """Save a PNG of every shot into `out_dir`; returns the files in order.
 
     In `browser` (a Playwright Browser; by default a Chromium launched here
-    with CHROMIUM_ARGS), one context (cookies, window size) per person and
+    with loyalty_site.browser.CHROMIUM_ARGS), one context (cookies, window size) per person and
     window size, logged in once. The page loads in `language` (the
     Accept-Language of the context) and is shot when the network is idle and
     `wait_for` holds. Raises on a page that does not answer 200.

@@ -8,7 +8,6 @@ import struct
 
 import pytest
 
-import conftest
 from demo import screenshots
 from demo.data import DEMO_EMAIL, DEMO_PASSWORD
 
@@ -22,11 +21,6 @@ def _png_size(path) -> tuple[int, int]:
     header = path.read_bytes()[:24]
     assert header[:8] == b"\x89PNG\r\n\x1a\n"
     return struct.unpack(">II", header[16:24])
-
-
-def test_the_chromium_flags_are_the_browser_tests_own():
-    assert screenshots.CHROMIUM == conftest.CHROMIUM
-    assert screenshots.CHROMIUM_ARGS == conftest.CHROMIUM_ARGS
 
 
 def test_one_shot_of_the_customer_dashboard(browser, live_server, store, tmp_path):
