@@ -19,7 +19,8 @@ Two choices are the program's, not CLDR's, and made here once:
   and a sentence ending in a date would double its full stop ("… до 10 грудня
   2026 р.."). A time is "08:24" (24 hours) in every language, and a date-time
   is the day, a comma and the time. Django's own date formats (the admin's
-  change lists) say the same through FORMAT_MODULE_PATH (loyalty_site/formats/).
+  change lists, FORMAT_MODULE_PATH) are derived from DATE_PATTERNS,
+  TIME_PATTERN and MONTH_PATTERN below (loyalty_site/formats/).
   Files for machines (CSV, JSON, the API) write ISO 8601 instead.
 
 Plural forms of the program's own sentences are gettext's (`ngettext`,

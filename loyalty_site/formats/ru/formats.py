@@ -1,9 +1,6 @@
-from loyalty_site.formats import (  # noqa: F401 (Django reads these names)
-    DATE_FORMAT,
-    DATETIME_FORMAT,
-    MONTH_DAY_FORMAT,
-    SHORT_DATE_FORMAT,
-    SHORT_DATETIME_FORMAT,
-    TIME_FORMAT,
-    YEAR_MONTH_FORMAT,
-)
+"""Django's formats for Russian, derived from members.formatting (see
+loyalty_site.formats): DATE_FORMAT, TIME_FORMAT, DATETIME_FORMAT and the rest."""
+
+from loyalty_site.formats import django_formats
+
+globals().update(django_formats("ru"))
