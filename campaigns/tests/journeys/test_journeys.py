@@ -15,6 +15,7 @@ from campaigns.journeys import services as journeys
 from campaigns.journeys.render import render, variables_unknown
 from campaigns.journeys.services import journey_due, journey_run
 from campaigns.models import Journey, JourneyKind, Message
+from members.formatting import date_format
 from members.tests.factories import MemberFactory
 from rewards.models import PointsLot, TierHistory, VoucherSource
 from rewards.services import purchase_record, subscriptions_remind_due, voucher_grant
@@ -208,6 +209,44 @@ class TestPointsExpiring:
 
         assert _keys("points_expiring") == [f"journey:expiring:{lots[0].pk}"]
         assert mail.outbox[0].body.startswith("50 points expire from")
+
+    def test_the_warning_is_written_in_the_members_language(self, run, store):
+        _journey(
+            JourneyKind.POINTS_EXPIRING,
+            days=14,
+            texts={
+                "ro": (
+                    "",
+                    "{{ points_expiring|points }} expiră pe {{ points_expiring_date }}",
+                ),
+                "uk": (
+                    "",
+                    "{{ points_expiring|points }} згорять {{ points_expiring_date }}",
+                ),
+            },
+        )
+        fans = {lang: _fan(store, language=lang) for lang in ("ro", "uk", "en")}
+        now = timezone.now()
+        for fan in fans.values():
+            PointsLot.objects.create(
+                account=fan.account,
+                points=1020,
+                remaining=1020,
+                earned_at=now,
+                available_at=now,
+                expires_at=now + dt.timedelta(days=3),
+            )
+        day = timezone.localtime(now + dt.timedelta(days=3)).date()
+
+        run(kind="points_expiring", now=now)
+
+        bodies = {
+            lang: Message.objects.get(member=fan).body for lang, fan in fans.items()
+        }
+        assert bodies["ro"] == f"1.020 de puncte expiră pe {date_format(day, 'ro')}"
+        assert bodies["uk"] == (f"1\u00a0020 балів згорять {date_format(day, 'uk')}")
+        # No English text: the Ukrainian one (the default language), in Ukrainian.
+        assert bodies["en"] == bodies["uk"]
 
     def test_a_new_window_warns_again(self, run, store):
         journey = _journey(JourneyKind.POINTS_EXPIRING, days=7)

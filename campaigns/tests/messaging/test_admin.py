@@ -172,6 +172,25 @@ class TestJourneyAdmin:
         assert "Unknown variables: voucher_code" in response.content.decode()
         assert not Journey.objects.exists()
 
+    def test_a_text_the_sandbox_cannot_read_is_refused(self, su_client):
+        form = {**JOURNEY_FORM, "body_en": "{% load static %}{{ first_name.upper }}"}
+
+        response = su_client.post(_url("journey", "add"), form)
+
+        assert response.status_code == 200
+        assert not Journey.objects.exists()
+        assert "load" in response.content.decode()
+
+    def test_filters_are_accepted_and_listed_in_the_help(self, su_client):
+        form = {**JOURNEY_FORM, "body_en": "{{ balance|points }} on us."}
+        assert su_client.post(_url("journey", "add"), form).status_code == 302
+        journey = Journey.objects.get()
+
+        page = su_client.get(_url("journey", "change", journey.pk)).content.decode()
+
+        assert "{{ balance|points }}" in page
+        assert "Filters you can use:" in page
+
     def test_changelist_search_change_and_switch_off(
         self, su_client, django_assert_max_num_queries
     ):

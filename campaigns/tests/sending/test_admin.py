@@ -125,6 +125,11 @@ def test_change_page_shows_the_campaign_and_its_buttons(mk_client):
     response = mk_client.get(_url("change", campaign.pk))
     assert response.status_code == 200
     assert b'data-testid="send-now"' in response.content
+    page = response.content.decode()
+    # The help lists the variables and the filters (escaped, so shown as typed).
+    assert "{{ first_name }}" in page
+    assert "{{ balance|points }}" in page
+    assert "{{ balance|plural:&quot;point,points&quot; }}" in page
 
 
 def test_send_now_sends_and_progress_shows_counts(
