@@ -50,7 +50,7 @@ def test_points_filter_says_the_count_with_its_word(language):
     ],
 )
 def test_plural_filter_picks_a_staff_written_word(language, forms, count, expected):
-    text = '{{ balance }} {{ balance|plural:"%s" }}' % forms
+    text = '{{ balance }} {{ balance|plural:"' + forms + '" }}'
     assert _render(text, language, balance=count) == expected
 
 
