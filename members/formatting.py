@@ -44,7 +44,7 @@ from decimal import Decimal, InvalidOperation
 
 from babel import Locale
 from babel import numbers as babel_numbers
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_time, get_month_names
 from django.conf import settings
 from django.core.signals import request_started
 from django.utils import timezone, translation
@@ -263,6 +263,17 @@ def month_format(value, language: str | None = None) -> str:
     if not isinstance(value, dt.date):
         return "" if value in (None, "") else str(value)
     return format_date(value, MONTH_PATTERN, locale=babel_locale(language))
+
+
+def month_name(month: int, language: str | None = None) -> str:
+    """A month's name on its own (a choice in a list: "the birthday month is
+    …"), CLDR's stand-alone form: "травень" (uk), "май" (ru), "mai" (ro),
+    "May" (en). Lower-case where the language writes it so, as Romanian does
+    (Django's own Romanian catalog capitalises: "Mai"; not used for this)."""
+    names = get_month_names(
+        "wide", context="stand-alone", locale=babel_locale(language)
+    )
+    return names[month]
 
 
 def plural_index(count, language: str | None = None) -> int:

@@ -47,6 +47,7 @@ from campaigns.segments.conditions import (
     register_condition,
 )
 from campaigns.segments.selectors import category_choices
+from members.formatting import month_name
 from members.models import Channel, Gender, Store
 from rewards.models import PointsLot, Purchase, PurchaseLine, Tier
 
@@ -217,20 +218,10 @@ def _points_expiring_validate(cond: dict) -> dict:
     return cond
 
 
-_MONTHS = (
-    _("January"),
-    _("February"),
-    _("March"),
-    _("April"),
-    _("May"),
-    _("June"),
-    _("July"),
-    _("August"),
-    _("September"),
-    _("October"),
-    _("November"),
-    _("December"),
-)
+def _month_choices() -> list[tuple[int, str]]:
+    """The months as the reader's language names them (members.formatting:
+    lower-case in Romanian, Ukrainian and Russian, as they are written)."""
+    return [(month, month_name(month)) for month in range(1, 13)]
 
 
 def _store_choices():
@@ -366,7 +357,7 @@ def conditions_register_builtin() -> None:
         _("Birthday month"),
         lambda cond, ctx: _is(Q(birthday__month__in=cond["value"]), cond),
         ops=_IS_OPS,
-        choices=lambda: list(zip(range(1, 13), _MONTHS, strict=True)),
+        choices=_month_choices,
         int_keys=True,
     )
     register_condition(

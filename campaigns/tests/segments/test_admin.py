@@ -339,3 +339,17 @@ def test_cashier_cannot_see_or_preview_segments(client, cashier, segment, gold):
         ).status_code
         == 403
     )
+
+
+def test_birthday_months_are_named_in_the_staff_members_language(client, marketer):
+    client.force_login(marketer)
+    response = client.get(reverse(ADD), HTTP_ACCEPT_LANGUAGE="ro")
+    html = response.content.decode()
+    schema = json.loads(
+        html.split('id="segment-schema" type="application/json">')[1].split(
+            "</script>"
+        )[0]
+    )
+    months = next(kind for kind in schema if kind["name"] == "birthday_month")
+    # Romanian writes month names lower-case (Django's own catalog does not).
+    assert {"value": 12, "label": "decembrie"} in months["choices"]

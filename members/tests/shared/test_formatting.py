@@ -201,3 +201,18 @@ def test_plural_form_follows_the_languages_rule(language, forms, cases):
 def test_plural_form_with_too_few_forms_takes_the_last():
     assert formatting.plural_form(5, "бал,бали", "uk") == "бали"
     assert formatting.plural_form(5, "", "uk") == ""
+
+
+@pytest.mark.parametrize(
+    ("language", "may", "december"),
+    [
+        ("uk", "травень", "грудень"),
+        ("ru", "май", "декабрь"),
+        ("ro", "mai", "decembrie"),  # lower-case, unlike Django's ro catalog
+        ("en", "May", "December"),
+    ],
+)
+def test_month_name_on_its_own(language, may, december):
+    assert formatting.month_name(5, language) == may
+    with translation.override(language):
+        assert formatting.month_name(12) == december
