@@ -22,6 +22,8 @@ APPS = ("members", "rewards", "campaigns", "analytics", "loyalty_site")
 TEMPLATE_FORBIDDEN = re.compile(
     r"\|\s*(date|time)\b|\|\s*(floatformat|intcomma|intword|naturalday|naturaltime)\b"
     r"|\{%\s*load\b[^%]*\bhumanize\b"
+    # A percent sign written after a value: the locale spaces it (|percent).
+    r"|\}\}\s?%(?!\})"
 )
 PYTHON_FORBIDDEN = re.compile(
     r"\bstrftime\(|\bformats\.date_format\(|\bformats\.time_format\("
@@ -110,9 +112,11 @@ def test_every_allowed_use_is_still_there():
 
 def test_the_patterns_catch_what_they_are_for():
     for line in ('{{ x|date:"SHORT_DATE_FORMAT" }}', "{{ x|date }}", "{{ t|time }}",
-                 '{{ p|floatformat:2 }}', "{{ n|intcomma }}", "{% load i18n humanize %}"):  # fmt: skip
+                 '{{ p|floatformat:2 }}', "{{ n|intcomma }}", "{% load i18n humanize %}",
+                 "<b>{{ tier.percent }}%</b>", "{{ share }} %"):  # fmt: skip
         assert TEMPLATE_FORBIDDEN.search(line), line
-    for line in ("{{ x|day }}", "{{ x|datetime }}", "{{ x|clock }}", "{{ n|number }}"):
+    for line in ("{{ x|day }}", "{{ x|datetime }}", "{{ x|clock }}", "{{ n|number }}",
+                 "{{ x|percent }}", "{% if a %}{{ b }}{% endif %}"):  # fmt: skip
         assert not TEMPLATE_FORBIDDEN.search(line), line
     for line in ('d.strftime("%d.%m")', "from django.utils.formats import date_format",
                  'formats.date_format(d, "SHORT_DATE_FORMAT")'):  # fmt: skip

@@ -226,3 +226,19 @@ def test_catalog_marks_rewards_kept_for_other_tiers(logged_in, store, tiers):
 
     assert "Only for Silver" in page
     assert "For members of Silver" in page
+
+
+@pytest.mark.parametrize(
+    ("language", "shown"), [("en", "76%"), ("uk", "76%"), ("ro", "76\u00a0%")]
+)
+def test_the_bar_writes_its_percent_in_the_locale(
+    logged_in, store, tiers, language, shown
+):
+    client, member = logged_in
+    _buy(member, store, "760.00", "r1")
+
+    page = client.get(
+        reverse("portal:dashboard"), HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
+
+    assert f'data-width-percent="76">{shown}</div>' in page
