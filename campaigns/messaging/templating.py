@@ -192,6 +192,20 @@ class _FormattedVariableNode(VariableNode):
         return _render_value(_displayed(output), context)
 
 
+class _FormattedFirstOfNode(defaulttags.FirstOfNode):
+    def render(self, context):
+        first = ""
+        for var in self.vars:
+            value = var.resolve(context, ignore_failures=True)
+            if value:
+                first = _render_value(_displayed(value), context)
+                break
+        if self.asvar:
+            context[self.asvar] = first
+            return ""
+        return first
+
+
 class _SandboxEngine(Engine):
     # Only the tags and filters registered above; no loaders, no libraries.
     default_builtins = ["campaigns.messaging.templating"]
@@ -247,6 +261,8 @@ def template_compile(text: str):
     template = _engine().from_string(text or "")
     for node in template.nodelist.get_nodes_by_type(VariableNode):
         node.__class__ = _FormattedVariableNode
+    for node in template.nodelist.get_nodes_by_type(defaulttags.FirstOfNode):
+        node.__class__ = _FormattedFirstOfNode
     return template
 
 

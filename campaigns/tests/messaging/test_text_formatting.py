@@ -73,6 +73,13 @@ def test_numbers_and_dates_print_in_the_texts_language(language, expected):
     assert out == expected
 
 
+def test_firstof_and_if_branches_print_numbers_formatted_too():
+    text = (
+        "{% if balance %}{{ balance }}{% endif %}|{% firstof points_expiring balance %}"
+    )
+    assert _render(text, "en", balance=12345) == "12,345|12,345"
+
+
 def test_strings_of_digits_and_comparisons_stay_as_they_are():
     text = "{{ coupon_code }}{% if balance > 1000 %} rich{% endif %}"
     assert _render(text, "uk", balance=12345, coupon_code="12345") == "12345 rich"
