@@ -6,7 +6,8 @@ strings, numbers and dates, so no attribute of any object is reachable. A
 variable that is not in the dict renders empty; `template_check` lists such
 variables so the admin form can warn before the campaign goes out.
 
-A text is rendered in its reader's language (`template_render(..., language)`):
+A text is rendered in the language it is written in (`template_render(...,
+language)`; the reader's, or the fallback language of a text not translated):
 a number a variable prints is written with that language's separators
 ("1 234" in uk, "1,234" in en), a date as members.formatting writes a day
 ("10 грудня 2026"), and the filters of FILTERS (the project's money, number
@@ -60,7 +61,8 @@ EXPIRING_WITHIN = dt.timedelta(days=30)
 # gives (shown in admin next to the variables).
 FILTERS: dict[str, str] = {
     "{{ balance|points }}": _(
-        "The number with the word “points” in the reader's language: 1 point, 5 points"
+        "The number with the word “points” in the language of the text: "
+        "1 point, 5 points"
     ),
     '{{ balance|plural:"point,points" }}': _(
         "Only the word, in the form the number takes; give the forms the "
