@@ -29,25 +29,25 @@ from members.audit import StaffActor
 TEXTS = {
     "A": {
         "uk": (
-            "{{ first_name }}, у вас {{ balance }} балів",
-            "Вітаємо, {{ first_name }}! На вашому рахунку {{ balance }} балів."
-            "{% if reward %} Ще {{ reward_points_needed }} — і «{{ reward }}» ваш.{% endif %}",
+            "{{ first_name }}, у вас {{ balance|points }}",
+            "Вітаємо, {{ first_name }}! На вашому рахунку {{ balance|points }}."
+            "{% if reward %} Ще {{ reward_points_needed|points }} — і «{{ reward }}» ваш.{% endif %}",
         ),
         "ru": (
-            "{{ first_name }}, у вас {{ balance }} баллов",
-            "Здравствуйте, {{ first_name }}! У вас {{ balance }} баллов."
-            "{% if reward %} Ещё {{ reward_points_needed }} — и «{{ reward }}» ваш.{% endif %}",
+            "{{ first_name }}, у вас {{ balance|points }}",
+            "Здравствуйте, {{ first_name }}! У вас {{ balance|points }}."
+            "{% if reward %} Ещё {{ reward_points_needed|points }} — и «{{ reward }}» ваш.{% endif %}",
         ),
         "ro": (
-            "{{ first_name }}, aveți {{ balance }} puncte",
-            "Bună, {{ first_name }}! Aveți {{ balance }} puncte."
-            "{% if reward %} Încă {{ reward_points_needed }} și „{{ reward }}” este al "
+            "{{ first_name }}, aveți {{ balance|points }}",
+            "Bună, {{ first_name }}! Aveți {{ balance|points }}."
+            "{% if reward %} Încă {{ reward_points_needed|points }} și „{{ reward }}” este al "
             "dumneavoastră.{% endif %}",
         ),
         "en": (
-            "{{ first_name }}, you have {{ balance }} points",
-            "Hi {{ first_name }}! You have {{ balance }} points."
-            "{% if reward %} {{ reward_points_needed }} more for {{ reward }}.{% endif %}",
+            "{{ first_name }}, you have {{ balance|points }}",
+            "Hi {{ first_name }}! You have {{ balance|points }}."
+            "{% if reward %} {{ reward_points_needed|points }} more for {{ reward }}.{% endif %}",
         ),
     },
     "B": {

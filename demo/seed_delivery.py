@@ -19,22 +19,22 @@ TEXTS: dict[str, tuple[int, dict[str, tuple[str, str]]]] = {
             "uk": (
                 "Вітаємо в програмі лояльності",
                 "{{ first_name }}, дякуємо, що приєдналися! Ваша картка "
-                "{{ card_number }}, на рахунку {{ balance }} балів.",
+                "{{ card_number }}, на рахунку {{ balance|points }}.",
             ),
             "ru": (
                 "Добро пожаловать в программу лояльности",
                 "{{ first_name }}, спасибо, что присоединились! Ваша карта "
-                "{{ card_number }}, на счету {{ balance }} баллов.",
+                "{{ card_number }}, на счету {{ balance|points }}.",
             ),
             "ro": (
                 "Bun venit în programul de fidelitate",
                 "{{ first_name }}, mulțumim că v-ați alăturat! Cardul dvs. "
-                "{{ card_number }}, sold {{ balance }} puncte.",
+                "{{ card_number }}, sold {{ balance|points }}.",
             ),
             "en": (
                 "Welcome to the loyalty program",
                 "{{ first_name }}, thank you for joining! Your card is "
-                "{{ card_number }}, with {{ balance }} points.",
+                "{{ card_number }}, with {{ balance|points }}.",
             ),
         },
     ),
@@ -64,19 +64,19 @@ TEXTS: dict[str, tuple[int, dict[str, tuple[str, str]]]] = {
         {
             "uk": (
                 "Ваші бали скоро згорять",
-                "{{ first_name }}, {{ points_expiring }} балів згорять з {{ points_expiring_date }}. Використайте їх!",
+                "{{ first_name }}, частина ваших балів ({{ points_expiring|points }}) згорає, починаючи з {{ points_expiring_date }}. Використайте їх!",
             ),
             "ru": (
                 "Ваши баллы скоро сгорят",
-                "{{ first_name }}, {{ points_expiring }} баллов сгорят с {{ points_expiring_date }}. Используйте их!",
+                "{{ first_name }}, часть ваших баллов ({{ points_expiring|points }}) сгорает, начиная с {{ points_expiring_date }}. Используйте их!",
             ),
             "ro": (
                 "Punctele expiră curând",
-                "{{ first_name }}, {{ points_expiring }} puncte expiră din {{ points_expiring_date }}. Folosiți-le!",
+                "{{ first_name }}, o parte din punctele dvs. ({{ points_expiring|points }}) expiră începând cu {{ points_expiring_date }}. Folosiți-le!",
             ),
             "en": (
                 "Your points expire soon",
-                "{{ first_name }}, {{ points_expiring }} points expire from {{ points_expiring_date }}. Use them!",
+                "{{ first_name }}, some of your points ({{ points_expiring|points }}) expire starting on {{ points_expiring_date }}. Use them!",
             ),
         },
     ),
@@ -127,19 +127,19 @@ TEXTS: dict[str, tuple[int, dict[str, tuple[str, str]]]] = {
         {
             "uk": (
                 "Ми сумуємо за вами",
-                "{{ first_name }}, вас не було {{ days_since_purchase }} днів. На вас чекають {{ balance }} балів.",
+                '{{ first_name }}, вас не було {{ days_since_purchase }} {{ days_since_purchase|plural:"день,дні,днів" }}. На вашому рахунку {{ balance|points }}.',
             ),
             "ru": (
                 "Мы скучаем по вам",
-                "{{ first_name }}, вас не было {{ days_since_purchase }} дней. Вас ждут {{ balance }} баллов.",
+                '{{ first_name }}, вас не было {{ days_since_purchase }} {{ days_since_purchase|plural:"день,дня,дней" }}. На вашем счету {{ balance|points }}.',
             ),
             "ro": (
                 "Ne este dor de dvs.",
-                "{{ first_name }}, nu ați mai fost pe la noi de {{ days_since_purchase }} zile. Vă așteaptă {{ balance }} puncte.",
+                '{{ first_name }}, nu ați mai fost pe la noi de {{ days_since_purchase }} {{ days_since_purchase|plural:"zi,zile,de zile" }}. Vă așteaptă {{ balance|points }}.',
             ),
             "en": (
                 "We miss you",
-                "{{ first_name }}, it has been {{ days_since_purchase }} days. Your {{ balance }} points are waiting.",
+                '{{ first_name }}, it has been {{ days_since_purchase }} {{ days_since_purchase|plural:"day,days" }}. You have {{ balance|points }} waiting for you.',
             ),
         },
     ),
