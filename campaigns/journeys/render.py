@@ -15,12 +15,14 @@ from __future__ import annotations
 import re
 
 from django.template import TemplateSyntaxError
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.messaging.templating import (
     template_check,
     template_compile,
     template_render,
+    value_for_text,
 )
 from campaigns.messaging.variables import template_variables_added
 
@@ -68,7 +70,7 @@ def text_errors(text: str, *, kind: str) -> list[str]:
 
 def _value(context: dict, name: str) -> str:
     value = context.get(name, "")
-    return str(value() if callable(value) else value)
+    return str(value_for_text(value() if callable(value) else value))
 
 
 def render(text: str, context: dict, language: str | None = None) -> str:
@@ -79,5 +81,6 @@ def render(text: str, context: dict, language: str | None = None) -> str:
     try:
         template = template_compile(text or "")
     except TemplateSyntaxError:
-        return VARIABLE_RE.sub(lambda m: _value(context, m.group(1)), text or "")
+        with translation.override(language or translation.get_language()):
+            return VARIABLE_RE.sub(lambda m: _value(context, m.group(1)), text or "")
     return template_render(template, context, language)

@@ -172,7 +172,7 @@ def day(value):
     return _quiet(formatting.date_format)(value)
 
 
-def _displayed(value):
+def value_for_text(value):
     """How a variable's value prints when no filter wrote it: a number with
     the language's separators, a date as the language writes a day. A string
     (a name, a coupon or card number) prints as it is."""
@@ -191,7 +191,7 @@ class _FormattedVariableNode(VariableNode):
             output = self.filter_expression.resolve(context)
         except UnicodeDecodeError:
             return ""
-        return _render_value(_displayed(output), context)
+        return _render_value(value_for_text(output), context)
 
 
 class _FormattedFirstOfNode(defaulttags.FirstOfNode):
@@ -200,7 +200,7 @@ class _FormattedFirstOfNode(defaulttags.FirstOfNode):
         for var in self.vars:
             value = var.resolve(context, ignore_failures=True)
             if value:
-                first = _render_value(_displayed(value), context)
+                first = _render_value(value_for_text(value), context)
                 break
         if self.asvar:
             context[self.asvar] = first
@@ -404,6 +404,7 @@ def member_context(
 
 __all__ = [
     "FILTERS",
+    "value_for_text",
     "VARIABLES",
     "LazyValue",
     "MemberFacts",

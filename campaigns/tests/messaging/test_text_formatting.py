@@ -144,4 +144,8 @@ def test_journey_texts_use_the_same_filters_in_their_language():
 
 def test_a_journey_text_the_sandbox_cannot_read_still_replaces_names():
     assert journey_render("{% x %} {{ balance }}", {"balance": 3}, "uk") == "{% x %} 3"
+    assert (
+        journey_render("{% x %} {{ balance }}", {"balance": 1234}, "en")
+        == "{% x %} 1,234"
+    )
     assert text_errors("{% x %}", kind="birthday")
