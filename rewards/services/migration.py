@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -150,6 +151,12 @@ class MemberImportRewards:
                 member_id__in=[member.pk for member, _row in members]
             )
         }
+        # After the welcome bonus the hook just wrote: the running balances
+        # (verify_ledger) follow (created_at, id).
+        latest = LedgerEntry.objects.filter(account__in=accounts.values()).aggregate(
+            latest=Max("created_at")
+        )["latest"]
+        now = max(now, timezone.now(), latest or now)
         code, params, text = reason_split(system_reason(OPENING_BALANCE))
         t_code, t_params, t_text = reason_split(system_reason(TIER_IMPORTED))
         default_expiry = points_expiry(now, self.conf)
