@@ -12,10 +12,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from members import imports as member_imports
-from members.services import enrolment_bulk as member_services
 from members.cards import luhn_check_digit
 from members.imports import members_csv_read, members_import, members_template
 from members.models import ConsentEvent, Member
+from members.services import enrolment_bulk as member_services
 from rewards.models import LedgerEntry, LedgerKind, PointsLot, TierHistory
 from rewards.reasons import reason_render
 from rewards.selectors.invariants import ledger_invariant_violations
