@@ -15,11 +15,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-if TYPE_CHECKING:  # members.imports imports this module
-    from members.imports import CsvRow
-    from members.models import Member
+from members.models import Member
 
 # (column, message): records a refusal of the row being checked.
 RowErrorReport = Callable[[str, str], None]
@@ -29,8 +27,8 @@ class ImportPart(Protocol):
     """One app's part in one import run, made once per run (it may read its
     settings then: the tiers, the program's expiry)."""
 
-    def row_clean(self, row: CsvRow, error: RowErrorReport) -> Any:
-        """The app's values of one row, checked (None when it has nothing to
+    def row_clean(self, row: Any, error: RowErrorReport) -> Any:
+        """The app's values of one row (a members.imports.CsvRow), checked (None when it has nothing to
         write for it); each problem reported through `error`, which refuses
         the row. Reads nothing per row."""
 
