@@ -105,7 +105,7 @@ def _store_sales_conflict(row: StoreSales, *, total: Decimal, receipts: int):
         )
         % {
             "day": date_format(row.day),
-            "total": number_format(row.total),
+            "total": number_format(row.total, places=2),
             "receipts": number_format(row.receipts),
         },
         field=field,
@@ -137,3 +137,26 @@ def store_sales_report(
     if row.total != total or row.receipts != receipts:
         raise _store_sales_conflict(row, total=total, receipts=receipts)
     return row, True
+
+
+def store_sales_write_many(
+    *,
+    new: list[StoreSales],
+    changed: list[StoreSales],
+    entered_by: User | None,
+    durable: bool = True,
+) -> None:
+    """Write a chunk of a store sales file (analytics.imports): insert the new
+    days, and set the figures of days already there that the file corrects
+    (a staff upload replaces them, like an edit in the admin). One
+    transaction; `durable=False` only inside a caller's transaction that is
+    rolled back (the dry run). Locks nothing: the (store, day) unique
+    constraint refuses a day inserted meanwhile (IntegrityError, nothing of
+    the chunk written). Queues nothing."""
+    with transaction.atomic(durable=durable):
+        for row in (*new, *changed):
+            row.entered_by = entered_by
+        StoreSales.objects.bulk_create(new, batch_size=1000)
+        StoreSales.objects.bulk_update(
+            changed, ["total", "receipts", "entered_by"], batch_size=500
+        )
