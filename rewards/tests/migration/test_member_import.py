@@ -276,3 +276,47 @@ def test_opening_reasons_render_in_the_readers_language():
         assert reason_render("tier_imported", {}) == (
             "Carried over from the previous program"
         )
+
+
+def test_admin_import_page_checks_then_imports_a_migration_file(
+    client, manager, store, program
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    client.force_login(manager)
+    content = (migration_file(3) + "0671000001,A,,,,,,-1,,\n").encode()
+
+    def upload(**extra):
+        return client.post(
+            reverse("admin:members_member_import"),
+            {
+                "kind": "members",
+                "store": store.pk,
+                "file": SimpleUploadedFile("old.csv", content),
+                **extra,
+            },
+        ).content.decode()
+
+    html = upload(dry_run="on")
+
+    assert "Check only: nothing was written" in html
+    assert '<td id="import-imported">3</td>' in html
+    assert (
+        "<td>5</td><td>opening_balance</td><td>The number of points must be "
+        "greater than zero.</td>" in html
+    )
+    assert not Member.objects.exists() and not LedgerEntry.objects.exists()
+
+    html = upload()
+
+    assert '<td id="import-imported">3</td>' in html
+    assert LedgerEntry.objects.filter(reason_code="opening_balance").count() == 3
+    assert ledger_invariant_violations() == []
+
+
+def test_command_help_lists_the_migration_columns():
+    from django.core.management import load_command_class
+
+    command = load_command_class("members", "import_members")
+    assert "opening_balance" in command.help and "sms_consent_at" in command.help
