@@ -310,3 +310,99 @@ def run() -> list[str]:
             "import_purchases again (all replayed)", n_rows, replay_s, base_purchases_s
         ),
     ]
+
+
+# --- moving from an earlier program -------------------------------------------------
+
+N_MIGRATE = int(os.environ.get("BENCH_MIGRATE_MEMBERS", "10000"))
+MIGRATE_FIRST = 500_000  # numbers("import") above the members of run()
+MIGRATE_COLUMNS = (
+    "phone",
+    "email",
+    "first_name",
+    "last_name",
+    "card_number",
+    "email_consent",
+    "email_consent_at",
+    "sms_consent",
+    "sms_consent_at",
+    "opening_balance",
+    "points_expire_on",
+    "tier",
+)
+
+
+def _migration_file(path: Path, tiers: list[str]) -> int:
+    """N_MIGRATE members of an earlier program, every one with an opening
+    balance (a third with their own expiry date), a tier on two in three,
+    consents with dates on half. Returns the sum of the opening balances."""
+    nums = numbers("import")
+    total = 0
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(MIGRATE_COLUMNS)
+        for k in range(N_MIGRATE):
+            i = MIGRATE_FIRST + k
+            points = 1 + (k * 37) % 5000
+            total += points
+            w.writerow(
+                [
+                    nums.phone_typed(i),
+                    nums.email(i),
+                    "Olena",
+                    f"M{k}",
+                    nums.card(i),
+                    "yes" if k % 2 else "",
+                    f"2021-{1 + k % 12:02d}-{1 + k % 28:02d}" if k % 2 else "",
+                    "yes" if k % 4 == 0 else "no",
+                    "2022-06-01T10:00:00+03:00" if k % 4 == 0 else "",
+                    points,
+                    f"{2030 + k % 3}-12-31" if k % 3 == 0 else "",
+                    ("", *tiers)[k % 3],
+                ]
+            )
+    return total
+
+
+def run_migration() -> list[str]:
+    """Import N_MIGRATE members with opening balances, tiers and consents
+    through `import_members` (the dry run first, then the import), then check
+    every ledger invariant (what `verify_ledger` checks) and the balances.
+    Returns its Markdown table rows (same columns as run()'s)."""
+    from django.db.models import Sum
+
+    from members.models import Member, Store
+    from rewards.models import LedgerEntry, Tier
+    from rewards.selectors.invariants import ledger_invariant_violations
+
+    Store.objects.get_or_create(code="bench", defaults={"name": "Bench"})
+    tiers = [
+        Tier.objects.get_or_create(rank=rank, defaults={"name": name})[0].name
+        for rank, name in ((91, "Bench Silver"), (92, "Bench Gold"))
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "earlier-program.csv"
+        opening = _migration_file(path, tiers)
+        print(f"   moving {N_MIGRATE} members with balances from an earlier program")
+        before = Member.objects.count()
+        dry_s = _timed("import_members", str(path), "--store", "bench", "--dry-run")
+        assert Member.objects.count() == before, "the dry run wrote members"
+        real_s = _timed("import_members", str(path), "--store", "bench")
+        t0 = time.perf_counter()
+        violations = ledger_invariant_violations()
+        verify_s = time.perf_counter() - t0
+    assert violations == [], violations[:5]
+    assert Member.objects.count() - before == N_MIGRATE
+    written = LedgerEntry.objects.filter(reason_code="opening_balance").aggregate(
+        total=Sum("points")
+    )["total"]
+    assert written >= opening, (written, opening)
+    limit = "under 60 s" if real_s < 60 else "OVER 60 s"
+    return [
+        f"| import_members, earlier program: {N_MIGRATE} members with opening "
+        f"balances, tiers, consents ({limit}) | {N_MIGRATE} | {real_s:.2f} | "
+        f"{N_MIGRATE / real_s:.0f} | |",
+        f"| the same file, --dry-run (the import rolled back) | {N_MIGRATE} | "
+        f"{dry_s:.2f} | {N_MIGRATE / dry_s:.0f} | |",
+        f"| verify_ledger's checks after it (whole database) | | {verify_s:.2f} | | |",
+    ]

@@ -35,6 +35,7 @@ portal_urls = [
 api_v1 = [
     path("", include("members.api.urls")),
     path("", include("rewards.api.urls")),
+    path("", include("analytics.api.urls")),
     path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
     # The split view serves Swagger UI's start-up script as a file of its own:
     # the Content Security Policy allows no inline script. Its page template

@@ -7,6 +7,12 @@ of CHUNK rows is checked with one query per kind of duplicate and written with
 bulk_create in one transaction. A bad row stops nothing: it is reported with
 its line number, column and message, and nothing of it is written. Re-running a
 file is harmless: a phone that is already enrolled is skipped.
+
+A file from an earlier loyalty program also brings consents with their dates
+(CONSENT_COLUMNS) and what the apps above register in members.import_columns
+(rewards: the opening balance with its expiry, the tier), written in the same
+transaction as the members. A dry run is a real run rolled back at the end, so
+its report is the one a real run would give.
 """
 
 from __future__ import annotations
@@ -19,10 +25,13 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.cards import card_number_is_valid
 from members.errors import ServiceError
+from members.import_columns import ImportPart, import_columns_registered
 from members.models import ConsentSource, Member, Store
 from members.phones import phone_normalize
 from members.services import (
@@ -42,7 +51,10 @@ MEMBER_COLUMNS = (
     "card_number",
     "store",
 )
+CONSENT_COLUMNS = ("email_consent", "email_consent_at", "sms_consent", "sms_consent_at")
 MEMBER_REQUIRED = ("phone",)
+CONSENT_YES = frozenset({"yes", "y", "true", "1"})
+CONSENT_NO = frozenset({"", "no", "n", "false", "0"})
 NAME_MAX_LENGTH = 80  # Member.first_name / last_name
 
 Progress = Callable[[int, int], None]
@@ -181,8 +193,26 @@ MEMBERS_TEMPLATE_EXAMPLE = (
 )
 
 
+CONSENT_TEMPLATE_EXAMPLE = ("yes", "2021-03-04", "no", "")
+
+
+def member_columns() -> tuple[str, ...]:
+    """Every column a member file may have: members' own, the consents, and
+    those the apps above registered (members.import_columns)."""
+    extra = [c for part in import_columns_registered() for c in part.columns]
+    return (*MEMBER_COLUMNS, *CONSENT_COLUMNS, *extra)
+
+
+def members_csv_read(content: bytes | str) -> list[CsvRow]:
+    return csv_read(content, required=MEMBER_REQUIRED, known=member_columns())
+
+
 def members_template() -> list[list[str]]:
-    return csv_template(MEMBER_COLUMNS, MEMBERS_TEMPLATE_EXAMPLE)
+    extra = [e for part in import_columns_registered() for e in part.example]
+    return csv_template(
+        member_columns(),
+        (*MEMBERS_TEMPLATE_EXAMPLE, *CONSENT_TEMPLATE_EXAMPLE, *extra),
+    )
 
 
 def stores_by_code() -> dict[str, Store]:
@@ -203,6 +233,58 @@ class _MemberRow:
     birthday: dt.date | None
     card_number: str | None
     store: Store | None
+    consents: dict[str, dt.datetime | None]  # channel → when, for those given
+    extras: list  # one value per ImportPart of the run
+
+
+def consent_time_parse(text: str) -> dt.datetime:
+    """A date (midnight) or a date and time, in the site's time zone unless
+    it says its own; ValueError otherwise."""
+    value = dt.datetime.fromisoformat(text)
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    return value
+
+
+def _consents_clean(
+    row: CsvRow, result: ImportResult, now: dt.datetime
+) -> dict[str, dt.datetime | None]:
+    consents: dict[str, dt.datetime | None] = {}
+    for channel in ("email", "sms"):
+        column, at_column = f"{channel}_consent", f"{channel}_consent_at"
+        answer, at_text = row.get(column).lower(), row.get(at_column)
+        if answer not in CONSENT_YES | CONSENT_NO:
+            result.error(
+                row.line,
+                column,
+                _("“%(value)s” is neither yes nor no.") % {"value": row.get(column)},
+            )
+            continue
+        at = None
+        if at_text:
+            try:
+                at = consent_time_parse(at_text)
+            except ValueError:
+                result.error(
+                    row.line,
+                    at_column,
+                    _("“%(value)s” is not a date such as 2021-03-04.")
+                    % {"value": at_text},
+                )
+                continue
+            if at > now:
+                result.error(row.line, at_column, _("The date is in the future."))
+                continue
+        if answer in CONSENT_YES:
+            consents[channel] = at
+        elif at is not None:
+            result.error(
+                row.line,
+                at_column,
+                _("A consent date is given, but %(column)s is not “yes”.")
+                % {"column": column},
+            )
+    return consents
 
 
 def _member_row_clean(
@@ -211,6 +293,8 @@ def _member_row_clean(
     store: Store | None,
     stores: dict[str, Store],
     result: ImportResult,
+    parts: list[ImportPart],
+    now: dt.datetime,
 ) -> _MemberRow | None:
     """The row's values checked and converted, or None with the errors recorded."""
     errors_before = len(result.errors)
@@ -266,6 +350,12 @@ def _member_row_clean(
             )
         )
         card = None
+    consents = _consents_clean(row, result, now)
+
+    def error(column: str, message: str) -> None:
+        result.error(row.line, column, message)
+
+    extras = [part.row_clean(row, error) for part in parts]
     if len(result.errors) > errors_before:
         return None
     return _MemberRow(
@@ -277,6 +367,8 @@ def _member_row_clean(
         birthday=birthday,
         card_number=card,
         store=row_store,
+        consents=consents,
+        extras=extras,
     )
 
 
@@ -299,16 +391,38 @@ def members_import(
     already enrolled is skipped and left as it is (re-running a file is
     harmless; the import never overwrites what a member changed since). A card
     number from the earlier system is kept when its check digit is right,
-    otherwise a new one is drawn and a note says so. Imported members get the
-    program's welcome bonus like any enrollment.
+    otherwise a new one is drawn and a note says so; a card another member
+    has refuses the row. Consents given keep their dates (a consent history
+    row each). Imported members get the program's welcome bonus like any
+    enrollment. The columns of the apps above (members.import_columns) are
+    checked with the row and written with its member.
 
     Each chunk is written in members_enroll_many's own transaction (one member
     at a time through member_enroll if a row raced with another enrollment);
-    this function opens none and queues nothing. With `dry_run` the rows are
-    only checked.
+    this function opens none and queues nothing. With `dry_run` the whole run
+    happens in one transaction that is rolled back: the report is what a real
+    run would give, and nothing is written.
     """
-    result = ImportResult(total=len(rows), dry_run=dry_run)
+    if not dry_run:
+        return _members_import(rows, store=store, progress=progress, durable=True)
+    with transaction.atomic():
+        result = _members_import(rows, store=store, progress=progress, durable=False)
+        transaction.set_rollback(True)
+    result.dry_run = True
+    return result
+
+
+def _members_import(
+    rows: list[CsvRow],
+    *,
+    store: Store | None,
+    progress: Progress | None,
+    durable: bool,
+) -> ImportResult:
+    result = ImportResult(total=len(rows))
     stores = stores_by_code()
+    parts = [columns.start() for columns in import_columns_registered()]
+    now = timezone.now()
     done = 0
     for chunk in chunks(rows, CHUNK):
         cleaned = [
@@ -316,32 +430,34 @@ def members_import(
             for row in chunk
             if (
                 clean := _member_row_clean(
-                    row, store=store, stores=stores, result=result
+                    row,
+                    store=store,
+                    stores=stores,
+                    result=result,
+                    parts=parts,
+                    now=now,
                 )
             )
         ]
-        # A dry run looks the phones up itself; a real one leaves it to the
-        # service, which refuses an enrolled phone (counted as skipped below).
-        known = (
-            set(
-                Member.objects.filter(
-                    phone__in=[clean.phone for clean in cleaned]
-                ).values_list("phone", flat=True)
-            )
-            if dry_run
-            else set()
-        )
+        # A phone twice in the file: the second is skipped, as on a re-run.
         seen: set[str] = set()
         todo: list[_MemberRow] = []
         for clean in cleaned:
-            if clean.phone in known or clean.phone in seen:
+            if clean.phone in seen:
                 result.skipped += 1
                 continue
             seen.add(clean.phone)
-            if dry_run:
-                result.imported += 1
-                continue
             todo.append(clean)
+
+        def created(pairs: list[tuple[int, Member]], todo=todo) -> None:
+            for number, part in enumerate(parts):
+                written = [
+                    (member, todo[index].extras[number]) for index, member in pairs
+                ]
+                written = [(m, value) for m, value in written if value is not None]
+                if written:
+                    part.members_imported(written, now)
+
         outcomes = (
             members_enroll_many(
                 rows=[
@@ -353,10 +469,16 @@ def members_import(
                         birthday=clean.birthday,
                         store=clean.store,
                         card_number=clean.card_number,
+                        email_consent="email" in clean.consents,
+                        email_consent_at=clean.consents.get("email"),
+                        sms_consent="sms" in clean.consents,
+                        sms_consent_at=clean.consents.get("sms"),
                     )
                     for clean in todo
                 ],
                 source=ConsentSource.IMPORT,
+                created=created if parts else None,
+                durable=durable,
             )
             if todo
             else []

@@ -48,3 +48,9 @@ class RewardsConfig(AppConfig):
         hooks.hook_register(hooks.enrolment_refused_hooks, referral_refuse_enrolled)
         hooks.hook_register(hooks.bulk_enrolment_hooks, BulkEnrolmentBonuses)
         hooks.hook_register(hooks.profile_hooks, profile_bonus_check)
+        # A file from an earlier program brings balances and tiers with its
+        # members (members.import_columns).
+        from members.import_columns import import_columns_register
+        from rewards.services.migration import MEMBER_IMPORT_COLUMNS
+
+        import_columns_register(MEMBER_IMPORT_COLUMNS)

@@ -257,6 +257,7 @@ BONUS_PROFILE = "bonus_profile"
 BONUS_BIRTHDAY = "bonus_birthday"
 BONUS_REFEREE = "bonus_referee"
 BONUS_REFERRER = "bonus_referrer"
+OPENING_BALANCE = "opening_balance"  # carried over from an earlier program
 # Tier changes.
 TIER_SPEND_YEAR = "tier_spend_year"
 TIER_SPEND_MONTHS = "tier_spend_months"
@@ -268,6 +269,7 @@ TIER_BELOW = "tier_below"
 TIER_MEMBERSHIP = "tier_membership"
 TIER_ENROLLED = "tier_enrolled"
 TIER_THRESHOLD_REACHED = "tier_threshold_reached"
+TIER_IMPORTED = "tier_imported"
 
 _REWARD = {"reward": Ref("rewards.Reward", "reward_id")}
 _SPEND = {"amount": "money"}
@@ -316,6 +318,9 @@ for _reason in (
     ReasonCode(BONUS_BIRTHDAY, _("Birthday bonus"), {}),
     ReasonCode(BONUS_REFEREE, _("Bonus for joining with a friend's code"), {}),
     ReasonCode(BONUS_REFERRER, _("Bonus for referring a friend"), {}),
+    ReasonCode(
+        OPENING_BALANCE, _("Balance carried over from the previous program"), {}
+    ),
     ReasonCode(
         TIER_SPEND_YEAR,
         _("Spent in %(year)s: %(amount)s"),
@@ -400,6 +405,7 @@ for _reason in (
         refs={"plan": Ref("rewards.MembershipPlan", "plan_id")},
     ),
     ReasonCode(TIER_ENROLLED, _("Enrolled"), {}),
+    ReasonCode(TIER_IMPORTED, _("Carried over from the previous program"), {}),
     ReasonCode(
         TIER_THRESHOLD_REACHED,
         _("Spend reached the threshold"),

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.urls import reverse
 
+from analytics.admin.store_sales_import import (
+    store_sales_import_allowed,
+    store_sales_import_urls,
+)
 from analytics.models import MarketingSpend, StoreSales
 from analytics.services.inputs import (
     marketing_spend_delete,
@@ -26,6 +31,16 @@ class StoreSalesAdmin(admin.ModelAdmin):
     list_select_related = ("store", "entered_by")
     date_hierarchy = "day"
     fields = ("store", "day", "total", "receipts")
+
+    def get_urls(self):
+        # Before the stock URLs: "<path:object_id>/" would swallow these.
+        return [*store_sales_import_urls(self), *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        context = dict(extra_context or {})
+        if store_sales_import_allowed(request.user):
+            context["import_url"] = reverse("admin:analytics_storesales_import")
+        return super().changelist_view(request, context)
 
     def save_model(self, request, obj, form, change):
         store_sales_save(row=obj, entered_by=request.user)

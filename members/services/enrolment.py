@@ -202,6 +202,8 @@ def member_enroll(
     user: User | None = None,
     email_consent: bool = False,
     sms_consent: bool = False,
+    email_consent_at: dt.datetime | None = None,
+    sms_consent_at: dt.datetime | None = None,
     source: str = ConsentSource.COUNTER,
     enrolled_at: dt.datetime | None = None,
     referral_code: str | None = None,
@@ -218,7 +220,8 @@ def member_enroll(
     Raises MemberAlreadyEnrolled when the phone or email is taken (the
     enrolment-refused hooks see a referral code given with it: rewards keeps it
     as a refused referral). InvalidInput for a referral code no member has.
-    `card_number`, when given (a card from an earlier system, see
+    `email_consent_at`/`sms_consent_at`: when a consent given was given (an
+    earlier system's date; default now). `card_number`, when given (a card from an earlier system, see
     members.imports), is kept if its check digit is right, else InvalidInput;
     Conflict if another member has it. With a referral code, rewards' hook
     locks the referrer's member row (their referral caps are counted under it),
@@ -258,9 +261,9 @@ def member_enroll(
                 )
                 member.save(force_insert=True)
                 member_created_run(member=member)
-                for channel, granted in (
-                    (Channel.EMAIL, email_consent),
-                    (Channel.SMS, sms_consent),
+                for channel, granted, consent_at in (
+                    (Channel.EMAIL, email_consent, email_consent_at),
+                    (Channel.SMS, sms_consent, sms_consent_at),
                 ):
                     if granted:
                         consent_write(
@@ -269,7 +272,7 @@ def member_enroll(
                             granted=True,
                             source=source,
                             changed_by=enrolled_by,
-                            at=now,
+                            at=consent_at or now,
                         )
                 enrolment_run(member=member, referrer=referrer, now=now)
                 staff_audit_record(

@@ -46,6 +46,9 @@ class EnrollInput:
     card_number: str | None = None
     email_consent: bool = False
     sms_consent: bool = False
+    # When the consent was given (an earlier system's date); None: now.
+    email_consent_at: dt.datetime | None = None
+    sms_consent_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -57,8 +60,17 @@ class EnrollOutcome:
     error: ServiceError | None = None
 
 
+# (index of the row, its new member) pairs: what the caller writes with them.
+CreatedCallback = Callable[[list[tuple[int, Member]]], None]
+
+
 def members_enroll_many(
-    *, rows: list[EnrollInput], source: str, enrolled_by: User | None = None
+    *,
+    rows: list[EnrollInput],
+    source: str,
+    enrolled_by: User | None = None,
+    created: CreatedCallback | None = None,
+    durable: bool = True,
 ) -> list[EnrollOutcome]:
     """Enroll many customers at once (members.imports): what member_enroll does
     for each row, with its checks, messages and hooks, in one transaction and
@@ -78,9 +90,15 @@ def members_enroll_many(
     The unique constraints still decide races: if one fires (a member enrolled
     meanwhile), the transaction rolls back and every row goes through
     member_enroll, one by one, so the outcomes are exactly member_enroll's.
-    Returns one outcome per row, in order. Locks nothing (the rows are new);
-    queues nothing.
+    `created`, when given, is called last in the same transaction with the
+    (row index, member) pairs written, for the caller's own rows (the import's
+    extra columns, members.import_columns); on the one-by-one fallback it is
+    called for each member in member_enroll's transaction. `durable=False`
+    only inside a caller's transaction that is rolled back (the import's dry
+    run). Returns one outcome per row, in order. Locks nothing (the rows are
+    new); queues nothing.
     """
+    each = {"source": source, "enrolled_by": enrolled_by, "created": created}
     outcomes: list[EnrollOutcome | None] = [None] * len(rows)
     phones: dict[int, str] = {}
     emails: dict[int, str | None] = {}
@@ -119,7 +137,7 @@ def members_enroll_many(
         check_too=given,
     )
     if drawn is None:
-        return _members_enroll_each(rows=rows, source=source, enrolled_by=enrolled_by)
+        return _members_enroll_each(rows=rows, **each)
     drawn, cards_taken = drawn
     now = timezone.now()
     plans = bulk_enrolment_plans(now=now)
@@ -160,13 +178,13 @@ def members_enroll_many(
             referral_code="",  # drawn below for the rows that get this far
             now=now,
         )
-        for channel, granted in (
-            (Channel.EMAIL, row.email_consent),
-            (Channel.SMS, row.sms_consent),
+        for channel, granted, at in (
+            (Channel.EMAIL, row.email_consent, row.email_consent_at),
+            (Channel.SMS, row.sms_consent, row.sms_consent_at),
         ):
             if granted:
                 consent_apply(
-                    member, channel=channel, granted=True, source=source, at=now
+                    member, channel=channel, granted=True, source=source, at=at or now
                 )
         for plan in plans:
             plan.member_prepare(member)
@@ -188,14 +206,16 @@ def members_enroll_many(
         ),
     )
     if codes is None:
-        return _members_enroll_each(rows=rows, source=source, enrolled_by=enrolled_by)
+        return _members_enroll_each(rows=rows, **each)
     for member, code in zip(members, codes[0], strict=True):
         member.referral_code = code
     try:
-        with transaction.atomic(durable=True):
+        with transaction.atomic(durable=durable):
             Member.objects.bulk_create(members)
             for plan in plans:
                 plan.members_created(members)
+            if created is not None:
+                created(new)
             ConsentEvent.objects.bulk_create(
                 ConsentEvent(
                     member=member,
@@ -203,7 +223,7 @@ def members_enroll_many(
                     granted=True,
                     source=source,
                     changed_by=enrolled_by,
-                    created_at=now,
+                    created_at=getattr(member, f"{channel}_consent_at"),
                 )
                 for member in members
                 for channel in (Channel.EMAIL, Channel.SMS)
@@ -214,7 +234,7 @@ def members_enroll_many(
         # member_enroll decides each row, as it would have alone.
         for member in members:
             member.pk = None
-        return _members_enroll_each(rows=rows, source=source, enrolled_by=enrolled_by)
+        return _members_enroll_each(rows=rows, **each)
     for index, member in new:
         outcomes[index] = EnrollOutcome(member=member)
     return outcomes
@@ -252,28 +272,47 @@ def _draw_unused(
 
 
 def _members_enroll_each(
-    *, rows: list[EnrollInput], source: str, enrolled_by: User | None = None
+    *,
+    rows: list[EnrollInput],
+    source: str,
+    enrolled_by: User | None = None,
+    created: CreatedCallback | None = None,
+    durable: bool = True,
 ) -> list[EnrollOutcome]:
-    """members_enroll_many's fallback: member_enroll for each row, in order."""
+    """members_enroll_many's fallback: member_enroll for each row, in order
+    (with `created` for its member in the same transaction). Like
+    member_enroll's, each row's transaction nests in the caller's if there is
+    one, so `durable` (members_enroll_many's signature) changes nothing."""
     outcomes = []
-    for row in rows:
+    for index, row in enumerate(rows):
         try:
-            member = member_enroll(
-                phone=row.phone,
-                email=row.email,
-                first_name=row.first_name,
-                last_name=row.last_name,
-                birthday=row.birthday,
-                language=row.language,
-                store=row.store,
-                card_number=row.card_number,
-                email_consent=row.email_consent,
-                sms_consent=row.sms_consent,
-                source=source,
-                enrolled_by=enrolled_by,
-            )
+            with transaction.atomic():
+                member = _member_enroll_one(row, source=source, enrolled_by=enrolled_by)
+                if created is not None:
+                    created([(index, member)])
         except ServiceError as exc:
             outcomes.append(EnrollOutcome(error=exc))
         else:
             outcomes.append(EnrollOutcome(member=member))
     return outcomes
+
+
+def _member_enroll_one(
+    row: EnrollInput, *, source: str, enrolled_by: User | None
+) -> Member:
+    return member_enroll(
+        phone=row.phone,
+        email=row.email,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        birthday=row.birthday,
+        language=row.language,
+        store=row.store,
+        card_number=row.card_number,
+        email_consent=row.email_consent,
+        sms_consent=row.sms_consent,
+        email_consent_at=row.email_consent_at,
+        sms_consent_at=row.sms_consent_at,
+        source=source,
+        enrolled_by=enrolled_by,
+    )

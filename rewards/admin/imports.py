@@ -13,10 +13,8 @@ from django.utils.translation import gettext_lazy as _
 
 from members.csvexport import csv_response
 from members.imports import (
-    MEMBER_COLUMNS,
-    MEMBER_REQUIRED,
     CsvUnreadable,
-    csv_read,
+    members_csv_read,
     members_import,
     members_template,
 )
@@ -90,7 +88,7 @@ class ImportForm(forms.Form):
         content = self.cleaned_data["file"].read()
         try:
             if kind == KIND_MEMBERS:
-                rows = csv_read(content, required=MEMBER_REQUIRED, known=MEMBER_COLUMNS)
+                rows = members_csv_read(content)
             else:
                 rows = purchases_csv_read(content)
         except CsvUnreadable as exc:

@@ -47,6 +47,7 @@ NOT_CSV = {
     "admin:members_partner_settlement": "the settlement's HTML page (its CSV "
     "is admin:members_partner_settlement_csv)",
     "portal:privacy_export": "the member's own data as JSON, not a spreadsheet",
+    "api-v1:store-sales-report": "a till's POST of a day's sales (JSON), no download",
 }
 
 
@@ -161,12 +162,17 @@ def _import_templates(admin_user) -> list[tuple[str, tuple]]:
     ]
 
 
+def _store_sales_template(admin_user) -> list[tuple[str, tuple]]:
+    return [(reverse("admin:analytics_storesales_import_template"), ())]
+
+
 EXPORTS: dict[str, Callable[..., list[tuple[str, tuple]]]] = {
     "admin:members_partner_settlement_csv": _partner_settlement,
     "admin:campaigns_segment_unmatched": _segment_unmatched,
     "admin:analytics_export": _analytics_tables,
     "admin:analytics_memberrfm_csv": _rfm,
     "admin:members_member_import_template": _import_templates,
+    "admin:analytics_storesales_import_template": _store_sales_template,
 }
 
 

@@ -5,22 +5,22 @@ from __future__ import annotations
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
-from members.imports import (
-    MEMBER_COLUMNS,
-    MEMBER_REQUIRED,
-    csv_read,
-    members_import,
-)
+from members.imports import member_columns, members_csv_read, members_import
 from members.management.importing import ImportCommand
 from members.models import Store
 
 
 class Command(ImportCommand):
-    help = (
-        "Enroll members from a CSV file (columns: "
-        + ", ".join(MEMBER_COLUMNS)
-        + "). A phone already enrolled is skipped. Exit code 1 if a row failed."
-    )
+    @property
+    def help(self) -> str:
+        return (
+            "Enroll members from a CSV file, or move them from an earlier loyalty "
+            "program with their consents, opening balances and tiers (columns: "
+            + ", ".join(member_columns())
+            + "). A phone already enrolled is skipped (a re-run adds nothing); "
+            "--dry-run reports what a run would do and writes nothing. "
+            "Exit code 1 if a row failed."
+        )
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
@@ -31,7 +31,7 @@ class Command(ImportCommand):
         )
 
     def read(self, content: bytes):
-        return csv_read(content, required=MEMBER_REQUIRED, known=MEMBER_COLUMNS)
+        return members_csv_read(content)
 
     def run(self, rows, options, progress):
         store = Store.objects.filter(code__iexact=options["store"]).first()

@@ -1,0 +1,1 @@
+"""The analytics endpoints of the POS API, mounted under /api/v1/."""
