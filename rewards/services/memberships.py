@@ -13,13 +13,13 @@ from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from members.emails import branded_email, branded_subject
 from members.errors import Conflict, InvalidInput
 from members.formatting import date_format
 from members.messages import member_channel
@@ -450,10 +450,16 @@ def membership_reminder_email_or_sms(*, subscription: Subscription) -> None:
             "plan": subscription.plan.name,
             "date": _date_text(subscription.current_period_end),
         }
-        subject = _("Your membership ends soon")
+        subject = branded_subject(_("Your membership ends soon"))
     channel = member_channel(member)
     if channel == Channel.EMAIL:
-        send_mail(subject, text, None, [member.email])
+        email = branded_email(
+            subject=subject,
+            text=text,
+            to=[member.email],
+            language=member.language,
+        )
+        email.send()
     elif channel == Channel.SMS:
         sms_send(to=member.phone, text=text)
 

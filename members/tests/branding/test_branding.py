@@ -225,7 +225,10 @@ def test_the_password_reset_email_names_the_program(customer):
     assert message.subject == "Coffee Club: reset your password"
     assert message.body.startswith("Hello from Coffee Club,")
     assert "your Coffee Club account at" in message.body
-    assert message.body.rstrip().endswith("-- \nCoffee Club")
+    assert "\n-- \nCoffee Club\n" in message.body
+    assert message.from_email == "Coffee Club <loyalty@localhost>"
+    html, _mimetype = message.alternatives[0]
+    assert "Coffee Club" in html
 
 
 def test_without_a_name_the_email_uses_the_default_name(customer):
