@@ -236,3 +236,34 @@ def test_without_a_name_the_email_uses_the_default_name(customer):
     password_reset_email_send(email=member.email, language="en")
     (message,) = mail.outbox
     assert message.subject == "Loyalty club: reset your password"
+
+
+# --- the program's name on the customer pages ---------------------------------------
+
+
+def test_customer_pages_say_the_program_name_not_loyalty_club(client, manager):
+    branding_update(program_name="Brewline Coffee")
+    signup = client.get(reverse("portal:signup")).content.decode()
+    assert "Join Brewline Coffee" in signup
+    client.force_login(manager)  # a login without a card
+    home = client.get(reverse("portal:home")).content.decode()
+    assert "This login has no Brewline Coffee card" in home
+    for page in (signup, home):
+        assert "loyalty club" not in page.lower()
+        assert "loyalty card" not in page.lower()
+
+
+def test_the_one_time_code_names_the_program_by_its_short_name(
+    store, sms_outbox, django_capture_on_commit_callbacks
+):
+    from members.services import member_enroll, member_signup
+
+    branding_update(program_name="Brewline Coffee Roasters", short_name="Brewline")
+    member_enroll(phone="0671234567", store=store)
+    with django_capture_on_commit_callbacks(execute=True):
+        member_signup(
+            email="olena@example.com", password="pass-word-123", phone="+380671234567"
+        )
+
+    (sms,) = sms_outbox
+    assert sms["text"].startswith("Your Brewline confirmation code: ")
