@@ -38,7 +38,7 @@ from rewards.models import (
     Voucher,
     VoucherSource,
 )
-from rewards.reasons import TIER_MEMBERSHIP, system_reason
+from rewards.reasons import TIER_MEMBERSHIP, SystemReason, reason_split, system_reason
 from rewards.services.idempotency import body_fingerprint, idempotent_write
 from rewards.services.inputs import receipt_id_clean
 from rewards.services.tiers import tier_move
@@ -238,7 +238,7 @@ def subscription_sell(
 
 
 def subscription_cancel(
-    *, subscription: Subscription, by: User | None, reason: str = ""
+    *, subscription: Subscription, by: User | None, reason: str | SystemReason = ""
 ) -> Subscription:
     """End an active membership at once: its multiplier and tier guarantee stop now.
 
@@ -265,9 +265,21 @@ def subscription_cancel(
         locked.status = SubscriptionStatus.CANCELLED
         locked.ended_at = now
         locked.cancelled_by = by
-        locked.cancel_reason = (reason or "").strip()[:255]
+        code, params, text = reason_split(reason)
+        locked.cancel_reason, locked.reason_code, locked.reason_params = (
+            text,
+            code,
+            params,
+        )
         locked.save(
-            update_fields=["status", "ended_at", "cancelled_by", "cancel_reason"]
+            update_fields=[
+                "status",
+                "ended_at",
+                "cancelled_by",
+                "cancel_reason",
+                "reason_code",
+                "reason_params",
+            ]
         )
         SubscriptionEvent.objects.create(
             subscription=locked,
