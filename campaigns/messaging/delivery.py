@@ -42,6 +42,7 @@ from members.emails import branded_email
 from members.locks import members_lock
 from members.models import Channel
 from members.services import OTP_MESSAGE_KIND
+from members.sms import sms_signed
 
 log = logging.getLogger(__name__)
 
@@ -343,15 +344,17 @@ def _html_body(message: Message) -> SafeString:
 
 
 def sms_text(message: Message) -> str:
-    """A marketing SMS ends with its signed opt-out link."""
+    """Opened with the program's short name (members.sms.sms_signed); a
+    marketing SMS ends with its signed opt-out link."""
+    body = sms_signed(message.body)
     if not message.marketing:
-        return message.body
+        return body
     from django.utils import translation
     from django.utils.translation import gettext
 
     with translation.override(message.language or settings.LANGUAGE_CODE):
         label = gettext("Opt out")
-    return f"{message.body}\n{label}: {unsubscribe_url(message.token)}"
+    return f"{body}\n{label}: {unsubscribe_url(message.token)}"
 
 
 def _hand_over(message: Message, *, connection=None) -> str:

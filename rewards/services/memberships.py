@@ -24,7 +24,7 @@ from members.errors import Conflict, InvalidInput
 from members.formatting import date_format
 from members.messages import member_channel
 from members.models import Channel, Member, Store, User
-from members.sms import sms_send
+from members.sms import sms_send, sms_signed
 from rewards.locks import account_lock, active_subscription_lock, subscription_lock
 from rewards.models import (
     MembershipPlan,
@@ -473,7 +473,7 @@ def membership_reminder_email_or_sms(*, subscription: Subscription) -> None:
         )
         email.send()
     elif channel == Channel.SMS:
-        sms_send(to=member.phone, text=text)
+        sms_send(to=member.phone, text=sms_signed(text))
 
 
 def membership_plan_save(*, plan: MembershipPlan) -> MembershipPlan:

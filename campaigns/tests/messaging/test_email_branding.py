@@ -1,4 +1,5 @@
-"""Every email the system sends wears the program's branding (members.emails).
+"""Every email the system sends wears the program's branding (members.emails),
+and every SMS names the program by its short name (members.sms.sms_signed).
 
 The walk sends from every place in the channel-rule walk's SENDERS (which
 `test_every_sending_place_is_listed` keeps complete: a sender added later must
@@ -6,7 +7,8 @@ be listed there, and is then walked here too) to a member who prefers email,
 and from every place of NOT_TO_A_MEMBER that emails someone else (staff, a
 login). Each email must carry the program name set in Branding (From name,
 plain text, HTML), the logo as an absolute address, the primary colour, and no
-"Loyalty" default.
+"Loyalty" default. The SMS walk sends from every place of SENDERS to a member
+who prefers SMS.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from rewards.services.anomalies import anomaly_digest_send
 pytestmark = pytest.mark.django_db
 
 NAME = "Brewline Coffee"
+SHORT = "Brewline"
 PRIMARY = "#7a4b2a"
 
 
@@ -50,6 +53,7 @@ def brand(settings):
     branding_cache_clear()
     branding_update(
         program_name=NAME,
+        short_name=SHORT,
         primary_color=PRIMARY,
         logo=SimpleUploadedFile("logo.png", out.getvalue(), "image/png"),
     )
@@ -58,11 +62,9 @@ def brand(settings):
 
 
 def _delivered(member) -> None:
-    """Hand the member's queued emails to the backend (their delivery is
+    """Hand the member's queued messages to the backends (their delivery is
     queued on commit, which these tests do not reach)."""
-    queued = Message.objects.filter(
-        member=member, channel=EMAIL, status=MessageStatus.QUEUED
-    )
+    queued = Message.objects.filter(member=member, status=MessageStatus.QUEUED)
     for message in queued:
         message_deliver(message_id=message.pk)
 
@@ -165,3 +167,31 @@ def test_every_other_email_wears_the_branding(
     assert mail.outbox
     for email in mail.outbox:
         assert_branded(email)
+
+
+@pytest.mark.parametrize("place", list(SENDERS), ids="::".join)
+def test_every_sms_names_the_program(store, place, request, sms_outbox):
+    send, _expected = SENDERS[place]
+    member = _member(store, "prefers_sms")
+    sms_outbox.clear()
+
+    send(member, store, request)
+    _delivered(member)
+
+    mine = [sms["text"] for sms in sms_outbox if sms["to"] == member.phone]
+    assert mine, f"{place} sent no SMS"
+    for text in mine:
+        # Opened with the short name, or naming the program already (the code).
+        assert text.startswith(f"{SHORT}: ") or SHORT in text, text
+        assert not text.startswith(f"{SHORT}: {SHORT}")
+        assert "Loyalty club" not in text
+
+
+def test_an_sms_is_signed_once_and_only_once_the_program_is_named():
+    from members.sms import sms_signed
+
+    assert sms_signed("Free coffee today") == "Brewline: Free coffee today"
+    assert sms_signed("Your Brewline code: 1") == "Your Brewline code: 1"
+    branding_update(program_name="", short_name="")
+    branding_cache_clear()
+    assert sms_signed("Free coffee today") == "Free coffee today"
