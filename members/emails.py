@@ -24,7 +24,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.html import linebreaks
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from members.branding import Brand, branding_get
 from members.links import absolute_url
@@ -59,6 +59,12 @@ def branded_subject(subject: str, brand: Brand | None = None) -> str:
     return f"{brand.name}: {subject}"
 
 
+def _paragraphs(text: str) -> SafeString:
+    """`text` as HTML paragraphs, escaped here (linebreaks(autoescape=True)
+    escapes it, but returns a plain str the template would escape again)."""
+    return mark_safe(linebreaks(text, autoescape=True))  # noqa: S308
+
+
 def branded_email(
     *,
     subject: str,
@@ -89,7 +95,7 @@ def branded_email(
             "site_url": absolute_url("/"),
             "subject": subject,
             "text": text,
-            "content": html if html is not None else linebreaks(text, autoescape=True),
+            "content": html if html is not None else _paragraphs(text),
             "footer_text": footer_text,
             "footer_html": footer_html,
             "language": language,

@@ -267,3 +267,27 @@ def test_the_one_time_code_names_the_program_by_its_short_name(
 
     (sms,) = sms_outbox
     assert sms["text"].startswith("Your Brewline confirmation code: ")
+
+
+def test_the_email_layout_escapes_the_name_and_the_text_and_links_the_logo(settings):
+    from members.emails import branded_email
+
+    settings.SITE_URL = "https://club.example.com"
+    settings.MEDIA_URL = "/media/"
+    branding_update(
+        program_name="Bean <b>&</b> Co",
+        logo=SimpleUploadedFile("logo.png", _png(), "image/png"),
+    )
+
+    email = branded_email(
+        subject="Hi", text="1 < 2\n\nhttps://x.example/", to=["a@b.c"]
+    )
+
+    html, _mimetype = email.alternatives[0]
+    assert "Bean &lt;b&gt;&amp;&lt;/b&gt; Co" in html
+    assert "<b>&</b>" not in html
+    assert "<p>1 &lt; 2</p>" in html
+    assert 'src="https://club.example.com/media/branding/logo' in html
+    assert email.body.startswith("1 < 2\n\nhttps://x.example/\n")
+    assert "\n-- \nBean <b>&</b> Co\nhttps://club.example.com/\n" in email.body
+    assert email.from_email == '"Bean <b>&</b> Co" <loyalty@localhost>'
