@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.translation import gettext
 from django.utils.html import linebreaks
 from django.utils.safestring import SafeString, mark_safe
 
@@ -56,7 +57,10 @@ def branded_subject(subject: str, brand: Brand | None = None) -> str:
     """ "<program>: <subject>", for the system's own notices (a marketer's
     subject is theirs and goes as written; the From name says who writes)."""
     brand = brand or branding_get()
-    return f"{brand.name}: {subject}"
+    return gettext("%(program)s: %(subject)s") % {
+        "program": brand.name,
+        "subject": subject,
+    }
 
 
 def _paragraphs(text: str) -> SafeString:
