@@ -23,9 +23,9 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import translation
-from django.utils.translation import gettext
 from django.utils.html import linebreaks
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 from members.branding import Brand, branding_get
 from members.links import absolute_url
