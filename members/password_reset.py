@@ -28,6 +28,7 @@ from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.tokens import default_token_generator
 from django.core.cache import cache
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.encoding import force_bytes
@@ -36,6 +37,7 @@ from kombu.exceptions import OperationalError
 
 from members.audit import request_ip
 from members.branding import branding_get
+from members.emails import branded_email
 from members.links import absolute_url, site_host
 
 logger = logging.getLogger(__name__)
@@ -138,8 +140,12 @@ def password_reset_email_send(*, email: str, language: str) -> int:
         to_email = getattr(user, user.get_email_field_name())
         with translation.override(language):
             context["program_name"] = branding_get().name  # its default translated
-            form.send_mail(
-                SUBJECT_TEMPLATE, BODY_TEMPLATE, context, None, to_email=to_email
-            )
+            subject = "".join(render_to_string(SUBJECT_TEMPLATE, context).splitlines())
+            branded_email(
+                subject=subject,
+                text=render_to_string(BODY_TEMPLATE, context).strip(),
+                to=[to_email],
+                language=language,
+            ).send()
         sent += 1
     return sent

@@ -16,6 +16,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from members.branding import branding_get
+
 log = logging.getLogger(__name__)
 
 outbox: list[dict] = []
@@ -46,6 +48,21 @@ class FileSmsBackend:
         with open(folder / "outbox.jsonl", "a", encoding="utf-8") as fh:
             fh.write(line + "\n")
         log.info("SMS to %s kept in %s", to, folder / "outbox.jsonl")
+
+
+def sms_signed(text: str) -> str:
+    """`text` opened with the program's short name ("Zerno: ..."), so the
+    reader knows who writes: once the program is named in the admin
+    (members.branding), and unless the text names it already. It adds the
+    name and two characters to each message, which may take a long text into
+    a second SMS part."""
+    brand = branding_get()
+    if not brand.program_name:
+        return text
+    name = brand.short_name
+    if name.casefold() in text.casefold():
+        return text
+    return f"{name}: {text}"
 
 
 def sms_send(*, to: str, text: str) -> None:

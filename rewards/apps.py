@@ -10,7 +10,7 @@ class RewardsConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from members.formatting import currency_cache_clear, currency_source_register
-        from rewards import earn_config, privacy
+        from rewards import earn_config, privacy, reasons_stamps  # noqa: F401 - codes
         from rewards.models import ProgramSettings
         from rewards.selectors.program import program_settings_get
 

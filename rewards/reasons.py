@@ -233,12 +233,13 @@ def reason_text(row) -> str:
     """The reason of a row with `reason`, `reason_code` and `reason_params`, in
     the active language: a system text rendered from its code, else the text as
     it was typed (or stored by older code)."""
+    stored = getattr(row, getattr(row, "reason_text_field", "reason"))
     if not getattr(row, "reason_code", ""):
-        return row.reason
+        return stored
     return reason_render(
         row.reason_code,
         row.reason_params,
-        fallback=row.reason,
+        fallback=stored,
         names=row.__dict__.get("_reason_names"),
     )
 

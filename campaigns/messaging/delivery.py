@@ -21,6 +21,8 @@ from django.core.mail.message import make_msgid
 from django.db import transaction
 from django.db.models import Count, F
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from campaigns.locks import messages_queued_lock
 from campaigns.messaging.backends import DeliveryError
@@ -36,9 +38,11 @@ from campaigns.messaging.tracking import (
     unsubscribe_url,
 )
 from campaigns.models import DeliverySettings, Message, MessageStatus
+from members.emails import branded_email
 from members.locks import members_lock
 from members.models import Channel
 from members.services import OTP_MESSAGE_KIND
+from members.sms import sms_signed
 
 log = logging.getLogger(__name__)
 
@@ -269,31 +273,37 @@ def _failure_record(
 
 
 def email_build(message: Message) -> EmailMultiAlternatives:
-    """The email of a message: the text as written plus an HTML version whose
-    links go through click tracking, with the open pixel; a marketing email
-    also carries the unsubscribe link and the List-Unsubscribe headers
-    (RFC 2369, and RFC 8058 one-click)."""
+    """The email of a message in the program's layout (members.emails): the
+    text as written plus an HTML version whose links go through click
+    tracking, with the open pixel; a marketing email also carries the
+    unsubscribe link and the List-Unsubscribe headers (RFC 2369, and RFC 8058
+    one-click)."""
     headers = {
         REFERENCE_HEADER: message.token,
         "Message-ID": make_msgid(idstring=message.token.replace("-", "")),
     }
-    text = message.body
+    footer_text = ""
     footer_html = ""
     if message.marketing:
         link = unsubscribe_url(message.token)
         headers["List-Unsubscribe"] = f"<{link}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        text = f"{text}\n\n--\n{_unsubscribe_line(message)}\n{link}\n"
-        footer_html = (
-            f'<p style="font-size:12px;color:#666">'
-            f'<a href="{html.escape(link)}">{html.escape(_unsubscribe_line(message))}</a>'
-            f"</p>"
+        footer_text = f"--\n{_unsubscribe_line(message)}\n{link}"
+        footer_html = format_html(
+            '<p style="font-size:12px;color:#666"><a href="{}">{}</a></p>',
+            link,
+            _unsubscribe_line(message),
         )
-    email = EmailMultiAlternatives(
-        subject=message.subject, body=text, to=[message.to], headers=headers
+    return branded_email(
+        subject=message.subject,
+        text=message.body,
+        to=[message.to],
+        html=_html_body(message),
+        footer_text=footer_text,
+        footer_html=footer_html,
+        headers=headers,
+        language=message.language or settings.LANGUAGE_CODE,
     )
-    email.attach_alternative(_html_body(message, footer_html), "text/html")
-    return email
 
 
 def _unsubscribe_line(message: Message) -> str:
@@ -304,7 +314,9 @@ def _unsubscribe_line(message: Message) -> str:
         return gettext("Unsubscribe from these emails")
 
 
-def _html_body(message: Message, footer_html: str) -> str:
+def _html_body(message: Message) -> SafeString:
+    """The message's text as HTML paragraphs, every part of it escaped, its
+    links through click tracking, then the open pixel."""
     parts, last = [], 0
     body = message.body
     for index, match in enumerate(LINK_RE.finditer(body)):
@@ -327,24 +339,22 @@ def _html_body(message: Message, footer_html: str) -> str:
         f'<img src="{html.escape(open_pixel_url(message.token))}" width="1" '
         f'height="1" alt="">'
     )
-    lang = html.escape(message.language or settings.LANGUAGE_CODE)
-    return (
-        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
-        f"<title>{html.escape(message.subject)}</title></head>"
-        f"<body>{paragraphs}{footer_html}{pixel}</body></html>"
-    )
+    # Every piece above is escaped here (the text is the member's data).
+    return mark_safe(paragraphs + pixel)  # noqa: S308
 
 
 def sms_text(message: Message) -> str:
-    """A marketing SMS ends with its signed opt-out link."""
+    """Opened with the program's short name (members.sms.sms_signed); a
+    marketing SMS ends with its signed opt-out link."""
+    body = sms_signed(message.body)
     if not message.marketing:
-        return message.body
+        return body
     from django.utils import translation
     from django.utils.translation import gettext
 
     with translation.override(message.language or settings.LANGUAGE_CODE):
         label = gettext("Opt out")
-    return f"{message.body}\n{label}: {unsubscribe_url(message.token)}"
+    return f"{body}\n{label}: {unsubscribe_url(message.token)}"
 
 
 def _hand_over(message: Message, *, connection=None) -> str:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Segment, SegmentKind
+from campaigns.reasons import unmatched_row_reason
 from campaigns.segments.conditions import SegmentError, builder_schema
 from campaigns.segments.definition import segment_validate
 from campaigns.segments.selectors import segment_count, segment_sample
@@ -179,7 +180,10 @@ class SegmentAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((row["line"], row["value"], row["reason"]) for row in unmatched[:200]),
+            (
+                (row["line"], row["value"], unmatched_row_reason(row))
+                for row in unmatched[:200]
+            ),
         )
         return format_html(
             '{}<p id="segment-unmatched-count">{}</p>'
@@ -385,7 +389,10 @@ class SegmentAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
             f"segment-{segment.pk}-unmatched.csv",
             [
                 ["line", "value", "reason"],
-                *([row["line"], row["value"], row["reason"]] for row in unmatched),
+                *(
+                    [row["line"], row["value"], unmatched_row_reason(row)]
+                    for row in unmatched
+                ),
             ],
         )
 

@@ -13,12 +13,18 @@ from django.utils.translation import gettext as _
 
 from campaigns.locks import segment_lock
 from campaigns.models import Segment, SegmentKind, SegmentStaticMember
+from campaigns.reasons import (
+    SEGMENT_ROW_EMPTY,
+    SEGMENT_ROW_NO_MEMBER,
+    SEGMENT_ROW_NOT_A_NUMBER,
+)
 from campaigns.segments.definition import segment_validate
 from members.audit import StaffActor, audited_delete
 from members.cards import card_number_is_valid
 from members.errors import InvalidInput
 from members.models import Member, User
 from members.phones import phone_normalize
+from rewards.reasons import reason_default_text, reason_render
 
 MAX_ROWS = 100_000
 IN_CHUNK = 500  # ids per IN (...) list: SQLite caps the parameters of a query
@@ -30,7 +36,11 @@ HEADER_WORDS = ("phone", "card", "телефон", "карта", "картка",
 class UnmatchedRow:
     line: int
     value: str
-    reason: str
+    reason_code: str  # campaigns.reasons: rendered in each reader's language
+
+    @property
+    def reason(self) -> str:
+        return reason_render(self.reason_code, {})
 
 
 @dataclass
@@ -50,7 +60,13 @@ class SegmentImportResult:
             "matched": self.matched,
             "added": self.added,
             "unmatched": [
-                {"line": row.line, "value": row.value, "reason": row.reason}
+                {
+                    "line": row.line,
+                    "value": row.value,
+                    "reason_code": row.reason_code,
+                    # For a reader that knows no codes: the default language's.
+                    "reason": reason_default_text(row.reason_code, {}),
+                }
                 for row in self.unmatched
             ],
         }
@@ -233,12 +249,12 @@ def segment_import_csv(
             member_ids.append(member_id)
             continue
         if not value:
-            reason = _("empty")
+            reason = SEGMENT_ROW_EMPTY
         elif line in cards or line in phones:
-            reason = _("no member with this card or phone")
+            reason = SEGMENT_ROW_NO_MEMBER
         else:
-            reason = _("neither a phone number nor a card number")
-        result.unmatched.append(UnmatchedRow(line, value, str(reason)))
+            reason = SEGMENT_ROW_NOT_A_NUMBER
+        result.unmatched.append(UnmatchedRow(line, value, reason))
     unique_ids = list(dict.fromkeys(member_ids))
 
     with transaction.atomic():

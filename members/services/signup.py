@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from members.branding import branding_get
 from members.errors import InvalidInput, NotFound
 from members.locks import member_lock, one_time_code_lock
 from members.messages import message_send
@@ -86,9 +87,12 @@ def otp_send(*, member: Member, channel: str, payload: dict) -> OneTimeCode:
             expires_at=now + dt.timedelta(minutes=settings.LOYALTY_OTP_TTL_MINUTES),
         )
         with translation.override(member.language):
+            # The short name: an SMS has little room (members.branding).
             text = _(
-                "Your loyalty confirmation code: %(code)s. It is valid for %(minutes)s minutes."
+                "Your %(program)s confirmation code: %(code)s. "
+                "It is valid for %(minutes)s minutes."
             ) % {
+                "program": branding_get().short_name,
                 "code": code,
                 "minutes": settings.LOYALTY_OTP_TTL_MINUTES,
             }

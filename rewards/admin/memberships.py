@@ -25,6 +25,8 @@ from rewards.models import (
     SubscriptionEvent,
     SubscriptionStatus,
 )
+from rewards.reasons import system_reason
+from rewards.reasons_stamps import SUBSCRIPTION_CANCELLED_IN_ADMIN
 from rewards.services.memberships import (
     membership_plan_save,
     subscription_cancel,
@@ -151,9 +153,16 @@ class SubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "sold_by",
         "ended_at",
         "cancelled_by",
-        "cancel_reason",
+        "cancel_reason_display",
         "reminder_sent_for",
     )
+    readonly_fields = ("cancel_reason_display",)
+
+    @admin.display(description=_("why cancelled"))
+    def cancel_reason_display(self, obj) -> str:
+        """In the staff member's language when the system wrote it
+        (rewards.reasons), as typed otherwise."""
+        return obj.reason_text()
 
     def has_cancel_permission(self, request) -> bool:
         return request.user.has_perm("rewards.change_subscription")
@@ -166,7 +175,9 @@ class SubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         for sub in queryset.filter(status=SubscriptionStatus.ACTIVE).order_by("pk"):
             try:
                 subscription_cancel(
-                    subscription=sub, by=request.user, reason="Cancelled in admin"
+                    subscription=sub,
+                    by=request.user,
+                    reason=system_reason(SUBSCRIPTION_CANCELLED_IN_ADMIN),
                 )
             except ServiceError as exc:
                 self.message_user(request, exc.message, messages.ERROR)

@@ -74,11 +74,17 @@ class StampEntryInline(ReadOnlyInline):
         "kind",
         "delta",
         "owed_delta",
-        "reason",
+        "reason_display",
         "purchase",
         "purchase_return",
     )
+    readonly_fields = ("reason_display",)
     ordering = ("created_at", "id")
+
+    @admin.display(description=_("reason"))
+    def reason_display(self, obj) -> str:
+        """In the staff member's language (rewards.reasons)."""
+        return obj.reason_text()
 
     def get_queryset(self, request):
         return (

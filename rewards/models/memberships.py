@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from members.appendonly import AppendOnlyModel, AppendOnlyQuerySet
 from members.formatting import date_format
+from rewards.models.reasons import SystemReasonFields
 
 
 class MembershipPlan(models.Model):
@@ -95,7 +96,7 @@ class SubscriptionStatus(models.TextChoices):
     EXPIRED = "expired", _("Expired")
 
 
-class Subscription(models.Model):
+class Subscription(SystemReasonFields):
     """A member's paid membership of one plan. At most one is active per member.
 
     Started by a sale; each further sale of the same plan renews it (the period
@@ -152,6 +153,8 @@ class Subscription(models.Model):
         related_name="+",
     )
     cancel_reason = models.CharField(_("why cancelled"), max_length=255, blank=True)
+    # reason_code, reason_params (SystemReasonFields): of `cancel_reason`.
+    reason_text_field = "cancel_reason"
     # The period end the expiry reminder was sent for: one reminder per period.
     reminder_sent_for = models.DateTimeField(
         _("reminded about the end of"), null=True, blank=True

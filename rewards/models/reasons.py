@@ -11,7 +11,10 @@ from rewards.reasons import reason_text
 class SystemReasonFields(models.Model):
     """`reason_code` and `reason_params` next to a model's own `reason` text:
     empty for a reason a person typed, else the code (rewards.reasons) that
-    renders the reason in the reader's language."""
+    renders the reason in the reader's language. A model whose text column
+    has another name says so in `reason_text_field`."""
+
+    reason_text_field = "reason"
 
     reason_code = models.CharField(_("reason code"), max_length=40, blank=True)
     reason_params = models.JSONField(_("reason parameters"), default=dict, blank=True)

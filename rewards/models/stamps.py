@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from members.appendonly import AppendOnlyModel, AppendOnlyQuerySet
+from rewards.models.reasons import SystemReasonFields
 
 # A card is drawn as one circle per stamp: more than this would not fit a phone.
 MAX_STAMPS_NEEDED = 50
@@ -263,7 +264,7 @@ class StampEntryQuerySet(AppendOnlyQuerySet):
     pass
 
 
-class StampEntry(AppendOnlyModel):
+class StampEntry(AppendOnlyModel, SystemReasonFields):
     """One change of a card's stamps (`delta`) or stamps owed (`owed_delta`).
 
     Never edited or deleted. Per card, sum(delta) == stamps and
@@ -311,4 +312,4 @@ class StampEntry(AppendOnlyModel):
         indexes = [models.Index(fields=["purchase", "card"])]
 
     def __str__(self) -> str:
-        return f"{self.delta:+d} · {self.reason}"
+        return f"{self.delta:+d} · {self.reason_text()}"

@@ -10,13 +10,13 @@ from collections import Counter
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from members.emails import branded_email, branded_subject
 from members.errors import Conflict
 from members.formatting import date_format, number_format
 from members.links import absolute_url
@@ -138,11 +138,19 @@ def anomaly_digest_send(*, day: dt.date, flags: list[AnomalyFlag]) -> int:
             _("All open flags: %(url)s")
             % {"url": f"{changelist}?status__exact={AnomalyStatus.OPEN}"},
         ]
-        subject = ngettext(
-            "Unusual activity on %(day)s: %(count)s flag",
-            "Unusual activity on %(day)s: %(count)s flags",
-            len(flags),
-        ) % {"day": date_format(day), "count": number_format(len(flags))}
-    message = EmailMessage(subject=subject, body="\n".join(lines), to=recipients)
+        subject = branded_subject(
+            ngettext(
+                "Unusual activity on %(day)s: %(count)s flag",
+                "Unusual activity on %(day)s: %(count)s flags",
+                len(flags),
+            )
+            % {"day": date_format(day), "count": number_format(len(flags))}
+        )
+    message = branded_email(
+        subject=subject,
+        text="\n".join(lines),
+        to=recipients,
+        language=settings.LANGUAGE_CODE,
+    )
     transaction.on_commit(message.send)
     return len(recipients)

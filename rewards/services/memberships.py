@@ -13,18 +13,18 @@ from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from members.emails import branded_email, branded_subject
 from members.errors import Conflict, InvalidInput
 from members.formatting import date_format
 from members.messages import member_channel
 from members.models import Channel, Member, Store, User
-from members.sms import sms_send
+from members.sms import sms_send, sms_signed
 from rewards.locks import account_lock, active_subscription_lock, subscription_lock
 from rewards.models import (
     MembershipPlan,
@@ -38,7 +38,7 @@ from rewards.models import (
     Voucher,
     VoucherSource,
 )
-from rewards.reasons import TIER_MEMBERSHIP, system_reason
+from rewards.reasons import TIER_MEMBERSHIP, SystemReason, reason_split, system_reason
 from rewards.services.idempotency import body_fingerprint, idempotent_write
 from rewards.services.inputs import receipt_id_clean
 from rewards.services.tiers import tier_move
@@ -238,7 +238,7 @@ def subscription_sell(
 
 
 def subscription_cancel(
-    *, subscription: Subscription, by: User | None, reason: str = ""
+    *, subscription: Subscription, by: User | None, reason: str | SystemReason = ""
 ) -> Subscription:
     """End an active membership at once: its multiplier and tier guarantee stop now.
 
@@ -265,9 +265,21 @@ def subscription_cancel(
         locked.status = SubscriptionStatus.CANCELLED
         locked.ended_at = now
         locked.cancelled_by = by
-        locked.cancel_reason = (reason or "").strip()[:255]
+        code, params, text = reason_split(reason)
+        locked.cancel_reason, locked.reason_code, locked.reason_params = (
+            text,
+            code,
+            params,
+        )
         locked.save(
-            update_fields=["status", "ended_at", "cancelled_by", "cancel_reason"]
+            update_fields=[
+                "status",
+                "ended_at",
+                "cancelled_by",
+                "cancel_reason",
+                "reason_code",
+                "reason_params",
+            ]
         )
         SubscriptionEvent.objects.create(
             subscription=locked,
@@ -450,12 +462,18 @@ def membership_reminder_email_or_sms(*, subscription: Subscription) -> None:
             "plan": subscription.plan.name,
             "date": _date_text(subscription.current_period_end),
         }
-        subject = _("Your membership ends soon")
+        subject = branded_subject(_("Your membership ends soon"))
     channel = member_channel(member)
     if channel == Channel.EMAIL:
-        send_mail(subject, text, None, [member.email])
+        email = branded_email(
+            subject=subject,
+            text=text,
+            to=[member.email],
+            language=member.language,
+        )
+        email.send()
     elif channel == Channel.SMS:
-        sms_send(to=member.phone, text=text)
+        sms_send(to=member.phone, text=sms_signed(text))
 
 
 def membership_plan_save(*, plan: MembershipPlan) -> MembershipPlan:

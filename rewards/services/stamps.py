@@ -45,6 +45,17 @@ from rewards.models import (
     VoucherSource,
     VoucherStatus,
 )
+from rewards.reasons import PURCHASE_EARN, SystemReason, reason_split, system_reason
+from rewards.reasons_stamps import (
+    STAMP_CARD_EXPIRED,
+    STAMP_CARRIED_OVER,
+    STAMP_MOVED_FROM,
+    STAMP_MOVED_TO,
+    STAMP_OWED_PAID,
+    STAMP_RETURN,
+    STAMP_RETURN_OWED,
+    STAMP_RETURN_VOUCHER_CANCELLED,
+)
 from rewards.services.inputs import line_amount
 from rewards.services.vouchers import voucher_grant
 
@@ -140,19 +151,22 @@ def _entry(
     card: StampCard,
     kind: str,
     delta: int,
-    reason: str,
+    reason: SystemReason,
     at: dt.datetime,
     *,
     owed_delta: int = 0,
     purchase: Purchase | None = None,
     purchase_return: PurchaseReturn | None = None,
 ) -> StampEntry:
+    code, params, text = reason_split(reason)
     return StampEntry.objects.create(
         card=card,
         kind=kind,
         delta=delta,
         owed_delta=owed_delta,
-        reason=reason[:255],
+        reason=text,
+        reason_code=code,
+        reason_params=params,
         purchase=purchase,
         purchase_return=purchase_return,
         created_at=at,
@@ -165,7 +179,7 @@ def _card_expire(card: StampCard, at: dt.datetime) -> None:
         card,
         StampEntryKind.EXPIRE,
         0,
-        f"Card expired with {card.stamps} of {card.needed} stamps",
+        system_reason(STAMP_CARD_EXPIRED, stamps=card.stamps, needed=card.needed),
         at,
         owed_delta=-card.owed,
     )
@@ -205,7 +219,7 @@ def _stamps_add(
     count: int,
     *,
     kind: str,
-    reason: str,
+    reason: SystemReason,
     at: dt.datetime,
     purchase: Purchase | None = None,
 ) -> StampCard:
@@ -215,7 +229,9 @@ def _stamps_add(
     while count > 0:
         pay = min(count, card.owed)
         fill = min(count - pay, card.needed - card.stamps)
-        text = reason if not pay else f"{reason}; {pay} paid stamps owed"
+        text = (
+            system_reason(STAMP_OWED_PAID, reason=reason, count=pay) if pay else reason
+        )
         _entry(card, kind, fill, text, at, owed_delta=-pay, purchase=purchase)
         card.owed -= pay
         card.stamps += fill
@@ -226,7 +242,7 @@ def _stamps_add(
         _card_complete(card, program, at)
         card = _card_open(member_id=card.member_id, program=program, at=at)
         if count:
-            reason = f"{reason} (carried over)"
+            reason = system_reason(STAMP_CARRIED_OVER, reason=reason)
     return card
 
 
@@ -261,7 +277,9 @@ def stamps_award_for_purchase(
             member_id=purchase.member_id, program_ids=[p.pk for p, _n in earned]
         )
     }
-    reason = f"Purchase {purchase.receipt_id} at {purchase.store.code}"
+    reason = system_reason(
+        PURCHASE_EARN, receipt=purchase.receipt_id, store=purchase.store.code
+    )
     result = []
     for program, count in earned:
         card = _card_current(
@@ -311,7 +329,11 @@ def _stamps_take(
 ) -> StampCard:
     """Take `count` stamps back for a return, by the rule in the module docstring.
     `card` is the locked open card; returns the open card after."""
-    reason = f"Return {purchase_return.receipt_id} of purchase {purchase.receipt_id}"
+    receipts = {
+        "return_receipt": purchase_return.receipt_id,
+        "receipt": purchase.receipt_id,
+    }
+    reason = system_reason(STAMP_RETURN, **receipts)
     links = {"purchase": purchase, "purchase_return": purchase_return}
     passed: set[int] = set()
     while count > 0:
@@ -340,7 +362,7 @@ def _stamps_take(
                 card,
                 StampEntryKind.RETURN,
                 0,
-                f"{reason}: {count} stamps owed, the vouchers were used",
+                system_reason(STAMP_RETURN_OWED, **receipts, count=count),
                 at,
                 owed_delta=count,
                 **links,
@@ -359,7 +381,7 @@ def _stamps_take(
             full,
             StampEntryKind.RETURN,
             -take,
-            f"{reason}: voucher cancelled",
+            system_reason(STAMP_RETURN_VOUCHER_CANCELLED, **receipts),
             at,
             **links,
         )
@@ -367,7 +389,11 @@ def _stamps_take(
         moved = full.stamps - take
         if moved:
             _entry(
-                full, StampEntryKind.MOVE, -moved, f"Moved to card #{card.number}", at
+                full,
+                StampEntryKind.MOVE,
+                -moved,
+                system_reason(STAMP_MOVED_TO, number=card.number),
+                at,
             )
         full.stamps = 0
         full.status = StampCardStatus.REVOKED
@@ -379,7 +405,7 @@ def _stamps_take(
                 program,
                 moved,
                 kind=StampEntryKind.MOVE,
-                reason=f"Moved from card #{full.number}, undone by a return",
+                reason=system_reason(STAMP_MOVED_FROM, number=full.number),
                 at=at,
             )
     return card

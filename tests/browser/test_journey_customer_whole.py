@@ -54,7 +54,7 @@ def test_customer_signs_up_buys_redeems_unsubscribes_and_complains(
     # 1. Sign up on the real sign-up page (from the home page's link).
     page.goto(live_server.url + reverse("portal:home"))
     page.locator(f"a[href='{reverse('portal:signup')}']").first.click()
-    expect(page.get_by_role("heading", name="Join the loyalty club")).to_be_visible()
+    expect(page.get_by_role("heading", name="Join Loyalty club")).to_be_visible()
     page.locator("#id_email").fill(EMAIL)
     page.locator("#id_phone").fill("+380671234599")
     page.locator("#id_first_name").fill("Mariia")

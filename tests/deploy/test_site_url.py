@@ -16,10 +16,13 @@ from tests.fresh_process import json_from_fresh_process
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 # Builds a marketing SMS and email (the messages that leave with links) in a
-# process whose environment is only what the test gives it.
+# process whose environment is only what the test gives it. Its database is
+# empty: the email's branding comes from the (local) cache, set to the defaults.
 BUILD = """
 import json, django
 django.setup()
+from members.branding import branding_cache_set_defaults
+branding_cache_set_defaults()
 from django.conf import settings
 from campaigns.messaging.delivery import email_build, sms_text
 from campaigns.models import Message
@@ -39,7 +42,11 @@ print(json.dumps({
 
 def _built(tmp_path, **env) -> dict:
     return json_from_fresh_process(
-        BUILD, tmp_path, unset=("PORT", "SITE_URL", "DEBUG"), **env
+        BUILD,
+        tmp_path,
+        unset=("PORT", "SITE_URL", "DEBUG"),
+        CACHE_URL="locmemcache://",
+        **env,
     )
 
 

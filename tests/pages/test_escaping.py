@@ -104,7 +104,6 @@ HOSTILE = {
     *_translated("rewards.StampProgram", "name", "description"),
     "rewards.StampProgram.category",
     "rewards.StampProgram.sku",
-    "rewards.StampEntry.reason",
     *_translated("rewards.Tier", "name", "benefits"),
     "rewards.TierHistory.reason",
     "campaigns.Campaign.name",
@@ -165,6 +164,11 @@ NOT_TYPED = {
     "rewards.LedgerEntry.reason_code": "a code of rewards.reasons",
     "rewards.TierHistory.reason_code": "a code of rewards.reasons",
     "rewards.AdjustmentRequest.reason_code": "a code of rewards.reasons",
+    "rewards.StampEntry.reason_code": "a code of rewards.reasons",
+    "rewards.StampEntry.reason": (
+        "only the system writes it (rewards.reasons_stamps); shown from its code"
+    ),
+    "rewards.Subscription.reason_code": "a code of rewards.reasons",
     "rewards.SubscriptionEvent.fingerprint": "a hash",
     "rewards.ProgramSettings.currency": "an ISO 4217 code",
     "rewards.ProgramSettings.config_version": "generated",

@@ -241,6 +241,24 @@ class TestSurveyLink:
         default = settings.MODELTRANSLATION_DEFAULT_LANGUAGE
         assert getattr(survey, f"question_{default}") in page.content.decode()
 
+    def test_pages_after_the_survey_lead_back_to_the_program_by_name(
+        self, client, survey, member, purchase
+    ):
+        from members.branding import branding_cache_clear
+        from members.services import branding_update
+
+        branding_update(program_name="Brewline Coffee")
+        branding_cache_clear()
+        url = self._url(survey, member, purchase)
+        thanks = client.post(url, {"score": "9"}).content.decode()
+        broken = client.get(
+            reverse("campaigns:survey_answer", args=["nonsense"])
+        ).content.decode()
+        branding_cache_clear()
+        for page in (thanks, broken):
+            assert "Back to Brewline Coffee" in page
+            assert "loyalty club" not in page.lower()
+
     def test_score_is_required_and_in_range(self, client, survey, member, purchase):
         url = self._url(survey, member, purchase)
         response = client.post(url, {"score": ""})

@@ -217,6 +217,7 @@ NOT_TO_A_MEMBER = {
     # The delivery pipeline itself: message_send applies the rule.
     ("campaigns/messaging/services.py", "message_send"): "writes the row, rule applied",
     ("campaigns/messaging/delivery.py", "email_build"): "builds the email of a row",
+    ("members/emails.py", "branded_email"): "the one email layout, for the others",
     ("campaigns/messaging/delivery.py", "_hand_over"): "hands a row to the SMS backend",
     ("campaigns/sending/services.py", "campaign_test_send"): (
         "to the staff user who asked, by email"
@@ -238,6 +239,7 @@ SENDING_CALLS = frozenset(
         "sms_backend_send",
         "EmailMessage",
         "EmailMultiAlternatives",
+        "branded_email",  # members.emails: every email is built there
         "Message",  # a Message row built for bulk_create
     }
 )

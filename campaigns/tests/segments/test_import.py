@@ -78,6 +78,29 @@ def test_unmatched_rows_are_listed_with_reasons_and_kept(store, listing, markete
     assert summary["by"] == "marketer"
 
 
+def test_why_a_row_matched_no_one_reads_in_the_readers_language(
+    store, listing, marketer, settings
+):
+    from django.utils import translation
+
+    from campaigns.reasons import unmatched_row_reason
+
+    settings.LANGUAGE_CODE = "uk"
+    segment_import_csv(segment=listing, file=b"card;name\nhello;Typo\n", by=marketer)
+    listing.refresh_from_db()
+    (row,) = listing.import_summary["unmatched"]
+    assert row["reason_code"] == "segment_row_not_a_number"
+    with translation.override("en"):
+        english = unmatched_row_reason(row)
+    with translation.override("uk"):
+        ukrainian = unmatched_row_reason(row)
+    assert english == "neither a phone number nor a card number"
+    assert ukrainian != english
+    assert row["reason"] == ukrainian  # the stored fallback: the default language
+    # An upload kept before the codes shows the text stored then.
+    assert unmatched_row_reason({"reason": "порожньо"}) == "порожньо"
+
+
 def test_header_column_named_phone_is_used(store, listing, marketer):
     a = make_member(store)
     content = f"name,phone\nOlena,{a.phone}\n"

@@ -35,6 +35,7 @@ from demo.data import (
     TOKEN_NAME,
 )
 from demo.seed_analytics import seed as analytics_demo_seed
+from demo.seed_branding import seed as branding_seed
 from demo.seed_delivery import seed as delivery_seed
 from demo.seed_events import seed as events_demo_seed
 from demo.seed_history import HistoryWriting
@@ -90,6 +91,7 @@ class Command(ProgramSeeding, HistoryPlanning, HistoryWriting, BaseCommand):
         self.end = timezone.now().replace(second=0, microsecond=0)
         self.end -= dt.timedelta(hours=1)
         self.start = self.end - dt.timedelta(days=round(months * 30.44))
+        branding_seed(command=self)  # the bulk seed's program is the same shop
         if options.get("purchases"):
             return bulk_seed(
                 command=self, members=members, purchases=options["purchases"], seed=seed

@@ -225,7 +225,10 @@ def test_the_password_reset_email_names_the_program(customer):
     assert message.subject == "Coffee Club: reset your password"
     assert message.body.startswith("Hello from Coffee Club,")
     assert "your Coffee Club account at" in message.body
-    assert message.body.rstrip().endswith("-- \nCoffee Club")
+    assert "\n-- \nCoffee Club\n" in message.body
+    assert message.from_email == "Coffee Club <loyalty@localhost>"
+    html, _mimetype = message.alternatives[0]
+    assert "Coffee Club" in html
 
 
 def test_without_a_name_the_email_uses_the_default_name(customer):
@@ -233,3 +236,58 @@ def test_without_a_name_the_email_uses_the_default_name(customer):
     password_reset_email_send(email=member.email, language="en")
     (message,) = mail.outbox
     assert message.subject == "Loyalty club: reset your password"
+
+
+# --- the program's name on the customer pages ---------------------------------------
+
+
+def test_customer_pages_say_the_program_name_not_loyalty_club(client, manager):
+    branding_update(program_name="Brewline Coffee")
+    signup = client.get(reverse("portal:signup")).content.decode()
+    assert "Join Brewline Coffee" in signup
+    client.force_login(manager)  # a login without a card
+    home = client.get(reverse("portal:home")).content.decode()
+    assert "This login has no Brewline Coffee card" in home
+    for page in (signup, home):
+        assert "loyalty club" not in page.lower()
+        assert "loyalty card" not in page.lower()
+
+
+def test_the_one_time_code_names_the_program_by_its_short_name(
+    store, sms_outbox, django_capture_on_commit_callbacks
+):
+    from members.services import member_enroll, member_signup
+
+    branding_update(program_name="Brewline Coffee Roasters", short_name="Brewline")
+    member_enroll(phone="0671234567", store=store)
+    with django_capture_on_commit_callbacks(execute=True):
+        member_signup(
+            email="olena@example.com", password="pass-word-123", phone="+380671234567"
+        )
+
+    (sms,) = sms_outbox
+    assert sms["text"].startswith("Your Brewline confirmation code: ")
+
+
+def test_the_email_layout_escapes_the_name_and_the_text_and_links_the_logo(settings):
+    from members.emails import branded_email
+
+    settings.SITE_URL = "https://club.example.com"
+    settings.MEDIA_URL = "/media/"
+    branding_update(
+        program_name="Bean <b>&</b> Co",
+        logo=SimpleUploadedFile("logo.png", _png(), "image/png"),
+    )
+
+    email = branded_email(
+        subject="Hi", text="1 < 2\n\nhttps://x.example/", to=["a@b.c"]
+    )
+
+    html, _mimetype = email.alternatives[0]
+    assert "Bean &lt;b&gt;&amp;&lt;/b&gt; Co" in html
+    assert "<b>&</b>" not in html
+    assert "<p>1 &lt; 2</p>" in html
+    assert 'src="https://club.example.com/media/branding/logo' in html
+    assert email.body.startswith("1 < 2\n\nhttps://x.example/\n")
+    assert "\n-- \nBean <b>&</b> Co\nhttps://club.example.com/\n" in email.body
+    assert email.from_email == '"Bean <b>&</b> Co" <loyalty@localhost>'

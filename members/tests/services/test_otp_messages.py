@@ -53,7 +53,8 @@ def test_code_by_sms_is_a_logged_service_message_sent_at_once(
     code = _code(sms_outbox[0]["text"])
     # The log shows that a code went out, not the code.
     assert code not in message.body
-    assert "Your loyalty confirmation code" in message.body
+    # Named after the program (members.branding: the default name here).
+    assert "Your Loyalty club confirmation code" in message.body
 
 
 def test_code_by_email_is_a_logged_message(

@@ -612,7 +612,7 @@ def test_staff_login_without_membership_gets_a_friendly_page(client, store, name
     response = client.get(reverse(name))
 
     assert response.status_code == 403
-    assert "This login has no loyalty card" in response.text
+    assert "This login has no Loyalty club card" in response.text
 
 
 def test_staff_login_without_membership_sees_the_landing_page(client):

@@ -365,7 +365,9 @@ class TestDigest:
         assert len(mail.outbox) == 1
         email = mail.outbox[0]
         assert email.to == ["boss@example.com"]
-        assert email.subject == "Unusual activity on 10 March 2026: 2 flags"
+        assert (
+            email.subject == "Loyalty club: Unusual activity on 10 March 2026: 2 flags"
+        )
         assert "- Many transactions in a day (Member): 1" in email.body
         assert "- Large manual adjustment (Member): 1" in email.body
         assert (

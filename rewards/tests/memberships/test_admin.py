@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from rewards.models import (
     MembershipPlan,
@@ -151,6 +151,28 @@ class TestSubscriptionAdmin:
         assert response.status_code == 302
         sub.refresh_from_db()
         assert sub.status == SubscriptionStatus.CANCELLED
+
+    def test_the_cancel_reason_is_a_code_shown_in_the_readers_language(
+        self, su_client, sub
+    ):
+        su_client.post(
+            _url("subscription", "changelist"),
+            {"action": "cancel_subscriptions", "_selected_action": [sub.pk]},
+        )
+        sub.refresh_from_db()
+        assert (sub.reason_code, sub.reason_params) == (
+            "subscription_cancelled_in_admin",
+            {},
+        )
+        page = su_client.get(
+            _url("subscription", "change", sub.pk), HTTP_ACCEPT_LANGUAGE="en"
+        )
+        assert "Cancelled in admin" in page.content.decode()
+        # A reader in another language gets the code rendered in theirs (the
+        # stored text is only the fallback for an unknown code).
+        sub.cancel_reason = "stale text"
+        with translation.override("en"):
+            assert sub.reason_text() == "Cancelled in admin"
 
     def test_history_changelist(self, su_client, sub, member):
         response = su_client.get(
