@@ -79,7 +79,7 @@ class PromoCodeValidateApi(TillApiView):
     class OutputSerializer(serializers.Serializer):
         code = serializers.CharField(help_text=_("The code as it is kept."))
         promo = serializers.CharField(source="promo.name")
-        effect = serializers.ChoiceField(choices=PromoEffect.choices)
+        effect = serializers.ChoiceField(source="promo.effect", choices=PromoEffect.choices)
         discount = serializers.DecimalField(
             max_digits=12,
             decimal_places=2,

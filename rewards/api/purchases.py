@@ -210,6 +210,8 @@ class PurchaseCreateApi(TillApiView):
 
         @extend_schema_field(PurchasePromoSerializer(allow_null=True))
         def get_promo_code(self, purchase: Purchase) -> dict | None:
+            if not self.context.get("promo_code"):
+                return None  # no code sent: no query
             use = PromoCodeUse.objects.filter(purchase=purchase).select_related(
                 "key", "voucher"
             ).first()
@@ -273,7 +275,12 @@ class PurchaseCreateApi(TillApiView):
         )
         breakdown, stamped = _earn_details(purchase)
         output = self.OutputSerializer(
-            purchase, context={"breakdown": breakdown, "stamped": stamped}
+            purchase,
+            context={
+                "breakdown": breakdown,
+                "stamped": stamped,
+                "promo_code": data.get("promo_code"),
+            },
         )
         return Response(output.data, status=replay_status(replayed))
 
