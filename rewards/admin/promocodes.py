@@ -19,6 +19,7 @@ from members.audit import StaffActor
 from members.csvexport import csv_response
 from members.errors import InvalidInput
 from members.formatting import money_format, number_format
+from members.numbers import PlainIntegerField
 from rewards.admin.base import member_search
 from rewards.models import (
     PromoCode,
@@ -91,7 +92,7 @@ class PromoCodeForm(forms.ModelForm):
 
 
 class BatchForm(forms.Form):
-    size = forms.IntegerField(label=_("codes"), min_value=1, max_value=MAX_BATCH)
+    size = PlainIntegerField(label=_("codes"), min_value=1, max_value=MAX_BATCH)
     label = forms.CharField(label=_("label"), max_length=120, required=False)
 
 

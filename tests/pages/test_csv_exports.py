@@ -47,6 +47,8 @@ NOT_CSV = {
     "admin:members_partner_settlement": "the settlement's HTML page (its CSV "
     "is admin:members_partner_settlement_csv)",
     "portal:privacy_export": "the member's own data as JSON, not a spreadsheet",
+    "admin:rewards_promocode_report": "the promo code report's HTML page (its "
+    "CSV is admin:rewards_promocode_report_csv)",
 }
 
 
@@ -63,6 +65,19 @@ def _partner_settlement(admin_user) -> list[tuple[str, tuple]]:
     month = timezone.localdate().replace(day=1)
     url = reverse("admin:members_partner_settlement_csv") + f"?month={month:%Y-%m}"
     return [(url, HOSTILE)]
+
+
+def _promo_report(admin_user) -> list[tuple[str, tuple]]:
+    from rewards.services.promocodes import promo_code_redeem_online
+    from rewards.tests.factories import PromoCodeFactory
+
+    member = MemberFactory()
+    for n, value in enumerate(HOSTILE):
+        PromoCodeFactory(name=value, code=f"HOSTILE{n}")
+        promo_code_redeem_online(
+            member=member, code=f"HOSTILE{n}", idempotency_key=f"hostile-{n}"
+        )
+    return [(reverse("admin:rewards_promocode_report_csv") + "?by=code", HOSTILE)]
 
 
 def _segment_unmatched(admin_user) -> list[tuple[str, tuple]]:
@@ -163,6 +178,7 @@ def _import_templates(admin_user) -> list[tuple[str, tuple]]:
 
 EXPORTS: dict[str, Callable[..., list[tuple[str, tuple]]]] = {
     "admin:members_partner_settlement_csv": _partner_settlement,
+    "admin:rewards_promocode_report_csv": _promo_report,
     "admin:campaigns_segment_unmatched": _segment_unmatched,
     "admin:analytics_export": _analytics_tables,
     "admin:analytics_memberrfm_csv": _rfm,
