@@ -36,6 +36,15 @@ class PromoReportRow:
     money_cost: Decimal
 
 
+def promo_use_for_purchase(*, purchase) -> PromoCodeUse | None:
+    """The promo code used on a purchase (with its code), or None."""
+    return (
+        PromoCodeUse.objects.select_related("key")
+        .filter(purchase_id=purchase.pk)
+        .first()
+    )
+
+
 def promo_report(
     *,
     by: str = "code",
