@@ -177,3 +177,22 @@ class TestReport:
     def test_a_cashier_may_not_see_it(self, client, cashier):
         client.force_login(cashier)
         assert client.get(_url("report")).status_code == 403
+
+
+def test_the_command_generates_a_batch_and_writes_its_csv(tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    promo = PromoCodeFactory(mode="batch", name="Leaflets")
+    out = tmp_path / "codes.csv"
+    stdout, stderr = StringIO(), StringIO()
+    call_command(
+        "promo_codes_generate", promo.pk, 50, label="June", csv=str(out),
+        stdout=stdout, stderr=stderr,
+    )
+    batch = PromoCodeBatch.objects.get()
+    assert "50/50 codes" in stderr.getvalue()
+    assert f"Batch {batch.pk}: 50 codes." in stdout.getvalue()
+    rows = list(csv.reader(out.open(encoding="utf-8-sig")))
+    assert len(rows) == 51 and rows[1][1:3] == ["Leaflets", "June"]
