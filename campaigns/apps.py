@@ -16,6 +16,11 @@ class CampaignsConfig(AppConfig):
         from members.messages import message_sender_register
 
         conditions_register_builtin()
+        # Promo codes may be limited to segments' members: rewards asks here.
+        from campaigns.promocodes.services import promo_code_segment_check
+        from rewards.services.promocodes import promo_eligibility_register
+
+        promo_eligibility_register(promo_code_segment_check)
         # members sends its one-time codes through members.messages.message_send:
         # the message log and delivery live here, above members.
         message_sender_register(message_send)

@@ -67,6 +67,9 @@ PROMO_CODE_RIGHTS = {
     "rewards.add_promocodebatch",
     "rewards.view_promocodekey",
     "rewards.view_promocodeuse",
+    "campaigns.view_promocodetargeting",
+    "campaigns.add_promocodetargeting",
+    "campaigns.change_promocodetargeting",
 }
 ADDED_SINCE_HISTORY = {
     "Manager": {

@@ -60,7 +60,28 @@ class PromoCodeForm(forms.ModelForm):
 
     class Meta:
         model = PromoCode
-        fields = "__all__"
+        fields = [
+            "name",
+            "description",
+            "mode",
+            "channel",
+            "active",
+            "effect",
+            "points",
+            "multiplier",
+            "reward",
+            "discount_amount",
+            "discount_percent",
+            "stacking",
+            "starts_at",
+            "ends_at",
+            "stores",
+            "min_spend",
+            "tiers",
+            "max_uses",
+            "max_uses_per_member",
+            "max_uses_per_day",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -140,7 +161,10 @@ class PromoCodeAdmin(TranslatedAdmin):
     filter_horizontal = ("stores", "tiers")
     readonly_fields = ("uses_count",)
     fieldsets = (
-        (None, {"fields": ("name", "description", "mode", "code", "channel", "active")}),
+        (
+            None,
+            {"fields": ("name", "description", "mode", "code", "channel", "active")},
+        ),
         (
             _("Effect"),
             {
@@ -275,9 +299,7 @@ class PromoCodeAdmin(TranslatedAdmin):
             "csv_url": reverse("admin:rewards_promocode_report_csv")
             + ("?" + request.GET.urlencode() if request.GET else ""),
         }
-        return TemplateResponse(
-            request, "admin/rewards/promocode/report.html", context
-        )
+        return TemplateResponse(request, "admin/rewards/promocode/report.html", context)
 
     def report_csv_view(self, request):
         if not request.user.has_perm(REPORT_PERMISSION):
@@ -315,7 +337,9 @@ class PromoCodeBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 request, gettext("Choose one batch to download."), messages.WARNING
             )
             return None
-        return csv_response(f"promo-codes-batch-{batch.pk}.csv", promo_batch_rows(batch))
+        return csv_response(
+            f"promo-codes-batch-{batch.pk}.csv", promo_batch_rows(batch)
+        )
 
 
 @admin.register(PromoCodeKey)

@@ -19,8 +19,10 @@ PROMO_CODE_PARAMETER = OpenApiParameter(
     "code",
     str,
     OpenApiParameter.PATH,
-    description=_('The code as the customer gave it, e.g. "SPRING25"; case, '
-                  "spaces and dashes do not matter."),
+    description=_(
+        'The code as the customer gave it, e.g. "SPRING25"; case, '
+        "spaces and dashes do not matter."
+    ),
 )
 
 
@@ -47,8 +49,10 @@ def promo_error_responses(**descriptions: str) -> dict:
             "not_eligible_tier, not_eligible_segment)."
         ),
         401: _("No till token, or an invalid or revoked one."),
-        404: _("No member has this card or phone, or no promo code is this one "
-               "(reason: unknown)."),
+        404: _(
+            "No member has this card or phone, or no promo code is this one "
+            "(reason: unknown)."
+        ),
         409: _(
             "The code's limits are reached (reason: limit_reached, "
             "member_limit_reached, day_limit_reached)."
@@ -79,7 +83,9 @@ class PromoCodeValidateApi(TillApiView):
     class OutputSerializer(serializers.Serializer):
         code = serializers.CharField(help_text=_("The code as it is kept."))
         promo = serializers.CharField(source="promo.name")
-        effect = serializers.ChoiceField(source="promo.effect", choices=PromoEffect.choices)
+        effect = serializers.ChoiceField(
+            source="promo.effect", choices=PromoEffect.choices
+        )
         discount = serializers.DecimalField(
             max_digits=12,
             decimal_places=2,

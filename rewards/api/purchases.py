@@ -201,7 +201,7 @@ class PurchaseCreateApi(TillApiView):
         promo_code = serializers.SerializerMethodField(
             help_text=_(
                 "The promo code used on this purchase, or null (none given, or "
-                "a \"best of\" code that the promotions beat)."
+                'a "best of" code that the promotions beat).'
             )
         )
 
@@ -212,9 +212,11 @@ class PurchaseCreateApi(TillApiView):
         def get_promo_code(self, purchase: Purchase) -> dict | None:
             if not self.context.get("promo_code"):
                 return None  # no code sent: no query
-            use = PromoCodeUse.objects.filter(purchase=purchase).select_related(
-                "key", "voucher"
-            ).first()
+            use = (
+                PromoCodeUse.objects.filter(purchase=purchase)
+                .select_related("key", "voucher")
+                .first()
+            )
             if use is None:
                 return None
             return PurchasePromoSerializer(use).data

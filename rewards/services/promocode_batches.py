@@ -145,9 +145,7 @@ def promo_batch_generate(
         while done < size:
             rounds += 1
             if rounds > size // chunk + 20:  # the alphabet would have to be exhausted
-                raise InvalidInput(
-                    _("Could not find enough free codes."), field="size"
-                )
+                raise InvalidInput(_("Could not find enough free codes."), field="size")
             wanted = min(chunk, size - done)
             codes = {promo_code_new() for _ in range(wanted)}
             PromoCodeKey.objects.bulk_create(

@@ -130,31 +130,51 @@ class TestReport:
         reward = RewardFactory(points_cost=150)
         bonus = PromoCodeFactory(code="B", points=100, name="Bonus", channel="sms")
         off = PromoCodeFactory(
-            code="OFF", effect=PromoEffect.DISCOUNT_FIXED, points=None,
-            discount_amount=Decimal("5"), name="Five off",
+            code="OFF",
+            effect=PromoEffect.DISCOUNT_FIXED,
+            points=None,
+            discount_amount=Decimal("5"),
+            name="Five off",
         )
         gift = PromoCodeFactory(
-            code="GIFT", effect=PromoEffect.VOUCHER, points=None, reward=reward,
+            code="GIFT",
+            effect=PromoEffect.VOUCHER,
+            points=None,
+            reward=reward,
             name="Gift",
         )
         a, b = MemberFactory(store=store), MemberFactory(store=store)
-        purchase_record(store=store, member=a, receipt_id="1", total="50", promo_code="B")
-        purchase_record(store=other, member=b, receipt_id="2", total="30", promo_code="B")
-        purchase_record(store=store, member=a, receipt_id="3", total="95", promo_code="OFF")
+        purchase_record(
+            store=store, member=a, receipt_id="1", total="50", promo_code="B"
+        )
+        purchase_record(
+            store=other, member=b, receipt_id="2", total="30", promo_code="B"
+        )
+        purchase_record(
+            store=store, member=a, receipt_id="3", total="95", promo_code="OFF"
+        )
         gone, _ = purchase_record(
             store=store, member=b, receipt_id="4", total="20", promo_code="OFF"
         )
         purchase_return_record(purchase=gone, store=store, receipt_id="R4", amount="20")
-        purchase_record(store=store, member=b, receipt_id="5", total="10", promo_code="GIFT")
+        purchase_record(
+            store=store, member=b, receipt_id="5", total="10", promo_code="GIFT"
+        )
         return bonus, off, gift
 
     def test_per_code_counts_uses_members_revenue_and_cost(self, used):
         rows = {r.label: r for r in promo_report(by="code")}
         assert (rows["Bonus"].uses, rows["Bonus"].members) == (2, 2)
         assert rows["Bonus"].revenue == Decimal("80.00")
-        assert (rows["Bonus"].points, rows["Bonus"].money_cost) == (200, Decimal("20.00"))
+        assert (rows["Bonus"].points, rows["Bonus"].money_cost) == (
+            200,
+            Decimal("20.00"),
+        )
         # The returned purchase's use is left out.
-        assert (rows["Five off"].uses, rows["Five off"].discount) == (1, Decimal("5.00"))
+        assert (rows["Five off"].uses, rows["Five off"].discount) == (
+            1,
+            Decimal("5.00"),
+        )
         assert rows["Five off"].money_cost == Decimal("5.00")
         assert (rows["Gift"].points, rows["Gift"].money_cost) == (150, Decimal("15.00"))
 
@@ -188,8 +208,13 @@ def test_the_command_generates_a_batch_and_writes_its_csv(tmp_path):
     out = tmp_path / "codes.csv"
     stdout, stderr = StringIO(), StringIO()
     call_command(
-        "promo_codes_generate", promo.pk, 50, label="June", csv=str(out),
-        stdout=stdout, stderr=stderr,
+        "promo_codes_generate",
+        promo.pk,
+        50,
+        label="June",
+        csv=str(out),
+        stdout=stdout,
+        stderr=stderr,
     )
     batch = PromoCodeBatch.objects.get()
     assert "50/50 codes" in stderr.getvalue()

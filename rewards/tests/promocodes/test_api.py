@@ -128,7 +128,10 @@ def test_purchase_with_a_code_answers_what_it_gave(till, member):
 def test_purchase_with_a_used_up_code_is_a_409_naming_promo_code(till, member):
     PromoCodeFactory(code="ONE", max_uses=1)
     body = {"card_number": member.card_number, "total": "10.00", "promo_code": "ONE"}
-    assert till.post(PURCHASES, {**body, "receipt_id": "R-1"}, format="json").status_code == 201
+    assert (
+        till.post(PURCHASES, {**body, "receipt_id": "R-1"}, format="json").status_code
+        == 201
+    )
     response = till.post(PURCHASES, {**body, "receipt_id": "R-2"}, format="json")
     assert response.status_code == 409
     assert response.json()["reason"] == "limit_reached"

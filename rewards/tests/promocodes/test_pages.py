@@ -91,7 +91,9 @@ class TestCounter:
     def test_a_code_typed_with_a_purchase_is_used(self, cashier_client, store):
         member = MemberFactory(store=store)
         PromoCodeFactory(code="SPRING25", points=25)
-        response = self._post(cashier_client, member, **{"purchase-promo_code": "spring25"})
+        response = self._post(
+            cashier_client, member, **{"purchase-promo_code": "spring25"}
+        )
         assert response.status_code == 302
         use = PromoCodeUse.objects.get()
         assert (use.source, use.points) == (PromoUseSource.COUNTER, 25)

@@ -87,7 +87,11 @@ class TestEffects:
 
         assert purchase.points_earned == 100
         use = PromoCodeUse.objects.get(purchase=purchase)
-        assert (use.points, use.revenue, use.key.code) == (250, Decimal("100.00"), "SPRING25")
+        assert (use.points, use.revenue, use.key.code) == (
+            250,
+            Decimal("100.00"),
+            "SPRING25",
+        )
         assert use.entry.kind == LedgerKind.BONUS
         assert use.entry.purchase_id == purchase.pk
         assert _balance(member) == 350
@@ -100,7 +104,9 @@ class TestEffects:
 
     def test_multiplier_doubles_what_the_purchase_earned(self, store, member):
         PromoCodeFactory(
-            code="DOUBLE", effect=PromoEffect.MULTIPLIER, points=None,
+            code="DOUBLE",
+            effect=PromoEffect.MULTIPLIER,
+            points=None,
             multiplier=Decimal("2"),
         )
         purchase, _ = _buy(store, member, "R-1", total="123.40", code="DOUBLE")
@@ -112,7 +118,9 @@ class TestEffects:
         program.earn_cap_percent = Decimal("15")  # 150 points on 100.00
         program.save()
         PromoCodeFactory(
-            code="X5", effect=PromoEffect.MULTIPLIER, points=None,
+            code="X5",
+            effect=PromoEffect.MULTIPLIER,
+            points=None,
             multiplier=Decimal("5"),
         )
         _buy(store, member, "R-1", total="100.00", code="X5")
@@ -121,8 +129,11 @@ class TestEffects:
 
     def test_percent_discount_is_recorded_from_what_was_paid(self, store, member):
         PromoCodeFactory(
-            code="MINUS15", effect=PromoEffect.DISCOUNT_PERCENT, points=None,
-            discount_percent=Decimal("15"), min_spend=Decimal("100"),
+            code="MINUS15",
+            effect=PromoEffect.DISCOUNT_PERCENT,
+            points=None,
+            discount_percent=Decimal("15"),
+            min_spend=Decimal("100"),
         )
         # A basket of 100.00, 15 % off: the till sends 85.00 paid.
         purchase, _ = _buy(store, member, "R-1", total="85.00", code="MINUS15")
@@ -133,8 +144,9 @@ class TestEffects:
 
     def test_voucher_code_gives_a_voucher(self, store, member):
         reward = RewardFactory(name="Coffee")
-        PromoCodeFactory(code="COFFEE", effect=PromoEffect.VOUCHER, points=None,
-                         reward=reward)
+        PromoCodeFactory(
+            code="COFFEE", effect=PromoEffect.VOUCHER, points=None, reward=reward
+        )
         purchase, _ = _buy(store, member, "R-1", code="COFFEE")
         use = PromoCodeUse.objects.get(purchase=purchase)
         assert use.voucher.reward == reward
@@ -145,8 +157,9 @@ class TestEffects:
 class TestRefusals:
     def _refused(self, store, member, code, total="100.00"):
         with pytest.raises((InvalidInput, Conflict, NotFound)) as info:
-            promo_code_validate(code=code, member=member, store=store,
-                                total=Decimal(total))
+            promo_code_validate(
+                code=code, member=member, store=store, total=Decimal(total)
+            )
         return info.value
 
     def test_unknown_code(self, store, member):
@@ -182,9 +195,12 @@ class TestRefusals:
             "not_eligible_tier"
         )
         PointsAccount.objects.filter(member=member).update(tier=gold)
-        assert promo_code_validate(
-            code="gold", member=member, store=store, total=Decimal("1")
-        ).points == 100
+        assert (
+            promo_code_validate(
+                code="gold", member=member, store=store, total=Decimal("1")
+            ).points
+            == 100
+        )
 
     def test_registered_eligibility_check(self, store, member, monkeypatch):
         from rewards.services import promocodes
@@ -269,9 +285,7 @@ class TestStacking:
         promo.refresh_from_db()
         assert promo.uses_count == 0
 
-    def test_best_of_takes_the_code_when_it_gives_more(
-        self, store, member, promotion
-    ):
+    def test_best_of_takes_the_code_when_it_gives_more(self, store, member, promotion):
         PromoCodeFactory(code="C", points=500, stacking=PromoStacking.BEST_OF)
         purchase, _ = _buy(store, member, "R-1", code="C")
         assert (purchase.points_earned, _balance(member)) == (100, 600)
@@ -312,16 +326,17 @@ class TestReturns:
         purchase_return_record(
             purchase=purchase, store=store, receipt_id="RT-2", amount="60.00"
         )
-        assert LedgerEntry.objects.filter(
-            reason_code="promo_code_reversed"
-        ).count() == 1
+        assert (
+            LedgerEntry.objects.filter(reason_code="promo_code_reversed").count() == 1
+        )
         _buy(store, member, "R-2", code="C")
         _no_violations()
         del reward
 
     def test_a_whole_return_cancels_an_unused_voucher(self, store, member):
-        PromoCodeFactory(code="V", effect=PromoEffect.VOUCHER, points=None,
-                         reward=RewardFactory())
+        PromoCodeFactory(
+            code="V", effect=PromoEffect.VOUCHER, points=None, reward=RewardFactory()
+        )
         purchase, _ = _buy(store, member, "R-1", code="V")
         purchase_return_record(
             purchase=purchase, store=store, receipt_id="RT-1", amount="100.00"
@@ -348,8 +363,12 @@ class TestOnline:
         assert _balance(member) == 75
 
     def test_a_discount_code_is_for_the_till(self, member):
-        PromoCodeFactory(code="MINUS", effect=PromoEffect.DISCOUNT_FIXED,
-                         points=None, discount_amount=Decimal("5"))
+        PromoCodeFactory(
+            code="MINUS",
+            effect=PromoEffect.DISCOUNT_FIXED,
+            points=None,
+            discount_amount=Decimal("5"),
+        )
         with pytest.raises(InvalidInput) as info:
             promo_code_redeem_online(member=member, code="MINUS", idempotency_key="k")
         assert info.value.extra["reason"] == "till_only"
