@@ -7,6 +7,7 @@ from django.contrib import admin
 from campaigns.models import PromoCodeTargeting
 from campaigns.promocodes.services import promo_code_targeting_save
 from members.admin_base import every_language
+from members.audit import StaffActor
 
 
 @admin.register(PromoCodeTargeting)
@@ -21,5 +22,8 @@ class PromoCodeTargetingAdmin(admin.ModelAdmin):
     list_select_related = ("promo_code", "campaign")
     autocomplete_fields = ("promo_code", "campaign", "segments")
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # empty its campaign and segments instead
+
     def save_model(self, request, obj, form, change):
-        promo_code_targeting_save(targeting=obj)
+        promo_code_targeting_save(targeting=obj, actor=StaffActor.from_request(request))

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from campaigns.models import PromoCodeTargeting, Segment
 from campaigns.segments.selectors import segment_members
+from members.audit import StaffActor, audited_save
 from members.models import Member
 from rewards.models import PromoCode
 
@@ -29,11 +30,12 @@ def promo_code_targeting_save(
     *,
     targeting: PromoCodeTargeting,
     segments: Iterable[Segment] | None = None,
+    actor: StaffActor | None = None,
 ) -> PromoCodeTargeting:
-    """Write a code's campaign and segments. Locks nothing; queues nothing."""
-    targeting.full_clean()
+    """Write a code's campaign and segments, with the audit row of `actor`.
+    Locks nothing; queues nothing."""
     with transaction.atomic():
-        targeting.save()
+        targeting = audited_save(obj=targeting, actor=actor)
         if segments is not None:
             targeting.segments.set(segments)
     return targeting
