@@ -30,9 +30,9 @@ from rewards.models import (
 )
 from rewards.selectors.program import program_settings_get
 from rewards.selectors.promocodes import (
-    DIMENSIONS,
     promo_report,
     promo_report_columns,
+    promo_report_dimensions,
 )
 from rewards.services.promocode_batches import (
     MAX_BATCH,
@@ -118,13 +118,13 @@ class BatchForm(forms.Form):
 
 
 class ReportForm(forms.Form):
-    by = forms.ChoiceField(
-        label=_("Per"),
-        choices=[(key, label) for key, (_f, label) in DIMENSIONS.items()],
-        required=False,
-    )
+    by = forms.ChoiceField(label=_("Per"), required=False)
     start = forms.DateField(label=_("From"), required=False)
     end = forms.DateField(label=_("To"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["by"].choices = list(promo_report_dimensions().items())
 
 
 def _shown(row, columns, currency: str) -> list[str]:
@@ -294,7 +294,10 @@ class PromoCodeAdmin(TranslatedAdmin):
             "title": gettext("Promo code report"),
             "opts": self.opts,
             "form": form,
-            "headers": [DIMENSIONS[args["by"]][1], *(h for _n, h in columns)],
+            "headers": [
+                promo_report_dimensions()[args["by"]],
+                *(h for _n, h in columns),
+            ],
             "rows": [_shown(r, columns, currency) for r in rows],
             "csv_url": reverse("admin:rewards_promocode_report_csv")
             + ("?" + request.GET.urlencode() if request.GET else ""),
@@ -307,7 +310,7 @@ class PromoCodeAdmin(TranslatedAdmin):
         args = self._report_args(request)
         args.pop("form")
         columns = promo_report_columns()
-        header = [DIMENSIONS[args["by"]][1], *(h for _n, h in columns)]
+        header = [promo_report_dimensions()[args["by"]], *(h for _n, h in columns)]
         rows = (
             [r.label, *(getattr(r, n) for n, _h in columns)]
             for r in promo_report(**args)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, F, Q, Sum, Value
+from django.db.models import Case, CharField, Count, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
@@ -21,6 +22,26 @@ DIMENSIONS = {
     "store": (("store_id", "store__name"), _("Store")),
     "day": (("used_on",), _("Day")),
 }
+
+
+# Groupings a higher app knows (campaigns: per campaign), registered from its
+# AppConfig.ready(): key → (label, a function giving {promo id: group name}).
+GROUPINGS: dict[str, tuple[object, Callable[[], dict[int, str]]]] = {}
+
+
+def promo_report_grouping_register(
+    key: str, label: object, groups: Callable[[], dict[int, str]]
+) -> None:
+    """Let the report group promo codes by something rewards does not know."""
+    GROUPINGS[key] = (label, groups)
+
+
+def promo_report_dimensions() -> dict[str, object]:
+    """What the report can group by: key → label."""
+    return {
+        **{key: label for key, (_fields, label) in DIMENSIONS.items()},
+        **{key: label for key, (label, _groups) in GROUPINGS.items()},
+    }
 
 
 @dataclass(frozen=True)
@@ -56,9 +77,23 @@ def promo_report(
     `by` one of DIMENSIONS: uses, distinct members, revenue of the purchases,
     the discount given, the points given (bonus points and the points price of
     the vouchers given) and the money cost: points × the program's point value
-    + the discount. Reversed uses are left out. One query."""
-    fields, _label = DIMENSIONS.get(by, DIMENSIONS["code"])
+    + the discount. Reversed uses are left out. One query (and the
+    grouping's own, for a registered one)."""
     uses = PromoCodeUse.objects.filter(reversed_at__isnull=True)
+    if by in GROUPINGS:
+        by_name: dict[str, list[int]] = {}
+        for promo, name in GROUPINGS[by][1]().items():
+            by_name.setdefault(name, []).append(promo)
+        uses = uses.annotate(
+            group=Case(
+                *(When(promo_id__in=ids, then=Value(n)) for n, ids in by_name.items()),
+                default=Value(""),
+                output_field=CharField(),
+            )
+        )
+        fields = ("group", "group")
+    else:
+        fields, _label = DIMENSIONS.get(by, DIMENSIONS["code"])
     if start is not None:
         uses = uses.filter(used_on__gte=start)
     if end is not None:

@@ -75,3 +75,31 @@ def test_a_marketer_links_a_code_to_a_campaign_and_segments(client, marketer):
         ).status_code
         == 200
     )
+
+
+def test_the_report_groups_uses_per_campaign(store, client, marketer):
+    from campaigns.tests.factories import campaign_make
+    from rewards.selectors.promocodes import promo_report
+    from rewards.services import purchase_record
+
+    campaign = campaign_make(name="Spring mail")
+    a = PromoCodeFactory(code="A1", points=10)
+    b = PromoCodeFactory(code="B1", points=20)
+    PromoCodeFactory(code="C1", points=5)
+    for promo in (a, b):
+        PromoCodeTargeting.objects.create(promo_code=promo, campaign=campaign)
+    member = MemberFactory(store=store)
+    for n, code in enumerate(["A1", "B1", "C1"]):
+        purchase_record(
+            store=store, member=member, receipt_id=f"R{n}", total="10", promo_code=code
+        )
+    rows = {r.label: (r.uses, r.members, r.points) for r in promo_report(by="campaign")}
+    assert rows == {"Spring mail": (2, 1, 30), "(none)": (1, 1, 5)}
+    client.force_login(marketer)
+    page = client.get(
+        reverse("admin:rewards_promocode_report"),
+        {"by": "campaign"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert page.status_code == 200
+    assert "Spring mail" in page.content.decode()
