@@ -2,7 +2,7 @@
 a purchase's transaction, reversing it with a return of the whole purchase,
 and a customer entering a bonus code online.
 
-Choices (docs/decisions.md has them too):
+Choices (docs/api.md, "Promo codes", tells tills the same):
 
 - A purchase's `total` is what the customer paid, after the till took off a
   code's discount; points are earned on it, as on any purchase. The minimum
@@ -496,7 +496,7 @@ def promo_code_redeem_online(
         PromoCode.objects.filter(pk=promo.pk).update(uses_count=F("uses_count") + 1)
         PromoCodeKey.objects.filter(pk=key.pk).update(uses_count=F("uses_count") + 1)
         entry = voucher = None
-        points = promo.points or 0 if promo.effect == PromoEffect.BONUS_POINTS else 0
+        points = (promo.points or 0) if promo.effect == PromoEffect.BONUS_POINTS else 0
         if points:
             entry = entry_post(
                 account=account,
