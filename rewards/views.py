@@ -41,7 +41,7 @@ from rewards.selectors.stamps import (
 )
 from rewards.selectors.statement import earn_breakdown_explain, ledger_entry_explain
 from rewards.selectors.tiers import tier_progress_get, tier_requirement_text
-from rewards.services.promocodes import promo_code_redeem_online
+from rewards.services.promocode_online import promo_code_redeem_online
 from rewards.services.vouchers import reward_redeem
 
 STATEMENT_PAGE_SIZE = 25

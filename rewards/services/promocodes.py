@@ -1,6 +1,6 @@
 """Promo codes at work: checking a code for a basket and a member, using it in
 a purchase's transaction, reversing it with a return of the whole purchase,
-and a customer entering a bonus code online.
+and (rewards.services.promocode_online) a customer entering a bonus code online.
 
 Choices (docs/api.md, "Promo codes", tells tills the same):
 
@@ -41,14 +41,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
-from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from members.errors import Conflict, InvalidInput, NotFound, ServiceError
 from members.models import Member, Store
-from rewards.locks import account_lock, promo_code_lock, promo_key_lock, promo_use_lock
+from rewards.locks import promo_code_lock, promo_key_lock, promo_use_lock
 from rewards.models import (
     LedgerKind,
     PointsAccount,
@@ -57,7 +56,6 @@ from rewards.models import (
     PromoCodeUse,
     PromoEffect,
     PromoStacking,
-    PromoUseSource,
     Purchase,
     PurchaseReturn,
     Voucher,
@@ -66,7 +64,6 @@ from rewards.models import (
 )
 from rewards.models.promocodes import CODE_MAX_LENGTH
 from rewards.reasons import PROMO_CODE_BONUS, PROMO_CODE_REVERSED, system_reason
-from rewards.services.idempotency import idempotent_write
 from rewards.services.ledger import entry_post
 from rewards.services.vouchers import voucher_grant
 
@@ -161,7 +158,7 @@ class PromoOffer:
         return self.key.code
 
 
-def _key_get(code: str) -> PromoCodeKey:
+def promo_key_get(code: str) -> PromoCodeKey:
     normal = promo_code_normalize(code)
     key = (
         PromoCodeKey.objects.select_related("promo", "promo__reward")
@@ -203,7 +200,7 @@ def _date_text(moment: dt.datetime) -> str:
     return date_format(timezone.localtime(moment))
 
 
-def _static_check(
+def promo_static_check(
     key: PromoCodeKey,
     *,
     member: Member,
@@ -242,7 +239,7 @@ def _static_check(
             raise PromoRefused("not_eligible_segment", code)
 
 
-def _limits_check(key: PromoCodeKey, *, member: Member, at: dt.datetime) -> None:
+def promo_limits_check(key: PromoCodeKey, *, member: Member, at: dt.datetime) -> None:
     """The limits, from the counters and the uses not reversed. Exact when the
     promotion's row is locked (promo_code_lock); an estimate otherwise."""
     promo, code = key.promo, key.code
@@ -285,9 +282,9 @@ def promo_code_validate(
     purchase comes. Locks nothing; queues nothing."""
     now = timezone.now()
     try:
-        key = _key_get(code)
-        _static_check(key, member=member, store=store, basket=total, at=now)
-        _limits_check(key, member=member, at=now)
+        key = promo_key_get(code)
+        promo_static_check(key, member=member, store=store, basket=total, at=now)
+        promo_limits_check(key, member=member, at=now)
     except PromoRefused as refused:
         raise refused.error("code") from None
     return _offer(key, basket=total)
@@ -303,13 +300,15 @@ def promo_code_claim(
     caller holds) and check everything, limits included, for a purchase of
     which `paid` was paid. Raises a ServiceError naming `promo_code`."""
     try:
-        found = _key_get(code)
+        found = promo_key_get(code)
         promo = promo_code_lock(promo_id=found.promo_id)
         key = promo_key_lock(key_id=found.pk)
         key.promo = promo
         discount = discount_for_paid(promo, paid)
-        _static_check(key, member=member, store=store, basket=paid + discount, at=at)
-        _limits_check(key, member=member, at=at)
+        promo_static_check(
+            key, member=member, store=store, basket=paid + discount, at=at
+        )
+        promo_limits_check(key, member=member, at=at)
     except PromoRefused as refused:
         raise refused.error("promo_code") from None
     offer = _offer(key, basket=None)
@@ -449,85 +448,3 @@ def promo_use_reverse(
     use.reversed_at = timezone.now()
     use.save(update_fields=["reversed_at", "reversal_entry"])
     return use
-
-
-# --- online: a customer enters a code for a bonus --------------------------------------
-
-ONLINE_EFFECTS = (PromoEffect.BONUS_POINTS, PromoEffect.VOUCHER)
-
-
-def promo_code_redeem_online(
-    *, member: Member, code: str, idempotency_key: str
-) -> tuple[PromoCodeUse, bool]:
-    """A member enters a code on the portal: a bonus-points or voucher code
-    without a minimum spend or stores gives its bonus at once. Returns (use,
-    replayed); the same key again returns the first use. Locks the member's
-    account, then the promotion and the code. Queues nothing. Raises a
-    ServiceError naming `code` with a `reason`."""
-    key_text = (idempotency_key or "").strip()[:80]
-    if not key_text:
-        raise InvalidInput(_("The form expired; send it again."), field="code")
-
-    def lookup() -> PromoCodeUse | None:
-        return PromoCodeUse.objects.filter(idempotency_key=key_text).first()
-
-    def replay(existing: PromoCodeUse) -> tuple[PromoCodeUse, bool]:
-        if existing.member_id != member.pk:
-            raise Conflict(_("This form was already sent."), field="code")
-        return existing, True
-
-    def work() -> tuple[PromoCodeUse, bool]:
-        account = account_lock(member_id=member.pk)
-        existing = lookup()
-        if existing is not None:
-            return replay(existing)
-        now = timezone.now()
-        try:
-            found = _key_get(code)
-            promo = promo_code_lock(promo_id=found.promo_id)
-            key = promo_key_lock(key_id=found.pk)
-            key.promo = promo
-            if promo.effect not in ONLINE_EFFECTS or promo.min_spend > 0:
-                raise PromoRefused("till_only", key.code)
-            _static_check(key, member=member, store=None, basket=None, at=now)
-            _limits_check(key, member=member, at=now)
-        except PromoRefused as refused:
-            raise refused.error("code") from None
-        PromoCode.objects.filter(pk=promo.pk).update(uses_count=F("uses_count") + 1)
-        PromoCodeKey.objects.filter(pk=key.pk).update(uses_count=F("uses_count") + 1)
-        entry = voucher = None
-        points = (promo.points or 0) if promo.effect == PromoEffect.BONUS_POINTS else 0
-        if points:
-            entry = entry_post(
-                account=account,
-                kind=LedgerKind.BONUS,
-                points=points,
-                reason=system_reason(
-                    PROMO_CODE_BONUS, promo_id=promo.pk, promo=promo.name, code=key.code
-                ),
-            )
-        if promo.effect == PromoEffect.VOUCHER and promo.reward_id:
-            voucher, _replayed = voucher_grant(
-                member=member,
-                reward=promo.reward,
-                source=VoucherSource.PROMO_CODE,
-                idempotency_key=f"promo-online:{key_text}",
-            )
-        use = PromoCodeUse.objects.create(
-            promo=promo,
-            key=key,
-            member=member,
-            source=PromoUseSource.ONLINE,
-            effect=promo.effect,
-            points=points,
-            voucher=voucher,
-            entry=entry,
-            used_at=now,
-            used_on=timezone.localdate(now),
-            idempotency_key=key_text,
-        )
-        return use, False
-
-    if transaction.get_connection().in_atomic_block:
-        return work()
-    return idempotent_write(work, lookup, replay)

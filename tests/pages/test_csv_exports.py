@@ -68,7 +68,7 @@ def _partner_settlement(admin_user) -> list[tuple[str, tuple]]:
 
 
 def _promo_report(admin_user) -> list[tuple[str, tuple]]:
-    from rewards.services.promocodes import promo_code_redeem_online
+    from rewards.services.promocode_online import promo_code_redeem_online
     from rewards.tests.factories import PromoCodeFactory
 
     member = MemberFactory()

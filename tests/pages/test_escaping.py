@@ -227,7 +227,7 @@ def _promo_codes_seed(member: Member) -> None:
     """What the demo has none of: a promo code, a batch of codes and a use."""
     from rewards.models import PromoCode, PromoCodeMode
     from rewards.services.promocode_batches import promo_batch_generate
-    from rewards.services.promocodes import promo_code_redeem_online
+    from rewards.services.promocode_online import promo_code_redeem_online
     from rewards.tests.factories import PromoCodeFactory
 
     PromoCodeFactory(code="WALK", name="Walk", description="d")

@@ -26,8 +26,8 @@ from rewards.models import (
 from rewards.selectors.invariants import ledger_invariant_violations
 from rewards.selectors.program import program_settings_get
 from rewards.services import purchase_record, purchase_return_record
+from rewards.services.promocode_online import promo_code_redeem_online
 from rewards.services.promocodes import (
-    promo_code_redeem_online,
     promo_code_validate,
     promo_eligibility_register,
 )
