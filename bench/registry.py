@@ -26,9 +26,13 @@ class Benchmark:
     title: str
     # What it needs beyond PostgreSQL: "wrk" (load generator), "redis" (broker).
     needs: tuple[str, ...] = ()
+    # Whether it writes members or receipts (then registry.numbers gives it a
+    # slot of its own, its number); the ten slots are all taken.
+    numbered: bool = True
 
 
-# In the order they run: `import` empties the database for its baseline, so last.
+# In the order they run: `import` empties the database for its baseline, so
+# last but for `promo`, which writes only promo codes.
 BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark(1, "earn", "Ledger earn through purchase_record"),
     Benchmark(2, "api", "POS API under gunicorn", needs=("wrk",)),
@@ -38,6 +42,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark(5, "campaigns", "Campaign fan-out through Celery", needs=("redis",)),
     Benchmark(6, "analytics", "Analytics on a large data set (own database)"),
     Benchmark(7, "import", "Bulk CSV import"),
+    Benchmark(9, "promo", "Promo code batch generation", numbered=False),
 )
 
 # Numbers that are not one benchmark's: the members bench/run.py enrols for
@@ -76,6 +81,7 @@ TINY = {
     "BENCH_ANALYTICS_NIGHTLY": "3",
     "BENCH_ANALYTICS_REPEAT": "1",
     "BENCH_ANALYTICS_KEEP": "0",  # its database is one of its own (_analytics_tiny)
+    "BENCH_PROMO_CODES": "500",
 }
 
 PER_SLOT = 1_000_000  # members a benchmark may number: six digits after the slot
@@ -152,9 +158,12 @@ def numbers(name: str) -> Numbers:
     """The numbers of benchmark `name`, or of SHARED or CHAOS."""
     if name in OTHER_SLOTS:
         return Numbers(OTHER_SLOTS[name])
-    return Numbers(benchmark(name).number)
+    b = benchmark(name)
+    if not b.numbered:
+        raise KeyError(f"benchmark {name!r} writes no members or receipts")
+    return Numbers(b.number)
 
 
 def slots() -> dict[str, int]:
     """Every user of numbers() and its slot: one digit each, none twice."""
-    return {**OTHER_SLOTS, **{b.name: b.number for b in BENCHMARKS}}
+    return {**OTHER_SLOTS, **{b.name: b.number for b in BENCHMARKS if b.numbered}}

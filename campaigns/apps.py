@@ -16,6 +16,15 @@ class CampaignsConfig(AppConfig):
         from members.messages import message_sender_register
 
         conditions_register_builtin()
+        # Promo codes may be limited to segments' members: rewards asks here.
+        from campaigns.promocodes.services import promo_code_segment_check
+        from rewards.services.promocodes import promo_eligibility_register
+
+        promo_eligibility_register(promo_code_segment_check)
+        from campaigns.promocodes.selectors import promo_code_campaigns
+        from rewards.selectors.promocodes import promo_report_grouping_register
+
+        promo_report_grouping_register("campaign", _("Campaign"), promo_code_campaigns)
         # members sends its one-time codes through members.messages.message_send:
         # the message log and delivery live here, above members.
         message_sender_register(message_send)

@@ -60,7 +60,7 @@ CASHIER = [
 
 # Runs the marketing: segments, campaigns, journeys and their texts, delivery
 # settings, events and members-only pages, surveys and the complaints queue,
-# earning rules (promotions), marketing spend; reads the analytics dashboards,
+# earning rules (promotions) and promo codes, marketing spend; reads the analytics dashboards,
 # RFM and recommendations. Sells nothing, adjusts no points, sees no staff
 # controls, audit log or anomaly flags.
 MARKETER = [
@@ -78,6 +78,13 @@ MARKETER = [
     "rewards.view_ledgerentry",
     "rewards.view_membershipplan",
     "rewards.view_pointslot",
+    "rewards.view_promocode",
+    "rewards.add_promocode",
+    "rewards.change_promocode",
+    "rewards.view_promocodebatch",
+    "rewards.add_promocodebatch",  # generate a batch of codes, download it
+    "rewards.view_promocodekey",
+    "rewards.view_promocodeuse",  # also the report of uses and cost
     "rewards.view_reward",
     "rewards.view_stampcard",
     "rewards.view_stampprogram",
@@ -114,6 +121,9 @@ MARKETER = [
     "campaigns.change_journey",
     "campaigns.view_message",
     "campaigns.view_outboxentry",
+    "campaigns.view_promocodetargeting",
+    "campaigns.add_promocodetargeting",
+    "campaigns.change_promocodetargeting",
     "campaigns.view_segment",
     "campaigns.add_segment",
     "campaigns.change_segment",

@@ -50,6 +50,7 @@ from rewards.selectors.ledger import (
 )
 from rewards.selectors.memberships import membership_active_get
 from rewards.selectors.program import program_settings_get
+from rewards.selectors.promocodes import promo_use_for_purchase
 from rewards.selectors.stamps import (
     StampProgress,
     stamp_cards_open_for_member,
@@ -400,7 +401,18 @@ class Counter:
                 "points": purchase.points_earned,
             }
             stamps = stamp_progress_for_purchase(purchase=purchase)
-            return " ".join([text, *(stamp_progress_text(p) for p in stamps)])
+            promo = promo_use_for_purchase(purchase=purchase)
+            promo_text = (
+                [
+                    gettext("Promo code %(code)s: +%(points)s points.")
+                    % {"code": promo.key.code, "points": number_format(promo.points)}
+                ]
+                if promo is not None
+                else []
+            )
+            return " ".join(
+                [text, *promo_text, *(stamp_progress_text(p) for p in stamps)]
+            )
 
         form = CounterPurchaseForm(request.POST, store=_staff_store(request.user))
         return self._member_write(
@@ -419,6 +431,7 @@ class Counter:
                     actor=StaffActor.from_request(request),
                     action=AuditAction.PURCHASE_RECORDED,
                 ),
+                promo_code=data.get("promo_code") or None,
             ),
             say,
         )

@@ -97,6 +97,15 @@ class CounterPurchaseForm(_StoreMixin, forms.Form):
         widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
     )
     receipt_id = forms.CharField(label=_("Receipt id"), max_length=64)
+    promo_code = forms.CharField(
+        label=_("Promo code"),
+        max_length=64,
+        required=False,
+        help_text=_(
+            "If the customer has one. With a discount code, enter the amount paid "
+            "after the discount."
+        ),
+    )
     store = _store_field()
 
     def __init__(self, *args, store: Store | None = None, **kwargs):
@@ -192,6 +201,24 @@ class RewardRedeemForm(forms.Form):
     def __init__(self, *args, reward: Reward | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["reward"].initial = reward.pk if reward else None
+        self.fields["idempotency_key"].initial = uuid.uuid4().hex
+
+
+class PromoCodeEnterForm(forms.Form):
+    """The customer's "Enter a code" box; the key drawn with the page makes a
+    double submit count once."""
+
+    code = forms.CharField(
+        label=_("Promo code"),
+        max_length=64,
+        widget=forms.TextInput(
+            attrs={"autocapitalize": "characters", "autocomplete": "off"}
+        ),
+    )
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         self.fields["idempotency_key"].initial = uuid.uuid4().hex
 
 

@@ -17,7 +17,9 @@ queue behind each other instead of deadlocking. A new lock gets its place here.
    `account_lock_by_id`; a purchase's `account_lock_for_purchase` sends
    `account_lock_sql`), a subscription (`active_subscription_lock`,
    `subscription_lock`), the purchase being returned (`purchase_lock`), then its
-   lines (`purchase_lines_lock`), the member's open stamp cards
+   lines (`purchase_lines_lock`), a promo code's use on that purchase
+   (`promo_use_lock`), a promo code's promotion (`promo_code_lock`), then the
+   code itself (`promo_key_lock`), the member's open stamp cards
    (`stamp_cards_lock`), then a completed card (`stamp_card_lock`), a reward
    (`reward_lock`), a voucher (`voucher_lock`), an adjustment request
    (`adjustment_request_lock`), last the cashier's user row while a daily limit
@@ -59,6 +61,9 @@ from rewards.models import (
     MembershipPlan,
     PointsAccount,
     ProgramSettings,
+    PromoCode,
+    PromoCodeKey,
+    PromoCodeUse,
     Purchase,
     PurchaseLine,
     Referral,
@@ -172,6 +177,28 @@ def purchase_lock(*, purchase_id: int) -> Purchase:
 def purchase_lines_lock(*, purchase: Purchase) -> list[PurchaseLine]:
     """The purchase's lines, by pk; after the purchase."""
     return list(purchase.lines.select_for_update().order_by("pk"))
+
+
+def promo_use_lock(*, purchase_id: int) -> PromoCodeUse | None:
+    """The use of a promo code on a purchase, not yet reversed, or None; after
+    the purchase (a return) and before the promotion."""
+    return (
+        PromoCodeUse.objects.select_for_update(of=("self",))
+        .select_related("key")
+        .filter(purchase_id=purchase_id, reversed_at__isnull=True)
+        .first()
+    )
+
+
+def promo_code_lock(*, promo_id: int) -> PromoCode:
+    """A promo code's promotion, while its uses are counted; after the account
+    (and the purchase, at a return), before its code's row."""
+    return PromoCode.objects.select_for_update(of=("self",)).get(pk=promo_id)
+
+
+def promo_key_lock(*, key_id: int) -> PromoCodeKey:
+    """One code of a promotion; after the promotion."""
+    return PromoCodeKey.objects.select_for_update(of=("self",)).get(pk=key_id)
 
 
 def stamp_cards_lock(*, member_id: int, program_ids: list[int]) -> list[StampCard]:

@@ -259,6 +259,8 @@ BONUS_BIRTHDAY = "bonus_birthday"
 BONUS_REFEREE = "bonus_referee"
 BONUS_REFERRER = "bonus_referrer"
 OPENING_BALANCE = "opening_balance"  # carried over from an earlier program
+PROMO_CODE_BONUS = "promo_code_bonus"
+PROMO_CODE_REVERSED = "promo_code_reversed"
 # Tier changes.
 TIER_SPEND_YEAR = "tier_spend_year"
 TIER_SPEND_MONTHS = "tier_spend_months"
@@ -321,6 +323,17 @@ for _reason in (
     ReasonCode(BONUS_REFERRER, _("Bonus for referring a friend"), {}),
     ReasonCode(
         OPENING_BALANCE, _("Balance carried over from the previous program"), {}
+    ),
+    ReasonCode(
+        PROMO_CODE_BONUS,
+        _("Promo code %(code)s: %(promo)s"),
+        {"promo_id": 1, "promo": "Spring bonus", "code": "SPRING25"},
+        refs={"promo": Ref("rewards.PromoCode", "promo_id")},
+    ),
+    ReasonCode(
+        PROMO_CODE_REVERSED,
+        _("Promo code %(code)s taken back: return %(return_receipt)s of %(receipt)s"),
+        {"code": "SPRING25", "return_receipt": "RT-7", "receipt": "R-1042"},
     ),
     ReasonCode(
         TIER_SPEND_YEAR,

@@ -9,6 +9,7 @@ from rewards.models import (
     Category,
     EarningRule,
     MembershipPlan,
+    PromoCode,
     Reward,
     StampProgram,
     Tier,
@@ -45,3 +46,8 @@ class MembershipPlanTranslation(TranslationOptions):
 @register(EarningRule)
 class EarningRuleTranslation(TranslationOptions):
     fields = ("name",)
+
+
+@register(PromoCode)
+class PromoCodeTranslation(TranslationOptions):
+    fields = ("name", "description")

@@ -8,6 +8,7 @@ app_name = "catalog"
 urlpatterns = [
     path("rewards/", views.catalog, name="catalog"),
     path("rewards/redeem/", views.redeem, name="redeem"),
+    path("rewards/code/", views.promo_code_enter, name="promo_code"),
     path("vouchers/", views.vouchers, name="vouchers"),
     path("tiers/", views.tiers, name="tiers"),
     path("stamps/", views.stamps, name="stamps"),

@@ -9,13 +9,15 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from members.errors import ServiceError
+from members.formatting import number_format
 from members.models import Member
 from members.views import member_required
 from rewards.earn_config import earn_config_get
-from rewards.forms import RewardRedeemForm
+from rewards.forms import PromoCodeEnterForm, RewardRedeemForm
 from rewards.models import Voucher
 from rewards.reasons import reasons_names_load
 from rewards.selectors.catalog import (
@@ -39,6 +41,7 @@ from rewards.selectors.stamps import (
 )
 from rewards.selectors.statement import earn_breakdown_explain, ledger_entry_explain
 from rewards.selectors.tiers import tier_progress_get, tier_requirement_text
+from rewards.services.promocode_online import promo_code_redeem_online
 from rewards.services.vouchers import reward_redeem
 
 STATEMENT_PAGE_SIZE = 25
@@ -107,8 +110,48 @@ def catalog(request, member: Member):
                 "tier_ok": not only_for or tier_id in {t.pk for t in only_for},
             }
         )
-    context = {"member": member, "balance": balance, "rewards": rewards}
+    context = {
+        "member": member,
+        "balance": balance,
+        "rewards": rewards,
+        "promo_form": PromoCodeEnterForm(),
+    }
     return render(request, "rewards/catalog.html", context)
+
+
+@require_POST
+@member_required
+def promo_code_enter(request, member: Member):
+    """A member enters a promo code for a bonus (rewards.services.promocodes)."""
+    form = PromoCodeEnterForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Enter the code."))
+        return redirect("catalog:catalog")
+    try:
+        use, _replayed = promo_code_redeem_online(
+            member=member,
+            code=form.cleaned_data["code"],
+            idempotency_key=f"portal-{member.pk}-{form.cleaned_data['idempotency_key']}",
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect("catalog:catalog")
+    if use.voucher_id:
+        messages.success(
+            request,
+            _("Code %(code)s: your voucher is ready.") % {"code": use.key.code},
+        )
+        return redirect(use.voucher)
+    messages.success(
+        request,
+        ngettext(
+            "Code %(code)s: %(points)s point added.",
+            "Code %(code)s: %(points)s points added.",
+            use.points,
+        )
+        % {"code": use.key.code, "points": number_format(use.points)},
+    )
+    return redirect("catalog:catalog")
 
 
 @require_POST

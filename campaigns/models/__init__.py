@@ -91,3 +91,6 @@ __all__ += [
     "JourneyKind",
     "OutboxEntry",
 ]
+from campaigns.models.promocodes import PromoCodeTargeting  # noqa: E402
+
+__all__ += ["PromoCodeTargeting"]

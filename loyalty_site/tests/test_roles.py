@@ -59,6 +59,18 @@ GRANT_CODE = re.compile(
 
 # Rights given in ROLES after the history ended, per role: a fresh migrate of the
 # history lacks exactly these (the sync after it adds them).
+PROMO_CODE_RIGHTS = {
+    "rewards.view_promocode",
+    "rewards.add_promocode",
+    "rewards.change_promocode",
+    "rewards.view_promocodebatch",
+    "rewards.add_promocodebatch",
+    "rewards.view_promocodekey",
+    "rewards.view_promocodeuse",
+    "campaigns.view_promocodetargeting",
+    "campaigns.add_promocodetargeting",
+    "campaigns.change_promocodetargeting",
+}
 ADDED_SINCE_HISTORY = {
     "Manager": {
         "members.view_branding",
@@ -66,7 +78,9 @@ ADDED_SINCE_HISTORY = {
         "rewards.view_category",
         "rewards.add_category",
         "rewards.change_category",
+        *PROMO_CODE_RIGHTS,
     },
+    "Marketer": PROMO_CODE_RIGHTS,
 }
 
 FRESH_MIGRATE = """

@@ -23,6 +23,7 @@ from members.api.views import PHONE_MAX_LENGTH, TillApiView
 from members.errors import InvalidInput, NotFound
 from members.models import Store
 from rewards.api.base import REPLAY, member_from, replay_status
+from rewards.api.promocodes import promo_error_responses
 from rewards.api.serializers import (
     MAX_LINES,
     DateTimeField,
@@ -34,7 +35,14 @@ from rewards.api.serializers import (
     receipt_field,
 )
 from rewards.earning import breakdown_in_order
-from rewards.models import LedgerEntry, LedgerKind, Purchase, StampEntry, StampEntryKind
+from rewards.models import (
+    LedgerEntry,
+    LedgerKind,
+    PromoCodeUse,
+    Purchase,
+    StampEntry,
+    StampEntryKind,
+)
 from rewards.selectors.stamps import stamp_progress_for_purchase
 from rewards.services.lines import LineInput, ReturnLineInput
 from rewards.services.purchases import purchase_record, purchase_time_check
@@ -93,6 +101,32 @@ class PurchaseStampSerializer(serializers.Serializer):
         ref_name = "PurchaseStamps"
 
 
+class PurchasePromoSerializer(serializers.Serializer):
+    code = serializers.CharField(source="key.code")
+    effect = serializers.CharField()
+    bonus_points = serializers.IntegerField(
+        source="points", help_text=_("Points the code added (a BONUS entry).")
+    )
+    discount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        help_text=_("The discount the till gave, as recorded."),
+    )
+    voucher = serializers.CharField(
+        source="voucher.code",
+        allow_null=True,
+        default=None,
+        help_text=_("The code of the voucher it gave, or null."),
+    )
+    reversed = serializers.SerializerMethodField()
+
+    class Meta:
+        ref_name = "PurchasePromoCode"
+
+    def get_reversed(self, use) -> bool:
+        return use.reversed_at is not None
+
+
 class PurchaseCreateApi(TillApiView):
     """Record a receipt for a member and earn its points."""
 
@@ -118,6 +152,18 @@ class PurchaseCreateApi(TillApiView):
             required=False,
             allow_null=True,
             max_length=MAX_LINES,
+        )
+        promo_code = serializers.CharField(
+            max_length=64,
+            required=False,
+            allow_null=True,
+            allow_blank=True,
+            help_text=_(
+                "A promo code the customer gave; `total` is then what they paid "
+                "after the code's discount. Used in the same transaction; a code "
+                "that cannot be used refuses the purchase (400/404/409 naming "
+                "promo_code, with a `reason`)."
+            ),
         )
 
         class Meta:
@@ -152,9 +198,28 @@ class PurchaseCreateApi(TillApiView):
         stamps = serializers.SerializerMethodField(
             help_text=_("The stamp cards this purchase stamped; empty when none.")
         )
+        promo_code = serializers.SerializerMethodField(
+            help_text=_(
+                "The promo code used on this purchase, or null (none given, or "
+                'a "best of" code that the promotions beat).'
+            )
+        )
 
         class Meta:
             ref_name = "PurchaseCreateOutput"
+
+        @extend_schema_field(PurchasePromoSerializer(allow_null=True))
+        def get_promo_code(self, purchase: Purchase) -> dict | None:
+            if not self.context.get("promo_code"):
+                return None  # no code sent: no query
+            use = (
+                PromoCodeUse.objects.filter(purchase=purchase)
+                .select_related("key", "voucher")
+                .first()
+            )
+            if use is None:
+                return None
+            return PurchasePromoSerializer(use).data
 
         # The view reads both details in one query (_earn_details) and passes
         # them as context["breakdown"] and context["stamped"].
@@ -180,13 +245,16 @@ class PurchaseCreateApi(TillApiView):
         responses={
             201: OutputSerializer,
             200: OpenApiResponse(OutputSerializer, description=REPLAY),
-            **error_responses(
-                400,
-                401,
-                404,
-                409,
-                e404=_("No member has this card or phone."),
-                e409=RECEIPT_CONFLICT,
+            **promo_error_responses(
+                e404=_(
+                    "No member has this card or phone, or no promo code is the "
+                    "one given (reason: unknown)."
+                ),
+                e409=_(
+                    "This store used the receipt id before with other details; or "
+                    "the promo code's limits are reached (reason: limit_reached, "
+                    "member_limit_reached, day_limit_reached)."
+                ),
             ),
         },
         tags=["purchases"],
@@ -205,10 +273,16 @@ class PurchaseCreateApi(TillApiView):
             lines=[LineInput(**line) for line in data.get("lines") or []],
             occurred_at=data.get("occurred_at"),
             source=Purchase.Source.API,
+            promo_code=data.get("promo_code") or None,
         )
         breakdown, stamped = _earn_details(purchase)
         output = self.OutputSerializer(
-            purchase, context={"breakdown": breakdown, "stamped": stamped}
+            purchase,
+            context={
+                "breakdown": breakdown,
+                "stamped": stamped,
+                "promo_code": data.get("promo_code"),
+            },
         )
         return Response(output.data, status=replay_status(replayed))
 

@@ -2,7 +2,14 @@
 
 from django.urls import path
 
-from rewards.api import members, memberships, purchases, redemptions, vouchers
+from rewards.api import (
+    members,
+    memberships,
+    promocodes,
+    purchases,
+    redemptions,
+    vouchers,
+)
 
 urlpatterns = [
     # <str:...>, not a stricter converter: a malformed card is a JSON 404 from
@@ -34,6 +41,11 @@ urlpatterns = [
         "vouchers/<str:code>/consume",
         vouchers.VoucherConsumeApi.as_view(),
         name="voucher-consume",
+    ),
+    path(
+        "promo-codes/<str:code>/validate",
+        promocodes.PromoCodeValidateApi.as_view(),
+        name="promo-code-validate",
     ),
     path(
         "membership-plans",

@@ -47,6 +47,17 @@ from rewards.models.memberships import (  # noqa: F401
 from rewards.models.program import (  # noqa: F401
     ProgramSettings,
 )
+from rewards.models.promocodes import (  # noqa: F401
+    PromoChannel,
+    PromoCode,
+    PromoCodeBatch,
+    PromoCodeKey,
+    PromoCodeMode,
+    PromoCodeUse,
+    PromoEffect,
+    PromoStacking,
+    PromoUseSource,
+)
 from rewards.models.purchases import (  # noqa: F401
     Purchase,
     PurchaseLine,

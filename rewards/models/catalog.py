@@ -210,6 +210,7 @@ class VoucherSource(models.TextChoices):
     MEMBERSHIP = "membership", _("Membership perk")
     CAMPAIGN = "campaign", _("Campaign coupon")
     GOODWILL = "goodwill", _("Given by staff")
+    PROMO_CODE = "promo_code", _("Promo code")
 
 
 class Voucher(models.Model):

@@ -14,9 +14,9 @@ from members.errors import InvalidInput
 from members.formatting import date_format
 from members.models import Member, Store, User
 from rewards.earn_config import earn_config_get
-from rewards.earning import EarnLine, Multiplier, earn_compute
+from rewards.earning import EarnLine, Multiplier, earn_compute, points_cap_exact
 from rewards.locks import account_lock_for_purchase
-from rewards.models import PointsAccount, Purchase, PurchaseLine
+from rewards.models import PointsAccount, PromoUseSource, Purchase, PurchaseLine
 from rewards.reasons import PURCHASE_EARN, system_reason
 from rewards.selectors.program import program_settings_get
 from rewards.services.earning import program_settings_ensure
@@ -29,6 +29,13 @@ from rewards.services.inputs import (
 )
 from rewards.services.ledger import balance_room_check, points_expiry
 from rewards.services.lines import LineInput, purchase_lines_clean
+from rewards.services.promocodes import (
+    promo_code_claim,
+    promo_code_normalize,
+    promo_extra_points,
+    promo_rules,
+    promo_use_record,
+)
 from rewards.services.receipts import TillReceipt, receipt_record
 from rewards.services.referrals import referral_qualify_on_purchase
 from rewards.services.stamps import stamps_award_for_purchase
@@ -72,6 +79,7 @@ def purchase_record(
     created_by: User | None = None,
     recorded_at: dt.datetime | None = None,
     on_written: Callable[[Purchase], None] | None = None,
+    promo_code: str | None = None,
 ) -> tuple[Purchase, bool]:
     """Record a till receipt and earn its points. Returns (purchase, replayed).
 
@@ -85,6 +93,10 @@ def purchase_record(
     is paid back by the new points simply because they are added to it. Then
     the member moves up at once to the highest tier they now qualify for
     (TierHistory in the same transaction). Queues nothing.
+    `promo_code`, when given, is used in the same transaction (locked after
+    the account: rewards.services.promocodes, which says how it earns and
+    stacks); a code that cannot be used refuses the purchase naming
+    `promo_code`. A replay with the same code is the same request.
     `on_written(row)`, when given, runs inside the transaction after the write
     (not on a replay); raising there rolls the write back (staff audit, limits).
     """
@@ -115,6 +127,10 @@ def purchase_record(
         "occurred_at": occurred_at.isoformat() if occurred_at else None,
         "lines": [line.__dict__ for line in clean_lines],
     }
+    if promo_code:
+        # Only when given, so that the receipts recorded before codes replay alike.
+        promo_code = promo_code_normalize(promo_code)
+        body["promo_code"] = promo_code
     receipt = TillReceipt(
         Purchase, store, receipt_id, member.pk, body, created_by, recorded_at
     )
@@ -154,28 +170,60 @@ def purchase_record(
             )
             for line in clean_lines
         ] or [EarnLine(sku="", category="", quantity=Decimal(1), amount=total)]
-        result = earn_compute(
-            lines=earn_lines,
-            at=when,
-            store_id=store.pk,
-            base_rate=conf.points_per_unit,
-            min_purchase=conf.min_purchase,
-            rules=held.rules,
-            tier=Multiplier(tier.name, tier.earn_multiplier) if tier else None,
-            membership=Multiplier(*plan) if plan else None,
-            cap_percent=conf.earn_cap_percent,
-            point_value=conf.point_value,
+        offer = (
+            promo_code_claim(
+                code=promo_code, member=member, store=store, paid=total, at=when
+            )
+            if promo_code
+            else None
         )
+        rules, compare_rules = promo_rules(offer, held.rules)
+
+        def earn(rules):
+            return earn_compute(
+                lines=earn_lines,
+                at=when,
+                store_id=store.pk,
+                base_rate=conf.points_per_unit,
+                min_purchase=conf.min_purchase,
+                rules=rules,
+                tier=Multiplier(tier.name, tier.earn_multiplier) if tier else None,
+                membership=Multiplier(*plan) if plan else None,
+                cap_percent=conf.earn_cap_percent,
+                point_value=conf.point_value,
+            )
+
+        result = earn(rules)
+        extra_points = 0
+        if offer is not None:
+            cap_exact = (
+                points_cap_exact(total, result.cap_per_unit)
+                if result.cap_per_unit is not None
+                else None
+            )
+            extra_points = promo_extra_points(
+                offer, exact=result.exact, points=result.points, cap_exact=cap_exact
+            )
+            if compare_rules is not None:
+                # "Best of": the code without the promotions, or the promotions alone.
+                plain = earn(compare_rules)
+                code_extra = promo_extra_points(
+                    offer, exact=plain.exact, points=plain.points, cap_exact=cap_exact
+                )
+                if plain.points + code_extra > result.points:
+                    result, extra_points = plain, code_extra
+                else:
+                    offer, extra_points = None, 0
         points = result.points
-        if points > MAX_POINTS:
+        if points + extra_points > MAX_POINTS:
             raise InvalidInput(
                 _(
                     "This purchase would earn %(points)s points, more than the %(max)s allowed at once."
                 )
-                % {"points": points, "max": MAX_POINTS},
+                % {"points": points + extra_points, "max": MAX_POINTS},
                 field="total",
             )
-        balance_room_check(account, points)  # before balance_after is written below
+        balance_room_check(account, points + extra_points)  # before balance_after
         purchase = receipt.row_create(
             member=member,
             total=total,
@@ -218,14 +266,29 @@ def purchase_record(
                     strict=True,
                 )
             )
+        recorded = recorded_at or timezone.now()
         if points:
-            recorded = recorded_at or timezone.now()
             receipt.entry_post(
                 account,
                 purchase,
                 points,
                 system_reason(PURCHASE_EARN, receipt=receipt_id, store=store.code),
                 breakdown=result.breakdown,
+                available_at=recorded + dt.timedelta(days=conf.pending_days),
+                expires_at=points_expiry(recorded, conf),
+            )
+        if offer is not None:
+            promo_use_record(
+                offer=offer,
+                account=account,
+                member=member,
+                purchase=purchase,
+                extra_points=extra_points,
+                source=(
+                    PromoUseSource.COUNTER
+                    if source == Purchase.Source.COUNTER
+                    else PromoUseSource.TILL
+                ),
                 available_at=recorded + dt.timedelta(days=conf.pending_days),
                 expires_at=points_expiry(recorded, conf),
             )

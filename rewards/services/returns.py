@@ -26,6 +26,7 @@ from rewards.services.inputs import (
     receipt_id_clean,
 )
 from rewards.services.lines import ReturnLineInput, return_lines_clean
+from rewards.services.promocodes import promo_use_reverse
 from rewards.services.receipts import TillReceipt, receipt_record
 from rewards.services.stamps import stamps_revoke_for_return
 
@@ -50,6 +51,9 @@ def purchase_return_record(
     kept. So all returns together never take back more than the
     purchase earned, and a full return takes back all of it. If the points were
     spent the balance goes negative. Locks the account, then the purchase.
+    The return that leaves nothing of the purchase also reverses its promo
+    code's use (rewards.services.promocodes.promo_use_reverse); a partial one
+    keeps it.
 
     `on_written(row)`, when given, runs inside the transaction after the write
     (not on a replay); raising there rolls the write back (staff audit, limits).
@@ -140,6 +144,9 @@ def purchase_return_record(
             receipt.entry_post(
                 account, ret, -delta, reason, purchase=p, draw_first_purchase_id=p.pk
             )
+        if p.returned_total == p.total:
+            # Nothing of the purchase is left: its promo code use goes too, once.
+            promo_use_reverse(account=account, purchase=p, purchase_return=ret)
         stamps_revoke_for_return(purchase_return=ret)
         return ret
 

@@ -6,6 +6,9 @@ from factory.django import DjangoModelFactory
 from rewards.models import (
     EarningRule,
     MembershipPlan,
+    PromoCode,
+    PromoCodeKey,
+    PromoEffect,
     Reward,
     RewardType,
     RuleKind,
@@ -74,3 +77,20 @@ class MembershipPlanFactory(DjangoModelFactory):
     price = Decimal("99.00")
     period_months = 1
     earn_multiplier = Decimal("1.50")
+
+
+class PromoCodeFactory(DjangoModelFactory):
+    """A shared code giving 100 bonus points, no limits; `code` makes its key."""
+
+    class Meta:
+        model = PromoCode
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Promo {n}")
+    effect = PromoEffect.BONUS_POINTS
+    points = 100
+
+    @factory.post_generation
+    def code(self, create, extracted, **kwargs):
+        if create and extracted:
+            PromoCodeKey.objects.create(code=extracted, promo=self)

@@ -25,7 +25,7 @@ from schemathesis import checks as st_checks
 from members.services import api_token_create
 from members.tests.factories import MemberFactory
 from rewards.services import points_adjust, purchase_record, reward_redeem
-from rewards.tests.factories import RewardFactory
+from rewards.tests.factories import PromoCodeFactory, RewardFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -51,6 +51,7 @@ def till(store):
     voucher, _replayed = reward_redeem(
         member=member, reward=RewardFactory(points_cost=10), idempotency_key="F-v"
     )
+    PromoCodeFactory(code="FUZZ25", points=20)
     _token, raw = api_token_create(store=store, name="fuzzing till")
     return {
         "token": raw,
@@ -58,6 +59,7 @@ def till(store):
         "phone": member.phone,
         "purchase": str(purchase.pk),
         "voucher": voucher.code,
+        "promo": "FUZZ25",
     }
 
 
@@ -109,7 +111,7 @@ def _aim_at_real_rows(case, till) -> None:
     params = case.path_parameters or {}
     for name, real in [
         ("purchase_id", "purchase"),
-        ("code", "voucher"),
+        ("code", "promo" if "promo-codes" in case.path else "voucher"),
         ("card_number", "card"),
     ]:
         if name in params:
@@ -118,6 +120,8 @@ def _aim_at_real_rows(case, till) -> None:
     if "card_number" in body or ("phone" in body and "receipt_id" in body):
         body["card_number"] = till["card"]
         body.pop("phone", None)
+    if "promo_code" in body:
+        body["promo_code"] = till["promo"]
     query = case.query if isinstance(case.query, dict) else {}
     if "card" in query or "phone" in query:
         query["card"] = till["card"]

@@ -35,6 +35,7 @@ NOT_IN_MENU = {
     "portal:privacy_export": "linked from Preferences",
     "portal:privacy_delete": "linked from Preferences",
     "catalog:redeem": "POST only, the catalog's redeem buttons",
+    "catalog:promo_code": "POST only, the rewards page's Enter a code box",
     "campaigns:complaint_new": "linked from Feedback",
     "campaigns:email_webhook": "for the email provider",
     "campaigns:sms_webhook": "for the SMS provider",

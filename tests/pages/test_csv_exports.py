@@ -48,6 +48,8 @@ NOT_CSV = {
     "is admin:members_partner_settlement_csv)",
     "portal:privacy_export": "the member's own data as JSON, not a spreadsheet",
     "api-v1:store-sales-report": "a till's POST of a day's sales (JSON), no download",
+    "admin:rewards_promocode_report": "the promo code report's HTML page (its "
+    "CSV is admin:rewards_promocode_report_csv)",
 }
 
 
@@ -64,6 +66,19 @@ def _partner_settlement(admin_user) -> list[tuple[str, tuple]]:
     month = timezone.localdate().replace(day=1)
     url = reverse("admin:members_partner_settlement_csv") + f"?month={month:%Y-%m}"
     return [(url, HOSTILE)]
+
+
+def _promo_report(admin_user) -> list[tuple[str, tuple]]:
+    from rewards.services.promocode_online import promo_code_redeem_online
+    from rewards.tests.factories import PromoCodeFactory
+
+    member = MemberFactory()
+    for n, value in enumerate(HOSTILE):
+        PromoCodeFactory(name=value, code=f"HOSTILE{n}")
+        promo_code_redeem_online(
+            member=member, code=f"HOSTILE{n}", idempotency_key=f"hostile-{n}"
+        )
+    return [(reverse("admin:rewards_promocode_report_csv") + "?by=code", HOSTILE)]
 
 
 def _segment_unmatched(admin_user) -> list[tuple[str, tuple]]:
@@ -168,6 +183,7 @@ def _store_sales_template(admin_user) -> list[tuple[str, tuple]]:
 
 EXPORTS: dict[str, Callable[..., list[tuple[str, tuple]]]] = {
     "admin:members_partner_settlement_csv": _partner_settlement,
+    "admin:rewards_promocode_report_csv": _promo_report,
     "admin:campaigns_segment_unmatched": _segment_unmatched,
     "admin:analytics_export": _analytics_tables,
     "admin:analytics_memberrfm_csv": _rfm,

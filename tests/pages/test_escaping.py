@@ -56,6 +56,7 @@ TRANSLATED_BASE = {
         "rewards.MembershipPlan": ("name", "description"),
         "rewards.StampProgram": ("name", "description"),
         "rewards.Tier": ("name", "benefits"),
+        "rewards.PromoCode": ("name", "description"),
         "campaigns.CampaignVariant": ("subject", "body"),
         "campaigns.Event": ("title", "description"),
         "campaigns.ContentPage": ("title", "body"),
@@ -105,6 +106,8 @@ HOSTILE = {
     "rewards.StampProgram.category",
     "rewards.StampProgram.sku",
     *_translated("rewards.Tier", "name", "benefits"),
+    *_translated("rewards.PromoCode", "name", "description"),
+    "rewards.PromoCodeBatch.label",
     "rewards.TierHistory.reason",
     "campaigns.Campaign.name",
     *_translated("campaigns.CampaignVariant", "subject", "body"),
@@ -175,6 +178,8 @@ NOT_TYPED = {
     "rewards.Purchase.fingerprint": "a hash",
     "rewards.PurchaseReturn.fingerprint": "a hash",
     "rewards.Redemption.fingerprint": "a hash",
+    "rewards.PromoCodeKey.code": "generated, or validated letters and digits",
+    "rewards.PromoCodeUse.idempotency_key": "a form's retry key, never shown",
     "campaigns.CampaignRun.key": "generated",
     "campaigns.ContentPage.slug": "a validated slug",
     "campaigns.Message.key": "generated",
@@ -220,6 +225,20 @@ def _marker(index: int) -> str:
 
 def _escaped(index: int) -> str:
     return f"&lt;u&gt;h{index}&lt;"
+
+
+def _promo_codes_seed(member: Member) -> None:
+    """What the demo has none of: a promo code, a batch of codes and a use."""
+    from rewards.models import PromoCode, PromoCodeMode
+    from rewards.services.promocode_batches import promo_batch_generate
+    from rewards.services.promocode_online import promo_code_redeem_online
+    from rewards.tests.factories import PromoCodeFactory
+
+    PromoCodeFactory(code="WALK", name="Walk", description="d")
+    promo_code_redeem_online(member=member, code="WALK", idempotency_key="walk")
+    batch_promo = PromoCodeFactory(mode=PromoCodeMode.BATCH, description="d")
+    promo_batch_generate(promo=batch_promo, size=2, label="Walk batch")
+    assert PromoCode.objects.count() == 2
 
 
 def _poison() -> dict[int, str]:
@@ -333,6 +352,7 @@ def test_markup_typed_anywhere_comes_out_escaped_on_every_page(client, staff_gro
     OutboxEntry.objects.create(
         channel=Channel.EMAIL, to=member.email, subject="s", body="b"
     )
+    _promo_codes_seed(member)
     names = _poison()
     # Written past the models: what was cached from the rows (the branding) goes.
     cache.clear()

@@ -64,6 +64,7 @@ CUSTOMER = {
     "rewards:statement",
     "catalog:catalog",
     "catalog:redeem",
+    "catalog:promo_code",
     "catalog:vouchers",
     "catalog:tiers",
     "catalog:stamps",

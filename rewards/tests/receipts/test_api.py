@@ -124,6 +124,7 @@ def test_purchase_earns_points_and_answers_201(till, member, store):
             {"stage": "base", "rule": None, "name": "", "points": 412}
         ],
         "stamps": [],
+        "promo_code": None,
     }
     assert purchase.store == store
     assert purchase.member == member

@@ -1,0 +1,1 @@
+"""Promo codes on the campaigns side: their campaign and segment eligibility."""
