@@ -200,3 +200,14 @@ def manager(store):
 @pytest.fixture
 def marketer(store):
     return staff_user_make("Marketer", "marketer", store)
+
+
+@pytest.fixture
+def webhook_receiver():
+    """A local HTTP server standing in for a webhook endpoint
+    (members/tests/webhooks/receiver.py): `.requests`, `.statuses` to fail."""
+    from members.tests.webhooks.receiver import FakeReceiver
+
+    receiver = FakeReceiver()
+    yield receiver
+    receiver.close()
