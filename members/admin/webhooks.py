@@ -14,6 +14,7 @@ from members.admin_base import (
     ServiceRefused,
     ServiceWriteAdminMixin,
 )
+from members.audit import StaffActor
 from members.errors import ServiceError
 from members.models import (
     WebhookAttempt,
@@ -25,6 +26,7 @@ from members.models import (
 from members.services import (
     webhook_delivery_resend,
     webhook_endpoint_create,
+    webhook_endpoint_delete,
     webhook_endpoint_save,
     webhook_endpoint_secret_rotate,
 )
@@ -77,14 +79,16 @@ class WebhookEndpointAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
 
     def save_form(self, request, form, change):
         data = form.cleaned_data
+        actor = StaffActor.from_request(request)
         try:
             if change:
-                return webhook_endpoint_save(endpoint=form.instance)
+                return webhook_endpoint_save(endpoint=form.instance, actor=actor)
             endpoint = webhook_endpoint_create(
                 url=data["url"],
                 events=data["events"],
                 description=data["description"],
                 active=data["active"],
+                actor=actor,
             )
         except ServiceError as exc:
             raise ServiceRefused(exc.message) from exc
@@ -93,6 +97,31 @@ class WebhookEndpointAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         return None  # the service saved it in save_form
+
+    def get_deleted_objects(self, objs, request):
+        # Its deliveries and their log go with an endpoint: nobody deletes
+        # them one by one, so their admins allow no delete.
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(
+            objs, request
+        )
+        log = {
+            str(WebhookDelivery._meta.verbose_name),
+            str(WebhookAttempt._meta.verbose_name),
+        }
+        return (
+            deleted,
+            counts,
+            {p for p in perms_needed if str(p) not in log},
+            protected,
+        )
+
+    def delete_model(self, request, obj):
+        webhook_endpoint_delete(endpoint=obj, actor=StaffActor.from_request(request))
+
+    def delete_queryset(self, request, queryset):
+        actor = StaffActor.from_request(request)
+        for endpoint in queryset:
+            webhook_endpoint_delete(endpoint=endpoint, actor=actor)
 
     def response_add(self, request, obj, post_url_continue=None):
         self._secret_message(request, obj, getattr(obj, "_new_secret", ""))
@@ -112,8 +141,9 @@ class WebhookEndpointAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Replace the signing secret"), permissions=["change"])
     def rotate_secret(self, request, queryset):
+        actor = StaffActor.from_request(request)
         for endpoint in queryset:
-            secret = webhook_endpoint_secret_rotate(endpoint=endpoint)
+            secret = webhook_endpoint_secret_rotate(endpoint=endpoint, actor=actor)
             self._secret_message(request, endpoint, secret)
 
 

@@ -63,6 +63,7 @@ from members.services.webhooks import (  # noqa: F401
     webhook_delivery_resend,
     webhook_delivery_send,
     webhook_endpoint_create,
+    webhook_endpoint_delete,
     webhook_endpoint_save,
     webhook_endpoint_secret_rotate,
     webhook_event_record,

@@ -39,6 +39,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError
 
+from members.audit import StaffActor, audited_delete, audited_save
 from members.errors import InvalidInput
 from members.locks import (
     webhook_deliveries_due_lock,
@@ -85,35 +86,53 @@ def webhook_events_clean(events: Iterable[str]) -> list[str]:
 
 
 def webhook_endpoint_create(
-    *, url: str, events: Iterable[str], description: str = "", active: bool = True
+    *,
+    url: str,
+    events: Iterable[str],
+    description: str = "",
+    active: bool = True,
+    actor: StaffActor | None = None,
 ) -> WebhookEndpoint:
-    """A new endpoint with a new signing secret (the caller shows it once).
-    Locks nothing; queues nothing."""
-    return WebhookEndpoint.objects.create(
+    """A new endpoint with a new signing secret (the caller shows it once),
+    with the audit row of `actor`. Locks nothing; queues nothing."""
+    endpoint = WebhookEndpoint(
         url=url,
         description=description,
         events=webhook_events_clean(events),
         active=active,
         secret=webhook_secret_new(),
     )
+    return audited_save(obj=endpoint, actor=actor)
 
 
-def webhook_endpoint_save(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
-    """Save a changed endpoint (URL, events, description, active); its secret
-    stays. Events recorded from now on follow the new subscription."""
+def webhook_endpoint_save(
+    *, endpoint: WebhookEndpoint, actor: StaffActor | None = None
+) -> WebhookEndpoint:
+    """Save a changed endpoint (URL, events, description, active) with the
+    audit row of `actor`; its secret stays. Events recorded from now on follow
+    the new subscription; deliveries already queued still go."""
     endpoint.events = webhook_events_clean(endpoint.events)
     if not endpoint.secret:
         endpoint.secret = webhook_secret_new()
-    endpoint.save()
-    return endpoint
+    return audited_save(obj=endpoint, actor=actor)
 
 
-def webhook_endpoint_secret_rotate(*, endpoint: WebhookEndpoint) -> str:
+def webhook_endpoint_secret_rotate(
+    *, endpoint: WebhookEndpoint, actor: StaffActor | None = None
+) -> str:
     """A new signing secret for the endpoint, returned to be shown once; every
-    delivery from now on is signed with it."""
+    delivery from now on is signed with it. Audited as a change of `secret`."""
     endpoint.secret = webhook_secret_new()
-    endpoint.save(update_fields=["secret", "updated_at"])
+    audited_save(obj=endpoint, actor=actor, clean=False)
     return endpoint.secret
+
+
+def webhook_endpoint_delete(
+    *, endpoint: WebhookEndpoint, actor: StaffActor | None = None
+) -> None:
+    """Delete an endpoint with its deliveries and their log (the events stay
+    for the other endpoints), with the audit row of `actor`."""
+    audited_delete(obj=endpoint, actor=actor)
 
 
 # --- Recording ------------------------------------------------------------------------

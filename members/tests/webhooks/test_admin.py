@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from members.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from members.models import (
+    AuditAction,
+    DeliveryStatus,
+    StaffAuditEvent,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from members.services import webhook_endpoint_create
 from rewards.services import points_bonus_grant
 
@@ -53,6 +59,10 @@ class TestEndpointAdmin:
         )
         endpoint = WebhookEndpoint.objects.get()
         assert endpoint.events == ["points.earned", "tier.changed"]
+        assert (
+            StaffAuditEvent.objects.get(object_type="members.webhookendpoint").action
+            == AuditAction.RECORD_ADDED
+        )
         assert endpoint.secret.startswith("whsec_")
         assert any(endpoint.secret in m for m in _messages(response))
         page = manager_client.get(
@@ -96,6 +106,20 @@ class TestEndpointAdmin:
         endpoint.refresh_from_db()
         assert endpoint.secret != old
         assert any(endpoint.secret in m for m in _messages(response))
+
+    def test_delete_is_audited(self, manager_client, delivered):
+        endpoint, _delivery = delivered
+        manager_client.post(
+            reverse("admin:members_webhookendpoint_delete", args=[endpoint.pk]),
+            {"post": "yes"},
+        )
+        assert not WebhookEndpoint.objects.exists()
+        assert not WebhookDelivery.objects.exists()
+        assert StaffAuditEvent.objects.filter(
+            object_type="members.webhookendpoint",
+            object_id=str(endpoint.pk),
+            action=AuditAction.RECORD_DELETED,
+        ).exists()
 
     def test_changelist_and_search(self, manager_client, delivered):
         url = reverse("admin:members_webhookendpoint_changelist")
