@@ -424,22 +424,28 @@ def _attempt_record(
 
 
 def _next_queue(delivery: WebhookDelivery) -> None:
-    """Queue the member's next pending delivery to the endpoint, if due."""
-    following = (
-        WebhookDelivery.objects.filter(
-            endpoint_id=delivery.endpoint_id,
-            member_id=delivery.member_id,
-            status=DeliveryStatus.PENDING,
-            sequence__gt=delivery.sequence,
+    """After commit, queue the member's next pending delivery to the endpoint.
+    Looked up after the commit, not before: an event committed meanwhile
+    either is seen here or sees this one settled when its own task runs."""
+    endpoint_id, member_id = delivery.endpoint_id, delivery.member_id
+    sequence = delivery.sequence
+
+    def queue() -> None:
+        following = (
+            WebhookDelivery.objects.filter(
+                endpoint_id=endpoint_id,
+                member_id=member_id,
+                status=DeliveryStatus.PENDING,
+                sequence__gt=sequence,
+            )
+            .order_by("sequence")
+            .values_list("pk", flat=True)
+            .first()
         )
-        .order_by("sequence")
-        .values_list("pk", flat=True)
-        .first()
-    )
-    if following is not None:
-        transaction.on_commit(
-            lambda: webhook_deliveries_queue(delivery_ids=[following])
-        )
+        if following is not None:
+            webhook_deliveries_queue(delivery_ids=[following])
+
+    transaction.on_commit(queue)
 
 
 def webhook_delivery_resend(
