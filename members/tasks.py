@@ -1,10 +1,10 @@
 from celery import shared_task
 
 from members.services import otp_purge_expired as otp_purge_expired_service
-from members.services.webhooks import (
+from members.services.webhook_delivery import (
     webhook_deliveries_due_send as webhook_deliveries_due_send_service,
 )
-from members.services.webhooks import (
+from members.services.webhook_delivery import (
     webhook_delivery_send as webhook_delivery_send_service,
 )
 

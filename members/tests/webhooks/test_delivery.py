@@ -23,7 +23,7 @@ from members.services import (
     webhook_endpoint_create,
     webhook_event_record,
 )
-from members.services.webhooks import (
+from members.services.webhook_delivery import (
     webhook_retry_delay,
     webhook_signature_verify,
 )
@@ -88,7 +88,7 @@ def test_an_enrolment_is_delivered_signed(
 
 
 def test_a_signature_too_old_is_refused(endpoint):
-    from members.services.webhooks import webhook_signature
+    from members.services.webhook_delivery import webhook_signature
 
     header = webhook_signature(secret=endpoint.secret, timestamp=1000, body=b"{}")
     assert not webhook_signature_verify(

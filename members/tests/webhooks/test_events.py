@@ -99,3 +99,29 @@ def test_a_replayed_purchase_records_no_second_event(endpoint, store, member):
     purchase_record(store=store, member=member, receipt_id="R1", total="200.00")
     purchase_record(store=store, member=member, receipt_id="R1", total="200.00")
     assert WebhookEvent.objects.filter(type="points.earned").count() == 1
+
+
+def test_a_bulk_enrolment_records_each_members_enrolment(endpoint, store):
+    from members.services import EnrollInput, members_enroll_many
+
+    outcomes = members_enroll_many(
+        rows=[
+            EnrollInput(phone=f"+38067200{i:04d}", email=f"bulk{i}@example.com")
+            for i in range(3)
+        ],
+        source="import",
+    )
+    members = [outcome.member for outcome in outcomes]
+    assert all(members)
+    for member in members:
+        (event,) = WebhookEvent.objects.filter(member=member)
+        assert (event.type, event.sequence) == ("member.enrolled", 1)
+        assert event.data["card_number"] == member.card_number
+        assert event.deliveries.count() == 1
+    # Their next events follow on.
+    points_bonus_grant(member=members[0], points=5, reason="x", idempotency_key="k")
+    assert list(
+        WebhookEvent.objects.filter(member=members[0]).values_list(
+            "sequence", flat=True
+        )
+    ) == [2, 1]

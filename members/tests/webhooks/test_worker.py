@@ -13,7 +13,7 @@ from django.db import connection
 from loyalty_site.celery import app
 from members.models import DeliveryStatus, WebhookDelivery
 from members.services import webhook_endpoint_create
-from members.services.webhooks import webhook_signature_verify
+from members.services.webhook_delivery import webhook_signature_verify
 from members.tests.factories import MemberFactory
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
