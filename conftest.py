@@ -211,3 +211,14 @@ def webhook_receiver():
     receiver = FakeReceiver()
     yield receiver
     receiver.close()
+
+
+@pytest.fixture(autouse=True)
+def _webhook_endpoints_forgotten():
+    """A test's endpoints are rolled back with it: no process-held list of
+    them (members.services.webhooks) outlives the test."""
+    from members.services.webhooks import webhook_endpoints_forget
+
+    webhook_endpoints_forget()
+    yield
+    webhook_endpoints_forget()

@@ -176,10 +176,12 @@ def webhook_deliveries_due_send(
 
 
 def _send_claimed(delivery: WebhookDelivery, *, now: dt.datetime) -> str:
-    endpoint = WebhookEndpoint.objects.get(pk=delivery.endpoint_id)
+    endpoint = WebhookEndpoint.objects.filter(pk=delivery.endpoint_id).first()
+    event = WebhookEvent.objects.filter(pk=delivery.event_id).first()
+    if endpoint is None or event is None:
+        return ""  # deleted meanwhile, with this delivery
     started = timezone.now()
     if endpoint.active:
-        event = WebhookEvent.objects.get(pk=delivery.event_id)
         body = webhook_body(event)
         headers = {
             "Content-Type": "application/json",

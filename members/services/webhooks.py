@@ -25,6 +25,7 @@ import datetime as dt
 import importlib
 import logging
 import secrets
+import time
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -90,7 +91,10 @@ def webhook_endpoint_create(
         active=active,
         secret=webhook_secret_new(),
     )
-    return audited_save(obj=endpoint, actor=actor)
+    audited_save(obj=endpoint, actor=actor)
+    transaction.on_commit(webhook_endpoints_forget)
+    webhook_endpoints_forget()
+    return endpoint
 
 
 def webhook_endpoint_save(
@@ -102,7 +106,10 @@ def webhook_endpoint_save(
     endpoint.events = webhook_events_clean(endpoint.events)
     if not endpoint.secret:
         endpoint.secret = webhook_secret_new()
-    return audited_save(obj=endpoint, actor=actor)
+    audited_save(obj=endpoint, actor=actor)
+    transaction.on_commit(webhook_endpoints_forget)
+    webhook_endpoints_forget()
+    return endpoint
 
 
 def webhook_endpoint_secret_rotate(
@@ -121,6 +128,8 @@ def webhook_endpoint_delete(
     """Delete an endpoint with its deliveries and their log (the events stay
     for the other endpoints), with the audit row of `actor`."""
     audited_delete(obj=endpoint, actor=actor)
+    transaction.on_commit(webhook_endpoints_forget)
+    webhook_endpoints_forget()
 
 
 # --- Recording ------------------------------------------------------------------------
@@ -131,17 +140,34 @@ def webhook_retry_window() -> dt.timedelta:
     return dt.timedelta(seconds=settings.WEBHOOK_RETRY_FOR)
 
 
+# (monotonic time read, [(endpoint id, its events)]) of the active endpoints:
+# a purchase costs no query for them while this process holds them.
+_endpoints_held: tuple[float, list[tuple[int, list[str]]]] | None = None
+ENDPOINTS_HELD_SECONDS = 2.0
+
+
+def webhook_endpoints_forget() -> None:
+    """Read the endpoints again at the next event (after a change here; other
+    processes see it within ENDPOINTS_HELD_SECONDS)."""
+    global _endpoints_held
+    _endpoints_held = None
+
+
 def _endpoint_ids_for(event: str) -> list[int]:
-    """The active endpoints that asked for `event` (a small table, one query)."""
+    """The active endpoints that asked for `event`, read at most every
+    ENDPOINTS_HELD_SECONDS per process."""
+    global _endpoints_held
     if event not in WebhookEventType.values:
         raise ValueError(f"Unknown webhook event {event!r}")
-    return [
-        pk
-        for pk, events in WebhookEndpoint.objects.filter(active=True).values_list(
-            "pk", "events"
+    held = _endpoints_held
+    if held is None or time.monotonic() - held[0] > ENDPOINTS_HELD_SECONDS:
+        rows = list(
+            WebhookEndpoint.objects.filter(active=True)
+            .order_by("pk")
+            .values_list("pk", "events")
         )
-        if event in events
-    ]
+        held = _endpoints_held = (time.monotonic(), rows)
+    return [pk for pk, events in held[1] if event in events]
 
 
 def _deliveries_create(events: list[WebhookEvent], endpoint_ids: list[int]) -> None:

@@ -125,3 +125,14 @@ def test_a_bulk_enrolment_records_each_members_enrolment(endpoint, store):
             "sequence", flat=True
         )
     ) == [2, 1]
+
+
+def test_an_erasure_takes_the_card_number_out_of_the_enrolment_event(endpoint, store):
+    from members.models import ErasureSource
+    from members.privacy import member_anonymize
+
+    member = MemberFactory(store=store)
+    member_anonymize(member=member, actor=None, source=ErasureSource.PORTAL)
+    event = WebhookEvent.objects.get(member=member, type="member.enrolled")
+    assert event.data["card_number"] is None
+    assert event.data["language"] == member.language
