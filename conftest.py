@@ -214,11 +214,16 @@ def webhook_receiver():
 
 
 @pytest.fixture(autouse=True)
-def _webhook_endpoints_forgotten():
-    """A test's endpoints are rolled back with it: no process-held list of
-    them (members.services.webhooks) outlives the test."""
-    from members.services.webhooks import webhook_endpoints_forget
+def _webhook_endpoints_none(settings):
+    """Each test starts with no webhook endpoint, as its database has, held
+    until an endpoint service changes them (members.services.webhooks), so
+    that statement counts do not depend on the clock."""
+    from members.services.webhooks import (
+        webhook_endpoints_forget,
+        webhook_endpoints_hold,
+    )
 
-    webhook_endpoints_forget()
+    settings.WEBHOOK_ENDPOINTS_HELD = 3600.0
+    webhook_endpoints_hold([])
     yield
     webhook_endpoints_forget()

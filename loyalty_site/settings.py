@@ -325,6 +325,9 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
 WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=5.0)
 WEBHOOK_RETRY_FIRST = env.float("WEBHOOK_RETRY_FIRST", default=30.0)
 WEBHOOK_RETRY_FOR = env.int("WEBHOOK_RETRY_FOR", default=24 * 3600)
+# Seconds a process holds the list of active endpoints (an event costs no
+# query meanwhile); a new endpoint gets events from that long after it is saved.
+WEBHOOK_ENDPOINTS_HELD = 2.0
 # Members per campaign chunk task.
 CAMPAIGN_CHUNK_SIZE = env.int("CAMPAIGN_CHUNK_SIZE", default=1000)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None) or None

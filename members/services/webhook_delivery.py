@@ -235,6 +235,11 @@ def _attempt_record(
             error=error,
             duration_ms=duration,
         )
+        if delivery.status != DeliveryStatus.PENDING:
+            # Settled by another worker after this one's hold ran out (or
+            # resent and settled): the log keeps this try, the state stays.
+            delivery.save(update_fields=["attempts"])
+            return delivery.status
         delivery.last_status_code = code
         delivery.claimed_until = None
         if code is not None and 200 <= code < 300:

@@ -141,26 +141,33 @@ def webhook_retry_window() -> dt.timedelta:
 
 
 # (monotonic time read, [(endpoint id, its events)]) of the active endpoints:
-# a purchase costs no query for them while this process holds them.
+# a purchase costs no query for them while this process holds them
+# (WEBHOOK_ENDPOINTS_HELD seconds).
 _endpoints_held: tuple[float, list[tuple[int, list[str]]]] | None = None
-ENDPOINTS_HELD_SECONDS = 2.0
 
 
 def webhook_endpoints_forget() -> None:
     """Read the endpoints again at the next event (after a change here; other
-    processes see it within ENDPOINTS_HELD_SECONDS)."""
+    processes see it within WEBHOOK_ENDPOINTS_HELD seconds)."""
     global _endpoints_held
     _endpoints_held = None
 
 
+def webhook_endpoints_hold(endpoints: list[tuple[int, list[str]]]) -> None:
+    """Hold `endpoints` ((id, events) of the active ones) as read now: the
+    tests start each with none, as their database has."""
+    global _endpoints_held
+    _endpoints_held = (time.monotonic(), list(endpoints))
+
+
 def _endpoint_ids_for(event: str) -> list[int]:
     """The active endpoints that asked for `event`, read at most every
-    ENDPOINTS_HELD_SECONDS per process."""
+    WEBHOOK_ENDPOINTS_HELD seconds per process."""
     global _endpoints_held
     if event not in WebhookEventType.values:
         raise ValueError(f"Unknown webhook event {event!r}")
     held = _endpoints_held
-    if held is None or time.monotonic() - held[0] > ENDPOINTS_HELD_SECONDS:
+    if held is None or time.monotonic() - held[0] > settings.WEBHOOK_ENDPOINTS_HELD:
         rows = list(
             WebhookEndpoint.objects.filter(active=True)
             .order_by("pk")
