@@ -190,3 +190,30 @@ def manager(store):
 @pytest.fixture
 def marketer(store):
     return staff_user_make("Marketer", "marketer", store)
+
+
+@pytest.fixture
+def webhook_receiver():
+    """A local HTTP server standing in for a webhook endpoint
+    (members/tests/webhooks/receiver.py): `.requests`, `.statuses` to fail."""
+    from members.tests.webhooks.receiver import FakeReceiver
+
+    receiver = FakeReceiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture(autouse=True)
+def _webhook_endpoints_none(settings):
+    """Each test starts with no webhook endpoint, as its database has, held
+    until an endpoint service changes them (members.services.webhooks), so
+    that statement counts do not depend on the clock."""
+    from members.services.webhooks import (
+        webhook_endpoints_forget,
+        webhook_endpoints_hold,
+    )
+
+    settings.WEBHOOK_ENDPOINTS_HELD = 3600.0
+    webhook_endpoints_hold([])
+    yield
+    webhook_endpoints_forget()

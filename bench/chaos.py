@@ -18,6 +18,10 @@ nobody) and a Redis database of its own:
      entry, the points the till was told), every acknowledged return once;
    - every balance equals the sum of its entries and every ledger invariant
      holds (`verify_ledger`'s checks);
+   - webhooks (bench/chaos_webhooks.py: a receiver process that fails a share
+     of requests on purpose): after the sweeper's catch-up, every event
+     recorded reached it at least once with a good signature, each member's
+     in sequence order, and nothing arrived that was rolled back;
    - after the sweep's recovery of the batches killed workers left sending
      (`messages_recover_interrupted`, its requeued messages delivered here):
      no member has two messages of one campaign, every recipient got one, no
@@ -47,6 +51,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 
 from chaos_procs import (  # bench/
     ACK_DEADLINE,
@@ -63,6 +68,13 @@ from chaos_procs import (  # bench/
     free_port,
     say,
     wait_http,
+    wait_port,
+)
+from chaos_webhooks import (  # bench/
+    Sweeper,
+    webhook_checks,
+    webhook_endpoint_setup,
+    webhooks_drain,
 )
 
 
@@ -172,6 +184,9 @@ def django_setup(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ["CELERY_BROKER_URL"] = BROKER
     os.environ["CAMPAIGN_CHUNK_SIZE"] = "25"  # kills land mid-campaign
+    # Webhook retries come due within the run; a slow receiver is given up on fast.
+    os.environ["WEBHOOK_RETRY_FIRST"] = "1"
+    os.environ["WEBHOOK_TIMEOUT"] = "2"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loyalty_site.settings")
     os.environ.setdefault("SECRET_KEY", "chaos-only-" + "k" * 50)
     import django
@@ -421,6 +436,18 @@ def run(pg) -> int:
     redis.Redis.from_url(BROKER).flushdb()
     say("Migrating and seeding...")
     call_command("migrate", verbosity=0)
+    hooks_port = free_port()
+    hooks_out = WORK / "webhooks.jsonl"
+    hooks_out.unlink(missing_ok=True)
+    receiver = Service(
+        "webhooks",
+        [str(VENV_BIN / "python"), str(Path(__file__).parent / "chaos_webhooks.py"),
+         str(hooks_port), str(hooks_out)],
+        {**os.environ, "CHAOS_WEBHOOK_SECRET": webhook_endpoint_setup(
+            f"http://127.0.0.1:{hooks_port}/hooks")},
+    )  # fmt: skip
+    receiver.start()
+    wait_port(hooks_port)
     token, cards = seed()
     connections.close_all()
 
@@ -465,6 +492,8 @@ def run(pg) -> int:
     tills = [Till(n, base, token, cards, book, stop) for n in range(CLIENTS)]
     for till in tills:
         till.start()
+    sweeper = Sweeper(stop)
+    sweeper.start()
 
     campaign = None
     campaign_tried = False
@@ -500,6 +529,7 @@ def run(pg) -> int:
     stop.set()
     for till in tills:
         till.join()
+    sweeper.join()
     if campaign is not None:
         say("Waiting for the campaign to finish (redelivered chunks included)...")
         campaign_wait(campaign, timeout=240)
@@ -513,7 +543,12 @@ def run(pg) -> int:
     if campaign is not None:
         requeued, _recovered = campaign_recover()
         interrupted = campaign_interrupted(campaign)
+    say("Sending the webhooks still pending, as the sweeper would...")
+    webhooks_drain(timeout=300)
     problems = checks(book, campaign, interruptions_allowed=allowed)
+    hook_problems, hook_summary = webhook_checks(hooks_out)
+    problems += hook_problems
+    receiver.stop()
     say(
         f"Acknowledged: {len(book.purchases)} purchases, {len(book.returns)} returns, "
         f"{len(book.redemptions)} redemptions; {book.refused} refused (4xx), "
@@ -527,6 +562,7 @@ def run(pg) -> int:
             f"{allowed} allowed), {requeued} never handed over and delivered after "
             f"the run"
         )
+    say(hook_summary)
     if problems:
         say(f"{len(problems)} VIOLATIONS:")
         for problem in problems[:50]:

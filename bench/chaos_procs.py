@@ -168,6 +168,18 @@ class Service:
             self.kill_all()
 
 
+def wait_port(port: int, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", port), timeout=1),
+        ):
+            return
+        time.sleep(0.2)
+    sys.exit(f"nothing listens on port {port}; see {WORK}/*.log")
+
+
 def wait_http(url: str, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

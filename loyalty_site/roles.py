@@ -167,6 +167,14 @@ MANAGER_ONLY = [
     "members.view_staffauditevent",
     "members.add_store",
     "members.change_store",
+    "members.view_webhookendpoint",  # webhooks out: endpoints and their secret
+    "members.add_webhookendpoint",
+    "members.change_webhookendpoint",
+    "members.delete_webhookendpoint",
+    "members.view_webhookevent",
+    "members.view_webhookdelivery",
+    "members.change_webhookdelivery",  # the resend action
+    "members.view_webhookattempt",
     # rewards
     "rewards.view_adjustmentrequest",
     "rewards.approve_adjustmentrequest",

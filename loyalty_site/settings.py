@@ -319,6 +319,15 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
     }
+# Webhooks out (members.services.webhooks): seconds a receiver has to answer,
+# the first retry's delay (then four times longer each time, at most 6 h
+# apart) and how long a delivery is retried before it is failed.
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=5.0)
+WEBHOOK_RETRY_FIRST = env.float("WEBHOOK_RETRY_FIRST", default=30.0)
+WEBHOOK_RETRY_FOR = env.int("WEBHOOK_RETRY_FOR", default=24 * 3600)
+# Seconds a process holds the list of active endpoints (an event costs no
+# query meanwhile); a new endpoint gets events from that long after it is saved.
+WEBHOOK_ENDPOINTS_HELD = 2.0
 # Members per campaign chunk task.
 CAMPAIGN_CHUNK_SIZE = env.int("CAMPAIGN_CHUNK_SIZE", default=1000)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None) or None
@@ -363,6 +372,10 @@ CELERY_BEAT_SCHEDULE = {
     "membership-reminders-daily": {
         "task": "rewards.tasks.subscriptions_remind_due",
         "schedule": crontab(hour=10, minute=0),
+    },
+    "webhooks-sweep": {
+        "task": "members.tasks.webhook_deliveries_due_send",
+        "schedule": env.float("WEBHOOK_SWEEP_EVERY", default=30.0),
     },
     "otp-purge-hourly": {
         "task": "members.tasks.otp_purge_expired",

@@ -25,6 +25,7 @@ transaction, after the member row is blanked and its one-time codes deleted,
 before the login is scrubbed and the erasure row and audit event written:
 
     100  rewards    the member's phone on the referral that brought them
+    150  members    the old card number in their webhook events (member.enrolled)
     200  campaigns  the texts of messages, outbox copies, complaints, surveys
 """
 
@@ -52,6 +53,8 @@ from members.models import (
     Member,
     MemberErasure,
     OneTimeCode,
+    WebhookEvent,
+    WebhookEventType,
 )
 
 EXPORT_VERSION = 1
@@ -151,6 +154,21 @@ def _consent_export(member: Member) -> dict[str, Any]:
 
 export_part_register(name="members.profile", position=100, build=_profile_export)
 export_part_register(name="members.consent", position=300, build=_consent_export)
+
+
+def _webhook_card_erase(member: Member) -> None:
+    """The old card number leaves the member.enrolled events (sent or still to
+    be sent); the rest of an event names the member by id only."""
+    for event in WebhookEvent.objects.filter(
+        member=member, type=WebhookEventType.MEMBER_ENROLLED
+    ):
+        event.data = {**event.data, "card_number": None}
+        event.save(update_fields=["data"])
+
+
+erasure_part_register(
+    name="members.webhook_events", position=150, erase=_webhook_card_erase
+)
 
 
 def member_data_export(*, member: Member, actor: StaffActor | None = None) -> dict:

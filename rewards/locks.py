@@ -42,6 +42,10 @@ purchase after the referee's account and before the referrer's, and at a staff
 approval or refusal before both accounts; open anomaly flags
 (anomaly_flags_open_lock, by pk) are taken alone.
 
+Last of all in any transaction, a member's webhook sequence row (members/locks.py
+webhook_sequence_next, taken when an event is recorded); webhook deliveries
+(webhook_deliveries_due_lock, webhook_delivery_lock) are locked alone.
+
 Every service that changes a balance locks the account through here, so two
 writers on one member queue behind each other instead of deadlocking.
 """

@@ -22,3 +22,12 @@ from members.models.members import (  # noqa: F401
 from members.models.privacy import ErasureSource, MemberErasure  # noqa: F401
 from members.models.stores import Partner, Store  # noqa: F401
 from members.models.users import User  # noqa: F401
+from members.models.webhooks import (  # noqa: F401
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+    WebhookEventType,
+    WebhookSequence,
+)

@@ -58,3 +58,15 @@ from members.services.tokens import (  # noqa: F401
     api_token_revoke,
 )
 from members.services.users import user_delete, user_save  # noqa: F401
+from members.services.webhook_delivery import (  # noqa: F401
+    webhook_deliveries_due_send,
+    webhook_delivery_resend,
+    webhook_delivery_send,
+)
+from members.services.webhooks import (  # noqa: F401
+    webhook_endpoint_create,
+    webhook_endpoint_delete,
+    webhook_endpoint_save,
+    webhook_endpoint_secret_rotate,
+    webhook_event_record,
+)

@@ -29,6 +29,7 @@ from members.services.hooks import (
     member_created_run,
     profile_run,
 )
+from members.services.webhooks import member_enrolled_event_record
 
 PROFILE_FIELDS = (
     "first_name",
@@ -274,6 +275,9 @@ def member_enroll(
                             changed_by=enrolled_by,
                             at=consent_at or now,
                         )
+                # First in the member's webhook sequence, before the welcome
+                # bonus the hooks below pay.
+                member_enrolled_event_record(member=member)
                 enrolment_run(member=member, referrer=referrer, now=now)
                 staff_audit_record(
                     actor=actor,

@@ -27,6 +27,7 @@ from members.services.enrolment import (
     referral_code_new,
 )
 from members.services.hooks import bulk_enrolment_plans
+from members.services.webhooks import member_enrolled_events_record_many
 
 CARD_DRAWS = 5  # rounds of redrawing card numbers or referral codes that collided
 
@@ -229,6 +230,7 @@ def members_enroll_many(
                 for channel in (Channel.EMAIL, Channel.SMS)
                 if getattr(member, f"{channel}_consent")
             )
+            member_enrolled_events_record_many(members=members)
     except IntegrityError:
         # A phone, email or card enrolled since the lookups (or a key paid):
         # member_enroll decides each row, as it would have alone.

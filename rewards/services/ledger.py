@@ -30,6 +30,7 @@ from rewards.selectors.ledger import points_available_get
 from rewards.selectors.program import program_settings_get
 from rewards.services.idempotency import idempotent_write
 from rewards.services.inputs import points_clean
+from rewards.services.webhook_events import points_event_record
 
 MAX_BALANCE = (
     2**31 - 1
@@ -101,6 +102,7 @@ def entry_post(
             # clawbacks may take pending points too.
             spendable_only=kind == LedgerKind.REDEEM,
         )
+    points_event_record(entry=entry, member_id=account.member_id)
     return entry
 
 

@@ -43,6 +43,7 @@ from rewards.services.idempotency import body_fingerprint, idempotent_write
 from rewards.services.inputs import receipt_id_clean
 from rewards.services.tiers import tier_move
 from rewards.services.vouchers import voucher_grant
+from rewards.services.webhook_events import membership_event_record
 
 MEMBERSHIP_KEY_PREFIX = "membership"
 
@@ -120,6 +121,7 @@ def _subscription_expire(subscription: Subscription, *, at: dt.datetime) -> None
         period_end=subscription.current_period_end,
         created_at=at,
     )
+    membership_event_record(subscription=subscription, started=False, at=at)
 
 
 # --- selling ---------------------------------------------------------------------------
@@ -230,6 +232,8 @@ def subscription_sell(
         )
         subscription.plan = plan
         subscription.member = member
+        if kind == SubscriptionEventKind.STARTED:
+            membership_event_record(subscription=subscription, started=True, at=now)
         _membership_tier_apply(account, member_id=member.pk, plan=plan, at=now)
         _membership_voucher_issue(subscription, at=now)
         return subscription, False
@@ -288,6 +292,7 @@ def subscription_cancel(
             created_by=by,
             created_at=now,
         )
+        membership_event_record(subscription=locked, started=False, at=now)
         return locked
 
 

@@ -22,6 +22,7 @@ from rewards.reasons import SystemReason, reason_split, system_reason
 from rewards.selectors.memberships import membership_guaranteed_ranks
 from rewards.selectors.program import program_settings_get
 from rewards.selectors.tiers import ZERO_VALUE, tier_values, tiers_active
+from rewards.services.webhook_events import tier_changed_record
 
 # --- tiers -----------------------------------------------------------------------------
 
@@ -91,6 +92,7 @@ def tier_move(
     account.tier_since = at
     account.tier_lapsed_on = None
     account.save(update_fields=["tier", "tier_since", "tier_lapsed_on", "updated_at"])
+    tier_changed_record(history=entry)
     return entry
 
 

@@ -37,6 +37,10 @@ from rewards.services.idempotency import body_fingerprint, idempotent_write
 from rewards.services.inputs import receipt_id_clean
 from rewards.services.ledger import entry_post, spendable_check
 from rewards.services.pictures import reward_thumbnail_refresh
+from rewards.services.webhook_events import (
+    voucher_consumed_record,
+    voucher_issued_record,
+)
 
 # --- rewards catalog and vouchers -------------------------------------------------------
 
@@ -220,6 +224,7 @@ def reward_redeem(
             voucher=voucher,
             recorded_at=recorded_at,
         )
+        voucher_issued_record(voucher=voucher)
         return voucher, False
 
     return idempotent_write(work, lookup, replay)
@@ -269,20 +274,19 @@ def voucher_grant(
         if existing:
             return replay(existing)
         now = at or timezone.now()
-        return (
-            Voucher.objects.create(
-                reward=reward,
-                member=member,
-                code=_voucher_code_unused(),
-                source=source,
-                points_spent=0,
-                issued_at=now,
-                expires_at=now + dt.timedelta(days=reward.voucher_valid_days),
-                idempotency_key=key,
-                fingerprint=fingerprint,
-            ),
-            False,
+        voucher = Voucher.objects.create(
+            reward=reward,
+            member=member,
+            code=_voucher_code_unused(),
+            source=source,
+            points_spent=0,
+            issued_at=now,
+            expires_at=now + dt.timedelta(days=reward.voucher_valid_days),
+            idempotency_key=key,
+            fingerprint=fingerprint,
         )
+        voucher_issued_record(voucher=voucher)
+        return voucher, False
 
     if transaction.get_connection().in_atomic_block:
         # Called from inside another service's transaction (a purchase filling a
@@ -375,6 +379,7 @@ def voucher_consume(
         )
         voucher.reward = found.reward
         voucher.member = found.member
+        voucher_consumed_record(voucher=voucher)
         if on_written is not None:
             on_written(voucher)
         return voucher, False

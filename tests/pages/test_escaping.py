@@ -81,6 +81,10 @@ HOSTILE = {
     "members.Member.first_name",
     "members.Member.last_name",
     "members.ApiToken.name",
+    "members.WebhookEndpoint.description",
+    # What a webhook receiver answered, and the error text of a failed call.
+    "members.WebhookAttempt.response_excerpt",
+    "members.WebhookAttempt.error",
     "rewards.Referral.review_note",
     "rewards.AdjustmentRequest.reason",
     "rewards.AdjustmentRequest.decision_note",
@@ -154,6 +158,7 @@ NOT_TYPED = {
     "members.OneTimeCode.code_hash": "a hash",
     "members.ApiToken.key_hash": "a hash",
     "members.ApiToken.prefix": "generated",
+    "members.WebhookEndpoint.secret": "generated",
     "rewards.Referral.referee_phone": "a validated phone number",
     "rewards.AdjustmentRequest.idempotency_key": "generated",
     "members.StaffAuditEvent.object_type": "a model label",
@@ -336,6 +341,38 @@ def _html(response) -> str:
     return response.content.decode()
 
 
+def _webhook_log_create(member) -> None:
+    """An endpoint and an attempt that failed (none in the demo): what a
+    receiver answered is shown in the delivery log."""
+    from members.models import (
+        WebhookAttempt,
+        WebhookDelivery,
+        WebhookEndpoint,
+        WebhookEvent,
+    )
+
+    now = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
+    endpoint = WebhookEndpoint.objects.create(
+        url="https://crm.example.com/",
+        description="d",
+        secret="whsec_x",  # noqa: S106 - not a real one
+    )
+    event = WebhookEvent.objects.create(
+        type="points.earned", member=member, sequence=1, created_at=now
+    )
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        event=event,
+        member_id=member.pk,
+        sequence=1,
+        give_up_at=now,
+        created_at=now,
+    )
+    WebhookAttempt.objects.create(
+        delivery=delivery, number=1, started_at=now, response_excerpt="r", error="e"
+    )
+
+
 def test_markup_typed_anywhere_comes_out_escaped_on_every_page(client, staff_groups):
     # The one-row settings a migration creates: a transactional test before this
     # one on the same worker may have emptied them (PostgreSQL runs those).
@@ -353,6 +390,7 @@ def test_markup_typed_anywhere_comes_out_escaped_on_every_page(client, staff_gro
         channel=Channel.EMAIL, to=member.email, subject="s", body="b"
     )
     _promo_codes_seed(member)
+    _webhook_log_create(member)
     names = _poison()
     # Written past the models: what was cached from the rows (the branding) goes.
     cache.clear()
