@@ -30,6 +30,7 @@ from rewards.services.promocodes import (
     promo_static_check,
 )
 from rewards.services.vouchers import voucher_grant
+from rewards.services.webhook_events import promo_code_used_record
 
 ONLINE_EFFECTS = (PromoEffect.BONUS_POINTS, PromoEffect.VOUCHER)
 
@@ -103,6 +104,9 @@ def promo_code_redeem_online(
             used_at=now,
             used_on=timezone.localdate(now),
             idempotency_key=key_text,
+        )
+        promo_code_used_record(
+            member_id=member.pk, promo_code_id=promo.pk, code=key.code, at=now
         )
         return use, False
 

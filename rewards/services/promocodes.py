@@ -66,6 +66,7 @@ from rewards.models.promocodes import CODE_MAX_LENGTH
 from rewards.reasons import PROMO_CODE_BONUS, PROMO_CODE_REVERSED, system_reason
 from rewards.services.ledger import entry_post
 from rewards.services.vouchers import voucher_grant
+from rewards.services.webhook_events import promo_code_used_record
 
 CENT = Decimal("0.01")
 EXACT = Decimal("0.000001")
@@ -392,6 +393,13 @@ def promo_use_record(
             source=VoucherSource.PROMO_CODE,
             idempotency_key=f"promo-purchase:{purchase.pk}",
         )
+    promo_code_used_record(
+        member_id=member.pk,
+        promo_code_id=promo.pk,
+        code=key.code,
+        purchase_id=purchase.pk,
+        at=purchase.created_at,
+    )
     return PromoCodeUse.objects.create(
         promo=promo,
         key=key,

@@ -21,8 +21,12 @@ from rewards.services import (
     subscription_sell,
     voucher_consume,
 )
-from rewards.services.webhook_events import promo_code_used_record
-from rewards.tests.factories import MembershipPlanFactory, RewardFactory, TierFactory
+from rewards.tests.factories import (
+    MembershipPlanFactory,
+    PromoCodeFactory,
+    RewardFactory,
+    TierFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -61,8 +65,9 @@ def test_every_event_type_comes_from_its_service(endpoint, store):
         member=member, plan=MembershipPlanFactory(), store=store, receipt_id="M1"
     )
     subscription_cancel(subscription=subscription, by=None)
-    promo_code_used_record(
-        member_id=member.pk, promo_code_id=7, code="SPRING", purchase_id=purchase.pk
+    promo = PromoCodeFactory(code="SPRING", points=10)
+    with_code, _ = purchase_record(
+        store=store, member=member, receipt_id="R3", total="50.00", promo_code="spring"
     )
 
     events = _events(member)
@@ -86,9 +91,9 @@ def test_every_event_type_comes_from_its_service(endpoint, store):
     assert (consumed["store"], consumed["receipt_id"]) == ("main", "R2")
     assert data["membership.ended"]["status"] == "cancelled"
     assert data["promo_code.used"] == {
-        "promo_code_id": 7,
+        "promo_code_id": promo.pk,
         "code": "SPRING",
-        "purchase_id": purchase.pk,
+        "purchase_id": with_code.pk,
     }
     redeemed = [d for kind, d in events if kind == "points.redeemed"]
     assert [d["points"] for d in redeemed] == [-50, -100]
