@@ -17,6 +17,7 @@ from members.views import member_required
 from rewards.earn_config import earn_config_get
 from rewards.forms import RewardRedeemForm
 from rewards.models import Voucher
+from rewards.payments import online_payment_enabled
 from rewards.reasons import reasons_names_load
 from rewards.selectors.catalog import (
     reward_list_available,
@@ -201,11 +202,13 @@ def stamps(request, member: Member):
 @require_GET
 @member_required
 def membership(request, member: Member):
-    """The member's paid membership, and the plans to buy at a counter."""
+    """The member's paid membership (automatic renewal, cancel), and the plans
+    to buy at a counter or, with a payment provider configured, online."""
     context = {
         "member": member,
         "membership": membership_active_get(member_id=member.pk),
         "plans": membership_plans_on_sale(),
         "currency": program_settings_get().currency,
+        "online_payment": online_payment_enabled(),
     }
     return render(request, "rewards/membership.html", context)
