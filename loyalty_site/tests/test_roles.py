@@ -66,6 +66,9 @@ ADDED_SINCE_HISTORY = {
         "rewards.view_category",
         "rewards.add_category",
         "rewards.change_category",
+        "rewards.view_payment",
+        "rewards.change_payment",
+        "rewards.view_paymentcallback",
     },
 }
 
