@@ -5,8 +5,8 @@ the providers' callbacks as they arrived."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.utils.translation import ngettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from members.admin_base import ReadOnlyAdminMixin
 from members.errors import ServiceError

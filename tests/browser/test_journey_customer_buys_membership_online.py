@@ -79,7 +79,9 @@ def test_customer_buys_the_membership_online_and_staff_refund_it(
     rows = page.locator("#result_list tbody tr")
     expect(rows).to_have_count(2)
     expect(page.locator("#result_list")).to_contain_text("Failed")
-    page.locator(f"#result_list tr:has-text('{paid.order_id}') input.action-select").check()
+    page.locator(
+        f"#result_list tr:has-text('{paid.order_id}') input.action-select"
+    ).check()
     page.locator("select[name=action]").select_option("refund_payments")
     page.locator("button[name=index]").click()
     expect(page.locator(".messagelist")).to_contain_text("Refund asked for 1 payment")

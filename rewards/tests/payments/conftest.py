@@ -15,8 +15,8 @@ from rewards.tests.payments.fakes import (
     FakeProviderServer,
     liqpay_callback,
     stripe_charge_refunded,
-    stripe_session_completed,
     stripe_event,
+    stripe_session_completed,
     stripe_signed,
 )
 

@@ -196,7 +196,9 @@ class TestStripe:
             reverse("payments:callback", args=["stripe"]),
             *(),
             **_stripe_post(
-                stripe_session_completed("evt_p", order_id=payment.order_id, amount=9900)
+                stripe_session_completed(
+                    "evt_p", order_id=payment.order_id, amount=9900
+                )
             ),
         )
         payment.refresh_from_db()

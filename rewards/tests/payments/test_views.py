@@ -63,7 +63,9 @@ def test_buy_pay_on_the_test_page_and_see_the_membership(
 
     payment = Payment.objects.get(member=member)
     assert response.status_code == 302
-    assert response["Location"] == reverse("payments:test_page", args=[payment.order_id])
+    assert response["Location"] == reverse(
+        "payments:test_page", args=[payment.order_id]
+    )
     assert client.get(response["Location"]).status_code == 200
     response = client.post(response["Location"], {"outcome": "pay"})
     assert response["Location"] == reverse("payments:result", args=[payment.order_id])
@@ -102,9 +104,7 @@ def test_liqpay_buy_renders_the_signed_form(liqpay_settings, logged_in, plan):
     assert 'name="data"' in page and 'name="signature"' in page
 
 
-def test_stripe_buy_redirects_to_the_checkout_session(
-    stripe_settings, logged_in, plan
-):
+def test_stripe_buy_redirects_to_the_checkout_session(stripe_settings, logged_in, plan):
     client, _member = logged_in
 
     response = client.post(reverse("payments:buy"), {"plan": plan.pk})
@@ -209,7 +209,9 @@ class TestRenewalJob:
         sub, _r = subscription_sell(
             member=member, plan=plan, store=store, receipt_id="T-1"
         )
-        assert payments_renew_due(now=sub.current_period_end - dt.timedelta(days=1)) == 0
+        assert (
+            payments_renew_due(now=sub.current_period_end - dt.timedelta(days=1)) == 0
+        )
         assert payments_renew_due(now=timezone.now()) == 0
         assert not Payment.objects.exists()
 
@@ -221,7 +223,9 @@ class TestRenewalJob:
         )
         Subscription.objects.filter(pk=sub.pk).update(auto_renew=True)
 
-        assert payments_renew_due(now=sub.current_period_end - dt.timedelta(days=1)) == 1
+        assert (
+            payments_renew_due(now=sub.current_period_end - dt.timedelta(days=1)) == 1
+        )
 
         renewal = Payment.objects.get()
         assert renewal.status == PaymentStatus.PENDING
