@@ -388,6 +388,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "rewards.tasks.subscriptions_remind_due",
         "schedule": crontab(hour=10, minute=0),
     },
+    "membership-renewals-nightly": {
+        "task": "rewards.tasks.payments_renew_due",
+        "schedule": crontab(hour=1, minute=45),
+    },
     "otp-purge-hourly": {
         "task": "members.tasks.otp_purge_expired",
         "schedule": crontab(minute=5),

@@ -33,6 +33,7 @@ from rewards.selectors.memberships import (
     membership_active_get,
     membership_plans_on_sale,
 )
+from rewards.selectors.payments import subscription_can_auto_renew
 from rewards.selectors.program import program_settings_get
 from rewards.selectors.stamps import (
     stamp_cards_completed_for_member,
@@ -204,11 +205,14 @@ def stamps(request, member: Member):
 def membership(request, member: Member):
     """The member's paid membership (automatic renewal, cancel), and the plans
     to buy at a counter or, with a payment provider configured, online."""
+    current = membership_active_get(member_id=member.pk)
     context = {
         "member": member,
-        "membership": membership_active_get(member_id=member.pk),
+        "membership": current,
         "plans": membership_plans_on_sale(),
         "currency": program_settings_get().currency,
         "online_payment": online_payment_enabled(),
+        "can_auto_renew": current is not None
+        and subscription_can_auto_renew(subscription=current),
     }
     return render(request, "rewards/membership.html", context)

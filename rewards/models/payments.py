@@ -89,6 +89,11 @@ class Payment(models.Model):
     provider_payment_id = models.CharField(
         _("provider payment id"), max_length=255, blank=True, db_index=True
     )
+    # What the provider saved for charging again without the customer (automatic
+    # renewal): LiqPay's card_token. Stripe keeps it on the PaymentIntent.
+    provider_token = models.CharField(
+        _("saved card token"), max_length=255, blank=True, editable=False
+    )
     subscription = models.ForeignKey(
         "rewards.Subscription",
         verbose_name=_("subscription"),

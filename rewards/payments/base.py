@@ -56,6 +56,7 @@ class CallbackEvent:
     currency: str
     provider_payment_id: str = ""
     provider_session_id: str = ""
+    provider_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,13 @@ class PaymentProvider(Protocol):
         self, *, body: bytes, headers: Mapping[str, str], form: Mapping[str, str]
     ) -> CallbackEvent:
         """Verify the signature (SignatureError) and read the event."""
+
+    def charge_saved(
+        self, *, payment: Payment, previous: Payment, callback_url: str
+    ) -> CallbackDelivery | None:
+        """Charge `payment` (an automatic renewal) to what `previous` saved,
+        without the customer; the result arrives as a callback (the test
+        provider hands it back). ProviderUnavailable when it cannot."""
 
     def refund(self, *, payment: Payment) -> CallbackDelivery | None:
         """Ask for a full refund; the result arrives as a callback (or, for the

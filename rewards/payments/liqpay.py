@@ -13,6 +13,9 @@ for Python 3 worth adding, and the scheme is a few lines.
   with LIQPAY_SANDBOX on), others (processing, wait_accept...) change nothing.
 - Refund: POST data/signature with action "refund" to the API
   (https://www.liqpay.ua/api/request); the "reversed" callback follows.
+- Automatic renewal: a checkout with recurringbytoken=1 answers with a
+  card_token in its callback; a renewal is action "paytoken" with that token
+  to the same API, and its result arrives as a callback like any payment.
 """
 
 from __future__ import annotations
@@ -86,6 +89,8 @@ class LiqPayProvider:
         }
         if settings.LIQPAY_SANDBOX:
             params["sandbox"] = 1
+        if payment.auto_renew:  # LiqPay sends a card_token to charge again
+            params["recurringbytoken"] = "1"
         return Checkout(
             url=settings.LIQPAY_CHECKOUT_URL, method="POST", fields=self._signed(params)
         )
@@ -121,16 +126,11 @@ class LiqPayProvider:
             amount=amount,
             currency=str(fields.get("currency", "")),
             provider_payment_id=str(fields.get("payment_id", "") or ""),
+            provider_token=str(fields.get("card_token", "") or ""),
         )
 
-    def refund(self, *, payment) -> CallbackDelivery | None:
-        fields = self._signed(
-            {
-                "action": "refund",
-                "order_id": payment.order_id,
-                "amount": float(payment.amount),
-            }
-        )
+    def _api(self, params: dict) -> dict:
+        fields = self._signed(params)
         try:
             response = requests.post(
                 settings.LIQPAY_API_URL, data=fields, timeout=TIMEOUT
@@ -142,4 +142,30 @@ class LiqPayProvider:
             raise ProviderUnavailable(
                 str(answer.get("err_description") or answer.get("err_code") or answer)
             )
+        return answer
+
+    def charge_saved(self, *, payment, previous, callback_url):
+        if not previous.provider_token:
+            raise ProviderUnavailable("No LiqPay card token saved")
+        self._api(
+            {
+                "action": "paytoken",
+                "card_token": previous.provider_token,
+                "amount": float(payment.amount),
+                "currency": payment.currency,
+                "description": str(payment.plan.name),
+                "order_id": payment.order_id,
+                "server_url": callback_url,
+            }
+        )
+        return None  # the callback follows, as for a checkout
+
+    def refund(self, *, payment) -> CallbackDelivery | None:
+        self._api(
+            {
+                "action": "refund",
+                "order_id": payment.order_id,
+                "amount": float(payment.amount),
+            }
+        )
         return None  # the "reversed" callback follows

@@ -6,7 +6,9 @@ verified with stripe.Webhook.construct_event. The API base is a setting
 Webhook events used: checkout.session.completed (paid when payment_status is
 "paid"), checkout.session.async_payment_succeeded (paid),
 checkout.session.async_payment_failed and checkout.session.expired (failed),
-charge.refunded (refunded in full, or a partial refund that changes nothing).
+charge.refunded (refunded in full, or a partial refund that changes nothing),
+payment_intent.succeeded and .payment_failed (an automatic renewal's
+off-session charge on the card its first checkout saved).
 """
 
 from __future__ import annotations
@@ -50,6 +52,10 @@ ZERO_DECIMAL = frozenset(
         "XPF",
     ]
 )
+PAYMENT_INTENT_KINDS = {
+    "payment_intent.succeeded": EventKind.PAID,
+    "payment_intent.payment_failed": EventKind.FAILED,
+}
 SESSION_KINDS = {
     "checkout.session.async_payment_succeeded": EventKind.PAID,
     "checkout.session.async_payment_failed": EventKind.FAILED,
@@ -67,6 +73,11 @@ def stripe_major_units(amount: int, currency: str) -> Decimal:
     return (Decimal(amount) / 10**exponent).quantize(Decimal("0.01"))
 
 
+def _id(value) -> str:
+    """An id, or an expanded object's id."""
+    return value if isinstance(value, str) else value.id
+
+
 class StripeProvider:
     name = "stripe"
     can_refund = True
@@ -80,13 +91,19 @@ class StripeProvider:
 
     def checkout_start(self, *, payment, description, return_url, callback_url):
         metadata = {"order_id": payment.order_id}
+        intent: dict = {"metadata": metadata}
+        extra: dict = {}
+        if payment.auto_renew:  # keep the card for the renewal's off-session charge
+            intent["setup_future_usage"] = "off_session"
+            extra["customer_creation"] = "always"
         try:
             session = self._client().v1.checkout.sessions.create(
                 params={
                     "mode": "payment",
                     "client_reference_id": payment.order_id,
                     "metadata": metadata,
-                    "payment_intent_data": {"metadata": metadata},
+                    "payment_intent_data": intent,
+                    **extra,
                     "line_items": [
                         {
                             "quantity": 1,
@@ -150,6 +167,19 @@ class StripeProvider:
                 provider_payment_id=obj.get("payment_intent") or "",
                 provider_session_id=obj["id"],
             )
+        if kind_name.startswith("payment_intent."):
+            # A renewal's off-session charge; a checkout's own PaymentIntent
+            # sends these too, and finds its payment already paid.
+            kind = PAYMENT_INTENT_KINDS.get(kind_name, EventKind.OTHER)
+            return CallbackEvent(
+                event_key=event["id"],
+                event_type=kind_name,
+                kind=kind,
+                order_id=metadata.get("order_id", ""),
+                amount=stripe_major_units(obj["amount"], currency),
+                currency=currency,
+                provider_payment_id=obj["id"],
+            )
         if kind_name == "charge.refunded":
             full = bool(obj.get("refunded"))
             return CallbackEvent(
@@ -169,6 +199,33 @@ class StripeProvider:
             amount=None,
             currency=currency,
         )
+
+    def charge_saved(self, *, payment, previous, callback_url):
+        """An off-session PaymentIntent on the customer and card the previous
+        checkout saved (setup_future_usage); payment_intent.succeeded or
+        .payment_failed arrives by webhook."""
+        if not previous.provider_payment_id:
+            raise ProviderUnavailable("No PaymentIntent recorded to renew from")
+        client = self._client()
+        try:
+            before = client.v1.payment_intents.retrieve(previous.provider_payment_id)
+            if not (before.customer and before.payment_method):
+                raise ProviderUnavailable("The first payment saved no card")
+            client.v1.payment_intents.create(
+                params={
+                    "amount": stripe_minor_units(payment.amount, payment.currency),
+                    "currency": payment.currency.lower(),
+                    "customer": _id(before.customer),
+                    "payment_method": _id(before.payment_method),
+                    "off_session": True,
+                    "confirm": True,
+                    "metadata": {"order_id": payment.order_id},
+                },
+                options={"idempotency_key": payment.order_id},
+            )
+        except stripe.StripeError as exc:  # a declined card is a CardError
+            raise ProviderUnavailable(str(exc)) from exc
+        return None
 
     def refund(self, *, payment) -> CallbackDelivery | None:
         if not payment.provider_payment_id:

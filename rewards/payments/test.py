@@ -96,5 +96,9 @@ class TestProvider:
         except (ValueError, KeyError, TypeError, InvalidOperation) as exc:
             raise CallbackInvalid("test callback is not readable") from exc
 
+    def charge_saved(self, *, payment, previous, callback_url):
+        """Plays a saved card that always pays."""
+        return self.callback_make(payment=payment, status="success")
+
     def refund(self, *, payment) -> CallbackDelivery | None:
         return self.callback_make(payment=payment, status="refund")

@@ -41,6 +41,7 @@ from rewards.models import (
     VoucherSource,
 )
 from rewards.reasons import TIER_MEMBERSHIP, system_reason
+from rewards.selectors.payments import subscription_can_auto_renew
 from rewards.services.idempotency import body_fingerprint, idempotent_write
 from rewards.services.inputs import receipt_id_clean
 from rewards.services.tiers import tier_move
@@ -341,9 +342,11 @@ def subscription_auto_renew_set(
     *, subscription: Subscription, on: bool, by: User | None = None
 ) -> Subscription:
     """Opt in to (or out of) automatic renewal of an active membership: the
-    nightly job (rewards.services.payments.payments_renew_due) then starts a
-    payment for the next period shortly before this one ends. A no-op when
-    the flag is already so; an ended membership is a Conflict. Locks the
+    nightly job (rewards.services.payments.payments_renew_due) then charges
+    the next period to the card saved by an online payment, shortly before
+    this one ends. Turning it on without such a card (and with a real
+    provider) is a Conflict, as is an ended membership; a no-op when the flag
+    is already so. Locks the
     member's account, then the subscription. Queues nothing."""
     with transaction.atomic(durable=True):
         account_lock(member_id=subscription.member_id)
@@ -354,6 +357,14 @@ def subscription_auto_renew_set(
             )
         if locked.auto_renew == on:
             return locked
+        if on and not subscription_can_auto_renew(subscription=locked):
+            raise Conflict(
+                _(
+                    "Automatic renewal needs a card saved by paying online: pay "
+                    "for the next period online with “Renew automatically” ticked."
+                ),
+                field="auto_renew",
+            )
         locked.auto_renew = on
         locked.save(update_fields=["auto_renew"])
         SubscriptionEvent.objects.create(

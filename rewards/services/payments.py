@@ -52,6 +52,7 @@ from rewards.payments import (
     provider_get,
 )
 from rewards.payments.base import CallbackDelivery
+from rewards.selectors.payments import payment_saved_card_get
 from rewards.selectors.program import program_settings_get
 from rewards.services.memberships import (
     subscription_cancel_locked,
@@ -343,6 +344,7 @@ def _paid_apply(
     payment.provider_session_id = (
         event.provider_session_id or payment.provider_session_id
     )
+    payment.provider_token = event.provider_token or payment.provider_token
     try:
         with transaction.atomic(savepoint=True):
             subscription, _replayed = subscription_sell_locked(
@@ -365,6 +367,7 @@ def _paid_apply(
                 "paid_at",
                 "provider_payment_id",
                 "provider_session_id",
+                "provider_token",
                 "note",
             ]
         )
@@ -376,6 +379,7 @@ def _paid_apply(
             "paid_at",
             "provider_payment_id",
             "provider_session_id",
+            "provider_token",
             "subscription",
         ]
     )
@@ -470,52 +474,104 @@ def payment_refund_request(*, payment: Payment, by: User | None = None) -> Payme
 
 
 def payments_renew_due(*, now: dt.datetime | None = None) -> int:
-    """Nightly: for each active membership with automatic renewal on that ends
-    within PAYMENT_RENEW_DAYS_BEFORE days, start one renewal payment for the
-    next period (none when one is already pending or paid for this period).
-
-    What "start" means depends on the provider, and is said honestly in
-    docs/operations.md: the test provider confirms it at once through its
-    signed callback (it plays a saved card); LiqPay and Stripe Checkout
-    need the customer to confirm, so the payment waits, its link is on the
-    membership page, and the usual reminder says the period is ending.
-    Returns how many renewal payments were started. Locks nothing itself."""
+    """Nightly: start the renewal payment of each active membership with
+    automatic renewal on that ends within PAYMENT_RENEW_DAYS_BEFORE days
+    (payment_renewal_start). Returns how many were started; their results
+    arrive as callbacks. Safe to run twice. Locks: see payment_renewal_start."""
     now = now or timezone.now()
-    due = Subscription.objects.filter(
-        status=SubscriptionStatus.ACTIVE,
-        auto_renew=True,
-        current_period_end__gt=now,
-        current_period_end__lte=now
-        + dt.timedelta(days=settings.PAYMENT_RENEW_DAYS_BEFORE),
-    ).select_related("member", "plan")
-    started = 0
-    for subscription in due.iterator(chunk_size=200):
-        period_start = subscription.current_period_end - dt.timedelta(
-            days=settings.PAYMENT_RENEW_DAYS_BEFORE
+    window = dt.timedelta(days=settings.PAYMENT_RENEW_DAYS_BEFORE)
+    due = (
+        Subscription.objects.filter(
+            status=SubscriptionStatus.ACTIVE,
+            auto_renew=True,
+            current_period_end__gt=now,
+            current_period_end__lte=now + window,
         )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    started = 0
+    for subscription_id in due.iterator(chunk_size=500):
+        started += (
+            payment_renewal_start(subscription_id=subscription_id, now=now) is not None
+        )
+    return started
+
+
+def payment_renewal_start(
+    *, subscription_id: int, now: dt.datetime | None = None
+) -> Payment | None:
+    """Charge the next period of an auto-renewing membership to the card its
+    last online payment saved (LiqPay's card token, Stripe's off-session
+    PaymentIntent; the test provider plays a card that pays). None when it is
+    not due, a renewal is already pending or paid for this period, or nothing
+    was saved with the configured provider (then the usual reminder tells the
+    member to renew). A failed charge is tried again the next night until
+    the period ends.
+
+    Locks the member's account, then the subscription, while it checks and
+    creates the renewal payment; the provider is called after commit of that
+    transaction (a network call), and its answer arrives as a callback."""
+    now = now or timezone.now()
+    window = dt.timedelta(days=settings.PAYMENT_RENEW_DAYS_BEFORE)
+    try:
+        adapter = provider_get()
+    except LookupError:
+        return None
+    member_id = (
+        Subscription.objects.filter(pk=subscription_id)
+        .values_list("member_id", flat=True)
+        .first()
+    )
+    if member_id is None:
+        return None
+    with transaction.atomic(durable=True):
+        account_lock(member_id=member_id)
+        sub = subscription_lock(subscription_id=subscription_id)
+        if (
+            sub.status != SubscriptionStatus.ACTIVE
+            or not sub.auto_renew
+            or not (now < sub.current_period_end <= now + window)
+        ):
+            return None
         if Payment.objects.filter(
-            member_id=subscription.member_id,
+            subscription=sub,
             purpose=PaymentPurpose.RENEWAL,
             status__in=[PaymentStatus.PENDING, PaymentStatus.PAID],
-            created_at__gte=period_start,
+            created_at__gte=sub.current_period_end - window,
         ).exists():
-            continue
-        try:
-            payment, _checkout = payment_checkout_start(
-                member=subscription.member,
-                plan=subscription.plan,
-                auto_renew=True,
-                purpose=PaymentPurpose.RENEWAL,
-            )
-        except ServiceError as exc:
-            log.warning("renewal of subscription %s: %s", subscription.pk, exc)
-            continue
-        started += 1
-        if payment.provider == "test":
-            delivery = provider_get("test").callback_make(
-                payment=payment, status="success"
-            )
-            payment_callback_receive(
-                provider="test", body=delivery.body, headers=delivery.headers
-            )
-    return started
+            return None
+        previous = payment_saved_card_get(subscription=sub, provider=adapter.name)
+        if previous is None and adapter.name != "test":
+            return None
+        payment = Payment.objects.create(
+            order_id=f"m{member_id}-{uuid.uuid4().hex[:20]}",
+            member_id=member_id,
+            plan_id=sub.plan_id,
+            purpose=PaymentPurpose.RENEWAL,
+            provider=adapter.name,
+            amount=sub.plan.price,
+            currency=program_settings_get().currency,
+            auto_renew=True,
+            subscription=sub,
+            created_at=now,
+        )
+    try:
+        delivery = adapter.charge_saved(
+            payment=payment,
+            previous=previous or payment,
+            callback_url=absolute_url(
+                reverse("payments:callback", args=[adapter.name])
+            ),
+        )
+    except ProviderUnavailable as exc:
+        log.warning("renewal %s: %s", payment.order_id, exc)
+        Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
+            status=PaymentStatus.FAILED, note=str(exc)[:255]
+        )
+        return Payment.objects.get(pk=payment.pk)
+    if delivery is not None:
+        payment_callback_receive(
+            provider=adapter.name, body=delivery.body, headers=delivery.headers
+        )
+    return Payment.objects.get(pk=payment.pk)

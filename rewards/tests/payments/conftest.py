@@ -32,6 +32,19 @@ def stripe_api_answer(path, form):
             "url": "https://checkout.stripe.test/c/pay/cs_test_1",
             "client_reference_id": form.get("client_reference_id"),
         }
+    if path.startswith("/v1/payment_intents/"):  # retrieve the first payment's
+        return 200, {
+            "id": path.rsplit("/", 1)[-1],
+            "object": "payment_intent",
+            "customer": "cus_test_1",
+            "payment_method": "pm_test_1",
+        }
+    if path.startswith("/v1/payment_intents"):  # the renewal's off-session charge
+        return 200, {
+            "id": "pi_renew_1",
+            "object": "payment_intent",
+            "status": "processing",
+        }
     if path.startswith("/v1/refunds"):
         return 200, {"id": "re_test_1", "object": "refund", "status": "succeeded"}
     return 404, {"error": {"message": "no such path", "type": "invalid_request_error"}}

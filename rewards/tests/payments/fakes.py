@@ -37,6 +37,18 @@ class FakeProviderServer:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def do_GET(self):
+                outer.requests.append(
+                    {"path": self.path, "form": {}, "headers": dict(self.headers)}
+                )
+                status, payload = answer(self.path, {})
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def log_message(self, *args):
                 pass
 

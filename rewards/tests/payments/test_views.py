@@ -20,6 +20,13 @@ from rewards.models import (
 from rewards.services import subscription_sell
 from rewards.services.payments import payments_renew_due
 from rewards.tests.factories import MembershipPlanFactory
+from rewards.tests.payments.conftest import LIQPAY_PRIVATE, STRIPE_WEBHOOK
+from rewards.tests.payments.fakes import (
+    liqpay_callback,
+    liqpay_decode,
+    stripe_event,
+    stripe_signed,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -215,7 +222,7 @@ class TestRenewalJob:
         assert payments_renew_due(now=timezone.now()) == 0
         assert not Payment.objects.exists()
 
-    def test_stripe_renewal_waits_for_the_customer(
+    def test_without_a_saved_card_a_real_provider_renews_nothing(
         self, stripe_settings, member, plan, store
     ):
         sub, _r = subscription_sell(
@@ -224,9 +231,114 @@ class TestRenewalJob:
         Subscription.objects.filter(pk=sub.pk).update(auto_renew=True)
 
         assert (
-            payments_renew_due(now=sub.current_period_end - dt.timedelta(days=1)) == 1
+            payments_renew_due(now=sub.current_period_end - dt.timedelta(days=1)) == 0
         )
+        assert not Payment.objects.exists()
 
-        renewal = Payment.objects.get()
+    def test_turning_renewal_on_needs_a_saved_card(
+        self, stripe_settings, member, plan, store
+    ):
+        from members.errors import Conflict
+        from rewards.services.memberships import subscription_auto_renew_set
+
+        sub, _r = subscription_sell(
+            member=member, plan=plan, store=store, receipt_id="T-1"
+        )
+        with pytest.raises(Conflict, match="needs a card saved by paying online"):
+            subscription_auto_renew_set(subscription=sub, on=True)
+
+    def test_stripe_charges_the_saved_card_off_session(
+        self, stripe_settings, stripe_api, client, member, plan
+    ):
+        from rewards.services.payments import payment_checkout_start
+        from rewards.tests.payments.conftest import StripeDriver
+
+        driver = StripeDriver(client)
+        first, _c = payment_checkout_start(member=member, plan=plan, auto_renew=True)
+        session = stripe_api.requests[0]["form"]
+        assert session["payment_intent_data[setup_future_usage]"] == "off_session"
+        assert session["customer_creation"] == "always"
+        driver.paid(first)
+        sub = Subscription.objects.get(member=member)
+        assert sub.auto_renew is True
+        end = sub.current_period_end
+
+        assert payments_renew_due(now=end - dt.timedelta(days=1)) == 1
+
+        renewal = Payment.objects.get(purpose=PaymentPurpose.RENEWAL)
         assert renewal.status == PaymentStatus.PENDING
-        assert renewal.provider_session_id == "cs_test_1"
+        charge = stripe_api.requests[-1]
+        assert stripe_api.requests[-2]["path"] == "/v1/payment_intents/pi_test_1"
+        assert charge["path"] == "/v1/payment_intents"
+        assert charge["form"]["customer"] == "cus_test_1"
+        assert charge["form"]["payment_method"] == "pm_test_1"
+        assert charge["form"]["off_session"] == "true"
+        assert charge["form"]["amount"] == "9900"
+        assert charge["form"]["metadata[order_id]"] == renewal.order_id
+        # Stripe's webhook for the off-session charge renews the membership.
+        response = driver.post(
+            *stripe_signed(
+                STRIPE_WEBHOOK,
+                stripe_event(
+                    "evt_renewed",
+                    "payment_intent.succeeded",
+                    {
+                        "id": "pi_renew_1",
+                        "object": "payment_intent",
+                        "amount": 9900,
+                        "currency": "uah",
+                        "metadata": {"order_id": renewal.order_id},
+                    },
+                ),
+            )
+        )
+        assert response.status_code == 200
+        sub.refresh_from_db()
+        assert sub.current_period_end > end
+        assert Payment.objects.get(pk=renewal.pk).status == PaymentStatus.PAID
+
+    def test_liqpay_pays_with_the_card_token(
+        self, liqpay_settings, liqpay_api, client, member, plan
+    ):
+        from rewards.services.payments import payment_checkout_start
+
+        first, checkout = payment_checkout_start(
+            member=member, plan=plan, auto_renew=True
+        )
+        assert liqpay_decode(checkout.fields)["recurringbytoken"] == "1"
+        url = reverse("payments:callback", args=["liqpay"])
+        client.post(
+            url,
+            liqpay_callback(
+                LIQPAY_PRIVATE,
+                status="success",
+                order_id=first.order_id,
+                amount=99,
+                currency="UAH",
+                payment_id=1,
+                card_token="tok_abc",
+            ),
+        )
+        sub = Subscription.objects.get(member=member)
+        end = sub.current_period_end
+
+        assert payments_renew_due(now=end - dt.timedelta(days=1)) == 1
+
+        renewal = Payment.objects.get(purpose=PaymentPurpose.RENEWAL)
+        sent = liqpay_decode(liqpay_api.requests[-1]["form"])
+        assert sent["action"] == "paytoken"
+        assert sent["card_token"] == "tok_abc"
+        assert sent["order_id"] == renewal.order_id
+        client.post(
+            url,
+            liqpay_callback(
+                LIQPAY_PRIVATE,
+                status="success",
+                order_id=renewal.order_id,
+                amount=99,
+                currency="UAH",
+                payment_id=2,
+            ),
+        )
+        sub.refresh_from_db()
+        assert sub.current_period_end > end
