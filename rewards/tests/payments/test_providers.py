@@ -266,3 +266,24 @@ class TestTestProvider:
         assert list(
             PaymentCallback.objects.order_by("pk").values_list("event_type", flat=True)
         ) == ["success", "refund"]
+
+
+class TestDeployCheck:
+    def test_test_provider_on_a_server_is_an_error(self, settings):
+        from loyalty_site.checks import payment_provider_check
+
+        settings.DEBUG = False
+        settings.PAYMENT_PROVIDER = "test"
+        (error,) = payment_provider_check()
+        assert error.id == "loyalty_site.E002"
+
+    def test_a_provider_without_its_keys_is_an_error(self, settings):
+        from loyalty_site.checks import payment_provider_check
+
+        settings.PAYMENT_PROVIDER = "stripe"
+        settings.STRIPE_SECRET_KEY = "sk_live_x"
+        settings.STRIPE_WEBHOOK_SECRET = ""
+        (error,) = payment_provider_check()
+        assert "STRIPE_WEBHOOK_SECRET is not set" in error.msg
+        settings.STRIPE_WEBHOOK_SECRET = "whsec_x"
+        assert payment_provider_check() == []
