@@ -86,3 +86,14 @@ def test_manager_may_refund(client, manager, paid):
     client.force_login(manager)
     page = client.get(reverse("admin:rewards_payment_changelist")).content.decode()
     assert "refund_payments" in page
+
+
+def test_the_members_data_export_holds_payments_without_the_card_token(paid, member):
+    from members.privacy import member_data_export
+
+    Payment.objects.filter(pk=paid.pk).update(provider_token="tok_secret")
+    export = member_data_export(member=member)
+
+    (row,) = export["payments"]
+    assert row["order_id"] == paid.order_id
+    assert "provider_token" not in row
