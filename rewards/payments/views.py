@@ -149,7 +149,9 @@ def test_page(request, member: Member, order_id: str):
         member=member,
         provider="test",
     )
-    if request.method == "POST" and payment.status == PaymentStatus.PENDING:
+    if payment.status != PaymentStatus.PENDING:  # paid or failed already
+        return redirect("payments:result", order_id=payment.order_id)
+    if request.method == "POST":
         status = "success" if request.POST.get("outcome") == "pay" else "failure"
         delivery = provider.callback_make(payment=payment, status=status)
         payment_callback_receive(

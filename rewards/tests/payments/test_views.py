@@ -342,3 +342,19 @@ class TestRenewalJob:
         )
         sub.refresh_from_db()
         assert sub.current_period_end > end
+
+
+def test_the_test_page_of_a_finished_payment_goes_to_its_result(
+    test_provider, logged_in, plan
+):
+    client, member = logged_in
+    client.post(reverse("payments:buy"), {"plan": plan.pk})
+    payment = Payment.objects.get(member=member)
+    page = reverse("payments:test_page", args=[payment.order_id])
+    client.post(page, {"outcome": "pay"})
+
+    again = client.post(page, {"outcome": "fail"})
+
+    assert again["Location"] == reverse("payments:result", args=[payment.order_id])
+    assert Payment.objects.get().status == PaymentStatus.PAID
+    assert Subscription.objects.get(member=member).events.count() == 1
