@@ -182,6 +182,7 @@ NOT_TYPED = {
     "rewards.AdjustmentRequest.reason_code": "a code of rewards.reasons",
     "rewards.SubscriptionEvent.fingerprint": "a hash",
     "rewards.Payment.order_id": "generated",
+    "rewards.Payment.provider_token": "a provider's card token, never shown",
     "rewards.Payment.currency": "an ISO 4217 code",
     "rewards.ProgramSettings.currency": "an ISO 4217 code",
     "rewards.ProgramSettings.config_version": "generated",
