@@ -3,7 +3,7 @@ import logging
 from celery import shared_task
 
 from rewards.selectors.invariants import ledger_invariant_violations
-from rewards.services import ledger, memberships, payments, stamps, tiers, vouchers
+from rewards.services import ledger, memberships, renewals, stamps, tiers, vouchers
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def payments_renew_due() -> int:
 
     Safe to run twice: a renewal pending or paid for the period is not started
     again (checked under the subscription's lock)."""
-    done = payments.payments_renew_due()
+    done = renewals.payments_renew_due()
     log.info("Started %s membership renewal payment(s)", done)
     return done
 

@@ -37,7 +37,7 @@ class Payment(models.Model):
     provider echoes back in its callback. Only a verified callback whose
     amount, currency and order match moves it to paid, and only then is the
     membership sold (subscription_sell at the online store, the order id as
-    the receipt). Written only by rewards.services.payments under its row lock
+    the receipt). Written only by rewards.services.payments (and .renewals) under its row lock
     (after the member's account).
     """
 

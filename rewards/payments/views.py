@@ -18,14 +18,12 @@ from rewards.forms import MembershipBuyForm
 from rewards.models import Payment, PaymentStatus
 from rewards.payments import provider_get
 from rewards.selectors.memberships import membership_active_get
-from rewards.services.memberships import (
-    subscription_auto_renew_set,
-    subscription_cancel,
-)
+from rewards.services.memberships import subscription_cancel
 from rewards.services.payments import (
     payment_callback_receive,
     payment_checkout_start,
 )
+from rewards.services.renewals import subscription_auto_renew_set
 
 MEMBERSHIP_PAGE = "catalog:membership"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")

@@ -41,7 +41,6 @@ from rewards.models import (
     VoucherSource,
 )
 from rewards.reasons import TIER_MEMBERSHIP, system_reason
-from rewards.selectors.payments import subscription_can_auto_renew
 from rewards.services.idempotency import body_fingerprint, idempotent_write
 from rewards.services.inputs import receipt_id_clean
 from rewards.services.tiers import tier_move
@@ -336,49 +335,6 @@ def subscription_cancel_locked(
         created_at=now,
     )
     return locked
-
-
-def subscription_auto_renew_set(
-    *, subscription: Subscription, on: bool, by: User | None = None
-) -> Subscription:
-    """Opt in to (or out of) automatic renewal of an active membership: the
-    nightly job (rewards.services.payments.payments_renew_due) then charges
-    the next period to the card saved by an online payment, shortly before
-    this one ends. Turning it on without such a card (and with a real
-    provider) is a Conflict, as is an ended membership; a no-op when the flag
-    is already so. Locks the
-    member's account, then the subscription. Queues nothing."""
-    with transaction.atomic(durable=True):
-        account_lock(member_id=subscription.member_id)
-        locked = subscription_lock(subscription_id=subscription.pk)
-        if locked.status != SubscriptionStatus.ACTIVE:
-            raise Conflict(
-                _("This membership has ended; it cannot renew."), field="auto_renew"
-            )
-        if locked.auto_renew == on:
-            return locked
-        if on and not subscription_can_auto_renew(subscription=locked):
-            raise Conflict(
-                _(
-                    "Automatic renewal needs a card saved by paying online: pay "
-                    "for the next period online with “Renew automatically” ticked."
-                ),
-                field="auto_renew",
-            )
-        locked.auto_renew = on
-        locked.save(update_fields=["auto_renew"])
-        SubscriptionEvent.objects.create(
-            subscription=locked,
-            kind=(
-                SubscriptionEventKind.AUTO_RENEW_ON
-                if on
-                else SubscriptionEventKind.AUTO_RENEW_OFF
-            ),
-            period_end=locked.current_period_end,
-            created_by=by,
-            created_at=timezone.now(),
-        )
-        return locked
 
 
 # --- nightly jobs -----------------------------------------------------------------------

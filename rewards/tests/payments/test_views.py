@@ -18,7 +18,7 @@ from rewards.models import (
     SubscriptionStatus,
 )
 from rewards.services import subscription_sell
-from rewards.services.payments import payments_renew_due
+from rewards.services.renewals import payments_renew_due
 from rewards.tests.factories import MembershipPlanFactory
 from rewards.tests.payments.conftest import LIQPAY_PRIVATE, STRIPE_WEBHOOK
 from rewards.tests.payments.fakes import (
@@ -239,7 +239,7 @@ class TestRenewalJob:
         self, stripe_settings, member, plan, store
     ):
         from members.errors import Conflict
-        from rewards.services.memberships import subscription_auto_renew_set
+        from rewards.services.renewals import subscription_auto_renew_set
 
         sub, _r = subscription_sell(
             member=member, plan=plan, store=store, receipt_id="T-1"
