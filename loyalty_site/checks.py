@@ -68,3 +68,47 @@ def site_url_check(app_configs=None, **kwargs) -> list[Warning]:
             id="loyalty_site.W002",
         )
     ]
+
+
+PAYMENT_KEYS = {
+    "liqpay": ("LIQPAY_PUBLIC_KEY", "LIQPAY_PRIVATE_KEY"),
+    "stripe": ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"),
+}
+
+
+@register(Tags.security, deploy=True)
+def payment_provider_check(app_configs=None, **kwargs) -> list[Error]:
+    """An Error for the test payment provider on a server (its page pays
+    without money), or for a real provider without its keys (every callback
+    would be refused)."""
+    provider = settings.PAYMENT_PROVIDER
+    if provider == "test" and not settings.DEBUG:
+        return [
+            Error(
+                "PAYMENT_PROVIDER is 'test' with DEBUG off: anyone could get a "
+                "membership from its Pay button.",
+                hint="Set PAYMENT_PROVIDER to liqpay or stripe, or leave it empty.",
+                id="loyalty_site.E002",
+            )
+        ]
+    if provider not in ("", "test", *PAYMENT_KEYS):
+        return [
+            Error(
+                f"PAYMENT_PROVIDER is {provider!r}.",
+                hint="Use liqpay, stripe, test or leave it empty.",
+                id="loyalty_site.E003",
+            )
+        ]
+    missing = [
+        key for key in PAYMENT_KEYS.get(provider, ()) if not getattr(settings, key)
+    ]
+    if missing:
+        return [
+            Error(
+                f"PAYMENT_PROVIDER is {provider!r} but {', '.join(missing)} "
+                "is not set.",
+                hint="See docs/operations.md, 'Online payment'.",
+                id="loyalty_site.E003",
+            )
+        ]
+    return []

@@ -198,6 +198,9 @@ MANAGER_ONLY = [
     "rewards.add_stampprogram",
     "rewards.change_stampprogram",
     "rewards.change_subscription",  # the cancel action
+    "rewards.view_payment",  # online payments
+    "rewards.change_payment",  # the refund action
+    "rewards.view_paymentcallback",
     "rewards.add_tier",
     "rewards.change_tier",
     "rewards.change_voucher",  # the cancel action

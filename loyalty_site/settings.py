@@ -202,6 +202,30 @@ LOYALTY_MEMBERSHIP_REMINDER_SENDER = env.str(
     default="rewards.services.memberships.membership_reminder_email_or_sms",
 )
 
+# --- Online payment for the paid membership (docs/operations.md, "Online payment")
+# PAYMENT_PROVIDER: "test" (the built-in page where a person clicks Pay or Fail;
+# the default under DEBUG, never in production), "liqpay", "stripe", or empty:
+# no online payment, memberships are sold at the counter only. The API base
+# addresses are settings so tests point them at local fake servers.
+PAYMENT_PROVIDER = env.str("PAYMENT_PROVIDER", default="test" if DEBUG else "")
+# The store online sales are recorded at (created on the first payment).
+PAYMENT_STORE_CODE = env.str("PAYMENT_STORE_CODE", default="online")
+# Signs the test provider's callbacks (derived from SECRET_KEY when unset).
+PAYMENT_TEST_SECRET = env.str("PAYMENT_TEST_SECRET", default="")
+# Automatic renewal starts the next payment this many days before the end.
+PAYMENT_RENEW_DAYS_BEFORE = env.int("PAYMENT_RENEW_DAYS_BEFORE", default=3)
+LIQPAY_PUBLIC_KEY = env.str("LIQPAY_PUBLIC_KEY", default="")
+LIQPAY_PRIVATE_KEY = env.str("LIQPAY_PRIVATE_KEY", default="")
+LIQPAY_CHECKOUT_URL = env.str(
+    "LIQPAY_CHECKOUT_URL", default="https://www.liqpay.ua/api/3/checkout"
+)
+LIQPAY_API_URL = env.str("LIQPAY_API_URL", default="https://www.liqpay.ua/api/request")
+# LiqPay's sandbox answers status "sandbox" for a test card: paid only when on.
+LIQPAY_SANDBOX = env.bool("LIQPAY_SANDBOX", default=False)
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+
 # --- Cache ------------------------------------------------------------------
 # Holds the API rate-limit and password-reset counters, so every process must see
 # the same one. Default: Django's database cache, in the table that the members
@@ -376,6 +400,10 @@ CELERY_BEAT_SCHEDULE = {
     "webhooks-sweep": {
         "task": "members.tasks.webhook_deliveries_due_send",
         "schedule": env.float("WEBHOOK_SWEEP_EVERY", default=30.0),
+    },
+    "membership-renewals-nightly": {
+        "task": "rewards.tasks.payments_renew_due",
+        "schedule": crontab(hour=1, minute=45),
     },
     "otp-purge-hourly": {
         "task": "members.tasks.otp_purge_expired",

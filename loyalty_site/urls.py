@@ -96,6 +96,7 @@ urlpatterns = [
     ),
     path("statement/", include("rewards.urls")),
     path("", include("rewards.urls_catalog")),
+    path("", include("rewards.payments.urls")),
     path("", include("campaigns.urls")),
     path("", include("analytics.urls")),
     path("", include((portal_urls, "portal"))),

@@ -18,7 +18,7 @@ header ("format", "version", "exported_at") in that order:
     200  rewards   points_account
     300  members   consent_history
     400  rewards   ledger_entries, purchases, returns, redemptions, vouchers,
-                   tier_history, referrals_made, referred_by
+                   tier_history, referrals_made, referred_by, payments
 
 Erasure parts run in ascending `position` inside member_anonymize's
 transaction, after the member row is blanked and its one-time codes deleted,

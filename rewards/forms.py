@@ -342,3 +342,14 @@ class CounterMembershipForm(_StoreMixin, forms.Form):
         self._store_setup(store)
         self.fields["plan"].queryset = membership_plans_on_sale()
         self.fields["receipt_id"].initial = receipt_id_new("CM", store)
+
+
+class MembershipBuyForm(forms.Form):
+    """The portal's "Pay online" button of one plan."""
+
+    plan = forms.ModelChoiceField(
+        label=_("Plan"),
+        queryset=membership_plans_on_sale(),
+        error_messages={"invalid_choice": _("This plan is not on sale.")},
+    )
+    auto_renew = forms.BooleanField(label=_("Renew automatically"), required=False)

@@ -15,7 +15,8 @@ queue behind each other instead of deadlocking. A new lock gets its place here.
    event's points, locking the member's account: these two come before 3.
 3. points (this module): the member's account (`account_lock`,
    `account_lock_by_id`; a purchase's `account_lock_for_purchase` sends
-   `account_lock_sql`), a subscription (`active_subscription_lock`,
+   `account_lock_sql`), an online payment of the member's (`payment_lock`), a
+   subscription (`active_subscription_lock`,
    `subscription_lock`), the purchase being returned (`purchase_lock`), then its
    lines (`purchase_lines_lock`), a promo code's use on that purchase
    (`promo_use_lock`), a promo code's promotion (`promo_code_lock`), then the
@@ -63,6 +64,7 @@ from rewards.models import (
     AnomalyStatus,
     EarningRule,
     MembershipPlan,
+    Payment,
     PointsAccount,
     ProgramSettings,
     PromoCode,
@@ -165,6 +167,12 @@ def active_subscription_lock(*, member_id: int) -> Subscription | None:
         .filter(member_id=member_id, status=SubscriptionStatus.ACTIVE)
         .first()
     )
+
+
+def payment_lock(*, payment_id: int) -> Payment:
+    """An online payment; after the member's account, before the subscription
+    its callback sells or ends."""
+    return Payment.objects.select_for_update(of=("self",)).get(pk=payment_id)
 
 
 def subscription_lock(*, subscription_id: int) -> Subscription:

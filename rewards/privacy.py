@@ -1,7 +1,7 @@
 """What rewards adds to a member's data export and erasure (members.privacy).
 
 The points account, ledger, purchases, returns, redemptions, vouchers, tier
-history and referrals go into the export. Erasure keeps all of them (balances
+history, referrals and online payments go into the export. Erasure keeps all of them (balances
 and receipts stay right) and only blanks the member's phone on the referral
 that brought them. rewards.apps registers both parts.
 """
@@ -14,6 +14,7 @@ from members.models import Member
 from members.privacy import erasure_part_register, export_part_register, export_row
 from rewards.models import (
     LedgerEntry,
+    Payment,
     Purchase,
     PurchaseReturn,
     Redemption,
@@ -71,6 +72,11 @@ def history_export(member: Member) -> dict[str, Any]:
             if Referral.objects.filter(referee=member).exists()
             else None
         ),
+        # The saved card token is the provider's key to the card, not the member's data.
+        "payments": [
+            export_row(p, exclude=("provider_token",))
+            for p in Payment.objects.filter(member=member).order_by("created_at", "id")
+        ],
     }
 
 

@@ -23,6 +23,8 @@ STAMP_MOVED_TO = "stamp_moved_to"
 STAMP_MOVED_FROM = "stamp_moved_from"
 # A membership's cancellation.
 SUBSCRIPTION_CANCELLED_IN_ADMIN = "subscription_cancelled_in_admin"
+SUBSCRIPTION_CANCELLED_ONLINE = "subscription_cancelled_online"
+SUBSCRIPTION_REFUNDED = "subscription_refunded"
 
 _PURCHASE = {"code": PURCHASE_EARN, "params": {"receipt": "R-1042", "store": "kyiv-1"}}
 _RETURN = {"return_receipt": "RT-7", "receipt": "R-1042"}
@@ -85,5 +87,11 @@ for _reason in (
         {"number": 3},
     ),
     ReasonCode(SUBSCRIPTION_CANCELLED_IN_ADMIN, _("Cancelled in admin"), {}),
+    ReasonCode(SUBSCRIPTION_CANCELLED_ONLINE, _("Cancelled by the member online"), {}),
+    ReasonCode(
+        SUBSCRIPTION_REFUNDED,
+        _("Payment %(order)s refunded"),
+        {"order": "m12-3f9a"},
+    ),
 ):
     reason_register(_reason)

@@ -3,7 +3,7 @@ import logging
 from celery import shared_task
 
 from rewards.selectors.invariants import ledger_invariant_violations
-from rewards.services import ledger, memberships, stamps, tiers, vouchers
+from rewards.services import ledger, memberships, renewals, stamps, tiers, vouchers
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,18 @@ def subscriptions_remind_due() -> int:
     Safe to run twice: the period end reminded about is kept on the subscription."""
     done = memberships.subscriptions_remind_due()
     log.info("Sent %s membership reminder(s)", done)
+    return done
+
+
+@shared_task(time_limit=1800, soft_time_limit=1740)
+def payments_renew_due() -> int:
+    """Nightly: charge the next period of auto-renewing memberships that end soon
+    to the card their online payment saved; results arrive as callbacks.
+
+    Safe to run twice: a renewal pending or paid for the period is not started
+    again (checked under the subscription's lock)."""
+    done = renewals.payments_renew_due()
+    log.info("Started %s membership renewal payment(s)", done)
     return done
 
 

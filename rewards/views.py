@@ -19,6 +19,7 @@ from members.views import member_required
 from rewards.earn_config import earn_config_get
 from rewards.forms import PromoCodeEnterForm, RewardRedeemForm
 from rewards.models import Voucher
+from rewards.payments import online_payment_enabled
 from rewards.reasons import reasons_names_load
 from rewards.selectors.catalog import (
     reward_list_available,
@@ -34,6 +35,7 @@ from rewards.selectors.memberships import (
     membership_active_get,
     membership_plans_on_sale,
 )
+from rewards.selectors.payments import subscription_can_auto_renew
 from rewards.selectors.program import program_settings_get
 from rewards.selectors.stamps import (
     stamp_cards_completed_for_member,
@@ -249,11 +251,16 @@ def stamps(request, member: Member):
 @require_GET
 @member_required
 def membership(request, member: Member):
-    """The member's paid membership, and the plans to buy at a counter."""
+    """The member's paid membership (automatic renewal, cancel), and the plans
+    to buy at a counter or, with a payment provider configured, online."""
+    current = membership_active_get(member_id=member.pk)
     context = {
         "member": member,
-        "membership": membership_active_get(member_id=member.pk),
+        "membership": current,
         "plans": membership_plans_on_sale(),
         "currency": program_settings_get().currency,
+        "online_payment": online_payment_enabled(),
+        "can_auto_renew": current is not None
+        and subscription_can_auto_renew(subscription=current),
     }
     return render(request, "rewards/membership.html", context)

@@ -87,6 +87,9 @@ ADDED_SINCE_HISTORY = {
         "rewards.add_category",
         "rewards.change_category",
         *PROMO_CODE_RIGHTS,
+        "rewards.view_payment",
+        "rewards.change_payment",
+        "rewards.view_paymentcallback",
     },
     "Marketer": PROMO_CODE_RIGHTS,
 }

@@ -12,6 +12,7 @@ from rewards.admin import (  # noqa: F401
     members,
     memberships,
     partners,
+    payments,
     promocodes,
     referrals,
     stamps,

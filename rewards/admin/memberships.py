@@ -55,7 +55,7 @@ class MembershipPlanAdmin(TranslatedAdmin):
     autocomplete_fields = ("monthly_reward",)
     fieldsets = (
         (None, {"fields": ("name", "description", "is_active")}),
-        (_("Price"), {"fields": ("price", "period_months")}),
+        (_("Price"), {"fields": ("price", "period_months", "refund_ends")}),
         (
             _("Perks"),
             {"fields": ("earn_multiplier", "monthly_reward", "guaranteed_tier")},
@@ -135,9 +135,10 @@ class SubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "started_at",
         "current_period_end",
         "store",
+        "auto_renew",
         "ended_at",
     )
-    list_filter = ("status", "plan", "store", "current_period_end")
+    list_filter = ("status", "plan", "store", "auto_renew", "current_period_end")
     list_select_related = ("member", "plan", "store")
     search_fields = member_search("")
     date_hierarchy = "started_at"
@@ -149,6 +150,7 @@ class SubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "status",
         "started_at",
         "current_period_end",
+        "auto_renew",
         "store",
         "sold_by",
         "ended_at",

@@ -39,10 +39,19 @@ from rewards.models.ledger import (  # noqa: F401
 )
 from rewards.models.memberships import (  # noqa: F401
     MembershipPlan,
+    RefundEnds,
     Subscription,
     SubscriptionEvent,
     SubscriptionEventKind,
     SubscriptionStatus,
+)
+from rewards.models.payments import (  # noqa: F401
+    CallbackOutcome,
+    Payment,
+    PaymentCallback,
+    PaymentProviderName,
+    PaymentPurpose,
+    PaymentStatus,
 )
 from rewards.models.program import (  # noqa: F401
     ProgramSettings,

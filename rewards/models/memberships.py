@@ -15,12 +15,17 @@ from members.formatting import date_format
 from rewards.models.reasons import SystemReasonFields
 
 
+class RefundEnds(models.TextChoices):
+    AT_ONCE = "at_once", _("At once")
+    PERIOD_END = "period_end", _("At the end of the paid period")
+
+
 class MembershipPlan(models.Model):
     """A paid membership ("Club", 99 UAH a month) and its perks.
 
-    Sold at a till or the Counter, never online: there is no payment gateway.
-    Written by staff in admin; members join and renew through
-    rewards.services.subscription_sell.
+    Sold at a till or the Counter, or online through the payment provider
+    (rewards.services.payments). Written by staff in admin; members join and
+    renew through rewards.services.subscription_sell.
     """
 
     name = models.CharField(_("name"), max_length=80)
@@ -66,6 +71,16 @@ class MembershipPlan(models.Model):
     is_active = models.BooleanField(
         _("on sale"), default=True, help_text=_("Only plans on sale can be sold.")
     )
+    refund_ends = models.CharField(
+        _("a refund ends the membership"),
+        max_length=16,
+        choices=RefundEnds.choices,
+        default=RefundEnds.AT_ONCE,
+        help_text=_(
+            "When an online payment is refunded: end the membership at once, or "
+            "let it run to the end of the paid period without renewing."
+        ),
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
@@ -102,6 +117,7 @@ class Subscription(SystemReasonFields):
     Started by a sale; each further sale of the same plan renews it (the period
     end moves one period on from the later of now and the current end).
     Cancelling ends it at once; the nightly job expires it after its period.
+    With `auto_renew` on, the nightly payments job starts the next payment.
     Written only by rewards.services (subscription_sell, subscription_cancel,
     subscriptions_expire_due, subscriptions_remind_due) under its row lock;
     every change is a SubscriptionEvent in the same transaction.
@@ -155,6 +171,11 @@ class Subscription(SystemReasonFields):
     cancel_reason = models.CharField(_("why cancelled"), max_length=255, blank=True)
     # reason_code, reason_params (SystemReasonFields): of `cancel_reason`.
     reason_text_field = "cancel_reason"
+    auto_renew = models.BooleanField(
+        _("renews automatically"),
+        default=False,
+        help_text=_("The member opted in to paying for the next period online."),
+    )
     # The period end the expiry reminder was sent for: one reminder per period.
     reminder_sent_for = models.DateTimeField(
         _("reminded about the end of"), null=True, blank=True
@@ -191,6 +212,9 @@ class SubscriptionEventKind(models.TextChoices):
     EXPIRED = "expired", _("Expired")
     VOUCHER = "voucher", _("Monthly voucher issued")
     REMINDER = "reminder", _("Expiry reminder sent")
+    AUTO_RENEW_ON = "renew_on", _("Automatic renewal turned on")
+    AUTO_RENEW_OFF = "renew_off", _("Automatic renewal turned off")
+    REFUNDED = "refunded", _("Payment refunded")
 
 
 class SubscriptionEventQuerySet(AppendOnlyQuerySet):

@@ -1,9 +1,11 @@
 """Paid membership: selling (start or renew), cancelling, the nightly expiry,
 monthly perk vouchers and the reminder before a membership ends.
 
-No payment gateway: the money is taken at a till (or the Counter), and the
-sale arrives like a purchase, idempotent on (store, receipt_id). There is no
-automatic renewal: a renewal is another sale.
+The money is taken at a till (or the Counter), or online through a payment
+provider (rewards.services.payments), and the sale arrives like a purchase,
+idempotent on (store, receipt_id): an online payment is a sale at the online
+store with its order id as the receipt. Automatic renewal is opt-in: the
+nightly payments job starts the next period's payment; a renewal is another sale.
 """
 
 from __future__ import annotations
@@ -152,6 +154,65 @@ def subscription_sell(
     partners'. Locks the member's account, then the subscription. Queues nothing.
     """
     receipt_id = receipt_id_clean(receipt_id)
+
+    def lookup() -> SubscriptionEvent | None:
+        return _sale_event_get(store=store, receipt_id=receipt_id)
+
+    def replay(existing: SubscriptionEvent) -> tuple[Subscription, bool]:
+        return _sale_replay(existing, member=member, plan=plan)
+
+    def work() -> tuple[Subscription, bool]:
+        account_lock(member_id=member.pk)
+        return subscription_sell_locked(
+            member=member,
+            plan=plan,
+            store=store,
+            receipt_id=receipt_id,
+            sold_by=sold_by,
+            at=at,
+        )
+
+    return idempotent_write(work, lookup, replay)
+
+
+def _sale_event_get(*, store: Store, receipt_id: str) -> SubscriptionEvent | None:
+    return (
+        SubscriptionEvent.objects.select_related("subscription__plan")
+        .filter(store=store, receipt_id=receipt_id)
+        .first()
+    )
+
+
+def _sale_replay(
+    existing: SubscriptionEvent, *, member: Member, plan: MembershipPlan
+) -> tuple[Subscription, bool]:
+    fingerprint = body_fingerprint({"member": member.pk, "plan": plan.pk})
+    if existing.fingerprint != fingerprint:
+        raise Conflict(
+            _(
+                "Receipt %(receipt)s was already recorded at this store with "
+                "other details."
+            )
+            % {"receipt": existing.receipt_id},
+            field="receipt_id",
+        )
+    return existing.subscription, True
+
+
+def subscription_sell_locked(
+    *,
+    member: Member,
+    plan: MembershipPlan,
+    store: Store,
+    receipt_id: str,
+    sold_by: User | None = None,
+    at: dt.datetime | None = None,
+) -> tuple[Subscription, bool]:
+    """subscription_sell's work, inside a transaction that already holds the
+    member's account lock (an online payment's callback takes the account and
+    then the payment before it sells). Same rules, same replay on
+    (store, receipt_id); locks the subscription. Queues nothing."""
+    receipt_id = receipt_id_clean(receipt_id)
     if not plan.is_active:
         raise Conflict(
             _("The “%(plan)s” membership is not on sale.") % {"plan": plan.name},
@@ -162,83 +223,62 @@ def subscription_sell(
             _("Memberships are sold at the program's own stores only."),
             field="store",
         )
+    account = account_lock(member_id=member.pk)  # held already: no new wait
+    existing = _sale_event_get(store=store, receipt_id=receipt_id)
+    if existing:
+        return _sale_replay(existing, member=member, plan=plan)
     fingerprint = body_fingerprint({"member": member.pk, "plan": plan.pk})
-    mismatch = _(
-        "Receipt %(receipt)s was already recorded at this store with other details."
-    ) % {"receipt": receipt_id}
-
-    def lookup() -> SubscriptionEvent | None:
-        return (
-            SubscriptionEvent.objects.select_related("subscription__plan")
-            .filter(store=store, receipt_id=receipt_id)
-            .first()
+    now = at or timezone.now()
+    current = active_subscription_lock(member_id=member.pk)
+    if current is not None and current.current_period_end <= now:
+        _subscription_expire(current, at=now)
+        current = None
+    if current is not None and current.plan_id != plan.pk:
+        raise Conflict(
+            _(
+                "This member already has the “%(plan)s” membership until %(date)s; "
+                "cancel it before selling another plan."
+            )
+            % {
+                "plan": current.plan.name,
+                "date": _date_text(current.current_period_end),
+            },
+            field="plan",
         )
-
-    def replay(existing: SubscriptionEvent) -> tuple[Subscription, bool]:
-        if existing.fingerprint != fingerprint:
-            raise Conflict(mismatch, field="receipt_id")
-        return existing.subscription, True
-
-    def work() -> tuple[Subscription, bool]:
-        account = account_lock(member_id=member.pk)
-        existing = lookup()
-        if existing:
-            return replay(existing)
-        now = at or timezone.now()
-        current = active_subscription_lock(member_id=member.pk)
-        if current is not None and current.current_period_end <= now:
-            _subscription_expire(current, at=now)
-            current = None
-        if current is not None and current.plan_id != plan.pk:
-            raise Conflict(
-                _(
-                    "This member already has the “%(plan)s” membership until %(date)s; "
-                    "cancel it before selling another plan."
-                )
-                % {
-                    "plan": current.plan.name,
-                    "date": _date_text(current.current_period_end),
-                },
-                field="plan",
-            )
-        period = relativedelta(months=plan.period_months)
-        if current is None:
-            subscription = Subscription.objects.create(
-                member=member,
-                plan=plan,
-                started_at=now,
-                current_period_end=now + period,
-                store=store,
-                sold_by=sold_by,
-            )
-            kind = SubscriptionEventKind.STARTED
-        else:
-            subscription = current
-            subscription.current_period_end = (
-                max(now, current.current_period_end) + period
-            )
-            subscription.save(update_fields=["current_period_end"])
-            kind = SubscriptionEventKind.RENEWED
-        SubscriptionEvent.objects.create(
-            subscription=subscription,
-            kind=kind,
+    period = relativedelta(months=plan.period_months)
+    if current is None:
+        subscription = Subscription.objects.create(
+            member=member,
+            plan=plan,
+            started_at=now,
+            current_period_end=now + period,
             store=store,
-            receipt_id=receipt_id,
-            price_paid=plan.price,
-            period_end=subscription.current_period_end,
-            created_by=sold_by,
-            fingerprint=fingerprint,
-            created_at=now,
+            sold_by=sold_by,
         )
-        subscription.plan = plan
-        subscription.member = member
-        if kind == SubscriptionEventKind.STARTED:
-            membership_event_record(subscription=subscription, started=True, at=now)
-        _membership_tier_apply(account, member_id=member.pk, plan=plan, at=now)
-        _membership_voucher_issue(subscription, at=now)
-        return subscription, False
-
-    return idempotent_write(work, lookup, replay)
+        kind = SubscriptionEventKind.STARTED
+    else:
+        subscription = current
+        subscription.current_period_end = max(now, current.current_period_end) + period
+        subscription.save(update_fields=["current_period_end"])
+        kind = SubscriptionEventKind.RENEWED
+    SubscriptionEvent.objects.create(
+        subscription=subscription,
+        kind=kind,
+        store=store,
+        receipt_id=receipt_id,
+        price_paid=plan.price,
+        period_end=subscription.current_period_end,
+        created_by=sold_by,
+        fingerprint=fingerprint,
+        created_at=now,
+    )
+    subscription.plan = plan
+    subscription.member = member
+    if kind == SubscriptionEventKind.STARTED:
+        membership_event_record(subscription=subscription, started=True, at=now)
+    _membership_tier_apply(account, member_id=member.pk, plan=plan, at=now)
+    _membership_voucher_issue(subscription, at=now)
+    return subscription, False
 
 
 def subscription_cancel(
@@ -246,54 +286,67 @@ def subscription_cancel(
 ) -> Subscription:
     """End an active membership at once: its multiplier and tier guarantee stop now.
 
-    At once, not at the period end: with no automatic renewal, "stop at the
-    end" is simply not renewing; a cancellation is what staff record when the
-    money is given back at the till (outside the program). Vouchers already
-    issued stay valid; the member's tier then follows the usual grace rules of
-    the nightly downgrade. Cancelling again returns it unchanged; an expired
-    one is a Conflict. Locks the member's account, then the subscription.
-    Queues nothing.
+    At once, not at the period end: "stop at the end" is turning automatic
+    renewal off (or simply not renewing); a cancellation is what staff record
+    when the money is given back at the till (outside the program), what a
+    member asks for on the portal, and what a refunded online payment does
+    when its plan says so. Vouchers already issued stay valid; the member's
+    tier then follows the usual grace rules of the nightly downgrade.
+    Cancelling again returns it unchanged; an expired one is a Conflict.
+    Locks the member's account, then the subscription. Queues nothing.
     """
     with transaction.atomic(durable=True):
         account_lock(member_id=subscription.member_id)
-        locked = subscription_lock(subscription_id=subscription.pk)
-        if locked.status == SubscriptionStatus.CANCELLED:
-            return locked
-        if locked.status == SubscriptionStatus.EXPIRED:
-            raise Conflict(
-                _("This membership already ended on %(date)s.")
-                % {"date": _date_text(locked.ended_at or locked.current_period_end)},
-                field="subscription",
-            )
-        now = timezone.now()
-        locked.status = SubscriptionStatus.CANCELLED
-        locked.ended_at = now
-        locked.cancelled_by = by
-        code, params, text = reason_split(reason)
-        locked.cancel_reason, locked.reason_code, locked.reason_params = (
-            text,
-            code,
-            params,
+        return subscription_cancel_locked(
+            subscription_id=subscription.pk, by=by, reason=reason
         )
-        locked.save(
-            update_fields=[
-                "status",
-                "ended_at",
-                "cancelled_by",
-                "cancel_reason",
-                "reason_code",
-                "reason_params",
-            ]
-        )
-        SubscriptionEvent.objects.create(
-            subscription=locked,
-            kind=SubscriptionEventKind.CANCELLED,
-            period_end=locked.current_period_end,
-            created_by=by,
-            created_at=now,
-        )
-        membership_event_record(subscription=locked, started=False, at=now)
+
+
+def subscription_cancel_locked(
+    *, subscription_id: int, by: User | None, reason: str | SystemReason = ""
+) -> Subscription:
+    """subscription_cancel's work inside a transaction that holds the member's
+    account lock (a refund callback). Locks the subscription. Queues nothing."""
+    locked = subscription_lock(subscription_id=subscription_id)
+    if locked.status == SubscriptionStatus.CANCELLED:
         return locked
+    if locked.status == SubscriptionStatus.EXPIRED:
+        raise Conflict(
+            _("This membership already ended on %(date)s.")
+            % {"date": _date_text(locked.ended_at or locked.current_period_end)},
+            field="subscription",
+        )
+    now = timezone.now()
+    locked.status = SubscriptionStatus.CANCELLED
+    locked.ended_at = now
+    locked.cancelled_by = by
+    code, params, text = reason_split(reason)
+    locked.cancel_reason, locked.reason_code, locked.reason_params = (
+        text,
+        code,
+        params,
+    )
+    locked.auto_renew = False
+    locked.save(
+        update_fields=[
+            "status",
+            "ended_at",
+            "cancelled_by",
+            "cancel_reason",
+            "reason_code",
+            "reason_params",
+            "auto_renew",
+        ]
+    )
+    SubscriptionEvent.objects.create(
+        subscription=locked,
+        kind=SubscriptionEventKind.CANCELLED,
+        period_end=locked.current_period_end,
+        created_by=by,
+        created_at=now,
+    )
+    membership_event_record(subscription=locked, started=False, at=now)
+    return locked
 
 
 # --- nightly jobs -----------------------------------------------------------------------

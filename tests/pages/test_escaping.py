@@ -30,7 +30,14 @@ from campaigns.models import Campaign, OutboxEntry
 from demo.data import DEMO_EMAIL
 from members.models import Channel, Member, User
 from members.services.branding import branding_ensure
-from rewards.models import AnomalyFlag, AnomalyRule, AnomalySubject
+from rewards.models import (
+    AnomalyFlag,
+    AnomalyRule,
+    AnomalySubject,
+    MembershipPlan,
+    Payment,
+    PaymentCallback,
+)
 from tests.pages.test_url_inventory import CUSTOMER, PUBLIC
 from tests.url_walk import url_routes
 
@@ -99,6 +106,14 @@ HOSTILE = {
     "rewards.LedgerEntry.reason",
     *_translated("rewards.MembershipPlan", "name", "description"),
     "rewards.Subscription.cancel_reason",
+    # What payment providers send (ids, event names, bodies, error texts).
+    "rewards.Payment.provider_session_id",
+    "rewards.Payment.provider_payment_id",
+    "rewards.Payment.note",
+    "rewards.PaymentCallback.event_key",
+    "rewards.PaymentCallback.event_type",
+    "rewards.PaymentCallback.detail",
+    "rewards.PaymentCallback.body",
     "rewards.SubscriptionEvent.receipt_id",
     "rewards.Purchase.receipt_id",
     "rewards.PurchaseLine.sku",
@@ -178,6 +193,9 @@ NOT_TYPED = {
     ),
     "rewards.Subscription.reason_code": "a code of rewards.reasons",
     "rewards.SubscriptionEvent.fingerprint": "a hash",
+    "rewards.Payment.order_id": "generated",
+    "rewards.Payment.provider_token": "a provider's card token, never shown",
+    "rewards.Payment.currency": "an ISO 4217 code",
     "rewards.ProgramSettings.currency": "an ISO 4217 code",
     "rewards.ProgramSettings.config_version": "generated",
     "rewards.Purchase.fingerprint": "a hash",
@@ -391,6 +409,28 @@ def test_markup_typed_anywhere_comes_out_escaped_on_every_page(client, staff_gro
     )
     _promo_codes_seed(member)
     _webhook_log_create(member)
+    # An online payment and a provider's callback about it.
+    payment = Payment.objects.create(
+        order_id="m1-walk",
+        member=member,
+        plan=MembershipPlan.objects.order_by("pk").first()
+        or MembershipPlan.objects.create(name="Walk", price=1),
+        provider="test",
+        amount=1,
+        currency="UAH",
+        provider_session_id="cs",
+        provider_payment_id="pi",
+        note="n",
+    )
+    PaymentCallback.objects.create(
+        provider="test",
+        event_key="e",
+        event_type="t",
+        payment=payment,
+        outcome="applied",
+        detail="d",
+        body="{}",
+    )
     names = _poison()
     # Written past the models: what was cached from the rows (the branding) goes.
     cache.clear()

@@ -51,6 +51,7 @@ PUBLIC = {
     "campaigns:track_click",
     "campaigns:email_webhook",
     "campaigns:sms_webhook",
+    "payments:callback",  # signed by the provider; a bad signature is a 400
 }
 # A logged-in member's own pages.
 CUSTOMER = {
@@ -79,6 +80,11 @@ CUSTOMER = {
     "campaigns:feedback",
     "campaigns:complaint_new",
     "campaigns:complaint_detail",
+    "payments:buy",
+    "payments:auto_renew",
+    "payments:cancel",
+    "payments:result",  # the member's own payments only
+    "payments:test_page",  # the same, and only with PAYMENT_PROVIDER=test
 }
 # Everything under admin/ is staff only; everything under api/v1/ but the
 # schema and its docs needs a till's token.

@@ -23,6 +23,7 @@ EXPORT_KEYS = [
     "tier_history",
     "referrals_made",
     "referred_by",
+    "payments",
 ]
 
 

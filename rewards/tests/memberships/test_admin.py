@@ -50,6 +50,7 @@ PLAN_FORM = {
     "earn_multiplier": "2.00",
     "monthly_reward": "",
     "guaranteed_tier": "",
+    "refund_ends": "at_once",
 }
 
 
