@@ -41,6 +41,7 @@ from demo.seed_events import seed as events_demo_seed
 from demo.seed_history import HistoryWriting
 from demo.seed_plan import HistoryPlanning, Stats
 from demo.seed_program import ProgramSeeding
+from demo.seed_promos import seed as promos_seed
 from demo.seed_segments import seed as segments_demo_seed
 from members.links import absolute_url
 from members.models import (
@@ -133,6 +134,7 @@ class Command(ProgramSeeding, HistoryPlanning, HistoryWriting, BaseCommand):
             demo_recs.seed(command=self)
             demo_feedback.seed(command=self)
             approvals_demo.seed(command=self)
+            promos_seed(command=self)
             analytics_demo_seed(command=self)
             self._passwords_set(hashes)
 
