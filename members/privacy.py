@@ -18,7 +18,13 @@ header ("format", "version", "exported_at") in that order:
     200  rewards   points_account
     300  members   consent_history
     400  rewards   ledger_entries, purchases, returns, redemptions, vouchers,
-                   tier_history, referrals_made, referred_by, payments
+                   tier_history, referrals_made, referred_by, payments,
+                   subscriptions, stamp_cards, promo_code_uses
+    500  campaigns messages, complaints, survey_invitations, survey_responses,
+                   event_rsvps
+
+Every model that points at a member is either exported or named, with the
+reason, in members/tests/privacy/test_parts.py (a test walks them all).
 
 Erasure parts run in ascending `position` inside member_anonymize's
 transaction, after the member row is blanked and its one-time codes deleted,

@@ -1,7 +1,8 @@
 """What rewards adds to a member's data export and erasure (members.privacy).
 
 The points account, ledger, purchases, returns, redemptions, vouchers, tier
-history, referrals and online payments go into the export. Erasure keeps all of them (balances
+history, referrals, online payments, memberships, stamp cards and promo code
+uses go into the export. Erasure keeps all of them (balances
 and receipts stay right) and only blanks the member's phone on the referral
 that brought them. rewards.apps registers both parts.
 """
@@ -15,10 +16,13 @@ from members.privacy import erasure_part_register, export_part_register, export_
 from rewards.models import (
     LedgerEntry,
     Payment,
+    PromoCodeUse,
     Purchase,
     PurchaseReturn,
     Redemption,
     Referral,
+    StampCard,
+    Subscription,
     TierHistory,
     Voucher,
 )
@@ -76,6 +80,24 @@ def history_export(member: Member) -> dict[str, Any]:
         "payments": [
             export_row(p, exclude=("provider_token",))
             for p in Payment.objects.filter(member=member).order_by("created_at", "id")
+        ],
+        "subscriptions": [
+            {**export_row(s), "events": [export_row(e) for e in s.events.all()]}
+            for s in Subscription.objects.filter(member=member)
+            .prefetch_related("events")
+            .order_by("started_at", "id")
+        ],
+        "stamp_cards": [
+            {**export_row(c), "entries": [export_row(e) for e in c.entries.all()]}
+            for c in StampCard.objects.filter(member=member)
+            .prefetch_related("entries")
+            .order_by("pk")
+        ],
+        "promo_code_uses": [
+            {**export_row(u), "code": u.key.code}
+            for u in PromoCodeUse.objects.filter(member=member)
+            .select_related("key")
+            .order_by("used_at", "id")
         ],
     }
 
