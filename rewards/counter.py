@@ -398,13 +398,17 @@ class Counter:
                 purchase.points_earned,
             ) % {
                 "amount": money_format(purchase.total, currency),
-                "points": purchase.points_earned,
+                "points": number_format(purchase.points_earned),
             }
             stamps = stamp_progress_for_purchase(purchase=purchase)
             promo = promo_use_for_purchase(purchase=purchase)
             promo_text = (
                 [
-                    gettext("Promo code %(code)s: +%(points)s points.")
+                    ngettext(
+                        "Promo code %(code)s: +%(points)s point.",
+                        "Promo code %(code)s: +%(points)s points.",
+                        promo.points,
+                    )
                     % {"code": promo.key.code, "points": number_format(promo.points)}
                 ]
                 if promo is not None
@@ -451,7 +455,7 @@ class Counter:
                 ret.points_reversed,
             ) % {
                 "amount": money_format(ret.amount, currency),
-                "points": ret.points_reversed,
+                "points": number_format(ret.points_reversed),
             }
 
         form = CounterReturnForm(
