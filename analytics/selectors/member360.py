@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Sum
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Q, Sum
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,7 +26,7 @@ from campaigns.models import Message
 from members.formatting import money_format, number_format
 from members.models import Member
 from rewards.models import LedgerKind, Purchase, PurchaseReturn
-from rewards.reasons import reasons_names_load
+from rewards.reasons import PROMO_CODE_REVERSED, reasons_names_load
 from rewards.selectors.catalog import vouchers_for_member
 from rewards.selectors.ledger import ledger_entries_for_member, purchases_for_member
 from rewards.selectors.program import program_settings_get
@@ -117,14 +117,18 @@ def returns_source(member: Member, limit: int) -> list[TimelineItem]:
 
 
 def ledger_source(member: Member, limit: int) -> list[TimelineItem]:
-    """Points movements other than a purchase's earning and a return's
-    clawback (those show on the purchase and the return themselves)."""
+    """Points movements other than a purchase's earning and a return's own
+    clawback (those show on the purchase and the return themselves). A promo
+    code's bonus and its reversal by a return are their own lines."""
     currency = program_currency()
     rows = (
         ledger_entries_for_member(member_id=member.pk)
         .select_related("created_by")
         .exclude(kind=LedgerKind.EARN, purchase__isnull=False)
-        .exclude(kind=LedgerKind.CLAWBACK, purchase_return__isnull=False)
+        .exclude(
+            Q(kind=LedgerKind.CLAWBACK, purchase_return__isnull=False)
+            & ~Q(reason_code=PROMO_CODE_REVERSED)
+        )
     )
     shown = list(rows[:limit])
     reasons_names_load(shown)

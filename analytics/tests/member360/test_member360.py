@@ -19,7 +19,7 @@ from rewards.services import (
     purchase_return_record,
     reward_redeem,
 )
-from rewards.tests.factories import RewardFactory
+from rewards.tests.factories import PromoCodeFactory, RewardFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -194,3 +194,24 @@ def test_a_message_still_sending_shows_as_sending(member):
 
     [item] = [i for i in member_timeline(member, page=1).items if i.kind == "message"]
     assert item.detail == "campaign · Sending"
+
+
+def test_a_promo_codes_bonus_and_its_reversal_both_show(member, store):
+    """The timeline's points add up to the balance: a promo code's bonus is
+    its own line, and so is its reversal by the return of the whole purchase
+    (the return's own line counts only the purchase's earned points)."""
+    PromoCodeFactory(code="BACK10", points=10)
+    purchase, _ = purchase_record(
+        store=store,
+        member=member,
+        receipt_id="m360-p",
+        total="100.00",
+        promo_code="BACK10",
+    )
+    purchase_return_record(
+        purchase=purchase, store=store, receipt_id="m360-r", amount="100.00"
+    )
+    items = member_timeline(member=member).items
+    member.account.refresh_from_db()
+    assert sum(item.points or 0 for item in items) == member.account.balance == 0
+    assert [i.points for i in items if i.kind == "points"] == [-10, 10]
