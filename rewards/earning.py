@@ -67,10 +67,12 @@ class EarnLine:
 
 @dataclass(frozen=True)
 class Multiplier:
-    """The member's tier or membership at the time of the purchase."""
+    """The member's tier or membership at the time of the purchase; `ref` is
+    the tier's id, so the breakdown can name it in the reader's language."""
 
     name: str
     value: Decimal
+    ref: int | None = None
 
 
 @dataclass
@@ -92,6 +94,7 @@ class _Part:
     name: str
     multiplier: str
     exact: Decimal = ZERO
+    ref: int | None = None
 
 
 def breakdown_in_order(items: Iterable[dict]) -> list[dict]:
@@ -190,10 +193,10 @@ def earn_compute(
 
     parts: dict[tuple, _Part] = {}
 
-    def add(stage, rule, name, multiplier, value):
+    def add(stage, rule, name, multiplier, value, ref=None):
         key = (stage, rule)
         if key not in parts:
-            parts[key] = _Part(stage, rule, name, multiplier)
+            parts[key] = _Part(stage, rule, name, multiplier, ref=ref)
         parts[key].exact += value
 
     line_exact = []
@@ -220,7 +223,7 @@ def earn_compute(
         for stage, mult in (("tier", tier), ("membership", membership)):
             if mult is not None and mult.value != ONE:
                 extra = running * (mult.value - ONE)
-                add(stage, None, mult.name, str(mult.value), extra)
+                add(stage, None, mult.name, str(mult.value), extra, ref=mult.ref)
                 running += extra
         promos = [r for r in by_kind[RuleKind.PROMOTION] if rule_matches_line(r, line)]
         if promos:
@@ -301,6 +304,7 @@ def _breakdown(parts: list[_Part], total: int) -> list[dict]:
             "name": p.name,
             "multiplier": p.multiplier,
             "points": w,
+            **({"ref": p.ref} if p.ref is not None else {}),
         }
         for p, w in zip(parts, whole, strict=True)
         if w

@@ -41,7 +41,11 @@ from rewards.selectors.stamps import (
     stamp_cards_completed_for_member,
     stamp_cards_open_for_member,
 )
-from rewards.selectors.statement import earn_breakdown_explain, ledger_entry_explain
+from rewards.selectors.statement import (
+    breakdown_names_load,
+    earn_breakdown_explain,
+    ledger_entry_explain,
+)
 from rewards.selectors.tiers import tier_progress_get, tier_requirement_text
 from rewards.services.promocode_online import promo_code_redeem_online
 from rewards.services.vouchers import reward_redeem
@@ -61,6 +65,7 @@ def statement(request, member: Member):
     page = paginator.get_page(request.GET.get("page"))
     rows = list(page.object_list)
     reasons_names_load(rows)
+    breakdown_names_load(rows)
     balance = member.account.balance
     context = {
         "member": member,

@@ -17,7 +17,7 @@ from members.formatting import (
     signed_number_format,
 )
 from rewards.earning import breakdown_in_order
-from rewards.models import LedgerEntry, LedgerKind, VoucherStatus
+from rewards.models import EarningRule, LedgerEntry, LedgerKind, Tier, VoucherStatus
 
 
 def _bonus_name(entry: LedgerEntry) -> str:
@@ -107,13 +107,52 @@ def _multiplier_text(value: str) -> str:
     return "×" + number_format(number, places)
 
 
+# Which stored breakdown key names which model: rules by "rule", tiers by "ref".
+_BREAKDOWN_REFS = (
+    ("rule", ("product", "fixed", "promotion"), EarningRule),
+    ("ref", ("tier",), Tier),
+)
+
+
+def breakdown_names_load(entries) -> None:
+    """The current names (in the active language) of the rules and tiers the
+    breakdowns of `entries` name, one query per model, kept on each entry
+    (`_breakdown_names`), so a renamed or translated rule reads as it is now.
+    A breakdown stored before tiers were kept by id keeps its stored name."""
+    wanted: dict[type, set[int]] = {}
+    for entry in entries:
+        for item in entry.breakdown or []:
+            for key, stages, model in _BREAKDOWN_REFS:
+                if item.get("stage") in stages and item.get(key) is not None:
+                    wanted.setdefault(model, set()).add(item[key])
+    names = {
+        (model, pk): str(obj.name)
+        for model, pks in wanted.items()
+        for pk, obj in model._default_manager.in_bulk(sorted(pks)).items()
+    }
+    for entry in entries:
+        entry._breakdown_names = names
+
+
+def _breakdown_name(entry: LedgerEntry, item: dict) -> str:
+    names = getattr(entry, "_breakdown_names", {})
+    for key, stages, model in _BREAKDOWN_REFS:
+        if item.get("stage") in stages and item.get(key) is not None:
+            current = names.get((model, item[key]))
+            if current:
+                return current
+    return item.get("name", "")
+
+
 def earn_breakdown_explain(entry: LedgerEntry, *, currency: str) -> list[dict]:
     """ "Why you got these points": one line per stage or rule that gave points,
     in the order they were applied (the entry keeps them so), the cap last
-    with the points it took off, in the active language."""
+    with the points it took off, in the active language; rules and tiers by
+    their current names when breakdown_names_load ran over the entries."""
     lines = []
     for item in breakdown_in_order(entry.breakdown or []):
-        stage, name, mult = item["stage"], item.get("name", ""), item.get("multiplier")
+        stage, mult = item["stage"], item.get("multiplier")
+        name = _breakdown_name(entry, item)
         if stage == "base":
             # "1 per 1 грн": the unit as money, never the bare ISO code.
             label = _("Base rate: %(rate)s per %(currency)s") % {

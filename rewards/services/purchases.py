@@ -187,7 +187,11 @@ def purchase_record(
                 base_rate=conf.points_per_unit,
                 min_purchase=conf.min_purchase,
                 rules=rules,
-                tier=Multiplier(tier.name, tier.earn_multiplier) if tier else None,
+                tier=(
+                    Multiplier(tier.name, tier.earn_multiplier, ref=tier.pk)
+                    if tier
+                    else None
+                ),
                 membership=Multiplier(*plan) if plan else None,
                 cap_percent=conf.earn_cap_percent,
                 point_value=conf.point_value,
