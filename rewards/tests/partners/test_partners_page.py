@@ -5,6 +5,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -97,6 +99,7 @@ def test_shows_only_rules_limited_to_the_partners_stores_and_not_over(
     page = client.get(URL).content.decode()
 
     assert "Double bread days" in page
+    assert "× 2 points" in page
     assert "Our own promotion" not in page
     assert "Finished promotion" not in page
 
@@ -143,3 +146,21 @@ def test_the_selector_queries_do_not_grow_with_partners(
     with django_assert_max_num_queries(4):
         items = partners_for_customers()
         assert [len(i.stores) + len(i.rewards) + len(i.rules) for i in items] == [3] * 5
+
+
+def test_the_page_runs_the_same_queries_for_one_partner_or_five(
+    client, customer, bakery
+):
+    client.force_login(customer[0])
+    client.get(URL)  # warm the per-process caches (program settings, branding)
+    with CaptureQueriesContext(connection) as one:
+        client.get(URL)
+    for n in range(4):
+        partner = PartnerFactory(name=f"More {n}")
+        shop = StoreFactory(code=f"m{n}", partner=partner)
+        RewardFactory(funded_by=partner)
+        _rule(f"More rule {n}", [shop], multiplier=Decimal("2"))
+    with CaptureQueriesContext(connection) as five:
+        response = client.get(URL)
+    assert response.content.decode().count('data-testid="partner"') == 5
+    assert len(five) == len(one)
