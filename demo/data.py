@@ -50,6 +50,7 @@ LOGINS = [
     ("Manager", "manager", "manager-demo", "/admin/"),
     ("Manager (approves)", "manager2", "manager2-demo", "/admin/"),
     ("Marketer", "marketer", "marketer-demo", "/admin/"),
+    ("Partner staff", "partner", "partner-demo", "/admin/members/partner/settlement/"),
     ("Superuser", ADMIN[0], ADMIN[1], "/admin/"),
 ]
 

@@ -217,10 +217,22 @@ MANAGER_ONLY = [
 
 MANAGER = sorted(set(CASHIER) | set(MARKETER) | set(MANAGER_ONLY))
 
+# A partner's staff login (User.partner set): reads its partner's settlement
+# and stores, the rewards it funds and the vouchers used at its stores, nothing
+# else. The admins of these models show such a login only its partner's rows
+# and never a member's personal data (members.admin_base.PartnerScopedAdminMixin).
+PARTNER = [
+    "members.view_partner",  # its own partner and its settlement
+    "members.view_store",
+    "rewards.view_reward",
+    "rewards.view_voucher",
+]
+
 ROLES: dict[str, list[str]] = {
     "Cashier": CASHIER,
     "Manager": MANAGER,
     "Marketer": MARKETER,
+    "Partner": PARTNER,
 }
 
 

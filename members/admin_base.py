@@ -198,3 +198,84 @@ def every_language(*fields: str) -> tuple[str, ...]:
         for field in fields
         for code, _name in settings.LANGUAGES
     )
+
+
+def staff_partner_id(user) -> int | None:
+    """The partner whose staff login `user` is (User.partner), or None for the
+    program's own staff; a superuser is never scoped to a partner."""
+    if not getattr(user, "is_authenticated", False) or user.is_superuser:
+        return None
+    return user.partner_id
+
+
+class PartnerScopedAdminMixin:
+    """A ModelAdmin that a partner's staff login (User.partner, the Partner role)
+    may open. For such a login it shows only the partner's own rows
+    (`partner_queryset`), the `partner_*` columns, fields, filters and search
+    instead of the program's (no member's personal data, no list filter that
+    would list other partners' names), no actions and no change history (which
+    names the program's staff), and it refuses every write whatever groups the
+    login holds. The program's staff see the admin as it is."""
+
+    partner_list_display: tuple | None = None
+    partner_fields: tuple | None = None
+    partner_list_filter: tuple = ()
+    partner_search_fields: tuple = ()
+
+    def partner_queryset(self, queryset, partner_id: int):
+        raise NotImplementedError
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        partner_id = staff_partner_id(request.user)
+        if partner_id is None:
+            return queryset
+        return self.partner_queryset(queryset, partner_id)
+
+    def _for_partner(self, request) -> bool:
+        return staff_partner_id(request.user) is not None
+
+    def get_list_display(self, request):
+        if self._for_partner(request) and self.partner_list_display is not None:
+            return self.partner_list_display
+        return super().get_list_display(request)
+
+    def get_list_filter(self, request):
+        if self._for_partner(request):
+            return self.partner_list_filter
+        return super().get_list_filter(request)
+
+    def get_search_fields(self, request):
+        if self._for_partner(request):
+            return self.partner_search_fields
+        return super().get_search_fields(request)
+
+    def get_fieldsets(self, request, obj=None):
+        if self._for_partner(request) and self.partner_fields is not None:
+            return [(None, {"fields": self.partner_fields})]
+        return super().get_fieldsets(request, obj)
+
+    def get_actions(self, request):
+        if self._for_partner(request):
+            return {}
+        return super().get_actions(request)
+
+    def has_add_permission(self, request, *args):
+        return not self._for_partner(request) and super().has_add_permission(
+            request, *args
+        )
+
+    def has_change_permission(self, request, obj=None):
+        return not self._for_partner(request) and super().has_change_permission(
+            request, obj
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return not self._for_partner(request) and super().has_delete_permission(
+            request, obj
+        )
+
+    def history_view(self, request, object_id, extra_context=None):
+        if self._for_partner(request):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)

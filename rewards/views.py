@@ -35,6 +35,7 @@ from rewards.selectors.memberships import (
     membership_active_get,
     membership_plans_on_sale,
 )
+from rewards.selectors.partners import partners_for_customers
 from rewards.selectors.payments import subscription_can_auto_renew
 from rewards.selectors.program import program_settings_get
 from rewards.selectors.stamps import (
@@ -214,6 +215,18 @@ def voucher(request, member: Member, code: str):
         "qr_svg": None if reason else _voucher_qr(found),
     }
     return render(request, "rewards/voucher.html", context)
+
+
+@require_GET
+@member_required
+def partners(request, member: Member):
+    """Where points are earned and spent besides our own stores."""
+    context = {
+        "member": member,
+        "program": program_settings_get(),
+        "partners": partners_for_customers(),
+    }
+    return render(request, "rewards/partners.html", context)
 
 
 @require_GET

@@ -93,6 +93,8 @@ ADDED_SINCE_HISTORY = {
     },
     "Marketer": PROMO_CODE_RIGHTS,
 }
+# Roles that only the map has made (no migration of the history built them).
+ROLES_SINCE_HISTORY = {"Partner"}
 
 FRESH_MIGRATE = """
 import json
@@ -175,6 +177,7 @@ class TestTheMap:
         expected = {
             role: sorted(set(perms) - ADDED_SINCE_HISTORY.get(role, set()))
             for role, perms in ROLES.items()
+            if role not in ROLES_SINCE_HISTORY
         }
         assert migrated == expected
 

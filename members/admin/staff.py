@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from members.admin_base import PartnerScopedAdminMixin
 from members.audit import StaffActor
 from members.models import (
     Store,
@@ -20,19 +21,22 @@ from members.services import store_delete, store_save, user_delete, user_save
 class UserAdmin(DjangoUserAdmin):
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
-        (_("Store"), {"fields": ("store",)}),
+        (_("Store"), {"fields": ("store", "partner")}),
     )
     add_fieldsets = (
         *DjangoUserAdmin.add_fieldsets,
         (
             _("Staff"),
-            {"classes": ("wide",), "fields": ("email", "is_staff", "store", "groups")},
+            {
+                "classes": ("wide",),
+                "fields": ("email", "is_staff", "store", "partner", "groups"),
+            },
         ),
     )
     list_display = ("username", "email", "first_name", "last_name", "store", "is_staff")
-    list_filter = (*DjangoUserAdmin.list_filter, "store")
-    list_select_related = ("store",)
-    autocomplete_fields = ("store",)
+    list_filter = (*DjangoUserAdmin.list_filter, "store", "partner")
+    list_select_related = ("store", "partner")
+    autocomplete_fields = ("store", "partner")
 
     def save_model(self, request, obj, form, change):
         user_save(user=obj, actor=StaffActor.from_request(request))
@@ -47,12 +51,21 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(Store)
-class StoreAdmin(admin.ModelAdmin):
+class StoreAdmin(PartnerScopedAdminMixin, admin.ModelAdmin):
+    """Our stores and the partners'. A partner's staff see their partner's."""
+
+    partner_list_display = ("name", "code", "address", "is_active")
+    partner_list_filter = ("is_active",)
+    partner_search_fields = ("code", "name", "address")
+    partner_fields = ("name", "code", "address", "timezone", "is_active")
     list_display = ("name", "code", "address", "timezone", "partner", "is_active")
     list_filter = ("is_active", "timezone", "partner")
     list_select_related = ("partner",)
     search_fields = ("code", "name", "address")
     prepopulated_fields = {"code": ("name",)}
+
+    def partner_queryset(self, queryset, partner_id: int):
+        return queryset.filter(partner_id=partner_id)
 
     def save_model(self, request, obj, form, change):
         store_save(store=obj, actor=StaffActor.from_request(request))

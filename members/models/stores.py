@@ -19,6 +19,11 @@ class Partner(models.Model):
     """
 
     name = models.CharField(_("name"), max_length=120, unique=True)
+    description = models.TextField(
+        _("description for customers"),
+        blank=True,
+        help_text=_("Shown on the portal's Partners page, in every language."),
+    )
     contact_email = models.EmailField(_("contact email"), blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=20, blank=True)
     point_value = models.DecimalField(

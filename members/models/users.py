@@ -11,7 +11,9 @@ class User(AbstractUser):
     """A web login: a customer who signed up, or a staff member.
 
     Customers log in with their email; `username` is set to it at sign-up.
-    Staff may have a home store, which the Counter preselects.
+    Staff may have a home store, which the Counter preselects. A partner's
+    staff (with the Partner role) are linked to their partner: the admin shows
+    them only its data (members.admin_base.PartnerScopedAdminMixin).
     """
 
     store = models.ForeignKey(
@@ -22,6 +24,18 @@ class User(AbstractUser):
         on_delete=models.SET_NULL,
         related_name="staff",
         help_text=_("The store a staff member works at; the Counter uses it."),
+    )
+    partner = models.ForeignKey(
+        "members.Partner",
+        verbose_name=_("partner"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="staff",
+        help_text=_(
+            "A partner's staff login: the back office shows it only that "
+            "partner's settlement, rewards, stores and vouchers used."
+        ),
     )
 
     class Meta(AbstractUser.Meta):

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db.models import Q
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from members.admin_base import ReadOnlyAdminMixin, TranslatedAdmin, every_language
+from members.admin_base import (
+    PartnerScopedAdminMixin,
+    ReadOnlyAdminMixin,
+    TranslatedAdmin,
+    every_language,
+)
 from members.errors import ServiceError
 from rewards.admin.base import member_search
 from rewards.models import Category, Reward, Voucher, VoucherStatus
@@ -36,9 +42,13 @@ class StockFilter(admin.SimpleListFilter):
 
 
 @admin.register(Reward)
-class RewardAdmin(TranslatedAdmin):
+class RewardAdmin(PartnerScopedAdminMixin, TranslatedAdmin):
     """The catalog. Saving goes through reward_save, which applies a stock edit as a
-    change under the reward's lock, so redemptions made meanwhile are kept."""
+    change under the reward's lock, so redemptions made meanwhile are kept.
+    A partner's staff see the rewards their partner funds, read only."""
+
+    partner_list_filter = ("is_active", "type")
+    partner_search_fields = every_language("name")
 
     list_display = (
         "name",
@@ -112,6 +122,9 @@ class RewardAdmin(TranslatedAdmin):
             seen = int(raw) if raw.isdigit() else form.initial.get("stock")
         reward_save(reward=obj, stock_seen=seen)
 
+    def partner_queryset(self, queryset, partner_id: int):
+        return queryset.filter(funded_by_id=partner_id)
+
 
 @admin.register(Category)
 class CategoryAdmin(TranslatedAdmin):
@@ -130,8 +143,35 @@ class CategoryAdmin(TranslatedAdmin):
 
 
 @admin.register(Voucher)
-class VoucherAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Vouchers are issued, used, cancelled and expired only through the services."""
+class VoucherAdmin(PartnerScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Vouchers are issued, used, cancelled and expired only through the services.
+
+    A partner's staff see the vouchers used at its stores or of the rewards it
+    funds (those its settlement counts), without the member or the program's
+    staff who handled them."""
+
+    partner_list_display = (
+        "code",
+        "reward",
+        "status",
+        "points_spent",
+        "points_refunded",
+        "used_at",
+        "used_store",
+    )
+    partner_fields = (
+        "code",
+        "reward",
+        "status",
+        "points_spent",
+        "points_refunded",
+        "issued_at",
+        "used_at",
+        "used_store",
+        "used_receipt_id",
+    )
+    partner_list_filter = (("used_store", admin.RelatedOnlyFieldListFilter),)
+    partner_search_fields = ("code", "used_receipt_id")
 
     list_display = (
         "code",
@@ -167,6 +207,11 @@ class VoucherAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "cancelled_by",
         "expired_at",
     )
+
+    def partner_queryset(self, queryset, partner_id: int):
+        return queryset.filter(status=VoucherStatus.USED).filter(
+            Q(used_store__partner_id=partner_id) | Q(reward__funded_by_id=partner_id)
+        )
 
     def has_cancel_permission(self, request) -> bool:
         return request.user.has_perm("rewards.change_voucher")

@@ -13,6 +13,12 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from members.admin_base import (
+    PartnerScopedAdminMixin,
+    TranslatedAdmin,
+    every_language,
+    staff_partner_id,
+)
 from members.audit import StaffActor
 from members.csvexport import csv_response
 from members.models import Partner
@@ -51,12 +57,25 @@ def settlement_columns() -> list[tuple[str, str]]:
     ]
 
 
+def _settlements(request, month: dt.date) -> list[PartnerSettlement]:
+    """Every partner's settlement, or only its own for a partner's staff."""
+    partner_id = staff_partner_id(request.user)
+    return partner_settlements(
+        month=month, partner_ids=None if partner_id is None else [partner_id]
+    )
+
+
 def _row(settlement: PartnerSettlement, columns) -> list[str]:
     return [str(getattr(settlement, name)) for name, _header in columns]
 
 
 @admin.register(Partner)
-class PartnerAdmin(admin.ModelAdmin):
+class PartnerAdmin(PartnerScopedAdminMixin, TranslatedAdmin):
+    """The partners and their settlement. A partner's staff see their own
+    partner and its settlement only."""
+
+    partner_list_display = ("name", "contact_email", "contact_phone", "point_value")
+    partner_search_fields = ("name",)
     list_display = (
         "name",
         "contact_email",
@@ -65,9 +84,24 @@ class PartnerAdmin(admin.ModelAdmin):
         "is_active",
     )
     list_filter = ("is_active",)
-    search_fields = ("name", "contact_email", "contact_phone")
+    search_fields = (
+        "name",
+        "contact_email",
+        "contact_phone",
+        *every_language("description"),
+    )
     list_select_related = ()
-    fields = ("name", "contact_email", "contact_phone", "point_value", "is_active")
+    fields = (
+        "name",
+        "description",
+        "contact_email",
+        "contact_phone",
+        "point_value",
+        "is_active",
+    )
+
+    def partner_queryset(self, queryset, partner_id: int):
+        return queryset.filter(pk=partner_id)
 
     def has_delete_permission(self, request, obj=None):
         return False  # stores and rewards point at it; deactivate instead
@@ -100,7 +134,7 @@ class PartnerAdmin(admin.ModelAdmin):
             raise PermissionDenied
         month = settlement_month(request.GET.get("month"))
         columns = settlement_columns()
-        rows = [_row(s, columns) for s in partner_settlements(month=month)]
+        rows = [_row(s, columns) for s in _settlements(request, month)]
         context = {
             **self.admin_site.each_context(request),
             "title": gettext("Partner settlement"),
@@ -124,6 +158,6 @@ class PartnerAdmin(admin.ModelAdmin):
         header = [gettext("Month"), *(h for _n, h in columns)]
         rows = (
             [f"{month:%Y-%m}", *_row(settlement, columns)]
-            for settlement in partner_settlements(month=month)
+            for settlement in _settlements(request, month)
         )
         return csv_response(f"partner-settlement-{month:%Y-%m}.csv", [header, *rows])

@@ -1,4 +1,5 @@
-"""Partners: the monthly settlement of points issued and redeemed."""
+"""Partners: what customers read about them (where to earn and spend), and the
+monthly settlement of points issued and redeemed."""
 
 from __future__ import annotations
 
@@ -7,13 +8,81 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Prefetch, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from members.models import Partner
-from rewards.models import LedgerEntry, LedgerKind, Voucher, VoucherStatus
+from members.models import Partner, Store
+from rewards.models import (
+    EarningRule,
+    LedgerEntry,
+    LedgerKind,
+    Reward,
+    RuleStatus,
+    Voucher,
+    VoucherStatus,
+)
+from rewards.selectors.catalog import reward_list_available
 from rewards.selectors.program import program_settings_get
+
+
+@dataclass(frozen=True)
+class PartnerForCustomers:
+    """A partner as the portal's Partners page shows it."""
+
+    partner: Partner
+    stores: list[Store]  # active ones, by name
+    rewards: list[Reward]  # on sale now, that it funds (cheapest first)
+    rules: list[EarningRule]  # active earning rules limited to some of its stores
+
+
+def partners_for_customers(
+    *, now: dt.datetime | None = None
+) -> list[PartnerForCustomers]:
+    """The active partners that have an active store, by name, with those stores,
+    the rewards they fund that are on sale now, and the active earning rules
+    (promotions, multipliers, bonuses) that are limited to their stores and not
+    over. Rules for every store are the program's and are left out: the base
+    rate applies at every partner alike. Four queries, whatever the counts."""
+    now = now or timezone.now()
+    partners = list(
+        Partner.objects.filter(is_active=True, stores__is_active=True)
+        .distinct()
+        .order_by("name")
+        .prefetch_related(
+            Prefetch(
+                "stores",
+                queryset=Store.objects.filter(is_active=True).order_by("name"),
+                to_attr="active_stores",
+            )
+        )
+    )
+    ids = [partner.pk for partner in partners]
+    rewards: dict[int, list[Reward]] = {}
+    for reward in reward_list_available(now=now).filter(funded_by_id__in=ids):
+        rewards.setdefault(reward.funded_by_id, []).append(reward)
+    rules: dict[int, list[EarningRule]] = {}
+    for rule in (
+        EarningRule.objects.filter(
+            status=RuleStatus.ACTIVE,
+            stores__partner_id__in=ids,
+            stores__is_active=True,
+        )
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+        .annotate(partner_id=F("stores__partner_id"))
+        .order_by("name", "pk")
+        .distinct()
+    ):
+        rules.setdefault(rule.partner_id, []).append(rule)
+    return [
+        PartnerForCustomers(
+            partner=partner,
+            stores=partner.active_stores,
+            rewards=rewards.get(partner.pk, []),
+            rules=rules.get(partner.pk, []),
+        )
+        for partner in partners
+    ]
 
 
 @dataclass(frozen=True)

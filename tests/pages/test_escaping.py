@@ -57,6 +57,7 @@ def _translated(model: str, *fields: str) -> set[str]:
 TRANSLATED_BASE = {
     f"{model}.{field}": "a translated field's base column, never shown"
     for model, fields in {
+        "members.Partner": ("description",),
         "rewards.Reward": ("name", "description"),
         "rewards.Category": ("name",),
         "rewards.EarningRule": ("name",),
@@ -83,6 +84,7 @@ HOSTILE = {
     "members.User.first_name",
     "members.User.last_name",
     "members.Partner.name",
+    *_translated("members.Partner", "description"),
     "members.Store.name",
     "members.Store.address",
     "members.Member.first_name",

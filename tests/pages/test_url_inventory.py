@@ -68,6 +68,7 @@ CUSTOMER = {
     "catalog:promo_code",
     "catalog:vouchers",
     "catalog:tiers",
+    "catalog:partners",
     "catalog:stamps",
     "catalog:membership",
     "catalog:voucher",

@@ -25,6 +25,7 @@ from django.utils import timezone
 from demo import seed_approvals as approvals_demo
 from demo import seed_campaigns as campaigns_demo
 from demo import seed_feedback as demo_feedback
+from demo import seed_partners as partners_demo
 from demo import seed_recommendations as demo_recs
 from demo.bulk import seed as bulk_seed
 from demo.data import (
@@ -121,6 +122,7 @@ class Command(ProgramSeeding, HistoryPlanning, HistoryWriting, BaseCommand):
             self._referrals_plan(plans, seed)
             events = self._events_plan(plans)
             self._partner_plan(events)
+            partners_demo.seed(command=self)
             events += self._memberships_plan(plans)
             self.stdout.write(f"Writing {len(events)} events in time order...")
             self._events_run(events)
