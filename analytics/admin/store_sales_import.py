@@ -18,6 +18,7 @@ from analytics.imports import (
     store_sales_template,
 )
 from members.csvexport import csv_response
+from members.formatting import number_format
 from members.imports import CsvUnreadable
 
 PERMISSIONS = ("analytics.add_storesales", "analytics.change_storesales")
@@ -111,7 +112,7 @@ def store_sales_import_view(model_admin, request):
         "result": result,
         "columns": ", ".join(STORE_SALES_COLUMNS),
         "command": COMMAND,
-        "max_rows": MAX_ROWS,
+        "max_rows": number_format(MAX_ROWS),
         "template_url": reverse("admin:analytics_storesales_import_template"),
         "media": model_admin.media + form.media,
     }

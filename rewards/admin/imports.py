@@ -12,6 +12,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from members.csvexport import csv_response
+from members.formatting import number_format
 from members.imports import (
     CsvUnreadable,
     members_csv_read,
@@ -167,7 +168,7 @@ def import_view(model_admin, request):
         "form": form,
         "result": result,
         "kind": kind,
-        "max_rows": MAX_ROWS,
+        "max_rows": number_format(MAX_ROWS),
         "commands": COMMANDS,
         "template_urls": [
             (
