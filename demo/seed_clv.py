@@ -19,9 +19,7 @@ def seed(*, command) -> None:
         description="Members the fitted model thinks have likely stopped buying.",
         definition={
             "op": "and",
-            "conditions": [
-                {"field": "p_alive", "op": "lt", "value": FADING_THRESHOLD}
-            ],
+            "conditions": [{"field": "p_alive", "op": "lt", "value": FADING_THRESHOLD}],
         },
         by=command.staff.get("marketer"),
     )
