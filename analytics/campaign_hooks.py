@@ -6,16 +6,17 @@ segment condition (campaigns.segments.conditions) and the `recommended` and
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from analytics.models import MemberRFM, RFMSegment
+from analytics.models import MemberCLV, MemberRFM, RFMSegment
 from analytics.selectors import recommend
 from campaigns.messaging.templating import LazyValue
 from campaigns.messaging.variables import template_variables_register
-from campaigns.segments.conditions import Op, register_condition
+from campaigns.segments.conditions import ConditionInvalid, Op, register_condition
 
 RECOMMENDATION_VARIABLES = {
     "recommended": _(
@@ -34,6 +35,22 @@ def rfm_segment_q(condition: dict, ctx) -> Q:
     )
     found = Q(Exists(matching))
     return ~found if condition["op"] == "is_not" else found
+
+
+def p_alive_q(condition: dict, ctx) -> Q:
+    """Members whose P(alive) (MemberCLV, refitted nightly) is below the
+    value; a member with no MemberCLV row (never bought) does not match."""
+    below = MemberCLV.objects.filter(
+        member=OuterRef("pk"), p_alive__lt=Decimal(str(condition["value"]))
+    )
+    return Q(Exists(below))
+
+
+def p_alive_validate(condition: dict) -> dict:
+    """P(alive) is a probability: the threshold lies between 0 and 1."""
+    if not 0 < condition["value"] <= 1:
+        raise ConditionInvalid(_("enter a probability between 0 and 1, e.g. 0.3."))
+    return condition
 
 
 class Suggestions:
@@ -83,6 +100,14 @@ def campaign_hooks_register() -> None:
         rfm_segment_q,
         ops=[Op("is", _("is"), "choices"), Op("is_not", _("is not"), "choices")],
         choices=lambda: RFMSegment.choices,
+        replace=True,
+    )
+    register_condition(
+        "p_alive",
+        _("P(alive), the fitted chance the member still buys"),
+        p_alive_q,
+        p_alive_validate,
+        ops=[Op("lt", _("below"), "decimal")],
         replace=True,
     )
     template_variables_register(

@@ -6,6 +6,7 @@ import logging
 
 from celery import shared_task
 
+from analytics.services.clv import clv_model_refit
 from analytics.services.period_stats import period_stats_prefill
 from analytics.services.recommend import copurchase_refresh as copurchase_rebuild
 from analytics.services.rfm import rfm_refresh as rfm_scores_refresh
@@ -55,3 +56,18 @@ def copurchase_refresh() -> int:
     pairs = copurchase_rebuild()
     log.info("Co-purchase: %s item pairs", pairs)
     return pairs
+
+
+@shared_task(time_limit=1800, soft_time_limit=1740)
+def clv_refit() -> dict:
+    """Nightly: refit BG/NBD and Gamma-Gamma on the purchases and rewrite every
+    member's P(alive) and predicted value (analytics.services.clv).
+
+    Safe to run twice: each run adds a fit row and rewrites the same member rows."""
+    fit = clv_model_refit()
+    return {
+        "fit_id": fit.pk,
+        "fitted": fit.fitted,
+        "members_model": fit.members_model,
+        "members_heuristic": fit.members_heuristic,
+    }

@@ -429,6 +429,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analytics.tasks_recs.rfm_refresh",
         "schedule": crontab(hour=4, minute=30),
     },
+    "clv-refit-nightly": {
+        "task": "analytics.tasks.clv_refit",
+        "schedule": crontab(hour=5, minute=10),
+    },
     "copurchase-refresh-nightly": {
         "task": "analytics.tasks_recs.copurchase_refresh",
         "schedule": crontab(hour=4, minute=50),
@@ -480,6 +484,9 @@ CELERY_BEAT_SCHEDULE = {
 ANALYTICS_RFM_WINDOW_DAYS = env.int("ANALYTICS_RFM_WINDOW_DAYS", default=365)
 # A member whose first purchase is this recent is in the RFM segment New.
 ANALYTICS_RFM_NEW_DAYS = env.int("ANALYTICS_RFM_NEW_DAYS", default=90)
+# The nightly customer-value refit checks its model on this many last days
+# (analytics.services.clv).
+ANALYTICS_CLV_HOLDOUT_DAYS = env.int("ANALYTICS_CLV_HOLDOUT_DAYS", default=91)
 
 # --- Analytics ----------------------------------------------------------------
 # The nightly refresh recomputes this many recent days besides the changed ones.

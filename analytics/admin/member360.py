@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from analytics.models import MemberRFM
+from analytics.selectors.clv_fits import member_clv_get
 from analytics.selectors.member360 import (
     admin_url,
     member_purchase_facts,
@@ -56,6 +57,7 @@ def member360_view(request, member_id: int, *, site: admin.AdminSite):
         "member": member,
         "account": getattr(member, "account", None),
         "rfm": rfm,
+        "clv": member_clv_get(member_id=member.pk),
         # Live, like the timeline below it; the RFM row is a nightly snapshot.
         "facts": member_purchase_facts(member_id=member.pk),
         "currency": program_currency(),

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
+from analytics.admin.clv import clv_context
 from analytics.models import MemberRFM, RFMSegment
 from analytics.selectors.rfm import (
     rfm_last_computed_at,
@@ -110,6 +111,7 @@ class MemberRFMAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "window_days": rfm_window_days(),
             "can_make_segment": request.user.has_perm(SEGMENT_ADD_PERMISSION),
             "changelist_url": reverse("admin:analytics_memberrfm_changelist"),
+            **clv_context(),
         }
         return TemplateResponse(request, "admin/analytics/rfm_overview.html", context)
 

@@ -1,5 +1,6 @@
 """Analytics models, one module per area; everything is importable from here."""
 
+from analytics.models.clv import CLVMethod, CLVModelFit, MemberCLV
 from analytics.models.inputs import MarketingSpend, SpendKind, StoreSales
 from analytics.models.recommend import CoPurchase, ItemStat, RewardCategory
 from analytics.models.rfm import ChurnRisk, MemberRFM, RFMSegment
@@ -14,6 +15,9 @@ from analytics.models.snapshots import (
 )
 
 __all__ = [
+    "CLVMethod",
+    "CLVModelFit",
+    "MemberCLV",
     "ChurnRisk",
     "CoPurchase",
     "DailyStoreSnapshot",

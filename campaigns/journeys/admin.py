@@ -69,7 +69,16 @@ class JourneyAdmin(TranslatedAdmin):
     search_fields = ("kind", *every_language("body", "subject"))
     list_editable = ("enabled",)
     form = JourneyForm
-    fields = ("kind", "enabled", "channel", "days", "subject", "body", "variables")
+    fields = (
+        "kind",
+        "enabled",
+        "channel",
+        "days",
+        "segment",
+        "subject",
+        "body",
+        "variables",
+    )
     readonly_fields = ("variables",)
     actions = ["switch_on", "switch_off"]
 

@@ -47,6 +47,7 @@ from campaigns.messaging.services import message_send
 from campaigns.messaging.variables import TemplateVariables
 from campaigns.models import Journey, JourneyKind, Message
 from campaigns.queueing import task_queue
+from campaigns.segments.selectors import segment_members
 from members.audit import StaffActor, audited_save
 from members.formatting import date_format
 from members.models import Member
@@ -258,8 +259,18 @@ DUE = {
 
 
 def journey_due(*, journey: Journey, now: dt.datetime | None = None) -> list:
-    """[member_id, message key, extra variables] of everyone due now (one query)."""
-    return DUE[journey.kind](journey, now or timezone.now())
+    """[member_id, message key, extra variables] of everyone due now (one query;
+    one more for the members of the journey's segment when it has one)."""
+    now = now or timezone.now()
+    due = DUE[journey.kind](journey, now)
+    if journey.segment_id is None or not due:
+        return due
+    allowed = set(
+        segment_members(journey.segment, now=now)
+        .filter(pk__in=[row[0] for row in due])
+        .values_list("pk", flat=True)
+    )
+    return [row for row in due if row[0] in allowed]
 
 
 def journey_run(*, kind: str, now: dt.datetime | None = None) -> int:

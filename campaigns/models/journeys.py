@@ -65,6 +65,18 @@ class Journey(SubjectBodyTexts, models.Model):
             "a member still gets it."
         ),
     )
+    segment = models.ForeignKey(
+        "campaigns.Segment",
+        verbose_name=_("only members of segment"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_(
+            "Optional: send only to the due members who are in this segment, "
+            "e.g. win-back to members whose P(alive) fell below a threshold."
+        ),
+    )
     subject = models.CharField(_("subject (email)"), max_length=200, blank=True)
     body = models.TextField(_("text"), blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)

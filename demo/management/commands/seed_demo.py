@@ -37,6 +37,7 @@ from demo.data import (
 )
 from demo.seed_analytics import seed as analytics_demo_seed
 from demo.seed_branding import seed as branding_seed
+from demo.seed_clv import seed as clv_demo_seed
 from demo.seed_delivery import seed as delivery_seed
 from demo.seed_events import seed as events_demo_seed
 from demo.seed_history import HistoryWriting
@@ -138,6 +139,7 @@ class Command(ProgramSeeding, HistoryPlanning, HistoryWriting, BaseCommand):
             approvals_demo.seed(command=self)
             promos_seed(command=self)
             analytics_demo_seed(command=self)
+            clv_demo_seed(command=self)
             self._passwords_set(hashes)
 
         problems = ledger_discrepancies() + stamp_card_violations()
