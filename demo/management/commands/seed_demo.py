@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from demo import seed_approvals as approvals_demo
 from demo import seed_campaigns as campaigns_demo
+from demo import seed_churn as churn_demo
 from demo import seed_feedback as demo_feedback
 from demo import seed_recommendations as demo_recs
 from demo.bulk import seed as bulk_seed
@@ -132,6 +133,7 @@ class Command(ProgramSeeding, HistoryPlanning, HistoryWriting, BaseCommand):
             events_demo_seed(command=self)
             demo_recs.seed(command=self)
             demo_feedback.seed(command=self)
+            churn_demo.seed(command=self)
             approvals_demo.seed(command=self)
             analytics_demo_seed(command=self)
             self._passwords_set(hashes)

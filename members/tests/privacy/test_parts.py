@@ -15,6 +15,7 @@ EXPORT_KEYS = [
     "login",
     "points_account",
     "consent_history",
+    "leaving_answers",
     "ledger_entries",
     "purchases",
     "returns",
@@ -38,5 +39,5 @@ def test_export_of_a_member_takes_a_fixed_number_of_queries(
 ):
     _user, member = customer
 
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):
         member_data_export(member=member)
