@@ -66,6 +66,10 @@ CASHIER = [
 MARKETER = [
     # members
     "members.view_consentevent",
+    "members.view_leaveanswer",  # why members left, as they said
+    "members.view_leavereason",
+    "members.add_leavereason",
+    "members.change_leavereason",
     "members.view_member",
     "members.view_partner",
     "members.view_store",

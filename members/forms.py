@@ -263,3 +263,27 @@ class AccountDeleteForm(forms.Form):
         if not self.user.check_password(password):
             raise forms.ValidationError(_("The password is not right."))
         return password
+
+
+class LeaveReasonForm(forms.Form):
+    """The optional leaving question: one tap on a reason (each is a submit
+    button named "reason"), words only for a reason that asks for them."""
+
+    reason = forms.ChoiceField(label=_("Why are you leaving?"))
+    text = forms.CharField(
+        label=_("In your words (optional)"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, reasons, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.reasons = reasons
+        self.fields["reason"].choices = [(r.code, r.name) for r in reasons]
+        self.fields["reason"].error_messages["required"] = _(
+            "Choose one of the reasons offered."
+        )
+        self.fields["reason"].error_messages["invalid_choice"] = _(
+            "Choose one of the reasons offered."
+        )

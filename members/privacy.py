@@ -17,6 +17,7 @@ header ("format", "version", "exported_at") in that order:
     100  members   member, login
     200  rewards   points_account
     300  members   consent_history
+    310  members   leaving_answers
     400  rewards   ledger_entries, purchases, returns, redemptions, vouchers,
                    tier_history, referrals_made, referred_by, payments,
                    subscriptions, stamp_cards, promo_code_uses
@@ -56,6 +57,7 @@ from members.models import (
     Channel,
     ConsentSource,
     ErasureSource,
+    LeaveAnswer,
     Member,
     MemberErasure,
     OneTimeCode,
@@ -162,6 +164,21 @@ export_part_register(name="members.profile", position=100, build=_profile_export
 export_part_register(name="members.consent", position=300, build=_consent_export)
 
 
+def _leave_answers_export(member: Member) -> dict[str, Any]:
+    answers = member.leave_answers.select_related("reason").order_by("answered_at")
+    return {
+        "leaving_answers": [
+            {**export_row(a, exclude=("member",)), "reason": a.reason.code}
+            for a in answers
+        ]
+    }
+
+
+export_part_register(
+    name="members.leave_answers", position=310, build=_leave_answers_export
+)
+
+
 def _webhook_card_erase(member: Member) -> None:
     """The old card number leaves the member.enrolled events (sent or still to
     be sent); the rest of an event names the member by id only."""
@@ -174,6 +191,17 @@ def _webhook_card_erase(member: Member) -> None:
 
 erasure_part_register(
     name="members.webhook_events", position=150, erase=_webhook_card_erase
+)
+
+
+def _leave_answer_text_erase(member: Member) -> None:
+    """Their words leave the leaving answers; the reason, trigger, store and
+    day stay with the anonymous row, so the churn figures do not change."""
+    LeaveAnswer.objects.filter(member=member).exclude(text="").update(text="")
+
+
+erasure_part_register(
+    name="members.leave_answers", position=160, erase=_leave_answer_text_erase
 )
 
 

@@ -6,7 +6,7 @@ from django.db.models import Q, QuerySet
 
 from members.cards import card_number_is_valid
 from members.errors import InvalidInput
-from members.models import Member
+from members.models import LeaveReason, Member
 from members.phones import phone_normalize
 
 
@@ -81,3 +81,8 @@ def referral_get_by_code(*, code: str) -> Member | None:
 def referrals_for_member(*, member: Member) -> QuerySet:
     """The referrals the member made (rewards.Referral, through its related name)."""
     return member.referrals_made.select_related("referee").order_by("-created_at")
+
+
+def leave_reasons_offered() -> list[LeaveReason]:
+    """The reasons the leaving question offers, in the staff's order."""
+    return list(LeaveReason.objects.filter(active=True).order_by("position", "pk"))

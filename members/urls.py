@@ -1,6 +1,6 @@
 """Customer portal pages of members, mounted at "/" in the "portal" namespace
 together with the pages that combine apps (loyalty_site/urls.py). No pattern
-takes an id: a page shows only the logged-in user's own membership."""
+takes an id (the leaving question takes a signed link instead): a page shows only the logged-in user's own membership."""
 
 from django.urls import path
 
@@ -15,4 +15,5 @@ urlpatterns = [
     path("privacy/export/", views.privacy_export, name="privacy_export"),
     path("privacy/delete/", views.privacy_delete, name="privacy_delete"),
     path("join/<str:code>/", views.join, name="join"),
+    path("leaving/<str:signed>/", views.leave_reason, name="leave_reason"),
 ]

@@ -31,20 +31,32 @@ from members.errors import ServiceError
 from members.forms import (
     AccountDeleteForm,
     ClaimCodeForm,
+    LeaveReasonForm,
     PreferencesForm,
     ProfileForm,
     SignupForm,
 )
 from members.links import absolute_url
-from members.models import Channel, ConsentSource, ErasureSource, Member
+from members.models import (
+    Channel,
+    ConsentEvent,
+    ConsentSource,
+    ErasureSource,
+    LeaveTrigger,
+    Member,
+)
 from members.password_reset import client_ip, password_reset_request
 from members.privacy import member_anonymize, member_data_export
 from members.selectors import (
+    leave_reasons_offered,
     member_get_for_user,
     referral_get_by_code,
     referrals_for_member,
 )
 from members.services import (
+    leave_occasion_read,
+    leave_reason_path,
+    leave_reason_record,
     member_claim_verify,
     member_consent_set,
     member_signup,
@@ -202,6 +214,7 @@ def preferences(request, member: Member):
     )
     if request.method == "POST" and form.is_valid():
         changed = False
+        had_consent = any(getattr(member, f"{c}_consent") for c in Channel.values)
         try:
             for channel in Channel.values:
                 changed |= member_consent_set(
@@ -226,6 +239,18 @@ def preferences(request, member: Member):
                 messages.success(request, _("Your preferences are saved."))
             else:
                 messages.info(request, _("Nothing changed."))
+            if had_consent and not any(form.cleaned_data[c] for c in Channel.values):
+                # Unsubscribed from every channel: the optional question.
+                last = (
+                    ConsentEvent.objects.filter(member=member).order_by("-pk").first()
+                )
+                return redirect(
+                    leave_reason_path(
+                        member=member,
+                        trigger=LeaveTrigger.UNSUBSCRIBED,
+                        key=f"consent:{last.pk if last else 0}",
+                    )
+                )
             return redirect("portal:preferences")
     context = {
         "member": member,
@@ -282,7 +307,7 @@ def privacy_delete(request, member: Member):
     form = AccountDeleteForm(_posted(request), user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            member_anonymize(
+            erasure = member_anonymize(
                 member=member,
                 actor=StaffActor.from_request(request),
                 source=ErasureSource.PORTAL,
@@ -295,7 +320,14 @@ def privacy_delete(request, member: Member):
                 request,
                 _("Your account is deleted and your personal data erased. Goodbye!"),
             )
-            return redirect("portal:home")
+            # The optional question, after the deletion (it never holds it up).
+            return redirect(
+                leave_reason_path(
+                    member=member,
+                    trigger=LeaveTrigger.DELETED,
+                    key=f"erasure:{erasure.pk}",
+                )
+            )
     return render(
         request, "members/privacy_delete.html", {"member": member, "form": form}
     )
@@ -315,3 +347,43 @@ class PasswordResetRequestView(auth_views.PasswordResetView):
             language=translation.get_language(),
         )
         return HttpResponseRedirect(self.get_success_url())
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def leave_reason(request, signed: str):
+    """The optional "Why are you leaving?" after a deletion, an unsubscribe from
+    every channel, a cancelled membership, or from the win-back message. The
+    signed link is the credential (no login); GET only shows the reasons, a
+    POST (one tap on a reason) records or changes the answer."""
+    occasion = leave_occasion_read(signed)
+    member = Member.objects.filter(pk=occasion.member_id).first() if occasion else None
+    if member is None:
+        return render(
+            request, "members/leave_reason.html", {"invalid": True}, status=400
+        )
+    reasons = leave_reasons_offered()
+    form = LeaveReasonForm(_posted(request), reasons=reasons)
+    done = False
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                leave_reason_record(
+                    member=member,
+                    trigger=occasion.trigger,
+                    key=occasion.key,
+                    reason=form.cleaned_data["reason"],
+                    text=form.cleaned_data["text"],
+                )
+            except ServiceError as error:
+                form.add_error(
+                    error.field if error.field in form.fields else None, error.message
+                )
+                status = 400
+            else:
+                done = True
+        else:
+            status = 400
+    context = {"form": form, "reasons": reasons, "done": done, "invalid": False}
+    return render(request, "members/leave_reason.html", context, status=status)

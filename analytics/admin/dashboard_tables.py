@@ -8,6 +8,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from analytics.selectors.campaign_returns import campaign_returns
+from analytics.selectors.churn_asked import ASKED_COLUMNS, churn_asked_reasons
 from analytics.selectors.churn_reasons import TOPIC_COLUMNS, churn_complaint_topics
 from analytics.selectors.cohorts import cohort_matrix
 from analytics.selectors.kpis import (
@@ -224,8 +225,9 @@ def cohort_table(matrix) -> tuple[list[str], list[list]]:
     return headers, rows
 
 
-def export_table(name: str, period, store_id):
-    """(headers, rows) of one exportable table, or Http404."""
+def export_table(name: str, period, store_id, *, segment: str | None = None):
+    """(headers, rows) of one exportable table, or Http404 (`segment`: the RFM
+    segment filter of the churn tables)."""
     if name == "overview":
         return kpi_table(period, store_id, OVERVIEW_KPIS)
     if name == "program":
@@ -252,7 +254,13 @@ def export_table(name: str, period, store_id):
     if name == "cohorts":
         return cohort_table(cohort_matrix(last=period.last, store_id=store_id))
     if name == "churn_reasons":
-        return _dict_table(churn_complaint_topics(period, store_id), TOPIC_COLUMNS)
+        return _dict_table(
+            churn_complaint_topics(period, store_id, segment), TOPIC_COLUMNS
+        )
+    if name == "churn_asked":
+        return _dict_table(
+            churn_asked_reasons(period, store_id, segment), ASKED_COLUMNS
+        )
     if name == "definitions":
         return [gettext("Key"), gettext("Metric"), gettext("Definition")], [
             list(d) for d in metric_definitions()

@@ -30,8 +30,16 @@ from analytics.admin.dashboard_tables import (
     reward_rate_columns,
     reward_rate_rows,
 )
+from analytics.models import RFMSegment
 from analytics.selectors.acquisition import acquisition_spend
 from analytics.selectors.campaign_returns import campaign_returns
+from analytics.selectors.churn_asked import (
+    ASKED_COLUMNS,
+    ASKED_DEFINITION,
+    churn_answered_share,
+    churn_asked_reasons,
+    segment_from_params,
+)
 from analytics.selectors.churn_reasons import (
     TOPIC_COLUMNS,
     churn_complaint_topics,
@@ -354,25 +362,57 @@ def cohorts_view(request):
 
 
 def churn_view(request):
-    """What the members who churned in the period complained about (by topic,
-    chart and table) and their newest low-scored survey comments."""
+    """Why members left, side by side: what they said when asked (the leaving
+    question, by reason and trigger, and the share of the churned who answered)
+    and what their complaints suggest (by topic), with their newest
+    low-scored survey comments. Filters: period, store, RFM segment."""
     period, store_id, context = _context(
         request, gettext("Analytics: churn reasons"), "churn"
     )
-    topics = churn_complaint_topics(period, store_id)
+    segment, errors = segment_from_params(request.GET)
+    if segment:
+        # The CSV links carry the segment too.
+        extra = "&" + urlencode({"segment": segment})
+        context["query"] += extra
+        for table in ("churn_reasons", "churn_asked"):
+            context["csv"][table] = (
+                reverse("admin:analytics_export", args=[table]) + "?" + context["query"]
+            )
+    else:
+        context["csv"]["churn_asked"] = (
+            reverse("admin:analytics_export", args=["churn_asked"])
+            + "?"
+            + context["query"]
+        )
+    topics = churn_complaint_topics(period, store_id, segment)
+    asked = churn_asked_reasons(period, store_id, segment)
     context.update(
+        errors=context["errors"] + errors,
+        segment=segment,
+        segments=RFMSegment.choices,
         definition=definition_text(),
+        asked_definition=ASKED_DEFINITION,
+        answered=churn_answered_share(period, store_id, segment),
+        asked_rows=asked,
+        asked_headers=[str(label) for _k, label in ASKED_COLUMNS],
+        asked_keys=page_columns(ASKED_COLUMNS),
         topic_rows=topics,
         topic_headers=[str(label) for _k, label in TOPIC_COLUMNS],
         topic_keys=page_columns(TOPIC_COLUMNS),
-        comments=churn_low_comments(period, store_id),
+        comments=churn_low_comments(period, store_id, segment),
         charts={
+            "asked": chart_spec(
+                kind="bar",
+                labels=[r["label"] for r in asked],
+                datasets=[(gettext("Answers"), [r["answers"] for r in asked])],
+                unit=ChartUnit.COUNT,
+            ),
             "topics": chart_spec(
                 kind="bar",
                 labels=[t["label"] for t in topics],
                 datasets=[(gettext("Complaints"), [t["complaints"] for t in topics])],
                 unit=ChartUnit.COUNT,
-            )
+            ),
         },
     )
     return TemplateResponse(request, "admin/analytics/churn.html", context)
@@ -383,8 +423,11 @@ def export_view(request, table: str):
     if not dashboard_allowed(request.user):
         raise PermissionDenied
     period, store_id, _errors = period_from_params(request.GET)
-    headers, rows = export_table(table, period, store_id)
+    segment, _errors = segment_from_params(request.GET)
+    headers, rows = export_table(table, period, store_id, segment=segment)
     name = f"analytics-{table}-{period.first:%Y-%m}-{period.last:%Y-%m}"
     if store_id:
         name += f"-store{store_id}"
+    if segment:
+        name += f"-{segment}"
     return csv_response(f"{name}.csv", [headers, *rows])

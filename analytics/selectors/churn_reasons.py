@@ -6,8 +6,10 @@ Churned in the period: the analytics definition (member_figures.churn_stats, no
 purchase in settings.ANALYTICS_CHURN_DAYS days) with the day they became
 churned inside the period, i.e. their last purchase up to the period's last
 month fell in [period start − N days, period end − N days). With a store
-filter, their purchases at that store. Their complaints and survey comments
-count when given in the REASON_WINDOW_DAYS days up to the period's end."""
+filter, their purchases at that store; with a segment filter, the members in
+that RFM segment now. Their complaints and survey comments count when given in
+the REASON_WINDOW_DAYS days up to the period's end. What members said when
+asked sits beside these (analytics.selectors.churn_asked)."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from analytics.models import MemberMonthActivity
+from analytics.models import MemberMonthActivity, MemberRFM
 from analytics.selectors.periods import Period
 from campaigns.feedback.selectors import DETRACTOR_MAX
 from campaigns.models import Complaint, ComplaintTopic, SurveyKind, SurveyResponse
@@ -42,13 +44,22 @@ TOPIC_COLUMNS = [
 ]
 
 
-def churned_member_ids(period: Period, store_id: int | None = None):
+def segment_member_ids(segment: str):
+    """A subquery of the ids of the members in an RFM segment now."""
+    return MemberRFM.objects.filter(segment=segment).values("member_id")
+
+
+def churned_member_ids(
+    period: Period, store_id: int | None = None, segment: str | None = None
+):
     """A subquery of the ids of the members who churned in the period (not
     evaluated: it goes into the callers' WHERE … IN)."""
     days = settings.ANALYTICS_CHURN_DAYS
     qs = MemberMonthActivity.objects.filter(month__lte=period.last)
     if store_id:
         qs = qs.filter(store_id=store_id)
+    if segment:
+        qs = qs.filter(member_id__in=segment_member_ids(segment))
     return (
         qs.values("member_id")
         .annotate(last=Max("last_day"))
@@ -60,19 +71,21 @@ def churned_member_ids(period: Period, store_id: int | None = None):
     )
 
 
-def _window(period: Period) -> tuple[dt.datetime, dt.datetime]:
+def reason_window(period: Period) -> tuple[dt.datetime, dt.datetime]:
     tz = timezone.get_current_timezone()
     end = dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time(), tzinfo=tz)
     return end - dt.timedelta(days=REASON_WINDOW_DAYS), end
 
 
-def churn_complaint_topics(period: Period, store_id: int | None = None) -> list[dict]:
+def churn_complaint_topics(
+    period: Period, store_id: int | None = None, segment: str | None = None
+) -> list[dict]:
     """Complaints of the period's churned members by topic, most first: label,
     topic, complaints, members. One grouped query."""
-    start, end = _window(period)
+    start, end = reason_window(period)
     rows = (
         Complaint.objects.filter(
-            member_id__in=churned_member_ids(period, store_id),
+            member_id__in=churned_member_ids(period, store_id, segment),
             created_at__gte=start,
             created_at__lt=end,
         )
@@ -84,18 +97,20 @@ def churn_complaint_topics(period: Period, store_id: int | None = None) -> list[
     return [{**r, "label": str(labels.get(r["topic"], r["topic"]))} for r in rows]
 
 
-def churn_low_comments(period: Period, store_id: int | None = None) -> list:
+def churn_low_comments(
+    period: Period, store_id: int | None = None, segment: str | None = None
+) -> list:
     """The period's churned members' survey answers with a comment and a low
     score (NPS ≤ 6, satisfaction ≤ 2), newest first, at most COMMENTS_SHOWN.
     One query (member and survey joined)."""
-    start, end = _window(period)
+    start, end = reason_window(period)
     low = Q(survey__kind=SurveyKind.NPS, score__lte=DETRACTOR_MAX) | Q(
         survey__kind=SurveyKind.SATISFACTION, score__lte=SATISFACTION_LOW_MAX
     )
     return list(
         SurveyResponse.objects.filter(
             low,
-            member_id__in=churned_member_ids(period, store_id),
+            member_id__in=churned_member_ids(period, store_id, segment),
             created_at__gte=start,
             created_at__lt=end,
         )

@@ -39,7 +39,13 @@ COMMON: dict[str, str] = {
 EXTRA: dict[str, dict[str, str]] = {
     "tier_up": {"previous_tier": _("The tier before the move")},
     "tier_down": {"previous_tier": _("The tier before the move")},
-    "win_back": {"days_since_purchase": _("Days since the last purchase")},
+    "win_back": {
+        "days_since_purchase": _("Days since the last purchase"),
+        "leave_reason_link": _(
+            "The one-tap “why did you leave?” link (added as a last line "
+            "when the text does not place it)"
+        ),
+    },
     "voucher_reminder": {
         "reward": _("The voucher's reward"),
         "voucher_code": _("The voucher's code"),

@@ -50,7 +50,8 @@ from campaigns.queueing import task_queue
 from campaigns.segments.selectors import segment_members
 from members.audit import StaffActor, audited_save
 from members.formatting import date_format
-from members.models import Member
+from members.models import LeaveTrigger, Member
+from members.services import leave_reason_link
 from rewards.models import PointsLot, Purchase, TierHistory, Voucher, VoucherStatus
 
 log = logging.getLogger(__name__)
@@ -411,6 +412,23 @@ def journey_send_chunk(
     return written
 
 
+def _with_leave_reason_link(
+    body_text: str, context: dict, member: Member, key: str, language: str
+) -> str:
+    """The win-back message carries the one-tap "why did you leave?" link
+    ({{ leave_reason_link }}, signed for this lapse: no login needed, a second
+    answer replaces the first). A text that does not place it gets it as a
+    last line, in the text's language."""
+    context["leave_reason_link"] = leave_reason_link(
+        member=member, trigger=LeaveTrigger.WIN_BACK, key=key
+    )
+    if "leave_reason_link" in body_text:
+        return body_text
+    with translation.override(language):
+        line = _("Not coming back? Tell us why in one tap:")
+    return f"{body_text}\n\n{line} {{{{ leave_reason_link }}}}"
+
+
 def journey_message_send(
     *,
     journey: Journey,
@@ -427,6 +445,8 @@ def journey_message_send(
         return None
     with translation.override(member.language):
         context = member_context(member, extras, added)
+    if journey.kind == JourneyKind.WIN_BACK:
+        body_text = _with_leave_reason_link(body_text, context, member, key, language)
     # Numbers, dates and plural forms in the language the text is written in.
     subject = render(subject_text, context, language)
     body = render(body_text, context, language)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 
 from members.errors import InvalidInput
-from members.models import Channel, ConsentSource, Member
+from members.models import Channel, ConsentSource, LeaveTrigger, Member
 from members.phones import phone_normalize
-from members.services import member_consent_set
+from members.selectors import leave_reasons_offered
+from members.services import leave_reason_path, member_consent_set
 
 # Replies that mean "no more SMS" (gateways pass them through as they came).
 STOP_WORDS = re.compile(
@@ -31,6 +32,24 @@ def unsubscribe_from_message(*, message) -> bool:
         granted=False,
         source=ConsentSource.UNSUBSCRIBE,
     )
+
+
+def leave_question_for_unsubscribe(*, message) -> dict:
+    """What the unsubscribe page needs to ask "why are you leaving?" (the
+    address the answer posts to and the reasons) once the member has no
+    marketing consent left on any channel; {} while some channel is still on.
+    Reads only."""
+    member = Member.objects.filter(pk=message.member_id).first()
+    if member is None or any(getattr(member, f"{c}_consent") for c in Channel.values):
+        return {}
+    return {
+        "leave_url": leave_reason_path(
+            member=member,
+            trigger=LeaveTrigger.UNSUBSCRIBED,
+            key=f"message:{message.pk}",
+        ),
+        "reasons": leave_reasons_offered(),
+    }
 
 
 def sms_stop_record(*, phone: str, text: str) -> Member | None:

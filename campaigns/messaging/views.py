@@ -20,7 +20,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from campaigns.messaging.consent import sms_stop_record, unsubscribe_from_message
+from campaigns.messaging.consent import (
+    leave_question_for_unsubscribe,
+    sms_stop_record,
+    unsubscribe_from_message,
+)
 from campaigns.messaging.tracking import (
     SALT_CLICK,
     SALT_OPEN,
@@ -56,6 +60,7 @@ def unsubscribe(request: HttpRequest, signed: str) -> HttpResponse:
     if request.method == "POST":
         unsubscribe_from_message(message=message)
         context["done"] = True
+        context.update(leave_question_for_unsubscribe(message=message))
     return render(request, "campaigns/unsubscribe.html", context)
 
 

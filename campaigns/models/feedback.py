@@ -212,6 +212,7 @@ class SurveyInvitation(models.Model):
 class ComplaintTopic(models.TextChoices):
     SERVICE = "service", _("Service")
     PRODUCT = "product", _("Product quality")
+    PRICE = "price", _("Prices")
     POINTS = "points", _("Points and rewards")
     VOUCHERS = "vouchers", _("Vouchers")
     APP = "app", _("App or website")

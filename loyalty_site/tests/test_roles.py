@@ -71,8 +71,15 @@ PROMO_CODE_RIGHTS = {
     "campaigns.add_promocodetargeting",
     "campaigns.change_promocodetargeting",
 }
+LEAVE_REASON_RIGHTS = {
+    "members.view_leaveanswer",
+    "members.view_leavereason",
+    "members.add_leavereason",
+    "members.change_leavereason",
+}
 ADDED_SINCE_HISTORY = {
     "Manager": {
+        *LEAVE_REASON_RIGHTS,
         "members.view_branding",
         "members.change_branding",
         "members.view_webhookendpoint",
@@ -91,7 +98,7 @@ ADDED_SINCE_HISTORY = {
         "rewards.change_payment",
         "rewards.view_paymentcallback",
     },
-    "Marketer": PROMO_CODE_RIGHTS,
+    "Marketer": PROMO_CODE_RIGHTS | LEAVE_REASON_RIGHTS,
 }
 # Roles that only the map has made (no migration of the history built them).
 ROLES_SINCE_HISTORY = {"Partner"}

@@ -10,6 +10,15 @@ from members.services.branding import (  # noqa: F401
     branding_save,
     branding_update,
 )
+from members.services.churn import (  # noqa: F401
+    LeaveOccasion,
+    leave_occasion_read,
+    leave_reason_link,
+    leave_reason_path,
+    leave_reason_record,
+    leave_reason_save,
+    leave_reason_token,
+)
 from members.services.consent import (  # noqa: F401
     consent_apply,
     consent_write,

@@ -12,7 +12,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from members.errors import ServiceError
-from members.models import Member
+from members.models import LeaveTrigger, Member
+from members.services import leave_reason_path
 from members.views import member_required
 from rewards.forms import MembershipBuyForm
 from rewards.models import Payment, PaymentStatus
@@ -98,6 +99,14 @@ def membership_cancel(request, member: Member):
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Your membership is cancelled."))
+        # The optional "why are you leaving?", after the cancel (never before it).
+        return redirect(
+            leave_reason_path(
+                member=member,
+                trigger=LeaveTrigger.MEMBERSHIP_CANCELLED,
+                key=f"subscription:{subscription.pk}",
+            )
+        )
     return redirect(MEMBERSHIP_PAGE)
 
 

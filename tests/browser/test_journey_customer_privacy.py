@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from members.models import Member, MemberErasure
+from members.models import LeaveAnswer, Member, MemberErasure
 from members.tests.factories import MemberFactory, StoreFactory, UserFactory
 from rewards.services import purchase_record
 
@@ -54,9 +54,14 @@ def test_customer_downloads_data_then_deletes_the_account(page, live_server):
     expect(page).to_have_url(live_server.url + reverse("portal:privacy_delete"))
     page.locator("#id_password").fill("pass-word-123")
     page.get_by_role("button", name="Delete my account").click()
-    expect(page).to_have_url(live_server.url + reverse("portal:home"))
+    # Deleted at once; then the optional leaving question, one tap.
     expect(page.get_by_text("Your account is deleted")).to_be_visible()
-
+    expect(page.get_by_role("heading", name="Why are you leaving?")).to_be_visible()
     assert MemberErasure.objects.filter(member=member).exists()
+    page.get_by_role("button", name="Price").click()
+    expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
+
     assert Member.objects.get(pk=member.pk).first_name == ""
+    answer = LeaveAnswer.objects.get(member=member)
+    assert (answer.trigger, answer.reason.code) == ("deleted", "price")
     assert csp_errors == []

@@ -62,6 +62,8 @@ def test_customer_unsubscribes_from_an_email_then_sees_it_in_preferences(
     expect(page.get_by_role("heading", name="Unsubscribe from offers?")).to_be_visible()
     page.get_by_role("button", name="Unsubscribe").click()
     expect(page.get_by_role("heading", name="You are unsubscribed")).to_be_visible()
+    # SMS offers are still on: no leaving question.
+    expect(page.get_by_text("Why are you leaving?")).to_have_count(0)
 
     page.get_by_role("link", name="My preferences").click()
     page.locator("#id_username").fill("unsub@example.com")

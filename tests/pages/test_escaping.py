@@ -70,6 +70,7 @@ TRANSLATED_BASE = {
         "campaigns.ContentPage": ("title", "body"),
         "campaigns.Survey": ("question",),
         "campaigns.Journey": ("subject", "body"),
+        "members.LeaveReason": ("name",),
     }.items()
     for field in fields
 }
@@ -91,6 +92,8 @@ HOSTILE = {
     "members.Member.last_name",
     "members.ApiToken.name",
     "members.WebhookEndpoint.description",
+    *_translated("members.LeaveReason", "name"),
+    "members.LeaveAnswer.text",  # a member's own words ("Other")
     # What a webhook receiver answered, and the error text of a failed call.
     "members.WebhookAttempt.response_excerpt",
     "members.WebhookAttempt.error",
@@ -160,6 +163,8 @@ HOSTILE = {
 # (phones, card numbers, codes, hashes, keys, time zones, languages).
 NOT_TYPED = {
     "members.User.password": "a hash",
+    "members.LeaveReason.code": "a validated slug",
+    "members.LeaveAnswer.key": "the occasion, written by the program",
     "members.Branding.primary_color": "a validated #rrggbb colour",
     "members.Branding.secondary_color": "a validated #rrggbb colour",
     "members.Partner.contact_phone": "a validated phone number",

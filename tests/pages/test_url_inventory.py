@@ -47,6 +47,7 @@ PUBLIC = {
     "portal:join",
     "campaigns:survey_answer",
     "campaigns:unsubscribe",
+    "portal:leave_reason",  # signed link to the optional leaving question
     "campaigns:track_open",
     "campaigns:track_click",
     "campaigns:email_webhook",

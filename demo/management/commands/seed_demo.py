@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from demo import seed_approvals as approvals_demo
 from demo import seed_campaigns as campaigns_demo
+from demo import seed_churn as churn_demo
 from demo import seed_feedback as demo_feedback
 from demo import seed_partners as partners_demo
 from demo import seed_recommendations as demo_recs
@@ -136,6 +137,7 @@ class Command(ProgramSeeding, HistoryPlanning, HistoryWriting, BaseCommand):
             events_demo_seed(command=self)
             demo_recs.seed(command=self)
             demo_feedback.seed(command=self)
+            churn_demo.seed(command=self)
             approvals_demo.seed(command=self)
             promos_seed(command=self)
             analytics_demo_seed(command=self)

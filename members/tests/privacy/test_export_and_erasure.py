@@ -305,7 +305,8 @@ class TestDeleteAccountPage:
         response = client.post(
             reverse("portal:privacy_delete"), {"password": PASSWORD}, follow=True
         )
-        assert response.redirect_chain[-1][0] == reverse("portal:home")
+        # Then the optional leaving question (members/tests/churn).
+        assert response.redirect_chain[-1][0].startswith("/leaving/")
         assert "_auth_user_id" not in client.session
         erasure = MemberErasure.objects.get()
         assert (erasure.member_id, erasure.source) == (member.pk, ErasureSource.PORTAL)

@@ -18,6 +18,7 @@ EXPORT_KEYS = [
     "login",
     "points_account",
     "consent_history",
+    "leaving_answers",
     "ledger_entries",
     "purchases",
     "returns",
@@ -40,6 +41,7 @@ EXPORT_KEYS = [
 # Every model with a foreign key to Member: the export key that holds its rows,
 EXPORTED = {
     "members.ConsentEvent": "consent_history",
+    "members.LeaveAnswer": "leaving_answers",
     "rewards.PointsAccount": "points_account",
     "rewards.Purchase": "purchases",
     "rewards.Redemption": "redemptions",

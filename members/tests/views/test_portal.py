@@ -644,7 +644,9 @@ def test_no_portal_url_takes_a_member_card_or_entry_id():
     # checks that another member's code is a 404).
     # And an invitation link takes a referral code, which shows no member data:
     # it only fills the code into the sign-up form.
-    scoped = {"vouchers/<str:code>/", "join/<str:code>/"}
+    # The leaving question takes a signed link (members.services.churn): it
+    # shows no member data and records an answer for the member it was made for.
+    scoped = {"vouchers/<str:code>/", "join/<str:code>/", "leaving/<str:signed>/"}
     for route, _p in portal:
         if route in scoped:
             continue

@@ -184,6 +184,30 @@ def test_auto_renew_toggle_and_cancel(test_provider, logged_in, plan, store):
     assert sub.cancelled_by == member.user
 
 
+def test_cancel_then_asks_why_without_holding_the_cancel_up(
+    test_provider, logged_in, plan, store
+):
+    from members.models import LeaveAnswer
+    from members.services import leave_occasion_read
+
+    client, member = logged_in
+    sub, _r = subscription_sell(member=member, plan=plan, store=store, receipt_id="T-9")
+
+    response = client.post(reverse("payments:cancel"))
+
+    sub.refresh_from_db()
+    assert sub.status == SubscriptionStatus.CANCELLED  # before any answer
+    question = response.headers["Location"]
+    occasion = leave_occasion_read(question.rstrip("/").rsplit("/", 1)[1])
+    assert (occasion.member_id, occasion.trigger, occasion.key) == (
+        member.pk,
+        "membership_cancelled",
+        f"subscription:{sub.pk}",
+    )
+    client.post(question, {"reason": "price"})
+    assert LeaveAnswer.objects.get().reason.code == "price"
+
+
 def test_cancel_without_a_membership_says_so(test_provider, logged_in):
     client, _member = logged_in
     response = client.post(reverse("payments:cancel"), follow=True)
