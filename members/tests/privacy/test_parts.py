@@ -72,6 +72,7 @@ NOT_EXPORTED = {
     "campaigns.SegmentStaticMember": "a marketer's uploaded list of phones or cards",
     "analytics.MemberRFM": "figures computed from the exported purchases",
     "analytics.MemberMonthActivity": "figures computed from the exported purchases",
+    "analytics.MemberCLV": "figures computed from the exported purchases",
 }
 
 
