@@ -5,7 +5,14 @@ saves them itself. rewards.admin.members extends the member admin with the
 points ledger, the adjustment page and the CSV import.
 """
 
-from members.admin import branding, members, records, staff, webhooks  # noqa: F401
+from members.admin import (  # noqa: F401
+    branding,
+    interests,
+    members,
+    records,
+    staff,
+    webhooks,
+)
 from members.admin.members import MemberAdmin
 
 __all__ = ["MemberAdmin"]
