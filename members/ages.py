@@ -54,7 +54,9 @@ def age_band_label(code: str) -> str:
 
 def age_on(birthday: dt.date, on: dt.date) -> int:
     """Whole years from `birthday` to `on`."""
-    return on.year - birthday.year - ((on.month, on.day) < (birthday.month, birthday.day))
+    return (
+        on.year - birthday.year - ((on.month, on.day) < (birthday.month, birthday.day))
+    )
 
 
 def band_of(birthday: dt.date | None, on: dt.date) -> str:
@@ -63,8 +65,10 @@ def band_of(birthday: dt.date | None, on: dt.date) -> str:
         return UNKNOWN
     age = age_on(birthday, on)
     for band in AGE_BANDS:
-        if band.low is not None and age >= band.low and (
-            band.high is None or age <= band.high
+        if (
+            band.low is not None
+            and age >= band.low
+            and (band.high is None or age <= band.high)
         ):
             return band.code
     return AGE_BANDS[0].code  # born after `on`: a data error, counted as the youngest

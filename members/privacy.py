@@ -134,7 +134,9 @@ def _in_order(parts: dict) -> list:
 def _profile_export(member: Member) -> dict[str, Any]:
     user = member.user
     row = export_row(member)
-    row["picked_interests"] = list(member.picked_interests.values_list("code", flat=True))
+    row["picked_interests"] = list(
+        member.picked_interests.values_list("code", flat=True)
+    )
     return {
         "member": row,
         "login": (

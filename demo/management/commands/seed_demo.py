@@ -36,6 +36,7 @@ from demo.data import (
 )
 from demo.seed_analytics import seed as analytics_demo_seed
 from demo.seed_branding import seed as branding_seed
+from demo.seed_crm import seed as crm_seed
 from demo.seed_delivery import seed as delivery_seed
 from demo.seed_events import seed as events_demo_seed
 from demo.seed_history import HistoryWriting
@@ -130,6 +131,7 @@ class Command(ProgramSeeding, HistoryPlanning, HistoryWriting, BaseCommand):
             segments_demo_seed(command=self)
             campaigns_demo.seed(command=self)
             events_demo_seed(command=self)
+            crm_seed(command=self)  # interests picked, before the recommendations
             demo_recs.seed(command=self)
             demo_feedback.seed(command=self)
             approvals_demo.seed(command=self)
