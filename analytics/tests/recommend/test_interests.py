@@ -127,7 +127,7 @@ def test_interests_beat_the_history_alone_for_newcomers(store):
         # They buy two of the four items of the category they said they like.
         assert row.with_interests > 0.25, row
     # The default evaluation leaves them out (fewer than two baskets).
-    assert recommend_evaluate(cut=CUT, ks=(1,)).members == 20  # the regulars
+    assert recommend_evaluate(cut=CUT, ks=(1,)).members == 0
 
 
 def test_one_basket_keeps_its_item_first_and_interests_follow(store):
