@@ -66,6 +66,9 @@ CASHIER = [
 MARKETER = [
     # members
     "members.view_consentevent",
+    "members.view_interest",  # the interests list members pick from
+    "members.add_interest",
+    "members.change_interest",
     "members.view_member",
     "members.view_partner",
     "members.view_store",
