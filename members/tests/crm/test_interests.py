@@ -111,9 +111,7 @@ def test_free_text_matches_codes_and_names_in_any_language(listed):
 def test_export_lists_and_erasure_clears_the_picks(admin_user, listed):
     member = MemberFactory()
     member_interests_set(member=member, interests=[listed["coffee"]])
-    assert member_data_export(member=member)["member"]["picked_interests"] == [
-        "coffee"
-    ]
+    assert member_data_export(member=member)["member"]["picked_interests"] == ["coffee"]
     member_anonymize(
         member=member, actor=StaffActor(user=admin_user), source=ErasureSource.ADMIN
     )
