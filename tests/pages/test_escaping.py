@@ -58,6 +58,7 @@ TRANSLATED_BASE = {
     f"{model}.{field}": "a translated field's base column, never shown"
     for model, fields in {
         "rewards.Reward": ("name", "description"),
+        "members.Interest": ("name",),
         "rewards.Category": ("name",),
         "rewards.EarningRule": ("name",),
         "rewards.MembershipPlan": ("name", "description"),
@@ -88,6 +89,10 @@ HOSTILE = {
     "members.Member.first_name",
     "members.Member.last_name",
     "members.ApiToken.name",
+    # The interests list staff keep (codes and categories typed too).
+    "members.Interest.code",
+    "members.Interest.purchase_categories",
+    *_translated("members.Interest", "name"),
     "members.WebhookEndpoint.description",
     # What a webhook receiver answered, and the error text of a failed call.
     "members.WebhookAttempt.response_excerpt",
