@@ -116,3 +116,19 @@ def test_export_lists_and_erasure_clears_the_picks(admin_user, listed):
         member=member, actor=StaffActor(user=admin_user), source=ErasureSource.ADMIN
     )
     assert not member.picked_interests.exists()
+
+
+def test_staff_pick_interests_in_the_member_admin(admin_client, member, listed):
+    from members.tests.admin.test_admin import _member_change_data
+
+    url = reverse("admin:members_member_change", args=[member.pk])
+    page = admin_client.get(url)
+    assert 'name="picked_interests"' in page.content.decode()
+    response = admin_client.post(
+        url,
+        _member_change_data(
+            member, timezone=member.timezone, picked_interests=[listed["tea"].pk]
+        ),
+    )
+    assert response.status_code == 302
+    assert list(member.picked_interests.all()) == [listed["tea"]]
