@@ -156,7 +156,7 @@ INTERESTS = {
     "pastry": ["bakery"],
     "bread": ["bread"],
     "healthy": ["grocery", "dairy"],
-    "sweets": ["snacks", "bakery"],
+    "desserts": ["snacks", "bakery"],
     "breakfast": ["bakery", "dairy", "bread"],
     "discounts": [],
 }

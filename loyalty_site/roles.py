@@ -70,6 +70,9 @@ MARKETER = [
     "members.view_leavereason",
     "members.add_leavereason",
     "members.change_leavereason",
+    "members.view_interest",  # the interests list members pick from
+    "members.add_interest",
+    "members.change_interest",
     "members.view_member",
     "members.view_partner",
     "members.view_store",

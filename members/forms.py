@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from members.errors import ServiceError
-from members.models import Channel, Gender, Member, User
+from members.models import Channel, Gender, Interest, Member, User
 
 MAX_INTERESTS = 20
 MAX_INTEREST_LENGTH = 50
@@ -160,11 +160,18 @@ class ProfileForm(ServiceErrorFormMixin, forms.Form):
     gender = forms.ChoiceField(
         label=_("Gender"), choices=Gender.choices, required=False
     )
-    interests = InterestsField(
+    picked_interests = forms.ModelMultipleChoiceField(
         label=_("Interests"),
+        queryset=Interest.objects.active(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_("Pick what you like: our offers and suggestions follow it."),
+    )
+    interests = InterestsField(
+        label=_("Other interests"),
         required=False,
         max_length=1200,
-        help_text=_("Separate them with commas, e.g. coffee, books, running."),
+        help_text=_("Separate them with commas, e.g. books, running."),
     )
     language = forms.ChoiceField(
         label=_("Preferred language"),
@@ -188,6 +195,7 @@ class ProfileForm(ServiceErrorFormMixin, forms.Form):
             "email": member.email or "",
             "birthday": member.birthday,
             "gender": member.gender,
+            "picked_interests": list(member.picked_interests.active()),
             "interests": interests,
             "language": member.language,
         }

@@ -141,8 +141,12 @@ def _in_order(parts: dict) -> list:
 
 def _profile_export(member: Member) -> dict[str, Any]:
     user = member.user
+    row = export_row(member)
+    row["picked_interests"] = list(
+        member.picked_interests.values_list("code", flat=True)
+    )
     return {
-        "member": export_row(member),
+        "member": row,
         "login": (
             {
                 "username": user.username,
@@ -307,6 +311,7 @@ def member_anonymize(
                 "search_text",
             ]
         )
+        locked.picked_interests.clear()
         OneTimeCode.objects.filter(member=locked).delete()
         for part in _in_order(_erasure_parts):
             part.erase(locked)

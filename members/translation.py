@@ -1,10 +1,10 @@
 """Staff-written texts of members' models that customers read, in every
 language (django-modeltranslation; see rewards/translation.py): partners'
-descriptions and the leaving reasons."""
+descriptions, the leaving reasons and the interests members pick from."""
 
 from modeltranslation.translator import TranslationOptions, register
 
-from members.models import LeaveReason, Partner
+from members.models import Interest, LeaveReason, Partner
 
 
 @register(Partner)
@@ -14,4 +14,9 @@ class PartnerTranslation(TranslationOptions):
 
 @register(LeaveReason)
 class LeaveReasonTranslation(TranslationOptions):
+    fields = ("name",)
+
+
+@register(Interest)
+class InterestTranslation(TranslationOptions):
     fields = ("name",)

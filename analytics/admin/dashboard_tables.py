@@ -11,6 +11,7 @@ from analytics.selectors.campaign_returns import campaign_returns
 from analytics.selectors.churn_asked import ASKED_COLUMNS, churn_asked_reasons
 from analytics.selectors.churn_reasons import TOPIC_COLUMNS, churn_complaint_topics
 from analytics.selectors.cohorts import cohort_matrix
+from analytics.selectors.demographics import demographic_cohorts, demographic_kpis
 from analytics.selectors.kpis import (
     OVERVIEW_KPIS,
     PROGRAM_KPIS,
@@ -202,6 +203,8 @@ COLUMN_FORMATS = {
     "use_rate": "percent",
     "share": "percent",
     "points_worth": "money",
+    "active_share": "percent",
+    "sales_per_active": "money",
     "reward_rate": "percent",
 }
 
@@ -222,6 +225,35 @@ def cohort_table(matrix) -> tuple[list[str], list[list]]:
             + [_fmt(c["pct"]) for c in r["cells"]]
             + [""] * (len(matrix["offsets"]) - len(r["cells"]))
         )
+    return headers, rows
+
+
+DEMOGRAPHIC_COLUMNS = [
+    ("label", _("Group")),
+    ("members", _("Members")),
+    ("new", _("New members")),
+    ("active", _("Active members")),
+    ("active_share", _("Active share")),
+    ("purchases", _("Purchases")),
+    ("sales", _("Sales")),
+    ("sales_per_active", _("Sales per active member")),
+]
+# CSV name -> grouping (analytics.selectors.demographics)
+DEMOGRAPHIC_TABLES = {"age_bands": "age_band", "genders": "gender"}
+DEMOGRAPHIC_COHORT_TABLES = {
+    "cohorts_age_bands": "age_band",
+    "cohorts_genders": "gender",
+}
+
+
+def demographic_cohort_table(matrix) -> tuple[list[str], list[list]]:
+    headers = [gettext("Group"), gettext("Members")] + [
+        gettext("Month %(n)s") % {"n": o} for o in matrix["offsets"]
+    ]
+    rows = [
+        [r["label"], r["members"]] + [_fmt(c["pct"]) for c in r["cells"]]
+        for r in matrix["rows"]
+    ]
     return headers, rows
 
 
@@ -253,6 +285,14 @@ def export_table(name: str, period, store_id, *, segment: str | None = None):
         )
     if name == "cohorts":
         return cohort_table(cohort_matrix(last=period.last, store_id=store_id))
+    if name in DEMOGRAPHIC_TABLES:
+        rows = demographic_kpis(period, store_id, DEMOGRAPHIC_TABLES[name])
+        return _dict_table(rows, DEMOGRAPHIC_COLUMNS)
+    if name in DEMOGRAPHIC_COHORT_TABLES:
+        matrix = demographic_cohorts(
+            last=period.last, by=DEMOGRAPHIC_COHORT_TABLES[name], store_id=store_id
+        )
+        return demographic_cohort_table(matrix)
     if name == "churn_reasons":
         return _dict_table(
             churn_complaint_topics(period, store_id, segment), TOPIC_COLUMNS

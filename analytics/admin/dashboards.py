@@ -4,7 +4,7 @@ analytics.selectors; the member figures of a period are kept for the next
 visitor (analytics.services.period_stats).
 
 URLs (admin namespace): analytics_overview, analytics_program,
-analytics_cohorts, analytics_churn, analytics_export (…/export/<table>/ with the page's query)."""
+analytics_cohorts, analytics_demographics, analytics_churn, analytics_export (…/export/<table>/ with the page's query)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ from django.utils.translation import gettext
 from analytics.admin.charts import ChartUnit, chart_spec
 from analytics.admin.dashboard_tables import (
     CAMPAIGN_COLUMNS,
+    DEMOGRAPHIC_COHORT_TABLES,
+    DEMOGRAPHIC_COLUMNS,
+    DEMOGRAPHIC_TABLES,
     POINTS_COLUMNS,
     REWARD_RATE_GROUPS,
     STORE_COLUMNS,
@@ -47,6 +50,11 @@ from analytics.selectors.churn_reasons import (
     definition_text,
 )
 from analytics.selectors.cohorts import cohort_matrix
+from analytics.selectors.demographics import (
+    GROUPINGS,
+    demographic_cohorts,
+    demographic_kpis,
+)
 from analytics.selectors.kpis import OVERVIEW_KPIS, PROGRAM_KPIS, kpis
 from analytics.selectors.periods import day_bounds, period_from_params
 from analytics.selectors.tables import (
@@ -87,6 +95,11 @@ def analytics_urls(site) -> list:
             "analytics/dashboard/cohorts/",
             site.admin_view(cohorts_view),
             name="analytics_cohorts",
+        ),
+        path(
+            "analytics/dashboard/age-gender/",
+            site.admin_view(demographics_view),
+            name="analytics_demographics",
         ),
         path(
             "analytics/dashboard/churn/",
@@ -144,6 +157,8 @@ def _context(request, title: str, page: str):
                     "cohorts",
                     "churn_reasons",
                     "definitions",
+                    *DEMOGRAPHIC_TABLES,
+                    *DEMOGRAPHIC_COHORT_TABLES,
                     *REWARD_RATE_GROUPS,
                 )
             },
@@ -162,6 +177,11 @@ def _context(request, title: str, page: str):
                     "cohorts",
                     gettext("Cohorts"),
                     reverse("admin:analytics_cohorts") + "?" + qs,
+                ),
+                (
+                    "demographics",
+                    gettext("Age and gender"),
+                    reverse("admin:analytics_demographics") + "?" + qs,
                 ),
                 (
                     "churn",
@@ -359,6 +379,60 @@ def cohorts_view(request):
         },
     )
     return TemplateResponse(request, "admin/analytics/cohorts.html", context)
+
+
+def demographics_view(request):
+    """The KPIs and the cohort retention by age band and by gender (tables,
+    a chart of active members and sales per member by band, CSVs)."""
+    period, store_id, context = _context(
+        request, gettext("Analytics: age and gender"), "demographics"
+    )
+    tables = {by: demographic_kpis(period, store_id, by) for by in GROUPINGS}
+    cohorts = {
+        by: demographic_cohorts(last=period.last, by=by, store_id=store_id)
+        for by in GROUPINGS
+    }
+    bands = tables["age_band"]
+    context.update(
+        tables=tables,
+        cohort_tables=[
+            (name, cohorts[by], context["csv"][name])
+            for name, by in DEMOGRAPHIC_COHORT_TABLES.items()
+        ],
+        headers=[str(label) for _k, label in DEMOGRAPHIC_COLUMNS],
+        keys=page_columns(DEMOGRAPHIC_COLUMNS),
+        charts={
+            "bands": chart_spec(
+                kind="bar",
+                labels=[r["label"] for r in bands],
+                datasets=[
+                    (gettext("Members"), [r["members"] for r in bands]),
+                    (gettext("Active members"), [r["active"] for r in bands]),
+                ],
+                unit=ChartUnit.COUNT,
+            ),
+            "retention": chart_spec(
+                kind="line",
+                labels=[
+                    gettext("Month %(n)s") % {"n": o}
+                    for o in cohorts["age_band"]["offsets"]
+                ],
+                datasets=[
+                    (
+                        row["label"],
+                        [
+                            float(c["pct"]) if c["pct"] is not None else None
+                            for c in row["cells"]
+                        ],
+                    )
+                    for row in cohorts["age_band"]["rows"]
+                    if row["members"]
+                ],
+                unit=ChartUnit.PERCENT,
+            ),
+        },
+    )
+    return TemplateResponse(request, "admin/analytics/demographics.html", context)
 
 
 def churn_view(request):

@@ -46,14 +46,14 @@ def cohort_matrix(
                     "offset": offset,
                     "active": active,
                     "pct": pct,
-                    "shade": _shade(pct),
+                    "shade": heat_shade(pct),
                 }
             )
         rows.append({"cohort": cohort, "members": size, "cells": values})
     return {"rows": rows, "offsets": list(range(months))}
 
 
-def _shade(pct: Decimal | None) -> int:
+def heat_shade(pct: Decimal | None) -> int:
     """A CSS class step 0..10 for a heat-map cell (no inline styles: CSP)."""
     if pct is None:
         return 0

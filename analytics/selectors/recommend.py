@@ -14,7 +14,10 @@ baskets holding both, p the baskets holding each item, P(c) the baskets of
 all items of category c, a(c) = the share of the member's baskets with
 category c (the affinity is spread over the category's items by popularity).
 Weights: W_CAT = W_OWN = 1, W_POP = 0.05, picked on planted test data. Items in at least ALWAYS_SHARE of their baskets are
-left out: they buy them anyway. Evaluation: `analytics.selectors.recommend_eval`.
+left out: they buy them anyway. A member with a thin history (under three
+baskets) also gets their stated interests weighed in
+(`analytics.selectors.recommend_interests`). Evaluation:
+`analytics.selectors.recommend_eval`.
 """
 
 from __future__ import annotations
@@ -32,6 +35,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from analytics.models import CoPurchase, ItemStat, RewardCategory
+from analytics.selectors.recommend_interests import (
+    THIN_BASKETS,
+    interest_weight,
+    member_interest_categories,
+)
 from rewards.models import PointsAccount, Purchase, PurchaseLine
 from rewards.selectors.catalog import category_name, reward_list_available
 
@@ -76,6 +84,13 @@ class MemberHistory:
     items: dict[str, int] = field(default_factory=dict)
     categories: dict[str, int] = field(default_factory=dict)
     info: dict[str, ItemInfo] = field(default_factory=dict)
+    # The purchase categories of the member's stated interests, loaded only
+    # for a thin history (analytics.selectors.recommend_interests).
+    interests: frozenset[str] = frozenset()
+
+    @property
+    def interest_weight(self) -> float:
+        return interest_weight(self.baskets, self.interests)
 
     def always_bought(self) -> set[str]:
         if self.baskets < ALWAYS_MIN_BASKETS:
@@ -152,12 +167,18 @@ def member_histories(
 
 
 def member_history(*, member_id: int, now: dt.datetime | None = None) -> MemberHistory:
-    """One member's last HISTORY_DAYS of purchases (three queries)."""
+    """One member's last HISTORY_DAYS of purchases (three queries), and their
+    stated interests when that history is thin (one more)."""
     now = now or timezone.now()
     since = now - dt.timedelta(days=HISTORY_DAYS)
-    return member_histories(member_ids=[member_id], since=since).get(
+    history = member_histories(member_ids=[member_id], since=since).get(
         member_id, MemberHistory()
     )
+    if history.baskets < THIN_BASKETS:
+        history.interests = member_interest_categories([member_id]).get(
+            member_id, frozenset()
+        )
+    return history
 
 
 # --- the co-purchase tables -----------------------------------------------------------
@@ -248,9 +269,11 @@ def rank_items(
     n: int,
     category_names: dict[str, str] | None = None,
 ) -> list[Recommendation]:
-    """The member's top `n` items by the score in the module docstring;
+    """The member's top `n` items by the score in the module docstring (plus
+    the stated interests for a thin history, recommend_interests);
     `category_names` (rewards.selectors.category_names) names the categories."""
-    if not history.baskets:
+    blend = history.interest_weight
+    if not history.baskets and not blend:
         return []
     always = history.always_bought()
     scores: dict[str, float] = defaultdict(float)
@@ -271,6 +294,9 @@ def rank_items(
     candidates = set(scores)
     for category in history.favourite_categories():
         candidates.update(model.by_category.get(category, ()))
+    if blend:
+        for category in history.interests:
+            candidates.update(model.by_category.get(category, ()))
     candidates.update(history.items)
     candidates -= always
     ranked = []
@@ -278,19 +304,23 @@ def rank_items(
         info = model.stats.get(sku) or history.info.get(sku)
         if info is None:
             continue
-        own = history.items.get(sku, 0) / history.baskets
+        own = history.items.get(sku, 0) / history.baskets if history.baskets else 0.0
         affinity = history.affinity(info.category)
         co = scores.get(sku, 0.0)
         popularity = (model.stats[sku].baskets if sku in model.stats else 0) / max(
             model.max_baskets, 1
         )
         category = W_CAT * affinity * model.category_share(sku)
-        score = co + category + W_OWN * own + W_POP * popularity
-        ranked.append((score, sku, info, co, own, category))
+        if blend and info.category in history.interests:
+            interest = blend * model.category_share(sku)
+        else:
+            interest = 0.0
+        score = co + category + interest + W_OWN * own + W_POP * popularity
+        ranked.append((score, sku, info, co, own, category, interest))
     ranked.sort(key=lambda row: (-row[0], row[1]))
     out = []
     names = category_names or {}
-    for score, sku, info, co, own, category in ranked[:n]:
+    for score, sku, info, co, own, category, interest in ranked[:n]:
         out.append(
             Recommendation(
                 sku=sku,
@@ -298,7 +328,12 @@ def rank_items(
                 category=info.category,
                 score=round(score, 4),
                 reason=_reason(
-                    history, model, sku, co, own, category, best_source, names
+                    history,
+                    model,
+                    sku,
+                    (co, own, category, interest),
+                    best_source,
+                    names,
                 ),
                 category_name=category_name(info.category, names),
             )
@@ -306,9 +341,12 @@ def rank_items(
     return out
 
 
-def _reason(history, model, sku, co, own, category, best_source, names) -> str:
-    parts = [(co, "co"), (W_OWN * own, "own"), (category, "cat")]
-    top = max(parts)[1]
+def _reason(history, model, sku, parts, best_source, names) -> str:
+    co, own, category, interest = parts
+    ranked = [(co, "co"), (W_OWN * own, "own"), (category, "cat"), (interest, "int")]
+    top = max(ranked)[1]
+    if top == "int":
+        return _("Matches your interests")
     if top == "co" and sku in best_source:
         other = best_source[sku][1]
         info = model.stats.get(other) or history.info.get(other)
@@ -340,7 +378,10 @@ def _model_for(history: MemberHistory) -> ItemModel:
     # The top items of every category the member buys from, with the
     # category's total (a window over the whole category, before the cut-off).
     top_rows = (
-        ItemStat.objects.filter(category__in=[c for c in history.categories if c])
+        ItemStat.objects.filter(
+            category__in=[c for c in history.categories if c]
+            + (sorted(history.interests) if history.interest_weight else [])
+        )
         .annotate(
             rank=Window(
                 RowNumber(),
@@ -377,8 +418,9 @@ def _model_for(history: MemberHistory) -> ItemModel:
 def rank_items_for_history(
     history: MemberHistory, *, n: int, category_names: dict[str, str] | None = None
 ) -> list[Recommendation]:
-    """`rank_items` against the tables (four queries; none without a history)."""
-    if not history.baskets:
+    """`rank_items` against the tables (four queries; none without a history
+    or stated interests)."""
+    if not history.baskets and not history.interest_weight:
         return []
     return rank_items(history, _model_for(history), n=n, category_names=category_names)
 
@@ -386,7 +428,8 @@ def rank_items_for_history(
 def recommendations_for(member, n: int = 3) -> list[Recommendation]:
     """The member's top `n` items to suggest (in campaign templates, on the
     portal). Seven queries whatever the history: three for the member's
-    history, four for the slices of the co-purchase tables."""
+    history, four for the slices of the co-purchase tables; one more for the
+    stated interests when the history is thin."""
     return rank_items_for_history(member_history(member_id=member.pk), n=n)
 
 

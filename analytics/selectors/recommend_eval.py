@@ -6,14 +6,21 @@ days after it. A member counts as a hit at k when they bought at least one of
 their top-k recommended items after the cut. The baseline recommends the k
 most popular items (by baskets before the cut), leaving out the same
 always-bought items ours leaves out. Members with fewer than `min_baskets`
-baskets before the cut or none after it are not evaluated.
+baskets before the cut or none after it are not evaluated (with
+`min_baskets=0`, members who bought only after the cut are evaluated too).
+
+Ours is scored twice: on the history alone (the method before interests) and
+with the member's stated interests weighed in for a thin history (under
+THIN_BASKETS baskets; recommend_interests). The interests are the ones picked
+now: the demo and most shops do not date them. The members with a thin
+history are also reported on their own (`thin_rows`), where the two differ.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from analytics.selectors.recommend import (
     HISTORY_DAYS,
@@ -21,11 +28,16 @@ from analytics.selectors.recommend import (
     TOP_PER_CATEGORY,
     ItemInfo,
     ItemModel,
+    MemberHistory,
     copurchase_pairs,
     item_stats_query,
     member_histories,
     purchase_lines,
     rank_items,
+)
+from analytics.selectors.recommend_interests import (
+    THIN_BASKETS,
+    member_interest_categories,
 )
 
 
@@ -34,6 +46,7 @@ class EvalRow:
     k: int
     ours: float
     baseline: float
+    with_interests: float | None = None
 
     @property
     def lift(self) -> float | None:
@@ -46,6 +59,8 @@ class EvalResult:
     horizon_days: int
     members: int
     rows: list[EvalRow]
+    thin_members: int = 0
+    thin_rows: list[EvalRow] = field(default_factory=list)
 
 
 def item_model_build(*, since: dt.datetime, until: dt.datetime) -> ItemModel:
@@ -85,7 +100,8 @@ def recommend_evaluate(
     horizon_days: int = 60,
     min_baskets: int = 2,
 ) -> EvalResult:
-    """Hit rate at each k for our recommender and the most-popular baseline."""
+    """Hit rate at each k for our recommender (on the history alone, and with
+    the stated interests for a thin history) and the most-popular baseline."""
     since = cut - dt.timedelta(days=history_days)
     model = item_model_build(since=since, until=cut)
     histories = member_histories(since=since, until=cut)
@@ -98,29 +114,69 @@ def recommend_evaluate(
         for info in sorted(model.stats.values(), key=lambda i: (-i.baskets, i.sku))
     ]
     top_k = max(ks)
-    hits_ours = dict.fromkeys(ks, 0)
-    hits_base = dict.fromkeys(ks, 0)
-    evaluated = 0
-    for member_id, history in histories.items():
+    interests = member_interest_categories()
+    every, thin = _Hits(ks), _Hits(ks)
+    candidates = set(histories)
+    if min_baskets <= 0:
+        candidates |= set(future)
+    for member_id in sorted(candidates):
+        history = histories.get(member_id, MemberHistory())
         bought = future.get(member_id)
         if not bought or history.baskets < min_baskets:
             continue
-        evaluated += 1
-        ours = [r.sku for r in rank_items(history, model, n=top_k)]
+        plain = replace(history, interests=frozenset())
+        ours = [r.sku for r in rank_items(plain, model, n=top_k)]
+        stated = replace(history, interests=interests.get(member_id, frozenset()))
+        mixed = (
+            [r.sku for r in rank_items(stated, model, n=top_k)]
+            if stated.interest_weight
+            else ours
+        )
         always = history.always_bought()
         base = [sku for sku in popular if sku not in always][:top_k]
-        for k in ks:
-            hits_ours[k] += bool(set(ours[:k]) & bought)
-            hits_base[k] += bool(set(base[:k]) & bought)
-    rows = [
-        EvalRow(
-            k=k,
-            ours=hits_ours[k] / evaluated if evaluated else 0.0,
-            baseline=hits_base[k] / evaluated if evaluated else 0.0,
-        )
-        for k in ks
-    ]
-    return EvalResult(cut=cut, horizon_days=horizon_days, members=evaluated, rows=rows)
+        every.add(bought, ours, mixed, base)
+        if history.baskets < THIN_BASKETS:
+            thin.add(bought, ours, mixed, base)
+    return EvalResult(
+        cut=cut,
+        horizon_days=horizon_days,
+        members=every.members,
+        rows=every.rows(),
+        thin_members=thin.members,
+        thin_rows=thin.rows(),
+    )
+
+
+class _Hits:
+    """Hit counts at each k of the three lists, over the members added."""
+
+    def __init__(self, ks: tuple[int, ...]) -> None:
+        self.ks = ks
+        self.members = 0
+        self.hits = {name: dict.fromkeys(ks, 0) for name in ("ours", "mixed", "base")}
+
+    def add(self, bought: set[str], ours: list, mixed: list, base: list) -> None:
+        self.members += 1
+        for k in self.ks:
+            self.hits["ours"][k] += bool(set(ours[:k]) & bought)
+            self.hits["mixed"][k] += bool(set(mixed[:k]) & bought)
+            self.hits["base"][k] += bool(set(base[:k]) & bought)
+
+    def rows(self) -> list[EvalRow]:
+        n = self.members
+
+        def rate(name: str, k: int) -> float:
+            return self.hits[name][k] / n if n else 0.0
+
+        return [
+            EvalRow(
+                k=k,
+                ours=rate("ours", k),
+                baseline=rate("base", k),
+                with_interests=rate("mixed", k),
+            )
+            for k in self.ks
+        ]
 
 
 def evaluation_table(result: EvalResult) -> str:
@@ -128,9 +184,24 @@ def evaluation_table(result: EvalResult) -> str:
     lines = [
         f"Cut {result.cut:%Y-%m-%d}, {result.horizon_days} days after it; "
         f"{result.members} members evaluated.",
-        f"{'k':>3}  {'ours':>8}  {'most popular':>12}  {'lift':>6}",
+        *_rows_table(result.rows),
+        "",
+        f"Thin histories (under {THIN_BASKETS} baskets before the cut): "
+        f"{result.thin_members} members.",
+        *_rows_table(result.thin_rows),
     ]
-    for row in result.rows:
-        lift = f"{row.lift:.2f}x" if row.lift is not None else "-"
-        lines.append(f"{row.k:>3}  {row.ours:>8.3f}  {row.baseline:>12.3f}  {lift:>6}")
     return "\n".join(lines)
+
+
+def _rows_table(rows: list[EvalRow]) -> list[str]:
+    lines = [
+        f"{'k':>3}  {'ours':>8}  {'+interests':>10}  {'most popular':>12}  {'lift':>6}"
+    ]
+    for row in rows:
+        lift = f"{row.lift:.2f}x" if row.lift is not None else "-"
+        mixed = row.with_interests if row.with_interests is not None else row.ours
+        lines.append(
+            f"{row.k:>3}  {row.ours:>8.3f}  {mixed:>10.3f}  "
+            f"{row.baseline:>12.3f}  {lift:>6}"
+        )
+    return lines

@@ -46,6 +46,7 @@ from campaigns.segments.conditions import (
     SegmentContext,
     register_condition,
 )
+from campaigns.segments.crm_conditions import conditions_register_crm
 from campaigns.segments.selectors import category_choices
 from members.formatting import month_name
 from members.models import Channel, Gender, Store
@@ -422,6 +423,7 @@ def conditions_register_builtin() -> None:
             Op("all", _("include all of"), "texts"),
         ),
     )
+    conditions_register_crm()  # age band, interests picked
     register_condition(
         "language",
         _("Language"),

@@ -53,6 +53,9 @@ enrolled           before / after (date) enrolled_at, local days (TIME_ZONE),
                    between ([from, to])  both ends included
 =================  ====================  ===========================================
 
+The age band and picked-interests conditions (``age_band``, ``interest``) are
+in campaigns.segments.crm_conditions, with their table.
+
 Purchase fields (purchase_count, spend, bought_*) take an optional period:
 ``"days": N`` (the last N days) or ``"from"``/``"to"`` ISO dates (local days,
 both included); without one, all time. "A purchase" is a receipt not fully

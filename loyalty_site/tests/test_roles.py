@@ -59,6 +59,11 @@ GRANT_CODE = re.compile(
 
 # Rights given in ROLES after the history ended, per role: a fresh migrate of the
 # history lacks exactly these (the sync after it adds them).
+INTEREST_RIGHTS = {
+    "members.view_interest",
+    "members.add_interest",
+    "members.change_interest",
+}
 PROMO_CODE_RIGHTS = {
     "rewards.view_promocode",
     "rewards.add_promocode",
@@ -94,11 +99,12 @@ ADDED_SINCE_HISTORY = {
         "rewards.add_category",
         "rewards.change_category",
         *PROMO_CODE_RIGHTS,
+        *INTEREST_RIGHTS,
         "rewards.view_payment",
         "rewards.change_payment",
         "rewards.view_paymentcallback",
     },
-    "Marketer": PROMO_CODE_RIGHTS | LEAVE_REASON_RIGHTS,
+    "Marketer": PROMO_CODE_RIGHTS | LEAVE_REASON_RIGHTS | INTEREST_RIGHTS,
 }
 # Roles that only the map has made (no migration of the history built them).
 ROLES_SINCE_HISTORY = {"Partner"}

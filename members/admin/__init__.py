@@ -8,6 +8,7 @@ points ledger, the adjustment page and the CSV import.
 from members.admin import (  # noqa: F401
     branding,
     churn,
+    interests,
     members,
     records,
     staff,

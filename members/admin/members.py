@@ -156,6 +156,7 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
                     "gender",
                     "language",
                     "timezone",
+                    "picked_interests",
                     "interests",
                     "home_store",
                 )
@@ -203,6 +204,11 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
     def balance(self, obj: Member) -> str | None:
         account = getattr(obj, "account", None)
         return number_format(account.balance) if account else None
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "picked_interests":
+            kwargs["widget"] = forms.CheckboxSelectMultiple
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
         return (

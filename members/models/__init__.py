@@ -11,6 +11,7 @@ from members.models.audit import (  # noqa: F401
 from members.models.branding import Branding  # noqa: F401
 from members.models.churn import LeaveAnswer, LeaveReason, LeaveTrigger  # noqa: F401
 from members.models.codes import ApiToken, OneTimeCode  # noqa: F401
+from members.models.interests import Interest, InterestQuerySet  # noqa: F401
 from members.models.members import (  # noqa: F401
     Channel,
     ConsentEvent,

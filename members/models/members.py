@@ -78,7 +78,15 @@ class Member(models.Model):
     gender = models.CharField(
         _("gender"), max_length=1, choices=Gender.choices, blank=True, default=""
     )
-    interests = models.JSONField(_("interests"), default=list, blank=True)
+    # Free text from before the interests list (members.Interest); what did
+    # not match an interest of the list stays here.
+    interests = models.JSONField(_("other interests"), default=list, blank=True)
+    picked_interests = models.ManyToManyField(
+        "members.Interest",
+        verbose_name=_("interests"),
+        blank=True,
+        related_name="members",
+    )
     language = models.CharField(
         _("preferred language"), max_length=8, choices=settings.LANGUAGES, default="uk"
     )

@@ -41,6 +41,11 @@ from members.services.enrolment_bulk import (  # noqa: F401
     EnrollOutcome,
     members_enroll_many,
 )
+from members.services.interests import (  # noqa: F401
+    interest_save,
+    interests_match_text,
+    member_interests_set,
+)
 from members.services.signup import (  # noqa: F401
     OTP_MAX_ATTEMPTS,
     OTP_MAX_PER_HOUR,

@@ -29,6 +29,7 @@ from members.services.hooks import (
     member_created_run,
     profile_run,
 )
+from members.services.interests import member_interests_set
 from members.services.webhooks import member_enrolled_event_record
 
 PROFILE_FIELDS = (
@@ -37,6 +38,7 @@ PROFILE_FIELDS = (
     "birthday",
     "gender",
     "interests",
+    "picked_interests",
     "language",
     "home_store",
     "preferred_channel",
@@ -331,12 +333,16 @@ def member_update_profile(*, member: Member, **fields) -> Member:
             if taken.exclude(pk=user.pk).exists():
                 raise InvalidInput(_("Another account uses this email."), field="email")
         fields["email"] = email
+    picked = fields.pop("picked_interests", None)
     if fields.get("birthday") and fields["birthday"] != member.birthday:
         # A birthday entered (or changed) now earns no birthday bonus for 30 days.
         fields["birthday_set_at"] = timezone.now()
     for name, value in fields.items():
         setattr(member, name, value)
-    member.save(update_fields=list(fields))
+    if fields:
+        member.save(update_fields=list(fields))
+    if picked is not None:
+        member_interests_set(member=member, interests=picked)
     profile_run(member=member)
     if user is not None and "email" in fields and user.email != fields["email"]:
         # Staff log in with a username of their own; only customer logins are emails.

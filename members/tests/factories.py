@@ -57,3 +57,20 @@ class PartnerFactory(DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Partner {n}")
     contact_email = factory.Sequence(lambda n: f"partner{n}@example.com")
+
+
+class InterestFactory(DjangoModelFactory):
+    """An interest of the staff's list (names in every language)."""
+
+    class Meta:
+        model = "members.Interest"
+
+    code = factory.Sequence(lambda n: f"interest-{n}")
+    name = factory.Sequence(lambda n: f"Interest {n}")
+    name_uk = factory.LazyAttribute(lambda o: o.name)
+    name_ru = factory.LazyAttribute(lambda o: o.name)
+    name_ro = factory.LazyAttribute(lambda o: o.name)
+    name_en = factory.LazyAttribute(lambda o: o.name)
+    active = True
+    order = 0
+    purchase_categories = ""

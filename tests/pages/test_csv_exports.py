@@ -150,6 +150,7 @@ def _analytics_tables(admin_user) -> list[tuple[str, tuple]]:
             "admin:analytics_overview",
             "admin:analytics_program",
             "admin:analytics_cohorts",
+            "admin:analytics_demographics",
             "admin:analytics_churn",
         )
     ]

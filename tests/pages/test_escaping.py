@@ -59,6 +59,7 @@ TRANSLATED_BASE = {
     for model, fields in {
         "members.Partner": ("description",),
         "rewards.Reward": ("name", "description"),
+        "members.Interest": ("name",),
         "rewards.Category": ("name",),
         "rewards.EarningRule": ("name",),
         "rewards.MembershipPlan": ("name", "description"),
@@ -91,6 +92,10 @@ HOSTILE = {
     "members.Member.first_name",
     "members.Member.last_name",
     "members.ApiToken.name",
+    # The interests list staff keep (codes and categories typed too).
+    "members.Interest.code",
+    "members.Interest.purchase_categories",
+    *_translated("members.Interest", "name"),
     "members.WebhookEndpoint.description",
     *_translated("members.LeaveReason", "name"),
     "members.LeaveAnswer.text",  # a member's own words ("Other")

@@ -30,7 +30,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--k", default="1,3,5,10", help="comma-separated list, default 1,3,5,10"
         )
-        parser.add_argument("--min-baskets", type=int, default=2)
+        parser.add_argument(
+            "--min-baskets",
+            type=int,
+            default=2,
+            help="baskets before the cut to be evaluated, default 2 (0: all)",
+        )
 
     def handle(self, *args, cut, horizon, history, k, min_baskets, **options):
         from rewards.models import Purchase

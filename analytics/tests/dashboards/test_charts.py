@@ -14,6 +14,7 @@ PAGES = [
     "admin:analytics_overview",
     "admin:analytics_program",
     "admin:analytics_cohorts",
+    "admin:analytics_demographics",
     "admin:analytics_churn",
 ]
 

@@ -19,10 +19,12 @@ PAGES = [
     "admin:analytics_overview",
     "admin:analytics_program",
     "admin:analytics_cohorts",
+    "admin:analytics_demographics",
 ]
 TABLES = [
     "overview", "program", "metrics", "stores", "daily", "points", "vouchers",
     "tiers", "cohorts", "definitions", "rate_months", "rate_stores", "rate_tiers",
+    "age_bands", "genders", "cohorts_age_bands", "cohorts_genders",
 ]  # fmt: skip
 
 
@@ -32,6 +34,8 @@ MAX_QUERIES = {
     "admin:analytics_overview": 30,
     "admin:analytics_program": 22,
     "admin:analytics_cohorts": 22,
+    # Read live: 4 queries per grouping for the KPIs, 2 per grouping for cohorts.
+    "admin:analytics_demographics": 30,
 }
 # The overview and metrics tables: 15 + the five feedback queries.
 MAX_CSV_QUERIES = 20

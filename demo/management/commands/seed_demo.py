@@ -39,6 +39,7 @@ from demo.data import (
 from demo.seed_analytics import seed as analytics_demo_seed
 from demo.seed_branding import seed as branding_seed
 from demo.seed_clv import seed as clv_demo_seed
+from demo.seed_crm import seed as crm_seed
 from demo.seed_delivery import seed as delivery_seed
 from demo.seed_events import seed as events_demo_seed
 from demo.seed_history import HistoryWriting
@@ -135,6 +136,7 @@ class Command(ProgramSeeding, HistoryPlanning, HistoryWriting, BaseCommand):
             segments_demo_seed(command=self)
             campaigns_demo.seed(command=self)
             events_demo_seed(command=self)
+            crm_seed(command=self)  # interests picked, before the recommendations
             demo_recs.seed(command=self)
             demo_feedback.seed(command=self)
             churn_demo.seed(command=self)
