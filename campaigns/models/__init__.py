@@ -35,6 +35,13 @@ from campaigns.models.feedback import (
     SurveyInvitation,
     SurveyKind,
     SurveyResponse,
+    SurveyTrigger,
+)
+from campaigns.models.survey_questions import (
+    QuestionKind,
+    SurveyAnswer,
+    SurveyChoice,
+    SurveyQuestion,
 )
 from campaigns.models.messages import Message, MessageStatus
 from campaigns.models.segments import Segment, SegmentKind, SegmentStaticMember
@@ -94,3 +101,11 @@ __all__ += [
 from campaigns.models.promocodes import PromoCodeTargeting  # noqa: E402
 
 __all__ += ["PromoCodeTargeting"]
+
+__all__ += [
+    "QuestionKind",
+    "SurveyAnswer",
+    "SurveyChoice",
+    "SurveyQuestion",
+    "SurveyTrigger",
+]
