@@ -16,6 +16,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext
 
 from analytics.admin.charts import ChartUnit, chart_spec
+from analytics.admin.surveys import survey_urls
 from analytics.admin.dashboard_tables import (
     CAMPAIGN_COLUMNS,
     POINTS_COLUMNS,
@@ -64,7 +65,7 @@ def dashboard_allowed(user) -> bool:
 
 def analytics_urls(site) -> list:
     """The dashboard URLs, mounted by LoyaltyAdminSite.get_urls."""
-    return [
+    return survey_urls(site) + [
         path(
             "analytics/dashboard/",
             site.admin_view(overview_view),
@@ -160,6 +161,7 @@ def _context(request, title: str, page: str):
                     gettext("Churn reasons"),
                     reverse("admin:analytics_churn") + "?" + qs,
                 ),
+                ("surveys", gettext("Surveys"), reverse("admin:analytics_surveys")),
             ],
             "state": program_state_latest(),
         },

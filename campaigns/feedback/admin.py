@@ -27,6 +27,7 @@ from campaigns.feedback.selectors import (
     complaint_overdue_hours,
     survey_for_prompt_forget,
 )
+from campaigns.feedback.survey_admin import SurveyAnswerInline, SurveyQuestionInline
 from campaigns.feedback.services import (
     complaint_assign,
     complaint_file,
@@ -415,10 +416,12 @@ class SurveyAdmin(TranslatedAdmin):
             },
         ),
         (
-            _("After each purchase"),
+            _("When to ask"),
             {
                 "fields": (
                     "post_purchase",
+                    "after_registration",
+                    "after_complaint",
                     "delay_hours",
                     "window_days",
                     "link_valid_days",
@@ -426,6 +429,7 @@ class SurveyAdmin(TranslatedAdmin):
             },
         ),
     )
+    inlines = (SurveyQuestionInline,)
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -455,6 +459,7 @@ class SurveyResponseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     fields = ("survey", "member", "purchase", "store", "score", "comment", "created_at")
     readonly_fields = fields
+    inlines = (SurveyAnswerInline,)
 
     @admin.display(description=_("comment"))
     def short_comment(self, obj):

@@ -26,6 +26,7 @@ from demo import seed_approvals as approvals_demo
 from demo import seed_campaigns as campaigns_demo
 from demo import seed_feedback as demo_feedback
 from demo import seed_recommendations as demo_recs
+from demo import seed_surveys as demo_surveys
 from demo.bulk import seed as bulk_seed
 from demo.data import (
     BONUSES,
@@ -132,6 +133,7 @@ class Command(ProgramSeeding, HistoryPlanning, HistoryWriting, BaseCommand):
             events_demo_seed(command=self)
             demo_recs.seed(command=self)
             demo_feedback.seed(command=self)
+            demo_surveys.seed(command=self)
             approvals_demo.seed(command=self)
             analytics_demo_seed(command=self)
             self._passwords_set(hashes)
