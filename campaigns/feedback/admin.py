@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
@@ -27,7 +27,11 @@ from campaigns.feedback.selectors import (
     complaint_overdue_hours,
     survey_for_prompt_forget,
 )
-from campaigns.feedback.survey_admin import SurveyAnswerInline, SurveyQuestionInline
+from campaigns.feedback.survey_admin import (
+    SurveyAnswerInline,
+    SurveyQuestionInline,
+    survey_send_view,
+)
 from campaigns.feedback.services import (
     complaint_assign,
     complaint_file,
@@ -433,6 +437,15 @@ class SurveyAdmin(TranslatedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_urls(self):
+        send = self.admin_site.admin_view(
+            lambda request, object_id: survey_send_view(self, request, object_id)
+        )
+        return [
+            path("<path:object_id>/send/", send, name="campaigns_survey_send"),
+            *super().get_urls(),
+        ]
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

@@ -3,10 +3,21 @@ question's page with its choices inline (Django has no nested inlines)."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.models import SurveyAnswer, SurveyChoice, SurveyQuestion
+from campaigns.feedback.invites import survey_send_to_segment
+from campaigns.models import Segment, SurveyAnswer, SurveyChoice, SurveyQuestion
+from members.audit import StaffActor
+from members.errors import ServiceError
+from members.formatting import number_format
 from members.admin_base import TranslatedAdmin, TranslatedStackedInline, every_language
 from rewards.admin.base import ReadOnlyInline
 
@@ -65,3 +76,58 @@ class SurveyAnswerInline(ReadOnlyInline):
     @admin.display(description=_("choices"))
     def chosen(self, obj):
         return ", ".join(c.text for c in obj.choices.all())
+
+
+class SurveySendForm(forms.Form):
+    segment = forms.ModelChoiceField(
+        label=_("Segment"),
+        queryset=Segment.objects.order_by("name"),
+        help_text=_(
+            "Each member who agreed to messages gets the survey once; members "
+            "who were sent it before are skipped."
+        ),
+    )
+
+
+def survey_send_view(model_admin, request, object_id):
+    """Send a survey to a segment (campaigns.feedback.invites.survey_send_to_segment)."""
+    survey = model_admin.get_object(request, unquote(object_id))
+    if survey is None:
+        raise Http404
+    if not model_admin.has_change_permission(request, survey):
+        raise PermissionDenied
+    form = SurveySendForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            queued = survey_send_to_segment(
+                survey=survey,
+                segment=form.cleaned_data["segment"],
+                actor=StaffActor(user=request.user),
+            )
+        except ServiceError as exc:
+            form.add_error(None, exc.message)
+        else:
+            model_admin.message_user(
+                request,
+                ngettext(
+                    "The survey is on its way to %(n)s member.",
+                    "The survey is on its way to %(n)s members.",
+                    queued,
+                )
+                % {"n": number_format(queued)},
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(
+                reverse("admin:campaigns_survey_change", args=[survey.pk])
+            )
+    return TemplateResponse(
+        request,
+        "admin/campaigns/survey/send.html",
+        {
+            **model_admin.admin_site.each_context(request),
+            "opts": model_admin.model._meta,
+            "original": survey,
+            "title": gettext("Send “%(name)s” to a segment") % {"name": survey.name},
+            "form": form,
+        },
+    )

@@ -71,6 +71,17 @@ PROMO_CODE_RIGHTS = {
     "campaigns.add_promocodetargeting",
     "campaigns.change_promocodetargeting",
 }
+SURVEY_QUESTION_RIGHTS = {
+    "campaigns.view_surveyquestion",
+    "campaigns.add_surveyquestion",
+    "campaigns.change_surveyquestion",
+    "campaigns.delete_surveyquestion",
+    "campaigns.view_surveychoice",
+    "campaigns.add_surveychoice",
+    "campaigns.change_surveychoice",
+    "campaigns.delete_surveychoice",
+    "campaigns.view_surveyanswer",
+}
 ADDED_SINCE_HISTORY = {
     "Manager": {
         "members.view_branding",
@@ -90,8 +101,9 @@ ADDED_SINCE_HISTORY = {
         "rewards.view_payment",
         "rewards.change_payment",
         "rewards.view_paymentcallback",
+        *SURVEY_QUESTION_RIGHTS,
     },
-    "Marketer": PROMO_CODE_RIGHTS,
+    "Marketer": PROMO_CODE_RIGHTS | SURVEY_QUESTION_RIGHTS,
 }
 
 FRESH_MIGRATE = """

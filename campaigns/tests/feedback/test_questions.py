@@ -212,9 +212,7 @@ class TestHeadline:
 
 
 class TestDataMigration:
-    def test_old_surveys_get_their_question_and_answers_and_the_same_nps(
-        self, store
-    ):
+    def test_old_surveys_get_their_question_and_answers_and_the_same_nps(self, store):
         migration = importlib.import_module(
             "campaigns.migrations.0017_survey_questions_from_one_question"
         )
@@ -225,7 +223,10 @@ class TestDataMigration:
             response_make(survey=nps, member=MemberFactory(store=store), score=score)
         response_make(survey=sat, member=MemberFactory(store=store), score=5)
         now = timezone.now()
-        window = {"start": now - timezone.timedelta(1), "end": now + timezone.timedelta(1)}
+        window = {
+            "start": now - timezone.timedelta(1),
+            "end": now + timezone.timedelta(1),
+        }
         before = nps_for_period(**window)
 
         migration.forwards(django_apps, None)
