@@ -1,4 +1,4 @@
-"""Demo of surveys with several questions, called by `seed_demo` after the
+"""Demo of surveys with several questions, called by `seed_demo` before the
 feedback demo: "Which rewards would you like?" (several choices, most of them
 catalog rewards, one choice about how often members redeem, a 1–5 score and a
 free text) with about 60 members' answers, so its results page shows a chart
@@ -114,7 +114,9 @@ def _t(key: str, field: str = "text") -> dict[str, str]:
     return {f"{field}_{lang}": TEXTS[key][lang] for lang in LANGS}
 
 
-def _survey() -> tuple[Survey, SurveyQuestion, SurveyQuestion, SurveyQuestion, SurveyQuestion]:
+def _survey() -> tuple[
+    Survey, SurveyQuestion, SurveyQuestion, SurveyQuestion, SurveyQuestion
+]:
     survey = Survey.objects.create(
         name=TEXTS["name"]["en"],
         kind=SurveyKind.QUESTIONS,
@@ -128,7 +130,10 @@ def _survey() -> tuple[Survey, SurveyQuestion, SurveyQuestion, SurveyQuestion, S
     )
     rewards = list(Reward.objects.filter(is_active=True).order_by("points_cost", "pk"))
     for n, reward in enumerate(rewards[:CATALOG_CHOICES]):
-        names = {f"text_{lang}": getattr(reward, f"name_{lang}") or reward.name for lang in LANGS}
+        names = {
+            f"text_{lang}": getattr(reward, f"name_{lang}") or reward.name
+            for lang in LANGS
+        }
         SurveyChoice.objects.create(question=wish, order=n, reward=reward, **names)
     SurveyChoice.objects.create(question=wish, order=20, **_t("cinema"))
     SurveyChoice.objects.create(question=wish, order=21, **_t("delivery"))
@@ -155,18 +160,21 @@ def seed(*, command) -> None:
     # Cheaper rewards are redeemed most; members wish for the dearer ones.
     wish_weights = [1 + n for n in range(len(wish_ids))]
     members = list(
-        Member.objects.exclude(email=DEMO_EMAIL).order_by("pk").values_list("pk", flat=True)
+        Member.objects.exclude(email=DEMO_EMAIL)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
     picked = rng.sample(members, min(ANSWERS, len(members)))
     written = 0
-    for member in Member.objects.filter(pk__in=picked).order_by("pk"):
+    for n, member in enumerate(Member.objects.filter(pk__in=picked).order_by("pk")):
         k = rng.randint(1, 3)
         chosen = set(rng.choices(wish_ids, weights=wish_weights, k=k))
         answers = {
             wish.pk: sorted(chosen),
             often.pk: rng.choices(often_ids, weights=OFTEN_WEIGHTS)[0],
             happy.pk: rng.choices(range(1, 6), weights=HAPPY_WEIGHTS)[0],
-            other.pk: rng.choice(FREE_TEXTS),
+            # The first one writes something, so the first answer shows a text.
+            other.pk: rng.choice(FREE_TEXTS) if n else FREE_TEXTS[-1],
         }
         try:
             survey_response_submit(
@@ -181,9 +189,7 @@ def seed(*, command) -> None:
             continue
         written += 1
     demo = Member.objects.filter(email=DEMO_EMAIL).first()
-    link = (
-        survey_link_url(survey=survey, member=demo, purchase=None) if demo else ""
-    )
+    link = survey_link_url(survey=survey, member=demo, purchase=None) if demo else ""
     command.stdout.write(
         f"Surveys: '{survey.name}' with 4 questions, {written} answers."
         + (f" The demo customer's link: {link}" if link else "")

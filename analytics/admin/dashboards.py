@@ -16,7 +16,6 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext
 
 from analytics.admin.charts import ChartUnit, chart_spec
-from analytics.admin.surveys import survey_urls
 from analytics.admin.dashboard_tables import (
     CAMPAIGN_COLUMNS,
     POINTS_COLUMNS,
@@ -31,6 +30,7 @@ from analytics.admin.dashboard_tables import (
     reward_rate_columns,
     reward_rate_rows,
 )
+from analytics.admin.surveys import survey_urls
 from analytics.selectors.acquisition import acquisition_spend
 from analytics.selectors.campaign_returns import campaign_returns
 from analytics.selectors.churn_reasons import (

@@ -112,9 +112,7 @@ def survey_results(*, survey: Survey) -> tuple[int, list[QuestionResult]]:
                 for n in range(q.score_min, q.score_max + 1)
             ]
             if total:
-                result.average = round(
-                    sum(n * c for n, c in counts.items()) / total, 2
-                )
+                result.average = round(sum(n * c for n, c in counts.items()) / total, 2)
             if q.kind == QuestionKind.NPS:
                 promoters = sum(c for n, c in counts.items() if n >= PROMOTER_MIN)
                 detractors = sum(c for n, c in counts.items() if n <= DETRACTOR_MAX)
@@ -131,7 +129,9 @@ def survey_results(*, survey: Survey) -> tuple[int, list[QuestionResult]]:
         elif q.has_choices:
             # For several choices the percent is of the members who answered.
             result.rows = [
-                ResultRow(c.text, chosen.get(c.pk, 0), _percent(chosen.get(c.pk, 0), total))
+                ResultRow(
+                    c.text, chosen.get(c.pk, 0), _percent(chosen.get(c.pk, 0), total)
+                )
                 for c in q.choices.all()
             ]
         else:
@@ -215,9 +215,7 @@ def survey_wishes_vs_redemptions(
     )
     since = (now or timezone.now()) - dt.timedelta(days=days)
     redeemed = dict(
-        Voucher.objects.filter(
-            source=VoucherSource.REDEEMED, issued_at__gte=since
-        )
+        Voucher.objects.filter(source=VoucherSource.REDEEMED, issued_at__gte=since)
         .filter(~Q(status=VoucherStatus.CANCELLED))
         .values("reward_id")
         .annotate(n=Count("id"))

@@ -27,11 +27,6 @@ from campaigns.feedback.selectors import (
     complaint_overdue_hours,
     survey_for_prompt_forget,
 )
-from campaigns.feedback.survey_admin import (
-    SurveyAnswerInline,
-    SurveyQuestionInline,
-    survey_send_view,
-)
 from campaigns.feedback.services import (
     complaint_assign,
     complaint_file,
@@ -39,11 +34,18 @@ from campaigns.feedback.services import (
     complaint_staff_reply,
     complaint_status_set,
 )
+from campaigns.feedback.survey_admin import (
+    SurveyAnswerInline,
+    SurveyQuestionInline,
+    save_inline_formset,
+    survey_send_view,
+)
 from campaigns.models import (
     OPEN_STATUSES,
     Complaint,
     ComplaintStatus,
     Survey,
+    SurveyQuestion,
     SurveyResponse,
 )
 from members.admin_base import ReadOnlyAdminMixin, TranslatedAdmin, every_language
@@ -437,6 +439,12 @@ class SurveyAdmin(TranslatedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is SurveyQuestion:
+            save_inline_formset(request, formset)
+        else:
+            super().save_formset(request, form, formset, change)
 
     def get_urls(self):
         send = self.admin_site.admin_view(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from campaigns.locks import survey_lock
 from campaigns.models import (
     QuestionKind,
     Survey,
@@ -23,7 +24,10 @@ from members.errors import InvalidInput
 
 TEXT_MAX = 2000
 LANGS = ("uk", "ru", "ro", "en")
-HEADLINE_KIND = {SurveyKind.NPS: QuestionKind.NPS, SurveyKind.SATISFACTION: QuestionKind.SCORE}
+HEADLINE_KIND = {
+    SurveyKind.NPS: QuestionKind.NPS,
+    SurveyKind.SATISFACTION: QuestionKind.SCORE,
+}
 HEADLINE_FIELD = "score"
 
 
@@ -77,7 +81,7 @@ def survey_questions_ensure(*, survey: Survey) -> list[SurveyQuestion]:
     if all(q.pk for q in questions):
         return questions
     with transaction.atomic():
-        Survey.objects.select_for_update().filter(pk=survey.pk).first()
+        survey_lock(survey_id=survey.pk)
         if not SurveyQuestion.objects.filter(survey=survey).exists():
             _headline_row(survey).save()
     return survey_questions(survey=survey)

@@ -110,9 +110,7 @@ class SurveyAnswerForm(ServiceErrorFormMixin, forms.Form):
 
     def question_rows(self):
         """(question, bound field) in order, for the template."""
-        return [
-            (q, self[question_field(q, self.headline)]) for q in self.questions
-        ]
+        return [(q, self[question_field(q, self.headline)]) for q in self.questions]
 
     def answers(self) -> dict:
         """The answers by question id (the headline's is `score`)."""
@@ -131,8 +129,7 @@ def _question_field(question) -> forms.Field:
             coerce=int,
             required=question.required,
             choices=[
-                (n, str(n))
-                for n in range(question.score_min, question.score_max + 1)
+                (n, str(n)) for n in range(question.score_min, question.score_max + 1)
             ],
             widget=forms.RadioSelect(attrs={"class": "btn-check"}),
         )

@@ -43,9 +43,9 @@ SEND_COMPLAINTS_TASK = "campaigns.tasks_feedback.survey_invites_send_complaints"
 SEGMENT_PERMISSION = "campaigns.change_survey"
 AUDIT_SURVEY_SENT = "survey.sent_to_segment"
 
-_CONSENTED = (
-    Q(email_consent=True, email__isnull=False) & ~Q(email="")
-) | Q(sms_consent=True)
+_CONSENTED = (Q(email_consent=True, email__isnull=False) & ~Q(email="")) | Q(
+    sms_consent=True
+)
 
 
 def _window(survey: Survey, now: dt.datetime | None) -> tuple[dt.datetime, dt.datetime]:
@@ -79,9 +79,9 @@ def survey_complaints_due(
     window, of consenting members, not invited yet. One query."""
     oldest, newest = _window(survey, now)
     invited = SurveyInvitation.objects.filter(survey=survey, complaint=OuterRef("pk"))
-    consented = Q(
-        member__email_consent=True, member__email__isnull=False
-    ) & ~Q(member__email="") | Q(member__sms_consent=True)
+    consented = Q(member__email_consent=True, member__email__isnull=False) & ~Q(
+        member__email=""
+    ) | Q(member__sms_consent=True)
     return list(
         Complaint.objects.filter(
             status__in=[ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED],

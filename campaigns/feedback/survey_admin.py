@@ -14,11 +14,17 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.feedback.invites import survey_send_to_segment
+from campaigns.feedback.questions import (
+    survey_choice_delete,
+    survey_choice_save,
+    survey_question_delete,
+    survey_question_save,
+)
 from campaigns.models import Segment, SurveyAnswer, SurveyChoice, SurveyQuestion
+from members.admin_base import TranslatedAdmin, TranslatedStackedInline, every_language
 from members.audit import StaffActor
 from members.errors import ServiceError
 from members.formatting import number_format
-from members.admin_base import TranslatedAdmin, TranslatedStackedInline, every_language
 from rewards.admin.base import ReadOnlyInline
 
 
@@ -56,6 +62,40 @@ class SurveyQuestionAdmin(TranslatedAdmin):
         return super().has_delete_permission(request, obj) and (
             obj is None or not obj.answers.exists()
         )
+
+    def save_model(self, request, obj, form, change):
+        survey_question_save(question=obj, actor=StaffActor.from_request(request))
+
+    def delete_model(self, request, obj):
+        survey_question_delete(question=obj, actor=StaffActor.from_request(request))
+
+    def delete_queryset(self, request, queryset):
+        actor = StaffActor.from_request(request)
+        for question in queryset:
+            survey_question_delete(question=question, actor=actor)
+
+    def save_formset(self, request, form, formset, change):
+        save_inline_formset(request, formset)
+
+
+def save_inline_formset(request, formset) -> None:
+    """The question and choice inlines saved and deleted through the services
+    (audited); a question or choice with answers is not deleted."""
+    actor = StaffActor.from_request(request)
+    instances = formset.save(commit=False)
+    for obj in formset.deleted_objects:
+        try:
+            if isinstance(obj, SurveyQuestion):
+                survey_question_delete(question=obj, actor=actor)
+            else:
+                survey_choice_delete(choice=obj, actor=actor)
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+    for obj in instances:
+        if isinstance(obj, SurveyQuestion):
+            survey_question_save(question=obj, actor=actor)
+        else:
+            survey_choice_save(choice=obj, actor=actor)
 
 
 class SurveyAnswerInline(ReadOnlyInline):

@@ -70,14 +70,10 @@ def survey_response_submit(
     checked = []
     for question in questions:
         value = given.get(question.pk, given.get(str(question.pk)))
-        found = answer_check(
-            question, value, field=question_field(question, headline)
-        )
+        found = answer_check(question, value, field=question_field(question, headline))
         if found is not None:
             checked.append(found)
-    headline_score = next(
-        (c.number for c in checked if c.question is headline), None
-    )
+    headline_score = next((c.number for c in checked if c.question is headline), None)
     comment = (comment or "").strip()
     if len(comment) > COMMENT_MAX:
         raise InvalidInput(

@@ -37,14 +37,14 @@ from campaigns.models.feedback import (
     SurveyResponse,
     SurveyTrigger,
 )
+from campaigns.models.messages import Message, MessageStatus
+from campaigns.models.segments import Segment, SegmentKind, SegmentStaticMember
 from campaigns.models.survey_questions import (
     QuestionKind,
     SurveyAnswer,
     SurveyChoice,
     SurveyQuestion,
 )
-from campaigns.models.messages import Message, MessageStatus
-from campaigns.models.segments import Segment, SegmentKind, SegmentStaticMember
 
 __all__ = [
     "ContentKind",

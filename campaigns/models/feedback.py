@@ -72,7 +72,9 @@ class Survey(models.Model):
     after_complaint = models.BooleanField(
         _("ask after a complaint is resolved"),
         default=False,
-        help_text=_("Invite the customer once per resolved complaint, after the delay."),
+        help_text=_(
+            "Invite the customer once per resolved complaint, after the delay."
+        ),
     )
     link_valid_days = models.PositiveIntegerField(_("days the link works"), default=14)
     created_at = models.DateTimeField(_("created"), default=timezone.now)

@@ -68,6 +68,8 @@ TRANSLATED_BASE = {
         "campaigns.Event": ("title", "description"),
         "campaigns.ContentPage": ("title", "body"),
         "campaigns.Survey": ("question",),
+        "campaigns.SurveyQuestion": ("text",),
+        "campaigns.SurveyChoice": ("text",),
         "campaigns.Journey": ("subject", "body"),
     }.items()
     for field in fields
@@ -135,6 +137,9 @@ HOSTILE = {
     "campaigns.Survey.name",
     *_translated("campaigns.Survey", "question"),
     "campaigns.SurveyResponse.comment",
+    *_translated("campaigns.SurveyQuestion", "text"),
+    *_translated("campaigns.SurveyChoice", "text"),
+    "campaigns.SurveyAnswer.text",
     "campaigns.ComplaintMessage.body",
     "campaigns.Message.subject",
     "campaigns.Message.body",
