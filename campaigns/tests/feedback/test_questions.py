@@ -244,3 +244,29 @@ class TestDataMigration:
         assert SurveyQuestion.objects.get(survey=sat).kind == QuestionKind.SCORE
         assert SurveyAnswer.objects.count() == 6
         assert nps_for_period(**window) == before
+
+
+class TestErasure:
+    def test_erasing_a_member_erases_their_written_answers_keeps_the_rest(
+        self, wishes, member
+    ):
+        from campaigns.privacy import messages_and_feedback_erase
+        from members.privacy import ERASED_TEXT
+
+        survey, wish, often, happy, other = wishes
+        response = survey_response_submit(
+            survey=survey,
+            member=member,
+            purchase=None,
+            answers={
+                wish.pk: [_choice(wish, "Cake")],
+                often.pk: _choice(often, "Monthly"),
+                happy.pk: 4,
+                other.pk: "I am Ivan from Lviv",
+            },
+        )
+        messages_and_feedback_erase(member)
+        answers = {a.question_id: a for a in response.answers.all()}
+        assert answers[other.pk].text == ERASED_TEXT
+        assert answers[happy.pk].number == 4
+        assert [c.text_en for c in answers[wish.pk].choices.all()] == ["Cake"]
