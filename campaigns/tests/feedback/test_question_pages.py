@@ -175,3 +175,40 @@ class TestStaffPages:
         client.force_login(cashier)
         url = reverse("admin:campaigns_survey_send", args=[wishes[0].pk])
         assert client.get(url).status_code in (302, 403)
+
+
+def test_a_question_added_inline_on_a_survey_is_saved_and_audited(admin_client):
+    from members.models import StaffAuditEvent
+
+    response = admin_client.post(
+        reverse("admin:campaigns_survey_add"),
+        {
+            "name": "Quick",
+            "kind": "questions",
+            "active": "on",
+            "question_en": "Two minutes?",
+            "question_uk": "Дві хвилини?",
+            "question_ru": "",
+            "question_ro": "",
+            "delay_hours": "24",
+            "window_days": "3",
+            "link_valid_days": "14",
+            "questions-TOTAL_FORMS": "1",
+            "questions-INITIAL_FORMS": "0",
+            "questions-MIN_NUM_FORMS": "0",
+            "questions-MAX_NUM_FORMS": "1000",
+            "questions-0-order": "1",
+            "questions-0-kind": "text",
+            "questions-0-text_en": "What should we bake?",
+            "questions-0-text_uk": "Що нам спекти?",
+            "questions-0-text_ru": "",
+            "questions-0-text_ro": "",
+            "questions-0-required": "on",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    question = SurveyQuestion.objects.get(survey__name="Quick")
+    assert (question.kind, question.text_uk) == ("text", "Що нам спекти?")
+    assert StaffAuditEvent.objects.filter(
+        object_type="campaigns.surveyquestion", object_id=str(question.pk)
+    ).exists()
