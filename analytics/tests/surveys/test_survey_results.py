@@ -207,3 +207,12 @@ class TestPages:
     def test_unknown_survey_is_a_404(self, manager_client):
         url = reverse("admin:analytics_survey_results", args=[999999])
         assert manager_client.get(url).status_code == 404
+
+
+def test_member360_timeline_shows_an_answer_without_a_headline_score(answered):
+    from analytics.selectors.timeline_campaigns import survey_answers_source
+    from campaigns.models import SurveyResponse
+
+    response = SurveyResponse.objects.order_by("pk").first()
+    [item] = survey_answers_source(response.member, 10)
+    assert item.title == "Wishes"
