@@ -22,6 +22,7 @@ from campaigns.models import (
     MessageStatus,
     RunStatus,
     Segment,
+    Survey,
 )
 
 # --- events --------------------------------------------------------------------------
@@ -57,6 +58,11 @@ def event_reminder_due_claim(*, now: dt.datetime) -> Event | None:
 
 
 # --- complaints and segments -----------------------------------------------------------
+
+
+def survey_lock(*, survey_id: int) -> Survey | None:
+    """A survey row, or None; taken alone (while its first question is saved)."""
+    return Survey.objects.select_for_update(of=("self",)).filter(pk=survey_id).first()
 
 
 def complaint_lock(*, complaint_id: int) -> Complaint | None:

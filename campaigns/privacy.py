@@ -15,6 +15,7 @@ from campaigns.models import (
     EventRsvp,
     Message,
     OutboxEntry,
+    SurveyAnswer,
     SurveyInvitation,
     SurveyResponse,
 )
@@ -45,8 +46,19 @@ def campaigns_export(member: Member) -> dict[str, Any]:
             for i in SurveyInvitation.objects.filter(member=member).order_by("pk")
         ],
         "survey_responses": [
-            export_row(r)
-            for r in SurveyResponse.objects.filter(member=member).order_by("pk")
+            {
+                **export_row(r),
+                "answers": [
+                    {
+                        **export_row(a),
+                        "choices": [c.pk for c in a.choices.all()],
+                    }
+                    for a in r.answers.all()
+                ],
+            }
+            for r in SurveyResponse.objects.filter(member=member)
+            .prefetch_related("answers__choices")
+            .order_by("pk")
         ],
         "event_rsvps": [
             export_row(r)
@@ -58,8 +70,9 @@ def campaigns_export(member: Member) -> dict[str, Any]:
 def messages_and_feedback_erase(member: Member) -> None:
     """The messages sent to the member (address, subject, text) and their copies
     in the outbox, what was written on their complaints (theirs and staff
-    replies, which greet them by name), and their survey comments. The rows
-    stay, so message counts, complaint times and NPS scores are unchanged."""
+    replies, which greet them by name), and their survey comments and written
+    answers. The rows stay, so message counts, complaint times, NPS scores and
+    the counts of choices are unchanged."""
     tokens = Message.objects.filter(member=member).values("token")
     OutboxEntry.objects.filter(reference__in=tokens).update(
         to="", subject="", body=ERASED_TEXT, html="", headers={}
@@ -68,6 +81,9 @@ def messages_and_feedback_erase(member: Member) -> None:
     ComplaintMessage.objects.filter(complaint__member=member).update(body=ERASED_TEXT)
     SurveyResponse.objects.filter(member=member).exclude(comment="").update(
         comment=ERASED_TEXT
+    )
+    SurveyAnswer.objects.filter(response__member=member).exclude(text="").update(
+        text=ERASED_TEXT
     )
 
 

@@ -12,6 +12,8 @@ from campaigns.models import (
     Event,
     Journey,
     Survey,
+    SurveyChoice,
+    SurveyQuestion,
 )
 
 
@@ -38,3 +40,13 @@ class JourneyTranslation(TranslationOptions):
 @register(Survey)
 class SurveyTranslation(TranslationOptions):
     fields = ("question",)
+
+
+@register(SurveyQuestion)
+class SurveyQuestionTranslation(TranslationOptions):
+    fields = ("text",)
+
+
+@register(SurveyChoice)
+class SurveyChoiceTranslation(TranslationOptions):
+    fields = ("text",)

@@ -27,7 +27,7 @@ queue behind each other instead of deadlocking. A new lock gets its place here.
    is counted (`staff_user_lock`). An earning rule (`earning_rule_lock`) is
    locked alone.
 4. campaigns' other rows (campaigns/locks.py), each alone or after the members
-   of 1: a complaint (`complaint_lock`), a segment (`segment_lock`), a campaign
+   of 1: a complaint (`complaint_lock`), a survey (`survey_lock`), a segment (`segment_lock`), a campaign
    (`campaign_lock`; the dispatcher's `campaign_due_claim` skips locked ones),
    then its runs (by UPDATE); a chunk (`chunk_lock`; `chunks_stale_claim` skips
    locked chunks and their runs); messages by pk, after their members

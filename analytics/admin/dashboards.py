@@ -33,6 +33,7 @@ from analytics.admin.dashboard_tables import (
     reward_rate_columns,
     reward_rate_rows,
 )
+from analytics.admin.surveys import survey_urls
 from analytics.models import RFMSegment
 from analytics.selectors.acquisition import acquisition_spend
 from analytics.selectors.campaign_returns import campaign_returns
@@ -80,7 +81,7 @@ def dashboard_allowed(user) -> bool:
 
 def analytics_urls(site) -> list:
     """The dashboard URLs, mounted by LoyaltyAdminSite.get_urls."""
-    return [
+    return survey_urls(site) + [
         path(
             "analytics/dashboard/",
             site.admin_view(overview_view),
@@ -188,6 +189,7 @@ def _context(request, title: str, page: str):
                     gettext("Churn reasons"),
                     reverse("admin:analytics_churn") + "?" + qs,
                 ),
+                ("surveys", gettext("Surveys"), reverse("admin:analytics_surveys")),
             ],
             "state": program_state_latest(),
         },

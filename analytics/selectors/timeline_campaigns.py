@@ -143,12 +143,17 @@ def survey_answers_source(member: Member, limit: int) -> list[TimelineItem]:
             at=r.created_at,
             kind="survey",
             label=_("Survey answer"),
-            title=_("%(survey)s: %(score)s of %(max)s")
-            % {
-                "survey": r.survey.name,
-                "score": r.score,
-                "max": r.survey.score_max,
-            },
+            # A survey of questions only has no headline score.
+            title=(
+                _("%(survey)s: %(score)s of %(max)s")
+                % {
+                    "survey": r.survey.name,
+                    "score": r.score,
+                    "max": r.survey.score_max,
+                }
+                if r.score is not None
+                else r.survey.name
+            ),
             detail=" · ".join(
                 part
                 for part in (r.store.name if r.store else "", _snippet(r.comment))

@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
@@ -34,11 +34,18 @@ from campaigns.feedback.services import (
     complaint_staff_reply,
     complaint_status_set,
 )
+from campaigns.feedback.survey_admin import (
+    SurveyAnswerInline,
+    SurveyQuestionInline,
+    save_inline_formset,
+    survey_send_view,
+)
 from campaigns.models import (
     OPEN_STATUSES,
     Complaint,
     ComplaintStatus,
     Survey,
+    SurveyQuestion,
     SurveyResponse,
 )
 from members.admin_base import ReadOnlyAdminMixin, TranslatedAdmin, every_language
@@ -415,10 +422,12 @@ class SurveyAdmin(TranslatedAdmin):
             },
         ),
         (
-            _("After each purchase"),
+            _("When to ask"),
             {
                 "fields": (
                     "post_purchase",
+                    "after_registration",
+                    "after_complaint",
                     "delay_hours",
                     "window_days",
                     "link_valid_days",
@@ -426,9 +435,25 @@ class SurveyAdmin(TranslatedAdmin):
             },
         ),
     )
+    inlines = (SurveyQuestionInline,)
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is SurveyQuestion:
+            save_inline_formset(request, formset)
+        else:
+            super().save_formset(request, form, formset, change)
+
+    def get_urls(self):
+        send = self.admin_site.admin_view(
+            lambda request, object_id: survey_send_view(self, request, object_id)
+        )
+        return [
+            path("<path:object_id>/send/", send, name="campaigns_survey_send"),
+            *super().get_urls(),
+        ]
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -455,6 +480,7 @@ class SurveyResponseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     fields = ("survey", "member", "purchase", "store", "score", "comment", "created_at")
     readonly_fields = fields
+    inlines = (SurveyAnswerInline,)
 
     @admin.display(description=_("comment"))
     def short_comment(self, obj):

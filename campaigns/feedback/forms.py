@@ -10,9 +10,15 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.feedback.answers import (
+    TEXT_MAX,
+    question_field,
+    survey_headline,
+    survey_questions,
+)
 from campaigns.feedback.services import BODY_MAX, GOODWILL_MAX
 from campaigns.feedback.surveys import COMMENT_MAX
-from campaigns.models import ComplaintStatus, ComplaintTopic, Survey
+from campaigns.models import ComplaintStatus, ComplaintTopic, QuestionKind, Survey
 from members.errors import InvalidInput
 from members.formatting import date_format, money_format
 from members.forms import ServiceErrorFormMixin
@@ -74,11 +80,12 @@ class ComplaintReplyForm(ServiceErrorFormMixin, forms.Form):
 
 
 class SurveyAnswerForm(ServiceErrorFormMixin, forms.Form):
-    score = forms.TypedChoiceField(
-        label=_("Your score"),
-        coerce=int,
-        widget=forms.RadioSelect(attrs={"class": "btn-check"}),
-    )
+    """Every question of a survey, in order, then an optional comment.
+
+    The headline question's field is "score", the others' `q<question id>`
+    (as campaigns.feedback.answers.question_field names them, so a service
+    error lands on its field). `questions` are those of survey_questions."""
+
     comment = forms.CharField(
         label=_("Anything you would like to add? (optional)"),
         max_length=COMMENT_MAX,
@@ -86,12 +93,74 @@ class SurveyAnswerForm(ServiceErrorFormMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
-    def __init__(self, *args, survey: Survey, **kwargs):
+    def __init__(self, *args, survey: Survey, questions=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["score"].choices = [
-            (n, str(n)) for n in range(survey.score_min, survey.score_max + 1)
-        ]
-        self.fields["score"].error_messages["required"] = _("Choose a score.")
+        self.questions = (
+            questions if questions is not None else survey_questions(survey=survey)
+        )
+        self.headline = survey_headline(survey, self.questions)
+        fields = {}
+        for question in self.questions:
+            name = question_field(question, self.headline)
+            fields[name] = _question_field(question)
+        # The questions first, the comment last.
+        comment = self.fields.pop("comment")
+        self.fields.update(fields)
+        self.fields["comment"] = comment
+
+    def question_rows(self):
+        """(question, bound field) in order, for the template."""
+        return [(q, self[question_field(q, self.headline)]) for q in self.questions]
+
+    def answers(self) -> dict:
+        """The answers by question id (the headline's is `score`)."""
+        return {
+            q.pk: self.cleaned_data.get(question_field(q, self.headline))
+            for q in self.questions
+            if q is not self.headline
+        }
+
+
+def _question_field(question) -> forms.Field:
+    label = question.text
+    if question.is_scored:
+        field = forms.TypedChoiceField(
+            label=label,
+            coerce=int,
+            required=question.required,
+            choices=[
+                (n, str(n)) for n in range(question.score_min, question.score_max + 1)
+            ],
+            widget=forms.RadioSelect(attrs={"class": "btn-check"}),
+        )
+        field.error_messages["required"] = _("Choose a score.")
+    elif question.kind == QuestionKind.TEXT:
+        field = forms.CharField(
+            label=label,
+            max_length=TEXT_MAX,
+            required=question.required,
+            widget=forms.Textarea(attrs={"rows": 3}),
+        )
+        field.error_messages["required"] = _("Write your answer.")
+    elif question.kind == QuestionKind.MULTIPLE:
+        field = forms.TypedMultipleChoiceField(
+            label=label,
+            coerce=int,
+            required=question.required,
+            choices=[(c.pk, c.text) for c in question.choices.all()],
+            widget=forms.CheckboxSelectMultiple,
+        )
+        field.error_messages["required"] = _("Choose at least one answer.")
+    else:
+        field = forms.TypedChoiceField(
+            label=label,
+            coerce=int,
+            required=question.required,
+            choices=[(c.pk, c.text) for c in question.choices.all()],
+            widget=forms.RadioSelect,
+        )
+        field.error_messages["required"] = _("Choose an answer.")
+    return field
 
 
 # --- staff ----------------------------------------------------------------------------

@@ -10,6 +10,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from campaigns.feedback.answers import (
+    answer_check,
+    answers_write,
+    question_field,
+    survey_headline,
+    survey_questions_ensure,
+)
 from campaigns.feedback.selectors import (
     survey_link_url,
     survey_purchases_due,
@@ -33,30 +40,40 @@ def survey_response_submit(
     survey: Survey,
     member: Member,
     purchase: Purchase | None,
-    score,
+    score=None,
     comment: str = "",
+    answers: dict | None = None,
     answered_at: dt.datetime | None = None,
 ) -> SurveyResponse:
-    """Store a member's answer: once per (survey, member, purchase).
+    """Store a member's answers: once per (survey, member, purchase).
 
-    `answered_at` is for imported or demo history; by default now.
+    `answers` maps a question id to its answer (a score, a choice id, a list of
+    choice ids, a text); `score` answers the headline question (the NPS one of
+    an NPS survey, the 1–5 one of a satisfaction survey), whose answer is also
+    kept as SurveyResponse.score for the figures. `answered_at` is for imported
+    or demo history; by default now.
 
-    Refuses a switched-off survey, a score out of the survey's range, another
-    member's purchase (InvalidInput) and a second answer (Conflict, also under a
-    race: the unique constraint decides). Locks nothing, queues nothing.
+    Refuses a switched-off survey, a missing required answer or one out of its
+    question's bounds (InvalidInput naming the form field: "score" or
+    "q<question id>"), another member's purchase (InvalidInput) and a second
+    answer (Conflict, also under a race: the unique constraint decides). Saves
+    the headline question of a survey that has none yet (locking the survey
+    row); queues nothing.
     """
     if not survey.active:
         raise InvalidInput(_("This survey is closed."), field=None)
-    try:
-        score = int(score)
-    except (TypeError, ValueError):
-        score = None
-    if score is None or not survey.score_min <= score <= survey.score_max:
-        raise InvalidInput(
-            _("Choose a score from %(min)s to %(max)s.")
-            % {"min": survey.score_min, "max": survey.score_max},
-            field="score",
-        )
+    questions = survey_questions_ensure(survey=survey)
+    headline = survey_headline(survey, questions)
+    given = dict(answers or {})
+    if headline is not None and score is not None and headline.pk not in given:
+        given[headline.pk] = score
+    checked = []
+    for question in questions:
+        value = given.get(question.pk, given.get(str(question.pk)))
+        found = answer_check(question, value, field=question_field(question, headline))
+        if found is not None:
+            checked.append(found)
+    headline_score = next((c.number for c in checked if c.question is headline), None)
     comment = (comment or "").strip()
     if len(comment) > COMMENT_MAX:
         raise InvalidInput(
@@ -72,15 +89,17 @@ def survey_response_submit(
         raise Conflict(already, field=None)
     try:
         with transaction.atomic():
-            return SurveyResponse.objects.create(
+            response = SurveyResponse.objects.create(
                 survey=survey,
                 member=member,
                 purchase=purchase,
                 store_id=purchase.store_id if purchase else None,
-                score=score,
+                score=headline_score,
                 comment=comment,
                 created_at=answered_at or timezone.now(),
             )
+            answers_write(response, checked)
+            return response
     except IntegrityError:
         raise Conflict(already, field=None) from None
 

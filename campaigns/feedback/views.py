@@ -159,7 +159,8 @@ def survey_answer(request, token: str):
                 survey=survey,
                 member=member,
                 purchase=purchase,
-                score=form.cleaned_data["score"],
+                score=form.cleaned_data.get("score"),
+                answers=form.answers(),
                 comment=form.cleaned_data["comment"],
             )
         except Conflict:

@@ -35,9 +35,16 @@ from campaigns.models.feedback import (
     SurveyInvitation,
     SurveyKind,
     SurveyResponse,
+    SurveyTrigger,
 )
 from campaigns.models.messages import Message, MessageStatus
 from campaigns.models.segments import Segment, SegmentKind, SegmentStaticMember
+from campaigns.models.survey_questions import (
+    QuestionKind,
+    SurveyAnswer,
+    SurveyChoice,
+    SurveyQuestion,
+)
 
 __all__ = [
     "ContentKind",
@@ -94,3 +101,11 @@ __all__ += [
 from campaigns.models.promocodes import PromoCodeTargeting  # noqa: E402
 
 __all__ += ["PromoCodeTargeting"]
+
+__all__ += [
+    "QuestionKind",
+    "SurveyAnswer",
+    "SurveyChoice",
+    "SurveyQuestion",
+    "SurveyTrigger",
+]

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 class SurveyKind(models.TextChoices):
     NPS = "nps", _("Net Promoter Score (0–10)")
     SATISFACTION = "satisfaction", _("Satisfaction (1–5)")
+    QUESTIONS = "questions", _("Questions only (no headline score)")
 
 
 SCORE_RANGE = {SurveyKind.NPS: (0, 10), SurveyKind.SATISFACTION: (1, 5)}
@@ -60,6 +61,21 @@ class Survey(models.Model):
             "(so switching the survey on does not invite years of purchases)."
         ),
     )
+    after_registration = models.BooleanField(
+        _("ask after registration"),
+        default=False,
+        help_text=_(
+            "Invite each new member once, the delay after they joined "
+            "(only those who agreed to messages)."
+        ),
+    )
+    after_complaint = models.BooleanField(
+        _("ask after a complaint is resolved"),
+        default=False,
+        help_text=_(
+            "Invite the customer once per resolved complaint, after the delay."
+        ),
+    )
     link_valid_days = models.PositiveIntegerField(_("days the link works"), default=14)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
@@ -83,11 +99,11 @@ class Survey(models.Model):
 
     @property
     def score_min(self) -> int:
-        return SCORE_RANGE[self.kind][0]
+        return SCORE_RANGE.get(self.kind, (1, 5))[0]
 
     @property
     def score_max(self) -> int:
-        return SCORE_RANGE[self.kind][1]
+        return SCORE_RANGE.get(self.kind, (1, 5))[1]
 
 
 class SurveyResponse(models.Model):
@@ -125,7 +141,11 @@ class SurveyResponse(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    score = models.PositiveSmallIntegerField(_("score"))
+    # The answer to the survey's headline question (its NPS question, or its 1–5
+    # one for a satisfaction survey), copied here so the NPS and satisfaction
+    # figures stay one aggregate over this table; None for a survey of kind
+    # "questions". Every answer, the headline's too, is a SurveyAnswer.
+    score = models.PositiveSmallIntegerField(_("score"), null=True, blank=True)
     comment = models.TextField(_("comment"), blank=True, max_length=2000)
     created_at = models.DateTimeField(_("answered"), default=timezone.now)
 
@@ -157,12 +177,21 @@ class SurveyResponse(models.Model):
         return f"{self.survey} · {self.score}"
 
 
-class SurveyInvitation(models.Model):
-    """A survey invitation sent (or tried) for one purchase: never a second one.
+class SurveyTrigger(models.TextChoices):
+    PURCHASE = "purchase", _("After a purchase")
+    REGISTRATION = "registration", _("After registration")
+    COMPLAINT = "complaint", _("After a resolved complaint")
+    CAMPAIGN = "campaign", _("Sent to a segment")
 
-    Written before the message, in the same transaction; a member with no
-    consented address still gets a row (with no message) so the purchase is not
-    selected again.
+
+class SurveyInvitation(models.Model):
+    """A survey invitation sent (or tried) for one trigger: never a second one.
+
+    One per purchase (after a purchase), per member (after registration, and
+    when sent to a segment) and per complaint (after it is resolved), each held
+    by a unique constraint. Written before the message, in the same
+    transaction; a member with no consented address still gets a row (with no
+    message) so they are not selected again.
     """
 
     survey = models.ForeignKey(
@@ -171,9 +200,25 @@ class SurveyInvitation(models.Model):
         on_delete=models.CASCADE,
         related_name="invitations",
     )
+    trigger = models.CharField(
+        _("trigger"),
+        max_length=16,
+        choices=SurveyTrigger.choices,
+        default=SurveyTrigger.PURCHASE,
+    )
     purchase = models.ForeignKey(
         "rewards.Purchase",
         verbose_name=_("purchase"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="survey_invitations",
+    )
+    complaint = models.ForeignKey(
+        "campaigns.Complaint",
+        verbose_name=_("complaint"),
+        null=True,
+        blank=True,
         on_delete=models.CASCADE,
         related_name="survey_invitations",
     )
@@ -199,11 +244,21 @@ class SurveyInvitation(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["survey", "purchase"], name="survey_invitation_once"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["survey", "member", "trigger"],
+                condition=models.Q(trigger__in=["registration", "campaign"]),
+                name="survey_invitation_once_per_member",
+            ),
+            models.UniqueConstraint(
+                fields=["survey", "complaint"],
+                condition=models.Q(complaint__isnull=False),
+                name="survey_invitation_once_per_complaint",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.survey} · {self.purchase_id}"
+        return f"{self.survey} · {self.get_trigger_display()} · {self.member_id}"
 
 
 # --- Complaints ----------------------------------------------------------------------

@@ -12,11 +12,14 @@ from campaigns.feedback.selectors import survey_for_prompt_forget
 from campaigns.models import (
     Campaign,
     CampaignVariant,
+    QuestionKind,
     Segment,
     SegmentKind,
     SegmentStaticMember,
     Survey,
+    SurveyChoice,
     SurveyKind,
+    SurveyQuestion,
     SurveyResponse,
 )
 from campaigns.models.delivery import DeliverySettings
@@ -120,3 +123,52 @@ def response_make(*, survey, member, score, when=None, purchase=None, store=None
         score=score,
         created_at=when or timezone.now(),
     )
+
+
+def question_make(survey, kind, *, text="", order=0, required=True, choices=()):
+    """A question of `survey` (its text in en and uk) with these choices (texts,
+    or (text, reward) pairs)."""
+    text = text or f"Question {kind}"
+    question = SurveyQuestion.objects.create(
+        survey=survey,
+        kind=kind,
+        order=order,
+        required=required,
+        text_en=text,
+        text_uk=f"{text} (uk)",
+    )
+    for n, choice in enumerate(choices):
+        label, reward = choice if isinstance(choice, tuple) else (choice, None)
+        SurveyChoice.objects.create(
+            question=question, order=n, text_en=label, text_uk=label, reward=reward
+        )
+    return question
+
+
+def wishes_survey_make(*, wish_choices=("Coffee", "Cake", "Cinema"), **fields):
+    """A survey of kind "questions": several choices, one choice, 1–5, text."""
+    survey = survey_make(
+        name="Wishes",
+        kind=SurveyKind.QUESTIONS,
+        question_en="A few questions",
+        **fields,
+    )
+    wish = question_make(
+        survey,
+        QuestionKind.MULTIPLE,
+        text="Which rewards?",
+        order=1,
+        choices=wish_choices,
+    )
+    often = question_make(
+        survey,
+        QuestionKind.SINGLE,
+        text="How often?",
+        order=2,
+        choices=("Monthly", "Yearly"),
+    )
+    happy = question_make(survey, QuestionKind.SCORE, text="How happy?", order=3)
+    other = question_make(
+        survey, QuestionKind.TEXT, text="Anything else?", order=4, required=False
+    )
+    return survey, wish, often, happy, other

@@ -82,6 +82,17 @@ LEAVE_REASON_RIGHTS = {
     "members.add_leavereason",
     "members.change_leavereason",
 }
+SURVEY_QUESTION_RIGHTS = {
+    "campaigns.view_surveyquestion",
+    "campaigns.add_surveyquestion",
+    "campaigns.change_surveyquestion",
+    "campaigns.delete_surveyquestion",
+    "campaigns.view_surveychoice",
+    "campaigns.add_surveychoice",
+    "campaigns.change_surveychoice",
+    "campaigns.delete_surveychoice",
+    "campaigns.view_surveyanswer",
+}
 ADDED_SINCE_HISTORY = {
     "Manager": {
         *LEAVE_REASON_RIGHTS,
@@ -103,8 +114,12 @@ ADDED_SINCE_HISTORY = {
         "rewards.view_payment",
         "rewards.change_payment",
         "rewards.view_paymentcallback",
+        *SURVEY_QUESTION_RIGHTS,
     },
-    "Marketer": PROMO_CODE_RIGHTS | LEAVE_REASON_RIGHTS | INTEREST_RIGHTS,
+    "Marketer": PROMO_CODE_RIGHTS
+    | LEAVE_REASON_RIGHTS
+    | INTEREST_RIGHTS
+    | SURVEY_QUESTION_RIGHTS,
 }
 # Roles that only the map has made (no migration of the history built them).
 ROLES_SINCE_HISTORY = {"Partner"}

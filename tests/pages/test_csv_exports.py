@@ -182,6 +182,30 @@ def _store_sales_template(admin_user) -> list[tuple[str, tuple]]:
     return [(reverse("admin:analytics_storesales_import_template"), ())]
 
 
+def _survey_answers(admin_user) -> list[tuple[str, tuple]]:
+    """Hostile question texts (the header), choices and free texts."""
+    from campaigns.feedback.surveys import survey_response_submit
+    from campaigns.models import QuestionKind, SurveyKind
+    from campaigns.tests.factories import question_make, survey_make
+
+    survey = survey_make(kind=SurveyKind.QUESTIONS)
+    # Leading blanks of a typed answer are trimmed: those values are choices.
+    pick = question_make(
+        survey, QuestionKind.SINGLE, text=HOSTILE[0], order=0, choices=HOSTILE[4:]
+    )
+    text = question_make(survey, QuestionKind.TEXT, text=HOSTILE[3], order=1)
+    for n, value in enumerate(HOSTILE):
+        survey_response_submit(
+            survey=survey,
+            member=MemberFactory(),
+            purchase=None,
+            answers={pick.pk: pick.choices.all()[n % 2].pk, text.pk: value},
+            comment=value,
+        )
+    url = reverse("admin:analytics_survey_answers_csv", args=[survey.pk])
+    return [(url, HOSTILE)]
+
+
 EXPORTS: dict[str, Callable[..., list[tuple[str, tuple]]]] = {
     "admin:members_partner_settlement_csv": _partner_settlement,
     "admin:rewards_promocode_report_csv": _promo_report,
@@ -190,6 +214,7 @@ EXPORTS: dict[str, Callable[..., list[tuple[str, tuple]]]] = {
     "admin:analytics_memberrfm_csv": _rfm,
     "admin:members_member_import_template": _import_templates,
     "admin:analytics_storesales_import_template": _store_sales_template,
+    "admin:analytics_survey_answers_csv": _survey_answers,
 }
 
 

@@ -70,6 +70,8 @@ TRANSLATED_BASE = {
         "campaigns.Event": ("title", "description"),
         "campaigns.ContentPage": ("title", "body"),
         "campaigns.Survey": ("question",),
+        "campaigns.SurveyQuestion": ("text",),
+        "campaigns.SurveyChoice": ("text",),
         "campaigns.Journey": ("subject", "body"),
         "members.LeaveReason": ("name",),
     }.items()
@@ -145,6 +147,9 @@ HOSTILE = {
     "campaigns.Survey.name",
     *_translated("campaigns.Survey", "question"),
     "campaigns.SurveyResponse.comment",
+    *_translated("campaigns.SurveyQuestion", "text"),
+    *_translated("campaigns.SurveyChoice", "text"),
+    "campaigns.SurveyAnswer.text",
     "campaigns.ComplaintMessage.body",
     "campaigns.Message.subject",
     "campaigns.Message.body",

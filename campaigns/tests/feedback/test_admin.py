@@ -256,6 +256,11 @@ class TestSurveyAdmin:
                 "delay_hours": "24",
                 "window_days": "3",
                 "link_valid_days": "14",
+                # The questions inline (none added here).
+                "questions-TOTAL_FORMS": "0",
+                "questions-INITIAL_FORMS": "0",
+                "questions-MIN_NUM_FORMS": "0",
+                "questions-MAX_NUM_FORMS": "1000",
             },
         )
         assert response.status_code == 302

@@ -1,5 +1,6 @@
-"""Concurrent staff on one complaint, and concurrent invitation runs: goodwill is
-granted once and a purchase is invited once. PostgreSQL only (SQLite
+"""Concurrent staff on one complaint, concurrent invitation runs and first
+answers: goodwill is granted once, a purchase (or a new member) is invited
+once, a one-question survey saves its question once. PostgreSQL only (SQLite
 serializes every writer, so these would prove nothing there)."""
 
 from __future__ import annotations
@@ -57,3 +58,44 @@ def test_concurrent_invitation_chunks_invite_once(store):
     assert sum(results) == 5, results
     assert SurveyInvitation.objects.count() == 5
     assert Message.objects.filter(kind="survey_invite").count() == 5
+
+
+def test_concurrent_registration_runs_invite_each_member_once(store):
+    from campaigns.feedback.invites import survey_invites_send_members
+    from campaigns.models import SurveyTrigger
+
+    members = []
+    for n in range(4):
+        member = MemberFactory(store=store, email=f"reg{n}@example.com")
+        member.email_consent = True
+        member.save(update_fields=["email_consent"])
+        members.append(member.pk)
+    survey = survey_make(after_registration=True, delay_hours=1)
+    results = run_together(
+        THREADS,
+        lambda _i: survey_invites_send_members(
+            survey_id=survey.pk,
+            trigger=SurveyTrigger.REGISTRATION,
+            member_ids=members,
+        ),
+    )
+    assert sum(results) == 4, results
+    assert SurveyInvitation.objects.filter(trigger="registration").count() == 4
+    assert Message.objects.filter(kind="survey_invite").count() == 4
+
+
+def test_concurrent_first_answers_save_the_question_once(store):
+    from campaigns.feedback.surveys import survey_response_submit
+    from campaigns.models import SurveyAnswer, SurveyQuestion
+
+    survey = survey_make()  # no question rows yet
+    members = [MemberFactory(store=store) for _ in range(THREADS)]
+    results = run_together(
+        THREADS,
+        lambda i: survey_response_submit(
+            survey=survey, member=members[i], purchase=None, score=9
+        ),
+    )
+    assert all(r.score == 9 for r in results), results
+    question = SurveyQuestion.objects.get(survey=survey)
+    assert SurveyAnswer.objects.filter(question=question).count() == THREADS

@@ -155,6 +155,22 @@ def _survey_invite(member, store, request):
     return _message(member)
 
 
+def _survey_invite_registration(member, store, request):
+    from campaigns.feedback.invites import survey_invites_send_members
+    from campaigns.models import SurveyTrigger
+
+    survey = survey_make(after_registration=True, delay_hours=1)
+    assert (
+        survey_invites_send_members(
+            survey_id=survey.pk,
+            trigger=SurveyTrigger.REGISTRATION,
+            member_ids=[member.pk],
+        )
+        == 1
+    )
+    return _message(member)
+
+
 def _complaint_reply(member, store, request):
     manager = request.getfixturevalue("manager")
     complaint = complaint_file(member=member, topic="service", body="Cold coffee")
@@ -199,6 +215,11 @@ SENDERS = {
     ("campaigns/events/services.py", "_cancelled_send"): (_event_cancelled, PREFERRED),
     ("campaigns/feedback/surveys.py", "survey_invites_send"): (
         _survey_invite,
+        PREFERRED,
+    ),
+    # After registration, after a resolved complaint, sent to a segment: one path.
+    ("campaigns/feedback/invites.py", "_invite"): (
+        _survey_invite_registration,
         PREFERRED,
     ),
     ("campaigns/feedback/services.py", "complaint_staff_reply"): (

@@ -28,6 +28,7 @@ from demo import seed_churn as churn_demo
 from demo import seed_feedback as demo_feedback
 from demo import seed_partners as partners_demo
 from demo import seed_recommendations as demo_recs
+from demo import seed_surveys as demo_surveys
 from demo.bulk import seed as bulk_seed
 from demo.data import (
     BONUSES,
@@ -138,6 +139,9 @@ class Command(ProgramSeeding, HistoryPlanning, HistoryWriting, BaseCommand):
             events_demo_seed(command=self)
             crm_seed(command=self)  # interests picked, before the recommendations
             demo_recs.seed(command=self)
+            # The survey of several questions first: its rows come first in the
+            # back office (tests/pages/test_escaping.py opens the first of each).
+            demo_surveys.seed(command=self)
             demo_feedback.seed(command=self)
             churn_demo.seed(command=self)
             approvals_demo.seed(command=self)
