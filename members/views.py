@@ -36,6 +36,7 @@ from members.forms import (
     SignupForm,
 )
 from members.links import absolute_url
+from members.middleware import first_touch_from_request
 from members.models import Channel, ConsentSource, ErasureSource, Member
 from members.password_reset import client_ip, password_reset_request
 from members.privacy import member_anonymize, member_data_export
@@ -124,6 +125,7 @@ def signup(request):
                 last_name=data["last_name"],
                 language=data["language"],
                 referral_code=data["referral_code"],
+                first_touch=first_touch_from_request(request),
             )
         except ServiceError as error:
             form.add_service_error(error)
