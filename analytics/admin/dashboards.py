@@ -49,6 +49,7 @@ from analytics.selectors.sources import (
     acquisition_by_channel,
     acquisition_by_channel_store,
     acquisition_by_utm,
+    channel_store_cells,
 )
 from analytics.selectors.tables import (
     daily_series,
@@ -406,13 +407,14 @@ def acquisition_view(request):
     period, store_id, context = _context(
         request, gettext("Analytics: acquisition"), "acquisition"
     )
-    channels = acquisition_by_channel(period, store_id)
+    cells = channel_store_cells(period)
+    channels = acquisition_by_channel(period, store_id, cells=cells)
     labels = [row["label"] for row in channels]
     context.update(
         channel_rows=channels,
         channel_headers=[str(label) for _k, label in CHANNEL_COLUMNS],
         channel_keys=page_columns(CHANNEL_COLUMNS),
-        store_rows=acquisition_by_channel_store(period, store_id),
+        store_rows=acquisition_by_channel_store(period, store_id, cells=cells),
         store_headers=[str(label) for _k, label in CHANNEL_STORE_COLUMNS],
         store_keys=page_columns(CHANNEL_STORE_COLUMNS),
         utm_rows=acquisition_by_utm(period, store_id),

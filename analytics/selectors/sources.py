@@ -100,9 +100,10 @@ def _cells(period: Period):
     return members, spend
 
 
-def _channel_store_cells(period: Period) -> list[dict]:
+def channel_store_cells(period: Period) -> list[dict]:
     """Every (channel, store) with new members or spend, the program-wide spend
-    allocated (module docstring)."""
+    allocated (module docstring). Two queries; the page reads them once for
+    both tables (`cells=` of acquisition_by_channel and _channel_store)."""
     members, spend = _cells(period)
     keys = set(members) | {k for k in spend if k[1] is not None}
     by_channel = defaultdict(list)
@@ -157,7 +158,9 @@ def _figures(row: dict) -> dict:
     }
 
 
-def acquisition_by_channel(period: Period, store_id: int | None = None) -> list[dict]:
+def acquisition_by_channel(
+    period: Period, store_id: int | None = None, *, cells: list | None = None
+) -> list[dict]:
     """One row per channel (every source, in MemberSource's order): new
     members, spend, CAC, CLV, CLV:CAC, months to pay back; with `store_id`,
     that store's members and spend (its own plus its share). Two queries."""
@@ -171,7 +174,7 @@ def acquisition_by_channel(period: Period, store_id: int | None = None) -> list[
         }
         for c in MemberSource.values
     }
-    for cell in _channel_store_cells(period):
+    for cell in channel_store_cells(period) if cells is None else cells:
         row = totals.get(cell["channel"])
         if row is None or (store_id and cell["store_id"] != store_id):
             continue
@@ -181,14 +184,15 @@ def acquisition_by_channel(period: Period, store_id: int | None = None) -> list[
 
 
 def acquisition_by_channel_store(
-    period: Period, store_id: int | None = None
+    period: Period, store_id: int | None = None, *, cells: list | None = None
 ) -> list[dict]:
     """One row per channel and store of enrolment ("no store" for online
     sign-ups and program-wide spend nobody new shares), with the spend split
-    into the store's own and its share of the program-wide. Three queries."""
+    into the store's own and its share of the program-wide. One query and
+    channel_store_cells'."""
     names = dict(Store.objects.values_list("pk", "name"))
     rows = []
-    for cell in _channel_store_cells(period):
+    for cell in channel_store_cells(period) if cells is None else cells:
         if store_id and cell["store_id"] != store_id:
             continue
         row = _figures(cell)
