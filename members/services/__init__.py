@@ -46,6 +46,7 @@ from members.services.signup import (  # noqa: F401
 from members.services.sources import (  # noqa: F401
     FirstTouch,
     member_source_for,
+    member_source_set,
 )
 from members.services.stores import (  # noqa: F401
     partner_create,

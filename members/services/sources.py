@@ -15,9 +15,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
+from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from members.models import ConsentSource, MemberSource, Store
+from members.audit import StaffActor, staff_audit_record
+from members.errors import InvalidInput
+from members.models import AuditAction, ConsentSource, Member, MemberSource, Store
 from members.models.members import UTM_MAX_LENGTH
 
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign")
@@ -106,3 +110,36 @@ def member_source_for(
     if by_path == MemberSource.TILL and store is None:
         return MemberSource.OTHER
     return by_path
+
+
+def member_source_set(
+    *,
+    member: Member,
+    source: str,
+    referred_by: Member | None = None,
+    actor: StaffActor | None = None,
+) -> Member:
+    """Set where a member came from when it is learnt after enrolment (a
+    partner's counter that enrolled through our till, a member found in the
+    old card system), with one audit row naming the field. Locks nothing;
+    queues nothing. InvalidInput for an unknown source or a member as their
+    own referrer."""
+    if source not in MemberSource.values:
+        raise InvalidInput(
+            _("Unknown source “%(source)s”.") % {"source": str(source)[:20]},
+            field="source",
+        )
+    if referred_by is not None and referred_by.pk == member.pk:
+        raise InvalidInput(_("A member cannot refer themselves."), field="referred_by")
+    with transaction.atomic():
+        member.source = source
+        member.referred_by = referred_by
+        member.save(update_fields=["source", "referred_by"])
+        staff_audit_record(
+            actor=actor,
+            action=AuditAction.MEMBER_CHANGED,
+            member=member,
+            obj=member,
+            details={"fields": ["source"]},
+        )
+    return member

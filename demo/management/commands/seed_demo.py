@@ -26,6 +26,7 @@ from demo import seed_approvals as approvals_demo
 from demo import seed_campaigns as campaigns_demo
 from demo import seed_feedback as demo_feedback
 from demo import seed_recommendations as demo_recs
+from demo import seed_sources as sources_demo
 from demo.bulk import seed as bulk_seed
 from demo.data import (
     BONUSES,
@@ -118,6 +119,7 @@ class Command(ProgramSeeding, HistoryPlanning, HistoryWriting, BaseCommand):
             bonus_settings_update(**BONUSES)
             plans = self._members_plan(members, seed)
             self._referrals_plan(plans, seed)
+            sources_demo.plans_sources_assign(plans)
             events = self._events_plan(plans)
             self._partner_plan(events)
             events += self._memberships_plan(plans)
@@ -134,6 +136,7 @@ class Command(ProgramSeeding, HistoryPlanning, HistoryWriting, BaseCommand):
             demo_feedback.seed(command=self)
             approvals_demo.seed(command=self)
             analytics_demo_seed(command=self)
+            sources_demo.seed(command=self)
             self._passwords_set(hashes)
 
         problems = ledger_discrepancies() + stamp_card_violations()
