@@ -107,6 +107,7 @@ class MarketingSpend(models.Model):
         max_length=12,
         choices=MemberSource.choices,
         default=MemberSource.OTHER,
+        db_default=MemberSource.OTHER,
         help_text=_(
             "Where the members this money brings come from; the acquisition "
             "cost of a channel divides its spend by its new members."

@@ -182,16 +182,19 @@ class Member(models.Model):
         max_length=12,
         choices=MemberSource.choices,
         default=MemberSource.OTHER,
+        # Rows written by code that predates the column (older migrations'
+        # tests, a rolling deploy) still get a value.
+        db_default=MemberSource.OTHER,
         db_index=True,
     )
     utm_source = models.CharField(
-        _("UTM source"), max_length=UTM_MAX_LENGTH, blank=True
+        _("UTM source"), max_length=UTM_MAX_LENGTH, blank=True, db_default=""
     )
     utm_medium = models.CharField(
-        _("UTM medium"), max_length=UTM_MAX_LENGTH, blank=True
+        _("UTM medium"), max_length=UTM_MAX_LENGTH, blank=True, db_default=""
     )
     utm_campaign = models.CharField(
-        _("UTM campaign"), max_length=UTM_MAX_LENGTH, blank=True
+        _("UTM campaign"), max_length=UTM_MAX_LENGTH, blank=True, db_default=""
     )
     referred_by = models.ForeignKey(
         "self",
