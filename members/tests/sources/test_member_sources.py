@@ -169,3 +169,36 @@ def test_a_malformed_first_touch_is_ignored():
     assert FirstTouch.from_json({"first_seen_at": future}).first_seen_at is None
     naive = dt.datetime(2026, 1, 1).isoformat()  # noqa: DTZ001
     assert FirstTouch.from_json({"first_seen_at": naive}).first_seen_at is None
+
+
+def test_a_source_learnt_later_is_set_with_an_audit_row(store, manager):
+    from members.audit import StaffActor
+    from members.models import StaffAuditEvent
+    from members.services import member_source_set
+
+    member = MemberFactory(store=store)
+    friend = MemberFactory(store=store)
+    member_source_set(
+        member=member,
+        source=MemberSource.REFERRAL,
+        referred_by=friend,
+        actor=StaffActor(user=manager),
+    )
+    member.refresh_from_db()
+    assert (member.source, member.referred_by) == (MemberSource.REFERRAL, friend)
+    event = StaffAuditEvent.objects.get(member=member, actor=manager)
+    assert event.details == {"fields": ["source"]}
+
+
+def test_an_unknown_source_or_a_self_referral_is_refused(store):
+    from members.errors import InvalidInput
+    from members.services import member_source_set
+
+    member = MemberFactory(store=store)
+    with pytest.raises(InvalidInput, match="Unknown source “tv”") as exc:
+        member_source_set(member=member, source="tv")
+    assert exc.value.field == "source"
+    with pytest.raises(InvalidInput, match="cannot refer themselves"):
+        member_source_set(member=member, source="referral", referred_by=member)
+    member.refresh_from_db()
+    assert member.source == MemberSource.TILL
