@@ -18,6 +18,7 @@ from analytics.models import MarketingSpend, SpendKind, StoreSales
 from analytics.selectors.periods import month_add, month_start
 from analytics.services.inputs import marketing_spend_bulk_save, store_sales_bulk_save
 from analytics.services.snapshots import snapshots_refresh_range
+from demo.seed_sources import channel_for_campaign
 from members.models import Store
 from rewards.models import Purchase
 
@@ -65,6 +66,7 @@ def inputs_seed(*, start: dt.datetime, end: dt.datetime, rng: random.Random) -> 
                     amount=Decimal(rng.randint(*SPEND_PER_MONTH)),
                     campaign=campaign,
                     kind=SpendKind.ACQUISITION,
+                    channel=channel_for_campaign(campaign),
                     # Leaflets and radio are bought for one store's area.
                     store_id=(
                         rng.choice(store_ids)

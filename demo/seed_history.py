@@ -108,6 +108,7 @@ class HistoryWriting:
             email_consent=plan.email_consent,
             sms_consent=plan.sms_consent,
             source=plan.source,
+            first_touch=plan.first_touch,
             enrolled_at=at,
             referral_code=(
                 plan.referred_by.member.referral_code

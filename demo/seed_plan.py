@@ -39,6 +39,7 @@ from members.models import (
     Member,
     User,
 )
+from members.services import FirstTouch
 from rewards.services import (
     LineInput,
     ReturnLineInput,
@@ -71,6 +72,8 @@ class Plan:
     member: Member | None = None
     balance: int = 0
     referred_by: Plan | None = None
+    # The first visit's UTM parameters of an online sign-up (demo.seed_sources).
+    first_touch: FirstTouch | None = None
 
 
 @dataclass

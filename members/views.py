@@ -37,6 +37,7 @@ from members.forms import (
     SignupForm,
 )
 from members.links import absolute_url
+from members.middleware import first_touch_from_request
 from members.models import (
     Channel,
     ConsentEvent,
@@ -136,6 +137,7 @@ def signup(request):
                 last_name=data["last_name"],
                 language=data["language"],
                 referral_code=data["referral_code"],
+                first_touch=first_touch_from_request(request),
             )
         except ServiceError as error:
             form.add_service_error(error)

@@ -20,6 +20,14 @@ from analytics.selectors.kpis import (
 )
 from analytics.selectors.metrics import METRICS, metric_definitions
 from analytics.selectors.periods import day_bounds, month_add
+from analytics.selectors.sources import (
+    CHANNEL_COLUMNS,
+    CHANNEL_STORE_COLUMNS,
+    UTM_COLUMNS,
+    acquisition_by_channel,
+    acquisition_by_channel_store,
+    acquisition_by_utm,
+)
 from analytics.selectors.tables import (
     daily_series,
     monthly_points,
@@ -206,6 +214,16 @@ COLUMN_FORMATS = {
     "active_share": "percent",
     "sales_per_active": "money",
     "reward_rate": "percent",
+    "own_spend": "money",
+    "allocated": "money",
+    "cac": "money",
+    "clv": "money",
+}
+# The Acquisition page's tables (analytics.selectors.sources).
+SOURCE_TABLES = {
+    "channels": (acquisition_by_channel, CHANNEL_COLUMNS),
+    "channel_stores": (acquisition_by_channel_store, CHANNEL_STORE_COLUMNS),
+    "utm": (acquisition_by_utm, UTM_COLUMNS),
 }
 
 
@@ -301,6 +319,9 @@ def export_table(name: str, period, store_id, *, segment: str | None = None):
         return _dict_table(
             churn_asked_reasons(period, store_id, segment), ASKED_COLUMNS
         )
+    if name in SOURCE_TABLES:
+        rows, columns = SOURCE_TABLES[name]
+        return _dict_table(rows(period, store_id), columns)
     if name == "definitions":
         return [gettext("Key"), gettext("Metric"), gettext("Definition")], [
             list(d) for d in metric_definitions()

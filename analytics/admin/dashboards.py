@@ -23,6 +23,7 @@ from analytics.admin.dashboard_tables import (
     DEMOGRAPHIC_TABLES,
     POINTS_COLUMNS,
     REWARD_RATE_GROUPS,
+    SOURCE_TABLES,
     STORE_COLUMNS,
     TIER_COLUMNS,
     VOUCHER_COLUMNS,
@@ -58,6 +59,15 @@ from analytics.selectors.demographics import (
 )
 from analytics.selectors.kpis import OVERVIEW_KPIS, PROGRAM_KPIS, kpis
 from analytics.selectors.periods import day_bounds, period_from_params
+from analytics.selectors.sources import (
+    CHANNEL_COLUMNS,
+    CHANNEL_STORE_COLUMNS,
+    UTM_COLUMNS,
+    acquisition_by_channel,
+    acquisition_by_channel_store,
+    acquisition_by_utm,
+    channel_store_cells,
+)
 from analytics.selectors.tables import (
     daily_series,
     monthly_points,
@@ -106,6 +116,11 @@ def analytics_urls(site) -> list:
             "analytics/dashboard/churn/",
             site.admin_view(churn_view),
             name="analytics_churn",
+        ),
+        path(
+            "analytics/dashboard/acquisition/",
+            site.admin_view(acquisition_view),
+            name="analytics_acquisition",
         ),
         path(
             "analytics/dashboard/export/<slug:table>/",
@@ -160,6 +175,7 @@ def _context(request, title: str, page: str):
                     "definitions",
                     *DEMOGRAPHIC_TABLES,
                     *DEMOGRAPHIC_COHORT_TABLES,
+                    *SOURCE_TABLES,
                     *REWARD_RATE_GROUPS,
                 )
             },
@@ -190,6 +206,11 @@ def _context(request, title: str, page: str):
                     reverse("admin:analytics_churn") + "?" + qs,
                 ),
                 ("surveys", gettext("Surveys"), reverse("admin:analytics_surveys")),
+                (
+                    "acquisition",
+                    gettext("Acquisition"),
+                    reverse("admin:analytics_acquisition") + "?" + qs,
+                ),
             ],
             "state": program_state_latest(),
         },
@@ -492,6 +513,62 @@ def churn_view(request):
         },
     )
     return TemplateResponse(request, "admin/analytics/churn.html", context)
+
+
+def acquisition_view(request):
+    """Where the period's new members came from (source and store), what
+    each channel cost per member, what they are worth (CLV), CLV:CAC and the
+    months to pay back (analytics.selectors.sources); the UTM breakdown of
+    the online sign-ups."""
+    period, store_id, context = _context(
+        request, gettext("Analytics: acquisition"), "acquisition"
+    )
+    cells = channel_store_cells(period)
+    channels = acquisition_by_channel(period, store_id, cells=cells)
+    labels = [row["label"] for row in channels]
+    context.update(
+        channel_rows=channels,
+        channel_headers=[str(label) for _k, label in CHANNEL_COLUMNS],
+        channel_keys=page_columns(CHANNEL_COLUMNS),
+        store_rows=acquisition_by_channel_store(period, store_id, cells=cells),
+        store_headers=[str(label) for _k, label in CHANNEL_STORE_COLUMNS],
+        store_keys=page_columns(CHANNEL_STORE_COLUMNS),
+        utm_rows=acquisition_by_utm(period, store_id),
+        utm_headers=[str(label) for _k, label in UTM_COLUMNS],
+        utm_keys=page_columns(UTM_COLUMNS),
+        charts={
+            "members": chart_spec(
+                kind="bar",
+                labels=labels,
+                datasets=[
+                    (gettext("New members"), [r["new_members"] for r in channels])
+                ],
+                unit=ChartUnit.COUNT,
+            ),
+            "value": chart_spec(
+                kind="bar",
+                labels=labels,
+                datasets=[
+                    (
+                        gettext("Acquisition cost per member"),
+                        [
+                            None if r["cac"] is None else float(r["cac"])
+                            for r in channels
+                        ],
+                    ),
+                    (
+                        gettext("CLV per member"),
+                        [
+                            None if r["clv"] is None else float(r["clv"])
+                            for r in channels
+                        ],
+                    ),
+                ],
+                unit=ChartUnit.MONEY,
+            ),
+        },
+    )
+    return TemplateResponse(request, "admin/analytics/acquisition.html", context)
 
 
 def export_view(request, table: str):

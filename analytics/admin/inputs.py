@@ -57,7 +57,7 @@ class StoreSalesAdmin(admin.ModelAdmin):
 class MarketingSpendForm(forms.ModelForm):
     class Meta:
         model = MarketingSpend
-        fields = ("month", "amount", "kind", "store", "campaign", "note")
+        fields = ("month", "amount", "kind", "channel", "store", "campaign", "note")
 
     def clean_month(self):
         # Any day stands for its month (the row is per month).
@@ -74,16 +74,17 @@ class MarketingSpendAdmin(admin.ModelAdmin):
     list_display = (
         "month",
         "kind",
+        "channel",
         "store",
         "campaign",
         "amount",
         "note",
         "entered_by",
     )
-    list_filter = ("kind", "store", "month")
+    list_filter = ("kind", "channel", "store", "month")
     search_fields = ("campaign", "note", "store__name")
     list_select_related = ("store", "entered_by")
-    fields = ("month", "amount", "kind", "store", "campaign", "note")
+    fields = ("month", "amount", "kind", "channel", "store", "campaign", "note")
 
     def save_model(self, request, obj, form, change):
         marketing_spend_save(row=obj, entered_by=request.user)

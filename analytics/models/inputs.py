@@ -11,6 +11,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from members.models import MemberSource
+
 
 class StoreSales(models.Model):
     """A store's total sales of one day, members and non-members alike, as the
@@ -98,6 +100,17 @@ class MarketingSpend(models.Model):
         help_text=_(
             "Empty for program-wide spend, which is shared among the stores "
             "by their share of the new members."
+        ),
+    )
+    channel = models.CharField(
+        _("channel"),
+        max_length=12,
+        choices=MemberSource.choices,
+        default=MemberSource.OTHER,
+        db_default=MemberSource.OTHER,
+        help_text=_(
+            "Where the members this money brings come from; the acquisition "
+            "cost of a channel divides its spend by its new members."
         ),
     )
     campaign = models.CharField(_("campaign"), max_length=120, blank=True)

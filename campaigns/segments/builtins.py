@@ -49,7 +49,7 @@ from campaigns.segments.conditions import (
 from campaigns.segments.crm_conditions import conditions_register_crm
 from campaigns.segments.selectors import category_choices
 from members.formatting import month_name
-from members.models import Channel, Gender, Store
+from members.models import Channel, Gender, MemberSource, Store
 from rewards.models import PointsLot, Purchase, PurchaseLine, Tier
 
 _COMPARE = {
@@ -450,4 +450,11 @@ def conditions_register_builtin() -> None:
             Op("after", _("after"), "date"),
             Op("between", _("between"), "dates"),
         ),
+    )
+    register_condition(
+        "source",
+        _("Came from"),
+        lambda cond, ctx: _is(Q(source__in=cond["value"]), cond),
+        ops=_IS_OPS,
+        choices=lambda: MemberSource.choices,
     )

@@ -131,6 +131,7 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
         "email_consent",
         "language",
         "gender",
+        "source",
         "enrolled_at",
     )
     list_select_related = ("account", "home_store")
@@ -175,6 +176,15 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
             _("Enrollment"),
             {"fields": ("user", "enrolled_at", "enrolled_store", "enrolled_by")},
         ),
+        (
+            _("Came from"),
+            {
+                "fields": (
+                    ("source", "referred_by", "first_seen_at"),
+                    ("utm_source", "utm_medium", "utm_campaign"),
+                )
+            },
+        ),
     )
     readonly_fields = (
         "card_number",
@@ -189,6 +199,12 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
         "enrolled_at",
         "enrolled_store",
         "enrolled_by",
+        "source",
+        "referred_by",
+        "first_seen_at",
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
     )
 
     def has_delete_permission(self, request, obj=None):

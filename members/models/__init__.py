@@ -18,6 +18,7 @@ from members.models.members import (  # noqa: F401
     ConsentSource,
     Gender,
     Member,
+    MemberSource,
     member_timezone_default,
     timezone_validate,
 )

@@ -33,6 +33,21 @@ class ConsentSource(models.TextChoices):
     UNSUBSCRIBE = "unsubscribe", _("Unsubscribe link")
 
 
+class MemberSource(models.TextChoices):
+    """Where a member came from (docs/analytics.md, "Where members come from"):
+    the channel their acquisition cost and CLV are counted under."""
+
+    TILL = "till", _("Till or counter in a store")
+    ONLINE = "online", _("Online sign-up")
+    REFERRAL = "referral", _("Referral by a member")
+    PARTNER = "partner", _("Partner store")
+    IMPORT = "import", _("Import from an earlier system")
+    OTHER = "other", _("Other or unknown")
+
+
+UTM_MAX_LENGTH = 100  # each utm_* value kept, cut to this
+
+
 def member_timezone_default() -> str:
     return settings.TIME_ZONE
 
@@ -168,6 +183,40 @@ class Member(models.Model):
         help_text=_(
             "The app or browser that enrolled, when known; spots self-referrals."
         ),
+    )
+    # Where the member came from; set once at enrolment (members.sources).
+    source = models.CharField(
+        _("came from"),
+        max_length=12,
+        choices=MemberSource.choices,
+        default=MemberSource.OTHER,
+        # Rows written by code that predates the column (older migrations'
+        # tests, a rolling deploy) still get a value.
+        db_default=MemberSource.OTHER,
+        db_index=True,
+    )
+    utm_source = models.CharField(
+        _("UTM source"), max_length=UTM_MAX_LENGTH, blank=True, db_default=""
+    )
+    utm_medium = models.CharField(
+        _("UTM medium"), max_length=UTM_MAX_LENGTH, blank=True, db_default=""
+    )
+    utm_campaign = models.CharField(
+        _("UTM campaign"), max_length=UTM_MAX_LENGTH, blank=True, db_default=""
+    )
+    referred_by = models.ForeignKey(
+        "self",
+        verbose_name=_("referred by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    first_seen_at = models.DateTimeField(
+        _("first visit"),
+        null=True,
+        blank=True,
+        help_text=_("The first visit to the website, for online sign-ups."),
     )
     birthday_set_at = models.DateTimeField(_("birthday entered"), null=True, blank=True)
     birthday_bonus_year = models.PositiveSmallIntegerField(

@@ -57,6 +57,11 @@ from members.services.signup import (  # noqa: F401
     otp_purge_expired,
     otp_send,
 )
+from members.services.sources import (  # noqa: F401
+    FirstTouch,
+    member_source_for,
+    member_source_set,
+)
 from members.services.stores import (  # noqa: F401
     partner_create,
     partner_save,

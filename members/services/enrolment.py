@@ -19,7 +19,15 @@ from django.utils.translation import gettext as _
 from members.audit import StaffActor, staff_audit_record
 from members.cards import card_number_is_valid, card_number_new
 from members.errors import Conflict, InvalidInput
-from members.models import AuditAction, Channel, ConsentSource, Member, Store, User
+from members.models import (
+    AuditAction,
+    Channel,
+    ConsentSource,
+    Member,
+    MemberSource,
+    Store,
+    User,
+)
 from members.phones import phone_normalize
 from members.selectors import referral_get_by_code
 from members.services.consent import consent_write, member_consent_set
@@ -30,6 +38,7 @@ from members.services.hooks import (
     profile_run,
 )
 from members.services.interests import member_interests_set
+from members.services.sources import FirstTouch, member_source_for
 from members.services.webhooks import member_enrolled_event_record
 
 PROFILE_FIELDS = (
@@ -161,10 +170,21 @@ def member_build(
     card_number: str,
     referral_code: str,
     now: dt.datetime,
+    member_source: str = MemberSource.OTHER,
+    referred_by: Member | None = None,
+    first_touch: FirstTouch | None = None,
 ) -> Member:
     """The new member row, unsaved: member_enroll saves it, members_enroll_many
-    bulk-creates it."""
+    bulk-creates it. `member_source` (members.services.sources) with the
+    referrer and, online, the first visit's UTM parameters."""
+    touch = first_touch or FirstTouch()
     member = Member(
+        source=member_source,
+        referred_by=referred_by,
+        utm_source=touch.utm_source,
+        utm_medium=touch.utm_medium,
+        utm_campaign=touch.utm_campaign,
+        first_seen_at=touch.first_seen_at,
         user=user,
         card_number=card_number,
         referral_code=referral_code,
@@ -213,12 +233,16 @@ def member_enroll(
     device_id: str = "",
     card_number: str | None = None,
     actor: StaffActor | None = None,
+    first_touch: FirstTouch | None = None,
 ) -> Member:
     """Enroll a customer: a card number, a referral code and consent history,
     plus what the apps above add through members.services.hooks (rewards: a
     points account, the welcome bonus and, with a friend's referral code, the
     referral and its bonus for the new member), all in one transaction.
-    Enrolled by staff (`actor`), also the audit row.
+    Enrolled by staff (`actor`), also the audit row. The member's source
+    follows from `source`, the store and the referrer
+    (members.services.sources.member_source_for); `first_touch`: the first
+    visit's UTM parameters of an online sign-up.
 
     Raises MemberAlreadyEnrolled when the phone or email is taken (the
     enrolment-refused hooks see a referral code given with it: rewards keeps it
@@ -261,6 +285,13 @@ def member_enroll(
                     card_number=card_number or card_number_new(),
                     referral_code=referral_code_new(),
                     now=now,
+                    member_source=member_source_for(
+                        consent_source=source,
+                        store=store,
+                        has_referrer=referrer is not None,
+                    ),
+                    referred_by=referrer,
+                    first_touch=first_touch,
                 )
                 member.save(force_insert=True)
                 member_created_run(member=member)

@@ -27,6 +27,7 @@ from members.services.enrolment import (
     referral_code_new,
 )
 from members.services.hooks import bulk_enrolment_plans
+from members.services.sources import member_source_for
 from members.services.webhooks import member_enrolled_events_record_many
 
 CARD_DRAWS = 5  # rounds of redrawing card numbers or referral codes that collided
@@ -178,6 +179,9 @@ def members_enroll_many(
             card_number=card or drawn.pop(),
             referral_code="",  # drawn below for the rows that get this far
             now=now,
+            member_source=member_source_for(
+                consent_source=source, store=row.store, has_referrer=False
+            ),
         )
         for channel, granted, at in (
             (Channel.EMAIL, row.email_consent, row.email_consent_at),

@@ -20,6 +20,7 @@ from members.models import Channel, ConsentSource, Member, OneTimeCode, User
 from members.phones import phone_normalize
 from members.services.enrolment import email_normalize, member_enroll, referrer_get
 from members.services.hooks import enrolment_refused_run
+from members.services.sources import FirstTouch
 
 OTP_MAX_ATTEMPTS = 5
 OTP_MAX_PER_HOUR = (
@@ -120,8 +121,13 @@ def member_signup(
     last_name: str = "",
     language: str | None = None,
     referral_code: str | None = None,
+    first_touch: FirstTouch | None = None,
 ) -> SignupResult:
     """Sign a customer up online.
+
+    A new member's source is online (or referral, with a friend's code) with
+    the UTM parameters of the first visit, `first_touch`; a claimed
+    membership keeps the source it was enrolled with.
 
     A new phone and email: create the login and the membership at once.
     A phone or email that staff enrolled at the counter without a login: send a
@@ -185,6 +191,7 @@ def member_signup(
         user=user,
         source=ConsentSource.PORTAL,
         referral_code=referral_code,
+        first_touch=first_touch,
     )
     return SignupResult(user=user, member=member, pending_code=None)
 

@@ -93,6 +93,10 @@ HOSTILE = {
     "members.Store.address",
     "members.Member.first_name",
     "members.Member.last_name",
+    # From the link of the first visit: anyone can write them.
+    "members.Member.utm_source",
+    "members.Member.utm_medium",
+    "members.Member.utm_campaign",
     "members.ApiToken.name",
     # The interests list staff keep (codes and categories typed too).
     "members.Interest.code",

@@ -213,6 +213,7 @@ class TestMarketingSpendAdmin:
                 "month": "2026-03-17",
                 "amount": "5000",
                 "kind": "retention",
+                "channel": "till",
                 "store": store.pk,
                 "campaign": "Radio",
                 "note": "",
@@ -221,7 +222,8 @@ class TestMarketingSpendAdmin:
         assert response.status_code == 302
         row = MarketingSpend.objects.get()
         assert row.month.day == 1  # any day stands for its month
-        assert (row.kind, row.store) == ("retention", store)
+        assert (row.kind, row.channel, row.store) == ("retention", "till", store)
+        assert client.get(url, {"channel__exact": "till"}).status_code == 200
         assert client.get(url, {"kind__exact": "retention"}).status_code == 200
         assert client.get(url, {"q": "Radio"}).context["cl"].result_count == 1
         change = reverse("admin:analytics_marketingspend_change", args=[row.pk])

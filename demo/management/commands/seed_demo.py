@@ -28,6 +28,7 @@ from demo import seed_churn as churn_demo
 from demo import seed_feedback as demo_feedback
 from demo import seed_partners as partners_demo
 from demo import seed_recommendations as demo_recs
+from demo import seed_sources as sources_demo
 from demo import seed_surveys as demo_surveys
 from demo.bulk import seed as bulk_seed
 from demo.data import (
@@ -124,6 +125,7 @@ class Command(ProgramSeeding, HistoryPlanning, HistoryWriting, BaseCommand):
             bonus_settings_update(**BONUSES)
             plans = self._members_plan(members, seed)
             self._referrals_plan(plans, seed)
+            sources_demo.plans_sources_assign(plans)
             events = self._events_plan(plans)
             self._partner_plan(events)
             partners_demo.seed(command=self)
@@ -148,6 +150,7 @@ class Command(ProgramSeeding, HistoryPlanning, HistoryWriting, BaseCommand):
             promos_seed(command=self)
             analytics_demo_seed(command=self)
             clv_demo_seed(command=self)
+            sources_demo.seed(command=self)
             self._passwords_set(hashes)
 
         problems = ledger_discrepancies() + stamp_card_violations()
