@@ -130,16 +130,17 @@ def bench_earn(ctx: Context) -> list[str]:
                     " 123.45,123.45,1,1) RETURNING id",
                     (store.pk, nums.receipt("raw", i), member_id),
                 ).fetchone()[0]
-                conn.execute(
-                    "UPDATE rewards_pointsaccount SET balance=balance+123, updated_at=now() WHERE id=%s",
+                balance = conn.execute(
+                    "UPDATE rewards_pointsaccount SET balance=balance+123, updated_at=now()"
+                    " WHERE id=%s RETURNING balance",
                     (account_ids[member_id],),
-                )
-                eid = conn.execute(
+                ).fetchone()[0]
+                eid = conn.execute(  # balance_after kept, as verify_ledger checks
                     "INSERT INTO rewards_ledgerentry (account_id, kind, points, balance_after, reason,"
                     " reason_code, reason_params, purchase_id, created_at, breakdown)"
-                    " VALUES (%s,'earn',123,0,'raw','purchase_earn','{}',%s,now(),'[]')"
+                    " VALUES (%s,'earn',123,%s,'raw','purchase_earn','{}',%s,now(),'[]')"
                     " RETURNING id",
-                    (account_ids[member_id], pid),
+                    (account_ids[member_id], balance, pid),
                 ).fetchone()[0]
                 conn.execute(  # the points lot the credit opens
                     "INSERT INTO rewards_pointslot (account_id, entry_id, points, remaining,"

@@ -17,7 +17,8 @@ from members.services import REFERRAL_ALPHABET
 class BulkWriter:
     """Rows of one model as tuples in a fixed column order: the columns named,
     then every other column at its constant default (refuses a column that has
-    neither). COPY on PostgreSQL, executemany elsewhere."""
+    neither; one with only a database default is left to the database). COPY
+    on PostgreSQL, executemany elsewhere."""
 
     def __init__(self, model, columns: Sequence[str]):
         self.model = model
@@ -28,6 +29,8 @@ class BulkWriter:
         for column, f in fields.items():
             if column in self.columns:
                 continue
+            if f.has_db_default() and not f.has_default():
+                continue  # left out: the database writes its default
             if f.has_default() and (
                 not callable(f.default) or f.default in (list, dict)
             ):
