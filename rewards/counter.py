@@ -402,21 +402,13 @@ class Counter:
             }
             stamps = stamp_progress_for_purchase(purchase=purchase)
             promo = promo_use_for_purchase(purchase=purchase)
-            promo_text = (
-                [
-                    ngettext(
-                        "Promo code %(code)s: +%(points)s point.",
-                        "Promo code %(code)s: +%(points)s points.",
-                        promo.points,
-                    )
-                    % {"code": promo.key.code, "points": number_format(promo.points)}
-                ]
-                if promo is not None
-                else []
-            )
-            return " ".join(
-                [text, *promo_text, *(stamp_progress_text(p) for p in stamps)]
-            )
+            if promo is not None:
+                text += " " + ngettext(
+                    "Promo code %(code)s: +%(points)s point.",
+                    "Promo code %(code)s: +%(points)s points.",
+                    promo.points,
+                ) % {"code": promo.key.code, "points": number_format(promo.points)}
+            return " ".join([text, *(stamp_progress_text(p) for p in stamps)])
 
         form = CounterPurchaseForm(request.POST, store=_staff_store(request.user))
         return self._member_write(

@@ -18,6 +18,7 @@ from members.services.churn import (  # noqa: F401
     leave_reason_record,
     leave_reason_save,
     leave_reason_token,
+    leave_reasons_ensure,
 )
 from members.services.consent import (  # noqa: F401
     consent_apply,
@@ -43,6 +44,7 @@ from members.services.enrolment_bulk import (  # noqa: F401
 )
 from members.services.interests import (  # noqa: F401
     interest_save,
+    interests_ensure,
     interests_match_text,
     member_interests_set,
 )

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.audit import audited_save
+from members.defaults import LEAVE_REASONS
 from members.errors import InvalidInput
 from members.links import absolute_url
 from members.locks import member_lock_or_none
@@ -149,3 +150,25 @@ def leave_reason_save(*, reason: LeaveReason, actor=None) -> LeaveReason:
     """Add or change a leaving reason (admin, seed data), validated, with the
     staff audit row. Locks nothing; queues nothing."""
     return audited_save(obj=reason, actor=actor)
+
+
+def leave_reasons_ensure() -> int:
+    """Write the default leaving reasons (members.defaults) that are missing by
+    code; returns how many were written. Leaves existing rows alone."""
+    written = 0
+    for position, (code, asks_text, uk, ru, ro, en) in enumerate(
+        LEAVE_REASONS, start=1
+    ):
+        _reason, created = LeaveReason.objects.get_or_create(
+            code=code,
+            defaults={
+                "asks_text": asks_text,
+                "position": position * 10,
+                "name_uk": uk,
+                "name_ru": ru,
+                "name_ro": ro,
+                "name_en": en,
+            },
+        )
+        written += created
+    return written

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from modeltranslation.utils import build_localized_fieldname
 
+from members.defaults import INTERESTS
 from members.models import Interest, Member
 
 
@@ -56,3 +57,23 @@ def interests_match_text(
         elif interest not in matched:
             matched.append(interest)
     return matched, rest
+
+
+def interests_ensure() -> int:
+    """Write the default interests (members.defaults) that are missing by code;
+    returns how many were written. Leaves existing rows alone."""
+    written = 0
+    for code, order, categories, uk, ru, ro, en in INTERESTS:
+        _interest, created = Interest.objects.get_or_create(
+            code=code,
+            defaults={
+                "order": order,
+                "purchase_categories": categories,
+                "name_uk": uk,
+                "name_ru": ru,
+                "name_ro": ro,
+                "name_en": en,
+            },
+        )
+        written += created
+    return written

@@ -10,6 +10,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from members.models import LeaveAnswer, Member, MemberErasure
+from members.services import leave_reasons_ensure
 from members.tests.factories import MemberFactory, StoreFactory, UserFactory
 from rewards.services import purchase_record
 
@@ -30,6 +31,7 @@ def test_customer_downloads_data_then_deletes_the_account(page, live_server):
         ),
     )
     page.set_default_timeout(5_000)
+    leave_reasons_ensure()  # a transactional test before may have emptied the list
     store = StoreFactory(code="priv", name="Privacy Street")
     user = UserFactory(username="priv@example.com")
     member = MemberFactory(

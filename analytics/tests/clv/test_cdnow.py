@@ -1,5 +1,5 @@
 """The fitted models against the published CDNOW results (the data:
-analytics/tests/clv/data/README.md), and the heuristic on the same holdout.
+analytics/tests/clv/CDNOW_sample.md), and the heuristic on the same holdout.
 
 Fader, Hardie & Lee (2005), BG/NBD: r = 0.243, α = 4.414, a = 0.793,
 b = 2.426, LL = −9,582.4. Fader & Hardie (2013), Gamma-Gamma: p = 6.25,
@@ -17,7 +17,7 @@ import pytest
 
 from analytics.selectors import clv_model as cm
 
-DATA = Path(__file__).parent / "data" / "CDNOW_sample.txt"
+DATA = Path(__file__).parent / "CDNOW_sample.txt"
 CAL_END = dt.date(1997, 9, 30)
 HOLD_START, HOLD_END = dt.date(1997, 10, 1), dt.date(1998, 6, 30)
 HOLD_WEEKS = 39

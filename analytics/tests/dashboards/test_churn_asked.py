@@ -25,7 +25,7 @@ from analytics.selectors.periods import Period, month_add
 from analytics.tests.conftest import at
 from analytics.tests.dashboards.test_churn_reasons import churn  # noqa: F401
 from members.models import LeaveAnswer, LeaveTrigger
-from members.services import leave_reason_record
+from members.services import leave_reason_record, leave_reasons_ensure
 from members.tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -52,6 +52,7 @@ def _rfm(member, segment):
 
 @pytest.fixture
 def asked(churn, other_store):  # noqa: F811
+    leave_reasons_ensure()  # a transactional test before may have emptied the list
     m1 = churn["m1"]
     _answer(churn["lost"], "price", LeaveTrigger.DELETED, at(m1, 7))
     _answer(churn["loyal"], "service", LeaveTrigger.WIN_BACK, at(m1, 8))

@@ -55,7 +55,7 @@ from members.models import (
     Store,
     User,
 )
-from members.services import api_token_create
+from members.services import api_token_create, interests_ensure, leave_reasons_ensure
 from rewards.selectors.invariants import ledger_discrepancies, stamp_card_violations
 from rewards.services import (
     bonus_settings_update,
@@ -99,6 +99,9 @@ class Command(ProgramSeeding, HistoryPlanning, HistoryWriting, BaseCommand):
         self.end -= dt.timedelta(hours=1)
         self.start = self.end - dt.timedelta(days=round(months * 30.44))
         branding_seed(command=self)  # the bulk seed's program is the same shop
+        # The lists a program starts with (a flushed test database lost them).
+        interests_ensure()
+        leave_reasons_ensure()
         if options.get("purchases"):
             return bulk_seed(
                 command=self, members=members, purchases=options["purchases"], seed=seed

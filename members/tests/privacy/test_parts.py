@@ -60,6 +60,7 @@ EXPORTED = {
 }
 # or why it is not the member's own data to hand over.
 NOT_EXPORTED = {
+    "members.Member": "the member's own row (exported as `member`): referred_by",
     "members.StaffAuditEvent": "the staff's security log of who opened the data",
     "members.OneTimeCode": "short-lived login secrets, deleted when used or expired",
     "members.MemberErasure": "written only when the member is erased",
