@@ -430,6 +430,13 @@ def test_markup_typed_anywhere_comes_out_escaped_on_every_page(client, staff_gro
     )
     _promo_codes_seed(member)
     _webhook_log_create(member)
+    # A leaving answer in the member's own words, whatever the demo's draw gave.
+    from members.services import leave_reason_record, leave_reasons_ensure
+
+    leave_reasons_ensure()
+    leave_reason_record(
+        member=member, trigger="win_back", reason="other", text="t", key="walk"
+    )
     # An online payment and a provider's callback about it.
     payment = Payment.objects.create(
         order_id="m1-walk",
