@@ -28,6 +28,12 @@ class CampaignsConfig(AppConfig):
         # members sends its one-time codes through members.messages.message_send:
         # the message log and delivery live here, above members.
         message_sender_register(message_send)
+        # Each channel's backend (email is handed over by delivery itself).
+        from campaigns.messaging.backends import channel_backend_register
+        from campaigns.messaging.delivery import sms_hand_over
+        from members.models import Channel
+
+        channel_backend_register(Channel.SMS, sms_hand_over)
         # A member's erasure also erases the texts of their messages and feedback.
         from campaigns import privacy
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from members.errors import ServiceError
+from members.messages import channels_available, member_address
 from members.models import Channel, Gender, Interest, Member, User
 
 MAX_INTERESTS = 20
@@ -209,16 +210,30 @@ class ProfileForm(ServiceErrorFormMixin, forms.Form):
         return birthday
 
 
+# The consent checkbox of each channel, and what it says when the member has
+# no address there yet.
+CONSENT_LABELS = {
+    Channel.EMAIL: _("Send me offers by email"),
+    Channel.SMS: _("Send me offers by SMS"),
+    Channel.TELEGRAM: _("Send me offers in Telegram"),
+    Channel.VIBER: _("Send me offers in Viber"),
+    Channel.PUSH: _("Send me offers as notifications on my phone"),
+}
+NO_ADDRESS_ERRORS = {
+    Channel.EMAIL: _("Add an email address in your profile first."),
+    Channel.SMS: _("Add a phone number in your profile first."),
+    Channel.TELEGRAM: _("Link your Telegram first."),
+    Channel.VIBER: _("Add a phone number in your profile first."),
+    Channel.PUSH: _("Turn on notifications on this device first."),
+}
+
+
 class PreferencesForm(ServiceErrorFormMixin, forms.Form):
-    email = forms.BooleanField(
-        label=_("Send me offers by email"),
-        required=False,
-    )
-    sms = forms.BooleanField(label=_("Send me offers by SMS"), required=False)
+    """Marketing consent per channel this installation can send by
+    (members.messages.channels_available), the preferred channel and hour."""
+
     preferred_channel = forms.ChoiceField(
-        label=_("How should we write to you?"),
-        choices=[("", _("Email if I gave one, else SMS")), *Channel.choices],
-        required=False,
+        label=_("How should we write to you?"), required=False
     )
     preferred_send_hour = forms.TypedChoiceField(
         label=_("Best time for our messages"),
@@ -231,24 +246,37 @@ class PreferencesForm(ServiceErrorFormMixin, forms.Form):
     def __init__(self, *args, member: Member, **kwargs):
         self.member = member
         super().__init__(*args, **kwargs)
+        self.consent_channels = channels_available()
+        consents = {
+            channel: forms.BooleanField(label=CONSENT_LABELS[channel], required=False)
+            for channel in self.consent_channels
+        }
+        # The checkboxes first, in Channel's order, then the preferences.
+        self.fields = {**consents, **self.fields}
+        self.fields["preferred_channel"].choices = [
+            ("", _("Email if I gave one, else SMS")),
+            *[(c, Channel(c).label) for c in self.consent_channels],
+        ]
         self.helper = _helper(_("Save preferences"))
 
     @classmethod
     def initial_for(cls, member: Member) -> dict:
         return {
-            Channel.EMAIL: member.email_consent,
-            Channel.SMS: member.sms_consent,
+            **{c: getattr(member, f"{c}_consent") for c in Channel.values},
             "preferred_channel": member.preferred_channel,
             "preferred_send_hour": member.preferred_send_hour,
         }
 
-    def clean_email(self):
-        granted = self.cleaned_data.get("email")
-        if granted and not self.member.email:
-            raise forms.ValidationError(
-                _("Add an email address in your profile first.")
-            )
-        return granted
+    def clean(self):
+        cleaned = super().clean()
+        for channel in self.consent_channels:
+            if (
+                cleaned.get(channel)
+                and not getattr(self.member, f"{channel}_consent")
+                and not member_address(self.member, channel)
+            ):
+                self.add_error(channel, NO_ADDRESS_ERRORS[channel])
+        return cleaned
 
 
 class AccountDeleteForm(forms.Form):

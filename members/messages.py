@@ -21,14 +21,50 @@ from django.core.exceptions import ImproperlyConfigured
 
 from members.models import Channel, Member
 
+# The member's address on each channel. A channel whose address lives outside
+# Member (web push subscriptions) registers its own (channel_address_register).
+_ADDRESSES: dict[str, Callable[[Member], str]] = {
+    Channel.EMAIL: lambda member: member.email or "",
+    Channel.SMS: lambda member: member.phone or "",
+    Channel.VIBER: lambda member: member.phone or "",
+    Channel.TELEGRAM: lambda member: member.telegram_chat_id or "",
+}
+# Whether a channel can be used at all here (its backend configured: a bot
+# token, provider keys, VAPID keys). Email and SMS always can (the outbox
+# backends under `make run`); the others register a check when they plug in.
+_AVAILABLE: dict[str, Callable[[], bool]] = {}
+
+
+def channel_address_register(channel: str, address: Callable[[Member], str]) -> None:
+    """Say how to find a member's address on `channel` (from an AppConfig.ready())."""
+    _ADDRESSES[channel] = address
+
+
+def channel_available_register(channel: str, available: Callable[[], bool]) -> None:
+    """Say whether `channel` is configured (from an AppConfig.ready())."""
+    _AVAILABLE[channel] = available
+
+
+def channel_available(channel: str) -> bool:
+    """True when messages can leave by `channel` on this installation."""
+    if channel in (Channel.EMAIL, Channel.SMS):
+        return True
+    check = _AVAILABLE.get(channel)
+    return bool(check and check())
+
+
+def channels_available() -> list[str]:
+    """The channels this installation can send by, in Channel's order."""
+    return [c for c in Channel.values if channel_available(c)]
+
 
 def member_address(member: Member, channel: str) -> str:
-    """The member's address on `channel` ("" when they have none)."""
-    if channel == Channel.EMAIL:
-        return member.email or ""
-    if channel == Channel.SMS:
-        return member.phone or ""
-    return ""
+    """The member's address on `channel` ("" when they have none, or when the
+    channel is not configured here)."""
+    address = _ADDRESSES.get(channel)
+    if address is None or not channel_available(channel):
+        return ""
+    return address(member)
 
 
 def member_channel(
@@ -37,7 +73,7 @@ def member_channel(
     """The channel a message to `member` goes by; None when there is nothing
     to send it to. The one rule for every sender:
 
-    1. An explicit `channel` (a campaign or journey set to email or SMS, a
+    1. An explicit `channel` (a campaign or journey set to one channel, a
        one-time code verifying that address, a test send to a staff address)
        is kept, even when the member has no address on it: the text was
        written for that channel (an SMS has no subject; a code must reach the

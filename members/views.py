@@ -218,7 +218,7 @@ def preferences(request, member: Member):
         changed = False
         had_consent = any(getattr(member, f"{c}_consent") for c in Channel.values)
         try:
-            for channel in Channel.values:
+            for channel in form.consent_channels:
                 changed |= member_consent_set(
                     member=member,
                     channel=channel,
@@ -241,7 +241,9 @@ def preferences(request, member: Member):
                 messages.success(request, _("Your preferences are saved."))
             else:
                 messages.info(request, _("Nothing changed."))
-            if had_consent and not any(form.cleaned_data[c] for c in Channel.values):
+            if had_consent and not any(
+                getattr(member, f"{c}_consent") for c in Channel.values
+            ):
                 # Unsubscribed from every channel: the optional question.
                 last = (
                     ConsentEvent.objects.filter(member=member).order_by("-pk").first()

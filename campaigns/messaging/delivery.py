@@ -25,7 +25,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from campaigns.locks import messages_queued_lock
-from campaigns.messaging.backends import DeliveryError
+from campaigns.messaging.backends import DeliveryError, channel_backend
 from campaigns.messaging.backends.email import REFERENCE_HEADER
 from campaigns.messaging.backends.sms import sms_backend_send
 from campaigns.messaging.rules import marketing_verdict
@@ -364,6 +364,11 @@ def _hand_over(message: Message, *, connection=None) -> str:
         email.connection = connection
         email.send()
         return email.extra_headers["Message-ID"].strip("<>")
+    return channel_backend(message.channel)(message)
+
+
+def sms_hand_over(message: Message) -> str:
+    """The SMS channel's backend (registered from CampaignsConfig.ready())."""
     return sms_backend_send(
         to=message.to, text=sms_text(message), reference=message.token
     )

@@ -1,4 +1,5 @@
-"""The send-time rules for marketing messages: consent, the quiet hours (SMS),
+"""The send-time rules for marketing messages: consent, the quiet hours (every
+channel that buzzes a phone: SMS, Telegram, Viber, web push; not email),
 the member's preferred hour and the frequency cap. Delivery
 (campaigns.messaging.delivery) asks `marketing_verdict` for each marketing
 message it is about to claim, holding the member's row lock."""
@@ -12,6 +13,22 @@ from django.conf import settings
 
 from campaigns.models import DeliverySettings, Message, MessageStatus
 from members.models import Channel, Member
+
+# How a reason names a channel (reasons are kept in English, like the rest of
+# the delivery log).
+CHANNEL_NAMES = {
+    Channel.EMAIL: "email",
+    Channel.SMS: "SMS",
+    Channel.TELEGRAM: "Telegram",
+    Channel.VIBER: "Viber",
+    Channel.PUSH: "web push",
+}
+
+
+def channel_interrupts(channel: str) -> bool:
+    """True for a channel whose message rings or buzzes the phone when it
+    arrives, so the quiet hours hold it: every channel but email."""
+    return channel != Channel.EMAIL
 
 
 def _zone(name: str) -> zoneinfo.ZoneInfo:
@@ -66,17 +83,15 @@ def preferred_hour_next(
 def preferred_hour_verdict(
     message: Message, member: Member, *, now: dt.datetime, conf: DeliverySettings
 ) -> tuple[str, str, dt.datetime | None] | None:
-    """Hold a marketing email or SMS until the member's preferred hour, unless
-    that hour falls in the quiet hours (for an SMS): then the quiet hours' end
+    """Hold a marketing message until the member's preferred hour, unless
+    that hour falls in the quiet hours (for a channel that interrupts): then the quiet hours' end
     rules, or the message would be held from one to the other for ever."""
-    if message.channel not in (Channel.EMAIL, Channel.SMS):
-        return None
     until = preferred_hour_next(
         at=now, tz_name=member.timezone, hour=member.preferred_send_hour
     )
     if until is None:
         return None
-    if message.channel == Channel.SMS and quiet_hours_end(
+    if channel_interrupts(message.channel) and quiet_hours_end(
         at=until, tz_name=member.timezone, conf=conf
     ):
         return None
@@ -103,9 +118,9 @@ def marketing_verdict(
     days, this batch's claims included; the caller counts it while holding the
     member's row lock (see delivery's `_batch_deliver`)."""
     if not getattr(member, f"{message.channel}_consent"):
-        channel = "email" if message.channel == Channel.EMAIL else "SMS"
+        channel = CHANNEL_NAMES.get(message.channel, message.channel)
         return MessageStatus.SUPPRESSED, f"No {channel} marketing consent", None
-    if message.channel == Channel.SMS:
+    if channel_interrupts(message.channel):
         until = quiet_hours_end(at=now, tz_name=member.timezone, conf=conf)
         if until is not None:
             local = until.astimezone(_zone(member.timezone))

@@ -55,7 +55,9 @@ def unsubscribe(request: HttpRequest, signed: str) -> HttpResponse:
     message = message_by_signed(signed, salt=SALT_UNSUBSCRIBE)
     if message is None:
         return _invalid(request)
-    channel_name = _("email") if message.channel == Channel.EMAIL else _("SMS")
+    channel_name = {Channel.EMAIL: _("email"), Channel.SMS: _("SMS")}.get(
+        message.channel, Channel(message.channel).label
+    )
     context = {"message": message, "channel_name": channel_name, "done": False}
     if request.method == "POST":
         unsubscribe_from_message(message=message)

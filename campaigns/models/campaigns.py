@@ -7,11 +7,15 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models.texts import SubjectBodyTexts
+from members.models import Channel
 
 
 class CampaignChannel(models.TextChoices):
-    EMAIL = "email", _("Email")
-    SMS = "sms", _("SMS")
+    EMAIL = Channel.EMAIL.value, Channel.EMAIL.label
+    SMS = Channel.SMS.value, Channel.SMS.label
+    TELEGRAM = Channel.TELEGRAM.value, Channel.TELEGRAM.label
+    VIBER = Channel.VIBER.value, Channel.VIBER.label
+    PUSH = Channel.PUSH.value, Channel.PUSH.label
     PREFERRED = "preferred", _("Each member's preferred channel")
 
 

@@ -33,6 +33,9 @@ class JourneyChannel(models.TextChoices):
     PREFERRED = "", _("Member's preferred channel")
     EMAIL = Channel.EMAIL.value, Channel.EMAIL.label
     SMS = Channel.SMS.value, Channel.SMS.label
+    TELEGRAM = Channel.TELEGRAM.value, Channel.TELEGRAM.label
+    VIBER = Channel.VIBER.value, Channel.VIBER.label
+    PUSH = Channel.PUSH.value, Channel.PUSH.label
 
 
 class Journey(SubjectBodyTexts, models.Model):

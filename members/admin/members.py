@@ -23,6 +23,7 @@ from members.audit import StaffActor, member_viewed_record
 from members.errors import InvalidInput, ServiceError
 from members.formatting import number_format
 from members.models import (
+    Channel,
     ConsentSource,
     ErasureSource,
     Member,
@@ -167,8 +168,11 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
             _("Marketing consent"),
             {
                 "fields": (
-                    ("sms_consent", "sms_consent_at", "sms_consent_source"),
-                    ("email_consent", "email_consent_at", "email_consent_source"),
+                    *(
+                        (f"{c}_consent", f"{c}_consent_at", f"{c}_consent_source")
+                        for c in Channel.values
+                    ),
+                    "telegram_chat_id",
                 )
             },
         ),
@@ -191,10 +195,9 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
         "referral_code",
         "phone",
         "balance",
-        "sms_consent_at",
-        "sms_consent_source",
-        "email_consent_at",
-        "email_consent_source",
+        *(f"{c}_consent_at" for c in Channel.values),
+        *(f"{c}_consent_source" for c in Channel.values),
+        "telegram_chat_id",
         "user",
         "enrolled_at",
         "enrolled_store",

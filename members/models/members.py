@@ -20,8 +20,16 @@ class Gender(models.TextChoices):
 
 
 class Channel(models.TextChoices):
+    """Every way a message reaches a member. Each channel has its consent
+    fields on Member (`<channel>_consent`, `_consent_at`, `_consent_source`),
+    its address (members.messages.member_address) and its backend
+    (campaigns.messaging.backends)."""
+
     EMAIL = "email", _("Email")
     SMS = "sms", _("SMS")
+    TELEGRAM = "telegram", _("Telegram")
+    VIBER = "viber", _("Viber")
+    PUSH = "push", _("Web push")
 
 
 class ConsentSource(models.TextChoices):
@@ -142,6 +150,50 @@ class Member(models.Model):
         max_length=16,
         choices=ConsentSource.choices,
         blank=True,
+    )
+    telegram_consent = models.BooleanField(
+        _("Telegram consent"), default=False, db_default=False
+    )
+    telegram_consent_at = models.DateTimeField(
+        _("Telegram consent changed"), null=True, blank=True
+    )
+    telegram_consent_source = models.CharField(
+        _("Telegram consent source"),
+        max_length=16,
+        choices=ConsentSource.choices,
+        blank=True,
+        db_default="",
+    )
+    viber_consent = models.BooleanField(
+        _("Viber consent"), default=False, db_default=False
+    )
+    viber_consent_at = models.DateTimeField(
+        _("Viber consent changed"), null=True, blank=True
+    )
+    viber_consent_source = models.CharField(
+        _("Viber consent source"),
+        max_length=16,
+        choices=ConsentSource.choices,
+        blank=True,
+        db_default="",
+    )
+    push_consent = models.BooleanField(
+        _("web push consent"), default=False, db_default=False
+    )
+    push_consent_at = models.DateTimeField(
+        _("web push consent changed"), null=True, blank=True
+    )
+    push_consent_source = models.CharField(
+        _("web push consent source"),
+        max_length=16,
+        choices=ConsentSource.choices,
+        blank=True,
+        db_default="",
+    )
+    # The Telegram chat the member linked with the bot (members.messages:
+    # their address on that channel); empty until they link it.
+    telegram_chat_id = models.CharField(
+        _("Telegram chat"), max_length=32, blank=True, db_default="", db_index=True
     )
     home_store = models.ForeignKey(
         Store,

@@ -190,6 +190,7 @@ NOT_TYPED = {
     "members.Member.device_id": "a UUID the browser sends, validated",
     "members.Member.search_text": "search index, never shown",
     "members.Member.timezone": "an IANA zone, validated",
+    "members.Member.telegram_chat_id": "a chat id Telegram's Bot API gives",
     "members.OneTimeCode.destination": "a validated phone or email",
     "members.OneTimeCode.code_hash": "a hash",
     "members.ApiToken.key_hash": "a hash",

@@ -239,7 +239,7 @@ NOT_TO_A_MEMBER = {
     ("campaigns/messaging/services.py", "message_send"): "writes the row, rule applied",
     ("campaigns/messaging/delivery.py", "email_build"): "builds the email of a row",
     ("members/emails.py", "branded_email"): "the one email layout, for the others",
-    ("campaigns/messaging/delivery.py", "_hand_over"): "hands a row to the SMS backend",
+    ("campaigns/messaging/delivery.py", "sms_hand_over"): "the SMS channel's backend",
     ("campaigns/sending/services.py", "campaign_test_send"): (
         "to the staff user who asked, by email"
     ),
