@@ -196,3 +196,48 @@ def test_admin_form_offers_only_open_surveys(admin_client, people):
     )
     assert form.is_valid(), form.errors
     assert form.cleaned_data["survey"] == open_survey
+
+
+def test_figures_and_results_pages_show_the_campaigns_answers(
+    admin_client, client, people
+):
+    ann, bob, _cat = people
+    survey = survey_make(name="Spring survey")
+    campaign = campaign_make(
+        name="Ask in spring", segment=segment_of([ann, bob]), survey=survey, body_a=BODY
+    )
+    _send(campaign)
+    client.post(_path(mail.outbox[0].body), {"score": "10"})
+    response_make(survey=survey, member=people[2], score=3)  # not through it
+
+    figures = admin_client.get(
+        reverse("admin:campaigns_campaign_figures", args=[campaign.pk])
+    )
+    assert figures.status_code == 200
+    html = figures.content.decode()
+    (line,) = re.findall(r'data-testid="campaign-survey">(.*?)</p>', html, re.S)
+    assert " ".join(line.split()).startswith(
+        "Survey “Spring survey”: sent to 2 members, answered by 1 through this "
+        "campaign's links."
+    ), line
+    results_url = reverse("admin:analytics_survey_results", args=[survey.pk])
+    assert f"{results_url}?campaign={campaign.pk}" in line
+
+    only = admin_client.get(results_url, {"campaign": campaign.pk})
+    assert only.status_code == 200
+    assert only.context["responses"] == 1 and only.context["campaign"] == campaign
+    assert "Only the answers given through the links of the campaign" in (
+        only.content.decode()
+    )
+    every = admin_client.get(results_url)
+    assert every.context["responses"] == 2
+    assert 'data-testid="survey-by-campaign"' in every.content.decode()
+
+    other = campaign_make(name="No survey", segment=segment_of([ann]))
+    for bad in ("abc", "9" * 30, str(other.pk), "-1"):
+        page = admin_client.get(results_url, {"campaign": bad})
+        assert page.status_code == 200
+        assert page.context["errors"] == [
+            "“campaign”: choose one of the campaigns that sent this survey."
+        ]
+        assert page.context["responses"] == 2
