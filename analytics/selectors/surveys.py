@@ -165,8 +165,9 @@ def survey_responses_by_campaign(*, survey: Survey) -> list[dict]:
 def survey_answers_csv_rows(*, survey: Survey) -> Iterator[list]:
     """The header, then one row per response (oldest first): when, card,
     store, each question's answer (a score, the choices joined by "; ", the
-    text) and the comment. Cells go through members.csvexport. Three queries
-    per 2,000 responses."""
+    text), the comment and the campaign whose link it came through (empty
+    for other invitations). Cells go through members.csvexport. Three
+    queries per 2,000 responses."""
     questions = [q for q in survey_questions(survey=survey) if q.pk]
     yield [
         "answered_at",
@@ -174,10 +175,11 @@ def survey_answers_csv_rows(*, survey: Survey) -> Iterator[list]:
         "store",
         *[q.text for q in questions],
         "comment",
+        "campaign",
     ]
     responses = (
         SurveyResponse.objects.filter(survey=survey)
-        .select_related("member", "store")
+        .select_related("member", "store", "campaign")
         .prefetch_related("answers__choices")
         .order_by("created_at", "pk")
     )
@@ -200,6 +202,7 @@ def survey_answers_csv_rows(*, survey: Survey) -> Iterator[list]:
             response.store.name if response.store_id else "",
             *cells,
             response.comment,
+            response.campaign.name if response.campaign_id else "",
         ]
 
 

@@ -7,6 +7,8 @@ form offers the open surveys."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from urllib.parse import urlsplit
 
@@ -229,6 +231,13 @@ def test_figures_and_results_pages_show_the_campaigns_answers(
     assert "Only the answers given through the links of the campaign" in (
         only.content.decode()
     )
+    export = admin_client.get(
+        reverse("admin:analytics_survey_answers_csv", args=[survey.pk])
+    )
+    rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+    assert rows[0][-1] == "campaign"
+    assert sorted(row[-1] for row in rows[1:]) == ["", "Ask in spring"]
+
     every = admin_client.get(results_url)
     assert every.context["responses"] == 2
     assert 'data-testid="survey-by-campaign"' in every.content.decode()
