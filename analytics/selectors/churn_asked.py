@@ -28,6 +28,8 @@ from analytics.selectors.churn_reasons import (
 )
 from analytics.selectors.periods import Period, day_bounds
 from campaigns.models import Segment
+from campaigns.segments.conditions import SegmentError
+from campaigns.segments.selectors import segment_members
 from members.models import LeaveAnswer, LeaveReason, LeaveTrigger, Member
 
 ASKED_COLUMNS = [
@@ -71,6 +73,13 @@ def saved_segment_from_params(params) -> tuple[Segment | None, list[str]]:
     number = raw.isascii() and raw.isdigit() and len(raw) <= 18
     found = Segment.objects.filter(pk=int(raw)).first() if number else None
     if found is not None:
+        try:
+            segment_members(found)  # its conditions must still read
+        except SegmentError as exc:
+            return None, [
+                gettext("“%(field)s”: this segment cannot be read: %(why)s")
+                % {"field": "saved_segment", "why": exc}
+            ]
         return found, []
     return None, [
         gettext("“%(field)s”: choose a saved segment from the list.")

@@ -175,3 +175,22 @@ def test_a_bad_saved_segment_is_a_clear_message_not_a_500(
     )
     assert export.status_code == 400
     assert "saved_segment" in export.content.decode()
+
+
+def test_a_saved_segment_whose_conditions_no_longer_read_is_a_message(
+    manager_client,
+    asked,  # noqa: F811
+):
+    broken = Segment.objects.create(
+        name="Broken",
+        kind=SegmentKind.RULES,
+        definition={"op": "and", "conditions": [{"field": "gone", "op": "is"}]},
+    )
+    response = manager_client.get(
+        reverse("admin:analytics_churn"), _params(asked, saved_segment=broken.pk)
+    )
+    assert response.status_code == 200
+    (error,) = response.context["errors"]
+    assert error.startswith("“saved_segment”: this segment cannot be read: ")
+    assert "gone" in error
+    assert len(response.context["asked_rows"]) == 2
