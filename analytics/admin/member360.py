@@ -22,8 +22,8 @@ from analytics.selectors.member360 import (
 from analytics.selectors.recommend import (
     member_history,
     rank_items_for_history,
-    reward_suggestion_for,
 )
+from analytics.selectors.recommend_reward import reward_suggestion_for
 from members.audit import StaffActor, member_viewed_record
 from members.models import Member
 
