@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0019_survey_questions_from_one_question'),
+        ('campaigns', '0020_channels_telegram_viber_push'),
     ]
 
     operations = [
