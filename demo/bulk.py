@@ -540,6 +540,7 @@ def seed(*, command, members: int, purchases: int, seed: int) -> None:
     helpers, then the members' history in bulk, the ledger check, the logins
     and the analytics snapshots."""
     from analytics.management.commands.analytics_recompute import progress_bar
+    from analytics.services.rfm import rfm_refresh
     from analytics.services.snapshots import snapshots_refresh_range
 
     out = command.stdout
@@ -586,6 +587,10 @@ def seed(*, command, members: int, purchases: int, seed: int) -> None:
         progress=progress_bar(out),
     )
     out.write(f"Snapshots in {time.monotonic() - snap:.1f} s.")
+    rfm = time.monotonic()
+    # The nightly scores: the Acquisition page's CLV per channel reads them.
+    scored = rfm_refresh(now=command.end)
+    out.write(f"RFM scores: {scored} members in {time.monotonic() - rfm:.1f} s.")
 
     store = next(s for s in command.stores if s.code == STORES[0][0])
     _token, raw = api_token_create(store=store, name=TOKEN_NAME)

@@ -152,6 +152,6 @@ def test_bulk_seed_gives_every_member_a_source_with_spend_per_channel(seeded):
     rows = {r["channel"]: r for r in acquisition_by_channel(period)}
     for channel, cac in BULK_CAC.items():
         assert 0.7 * cac <= rows[channel]["cac"] <= 1.3 * cac, rows[channel]
-        assert rows[channel]["clv"] is not None
+        assert rows[channel]["clv"] > 0 and rows[channel]["clv_to_cac"] > 0
     assert rows["import"]["cac"] == 0 and rows["import"]["new_members"] > 0
     assert rows["other"]["new_members"] == 0
