@@ -40,7 +40,6 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.utils import timezone
 
-from analytics.services.inputs import marketing_spend_bulk_save
 from demo.bulk_copy import BulkWriter, card_number, next_id, referral_code
 from demo.bulk_data import (
     CHUNK_MEMBERS,
@@ -57,7 +56,7 @@ from demo.bulk_plan import BulkPlanning
 from demo.data import CATALOG, LOGINS, STORES, TOKEN_NAME
 from demo.seed_analytics import inputs_seed
 from demo.seed_sources import (
-    bulk_channel_spend,
+    bulk_channel_spend_save,
     bulk_partner_store,
     bulk_sources_plan,
 )
@@ -320,18 +319,9 @@ class BulkSeed(BulkPlanning):
             if progress:
                 progress(written, len(plans))
         self._sequences_reset()
-        marketing_spend_bulk_save(
-            rows=bulk_channel_spend(
-                plans,
-                partner_store=self.partner_store,
-                rng=random.Random(self.seed + 17),
-            ),
-            entered_by=None,
+        self.stats["sources"] = bulk_channel_spend_save(
+            plans, partner_store=self.partner_store, rng=random.Random(self.seed + 17)
         )
-        self.stats["sources"] = {
-            source: sum(1 for p in plans if p["source"] == source)
-            for source in sorted({p["source"] for p in plans})
-        }
         return {"seconds": time.monotonic() - started, **self.stats}
 
     def _new_id(self, model) -> int:

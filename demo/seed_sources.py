@@ -18,7 +18,7 @@ The bulk seed (demo.bulk) draws its own mix, `bulk_sources_plan`: members who
 joined in the launch month come over from the old card system about half the
 time; the others online (a third, by the LINKS), by a friend's referral, at
 the partner bakery's counter or at a till; and its acquisition spend per
-channel, `bulk_channel_spend`, follows each month's new members of the channel
+channel, `bulk_channel_spend_save`, follows each month's new members of the channel
 at a cost per member of the channel (BULK_CAC), so the Acquisition page has
 figures worth comparing."""
 
@@ -233,12 +233,13 @@ def bulk_sources_plan(
         written.append((plan["enrolled"], first_id + k))
 
 
-def bulk_channel_spend(
+def bulk_channel_spend_save(
     plans: list[dict], *, partner_store: Store, rng: random.Random
-) -> list[MarketingSpend]:
-    """Acquisition spend per month and channel: the month's new members of the
-    channel times its cost per member (BULK_CAC) ±30 %; the partner's at its
-    store, the others program-wide."""
+) -> dict[str, int]:
+    """Write the acquisition spend per month and channel: the month's new
+    members of the channel times its cost per member (BULK_CAC) ±30 %; the
+    partner's at its store, the others program-wide. Returns the members per
+    source."""
     counts: dict[tuple[dt.date, str], int] = {}
     for plan in plans:
         month = month_start(timezone.localtime(plan["enrolled"]).date())
@@ -259,4 +260,8 @@ def bulk_channel_spend(
                 campaign=BULK_CAMPAIGNS[channel],
             )
         )
-    return rows
+    marketing_spend_bulk_save(rows=rows, entered_by=None)
+    by_source: dict[str, int] = {}
+    for (_month, channel), n in counts.items():
+        by_source[channel] = by_source.get(channel, 0) + n
+    return dict(sorted(by_source.items()))
