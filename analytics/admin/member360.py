@@ -42,7 +42,10 @@ def member360_view(request, member_id: int, *, site: admin.AdminSite):
     if not request.user.has_perms(VIEW_PERMISSIONS):
         raise PermissionDenied
     member = get_object_or_404(
-        Member.objects.select_related("account__tier", "home_store"), pk=member_id
+        Member.objects.select_related(
+            "account__tier", "home_store", "enrolled_store", "referred_by"
+        ),
+        pk=member_id,
     )
     member_viewed_record(
         actor=StaffActor.from_request(request), member=member, where="member360"
@@ -65,6 +68,16 @@ def member360_view(request, member_id: int, *, site: admin.AdminSite):
         "recommendations": rank_items_for_history(history, n=3),
         "reward_suggestion": reward_suggestion_for(member, history=history),
         "member_change_url": admin_url("members_member_change", member.pk),
+        "source_change_url": (
+            admin_url("members_member_source", member.pk)
+            if request.user.has_perm("members.change_member")
+            else ""
+        ),
+        "referred_by_url": (
+            admin_url("member360", member.referred_by_id)
+            if member.referred_by_id
+            else ""
+        ),
         "opts": Member._meta,
     }
     return TemplateResponse(request, "admin/members/member360.html", context)
