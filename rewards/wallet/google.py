@@ -24,7 +24,7 @@ from rewards.wallet.content import WalletCard
 SAVE_URL = "https://pay.google.com/gp/v/save/"
 SCOPE = "https://www.googleapis.com/auth/wallet_object.issuer"
 CLASS_SUFFIX = "loyalty-card"
-TOKEN_CACHE_KEY = "rewards:wallet:google-token"
+TOKEN_CACHE_KEY = "rewards:wallet:google-token"  # noqa: S105 - a cache key
 
 
 class GoogleWalletError(Exception):

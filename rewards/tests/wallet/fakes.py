@@ -79,7 +79,9 @@ def apple_credentials(folder: Path) -> dict[str, str]:
         "WALLET_APPLE_KEY": folder / "pass.key",
         "WALLET_APPLE_WWDR": folder / "wwdr.cer",
     }
-    paths["WALLET_APPLE_CERT"].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths["WALLET_APPLE_CERT"].write_bytes(
+        cert.public_bytes(serialization.Encoding.PEM)
+    )
     paths["WALLET_APPLE_KEY"].write_bytes(
         key.private_bytes(
             serialization.Encoding.PEM,
@@ -149,7 +151,9 @@ class FakeApns:
                             event.flow_controlled_length, event.stream_id
                         )
                     elif isinstance(event, h2.events.StreamEnded):
-                        self._answer(h2conn, event.stream_id, streams.pop(event.stream_id))
+                        self._answer(
+                            h2conn, event.stream_id, streams.pop(event.stream_id)
+                        )
                     elif isinstance(event, h2.events.ConnectionTerminated):
                         conn.sendall(h2conn.data_to_send())
                         return
@@ -184,7 +188,9 @@ class FakeApns:
         self.sock.close()
 
 
-def google_service_account(folder: Path, token_uri: str) -> tuple[str, rsa.RSAPublicKey]:
+def google_service_account(
+    folder: Path, token_uri: str
+) -> tuple[str, rsa.RSAPublicKey]:
     """A service account key file (as the Cloud console downloads it) whose
     token_uri is the fake's; returns its path and the public key."""
     key = _key()
