@@ -354,30 +354,19 @@ WEBHOOK_RETRY_FOR = env.int("WEBHOOK_RETRY_FOR", default=24 * 3600)
 # Seconds a process holds the list of active endpoints (an event costs no
 # query meanwhile); a new endpoint gets events from that long after it is saved.
 WEBHOOK_ENDPOINTS_HELD = 2.0
-# Wallet passes (rewards.wallet, docs/operations.md "Wallet passes"). Apple:
-# the Pass Type ID, the team, the Pass Type ID certificate and its key (PEM
-# files) and Apple's WWDR intermediate; all five or the Apple button is hidden.
+# Wallet passes (rewards.wallet; docs/operations.md "Wallet passes"): a button
+# shows only when all of its wallet's paths and ids are set. The APNs and Google
+# API URLs are settings for the tests' fakes; timeout, first retry delay (s).
 WALLET_APPLE_PASS_TYPE_ID = env.str("WALLET_APPLE_PASS_TYPE_ID", default="")
 WALLET_APPLE_TEAM_ID = env.str("WALLET_APPLE_TEAM_ID", default="")
 WALLET_APPLE_CERT = env.str("WALLET_APPLE_CERT", default="")
 WALLET_APPLE_KEY = env.str("WALLET_APPLE_KEY", default="")
 WALLET_APPLE_KEY_PASSWORD = env.str("WALLET_APPLE_KEY_PASSWORD", default="")
 WALLET_APPLE_WWDR = env.str("WALLET_APPLE_WWDR", default="")
-WALLET_APPLE_APNS_URL = env.str(
-    "WALLET_APPLE_APNS_URL", default="https://api.push.apple.com"
-)
-# Google: the issuer id and the service account's JSON key file; both or the
-# Google button is hidden. The API's base URL is a setting for the tests' fake.
 WALLET_GOOGLE_ISSUER_ID = env.str("WALLET_GOOGLE_ISSUER_ID", default="")
-WALLET_GOOGLE_SERVICE_ACCOUNT_FILE = env.str(
-    "WALLET_GOOGLE_SERVICE_ACCOUNT_FILE", default=""
-)
-WALLET_GOOGLE_API_URL = env.str(
-    "WALLET_GOOGLE_API_URL", default="https://walletobjects.googleapis.com"
-)
-# Seconds APNs and Google have to answer; the first retry's delay after a
-# failed sync (then four times longer each time, at most 6 h apart) and how
-# many failed tries in a row before a pass waits for its next change.
+WALLET_GOOGLE_SERVICE_ACCOUNT_FILE = env.str("WALLET_GOOGLE_SERVICE_ACCOUNT_FILE", default="")  # fmt: skip
+WALLET_APPLE_APNS_URL = env.str("WALLET_APPLE_APNS_URL", default="https://api.push.apple.com")  # fmt: skip
+WALLET_GOOGLE_API_URL = env.str("WALLET_GOOGLE_API_URL", default="https://walletobjects.googleapis.com")  # fmt: skip
 WALLET_TIMEOUT = env.float("WALLET_TIMEOUT", default=10.0)
 WALLET_RETRY_FIRST = env.float("WALLET_RETRY_FIRST", default=60.0)
 WALLET_RETRY_MAX_ATTEMPTS = env.int("WALLET_RETRY_MAX_ATTEMPTS", default=10)
