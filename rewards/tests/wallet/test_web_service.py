@@ -187,3 +187,15 @@ def test_without_certificates_the_web_service_is_not_there(client, member):
     wallet_pass = wallet_pass_ensure(member=member)
     url = f"{BASE}/passes/pass.com.example.loyalty/{wallet_pass.serial_number}"
     assert client.get(url, **_auth(wallet_pass)).status_code == 404
+
+
+def test_an_erased_member_s_pass_stops_answering(client, wallet_pass):
+    from members.privacy import member_anonymize
+
+    _register(client, wallet_pass)
+    member_anonymize(member=wallet_pass.member, actor=None, source="portal")
+
+    assert not WalletPass.objects.exists()
+    assert not AppleDeviceRegistration.objects.exists()
+    url = f"{BASE}/passes/{wallet_pass_type()}/{wallet_pass.serial_number}"
+    assert client.get(url, **_auth(wallet_pass)).status_code == 401
