@@ -71,10 +71,7 @@ class ApnsClient:
             response = self._client.post(
                 f"/3/device/{push_token}",
                 content=b"{}",
-                headers={
-                    "apns-topic": settings.WALLET_APPLE_PASS_TYPE_ID,
-                    "apns-priority": "5",
-                },
+                headers={"apns-topic": settings.WALLET_APPLE_PASS_TYPE_ID},
             )
         except httpx.HTTPError as exc:
             return PushResult(None, str(exc)[:300] or type(exc).__name__)
