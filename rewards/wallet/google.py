@@ -100,7 +100,7 @@ def save_url(card: WalletCard, wallet_pass: WalletPass) -> str:
         "aud": "google",
         "typ": "savetowallet",
         "iat": int(time.time()),
-        "origins": [settings.SITE_URL],
+        "origins": [absolute_url("")],
         "payload": {
             "loyaltyClasses": [loyalty_class(card)],
             "loyaltyObjects": [loyalty_object(card, wallet_pass)],

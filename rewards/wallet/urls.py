@@ -1,5 +1,5 @@
 """The member's wallet buttons and Apple's pass web service, mounted at
-"/wallet/" (the pass's webServiceURL is "<SITE_URL>/wallet/apple/")."""
+"/wallet/" (the pass's webServiceURL is the site's address + "/wallet/apple/")."""
 
 from django.urls import path
 

@@ -76,7 +76,16 @@ def _authorized_pass(request, serial: str) -> WalletPass | None:
 
 
 def _pkpass_response(wallet_pass: WalletPass) -> HttpResponse:
-    body = pkpass_build(wallet_card_get(member=wallet_pass.member), wallet_pass)
+    try:
+        body = pkpass_build(wallet_card_get(member=wallet_pass.member), wallet_pass)
+    except (OSError, ValueError, TypeError):
+        # The certificate files are missing or wrong (check --deploy says which).
+        logger.exception(
+            "Wallet pass %s could not be signed", wallet_pass.serial_number
+        )
+        return JsonResponse(
+            {"detail": _("The wallet pass cannot be made right now.")}, status=503
+        )
     response = HttpResponse(body, content_type=PKPASS_CONTENT_TYPE)
     response["Last-Modified"] = http_date(wallet_pass.updated_at.timestamp())
     response["Cache-Control"] = "no-cache"
@@ -96,7 +105,8 @@ def apple_pass_download(request, member: Member):
     wallet_pass = wallet_pass_ensure(member=member)
     wallet_pass.member = member
     response = _pkpass_response(wallet_pass)
-    response["Content-Disposition"] = 'attachment; filename="card.pkpass"'
+    if response.status_code == 200:
+        response["Content-Disposition"] = 'attachment; filename="card.pkpass"'
     return response
 
 
@@ -111,7 +121,14 @@ def google_save(request, member: Member):
     wallet_pass_google_saved(
         wallet_pass=wallet_pass, object_id=google.object_id(wallet_pass)
     )
-    return redirect(google.save_url(wallet_card_get(member=member), wallet_pass))
+    try:
+        url = google.save_url(wallet_card_get(member=member), wallet_pass)
+    except (OSError, ValueError, KeyError, TypeError):
+        logger.exception("Google Wallet save link for %s failed", wallet_pass.pk)
+        return JsonResponse(
+            {"detail": _("The wallet pass cannot be made right now.")}, status=503
+        )
+    return redirect(url)
 
 
 # --- Apple's pass web service --------------------------------------------------------

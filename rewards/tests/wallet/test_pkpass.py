@@ -159,3 +159,32 @@ def test_without_certificates_the_download_is_not_there(client, customer):
     response = client.get(reverse("wallet:apple_pass_download"))
     assert response.status_code == 404
     assert not WalletPass.objects.exists()
+
+
+def test_a_missing_certificate_file_is_a_clear_503_and_a_deploy_error(
+    apple_wallet, client, customer, settings, tmp_path
+):
+    from rewards.wallet.checks import wallet_settings_check
+
+    assert wallet_settings_check() == []
+    settings.WALLET_APPLE_KEY = str(tmp_path / "gone.key")
+    user, _member = customer
+    client.force_login(user)
+
+    response = client.get(reverse("wallet:apple_pass_download"))
+
+    assert response.status_code == 503
+    assert "cannot be made" in response.json()["detail"]
+    (problem,) = wallet_settings_check()
+    assert problem.id == "rewards.E010"
+    assert "gone.key" in problem.msg
+
+
+def test_a_half_configured_wallet_is_a_deploy_warning(settings):
+    from rewards.wallet.checks import wallet_settings_check
+
+    assert wallet_settings_check() == []  # nothing set: nothing to say
+    settings.WALLET_GOOGLE_ISSUER_ID = "3388000000012345678"
+    (warning,) = wallet_settings_check()
+    assert warning.id == "rewards.W011"
+    assert "WALLET_GOOGLE_SERVICE_ACCOUNT_FILE" in warning.msg
