@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import socket
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -104,6 +105,7 @@ class FakeApns:
     def __init__(self) -> None:
         self.requests: list[dict] = []
         self.statuses: dict[str, list[tuple[int, str]]] = {}
+        self.delay = 0.0  # seconds before each answer (races)
         self.lock = threading.Lock()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.bind(("127.0.0.1", 0))
@@ -160,6 +162,8 @@ class FakeApns:
                 conn.sendall(h2conn.data_to_send())
 
     def _answer(self, h2conn, stream_id: int, request: dict) -> None:
+        if self.delay:
+            time.sleep(self.delay)
         headers = request["headers"]
         token = headers[":path"].rsplit("/", 1)[1]
         with self.lock:
