@@ -354,6 +354,22 @@ WEBHOOK_RETRY_FOR = env.int("WEBHOOK_RETRY_FOR", default=24 * 3600)
 # Seconds a process holds the list of active endpoints (an event costs no
 # query meanwhile); a new endpoint gets events from that long after it is saved.
 WEBHOOK_ENDPOINTS_HELD = 2.0
+# Wallet passes (rewards.wallet; docs/operations.md "Wallet passes"): a button
+# shows only when all of its wallet's paths and ids are set. The APNs and Google
+# API URLs are settings for the tests' fakes; timeout, first retry delay (s).
+WALLET_APPLE_PASS_TYPE_ID = env.str("WALLET_APPLE_PASS_TYPE_ID", default="")
+WALLET_APPLE_TEAM_ID = env.str("WALLET_APPLE_TEAM_ID", default="")
+WALLET_APPLE_CERT = env.str("WALLET_APPLE_CERT", default="")
+WALLET_APPLE_KEY = env.str("WALLET_APPLE_KEY", default="")
+WALLET_APPLE_KEY_PASSWORD = env.str("WALLET_APPLE_KEY_PASSWORD", default="")
+WALLET_APPLE_WWDR = env.str("WALLET_APPLE_WWDR", default="")
+WALLET_GOOGLE_ISSUER_ID = env.str("WALLET_GOOGLE_ISSUER_ID", default="")
+WALLET_GOOGLE_SERVICE_ACCOUNT_FILE = env.str("WALLET_GOOGLE_SERVICE_ACCOUNT_FILE", default="")  # fmt: skip
+WALLET_APPLE_APNS_URL = env.str("WALLET_APPLE_APNS_URL", default="https://api.push.apple.com")  # fmt: skip
+WALLET_GOOGLE_API_URL = env.str("WALLET_GOOGLE_API_URL", default="https://walletobjects.googleapis.com")  # fmt: skip
+WALLET_TIMEOUT = env.float("WALLET_TIMEOUT", default=10.0)
+WALLET_RETRY_FIRST = env.float("WALLET_RETRY_FIRST", default=60.0)
+WALLET_RETRY_MAX_ATTEMPTS = env.int("WALLET_RETRY_MAX_ATTEMPTS", default=10)
 # Members per campaign chunk task.
 CAMPAIGN_CHUNK_SIZE = env.int("CAMPAIGN_CHUNK_SIZE", default=1000)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None) or None
@@ -402,6 +418,10 @@ CELERY_BEAT_SCHEDULE = {
     "webhooks-sweep": {
         "task": "members.tasks.webhook_deliveries_due_send",
         "schedule": env.float("WEBHOOK_SWEEP_EVERY", default=30.0),
+    },
+    "wallet-passes-sync-sweep": {
+        "task": "rewards.tasks.wallet_passes_sync_due",
+        "schedule": env.float("WALLET_SWEEP_EVERY", default=60.0),
     },
     "membership-renewals-nightly": {
         "task": "rewards.tasks.payments_renew_due",

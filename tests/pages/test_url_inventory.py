@@ -53,6 +53,12 @@ PUBLIC = {
     "campaigns:email_webhook",
     "campaigns:sms_webhook",
     "payments:callback",  # signed by the provider; a bad signature is a 400
+    # Apple's pass web service: a device proves itself with the pass's own
+    # token (ApplePass header); without it a 401, another pass type a 404.
+    "wallet:apple_registration",
+    "wallet:apple_serials",
+    "wallet:apple_pass",
+    "wallet:apple_log",
 }
 # A logged-in member's own pages.
 CUSTOMER = {
@@ -87,6 +93,8 @@ CUSTOMER = {
     "payments:cancel",
     "payments:result",  # the member's own payments only
     "payments:test_page",  # the same, and only with PAYMENT_PROVIDER=test
+    "wallet:apple_pass_download",  # the member's own card as a pass
+    "wallet:google_save",
 }
 # Everything under admin/ is staff only; everything under api/v1/ but the
 # schema and its docs needs a till's token.
