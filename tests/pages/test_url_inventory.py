@@ -52,6 +52,7 @@ PUBLIC = {
     "campaigns:track_click",
     "campaigns:email_webhook",
     "campaigns:sms_webhook",
+    "campaigns:viber_webhook",
     "payments:callback",  # signed by the provider; a bad signature is a 400
 }
 # A logged-in member's own pages.
