@@ -393,6 +393,15 @@ def test_not_delivered_report_sends_the_sms_once(
     message_deliver(message_id=later.pk)
     later.refresh_from_db()
     assert later.status == MessageStatus.SUPPRESSED
+    # Its opt-out link, pressed in the SMS, stops both channels.
+    link = sms["text"].rsplit("Opt out: ", 1)[1]
+    assert client.post(link).status_code == 200
+    fan.refresh_from_db()
+    assert (fan.viber_consent, fan.sms_consent, fan.email_consent) == (
+        False,
+        False,
+        True,
+    )
 
 
 def test_not_delivered_without_sms_consent_fails(provider, store, client):
