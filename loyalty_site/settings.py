@@ -475,6 +475,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "campaigns.tasks.messages_requeue_due",
         "schedule": crontab(minute="*/5"),
     },
+    "viber-statuses-poll": {
+        "task": "campaigns.tasks.viber_statuses_poll",
+        "schedule": crontab(minute="*/10"),
+    },
     "journey-welcome-hourly": {
         "task": "campaigns.tasks.journey_welcome_due",
         "schedule": crontab(minute=20),

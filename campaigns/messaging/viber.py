@@ -20,6 +20,10 @@ backend call then hands the SMS text (delivery.sms_text) to the SMS backend
 with the message's token as reference; `provider_id` keeps the Viber id, so a
 second identical report finds the row already falling back and changes nothing.
 The message log shows the provider's report and "sent instead by: SMS".
+
+Reports come two ways: the provider's callback to views.viber_webhook, and
+`viber_statuses_poll` (every 10 minutes, beat), which asks TurboSMS's
+`message/status.json` about the recent Viber messages without a final report.
 """
 
 from __future__ import annotations
@@ -28,9 +32,10 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
-from campaigns.messaging.backends.viber import viber_backend_send
+from campaigns.messaging.backends.viber import viber_backend, viber_backend_send
 from campaigns.messaging.delivery import sms_hand_over
 from campaigns.messaging.services import MESSAGE_DELIVER_TASK
 from campaigns.messaging.tracking import (
@@ -43,6 +48,9 @@ from campaigns.messaging.tracking import (
 from campaigns.models import Message, MessageStatus
 from campaigns.queueing import task_queue
 from members.models import Channel
+
+POLL_WINDOW = dt.timedelta(days=2)  # Viber gives up on a message within a day
+POLL_BATCH = 100  # message ids per status request
 
 # The provider's report statuses (TurboSMS's, compared in lower case).
 DELIVERED = frozenset({"delivered", "read", "seen"})
@@ -161,3 +169,38 @@ def _fallback_refusal(message: Message) -> str:
     if message.marketing and not message.member.sms_consent:
         return "no SMS marketing consent for the fallback"
     return ""
+
+
+def viber_statuses_poll(*, now: dt.datetime | None = None, limit: int = 1000) -> int:
+    """Ask the provider about the Viber messages sent in the last POLL_WINDOW
+    that have no final report yet (neither Read nor not delivered), at most
+    `limit` of them, POLL_BATCH ids a request, and record each answer with
+    `viber_report_record` (which may queue an SMS fallback). Nothing to do
+    when the backend cannot tell (the outbox). Locks nothing. Returns how many
+    messages changed."""
+    backend = viber_backend()
+    if not hasattr(backend, "statuses"):
+        return 0
+    now = now or timezone.now()
+    final = [*READ, *NOT_DELIVERED]
+    pending = (
+        Message.objects.filter(
+            channel=Channel.VIBER,
+            status=MessageStatus.SENT,
+            fallback_channel="",
+            sent_at__gte=now - POLL_WINDOW,
+        )
+        .exclude(provider_id="")
+        .annotate(report=Lower("provider_status"))
+        .exclude(report__in=final)
+        .order_by("pk")
+    )
+    messages = {m.provider_id: m for m in pending[:limit]}
+    ids = list(messages)
+    changed = 0
+    for start in range(0, len(ids), POLL_BATCH):
+        for row in backend.statuses(ids[start : start + POLL_BATCH]):
+            message = messages.get(str(row["message_id"]))
+            if message is not None:
+                changed += viber_report_record(message=message, status=row["status"])
+    return changed

@@ -125,6 +125,28 @@ class TurboSmsViberBackend:
         )
         return _message_id(data)
 
+    def statuses(self, message_ids: list[str]) -> list[dict]:
+        """The provider's record of each message (`message/status.json`, beside
+        VIBER_PROVIDER_URL): POST `{"messages": [message_id, ...]}`, answered
+        `{"response_code": 0, "response_result": [{"message_id": ...,
+        "response_code": 0, "status": "Delivered", "type": "viber", ...}]}`.
+        The records with a status; DeliveryError as for a send."""
+        data = http_json_post(
+            url=self.url.rsplit("/", 1)[0] + "/status.json",
+            payload={"messages": list(message_ids)},
+            token=self.token,
+            timeout=self.timeout,
+            name="Viber provider",
+        )
+        rows = data.get("response_result") if isinstance(data, dict) else None
+        return [
+            row
+            for row in rows or []
+            if isinstance(row, dict)
+            and row.get("message_id")
+            and isinstance(row.get("status"), str)
+        ]
+
 
 def _message_id(data) -> str:
     """The recipient's message_id in a send answer, or DeliveryError."""

@@ -18,6 +18,7 @@ from django.urls import reverse
 from campaigns.journeys.services import journey_run
 from campaigns.messaging.delivery import message_deliver
 from campaigns.messaging.services import delivery_settings_get, message_send
+from campaigns.messaging.viber import viber_statuses_poll
 from campaigns.models import (
     CampaignChunk,
     DeliverySettings,
@@ -43,6 +44,7 @@ NIGHT = dt.datetime(2026, 6, 1, 20, 0, tzinfo=dt.UTC)  # 23:00 in Kyiv
 HOOK_SECRET = "viber-hook-secret"
 SEND_PATH = "/message/send.json"
 SMS_PATH = "/v1/sms"
+STATUS_PATH = "/message/status.json"
 
 
 class FakeProvider:
@@ -54,6 +56,7 @@ class FakeProvider:
         self.requests: list[dict] = []
         self.failures = 0
         self.refusal: tuple[int, str] | None = None
+        self.statuses: dict[str, str] = {}  # message_id -> status.json's status
         ids = itertools.count(1)
         fake = self
 
@@ -72,6 +75,8 @@ class FakeProvider:
                 status, answer = 200, {"id": f"sms-{next(ids)}"}
                 if self.path == SEND_PATH:
                     status, answer = fake.viber_answer(body, next(ids))
+                elif self.path == STATUS_PATH:
+                    status, answer = 200, fake.status_answer(body)
                 data = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -112,6 +117,15 @@ class FakeProvider:
                 }
             ],
         }
+
+    def status_answer(self, body: dict) -> dict:
+        rows = [
+            {"message_id": i, "response_code": 0, "status": self.statuses[i]}
+            | {"type": "viber", "response_status": "OK"}
+            for i in body["messages"]
+            if i in self.statuses
+        ]
+        return {"response_code": 0, "response_status": "OK", "response_result": rows}
 
     def sent(self, path: str) -> list[dict]:
         return [r["json"] for r in self.requests if r["path"] == path]
@@ -402,6 +416,48 @@ def test_not_delivered_report_sends_the_sms_once(
         False,
         True,
     )
+
+
+def test_polled_statuses_record_delivery_and_send_the_sms_once(
+    provider, store, django_capture_on_commit_callbacks
+):
+    _no_quiet_hours()
+    fan = _fan(store)
+    delivered, lost = _viber(fan, key="a"), _viber(fan, key="b")
+    for message in (delivered, lost):
+        message_deliver(message_id=message.pk, now=NOON)
+        message.refresh_from_db()
+    provider.statuses = {
+        delivered.provider_id: "Delivered",
+        lost.provider_id: "Undelivered",
+    }
+    later = NOON + dt.timedelta(hours=1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert viber_statuses_poll(now=later) == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        assert viber_statuses_poll(now=later) == 0
+
+    first, second = provider.sent(STATUS_PATH)
+    assert first == {"messages": [delivered.provider_id, lost.provider_id]}
+    assert second == {"messages": [delivered.provider_id]}  # may still be Read
+    [sms] = provider.sent(SMS_PATH)
+    assert sms["reference"] == lost.token
+    delivered.refresh_from_db()
+    lost.refresh_from_db()
+    assert (delivered.provider_status, delivered.fallback_channel) == ("Delivered", "")
+    assert (lost.status, lost.fallback_channel) == (MessageStatus.SENT, "sms")
+    # Too old to ask about: nothing is polled.
+    assert viber_statuses_poll(now=NOON + dt.timedelta(days=3)) == 0
+    assert len(provider.sent(STATUS_PATH)) == 2
+
+
+def test_the_poll_runs_from_beat(settings):
+    from celery import current_app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["viber-statuses-poll"]
+    assert entry["task"] == "campaigns.tasks.viber_statuses_poll"
+    assert entry["task"] in current_app.tasks
 
 
 def test_not_delivered_without_sms_consent_fails(provider, store, client):
