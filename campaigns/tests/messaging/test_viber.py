@@ -571,3 +571,23 @@ def test_viber_is_offered_only_when_configured(settings, store):
     settings.VIBER_SENDER = "ZernoCoffee"
     assert "viber" in PreferencesForm(member=member).fields
     assert delivery_settings_get().quiet_start == dt.time(21, 0)
+
+
+def test_member_chooses_viber_on_the_preferences_page(provider, client, customer):
+    user, member = customer
+    client.force_login(user)
+
+    response = client.post(
+        reverse("portal:preferences"),
+        {"viber": "on", "sms": "on", "preferred_channel": "viber"},
+    )
+    assert response.status_code == 302
+    client.post(reverse("portal:preferences"), {"sms": "on"})  # Viber withdrawn
+
+    member.refresh_from_db()
+    assert (member.viber_consent, member.sms_consent) == (False, True)
+    assert member.viber_consent_source == ConsentSource.PORTAL
+    assert [
+        (e.channel, e.granted)
+        for e in member.consent_events.filter(channel=Channel.VIBER).order_by("id")
+    ] == [(Channel.VIBER, True), (Channel.VIBER, False)]
