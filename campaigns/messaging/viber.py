@@ -173,7 +173,7 @@ def _fallback_refusal(message: Message) -> str:
 
 def viber_statuses_poll(*, now: dt.datetime | None = None, limit: int = 1000) -> int:
     """Ask the provider about the Viber messages sent in the last POLL_WINDOW
-    that have no final report yet (neither Read nor not delivered), at most
+    that have no final report yet (neither delivered nor not), oldest first, at most
     `limit` of them, POLL_BATCH ids a request, and record each answer with
     `viber_report_record` (which may queue an SMS fallback). Nothing to do
     when the backend cannot tell (the outbox). Locks nothing. Returns how many
@@ -182,7 +182,9 @@ def viber_statuses_poll(*, now: dt.datetime | None = None, limit: int = 1000) ->
     if not hasattr(backend, "statuses"):
         return 0
     now = now or timezone.now()
-    final = [*READ, *NOT_DELIVERED]
+    # Delivered counts as final here: a later Read (the open) only comes by the
+    # webhook, so the poll's requests go to the messages still in doubt.
+    final = [*DELIVERED, *NOT_DELIVERED]
     pending = (
         Message.objects.filter(
             channel=Channel.VIBER,

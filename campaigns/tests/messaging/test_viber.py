@@ -438,9 +438,9 @@ def test_polled_statuses_record_delivery_and_send_the_sms_once(
     with django_capture_on_commit_callbacks(execute=True):
         assert viber_statuses_poll(now=later) == 0
 
-    first, second = provider.sent(STATUS_PATH)
-    assert first == {"messages": [delivered.provider_id, lost.provider_id]}
-    assert second == {"messages": [delivered.provider_id]}  # may still be Read
+    # Both answered for good: the second poll asks about nothing.
+    [asked] = provider.sent(STATUS_PATH)
+    assert asked == {"messages": [delivered.provider_id, lost.provider_id]}
     [sms] = provider.sent(SMS_PATH)
     assert sms["reference"] == lost.token
     delivered.refresh_from_db()
@@ -448,8 +448,13 @@ def test_polled_statuses_record_delivery_and_send_the_sms_once(
     assert (delivered.provider_status, delivered.fallback_channel) == ("Delivered", "")
     assert (lost.status, lost.fallback_channel) == (MessageStatus.SENT, "sms")
     # Too old to ask about: nothing is polled.
+    waiting = _viber(fan, key="c")
+    message_deliver(message_id=waiting.pk, now=NOON)
+    waiting.refresh_from_db()
     assert viber_statuses_poll(now=NOON + dt.timedelta(days=3)) == 0
-    assert len(provider.sent(STATUS_PATH)) == 2
+    assert len(provider.sent(STATUS_PATH)) == 1
+    assert viber_statuses_poll(now=later) == 0  # no answer about it yet
+    assert provider.sent(STATUS_PATH)[-1] == {"messages": [waiting.provider_id]}
 
 
 def test_the_poll_runs_from_beat(settings):
