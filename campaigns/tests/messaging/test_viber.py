@@ -202,11 +202,12 @@ def _report(client, data, token=HOOK_SECRET):
 # --- reaching the member ------------------------------------------------------------
 
 
-def test_campaign_reaches_a_member_who_prefers_viber(provider, store, client):
+@pytest.mark.parametrize("channel", ["viber", "preferred"])
+def test_campaign_reaches_a_member_who_prefers_viber(channel, provider, store, client):
     fan = _fan(store, phone="+380501234567")
-    emailer = _fan(store, preferred_channel=Channel.EMAIL)
+    emailer = _fan(store, preferred_channel=Channel.EMAIL, viber_consent=False)
     campaign = campaign_make(
-        channel="preferred",
+        channel=channel,
         segment=segment_of([fan, emailer]),
         body_a="Hi {{ first_name }}, see https://zerno.example/spring today.",
     )
@@ -218,7 +219,14 @@ def test_campaign_reaches_a_member_who_prefers_viber(provider, store, client):
     message = Message.objects.get(campaign=campaign, member=fan)
     assert (message.channel, message.status) == (Channel.VIBER, MessageStatus.SENT)
     assert message.provider_id.startswith("tsms-")
-    assert Message.objects.get(campaign=campaign, member=emailer).channel == "email"
+    other = Message.objects.get(campaign=campaign, member=emailer)
+    if channel == "viber":  # written for Viber, not agreed to: not sent
+        assert (other.status, other.error) == (
+            MessageStatus.SUPPRESSED,
+            "No Viber marketing consent",
+        )
+    else:
+        assert (other.channel, other.status) == (Channel.EMAIL, MessageStatus.SENT)
     [request] = provider.requests
     assert request["path"] == SEND_PATH
     assert request["auth"] == "Bearer turbo-token"
