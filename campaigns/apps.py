@@ -34,6 +34,12 @@ class CampaignsConfig(AppConfig):
         from members.models import Channel
 
         channel_backend_register(Channel.SMS, sms_hand_over)
+        from campaigns.messaging.backends.viber import viber_configured
+        from campaigns.messaging.viber import viber_hand_over
+        from members.messages import channel_available_register
+
+        channel_backend_register(Channel.VIBER, viber_hand_over)
+        channel_available_register(Channel.VIBER, viber_configured)
         # A member's erasure also erases the texts of their messages and feedback.
         from campaigns import privacy
 

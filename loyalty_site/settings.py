@@ -306,6 +306,24 @@ if not env.str("SMS_BACKEND", default=""):
         if SMS_GATEWAY_URL
         else "campaigns.messaging.backends.sms.OutboxSmsBackend"
     )
+# Viber business messages through TurboSMS (campaigns.messaging.backends.viber,
+# docs/operations.md "Viber"): VIBER_BACKEND names a backend class outright;
+# otherwise a VIBER_PROVIDER_TOKEN means TurboSMS, and without one Viber
+# messages are kept in the Outbox (offered to members only with DEBUG on).
+VIBER_PROVIDER_URL = env.str(
+    "VIBER_PROVIDER_URL", default="https://api.turbosms.ua/message/send.json"
+)
+VIBER_PROVIDER_TOKEN = env.str("VIBER_PROVIDER_TOKEN", default="")
+VIBER_PROVIDER_TIMEOUT = env.float("VIBER_PROVIDER_TIMEOUT", default=10.0)
+VIBER_SENDER = env.str("VIBER_SENDER", default="")
+# A Viber message the provider reports not delivered goes out again by SMS.
+VIBER_SMS_FALLBACK = env.bool("VIBER_SMS_FALLBACK", default=True)
+VIBER_WEBHOOK_TOKEN = env.str("VIBER_WEBHOOK_TOKEN", default="")
+LOYALTY_VIBER_BACKEND = env.str("VIBER_BACKEND", default="") or (
+    "campaigns.messaging.backends.viber.TurboSmsViberBackend"
+    if VIBER_PROVIDER_TOKEN
+    else "campaigns.messaging.backends.viber.OutboxViberBackend"
+)
 # Shared secrets the email provider and the SMS gateway send with their webhooks
 # (bounces, delivery reports, STOP replies); empty = the webhook refuses all.
 EMAIL_WEBHOOK_TOKEN = env.str("EMAIL_WEBHOOK_TOKEN", default="")
@@ -476,6 +494,10 @@ CELERY_BEAT_SCHEDULE = {
     "messages-requeue-due": {
         "task": "campaigns.tasks.messages_requeue_due",
         "schedule": crontab(minute="*/5"),
+    },
+    "viber-statuses-poll": {
+        "task": "campaigns.tasks.viber_statuses_poll",
+        "schedule": crontab(minute="*/10"),
     },
     "journey-welcome-hourly": {
         "task": "campaigns.tasks.journey_welcome_due",

@@ -39,6 +39,7 @@ NOT_IN_MENU = {
     "campaigns:complaint_new": "linked from Feedback",
     "campaigns:email_webhook": "for the email provider",
     "campaigns:sms_webhook": "for the SMS provider",
+    "campaigns:viber_webhook": "for the Viber provider",
 }
 
 

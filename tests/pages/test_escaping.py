@@ -163,6 +163,7 @@ HOSTILE = {
     "campaigns.Message.body",
     "campaigns.Message.error",
     "campaigns.Message.provider_id",
+    "campaigns.Message.provider_status",  # the Viber provider's report
     "campaigns.Segment.name",
     "campaigns.Segment.description",
     "campaigns.OutboxEntry.subject",

@@ -52,6 +52,7 @@ PUBLIC = {
     "campaigns:track_click",
     "campaigns:email_webhook",
     "campaigns:sms_webhook",
+    "campaigns:viber_webhook",
     "payments:callback",  # signed by the provider; a bad signature is a 400
     # Apple's pass web service: a device proves itself with the pass's own
     # token (ApplePass header); without it a 401, another pass type a 404.
