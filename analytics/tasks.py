@@ -13,11 +13,16 @@ from analytics.services.rfm import rfm_refresh as rfm_scores_refresh
 from analytics.services.snapshots import (
     snapshots_refresh_incremental as snapshots_refresh,
 )
+from members.replica import replica_reads
 
 log = logging.getLogger(__name__)
 
+# Every analytics job may read the replica when there is one
+# (members.replica); reads inside their transactions stay on the primary.
+
 
 @shared_task(time_limit=1800, soft_time_limit=1740)
+@replica_reads()
 def snapshots_refresh_incremental() -> dict:
     """Nightly: recompute the recent days and every day with new source rows,
     then keep the default period's member figures.
@@ -37,6 +42,7 @@ def snapshots_refresh_incremental() -> dict:
 @shared_task(
     name="analytics.tasks_recs.rfm_refresh", time_limit=1800, soft_time_limit=1740
 )
+@replica_reads()
 def rfm_refresh() -> int:
     """Nightly: every member's RFM scores, value and churn risk (chunked upserts).
 
@@ -49,6 +55,7 @@ def rfm_refresh() -> int:
     time_limit=1800,
     soft_time_limit=1740,
 )
+@replica_reads()
 def copurchase_refresh() -> int:
     """Nightly: rebuild the co-purchase and item tables (one transaction).
 
@@ -59,6 +66,7 @@ def copurchase_refresh() -> int:
 
 
 @shared_task(time_limit=1800, soft_time_limit=1740)
+@replica_reads()
 def clv_refit() -> dict:
     """Nightly: refit BG/NBD and Gamma-Gamma on the purchases and rewrite every
     member's P(alive) and predicted value (analytics.services.clv).
