@@ -82,7 +82,7 @@ class PrivateCluster:
         self.run(
             str(self.bindir / "pg_basebackup"), "-h", "127.0.0.1",
             "-p", str(primary.port), "-U", "postgres", "-D", str(self.dir),
-            "-R", "-X", "stream", "--no-sync",
+            "-R", "-X", "stream", "--no-sync", "--checkpoint=fast",
         )  # fmt: skip
         self.ctl("start")
 
@@ -95,13 +95,15 @@ class PrivateCluster:
             *action,
         )  # fmt: skip
 
-    def psql(self, sql: str) -> str:
-        """Run `sql` with psql; its unaligned output."""
+    def psql(self, sql: str, **variables: object) -> str:
+        """Run `sql` with psql, as a script (`:name` in it is the variable
+        `name`, with -c it would not be); its unaligned output."""
+        given = [f"--set={name}={value}" for name, value in variables.items()]
         return subprocess.run(  # noqa: S603
             [str(self.bindir / "psql"), "-h", "127.0.0.1", "-p", str(self.port),
              "-U", "postgres", "-d", self.dbname, "-v", "ON_ERROR_STOP=1",
-             "-Atq", "-c", sql],
-            check=True, capture_output=True, text=True,
+             *given, "-Atq"],
+            input=sql, check=True, capture_output=True, text=True,
         ).stdout.strip()  # fmt: skip
 
     def wait_ready(self, seconds: float = 30) -> None:
