@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, transaction
 
 from loyalty_site.db_router import REPLICA, ReplicaRouter, read_alias
-from members.replica import primary_pinned, replica_reads
+from members.replica import primary_pinned, replica_allowed, replica_reads
 
 ROOT = Path(settings.BASE_DIR)
 
@@ -148,3 +149,37 @@ def test_the_session_state_pattern_catches_a_session_set():
     assert SESSION_STATE.search('cursor.execute("SET statement_timeout = 5")')
     assert SESSION_STATE.search("cursor.execute('select pg_advisory_lock(1)')")
     assert not SESSION_STATE.search('cursor.execute("SET LOCAL lock_timeout = 5")')
+
+
+def test_a_post_pins_the_browser_to_the_primary_for_a_while(settings, rf):
+    from django.http import HttpResponse
+
+    from loyalty_site.db_router import PIN_COOKIE, ReadYourWritesMiddleware
+
+    settings.REPLICA_PIN_SECONDS = 5.0
+    seen = []
+
+    def view(request):
+        with replica_reads():
+            seen.append(replica_allowed())
+        return HttpResponse("ok")
+
+    middleware = ReadYourWritesMiddleware(view)
+    assert PIN_COOKIE not in middleware(rf.get("/")).cookies
+    assert seen == [True]
+
+    wrote = middleware(rf.post("/"))
+    pin = wrote.cookies[PIN_COOKIE]
+    assert pin["max-age"] == 5 and pin["httponly"]
+    later = rf.get("/")
+    later.COOKIES[PIN_COOKIE] = pin.value
+    middleware(later)
+    assert seen[-1] is False  # pinned: the primary
+
+    stale = rf.get("/")
+    stale.COOKIES[PIN_COOKIE] = str(time.time() - 1)
+    middleware(stale)
+    forged = rf.get("/")
+    forged.COOKIES[PIN_COOKIE] = "not a time"
+    middleware(forged)
+    assert seen[-2:] == [True, True]
