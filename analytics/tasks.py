@@ -17,19 +17,21 @@ from members.replica import replica_reads
 
 log = logging.getLogger(__name__)
 
-# Every analytics job may read the replica when there is one
-# (members.replica); reads inside their transactions stay on the primary.
+# The analytics jobs may read the replica when there is one (members.replica);
+# reads inside their transactions stay on the primary unless they say otherwise.
 
 
 @shared_task(time_limit=1800, soft_time_limit=1740)
-@replica_reads()
 def snapshots_refresh_incremental() -> dict:
     """Nightly: recompute the recent days and every day with new source rows,
     then keep the default period's member figures.
 
     Safe to run twice: each day is deleted and rewritten in one transaction, and
     runs take the RefreshState row lock in turn."""
-    result = snapshots_refresh()
+    with replica_reads():
+        result = snapshots_refresh()
+    # On the primary: the refresh has just emptied the kept figures there; a
+    # replica a moment behind would still show them and nothing would be kept.
     period_stats_prefill()
     log.info(
         "Analytics snapshots: %s day(s), %s month(s) refreshed",

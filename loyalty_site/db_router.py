@@ -11,8 +11,10 @@ replica only when all of these hold:
   Member 360 and the nightly analytics jobs use: pages and jobs that read a
   lot and decide nothing;
 - no transaction is open on the primary: inside `transaction.atomic()` reads
-  see that transaction's own writes and locks, so they stay on the primary
-  (the snapshot refresh, for one, reads inside its locked transaction);
+  see that transaction's own writes and locks, so they stay on the primary,
+  unless the code says `replica_reads(in_transactions=True)` for reads of rows
+  the transaction never writes (the snapshot refresh's source rows, read
+  under its lock);
 - the browser did not write in the last REPLICA_PIN_SECONDS
   (ReadYourWritesMiddleware): a page after one's own POST reads the primary,
   so the replica's lag never shows one's own change undone.
@@ -37,10 +39,8 @@ PIN_COOKIE = "loyalty_primary_until"
 
 def read_alias() -> str:
     """The alias a read made here and now would use."""
-    if (
-        replica_allowed()
-        and REPLICA in settings.DATABASES
-        and not connections[DEFAULT_DB_ALIAS].in_atomic_block
+    if REPLICA in settings.DATABASES and replica_allowed(
+        in_transaction=connections[DEFAULT_DB_ALIAS].in_atomic_block
     ):
         return REPLICA
     return DEFAULT_DB_ALIAS

@@ -118,6 +118,12 @@ def test_reads_inside_a_transaction_stay_on_the_primary(with_replica):
         assert read_alias() == REPLICA
         with transaction.atomic():
             assert read_alias() == DEFAULT_DB_ALIAS
+            # Rows the transaction never writes (a snapshot's source rows).
+            with replica_reads(in_transactions=True):
+                assert read_alias() == REPLICA
+                with primary_pinned():
+                    assert read_alias() == DEFAULT_DB_ALIAS
+            assert read_alias() == DEFAULT_DB_ALIAS
 
 
 def test_without_a_replica_marked_reads_stay_on_default():

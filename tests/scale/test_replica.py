@@ -82,9 +82,19 @@ def _copy_test_database(primary: PrivateCluster) -> None:
     assert dump.wait() == 0
 
 
+def _manage_shell(env: dict, code: str) -> str:
+    """Run `code` in `manage.py shell` with the site's environment; its output."""
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
 class Site:
-    def __init__(self, primary, replica, base, member_id, store_id) -> None:
-        self.primary, self.replica, self.base = primary, replica, base
+    def __init__(self, primary, replica, base, env, member_id, store_id) -> None:
+        self.primary, self.replica, self.base, self.env = primary, replica, base, env
         self.member_id, self.store_id = member_id, store_id
 
     def login(self) -> requests.Session:
@@ -156,12 +166,7 @@ def site(django_db_setup, django_db_blocker):
             "LOG_LEVEL": "WARNING",
             "DJANGO_SETTINGS_MODULE": "loyalty_site.settings",
         }
-        made = subprocess.run(  # noqa: S603
-            [sys.executable, "manage.py", "shell", "-c", SETUP],
-            cwd=ROOT, env=env, capture_output=True, text=True,
-        )  # fmt: skip
-        assert made.returncode == 0, made.stderr[-3000:]
-        member_id, store_id = map(int, made.stdout.split()[-2:])
+        member_id, store_id = map(int, _manage_shell(env, SETUP).split()[-2:])
         replica.start_replica_of(primary)
         replica.wait_ready()
         port = free_port()
@@ -183,7 +188,7 @@ def site(django_db_setup, django_db_blocker):
             if time.monotonic() > deadline or server.poll() is not None:
                 raise AssertionError((work / "gunicorn.log").read_text()[-3000:])
             time.sleep(0.2)
-        yield Site(primary, replica, base, member_id, store_id)
+        yield Site(primary, replica, base, env, member_id, store_id)
     finally:
         if server is not None:
             server.terminate()
@@ -260,3 +265,40 @@ def test_a_write_goes_to_the_primary_and_its_author_reads_it_back(site):
     finally:
         site.caught_up()
     assert site.balance_shown(browser) == str(after)
+
+
+PURCHASE = """
+from members.models import Member
+from rewards.services import purchase_record
+member = Member.objects.get(pk={member})
+purchase_record(store=member.home_store, member=member, receipt_id="SNAP1",
+                total="40.00")
+"""
+SNAPSHOT_JOB = """
+from analytics.tasks import snapshots_refresh_incremental
+snapshots_refresh_incremental.apply().get()
+"""
+
+SNAPSHOT_PURCHASES = """
+select coalesce(sum(purchases), 0) from analytics_dailystoresnapshot
+where store_id = :store
+"""
+
+
+def test_the_snapshot_job_reads_its_source_rows_from_the_replica(site):
+    site.replica.psql("select pg_wal_replay_pause()")
+    try:
+        # The purchase is written to the primary; the job, run next, reads the
+        # purchases from the paused standby, which has not got it.
+        _manage_shell(site.env, PURCHASE.format(member=site.member_id) + SNAPSHOT_JOB)
+        purchases = site.primary.psql(
+            "select count(*) from rewards_purchase where store_id = :store",
+            store=site.store_id,
+        )
+        assert int(purchases) >= 1
+        assert site.primary.psql(SNAPSHOT_PURCHASES, store=site.store_id) == "0"
+    finally:
+        site.caught_up()
+    _manage_shell(site.env, SNAPSHOT_JOB)
+    # Caught up: the purchase is counted (its day is among the recent ones).
+    assert site.primary.psql(SNAPSHOT_PURCHASES, store=site.store_id) == purchases
