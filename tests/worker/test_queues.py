@@ -99,6 +99,9 @@ def ledger_worker():
     finally:
         with app.connection_for_write() as conn:
             conn.default_channel.queue_purge("campaigns")
+        # -Q ledger narrowed the app's own queue list (Queues.select): later
+        # workers of this process must consume every queue again.
+        app.amqp.queues._consume_from = None
         task_postrun.disconnect(_close_db_connection)
         app.conf.update(saved)
         _reset_app_connections()
@@ -135,3 +138,9 @@ def test_the_ledger_worker_expires_points_while_campaign_chunks_wait(
         raise AssertionError("the ledger worker did not run the expiry")
     assert PointsLot.objects.get(account__member=member).remaining == 0
     assert _waiting("campaigns") == 50  # untouched: the worker takes ledger only
+
+
+def test_a_worker_without_q_consumes_every_queue_again():
+    """The worker above narrowed the app's queues; nothing of it remains."""
+    consumed = {q.name for q in app.amqp.queues.consume_from.values()}
+    assert consumed == set(settings.LOYALTY_CELERY_QUEUES)
