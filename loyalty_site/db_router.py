@@ -46,10 +46,17 @@ def read_alias() -> str:
     return DEFAULT_DB_ALIAS
 
 
+# Read on the primary even inside replica_reads(): a counter or a session
+# written a moment ago must not be read back old.
+PRIMARY_ONLY_APPS = frozenset({"django_cache", "sessions"})
+
+
 class ReplicaRouter:
     """settings.DATABASE_ROUTERS when REPLICA_DATABASE_URL is set."""
 
     def db_for_read(self, model, **hints) -> str:
+        if model._meta.app_label in PRIMARY_ONLY_APPS:
+            return DEFAULT_DB_ALIAS
         return read_alias()
 
     def db_for_write(self, model, **hints) -> str:

@@ -92,13 +92,22 @@ def with_replica(monkeypatch):
 
 
 def test_only_marked_reads_outside_transactions_go_to_the_replica(with_replica):
+    from django.contrib.sessions.models import Session
+    from django.core.cache.backends.db import DatabaseCache
+
+    from members.models import Member
+
+    cache_entry = DatabaseCache("loyalty_cache", {}).cache_model_class
     router = ReplicaRouter()
-    assert router.db_for_read(None) == DEFAULT_DB_ALIAS
+    assert router.db_for_read(Member) == DEFAULT_DB_ALIAS
     with replica_reads():
-        assert router.db_for_read(None) == REPLICA
-        assert router.db_for_write(None) == DEFAULT_DB_ALIAS
+        assert router.db_for_read(Member) == REPLICA
+        assert router.db_for_write(Member) == DEFAULT_DB_ALIAS
+        # Counters and sessions written a moment ago are read where written.
+        assert router.db_for_read(cache_entry) == DEFAULT_DB_ALIAS
+        assert router.db_for_read(Session) == DEFAULT_DB_ALIAS
         with primary_pinned():
-            assert router.db_for_read(None) == DEFAULT_DB_ALIAS
+            assert router.db_for_read(Member) == DEFAULT_DB_ALIAS
         assert read_alias() == REPLICA
     assert read_alias() == DEFAULT_DB_ALIAS
 
