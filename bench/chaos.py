@@ -5,8 +5,8 @@ nobody) and a Redis database of its own:
 
 1. migrates, seeds a small program (stores, members, a till token);
 2. starts gunicorn (sync workers) and the Celery workers on Redis, one per
-   queue as production runs them (ledger, campaigns, analytics: settings.
-   CELERY_TASK_ROUTES);
+   queue as production runs them (ledger, campaigns, analytics:
+   loyalty_site/queues.py);
 3. drives the POS API from client threads: purchases, returns of some of
    them, small redemptions; every request is retried with the same body until
    it is acknowledged (a till does exactly that), so each receipt is either

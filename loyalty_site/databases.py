@@ -27,3 +27,12 @@ def postgres_tune(config: dict, *, pgbouncer: bool, conn_max_age: int) -> dict:
         config.setdefault("CONN_MAX_AGE", conn_max_age)
         config.setdefault("CONN_HEALTH_CHECKS", True)
     return config
+
+
+def replica_config(config: dict, *, pgbouncer: bool, conn_max_age: int) -> dict:
+    """The DATABASES entry of the read replica (loyalty_site/db_router.py):
+    tuned as the primary is; the tests use the test database for it."""
+    postgres_tune(config, pgbouncer=pgbouncer, conn_max_age=conn_max_age)
+    config["ATOMIC_REQUESTS"] = False
+    config["TEST"] = {"MIRROR": "default"}
+    return config

@@ -16,7 +16,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
 
-from loyalty_site.databases import postgres_tune
+from loyalty_site.databases import postgres_tune, replica_config
+from loyalty_site.queues import DEFAULT_QUEUE, QUEUES, TASK_ROUTES
 from loyalty_site.secret_key import (
     DEVELOPMENT_KEY,
     secret_key_advice,
@@ -120,6 +121,8 @@ DATABASES = {
         env.str("DATABASE_URL", default="") or f"sqlite:///{VAR / 'db.sqlite3'}"
     )
 }
+_PGBOUNCER = env.bool("PGBOUNCER", default=False)
+_CONN_AGE = env.int("CONN_MAX_AGE", default=60)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock at BEGIN, so two writers queue on the
     # timeout instead of failing with "database is locked" half-way through.
@@ -131,33 +134,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 else:
-    # PGBOUNCER=1: connections go through PgBouncer in transaction mode
-    # (docs/operations.md): no server-side cursors, no prepared statements,
-    # no connection kept by Django.
-    postgres_tune(
-        DATABASES["default"],
-        pgbouncer=env.bool("PGBOUNCER", default=False),
-        conn_max_age=env.int("CONN_MAX_AGE", default=60),
-    )
+    # PGBOUNCER=1: through PgBouncer in transaction mode (docs/operations.md).
+    postgres_tune(DATABASES["default"], pgbouncer=_PGBOUNCER, conn_max_age=_CONN_AGE)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-# A PostgreSQL streaming replica for the reads that may lag (the analytics
-# dashboards and exports, Member 360, the nightly analytics jobs: see
-# loyalty_site/db_router.py). Unset: no `replica` alias, every read on default.
+# A streaming replica for the reads that may lag (loyalty_site/db_router.py);
+# unset: no `replica` alias. After a browser's POST its reads stay on the
+# primary for REPLICA_PIN_SECONDS.
 REPLICA_DATABASE_URL = env.str("REPLICA_DATABASE_URL", default="")
-# Seconds after a browser's own POST during which its reads stay on the primary.
 REPLICA_PIN_SECONDS = env.float("REPLICA_PIN_SECONDS", default=5.0)
 if REPLICA_DATABASE_URL:
-    DATABASES["replica"] = env.db_url_config(REPLICA_DATABASE_URL)
-    postgres_tune(
-        DATABASES["replica"],
-        pgbouncer=env.bool(
-            "REPLICA_PGBOUNCER", default=env.bool("PGBOUNCER", default=False)
-        ),
-        conn_max_age=env.int("CONN_MAX_AGE", default=60),
+    DATABASES["replica"] = replica_config(
+        env.db_url_config(REPLICA_DATABASE_URL),
+        pgbouncer=env.bool("REPLICA_PGBOUNCER", default=_PGBOUNCER),
+        conn_max_age=_CONN_AGE,
     )
-    DATABASES["replica"]["ATOMIC_REQUESTS"] = False
-    # Tests use the test database for both aliases.
-    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     DATABASE_ROUTERS = ["loyalty_site.db_router.ReplicaRouter"]
     MIDDLEWARE.insert(1, "loyalty_site.db_router.ReadYourWritesMiddleware")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -385,26 +375,11 @@ WEBHOOK_ENDPOINTS_HELD = 2.0
 # Members per campaign chunk task.
 CAMPAIGN_CHUNK_SIZE = env.int("CAMPAIGN_CHUNK_SIZE", default=1000)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None) or None
-# Queues by kind (docs/operations.md, "Processes"), so that a 1,000,000-member
-# campaign never delays the nightly expiry: `ledger` (expiry, tier moves,
-# memberships, the webhook outbox, points grants, the members' own messages
-# such as password resets), `campaigns` (campaign and journey delivery,
-# surveys, events), `analytics` (the nightly snapshots, RFM, CLV). A worker
-# started without -Q consumes all three (make run, make worker); production
-# runs one worker per queue. Routed by task name: exact names first, then the
-# patterns in order; loyalty_site/tests/test_celery_queues.py fails on a task
-# no route names.
-LOYALTY_CELERY_QUEUES = ("ledger", "campaigns", "analytics")
-CELERY_TASK_QUEUES = [Queue(name) for name in LOYALTY_CELERY_QUEUES]
-CELERY_TASK_DEFAULT_QUEUE = "ledger"
-CELERY_TASK_ROUTES = {
-    # Campaign bonuses are points on the ledger, granted hourly.
-    "campaigns.tasks.campaign_bonuses_grant_due": {"queue": "ledger"},
-    "rewards.*": {"queue": "ledger"},
-    "members.*": {"queue": "ledger"},
-    "campaigns.*": {"queue": "campaigns"},
-    "analytics.*": {"queue": "analytics"},
-}
+# Queues by kind, routed by task name (loyalty_site/queues.py).
+LOYALTY_CELERY_QUEUES = QUEUES
+CELERY_TASK_QUEUES = [Queue(name) for name in QUEUES]
+CELERY_TASK_DEFAULT_QUEUE = DEFAULT_QUEUE
+CELERY_TASK_ROUTES = TASK_ROUTES
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True

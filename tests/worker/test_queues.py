@@ -37,7 +37,7 @@ def test_every_registered_task_is_routed_to_a_known_queue():
     names = [name for name in app.tasks if not name.startswith(BUILTINS)]
     assert "rewards.tasks.points_expire_due" in names
     unrouted = [name for name in names if _route_key(name) is None]
-    assert unrouted == [], "add these tasks to CELERY_TASK_ROUTES"
+    assert unrouted == [], "add these tasks to TASK_ROUTES in loyalty_site/queues.py"
     queues = {name: app.amqp.router.route({}, name)["queue"].name for name in names}
     assert set(queues.values()) == set(settings.LOYALTY_CELERY_QUEUES)
     # A worker started without -Q consumes every queue (make run, make worker).
