@@ -14,7 +14,10 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
+from loyalty_site.databases import postgres_tune, replica_config
+from loyalty_site.queues import DEFAULT_QUEUE, QUEUES, TASK_ROUTES
 from loyalty_site.secret_key import (
     DEVELOPMENT_KEY,
     secret_key_advice,
@@ -118,6 +121,8 @@ DATABASES = {
         env.str("DATABASE_URL", default="") or f"sqlite:///{VAR / 'db.sqlite3'}"
     )
 }
+_PGBOUNCER = env.bool("PGBOUNCER", default=False)
+_CONN_AGE = env.int("CONN_MAX_AGE", default=60)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock at BEGIN, so two writers queue on the
     # timeout instead of failing with "database is locked" half-way through.
@@ -129,9 +134,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    # PGBOUNCER=1: through PgBouncer in transaction mode (docs/operations.md).
+    postgres_tune(DATABASES["default"], pgbouncer=_PGBOUNCER, conn_max_age=_CONN_AGE)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# A streaming replica for the reads that may lag (loyalty_site/db_router.py);
+# unset: no `replica` alias. After a browser's POST its reads stay on the
+# primary for REPLICA_PIN_SECONDS.
+REPLICA_DATABASE_URL = env.str("REPLICA_DATABASE_URL", default="")
+REPLICA_PIN_SECONDS = env.float("REPLICA_PIN_SECONDS", default=5.0)
+if REPLICA_DATABASE_URL:
+    DATABASES["replica"] = replica_config(
+        env.db_url_config(REPLICA_DATABASE_URL),
+        pgbouncer=env.bool("REPLICA_PGBOUNCER", default=_PGBOUNCER),
+        conn_max_age=_CONN_AGE,
+    )
+    DATABASE_ROUTERS = ["loyalty_site.db_router.ReplicaRouter"]
+    MIDDLEWARE.insert(1, "loyalty_site.db_router.ReadYourWritesMiddleware")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "members.User"
@@ -391,6 +409,11 @@ WALLET_RETRY_MAX_ATTEMPTS = env.int("WALLET_RETRY_MAX_ATTEMPTS", default=10)
 # Members per campaign chunk task.
 CAMPAIGN_CHUNK_SIZE = env.int("CAMPAIGN_CHUNK_SIZE", default=1000)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None) or None
+# Queues by kind, routed by task name (loyalty_site/queues.py).
+LOYALTY_CELERY_QUEUES = QUEUES
+CELERY_TASK_QUEUES = [Queue(name) for name in QUEUES]
+CELERY_TASK_DEFAULT_QUEUE = DEFAULT_QUEUE
+CELERY_TASK_ROUTES = TASK_ROUTES
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True

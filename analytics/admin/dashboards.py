@@ -82,6 +82,7 @@ from analytics.services.period_stats import active_by_store_keep
 from campaigns.models import Segment
 from members.csvexport import csv_response
 from members.models import Store
+from members.replica import replica_reads
 from rewards.selectors.program import program_settings_get
 from rewards.selectors.reward_rate import reward_rate_total, reward_rates
 
@@ -93,41 +94,44 @@ def dashboard_allowed(user) -> bool:
 
 
 def analytics_urls(site) -> list:
-    """The dashboard URLs, mounted by LoyaltyAdminSite.get_urls."""
+    """The dashboard URLs, mounted by LoyaltyAdminSite.get_urls. The
+    dashboards and their exports read the replica when there is one
+    (members.replica): the admin's login and permission checks around them
+    do not."""
     return survey_urls(site) + [
         path(
             "analytics/dashboard/",
-            site.admin_view(overview_view),
+            site.admin_view(replica_reads()(overview_view)),
             name="analytics_overview",
         ),
         path(
             "analytics/dashboard/program/",
-            site.admin_view(program_view),
+            site.admin_view(replica_reads()(program_view)),
             name="analytics_program",
         ),
         path(
             "analytics/dashboard/cohorts/",
-            site.admin_view(cohorts_view),
+            site.admin_view(replica_reads()(cohorts_view)),
             name="analytics_cohorts",
         ),
         path(
             "analytics/dashboard/age-gender/",
-            site.admin_view(demographics_view),
+            site.admin_view(replica_reads()(demographics_view)),
             name="analytics_demographics",
         ),
         path(
             "analytics/dashboard/churn/",
-            site.admin_view(churn_view),
+            site.admin_view(replica_reads()(churn_view)),
             name="analytics_churn",
         ),
         path(
             "analytics/dashboard/acquisition/",
-            site.admin_view(acquisition_view),
+            site.admin_view(replica_reads()(acquisition_view)),
             name="analytics_acquisition",
         ),
         path(
             "analytics/dashboard/export/<slug:table>/",
-            site.admin_view(export_view),
+            site.admin_view(replica_reads()(export_view)),
             name="analytics_export",
         ),
     ]

@@ -26,6 +26,7 @@ from analytics.selectors.recommend import (
 from analytics.selectors.recommend_reward import reward_suggestion_for
 from members.audit import StaffActor, member_viewed_record
 from members.models import Member
+from members.replica import replica_reads
 
 VIEW_PERMISSIONS = ("members.view_member", "rewards.view_purchase")
 
@@ -87,6 +88,7 @@ def member360_urls(site: admin.AdminSite) -> list:
     """The page's URL, to be added to the admin site's before the ModelAdmins'
     (whose `members/member/<path>/` would catch it)."""
 
+    @replica_reads()  # the replica, when there is one (members.replica)
     def view(request, member_id: int):
         return member360_view(request, member_id, site=site)
 
