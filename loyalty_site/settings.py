@@ -313,39 +313,10 @@ SITE_URL = env.str("SITE_URL", default="") or f"http://127.0.0.1:{_PORT}"
 # Tests use Django's locmem backend whatever this says.
 if not env.str("EMAIL_URL", default=""):
     EMAIL_BACKEND = "campaigns.messaging.backends.email.OutboxEmailBackend"
-# SMS: SMS_BACKEND names a backend class outright; otherwise an SMS_GATEWAY_URL
-# means the HTTP gateway, and without one SMS are kept in the Outbox too.
-SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
-SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
-SMS_GATEWAY_TIMEOUT = env.float("SMS_GATEWAY_TIMEOUT", default=10.0)
-if not env.str("SMS_BACKEND", default=""):
-    LOYALTY_SMS_BACKEND = (
-        "campaigns.messaging.backends.sms.HttpGatewaySmsBackend"
-        if SMS_GATEWAY_URL
-        else "campaigns.messaging.backends.sms.OutboxSmsBackend"
-    )
-# Viber business messages through TurboSMS (campaigns.messaging.backends.viber,
-# docs/operations.md "Viber"): VIBER_BACKEND names a backend class outright;
-# otherwise a VIBER_PROVIDER_TOKEN means TurboSMS, and without one Viber
-# messages are kept in the Outbox (offered to members only with DEBUG on).
-VIBER_PROVIDER_URL = env.str(
-    "VIBER_PROVIDER_URL", default="https://api.turbosms.ua/message/send.json"
-)
-VIBER_PROVIDER_TOKEN = env.str("VIBER_PROVIDER_TOKEN", default="")
-VIBER_PROVIDER_TIMEOUT = env.float("VIBER_PROVIDER_TIMEOUT", default=10.0)
-VIBER_SENDER = env.str("VIBER_SENDER", default="")
-# A Viber message the provider reports not delivered goes out again by SMS.
-VIBER_SMS_FALLBACK = env.bool("VIBER_SMS_FALLBACK", default=True)
-VIBER_WEBHOOK_TOKEN = env.str("VIBER_WEBHOOK_TOKEN", default="")
-LOYALTY_VIBER_BACKEND = env.str("VIBER_BACKEND", default="") or (
-    "campaigns.messaging.backends.viber.TurboSmsViberBackend"
-    if VIBER_PROVIDER_TOKEN
-    else "campaigns.messaging.backends.viber.OutboxViberBackend"
-)
-# Shared secrets the email provider and the SMS gateway send with their webhooks
-# (bounces, delivery reports, STOP replies); empty = the webhook refuses all.
-EMAIL_WEBHOOK_TOKEN = env.str("EMAIL_WEBHOOK_TOKEN", default="")
-SMS_GATEWAY_WEBHOOK_TOKEN = env.str("SMS_GATEWAY_WEBHOOK_TOKEN", default="")
+# SMS, Viber, Telegram, web push, the delivery webhooks' secrets, webhooks
+# out and wallet passes: loyalty_site/settings_channels.py.
+from loyalty_site.settings_channels import *  # noqa: E402, F403
+
 # Paid-membership reminders go through message_send and the renewal journey.
 if not env.str("LOYALTY_MEMBERSHIP_REMINDER_SENDER", default=""):
     LOYALTY_MEMBERSHIP_REMINDER_SENDER = (
@@ -381,31 +352,6 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
     }
-# Webhooks out (members.services.webhooks): seconds a receiver has to answer,
-# the first retry's delay (then four times longer each time, at most 6 h
-# apart) and how long a delivery is retried before it is failed.
-WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=5.0)
-WEBHOOK_RETRY_FIRST = env.float("WEBHOOK_RETRY_FIRST", default=30.0)
-WEBHOOK_RETRY_FOR = env.int("WEBHOOK_RETRY_FOR", default=24 * 3600)
-# Seconds a process holds the list of active endpoints (an event costs no
-# query meanwhile); a new endpoint gets events from that long after it is saved.
-WEBHOOK_ENDPOINTS_HELD = 2.0
-# Wallet passes (rewards.wallet; docs/operations.md "Wallet passes"): a button
-# shows only when all of its wallet's paths and ids are set. The APNs and Google
-# API URLs are settings for the tests' fakes; timeout, first retry delay (s).
-WALLET_APPLE_PASS_TYPE_ID = env.str("WALLET_APPLE_PASS_TYPE_ID", default="")
-WALLET_APPLE_TEAM_ID = env.str("WALLET_APPLE_TEAM_ID", default="")
-WALLET_APPLE_CERT = env.str("WALLET_APPLE_CERT", default="")
-WALLET_APPLE_KEY = env.str("WALLET_APPLE_KEY", default="")
-WALLET_APPLE_KEY_PASSWORD = env.str("WALLET_APPLE_KEY_PASSWORD", default="")
-WALLET_APPLE_WWDR = env.str("WALLET_APPLE_WWDR", default="")
-WALLET_GOOGLE_ISSUER_ID = env.str("WALLET_GOOGLE_ISSUER_ID", default="")
-WALLET_GOOGLE_SERVICE_ACCOUNT_FILE = env.str("WALLET_GOOGLE_SERVICE_ACCOUNT_FILE", default="")  # fmt: skip
-WALLET_APPLE_APNS_URL = env.str("WALLET_APPLE_APNS_URL", default="https://api.push.apple.com")  # fmt: skip
-WALLET_GOOGLE_API_URL = env.str("WALLET_GOOGLE_API_URL", default="https://walletobjects.googleapis.com")  # fmt: skip
-WALLET_TIMEOUT = env.float("WALLET_TIMEOUT", default=10.0)
-WALLET_RETRY_FIRST = env.float("WALLET_RETRY_FIRST", default=60.0)
-WALLET_RETRY_MAX_ATTEMPTS = env.int("WALLET_RETRY_MAX_ATTEMPTS", default=10)
 # Members per campaign chunk task.
 CAMPAIGN_CHUNK_SIZE = env.int("CAMPAIGN_CHUNK_SIZE", default=1000)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None) or None
