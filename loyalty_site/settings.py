@@ -239,9 +239,20 @@ CACHES = {
         env.str("CACHE_URL", default="") or f"dbcache://{DB_CACHE_TABLE}"
     )
 }
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # The same, making one Redis client per pool rather than one per call.
+    CACHES["default"]["BACKEND"] = "loyalty_site.redis_cache.RedisCache"
 if CACHES["default"]["BACKEND"].endswith(".DatabaseCache"):
     # Django culls a third of the rows past 300 by default: counters would vanish.
     CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 100_000)
+# The customer dashboard's rendered panels, kept per member and language for
+# this many seconds at most (loyalty_site.dashboard_cache: any change they show
+# makes them stale sooner); 0 turns it off. Off by default with the database
+# cache, where reading and writing the cache costs queries of its own.
+DASHBOARD_CACHE_SECONDS = env.int(
+    "DASHBOARD_CACHE_SECONDS",
+    default=0 if CACHES["default"]["BACKEND"].endswith(".DatabaseCache") else 300,
+)
 # Password reset requests per email address and per client address in an hour;
 # past either, the page answers as usual and sends nothing.
 PASSWORD_RESET_LIMIT_PER_EMAIL = env.int("PASSWORD_RESET_LIMIT_PER_EMAIL", default=3)
