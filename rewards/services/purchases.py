@@ -137,6 +137,7 @@ def purchase_record(
     receipt = TillReceipt(
         Purchase, store, receipt_id, member.pk, body, created_by, recorded_at
     )
+    receipt.fingerprint  # noqa: B018 - a cached_property: made before the lock
 
     def lock() -> tuple[PointsAccount, Purchase | None]:
         """The account lock that also reads what a purchase needs first."""
