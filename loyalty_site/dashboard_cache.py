@@ -7,7 +7,8 @@ They are kept in the default cache per member and language, as HTML, and used
 again while nothing they show has changed:
 
 - the member's account row: every ledger entry moves its balance and
-  `updated_at`, a tier move its `tier_id`. Read with the member on every
+  `updated_at`, a tier move its `tier_id`, the nightly tier job its grace
+  dates. Read with the member on every
   request, so part of the fingerprint; no signal needed on the ledger's path;
 - the program's configuration (settings, tiers, rules, stamp programs,
   rewards): its `config_version` token, in the fingerprint;
@@ -79,6 +80,9 @@ def dashboard_panels_get(
         account.balance,
         account.updated_at.isoformat() if account.updated_at else None,
         account.tier_id,
+        # The nightly tier job sets these with update(), updated_at left as is.
+        account.tier_lapsed_on,
+        account.tier_since,
         member.first_name,
         config_version,
         timezone.localdate().isoformat(),
