@@ -242,6 +242,10 @@ CACHES = {
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     # The same, making one Redis client per pool rather than one per call.
     CACHES["default"]["BACKEND"] = "loyalty_site.redis_cache.RedisCache"
+    # Sessions read from the shared cache, written through to the database:
+    # a logged-in page reads no session row (only with a cache every process
+    # shares: with a per-process one, a logout would not reach the others).
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 if CACHES["default"]["BACKEND"].endswith(".DatabaseCache"):
     # Django culls a third of the rows past 300 by default: counters would vanish.
     CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 100_000)
