@@ -252,10 +252,15 @@ if CACHES["default"]["BACKEND"].endswith(".DatabaseCache"):
 # The customer dashboard's rendered panels, kept per member and language for
 # this many seconds at most (loyalty_site.dashboard_cache: any change they show
 # makes them stale sooner); 0 turns it off. Off by default with the database
-# cache, where reading and writing the cache costs queries of its own.
+# cache, where reading and writing the cache costs queries of its own, and
+# with a per-process one, where one worker's invalidation misses the others.
 DASHBOARD_CACHE_SECONDS = env.int(
     "DASHBOARD_CACHE_SECONDS",
-    default=0 if CACHES["default"]["BACKEND"].endswith(".DatabaseCache") else 300,
+    default=0
+    if CACHES["default"]["BACKEND"].endswith(
+        (".DatabaseCache", ".LocMemCache", ".DummyCache")
+    )
+    else 300,
 )
 # Password reset requests per email address and per client address in an hour;
 # past either, the page answers as usual and sends nothing.
