@@ -4,8 +4,9 @@ from django.db.models.signals import post_migrate
 
 
 class LoyaltySiteConfig(AppConfig):
-    """The project package as an app: its system checks, and the staff roles
-    applied after every migrate (it has no models of its own)."""
+    """The project package as an app: its system checks, the staff roles
+    applied after every migrate, the dashboard cache's invalidation signals (it
+    has no models of its own)."""
 
     default = True
     name = "loyalty_site"
@@ -13,6 +14,7 @@ class LoyaltySiteConfig(AppConfig):
 
     def ready(self) -> None:
         from loyalty_site import checks  # noqa: F401 - registers the checks
+        from loyalty_site.dashboard_cache import dashboard_cache_connect
         from loyalty_site.roles import roles_sync_after_migrate
 
         # Sent once per app in INSTALLED_APPS order; this app comes after the
@@ -22,6 +24,7 @@ class LoyaltySiteConfig(AppConfig):
             sender=self,
             dispatch_uid="loyalty_site.roles_sync",
         )
+        dashboard_cache_connect()
 
 
 class LoyaltyAdminConfig(admin_apps.AdminConfig):

@@ -257,9 +257,29 @@ CACHES = {
         env.str("CACHE_URL", default="") or f"dbcache://{DB_CACHE_TABLE}"
     )
 }
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # The same, making one Redis client per pool rather than one per call.
+    CACHES["default"]["BACKEND"] = "loyalty_site.redis_cache.RedisCache"
+    # Sessions read from the shared cache, written through to the database:
+    # a logged-in page reads no session row (only with a cache every process
+    # shares: with a per-process one, a logout would not reach the others).
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 if CACHES["default"]["BACKEND"].endswith(".DatabaseCache"):
     # Django culls a third of the rows past 300 by default: counters would vanish.
     CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 100_000)
+# The customer dashboard's rendered panels, kept per member and language for
+# this many seconds at most (loyalty_site.dashboard_cache: any change they show
+# makes them stale sooner); 0 turns it off. Off by default with the database
+# cache, where reading and writing the cache costs queries of its own, and
+# with a per-process one, where one worker's invalidation misses the others.
+DASHBOARD_CACHE_SECONDS = env.int(
+    "DASHBOARD_CACHE_SECONDS",
+    default=0
+    if CACHES["default"]["BACKEND"].endswith(
+        (".DatabaseCache", ".LocMemCache", ".DummyCache")
+    )
+    else 300,
+)
 # Password reset requests per email address and per client address in an hour;
 # past either, the page answers as usual and sends nothing.
 PASSWORD_RESET_LIMIT_PER_EMAIL = env.int("PASSWORD_RESET_LIMIT_PER_EMAIL", default=3)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import segno
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from loyalty_site.dashboard_cache import dashboard_panels_get
 from members.cards import card_number_format
 from members.models import Member
 from members.selectors import member_get_for_user
@@ -71,6 +73,19 @@ def home(request):
 @member_required
 def dashboard(request, member: Member):
     program = program_settings_get()
+    panels, activity = dashboard_panels_get(
+        member=member,
+        config_version=program.config_version,
+        render=lambda: _dashboard_panels_render(member, program),
+    )
+    context = {"member": member, "panels": panels, "activity": activity}
+    return render(request, "portal/dashboard.html", context)
+
+
+def _dashboard_panels_render(member: Member, program):
+    """The dashboard's panels as HTML (what loyalty_site.dashboard_cache keeps),
+    and until when they hold without a write: the first pending points freeing
+    up, the membership's period ending."""
     # Tiers and running stamp programs from the process's earn configuration:
     # the settings row just read says whether it is current (rewards.earn_config).
     held = earn_config_get(program.config_version)
@@ -115,7 +130,19 @@ def dashboard(request, member: Member):
         "stamp_programs_running": bool(held.stamp_programs),
         "membership_url": reverse("catalog:membership"),
     }
-    return render(request, "portal/dashboard.html", context)
+    ends = [
+        at
+        for at in (
+            outlook.pending_until,
+            membership.current_period_end if membership else None,
+        )
+        if at is not None
+    ]
+    panels = (
+        render_to_string("portal/_dashboard_panels.html", context),
+        render_to_string("portal/_dashboard_activity.html", context),
+    )
+    return panels, min(ends) if ends else None
 
 
 @require_GET

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -13,7 +15,16 @@ class ApiTokenRateThrottle(SimpleRateThrottle):
 
     Counters live in the default cache: per process with local memory, shared
     across gunicorn workers once CACHE_URL points at Redis. Calls without a
-    token are not counted here; they are refused by authentication anyway."""
+    token are not counted here; they are refused by authentication anyway.
+
+    A sliding window of two counters rather than DRF's list of timestamps: DRF
+    reads, unpickles, prepends to and writes back a list with one float per
+    request of the last period (36 000 of them for a till at 600/min... or at a
+    generous rate), on every request. Here the request is counted in the
+    current period's counter (one atomic `incr`), and the previous period's
+    count weighs in by the share of it still inside the sliding period (the
+    approximation Cloudflare and nginx use): one `get_many` and one `incr`,
+    whatever the rate."""
 
     scope = "api_token"
 
@@ -26,3 +37,32 @@ class ApiTokenRateThrottle(SimpleRateThrottle):
         if not isinstance(request.auth, ApiToken):
             return None
         return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
+
+    def allow_request(self, request, view):
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        self.now = self.timer()
+        period = int(self.now // self.duration)
+        current, previous = f"{key}:{period}", f"{key}:{period - 1}"
+        counts = self.cache.get_many([current, previous])
+        into_period = (self.now % self.duration) / self.duration
+        self.estimate = counts.get(previous, 0) * (1 - into_period) + counts.get(
+            current, 0
+        )
+        if self.estimate >= self.num_requests:
+            return self.throttle_failure()
+        # Kept two periods: the next period still reads it as its previous one.
+        try:
+            self.cache.incr(current)
+        except ValueError:  # the period's first request
+            if not self.cache.add(current, 1, 2 * self.duration):
+                self.cache.incr(current)  # another worker's first came between
+        return True
+
+    def wait(self):
+        """A hint for Retry-After: the rest of this period, after which this
+        period's count starts to fade."""
+        return max(1, math.ceil(self.duration - self.now % self.duration))

@@ -275,7 +275,10 @@ class PurchaseCreateApi(TillApiView):
             source=Purchase.Source.API,
             promo_code=data.get("promo_code") or None,
         )
-        breakdown, stamped = _earn_details(purchase)
+        # Set by purchase_record on the write it just made; read back on a replay.
+        breakdown, stamped = getattr(purchase, "earn_details", None) or _earn_details(
+            purchase
+        )
         output = self.OutputSerializer(
             purchase,
             context={

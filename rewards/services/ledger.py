@@ -162,7 +162,7 @@ def _lots_draw(
     touched: dict[int, PointsLot] = {}
     draws: list[LotDraw] = []
     for source in sources:
-        for lot in source.iterator(chunk_size=50):
+        for lot in _in_pages(source):
             if need == 0:
                 break
             lot = touched.get(lot.pk, lot)
@@ -179,6 +179,21 @@ def _lots_draw(
         raise RuntimeError(f"Points lots of account {account.pk} are out of step.")
     PointsLot.objects.bulk_update(touched.values(), ["remaining"])
     LotDraw.objects.bulk_create(draws)
+
+
+def _in_pages(lots, size: int = 50):
+    """The lots of an ordered queryset, read `size` at a time, as far as the
+    caller goes: plain queries, where .iterator() on PostgreSQL declares,
+    fetches and closes a server-side cursor (three statements under the
+    account's lock). The account is locked, so its lots hold still between
+    pages."""
+    start = 0
+    while True:
+        page = list(lots[start : start + size])
+        yield from page
+        if len(page) < size:
+            return
+        start += size
 
 
 def spendable_check(account: PointsAccount, points: int, *, field: str) -> None:

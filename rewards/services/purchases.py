@@ -99,6 +99,9 @@ def purchase_record(
     `promo_code`. A replay with the same code is the same request.
     `on_written(row)`, when given, runs inside the transaction after the write
     (not on a replay); raising there rolls the write back (staff audit, limits).
+    A purchase just written (not a replay) carries `earn_details`: (its EARN
+    entry's breakdown, or [] without one; whether it gave stamps), so that the
+    till's answer needs no query to read them back.
     """
     receipt_id = receipt_id_clean(receipt_id)
     clean_lines = purchase_lines_clean(lines)
@@ -134,6 +137,7 @@ def purchase_record(
     receipt = TillReceipt(
         Purchase, store, receipt_id, member.pk, body, created_by, recorded_at
     )
+    receipt.fingerprint  # noqa: B018 - a cached_property: made before the lock
 
     def lock() -> tuple[PointsAccount, Purchase | None]:
         """The account lock that also reads what a purchase needs first."""
@@ -296,7 +300,7 @@ def purchase_record(
                 available_at=recorded + dt.timedelta(days=conf.pending_days),
                 expires_at=points_expiry(recorded, conf),
             )
-        stamps_award_for_purchase(
+        stamped = stamps_award_for_purchase(
             purchase=purchase,
             programs=held.stamp_programs_running(
                 store_id=store.pk,
@@ -308,6 +312,9 @@ def purchase_record(
         )
         if account.referral_pending:
             referral_qualify_on_purchase(member=member, purchase=purchase)
+        # What the till's answer shows, as written (a replay reads it back):
+        # the EARN entry's breakdown and whether the purchase gave stamps.
+        purchase.earn_details = (result.breakdown if points else [], bool(stamped))
         return purchase
 
     return receipt_record(receipt, write=write, lock=lock, on_written=on_written)

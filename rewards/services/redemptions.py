@@ -40,17 +40,20 @@ def points_redeem(
         Redemption, store, receipt_id, member.pk, body, created_by, recorded_at
     )
 
+    # What depends on no locked row is made before the account is locked, so
+    # that other writers on this member wait less (bench 4, the hot member):
+    # the discount at the program's point value, the reason, the fingerprint.
+    discount = points_discount(points, program_settings_get().point_value)
+    reason = system_reason(REDEMPTION_DISCOUNT, receipt=receipt_id, store=store.code)
+    receipt.fingerprint  # noqa: B018 - a cached_property, computed here
+
     def write(account: PointsAccount) -> Redemption:
         spendable_check(account, points, field="points")
-        conf = program_settings_get()
         redemption = receipt.row_create(
             member=member,
             points=points,
-            discount=points_discount(points, conf.point_value),
+            discount=discount,
             balance_after=account.balance - points,
-        )
-        reason = system_reason(
-            REDEMPTION_DISCOUNT, receipt=receipt_id, store=store.code
         )
         receipt.entry_post(account, redemption, -points, reason)
         return redemption

@@ -189,7 +189,13 @@ def test_the_default_cache_is_the_database_and_cache_url_names_redis(tmp_path):
     assert default["OPTIONS"]["MAX_ENTRIES"] >= 100_000
 
     redis = _caches_of(tmp_path, CACHE_URL="redis://127.0.0.1:6379/2")
-    assert redis["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    # Django's Redis backend, with one client per connection pool (issue 18).
+    assert redis["BACKEND"] == "loyalty_site.redis_cache.RedisCache"
+    from django.core.cache.backends.redis import RedisCache
+
+    from loyalty_site.redis_cache import RedisCache as OurRedisCache
+
+    assert issubclass(OurRedisCache, RedisCache)
 
 
 @pytest.mark.django_db

@@ -126,6 +126,32 @@ def test_each_token_has_its_own_budget(api_client, other_api_client, low_rate):
     assert other_api_client.get(url, {"q": "nobody"}).status_code != 429
 
 
+def test_the_last_periods_requests_fade_out_over_this_one(store, low_rate):
+    # 3/min as a sliding window: the 3 made at the end of one minute weigh
+    # fully at the start of the next, and half as much half-way through it.
+    from types import SimpleNamespace
+
+    from members.api.throttling import ApiTokenRateThrottle
+    from members.services import api_token_create
+
+    token, _raw = api_token_create(store=store, name="till")
+    request = SimpleNamespace(auth=token)
+    now = [119.0]  # the end of period 1
+
+    def allowed() -> bool:
+        throttle = ApiTokenRateThrottle()
+        throttle.timer = lambda: now[0]
+        return throttle.allow_request(request, None)
+
+    assert [allowed() for _ in range(4)] == [True, True, True, False]
+    now[0] = 120.0  # period 2 begins: all 3 still weigh
+    assert not allowed()
+    now[0] = 150.0  # half-way: 3 × 0.5 = 1.5 weigh, room for two more
+    assert [allowed(), allowed(), allowed()] == [True, True, False]
+    now[0] = 240.0  # two periods on: nothing weighs
+    assert [allowed() for _ in range(4)] == [True, True, True, False]
+
+
 # --- headers ----------------------------------------------------------------------
 
 

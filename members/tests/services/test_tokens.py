@@ -68,3 +68,20 @@ class TestApiTokens:
         raws = {api_token_create(store=store, name="Till")[1] for _ in range(5)}
 
         assert len(raws) == 5
+
+    def test_check_reads_the_rows_as_the_orm_does(self, store):
+        # api_token_check reads with a statement of its own (members.rows): every
+        # value, dates and booleans included, as a queryset would give it.
+        token, raw = api_token_create(store=store, name="Till 2")
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=token.created_at)
+        expected = ApiToken.objects.select_related("store").get(pk=token.pk)
+
+        found = api_token_check(raw)
+
+        for field in ApiToken._meta.concrete_fields:
+            assert getattr(found, field.attname) == getattr(expected, field.attname)
+        for field in type(store)._meta.concrete_fields:
+            value = getattr(found.store, field.attname)
+            assert value == getattr(expected.store, field.attname)
+            assert type(value) is type(getattr(expected.store, field.attname))
+        assert found.last_used_at.tzinfo is not None

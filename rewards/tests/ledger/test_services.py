@@ -1037,3 +1037,34 @@ class TestLedgerIntegrity:
             )
         with pytest.raises(IntegrityError), transaction.atomic():
             Purchase.objects.filter(pk=purchase.pk).update(points_reversed=101)
+
+
+def test_a_redemption_draws_on_lots_beyond_the_first_page_soonest_expiring_first(
+    program, store
+):
+    # Lots are read 50 at a time (rewards.services.ledger._in_pages): a spend
+    # that needs 120 of them, oldest first, and leaves the rest untouched.
+    from rewards.models import LotDraw, PointsLot
+    from rewards.services import points_redeem
+
+    member = MemberFactory(store=store)
+    for k in range(130):
+        buy(store, member, f"R{k}", "2.00")  # 2 points, one lot each
+    lots = list(
+        PointsLot.objects.filter(account__member=member).order_by("earned_at", "id")
+    )
+
+    redemption, _replayed = points_redeem(
+        member=member, store=store, points=241, receipt_id="SPEND"
+    )
+
+    remaining = [
+        lot.remaining
+        for lot in PointsLot.objects.filter(pk__in=[x.pk for x in lots]).order_by(
+            "earned_at", "id"
+        )
+    ]
+    assert remaining == [0] * 120 + [1] + [2] * 9
+    assert LotDraw.objects.filter(entry__redemption=redemption).count() == 121
+    assert balance(member) == 19
+    assert_ledger_consistent(member)
