@@ -228,23 +228,7 @@ LOYALTY_MEMBERSHIP_REMINDER_SENDER = env.str(
 # no online payment, memberships are sold at the counter only. The API base
 # addresses are settings so tests point them at local fake servers.
 PAYMENT_PROVIDER = env.str("PAYMENT_PROVIDER", default="test" if DEBUG else "")
-# The store online sales are recorded at (created on the first payment).
-PAYMENT_STORE_CODE = env.str("PAYMENT_STORE_CODE", default="online")
-# Signs the test provider's callbacks (derived from SECRET_KEY when unset).
-PAYMENT_TEST_SECRET = env.str("PAYMENT_TEST_SECRET", default="")
-# Automatic renewal starts the next payment this many days before the end.
-PAYMENT_RENEW_DAYS_BEFORE = env.int("PAYMENT_RENEW_DAYS_BEFORE", default=3)
-LIQPAY_PUBLIC_KEY = env.str("LIQPAY_PUBLIC_KEY", default="")
-LIQPAY_PRIVATE_KEY = env.str("LIQPAY_PRIVATE_KEY", default="")
-LIQPAY_CHECKOUT_URL = env.str(
-    "LIQPAY_CHECKOUT_URL", default="https://www.liqpay.ua/api/3/checkout"
-)
-LIQPAY_API_URL = env.str("LIQPAY_API_URL", default="https://www.liqpay.ua/api/request")
-# LiqPay's sandbox answers status "sandbox" for a test card: paid only when on.
-LIQPAY_SANDBOX = env.bool("LIQPAY_SANDBOX", default=False)
-STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
-STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
-STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+# The providers' keys and addresses: loyalty_site/settings_services.py.
 
 # --- Cache ------------------------------------------------------------------
 # Holds the API rate-limit and password-reset counters, so every process must see
@@ -334,8 +318,8 @@ SITE_URL = env.str("SITE_URL", default="") or f"http://127.0.0.1:{_PORT}"
 if not env.str("EMAIL_URL", default=""):
     EMAIL_BACKEND = "campaigns.messaging.backends.email.OutboxEmailBackend"
 # SMS, Viber, Telegram, web push, the delivery webhooks' secrets, webhooks
-# out and wallet passes: loyalty_site/settings_channels.py.
-from loyalty_site.settings_channels import *  # noqa: E402, F403
+# out, wallet passes and the payment providers: loyalty_site/settings_services.py.
+from loyalty_site.settings_services import *  # noqa: E402, F403
 
 # Paid-membership reminders go through message_send and the renewal journey.
 if not env.str("LOYALTY_MEMBERSHIP_REMINDER_SENDER", default=""):

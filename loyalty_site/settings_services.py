@@ -1,6 +1,7 @@
-"""Settings of the ways a message or the card leaves the portal: SMS, Viber,
-Telegram, web push, the secrets the providers' webhooks send, webhooks out and
-wallet passes. settings.py imports every upper-case name here (after it has
+"""Settings of the outside services the portal talks to: SMS, Viber,
+Telegram, web push, the secrets the providers' webhooks send, webhooks out,
+wallet passes and the online payment providers (PAYMENT_PROVIDER itself stays
+in settings.py: its default depends on DEBUG). settings.py imports every upper-case name here (after it has
 read .env); each is read from the environment with django-environ and
 described in .env.example and docs/operations.md."""
 
@@ -68,3 +69,22 @@ WALLET_GOOGLE_API_URL = env.str("WALLET_GOOGLE_API_URL", default="https://wallet
 WALLET_TIMEOUT = env.float("WALLET_TIMEOUT", default=10.0)
 WALLET_RETRY_FIRST = env.float("WALLET_RETRY_FIRST", default=60.0)
 WALLET_RETRY_MAX_ATTEMPTS = env.int("WALLET_RETRY_MAX_ATTEMPTS", default=10)
+
+# Online payment (docs/operations.md, "Online payment").
+# The store online sales are recorded at (created on the first payment).
+PAYMENT_STORE_CODE = env.str("PAYMENT_STORE_CODE", default="online")
+# Signs the test provider's callbacks (derived from SECRET_KEY when unset).
+PAYMENT_TEST_SECRET = env.str("PAYMENT_TEST_SECRET", default="")
+# Automatic renewal starts the next payment this many days before the end.
+PAYMENT_RENEW_DAYS_BEFORE = env.int("PAYMENT_RENEW_DAYS_BEFORE", default=3)
+LIQPAY_PUBLIC_KEY = env.str("LIQPAY_PUBLIC_KEY", default="")
+LIQPAY_PRIVATE_KEY = env.str("LIQPAY_PRIVATE_KEY", default="")
+LIQPAY_CHECKOUT_URL = env.str(
+    "LIQPAY_CHECKOUT_URL", default="https://www.liqpay.ua/api/3/checkout"
+)
+LIQPAY_API_URL = env.str("LIQPAY_API_URL", default="https://www.liqpay.ua/api/request")
+# LiqPay's sandbox answers status "sandbox" for a test card: paid only when on.
+LIQPAY_SANDBOX = env.bool("LIQPAY_SANDBOX", default=False)
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
