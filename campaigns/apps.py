@@ -34,6 +34,14 @@ class CampaignsConfig(AppConfig):
         from members.models import Channel
 
         channel_backend_register(Channel.SMS, sms_hand_over)
+        from campaigns.messaging.backends.telegram import (
+            telegram_available,
+            telegram_hand_over,
+        )
+        from members.messages import channel_available_register
+
+        channel_backend_register(Channel.TELEGRAM, telegram_hand_over)
+        channel_available_register(Channel.TELEGRAM, telegram_available)
         # A member's erasure also erases the texts of their messages and feedback.
         from campaigns import privacy
 

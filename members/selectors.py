@@ -31,6 +31,13 @@ def member_get_by_phone(*, phone: str, related: bool = True) -> Member | None:
     return members.filter(phone=phone_normalize(phone)).first()
 
 
+def member_get_by_telegram_chat(*, chat_id: str) -> Member | None:
+    """The member whose Telegram chat this is (linked with the bot), or None."""
+    if not chat_id:
+        return None
+    return _members().filter(telegram_chat_id=str(chat_id)).first()
+
+
 def member_get_for_user(*, user) -> Member | None:
     if not user.is_authenticated:
         return None

@@ -29,6 +29,40 @@ def reward_list_available(*, now: dt.datetime | None = None) -> QuerySet[Reward]
     )
 
 
+def reward_list_nearest(
+    *, balance: int, limit: int = 5, now: dt.datetime | None = None
+) -> list[tuple[Reward, int]]:
+    """The available rewards a member with `balance` points is nearest to, with
+    the points each still needs: first those they can take now (0 needed), the
+    dearest first, then the others by points needed. Two bounded queries."""
+    available = reward_list_available(now=now)
+    now_ = list(
+        available.filter(points_cost__lte=balance).order_by("-points_cost", "name")[
+            :limit
+        ]
+    )
+    later = list(available.filter(points_cost__gt=balance)[: limit - len(now_)])
+    return [(reward, 0) for reward in now_] + [
+        (reward, reward.points_cost - balance) for reward in later
+    ]
+
+
+def vouchers_usable_for_member(
+    *, member_id: int, now: dt.datetime | None = None
+) -> QuerySet[Voucher]:
+    """The member's vouchers that can be used now (issued, not expired), the
+    soonest to expire first."""
+    return (
+        Voucher.objects.filter(
+            member_id=member_id,
+            status=VoucherStatus.ISSUED,
+            expires_at__gt=now or timezone.now(),
+        )
+        .select_related("reward")
+        .order_by("expires_at", "id")
+    )
+
+
 def vouchers_for_member(*, member_id: int) -> QuerySet[Voucher]:
     return (
         Voucher.objects.filter(member_id=member_id)
