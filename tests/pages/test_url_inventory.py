@@ -52,6 +52,7 @@ PUBLIC = {
     "campaigns:track_click",
     "campaigns:email_webhook",
     "campaigns:sms_webhook",
+    "campaigns:telegram_webhook",  # the Bot API's secret header, else a 403
     "payments:callback",  # signed by the provider; a bad signature is a 400
 }
 # A logged-in member's own pages.
@@ -60,6 +61,8 @@ CUSTOMER = {
     "portal:card",
     "portal:profile",
     "portal:preferences",
+    "portal:telegram_link",
+    "portal:telegram_unlink",
     "portal:referrals",
     "portal:privacy_export",
     "portal:privacy_delete",

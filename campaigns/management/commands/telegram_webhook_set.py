@@ -15,7 +15,7 @@ from members.links import absolute_url
 
 class Command(BaseCommand):
     help = (
-        "Register SITE_URL/telegram/webhook/ as the bot's webhook with "
+        "Register the site's /telegram/webhook/ as the bot's webhook with "
         "TELEGRAM_WEBHOOK_SECRET, and the bot's command menu."
     )
 
