@@ -354,3 +354,15 @@ def test_webhook_set_registers_the_secret(bot_api, settings):
     assert call["params"]["url"] == "https://loyalty.example.com/telegram/webhook/"
     assert call["params"]["secret_token"] == SECRET
     assert len(bot_api.of("setMyCommands")) == len(settings.LANGUAGES)
+
+
+def test_erasure_forgets_the_chat(client, linked, bot_api):
+    from members.models import ErasureSource
+    from members.privacy import member_anonymize
+
+    member_anonymize(member=linked, actor=None, source=ErasureSource.PORTAL)
+
+    linked.refresh_from_db()
+    assert linked.telegram_chat_id == ""
+    _webhook(client, _update("/balance"))
+    assert bot_api.texts(CHAT)[-1].startswith("This chat is not linked")
