@@ -10,9 +10,11 @@ import itertools
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import ngettext
 
 from campaigns.models import TelegramUpdate
+from campaigns.telegram import replies
 from campaigns.tests.telegram.conftest import SECRET
 from members.models import Channel, ConsentEvent, ConsentSource, OneTimeCode
 from members.services import member_consent_set, telegram_link_code_issue
@@ -277,19 +279,28 @@ class TestCommands:
         assert bot_api.texts(555)[0].startswith("This chat is not linked")
 
     def test_answers_in_the_members_language(self, client, linked, bot_api):
-        linked.language = "uk"
+        linked.language = "ro"
         linked.save(update_fields=["language"])
-        from django.utils import translation
-        from django.utils.translation import ngettext
+        points_adjust(member=linked, points=1000, reason="Test", created_by=None)
 
-        with translation.override("uk"):
-            expected = ngettext(
-                "You have %(points)s point.", "You have %(points)s points.", 230
-            ) % {"points": "230"}
-
+        # The chat's app is in English; the member chose Romanian.
         _webhook(client, _update("/balance", language="en"))
 
-        assert bot_api.texts(CHAT) == [expected]
+        (text,) = bot_api.texts(CHAT)
+        assert "1.230" in text  # Romanian digit grouping, not "1,230"
+        with translation.override("ro"):
+            assert text == ngettext(
+                "You have %(points)s point.", "You have %(points)s points.", 1230
+            ) % {"points": "1.230"}
+
+    def test_a_strangers_answer_follows_their_telegram_language(
+        self, client, store, bot_api
+    ):
+        _webhook(client, _update("/balance", chat=556, language="uk"))
+
+        with translation.override("uk"):
+            expected = replies.not_linked_text()
+        assert bot_api.texts(556) == [expected]
 
     def test_group_chats_are_ignored(self, client, linked, bot_api):
         update = _update("/balance")

@@ -66,10 +66,13 @@ def _offer(member, key="offer:1", body="20% off", marketing=True):
     )
 
 
-def test_campaign_reaches_a_member_who_prefers_telegram(store, bot_api, settings):
+@pytest.mark.parametrize("channel", ["preferred", "telegram"])
+def test_campaign_reaches_a_member_who_prefers_telegram(
+    store, bot_api, settings, channel
+):
     fan = _fan(store)
     campaign = campaign_make(
-        channel="preferred",
+        channel=channel,
         segment=segment_of([fan]),
         body_a="Hi {{ first_name }} <3 & more: https://shop.example/spring?a=1&b=2.",
     )
