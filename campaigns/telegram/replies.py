@@ -140,7 +140,12 @@ def vouchers_text(member: Member) -> str:
 
 def rewards_text(member: Member) -> str:
     balance = member_balance_get(member_id=member.pk)
-    nearest = reward_list_nearest(balance=max(balance, 0), limit=NEAREST_REWARDS)
+    account = getattr(member, "account", None)
+    nearest = reward_list_nearest(
+        balance=max(balance, 0),
+        tier_id=account.tier_id if account is not None else None,
+        limit=NEAREST_REWARDS,
+    )
     if not nearest:
         return _("There are no rewards in the catalog right now.")
     lines = [

@@ -21,7 +21,7 @@ from members.services import member_consent_set, telegram_link_code_issue
 from members.tests.factories import MemberFactory
 from rewards.models import VoucherSource
 from rewards.services import points_adjust, voucher_grant
-from rewards.tests.factories import RewardFactory
+from rewards.tests.factories import RewardFactory, TierFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -254,6 +254,8 @@ class TestCommands:
         RewardFactory(name="Coffee", points_cost=200)
         RewardFactory(name="Cake", points_cost=300)
         RewardFactory(name="Mug", points_cost=1000)
+        gold = TierFactory(name="Gold")
+        RewardFactory(name="Gold lounge", points_cost=210).tiers.add(gold)
 
         _webhook(client, _update("/rewards"))
 
