@@ -304,6 +304,26 @@ class TestCommands:
             expected = replies.not_linked_text()
         assert bot_api.texts(556) == [expected]
 
+    @pytest.mark.parametrize(
+        "command", ["/balance", "/card", "/vouchers", "/rewards", "/help"]
+    )
+    def test_each_command_takes_a_few_queries_whatever_the_catalog(
+        self, client, linked, bot_api, command, django_assert_max_num_queries
+    ):
+        for n in range(30):
+            RewardFactory(points_cost=50 * (n + 1))
+        voucher_grant(
+            member=linked,
+            reward=RewardFactory(),
+            source=VoucherSource.GOODWILL,
+            idempotency_key="q-1",
+        )
+
+        with django_assert_max_num_queries(8):
+            _webhook(client, _update(command))
+
+        assert len(bot_api.calls) == 1
+
     def test_group_chats_are_ignored(self, client, linked, bot_api):
         update = _update("/balance")
         update["message"]["chat"]["type"] = "group"
