@@ -3,9 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8000
+# The Celery queues (settings.LOYALTY_CELERY_QUEUES) `make worker` consumes.
+QUEUES ?= ledger,campaigns,analytics
 export DJANGO_SETTINGS_MODULE := loyalty_site.settings
 
-.PHONY: help run test lint format worker bench bench-chart chaos migrate seed messages browsers screenshots clean
+.PHONY: help run test lint format worker bench bench-chart chaos migrate seed messages browsers pgbouncer screenshots clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,11 +37,23 @@ seed: migrate  ## load the demo data (once; a second run keeps what is there)
 run: seed  ## the portal at http://127.0.0.1:8000 (PORT=8123 for another) with a Celery worker and beat
 	@PORT=$(PORT) bin/run
 
-worker: $(DEPS) var  ## a Celery worker with beat, on whatever broker CELERY_BROKER_URL names
-	$(VENV)/bin/celery -A loyalty_site worker -B --loglevel=INFO
+worker: $(DEPS) var  ## a Celery worker with beat consuming every queue (QUEUES=ledger for one), on whatever broker CELERY_BROKER_URL names
+	$(VENV)/bin/celery -A loyalty_site worker -B --loglevel=INFO -Q $(QUEUES)
 
-test: $(DEPS) var browsers  ## the whole suite (SQLite, or PostgreSQL when DATABASE_URL points there)
+test: $(DEPS) var browsers pgbouncer  ## the whole suite (SQLite, or PostgreSQL when DATABASE_URL points there)
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+pgbouncer:  # Debian's PgBouncer for the PgBouncer tests, when we may install it
+	@if ! command -v pgbouncer >/dev/null && [ ! -x /usr/sbin/pgbouncer ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's pgbouncer for the PgBouncer tests..."; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q pgbouncer >/dev/null || \
+	    (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q pgbouncer >/dev/null) || \
+	    echo "Could not install pgbouncer; the PgBouncer tests will be skipped."; \
+	  else \
+	    echo "PgBouncer tests will be skipped: run 'sudo apt-get install -y pgbouncer' to enable them."; \
+	  fi; \
+	fi
 
 browsers:  # Debian's Chromium for the browser tests, when we may install it
 	@if [ ! -x /usr/bin/chromium ]; then \

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from analytics.models import MemberCLV, MemberRFM, RFMSegment
-from analytics.selectors import recommend
+from analytics.selectors import recommend, recommend_reward
 from campaigns.messaging.templating import LazyValue
 from campaigns.messaging.variables import template_variables_register
 from campaigns.segments.conditions import ConditionInvalid, Op, register_condition
@@ -82,7 +82,9 @@ class Suggestions:
         return ", ".join(item.name or item.sku for item in items)
 
     def reward_suggestion(self, member) -> str:
-        found = recommend.reward_suggestion_for(member, history=self.history(member.pk))
+        found = recommend_reward.reward_suggestion_for(
+            member, history=self.history(member.pk)
+        )
         return found.reward.name if found else ""
 
     def context(self, member) -> dict:

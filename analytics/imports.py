@@ -17,7 +17,6 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from analytics.models import StoreSales
@@ -33,6 +32,7 @@ from members.imports import (
     chunks,
     csv_read,
     csv_template,
+    import_run,
     stores_by_code,
 )
 from members.models import Store, User
@@ -113,13 +113,12 @@ def store_sales_import(
     """Write the days of a store sales file, a chunk at a time in one
     transaction each (store_sales_write_many). `imported` counts the days
     written (new or corrected), `skipped` those already there as they are."""
-    if not dry_run:
-        return _import(rows, entered_by=entered_by, progress=progress, durable=True)
-    with transaction.atomic():
-        result = _import(rows, entered_by=entered_by, progress=progress, durable=False)
-        transaction.set_rollback(True)
-    result.dry_run = True
-    return result
+    return import_run(
+        lambda durable: _import(
+            rows, entered_by=entered_by, progress=progress, durable=durable
+        ),
+        dry_run=dry_run,
+    )
 
 
 def _import(

@@ -13,8 +13,12 @@ from analytics.services.rfm import rfm_refresh as rfm_scores_refresh
 from analytics.services.snapshots import (
     snapshots_refresh_incremental as snapshots_refresh,
 )
+from members.replica import replica_reads
 
 log = logging.getLogger(__name__)
+
+# The analytics jobs may read the replica when there is one (members.replica);
+# reads inside their transactions stay on the primary unless they say otherwise.
 
 
 @shared_task(time_limit=1800, soft_time_limit=1740)
@@ -24,7 +28,10 @@ def snapshots_refresh_incremental() -> dict:
 
     Safe to run twice: each day is deleted and rewritten in one transaction, and
     runs take the RefreshState row lock in turn."""
-    result = snapshots_refresh()
+    with replica_reads():
+        result = snapshots_refresh()
+    # On the primary: the refresh has just emptied the kept figures there; a
+    # replica a moment behind would still show them and nothing would be kept.
     period_stats_prefill()
     log.info(
         "Analytics snapshots: %s day(s), %s month(s) refreshed",
@@ -37,6 +44,7 @@ def snapshots_refresh_incremental() -> dict:
 @shared_task(
     name="analytics.tasks_recs.rfm_refresh", time_limit=1800, soft_time_limit=1740
 )
+@replica_reads()
 def rfm_refresh() -> int:
     """Nightly: every member's RFM scores, value and churn risk (chunked upserts).
 
@@ -49,6 +57,7 @@ def rfm_refresh() -> int:
     time_limit=1800,
     soft_time_limit=1740,
 )
+@replica_reads()
 def copurchase_refresh() -> int:
     """Nightly: rebuild the co-purchase and item tables (one transaction).
 
@@ -59,6 +68,7 @@ def copurchase_refresh() -> int:
 
 
 @shared_task(time_limit=1800, soft_time_limit=1740)
+@replica_reads()
 def clv_refit() -> dict:
     """Nightly: refit BG/NBD and Gamma-Gamma on the purchases and rewrite every
     member's P(alive) and predicted value (analytics.services.clv).

@@ -8,8 +8,8 @@ from django.views.decorators.http import require_GET
 from analytics.selectors.recommend import (
     member_history,
     rank_items_for_history,
-    reward_suggestion_for,
 )
+from analytics.selectors.recommend_reward import reward_suggestion_for
 from members.models import Member
 from members.views import member_required
 from rewards.selectors.catalog import category_names

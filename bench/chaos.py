@@ -4,14 +4,17 @@ What it does, on a PostgreSQL cluster of its own (so restarting it disturbs
 nobody) and a Redis database of its own:
 
 1. migrates, seeds a small program (stores, members, a till token);
-2. starts gunicorn (sync workers) and a Celery worker on Redis;
+2. starts gunicorn (sync workers) and the Celery workers on Redis, one per
+   queue as production runs them (ledger, campaigns, analytics:
+   loyalty_site/queues.py);
 3. drives the POS API from client threads: purchases, returns of some of
    them, small redemptions; every request is retried with the same body until
    it is acknowledged (a till does exactly that), so each receipt is either
    acknowledged once or reported as never acknowledged;
 4. starts a campaign to every member while the load runs;
 5. meanwhile, every few seconds, SIGKILLs a gunicorn worker, the gunicorn
-   master (then starts a new one), the Celery worker (then starts a new one),
+   master (then starts a new one), one of the Celery workers (then starts a
+   new one),
    and restarts PostgreSQL once in immediate mode (a crash, no checkpoint);
 6. stops the load, lets the worker finish, and checks:
    - every acknowledged purchase exists once and earned exactly once (one EARN
@@ -430,6 +433,7 @@ def main() -> int:
 def run(pg) -> int:
     django_setup(pg.url)
     import redis
+    from django.conf import settings
     from django.core.management import call_command
     from django.db import connections
 
@@ -474,17 +478,37 @@ def run(pg) -> int:
          "--bind", f"127.0.0.1:{port}", "--workers", "3", "--timeout", "30"],
         env,
     )  # fmt: skip
-    worker = Service(
-        "celery",
-        [str(VENV_BIN / "celery"), "-A", "loyalty_site", "worker",
-         "--concurrency", str(CONCURRENCY), "--loglevel", "INFO"],
-        env,
-    )  # fmt: skip
+    # One worker per queue, as in production (docs/operations.md): the
+    # campaign's chunks never wait behind the ledger's jobs, nor these behind
+    # them. The campaign worker has CONCURRENCY processes, the others one.
+    workers = {
+        queue: Service(
+            f"celery-{queue}",
+            [
+                str(VENV_BIN / "celery"),
+                "-A",
+                "loyalty_site",
+                "worker",
+                "-Q",
+                queue,
+                "-n",
+                f"{queue}@%h",
+                "--concurrency",
+                str(CONCURRENCY if queue == "campaigns" else 1),
+                "--loglevel",
+                "INFO",
+            ],
+            env,
+        )  # fmt: skip
+        for queue in settings.LOYALTY_CELERY_QUEUES
+    }
     web.start()
-    worker.start()
+    for worker in workers.values():
+        worker.start()
     wait_http(base + "/healthz")
     say(
-        f"gunicorn on {base}, Celery worker on {BROKER}; {CLIENTS} tills for {SECONDS} s"
+        f"gunicorn on {base}, Celery workers for {', '.join(workers)} on {BROKER}; "
+        f"{CLIENTS} tills for {SECONDS} s"
     )
 
     book = Ledgerbook()
@@ -521,9 +545,10 @@ def run(pg) -> int:
             web.kill_all()
             web.start()
         elif action == "celery":
-            say("SIGKILL the Celery worker; starting it again")
-            worker.kill_all()
-            worker.start()
+            queue = chaos_rng.choice(sorted(workers))
+            say(f"SIGKILL the Celery worker of the {queue} queue; starting it again")
+            workers[queue].kill_all()
+            workers[queue].start()
 
     say("Load stops; waiting for the tills to finish their retries...")
     stop.set()
@@ -534,12 +559,14 @@ def run(pg) -> int:
         say("Waiting for the campaign to finish (redelivered chunks included)...")
         campaign_wait(campaign, timeout=240)
     web.stop()
-    worker.stop()
+    for worker in workers.values():
+        worker.stop()
 
     connections.close_all()  # the old ones died with the PostgreSQL restart
     requeued = interrupted = 0
     # Each dead worker process may have left one message in doubt.
-    allowed = CONCURRENCY * (worker.kills + int(pg_restarted))
+    # Only the campaign worker sends campaign messages.
+    allowed = CONCURRENCY * (workers["campaigns"].kills + int(pg_restarted))
     if campaign is not None:
         requeued, _recovered = campaign_recover()
         interrupted = campaign_interrupted(campaign)
@@ -553,7 +580,8 @@ def run(pg) -> int:
         f"Acknowledged: {len(book.purchases)} purchases, {len(book.returns)} returns, "
         f"{len(book.redemptions)} redemptions; {book.refused} refused (4xx), "
         f"{book.retries} retries, {len(book.unacknowledged)} never acknowledged; "
-        f"kills: gunicorn {web.kills}, celery {worker.kills}; PostgreSQL restarted "
+        f"kills: gunicorn {web.kills}, celery "
+        f"{', '.join(f'{q} {w.kills}' for q, w in workers.items())}; PostgreSQL restarted "
         f"{int(pg_restarted)}x"
     )
     if campaign is not None:

@@ -5,10 +5,8 @@ for them."""
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import random
-import shutil
 import signal
 import socket
 import subprocess
@@ -18,6 +16,9 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+import pg_cluster  # bench/, beside this file
+from pg_cluster import free_port  # noqa: F401 - chaos.py takes it from here
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -31,12 +32,6 @@ ACK_DEADLINE = 180  # seconds a client keeps retrying one request
 WORK = Path(tempfile.gettempdir()) / "loyalty-chaos"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def say(text: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
 
@@ -44,53 +39,13 @@ def say(text: str) -> None:
 # --- PostgreSQL ---------------------------------------------------------------
 
 
-class PrivateCluster:
+class PrivateCluster(pg_cluster.PrivateCluster):
     """A throw-away PostgreSQL cluster under /tmp, restartable at will."""
 
     def __init__(self) -> None:
-        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-        if not found:
+        if pg_cluster.pg_bindir() is None:
             sys.exit("PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin)")
-        self.bindir = Path(found[-1]).parent
-        self.dir = WORK / "pg"
-        self.port = free_port()
-        self.url = f"postgres://postgres@127.0.0.1:{self.port}/loyalty_chaos"
-        self.as_user = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
-
-    def _run(self, *args: str) -> None:
-        subprocess.run([*self.as_user, *args], check=True, capture_output=True)  # noqa: S603
-
-    def start(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.dir.mkdir(parents=True)
-        if self.as_user:
-            shutil.chown(WORK, "postgres")
-            shutil.chown(self.dir, "postgres")
-        self._run(
-            str(self.bindir / "initdb"), "-D", str(self.dir), "-A", "trust",
-            "-U", "postgres", "--no-sync",
-        )  # fmt: skip
-        self._ctl("start")
-        subprocess.run(  # noqa: S603
-            [str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
-             "-U", "postgres", "loyalty_chaos"],
-            check=True,
-        )  # fmt: skip
-
-    def _ctl(self, *action: str) -> None:
-        self._run(
-            str(self.bindir / "pg_ctl"), "-D", str(self.dir), "-w", "-l",
-            str(self.dir / "server.log"),
-            "-o", f"-p {self.port} -k {self.dir} -c fsync=off -c max_connections=200",
-            *action,
-        )  # fmt: skip
-
-    def restart(self) -> None:
-        self._ctl("restart", "-m", "immediate")
-
-    def stop(self) -> None:
-        with contextlib.suppress(subprocess.CalledProcessError):
-            self._ctl("stop", "-m", "fast")
+        super().__init__(WORK / "pg", "loyalty_chaos")
 
 
 class ExistingServer:

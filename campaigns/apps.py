@@ -34,11 +34,16 @@ class CampaignsConfig(AppConfig):
         from members.models import Channel
 
         channel_backend_register(Channel.SMS, sms_hand_over)
+        from campaigns.messaging.backends.viber import viber_configured
+        from campaigns.messaging.viber import viber_hand_over
+        from members.messages import channel_available_register
+
+        channel_backend_register(Channel.VIBER, viber_hand_over)
+        channel_available_register(Channel.VIBER, viber_configured)
         from campaigns.messaging.backends.telegram import (
             telegram_available,
             telegram_hand_over,
         )
-        from members.messages import channel_available_register
 
         channel_backend_register(Channel.TELEGRAM, telegram_hand_over)
         channel_available_register(Channel.TELEGRAM, telegram_available)

@@ -21,7 +21,11 @@ from campaigns.journeys.tasks import (  # noqa: F401
     journey_welcome_due,
     journey_win_back_due,
 )
-from campaigns.messaging.tasks import message_deliver, messages_requeue_due  # noqa: F401
+from campaigns.messaging.tasks import (  # noqa: F401
+    message_deliver,
+    messages_requeue_due,
+    viber_statuses_poll,
+)
 from campaigns.sending.tasks import (  # noqa: F401
     campaign_bonuses_grant_due,
     campaign_chunk_send,

@@ -20,7 +20,11 @@ Planted patterns (docs/analytics.md, "The large demo data set"):
 - heavy users: 1% of members buy about 12 times as often as a regular, with
   bigger baskets, and reach Gold;
 - a launch cohort: 20% of members enroll in the first month, the rest spread
-  over the period with slow growth.
+  over the period with slow growth;
+- where members came from (demo.seed_sources.bulk_sources_plan): about half
+  the launch month's members imported from the old card system, the others
+  online with UTM parameters, by a friend's referral, at the partner bakery's
+  counter or at a till, with acquisition spend per channel to match.
 """
 
 from __future__ import annotations
@@ -51,6 +55,11 @@ from demo.bulk_data import (
 from demo.bulk_plan import BulkPlanning
 from demo.data import CATALOG, LOGINS, STORES, TOKEN_NAME
 from demo.seed_analytics import inputs_seed
+from demo.seed_sources import (
+    bulk_channel_spend_save,
+    bulk_partner_store,
+    bulk_sources_plan,
+)
 from members.models import Member, User
 from members.services import api_token_create
 from rewards.earning import cap_per_unit_get
@@ -91,6 +100,7 @@ class BulkSeed(BulkPlanning):
         self.n_members = members
         self.n_purchases = purchases
         self.rng = random.Random(seed)
+        self.seed = seed
         self.start: dt.datetime = command.start
         self.end: dt.datetime = command.end
         self.stats = {"redemptions": 0, "tier_moves": 0, "lines": 0}
@@ -167,6 +177,12 @@ class BulkSeed(BulkPlanning):
                     "enrolled_at",
                     "referral_code",
                     "search_text",
+                    "source",
+                    "utm_source",
+                    "utm_medium",
+                    "utm_campaign",
+                    "first_seen_at",
+                    "referred_by_id",
                 ],
             ),  # fmt: skip
             "account": BulkWriter(
@@ -271,6 +287,13 @@ class BulkSeed(BulkPlanning):
                 ],
             ),  # fmt: skip
         }
+        self.partner_store = bulk_partner_store()
+        bulk_sources_plan(
+            plans,
+            first_id=self.ids[Member],
+            launch_days=min(30, len(self.days)),
+            rng=random.Random(self.seed + 16),
+        )
         self.receipt = 0
         written = 0
         self.skip_fk_triggers = False
@@ -296,6 +319,9 @@ class BulkSeed(BulkPlanning):
             if progress:
                 progress(written, len(plans))
         self._sequences_reset()
+        self.stats["sources"] = bulk_channel_spend_save(
+            plans, partner_store=self.partner_store, rng=random.Random(self.seed + 17)
+        )
         return {"seconds": time.monotonic() - started, **self.stats}
 
     def _new_id(self, model) -> int:
@@ -338,10 +364,16 @@ class BulkSeed(BulkPlanning):
             enrolled if consent else None,
             "counter" if consent else "",
             store.pk,
-            store.pk,
+            self.partner_store.pk
+            if plan["partner"]
+            else (None if plan["source"] == "online" else store.pk),
             enrolled,
             referral_code(member_id),
             " ".join(x for x in (first, last, email or "") if x).casefold(),
+            plan["source"],
+            *plan["utm"],
+            plan["first_seen"],
+            plan["referred_by"],
         )
         tier_index = 0
         tier = self.tiers[0] if self.tiers else None
@@ -498,6 +530,7 @@ def seed(*, command, members: int, purchases: int, seed: int) -> None:
     helpers, then the members' history in bulk, the ledger check, the logins
     and the analytics snapshots."""
     from analytics.management.commands.analytics_recompute import progress_bar
+    from analytics.services.rfm import rfm_refresh
     from analytics.services.snapshots import snapshots_refresh_range
 
     out = command.stdout
@@ -509,6 +542,10 @@ def seed(*, command, members: int, purchases: int, seed: int) -> None:
     command._program_money_set()
     bulk = BulkSeed(command=command, members=members, purchases=purchases, seed=seed)
     stats = bulk.run(progress=progress_bar(out))
+    out.write(
+        "Sources: "
+        + ", ".join(f"{source} {n}" for source, n in stats["sources"].items())
+    )
     out.write(
         f"Wrote {members} members, {bulk.receipt - stats['redemptions']} purchases "
         f"({stats['lines']} lines), {stats['redemptions']} redemptions, "
@@ -526,7 +563,12 @@ def seed(*, command, members: int, purchases: int, seed: int) -> None:
         raise RuntimeError(f"Ledger check failed: {problems[:3]}")
     out.write(f"verify_ledger: clean ({time.monotonic() - check:.1f} s).")
 
-    inputs_seed(start=command.start, end=timezone.now(), rng=random.Random(seed + 7))
+    inputs_seed(
+        start=command.start,
+        end=timezone.now(),
+        rng=random.Random(seed + 7),
+        acquisition=False,  # BulkSeed wrote it per channel
+    )
     snap = time.monotonic()
     out.write("Analytics snapshots...")
     snapshots_refresh_range(
@@ -535,6 +577,10 @@ def seed(*, command, members: int, purchases: int, seed: int) -> None:
         progress=progress_bar(out),
     )
     out.write(f"Snapshots in {time.monotonic() - snap:.1f} s.")
+    rfm = time.monotonic()
+    # The nightly scores: the Acquisition page's CLV per channel reads them.
+    scored = rfm_refresh(now=command.end)
+    out.write(f"RFM scores: {scored} members in {time.monotonic() - rfm:.1f} s.")
 
     store = next(s for s in command.stores if s.code == STORES[0][0])
     _token, raw = api_token_create(store=store, name=TOKEN_NAME)

@@ -28,9 +28,17 @@ CAMPAIGNS = ["", "Instagram", "Leaflets", "Radio"]
 RETENTION_CAMPAIGN = "Members' newsletter"
 
 
-def inputs_seed(*, start: dt.datetime, end: dt.datetime, rng: random.Random) -> None:
+def inputs_seed(
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    rng: random.Random,
+    acquisition: bool = True,
+) -> None:
     """StoreSales for every day a store had member purchases and MarketingSpend
-    for every month of start..end. Two grouped reads, two bulk writes."""
+    for every month of start..end (without `acquisition`, only the retention
+    newsletter: the bulk seed writes its own per channel). Two grouped reads,
+    two bulk writes."""
     share = {}
     rows = []
     found = (
@@ -59,7 +67,7 @@ def inputs_seed(*, start: dt.datetime, end: dt.datetime, rng: random.Random) -> 
     store_ids = list(Store.objects.order_by("pk").values_list("pk", flat=True))
     month = month_start(timezone.localtime(start).date())
     while month <= timezone.localtime(end).date():
-        for campaign in rng.sample(CAMPAIGNS, 2):
+        for campaign in rng.sample(CAMPAIGNS, 2) if acquisition else ():
             spend.append(
                 MarketingSpend(
                     month=month,

@@ -14,7 +14,10 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
+from loyalty_site.databases import postgres_tune, replica_config
+from loyalty_site.queues import DEFAULT_QUEUE, QUEUES, TASK_ROUTES
 from loyalty_site.secret_key import (
     DEVELOPMENT_KEY,
     secret_key_advice,
@@ -118,6 +121,8 @@ DATABASES = {
         env.str("DATABASE_URL", default="") or f"sqlite:///{VAR / 'db.sqlite3'}"
     )
 }
+_PGBOUNCER = env.bool("PGBOUNCER", default=False)
+_CONN_AGE = env.int("CONN_MAX_AGE", default=60)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock at BEGIN, so two writers queue on the
     # timeout instead of failing with "database is locked" half-way through.
@@ -129,9 +134,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    # PGBOUNCER=1: through PgBouncer in transaction mode (docs/operations.md).
+    postgres_tune(DATABASES["default"], pgbouncer=_PGBOUNCER, conn_max_age=_CONN_AGE)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# A streaming replica for the reads that may lag (loyalty_site/db_router.py);
+# unset: no `replica` alias. After a browser's POST its reads stay on the
+# primary for REPLICA_PIN_SECONDS.
+REPLICA_DATABASE_URL = env.str("REPLICA_DATABASE_URL", default="")
+REPLICA_PIN_SECONDS = env.float("REPLICA_PIN_SECONDS", default=5.0)
+if REPLICA_DATABASE_URL:
+    DATABASES["replica"] = replica_config(
+        env.db_url_config(REPLICA_DATABASE_URL),
+        pgbouncer=env.bool("REPLICA_PGBOUNCER", default=_PGBOUNCER),
+        conn_max_age=_CONN_AGE,
+    )
+    DATABASE_ROUTERS = ["loyalty_site.db_router.ReplicaRouter"]
+    MIDDLEWARE.insert(1, "loyalty_site.db_router.ReadYourWritesMiddleware")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "members.User"
@@ -295,40 +313,10 @@ SITE_URL = env.str("SITE_URL", default="") or f"http://127.0.0.1:{_PORT}"
 # Tests use Django's locmem backend whatever this says.
 if not env.str("EMAIL_URL", default=""):
     EMAIL_BACKEND = "campaigns.messaging.backends.email.OutboxEmailBackend"
-# SMS: SMS_BACKEND names a backend class outright; otherwise an SMS_GATEWAY_URL
-# means the HTTP gateway, and without one SMS are kept in the Outbox too.
-SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
-SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
-SMS_GATEWAY_TIMEOUT = env.float("SMS_GATEWAY_TIMEOUT", default=10.0)
-if not env.str("SMS_BACKEND", default=""):
-    LOYALTY_SMS_BACKEND = (
-        "campaigns.messaging.backends.sms.HttpGatewaySmsBackend"
-        if SMS_GATEWAY_URL
-        else "campaigns.messaging.backends.sms.OutboxSmsBackend"
-    )
-# Telegram (campaigns.telegram, docs/operations.md "Telegram"): the bot's token
-# from @BotFather and its username (for the t.me link), the Bot API's address
-# (tests point it at a local fake), and the secret Telegram sends with each
-# webhook call (X-Telegram-Bot-Api-Secret-Token; empty = the webhook refuses all).
-# TELEGRAM_BACKEND names a backend class outright; otherwise a token means the
-# Bot API, and without one Telegram messages are kept in the Outbox.
-TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
-TELEGRAM_BOT_USERNAME = env.str("TELEGRAM_BOT_USERNAME", default="").lstrip("@")
-TELEGRAM_API_URL = env.str("TELEGRAM_API_URL", default="https://api.telegram.org")
-TELEGRAM_WEBHOOK_SECRET = env.str("TELEGRAM_WEBHOOK_SECRET", default="")
-TELEGRAM_TIMEOUT = env.float("TELEGRAM_TIMEOUT", default=10.0)
-LOYALTY_TELEGRAM_LINK_TTL_MINUTES = env.int(
-    "LOYALTY_TELEGRAM_LINK_TTL_MINUTES", default=15
-)
-LOYALTY_TELEGRAM_BACKEND = env.str("TELEGRAM_BACKEND", default="") or (
-    "campaigns.messaging.backends.telegram.BotApiTelegramBackend"
-    if TELEGRAM_BOT_TOKEN
-    else "campaigns.messaging.backends.telegram.OutboxTelegramBackend"
-)
-# Shared secrets the email provider and the SMS gateway send with their webhooks
-# (bounces, delivery reports, STOP replies); empty = the webhook refuses all.
-EMAIL_WEBHOOK_TOKEN = env.str("EMAIL_WEBHOOK_TOKEN", default="")
-SMS_GATEWAY_WEBHOOK_TOKEN = env.str("SMS_GATEWAY_WEBHOOK_TOKEN", default="")
+# SMS, Viber, Telegram, web push, the delivery webhooks' secrets, webhooks
+# out and wallet passes: loyalty_site/settings_channels.py.
+from loyalty_site.settings_channels import *  # noqa: E402, F403
+
 # Paid-membership reminders go through message_send and the renewal journey.
 if not env.str("LOYALTY_MEMBERSHIP_REMINDER_SENDER", default=""):
     LOYALTY_MEMBERSHIP_REMINDER_SENDER = (
@@ -364,18 +352,14 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
     }
-# Webhooks out (members.services.webhooks): seconds a receiver has to answer,
-# the first retry's delay (then four times longer each time, at most 6 h
-# apart) and how long a delivery is retried before it is failed.
-WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=5.0)
-WEBHOOK_RETRY_FIRST = env.float("WEBHOOK_RETRY_FIRST", default=30.0)
-WEBHOOK_RETRY_FOR = env.int("WEBHOOK_RETRY_FOR", default=24 * 3600)
-# Seconds a process holds the list of active endpoints (an event costs no
-# query meanwhile); a new endpoint gets events from that long after it is saved.
-WEBHOOK_ENDPOINTS_HELD = 2.0
 # Members per campaign chunk task.
 CAMPAIGN_CHUNK_SIZE = env.int("CAMPAIGN_CHUNK_SIZE", default=1000)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None) or None
+# Queues by kind, routed by task name (loyalty_site/queues.py).
+LOYALTY_CELERY_QUEUES = QUEUES
+CELERY_TASK_QUEUES = [Queue(name) for name in QUEUES]
+CELERY_TASK_DEFAULT_QUEUE = DEFAULT_QUEUE
+CELERY_TASK_ROUTES = TASK_ROUTES
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
@@ -421,6 +405,10 @@ CELERY_BEAT_SCHEDULE = {
     "webhooks-sweep": {
         "task": "members.tasks.webhook_deliveries_due_send",
         "schedule": env.float("WEBHOOK_SWEEP_EVERY", default=30.0),
+    },
+    "wallet-passes-sync-sweep": {
+        "task": "rewards.tasks.wallet_passes_sync_due",
+        "schedule": env.float("WALLET_SWEEP_EVERY", default=60.0),
     },
     "membership-renewals-nightly": {
         "task": "rewards.tasks.payments_renew_due",
@@ -475,6 +463,10 @@ CELERY_BEAT_SCHEDULE = {
     "messages-requeue-due": {
         "task": "campaigns.tasks.messages_requeue_due",
         "schedule": crontab(minute="*/5"),
+    },
+    "viber-statuses-poll": {
+        "task": "campaigns.tasks.viber_statuses_poll",
+        "schedule": crontab(minute="*/10"),
     },
     "journey-welcome-hourly": {
         "task": "campaigns.tasks.journey_welcome_due",

@@ -95,6 +95,7 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("statement/", include("rewards.urls")),
+    path("wallet/", include("rewards.wallet.urls")),
     path("", include("rewards.urls_catalog")),
     path("", include("rewards.payments.urls")),
     path("", include("campaigns.urls")),

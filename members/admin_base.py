@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers as admin_helpers
@@ -18,10 +19,13 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin, TranslationStackedInline
 from modeltranslation.utils import build_localized_fieldname
 
 from members.formatting import number_format
+from members.imports import CsvUnreadable
 from members.numbers import NUMBER_FORMFIELD_OVERRIDES
 
 # The cashier's right: the Counter and the pages that link to it ask for it.
@@ -279,3 +283,53 @@ class PartnerScopedAdminMixin:
         if self._for_partner(request):
             raise PermissionDenied
         return super().history_view(request, object_id, extra_context)
+
+
+class CsvImportForm(forms.Form):
+    """The upload of an admin CSV import page: the file and "only check".
+    A subclass sets `max_rows` and says which server command takes bigger
+    files (`commands_text`); `rows_read` gives the file's rows or a form error."""
+
+    max_bytes = 5 * 1024 * 1024
+    max_rows = 5000
+
+    file = forms.FileField(
+        label=_("CSV file"),
+        help_text=_("UTF-8, comma or semicolon separated, with a header row."),
+    )
+    dry_run = forms.BooleanField(
+        label=_("Only check the file; write nothing"), required=False
+    )
+
+    def commands_text(self) -> str:
+        """The server command(s) for a file this page does not take."""
+        raise NotImplementedError
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > self.max_bytes:
+            raise forms.ValidationError(
+                gettext("The file is larger than %(mb)s MB. Run on the server: %(cmd)s")
+                % {"mb": self.max_bytes // (1024 * 1024), "cmd": self.commands_text()}
+            )
+        return upload
+
+    def rows_read(self, read, *, command: str) -> list | None:
+        """`read(content)` of the uploaded file, or None with a form error
+        (unreadable, or more rows than this page imports at once)."""
+        try:
+            rows = read(self.cleaned_data["file"].read())
+        except CsvUnreadable as exc:
+            self.add_error("file", exc.message)
+            return None
+        if len(rows) > self.max_rows:
+            self.add_error(
+                "file",
+                gettext(
+                    "The file has %(rows)s rows; this page imports at most %(max)s "
+                    "at once. Split it, or run on the server: %(command)s"
+                )
+                % {"rows": len(rows), "max": self.max_rows, "command": command},
+            )
+            return None
+        return rows

@@ -403,10 +403,23 @@ def members_import(
     happens in one transaction that is rolled back: the report is what a real
     run would give, and nothing is written.
     """
+    return import_run(
+        lambda durable: _members_import(
+            rows, store=store, progress=progress, durable=durable
+        ),
+        dry_run=dry_run,
+    )
+
+
+def import_run(run: Callable[[bool], ImportResult], *, dry_run: bool) -> ImportResult:
+    """Run an import, `run(durable)`: for real, each chunk in its own durable
+    transaction; with `dry_run`, the whole run in one transaction that is then
+    rolled back (its chunks' transactions nest, so not durable), so the report
+    is what a real run would give and nothing is written."""
     if not dry_run:
-        return _members_import(rows, store=store, progress=progress, durable=True)
+        return run(True)
     with transaction.atomic():
-        result = _members_import(rows, store=store, progress=progress, durable=False)
+        result = run(False)
         transaction.set_rollback(True)
     result.dry_run = True
     return result

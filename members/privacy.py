@@ -32,6 +32,7 @@ transaction, after the member row is blanked and its one-time codes deleted,
 before the login is scrubbed and the erasure row and audit event written:
 
     100  rewards    the member's phone on the referral that brought them
+    120  rewards    the wallet pass and its Apple devices (the pass stops updating)
     150  members    the old card number in their webhook events (member.enrolled)
     200  campaigns  the texts of messages, outbox copies, complaints, surveys
 """

@@ -13,6 +13,7 @@ class RewardsConfig(AppConfig):
         from rewards import earn_config, privacy, reasons_stamps  # noqa: F401 - codes
         from rewards.models import ProgramSettings
         from rewards.selectors.program import program_settings_get
+        from rewards.wallet import checks  # noqa: F401 - registers its deploy check
 
         earn_config.connect()
         self.enrolment_hooks_register()

@@ -43,6 +43,11 @@ purchase after the referee's account and before the referrer's, and at a staff
 approval or refusal before both accounts; open anomaly flags
 (anomaly_flags_open_lock, by pk) are taken alone.
 
+A member's wallet pass (rewards.wallet) is marked changed by an UPDATE in the
+ledger write or tier move that changes what it shows: after the account and
+everything in 3, before the webhook sequence. Its sync claims it alone
+(`wallet_pass_lock`; the sweeper's `wallet_passes_due_lock` skips locked ones).
+
 Last of all in any transaction, a member's webhook sequence row (members/locks.py
 webhook_sequence_next, taken when an event is recorded); webhook deliveries
 (webhook_deliveries_due_lock, webhook_delivery_lock) are locked alone.
@@ -58,6 +63,7 @@ import functools
 from decimal import Decimal
 
 from django.db import connection
+from django.db.models import Q
 
 from rewards.models import (
     AnomalyFlag,
@@ -79,6 +85,7 @@ from rewards.models import (
     Subscription,
     SubscriptionStatus,
     Voucher,
+    WalletPass,
 )
 
 
@@ -287,4 +294,26 @@ def anomaly_flags_open_lock(*, flag_ids) -> list[int]:
         .filter(pk__in=flag_ids, status=AnomalyStatus.OPEN)
         .order_by("pk")
         .values_list("pk", flat=True)
+    )
+
+
+def wallet_pass_lock(*, member_id: int, skip_locked: bool = False):
+    """A member's wallet pass (None when there is none, or it is locked
+    elsewhere with `skip_locked`). Taken alone."""
+    return (
+        WalletPass.objects.select_for_update(skip_locked=skip_locked)
+        .filter(member_id=member_id)
+        .first()
+    )
+
+
+def wallet_passes_due_lock(*, now, batch: int) -> list[int]:
+    """The member ids of wallet passes due for a sync that no worker holds,
+    oldest due first; rows locked elsewhere are skipped. Taken alone."""
+    return list(
+        WalletPass.objects.select_for_update(skip_locked=True)
+        .filter(sync_due_at__lte=now)
+        .filter(Q(sync_claimed_until__isnull=True) | Q(sync_claimed_until__lte=now))
+        .order_by("sync_due_at", "pk")
+        .values_list("member_id", flat=True)[:batch]
     )

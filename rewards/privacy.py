@@ -3,8 +3,8 @@
 The points account, ledger, purchases, returns, redemptions, vouchers, tier
 history, referrals, online payments, memberships, stamp cards and promo code
 uses go into the export. Erasure keeps all of them (balances
-and receipts stay right) and only blanks the member's phone on the referral
-that brought them. rewards.apps registers both parts.
+and receipts stay right), blanks the member's phone on the referral that
+brought them and deletes the wallet pass. rewards.apps registers both parts.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from rewards.models import (
     Subscription,
     TierHistory,
     Voucher,
+    WalletPass,
 )
 
 
@@ -108,6 +109,12 @@ def referral_phone_erase(member: Member) -> None:
     Referral.objects.filter(referee=member).update(referee_phone="")
 
 
+def wallet_pass_erase(member: Member) -> None:
+    """The card in the member's phone stops updating: its pass and the Apple
+    devices registered for it go (the web service then refuses its token)."""
+    WalletPass.objects.filter(member=member).delete()
+
+
 def privacy_parts_register() -> None:
     """Called from RewardsConfig.ready(); positions as members.privacy lists them."""
     export_part_register(name="rewards.account", position=200, build=account_export)
@@ -115,3 +122,4 @@ def privacy_parts_register() -> None:
     erasure_part_register(
         name="rewards.referrals", position=100, erase=referral_phone_erase
     )
+    erasure_part_register(name="rewards.wallet", position=120, erase=wallet_pass_erase)

@@ -4,6 +4,7 @@ from celery import shared_task
 
 from rewards.selectors.invariants import ledger_invariant_violations
 from rewards.services import ledger, memberships, renewals, stamps, tiers, vouchers
+from rewards.wallet import sync
 
 log = logging.getLogger(__name__)
 
@@ -148,3 +149,18 @@ def anomalies_scan_daily(day: str | None = None) -> int:
         else timezone.localdate() - dt.timedelta(days=1)
     )
     return len(anomalies_scan(day=when, digest=True))
+
+
+@shared_task(time_limit=120, soft_time_limit=100)
+def wallet_pass_sync(member_id: int) -> str:
+    """Push a member's changed wallet pass to its Apple devices and Google
+    (queued on commit by rewards.wallet.services.wallet_pass_changed, by
+    name). Run twice or for a pass not due, it sends nothing more."""
+    return sync.wallet_pass_sync(member_id=member_id)
+
+
+@shared_task(time_limit=300, soft_time_limit=280)
+def wallet_passes_sync_due() -> int:
+    """The wallet sweeper (CELERY_BEAT_SCHEDULE): retries that came due and
+    whatever a lost task left."""
+    return sync.wallet_passes_sync_due()

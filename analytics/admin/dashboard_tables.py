@@ -275,9 +275,11 @@ def demographic_cohort_table(matrix) -> tuple[list[str], list[list]]:
     return headers, rows
 
 
-def export_table(name: str, period, store_id, *, segment: str | None = None):
+def export_table(
+    name: str, period, store_id, *, segment: str | None = None, saved=None
+):
     """(headers, rows) of one exportable table, or Http404 (`segment`: the RFM
-    segment filter of the churn tables)."""
+    segment filter of the churn tables; `saved`: their saved-segment one)."""
     if name == "overview":
         return kpi_table(period, store_id, OVERVIEW_KPIS)
     if name == "program":
@@ -313,11 +315,13 @@ def export_table(name: str, period, store_id, *, segment: str | None = None):
         return demographic_cohort_table(matrix)
     if name == "churn_reasons":
         return _dict_table(
-            churn_complaint_topics(period, store_id, segment), TOPIC_COLUMNS
+            churn_complaint_topics(period, store_id, segment, saved=saved),
+            TOPIC_COLUMNS,
         )
     if name == "churn_asked":
         return _dict_table(
-            churn_asked_reasons(period, store_id, segment), ASKED_COLUMNS
+            churn_asked_reasons(period, store_id, segment, saved=saved),
+            ASKED_COLUMNS,
         )
     if name in SOURCE_TABLES:
         rows, columns = SOURCE_TABLES[name]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseBadRequest
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import urlencode
@@ -43,6 +44,7 @@ from analytics.selectors.churn_asked import (
     ASKED_DEFINITION,
     churn_answered_share,
     churn_asked_reasons,
+    saved_segment_from_params,
     segment_from_params,
 )
 from analytics.selectors.churn_reasons import (
@@ -77,8 +79,10 @@ from analytics.selectors.tables import (
     voucher_sources,
 )
 from analytics.services.period_stats import active_by_store_keep
+from campaigns.models import Segment
 from members.csvexport import csv_response
 from members.models import Store
+from members.replica import replica_reads
 from rewards.selectors.program import program_settings_get
 from rewards.selectors.reward_rate import reward_rate_total, reward_rates
 
@@ -90,41 +94,44 @@ def dashboard_allowed(user) -> bool:
 
 
 def analytics_urls(site) -> list:
-    """The dashboard URLs, mounted by LoyaltyAdminSite.get_urls."""
+    """The dashboard URLs, mounted by LoyaltyAdminSite.get_urls. The
+    dashboards and their exports read the replica when there is one
+    (members.replica): the admin's login and permission checks around them
+    do not."""
     return survey_urls(site) + [
         path(
             "analytics/dashboard/",
-            site.admin_view(overview_view),
+            site.admin_view(replica_reads()(overview_view)),
             name="analytics_overview",
         ),
         path(
             "analytics/dashboard/program/",
-            site.admin_view(program_view),
+            site.admin_view(replica_reads()(program_view)),
             name="analytics_program",
         ),
         path(
             "analytics/dashboard/cohorts/",
-            site.admin_view(cohorts_view),
+            site.admin_view(replica_reads()(cohorts_view)),
             name="analytics_cohorts",
         ),
         path(
             "analytics/dashboard/age-gender/",
-            site.admin_view(demographics_view),
+            site.admin_view(replica_reads()(demographics_view)),
             name="analytics_demographics",
         ),
         path(
             "analytics/dashboard/churn/",
-            site.admin_view(churn_view),
+            site.admin_view(replica_reads()(churn_view)),
             name="analytics_churn",
         ),
         path(
             "analytics/dashboard/acquisition/",
-            site.admin_view(acquisition_view),
+            site.admin_view(replica_reads()(acquisition_view)),
             name="analytics_acquisition",
         ),
         path(
             "analytics/dashboard/export/<slug:table>/",
-            site.admin_view(export_view),
+            site.admin_view(replica_reads()(export_view)),
             name="analytics_export",
         ),
     ]
@@ -462,41 +469,40 @@ def churn_view(request):
     """Why members left, side by side: what they said when asked (the leaving
     question, by reason and trigger, and the share of the churned who answered)
     and what their complaints suggest (by topic), with their newest
-    low-scored survey comments. Filters: period, store, RFM segment."""
+    low-scored survey comments. Filters: period, store, RFM segment, saved
+    segment."""
     period, store_id, context = _context(
         request, gettext("Analytics: churn reasons"), "churn"
     )
     segment, errors = segment_from_params(request.GET)
-    if segment:
-        # The CSV links carry the segment too.
-        extra = "&" + urlencode({"segment": segment})
-        context["query"] += extra
-        for table in ("churn_reasons", "churn_asked"):
-            context["csv"][table] = (
-                reverse("admin:analytics_export", args=[table]) + "?" + context["query"]
-            )
-    else:
-        context["csv"]["churn_asked"] = (
-            reverse("admin:analytics_export", args=["churn_asked"])
-            + "?"
-            + context["query"]
+    saved, saved_errors = saved_segment_from_params(request.GET)
+    extra = {"segment": segment, "saved_segment": saved.pk if saved else None}
+    extra = {k: v for k, v in extra.items() if v}
+    if extra:
+        # The CSV links carry the segments too.
+        context["query"] += "&" + urlencode(extra)
+    for table in ("churn_reasons", "churn_asked"):
+        context["csv"][table] = (
+            reverse("admin:analytics_export", args=[table]) + "?" + context["query"]
         )
-    topics = churn_complaint_topics(period, store_id, segment)
-    asked = churn_asked_reasons(period, store_id, segment)
+    topics = churn_complaint_topics(period, store_id, segment, saved=saved)
+    asked = churn_asked_reasons(period, store_id, segment, saved=saved)
     context.update(
-        errors=context["errors"] + errors,
+        errors=context["errors"] + errors + saved_errors,
         segment=segment,
         segments=RFMSegment.choices,
+        saved_segment=saved,
+        saved_segments=list(Segment.objects.order_by("name").values("id", "name")),
         definition=definition_text(),
         asked_definition=ASKED_DEFINITION,
-        answered=churn_answered_share(period, store_id, segment),
+        answered=churn_answered_share(period, store_id, segment, saved=saved),
         asked_rows=asked,
         asked_headers=[str(label) for _k, label in ASKED_COLUMNS],
         asked_keys=page_columns(ASKED_COLUMNS),
         topic_rows=topics,
         topic_headers=[str(label) for _k, label in TOPIC_COLUMNS],
         topic_keys=page_columns(TOPIC_COLUMNS),
-        comments=churn_low_comments(period, store_id, segment),
+        comments=churn_low_comments(period, store_id, segment, saved=saved),
         charts={
             "asked": chart_spec(
                 kind="bar",
@@ -577,10 +583,15 @@ def export_view(request, table: str):
         raise PermissionDenied
     period, store_id, _errors = period_from_params(request.GET)
     segment, _errors = segment_from_params(request.GET)
-    headers, rows = export_table(table, period, store_id, segment=segment)
+    saved, saved_errors = saved_segment_from_params(request.GET)
+    if saved_errors:  # a file filtered by nothing would pass for the segment's
+        return HttpResponseBadRequest(" ".join(saved_errors))
+    headers, rows = export_table(table, period, store_id, segment=segment, saved=saved)
     name = f"analytics-{table}-{period.first:%Y-%m}-{period.last:%Y-%m}"
     if store_id:
         name += f"-store{store_id}"
     if segment:
         name += f"-{segment}"
+    if saved:
+        name += f"-segment{saved.pk}"
     return csv_response(f"{name}.csv", [headers, *rows])

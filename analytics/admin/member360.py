@@ -22,10 +22,11 @@ from analytics.selectors.member360 import (
 from analytics.selectors.recommend import (
     member_history,
     rank_items_for_history,
-    reward_suggestion_for,
 )
+from analytics.selectors.recommend_reward import reward_suggestion_for
 from members.audit import StaffActor, member_viewed_record
 from members.models import Member
+from members.replica import replica_reads
 
 VIEW_PERMISSIONS = ("members.view_member", "rewards.view_purchase")
 
@@ -42,7 +43,10 @@ def member360_view(request, member_id: int, *, site: admin.AdminSite):
     if not request.user.has_perms(VIEW_PERMISSIONS):
         raise PermissionDenied
     member = get_object_or_404(
-        Member.objects.select_related("account__tier", "home_store"), pk=member_id
+        Member.objects.select_related(
+            "account__tier", "home_store", "enrolled_store", "referred_by"
+        ),
+        pk=member_id,
     )
     member_viewed_record(
         actor=StaffActor.from_request(request), member=member, where="member360"
@@ -65,6 +69,16 @@ def member360_view(request, member_id: int, *, site: admin.AdminSite):
         "recommendations": rank_items_for_history(history, n=3),
         "reward_suggestion": reward_suggestion_for(member, history=history),
         "member_change_url": admin_url("members_member_change", member.pk),
+        "source_change_url": (
+            admin_url("members_member_source", member.pk)
+            if request.user.has_perm("members.change_member")
+            else ""
+        ),
+        "referred_by_url": (
+            admin_url("member360", member.referred_by_id)
+            if member.referred_by_id
+            else ""
+        ),
         "opts": Member._meta,
     }
     return TemplateResponse(request, "admin/members/member360.html", context)
@@ -74,6 +88,7 @@ def member360_urls(site: admin.AdminSite) -> list:
     """The page's URL, to be added to the admin site's before the ModelAdmins'
     (whose `members/member/<path>/` would catch it)."""
 
+    @replica_reads()  # the replica, when there is one (members.replica)
     def view(request, member_id: int):
         return member360_view(request, member_id, site=site)
 

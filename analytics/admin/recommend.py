@@ -38,7 +38,15 @@ class RewardCategoryAdmin(admin.ModelAdmin):
 class ItemStatAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Items and how often they were bought (rebuilt nightly with the pairs)."""
 
-    list_display = ("sku", "name", "category", "baskets", "buyers", "computed_at")
+    list_display = (
+        "sku",
+        "name",
+        "category",
+        "baskets",
+        "recent_baskets",
+        "buyers",
+        "computed_at",
+    )
     list_filter = ("category",)
     list_select_related = ()
     search_fields = ("sku", "name")

@@ -3,13 +3,11 @@ row errors and a dry run. For staff who may add and change store sales."""
 
 from __future__ import annotations
 
-from django import forms
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 
 from analytics.imports import (
     STORE_SALES_COLUMNS,
@@ -17,9 +15,9 @@ from analytics.imports import (
     store_sales_import,
     store_sales_template,
 )
+from members.admin_base import CsvImportForm
 from members.csvexport import csv_response
 from members.formatting import number_format
-from members.imports import CsvUnreadable
 
 PERMISSIONS = ("analytics.add_storesales", "analytics.change_storesales")
 MAX_BYTES = 5 * 1024 * 1024
@@ -31,41 +29,16 @@ def store_sales_import_allowed(user) -> bool:
     return user.is_active and user.is_staff and user.has_perms(PERMISSIONS)
 
 
-class StoreSalesImportForm(forms.Form):
-    file = forms.FileField(
-        label=_("CSV file"),
-        help_text=_("UTF-8, comma or semicolon separated, with a header row."),
-    )
-    dry_run = forms.BooleanField(
-        label=_("Only check the file; write nothing"), required=False
-    )
+class StoreSalesImportForm(CsvImportForm):
+    max_bytes = MAX_BYTES
+    max_rows = MAX_ROWS
+
+    def commands_text(self) -> str:
+        return COMMAND
 
     def rows(self):
-        """The file's rows, or a form error (too large, unreadable, too many rows)."""
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_BYTES:
-            self.add_error(
-                "file",
-                gettext("The file is larger than %(mb)s MB. Run on the server: %(cmd)s")
-                % {"mb": MAX_BYTES // (1024 * 1024), "cmd": COMMAND},
-            )
-            return None
-        try:
-            rows = store_sales_csv_read(upload.read())
-        except CsvUnreadable as exc:
-            self.add_error("file", exc.message)
-            return None
-        if len(rows) > MAX_ROWS:
-            self.add_error(
-                "file",
-                gettext(
-                    "The file has %(rows)s rows; this page imports at most %(max)s "
-                    "at once. Split it, or run on the server: %(command)s"
-                )
-                % {"rows": len(rows), "max": MAX_ROWS, "command": COMMAND},
-            )
-            return None
-        return rows
+        """The file's rows, or a form error (unreadable, too many rows)."""
+        return self.rows_read(store_sales_csv_read, command=COMMAND)
 
 
 def store_sales_import_urls(model_admin) -> list:

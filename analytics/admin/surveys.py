@@ -2,6 +2,8 @@
 answers, and one survey's results question by question (a bar chart per
 score or choice question, the NPS split of an NPS question, the newest free
 texts), the rewards wished for next to those redeemed, and all answers as CSV.
+The results page may show only the answers given through one campaign's links
+(?campaign=<id>), and lists the campaigns that carried the survey.
 
 URLs (admin namespace): analytics_surveys, analytics_survey_results,
 analytics_survey_answers_csv. Same right as the dashboards."""
@@ -20,10 +22,11 @@ from analytics.admin.charts import ChartUnit, chart_spec
 from analytics.selectors.surveys import (
     WISH_DAYS,
     survey_answers_csv_rows,
+    survey_responses_by_campaign,
     survey_results,
     survey_wishes_vs_redemptions,
 )
-from campaigns.models import Survey
+from campaigns.models import Campaign, Survey
 from members.csvexport import csv_response
 
 
@@ -86,7 +89,8 @@ def surveys_view(request):
 def survey_results_view(request, survey_id: int):
     _allowed(request)
     survey = _survey(survey_id)
-    responses, results = survey_results(survey=survey)
+    campaign, errors = _campaign_from_params(survey, request.GET)
+    responses, results = survey_results(survey=survey, campaign=campaign)
     charts = {}
     for r in results:
         if r.rows:
@@ -119,8 +123,29 @@ def survey_results_view(request, survey_id: int):
             "charts": charts,
             "wishes": wishes,
             "wish_days": WISH_DAYS,
+            "campaign": campaign,
+            "by_campaign": survey_responses_by_campaign(survey=survey),
+            "errors": errors,
         },
     )
+
+
+def _campaign_from_params(survey, params) -> tuple[Campaign | None, list[str]]:
+    """(campaign or None, errors) from ?campaign=<id>: one of the campaigns
+    that carried this survey; anything else is ignored with a message."""
+    raw = (params.get("campaign") or "").strip()
+    if not raw:
+        return None, []
+    number = raw.isascii() and raw.isdigit() and len(raw) <= 18
+    found = (
+        Campaign.objects.filter(pk=int(raw), survey=survey).first() if number else None
+    )
+    if found is not None:
+        return found, []
+    return None, [
+        gettext("“%(field)s”: choose one of the campaigns that sent this survey.")
+        % {"field": "campaign"}
+    ]
 
 
 def survey_answers_csv_view(request, survey_id: int):

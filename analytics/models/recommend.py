@@ -8,7 +8,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ItemStat(models.Model):
-    """One item (a till SKU) and in how many baskets it was in the window.
+    """One item (a till SKU) and in how many baskets it was in the window, and
+    in the last few weeks (`recent_baskets`).
 
     Rebuilt nightly with `CoPurchase` by
     `analytics.services.recommend.copurchase_refresh`.
@@ -19,6 +20,11 @@ class ItemStat(models.Model):
     category = models.CharField(_("category"), max_length=100, blank=True)
     baskets = models.PositiveIntegerField(_("baskets"))
     buyers = models.PositiveIntegerField(_("buyers"))
+    # Baskets in the last POPULAR_DAYS (analytics.selectors.recommend_popular):
+    # what is popular now; 0 for an item no longer sold (not offered as a fill).
+    recent_baskets = models.PositiveIntegerField(
+        _("baskets lately"), default=0, db_default=0
+    )
     computed_at = models.DateTimeField(_("computed at"))
 
     class Meta:

@@ -6,7 +6,8 @@ the churned members, analytics.selectors.churn_reasons).
 
 Answers count when given in the period. A store filter takes the answer's
 store (the member's home store when they answered); a segment filter the
-members in that RFM segment now. The share who answered is of the members who
+members in that RFM segment now; a saved segment (campaigns' Segment) the
+members it holds now. The share who answered is of the members who
 churned in the period (the analytics definition) and answered in the
 REASON_WINDOW_DAYS days up to the period's end."""
 
@@ -22,9 +23,13 @@ from analytics.models import RFMSegment
 from analytics.selectors.churn_reasons import (
     churned_member_ids,
     reason_window,
+    saved_segment_member_ids,
     segment_member_ids,
 )
 from analytics.selectors.periods import Period, day_bounds
+from campaigns.models import Segment
+from campaigns.segments.conditions import SegmentError
+from campaigns.segments.selectors import segment_members
 from members.models import LeaveAnswer, LeaveReason, LeaveTrigger, Member
 
 ASKED_COLUMNS = [
@@ -56,29 +61,66 @@ def segment_from_params(params) -> tuple[str | None, list[str]]:
     ]
 
 
+def saved_segment_from_params(params) -> tuple[Segment | None, list[str]]:
+    """(saved segment or None, errors) from ?saved_segment=<id>; an id that is
+    not a number or names no segment is ignored with a message naming the
+    field."""
+    raw = (params.get("saved_segment") or "").strip()
+    if not raw:
+        return None, []
+    # ASCII digits short enough for a bigint: anything else names no segment
+    # (a 30-digit id would be a database error on PostgreSQL, not a message).
+    number = raw.isascii() and raw.isdigit() and len(raw) <= 18
+    found = Segment.objects.filter(pk=int(raw)).first() if number else None
+    if found is not None:
+        try:
+            segment_members(found)  # its conditions must still read
+        except SegmentError as exc:
+            return None, [
+                gettext("“%(field)s”: this segment cannot be read: %(why)s")
+                % {"field": "saved_segment", "why": exc}
+            ]
+        return found, []
+    return None, [
+        gettext("“%(field)s”: choose a saved segment from the list.")
+        % {"field": "saved_segment"}
+    ]
+
+
 def _percent(part: int, whole: int) -> Decimal | None:
     if not whole:
         return None
     return (Decimal(part) * 100 / whole).quantize(Decimal("0.1"), ROUND_HALF_UP)
 
 
-def _answers(period: Period, store_id: int | None, segment: str | None):
+def _answers(
+    period: Period,
+    store_id: int | None,
+    segment: str | None,
+    saved: Segment | None,
+):
     start, end = day_bounds(period.start, period.end)
     qs = LeaveAnswer.objects.filter(answered_at__gte=start, answered_at__lt=end)
     if store_id:
         qs = qs.filter(store_id=store_id)
     if segment:
         qs = qs.filter(member_id__in=segment_member_ids(segment))
+    if saved is not None:
+        qs = qs.filter(member_id__in=saved_segment_member_ids(saved))
     return qs
 
 
 def churn_asked_reasons(
-    period: Period, store_id: int | None = None, segment: str | None = None
+    period: Period,
+    store_id: int | None = None,
+    segment: str | None = None,
+    *,
+    saved: Segment | None = None,
 ) -> list[dict]:
     """The answers of the period by reason, most first: label, code, answers,
     members, share (percent of all answers) and one count per trigger. Three
     queries (answers by reason and trigger, members by reason, the reasons)."""
-    qs = _answers(period, store_id, segment)
+    qs = _answers(period, store_id, segment, saved)
     by_trigger = qs.values("reason_id", "trigger").annotate(n=Count("id")).order_by()
     members = dict(
         qs.values("reason_id")
@@ -113,14 +155,18 @@ def churn_asked_reasons(
 
 
 def churn_answered_share(
-    period: Period, store_id: int | None = None, segment: str | None = None
+    period: Period,
+    store_id: int | None = None,
+    segment: str | None = None,
+    *,
+    saved: Segment | None = None,
 ) -> dict:
     """How many of the period's churned members answered the leaving question
     (in the reason window): churned, answered, share (percent, None when
     nobody churned). One query."""
     start, end = reason_window(period)
     counts = Member.objects.filter(
-        pk__in=churned_member_ids(period, store_id, segment)
+        pk__in=churned_member_ids(period, store_id, segment, saved=saved)
     ).aggregate(
         churned=Count("pk"),
         answered=Count(

@@ -7,7 +7,8 @@ purchase in settings.ANALYTICS_CHURN_DAYS days) with the day they became
 churned inside the period, i.e. their last purchase up to the period's last
 month fell in [period start − N days, period end − N days). With a store
 filter, their purchases at that store; with a segment filter, the members in
-that RFM segment now. Their complaints and survey comments count when given in
+that RFM segment now; with a saved segment (campaigns' Segment), the members
+its conditions or list hold now (both may apply). Their complaints and survey comments count when given in
 the REASON_WINDOW_DAYS days up to the period's end. What members said when
 asked sits beside these (analytics.selectors.churn_asked)."""
 
@@ -24,7 +25,14 @@ from django.utils.translation import ngettext
 from analytics.models import MemberMonthActivity, MemberRFM
 from analytics.selectors.periods import Period
 from campaigns.feedback.selectors import DETRACTOR_MAX
-from campaigns.models import Complaint, ComplaintTopic, SurveyKind, SurveyResponse
+from campaigns.models import (
+    Complaint,
+    ComplaintTopic,
+    Segment,
+    SurveyKind,
+    SurveyResponse,
+)
+from campaigns.segments.selectors import segment_members
 from members.formatting import number_format
 
 REASON_WINDOW_DAYS = 180
@@ -49,8 +57,17 @@ def segment_member_ids(segment: str):
     return MemberRFM.objects.filter(segment=segment).values("member_id")
 
 
+def saved_segment_member_ids(saved: Segment):
+    """A subquery of the ids of the members in a saved segment now."""
+    return segment_members(saved).order_by().values("pk")
+
+
 def churned_member_ids(
-    period: Period, store_id: int | None = None, segment: str | None = None
+    period: Period,
+    store_id: int | None = None,
+    segment: str | None = None,
+    *,
+    saved: Segment | None = None,
 ):
     """A subquery of the ids of the members who churned in the period (not
     evaluated: it goes into the callers' WHERE … IN)."""
@@ -60,6 +77,8 @@ def churned_member_ids(
         qs = qs.filter(store_id=store_id)
     if segment:
         qs = qs.filter(member_id__in=segment_member_ids(segment))
+    if saved is not None:
+        qs = qs.filter(member_id__in=saved_segment_member_ids(saved))
     return (
         qs.values("member_id")
         .annotate(last=Max("last_day"))
@@ -78,14 +97,18 @@ def reason_window(period: Period) -> tuple[dt.datetime, dt.datetime]:
 
 
 def churn_complaint_topics(
-    period: Period, store_id: int | None = None, segment: str | None = None
+    period: Period,
+    store_id: int | None = None,
+    segment: str | None = None,
+    *,
+    saved: Segment | None = None,
 ) -> list[dict]:
     """Complaints of the period's churned members by topic, most first: label,
     topic, complaints, members. One grouped query."""
     start, end = reason_window(period)
     rows = (
         Complaint.objects.filter(
-            member_id__in=churned_member_ids(period, store_id, segment),
+            member_id__in=churned_member_ids(period, store_id, segment, saved=saved),
             created_at__gte=start,
             created_at__lt=end,
         )
@@ -98,7 +121,11 @@ def churn_complaint_topics(
 
 
 def churn_low_comments(
-    period: Period, store_id: int | None = None, segment: str | None = None
+    period: Period,
+    store_id: int | None = None,
+    segment: str | None = None,
+    *,
+    saved: Segment | None = None,
 ) -> list:
     """The period's churned members' survey answers with a comment and a low
     score (NPS ≤ 6, satisfaction ≤ 2), newest first, at most COMMENTS_SHOWN.
@@ -110,7 +137,7 @@ def churn_low_comments(
     return list(
         SurveyResponse.objects.filter(
             low,
-            member_id__in=churned_member_ids(period, store_id, segment),
+            member_id__in=churned_member_ids(period, store_id, segment, saved=saved),
             created_at__gte=start,
             created_at__lt=end,
         )

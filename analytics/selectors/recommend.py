@@ -16,7 +16,10 @@ category c (the affinity is spread over the category's items by popularity).
 Weights: W_CAT = W_OWN = 1, W_POP = 0.05, picked on planted test data. Items in at least ALWAYS_SHARE of their baskets are
 left out: they buy them anyway. A member with a thin history (under three
 baskets) also gets their stated interests weighed in
-(`analytics.selectors.recommend_interests`). Evaluation:
+(`analytics.selectors.recommend_interests`). A list shorter than asked (a
+newcomer with neither history nor interests gets an empty one) is filled with
+the items most bought lately that are still sold
+(`analytics.selectors.recommend_popular`). Evaluation:
 `analytics.selectors.recommend_eval`.
 """
 
@@ -26,22 +29,22 @@ import datetime as dt
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, F, Max, Min, Prefetch, Q, Sum, Window
+from django.db.models import Count, F, Max, Min, Q, Sum, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from analytics.models import CoPurchase, ItemStat, RewardCategory
+from analytics.models import CoPurchase, ItemStat
 from analytics.selectors.recommend_interests import (
     THIN_BASKETS,
     interest_weight,
     member_interest_categories,
 )
-from rewards.models import PointsAccount, Purchase, PurchaseLine
-from rewards.selectors.catalog import category_name, reward_list_available
+from analytics.selectors.recommend_popular import popular_fill, popular_items_recent
+from rewards.models import Purchase, PurchaseLine
+from rewards.selectors.catalog import category_name
 
 HISTORY_DAYS = 365  # the purchases both the tables and a member's history look at
 ALWAYS_SHARE = 0.6  # in ≥ 60 % of a member's baskets: bought anyway, not suggested
@@ -53,7 +56,6 @@ W_CAT = 1.0
 W_OWN = 1.0
 W_POP = 0.05
 CHUNK_PURCHASES = 20000
-NEARLY_SHARE = Decimal("0.2")  # a reward at most 20 % dearer than the balance
 
 
 @dataclass(frozen=True)
@@ -253,6 +255,9 @@ class ItemModel:
     by_category: dict[str, list[str]]
     category_baskets: dict[str, int] = field(default_factory=dict)
     max_baskets: int = 1
+    # The items most bought lately and still sold, most first, for the fill
+    # (recommend_popular); each is in `stats`. None: not read yet.
+    popular: list[str] | None = None
 
     def category_share(self, sku: str) -> float:
         """The item's share of its category's baskets (how much of the
@@ -268,13 +273,20 @@ def rank_items(
     *,
     n: int,
     category_names: dict[str, str] | None = None,
+    fill: bool = False,
 ) -> list[Recommendation]:
     """The member's top `n` items by the score in the module docstring (plus
-    the stated interests for a thin history, recommend_interests);
-    `category_names` (rewards.selectors.category_names) names the categories."""
+    the stated interests for a thin history, recommend_interests), and with
+    `fill` the popular items after them when fewer than `n` scored
+    (`model.popular`); `category_names` (rewards.selectors.category_names)
+    names the categories."""
     blend = history.interest_weight
     if not history.baskets and not blend:
-        return []
+        return (
+            recommendations_fill([], history, model, n=n, names=category_names)
+            if fill
+            else []
+        )
     always = history.always_bought()
     scores: dict[str, float] = defaultdict(float)
     best_source: dict[str, tuple[float, str]] = {}
@@ -338,7 +350,44 @@ def rank_items(
                 category_name=category_name(info.category, names),
             )
         )
+    if fill:
+        return recommendations_fill(out, history, model, n=n, names=names)
     return out
+
+
+def recommendations_fill(
+    out: list[Recommendation],
+    history: MemberHistory,
+    model: ItemModel,
+    *,
+    n: int,
+    names: dict[str, str] | None = None,
+) -> list[Recommendation]:
+    """`out` filled up to `n` with the popular items of `model.popular`
+    (recommend_popular.popular_fill: nothing listed already or always bought,
+    only items still sold), each with the reason "Popular right now"."""
+    if len(out) >= n or not model.popular:
+        return out
+    extra = popular_fill(
+        model.popular,
+        taken=[r.sku for r in out],
+        leave_out=history.always_bought(),
+        n=n,
+    )
+    filled = list(out)
+    for sku in extra:
+        info = model.stats[sku]
+        filled.append(
+            Recommendation(
+                sku=sku,
+                name=info.name or sku,
+                category=info.category,
+                score=0.0,
+                reason=_("Popular right now"),
+                category_name=category_name(info.category, names or {}),
+            )
+        )
+    return filled
 
 
 def _reason(history, model, sku, parts, best_source, names) -> str:
@@ -419,89 +468,27 @@ def rank_items_for_history(
     history: MemberHistory, *, n: int, category_names: dict[str, str] | None = None
 ) -> list[Recommendation]:
     """`rank_items` against the tables (four queries; none without a history
-    or stated interests)."""
+    or stated interests), filled with the popular items when fewer than `n`
+    scored (one query more, only then)."""
     if not history.baskets and not history.interest_weight:
-        return []
-    return rank_items(history, _model_for(history), n=n, category_names=category_names)
+        out, model = [], ItemModel(pairs={}, stats={}, by_category={})
+    else:
+        model = _model_for(history)
+        out = rank_items(history, model, n=n, category_names=category_names)
+    if len(out) >= n:
+        return out
+    model.popular = []
+    for sku, name, category, baskets in popular_items_recent():
+        model.popular.append(sku)
+        model.stats.setdefault(sku, ItemInfo(sku, name, category, baskets))
+    return recommendations_fill(out, history, model, n=n, names=category_names)
 
 
 def recommendations_for(member, n: int = 3) -> list[Recommendation]:
     """The member's top `n` items to suggest (in campaign templates, on the
     portal). Seven queries whatever the history: three for the member's
     history, four for the slices of the co-purchase tables; one more for the
-    stated interests when the history is thin."""
+    stated interests when the history is thin, and one for the popular fill
+    when fewer than `n` items scored (a newcomer with neither history nor
+    interests: the history's three and the fill's)."""
     return rank_items_for_history(member_history(member_id=member.pk), n=n)
-
-
-# --- a reward to aim for --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RewardSuggestion:
-    reward: object  # rewards.models.Reward
-    reachable: bool
-    points_short: int
-    category: str  # the member's category it matched, "" for a general reward
-
-
-def reward_suggestion_for(
-    member, *, history: MemberHistory | None = None
-) -> RewardSuggestion | None:
-    """The reward the member can take now (or nearly: at most NEARLY_SHARE dearer
-    than their balance) that best matches what they buy.
-
-    Rewards match by `RewardCategory` rows (staff map e.g. “Free coffee” to
-    coffee); unmapped rewards (discounts, gifts) suit everyone but come after
-    a matching one. Among equals: one they can take now before one they nearly
-    can, then the dearest they can afford. Three queries (plus the history's).
-    """
-    if history is None:
-        history = member_history(member_id=member.pk)
-    account = (
-        PointsAccount.objects.filter(member_id=member.pk)
-        .values("balance", "tier_id")
-        .first()
-    )
-    if account is None:
-        return None
-    balance = account["balance"]
-    tier_q = Q(tiers__isnull=True)
-    if account["tier_id"]:
-        tier_q |= Q(tiers=account["tier_id"])
-    rewards = (
-        reward_list_available()
-        .filter(tier_q)
-        .filter(points_cost__lte=max(balance, 0) * (1 + NEARLY_SHARE))
-        .distinct()
-        .prefetch_related(
-            Prefetch(
-                "categories",
-                queryset=RewardCategory.objects.only("reward_id", "category"),
-            )
-        )
-    )
-    best = None
-    for reward in rewards:
-        categories = [rc.category for rc in reward.categories.all()]
-        matched = max(categories, key=lambda c: (history.affinity(c), c), default="")
-        affinity = history.affinity(matched) if matched else 0.0
-        if categories and affinity == 0:
-            continue  # a coffee reward for someone who never buys coffee
-        reachable = reward.points_cost <= balance
-        key = (
-            affinity > 0,
-            reachable,
-            affinity,
-            reward.points_cost if reachable else -reward.points_cost,
-        )
-        if best is None or key > best[0]:
-            best = (
-                key,
-                RewardSuggestion(
-                    reward=reward,
-                    reachable=reachable,
-                    points_short=max(reward.points_cost - balance, 0),
-                    category=matched if affinity > 0 else "",
-                ),
-            )
-    return best[1] if best else None

@@ -9,9 +9,11 @@ always-bought items ours leaves out. Members with fewer than `min_baskets`
 baskets before the cut or none after it are not evaluated (with
 `min_baskets=0`, members who bought only after the cut are evaluated too).
 
-Ours is scored twice: on the history alone (the method before interests) and
+Ours is scored three ways: on the history alone (the method before interests),
 with the member's stated interests weighed in for a thin history (under
-THIN_BASKETS baskets; recommend_interests). The interests are the ones picked
+THIN_BASKETS baskets; recommend_interests), and with the interests and a list
+shorter than k filled with the items most bought in the POPULAR_DAYS before the
+cut (recommend_popular; the recommender's way since). The interests are the ones picked
 now: the demo and most shops do not date them. The members with a thin
 history are also reported on their own (`thin_rows`), where the two differ.
 """
@@ -39,6 +41,7 @@ from analytics.selectors.recommend_interests import (
     THIN_BASKETS,
     member_interest_categories,
 )
+from analytics.selectors.recommend_popular import POPULAR_DAYS
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class EvalRow:
     ours: float
     baseline: float
     with_interests: float | None = None
+    with_fill: float | None = None
 
     @property
     def lift(self) -> float | None:
@@ -64,7 +68,8 @@ class EvalResult:
 
 
 def item_model_build(*, since: dt.datetime, until: dt.datetime) -> ItemModel:
-    """The whole item model in memory, from the purchases in [since, until)."""
+    """The whole item model in memory, from the purchases in [since, until);
+    its popular fill from those of the last POPULAR_DAYS days of it."""
     stats = {
         row["sku"]: ItemInfo(
             row["sku"], row["name"] or "", row["category"] or "", row["baskets"]
@@ -83,12 +88,21 @@ def item_model_build(*, since: dt.datetime, until: dt.datetime) -> ItemModel:
     category_baskets: dict[str, int] = defaultdict(int)
     for info in stats.values():
         category_baskets[info.category] += info.baskets
+    recent = item_stats_query(
+        max(since, until - dt.timedelta(days=POPULAR_DAYS)), until
+    )
+    popular = [
+        row["sku"]
+        for row in sorted(recent, key=lambda r: (-r["baskets"], r["sku"]))
+        if row["sku"] in stats
+    ]
     return ItemModel(
         pairs=dict(pairs),
         stats=stats,
         by_category=dict(by_category),
         category_baskets=dict(category_baskets),
         max_baskets=max((i.baskets for i in stats.values()), default=1),
+        popular=popular,
     )
 
 
@@ -100,8 +114,9 @@ def recommend_evaluate(
     horizon_days: int = 60,
     min_baskets: int = 2,
 ) -> EvalResult:
-    """Hit rate at each k for our recommender (on the history alone, and with
-    the stated interests for a thin history) and the most-popular baseline."""
+    """Hit rate at each k for our recommender (on the history alone, with the
+    stated interests for a thin history, and with those and the popular fill)
+    and the most-popular baseline."""
     since = cut - dt.timedelta(days=history_days)
     model = item_model_build(since=since, until=cut)
     histories = member_histories(since=since, until=cut)
@@ -132,11 +147,12 @@ def recommend_evaluate(
             if stated.interest_weight
             else ours
         )
+        filled = [r.sku for r in rank_items(stated, model, n=top_k, fill=True)]
         always = history.always_bought()
         base = [sku for sku in popular if sku not in always][:top_k]
-        every.add(bought, ours, mixed, base)
+        every.add(bought, ours, mixed, filled, base)
         if history.baskets < THIN_BASKETS:
-            thin.add(bought, ours, mixed, base)
+            thin.add(bought, ours, mixed, filled, base)
     return EvalResult(
         cut=cut,
         horizon_days=horizon_days,
@@ -148,19 +164,23 @@ def recommend_evaluate(
 
 
 class _Hits:
-    """Hit counts at each k of the three lists, over the members added."""
+    """Hit counts at each k of the four lists, over the members added."""
 
     def __init__(self, ks: tuple[int, ...]) -> None:
         self.ks = ks
         self.members = 0
-        self.hits = {name: dict.fromkeys(ks, 0) for name in ("ours", "mixed", "base")}
+        self.hits = {
+            name: dict.fromkeys(ks, 0) for name in ("ours", "mixed", "filled", "base")
+        }
 
-    def add(self, bought: set[str], ours: list, mixed: list, base: list) -> None:
+    def add(
+        self, bought: set[str], ours: list, mixed: list, filled: list, base: list
+    ) -> None:
         self.members += 1
+        lists = {"ours": ours, "mixed": mixed, "filled": filled, "base": base}
         for k in self.ks:
-            self.hits["ours"][k] += bool(set(ours[:k]) & bought)
-            self.hits["mixed"][k] += bool(set(mixed[:k]) & bought)
-            self.hits["base"][k] += bool(set(base[:k]) & bought)
+            for name, picks in lists.items():
+                self.hits[name][k] += bool(set(picks[:k]) & bought)
 
     def rows(self) -> list[EvalRow]:
         n = self.members
@@ -174,6 +194,7 @@ class _Hits:
                 ours=rate("ours", k),
                 baseline=rate("base", k),
                 with_interests=rate("mixed", k),
+                with_fill=rate("filled", k),
             )
             for k in self.ks
         ]
@@ -195,13 +216,15 @@ def evaluation_table(result: EvalResult) -> str:
 
 def _rows_table(rows: list[EvalRow]) -> list[str]:
     lines = [
-        f"{'k':>3}  {'ours':>8}  {'+interests':>10}  {'most popular':>12}  {'lift':>6}"
+        f"{'k':>3}  {'ours':>8}  {'+interests':>10}  {'+popular fill':>13}  "
+        f"{'most popular':>12}  {'lift':>6}"
     ]
     for row in rows:
         lift = f"{row.lift:.2f}x" if row.lift is not None else "-"
         mixed = row.with_interests if row.with_interests is not None else row.ours
+        filled = row.with_fill if row.with_fill is not None else mixed
         lines.append(
-            f"{row.k:>3}  {row.ours:>8.3f}  {mixed:>10.3f}  "
+            f"{row.k:>3}  {row.ours:>8.3f}  {mixed:>10.3f}  {filled:>13.3f}  "
             f"{row.baseline:>12.3f}  {lift:>6}"
         )
     return lines

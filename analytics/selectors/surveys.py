@@ -19,6 +19,7 @@ from django.utils import timezone
 from campaigns.feedback.answers import survey_questions
 from campaigns.feedback.selectors import DETRACTOR_MAX, PROMOTER_MIN
 from campaigns.models import (
+    Campaign,
     QuestionKind,
     Survey,
     SurveyAnswer,
@@ -61,16 +62,23 @@ def _percent(part: int, whole: int) -> float | None:
     return round(part * 100 / whole, 1) if whole else None
 
 
-def survey_results(*, survey: Survey) -> tuple[int, list[QuestionResult]]:
-    """(responses, results of each question in order). Five queries: the
-    questions and their choices, the responses, answers per question and
-    score, choices chosen, the newest free texts."""
+def survey_results(
+    *, survey: Survey, campaign: Campaign | None = None
+) -> tuple[int, list[QuestionResult]]:
+    """(responses, results of each question in order), of every answer or of
+    those given through `campaign`'s links. Five queries: the questions and
+    their choices, the responses, answers per question and score, choices
+    chosen, the newest free texts."""
     questions = [q for q in survey_questions(survey=survey) if q.pk]
-    responses = SurveyResponse.objects.filter(survey=survey).count()
+    by_campaign = Q() if campaign is None else Q(response__campaign=campaign)
+    responses = SurveyResponse.objects.filter(survey=survey)
+    if campaign is not None:
+        responses = responses.filter(campaign=campaign)
+    responses = responses.count()
     answered: dict[int, int] = defaultdict(int)
     numbers: dict[int, dict[int, int]] = defaultdict(dict)
     for row in (
-        SurveyAnswer.objects.filter(question__survey=survey)
+        SurveyAnswer.objects.filter(by_campaign, question__survey=survey)
         .values("question_id", "number")
         .annotate(n=Count("id"))
         .order_by()
@@ -78,15 +86,18 @@ def survey_results(*, survey: Survey) -> tuple[int, list[QuestionResult]]:
         answered[row["question_id"]] += row["n"]
         if row["number"] is not None:
             numbers[row["question_id"]][row["number"]] = row["n"]
+    chosen_filter = (
+        None if campaign is None else Q(answers__response__campaign=campaign)
+    )
     chosen = dict(
         SurveyChoice.objects.filter(question__survey=survey)
-        .annotate(n=Count("answers"))
+        .annotate(n=Count("answers", filter=chosen_filter))
         .values_list("pk", "n")
     )
     texts: dict[int, list[dict]] = defaultdict(list)
     text_rows = (
         SurveyAnswer.objects.filter(
-            question__survey=survey, question__kind=QuestionKind.TEXT
+            by_campaign, question__survey=survey, question__kind=QuestionKind.TEXT
         )
         .exclude(text="")
         .order_by("-response__created_at", "-id")
@@ -140,11 +151,23 @@ def survey_results(*, survey: Survey) -> tuple[int, list[QuestionResult]]:
     return responses, results
 
 
+def survey_responses_by_campaign(*, survey: Survey) -> list[dict]:
+    """The campaigns that carried the survey with their answers (id, name,
+    responses), most answers first. One query."""
+    return list(
+        SurveyResponse.objects.filter(survey=survey, campaign__isnull=False)
+        .values("campaign_id", "campaign__name")
+        .annotate(responses=Count("id"))
+        .order_by("-responses", "campaign__name")
+    )
+
+
 def survey_answers_csv_rows(*, survey: Survey) -> Iterator[list]:
     """The header, then one row per response (oldest first): when, card,
     store, each question's answer (a score, the choices joined by "; ", the
-    text) and the comment. Cells go through members.csvexport. Three queries
-    per 2,000 responses."""
+    text), the comment and the campaign whose link it came through (empty
+    for other invitations). Cells go through members.csvexport. Three
+    queries per 2,000 responses."""
     questions = [q for q in survey_questions(survey=survey) if q.pk]
     yield [
         "answered_at",
@@ -152,10 +175,11 @@ def survey_answers_csv_rows(*, survey: Survey) -> Iterator[list]:
         "store",
         *[q.text for q in questions],
         "comment",
+        "campaign",
     ]
     responses = (
         SurveyResponse.objects.filter(survey=survey)
-        .select_related("member", "store")
+        .select_related("member", "store", "campaign")
         .prefetch_related("answers__choices")
         .order_by("created_at", "pk")
     )
@@ -178,6 +202,7 @@ def survey_answers_csv_rows(*, survey: Survey) -> Iterator[list]:
             response.store.name if response.store_id else "",
             *cells,
             response.comment,
+            response.campaign.name if response.campaign_id else "",
         ]
 
 

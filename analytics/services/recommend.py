@@ -17,6 +17,7 @@ from analytics.selectors.recommend import (
     pairs_select_sql,
     purchase_id_range,
 )
+from analytics.selectors.recommend_popular import POPULAR_DAYS
 from members.audit import StaffActor, audited_delete, audited_save
 
 
@@ -26,7 +27,8 @@ def copurchase_refresh(
     days: int = HISTORY_DAYS,
     chunk: int = CHUNK_PURCHASES,
 ) -> int:
-    """Rebuild `CoPurchase` and `ItemStat` from the last `days` of purchases.
+    """Rebuild `CoPurchase` and `ItemStat` from the last `days` of purchases
+    (and each item's `recent_baskets` from the last POPULAR_DAYS of them).
 
     One transaction: the old rows are deleted and the pair counts inserted by
     INSERT … SELECT, `chunk` purchases (by id) per statement, adding up on
@@ -44,6 +46,12 @@ def copurchase_refresh(
         DO UPDATE SET {q("baskets")} = {table}.{q("baskets")} + excluded.{q("baskets")}
     """
     lo, hi = purchase_id_range(since, now)
+    recent = {
+        row["sku"]: row["baskets"]
+        for row in item_stats_query(
+            max(since, now - dt.timedelta(days=POPULAR_DAYS)), now
+        )
+    }
     with transaction.atomic(durable=True):
         CoPurchase.objects.all().delete()
         ItemStat.objects.all().delete()
@@ -58,6 +66,7 @@ def copurchase_refresh(
                     category=row["category"] or "",
                     baskets=row["baskets"],
                     buyers=row["buyers"],
+                    recent_baskets=recent.get(row["sku"], 0),
                     computed_at=now,
                 )
                 for row in item_stats_query(since, now)

@@ -14,7 +14,16 @@ occurred_at, which an import may back-date; the others' created_at,
 enrolled_at, issued_at) name the days to recompute. Updates in place (a voucher
 used, a referral qualified, a purchase's returned total) happen "now", so the
 recent days cover them. Each range is deleted and rewritten in one
-transaction, so a refresh that runs twice leaves the same rows."""
+transaction, so a refresh that runs twice leaves the same rows.
+
+With a read replica (members.replica) the source rows, the watermarks read
+from them and the program state are read there, even inside the refresh's
+locked transaction (`replica_reads(in_transactions=True)`): the refresh
+never writes them. The watermarks and the rows come from the same server, so
+rows the replica had not yet replayed are above the saved watermark and
+counted next time. The member months are one INSERT … SELECT on the primary,
+and the cohorts read the member months this transaction wrote: both stay on
+the primary."""
 
 from __future__ import annotations
 
@@ -41,6 +50,7 @@ from analytics.models import (
 from analytics.selectors import aggregates
 from analytics.selectors.periods import as_date, month_add, month_end, month_start
 from members.models import Member
+from members.replica import replica_reads
 from rewards.models import (
     LedgerEntry,
     Purchase,
@@ -97,8 +107,9 @@ def _ranges(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
 def daily_refresh(*, day_from: dt.date, day_to: dt.date) -> int:
     """Rewrite DailyStoreSnapshot and DailyVoucherSnapshot for the days (one
     transaction; locks nothing else; queues nothing). Returns the rows written."""
-    rows = aggregates.daily_aggregates(day_from, day_to)
-    vouchers = aggregates.voucher_aggregates(day_from, day_to)
+    with replica_reads(in_transactions=True):
+        rows = aggregates.daily_aggregates(day_from, day_to)
+        vouchers = aggregates.voucher_aggregates(day_from, day_to)
     now = timezone.now()
     # A row for every day of the program, even an empty one: charts have no gaps.
     day = day_from
@@ -186,7 +197,8 @@ def program_state_refresh(*, day: dt.date) -> ProgramStateSnapshot:
     """Record the program's balances, debts and tiers as they stand now, as
     `day`; the kept period figures are stale from now on and go."""
     PeriodMemberStats.objects.all().delete()
-    state = aggregates.program_state()
+    with replica_reads(in_transactions=True):
+        state = aggregates.program_state()
     snapshot, _created = ProgramStateSnapshot.objects.update_or_create(
         day=day, defaults={**state, "computed_at": timezone.now()}
     )
@@ -239,8 +251,9 @@ def snapshots_refresh_range(
 
 def _current_marks() -> dict[str, int]:
     marks = {}
-    for model, name, _at in WATERMARKS:
-        marks[name] = model.objects.aggregate(m=Max("id"))["m"] or 0
+    with replica_reads(in_transactions=True):
+        for model, name, _at in WATERMARKS:
+            marks[name] = model.objects.aggregate(m=Max("id"))["m"] or 0
     return marks
 
 
@@ -268,7 +281,8 @@ def changed_days(*, marks: dict[str, int] | None = None) -> set[dt.date]:
             .distinct()
             .order_by()
         )
-        days.update(as_date(d) for d in found if d is not None)
+        with replica_reads(in_transactions=True):
+            days.update(as_date(d) for d in found if d is not None)
     return days
 
 

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import (
+    Campaign,
     Complaint,
     ComplaintMessage,
     ComplaintSender,
@@ -133,6 +134,8 @@ class SurveyLink:
     survey: Survey
     member: Member
     purchase: Purchase | None
+    # The campaign that sent the link; its answers are attributed to it.
+    campaign: Campaign | None = None
 
 
 class SurveyLinkInvalid(Exception):
@@ -144,19 +147,40 @@ class SurveyLinkExpired(Exception):
 
 
 def survey_link_token(
-    *, survey: Survey, member: Member, purchase: Purchase | None
+    *,
+    survey: Survey,
+    member: Member,
+    purchase: Purchase | None,
+    campaign: Campaign | None = None,
 ) -> str:
-    """A signed, timestamped token naming the survey, member and purchase."""
+    """A signed, timestamped token naming the survey, member and purchase (and
+    the campaign that sends it, when one does)."""
     data = {"s": survey.pk, "m": member.pk, "p": purchase.pk if purchase else None}
+    if campaign is not None:
+        data["c"] = campaign.pk
     return signing.dumps(data, salt=SURVEY_LINK_SALT, compress=True)
 
 
 def survey_link_url(
-    *, survey: Survey, member: Member, purchase: Purchase | None
+    *,
+    survey: Survey,
+    member: Member,
+    purchase: Purchase | None,
+    campaign: Campaign | None = None,
 ) -> str:
-    """The absolute link put in an invitation (opens without logging in)."""
-    token = survey_link_token(survey=survey, member=member, purchase=purchase)
+    """The absolute link put in an invitation (opens without logging in): the
+    one link of every trigger, the campaigns' `{{ survey_link }}` too."""
+    token = survey_link_token(
+        survey=survey, member=member, purchase=purchase, campaign=campaign
+    )
     return absolute_url(reverse("campaigns:survey_answer", args=[token]))
+
+
+def survey_link_sample_url() -> str:
+    """A link of the right shape that answers nothing (refused as changed):
+    for a campaign's preview and test send, which must not hand a staff
+    member a working link in a customer's name."""
+    return absolute_url(reverse("campaigns:survey_answer", args=["sample"]))
 
 
 def survey_link_read(*, token: str, now: dt.datetime | None = None) -> SurveyLink:
@@ -165,7 +189,8 @@ def survey_link_read(*, token: str, now: dt.datetime | None = None) -> SurveyLin
     try:
         data = signing.loads(token, salt=SURVEY_LINK_SALT)
         survey_id, member_id, purchase_id = data["s"], data["m"], data["p"]
-    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        campaign_id = data.get("c")
+    except (signing.BadSignature, KeyError, TypeError, ValueError, AttributeError):
         raise SurveyLinkInvalid from None
     survey = Survey.objects.filter(pk=survey_id, active=True).first()
     member = Member.objects.filter(pk=member_id).first()
@@ -185,7 +210,40 @@ def survey_link_read(*, token: str, now: dt.datetime | None = None) -> SurveyLin
         )
         if purchase is None:
             raise SurveyLinkInvalid
-    return SurveyLink(survey=survey, member=member, purchase=purchase)
+    # A campaign gone since (only drafts are deleted) leaves the answer unattributed.
+    campaign = (
+        Campaign.objects.filter(pk=campaign_id).first()
+        if isinstance(campaign_id, int)
+        else None
+    )
+    return SurveyLink(
+        survey=survey, member=member, purchase=purchase, campaign=campaign
+    )
+
+
+@dataclass(frozen=True)
+class CampaignSurveyFigures:
+    """A survey a campaign carried: members sent its link, and answers given
+    through it (`share`: percent of those sent, None when nobody was)."""
+
+    survey: Survey
+    invited: int
+    answered: int
+
+    @property
+    def share(self) -> float | None:
+        return round(self.answered * 100 / self.invited, 1) if self.invited else None
+
+
+def campaign_survey_figures(*, campaign: Campaign) -> CampaignSurveyFigures | None:
+    """The campaign's survey figures, None without a survey. Two queries."""
+    if campaign.survey_id is None:
+        return None
+    return CampaignSurveyFigures(
+        survey=campaign.survey,
+        invited=SurveyInvitation.objects.filter(campaign=campaign).count(),
+        answered=SurveyResponse.objects.filter(campaign=campaign).count(),
+    )
 
 
 def survey_response_get(

@@ -23,7 +23,7 @@ from campaigns.feedback.selectors import (
     surveys_post_purchase_active,
 )
 from campaigns.messaging.services import message_send
-from campaigns.models import Survey, SurveyInvitation, SurveyResponse
+from campaigns.models import Campaign, Survey, SurveyInvitation, SurveyResponse
 from campaigns.queueing import task_queue
 from members.errors import Conflict, InvalidInput
 from members.messages import member_channel
@@ -44,8 +44,11 @@ def survey_response_submit(
     comment: str = "",
     answers: dict | None = None,
     answered_at: dt.datetime | None = None,
+    campaign: Campaign | None = None,
 ) -> SurveyResponse:
     """Store a member's answers: once per (survey, member, purchase).
+    `campaign`: the campaign whose link they answered through (the answer is
+    attributed to it).
 
     `answers` maps a question id to its answer (a score, a choice id, a list of
     choice ids, a text); `score` answers the headline question (the NPS one of
@@ -96,6 +99,7 @@ def survey_response_submit(
                 store_id=purchase.store_id if purchase else None,
                 score=headline_score,
                 comment=comment,
+                campaign=campaign,
                 created_at=answered_at or timezone.now(),
             )
             answers_write(response, checked)

@@ -162,6 +162,7 @@ def survey_answer(request, token: str):
                 score=form.cleaned_data.get("score"),
                 answers=form.answers(),
                 comment=form.cleaned_data["comment"],
+                campaign=link.campaign,
             )
         except Conflict:
             return render(request, "campaigns/feedback/survey_thanks.html", context)

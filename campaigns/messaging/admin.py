@@ -32,8 +32,16 @@ class MessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "sent_at",
         "opened_at",
         "clicked_at",
+        "fallback_channel",
     )
-    list_filter = ("status", "channel", "kind", "marketing", "created_at")
+    list_filter = (
+        "status",
+        "channel",
+        "fallback_channel",
+        "kind",
+        "marketing",
+        "created_at",
+    )
     search_fields = ("to", "key", "subject", "member__card_number", "member__phone")
     search_help_text = _("Address, purpose key, subject, card number or phone.")
     list_select_related = ("member",)
@@ -59,6 +67,8 @@ class MessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "opened_at",
         "clicked_at",
         "provider_id",
+        "provider_status",
+        "fallback_channel",
         "token",
     )
     readonly_fields = fields

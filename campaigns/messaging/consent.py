@@ -23,15 +23,21 @@ STOP_WORDS = re.compile(
 
 
 def unsubscribe_from_message(*, message) -> bool:
-    """Withdraw the member's marketing consent for the message's channel.
-    True when it changed (a second click changes nothing). The consent write
-    is one transaction (member_consent_set); locks nothing else."""
-    return member_consent_set(
-        member=message.member,
-        channel=message.channel,
-        granted=False,
-        source=ConsentSource.UNSUBSCRIBE,
-    )
+    """Withdraw the member's marketing consent for the message's channel, and
+    for the channel that carried it instead (a Viber message sent by SMS:
+    campaigns.messaging.viber). True when it changed (a second click changes
+    nothing). Each consent write is one transaction (member_consent_set);
+    locks nothing else."""
+    changed = False
+    for channel in dict.fromkeys([message.channel, message.fallback_channel]):
+        if channel:
+            changed |= member_consent_set(
+                member=message.member,
+                channel=channel,
+                granted=False,
+                source=ConsentSource.UNSUBSCRIBE,
+            )
+    return changed
 
 
 def leave_question_for_unsubscribe(*, message) -> dict:

@@ -54,6 +54,9 @@ VARIABLES: dict[str, str] = {
     "reward_points": _("What that reward costs in points"),
     "reward_points_needed": _("Points still missing for that reward (0 if affordable)"),
     "coupon_code": _("The member's unique coupon code (campaigns with a coupon)"),
+    "survey_link": _(
+        "The member's own link to the campaign's survey (campaigns with a survey)"
+    ),
 }
 EXPIRING_WITHIN = dt.timedelta(days=30)
 
@@ -326,6 +329,7 @@ class MemberFacts:
     points_expiring_date: dt.date | None = None
     coupon_code: str = ""
     tier_id: int | None = None
+    survey_link: str = ""
 
 
 # A reward a text may name: (name, points cost, ids of the tiers it is only
@@ -398,6 +402,7 @@ def member_context(
         "reward_points": cost,
         "reward_points_needed": max(0, cost - facts.balance) if reward else 0,
         "coupon_code": facts.coupon_code,
+        "survey_link": facts.survey_link,
         **added,
     }
 

@@ -1,5 +1,5 @@
 """Delivery's public addresses: unsubscribe, open and click tracking, and the
-email and SMS providers' webhooks (under campaigns:)."""
+email, SMS and Viber providers' webhooks (under campaigns:)."""
 
 from django.urls import path
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("c/<str:signed>/<int:index>/", views.track_click, name="track_click"),
     path("hooks/email/", views.email_webhook, name="email_webhook"),
     path("hooks/sms/", views.sms_webhook, name="sms_webhook"),
+    path("hooks/viber/", views.viber_webhook, name="viber_webhook"),
 ]

@@ -1,5 +1,5 @@
 """Pages and endpoints of delivery: unsubscribe, the open pixel, tracked clicks
-and the webhooks of the email provider and the SMS gateway.
+and the webhooks of the email provider, the SMS gateway and the Viber provider.
 
 None needs a login: links are signed (campaigns.messaging.tracking), webhooks carry a
 shared token. Thin views: the writes are campaigns.messaging.consent / campaigns.messaging.tracking.
@@ -35,6 +35,7 @@ from campaigns.messaging.tracking import (
     message_failure_record,
     message_open_record,
 )
+from campaigns.messaging.viber import viber_report_record
 from campaigns.models import Message
 from members.models import Channel
 
@@ -181,3 +182,37 @@ def sms_webhook(request: HttpRequest) -> JsonResponse:
             )
         return JsonResponse({"ok": True, "changed": changed})
     return _error("type", "One of: report, inbound.")
+
+
+@csrf_exempt
+@require_POST
+def viber_webhook(request: HttpRequest) -> JsonResponse:
+    """The Viber provider's delivery reports, with `Authorization: Bearer
+    VIBER_WEBHOOK_TOKEN` (or ?token=, for a provider that only takes a URL).
+    One report is a message's status as TurboSMS's `message/status.json` gives
+    it: `{"message_id": "<the provider's id, or our token>", "status":
+    "Delivered"|"Read"|"Undelivered"|"Expired"|"Rejected"|...}`; several come as
+    that method's answer, `{"response_result": [report, ...]}`. Not delivered
+    sends the message by SMS instead (campaigns.messaging.viber)."""
+    if not _token_ok(request, settings.VIBER_WEBHOOK_TOKEN):
+        return _error("token", "Missing or wrong webhook token.", 403)
+    data = _json(request)
+    if data is None:
+        return _error("body", "Send a JSON object.")
+    batch = isinstance(data.get("response_result"), list)
+    reports = data["response_result"] if batch else [data]
+    for report in reports:
+        if not isinstance(report, dict) or not str(report.get("message_id") or ""):
+            return _error("message_id", "Each report needs the message_id.")
+        if not isinstance(report.get("status"), str) or not report["status"].strip():
+            return _error("status", "Each report needs the status, e.g. Delivered.")
+    changed, unknown = 0, []
+    for report in reports:
+        message = _find(str(report["message_id"]))
+        if message is None or message.channel != Channel.VIBER:
+            unknown.append(str(report["message_id"])[:100])
+            continue
+        changed += viber_report_record(message=message, status=report["status"])
+    if unknown and not batch:
+        return _error("message_id", "No Viber message with this id.", 404)
+    return JsonResponse({"ok": True, "changed": changed, "unknown": unknown})

@@ -47,6 +47,10 @@ class Campaign(models.Model):
     segment gets nothing, to measure the campaign against; of the rest,
     `variant_b_percent` get variant B. Both are decided by a hash of
     (campaign, member), so a member lands in the same group in every run.
+    With a `survey`, each recipient's text carries their own signed survey
+    link (campaigns.feedback.selectors.survey_link_url), the answers are
+    attributed to the campaign, and members who answered it already are left
+    out when a run freezes its recipients.
     """
 
     name = models.CharField(_("name"), max_length=120)
@@ -125,6 +129,19 @@ class Campaign(models.Model):
         related_name="+",
         help_text=_(
             "Each recipient gets a voucher for this reward; {{ coupon_code }} in the text."
+        ),
+    )
+    survey = models.ForeignKey(
+        "campaigns.Survey",
+        verbose_name=_("survey"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="campaigns",
+        help_text=_(
+            "Optional: each recipient gets their own link to this survey, "
+            "{{ survey_link }} in the text; answers count for this campaign. "
+            "Members who answered it already are not sent the campaign."
         ),
     )
     created_by = models.ForeignKey(

@@ -147,6 +147,15 @@ class SurveyResponse(models.Model):
     # "questions". Every answer, the headline's too, is a SurveyAnswer.
     score = models.PositiveSmallIntegerField(_("score"), null=True, blank=True)
     comment = models.TextField(_("comment"), blank=True, max_length=2000)
+    # The campaign whose link the member answered through (the link names it).
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        verbose_name=_("campaign"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="survey_responses",
+    )
     created_at = models.DateTimeField(_("answered"), default=timezone.now)
 
     class Meta:
@@ -188,7 +197,7 @@ class SurveyInvitation(models.Model):
     """A survey invitation sent (or tried) for one trigger: never a second one.
 
     One per purchase (after a purchase), per member (after registration, and
-    when sent to a segment) and per complaint (after it is resolved), each held
+    when sent to a segment, alone or by a campaign) and per complaint (after it is resolved), each held
     by a unique constraint. Written before the message, in the same
     transaction; a member with no consented address still gets a row (with no
     message) so they are not selected again.
@@ -231,6 +240,16 @@ class SurveyInvitation(models.Model):
     message = models.ForeignKey(
         "campaigns.Message",
         verbose_name=_("message"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # A campaign that carried the survey (trigger "campaign"); none when staff
+    # sent the survey to a segment by itself.
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        verbose_name=_("campaign"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,

@@ -93,6 +93,20 @@ class Message(models.Model):
     opened_at = models.DateTimeField(_("opened at"), null=True, blank=True)
     clicked_at = models.DateTimeField(_("clicked at"), null=True, blank=True)
     failed_at = models.DateTimeField(_("failed at"), null=True, blank=True)
+    # The provider's last delivery report for it (Viber: "Delivered", "Read",
+    # "Undelivered"...; campaigns.messaging.viber), and the channel that carried
+    # it instead when the provider could not deliver it (the SMS fallback).
+    provider_status = models.CharField(
+        _("provider's report"), max_length=32, blank=True, default="", db_default=""
+    )
+    fallback_channel = models.CharField(
+        _("sent instead by"),
+        max_length=8,
+        choices=Channel.choices,
+        blank=True,
+        default="",
+        db_default="",
+    )
 
     class Meta:
         verbose_name = _("message")

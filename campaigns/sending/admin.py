@@ -20,6 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.feedback.selectors import campaign_survey_figures
 from campaigns.messaging.templating import FILTERS, variables_known
 from campaigns.models import (
     Campaign,
@@ -99,6 +100,7 @@ class CampaignAdmin(admin.ModelAdmin):
             _("Promotion"),
             {"fields": ["promotion", "bonus_points", "coupon_reward"]},
         ),
+        (_("Survey"), {"fields": ["survey"]}),
         (_("Text variables"), {"fields": ["variables_help"]}),
         (None, {"fields": ["created_by", "created_at"]}),
     ]
@@ -439,6 +441,7 @@ class CampaignAdmin(admin.ModelAdmin):
             "figures": figures,
             "chart": chart,
             "change_url": self._change_url(campaign),
+            "survey": campaign_survey_figures(campaign=campaign),
         }
         return TemplateResponse(
             request, "admin/campaigns/campaign/figures.html", context

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from campaigns.feedback.selectors import survey_link_url
 from campaigns.locks import chunk_lock
 from campaigns.messaging import delivery
 from campaigns.messaging.templating import member_context
@@ -30,6 +31,8 @@ from campaigns.models import (
     MessageStatus,
     PromotionKind,
     RunStatus,
+    SurveyInvitation,
+    SurveyTrigger,
 )
 from campaigns.reasons import CAMPAIGN_BONUS
 from campaigns.sending.rendering import (
@@ -88,7 +91,9 @@ def campaign_chunk_send(*, chunk_id: int) -> ChunkResult | None:
     """
     now = timezone.now()
     chunk = (
-        CampaignChunk.objects.select_related("run__campaign__coupon_reward")
+        CampaignChunk.objects.select_related(
+            "run__campaign__coupon_reward", "run__campaign__survey"
+        )
         .filter(pk=chunk_id)
         .first()
     )
@@ -132,6 +137,7 @@ def campaign_chunk_send(*, chunk_id: int) -> ChunkResult | None:
             member,
             expiring=expiring.get(member.pk),
             coupon_code=recipient.voucher.code if recipient.voucher_id else "",
+            survey_link=_survey_link(campaign, member),
         )
         language, subject, body = texts.render(
             recipient.variant.label,
@@ -169,6 +175,8 @@ def campaign_chunk_send(*, chunk_id: int) -> ChunkResult | None:
             recipients, ["holdout", "variant", "processed", "voucher"], batch_size=1000
         )
         Message.objects.bulk_create(messages, ignore_conflicts=True, batch_size=1000)
+        if campaign.survey_id:
+            _survey_invitations_write(campaign, messages)
     result.written = len(messages)
     to_deliver = list(
         Message.objects.filter(
@@ -183,6 +191,36 @@ def campaign_chunk_send(*, chunk_id: int) -> ChunkResult | None:
     result.delivered = delivered.handed_over
     _chunk_done(chunk)
     return result
+
+
+def _survey_link(campaign: Campaign, member) -> str:
+    """The member's own link to the campaign's survey: the link every survey
+    trigger sends, naming the campaign so the answer is attributed to it."""
+    if not campaign.survey_id:
+        return ""
+    return survey_link_url(
+        survey=campaign.survey, member=member, purchase=None, campaign=campaign
+    )
+
+
+def _survey_invitations_write(campaign: Campaign, messages: list[Message]) -> None:
+    """One SurveyInvitation (trigger "campaign") per member sent the survey,
+    in one INSERT; a member invited to it before keeps their first row (the
+    unique constraint; a chunk run twice writes nothing twice)."""
+    SurveyInvitation.objects.bulk_create(
+        [
+            SurveyInvitation(
+                survey_id=campaign.survey_id,
+                member=message.member,
+                trigger=SurveyTrigger.CAMPAIGN,
+                campaign=campaign,
+            )
+            for message in messages
+            if message.status == MessageStatus.QUEUED
+        ],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
 
 
 def _chunk_done(chunk: CampaignChunk) -> None:

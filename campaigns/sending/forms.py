@@ -9,7 +9,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.messaging.templating import template_check
-from campaigns.models import Campaign, CampaignVariant
+from campaigns.models import Campaign, CampaignVariant, Survey
 from campaigns.sending.services import schedule_time_problem
 from members.errors import ServiceError
 from members.models import Member
@@ -56,7 +56,13 @@ class CampaignForm(forms.ModelForm):
             "promotion",
             "bonus_points",
             "coupon_reward",
+            "survey",
         ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "survey" in self.fields:  # only open surveys can be sent
+            self.fields["survey"].queryset = Survey.objects.filter(active=True)
 
     def clean(self):
         data = super().clean()

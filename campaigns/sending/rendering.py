@@ -10,6 +10,7 @@ import datetime as dt
 from django.db.models import Min, Sum
 from django.utils import timezone
 
+from campaigns.feedback.selectors import survey_link_sample_url
 from campaigns.messaging.templating import (
     EXPIRING_WITHIN,
     MemberFacts,
@@ -59,7 +60,11 @@ def rewards_by_cost() -> list[RewardOffer]:
 
 
 def member_facts(
-    member: Member, *, expiring: dict | None = None, coupon_code: str = ""
+    member: Member,
+    *,
+    expiring: dict | None = None,
+    coupon_code: str = "",
+    survey_link: str = "",
 ) -> MemberFacts:
     account = getattr(member, "account", None)
     expiring = expiring or {}
@@ -72,6 +77,7 @@ def member_facts(
         points_expiring=expiring.get("points") or 0,
         points_expiring_date=timezone.localtime(first).date() if first else None,
         coupon_code=coupon_code,
+        survey_link=survey_link,
     )
 
 
@@ -101,13 +107,17 @@ def campaign_render(
     *, campaign: Campaign, variant: CampaignVariant, member: Member
 ) -> tuple[str, str, str]:
     """(language, subject, body) of a variant for one member, as the fan-out would
-    render it (a coupon shows as a sample code: none is granted for a preview)."""
+    render it (a coupon shows as a sample code: none is granted for a preview;
+    a survey link as a sample link that answers nothing)."""
     member = Member.objects.select_related("account__tier").get(pk=member.pk)
     now = timezone.now()
     recipient = CampaignRecipient(member=member)
     expiring = facts_for([recipient], now).get(member.pk)
     coupon = "SAMPLE-CODE" if campaign.promotion == PromotionKind.COUPON else ""
-    facts = member_facts(member, expiring=expiring, coupon_code=coupon)
+    link = survey_link_sample_url() if campaign.survey_id else ""
+    facts = member_facts(
+        member, expiring=expiring, coupon_code=coupon, survey_link=link
+    )
     texts = CampaignTexts({variant.label: variant})
     return texts.render(
         variant.label,

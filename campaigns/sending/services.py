@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import re
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Max
+from django.db.models import Exists, F, Max, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,6 +32,7 @@ from campaigns.models import (
     PromotionKind,
     Recurrence,
     RunStatus,
+    SurveyResponse,
     VariantLabel,
 )
 from campaigns.queueing import task_queue
@@ -89,6 +91,7 @@ def campaign_problems(campaign: Campaign) -> list[str]:
         problems.append(_("Choose the reward the coupon is for."))
     if campaign.promotion == PromotionKind.BONUS and not campaign.bonus_points:
         problems.append(_("Enter the bonus points."))
+    problems.extend(_survey_problems(campaign, variants.values()))
     for variant in variants.values():
         for lang in variant.languages():
             for text in (
@@ -96,6 +99,34 @@ def campaign_problems(campaign: Campaign) -> list[str]:
                 getattr(variant, f"body_{lang}"),
             ):
                 problems.extend(template_check(text).errors)
+    return problems
+
+
+SURVEY_LINK_RE = re.compile(r"\{\{\s*survey_link\s*[|}]")
+
+
+def _survey_problems(campaign: Campaign, variants) -> list[str]:
+    """A survey campaign's text must carry the link in every language it is
+    written in; a link without a survey, or to a closed one, goes nowhere."""
+    bodies = [
+        getattr(variant, f"body_{lang}") or ""
+        for variant in variants
+        for lang in variant.languages()
+    ]
+    if campaign.survey_id is None:
+        if any(SURVEY_LINK_RE.search(body) for body in bodies):
+            return [_("Choose the survey that {{ survey_link }} leads to.")]
+        return []
+    problems = []
+    if not campaign.survey.active:
+        problems.append(_("The campaign's survey is closed; choose an open one."))
+    if not all(SURVEY_LINK_RE.search(body) for body in bodies):
+        problems.append(
+            _(
+                "Put {{ survey_link }} in the text of every language, where "
+                "each member's own survey link goes."
+            )
+        )
     return problems
 
 
@@ -224,8 +255,16 @@ def _run_key(campaign: Campaign, number: int) -> str:
 
 
 def _recipients_freeze(run: CampaignRun, campaign: Campaign) -> int:
-    """Copy the segment's members into the run with one INSERT ... SELECT."""
-    members = segment_members(campaign.segment).order_by().values(frozen_id=F("pk"))
+    """Copy the segment's members into the run with one INSERT ... SELECT;
+    with a survey, those who answered it already (not about a purchase, as
+    its link asks) are left out: nobody is asked twice."""
+    members = segment_members(campaign.segment)
+    if campaign.survey_id:
+        answered = SurveyResponse.objects.filter(
+            survey_id=campaign.survey_id, member=OuterRef("pk"), purchase__isnull=True
+        )
+        members = members.filter(~Exists(answered))
+    members = members.order_by().values(frozen_id=F("pk"))
     sql, params = members.query.sql_with_params()
     table = CampaignRecipient._meta.db_table
     with connection.cursor() as cursor:

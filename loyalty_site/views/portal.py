@@ -36,6 +36,7 @@ from rewards.selectors.referrals import bonus_settings_get
 from rewards.selectors.stamps import stamp_cards_open_for_member
 from rewards.selectors.statement import ledger_entry_explain
 from rewards.selectors.tiers import tier_progress_get, tier_requirement_text
+from rewards.wallet.config import apple_wallet_enabled, google_wallet_enabled
 
 DASHBOARD_ENTRIES = 5
 LANDING_REWARDS = 6  # the cheapest first: what a new member reaches soonest
@@ -137,5 +138,8 @@ def card(request, member: Member):
         "qr_svg": svg,
         "balance": member_balance_get(member_id=member.pk),
         "balance_at": timezone.now(),
+        # The wallet buttons only where the certificates are configured.
+        "wallet_apple": apple_wallet_enabled(),
+        "wallet_google": google_wallet_enabled(),
     }
     return render(request, "portal/card.html", context)

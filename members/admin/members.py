@@ -15,6 +15,8 @@ from django.urls import path, reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from members.admin.sources import CHANGE_PERMISSION as SOURCE_PERMISSION
+from members.admin.sources import member_source_view
 from members.admin_base import (
     ServiceRefused,
     ServiceWriteAdminMixin,
@@ -316,6 +318,10 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
                     reverse("admin:members_staffauditevent_changelist"),
                     urlencode({"member": member.pk}),
                 )
+            if request.user.has_perm(SOURCE_PERMISSION):
+                context["source_url"] = reverse(
+                    "admin:members_member_source", args=[member.pk]
+                )
             if request.user.has_perm(ANONYMIZE_PERMISSION) and not hasattr(
                 member, "erasure"
             ):
@@ -334,12 +340,23 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
         # Before the stock URLs: "<path:object_id>/" would swallow this one.
         return [
             path(
+                "<path:object_id>/source/",
+                self.admin_site.admin_view(self.source_view),
+                name="members_member_source",
+            ),
+            path(
                 "<path:object_id>/anonymize/",
                 self.admin_site.admin_view(self.anonymize_view),
                 name="members_member_anonymize",
             ),
             *super().get_urls(),
         ]
+
+    def source_view(self, request, object_id):
+        """Correct where the member came from (members.admin.sources)."""
+        return member_source_view(
+            request, self.get_object(request, unquote(object_id)), admin=self
+        )
 
     def anonymize_view(self, request, object_id):
         """Erase a member's personal data (Managers only), after a confirmation."""

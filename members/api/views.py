@@ -31,10 +31,11 @@ from members.api.serializers import (
     MemberSerializer,
     error_responses,
 )
-from members.errors import NotFound
-from members.models import ConsentSource, Member
+from members.errors import InvalidInput, NotFound
+from members.models import ConsentSource, Member, MemberSource
+from members.models.members import UTM_MAX_LENGTH
 from members.selectors import member_get_by_card, member_get_by_phone
-from members.services import member_enroll
+from members.services import UTM_FIELDS, FirstTouch, member_enroll, utm_value_check
 
 PHONE_MAX_LENGTH = 40  # generous: phone_normalize decides what is a number
 OLDEST_BIRTHDAY = dt.date(1900, 1, 1)
@@ -148,9 +149,70 @@ class MemberCreateApi(TillApiView):
             allow_null=True,
             help_text=_("The customer's app install or device, when known."),
         )
+        source = serializers.ChoiceField(
+            choices=MemberSource.choices,
+            required=False,
+            help_text=_(
+                "Where the customer came from; default `till` (at this till's "
+                "store), `referral` when a referral code is given. `referral` "
+                "needs `referral_code`."
+            ),
+        )
+        utm_source = serializers.CharField(
+            max_length=UTM_MAX_LENGTH,
+            required=False,
+            allow_blank=True,
+            allow_null=True,
+            trim_whitespace=False,
+            help_text=_("utm_source of the link the customer came by, e.g. instagram."),
+        )
+        utm_medium = serializers.CharField(
+            max_length=UTM_MAX_LENGTH,
+            required=False,
+            allow_blank=True,
+            allow_null=True,
+            trim_whitespace=False,
+            help_text=_("utm_medium of that link, e.g. social or cpc."),
+        )
+        utm_campaign = serializers.CharField(
+            max_length=UTM_MAX_LENGTH,
+            required=False,
+            allow_blank=True,
+            allow_null=True,
+            trim_whitespace=False,
+            help_text=_("utm_campaign of that link."),
+        )
 
         class Meta:
             ref_name = "MemberCreateInput"
+
+        def _utm(self, value: str | None, field: str) -> str:
+            try:
+                return utm_value_check(value, field=field)
+            except InvalidInput as exc:
+                raise serializers.ValidationError(exc.message) from None
+
+        def validate_utm_source(self, value: str | None) -> str:
+            return self._utm(value, "utm_source")
+
+        def validate_utm_medium(self, value: str | None) -> str:
+            return self._utm(value, "utm_medium")
+
+        def validate_utm_campaign(self, value: str | None) -> str:
+            return self._utm(value, "utm_campaign")
+
+        def validate(self, attrs: dict) -> dict:
+            if attrs.get("source") == MemberSource.REFERRAL and not attrs.get(
+                "referral_code"
+            ):
+                raise serializers.ValidationError(
+                    {
+                        "referral_code": [
+                            _("A referral needs the friend's referral code.")
+                        ]
+                    }
+                )
+            return attrs
 
         def validate_birthday(self, value: dt.date | None) -> dt.date | None:
             if (
@@ -164,6 +226,14 @@ class MemberCreateApi(TillApiView):
 
     class OutputSerializer(MemberSerializer):
         class Meta(MemberSerializer.Meta):
+            fields = [
+                *MemberSerializer.Meta.fields,
+                "source",
+                "utm_source",
+                "utm_medium",
+                "utm_campaign",
+            ]
+            read_only_fields = fields
             ref_name = "MemberCreateOutput"
 
     @extend_schema(
@@ -197,6 +267,10 @@ class MemberCreateApi(TillApiView):
             source=ConsentSource.API,
             referral_code=data.get("referral_code") or None,
             device_id=data.get("device_id") or "",
+            member_source=data.get("source"),
+            first_touch=FirstTouch(
+                **{name: data.get(name) or "" for name in UTM_FIELDS}
+            ),
         )
         return Response(
             self.OutputSerializer(member).data, status=status.HTTP_201_CREATED

@@ -60,9 +60,12 @@ from members.services.signup import (  # noqa: F401
     otp_send,
 )
 from members.services.sources import (  # noqa: F401
+    UTM_FIELDS,
     FirstTouch,
+    member_source_clean,
     member_source_for,
     member_source_set,
+    utm_value_check,
 )
 from members.services.stores import (  # noqa: F401
     partner_create,

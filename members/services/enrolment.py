@@ -38,7 +38,11 @@ from members.services.hooks import (
     profile_run,
 )
 from members.services.interests import member_interests_set
-from members.services.sources import FirstTouch, member_source_for
+from members.services.sources import (
+    FirstTouch,
+    member_source_clean,
+    member_source_for,
+)
 from members.services.webhooks import member_enrolled_event_record
 
 PROFILE_FIELDS = (
@@ -234,6 +238,7 @@ def member_enroll(
     card_number: str | None = None,
     actor: StaffActor | None = None,
     first_touch: FirstTouch | None = None,
+    member_source: str | None = None,
 ) -> Member:
     """Enroll a customer: a card number, a referral code and consent history,
     plus what the apps above add through members.services.hooks (rewards: a
@@ -242,7 +247,9 @@ def member_enroll(
     Enrolled by staff (`actor`), also the audit row. The member's source
     follows from `source`, the store and the referrer
     (members.services.sources.member_source_for); `first_touch`: the first
-    visit's UTM parameters of an online sign-up.
+    visit's UTM parameters of an online sign-up (or those a till sends).
+    `member_source`, when given (a till that knows better, the API's
+    `source`), is the member's source as it is: InvalidInput for an unknown one.
 
     Raises MemberAlreadyEnrolled when the phone or email is taken (the
     enrolment-refused hooks see a referral code given with it: rewards keeps it
@@ -266,6 +273,12 @@ def member_enroll(
         raise taken
     card_number = card_number_clean(card_number)
     language = language_clean(language)
+    if member_source is not None:
+        member_source = member_source_clean(member_source)
+    else:
+        member_source = member_source_for(
+            consent_source=source, store=store, has_referrer=referrer is not None
+        )
     now = enrolled_at or timezone.now()
     for _attempt in range(5):
         try:
@@ -285,11 +298,7 @@ def member_enroll(
                     card_number=card_number or card_number_new(),
                     referral_code=referral_code_new(),
                     now=now,
-                    member_source=member_source_for(
-                        consent_source=source,
-                        store=store,
-                        has_referrer=referrer is not None,
-                    ),
+                    member_source=member_source,
                     referred_by=referrer,
                     first_touch=first_touch,
                 )

@@ -112,34 +112,93 @@ def member_source_for(
     return by_path
 
 
+def member_source_clean(source) -> str:
+    """`source` when it is one of MemberSource, else InvalidInput naming the
+    field "source"."""
+    if not isinstance(source, str) or source not in MemberSource.values:
+        raise InvalidInput(
+            _("Unknown source “%(source)s”.") % {"source": str(source)[:20]},
+            field="source",
+        )
+    return source
+
+
+def utm_value_check(value, *, field: str) -> str:
+    """A utm_* value typed by a till or staff, as kept: stripped; InvalidInput
+    naming the field for control characters or more than UTM_MAX_LENGTH
+    characters (an online link's values are cleaned quietly instead,
+    utm_value_clean)."""
+    value = "" if value is None else value
+    if not isinstance(value, str) or _CONTROL.search(value):
+        raise InvalidInput(
+            _("Give %(field)s as plain text without control characters.")
+            % {"field": field},
+            field=field,
+        )
+    value = value.strip()
+    if len(value) > UTM_MAX_LENGTH:
+        raise InvalidInput(
+            _("%(field)s has at most %(n)s characters.")
+            % {"field": field, "n": UTM_MAX_LENGTH},
+            field=field,
+        )
+    return value
+
+
+_UNSET = object()
+
+
 def member_source_set(
     *,
     member: Member,
     source: str,
     referred_by: Member | None = None,
+    store: Store | None | object = _UNSET,
+    utm: Mapping[str, str] | None = None,
+    first_seen_at: dt.datetime | None | object = _UNSET,
     actor: StaffActor | None = None,
 ) -> Member:
     """Set where a member came from when it is learnt after enrolment (a
     partner's counter that enrolled through our till, a member found in the
-    old card system), with one audit row naming the field. Locks nothing;
-    queues nothing. InvalidInput for an unknown source or a member as their
-    own referrer."""
-    if source not in MemberSource.values:
-        raise InvalidInput(
-            _("Unknown source “%(source)s”.") % {"source": str(source)[:20]},
-            field="source",
-        )
+    old card system) or staff correct it: the source, the friend who referred
+    them (None clears it), and when given the store of enrolment (the store
+    the channel's figures count them under), the utm_* values (`utm`, by field
+    name; a missing name keeps its value) and the first visit. One audit row
+    naming the fields that changed (no values: the audit log keeps none),
+    when staff act (`actor`) and something changed. Locks nothing; queues
+    nothing. InvalidInput naming the field for an unknown source, a member as
+    their own referrer, a bad utm value or a first visit after enrolment."""
+    source = member_source_clean(source)
     if referred_by is not None and referred_by.pk == member.pk:
         raise InvalidInput(_("A member cannot refer themselves."), field="referred_by")
+    changes: dict = {"source": source, "referred_by": referred_by}
+    if store is not _UNSET:
+        changes["enrolled_store"] = store
+    for name, value in (utm or {}).items():
+        if name not in UTM_FIELDS:
+            raise InvalidInput(_("Unknown field."), field=name)
+        changes[name] = utm_value_check(value, field=name)
+    if first_seen_at is not _UNSET:
+        if first_seen_at is not None and first_seen_at > member.enrolled_at:
+            raise InvalidInput(
+                _("The first visit cannot be after the enrolment."),
+                field="first_seen_at",
+            )
+        changes["first_seen_at"] = first_seen_at
+    changed = [
+        name for name, value in changes.items() if getattr(member, name) != value
+    ]
+    if not changed:
+        return member
     with transaction.atomic():
-        member.source = source
-        member.referred_by = referred_by
-        member.save(update_fields=["source", "referred_by"])
+        for name in changed:
+            setattr(member, name, changes[name])
+        member.save(update_fields=changed)
         staff_audit_record(
             actor=actor,
             action=AuditAction.MEMBER_CHANGED,
             member=member,
             obj=member,
-            details={"fields": ["source"]},
+            details={"fields": changed},
         )
     return member

@@ -17,4 +17,5 @@ from rewards.admin import (  # noqa: F401
     referrals,
     stamps,
     tiers,
+    wallet,
 )

@@ -11,10 +11,10 @@ from django.urls import path, reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from members.admin_base import CsvImportForm
 from members.csvexport import csv_response
 from members.formatting import number_format
 from members.imports import (
-    CsvUnreadable,
     members_csv_read,
     members_import,
     members_template,
@@ -46,7 +46,7 @@ def import_allowed(user) -> bool:
     return user.is_active and user.is_staff and user.has_perms(IMPORT_PERMISSIONS)
 
 
-class ImportForm(forms.Form):
+class ImportForm(CsvImportForm):
     kind = forms.ChoiceField(
         label=_("What the file holds"),
         choices=[(KIND_MEMBERS, _("Members")), (KIND_PURCHASES, _("Purchases"))],
@@ -59,51 +59,22 @@ class ImportForm(forms.Form):
         required=False,
         help_text=_("Members only: the home store of rows without a store code."),
     )
-    file = forms.FileField(
-        label=_("CSV file"),
-        help_text=_("UTF-8, comma or semicolon separated, with a header row."),
-    )
-    dry_run = forms.BooleanField(
-        label=_("Only check the file; write nothing"), required=False
-    )
+    field_order = ["kind", "store", "file", "dry_run"]
+    max_bytes = MAX_BYTES
+    max_rows = MAX_ROWS
 
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_BYTES:
-            raise forms.ValidationError(
-                gettext(
-                    "The file is larger than %(mb)s MB. Run on the server: "
-                    "%(members)s or %(purchases)s"
-                )
-                % {
-                    "mb": MAX_BYTES // (1024 * 1024),
-                    "members": COMMANDS[KIND_MEMBERS],
-                    "purchases": COMMANDS[KIND_PURCHASES],
-                }
-            )
-        return upload
+    def commands_text(self) -> str:
+        return gettext("%(members)s or %(purchases)s") % {
+            "members": COMMANDS[KIND_MEMBERS],
+            "purchases": COMMANDS[KIND_PURCHASES],
+        }
 
     def rows(self):
         """The file's rows, or a form error (unreadable, too many rows)."""
         kind = self.cleaned_data["kind"]
-        content = self.cleaned_data["file"].read()
-        try:
-            if kind == KIND_MEMBERS:
-                rows = members_csv_read(content)
-            else:
-                rows = purchases_csv_read(content)
-        except CsvUnreadable as exc:
-            self.add_error("file", exc.message)
-            return None
-        if len(rows) > MAX_ROWS:
-            self.add_error(
-                "file",
-                gettext(
-                    "The file has %(rows)s rows; this page imports at most %(max)s "
-                    "at once. Split it, or run on the server: %(command)s"
-                )
-                % {"rows": len(rows), "max": MAX_ROWS, "command": COMMANDS[kind]},
-            )
+        read = members_csv_read if kind == KIND_MEMBERS else purchases_csv_read
+        rows = self.rows_read(read, command=COMMANDS[kind])
+        if rows is None:
             return None
         if (
             kind == KIND_MEMBERS

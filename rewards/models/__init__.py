@@ -93,3 +93,7 @@ from rewards.models.tiers import (  # noqa: F401
     TierQualification,
     TierWindow,
 )
+from rewards.models.wallet import (  # noqa: F401
+    AppleDeviceRegistration,
+    WalletPass,
+)

@@ -31,6 +31,7 @@ from rewards.selectors.program import program_settings_get
 from rewards.services.idempotency import idempotent_write
 from rewards.services.inputs import points_clean
 from rewards.services.webhook_events import points_event_record
+from rewards.wallet.services import wallet_pass_changed
 
 MAX_BALANCE = (
     2**31 - 1
@@ -102,6 +103,7 @@ def entry_post(
             # clawbacks may take pending points too.
             spendable_only=kind == LedgerKind.REDEEM,
         )
+    wallet_pass_changed(member_id=account.member_id)
     points_event_record(entry=entry, member_id=account.member_id)
     return entry
 

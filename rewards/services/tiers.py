@@ -23,6 +23,7 @@ from rewards.selectors.memberships import membership_guaranteed_ranks
 from rewards.selectors.program import program_settings_get
 from rewards.selectors.tiers import ZERO_VALUE, tier_values, tiers_active
 from rewards.services.webhook_events import tier_changed_record
+from rewards.wallet.services import wallet_pass_changed
 
 # --- tiers -----------------------------------------------------------------------------
 
@@ -92,6 +93,7 @@ def tier_move(
     account.tier_since = at
     account.tier_lapsed_on = None
     account.save(update_fields=["tier", "tier_since", "tier_lapsed_on", "updated_at"])
+    wallet_pass_changed(member_id=member_id)
     tier_changed_record(history=entry)
     return entry
 

@@ -21,7 +21,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-WIDTHS = (360, 768, 1280, 1920)
+WIDTHS = (360, 390, 768, 1280, 1920)
 HEIGHT = 900
 LANGUAGES = ("uk", "ru", "ro", "en")
 
@@ -39,6 +39,7 @@ NOT_IN_MENU = {
     "campaigns:complaint_new": "linked from Feedback",
     "campaigns:email_webhook": "for the email provider",
     "campaigns:sms_webhook": "for the SMS provider",
+    "campaigns:viber_webhook": "for the Viber provider",
 }
 
 
@@ -55,6 +56,24 @@ def _menu_url_names() -> set[str]:
 
 def _overflow(page) -> int:
     return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+def _brand_problem(page) -> str | None:
+    """The brand beside the menu button: whole, or cut with an ellipsis, and
+    never under the button (tests/browser/test_page_navbar_brand.py: long names)."""
+    return page.evaluate(
+        """() => {
+        const brand = document.querySelector('.portal-navbar .navbar-brand');
+        const name = brand.querySelector('.brand-name');
+        const toggler = document.querySelector('.portal-navbar .navbar-toggler');
+        const b = brand.getBoundingClientRect(), t = toggler.getBoundingClientRect();
+        if (t.width > 0 && b.right > t.left) return 'the brand runs under the menu button';
+        if (name.scrollWidth > name.clientWidth
+            && getComputedStyle(name).textOverflow !== 'ellipsis')
+          return 'the brand is clipped without an ellipsis';
+        return null;
+      }"""
+    )
 
 
 def _open_menus(page) -> None:
@@ -103,6 +122,8 @@ def test_menu_fits_and_reaches_every_destination_at_all_widths_and_languages(
             expect(page.locator("html")).to_have_attribute("lang", language)
             if (extra := _overflow(page)) > 0:
                 problems.append(f"{where}: the page is {extra}px wider than the window")
+            if brand := _brand_problem(page):
+                problems.append(f"{where}: {brand}")
             _open_menus(page)
             if (extra := _overflow(page)) > 0:
                 problems.append(f"{where}: with the menu open, {extra}px too wide")

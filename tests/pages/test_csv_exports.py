@@ -50,6 +50,8 @@ NOT_CSV = {
     "api-v1:store-sales-report": "a till's POST of a day's sales (JSON), no download",
     "admin:rewards_promocode_report": "the promo code report's HTML page (its "
     "CSV is admin:rewards_promocode_report_csv)",
+    "wallet:apple_pass_download": "the member's own card as a signed Apple "
+    "Wallet pass (a zip), not a spreadsheet",
 }
 
 

@@ -130,6 +130,10 @@ HOSTILE = {
     "rewards.PaymentCallback.event_type",
     "rewards.PaymentCallback.detail",
     "rewards.PaymentCallback.body",
+    # What Apple devices send, and the error text of a failed wallet update
+    # (APNs' and Google's answers).
+    "rewards.AppleDeviceRegistration.device_library_id",
+    "rewards.WalletPass.last_sync_error",
     "rewards.SubscriptionEvent.receipt_id",
     "rewards.Purchase.receipt_id",
     "rewards.PurchaseLine.sku",
@@ -159,6 +163,7 @@ HOSTILE = {
     "campaigns.Message.body",
     "campaigns.Message.error",
     "campaigns.Message.provider_id",
+    "campaigns.Message.provider_status",  # the Viber provider's report
     "campaigns.Segment.name",
     "campaigns.Segment.description",
     "campaigns.OutboxEntry.subject",
@@ -218,6 +223,10 @@ NOT_TYPED = {
     "rewards.Payment.order_id": "generated",
     "rewards.Payment.provider_token": "a provider's card token, never shown",
     "rewards.Payment.currency": "an ISO 4217 code",
+    "rewards.WalletPass.serial_number": "generated",
+    "rewards.WalletPass.auth_token": "generated, never shown",
+    "rewards.AppleDeviceRegistration.push_token": "a device's push token, never shown",
+    "rewards.WalletPass.google_object_id": "the issuer id setting and the serial",
     "rewards.ProgramSettings.currency": "an ISO 4217 code",
     "rewards.ProgramSettings.config_version": "generated",
     "rewards.Purchase.fingerprint": "a hash",
@@ -460,6 +469,17 @@ def test_markup_typed_anywhere_comes_out_escaped_on_every_page(client, staff_gro
         detail="d",
         body="{}",
     )
+    # A wallet pass, a device registered for it, a failed update's error.
+    from rewards.models import WalletPass
+    from rewards.wallet.services import apple_device_register, wallet_pass_ensure
+
+    wallet_pass = wallet_pass_ensure(member=member)
+    apple_device_register(
+        wallet_pass=wallet_pass,
+        device_library_id="d",
+        push_token="p",  # noqa: S106
+    )
+    WalletPass.objects.filter(pk=wallet_pass.pk).update(last_sync_error="e")
     names = _poison()
     # Written past the models: what was cached from the rows (the branding) goes.
     cache.clear()

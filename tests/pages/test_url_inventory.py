@@ -52,8 +52,15 @@ PUBLIC = {
     "campaigns:track_click",
     "campaigns:email_webhook",
     "campaigns:sms_webhook",
+    "campaigns:viber_webhook",
     "campaigns:telegram_webhook",  # the Bot API's secret header, else a 403
     "payments:callback",  # signed by the provider; a bad signature is a 400
+    # Apple's pass web service: a device proves itself with the pass's own
+    # token (ApplePass header); without it a 401, another pass type a 404.
+    "wallet:apple_registration",
+    "wallet:apple_serials",
+    "wallet:apple_pass",
+    "wallet:apple_log",
 }
 # A logged-in member's own pages.
 CUSTOMER = {
@@ -90,6 +97,8 @@ CUSTOMER = {
     "payments:cancel",
     "payments:result",  # the member's own payments only
     "payments:test_page",  # the same, and only with PAYMENT_PROVIDER=test
+    "wallet:apple_pass_download",  # the member's own card as a pass
+    "wallet:google_save",
 }
 # Everything under admin/ is staff only; everything under api/v1/ but the
 # schema and its docs needs a till's token.

@@ -215,3 +215,41 @@ def test_a_promo_codes_bonus_and_its_reversal_both_show(member, store):
     member.account.refresh_from_db()
     assert sum(item.points or 0 for item in items) == member.account.balance == 0
     assert [i.points for i in items if i.kind == "points"] == [-10, 10]
+
+
+def test_member360_shows_where_the_member_came_from(client, manager, store):
+    """Source, store, UTM values, the first visit and a link to the friend
+    who referred them; staff who may correct it get the form's link."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from members.services import FirstTouch, member_enroll
+    from members.tests.factories import MemberFactory
+
+    friend = MemberFactory(store=store, first_name="Iryna", last_name="Friend")
+    seen = timezone.now() - dt.timedelta(days=4)
+    member = member_enroll(
+        phone="+380672240001",
+        store=store,
+        referral_code=friend.referral_code,
+        first_touch=FirstTouch(
+            utm_source="instagram",
+            utm_medium="social",
+            utm_campaign="spring-<b>coffee</b>",
+            first_seen_at=seen,
+        ),
+    )
+    client.force_login(manager)
+    response = client.get(_url(member))
+    assert response.status_code == 200
+    html = response.content.decode()
+    block = html[html.index('id="member360-source"') :]
+    block = block[: block.index("</div>\n\n")]
+    assert "Referral by a member" in block
+    assert store.name in block
+    assert "instagram" in block and "social" in block
+    assert "spring-&lt;b&gt;coffee&lt;/b&gt;" in block  # typed data, escaped
+    assert f'href="{_url(friend)}"' in block and "Iryna Friend" in block
+    assert 'id="m360-first-seen">—' not in block
+    assert reverse("admin:members_member_source", args=[member.pk]) in block

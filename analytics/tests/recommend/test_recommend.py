@@ -13,9 +13,9 @@ from analytics.selectors.recommend import (
     ALWAYS_SHARE,
     member_history,
     recommendations_for,
-    reward_suggestion_for,
 )
 from analytics.selectors.recommend_eval import recommend_evaluate
+from analytics.selectors.recommend_reward import reward_suggestion_for
 from analytics.services.recommend import copurchase_refresh
 from analytics.tests.recs_data import NOW, Line, members_make, purchases_make
 from rewards.models import PointsAccount

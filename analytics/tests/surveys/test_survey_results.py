@@ -187,6 +187,7 @@ class TestPages:
             "How happy?",
             "Anything else?",
             "comment",
+            "campaign",
         ]
         assert len(rows) == 4
         assert rows[1][3:7] == [

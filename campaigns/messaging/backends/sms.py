@@ -9,15 +9,13 @@ whichever kind LOYALTY_SMS_BACKEND names, so members.sms's backends keep working
 from __future__ import annotations
 
 import inspect
-import json
 import logging
-import urllib.error
-import urllib.request
 
 from django.conf import settings
 from django.utils.module_loading import import_string
 
 from campaigns.messaging.backends import DeliveryError
+from campaigns.messaging.backends.http import http_json_post
 from members.models import Channel
 
 log = logging.getLogger(__name__)
@@ -41,7 +39,7 @@ class HttpGatewaySmsBackend:
     SMS_GATEWAY_TIMEOUT seconds. A 2xx answer is success (its JSON "id", if any,
     is the gateway's id); anything else raises DeliveryError carrying the
     gateway's status and answer. 5xx, 429, timeouts and refused connections are
-    transient (tried again); other 4xx are not."""
+    transient (tried again); other 4xx are not (campaigns.messaging.backends.http)."""
 
     def __init__(self) -> None:
         self.url = settings.SMS_GATEWAY_URL
@@ -51,46 +49,13 @@ class HttpGatewaySmsBackend:
     def send(self, *, to: str, text: str, reference: str = "") -> str:
         if not self.url:
             raise DeliveryError("SMS_GATEWAY_URL is not set", transient=False)
-        payload = json.dumps(
-            {"to": to, "text": text, "reference": reference}, ensure_ascii=False
-        ).encode()
-        request = urllib.request.Request(  # noqa: S310 - the URL is our own setting
-            self.url,
-            data=payload,
-            method="POST",
-            headers={
-                "Content-Type": "application/json; charset=utf-8",
-                "Accept": "application/json",
-                "Authorization": f"Bearer {self.token}",
-            },
+        data = http_json_post(
+            url=self.url,
+            payload={"to": to, "text": text, "reference": reference},
+            token=self.token,
+            timeout=self.timeout,
+            name="SMS gateway",
         )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                answer = response.read(4096).decode("utf-8", "replace")
-        except urllib.error.HTTPError as exc:
-            answer = exc.read(4096).decode("utf-8", "replace").strip()
-            raise DeliveryError(
-                f"SMS gateway answered HTTP {exc.code}: {answer[:150]}",
-                transient=exc.code >= 500 or exc.code == 429,
-            ) from None
-        except TimeoutError:
-            raise DeliveryError(
-                f"SMS gateway did not answer within {self.timeout:g} s", transient=True
-            ) from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            if isinstance(reason, TimeoutError):
-                raise DeliveryError(
-                    f"SMS gateway did not answer within {self.timeout:g} s",
-                    transient=True,
-                ) from None
-            raise DeliveryError(
-                f"SMS gateway unreachable: {reason}", transient=True
-            ) from None
-        try:
-            data = json.loads(answer) if answer.strip() else {}
-        except ValueError:
-            data = {}
         return str(data.get("id", "") if isinstance(data, dict) else "")[:100]
 
 

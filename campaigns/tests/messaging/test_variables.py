@@ -11,7 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from analytics.campaign_hooks import Suggestions
-from analytics.selectors.recommend import recommendations_for, reward_suggestion_for
+from analytics.selectors.recommend import recommendations_for
+from analytics.selectors.recommend_reward import reward_suggestion_for
 from analytics.tests.member360.test_member360 import purchase_history_make
 from campaigns.journeys.render import render, variables_unknown
 from campaigns.messaging.templating import LazyValue, template_check

@@ -89,3 +89,69 @@ def test_bulk_seed_gives_back_a_plausible_share_of_sales(seeded):
     assert not Purchase.objects.filter(tier=None).exists()
     by_tier = {r.label: r.rate for r in reward_rates(start=start, end=end, by="tier")}
     assert by_tier["Bronze"] < by_tier["Gold"] <= Decimal("10")
+
+
+def test_bulk_seed_gives_every_member_a_source_with_spend_per_channel(seeded):
+    """No bulk member is "other": each of till, online (with UTM values and a
+    first visit before enrolment), referral (a friend who joined before),
+    partner (at the partner's counter) and import has members, and each paid
+    channel its acquisition spend."""
+    from analytics.models import MarketingSpend, SpendKind
+    from members.models import MemberSource
+
+    by_source = defaultdict(list)
+    for m in Member.objects.select_related("referred_by", "enrolled_store"):
+        by_source[m.source].append(m)
+    assert set(by_source) == {
+        MemberSource.TILL,
+        MemberSource.ONLINE,
+        MemberSource.REFERRAL,
+        MemberSource.PARTNER,
+        MemberSource.IMPORT,
+    }, {k: len(v) for k, v in by_source.items()}
+    assert all(len(v) >= 5 for v in by_source.values())
+    assert all(
+        m.utm_source and m.utm_medium and m.utm_campaign
+        and m.first_seen_at < m.enrolled_at and m.enrolled_store is None
+        for m in by_source[MemberSource.ONLINE]
+    )  # fmt: skip
+    assert {m.utm_source for m in by_source[MemberSource.ONLINE]} >= {
+        "instagram",
+        "facebook",
+        "google",
+    }
+    assert all(
+        m.referred_by and m.referred_by.enrolled_at < m.enrolled_at
+        for m in by_source[MemberSource.REFERRAL]
+    )
+    assert all(m.enrolled_store.partner_id for m in by_source[MemberSource.PARTNER])
+    assert all(
+        m.enrolled_store and not m.enrolled_store.partner_id
+        for m in by_source[MemberSource.TILL] + by_source[MemberSource.IMPORT]
+    )
+    assert not any(m.utm_source for m in by_source[MemberSource.TILL])
+    demo = Member.objects.get(email="demo@example.com")
+    assert (demo.source, demo.utm_source) == (MemberSource.ONLINE, "instagram")
+    spend = set(
+        MarketingSpend.objects.filter(kind=SpendKind.ACQUISITION).values_list(
+            "channel", flat=True
+        )
+    )
+    assert spend == {"online", "till", "referral", "partner"}
+    # The Acquisition page's figures: a cost per member for every paid
+    # channel, near what the seed spends per member (demo.seed_sources.BULK_CAC).
+    from analytics.selectors.periods import Period
+    from analytics.selectors.sources import acquisition_by_channel
+    from demo.seed_sources import BULK_CAC
+
+    first = Member.objects.order_by("enrolled_at").first().enrolled_at
+    period = Period(
+        month_start(timezone.localtime(first).date()),
+        month_start(timezone.localdate()),
+    )
+    rows = {r["channel"]: r for r in acquisition_by_channel(period)}
+    for channel, cac in BULK_CAC.items():
+        assert 0.7 * cac <= rows[channel]["cac"] <= 1.3 * cac, rows[channel]
+        assert rows[channel]["clv"] > 0 and rows[channel]["clv_to_cac"] > 0
+    assert rows["import"]["cac"] == 0 and rows["import"]["new_members"] > 0
+    assert rows["other"]["new_members"] == 0

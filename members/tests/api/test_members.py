@@ -235,6 +235,10 @@ def test_enroll_creates_member_with_card_and_zero_balance(till, store):
         "language": "en",
         "enrolled_at": body["enrolled_at"],
         "points_balance": 0,
+        "source": "till",
+        "utm_source": "",
+        "utm_medium": "",
+        "utm_campaign": "",
     }
     assert member.enrolled_store == store
     assert member.home_store == store

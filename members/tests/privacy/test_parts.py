@@ -71,6 +71,8 @@ NOT_EXPORTED = {
     "campaigns.CampaignRecipient": "the campaign's choice of recipients; what was "
     "sent is in messages",
     "campaigns.SegmentStaticMember": "a marketer's uploaded list of phones or cards",
+    "rewards.WalletPass": "the card's copy in a phone's wallet (its keys, not the "
+    "member's data); erasure deletes it",
     "analytics.MemberRFM": "figures computed from the exported purchases",
     "analytics.MemberMonthActivity": "figures computed from the exported purchases",
     "analytics.MemberCLV": "figures computed from the exported purchases",

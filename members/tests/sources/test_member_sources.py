@@ -187,7 +187,7 @@ def test_a_source_learnt_later_is_set_with_an_audit_row(store, manager):
     member.refresh_from_db()
     assert (member.source, member.referred_by) == (MemberSource.REFERRAL, friend)
     event = StaffAuditEvent.objects.get(member=member, actor=manager)
-    assert event.details == {"fields": ["source"]}
+    assert event.details == {"fields": ["source", "referred_by"]}
 
 
 def test_an_unknown_source_or_a_self_referral_is_refused(store):

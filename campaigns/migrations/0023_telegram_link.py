@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0020_channels_telegram_viber_push'),
+        ('campaigns', '0022_message_viber_fallback'),
     ]
 
     operations = [
