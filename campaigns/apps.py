@@ -40,6 +40,13 @@ class CampaignsConfig(AppConfig):
 
         channel_backend_register(Channel.VIBER, viber_hand_over)
         channel_available_register(Channel.VIBER, viber_configured)
+        from campaigns.messaging.backends.telegram import (
+            telegram_available,
+            telegram_hand_over,
+        )
+
+        channel_backend_register(Channel.TELEGRAM, telegram_hand_over)
+        channel_available_register(Channel.TELEGRAM, telegram_available)
         # A member's erasure also erases the texts of their messages and feedback.
         from campaigns import privacy
 

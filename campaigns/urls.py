@@ -1,6 +1,7 @@
 """Customer-facing pages of the campaigns app (events, members-only content,
-complaints, surveys, unsubscribe, tracking, webhooks): each area keeps its own
-urls module, all under the one `campaigns` namespace."""
+complaints, surveys, unsubscribe, tracking, webhooks, the Telegram bot's
+webhook): each area keeps its own urls module, all under the one `campaigns`
+namespace."""
 
 from django.urls import include, path
 
@@ -9,4 +10,5 @@ urlpatterns = [
     path("", include("campaigns.events.urls")),
     path("", include("campaigns.feedback.urls")),
     path("", include("campaigns.messaging.urls")),
+    path("", include("campaigns.telegram.urls")),
 ]

@@ -38,6 +38,25 @@ LOYALTY_VIBER_BACKEND = env.str("VIBER_BACKEND", default="") or (
     if VIBER_PROVIDER_TOKEN
     else "campaigns.messaging.backends.viber.OutboxViberBackend"
 )
+# Telegram (campaigns.telegram, docs/operations.md "Telegram"): the bot's token
+# from @BotFather and its username (for the t.me link), the Bot API's address
+# (tests point it at a local fake), and the secret Telegram sends with each
+# webhook call (X-Telegram-Bot-Api-Secret-Token; empty = the webhook refuses all).
+# TELEGRAM_BACKEND names a backend class outright; otherwise a token means the
+# Bot API, and without one Telegram messages are kept in the Outbox.
+TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
+TELEGRAM_BOT_USERNAME = env.str("TELEGRAM_BOT_USERNAME", default="").lstrip("@")
+TELEGRAM_API_URL = env.str("TELEGRAM_API_URL", default="https://api.telegram.org")
+TELEGRAM_WEBHOOK_SECRET = env.str("TELEGRAM_WEBHOOK_SECRET", default="")
+TELEGRAM_TIMEOUT = env.float("TELEGRAM_TIMEOUT", default=10.0)
+LOYALTY_TELEGRAM_LINK_TTL_MINUTES = env.int(
+    "LOYALTY_TELEGRAM_LINK_TTL_MINUTES", default=15
+)
+LOYALTY_TELEGRAM_BACKEND = env.str("TELEGRAM_BACKEND", default="") or (
+    "campaigns.messaging.backends.telegram.BotApiTelegramBackend"
+    if TELEGRAM_BOT_TOKEN
+    else "campaigns.messaging.backends.telegram.OutboxTelegramBackend"
+)
 # Shared secrets the email provider and the SMS gateway send with their webhooks
 # (bounces, delivery reports, STOP replies); empty = the webhook refuses all.
 EMAIL_WEBHOOK_TOKEN = env.str("EMAIL_WEBHOOK_TOKEN", default="")

@@ -297,6 +297,7 @@ def member_anonymize(
         locked.gender = ""
         locked.interests = []
         locked.device_id = ""
+        locked.telegram_chat_id = ""
         locked.save(
             update_fields=[
                 "card_number",
@@ -309,6 +310,7 @@ def member_anonymize(
                 "gender",
                 "interests",
                 "device_id",
+                "telegram_chat_id",
                 "search_text",
             ]
         )

@@ -54,6 +54,13 @@ def _member_by(column: str, value: str) -> Member | None:
     return instance_from_row(Member, row) if row is not None else None
 
 
+def member_get_by_telegram_chat(*, chat_id: str) -> Member | None:
+    """The member whose Telegram chat this is (linked with the bot), or None."""
+    if not chat_id:
+        return None
+    return _members().filter(telegram_chat_id=str(chat_id)).first()
+
+
 def member_get_for_user(*, user) -> Member | None:
     """The user's own member, with its account and tier and home store; the
     user is the one given (not read again: every portal page asks this)."""

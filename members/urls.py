@@ -4,13 +4,23 @@ takes an id (the leaving question takes a signed link instead): a page shows onl
 
 from django.urls import path
 
-from members import views
+from members import telegram_views, views
 
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("signup/verify/", views.signup_verify, name="signup_verify"),
     path("profile/", views.profile, name="profile"),
     path("preferences/", views.preferences, name="preferences"),
+    path(
+        "preferences/telegram/link/",
+        telegram_views.telegram_link_start,
+        name="telegram_link",
+    ),
+    path(
+        "preferences/telegram/unlink/",
+        telegram_views.telegram_unlink_view,
+        name="telegram_unlink",
+    ),
     path("referrals/", views.referrals, name="referrals"),
     path("privacy/export/", views.privacy_export, name="privacy_export"),
     path("privacy/delete/", views.privacy_delete, name="privacy_delete"),

@@ -63,6 +63,7 @@ from members.services import (
     member_signup,
     member_update_profile,
 )
+from members.telegram_portal import telegram_block
 
 LOGIN_BACKEND = "members.auth.EmailOrUsernameBackend"
 CLAIM_SESSION_KEY = "portal_claim"
@@ -260,6 +261,7 @@ def preferences(request, member: Member):
         "member": member,
         "form": form,
         "history": member.consent_events.all()[:CONSENT_HISTORY_LIMIT],
+        "telegram": telegram_block(request, member),
     }
     return render(request, "members/preferences.html", context)
 

@@ -109,3 +109,6 @@ __all__ += [
     "SurveyQuestion",
     "SurveyTrigger",
 ]
+from campaigns.models.telegram import TelegramUpdate  # noqa: E402
+
+__all__ += ["TelegramUpdate"]

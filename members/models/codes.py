@@ -11,7 +11,9 @@ from members.models.stores import Store
 
 
 class OneTimeCode(models.Model):
-    """A short code sent by SMS or email to prove a phone or an address.
+    """A short code sent by SMS or email to prove a phone or an address, or
+    shown on the portal for the member to give the Telegram bot (purpose
+    telegram: it links the chat that brings it; members.services.telegram).
 
     Only a hash of the code is stored. Codes expire and allow a few attempts.
     A member has at most one unused code: a new one voids (uses up) the others.
@@ -19,6 +21,7 @@ class OneTimeCode(models.Model):
 
     class Purpose(models.TextChoices):
         CLAIM = "claim", _("Claim a membership")
+        TELEGRAM = "telegram", _("Link Telegram")
 
     member = models.ForeignKey(
         Member, verbose_name=_("member"), on_delete=models.CASCADE, related_name="codes"

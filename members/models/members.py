@@ -39,6 +39,7 @@ class ConsentSource(models.TextChoices):
     ADMIN = "admin", _("Staff in admin")
     IMPORT = "import", _("Import")
     UNSUBSCRIBE = "unsubscribe", _("Unsubscribe link")
+    TELEGRAM = "telegram", _("Telegram bot")
 
 
 class MemberSource(models.TextChoices):

@@ -74,6 +74,11 @@ from members.services.stores import (  # noqa: F401
     store_get_or_create,
     store_save,
 )
+from members.services.telegram import (  # noqa: F401
+    telegram_link,
+    telegram_link_code_issue,
+    telegram_unlink,
+)
 from members.services.tokens import (  # noqa: F401
     api_token_check,
     api_token_create,

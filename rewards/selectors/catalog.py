@@ -29,6 +29,49 @@ def reward_list_available(*, now: dt.datetime | None = None) -> QuerySet[Reward]
     )
 
 
+def reward_list_nearest(
+    *,
+    balance: int,
+    tier_id: int | None,
+    limit: int = 5,
+    now: dt.datetime | None = None,
+) -> list[tuple[Reward, int]]:
+    """The available rewards a member with `balance` points and tier `tier_id`
+    is nearest to, with the points each still needs: only those for every tier
+    or for theirs (the rule of redemption's tier check); first those they can
+    take now (0 needed), the dearest first, then the others by points needed.
+    Two bounded queries."""
+    for_them = Q(tiers__isnull=True)
+    if tier_id is not None:
+        for_them |= Q(tiers=tier_id)
+    available = reward_list_available(now=now).filter(for_them).distinct()
+    affordable = list(
+        available.filter(points_cost__lte=balance).order_by("-points_cost", "name")[
+            :limit
+        ]
+    )
+    later = list(available.filter(points_cost__gt=balance)[: limit - len(affordable)])
+    return [(reward, 0) for reward in affordable] + [
+        (reward, reward.points_cost - balance) for reward in later
+    ]
+
+
+def vouchers_usable_for_member(
+    *, member_id: int, now: dt.datetime | None = None
+) -> QuerySet[Voucher]:
+    """The member's vouchers that can be used now (issued, not expired), the
+    soonest to expire first."""
+    return (
+        Voucher.objects.filter(
+            member_id=member_id,
+            status=VoucherStatus.ISSUED,
+            expires_at__gt=now or timezone.now(),
+        )
+        .select_related("reward")
+        .order_by("expires_at", "id")
+    )
+
+
 def vouchers_for_member(*, member_id: int) -> QuerySet[Voucher]:
     return (
         Voucher.objects.filter(member_id=member_id)

@@ -53,6 +53,7 @@ PUBLIC = {
     "campaigns:email_webhook",
     "campaigns:sms_webhook",
     "campaigns:viber_webhook",
+    "campaigns:telegram_webhook",  # the Bot API's secret header, else a 403
     "payments:callback",  # signed by the provider; a bad signature is a 400
     # Apple's pass web service: a device proves itself with the pass's own
     # token (ApplePass header); without it a 401, another pass type a 404.
@@ -67,6 +68,8 @@ CUSTOMER = {
     "portal:card",
     "portal:profile",
     "portal:preferences",
+    "portal:telegram_link",
+    "portal:telegram_unlink",
     "portal:referrals",
     "portal:privacy_export",
     "portal:privacy_delete",

@@ -240,6 +240,18 @@ NOT_TO_A_MEMBER = {
     ("campaigns/messaging/delivery.py", "email_build"): "builds the email of a row",
     ("members/emails.py", "branded_email"): "the one email layout, for the others",
     ("campaigns/messaging/delivery.py", "sms_hand_over"): "the SMS channel's backend",
+    ("campaigns/messaging/backends/telegram.py", "send"): (
+        "the Telegram channel's backend (Bot API)"
+    ),
+    ("campaigns/telegram/bot.py", "telegram_update_handle"): (
+        "the bot's answer, in the chat that asked"
+    ),
+    ("campaigns/management/commands/telegram_poll.py", "handle"): (
+        "polls the Bot API for updates (deleteWebhook, getUpdates): sends nothing"
+    ),
+    ("campaigns/management/commands/telegram_webhook_set.py", "handle"): (
+        "registers the webhook and the command menu: sends nothing"
+    ),
     ("campaigns/sending/services.py", "campaign_test_send"): (
         "to the staff user who asked, by email"
     ),
@@ -258,6 +270,7 @@ SENDING_CALLS = frozenset(
         "mail_managers",
         "sms_send",
         "sms_backend_send",
+        "telegram_call",  # campaigns.telegram.api: every Bot API call
         "EmailMessage",
         "EmailMultiAlternatives",
         "branded_email",  # members.emails: every email is built there
