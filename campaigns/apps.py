@@ -34,6 +34,9 @@ class CampaignsConfig(AppConfig):
         from members.models import Channel
 
         channel_backend_register(Channel.SMS, sms_hand_over)
+        from campaigns.messaging.backends.push import push_hand_over
+
+        channel_backend_register(Channel.PUSH, push_hand_over)
         # A member's erasure also erases the texts of their messages and feedback.
         from campaigns import privacy
 

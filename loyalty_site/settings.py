@@ -8,6 +8,7 @@ Celery's filesystem broker, so nothing needs a server.
 
 import datetime as dt
 import os
+from email.utils import parseaddr
 from pathlib import Path
 
 import environ
@@ -306,6 +307,24 @@ if not env.str("SMS_BACKEND", default=""):
         if SMS_GATEWAY_URL
         else "campaigns.messaging.backends.sms.OutboxSmsBackend"
     )
+# Web push (docs/operations.md, "Web push"): the VAPID key pair that signs
+# every push (`manage.py make_vapid_keys` makes one: the private key as 32
+# raw bytes, the public one as the 65-byte point browsers subscribe with, both
+# base64url) and the contact the push services may write to. With both keys
+# the messages leave through the browser vendors' push services (pywebpush);
+# without them, under DEBUG, they are kept in the Outbox. PUSH_BACKEND names a
+# backend class outright.
+VAPID_PUBLIC_KEY = env.str("VAPID_PUBLIC_KEY", default="")
+VAPID_PRIVATE_KEY = env.str("VAPID_PRIVATE_KEY", default="")
+VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="") or (
+    "mailto:" + (parseaddr(DEFAULT_FROM_EMAIL)[1] or "loyalty@localhost")
+)
+PUSH_TIMEOUT = env.float("PUSH_TIMEOUT", default=10.0)
+LOYALTY_PUSH_BACKEND = env.str("PUSH_BACKEND", default="") or (
+    "campaigns.messaging.backends.push.WebPushBackend"
+    if VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY
+    else "campaigns.messaging.backends.push.OutboxPushBackend"
+)
 # Shared secrets the email provider and the SMS gateway send with their webhooks
 # (bounces, delivery reports, STOP replies); empty = the webhook refuses all.
 EMAIL_WEBHOOK_TOKEN = env.str("EMAIL_WEBHOOK_TOKEN", default="")

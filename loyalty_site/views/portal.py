@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 
 from members.cards import card_number_format
 from members.models import Member
+from members.push import push_optin_context
 from members.selectors import member_get_for_user
 from members.views import member_required
 from rewards.earn_config import earn_config_get
@@ -137,5 +138,6 @@ def card(request, member: Member):
         "qr_svg": svg,
         "balance": member_balance_get(member_id=member.pk),
         "balance_at": timezone.now(),
+        "push": push_optin_context(member),
     }
     return render(request, "portal/card.html", context)
