@@ -1,5 +1,5 @@
 """Web push as a channel of delivery, against a local fake push service
-(campaigns/tests/push_service.py: HTTPS, decrypts what arrives with the
+(members/tests/push_service.py: HTTPS, decrypts what arrives with the
 subscription's own keys, checks the VAPID signature): a campaign and a
 journey reach a member who prefers push; consent, quiet hours and the
 frequency cap hold; a 5xx is logged and retried, a 410 removes the
@@ -28,7 +28,6 @@ from campaigns.models import (
 from campaigns.sending.chunks import campaign_chunk_send
 from campaigns.sending.services import campaign_send_now
 from campaigns.tests.factories import campaign_make, segment_of
-from campaigns.tests.push_service import FakePushService, vapid_claims_verified
 from members.models import Channel, ConsentSource, PushSubscription
 from members.push import vapid_keys_new
 from members.services import (
@@ -37,6 +36,7 @@ from members.services import (
     push_subscription_save,
 )
 from members.tests.factories import MemberFactory
+from members.tests.push_service import FakePushService, vapid_claims_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -344,7 +344,7 @@ def test_a_push_service_that_does_not_answer_is_retried(vapid, store, settings):
         member=member, channel=Channel.PUSH, granted=True, source=ConsentSource.PORTAL
     )
     # A port nobody listens on: the connection is refused.
-    from campaigns.tests.push_service import FakeBrowser
+    from members.tests.push_service import FakeBrowser
 
     browser = FakeBrowser(endpoint="https://127.0.0.1:9/push/gone")
     _subscribed(member, browser)
@@ -427,7 +427,7 @@ def test_without_keys_the_development_outbox_keeps_the_push(settings, store):
     member_consent_set(
         member=member, channel=Channel.PUSH, granted=True, source=ConsentSource.PORTAL
     )
-    from campaigns.tests.push_service import FakeBrowser
+    from members.tests.push_service import FakeBrowser
 
     _subscribed(member, FakeBrowser(endpoint="https://push.example/sub/1"))
     member.refresh_from_db()
