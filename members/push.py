@@ -11,6 +11,7 @@ query for it. Registered from MembersConfig.ready().
 from __future__ import annotations
 
 import base64
+import binascii
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -43,10 +44,58 @@ def push_address(member: Member) -> str:
 
 
 def push_register() -> None:
+    from django.core.checks import Tags, register
+
     from members.messages import channel_address_register, channel_available_register
 
     channel_address_register(Channel.PUSH, push_address)
     channel_available_register(Channel.PUSH, push_available)
+    register(vapid_keys_check, Tags.security)
+
+
+def vapid_keys_check(app_configs=None, **kwargs) -> list:
+    """An Error when one VAPID key is set without the other, when the private
+    key cannot be read, or when the public key is not the private key's (the
+    browsers would subscribe with a key the pushes are not signed with, and
+    every push would be refused)."""
+    from django.core.checks import Error
+
+    private, public = settings.VAPID_PRIVATE_KEY, settings.VAPID_PUBLIC_KEY
+    if not private and not public:
+        return []
+    hint = "Make a pair with `python manage.py make_vapid_keys` (docs/operations.md)."
+    if not (private and public):
+        return [
+            Error(
+                "Only one of VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY is set.",
+                hint=hint,
+                id="members.E001",
+            )
+        ]
+    try:
+        key = ec.derive_private_key(
+            int.from_bytes(_b64url_decode(private), "big"), ec.SECP256R1()
+        )
+    except ValueError:
+        return [
+            Error(
+                "VAPID_PRIVATE_KEY is not a base64url P-256 private key.",
+                hint=hint,
+                id="members.E001",
+            )
+        ]
+    derived = key.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    if _b64url(derived) != public.rstrip("="):
+        return [
+            Error(
+                "VAPID_PUBLIC_KEY is not the public half of VAPID_PRIVATE_KEY.",
+                hint=hint,
+                id="members.E001",
+            )
+        ]
+    return []
 
 
 def push_optin_context(member: Member) -> dict | None:
@@ -69,6 +118,16 @@ def push_optin_context(member: Member) -> dict | None:
 
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _b64url_decode(text: str) -> bytes:
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError(str(exc)) from None
+    if len(raw) != 32:
+        raise ValueError("a P-256 private key has 32 bytes")
+    return raw
 
 
 def vapid_keys_new() -> tuple[str, str]:

@@ -300,3 +300,22 @@ def test_erasure_forgets_the_browsers(member_client, vapid):
     assert not PushSubscription.objects.filter(member=member).exists()
     member.refresh_from_db()
     assert member.push_devices == 0
+
+
+def test_the_vapid_keys_are_checked(settings):
+    from members.push import vapid_keys_check
+
+    private, public = vapid_keys_new()
+    _other_private, other_public = vapid_keys_new()
+    settings.VAPID_PRIVATE_KEY, settings.VAPID_PUBLIC_KEY = private, public
+    assert vapid_keys_check() == []
+
+    cases = {
+        (private, ""): "Only one of",
+        (private, other_public): "is not the public half",
+        ("not-a-key", public): "is not a base64url P-256 private key",
+    }
+    for (settings.VAPID_PRIVATE_KEY, settings.VAPID_PUBLIC_KEY), says in cases.items():
+        (error,) = vapid_keys_check()
+        assert error.id == "members.E001"
+        assert says in error.msg
