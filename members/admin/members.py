@@ -172,6 +172,7 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
                         (f"{c}_consent", f"{c}_consent_at", f"{c}_consent_source")
                         for c in Channel.values
                     ),
+                    "push_devices",
                     "telegram_chat_id",
                 )
             },
@@ -195,6 +196,7 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
         "referral_code",
         "phone",
         "balance",
+        "push_devices",
         *(f"{c}_consent_at" for c in Channel.values),
         *(f"{c}_consent_source" for c in Channel.values),
         "telegram_chat_id",
