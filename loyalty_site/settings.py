@@ -311,9 +311,9 @@ if not env.str("SMS_BACKEND", default=""):
 # every push (`manage.py make_vapid_keys` makes one: the private key as 32
 # raw bytes, the public one as the 65-byte point browsers subscribe with, both
 # base64url) and the contact the push services may write to. With both keys
-# the messages leave through the browser vendors' push services (pywebpush);
-# without them, under DEBUG, they are kept in the Outbox. PUSH_BACKEND names a
-# backend class outright.
+# and DEBUG off the messages leave through the browser vendors' push services
+# (pywebpush); otherwise (`make run`) they are kept in the Outbox.
+# PUSH_BACKEND names a backend class outright.
 VAPID_PUBLIC_KEY = env.str("VAPID_PUBLIC_KEY", default="")
 VAPID_PRIVATE_KEY = env.str("VAPID_PRIVATE_KEY", default="")
 VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="") or (
@@ -322,7 +322,7 @@ VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="") or (
 PUSH_TIMEOUT = env.float("PUSH_TIMEOUT", default=10.0)
 LOYALTY_PUSH_BACKEND = env.str("PUSH_BACKEND", default="") or (
     "campaigns.messaging.backends.push.WebPushBackend"
-    if VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY
+    if VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY and not DEBUG
     else "campaigns.messaging.backends.push.OutboxPushBackend"
 )
 # Shared secrets the email provider and the SMS gateway send with their webhooks

@@ -89,9 +89,17 @@
         ...subscription.toJSON(),
         offers: Boolean(offers && offers.checked),
       });
-      if (offers && answer.offers) {
-        offers.checked = true;
-        offers.disabled = true;
+      if (answer.offers) {
+        if (offers) {
+          offers.checked = true;
+          offers.disabled = true;
+        }
+        // The preferences form below says the same, or saving it would
+        // withdraw the consent just given.
+        const formConsent = element("id_push");
+        if (formConsent) {
+          formConsent.checked = true;
+        }
       }
       box.dataset.state = "on";
       subscribed(true);

@@ -138,6 +138,8 @@ def test_turning_notifications_on_and_off(
 
     expect(box).to_have_attribute("data-state", "on")
     expect(page.get_by_test_id("push-status-on")).to_be_visible()
+    # The preferences form's web push checkbox says so too.
+    expect(page.locator("#id_push")).to_be_checked()
     expect(page.get_by_test_id("push-off")).to_be_visible()
     calls = page.evaluate("window.__pushCalls")
     assert calls == [

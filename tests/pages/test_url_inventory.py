@@ -61,6 +61,8 @@ CUSTOMER = {
     "portal:profile",
     "portal:preferences",
     "portal:referrals",
+    "portal:push_subscribe",  # JSON, the member's own browsers only
+    "portal:push_unsubscribe",
     "portal:privacy_export",
     "portal:privacy_delete",
     "rewards:statement",
