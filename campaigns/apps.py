@@ -47,6 +47,9 @@ class CampaignsConfig(AppConfig):
 
         channel_backend_register(Channel.TELEGRAM, telegram_hand_over)
         channel_available_register(Channel.TELEGRAM, telegram_available)
+        from campaigns.messaging.backends.push import push_hand_over
+
+        channel_backend_register(Channel.PUSH, push_hand_over)
         # A member's erasure also erases the texts of their messages and feedback.
         from campaigns import privacy
 

@@ -107,3 +107,20 @@ LIQPAY_SANDBOX = env.bool("LIQPAY_SANDBOX", default=False)
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+
+# Web push (docs/operations.md, "Web push"): the VAPID key pair that signs
+# every push (`manage.py make_vapid_keys` makes one: the private key as 32
+# raw bytes, the public one as the 65-byte point browsers subscribe with, both
+# base64url) and the contact the push services may write to (unset: mailto:
+# DEFAULT_FROM_EMAIL's address). With both keys the messages leave through the
+# browser vendors' push services (pywebpush); without them (`make run`) they
+# are kept in the Outbox. PUSH_BACKEND names a backend class outright.
+VAPID_PUBLIC_KEY = env.str("VAPID_PUBLIC_KEY", default="")
+VAPID_PRIVATE_KEY = env.str("VAPID_PRIVATE_KEY", default="")
+VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="")
+PUSH_TIMEOUT = env.float("PUSH_TIMEOUT", default=10.0)
+LOYALTY_PUSH_BACKEND = env.str("PUSH_BACKEND", default="") or (
+    "campaigns.messaging.backends.push.WebPushBackend"
+    if VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY
+    else "campaigns.messaging.backends.push.OutboxPushBackend"
+)

@@ -20,3 +20,8 @@ class MembersConfig(AppConfig):
         post_delete.connect(
             branding_changed, sender=Branding, dispatch_uid="branding_deleted"
         )
+        # Web push: its address (the member's subscribed browsers) and whether
+        # it is configured here.
+        from members.push import push_register
+
+        push_register()

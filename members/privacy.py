@@ -18,6 +18,7 @@ header ("format", "version", "exported_at") in that order:
     200  rewards   points_account
     300  members   consent_history
     310  members   leaving_answers
+    320  members   push_subscriptions (without their keys)
     400  rewards   ledger_entries, purchases, returns, redemptions, vouchers,
                    tier_history, referrals_made, referred_by, payments,
                    subscriptions, stamp_cards, promo_code_uses
@@ -34,6 +35,7 @@ before the login is scrubbed and the erasure row and audit event written:
     100  rewards    the member's phone on the referral that brought them
     120  rewards    the wallet pass and its Apple devices (the pass stops updating)
     150  members    the old card number in their webhook events (member.enrolled)
+    170  members    their web push subscriptions (deleted)
     200  campaigns  the texts of messages, outbox copies, complaints, surveys
 """
 
@@ -207,6 +209,31 @@ def _leave_answer_text_erase(member: Member) -> None:
 
 erasure_part_register(
     name="members.leave_answers", position=160, erase=_leave_answer_text_erase
+)
+
+
+def _push_subscriptions_export(member: Member) -> dict[str, Any]:
+    return {
+        "push_subscriptions": [
+            export_row(s, exclude=("member", "p256dh", "auth"))
+            for s in member.push_subscriptions.all()
+        ]
+    }
+
+
+export_part_register(
+    name="members.push_subscriptions", position=320, build=_push_subscriptions_export
+)
+
+
+def _push_subscriptions_erase(member: Member) -> None:
+    from members.services.push import push_subscriptions_erase
+
+    push_subscriptions_erase(member)
+
+
+erasure_part_register(
+    name="members.push_subscriptions", position=170, erase=_push_subscriptions_erase
 )
 
 

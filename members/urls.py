@@ -22,6 +22,8 @@ urlpatterns = [
         name="telegram_unlink",
     ),
     path("referrals/", views.referrals, name="referrals"),
+    path("push/subscribe/", views.push_subscribe, name="push_subscribe"),
+    path("push/unsubscribe/", views.push_unsubscribe, name="push_unsubscribe"),
     path("privacy/export/", views.privacy_export, name="privacy_export"),
     path("privacy/delete/", views.privacy_delete, name="privacy_delete"),
     path("join/<str:code>/", views.join, name="join"),

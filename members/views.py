@@ -23,7 +23,11 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+)
 
 from members.audit import StaffActor
 from members.cards import card_number_format
@@ -48,6 +52,7 @@ from members.models import (
 )
 from members.password_reset import client_ip, password_reset_request
 from members.privacy import member_anonymize, member_data_export
+from members.push import push_keys_configured, push_optin_context
 from members.selectors import (
     leave_reasons_offered,
     member_get_for_user,
@@ -62,6 +67,8 @@ from members.services import (
     member_consent_set,
     member_signup,
     member_update_profile,
+    push_subscription_delete,
+    push_subscription_save,
 )
 from members.telegram_portal import telegram_block
 
@@ -262,8 +269,83 @@ def preferences(request, member: Member):
         "form": form,
         "history": member.consent_events.all()[:CONSENT_HISTORY_LIMIT],
         "telegram": telegram_block(request, member),
+        "push": push_optin_context(member),
     }
     return render(request, "members/preferences.html", context)
+
+
+# --- web push: the browser's subscription (static/js/push.js) -------------------------
+
+
+def _json_error(field: str, detail: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"field": field, "detail": detail}, status=status)
+
+
+def _json_body(request) -> dict | None:
+    try:
+        data = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+@require_POST
+@never_cache
+@member_required
+def push_subscribe(request, member: Member):
+    """Keep this browser's push subscription: the JSON of
+    PushSubscription.toJSON() (`endpoint`, `keys.p256dh`, `keys.auth`) and
+    `offers` (true when the member ticked "send me offers this way too": web
+    push marketing consent, kept in their consent history). CSRF-protected
+    (the X-CSRFToken header)."""
+    if not push_keys_configured():
+        return _json_error("push", _("Notifications are not set up here."), 409)
+    data = _json_body(request)
+    if data is None:
+        return _json_error("body", _("Send a JSON object."))
+    keys = data.get("keys") if isinstance(data.get("keys"), dict) else {}
+    try:
+        push_subscription_save(
+            member=member,
+            endpoint=str(data.get("endpoint") or ""),
+            p256dh=str(keys.get("p256dh") or ""),
+            auth=str(keys.get("auth") or ""),
+            user_agent=request.headers.get("User-Agent", ""),
+        )
+        consented = False
+        if data.get("offers") is True:
+            consented = member_consent_set(
+                member=member,
+                channel=Channel.PUSH,
+                granted=True,
+                source=ConsentSource.PORTAL,
+                changed_by=request.user,
+            )
+    except ServiceError as error:
+        return _json_error(error.field or "body", error.message, error.status)
+    return JsonResponse(
+        {
+            "ok": True,
+            "devices": member.push_devices,
+            "offers": member.push_consent,
+            "consent_changed": consented,
+        }
+    )
+
+
+@require_POST
+@never_cache
+@member_required
+def push_unsubscribe(request, member: Member):
+    """Forget this browser's subscription (`{"endpoint": ...}`). Marketing
+    consent is left as it is (the preferences say it)."""
+    data = _json_body(request)
+    if data is None or not isinstance(data.get("endpoint"), str):
+        return _json_error("endpoint", _("Send the subscription's endpoint."))
+    deleted = push_subscription_delete(member=member, endpoint=data["endpoint"])
+    return JsonResponse(
+        {"ok": True, "deleted": deleted, "devices": member.push_devices}
+    )
 
 
 @require_GET

@@ -14,6 +14,7 @@ from django.core import signing
 from django.urls import reverse
 
 from members.links import absolute_url
+from members.models import Channel
 
 SALT_UNSUBSCRIBE = "campaigns.unsubscribe"
 SALT_OPEN = "campaigns.open"
@@ -53,6 +54,23 @@ def open_pixel_url(token: str) -> str:
 def click_url(token: str, index: int) -> str:
     signed = token_sign(token, salt=SALT_CLICK)
     return absolute(reverse("campaigns:track_click", args=[signed, index]))
+
+
+def push_click_url(token: str) -> str:
+    """Where a push notification's click goes: the tracked link to the first
+    link of the message, or to the card page when it has none
+    (`message_click_targets`)."""
+    return click_url(token, 0)
+
+
+def message_click_targets(message) -> list[str]:
+    """Where a message's tracked click links may lead, by index: the links of
+    its text; a web push without one opens the card page (a notification is
+    clicked as a whole, so it always has somewhere to go)."""
+    links = links_find(message.body)
+    if not links and message.channel == Channel.PUSH:
+        links = [absolute(reverse("portal:card"))]
+    return links
 
 
 def links_find(text: str) -> list[str]:

@@ -29,9 +29,9 @@ from campaigns.messaging.tracking import (
     SALT_CLICK,
     SALT_OPEN,
     SALT_UNSUBSCRIBE,
-    links_find,
     message_by_signed,
     message_click_record,
+    message_click_targets,
     message_failure_record,
     message_open_record,
 )
@@ -82,7 +82,7 @@ def track_open(request: HttpRequest, signed: str) -> HttpResponse:
 def track_click(request: HttpRequest, signed: str, index: int) -> HttpResponse:
     """Redirect to the `index`-th link of the message's own text, nowhere else."""
     message = message_by_signed(signed, salt=SALT_CLICK)
-    links = links_find(message.body) if message is not None else []
+    links = message_click_targets(message) if message is not None else []
     if message is None or index >= len(links):
         return _invalid(request)
     message_click_record(message=message)

@@ -48,6 +48,9 @@ from rewards.models import Purchase, VoucherSource
 from rewards.reasons import system_reason
 from rewards.services import points_bonus_grant, voucher_grant
 
+# The channels whose messages carry the campaign's subject.
+SUBJECT_CHANNELS = (Channel.EMAIL, Channel.PUSH)
+
 
 @dataclass
 class ChunkResult:
@@ -159,7 +162,8 @@ def campaign_chunk_send(*, chunk_id: int) -> ChunkResult | None:
                 channel=channel,
                 to=to,
                 language=language,
-                subject=subject if channel == Channel.EMAIL else "",
+                # An email's subject; a web push's title. An SMS has none.
+                subject=subject if channel in SUBJECT_CHANNELS else "",
                 body=body,
                 status=MessageStatus.QUEUED if to else MessageStatus.SUPPRESSED,
                 error="" if to else "no address for this channel",

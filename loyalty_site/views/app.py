@@ -164,6 +164,9 @@ def service_worker(request):
             reverse("app_icon", args=[192]).rsplit("/", 1)[0] + "/",
         ],
         "brandVersion": brand.version,
+        # What a web push notification shows when its payload does not say.
+        "programName": brand.name,
+        "iconUrl": icon_url(192, brand),
     }
     body = f"const CONFIG = {json.dumps(config)};\n{_service_worker_source()}"
     response = HttpResponse(body, content_type="text/javascript; charset=utf-8")

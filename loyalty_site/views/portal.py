@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET
 from loyalty_site.dashboard_cache import dashboard_panels_get
 from members.cards import card_number_format
 from members.models import Member
+from members.push import push_optin_context
 from members.selectors import member_get_for_user
 from members.views import member_required
 from rewards.earn_config import earn_config_get
@@ -168,5 +169,6 @@ def card(request, member: Member):
         # The wallet buttons only where the certificates are configured.
         "wallet_apple": apple_wallet_enabled(),
         "wallet_google": google_wallet_enabled(),
+        "push": push_optin_context(member),
     }
     return render(request, "portal/card.html", context)

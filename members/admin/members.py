@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -23,12 +24,13 @@ from members.admin_base import (
 )
 from members.audit import StaffActor, member_viewed_record
 from members.errors import InvalidInput, ServiceError
-from members.formatting import number_format
+from members.formatting import datetime_format, number_format
 from members.models import (
     Channel,
     ConsentSource,
     ErasureSource,
     Member,
+    PushSubscription,
 )
 from members.phones import phone_normalize
 from members.privacy import ANONYMIZE_PERMISSION, member_anonymize
@@ -174,6 +176,7 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
                         (f"{c}_consent", f"{c}_consent_at", f"{c}_consent_source")
                         for c in Channel.values
                     ),
+                    "push_devices_display",
                     "telegram_chat_id",
                 )
             },
@@ -197,6 +200,7 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
         "referral_code",
         "phone",
         "balance",
+        "push_devices_display",
         *(f"{c}_consent_at" for c in Channel.values),
         *(f"{c}_consent_source" for c in Channel.values),
         "telegram_chat_id",
@@ -235,6 +239,27 @@ class MemberAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
         return (
             self.add_fieldsets if obj is None else super().get_fieldsets(request, obj)
         )
+
+    @admin.display(description=_("web push devices"))
+    def push_devices_display(self, obj: Member):
+        """The browsers the member turned notifications on in (they add and
+        remove them in the portal; delivery drops the ones a push service
+        says are gone)."""
+        if obj is None or not obj.push_devices:
+            return "—"
+        rows = format_html_join(
+            "",
+            "<li>{} · {} · {}</li>",
+            (
+                (
+                    s.user_agent or "?",
+                    datetime_format(s.last_success_at) if s.last_success_at else "—",
+                    s.last_error or "",
+                )
+                for s in PushSubscription.objects.filter(member=obj).order_by("pk")
+            ),
+        )
+        return format_html('<ul class="push-devices">{}</ul>', rows)
 
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else super().get_readonly_fields(request, obj)

@@ -23,6 +23,7 @@ from members.models.members import (  # noqa: F401
     timezone_validate,
 )
 from members.models.privacy import ErasureSource, MemberErasure  # noqa: F401
+from members.models.push import PushSubscription  # noqa: F401
 from members.models.stores import Partner, Store  # noqa: F401
 from members.models.users import User  # noqa: F401
 from members.models.webhooks import (  # noqa: F401

@@ -191,6 +191,13 @@ class Member(models.Model):
         blank=True,
         db_default="",
     )
+    # How many browsers the member turned notifications on in (their web push
+    # subscriptions, members.models.push), kept by members.services.push in
+    # the same transaction: the campaign fan-out reads a member's push address
+    # from here without a query per member.
+    push_devices = models.PositiveSmallIntegerField(
+        _("web push devices"), default=0, db_default=0, editable=False
+    )
     # The Telegram chat the member linked with the bot (members.messages:
     # their address on that channel); empty until they link it.
     telegram_chat_id = models.CharField(

@@ -48,6 +48,12 @@ from members.services.interests import (  # noqa: F401
     interests_match_text,
     member_interests_set,
 )
+from members.services.push import (  # noqa: F401
+    push_subscription_delete,
+    push_subscription_gone,
+    push_subscription_result_record,
+    push_subscription_save,
+)
 from members.services.signup import (  # noqa: F401
     OTP_MAX_ATTEMPTS,
     OTP_MAX_PER_HOUR,

@@ -8,6 +8,10 @@
  * uses (styles, script, icons) are kept beside it. No other page is kept; a
  * logout, or a card request that is answered with a redirect (logged out) or
  * a refusal, forgets the copy.
+ *
+ * It also shows the program's web push notifications (campaigns.messaging.
+ * backends.push sends `{title, body, url, tag}`): a click opens `url`, the
+ * message's tracked link, so the click is counted.
  */
 /* global CONFIG */
 "use strict";
@@ -167,4 +171,35 @@ self.addEventListener("message", (event) => {
       }
     })(),
   );
+});
+
+/* Web push: one notification per message; the same tag replaces an earlier
+ * one of the same purpose. A payload that is not our JSON is shown as text. */
+self.addEventListener("push", (event) => {
+  let data = {};
+  if (event.data) {
+    try {
+      data = event.data.json();
+    } catch (error) {
+      data = { body: event.data.text() };
+    }
+  }
+  const options = {
+    body: data.body || "",
+    icon: CONFIG.iconUrl,
+    badge: CONFIG.iconUrl,
+    data: { url: data.url || CONFIG.cardPath },
+  };
+  if (data.tag) {
+    options.tag = data.tag;
+  }
+  event.waitUntil(self.registration.showNotification(data.title || CONFIG.programName, options));
+});
+
+/* A click opens the message's link (through click tracking) in a new window
+ * or tab; the notification closes. */
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const target = (event.notification.data && event.notification.data.url) || CONFIG.cardPath;
+  event.waitUntil(self.clients.openWindow(target));
 });

@@ -108,6 +108,9 @@ HOSTILE = {
     # What a webhook receiver answered, and the error text of a failed call.
     "members.WebhookAttempt.response_excerpt",
     "members.WebhookAttempt.error",
+    # Web push: what the browser said it is, and what a push service answered.
+    "members.PushSubscription.user_agent",
+    "members.PushSubscription.last_error",
     "rewards.Referral.review_note",
     "rewards.AdjustmentRequest.reason",
     "rewards.AdjustmentRequest.decision_note",
@@ -196,6 +199,8 @@ NOT_TYPED = {
     "members.Member.search_text": "search index, never shown",
     "members.Member.timezone": "an IANA zone, validated",
     "members.Member.telegram_chat_id": "a chat id Telegram's Bot API gives",
+    "members.PushSubscription.p256dh": "a key, validated as base64url",
+    "members.PushSubscription.auth": "a key, validated as base64url",
     "members.OneTimeCode.destination": "a validated phone or email",
     "members.OneTimeCode.code_hash": "a hash",
     "members.ApiToken.key_hash": "a hash",
@@ -480,6 +485,18 @@ def test_markup_typed_anywhere_comes_out_escaped_on_every_page(client, staff_gro
         push_token="p",  # noqa: S106
     )
     WalletPass.objects.filter(pk=wallet_pass.pk).update(last_sync_error="e")
+    # A browser the member turned notifications on in.
+    from members.services import push_subscription_save
+    from members.tests.push_service import FakeBrowser
+
+    browser = FakeBrowser(endpoint="https://push.example/walk")
+    push_subscription_save(
+        member=member,
+        endpoint=browser.endpoint,
+        p256dh=browser.p256dh,
+        auth=browser.auth,
+        user_agent="u",
+    )
     names = _poison()
     # Written past the models: what was cached from the rows (the branding) goes.
     cache.clear()

@@ -71,6 +71,8 @@ CUSTOMER = {
     "portal:telegram_link",
     "portal:telegram_unlink",
     "portal:referrals",
+    "portal:push_subscribe",  # JSON, the member's own browsers only
+    "portal:push_unsubscribe",
     "portal:privacy_export",
     "portal:privacy_delete",
     "rewards:statement",

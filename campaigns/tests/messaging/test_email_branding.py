@@ -86,7 +86,7 @@ def assert_branded(email) -> None:
 PIPELINE = {
     ("campaigns/messaging/services.py", "message_send"),
     ("campaigns/messaging/delivery.py", "email_build"),
-    ("campaigns/messaging/delivery.py", "_hand_over"),
+    ("campaigns/messaging/delivery.py", "sms_hand_over"),
     ("members/emails.py", "branded_email"),
 }
 

@@ -19,6 +19,7 @@ EXPORT_KEYS = [
     "points_account",
     "consent_history",
     "leaving_answers",
+    "push_subscriptions",
     "ledger_entries",
     "purchases",
     "returns",
@@ -42,6 +43,7 @@ EXPORT_KEYS = [
 EXPORTED = {
     "members.ConsentEvent": "consent_history",
     "members.LeaveAnswer": "leaving_answers",
+    "members.PushSubscription": "push_subscriptions",
     "rewards.PointsAccount": "points_account",
     "rewards.Purchase": "purchases",
     "rewards.Redemption": "redemptions",
@@ -111,5 +113,5 @@ def test_export_of_a_member_takes_a_fixed_number_of_queries(
     _user, member = customer
 
     # One query per kind of row (two for rows with their own lines), none per row.
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(21):
         member_data_export(member=member)
