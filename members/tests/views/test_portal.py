@@ -709,7 +709,8 @@ def test_member_never_sees_another_members_data(logged_in, store, other_store):
             assert secret not in text, (url, secret)
     mine = client.get(reverse("portal:dashboard"))
     assert card_number_format(me.card_number) in mine.text
-    assert mine.context["balance"] == 10
+    # The panels may come from the dashboard cache (no context then): read the page.
+    assert re.search(r'data-testid="balance">\s*10\s*<', mine.text)
 
 
 def test_no_input_on_signup_crashes(client):
