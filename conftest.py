@@ -220,3 +220,17 @@ def _webhook_endpoints_none(settings):
     webhook_endpoints_hold([])
     yield
     webhook_endpoints_forget()
+
+
+@pytest.fixture(autouse=True)
+def _celery_join_allowed():
+    """An in-process Celery worker (celery.contrib.testing's start_worker) sets
+    Celery's process-wide "joining a result would block" flag when its pool
+    starts, and may leave it set; a later test of the same xdist process then
+    fails on `task.apply().get()` with "Never call result.get() within a
+    task!". Each test starts and ends with it cleared."""
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+    yield
+    _set_task_join_will_block(False)
