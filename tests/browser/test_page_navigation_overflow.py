@@ -40,6 +40,11 @@ NOT_IN_MENU = {
     "campaigns:email_webhook": "for the email provider",
     "campaigns:sms_webhook": "for the SMS provider",
     "campaigns:viber_webhook": "for the Viber provider",
+    "campaigns:telegram_webhook": "for Telegram's Bot API",
+    "portal:telegram_link": "POST only, the Telegram block of Preferences",
+    "portal:telegram_unlink": "POST only, the Telegram block of Preferences",
+    "portal:push_subscribe": "POST only, the notifications button (card, Preferences)",
+    "portal:push_unsubscribe": "POST only, the notifications button (card, Preferences)",
 }
 
 
