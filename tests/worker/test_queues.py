@@ -9,16 +9,14 @@ import fnmatch
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
-from celery.signals import task_postrun
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from loyalty_site.celery import app
 from rewards.models import LedgerKind, PointsLot
 from rewards.selectors.program import program_settings_get
 from rewards.services import points_bonus_grant
+from tests.celery_worker import worker_running
 
 BUILTINS = "celery."  # Celery's own canvas tasks: the default queue, ledger
 
@@ -58,27 +56,6 @@ def test_a_new_task_outside_the_routes_is_caught():
 
 # --- A real worker on the ledger queue only ------------------------------------------
 
-TEST_CONF = {
-    "broker_url": "memory://",
-    "result_backend": "cache+memory://",
-    "broker_transport_options": {"polling_interval": 0.05},
-    "task_always_eager": False,
-}
-
-
-def _reset_app_connections() -> None:
-    app._pool = None
-    app._backend_cache = None
-    if getattr(app._local, "backend", None) is not None:
-        del app._local.backend
-    amqp = app.__dict__.get("amqp")
-    if amqp is not None:
-        amqp._producer_pool = None
-
-
-def _close_db_connection(**kwargs) -> None:
-    connection.close()
-
 
 def _waiting(queue: str) -> int:
     with app.connection_for_write() as conn:
@@ -87,24 +64,12 @@ def _waiting(queue: str) -> int:
 
 @pytest.fixture
 def ledger_worker():
-    saved = {key: app.conf.get(key) for key in TEST_CONF}
-    app.conf.update(TEST_CONF)
-    _reset_app_connections()
-    task_postrun.connect(_close_db_connection, weak=False)
-    try:
-        with start_worker(
-            app, pool="solo", perform_ping_check=False, queues=["ledger"]
-        ) as worker:
+    with worker_running(queues=["ledger"]) as worker:
+        try:
             yield worker
-    finally:
-        with app.connection_for_write() as conn:
-            conn.default_channel.queue_purge("campaigns")
-        # -Q ledger narrowed the app's own queue list (Queues.select): later
-        # workers of this process must consume every queue again.
-        app.amqp.queues._consume_from = None
-        task_postrun.disconnect(_close_db_connection)
-        app.conf.update(saved)
-        _reset_app_connections()
+        finally:
+            with app.connection_for_write() as conn:
+                conn.default_channel.queue_purge("campaigns")
 
 
 @pytest.mark.celery

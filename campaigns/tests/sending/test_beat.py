@@ -25,8 +25,6 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from celery.contrib.testing.worker import start_worker
-from celery.signals import task_postrun
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count
@@ -44,7 +42,7 @@ from campaigns.models import (
 )
 from campaigns.sending.services import campaign_schedule, campaign_send_now
 from campaigns.tests.factories import campaign_make, members_bulk
-from loyalty_site.celery import app
+from tests.celery_worker import worker_running
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 
@@ -334,41 +332,11 @@ def test_chunk_redelivered_after_its_worker_is_killed_sends_nothing_twice(
 
 # --- an in-process worker runs the same chunk task twice ----------------------------------
 
-TEST_CONF = {
-    "broker_url": "memory://",
-    "result_backend": "cache+memory://",
-    "broker_transport_options": {"polling_interval": 0.05},
-    "task_always_eager": False,
-}
-
-
-def _close_db_connection(**kwargs) -> None:
-    connection.close()
-
-
-def _reset_app_connections() -> None:
-    app._pool = None
-    app._backend_cache = None
-    if getattr(app._local, "backend", None) is not None:
-        del app._local.backend
-    amqp = app.__dict__.get("amqp")
-    if amqp is not None:
-        amqp._producer_pool = None
-
 
 @pytest.fixture
 def worker():
-    saved = {key: app.conf.get(key) for key in TEST_CONF}
-    app.conf.update(TEST_CONF)
-    _reset_app_connections()
-    task_postrun.connect(_close_db_connection, weak=False)
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False) as w:
-            yield w
-    finally:
-        task_postrun.disconnect(_close_db_connection)
-        app.conf.update(saved)
-        _reset_app_connections()
+    with worker_running() as w:
+        yield w
 
 
 def test_chunk_task_delivered_twice_to_a_real_worker_writes_nothing_twice(

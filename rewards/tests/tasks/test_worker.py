@@ -5,9 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from celery.contrib.testing.worker import start_worker
-from celery.signals import task_postrun
-from django.db import connection
 from django.utils import timezone
 
 from loyalty_site.celery import app
@@ -16,47 +13,15 @@ from members.tasks import otp_purge_expired
 from rewards.models import PointsAccount
 from rewards.services import points_adjust, purchase_record
 from rewards.tasks import ledger_verify
+from tests.celery_worker import worker_running
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
-
-TEST_CONF = {
-    "broker_url": "memory://",
-    "result_backend": "cache+memory://",
-    "broker_transport_options": {"polling_interval": 0.05},
-    "task_always_eager": False,
-}
-
-
-def _close_db_connection(**kwargs) -> None:
-    # The worker thread opens its own connection; with CONN_MAX_AGE it would
-    # outlive the test and keep the test database from being dropped.
-    connection.close()
-
-
-def _reset_app_connections() -> None:
-    """Forget broker pools and result backends made with the other settings."""
-    app._pool = None
-    app._backend_cache = None
-    if getattr(app._local, "backend", None) is not None:
-        del app._local.backend
-    amqp = app.__dict__.get("amqp")
-    if amqp is not None:
-        amqp._producer_pool = None
 
 
 @pytest.fixture(scope="module")
 def celery_worker():
-    saved = {key: app.conf.get(key) for key in TEST_CONF}
-    app.conf.update(TEST_CONF)
-    _reset_app_connections()
-    task_postrun.connect(_close_db_connection, weak=False)
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False) as worker:
-            yield worker
-    finally:
-        task_postrun.disconnect(_close_db_connection)
-        app.conf.update(saved)
-        _reset_app_connections()
+    with worker_running() as worker:
+        yield worker
 
 
 @pytest.fixture
