@@ -114,6 +114,19 @@ class MemberEnrolledSerializer(ErrorSerializer):
         ref_name = "MemberAlreadyEnrolledError"
 
 
+def _utm_field(help_text) -> serializers.CharField:
+    """An optional utm_* value of the link the customer came by (checked by
+    members.services.sources.utm_value_check in the serializer)."""
+    return serializers.CharField(
+        max_length=UTM_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        trim_whitespace=False,
+        help_text=help_text,
+    )
+
+
 class MemberCreateApi(TillApiView):
     """Enroll a customer at the till with at least a phone number."""
 
@@ -158,30 +171,11 @@ class MemberCreateApi(TillApiView):
                 "needs `referral_code`."
             ),
         )
-        utm_source = serializers.CharField(
-            max_length=UTM_MAX_LENGTH,
-            required=False,
-            allow_blank=True,
-            allow_null=True,
-            trim_whitespace=False,
-            help_text=_("utm_source of the link the customer came by, e.g. instagram."),
+        utm_source = _utm_field(
+            _("utm_source of the link the customer came by, e.g. instagram.")
         )
-        utm_medium = serializers.CharField(
-            max_length=UTM_MAX_LENGTH,
-            required=False,
-            allow_blank=True,
-            allow_null=True,
-            trim_whitespace=False,
-            help_text=_("utm_medium of that link, e.g. social or cpc."),
-        )
-        utm_campaign = serializers.CharField(
-            max_length=UTM_MAX_LENGTH,
-            required=False,
-            allow_blank=True,
-            allow_null=True,
-            trim_whitespace=False,
-            help_text=_("utm_campaign of that link."),
-        )
+        utm_medium = _utm_field(_("utm_medium of that link, e.g. social or cpc."))
+        utm_campaign = _utm_field(_("utm_campaign of that link."))
 
         class Meta:
             ref_name = "MemberCreateInput"

@@ -76,6 +76,24 @@ def timezone_validate(value: str) -> None:
         ) from None
 
 
+def consent_fields(consent, changed, source) -> tuple:
+    """A channel's consent fields on Member: whether the member agreed, when
+    that last changed, and where (ConsentSource). The channels added after
+    email and SMS take these, with database defaults so that raw and bulk
+    inserts that leave them out still work."""
+    return (
+        models.BooleanField(consent, default=False, db_default=False),
+        models.DateTimeField(changed, null=True, blank=True),
+        models.CharField(
+            source,
+            max_length=16,
+            choices=ConsentSource.choices,
+            blank=True,
+            db_default="",
+        ),
+    )
+
+
 class Member(models.Model):
     """A loyalty program member, with or without a web login.
 
@@ -152,44 +170,18 @@ class Member(models.Model):
         choices=ConsentSource.choices,
         blank=True,
     )
-    telegram_consent = models.BooleanField(
-        _("Telegram consent"), default=False, db_default=False
-    )
-    telegram_consent_at = models.DateTimeField(
-        _("Telegram consent changed"), null=True, blank=True
-    )
-    telegram_consent_source = models.CharField(
+    telegram_consent, telegram_consent_at, telegram_consent_source = consent_fields(
+        _("Telegram consent"),
+        _("Telegram consent changed"),
         _("Telegram consent source"),
-        max_length=16,
-        choices=ConsentSource.choices,
-        blank=True,
-        db_default="",
     )
-    viber_consent = models.BooleanField(
-        _("Viber consent"), default=False, db_default=False
+    viber_consent, viber_consent_at, viber_consent_source = consent_fields(
+        _("Viber consent"), _("Viber consent changed"), _("Viber consent source")
     )
-    viber_consent_at = models.DateTimeField(
-        _("Viber consent changed"), null=True, blank=True
-    )
-    viber_consent_source = models.CharField(
-        _("Viber consent source"),
-        max_length=16,
-        choices=ConsentSource.choices,
-        blank=True,
-        db_default="",
-    )
-    push_consent = models.BooleanField(
-        _("web push consent"), default=False, db_default=False
-    )
-    push_consent_at = models.DateTimeField(
-        _("web push consent changed"), null=True, blank=True
-    )
-    push_consent_source = models.CharField(
+    push_consent, push_consent_at, push_consent_source = consent_fields(
+        _("web push consent"),
+        _("web push consent changed"),
         _("web push consent source"),
-        max_length=16,
-        choices=ConsentSource.choices,
-        blank=True,
-        db_default="",
     )
     # How many browsers the member turned notifications on in (their web push
     # subscriptions, members.models.push), kept by members.services.push in
