@@ -196,6 +196,19 @@ def marketer(store):
 
 
 @pytest.fixture
+def vapid(settings):
+    """Web push configured as settings_services.py configures it when both
+    VAPID keys are set (a fresh pair, the pywebpush backend); the public key."""
+    from members.push import vapid_keys_new
+
+    private, public = vapid_keys_new()
+    settings.VAPID_PRIVATE_KEY, settings.VAPID_PUBLIC_KEY = private, public
+    settings.VAPID_SUBJECT = "mailto:push@example.com"
+    settings.LOYALTY_PUSH_BACKEND = "campaigns.messaging.backends.push.WebPushBackend"
+    return public
+
+
+@pytest.fixture
 def webhook_receiver():
     """A local HTTP server standing in for a webhook endpoint
     (members/tests/webhooks/receiver.py): `.requests`, `.statuses` to fail."""

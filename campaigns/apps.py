@@ -39,14 +39,20 @@ class CampaignsConfig(AppConfig):
         from members.messages import channel_available_register
 
         channel_backend_register(Channel.VIBER, viber_hand_over)
-        channel_available_register(Channel.VIBER, viber_configured)
+        channel_available_register(
+            Channel.VIBER, viber_configured, backend_setting="LOYALTY_VIBER_BACKEND"
+        )
         from campaigns.messaging.backends.telegram import (
-            telegram_available,
+            telegram_configured,
             telegram_hand_over,
         )
 
         channel_backend_register(Channel.TELEGRAM, telegram_hand_over)
-        channel_available_register(Channel.TELEGRAM, telegram_available)
+        channel_available_register(
+            Channel.TELEGRAM,
+            telegram_configured,
+            backend_setting="LOYALTY_TELEGRAM_BACKEND",
+        )
         from campaigns.messaging.backends.push import push_hand_over
 
         channel_backend_register(Channel.PUSH, push_hand_over)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from members.models import Channel, Member
@@ -29,10 +30,11 @@ _ADDRESSES: dict[str, Callable[[Member], str]] = {
     Channel.VIBER: lambda member: member.phone or "",
     Channel.TELEGRAM: lambda member: member.telegram_chat_id or "",
 }
-# Whether a channel can be used at all here (its backend configured: a bot
-# token, provider keys, VAPID keys). Email and SMS always can (the outbox
-# backends under `make run`); the others register a check when they plug in.
-_AVAILABLE: dict[str, Callable[[], bool]] = {}
+# Whether a channel can be used at all here. Email and SMS always can (the
+# outbox backends under `make run`); the others register, when they plug in,
+# the setting that names their backend class and a check that their real
+# provider is configured (a bot token, provider keys, VAPID keys).
+_AVAILABLE: dict[str, tuple[str, Callable[[], bool]]] = {}
 
 
 def channel_address_register(channel: str, address: Callable[[Member], str]) -> None:
@@ -40,17 +42,30 @@ def channel_address_register(channel: str, address: Callable[[Member], str]) -> 
     _ADDRESSES[channel] = address
 
 
-def channel_available_register(channel: str, available: Callable[[], bool]) -> None:
-    """Say whether `channel` is configured (from an AppConfig.ready())."""
-    _AVAILABLE[channel] = available
+def channel_available_register(
+    channel: str, configured: Callable[[], bool], *, backend_setting: str
+) -> None:
+    """Say how to tell whether `channel` is usable (from an AppConfig.ready()):
+    `backend_setting` names the setting holding its backend's class path,
+    `configured` says whether its real provider is set up."""
+    _AVAILABLE[channel] = (backend_setting, configured)
 
 
 def channel_available(channel: str) -> bool:
-    """True when messages can leave by `channel` on this installation."""
+    """True when messages can leave by `channel` on this installation. The one
+    rule for every channel: a development Outbox backend (a class named
+    Outbox...) is offered only under DEBUG (`make run`), never to real
+    customers; any other backend when its provider is configured."""
     if channel in (Channel.EMAIL, Channel.SMS):
         return True
-    check = _AVAILABLE.get(channel)
-    return bool(check and check())
+    entry = _AVAILABLE.get(channel)
+    if entry is None:
+        return False
+    backend_setting, configured = entry
+    backend = getattr(settings, backend_setting)
+    if backend.rpartition(".")[2].startswith("Outbox"):
+        return bool(settings.DEBUG)
+    return bool(configured())
 
 
 def channels_available() -> list[str]:

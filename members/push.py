@@ -1,5 +1,5 @@
 """Web push as a channel of members.messages: whether it is configured here
-(VAPID keys, or the development outbox) and a member's address on it.
+(VAPID keys; the Outbox rule is members.messages.channel_available's) and a member's address on it.
 
 A member's web push "address" is their subscribed browsers (PushSubscription,
 one per device); the message goes to all of them. The address written on the
@@ -19,20 +19,10 @@ from django.conf import settings
 
 from members.models import Channel, Member
 
-OUTBOX_BACKEND = "campaigns.messaging.backends.push.OutboxPushBackend"
-
 
 def push_keys_configured() -> bool:
     """True when both VAPID keys are set: browsers can subscribe."""
     return bool(settings.VAPID_PUBLIC_KEY and settings.VAPID_PRIVATE_KEY)
-
-
-def push_available() -> bool:
-    """Web push can be used here: VAPID keys are set, or (development) the
-    outbox keeps push messages instead of sending them."""
-    return push_keys_configured() or (
-        settings.DEBUG and settings.LOYALTY_PUSH_BACKEND == OUTBOX_BACKEND
-    )
 
 
 def push_address(member: Member) -> str:
@@ -49,7 +39,9 @@ def push_register() -> None:
     from members.messages import channel_address_register, channel_available_register
 
     channel_address_register(Channel.PUSH, push_address)
-    channel_available_register(Channel.PUSH, push_available)
+    channel_available_register(
+        Channel.PUSH, push_keys_configured, backend_setting="LOYALTY_PUSH_BACKEND"
+    )
     register(vapid_keys_check, Tags.security)
 
 

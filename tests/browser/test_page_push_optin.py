@@ -26,7 +26,6 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from members.models import Channel, ConsentEvent, PushSubscription
-from members.push import vapid_keys_new
 from members.tests.factories import MemberFactory, UserFactory
 from members.tests.push_service import FakeBrowser
 from tests.browser._journey import STAFF_PASSWORD, browser_watch
@@ -75,13 +74,6 @@ FAKE_PUSH_MANAGER = """
 def push_member(db, store):
     user = UserFactory(username="olena@example.com")
     return MemberFactory(store=store, user=user, email="olena@example.com")
-
-
-@pytest.fixture
-def vapid(settings):
-    private, public = vapid_keys_new()
-    settings.VAPID_PRIVATE_KEY, settings.VAPID_PUBLIC_KEY = private, public
-    return public
 
 
 def _log_in(page, live_server, name="portal:preferences") -> str:

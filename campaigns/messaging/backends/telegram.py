@@ -94,11 +94,10 @@ class BotApiTelegramBackend:
         return f"{message.to}:{result.get('message_id', '')}"
 
 
-def telegram_available() -> bool:
-    """Telegram messages can leave: a bot token is set, or the Outbox keeps them."""
-    return bool(
-        settings.TELEGRAM_BOT_TOKEN
-    ) or settings.LOYALTY_TELEGRAM_BACKEND.endswith(".OutboxTelegramBackend")
+def telegram_configured() -> bool:
+    """Whether the bot is configured: its token is set (the Outbox's rule is
+    members.messages.channel_available's)."""
+    return bool(settings.TELEGRAM_BOT_TOKEN)
 
 
 def telegram_hand_over(message) -> str:

@@ -183,11 +183,9 @@ def viber_backend() -> object:
 
 
 def viber_configured() -> bool:
-    """Whether Viber can be offered here: the provider's keys are set, or the
-    outbox keeps the messages in development (DEBUG, `make run`)."""
+    """Whether the Viber provider is configured (the Outbox's rule is
+    members.messages.channel_available's)."""
     backend = settings.LOYALTY_VIBER_BACKEND
-    if backend.endswith(".OutboxViberBackend"):
-        return bool(settings.DEBUG)
     if backend.endswith(".TurboSmsViberBackend"):
         return bool(
             settings.VIBER_PROVIDER_URL

@@ -43,3 +43,23 @@ def test_it_has_an_address_and_a_backend(channel):
     assert channel in messages._ADDRESSES, f"register an address for {channel}"
     if channel != Channel.EMAIL:  # delivery hands emails over itself
         assert callable(channel_backend(channel))
+
+
+PLUGGED = [c for c in CHANNELS if c not in (Channel.EMAIL, Channel.SMS)]
+
+
+@pytest.mark.parametrize("channel", PLUGGED)
+def test_its_outbox_is_offered_only_under_debug(channel, settings):
+    """One availability rule for every plugged-in channel: its development
+    Outbox is offered under `make run` (DEBUG) and never to real customers;
+    another backend only when its provider is configured."""
+    assert channel in messages._AVAILABLE, f"register availability for {channel}"
+    backend_setting, configured = messages._AVAILABLE[channel]
+    outbox = getattr(settings, backend_setting).rpartition(".")[0] + ".OutboxBackend"
+    setattr(settings, backend_setting, outbox)
+    settings.DEBUG = True
+    assert messages.channel_available(channel)
+    settings.DEBUG = False
+    assert not messages.channel_available(channel)
+    setattr(settings, backend_setting, outbox.replace("Outbox", "Provider"))
+    assert messages.channel_available(channel) == bool(configured())

@@ -29,7 +29,6 @@ from campaigns.sending.chunks import campaign_chunk_send
 from campaigns.sending.services import campaign_send_now
 from campaigns.tests.factories import campaign_make, segment_of
 from members.models import Channel, ConsentSource, PushSubscription
-from members.push import vapid_keys_new
 from members.services import (
     member_consent_set,
     member_update_profile,
@@ -46,18 +45,8 @@ MORNING = dt.datetime(2026, 6, 2, 6, 0, tzinfo=dt.UTC)  # 09:00 in Kyiv
 
 
 @pytest.fixture
-def vapid(settings):
-    private, public = vapid_keys_new()
-    settings.VAPID_PRIVATE_KEY = private
-    settings.VAPID_PUBLIC_KEY = public
-    settings.VAPID_SUBJECT = "mailto:push@example.com"
-    settings.LOYALTY_PUSH_BACKEND = "campaigns.messaging.backends.push.WebPushBackend"
+def push_service(vapid, settings, monkeypatch):
     settings.PUSH_TIMEOUT = 2.0
-    return public
-
-
-@pytest.fixture
-def push_service(vapid, monkeypatch):
     service = FakePushService()
     # requests (pywebpush's client) trusts the fake's self-signed certificate.
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", service.cert_path)

@@ -276,6 +276,7 @@ def test_a_blocked_bot_fails_the_message_and_unlinks_the_chat(store, bot_api):
 
 
 def test_the_outbox_keeps_telegram_messages_under_make_run(store, settings):
+    settings.DEBUG = True
     settings.TELEGRAM_BOT_TOKEN = ""
     settings.LOYALTY_TELEGRAM_BACKEND = (
         "campaigns.messaging.backends.telegram.OutboxTelegramBackend"

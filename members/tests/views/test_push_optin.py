@@ -23,13 +23,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def vapid(settings):
-    private, public = vapid_keys_new()
-    settings.VAPID_PRIVATE_KEY, settings.VAPID_PUBLIC_KEY = private, public
-    return public
-
-
-@pytest.fixture
 def member_client(customer):
     user, member = customer
     client = Client(enforce_csrf_checks=True)
