@@ -50,7 +50,10 @@ def _digest(path: Path) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
 
 
-@pytest.fixture(scope="module")
+# Session scope, not module: xdist may hand this worker other modules' tests
+# between the group's tests, and a module fixture would then run the whole
+# bench a second time.
+@pytest.fixture(scope="session")
 def bench_results(django_db_setup, django_db_blocker, tmp_path_factory):
     """bench/run.py --tiny over every benchmark: {name: outcome}, the docs'
     digests before and after, and what the run printed."""

@@ -117,36 +117,17 @@ def _old_rows(old) -> dict[str, int]:
     }
 
 
+# One migration cycle for what can share it: going back before the move and
+# forward again costs most of this module's time (every later migration of
+# every app is unapplied and reapplied).
 @pytest.mark.django_db(transaction=True)
-def test_rows_written_under_members_read_back_through_rewards(before_the_move):
+def test_the_move_carries_rows_content_types_and_permissions_and_reverses(
+    before_the_move,
+):
+    """Rows written under members, and the content types with the permissions
+    the groups hold, move to rewards; back before the move each content type
+    keeps its row; forward again, the rows read back through today's models."""
     ids = _old_rows(before_the_move)
-
-    # Read through today's models, so at today's schema (later migrations add
-    # columns to the moved tables).
-    _forward(to_latest=True)
-
-    assert BonusSettings.objects.get().welcome_points == 7
-    assert StaffControls.objects.get().adjustment_approval_threshold == 123
-    referral = Referral.objects.get(pk=ids["referral"])
-    assert (referral.referrer_id, referral.referee_id) == (
-        ids["referrer"],
-        ids["referee"],
-    )
-    assert referral.status == ReferralStatus.REVIEW
-    assert referral.review_note == "Same last name"
-    adjustment = AdjustmentRequest.objects.get(pk=ids["adjustment"])
-    assert adjustment.status == AdjustmentStatus.PENDING
-    assert (adjustment.points, adjustment.requested_by_id) == (-40, ids["cashier"])
-    flag = AnomalyFlag.objects.get(pk=ids["flag"])
-    assert flag.rule == AnomalyRule.LARGE_ADJUSTMENT
-    assert flag.details == {"largest": 5000}
-    complaint = Complaint.objects.get(pk=ids["complaint"])
-    assert complaint.goodwill_adjustment == adjustment
-    assert adjustment.complaint == complaint
-
-
-@pytest.mark.django_db(transaction=True)
-def test_content_types_and_permissions_move_with_their_groups(before_the_move):
     old_types = {
         ct.model: ct.pk
         for ct in ContentType.objects.filter(app_label="members", model__in=MOVED)
@@ -168,10 +149,43 @@ def test_content_types_and_permissions_move_with_their_groups(before_the_move):
     approve = Permission.objects.get(pk=approve.pk)
     assert approve.content_type.app_label == "rewards"
     assert Group.objects.get(name="Manager").permissions.filter(pk=approve.pk).exists()
-    assert (
-        ContentType.objects.get_for_model(AdjustmentRequest).pk
-        == (old_types["adjustmentrequest"])
+
+    # The move reverses: each content type keeps its row.
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE)
+    ContentType.objects.clear_cache()
+    back = dict(
+        ContentType.objects.filter(app_label="members", model__in=MOVED).values_list(
+            "model", "pk"
+        )
     )
+    assert back == old_types
+    assert not ContentType.objects.filter(app_label="rewards", model__in=MOVED)
+
+    # Read through today's models, so at today's schema (later migrations add
+    # columns to the moved tables).
+    _forward(to_latest=True)
+    assert ContentType.objects.get_for_model(AdjustmentRequest).pk == (
+        old_types["adjustmentrequest"]
+    )
+    assert BonusSettings.objects.get().welcome_points == 7
+    assert StaffControls.objects.get().adjustment_approval_threshold == 123
+    referral = Referral.objects.get(pk=ids["referral"])
+    assert (referral.referrer_id, referral.referee_id) == (
+        ids["referrer"],
+        ids["referee"],
+    )
+    assert referral.status == ReferralStatus.REVIEW
+    assert referral.review_note == "Same last name"
+    adjustment = AdjustmentRequest.objects.get(pk=ids["adjustment"])
+    assert adjustment.status == AdjustmentStatus.PENDING
+    assert (adjustment.points, adjustment.requested_by_id) == (-40, ids["cashier"])
+    flag = AnomalyFlag.objects.get(pk=ids["flag"])
+    assert flag.rule == AnomalyRule.LARGE_ADJUSTMENT
+    assert flag.details == {"largest": 5000}
+    complaint = Complaint.objects.get(pk=ids["complaint"])
+    assert complaint.goodwill_adjustment == adjustment
+    assert adjustment.complaint == complaint
 
 
 @pytest.mark.django_db(transaction=True)
@@ -200,27 +214,3 @@ def test_content_types_recreated_on_a_half_migrated_database_are_dropped(
     change = Permission.objects.get(pk=change.pk)
     assert change.content_type.app_label == "rewards"
     assert Group.objects.get(name="Manager").permissions.filter(pk=change.pk).exists()
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_move_reverses(before_the_move):
-    """Back to the migrations before the move (the fixture's first step) and
-    forward again: each content type keeps its row."""
-    _forward()
-    moved = dict(
-        ContentType.objects.filter(app_label="rewards", model__in=MOVED).values_list(
-            "model", "pk"
-        )
-    )
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    ContentType.objects.clear_cache()
-
-    back = dict(
-        ContentType.objects.filter(app_label="members", model__in=MOVED).values_list(
-            "model", "pk"
-        )
-    )
-
-    assert back == moved
-    assert not ContentType.objects.filter(app_label="rewards", model__in=MOVED)
