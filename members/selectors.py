@@ -57,6 +57,7 @@ def _member_by(column: str, value: str) -> Member | None:
 
 # Where user_with_member_get leaves the member for member_get_for_user.
 _MEMBER_READ_WITH_USER = "_member_read_with_user"
+_NOT_READ = object()
 
 
 @functools.cache
@@ -120,7 +121,7 @@ def user_with_member_get(*, user_id):
         if account is not None:
             account_rel.field.set_cached_value(account, member)
             account._meta.get_field("tier").set_cached_value(account, tier)
-    user.__dict__[_MEMBER_READ_WITH_USER] = member
+    setattr(user, _MEMBER_READ_WITH_USER, member)
     return user
 
 
@@ -138,8 +139,11 @@ def member_get_for_user(*, user) -> Member | None:
     (user_with_member_get); any later one reads it again."""
     if not user.is_authenticated:
         return None
-    if _MEMBER_READ_WITH_USER in user.__dict__:
-        return user.__dict__.pop(_MEMBER_READ_WITH_USER)
+    # request.user is a lazy object: attribute access, not its __dict__.
+    member = getattr(user, _MEMBER_READ_WITH_USER, _NOT_READ)
+    if member is not _NOT_READ:
+        delattr(user, _MEMBER_READ_WITH_USER)
+        return member
     member = (
         Member.objects.select_related("account__tier", "home_store")
         .filter(user=user)
