@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from django import template
 from django.template.defaulttags import CsrfTokenNode
+from django.template.loader_tags import BlockNode
 from django.urls import get_script_prefix, get_urlconf
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
@@ -35,6 +36,11 @@ _STAND_IN = "kept-csrf-token-7f3a9c"
 
 
 class KeepNode(template.Node):
+    # Not walked by get_nodes_by_type: {% extends %} walks base.html for its
+    # blocks on every render, and the menu alone is hundreds of nodes. There
+    # is no block inside (keep() refuses one: it would be kept as first shown).
+    child_nodelists = ()
+
     def __init__(self, nodelist, name, vary):
         self.nodelist = nodelist
         self.name = name
@@ -71,4 +77,6 @@ def keep(parser, token):
         )
     nodelist = parser.parse(("endkeep",))
     parser.delete_first_token()
+    if nodelist.get_nodes_by_type(BlockNode):
+        raise template.TemplateSyntaxError("'keep' cannot hold a {% block %}")
     return KeepNode(nodelist, bits[1], [parser.compile_filter(bit) for bit in bits[2:]])
