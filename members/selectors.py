@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 
 from members.cards import card_number_is_valid
 from members.errors import InvalidInput
-from members.models import LeaveReason, Member
+from members.models import LeaveReason, Member, User
 from members.phones import phone_normalize
 from members.rows import columns_sql, instance_from_row, row_fetch
 
@@ -97,7 +97,7 @@ def _user_member_parts(vendor: str) -> tuple[str, list]:
     return sql, [(model, len(model._meta.concrete_fields)) for model, _a in models]
 
 
-def user_with_member_get(*, user_id):
+def user_with_member_get(*, user_id: int) -> User | None:
     """The login with this id, or None, read with its member (and the member's
     account, tier and home store) in one statement written once (members.rows):
     what every portal page needs, for the authentication backend's get_user.
