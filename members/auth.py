@@ -1,6 +1,7 @@
 from django.contrib.auth.backends import ModelBackend
 
 from members.models import User
+from members.selectors import user_with_member_get
 
 
 class EmailOrUsernameBackend(ModelBackend):
@@ -22,3 +23,8 @@ class EmailOrUsernameBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+    def get_user(self, user_id):
+        # Every logged-in page: the login and its member in one statement.
+        user = user_with_member_get(user_id=user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Q, QuerySet
 
 from members.cards import card_number_is_valid
 from members.errors import InvalidInput
-from members.models import LeaveReason, Member
+from members.models import LeaveReason, Member, User
 from members.phones import phone_normalize
 from members.rows import columns_sql, instance_from_row, row_fetch
 
@@ -54,6 +55,76 @@ def _member_by(column: str, value: str) -> Member | None:
     return instance_from_row(Member, row) if row is not None else None
 
 
+# Where user_with_member_get leaves the member for member_get_for_user.
+_MEMBER_READ_WITH_USER = "_member_read_with_user"
+_NOT_READ = object()
+
+
+@functools.cache
+def _user_member_parts(vendor: str) -> tuple[str, list]:
+    """The statement reading a login with its member, the member's account with
+    its tier, and home store (LEFT JOINs: each may be missing); and for each of
+    those models, its field count. Names come from the models' _meta, the
+    account's model included (rewards' PointsAccount: members names it nowhere,
+    as member_get_for_user's select_related("account__tier") did not)."""
+    user_model = get_user_model()
+    account_rel = Member._meta.get_field("account")
+    account_model = account_rel.related_model
+    tier_fk = account_model._meta.get_field("tier")
+    store_fk = Member._meta.get_field("home_store")
+    user_fk = Member._meta.get_field("user")
+    quote = connection.ops.quote_name
+    models = [
+        (user_model, "u"),
+        (Member, "m"),
+        (account_model, "a"),
+        (tier_fk.related_model, "t"),
+        (store_fk.related_model, "s"),
+    ]
+    table = {alias: quote(model._meta.db_table) for model, alias in models}
+    pk = {alias: quote(model._meta.pk.column) for model, alias in models}
+    sql = (
+        "SELECT "  # noqa: S608 - names from the models
+        + ", ".join(columns_sql(model, alias) for model, alias in models)
+        + f" FROM {table['u']} u"
+        f" LEFT JOIN {table['m']} m ON m.{quote(user_fk.column)} = u.{pk['u']}"
+        f" LEFT JOIN {table['a']} a"
+        f" ON a.{quote(account_rel.field.column)} = m.{pk['m']}"
+        f" LEFT JOIN {table['t']} t ON t.{pk['t']} = a.{quote(tier_fk.column)}"
+        f" LEFT JOIN {table['s']} s ON s.{pk['s']} = m.{quote(store_fk.column)}"
+        f" WHERE u.{pk['u']} = %s"
+    )
+    return sql, [(model, len(model._meta.concrete_fields)) for model, _a in models]
+
+
+def user_with_member_get(*, user_id: int) -> User | None:
+    """The login with this id, or None, read with its member (and the member's
+    account, tier and home store) in one statement written once (members.rows):
+    what every portal page needs, for the authentication backend's get_user.
+    The member is left for this request's first member_get_for_user."""
+    sql, parts = _user_member_parts(connection.vendor)
+    row = row_fetch(sql, [user_id])
+    if row is None:
+        return None
+    rows, start = [], 0
+    for model, count in parts:
+        values = row[start : start + count]
+        start += count
+        # A missing row of a LEFT JOIN: its primary key (first column) is NULL.
+        rows.append(instance_from_row(model, values) if values[0] is not None else None)
+    user, member, account, tier, store = rows
+    if member is not None:
+        account_rel = Member._meta.get_field("account")
+        Member._meta.get_field("user").set_cached_value(member, user)
+        Member._meta.get_field("home_store").set_cached_value(member, store)
+        account_rel.set_cached_value(member, account)
+        if account is not None:
+            account_rel.field.set_cached_value(account, member)
+            account._meta.get_field("tier").set_cached_value(account, tier)
+    setattr(user, _MEMBER_READ_WITH_USER, member)
+    return user
+
+
 def member_get_by_telegram_chat(*, chat_id: str) -> Member | None:
     """The member whose Telegram chat this is (linked with the bot), or None."""
     if not chat_id:
@@ -63,9 +134,16 @@ def member_get_by_telegram_chat(*, chat_id: str) -> Member | None:
 
 def member_get_for_user(*, user) -> Member | None:
     """The user's own member, with its account and tier and home store; the
-    user is the one given (not read again: every portal page asks this)."""
+    user is the one given (not read again: every portal page asks this).
+    The first call of a request takes the member read with the user
+    (user_with_member_get); any later one reads it again."""
     if not user.is_authenticated:
         return None
+    # request.user is a lazy object: attribute access, not its __dict__.
+    member = getattr(user, _MEMBER_READ_WITH_USER, _NOT_READ)
+    if member is not _NOT_READ:
+        delattr(user, _MEMBER_READ_WITH_USER)
+        return member
     member = (
         Member.objects.select_related("account__tier", "home_store")
         .filter(user=user)
