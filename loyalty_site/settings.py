@@ -88,7 +88,8 @@ MIDDLEWARE = [
     # Where a visitor came from (UTM), kept until the online sign-up.
     "members.middleware.FirstTouchMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, the settings' policy built once (loyalty_site.csp).
+    "loyalty_site.csp.CSPMiddleware",
     # Last, as django-axes requires: turns a lockout into its response.
     "axes.middleware.AxesMiddleware",
 ]
