@@ -27,7 +27,46 @@ class RedisCacheClient(django_redis.RedisCacheClient):
         return client
 
 
+# A sliding window's hit in one round trip (members.api.throttling): the
+# current and previous periods' counts are read, and the current one counted
+# only when the estimate is under the limit, atomically. Through Django's API
+# that was three round trips (get_many, then incr's EXISTS and INCR).
+_WINDOW_HIT = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
+local estimate = previous * tonumber(ARGV[1]) + current
+if estimate < tonumber(ARGV[2]) then
+    if redis.call('INCR', KEYS[1]) == 1 then
+        redis.call('EXPIRE', KEYS[1], ARGV[3])
+    end
+end
+return tostring(estimate)
+"""
+
+
 class RedisCache(django_redis.RedisCache):
     def __init__(self, server, params) -> None:
         super().__init__(server, params)
         self._class = RedisCacheClient
+        self._window_hit = None
+
+    def sliding_window_hit(
+        self,
+        current: str,
+        previous: str,
+        *,
+        previous_weight: float,
+        limit: int,
+        timeout: int,
+    ) -> float:
+        """The estimate before this hit, previous × previous_weight + current;
+        the hit is counted in `current` (kept `timeout` seconds from its
+        first hit) only when that estimate is under `limit`."""
+        if self._window_hit is None:
+            client = self._cache.get_client(write=True)
+            self._window_hit = client.register_script(_WINDOW_HIT)
+        keys = [
+            self.make_and_validate_key(current),
+            self.make_and_validate_key(previous),
+        ]
+        return float(self._window_hit(keys, [repr(previous_weight), limit, timeout]))

@@ -6,12 +6,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from csp.constants import NONCE
+from csp.constants import HEADER, NONCE
 from csp.decorators import csp_exempt, csp_update
 from csp.exceptions import CSPNonceError
 from csp.middleware import CSPMiddleware as StockCSPMiddleware
 from django.http import HttpResponse
 from django.test import RequestFactory
+from django.urls import reverse
 
 from loyalty_site.csp import CSPMiddleware
 
@@ -83,3 +84,21 @@ def test_settings_changes_are_followed(settings):
     settings.DEBUG = True
     ours, stock, _request = _both(status=404)
     assert ours == stock == dict.fromkeys(HEADERS)
+
+
+def test_a_nonce_asked_for_after_the_header_is_an_error():
+    request = RequestFactory().get("/healthz")
+    middleware = CSPMiddleware(lambda request: HttpResponse("x"))
+    middleware.process_request(request)
+    middleware.process_response(request, HttpResponse("x"))
+
+    with pytest.raises(Exception, match="not available after the CSP header"):
+        str(request.csp_nonce)
+
+
+@pytest.mark.django_db
+def test_the_api_docs_page_keeps_its_own_policy(client):
+    response = client.get(reverse("api-v1:docs"))
+
+    assert "'unsafe-inline'" in response[HEADER]
+    assert "'unsafe-inline'" not in client.get(reverse("healthz"))[HEADER]

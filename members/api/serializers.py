@@ -33,15 +33,32 @@ class CardNumberField(serializers.CharField):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data) -> str:
-        text = super().to_internal_value(data)
-        digits = text.translate(CARD_SEPARATORS)
-        if (
-            not digits.isascii()
-            or not digits.isdigit()
-            or len(digits) > CARD_MAX_LENGTH
-        ):
+        digits = card_digits(super().to_internal_value(data))
+        if digits is None:
             self.fail("card")
         return digits
+
+
+def card_digits(text: str) -> str | None:
+    """The digits of a card number as printed, or None when it is not one."""
+    digits = text.translate(CARD_SEPARATORS)
+    if not digits.isascii() or not digits.isdigit() or len(digits) > CARD_MAX_LENGTH:
+        return None
+    return digits
+
+
+def plain_text(value, max_length: int) -> str | None:
+    """What a required CharField(max_length) with DRF's defaults gives for the
+    usual value: a string of ASCII without NUL, not blank, at most max_length
+    once stripped; None for anything else, which the field itself then judges
+    (and words the error of). For views that check their common body without
+    building a serializer."""
+    if type(value) is not str:
+        return None
+    text = value.strip()
+    if not text or len(text) > max_length or not text.isascii() or "\x00" in text:
+        return None
+    return text
 
 
 class PlainDecimalField(serializers.DecimalField):

@@ -18,6 +18,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -53,6 +54,21 @@ class TillJSONParser(JSONParser):
             ) from None
 
 
+class TillContentNegotiation(DefaultContentNegotiation):
+    """DRF's, with a till's usual Accept (none, */* or the one renderer's type,
+    and no ?format=) answered without parsing the header."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        if len(renderers) == 1 and not format_suffix:
+            renderer = renderers[0]
+            accept = request.META.get("HTTP_ACCEPT", "*/*")
+            if accept in ("*/*", renderer.media_type) and (
+                self.settings.URL_FORMAT_OVERRIDE not in request.query_params
+            ):
+                return renderer, renderer.media_type
+        return super().select_renderer(request, renderers, format_suffix)
+
+
 class TillAutoSchema(AutoSchema):
     """Every operation lists the errors any request can meet, in the Error shape:
     401 (token), 413 (body too large), 429 (rate limit), 500, and 400 (malformed
@@ -80,6 +96,7 @@ class TillApiView(APIView):
 
     parser_classes = [TillJSONParser]
     renderer_classes = [JSONRenderer]
+    content_negotiation_class = TillContentNegotiation
     schema = TillAutoSchema()
 
 

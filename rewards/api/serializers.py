@@ -7,6 +7,7 @@ reach the database out of range.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
@@ -50,6 +51,19 @@ def money_field(*, allow_zero: bool = False, **kwargs) -> MoneyField:
         max_value=MAX_AMOUNT,
         **kwargs,
     )
+
+
+_PLAIN_MONEY = re.compile(r"[0-9]{1,10}(?:\.[0-9]{1,2})?", re.ASCII)
+
+
+def plain_money(value) -> Decimal | None:
+    """What money_field() gives for the usual value, a string such as "412.50"
+    of at most 10 digits and 2 places, not below a cent; None for anything
+    else, which the field itself then judges (and words the error of)."""
+    if type(value) is not str or _PLAIN_MONEY.fullmatch(value) is None:
+        return None
+    amount = Decimal(value).quantize(CENT)
+    return amount if amount >= CENT else None
 
 
 def quantity_field(**kwargs) -> QuantityField:

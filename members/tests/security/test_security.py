@@ -152,6 +152,59 @@ def test_the_last_periods_requests_fade_out_over_this_one(store, low_rate):
     assert [allowed() for _ in range(4)] == [True, True, True, False]
 
 
+def _redis_up() -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379")
+def test_the_sliding_window_is_the_same_in_one_redis_round_trip(
+    store, low_rate, monkeypatch
+):
+    # Production's cache: the window's read and count are one script there.
+    import os
+    import uuid
+    from types import SimpleNamespace
+
+    from loyalty_site.redis_cache import RedisCache
+    from members.api.throttling import ApiTokenRateThrottle
+    from members.services import api_token_create
+
+    url = os.environ.get("THROTTLE_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+    redis_cache = RedisCache(url, {"KEY_PREFIX": f"throttle-test-{uuid.uuid4()}"})
+    monkeypatch.setattr(ApiTokenRateThrottle, "cache", redis_cache)
+    token, _raw = api_token_create(store=store, name="till")
+    request = SimpleNamespace(auth=token)
+    now = [119.0]
+    throttles = []
+
+    def allowed() -> bool:
+        throttle = ApiTokenRateThrottle()
+        throttle.timer = lambda: now[0]
+        throttles.append(throttle)
+        return throttle.allow_request(request, None)
+
+    assert [allowed() for _ in range(4)] == [True, True, True, False]
+    assert throttles[-1].wait() == 1
+    now[0] = 120.0
+    assert not allowed()
+    now[0] = 150.0
+    assert [allowed(), allowed(), allowed()] == [True, True, False]
+    assert throttles[-1].estimate == 3.5  # 3 × 0.5 + the 2 counted
+    now[0] = 240.0
+    assert [allowed() for _ in range(4)] == [True, True, True, False]
+    # Counted with the period's expiry, refusals not counted.
+    key = ApiTokenRateThrottle().get_cache_key(request, None)
+    assert redis_cache.get(f"{key}:4") == 3
+    client = redis_cache._cache.get_client(write=True)
+    assert 0 < client.ttl(redis_cache.make_key(f"{key}:4")) <= 120
+
+
 # --- headers ----------------------------------------------------------------------
 
 
