@@ -1,6 +1,7 @@
 """Model instances from the rows of a statement written once, for the few
 reads every till request makes (its token with its store, the member by card
-or phone).
+or phone), and rows inserted by a statement written once, for the writes of
+every purchase (the receipt, its ledger entry and points lot).
 
 Building and compiling an ORM query cost more CPU than PostgreSQL spent
 answering it (about 0.8 ms against 0.15 for the statement, bench/request_cpu.py),
@@ -15,7 +16,7 @@ import functools
 from collections.abc import Sequence
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Model, signals
 
 
 def columns_sql(model: type[Model], alias: str) -> str:
@@ -54,3 +55,108 @@ def row_fetch(sql: str, params: Sequence) -> tuple | None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
+
+
+# --- writes ------------------------------------------------------------------------
+#
+# Model.save() and QuerySet.create() build and compile an InsertQuery (or an
+# UpdateQuery) for every row; the statements below are written once per model
+# and vendor, with each value prepared as the ORM's compiler prepares it
+# (Field.pre_save, then Field.get_db_prep_save), and the model signals sent as
+# save() sends them. No expressions as values (F(), db_default): the ORM only.
+
+
+@functools.cache
+def _insert_parts(model: type[Model], vendor: str) -> tuple[str, str, tuple, str]:
+    """(table, column list, fields, returned pk column) of an INSERT of `model`."""
+    meta = model._meta
+    quote = connection.ops.quote_name
+    fields = tuple(f for f in meta.local_concrete_fields if f is not meta.auto_field)
+    return (
+        quote(meta.db_table),
+        ", ".join(quote(f.column) for f in fields),
+        fields,
+        quote(meta.pk.column),
+    )
+
+
+def insert_parts(model: type[Model]) -> tuple[str, str, tuple]:
+    """(quoted table, quoted column list, fields in that order) of an INSERT of
+    `model` (every concrete field but an automatic pk): for a caller writing a
+    larger statement around it."""
+    table, columns, fields, _pk = _insert_parts(model, connection.vendor)
+    return table, columns, fields
+
+
+def insert_params(obj: Model, fields: Sequence, *, related: bool = True) -> list:
+    """The values of `obj`'s `fields` as QuerySet.create() sends them
+    (`related=False`: a related object may be unsaved yet, when the statement
+    itself supplies its key)."""
+    if related:
+        obj._prepare_related_fields_for_save(operation_name="save")
+    params = []
+    for field in fields:
+        value = field.pre_save(obj, True)
+        if hasattr(value, "resolve_expression"):
+            raise TypeError(f"{field.name}: an expression; save through the ORM.")
+        params.append(field.get_db_prep_save(value, connection=connection))
+    return params
+
+
+def insert_sql(model: type[Model]) -> str:
+    """INSERT INTO <table> (<columns>) VALUES (%s, ...) RETURNING <pk>."""
+    table, columns, fields, pk = _insert_parts(model, connection.vendor)
+    marks = ", ".join(["%s"] * len(fields))
+    return f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING {pk}"  # noqa: S608 - names from the model
+
+
+def pre_save_send(obj: Model, *, update_fields=None) -> None:
+    """The pre_save signal save() sends, when anything listens."""
+    sender = type(obj)
+    if signals.pre_save.has_listeners(sender):
+        signals.pre_save.send(
+            sender=sender,
+            instance=obj,
+            raw=False,
+            using=connection.alias,
+            update_fields=update_fields,
+        )
+
+
+def saved(obj: Model, pk=None, *, created: bool, update_fields=None) -> None:
+    """Mark `obj` saved (with `pk`, when inserted) and send the post_save
+    signal save() sends, when anything listens."""
+    if pk is not None:
+        obj.pk = pk
+    obj._state.adding = False
+    obj._state.db = connection.alias
+    sender = type(obj)
+    if signals.post_save.has_listeners(sender):
+        signals.post_save.send(
+            sender=sender,
+            instance=obj,
+            created=created,
+            update_fields=frozenset(update_fields) if update_fields else None,
+            raw=False,
+            using=connection.alias,
+        )
+
+
+def instance_insert(obj: Model) -> Model:
+    """Insert the new `obj` as `type(obj).objects.create(...)` would (values,
+    returned pk, signals) in a statement written once; returns it."""
+    if obj.pk is not None:
+        raise ValueError("instance_insert inserts new rows only.")
+    model = type(obj)
+    pre_save_send(obj)
+    _table, _columns, fields, _pk = _insert_parts(model, connection.vendor)
+    params = insert_params(obj, fields)
+    row = row_fetch(insert_sql(model), params)
+    pk = model._meta.pk
+    col, value = pk.get_col(model._meta.db_table), row[0]
+    for convert in connection.ops.get_db_converters(col) + pk.get_db_converters(
+        connection
+    ):
+        value = convert(value, col, connection)
+    saved(obj, value, created=True)
+    return obj
