@@ -51,10 +51,39 @@ def instance_from_row(model: type[Model], values: Sequence) -> Model:
     return model.from_db(connection.alias, names, converted)
 
 
-def row_fetch(sql: str, params: Sequence) -> tuple | None:
-    with connection.cursor() as cursor:
+def row_fetch(sql: str, params: Sequence, *, prepared: bool = False) -> tuple | None:
+    """The first row of `sql` (`prepared`: through prepared_cursor)."""
+    with prepared_cursor() if prepared else connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
+
+
+def prepared_cursor():
+    """A cursor of Django's (its queries logged and counted, its execute
+    wrappers applied) that, on PostgreSQL, binds parameters on the server
+    instead of in the client: psycopg then prepares a statement it has sent
+    `prepare_threshold` times on this connection (5; never through PgBouncer,
+    loyalty_site.databases.postgres_tune), and PostgreSQL no longer parses and
+    plans it for every write. Only for statements written once with %s
+    placeholders whose every parameter PostgreSQL can type from its place;
+    elsewhere, connection.cursor()."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    # What connection.cursor() does (BaseDatabaseWrapper._cursor), with
+    # Django's own cursor set-up (its time zone loader) on this class.
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw = connection.connection
+        factory = raw.cursor_factory
+        raw.cursor_factory = ServerBindingCursor
+        try:
+            cursor = connection.create_cursor()
+        finally:
+            raw.cursor_factory = factory
+        return connection._prepare_cursor(cursor)
 
 
 # --- writes ------------------------------------------------------------------------
@@ -151,7 +180,7 @@ def instance_insert(obj: Model) -> Model:
     pre_save_send(obj)
     _table, _columns, fields, _pk = _insert_parts(model, connection.vendor)
     params = insert_params(obj, fields)
-    row = row_fetch(insert_sql(model), params)
+    row = row_fetch(insert_sql(model), params, prepared=True)
     pk = model._meta.pk
     col, value = pk.get_col(model._meta.db_table), row[0]
     for convert in connection.ops.get_db_converters(col) + pk.get_db_converters(

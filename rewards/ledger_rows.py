@@ -86,6 +86,7 @@ def entry_write(
         row = row_fetch(
             _entry_write_sql(connection.vendor, lot is not None),
             account_params + entry_params + lot_params,
+            prepared=True,
         )
         entry_pk, lot_pk = row[0], (row[1] if lot is not None else None)
     else:
