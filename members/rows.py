@@ -15,7 +15,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.utils import CursorDebugWrapper
 from django.db.models import Model, signals
 
 
@@ -53,7 +54,8 @@ def instance_from_row(model: type[Model], values: Sequence) -> Model:
 
 def row_fetch(sql: str, params: Sequence, *, prepared: bool = False) -> tuple | None:
     """The first row of `sql` (`prepared`: through prepared_cursor)."""
-    with prepared_cursor() if prepared else connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]  # once: `connection` is a proxy
+    with prepared_cursor() if prepared else db.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
 
@@ -67,23 +69,40 @@ def prepared_cursor():
     plans it for every write. Only for statements written once with %s
     placeholders whose every parameter PostgreSQL can type from its place;
     elsewhere, connection.cursor()."""
-    if connection.vendor != "postgresql":
-        return connection.cursor()
+    db = connections[DEFAULT_DB_ALIAS]  # once: `connection` is a proxy
+    if db.vendor != "postgresql":
+        return db.cursor()
     from django.db.backends.postgresql.base import ServerBindingCursor
 
     # What connection.cursor() does (BaseDatabaseWrapper._cursor), with
     # Django's own cursor set-up (its time zone loader) on this class.
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        raw = connection.connection
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    with db.wrap_database_errors:
+        raw = db.connection
         factory = raw.cursor_factory
         raw.cursor_factory = ServerBindingCursor
         try:
-            cursor = connection.create_cursor()
+            cursor = db.create_cursor()
         finally:
             raw.cursor_factory = factory
-        return connection._prepare_cursor(cursor)
+        db.validate_thread_sharing()
+        if db.queries_logged:
+            return _PreparedDebugCursor(cursor, db)
+        return db.make_cursor(cursor)
+
+
+class _PreparedDebugCursor(CursorDebugWrapper):
+    """Logs the statement with its values in, as Django does with
+    server_side_binding: a prepared statement leaves no query text on the
+    cursor for last_executed_query to read."""
+
+    def debug_sql(
+        self, sql=None, params=None, use_last_executed_query=False, many=False
+    ):
+        if use_last_executed_query and not many:
+            sql, use_last_executed_query = self.db.ops.compose_sql(sql, params), False
+        return super().debug_sql(sql, params, use_last_executed_query, many)
 
 
 # --- writes ------------------------------------------------------------------------
@@ -121,6 +140,7 @@ def insert_params(obj: Model, fields: Sequence, *, related: bool = True) -> list
     """The values of `obj`'s `fields` as QuerySet.create() sends them
     (`related=False`: a related object may be unsaved yet, when the statement
     itself supplies its key)."""
+    db = connections[DEFAULT_DB_ALIAS]  # once: `connection` is a proxy
     if related:
         obj._prepare_related_fields_for_save(operation_name="save")
     params = []
@@ -128,7 +148,7 @@ def insert_params(obj: Model, fields: Sequence, *, related: bool = True) -> list
         value = field.pre_save(obj, True)
         if hasattr(value, "resolve_expression"):
             raise TypeError(f"{field.name}: an expression; save through the ORM.")
-        params.append(field.get_db_prep_save(value, connection=connection))
+        params.append(field.get_db_prep_save(value, connection=db))
     return params
 
 
@@ -155,10 +175,11 @@ def pre_save_send(obj: Model, *, update_fields=None) -> None:
 def saved(obj: Model, pk=None, *, created: bool, update_fields=None) -> None:
     """Mark `obj` saved (with `pk`, when inserted) and send the post_save
     signal save() sends, when anything listens."""
+    db = connections[DEFAULT_DB_ALIAS]  # once: `connection` is a proxy
     if pk is not None:
         obj.pk = pk
     obj._state.adding = False
-    obj._state.db = connection.alias
+    obj._state.db = db.alias
     sender = type(obj)
     if signals.post_save.has_listeners(sender):
         signals.post_save.send(
@@ -167,25 +188,24 @@ def saved(obj: Model, pk=None, *, created: bool, update_fields=None) -> None:
             created=created,
             update_fields=frozenset(update_fields) if update_fields else None,
             raw=False,
-            using=connection.alias,
+            using=db.alias,
         )
 
 
 def instance_insert(obj: Model) -> Model:
     """Insert the new `obj` as `type(obj).objects.create(...)` would (values,
     returned pk, signals) in a statement written once; returns it."""
+    db = connections[DEFAULT_DB_ALIAS]  # once: `connection` is a proxy
     if obj.pk is not None:
         raise ValueError("instance_insert inserts new rows only.")
     model = type(obj)
     pre_save_send(obj)
-    _table, _columns, fields, _pk = _insert_parts(model, connection.vendor)
+    _table, _columns, fields, _pk = _insert_parts(model, db.vendor)
     params = insert_params(obj, fields)
     row = row_fetch(insert_sql(model), params, prepared=True)
     pk = model._meta.pk
     col, value = pk.get_col(model._meta.db_table), row[0]
-    for convert in connection.ops.get_db_converters(col) + pk.get_db_converters(
-        connection
-    ):
-        value = convert(value, col, connection)
+    for convert in db.ops.get_db_converters(col) + pk.get_db_converters(db):
+        value = convert(value, col, db)
     saved(obj, value, created=True)
     return obj

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from members.rows import (
     insert_params,
@@ -66,17 +66,18 @@ def entry_write(
     the new `lot` of it, as account.save(update_fields=ACCOUNT_FIELDS),
     entry.save() and lot.save() would, in that order. The account must be
     locked."""
-    update, account_fields = _account_update(connection.vendor)
+    db = connections[DEFAULT_DB_ALIAS]  # once: `connection` is a proxy
+    update, account_fields = _account_update(db.vendor)
     pre_save_send(account, update_fields=ACCOUNT_FIELDS)
     account_params = [
-        f.get_db_prep_save(f.pre_save(account, False), connection=connection)
+        f.get_db_prep_save(f.pre_save(account, False), connection=db)
         for f in account_fields
     ] + [account.pk]
     pre_save_send(entry)
     entry_params = insert_params(entry, insert_parts(LedgerEntry)[2])
     if lot is not None:
         pre_save_send(lot)
-    if connection.vendor == "postgresql":
+    if db.vendor == "postgresql":
         lot_params = []
         if lot is not None:
             lot_fields = [
@@ -84,13 +85,13 @@ def entry_write(
             ]
             lot_params = insert_params(lot, lot_fields, related=False)
         row = row_fetch(
-            _entry_write_sql(connection.vendor, lot is not None),
+            _entry_write_sql(db.vendor, lot is not None),
             account_params + entry_params + lot_params,
             prepared=True,
         )
         entry_pk, lot_pk = row[0], (row[1] if lot is not None else None)
     else:
-        with connection.cursor() as cursor:
+        with db.cursor() as cursor:
             cursor.execute(update, account_params)
         entry_pk, lot_pk = row_fetch(insert_sql(LedgerEntry), entry_params)[0], None
     saved(account, created=False, update_fields=ACCOUNT_FIELDS)

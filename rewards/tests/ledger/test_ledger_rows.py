@@ -151,3 +151,21 @@ def test_entry_write_writes_what_the_orm_writes(store, points, lot):
         assert rows_lot.entry_id == rows_entry.pk
     else:
         assert not PointsLot.objects.filter(entry=rows_entry).exists()
+
+
+def test_prepared_statements_are_logged_with_their_values(store, member):
+    """Past psycopg's prepare threshold a statement runs by name; the query log
+    (tests' query counts, the debug toolbar) still shows its text."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from rewards.services import purchase_record
+
+    for i in range(7):
+        purchase_record(store=store, member=member, receipt_id=f"P-{i}", total="5")
+    with CaptureQueriesContext(connection) as captured:
+        purchase_record(store=store, member=member, receipt_id="P-LAST", total="5")
+
+    sqls = [q["sql"] for q in captured.captured_queries]
+    assert all(sqls), sqls
+    assert any("P-LAST" in sql for sql in sqls if sql.startswith("INSERT"))
