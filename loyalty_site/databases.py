@@ -26,6 +26,11 @@ def postgres_tune(config: dict, *, pgbouncer: bool, conn_max_age: int) -> dict:
     else:
         config.setdefault("CONN_MAX_AGE", conn_max_age)
         config.setdefault("CONN_HEALTH_CHECKS", True)
+        # Django turns psycopg's prepared statements off. The ORM's cursors bind
+        # on the client and never prepare; the few statements written once that
+        # go through members.rows.prepared_cursor (every purchase's writes) are
+        # prepared after this many runs on a connection.
+        config.setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
     return config
 
 

@@ -1,6 +1,7 @@
 """Model instances from the rows of a statement written once, for the few
 reads every till request makes (its token with its store, the member by card
-or phone).
+or phone), and rows inserted by a statement written once, for the writes of
+every purchase (the receipt, its ledger entry and points lot).
 
 Building and compiling an ORM query cost more CPU than PostgreSQL spent
 answering it (about 0.8 ms against 0.15 for the statement, bench/request_cpu.py),
@@ -14,8 +15,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-from django.db import connection
-from django.db.models import Model
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.utils import CursorDebugWrapper
+from django.db.models import Model, signals
 
 
 def columns_sql(model: type[Model], alias: str) -> str:
@@ -50,7 +52,160 @@ def instance_from_row(model: type[Model], values: Sequence) -> Model:
     return model.from_db(connection.alias, names, converted)
 
 
-def row_fetch(sql: str, params: Sequence) -> tuple | None:
-    with connection.cursor() as cursor:
+def row_fetch(sql: str, params: Sequence, *, prepared: bool = False) -> tuple | None:
+    """The first row of `sql` (`prepared`: through prepared_cursor)."""
+    db = connections[DEFAULT_DB_ALIAS]  # once: `connection` is a proxy
+    with prepared_cursor() if prepared else db.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
+
+
+def prepared_cursor():
+    """A cursor of Django's (its queries logged and counted, its execute
+    wrappers applied) that, on PostgreSQL, binds parameters on the server
+    instead of in the client: psycopg then prepares a statement it has sent
+    `prepare_threshold` times on this connection (5; never through PgBouncer,
+    loyalty_site.databases.postgres_tune), and PostgreSQL no longer parses and
+    plans it for every write. Only for statements written once with %s
+    placeholders whose every parameter PostgreSQL can type from its place;
+    elsewhere, connection.cursor()."""
+    db = connections[DEFAULT_DB_ALIAS]  # once: `connection` is a proxy
+    if db.vendor != "postgresql":
+        return db.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    # What connection.cursor() does (BaseDatabaseWrapper._cursor), with
+    # Django's own cursor set-up (its time zone loader) on this class.
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    with db.wrap_database_errors:
+        raw = db.connection
+        factory = raw.cursor_factory
+        raw.cursor_factory = ServerBindingCursor
+        try:
+            cursor = db.create_cursor()
+        finally:
+            raw.cursor_factory = factory
+        db.validate_thread_sharing()
+        if db.queries_logged:
+            return _PreparedDebugCursor(cursor, db)
+        return db.make_cursor(cursor)
+
+
+class _PreparedDebugCursor(CursorDebugWrapper):
+    """Logs the statement with its values in, as Django does with
+    server_side_binding: a prepared statement leaves no query text on the
+    cursor for last_executed_query to read."""
+
+    def debug_sql(
+        self, sql=None, params=None, use_last_executed_query=False, many=False
+    ):
+        if use_last_executed_query and not many:
+            sql, use_last_executed_query = self.db.ops.compose_sql(sql, params), False
+        return super().debug_sql(sql, params, use_last_executed_query, many)
+
+
+# --- writes ------------------------------------------------------------------------
+#
+# Model.save() and QuerySet.create() build and compile an InsertQuery (or an
+# UpdateQuery) for every row; the statements below are written once per model
+# and vendor, with each value prepared as the ORM's compiler prepares it
+# (Field.pre_save, then Field.get_db_prep_save), and the model signals sent as
+# save() sends them. No expressions as values (F(), db_default): the ORM only.
+
+
+@functools.cache
+def _insert_parts(model: type[Model], vendor: str) -> tuple[str, str, tuple, str]:
+    """(table, column list, fields, returned pk column) of an INSERT of `model`."""
+    meta = model._meta
+    quote = connection.ops.quote_name
+    fields = tuple(f for f in meta.local_concrete_fields if f is not meta.auto_field)
+    return (
+        quote(meta.db_table),
+        ", ".join(quote(f.column) for f in fields),
+        fields,
+        quote(meta.pk.column),
+    )
+
+
+def insert_parts(model: type[Model]) -> tuple[str, str, tuple]:
+    """(quoted table, quoted column list, fields in that order) of an INSERT of
+    `model` (every concrete field but an automatic pk): for a caller writing a
+    larger statement around it."""
+    table, columns, fields, _pk = _insert_parts(model, connection.vendor)
+    return table, columns, fields
+
+
+def insert_params(obj: Model, fields: Sequence, *, related: bool = True) -> list:
+    """The values of `obj`'s `fields` as QuerySet.create() sends them
+    (`related=False`: a related object may be unsaved yet, when the statement
+    itself supplies its key)."""
+    db = connections[DEFAULT_DB_ALIAS]  # once: `connection` is a proxy
+    if related:
+        obj._prepare_related_fields_for_save(operation_name="save")
+    params = []
+    for field in fields:
+        value = field.pre_save(obj, True)
+        if hasattr(value, "resolve_expression"):
+            raise TypeError(f"{field.name}: an expression; save through the ORM.")
+        params.append(field.get_db_prep_save(value, connection=db))
+    return params
+
+
+def insert_sql(model: type[Model]) -> str:
+    """INSERT INTO <table> (<columns>) VALUES (%s, ...) RETURNING <pk>."""
+    table, columns, fields, pk = _insert_parts(model, connection.vendor)
+    marks = ", ".join(["%s"] * len(fields))
+    return f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING {pk}"  # noqa: S608 - names from the model
+
+
+def pre_save_send(obj: Model, *, update_fields=None) -> None:
+    """The pre_save signal save() sends, when anything listens."""
+    sender = type(obj)
+    if signals.pre_save.has_listeners(sender):
+        signals.pre_save.send(
+            sender=sender,
+            instance=obj,
+            raw=False,
+            using=connection.alias,
+            update_fields=update_fields,
+        )
+
+
+def saved(obj: Model, pk=None, *, created: bool, update_fields=None) -> None:
+    """Mark `obj` saved (with `pk`, when inserted) and send the post_save
+    signal save() sends, when anything listens."""
+    db = connections[DEFAULT_DB_ALIAS]  # once: `connection` is a proxy
+    if pk is not None:
+        obj.pk = pk
+    obj._state.adding = False
+    obj._state.db = db.alias
+    sender = type(obj)
+    if signals.post_save.has_listeners(sender):
+        signals.post_save.send(
+            sender=sender,
+            instance=obj,
+            created=created,
+            update_fields=frozenset(update_fields) if update_fields else None,
+            raw=False,
+            using=db.alias,
+        )
+
+
+def instance_insert(obj: Model) -> Model:
+    """Insert the new `obj` as `type(obj).objects.create(...)` would (values,
+    returned pk, signals) in a statement written once; returns it."""
+    db = connections[DEFAULT_DB_ALIAS]  # once: `connection` is a proxy
+    if obj.pk is not None:
+        raise ValueError("instance_insert inserts new rows only.")
+    model = type(obj)
+    pre_save_send(obj)
+    _table, _columns, fields, _pk = _insert_parts(model, db.vendor)
+    params = insert_params(obj, fields)
+    row = row_fetch(insert_sql(model), params, prepared=True)
+    pk = model._meta.pk
+    col, value = pk.get_col(model._meta.db_table), row[0]
+    for convert in db.ops.get_db_converters(col) + pk.get_db_converters(db):
+        value = convert(value, col, db)
+    saved(obj, value, created=True)
+    return obj

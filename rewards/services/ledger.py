@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 from members.errors import Conflict, InvalidInput
 from members.formatting import number_format
 from members.models import Member, User
+from rewards.ledger_rows import entry_write
 from rewards.locks import account_lock, account_lock_by_id
 from rewards.models import (
     LedgerEntry,
@@ -71,8 +72,7 @@ def entry_post(
     code, params, text = reason_split(reason)
     before = account.balance
     account.balance += points
-    account.save(update_fields=["balance", "updated_at"])
-    entry = LedgerEntry.objects.create(
+    entry = LedgerEntry(
         account=account,
         kind=kind,
         points=points,
@@ -85,15 +85,20 @@ def entry_post(
         breakdown=breakdown or [],
         **links,
     )
-    if points > 0:
-        _lot_open(
+    lot = (
+        _lot_new(
             account,
             entry,
             debt=max(-before, 0),
             available_at=available_at,
             expires_at=expires_at,
         )
-    elif points < 0 and kind != LedgerKind.EXPIRE:
+        if points > 0
+        else None
+    )
+    # The balance, the entry and its lot: one round trip under the lock.
+    entry_write(account, entry, lot)
+    if points < 0 and kind != LedgerKind.EXPIRE:
         _lots_draw(
             account,
             entry,
@@ -114,15 +119,17 @@ def points_expiry(earned_at: dt.datetime, conf) -> dt.datetime | None:
     return earned_at + relativedelta(months=months) if months else None
 
 
-def _lot_open(account, entry, *, debt: int, available_at, expires_at) -> None:
+def _lot_new(
+    account, entry, *, debt: int, available_at, expires_at
+) -> PointsLot | None:
     # A member in debt after a clawback pays it first: only the rest is a lot.
     # Invariant kept: sum(lot.remaining) == max(balance, 0).
     remaining = max(entry.points - debt, 0)
     if not remaining:
-        return
+        return None
     if expires_at is _DEFAULT:
         expires_at = points_expiry(entry.created_at, program_settings_get())
-    PointsLot.objects.create(
+    return PointsLot(
         account=account,
         entry=entry,
         points=entry.points,

@@ -85,6 +85,11 @@ def test_pgbouncer_turns_off_what_a_pooled_server_connection_cannot_keep():
         assert conf["OPTIONS"]["prepare_threshold"] is None
 
 
+def test_a_direct_connection_prepares_what_binds_on_the_server():
+    conf = _settings_with(DATABASE_URL="postgres://u@primary:5432/loyalty")
+    assert conf["databases"]["default"]["OPTIONS"]["prepare_threshold"] == 5
+
+
 @pytest.fixture
 def with_replica(monkeypatch):
     """The router's view of a configured replica (the alias is never used here)."""
