@@ -1,16 +1,23 @@
 """Purchases recorded many at a time (the purchase CSV import): what
-purchase_record writes for each receipt, written for a batch of receipts in
-one transaction with one bulk insert per table.
+purchase_record writes for each receipt, for a batch of receipts in one
+transaction, the rows inserted in bulk.
 
-Only receipts whose result is certain without purchase_record's per-receipt
-reads are written here: the member has a points account, no paid membership,
-no pending referral (either side), no lapsed or switched-off tier; no stamp
-program runs at the store that day; the receipt is new and its input clean;
-and no tier move is possible (an upper bound of the member's tier value over
-the batch so far stays below every threshold above the current tier). Every
-other receipt is left to the caller, who records it through purchase_record
-after the batch; what the batch takes of a member's receipts is always the
-first ones, so each member's receipts keep their time order.
+Each receipt is computed as purchase_record computes it (the same input
+checks, fingerprint, earning rules, tier multiplier, lot and expiry) and its
+purchase, lines, EARN entry and lot are held back for a bulk insert. The steps
+that read what was written before them run for real, in purchase_record's
+order, after the rows held so far are flushed: stamps_award_for_purchase for
+a receipt at a store with a stamp program that day, tier_upgrade after a
+receipt that may move a tier (an upper bound of the member's tier value, the
+widest window with no end plus the batch's receipts, reaches a threshold
+above the member's tier; or the tier is lapsed or switched off). Otherwise
+tier_upgrade is sure to do nothing and is not called.
+
+Left to the caller (purchase_record, one by one, after the batch): members
+with a paid membership or a pending referral (either side), receipts whose
+input purchase_record refuses, and a member's receipts from the first one
+already recorded on (a replay or a conflict). The batch takes the first of a
+member's receipts, so each member's receipts keep their time order.
 """
 
 from __future__ import annotations
@@ -55,7 +62,8 @@ from rewards.services.inputs import (
 from rewards.services.ledger import MAX_BALANCE, points_expiry
 from rewards.services.lines import LineInput, purchase_lines_clean
 from rewards.services.promocodes import promo_rules
-from rewards.services.tiers import RATE_PLACES
+from rewards.services.stamps import stamps_award_for_purchase
+from rewards.services.tiers import RATE_PLACES, tier_upgrade
 from rewards.services.webhook_events import points_event_record
 from rewards.wallet.services import wallet_pass_changed
 
@@ -130,62 +138,48 @@ def _members_excluded(member_ids: set[int]) -> set[int]:
     return excluded
 
 
-def _tier_safe_counts(
-    held: EarnConfig,
-    accounts: dict[int, PointsAccount],
-    receipts: dict[int, list[tuple[BatchReceipt, int]]],
-) -> dict[int, int]:
-    """How many of each member's receipts (in order) surely move no tier:
-    after each of them, an upper bound of every tier's value (the widest
-    window any receipt of the batch measures, with no end, plus the batch's
-    receipts so far) stays below the threshold of every tier above the
-    member's. 0 for a member whose tier tier_upgrade would read or renew
-    (lapsed, or switched off)."""
+def _tier_bounds(
+    held: EarnConfig, member_ids: list[int], at: dt.datetime
+) -> dict[int, dict[int, Decimal]]:
+    """{member: {tier pk: an upper bound of the tier's value at any time from
+    `at` on, before the batch's receipts}}: the window starting earliest (at
+    `at`, the member's first receipt to come) and with no end."""
     tiers = list(held.tiers)
-    if not tiers:
-        return {m: len(rs) for m, rs in receipts.items()}
-    by_pk = {t.pk: t for t in tiers}
-    counts, check = {}, {}
-    for member_id, account in accounts.items():
-        if account.tier_lapsed_on is not None or (
-            account.tier_id is not None and account.tier_id not in by_pk
-        ):
-            counts[member_id] = 0
-            continue
-        current = by_pk.get(account.tier_id)
-        above = [t for t in tiers if current is None or t.rank > current.rank]
-        if above:
-            check[member_id] = above
-        else:
-            counts[member_id] = len(receipts[member_id])
-    if not check:
-        return counts
-    # Windows end at their receipt and start earlier for an earlier receipt
-    # (rolling or calendar year): the earliest receipt's start is the widest.
-    first = min(r.occurred_at for m in check for r, _p in receipts[m])
-    wanted = {t.pk: t for above in check.values() for t in above}
-    values = tier_values(
-        member_ids=sorted(check), tiers=list(wanted.values()), at=first
+    values = tier_values(member_ids=member_ids, tiers=tiers, at=at) if tiers else {}
+    return {
+        m: {
+            t.pk: (values[t.pk][m].value if m in values[t.pk] else Decimal(0))
+            for t in tiers
+        }
+        for m in member_ids
+    }
+
+
+def _tier_sure(held: EarnConfig, account: PointsAccount, bound: dict) -> bool:
+    """Whether tier_upgrade after the receipt just added to `bound` surely does
+    nothing (it is not called then): no tier above reached, no lapsed tier to
+    renew, no switched-off tier to read."""
+    if account.tier_lapsed_on is not None:
+        return False
+    tiers = list(held.tiers)
+    current = next((t for t in tiers if t.pk == account.tier_id), None)
+    if account.tier_id is not None and current is None:
+        return False
+    return all(
+        bound[t.pk] < t.threshold
+        for t in tiers
+        if current is None or t.rank > current.rank
     )
-    for member_id, above in check.items():
-        value = {}
-        for tier in above:
-            base = values[tier.pk].get(member_id)
-            value[tier.pk] = base.value if base is not None else Decimal(0)
-        safe = 0
-        for r, points in receipts[member_id]:
-            for tier in above:
-                if tier.qualification == TierQualification.SPEND:
-                    value[tier.pk] += r.clean["total"]
-                elif tier.qualification == TierQualification.POINTS_EARNED:
-                    value[tier.pk] += points
-                else:
-                    value[tier.pk] += 1
-            if any(value[t.pk] >= t.threshold for t in above):
-                break
-            safe += 1
-        counts[member_id] = safe
-    return counts
+
+
+def _bound_add(held: EarnConfig, bound: dict, receipt: BatchReceipt, points: int):
+    for tier in held.tiers:
+        if tier.qualification == TierQualification.SPEND:
+            bound[tier.pk] += receipt.clean["total"]
+        elif tier.qualification == TierQualification.POINTS_EARNED:
+            bound[tier.pk] += points
+        else:
+            bound[tier.pk] += 1
 
 
 def _earn(held: EarnConfig, account: PointsAccount, receipt: BatchReceipt, tier):
@@ -231,9 +225,10 @@ def purchases_record_batch(*, receipts: list[BatchReceipt]) -> set[int]:
 
     Locks the points accounts of the members taken (by pk, the order of
     rewards.locks), writes the purchases, their lines, EARN entries and
-    points lots with one bulk insert each, the accounts' balances once each,
-    and per entry what entry_post adds (the wallet pass, the points.earned
-    webhook event, whose deliveries are queued on commit). Writes nothing
+    points lots with one bulk insert each per flush, the accounts' balances
+    once each per flush, and per entry what entry_post adds (the wallet pass,
+    the points.earned webhook event, whose deliveries are queued on commit);
+    stamps and tier moves through their own services. Writes nothing
     when a concurrent writer took one of the receipt ids (an IntegrityError
     rolls the batch back; the caller then records them one by one).
     """
@@ -282,9 +277,8 @@ def _batch_write(receipts, todo, member_ids, held) -> set[int]:
                     store_id=store_id, receipt_id__in=receipt_ids
                 ).values_list("store_id", "receipt_id")
             )
-        # Each member's receipts up to the first that the batch cannot write:
-        # one already recorded (a replay or a conflict), or one that may give
-        # stamps (per receipt and per card: purchase_record's).
+        # Each member's receipts up to the first one already recorded (a
+        # replay or a conflict: purchase_record's, after the batch).
         mine: dict[int, list[int]] = defaultdict(list)
         seen: set[tuple[int, str]] = set()
         closed: set[int] = set()
@@ -293,93 +287,114 @@ def _batch_write(receipts, todo, member_ids, held) -> set[int]:
             key = (r.store.pk, r.clean["receipt_id"])
             if r.member.pk not in accounts or r.member.pk in closed:
                 continue
-            if (
-                key in taken
-                or key in seen
-                or held.stamp_programs_running(
-                    store_id=r.store.pk,
-                    on=timezone.localtime(r.occurred_at).date(),
-                )
-            ):
+            if key in taken or key in seen:
                 closed.add(r.member.pk)
                 continue
             seen.add(key)
             mine[r.member.pk].append(i)
-        tiers = {t.pk: t for t in held.tiers}
-        # The earn of each receipt: the tier does not move within the batch
-        # (checked below), so it is the account's tier throughout.
-        earned: dict[int, tuple] = {}
+        if not mine:
+            return set()
+        first = min(receipts[indexes[0]].occurred_at for indexes in mine.values())
+        bounds = _tier_bounds(held, sorted(mine), first)
+        writer = _Writer(held)
+        done: set[int] = set()
         for member_id, indexes in mine.items():
             account = accounts[member_id]
-            tier = tiers.get(account.tier_id)
+            bound = bounds[member_id]
             for i in indexes:
-                earned[i] = _earn(held, account, receipts[i], tier)
-        safe = _tier_safe_counts(
-            held,
-            {m: accounts[m] for m in mine},
-            {
-                m: [(receipts[i], earned[i][1].points) for i in indexes]
-                for m, indexes in mine.items()
-            },
-        )
-        # From the first receipt that may move a tier on, purchase_record
-        # records the member's receipts, after this batch.
-        mine = {m: indexes[: safe[m]] for m, indexes in mine.items() if safe[m]}
-        done = _write(held, accounts, mine, earned, receipts)
-        return set() if done is None else done
+                r = receipts[i]
+                tier = next((t for t in held.tiers if t.pk == account.tier_id), None)
+                earn_lines, result = _earn(held, account, r, tier)
+                if result.points > MAX_POINTS or (
+                    account.balance + result.points > MAX_BALANCE
+                ):
+                    # purchase_record refuses it (rare): left to it, the member
+                    # with it.
+                    break
+                purchase = writer.add(account, r, tier, earn_lines, result)
+                done.add(i)
+                _bound_add(held, bound, r, result.points)
+                programs = held.stamp_programs_running(
+                    store_id=r.store.pk, on=timezone.localtime(r.occurred_at).date()
+                )
+                sure = _tier_sure(held, account, bound)
+                if not programs and sure:
+                    continue
+                # What only purchase_record's own steps can do, in its order,
+                # on the rows written so far.
+                writer.flush()
+                if programs:
+                    stamps_award_for_purchase(purchase=purchase, programs=programs)
+                if not sure:
+                    moved = tier_upgrade(
+                        account,
+                        member_id=member_id,
+                        tiers=list(held.tiers),
+                        at=r.occurred_at,
+                    )
+                    if moved is not None:
+                        # A new window start; a new bound from the next receipt.
+                        rest = indexes[indexes.index(i) + 1 :]
+                        if rest:
+                            bound.update(
+                                _tier_bounds(
+                                    held, [member_id], receipts[rest[0]].occurred_at
+                                )[member_id]
+                            )
+        writer.flush()
+        return done
 
 
-def _write(held, accounts, mine, earned, receipts) -> set[int] | None:
-    conf = held.settings
-    tiers = {t.pk: t for t in held.tiers}
-    purchases, lines, entries, owners = [], [], [], []
-    done: set[int] = set()
-    finals: list[PointsAccount] = []
-    for member_id, indexes in mine.items():
-        account = accounts[member_id]
-        tier = tiers.get(account.tier_id)
+class _Writer:
+    """The rows of the batch's receipts, inserted with one bulk insert per
+    table at each flush, then what entry_post adds per entry."""
+
+    def __init__(self, held: EarnConfig) -> None:
+        self.conf = held.settings
+        self.purchases: list[Purchase] = []
+        self.lines: list[PurchaseLine] = []
+        self.entries: list[tuple] = []
+        self.accounts: dict[int, PointsAccount] = {}
+
+    def add(self, account, r: BatchReceipt, tier, earn_lines, result) -> Purchase:
+        conf = self.conf
+        points = result.points
         multiplier = tier.earn_multiplier if tier else Decimal(1)
-        balance = account.balance
-        for i in indexes:
-            r = receipts[i]
-            earn_lines, result = earned[i]
-            points = result.points
-            if points > MAX_POINTS or balance + points > MAX_BALANCE:
-                return None  # purchase_record refuses it: rare, left to it whole
-            before = balance
-            balance += points
-            purchase = Purchase(
-                store=r.store,
-                receipt_id=r.clean["receipt_id"],
-                balance_after=balance,
-                fingerprint=r.clean["fingerprint"],
-                created_by=None,
-                created_at=r.occurred_at,
-                member=r.member,
-                total=r.clean["total"],
-                occurred_at=r.occurred_at,
-                points_earned=points,
-                points_per_unit=(
-                    conf.points_per_unit * multiplier * Decimal(1)
-                ).quantize(RATE_PLACES, rounding=ROUND_FLOOR),
-                min_purchase=conf.min_purchase,
-                points_exact=result.exact,
-                eligible_total=result.eligible_total,
-                tier_multiplier=multiplier,
-                tier=tier,
-                points_cap_per_unit=result.cap_per_unit,
-                membership_multiplier=Decimal(1),
-                source=r.source,
-            )
-            purchases.append(purchase)
+        before = account.balance
+        account.balance += points
+        purchase = Purchase(
+            store=r.store,
+            receipt_id=r.clean["receipt_id"],
+            balance_after=account.balance,
+            fingerprint=r.clean["fingerprint"],
+            created_by=None,
+            created_at=r.occurred_at,
+            member=r.member,
+            total=r.clean["total"],
+            occurred_at=r.occurred_at,
+            points_earned=points,
+            points_per_unit=(conf.points_per_unit * multiplier * Decimal(1)).quantize(
+                RATE_PLACES, rounding=ROUND_FLOOR
+            ),
+            min_purchase=conf.min_purchase,
+            points_exact=result.exact,
+            eligible_total=result.eligible_total,
+            tier_multiplier=multiplier,
+            tier=tier,
+            points_cap_per_unit=result.cap_per_unit,
+            membership_multiplier=Decimal(1),
+            source=r.source,
+        )
+        self.purchases.append(purchase)
+        if r.clean["lines"]:
             for line, earn_line, eligible, exact in zip(
                 r.clean["lines"],
                 earn_lines,
                 result.line_eligible,
                 result.line_exact,
-                strict=False,
+                strict=True,
             ):
-                lines.append(
+                self.lines.append(
                     PurchaseLine(
                         purchase=purchase,
                         sku=line.sku,
@@ -392,62 +407,66 @@ def _write(held, accounts, mine, earned, receipts) -> set[int] | None:
                         points_exact=exact,
                     )
                 )
-            if points:
-                code, params, text = reason_split(
-                    system_reason(
-                        PURCHASE_EARN, receipt=r.clean["receipt_id"], store=r.store.code
-                    )
-                )
-                entries.append(
-                    (
-                        LedgerEntry(
-                            account=account,
-                            kind=LedgerKind.EARN,
-                            points=points,
-                            balance_after=balance,
-                            reason=text,
-                            reason_code=code,
-                            reason_params=params,
-                            created_by=None,
-                            created_at=r.occurred_at,
-                            breakdown=result.breakdown or [],
-                            purchase=purchase,
-                        ),
-                        max(-before, 0),
-                        r.occurred_at + dt.timedelta(days=conf.pending_days),
-                        points_expiry(r.occurred_at, conf),
-                    )
-                )
-            owners.append(member_id)
-            done.add(i)
-        account.balance = balance
-        finals.append(account)
-    Purchase.objects.bulk_create(purchases)
-    for line in lines:
-        line.purchase_id = line.purchase.pk
-    PurchaseLine.objects.bulk_create(lines)
-    for entry, _debt, _available, _expires in entries:
-        entry.purchase_id = entry.purchase.pk
-    LedgerEntry.objects.bulk_create([e for e, *_rest in entries])
-    lots = []
-    for entry, debt, available_at, expires_at in entries:
-        remaining = max(entry.points - debt, 0)
-        if remaining:
-            lots.append(
-                PointsLot(
-                    account=entry.account,
-                    entry=entry,
-                    points=entry.points,
-                    remaining=remaining,
-                    earned_at=entry.created_at,
-                    available_at=max(available_at, entry.created_at),
-                    expires_at=expires_at,
+        if points:
+            code, params, text = reason_split(
+                system_reason(
+                    PURCHASE_EARN, receipt=r.clean["receipt_id"], store=r.store.code
                 )
             )
-    PointsLot.objects.bulk_create(lots)
-    for account in finals:
-        account.save(update_fields=["balance", "updated_at"])
-    for entry, *_rest in entries:
-        wallet_pass_changed(member_id=entry.account.member_id)
-        points_event_record(entry=entry, member_id=entry.account.member_id)
-    return done
+            entry = LedgerEntry(
+                account=account,
+                kind=LedgerKind.EARN,
+                points=points,
+                balance_after=account.balance,
+                reason=text,
+                reason_code=code,
+                reason_params=params,
+                created_by=None,
+                created_at=r.occurred_at,
+                breakdown=result.breakdown or [],
+                purchase=purchase,
+            )
+            self.entries.append(
+                (
+                    entry,
+                    max(-before, 0),
+                    r.occurred_at + dt.timedelta(days=conf.pending_days),
+                    points_expiry(r.occurred_at, conf),
+                )
+            )
+        self.accounts[account.pk] = account
+        return purchase
+
+    def flush(self) -> None:
+        if not self.purchases:
+            return
+        Purchase.objects.bulk_create(self.purchases)
+        for line in self.lines:
+            line.purchase_id = line.purchase.pk
+        PurchaseLine.objects.bulk_create(self.lines)
+        for entry, *_rest in self.entries:
+            entry.purchase_id = entry.purchase.pk
+        LedgerEntry.objects.bulk_create([e for e, *_rest in self.entries])
+        lots = []
+        for entry, debt, available_at, expires_at in self.entries:
+            # entry_post's lot: a member in debt pays it first.
+            remaining = max(entry.points - debt, 0)
+            if remaining:
+                lots.append(
+                    PointsLot(
+                        account=entry.account,
+                        entry=entry,
+                        points=entry.points,
+                        remaining=remaining,
+                        earned_at=entry.created_at,
+                        available_at=max(available_at, entry.created_at),
+                        expires_at=expires_at,
+                    )
+                )
+        PointsLot.objects.bulk_create(lots)
+        for account in self.accounts.values():
+            account.save(update_fields=["balance", "updated_at"])
+        for entry, *_rest in self.entries:
+            wallet_pass_changed(member_id=entry.account.member_id)
+            points_event_record(entry=entry, member_id=entry.account.member_id)
+        self.purchases, self.lines, self.entries, self.accounts = [], [], [], {}
