@@ -244,12 +244,15 @@ def _lines_of(receipt: _Receipt) -> tuple[list[CsvRow], list[LineInput]]:
 
 
 def _one_record(
-    receipt: _Receipt, member: Member, result: ImportResult, *, batched: bool
+    receipt: _Receipt, member: Member, result: ImportResult, *, batched: bool | None
 ) -> None:
     """Record one receipt through purchase_record (or count the one the batch
-    recorded), and report it."""
-    if batched:
-        result.imported += 1
+    recorded, `batched` telling whether it was a replay), and report it."""
+    if batched is not None:
+        if batched:
+            result.skipped += 1
+        else:
+            result.imported += 1
         return
     line_rows, lines = _lines_of(receipt)
     try:
@@ -302,7 +305,7 @@ def purchases_import(
         if dry_run:
             result.imported += len(good)
         else:
-            taken: set[int] = set()
+            taken: dict[int, bool] = {}
             if batched:
                 taken = purchases_record_batch(
                     receipts=[
@@ -323,7 +326,7 @@ def purchases_import(
                     receipt,
                     members[receipt.line],
                     result,
-                    batched=index in taken,
+                    batched=taken.get(index),
                 )
                 if progress is not None and index % 100 == 99:
                     progress(done + sum(len(r.rows) for r in good[:index]), len(rows))

@@ -216,12 +216,13 @@ def _earn(held: EarnConfig, account: PointsAccount, receipt: BatchReceipt, tier)
     return earn_lines, result
 
 
-def purchases_record_batch(*, receipts: list[BatchReceipt]) -> set[int]:
+def purchases_record_batch(*, receipts: list[BatchReceipt]) -> dict[int, bool]:
     """Record the receipts that can be recorded together (see the module
     docstring), exactly as purchase_record would one by one in the order
-    given (time order), in one durable transaction. Returns the indexes (in
-    `receipts`) of those recorded; the caller records the others through
-    purchase_record, after this returns.
+    given (time order), in one durable transaction. Returns {index in
+    `receipts`: replayed} for those recorded or found already recorded with
+    the same details; the caller records the others through purchase_record,
+    after this returns, in their order.
 
     Locks the points accounts of the members taken (by pk, the order of
     rewards.locks), writes the purchases, their lines, EARN entries and
@@ -234,30 +235,30 @@ def purchases_record_batch(*, receipts: list[BatchReceipt]) -> set[int]:
     """
     todo = [i for i, r in enumerate(receipts) if _receipt_clean(r)]
     if not todo:
-        return set()
+        return {}
     version = (
         ProgramSettings.objects.filter(pk=1)
         .values_list("config_version", flat=True)
         .first()
     )
     if version is None:
-        return set()  # the first purchase creates the settings row
+        return {}  # the first purchase creates the settings row
     held = earn_config_get(version)
     member_ids = {receipts[i].member.pk for i in todo}
     member_ids -= _members_excluded(member_ids)
     if not member_ids:
-        return set()
+        return {}
     try:
         return _batch_write(receipts, todo, member_ids, held)
     except IntegrityError:
-        return set()  # a receipt id taken meanwhile: rolled back, one by one then
+        return {}  # a receipt id taken meanwhile: rolled back, one by one then
     except OperationalError as exc:
         if getattr(exc.__cause__, "sqlstate", None) not in RETRYABLE_SQLSTATES:
             raise
-        return set()  # a deadlock: rolled back, one by one then
+        return {}  # a deadlock: rolled back, one by one then
 
 
-def _batch_write(receipts, todo, member_ids, held) -> set[int]:
+def _batch_write(receipts, todo, member_ids, held) -> dict[int, bool]:
     with transaction.atomic(durable=True):
         accounts = {
             a.member_id: a
@@ -265,84 +266,89 @@ def _batch_write(receipts, todo, member_ids, held) -> set[int]:
             .filter(member_id__in=member_ids)
             .order_by("pk")
         }
-        # A receipt id already recorded is a replay or a conflict: purchase_record's.
+        # A receipt id already recorded: the same body is a replay (written
+        # nothing, as purchase_record answers it), another is purchase_record's
+        # Conflict, after the batch (it writes nothing either).
         wanted: dict[int, list[str]] = defaultdict(list)
         for i in todo:
             if receipts[i].member.pk in accounts:
                 wanted[receipts[i].store.pk].append(receipts[i].clean["receipt_id"])
-        taken = set()
+        taken: dict[tuple[int, str], str] = {}
         for store_id, receipt_ids in wanted.items():
-            taken.update(
-                Purchase.objects.filter(
-                    store_id=store_id, receipt_id__in=receipt_ids
-                ).values_list("store_id", "receipt_id")
-            )
-        # Each member's receipts up to the first one already recorded (a
-        # replay or a conflict: purchase_record's, after the batch).
-        mine: dict[int, list[int]] = defaultdict(list)
+            for store, receipt_id, fingerprint in Purchase.objects.filter(
+                store_id=store_id, receipt_id__in=receipt_ids
+            ).values_list("store_id", "receipt_id", "fingerprint"):
+                taken[(store, receipt_id)] = fingerprint
+        outcome: dict[int, bool] = {}
+        queues: dict[int, list[int]] = defaultdict(list)
         seen: set[tuple[int, str]] = set()
-        closed: set[int] = set()
         for i in todo:
             r = receipts[i]
             key = (r.store.pk, r.clean["receipt_id"])
-            if r.member.pk not in accounts or r.member.pk in closed:
-                continue
-            if key in taken or key in seen:
-                closed.add(r.member.pk)
+            if r.member.pk not in accounts or key in seen:
                 continue
             seen.add(key)
-            mine[r.member.pk].append(i)
-        if not mine:
-            return set()
-        first = min(receipts[indexes[0]].occurred_at for indexes in mine.values())
-        bounds = _tier_bounds(held, sorted(mine), first)
+            if key in taken:
+                if taken[key] == r.clean["fingerprint"]:
+                    outcome[i] = True
+                continue
+            queues[r.member.pk].append(i)
+        if not queues:
+            return outcome
+        first = min(receipts[q[0]].occurred_at for q in queues.values())
+        bounds = _tier_bounds(held, sorted(queues), first)
         writer = _Writer(held)
-        done: set[int] = set()
-        for member_id, indexes in mine.items():
-            account = accounts[member_id]
-            bound = bounds[member_id]
-            for i in indexes:
-                r = receipts[i]
-                tier = next((t for t in held.tiers if t.pk == account.tier_id), None)
-                earn_lines, result = _earn(held, account, r, tier)
-                if result.points > MAX_POINTS or (
-                    account.balance + result.points > MAX_BALANCE
-                ):
-                    # purchase_record refuses it (rare): left to it, the member
-                    # with it.
-                    break
-                purchase = writer.add(account, r, tier, earn_lines, result)
-                done.add(i)
-                _bound_add(held, bound, r, result.points)
-                programs = held.stamp_programs_running(
-                    store_id=r.store.pk, on=timezone.localtime(r.occurred_at).date()
-                )
-                sure = _tier_sure(held, account, bound)
-                if not programs and sure:
-                    continue
-                # What only purchase_record's own steps can do, in its order,
-                # on the rows written so far.
-                writer.flush()
+        # In rounds: each member's receipts up to the next one after which
+        # purchase_record's own steps must run on what was written (stamps, a
+        # possible tier move); one flush for all; those steps; the next round.
+        while queues:
+            steps = []
+            for member_id, queue in queues.items():
+                account, bound = accounts[member_id], bounds[member_id]
+                while queue:
+                    i = queue.pop(0)
+                    r = receipts[i]
+                    tier = next(
+                        (t for t in held.tiers if t.pk == account.tier_id), None
+                    )
+                    earn_lines, result = _earn(held, account, r, tier)
+                    if result.points > MAX_POINTS or (
+                        account.balance + result.points > MAX_BALANCE
+                    ):
+                        # purchase_record refuses it (rare): it and the
+                        # member's receipts after it are left to it.
+                        queue.clear()
+                        break
+                    purchase = writer.add(account, r, tier, earn_lines, result)
+                    outcome[i] = False
+                    _bound_add(held, bound, r, result.points)
+                    programs = held.stamp_programs_running(
+                        store_id=r.store.pk, on=timezone.localtime(r.occurred_at).date()
+                    )
+                    sure = _tier_sure(held, account, bound)
+                    if programs or not sure:
+                        steps.append((account, r, purchase, programs, sure))
+                        break
+            writer.flush()
+            moved = []
+            for account, r, purchase, programs, sure in steps:
                 if programs:
                     stamps_award_for_purchase(purchase=purchase, programs=programs)
-                if not sure:
-                    moved = tier_upgrade(
-                        account,
-                        member_id=member_id,
-                        tiers=list(held.tiers),
-                        at=r.occurred_at,
-                    )
-                    if moved is not None:
-                        # A new window start; a new bound from the next receipt.
-                        rest = indexes[indexes.index(i) + 1 :]
-                        if rest:
-                            bound.update(
-                                _tier_bounds(
-                                    held, [member_id], receipts[rest[0]].occurred_at
-                                )[member_id]
-                            )
-        writer.flush()
-        return done
+                if not sure and tier_upgrade(
+                    account,
+                    member_id=account.member_id,
+                    tiers=list(held.tiers),
+                    at=r.occurred_at,
+                ):
+                    moved.append(account.member_id)
+            queues = {m: q for m, q in queues.items() if q}
+            moved = [m for m in moved if m in queues]
+            if moved:
+                # Another tier, another window: new bounds from the earliest
+                # receipt still to come.
+                at = min(receipts[queues[m][0]].occurred_at for m in moved)
+                bounds.update(_tier_bounds(held, moved, at))
+        return outcome
 
 
 class _Writer:
