@@ -51,6 +51,7 @@ from rewards.models import (
 )
 from rewards.reasons import PURCHASE_EARN, reason_split, system_reason
 from rewards.selectors.tiers import tier_values
+from rewards.services.earning import program_settings_ensure
 from rewards.services.idempotency import RETRYABLE_SQLSTATES, body_fingerprint
 from rewards.services.inputs import (
     FUTURE_TOLERANCE,
@@ -242,7 +243,8 @@ def purchases_record_batch(*, receipts: list[BatchReceipt]) -> dict[int, bool]:
         .first()
     )
     if version is None:
-        return {}  # the first purchase creates the settings row
+        # An emptied database: purchase_record's first write makes the row too.
+        version = program_settings_ensure().config_version
     held = earn_config_get(version)
     member_ids = {receipts[i].member.pk for i in todo}
     member_ids -= _members_excluded(member_ids)
