@@ -47,10 +47,11 @@ from rewards.models import (
     ReferralStatus,
     Subscription,
     SubscriptionStatus,
+    TierHistory,
     TierQualification,
 )
 from rewards.reasons import PURCHASE_EARN, reason_split, system_reason
-from rewards.selectors.tiers import tier_values
+from rewards.selectors.tiers import tier_values, tier_window_start
 from rewards.services.earning import program_settings_ensure
 from rewards.services.idempotency import RETRYABLE_SQLSTATES, body_fingerprint
 from rewards.services.inputs import (
@@ -64,7 +65,8 @@ from rewards.services.ledger import MAX_BALANCE, points_expiry
 from rewards.services.lines import LineInput, purchase_lines_clean
 from rewards.services.promocodes import promo_rules
 from rewards.services.stamps import stamps_award_for_purchase
-from rewards.services.tiers import RATE_PLACES, tier_upgrade
+from rewards.services.tiers import RATE_PLACES, tier_move, tier_upgrade
+from rewards.services.tiers import _tier_reason as tier_reason
 from rewards.services.webhook_events import points_event_record
 from rewards.wallet.services import wallet_pass_changed
 
@@ -332,17 +334,17 @@ def _batch_write(receipts, todo, member_ids, held) -> dict[int, bool]:
                         steps.append((account, r, purchase, programs, sure))
                         break
             writer.flush()
-            moved = []
-            for account, r, purchase, programs, sure in steps:
+            for _account, _r, purchase, programs, _sure in steps:
                 if programs:
                     stamps_award_for_purchase(purchase=purchase, programs=programs)
-                if not sure and tier_upgrade(
-                    account,
-                    member_id=account.member_id,
-                    tiers=list(held.tiers),
-                    at=r.occurred_at,
-                ):
-                    moved.append(account.member_id)
+            moved = _tiers_upgrade_many(
+                held,
+                [
+                    (account, r.occurred_at)
+                    for account, r, _p, _s, sure in steps
+                    if not sure
+                ],
+            )
             queues = {m: q for m, q in queues.items() if q}
             moved = [m for m in moved if m in queues]
             if moved:
@@ -351,6 +353,82 @@ def _batch_write(receipts, todo, member_ids, held) -> dict[int, bool]:
                 at = min(receipts[queues[m][0]].occurred_at for m in moved)
                 bounds.update(_tier_bounds(held, moved, at))
         return outcome
+
+
+def _tiers_upgrade_many(
+    held: EarnConfig, todo: list[tuple[PointsAccount, dt.datetime]]
+) -> list[int]:
+    """tier_upgrade(account, at=...) for each, the values of all of them read
+    in one query per qualification (tier_upgrade reads one member's): the
+    same values (sums over the same rows, with no end), the same highest
+    qualifying tier above the member's, the same tier_move. A lapsed or
+    switched-off tier goes through tier_upgrade itself. Returns the members
+    moved."""
+    tiers = list(held.tiers)
+    by_pk = {t.pk: t for t in tiers}
+    moved, plain = [], []
+    for account, at in todo:
+        if account.tier_lapsed_on is not None or (
+            account.tier_id is not None and account.tier_id not in by_pk
+        ):
+            if tier_upgrade(account, member_id=account.member_id, tiers=tiers, at=at):
+                moved.append(account.member_id)
+        else:
+            plain.append((account, at))
+    if not plain or not tiers:
+        return moved
+    ids = [account.member_id for account, _at in plain]
+    earliest = min(tier_window_start(t, at=min(at for _a, at in plain)) for t in tiers)
+    kinds = {t.qualification for t in tiers}
+    purchases: dict[int, list] = defaultdict(list)
+    if kinds - {TierQualification.POINTS_EARNED}:
+        for member_id, when, total, returned in Purchase.objects.filter(
+            member_id__in=ids, occurred_at__gte=earliest
+        ).values_list("member_id", "occurred_at", "total", "returned_total"):
+            purchases[member_id].append((when, total - returned))
+    earned: dict[int, list] = defaultdict(list)
+    if TierQualification.POINTS_EARNED in kinds:
+        for member_id, when, points in LedgerEntry.objects.filter(
+            account__member_id__in=ids, kind=LedgerKind.EARN, created_at__gte=earliest
+        ).values_list("account__member_id", "created_at", "points"):
+            earned[member_id].append((when, points))
+    for account, at in plain:
+        member_id = account.member_id
+        current = by_pk.get(account.tier_id)
+        best, best_value = None, None
+        for tier in tiers:
+            if current is not None and tier.rank <= current.rank:
+                continue
+            start = tier_window_start(tier, at=at)
+            if tier.qualification == TierQualification.POINTS_EARNED:
+                value = Decimal(
+                    sum(p for when, p in earned[member_id] if when >= start)
+                )
+            elif tier.qualification == TierQualification.SPEND:
+                value = sum(
+                    (v for when, v in purchases[member_id] if when >= start),
+                    Decimal(0),
+                )
+            else:
+                value = Decimal(
+                    sum(1 for when, _v in purchases[member_id] if when >= start)
+                )
+            if value >= tier.threshold:  # ascending rank: the last is the highest
+                best, best_value = tier, value
+        if best is not None:
+            tier_move(
+                account,
+                member_id=member_id,
+                to_tier=best,
+                kind=TierHistory.Kind.INITIAL
+                if account.tier_id is None
+                else TierHistory.Kind.UP,
+                reason=tier_reason(best, best_value, at=at),
+                value=best_value,
+                at=at,
+            )
+            moved.append(member_id)
+    return moved
 
 
 class _Writer:
