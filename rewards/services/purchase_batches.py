@@ -27,8 +27,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, router, transaction
 from django.db.models import Q
+from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 
 from members.errors import ServiceError
@@ -526,13 +527,13 @@ class _Writer:
     def flush(self) -> None:
         if not self.purchases:
             return
-        Purchase.objects.bulk_create(self.purchases)
+        _insert(Purchase, self.purchases)
         for line in self.lines:
             line.purchase_id = line.purchase.pk
-        PurchaseLine.objects.bulk_create(self.lines)
+        PurchaseLine.objects.bulk_create(self.lines)  # as purchase_record does
         for entry, *_rest in self.entries:
             entry.purchase_id = entry.purchase.pk
-        LedgerEntry.objects.bulk_create([e for e, *_rest in self.entries])
+        _insert(LedgerEntry, [e for e, *_rest in self.entries])
         lots = []
         for entry, debt, available_at, expires_at in self.entries:
             # entry_post's lot: a member in debt pays it first.
@@ -549,10 +550,53 @@ class _Writer:
                         expires_at=expires_at,
                     )
                 )
-        PointsLot.objects.bulk_create(lots)
-        for account in self.accounts.values():
-            account.save(update_fields=["balance", "updated_at"])
+        _insert(PointsLot, lots)
+        # entry_post's account.save(update_fields=["balance", "updated_at"]),
+        # once per account.
+        accounts = list(self.accounts.values())
+        now = timezone.now()
+        fields = frozenset({"balance", "updated_at"})
+        using = router.db_for_write(PointsAccount)
+        for account in accounts:
+            account.updated_at = now
+            pre_save.send(
+                PointsAccount,
+                instance=account,
+                raw=False,
+                using=using,
+                update_fields=fields,
+            )
+        PointsAccount.objects.bulk_update(accounts, list(fields))
+        for account in accounts:
+            post_save.send(
+                PointsAccount,
+                instance=account,
+                created=False,
+                update_fields=fields,
+                raw=False,
+                using=using,
+            )
         for entry, *_rest in self.entries:
             wallet_pass_changed(member_id=entry.account.member_id)
             points_event_record(entry=entry, member_id=entry.account.member_id)
         self.purchases, self.lines, self.entries, self.accounts = [], [], [], {}
+
+
+def _insert(model, rows: list) -> None:
+    """bulk_create with the signals objects.create sends for each row
+    (receivers invalidate caches: the customer dashboard's on a purchase)."""
+    if not rows:
+        return
+    using = router.db_for_write(model)
+    for row in rows:
+        pre_save.send(model, instance=row, raw=False, using=using, update_fields=None)
+    model.objects.bulk_create(rows)
+    for row in rows:
+        post_save.send(
+            model,
+            instance=row,
+            created=True,
+            update_fields=None,
+            raw=False,
+            using=using,
+        )

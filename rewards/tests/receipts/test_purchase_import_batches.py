@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import models
+from django.db.models.signals import post_save
 
 from members.models import Member, WebhookDelivery, WebhookEvent
 from members.services.webhooks import webhook_endpoint_create
@@ -334,7 +335,16 @@ def test_batched_import_writes_exactly_what_purchase_record_does(
         "members.services.webhooks.webhook_deliveries_queue",
         lambda *, delivery_ids: queued[run[0]].extend(delivery_ids),
     )
+    # What objects.create tells the receivers (the dashboard cache's).
+    saved: dict[str, list] = {"one": [], "batch": []}
+
+    def on_save(sender, instance, created, **kwargs):
+        if sender in (Purchase, PurchaseLine, LedgerEntry, PointsLot, TierHistory):
+            saved[run[0]].append((sender.__name__, created, bool(instance.pk)))
+
+    post_save.connect(on_save, dispatch_uid="test-import-batches")
     one, batch = State("a", program), State("b", program)
+    saved["one"].clear()
     start_one, start_batch = _snapshot(one), _snapshot(batch)
     for part in start_one:  # the same start
         assert start_one[part] == start_batch[part], (
@@ -369,6 +379,8 @@ def test_batched_import_writes_exactly_what_purchase_record_does(
     # The same side effects on commit: one call per receipt, each delivery queued.
     assert len(one_commits) == len(batch_commits) > 0
     assert len(queued["one"]) == len(queued["batch"]) > 0
+    post_save.disconnect(dispatch_uid="test-import-batches")
+    assert sorted(saved["one"]) == sorted(saved["batch"])
     assert ledger_discrepancies() == []
 
     # Again: nothing changes, every receipt is skipped, the same errors.
