@@ -27,7 +27,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 
-from django.db import IntegrityError, OperationalError, router, transaction
+from django.db import (
+    IntegrityError,
+    OperationalError,
+    connection,
+    router,
+    transaction,
+)
 from django.db.models import Q
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
@@ -566,7 +572,7 @@ class _Writer:
                 using=using,
                 update_fields=fields,
             )
-        PointsAccount.objects.bulk_update(accounts, list(fields))
+        _balances_update(accounts, now)
         for account in accounts:
             post_save.send(
                 PointsAccount,
@@ -580,6 +586,26 @@ class _Writer:
             wallet_pass_changed(member_id=entry.account.member_id)
             points_event_record(entry=entry, member_id=entry.account.member_id)
         self.purchases, self.lines, self.entries, self.accounts = [], [], [], {}
+
+
+def _balances_update(accounts: list[PointsAccount], now: dt.datetime) -> None:
+    """The accounts' balances and updated_at in one UPDATE per 500 (what
+    bulk_update writes, without building its CASE expressions in Django,
+    which cost more than the statement)."""
+    table = connection.ops.quote_name(PointsAccount._meta.db_table)
+    at = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        for start in range(0, len(accounts), 500):
+            part = accounts[start : start + 500]
+            cases = " ".join(["WHEN %s THEN %s"] * len(part))
+            marks = ", ".join(["%s"] * len(part))
+            cursor.execute(
+                f"UPDATE {table} SET balance = CASE id {cases} END,"  # noqa: S608 - the table name from the model, values as parameters
+                f" updated_at = %s WHERE id IN ({marks})",
+                [v for a in part for v in (a.pk, a.balance)]
+                + [at]
+                + [a.pk for a in part],
+            )
 
 
 def _insert(model, rows: list) -> None:
