@@ -42,6 +42,7 @@ from members.errors import ServiceError
 from members.models import Member, Store
 from rewards.earn_config import EarnConfig, earn_config_get
 from rewards.earning import EarnLine, Multiplier, earn_compute
+from rewards.locks import accounts_lock
 from rewards.models import (
     LedgerEntry,
     LedgerKind,
@@ -54,11 +55,8 @@ from rewards.models import (
     ReferralStatus,
     Subscription,
     SubscriptionStatus,
-    TierHistory,
-    TierQualification,
 )
 from rewards.reasons import PURCHASE_EARN, reason_split, system_reason
-from rewards.selectors.tiers import tier_values, tier_window_start
 from rewards.services.earning import program_settings_ensure
 from rewards.services.idempotency import RETRYABLE_SQLSTATES, body_fingerprint
 from rewards.services.inputs import (
@@ -71,9 +69,14 @@ from rewards.services.inputs import (
 from rewards.services.ledger import MAX_BALANCE, points_expiry
 from rewards.services.lines import LineInput, purchase_lines_clean
 from rewards.services.promocodes import promo_rules
+from rewards.services.purchase_batch_tiers import (
+    tier_bound_add,
+    tier_bounds,
+    tier_sure,
+    tiers_upgrade_many,
+)
 from rewards.services.stamps import stamps_award_for_purchase
-from rewards.services.tiers import RATE_PLACES, tier_move, tier_upgrade
-from rewards.services.tiers import _tier_reason as tier_reason
+from rewards.services.tiers import RATE_PLACES
 from rewards.services.webhook_events import points_event_record
 from rewards.wallet.services import wallet_pass_changed
 
@@ -146,50 +149,6 @@ def _members_excluded(member_ids: set[int]) -> set[int]:
     ).values_list("referrer_id", "referee_id"):
         excluded.update((referrer, referee))
     return excluded
-
-
-def _tier_bounds(
-    held: EarnConfig, member_ids: list[int], at: dt.datetime
-) -> dict[int, dict[int, Decimal]]:
-    """{member: {tier pk: an upper bound of the tier's value at any time from
-    `at` on, before the batch's receipts}}: the window starting earliest (at
-    `at`, the member's first receipt to come) and with no end."""
-    tiers = list(held.tiers)
-    values = tier_values(member_ids=member_ids, tiers=tiers, at=at) if tiers else {}
-    return {
-        m: {
-            t.pk: (values[t.pk][m].value if m in values[t.pk] else Decimal(0))
-            for t in tiers
-        }
-        for m in member_ids
-    }
-
-
-def _tier_sure(held: EarnConfig, account: PointsAccount, bound: dict) -> bool:
-    """Whether tier_upgrade after the receipt just added to `bound` surely does
-    nothing (it is not called then): no tier above reached, no lapsed tier to
-    renew, no switched-off tier to read."""
-    if account.tier_lapsed_on is not None:
-        return False
-    tiers = list(held.tiers)
-    current = next((t for t in tiers if t.pk == account.tier_id), None)
-    if account.tier_id is not None and current is None:
-        return False
-    return all(
-        bound[t.pk] < t.threshold
-        for t in tiers
-        if current is None or t.rank > current.rank
-    )
-
-
-def _bound_add(held: EarnConfig, bound: dict, receipt: BatchReceipt, points: int):
-    for tier in held.tiers:
-        if tier.qualification == TierQualification.SPEND:
-            bound[tier.pk] += receipt.clean["total"]
-        elif tier.qualification == TierQualification.POINTS_EARNED:
-            bound[tier.pk] += points
-        else:
-            bound[tier.pk] += 1
 
 
 def _earn(held: EarnConfig, account: PointsAccount, receipt: BatchReceipt, tier):
@@ -271,12 +230,7 @@ def purchases_record_batch(*, receipts: list[BatchReceipt]) -> dict[int, bool]:
 
 def _batch_write(receipts, todo, member_ids, held) -> dict[int, bool]:
     with transaction.atomic(durable=True):
-        accounts = {
-            a.member_id: a
-            for a in PointsAccount.objects.select_for_update(of=("self",))
-            .filter(member_id__in=member_ids)
-            .order_by("pk")
-        }
+        accounts = accounts_lock(member_ids=member_ids)
         # A receipt id already recorded: the same body is a replay (written
         # nothing, as purchase_record answers it), another is purchase_record's
         # Conflict, after the batch (it writes nothing either).
@@ -307,7 +261,7 @@ def _batch_write(receipts, todo, member_ids, held) -> dict[int, bool]:
         if not queues:
             return outcome
         first = min(receipts[q[0]].occurred_at for q in queues.values())
-        bounds = _tier_bounds(held, sorted(queues), first)
+        bounds = tier_bounds(held, sorted(queues), first)
         writer = _Writer(held)
         # In rounds: each member's receipts up to the next one after which
         # purchase_record's own steps must run on what was written (stamps, a
@@ -332,11 +286,11 @@ def _batch_write(receipts, todo, member_ids, held) -> dict[int, bool]:
                         break
                     purchase = writer.add(account, r, tier, earn_lines, result)
                     outcome[i] = False
-                    _bound_add(held, bound, r, result.points)
+                    tier_bound_add(held, bound, r.clean["total"], result.points)
                     programs = held.stamp_programs_running(
                         store_id=r.store.pk, on=timezone.localtime(r.occurred_at).date()
                     )
-                    sure = _tier_sure(held, account, bound)
+                    sure = tier_sure(held, account, bound)
                     if programs or not sure:
                         steps.append((account, r, purchase, programs, sure))
                         break
@@ -344,7 +298,7 @@ def _batch_write(receipts, todo, member_ids, held) -> dict[int, bool]:
             for _account, _r, purchase, programs, _sure in steps:
                 if programs:
                     stamps_award_for_purchase(purchase=purchase, programs=programs)
-            moved = _tiers_upgrade_many(
+            moved = tiers_upgrade_many(
                 held,
                 [
                     (account, r.occurred_at)
@@ -358,84 +312,8 @@ def _batch_write(receipts, todo, member_ids, held) -> dict[int, bool]:
                 # Another tier, another window: new bounds from the earliest
                 # receipt still to come.
                 at = min(receipts[queues[m][0]].occurred_at for m in moved)
-                bounds.update(_tier_bounds(held, moved, at))
+                bounds.update(tier_bounds(held, moved, at))
         return outcome
-
-
-def _tiers_upgrade_many(
-    held: EarnConfig, todo: list[tuple[PointsAccount, dt.datetime]]
-) -> list[int]:
-    """tier_upgrade(account, at=...) for each, the values of all of them read
-    in one query per qualification (tier_upgrade reads one member's): the
-    same values (sums over the same rows, with no end), the same highest
-    qualifying tier above the member's, the same tier_move. A lapsed or
-    switched-off tier goes through tier_upgrade itself. Returns the members
-    moved."""
-    tiers = list(held.tiers)
-    by_pk = {t.pk: t for t in tiers}
-    moved, plain = [], []
-    for account, at in todo:
-        if account.tier_lapsed_on is not None or (
-            account.tier_id is not None and account.tier_id not in by_pk
-        ):
-            if tier_upgrade(account, member_id=account.member_id, tiers=tiers, at=at):
-                moved.append(account.member_id)
-        else:
-            plain.append((account, at))
-    if not plain or not tiers:
-        return moved
-    ids = [account.member_id for account, _at in plain]
-    earliest = min(tier_window_start(t, at=min(at for _a, at in plain)) for t in tiers)
-    kinds = {t.qualification for t in tiers}
-    purchases: dict[int, list] = defaultdict(list)
-    if kinds - {TierQualification.POINTS_EARNED}:
-        for member_id, when, total, returned in Purchase.objects.filter(
-            member_id__in=ids, occurred_at__gte=earliest
-        ).values_list("member_id", "occurred_at", "total", "returned_total"):
-            purchases[member_id].append((when, total - returned))
-    earned: dict[int, list] = defaultdict(list)
-    if TierQualification.POINTS_EARNED in kinds:
-        for member_id, when, points in LedgerEntry.objects.filter(
-            account__member_id__in=ids, kind=LedgerKind.EARN, created_at__gte=earliest
-        ).values_list("account__member_id", "created_at", "points"):
-            earned[member_id].append((when, points))
-    for account, at in plain:
-        member_id = account.member_id
-        current = by_pk.get(account.tier_id)
-        best, best_value = None, None
-        for tier in tiers:
-            if current is not None and tier.rank <= current.rank:
-                continue
-            start = tier_window_start(tier, at=at)
-            if tier.qualification == TierQualification.POINTS_EARNED:
-                value = Decimal(
-                    sum(p for when, p in earned[member_id] if when >= start)
-                )
-            elif tier.qualification == TierQualification.SPEND:
-                value = sum(
-                    (v for when, v in purchases[member_id] if when >= start),
-                    Decimal(0),
-                )
-            else:
-                value = Decimal(
-                    sum(1 for when, _v in purchases[member_id] if when >= start)
-                )
-            if value >= tier.threshold:  # ascending rank: the last is the highest
-                best, best_value = tier, value
-        if best is not None:
-            tier_move(
-                account,
-                member_id=member_id,
-                to_tier=best,
-                kind=TierHistory.Kind.INITIAL
-                if account.tier_id is None
-                else TierHistory.Kind.UP,
-                reason=tier_reason(best, best_value, at=at),
-                value=best_value,
-                at=at,
-            )
-            moved.append(member_id)
-    return moved
 
 
 class _Writer:
