@@ -1,6 +1,7 @@
 """7. Bulk CSV import: rows per second through `import_members` (chunks of rows
 through members_enroll_many, member_enroll's set-based twin) and
-`import_purchases` (every receipt through purchase_record), against
+`import_purchases` (chunks of receipts through purchases_record_batch, the
+few it leaves through purchase_record; and its --dry-run), against
 the same rows inserted with Django's bulk_create and no services (no checks,
 no earning rules, no points lots, no tiers: the floor the ORM could reach).
 
@@ -272,6 +273,9 @@ def run() -> list[str]:
         # (bench/run.py without arguments runs them all), which counting every
         # Purchase put into the label (16377 "receipts" for 10000 rows).
         before = Purchase.objects.count()
+        print("   the purchases file, --dry-run (checked, nothing written):")
+        purchases_dry_s = _timed("import_purchases", str(purchases_csv), "--dry-run")
+        assert Purchase.objects.count() == before, "the dry run wrote purchases"
         purchases_s = _timed("import_purchases", str(purchases_csv))
         receipts = Purchase.objects.count()
         assert receipts - before == n_receipts, (before, receipts, n_receipts)
@@ -300,7 +304,8 @@ def run() -> list[str]:
         ),
         row("members via bulk_create (baseline)", N_MEMBERS, base_members_s, None),
         row(
-            f"import_purchases ({n_receipts} receipts via purchase_record)",
+            f"import_purchases ({n_receipts} receipts: purchases_record_batch,"
+            " purchase_record for the rest)",
             n_rows,
             purchases_s,
             base_purchases_s,
@@ -308,6 +313,12 @@ def run() -> list[str]:
         row("purchases via bulk_create (baseline)", n_rows, base_purchases_s, None),
         row(
             "import_purchases again (all replayed)", n_rows, replay_s, base_purchases_s
+        ),
+        row(
+            "import_purchases --dry-run (checked, nothing written)",
+            n_rows,
+            purchases_dry_s,
+            base_purchases_s,
         ),
     ]
 

@@ -39,6 +39,7 @@ from members.models import Member, Store
 from members.phones import phone_normalize
 from rewards.models import Purchase
 from rewards.services.lines import LineInput
+from rewards.services.purchase_batches import BatchReceipt, purchases_record_batch
 from rewards.services.purchases import purchase_record
 
 PURCHASE_COLUMNS = (
@@ -225,68 +226,113 @@ def _column_of(
     return receipt.line, name
 
 
+def _lines_of(receipt: _Receipt) -> tuple[list[CsvRow], list[LineInput]]:
+    line_rows = [
+        row for row in receipt.rows if any(row.get(column) for column in LINE_COLUMNS)
+    ]
+    lines = [
+        LineInput(
+            sku=row.get("sku"),
+            quantity=row.get("quantity") or "1",
+            unit_price=row.get("unit_price") or "0",
+            name=row.get("name"),
+            category=row.get("category"),
+        )
+        for row in line_rows
+    ]
+    return line_rows, lines
+
+
+def _one_record(
+    receipt: _Receipt, member: Member, result: ImportResult, *, batched: bool | None
+) -> None:
+    """Record one receipt through purchase_record (or count the one the batch
+    recorded, `batched` telling whether it was a replay), and report it."""
+    if batched is not None:
+        if batched:
+            result.skipped += 1
+        else:
+            result.imported += 1
+        return
+    line_rows, lines = _lines_of(receipt)
+    try:
+        _purchase, replayed = purchase_record(
+            store=receipt.store,
+            member=member,
+            receipt_id=receipt.receipt_id,
+            total=receipt.first.get("total") or None,
+            lines=lines,
+            occurred_at=receipt.occurred_at,
+            recorded_at=receipt.occurred_at,
+            source=Purchase.Source.IMPORT,
+        )
+    except ServiceError as exc:
+        line, column = _column_of(receipt, line_rows, exc)
+        result.error(line, column, exc.message)
+    else:
+        if replayed:
+            result.skipped += 1
+        else:
+            result.imported += 1
+
+
 def purchases_import(
     rows: list[CsvRow],
     *,
     dry_run: bool = False,
     progress: Progress | None = None,
+    batched: bool = True,
 ) -> ImportResult:
-    """Record the receipts of a CSV file in time order through purchase_record.
+    """Record the receipts of a CSV file in time order, exactly as
+    purchase_record would one receipt at a time.
 
     `imported` and `skipped` count receipts (a replayed receipt is skipped);
-    `total` counts rows. Each receipt is written in purchase_record's own
-    durable transaction (it locks the member's account); this function opens
-    none and queues nothing. With `dry_run` the rows are checked and the
-    members looked up, nothing is written.
+    `total` counts rows. A chunk of receipts (in time order) goes first to
+    purchases_record_batch, which writes those it can in one transaction (the
+    accounts of their members locked), then the others go one by one through
+    purchase_record in its own durable transaction, in time order (the batch
+    takes the first of a member's receipts, never one after another left out). `batched=False` sends every receipt
+    through purchase_record (what the batch is tested against). This
+    function opens no transaction and queues nothing itself. With `dry_run`
+    the rows are checked and the members looked up, nothing is written.
     """
     result = ImportResult(total=len(rows), dry_run=dry_run)
     receipts = _receipts_group(rows, result)
     done = len(rows) - sum(len(receipt.rows) for receipt in receipts)
     for chunk in chunks(receipts, CHUNK):
         members = _members_find(chunk, result)
-        for receipt in chunk:
-            done += len(receipt.rows)
-            if progress is not None:
-                progress(done, len(rows))  # the command prints once a second
-            if receipt.bad:
-                continue
-            line_rows = [
-                row
-                for row in receipt.rows
-                if any(row.get(column) for column in LINE_COLUMNS)
-            ]
-            lines = [
-                LineInput(
-                    sku=row.get("sku"),
-                    quantity=row.get("quantity") or "1",
-                    unit_price=row.get("unit_price") or "0",
-                    name=row.get("name"),
-                    category=row.get("category"),
+        good = [receipt for receipt in chunk if not receipt.bad]
+        if dry_run:
+            result.imported += len(good)
+        else:
+            taken: dict[int, bool] = {}
+            if batched:
+                taken = purchases_record_batch(
+                    receipts=[
+                        BatchReceipt(
+                            store=receipt.store,
+                            member=members[receipt.line],
+                            receipt_id=receipt.receipt_id,
+                            total=receipt.first.get("total") or None,
+                            lines=_lines_of(receipt)[1],
+                            occurred_at=receipt.occurred_at,
+                            source=Purchase.Source.IMPORT,
+                        )
+                        for receipt in good
+                    ]
                 )
-                for row in line_rows
-            ]
-            if dry_run:
-                result.imported += 1
-                continue
-            try:
-                _purchase, replayed = purchase_record(
-                    store=receipt.store,
-                    member=members[receipt.line],
-                    receipt_id=receipt.receipt_id,
-                    total=receipt.first.get("total") or None,
-                    lines=lines,
-                    occurred_at=receipt.occurred_at,
-                    recorded_at=receipt.occurred_at,
-                    source=Purchase.Source.IMPORT,
+            for index, receipt in enumerate(good):
+                _one_record(
+                    receipt,
+                    members[receipt.line],
+                    result,
+                    batched=taken.get(index),
                 )
-            except ServiceError as exc:
-                line, column = _column_of(receipt, line_rows, exc)
-                result.error(line, column, exc.message)
-            else:
-                if replayed:
-                    result.skipped += 1
-                else:
-                    result.imported += 1
+                if progress is not None and index % 100 == 99:
+                    progress(done + sum(len(r.rows) for r in good[:index]), len(rows))
+        done += sum(len(receipt.rows) for receipt in chunk)
+        if progress is not None:
+            progress(done, len(rows))  # the command prints once a second
     if progress is not None and not receipts:
         progress(len(rows), len(rows))
     result.errors.sort(key=lambda error: error.line)

@@ -14,7 +14,8 @@ queue behind each other instead of deadlocking. A new lock gets its place here.
    member's sign-up to it (`event_rsvp_lock`). A check-in then credits the
    event's points, locking the member's account: these two come before 3.
 3. points (this module): the member's account (`account_lock`,
-   `account_lock_by_id`; a purchase's `account_lock_for_purchase` sends
+   `account_lock_by_id`; several members' by pk: `accounts_lock`, a batch of
+   imported purchases; a purchase's `account_lock_for_purchase` sends
    `account_lock_sql`), an online payment of the member's (`payment_lock`), a
    subscription (`active_subscription_lock`,
    `subscription_lock`), the purchase being returned (`purchase_lock`), then its
@@ -170,6 +171,17 @@ def account_lock_for_purchase(
     if account.plan_multiplier is not None:  # SQLite hands back a float
         account.plan_multiplier = Decimal(str(account.plan_multiplier))
     return account
+
+
+def accounts_lock(*, member_ids) -> dict[int, PointsAccount]:
+    """The accounts of several members, by member id, locked in pk order
+    (the same lock as account_lock, in its place in the order)."""
+    return {
+        account.member_id: account
+        for account in PointsAccount.objects.select_for_update(of=("self",))
+        .filter(member_id__in=member_ids)
+        .order_by("pk")
+    }
 
 
 def account_lock_by_id(*, account_id: int) -> PointsAccount:

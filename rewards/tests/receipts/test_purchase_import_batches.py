@@ -1,0 +1,394 @@
+"""The batched purchase import (rewards.services.purchase_batches) against the
+same file sent one receipt at a time through purchase_record: two states built
+alike in one database (their own stores and members), the same generated file
+imported each way, and every row they wrote compared."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import re
+from decimal import Decimal
+
+import pytest
+from django.db import models
+from django.db.models.signals import post_save
+
+from members.models import Member, WebhookDelivery, WebhookEvent
+from members.services.webhooks import webhook_endpoint_create
+from members.tests.factories import MemberFactory, StoreFactory
+from rewards import imports
+from rewards.imports import purchases_csv_read, purchases_import
+from rewards.models import (
+    LedgerEntry,
+    LotDraw,
+    PointsAccount,
+    PointsLot,
+    Purchase,
+    PurchaseLine,
+    Referral,
+    ReferralStatus,
+    StampCard,
+    TierHistory,
+    TierQualification,
+    Voucher,
+)
+from rewards.selectors.invariants import ledger_discrepancies
+from rewards.services import purchase_batches
+from rewards.services.earning import program_settings_ensure
+from rewards.services.purchases import purchase_record
+from rewards.tests.factories import (
+    EarningRuleFactory,
+    StampProgramFactory,
+    TierFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+N_MEMBERS = 9
+START = dt.datetime(2025, 3, 1, 9, tzinfo=dt.UTC)
+SKUS = [
+    ("LATTE", "Latte", "coffee", "42.00"),
+    ("CROIS", "Croissant", "bakery", "38.50"),
+    ("BEANS", "Beans 250 g", "beans", "210.00"),
+]
+HEADER = (
+    "store,receipt_id,card_number,phone,total,occurred_at,"
+    "sku,name,category,quantity,unit_price"
+)
+
+
+@pytest.fixture
+def program(settings):
+    """What both states share: the settings, two tiers by spend, an earning
+    rule, a stamp program (at the stamp stores only), a webhook endpoint."""
+    conf = program_settings_ensure()
+    conf.pending_days = 2
+    conf.points_expire_months = 12
+    conf.save()
+    TierFactory(
+        name="Silver",
+        rank=1,
+        threshold=Decimal("400"),
+        qualification=TierQualification.SPEND,
+        earn_multiplier=Decimal("1.50"),
+    )
+    TierFactory(
+        name="Gold",
+        rank=2,
+        threshold=Decimal("2000"),
+        qualification=TierQualification.SPEND,
+        earn_multiplier=Decimal("2.00"),
+    )
+    EarningRuleFactory(name="Bakery x2", category="bakery")
+    stamps = StampProgramFactory(name="Coffee card", stamps_needed=3)
+    webhook_endpoint_create(
+        url="https://hooks.example.com/in", events=["points.earned", "tier.changed"]
+    )
+    return stamps
+
+
+class State:
+    """One state: its stores and members, and the names that tell it apart
+    (replaced by neutral ones when the rows are compared)."""
+
+    def __init__(self, tag: str, stamps):
+        self.tag = tag
+        self.main = StoreFactory(code=f"{tag}main", name=f"{tag} Main")
+        self.stamp_store = StoreFactory(code=f"{tag}stamp", name=f"{tag} Stamp")
+        stamps.stores.add(self.stamp_store)
+        self.members = [
+            MemberFactory(
+                store=self.main,
+                phone=f"+38067{ord(tag):03d}{i:04d}",
+                email=f"{tag}{i}@example.com",
+                first_name="Olena",
+                last_name=f"K{i}",
+            )
+            for i in range(N_MEMBERS)
+        ]
+        self.names = {
+            self.main.code: "<main>",
+            self.stamp_store.code: "<stamp>",
+            f"{tag} Main": "<Main>",
+            f"{tag} Stamp": "<Stamp>",
+        }
+        for i, m in enumerate(self.members):
+            self.names[m.card_number] = f"<card{i}>"
+            self.names[m.phone] = f"<phone{i}>"
+        # A pending referral: member 1 referred member 0.
+        Referral.objects.create(
+            referrer=self.members[1],
+            referee=self.members[0],
+            referee_phone=self.members[0].phone,
+            status=ReferralStatus.PENDING,
+        )
+        # Already recorded: one with the file's details (skipped), one with
+        # others (reported).
+        purchase_record(
+            store=self.main,
+            member=self.members[2],
+            receipt_id="R-0003",
+            total=None,
+            lines=_lines_for(3),
+            occurred_at=_when(3),
+            recorded_at=_when(3),
+            source=Purchase.Source.IMPORT,
+        )
+        purchase_record(
+            store=self.main,
+            member=self.members[3],
+            receipt_id="R-0004",
+            total="1.00",
+            occurred_at=_when(4),
+            recorded_at=_when(4),
+            source=Purchase.Source.IMPORT,
+        )
+
+    def normal(self, value) -> str:
+        text = json.dumps(value, default=str, sort_keys=True)
+        for name, neutral in sorted(self.names.items(), key=lambda kv: -len(kv[0])):
+            text = text.replace(name, neutral)
+        return text
+
+
+def _when(n: int) -> dt.datetime:
+    return START + dt.timedelta(hours=37 * n)
+
+
+def _lines_for(n: int) -> list[dict]:
+    rng = random.Random(n)  # noqa: S311 - test data
+    return [
+        {
+            "sku": sku,
+            "name": name,
+            "category": cat,
+            "quantity": str(rng.randint(1, 3)),
+            "unit_price": price,
+        }
+        for sku, name, cat, price in rng.sample(SKUS, rng.randint(1, 3))
+    ]
+
+
+def _file(state: State) -> str:
+    """~70 receipts over a year for nine members (several crossing Silver,
+    some Gold), some at the stamp store, shuffled, with bad rows."""
+    rng = random.Random(11)  # noqa: S311 - test data
+    cards = [m.card_number for m in state.members]
+    rows = []
+    for n in range(1, 71):
+        who = 2 if n == 3 else 3 if n == 4 else rng.randrange(N_MEMBERS)
+        store = state.stamp_store.code if n % 5 == 0 else state.main.code
+        lines = _lines_for(n)
+        total = sum(Decimal(x["quantity"]) * Decimal(x["unit_price"]) for x in lines)
+        for x in lines:
+            rows.append(
+                [
+                    store,
+                    f"R-{n:04d}",
+                    cards[who],
+                    "",
+                    f"{total:.2f}",
+                    _when(n).isoformat(),
+                    x["sku"],
+                    x["name"],
+                    x["category"],
+                    x["quantity"],
+                    x["unit_price"],
+                ]
+            )
+    main, later = state.main.code, _when(30).isoformat()
+    rows += [
+        # by phone, no lines
+        [main, "P-1", "", state.members[5].phone, "120.00", later, "", "", "", "", ""],
+        ["nowhere", "X-1", cards[0], "", "10.00", later, "", "", "", "", ""],
+        [main, "X-2", cards[0], "", "10.00", "yesterday", "", "", "", "", ""],
+        [main, "X-3", "999999999999", "", "10.00", later, "", "", "", "", ""],
+        # the total is not the lines' sum (purchase_record's error)
+        [main, "X-4", cards[1], "", "99.00", later, "TEA", "Tea", "tea", "1", "35"],
+        # a bad quantity on the second line (lines[1].quantity)
+        [main, "X-5", cards[1], "", "", later, "TEA", "Tea", "tea", "1", "35"],
+        [main, "X-5", cards[1], "", "", later, "TEA", "Tea", "tea", "x", "35"],
+        # one receipt, two cards
+        [main, "X-6", cards[4], "", "35.00", later, "TEA", "Tea", "tea", "1", "35"],
+        [main, "X-6", cards[6], "", "35.00", later, "TEA", "Tea", "tea", "1", "35"],
+        # in the future
+        [main, "X-7", cards[4], "", "5.00", "2999-01-01T10:00:00+00:00"] + [""] * 5,
+        # a duplicated row: the same line twice does not add up to the total
+        [main, "X-8", cards[7], "", "42.00", later, "LATTE", "Latte", "coffee", "1"]
+        + ["42.00"],
+        [main, "X-8", cards[7], "", "42.00", later, "LATTE", "Latte", "coffee", "1"]
+        + ["42.00"],
+    ]
+    rng.shuffle(rows)
+    lines = [HEADER] + [",".join(str(c) for c in row) for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+# Columns stamped with the time of the run, not of the purchase.
+NOW_STAMPED = {
+    Referral: ("created_at", "qualified_at"),
+    WebhookDelivery: ("created_at", "next_attempt_at", "give_up_at"),
+}
+
+
+def _natural(state: State, model, pk):
+    if pk is None:
+        return None
+    if model is Member:
+        return state.normal(Member.objects.get(pk=pk).card_number)
+    if model is Purchase:
+        p = Purchase.objects.select_related("store").get(pk=pk)
+        return state.normal([p.store.code, p.receipt_id])
+    if model is LedgerEntry:
+        e = LedgerEntry.objects.get(pk=pk)
+        return [_natural(state, Member, e.account.member_id), e.kind, str(e.created_at)]
+    if model is PointsAccount:
+        return _natural(state, Member, PointsAccount.objects.get(pk=pk).member_id)
+    if model is PointsLot:
+        return _natural(state, LedgerEntry, PointsLot.objects.get(pk=pk).entry_id)
+    if model is WebhookEvent:
+        e = WebhookEvent.objects.get(pk=pk)
+        return [_natural(state, Member, e.member_id), e.sequence]
+    if model is Voucher:  # its code is drawn at random
+        v = Voucher.objects.get(pk=pk)
+        return [_natural(state, Member, v.member_id), v.reward_id, str(v.issued_at)]
+    row = model.objects.get(pk=pk)
+    return state.normal(str(row))
+
+
+def _rows(state: State, model, **where) -> list[str]:
+    """Every row of `model` in `state`, every column but the pk, timestamps
+    of "now", random codes and ids inside JSON, keys made natural; sorted."""
+    # The fingerprint hashes the member's pk: the replays below prove it alike.
+    skip = {"id", "updated_at", "code", "content_version", "fingerprint"}
+    out = []
+    for row in model.objects.filter(**where):
+        values = {}
+        for f in model._meta.concrete_fields:
+            if f.primary_key and not f.is_relation or f.name in skip:
+                continue
+            if f.is_relation:
+                values[f.name] = _natural(
+                    state, f.related_model, getattr(row, f.attname)
+                )
+            elif isinstance(f, models.JSONField) and isinstance(
+                f.value_from_object(row), dict
+            ):
+                data = dict(f.value_from_object(row))
+                for key in list(data):
+                    if key.endswith("_id") and isinstance(data[key], int):
+                        data[key] = "<id>"
+                values[f.name] = data
+            else:
+                values[f.name] = f.value_from_object(row)
+        values.pop("member_id", None)  # WebhookDelivery's copy, an id
+        if values.get("idempotency_key"):  # "stamp-card:<pk>"
+            values["idempotency_key"] = re.sub(r"\d+", "<n>", values["idempotency_key"])
+        for name in NOW_STAMPED.get(model, ()):
+            values[name] = values[name] is not None  # set or not, not when
+        out.append(state.normal(values))
+    return sorted(out)
+
+
+def _snapshot(state: State) -> dict:
+    members = state.members
+    accounts = [
+        state.normal([m.card_number, a.balance, a.tier.name if a.tier else None])
+        + str(a.tier_lapsed_on)
+        for m in members
+        for a in [PointsAccount.objects.select_related("tier").get(member=m)]
+    ]
+    return {
+        "accounts": sorted(accounts),
+        "purchases": _rows(state, Purchase, member__in=members),
+        "lines": _rows(state, PurchaseLine, purchase__member__in=members),
+        "entries": _rows(state, LedgerEntry, account__member__in=members),
+        "lots": _rows(state, PointsLot, account__member__in=members),
+        "draws": _rows(state, LotDraw, entry__account__member__in=members),
+        "tiers": _rows(state, TierHistory, member__in=members),
+        "stamps": _rows(state, StampCard, member__in=members),
+        "vouchers": _rows(state, Voucher, member__in=members),
+        "referrals": _rows(state, Referral, referee__in=members),
+        "events": _rows(state, WebhookEvent, member__in=members),
+        "deliveries": _rows(state, WebhookDelivery, event__member__in=members),
+    }
+
+
+def _report(state: State, result) -> list:
+    return [
+        result.total,
+        result.imported,
+        result.skipped,
+        [state.normal([e.line, e.column, str(e.message)]) for e in result.errors],
+    ]
+
+
+def test_batched_import_writes_exactly_what_purchase_record_does(
+    program, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(imports, "CHUNK", 9)  # several batches, members across them
+    queued: dict[str, list[int]] = {"one": [], "batch": []}
+    run = ["one"]
+    monkeypatch.setattr(
+        "members.services.webhooks.webhook_deliveries_queue",
+        lambda *, delivery_ids: queued[run[0]].extend(delivery_ids),
+    )
+    # What objects.create tells the receivers (the dashboard cache's).
+    saved: dict[str, list] = {"one": [], "batch": []}
+
+    def on_save(sender, instance, created, **kwargs):
+        if sender in (Purchase, PurchaseLine, LedgerEntry, PointsLot, TierHistory):
+            saved[run[0]].append((sender.__name__, created, bool(instance.pk)))
+
+    post_save.connect(on_save, dispatch_uid="test-import-batches")
+    one, batch = State("a", program), State("b", program)
+    saved["one"].clear()
+    start_one, start_batch = _snapshot(one), _snapshot(batch)
+    for part in start_one:  # the same start
+        assert start_one[part] == start_batch[part], (
+            part,
+            set(start_one[part]) ^ set(start_batch[part]),
+        )
+
+    with django_capture_on_commit_callbacks(execute=True) as one_commits:
+        first = purchases_import(purchases_csv_read(_file(one)), batched=False)
+    run[0] = "batch"
+    batched = []
+    real_add = purchase_batches._Writer.add
+    monkeypatch.setattr(
+        purchase_batches._Writer,
+        "add",
+        lambda self, *args: batched.append(1) or real_add(self, *args),
+    )
+    with django_capture_on_commit_callbacks(execute=True) as batch_commits:
+        second = purchases_import(purchases_csv_read(_file(batch)))
+
+    assert _report(one, first) == _report(batch, second)
+    assert first.imported > 50 and first.skipped == 1 and len(first.errors) >= 8
+    before, after = _snapshot(one), _snapshot(batch)
+    for part in before:
+        assert before[part] == after[part], (part, set(before[part]) ^ set(after[part]))
+    # The file moved members up mid-file, gave stamps and vouchers, and the
+    # batch wrote much of it itself (the rest went through purchase_record).
+    print(len(batched), first.imported)
+    assert len(batched) > first.imported / 3
+    assert TierHistory.objects.filter(member__in=batch.members).count() >= 4
+    assert Voucher.objects.filter(member__in=batch.members).exists()
+    # The same side effects on commit: one call per receipt, each delivery queued.
+    assert len(one_commits) == len(batch_commits) > 0
+    assert len(queued["one"]) == len(queued["batch"]) > 0
+    post_save.disconnect(dispatch_uid="test-import-batches")
+    assert sorted(saved["one"]) == sorted(saved["batch"])
+    assert ledger_discrepancies() == []
+
+    # Again: nothing changes, every receipt is skipped, the same errors.
+    run[0] = "one"
+    again_one = purchases_import(purchases_csv_read(_file(one)), batched=False)
+    run[0] = "batch"
+    again_batch = purchases_import(purchases_csv_read(_file(batch)))
+    assert _report(one, again_one) == _report(batch, again_batch)
+    assert again_batch.imported == 0
+    assert _snapshot(batch) == after
+    assert _snapshot(one) == before
