@@ -12,6 +12,7 @@ docs/BENCHMARKS.md or docs/benchmarks.json.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -50,13 +51,26 @@ def _digest(path: Path) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
 
 
-# Session scope, not module: xdist may hand this worker other modules' tests
-# between the group's tests, and a module fixture would then run the whole
-# bench a second time.
 @pytest.fixture(scope="session")
-def bench_results(django_db_setup, django_db_blocker, tmp_path_factory):
+def bench_results(django_db_setup, django_db_blocker, tmp_path_factory, worker_id):
     """bench/run.py --tiny over every benchmark: {name: outcome}, the docs'
-    digests before and after, and what the run printed."""
+    digests before and after, and what the run printed. Once per test run:
+    xdist has been seen to hand some of these tests to another worker despite
+    their group, and the run takes a minute, so the first worker to get here
+    runs it and leaves its outcome for the others (xdist's recipe for a
+    session fixture that runs once, with a lock file)."""
+    shared = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        shared = shared.parent  # every worker's base directory is below it
+    kept = shared / "bench_smoke.json"
+    with open(shared / "bench_smoke.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not kept.exists():
+            kept.write_text(json.dumps(_bench_run(django_db_blocker, tmp_path_factory)))
+        return json.loads(kept.read_text())
+
+
+def _bench_run(django_db_blocker, tmp_path_factory) -> dict:
     from django.db import connection, connections
 
     db = connection.settings_dict
