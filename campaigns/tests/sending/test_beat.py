@@ -49,7 +49,13 @@ pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 ROOT = Path(settings.BASE_DIR)
 PYTHON = sys.executable
 CELERY = str(Path(sys.executable).with_name("celery"))
-REDIS_URL = os.environ.get("CAMPAIGNS_TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
+# A Redis database of this xdist worker's own: the tests below flush it and
+# start workers on it, so two of them running at once on two xdist workers
+# (each with its own test database) would flush and take each other's tasks.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
+REDIS_URL = os.environ.get(
+    "CAMPAIGNS_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{(5, 7, 11, 12)[_WORKER % 4]}"
+)
 
 
 def _redis_up() -> bool:
