@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
+from django.db import DEFAULT_DB_ALIAS, connection, router
 from django.db.models import Count, F, Min, Sum
 from django.utils import timezone
 from django.utils.timezone import localtime
@@ -15,10 +17,12 @@ from django.utils.translation import ngettext
 
 from members.formatting import date_format, money_format, number_format
 from members.models import Member
+from members.rows import row_fetch
 from rewards.earn_config import earn_config_get
 from rewards.models import (
     LedgerEntry,
     LedgerKind,
+    PointsAccount,
     ProgramSettings,
     Purchase,
     Subscription,
@@ -65,7 +69,53 @@ def _tier_key(tier: Tier) -> tuple:
     return (tier.qualification, tier.window, tier.window_months)
 
 
+@functools.cache
+def _tier_value_sql(qualification: str) -> str:
+    """_tier_value_one's aggregate as a statement written once (PostgreSQL):
+    the ORM spent more CPU building and compiling it than PostgreSQL spent
+    answering it, after every purchase (docs/BENCHMARKS.md, issue 18)."""
+    quote = connection.ops.quote_name
+    if qualification == TierQualification.POINTS_EARNED:
+        entry, account = LedgerEntry._meta, PointsAccount._meta
+        return (
+            f"SELECT SUM(e.{quote('points')}), MIN(e.{quote('created_at')})"  # noqa: S608 - names from the models
+            f" FROM {quote(entry.db_table)} e JOIN {quote(account.db_table)} a"
+            f" ON a.{quote('id')} = e.{quote('account_id')}"
+            f" WHERE a.{quote('member_id')} = %s AND e.{quote('kind')} = %s"
+            f" AND e.{quote('created_at')} >= %s"
+        )
+    value = (
+        f"SUM({quote('total')} - {quote('returned_total')})"
+        if qualification == TierQualification.SPEND
+        else f"COUNT({quote('id')})"
+    )
+    return (
+        f"SELECT {value}, MIN({quote('occurred_at')})"  # noqa: S608 - names from the model
+        f" FROM {quote(Purchase._meta.db_table)}"
+        f" WHERE {quote('member_id')} = %s AND {quote('occurred_at')} >= %s"
+    )
+
+
 def _tier_value_one(tier: Tier, member_id: int, start: dt.datetime) -> dict:
+    if (
+        connection.vendor == "postgresql"
+        and router.db_for_read(Purchase) == DEFAULT_DB_ALIAS
+    ):
+        # (SQLite sums its decimals as floats: the ORM converts them back.
+        # A replica read stays with the ORM and the router.)
+        params = (
+            [member_id, LedgerKind.EARN, start]
+            if tier.qualification == TierQualification.POINTS_EARNED
+            else [member_id, start]
+        )
+        value, first = row_fetch(
+            _tier_value_sql(tier.qualification), params, prepared=True
+        )
+        return {member_id: TierValue(Decimal(value or 0), first)}
+    return _tier_value_orm(tier, member_id, start)
+
+
+def _tier_value_orm(tier: Tier, member_id: int, start: dt.datetime) -> dict:
     if tier.qualification == TierQualification.POINTS_EARNED:
         row = LedgerEntry.objects.filter(
             account__member_id=member_id, kind=LedgerKind.EARN, created_at__gte=start
