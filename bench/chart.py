@@ -59,7 +59,7 @@ def draw(data: dict, target: Path) -> None:
     ax.set_xlim(min(before + after) / 2, max(before + after) * 3)
     fig.tight_layout()
     target.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(target, dpi=110)
+    fig.savefig(target, dpi=110, bbox_inches="tight")
     plt.close(fig)
 
 
