@@ -14,12 +14,10 @@ from rewards.models import (
     LedgerKind,
     PointsAccount,
     Purchase,
-    TierHistory,
     TierQualification,
 )
 from rewards.selectors.tiers import tier_values, tier_window_start
-from rewards.services.tiers import _tier_reason as tier_reason
-from rewards.services.tiers import tier_move, tier_upgrade
+from rewards.services.tiers import tier_move_up, tier_upgrade
 
 
 def tier_bounds(
@@ -128,16 +126,8 @@ def tiers_upgrade_many(
             if value >= tier.threshold:  # ascending rank: the last is the highest
                 best, best_value = tier, value
         if best is not None:
-            tier_move(
-                account,
-                member_id=member_id,
-                to_tier=best,
-                kind=TierHistory.Kind.INITIAL
-                if account.tier_id is None
-                else TierHistory.Kind.UP,
-                reason=tier_reason(best, best_value, at=at),
-                value=best_value,
-                at=at,
+            tier_move_up(
+                account, member_id=member_id, to_tier=best, value=best_value, at=at
             )
             moved.append(member_id)
     return moved

@@ -75,6 +75,7 @@ from rewards.services.purchase_batch_tiers import (
     tier_sure,
     tiers_upgrade_many,
 )
+from rewards.services.purchases import purchase_lines_make
 from rewards.services.stamps import stamps_award_for_purchase
 from rewards.services.tiers import RATE_PLACES
 from rewards.services.webhook_events import points_event_record
@@ -358,26 +359,9 @@ class _Writer:
         )
         self.purchases.append(purchase)
         if r.clean["lines"]:
-            for line, earn_line, eligible, exact in zip(
-                r.clean["lines"],
-                earn_lines,
-                result.line_eligible,
-                result.line_exact,
-                strict=True,
-            ):
-                self.lines.append(
-                    PurchaseLine(
-                        purchase=purchase,
-                        sku=line.sku,
-                        name=line.name,
-                        category=line.category,
-                        quantity=line.quantity,
-                        unit_price=line.unit_price,
-                        amount=earn_line.amount,
-                        eligible=eligible,
-                        points_exact=exact,
-                    )
-                )
+            self.lines.extend(
+                purchase_lines_make(purchase, r.clean["lines"], earn_lines, result)
+            )
         if points:
             code, params, text = reason_split(
                 system_reason(

@@ -67,6 +67,33 @@ def purchase_time_check(*, occurred_at: dt.datetime) -> None:
         )
 
 
+def purchase_lines_make(
+    purchase: Purchase, clean_lines: list, earn_lines: list, result
+) -> list[PurchaseLine]:
+    """The receipt's lines as stored, each with the amount earning counted and
+    whether it was eligible and exact (`result`: the earn computation's)."""
+    return [
+        PurchaseLine(
+            purchase=purchase,
+            sku=line.sku,
+            name=line.name,
+            category=line.category,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            amount=earn_line.amount,
+            eligible=eligible,
+            points_exact=exact,
+        )
+        for line, earn_line, eligible, exact in zip(
+            clean_lines,
+            earn_lines,
+            result.line_eligible,
+            result.line_exact,
+            strict=True,
+        )
+    ]
+
+
 def purchase_record(
     *,
     store: Store,
@@ -255,24 +282,7 @@ def purchase_record(
         )
         if clean_lines:
             PurchaseLine.objects.bulk_create(
-                PurchaseLine(
-                    purchase=purchase,
-                    sku=line.sku,
-                    name=line.name,
-                    category=line.category,
-                    quantity=line.quantity,
-                    unit_price=line.unit_price,
-                    amount=earn_line.amount,
-                    eligible=eligible,
-                    points_exact=exact,
-                )
-                for line, earn_line, eligible, exact in zip(
-                    clean_lines,
-                    earn_lines,
-                    result.line_eligible,
-                    result.line_exact,
-                    strict=True,
-                )
+                purchase_lines_make(purchase, clean_lines, earn_lines, result)
             )
         recorded = recorded_at or timezone.now()
         if points:

@@ -98,6 +98,30 @@ def tier_move(
     return entry
 
 
+def tier_move_up(
+    account: PointsAccount,
+    *,
+    member_id: int,
+    to_tier: Tier,
+    value: Decimal,
+    at: dt.datetime,
+) -> TierHistory:
+    """Move the member up to `to_tier`, which their `value` qualifies for (their
+    first tier when they have none), with the reason the statement shows. The
+    account must be locked."""
+    return tier_move(
+        account,
+        member_id=member_id,
+        to_tier=to_tier,
+        kind=TierHistory.Kind.INITIAL
+        if account.tier_id is None
+        else TierHistory.Kind.UP,
+        reason=_tier_reason(to_tier, value, at=at),
+        value=value,
+        at=at,
+    )
+
+
 def tier_upgrade(
     account: PointsAccount, *, member_id: int, tiers: list[Tier], at: dt.datetime
 ) -> Tier | None:
@@ -121,17 +145,7 @@ def tier_upgrade(
             best = tier
     if best is not None:
         value = values[best.pk].get(member_id, ZERO_VALUE).value
-        tier_move(
-            account,
-            member_id=member_id,
-            to_tier=best,
-            kind=TierHistory.Kind.INITIAL
-            if account.tier_id is None
-            else TierHistory.Kind.UP,
-            reason=_tier_reason(best, value, at=at),
-            value=value,
-            at=at,
-        )
+        tier_move_up(account, member_id=member_id, to_tier=best, value=value, at=at)
         return best
     kept = (
         current is not None
