@@ -6,12 +6,17 @@ document.querySelectorAll("[data-copy-target]").forEach(function (button) {
     var done = function () {
       button.textContent = button.dataset.copiedLabel;
     };
-    if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(field.value).then(done);
-    } else {
+    // The link selected and copied the old way: where the Clipboard API is
+    // missing, or refuses (a page without focus, a browser's policy).
+    var byHand = function () {
       field.select();
       document.execCommand("copy");
       done();
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(done, byHand);
+    } else {
+      byHand();
     }
   });
 });

@@ -102,3 +102,25 @@ def test_referrals_page_shows_the_code_and_a_link_that_fills_the_sign_up(
         )
     finally:
         friend.close()
+
+
+def test_the_link_is_still_copied_when_the_clipboard_api_refuses(page, live_server):
+    """Chromium refuses navigator.clipboard.writeText to a page without focus
+    (seen under load in CI): the button copies the selected link the old way."""
+    store = StoreFactory(code="refs2", name="Referral Lane")
+    user = UserFactory(username="oksana@example.com")
+    member = MemberFactory(store=store, user=user, email="oksana@example.com")
+    page.add_init_script(
+        "navigator.clipboard.writeText = () =>"
+        " Promise.reject(new DOMException('Document is not focused.'));"
+    )
+
+    _log_in(page, live_server, "oksana@example.com", "portal:referrals")
+    page.get_by_role("button", name="Copy").click()
+
+    expect(page.get_by_role("button", name="Copied")).to_be_visible()
+    selected = page.evaluate(
+        "() => { const f = document.getElementById('referral-link');"
+        " return f.value.substring(f.selectionStart, f.selectionEnd); }"
+    )
+    assert selected.endswith(f"/join/{member.referral_code}/")
