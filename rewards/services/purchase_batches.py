@@ -41,7 +41,6 @@ from django.utils import timezone
 from members.errors import ServiceError
 from members.models import Member, Store
 from rewards.earn_config import EarnConfig, earn_config_get
-from rewards.earning import EarnLine, Multiplier, earn_compute
 from rewards.locks import accounts_lock
 from rewards.models import (
     LedgerEntry,
@@ -75,7 +74,11 @@ from rewards.services.purchase_batch_tiers import (
     tier_sure,
     tiers_upgrade_many,
 )
-from rewards.services.purchases import purchase_lines_make
+from rewards.services.purchases import (
+    earn_lines_make,
+    purchase_earn,
+    purchase_lines_make,
+)
 from rewards.services.stamps import stamps_award_for_purchase
 from rewards.services.tiers import RATE_PLACES
 from rewards.services.webhook_events import points_event_record
@@ -153,35 +156,16 @@ def _members_excluded(member_ids: set[int]) -> set[int]:
 
 
 def _earn(held: EarnConfig, account: PointsAccount, receipt: BatchReceipt, tier):
-    conf = held.settings
-    lines = receipt.clean["lines"]
-    earn_lines = [
-        EarnLine(
-            sku=line.sku,
-            category=line.category,
-            quantity=line.quantity,
-            amount=line_amount(line.quantity, line.unit_price),
-        )
-        for line in lines
-    ] or [
-        EarnLine(
-            sku="", category="", quantity=Decimal(1), amount=receipt.clean["total"]
-        )
-    ]
+    earn_lines = earn_lines_make(receipt.clean["lines"], receipt.clean["total"])
     rules, _compare = promo_rules(None, held.rules)
-    result = earn_compute(
+    result = purchase_earn(
+        held.settings,
         lines=earn_lines,
         at=receipt.occurred_at,
         store_id=receipt.store.pk,
-        base_rate=conf.points_per_unit,
-        min_purchase=conf.min_purchase,
         rules=rules,
-        tier=(
-            Multiplier(tier.name, tier.earn_multiplier, ref=tier.pk) if tier else None
-        ),
-        membership=None,
-        cap_percent=conf.earn_cap_percent,
-        point_value=conf.point_value,
+        tier=tier,
+        plan=None,
     )
     return earn_lines, result
 

@@ -67,6 +67,40 @@ def purchase_time_check(*, occurred_at: dt.datetime) -> None:
         )
 
 
+def earn_lines_make(clean_lines: list, total: Decimal) -> list[EarnLine]:
+    """What earning counts of a receipt: its lines, or its whole total as one
+    line when it has none."""
+    return [
+        EarnLine(
+            sku=line.sku,
+            category=line.category,
+            quantity=line.quantity,
+            amount=line_amount(line.quantity, line.unit_price),
+        )
+        for line in clean_lines
+    ] or [EarnLine(sku="", category="", quantity=Decimal(1), amount=total)]
+
+
+def purchase_earn(conf, *, lines, at, store_id, rules, tier, plan):
+    """The points a purchase earns under the program settings `conf`, `rules`
+    (promotions, with a promo code's), the member's `tier` and paid membership
+    `plan` ((name, multiplier) or None)."""
+    return earn_compute(
+        lines=lines,
+        at=at,
+        store_id=store_id,
+        base_rate=conf.points_per_unit,
+        min_purchase=conf.min_purchase,
+        rules=rules,
+        tier=(
+            Multiplier(tier.name, tier.earn_multiplier, ref=tier.pk) if tier else None
+        ),
+        membership=Multiplier(*plan) if plan else None,
+        cap_percent=conf.earn_cap_percent,
+        point_value=conf.point_value,
+    )
+
+
 def purchase_lines_make(
     purchase: Purchase, clean_lines: list, earn_lines: list, result
 ) -> list[PurchaseLine]:
@@ -192,15 +226,7 @@ def purchase_record(
             else None
         )
         plan_multiplier = plan[1] if plan else Decimal(1)
-        earn_lines = [
-            EarnLine(
-                sku=line.sku,
-                category=line.category,
-                quantity=line.quantity,
-                amount=line_amount(line.quantity, line.unit_price),
-            )
-            for line in clean_lines
-        ] or [EarnLine(sku="", category="", quantity=Decimal(1), amount=total)]
+        earn_lines = earn_lines_make(clean_lines, total)
         offer = (
             promo_code_claim(
                 code=promo_code, member=member, store=store, paid=total, at=when
@@ -211,21 +237,14 @@ def purchase_record(
         rules, compare_rules = promo_rules(offer, held.rules)
 
         def earn(rules):
-            return earn_compute(
+            return purchase_earn(
+                conf,
                 lines=earn_lines,
                 at=when,
                 store_id=store.pk,
-                base_rate=conf.points_per_unit,
-                min_purchase=conf.min_purchase,
                 rules=rules,
-                tier=(
-                    Multiplier(tier.name, tier.earn_multiplier, ref=tier.pk)
-                    if tier
-                    else None
-                ),
-                membership=Multiplier(*plan) if plan else None,
-                cap_percent=conf.earn_cap_percent,
-                point_value=conf.point_value,
+                tier=tier,
+                plan=plan,
             )
 
         result = earn(rules)

@@ -16,7 +16,6 @@ import datetime as dt
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -43,6 +42,7 @@ from campaigns.models import (
 from campaigns.sending.services import campaign_schedule, campaign_send_now
 from campaigns.tests.factories import campaign_make, members_bulk
 from tests.celery_worker import worker_running
+from tests.local_redis import needs_redis
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 
@@ -56,17 +56,6 @@ _WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
 REDIS_URL = os.environ.get(
     "CAMPAIGNS_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{(5, 7, 11, 12)[_WORKER % 4]}"
 )
-
-
-def _redis_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-needs_redis = pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379")
 
 
 def _env(tmp_path: Path, **extra) -> dict:

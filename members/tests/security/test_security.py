@@ -8,6 +8,7 @@ from django.contrib.auth import SESSION_KEY
 from django.urls import reverse
 
 from members.tests.factories import UserFactory
+from tests.local_redis import needs_redis
 
 pytestmark = pytest.mark.django_db
 
@@ -152,17 +153,7 @@ def test_the_last_periods_requests_fade_out_over_this_one(store, low_rate):
     assert [allowed() for _ in range(4)] == [True, True, True, False]
 
 
-def _redis_up() -> bool:
-    import socket
-
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379")
+@needs_redis
 def test_the_sliding_window_is_the_same_in_one_redis_round_trip(
     store, low_rate, monkeypatch
 ):
