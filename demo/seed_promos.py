@@ -112,7 +112,11 @@ def seed(*, command) -> None:
             member=member,
             receipt_id=f"PROMO-{i + 1:04d}",
             total=Decimal(rng.randrange(160, 420)),
-            occurred_at=end - dt.timedelta(days=rng.randrange(0, 10), hours=2),
+            # Never before the member joined (the newest joined days ago).
+            occurred_at=max(
+                end - dt.timedelta(days=rng.randrange(0, 10), hours=2),
+                member.enrolled_at,
+            ),
             promo_code=codes[i],
         )
     used = len(online) + len(at_till)

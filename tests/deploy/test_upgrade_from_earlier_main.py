@@ -43,6 +43,20 @@ FOLDED = {
 GONE_MODELS = {"journeytext"}
 MAY_CHANGE = {"auth_group_permissions"}
 
+# The earlier main's seed_demo, at noon in Kyiv on the day it was main. Its history
+# came out of the ledger's order when seeded between about 01:00 and the shop's
+# opening in Kyiv (a voucher stamped minutes after a purchase whose neighbours
+# share the history's end; fixed since in demo/seed_history.py and tested at
+# those hours in demo/tests/seed/test_seed_demo.py). A landed tree cannot be
+# mended, so its seed runs at an hour it was right at.
+SEEDED_AT = "2026-12-06T12:00:00+02:00"
+SEED = f"""
+import time_machine
+from django.core.management import execute_from_command_line
+with time_machine.travel({SEEDED_AT!r}, tick=True):
+    execute_from_command_line(["manage.py", "seed_demo"])
+"""
+
 COUNTS = """
 import json, django
 django.setup()
@@ -149,7 +163,7 @@ def test_database_of_an_earlier_main_upgrades_with_its_data(
     )
 
     _run(old, env, "manage.py", "migrate", "--noinput")
-    _run(old, env, "manage.py", "seed_demo")
+    _run(old, env, "-c", SEED)
     before = _last_json(_run(old, env, "-c", COUNTS))
     groups_before = _last_json(_run(old, env, "-c", GROUPS))
     assert before["rewards_ledgerentry"] > 100, "the demo seeded too little to judge"
