@@ -98,7 +98,8 @@ def members_enroll_many(
     called for each member in member_enroll's transaction. `durable=False`
     only inside a caller's transaction that is rolled back (the import's dry
     run). Returns one outcome per row, in order. Locks nothing (the rows are
-    new); queues nothing.
+    new); the webhook events of the members and their bonuses are queued on
+    commit.
     """
     each = {"source": source, "enrolled_by": enrolled_by, "created": created}
     outcomes: list[EnrollOutcome | None] = [None] * len(rows)
@@ -217,6 +218,8 @@ def members_enroll_many(
     try:
         with transaction.atomic(durable=durable):
             Member.objects.bulk_create(members)
+            # First in each member's webhook sequence, as in member_enroll.
+            member_enrolled_events_record_many(members=members)
             for plan in plans:
                 plan.members_created(members)
             if created is not None:
@@ -234,7 +237,6 @@ def members_enroll_many(
                 for channel in (Channel.EMAIL, Channel.SMS)
                 if getattr(member, f"{channel}_consent")
             )
-            member_enrolled_events_record_many(members=members)
     except IntegrityError:
         # A phone, email or card enrolled since the lookups (or a key paid):
         # member_enroll decides each row, as it would have alone.

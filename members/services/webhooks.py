@@ -27,6 +27,7 @@ import logging
 import secrets
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
@@ -222,6 +223,61 @@ def webhook_event_record(
     return row
 
 
+@dataclass(frozen=True)
+class WebhookEventInput:
+    """One event for webhook_events_record_many: what webhook_event_record takes."""
+
+    type: str
+    member_id: int
+    data: dict
+    at: dt.datetime
+
+
+def webhook_events_record_many(*, events: list[WebhookEventInput]) -> None:
+    """webhook_event_record for many events, in the caller's transaction, with a
+    fixed number of statements: for members created in that transaction (bulk
+    enrolment), whose sequence rows no other transaction can hold. Each member's
+    events are numbered after its last one, in list order; events no active
+    endpoint asked for are not recorded. Queues the deliveries on commit."""
+    endpoints = {kind: _endpoint_ids_for(kind) for kind in {e.type for e in events}}
+    wanted = [e for e in events if endpoints[e.type]]
+    if not wanted:
+        return
+    sequences = {
+        row.member_id: row
+        for row in WebhookSequence.objects.select_for_update().filter(
+            member_id__in={e.member_id for e in wanted}
+        )
+    }
+    held = set(sequences)
+    rows = []
+    for event in wanted:
+        sequence = sequences.setdefault(
+            event.member_id, WebhookSequence(member_id=event.member_id, last=0)
+        )
+        sequence.last += 1
+        rows.append(
+            WebhookEvent(
+                type=event.type,
+                member_id=event.member_id,
+                sequence=sequence.last,
+                data=event.data,
+                created_at=event.at,
+            )
+        )
+    WebhookSequence.objects.bulk_create(
+        row for member_id, row in sequences.items() if member_id not in held
+    )
+    if held:
+        WebhookSequence.objects.bulk_update(
+            [sequences[member_id] for member_id in held], ["last"]
+        )
+    rows = WebhookEvent.objects.bulk_create(rows)
+    for kind, endpoint_ids in endpoints.items():
+        if endpoint_ids:
+            _deliveries_create([r for r in rows if r.type == kind], endpoint_ids)
+
+
 def webhook_deliveries_queue(*, delivery_ids: Iterable[int]) -> None:
     """Queue members.tasks.webhook_delivery_send for each delivery, by name. A
     broker that is down loses nothing: the sweeper sends them later."""
@@ -264,22 +320,16 @@ def member_enrolled_event_record(*, member: Member) -> None:
 
 def member_enrolled_events_record_many(*, members: list[Member]) -> None:
     """member.enrolled for members just inserted together (members_enroll_many),
-    in its transaction, with a fixed number of statements: each is their
-    first event, so their sequence rows are new and nobody else's lock."""
-    endpoint_ids = _endpoint_ids_for(WebhookEventType.MEMBER_ENROLLED)
-    if not endpoint_ids or not members:
-        return
-    WebhookSequence.objects.bulk_create(
-        WebhookSequence(member_id=member.pk, last=1) for member in members
+    in its transaction before the hooks of the apps above run, as
+    member_enrolled_event_record does for one member."""
+    webhook_events_record_many(
+        events=[
+            WebhookEventInput(
+                type=WebhookEventType.MEMBER_ENROLLED,
+                member_id=member.pk,
+                data=_enrolled_data(member),
+                at=member.enrolled_at,
+            )
+            for member in members
+        ]
     )
-    events = WebhookEvent.objects.bulk_create(
-        WebhookEvent(
-            type=WebhookEventType.MEMBER_ENROLLED,
-            member_id=member.pk,
-            sequence=1,
-            data=_enrolled_data(member),
-            created_at=member.enrolled_at,
-        )
-        for member in members
-    )
-    _deliveries_create(events, endpoint_ids)

@@ -31,7 +31,10 @@ from rewards.selectors.ledger import points_available_get
 from rewards.selectors.program import program_settings_get
 from rewards.services.idempotency import idempotent_write
 from rewards.services.inputs import points_clean
-from rewards.services.webhook_events import points_event_record
+from rewards.services.webhook_events import (
+    points_event_record,
+    points_events_record_many,
+)
 from rewards.wallet.services import wallet_pass_changed
 
 MAX_BALANCE = (
@@ -324,7 +327,9 @@ def points_accounts_open(
     Only for members created in the caller's transaction: the accounts are new,
     so there is nothing to lock, no debt to pay and no key to look up first; the
     idempotency keys' unique constraint still refuses a bonus paid twice (an
-    IntegrityError for the caller, whose transaction rolls back). Queues nothing.
+    IntegrityError for the caller, whose transaction rolls back). Records each
+    bonus's points.earned webhook event, as points_bonus_grant does (its
+    deliveries queued on commit).
     """
     bonuses = bonuses or {}
     now = timezone.now()
@@ -369,6 +374,7 @@ def points_accounts_open(
             )
             for entry in entries
         )
+        points_events_record_many(entries=entries)
     return accounts
 
 

@@ -8,7 +8,11 @@ from __future__ import annotations
 import datetime as dt
 
 from members.models import WebhookEventType
-from members.services.webhooks import webhook_event_record
+from members.services.webhooks import (
+    WebhookEventInput,
+    webhook_event_record,
+    webhook_events_record_many,
+)
 from rewards.models import LedgerEntry, LedgerKind, Subscription, TierHistory, Voucher
 
 # Ledger entries that are events, by kind; expiries, staff adjustments and the
@@ -27,6 +31,20 @@ def _when(moment: dt.datetime | None) -> str | None:
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
+def _points_data(entry: LedgerEntry) -> dict:
+    return {
+        "entry_id": entry.pk,
+        "kind": entry.kind,
+        "points": entry.points,
+        "balance_after": entry.balance_after,
+        "reason_code": entry.reason_code,
+        "purchase_id": entry.purchase_id,
+        "return_id": entry.purchase_return_id,
+        "redemption_id": entry.redemption_id,
+        "voucher_id": entry.voucher_id,
+    }
+
+
 def points_event_record(*, entry: LedgerEntry, member_id: int) -> None:
     """points.earned (a purchase or a bonus), points.returned (a return took
     them back) or points.redeemed, for a new ledger entry of those kinds."""
@@ -34,20 +52,25 @@ def points_event_record(*, entry: LedgerEntry, member_id: int) -> None:
     if event is None:
         return
     webhook_event_record(
-        event=event,
-        member=member_id,
-        payload={
-            "entry_id": entry.pk,
-            "kind": entry.kind,
-            "points": entry.points,
-            "balance_after": entry.balance_after,
-            "reason_code": entry.reason_code,
-            "purchase_id": entry.purchase_id,
-            "return_id": entry.purchase_return_id,
-            "redemption_id": entry.redemption_id,
-            "voucher_id": entry.voucher_id,
-        },
-        at=entry.created_at,
+        event=event, member=member_id, payload=_points_data(entry), at=entry.created_at
+    )
+
+
+def points_events_record_many(*, entries: list[LedgerEntry]) -> None:
+    """points_event_record for entries just written together to the accounts of
+    members created in the caller's transaction (bulk enrolment's bonuses), in
+    list order, with a fixed number of statements."""
+    webhook_events_record_many(
+        events=[
+            WebhookEventInput(
+                type=POINTS_EVENTS[entry.kind],
+                member_id=entry.account.member_id,
+                data=_points_data(entry),
+                at=entry.created_at,
+            )
+            for entry in entries
+            if entry.kind in POINTS_EVENTS
+        ]
     )
 
 

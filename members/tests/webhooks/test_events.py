@@ -141,3 +141,63 @@ def test_an_erasure_takes_the_card_number_out_of_the_enrolment_event(endpoint, s
     event = WebhookEvent.objects.get(member=member, type="member.enrolled")
     assert event.data["card_number"] is None
     assert event.data["language"] == member.language
+
+
+def test_a_bulk_enrolment_records_the_events_enrolling_one_by_one_records(endpoint):
+    """Every event member_enroll records (the enrolment, the welcome and profile
+    bonuses, and whatever an app's enrolment hook adds later) a bulk enrolment
+    (members.imports) records too, numbered the same way."""
+    import datetime as dt
+
+    from members.services import EnrollInput, member_enroll, members_enroll_many
+    from rewards.services import bonus_settings_update
+
+    bonus_settings_update(welcome_points=50, profile_points=20)
+    rows = [
+        EnrollInput(
+            phone=f"+38067300{i:04d}",
+            email=f"row{i}@example.com",
+            first_name="Олена" if i else "",
+            last_name="Коваль",
+            birthday=dt.date(1990, 5, i + 1),
+        )
+        for i in range(4)
+    ]
+
+    def shape(member) -> list[tuple]:
+        return [
+            (
+                e.sequence,
+                e.type,
+                e.data.get("kind"),
+                e.data.get("points"),
+                e.data.get("balance_after"),
+                e.deliveries.count(),
+            )
+            for e in WebhookEvent.objects.filter(member=member).order_by("sequence")
+        ]
+
+    one_by_one = [
+        shape(
+            member_enroll(
+                **{
+                    **vars(row),
+                    "phone": row.phone[:-5] + "1" + row.phone[-4:],
+                    "email": f"alone-{row.email}",
+                }
+            )
+        )
+        for row in rows
+    ]
+    bulk = [
+        shape(outcome.member)
+        for outcome in members_enroll_many(rows=rows, source="import")
+    ]
+
+    assert bulk == one_by_one
+    # Not vacuous: the first has no full name, so no profile bonus.
+    assert [len(events) for events in bulk] == [2, 3, 3, 3]
+    assert bulk[1][1:] == [
+        (2, "points.earned", "bonus", 50, 50, 1),
+        (3, "points.earned", "bonus", 20, 70, 1),
+    ]
