@@ -132,3 +132,42 @@ def test_a_block_cannot_be_kept():
     kept = engine.from_string("{% load kept %}{% keep 'x' v %}[{{ v }}]{% endkeep %}")
     assert kept.render(Context({"v": 1})) == "[1]"
     assert kept.render(Context({"v": 2})) == "[2]"
+
+
+@pytest.mark.parametrize(
+    ("body", "unkeyed"),
+    [
+        ("{{ user.first_name }}", "user.first_name"),
+        ("{% if member.account.balance %}x{% endif %}", "member.account.balance"),
+        ("{{ brand.name|default:member.phone }}", "member.phone"),
+        ("{% url 'portal:card' member.pk %}", "member.pk"),
+        ("{% for e in entries %}{{ e }}{% endfor %}", "entries"),
+        ("{% blocktranslate %}Hi {{ name }}{% endblocktranslate %}", "name"),
+        # A template it includes by name is read too.
+        ("{% include 'portal/_language_form.html' %}", "form_class"),
+    ],
+)
+def test_a_kept_part_shows_nothing_its_key_does_not_hold(body, unkeyed):
+    """The tag's promise, checked when the template is compiled: a member's own
+    data inside a kept part would be shown to everyone after them."""
+    with pytest.raises(
+        TemplateSyntaxError, match=rf"shows ([\w.]+, )*{re.escape(unkeyed)},"
+    ):
+        engines["django"].from_string(
+            "{% load i18n kept_fragments %}"
+            "{% keep 'x' user.is_authenticated request.get_full_path %}"
+            f"{body}{{% endkeep %}}"
+        )
+
+
+def test_a_kept_part_may_show_its_key_what_it_stands_for_and_what_it_sets():
+    kept = engines["django"].from_string(
+        "{% load i18n kept_fragments %}"
+        "{% keep 'x' user.is_authenticated request.get_full_path brand.version %}"
+        "{% url 'portal:card' as card_url %}{{ card_url }} {{ request.path }} "
+        "{{ brand.name }} {{ LANGUAGE_CODE }} {% for n in '12' %}{{ n }}{% endfor %}"
+        "{% with shown=user.is_authenticated %}{{ shown }}{% endwith %}"
+        "{% endkeep %}"
+    )
+    html = kept.render({"brand": {"name": "Зерно", "version": 1}})
+    assert CARD in html and "Зерно" in html and "12" in html
