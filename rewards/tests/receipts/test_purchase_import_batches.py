@@ -37,7 +37,9 @@ from rewards.models import (
 from rewards.selectors.invariants import ledger_discrepancies
 from rewards.services import purchase_batches
 from rewards.services.earning import program_settings_ensure
+from rewards.services.ledger import points_adjust
 from rewards.services.purchases import purchase_record
+from rewards.services.returns import purchase_return_record
 from rewards.tests.factories import (
     EarningRuleFactory,
     StampProgramFactory,
@@ -47,6 +49,44 @@ from rewards.tests.factories import (
 pytestmark = pytest.mark.django_db
 
 N_MEMBERS = 9
+# Members who start the file in debt (a return clawed back points they had
+# spent), by index after the nine: how they got there, then their receipts in
+# the file. A receipt is (id, after which file receipt, minutes after it,
+# at the stamp store, [(sku, quantity)]).
+DEBT = {
+    # -336 (and stamps taken back); the next two receipts only lower it.
+    9: (
+        [("LATTE", 3), ("BEANS", 1)],
+        [
+            ("D9-1", 20, 30, True, [("LATTE", 1)]),
+            ("D9-2", 45, 30, True, [("LATTE", 2)]),
+        ],
+    ),
+    # -42; the next receipt pays it and leaves 168 points in a smaller lot.
+    10: ([("LATTE", 1)], [("D10-1", 25, 30, False, [("BEANS", 1)])]),
+    # -364; four receipts in one chunk: a part of the debt, the rest of it and
+    # a lot, Silver reached (the batch moves the tier), then earning at x1.5.
+    11: (
+        [("BEANS", 1), ("CROIS", 2)],
+        [
+            ("D11-1", 37, 10, False, [("LATTE", 1)]),
+            ("D11-2", 37, 20, False, [("BEANS", 2)]),
+            ("D11-3", 37, 30, False, [("LATTE", 1)]),
+            ("D11-4", 37, 40, False, [("CROIS", 1)]),
+        ],
+    ),
+    # -210; its receipts straddle chunks: still in debt at the end of one
+    # chunk, paid off in a later one.
+    12: (
+        [("BEANS", 1)],
+        [
+            ("D12-1", 8, 30, False, [("LATTE", 1)]),
+            ("D12-2", 12, 30, False, [("CROIS", 2)]),
+            ("D12-3", 16, 30, False, [("BEANS", 1)]),
+        ],
+    ),
+}
+N_ALL = N_MEMBERS + len(DEBT)
 START = dt.datetime(2025, 3, 1, 9, tzinfo=dt.UTC)
 SKUS = [
     ("LATTE", "Latte", "coffee", "42.00"),
@@ -106,7 +146,7 @@ class State:
                 first_name="Olena",
                 last_name=f"K{i}",
             )
-            for i in range(N_MEMBERS)
+            for i in range(N_ALL)
         ]
         self.names = {
             self.main.code: "<main>",
@@ -146,6 +186,38 @@ class State:
             source=Purchase.Source.IMPORT,
         )
 
+        for i, (bought, _receipts) in DEBT.items():
+            self._debt_make(i, bought)
+
+    def _debt_make(self, i: int, bought: list[tuple[str, int]]) -> None:
+        """Member i earns points (at the stamp store: stamps too), spends
+        them all, then returns the purchase: the clawback leaves the balance
+        at minus what it earned."""
+        member, at = self.members[i], START - dt.timedelta(days=40, hours=i)
+        purchase, _replayed = purchase_record(
+            store=self.stamp_store,
+            member=member,
+            receipt_id=f"DEBT-{i}",
+            lines=_sku_lines(bought),
+            occurred_at=at,
+            recorded_at=at,
+            source=Purchase.Source.IMPORT,
+        )
+        points_adjust(
+            member=member,
+            points=-purchase.points_earned,
+            reason="Spent at the partner shop",
+            created_by=None,
+            recorded_at=at + dt.timedelta(days=3),
+        )
+        purchase_return_record(
+            purchase=purchase,
+            store=self.stamp_store,
+            receipt_id=f"DEBT-RET-{i}",
+            amount=str(purchase.total),
+            recorded_at=at + dt.timedelta(days=4),
+        )
+
     def normal(self, value) -> str:
         text = json.dumps(value, default=str, sort_keys=True)
         for name, neutral in sorted(self.names.items(), key=lambda kv: -len(kv[0])):
@@ -155,6 +227,20 @@ class State:
 
 def _when(n: int) -> dt.datetime:
     return START + dt.timedelta(hours=37 * n)
+
+
+def _sku_lines(bought: list[tuple[str, int]]) -> list[dict]:
+    by_sku = {sku: (name, cat, price) for sku, name, cat, price in SKUS}
+    return [
+        {
+            "sku": sku,
+            "name": by_sku[sku][0],
+            "category": by_sku[sku][1],
+            "quantity": str(quantity),
+            "unit_price": by_sku[sku][2],
+        }
+        for sku, quantity in bought
+    ]
 
 
 def _lines_for(n: int) -> list[dict]:
@@ -198,6 +284,19 @@ def _file(state: State) -> str:
                     x["unit_price"],
                 ]
             )
+    for i, (_bought, receipts) in DEBT.items():
+        for receipt_id, after, minutes, stamp, bought in receipts:
+            lines = _sku_lines(bought)
+            total = sum(
+                Decimal(x["quantity"]) * Decimal(x["unit_price"]) for x in lines
+            )
+            when = _when(after) + dt.timedelta(minutes=minutes)
+            store = state.stamp_store.code if stamp else state.main.code
+            rows += [
+                [store, receipt_id, cards[i], "", f"{total:.2f}", when.isoformat()]
+                + [x[k] for k in ("sku", "name", "category", "quantity", "unit_price")]
+                for x in lines
+            ]
     main, later = state.main.code, _when(30).isoformat()
     rows += [
         # by phone, no lines
@@ -362,6 +461,28 @@ def test_batched_import_writes_exactly_what_purchase_record_does(
         "add",
         lambda self, *args: batched.append(1) or real_add(self, *args),
     )
+    # Which receipts each chunk's batch was given, and which it wrote.
+    calls: list[tuple[list[str], set[str]]] = []
+    real_batch = imports.purchases_record_batch
+
+    def spy_batch(*, receipts):
+        taken = real_batch(receipts=receipts)
+        calls.append(
+            (
+                [r.receipt_id for r in receipts],
+                {
+                    receipts[i].receipt_id
+                    for i, replayed in taken.items()
+                    if not replayed
+                },
+            )
+        )
+        return taken
+
+    monkeypatch.setattr(imports, "purchases_record_batch", spy_batch)
+    debt_start = {
+        i: PointsAccount.objects.get(member=batch.members[i]).balance for i in DEBT
+    }
     with django_capture_on_commit_callbacks(execute=True) as batch_commits:
         second = purchases_import(purchases_csv_read(_file(batch)))
 
@@ -376,6 +497,7 @@ def test_batched_import_writes_exactly_what_purchase_record_does(
     assert len(batched) > first.imported / 3
     assert TierHistory.objects.filter(member__in=batch.members).count() >= 4
     assert Voucher.objects.filter(member__in=batch.members).exists()
+    _debt_cases_check(batch, debt_start, calls)
     # The same side effects on commit: one call per receipt, each delivery queued.
     assert len(one_commits) == len(batch_commits) > 0
     assert len(queued["one"]) == len(queued["batch"]) > 0
@@ -392,3 +514,42 @@ def test_batched_import_writes_exactly_what_purchase_record_does(
     assert again_batch.imported == 0
     assert _snapshot(batch) == after
     assert _snapshot(one) == before
+
+
+def _debt_cases_check(state: State, debt_start: dict, calls: list) -> None:
+    """The members in debt are the cases DEBT says (so that the comparison
+    above covers them), and the batch itself wrote their receipts."""
+    assert all(balance < 0 for balance in debt_start.values()), debt_start
+    chunk_of = {rid: n for n, (given, _w) in enumerate(calls) for rid in given}
+    written = set().union(*(w for _g, w in calls))
+    for _bought, receipts in DEBT.values():
+        assert {r[0] for r in receipts} <= written
+    assert len({chunk_of[r[0]] for r in DEBT[11][1]}) == 1
+    assert len({chunk_of[r[0]] for r in DEBT[12][1]}) > 1
+
+    def account(i):
+        return PointsAccount.objects.select_related("tier").get(member=state.members[i])
+
+    def lots(i):
+        return list(
+            PointsLot.objects.filter(
+                account__member=state.members[i],
+                entry__purchase__receipt_id__in=[r[0] for r in DEBT[i][1]],
+            ).order_by("earned_at")
+        )
+
+    # Partly paid, twice: still in debt, no lot.
+    assert debt_start[9] < account(9).balance < 0 and lots(9) == []
+    # Paid off by one receipt: what is left is a lot smaller than the credit.
+    (lot,) = lots(10)
+    assert lot.remaining == account(10).balance > 0 and lot.remaining < lot.points
+    assert lot.remaining == lot.points + debt_start[10]
+    # Four in one chunk: no lot, a part lot, Silver, full lots at x1.5.
+    paid = lots(11)
+    assert len(paid) == 3 and paid[0].remaining < paid[0].points
+    assert all(x.remaining == x.points for x in paid[1:])
+    assert account(11).tier.name == "Silver"
+    assert paid[0].available_at > paid[0].earned_at and paid[0].expires_at
+    # Across chunks: two receipts pay part of the debt, the third a part lot.
+    (lot,) = lots(12)
+    assert 0 < lot.remaining == account(12).balance < lot.points
