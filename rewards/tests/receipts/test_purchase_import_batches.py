@@ -40,6 +40,7 @@ from rewards.services.earning import program_settings_ensure
 from rewards.services.ledger import points_adjust
 from rewards.services.purchases import purchase_record
 from rewards.services.returns import purchase_return_record
+from rewards.services.tiers import tiers_downgrade_due
 from rewards.tests.factories import (
     EarningRuleFactory,
     StampProgramFactory,
@@ -85,8 +86,21 @@ DEBT = {
             ("D12-3", 16, 30, False, [("BEANS", 1)]),
         ],
     ),
+    # -420 and Silver (reached by the purchase returned), found below it by
+    # the nightly check (tier_lapsed_on): a part of the debt at x1.5, then
+    # exactly the rest (balance 0, no lot), then Silver kept (the lapse
+    # cleared) and a whole lot.
+    13: (
+        [("BEANS", 2)],
+        [
+            ("D13-1", 50, 30, False, [("BEANS", 1), ("LATTE", 1)]),
+            ("D13-2", 51, 30, False, [("TEA", 1)]),
+            ("D13-3", 52, 30, False, [("BEANS", 1)]),
+        ],
+    ),
 }
 N_ALL = N_MEMBERS + len(DEBT)
+LAPSED = 13
 START = dt.datetime(2025, 3, 1, 9, tzinfo=dt.UTC)
 SKUS = [
     ("LATTE", "Latte", "coffee", "42.00"),
@@ -217,6 +231,8 @@ class State:
             amount=str(purchase.total),
             recorded_at=at + dt.timedelta(days=4),
         )
+        if i == LAPSED:
+            tiers_downgrade_due(today=(at + dt.timedelta(days=5)).date())
 
     def normal(self, value) -> str:
         text = json.dumps(value, default=str, sort_keys=True)
@@ -231,6 +247,7 @@ def _when(n: int) -> dt.datetime:
 
 def _sku_lines(bought: list[tuple[str, int]]) -> list[dict]:
     by_sku = {sku: (name, cat, price) for sku, name, cat, price in SKUS}
+    by_sku["TEA"] = ("Tea", "tea", "28.00")
     return [
         {
             "sku": sku,
@@ -483,6 +500,9 @@ def test_batched_import_writes_exactly_what_purchase_record_does(
     debt_start = {
         i: PointsAccount.objects.get(member=batch.members[i]).balance for i in DEBT
     }
+    lapsed_start = PointsAccount.objects.select_related("tier").get(
+        member=batch.members[LAPSED]
+    )
     with django_capture_on_commit_callbacks(execute=True) as batch_commits:
         second = purchases_import(purchases_csv_read(_file(batch)))
 
@@ -497,7 +517,7 @@ def test_batched_import_writes_exactly_what_purchase_record_does(
     assert len(batched) > first.imported / 3
     assert TierHistory.objects.filter(member__in=batch.members).count() >= 4
     assert Voucher.objects.filter(member__in=batch.members).exists()
-    _debt_cases_check(batch, debt_start, calls)
+    _debt_cases_check(batch, debt_start, lapsed_start, calls)
     # The same side effects on commit: one call per receipt, each delivery queued.
     assert len(one_commits) == len(batch_commits) > 0
     assert len(queued["one"]) == len(queued["batch"]) > 0
@@ -516,10 +536,13 @@ def test_batched_import_writes_exactly_what_purchase_record_does(
     assert _snapshot(one) == before
 
 
-def _debt_cases_check(state: State, debt_start: dict, calls: list) -> None:
+def _debt_cases_check(
+    state: State, debt_start: dict, lapsed_start: PointsAccount, calls: list
+) -> None:
     """The members in debt are the cases DEBT says (so that the comparison
     above covers them), and the batch itself wrote their receipts."""
     assert all(balance < 0 for balance in debt_start.values()), debt_start
+    assert lapsed_start.tier.name == "Silver" and lapsed_start.tier_lapsed_on
     chunk_of = {rid: n for n, (given, _w) in enumerate(calls) for rid in given}
     written = set().union(*(w for _g, w in calls))
     for _bought, receipts in DEBT.values():
@@ -553,3 +576,15 @@ def _debt_cases_check(state: State, debt_start: dict, calls: list) -> None:
     # Across chunks: two receipts pay part of the debt, the third a part lot.
     (lot,) = lots(12)
     assert 0 < lot.remaining == account(12).balance < lot.points
+    # Lapsed Silver: x1.5 on a part of the debt, exactly the rest (no lot),
+    # then Silver kept and a whole lot.
+    (lot,) = lots(LAPSED)
+    lapsed = account(LAPSED)
+    assert lapsed.tier.name == "Silver" and lapsed.tier_lapsed_on is None
+    assert lot.remaining == lot.points == lapsed.balance == 315
+    assert (
+        Purchase.objects.get(
+            member=state.members[LAPSED], receipt_id="D13-2"
+        ).balance_after
+        == 0
+    )
