@@ -30,6 +30,7 @@ from rewards.models import (
     Referral,
     ReferralStatus,
     StampCard,
+    StampEntry,
     TierHistory,
     TierQualification,
     Voucher,
@@ -41,6 +42,7 @@ from rewards.services.ledger import points_adjust
 from rewards.services.purchases import purchase_record
 from rewards.services.returns import purchase_return_record
 from rewards.services.tiers import tiers_downgrade_due
+from rewards.services.vouchers import voucher_consume
 from rewards.tests.factories import (
     EarningRuleFactory,
     StampProgramFactory,
@@ -55,9 +57,10 @@ N_MEMBERS = 9
 # the file. A receipt is (id, after which file receipt, minutes after it,
 # at the stamp store, [(sku, quantity)]).
 DEBT = {
-    # -336 (and stamps taken back); the next two receipts only lower it.
+    # -203, and a stamp owed (its card's voucher was used before the
+    # return); the next two receipts (at the stamp store) only lower both.
     9: (
-        [("LATTE", 3), ("BEANS", 1)],
+        [("LATTE", 3), ("CROIS", 1)],
         [
             ("D9-1", 20, 30, True, [("LATTE", 1)]),
             ("D9-2", 45, 30, True, [("LATTE", 2)]),
@@ -101,6 +104,7 @@ DEBT = {
 }
 N_ALL = N_MEMBERS + len(DEBT)
 LAPSED = 13
+STAMPS_OWED = 9
 START = dt.datetime(2025, 3, 1, 9, tzinfo=dt.UTC)
 SKUS = [
     ("LATTE", "Latte", "coffee", "42.00"),
@@ -206,20 +210,36 @@ class State:
     def _debt_make(self, i: int, bought: list[tuple[str, int]]) -> None:
         """Member i earns points (at the stamp store: stamps too), spends
         them all, then returns the purchase: the clawback leaves the balance
-        at minus what it earned."""
+        at minus what it earned. STAMPS_OWED first fills a card with two
+        more purchases and uses its voucher, so the return leaves a stamp
+        owed."""
         member, at = self.members[i], START - dt.timedelta(days=40, hours=i)
-        purchase, _replayed = purchase_record(
-            store=self.stamp_store,
-            member=member,
-            receipt_id=f"DEBT-{i}",
-            lines=_sku_lines(bought),
-            occurred_at=at,
-            recorded_at=at,
-            source=Purchase.Source.IMPORT,
-        )
+        receipts = [(f"DEBT-{i}", bought, at)]
+        if i == STAMPS_OWED:
+            receipts[:0] = [
+                (f"DEBT-{i}-{n}", [("LATTE", 1)], at - dt.timedelta(hours=n))
+                for n in (2, 1)
+            ]
+        for receipt_id, lines, when in receipts:
+            purchase, _replayed = purchase_record(
+                store=self.stamp_store,
+                member=member,
+                receipt_id=receipt_id,
+                lines=_sku_lines(lines),
+                occurred_at=when,
+                recorded_at=when,
+                source=Purchase.Source.IMPORT,
+            )
+        if i == STAMPS_OWED:
+            voucher_consume(
+                code=Voucher.objects.get(member=member).code,
+                store=self.stamp_store,
+                receipt_id=f"DEBT-V-{i}",
+                recorded_at=at + dt.timedelta(days=1),
+            )
         points_adjust(
             member=member,
-            points=-purchase.points_earned,
+            points=-PointsAccount.objects.get(member=member).balance,
             reason="Spent at the partner shop",
             created_by=None,
             recorded_at=at + dt.timedelta(days=3),
@@ -367,6 +387,9 @@ def _natural(state: State, model, pk):
     if model is WebhookEvent:
         e = WebhookEvent.objects.get(pk=pk)
         return [_natural(state, Member, e.member_id), e.sequence]
+    if model is StampCard:
+        c = StampCard.objects.get(pk=pk)
+        return [_natural(state, Member, c.member_id), c.program_id, c.number]
     if model is Voucher:  # its code is drawn at random
         v = Voucher.objects.get(pk=pk)
         return [_natural(state, Member, v.member_id), v.reward_id, str(v.issued_at)]
@@ -425,6 +448,7 @@ def _snapshot(state: State) -> dict:
         "draws": _rows(state, LotDraw, entry__account__member__in=members),
         "tiers": _rows(state, TierHistory, member__in=members),
         "stamps": _rows(state, StampCard, member__in=members),
+        "stamp_entries": _rows(state, StampEntry, card__member__in=members),
         "vouchers": _rows(state, Voucher, member__in=members),
         "referrals": _rows(state, Referral, referee__in=members),
         "events": _rows(state, WebhookEvent, member__in=members),
@@ -503,6 +527,11 @@ def test_batched_import_writes_exactly_what_purchase_record_does(
     lapsed_start = PointsAccount.objects.select_related("tier").get(
         member=batch.members[LAPSED]
     )
+    owed_start = sum(
+        StampCard.objects.filter(member=batch.members[STAMPS_OWED]).values_list(
+            "owed", flat=True
+        )
+    )
     with django_capture_on_commit_callbacks(execute=True) as batch_commits:
         second = purchases_import(purchases_csv_read(_file(batch)))
 
@@ -517,7 +546,7 @@ def test_batched_import_writes_exactly_what_purchase_record_does(
     assert len(batched) > first.imported / 3
     assert TierHistory.objects.filter(member__in=batch.members).count() >= 4
     assert Voucher.objects.filter(member__in=batch.members).exists()
-    _debt_cases_check(batch, debt_start, lapsed_start, calls)
+    _debt_cases_check(batch, debt_start, lapsed_start, owed_start, calls)
     # The same side effects on commit: one call per receipt, each delivery queued.
     assert len(one_commits) == len(batch_commits) > 0
     assert len(queued["one"]) == len(queued["batch"]) > 0
@@ -537,7 +566,11 @@ def test_batched_import_writes_exactly_what_purchase_record_does(
 
 
 def _debt_cases_check(
-    state: State, debt_start: dict, lapsed_start: PointsAccount, calls: list
+    state: State,
+    debt_start: dict,
+    lapsed_start: PointsAccount,
+    owed_start: int,
+    calls: list,
 ) -> None:
     """The members in debt are the cases DEBT says (so that the comparison
     above covers them), and the batch itself wrote their receipts."""
@@ -561,7 +594,11 @@ def _debt_cases_check(
             ).order_by("earned_at")
         )
 
-    # Partly paid, twice: still in debt, no lot.
+    # Partly paid, twice: still in debt, no lot; its stamps paid what was owed.
+    assert owed_start == 1
+    assert StampEntry.objects.filter(
+        card__member=state.members[STAMPS_OWED], owed_delta__lt=0
+    ).exists()
     assert debt_start[9] < account(9).balance < 0 and lots(9) == []
     # Paid off by one receipt: what is left is a lot smaller than the credit.
     (lot,) = lots(10)
