@@ -1,14 +1,17 @@
 """The writes of a ledger entry as statements written once: the account's new
-balance, the entry and the points lot a credit opens.
+balance, the entry, and the points lot a credit opens or the lots a debit
+draws on (their `remaining`, and a LotDraw each).
 
 Every purchase, return and redemption posts an entry; through the ORM that is
-three statements Django builds and compiles each time (an UPDATE and two
-INSERTs) and three round trips while the account is locked. Here they are
-written once per vendor (members.rows: values prepared as the ORM prepares
-them, the model signals sent as save() sends them). On PostgreSQL they are
-one statement (data-modifying WITH), one round trip under the lock; SQLite
-runs the three in turn. Tested equal to the ORM path on both
-(rewards/tests/ledger/test_ledger_rows.py).
+three statements Django builds and compiles each time for a credit (an UPDATE
+and two INSERTs), four for a debit (an UPDATE, an INSERT, the lots' bulk UPDATE
+and the draws' bulk INSERT), each a round trip while the account is locked.
+Here they are written once per vendor (members.rows: values prepared as the
+ORM prepares them, the model signals sent as save() sends them). On
+PostgreSQL they are one statement (data-modifying WITH), one round trip under
+the lock; SQLite runs them in turn (the draws through the ORM's bulk_update
+and bulk_create, which send no signals either). Tested equal to the ORM path
+on both (rewards/tests/ledger/test_ledger_rows.py).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from members.rows import (
     row_fetch,
     saved,
 )
-from rewards.models import LedgerEntry, PointsAccount, PointsLot
+from rewards.models import LedgerEntry, LotDraw, PointsAccount, PointsLot
 
 # What entry_post moves on the account, as account.save(update_fields=...) did.
 ACCOUNT_FIELDS = ("balance", "updated_at")
@@ -42,12 +45,47 @@ def _account_update(vendor: str) -> tuple[str, tuple]:
 
 
 @functools.cache
-def _entry_write_sql(vendor: str, with_lot: bool) -> str:
+def _draws_sql(vendor: str) -> tuple[str, str]:
+    """PostgreSQL: the WITH parts that set the drawn lots' `remaining` and
+    insert a LotDraw each for the new entry `e`, from four arrays (lot ids,
+    their new remaining; lot ids, points taken, in draw order), and the
+    expression of the draws' new ids in that order."""
+    quote = connection.ops.quote_name
+    lot, draw = PointsLot._meta, LotDraw._meta
+    lot_id = lot.pk.rel_db_type(connection)
+    remaining = lot.get_field("remaining").cast_db_type(connection)
+    points = draw.get_field("points").cast_db_type(connection)
+    columns = ", ".join(
+        quote(draw.get_field(name).column) for name in ("entry", "lot", "points")
+    )
+    lots = quote(lot.db_table)
+    parts = (
+        f"u AS (UPDATE {lots} SET {quote(lot.get_field('remaining').column)} = v.r"  # noqa: S608 - names from the models
+        f" FROM unnest(%s::{lot_id}[], %s::{remaining}[]) AS v(id, r)"
+        f" WHERE {lots}.{quote(lot.pk.column)} = v.id),"
+        f" d AS (INSERT INTO {quote(draw.db_table)} ({columns})"
+        f" SELECT e.id, v.lot, v.points FROM e,"
+        f" unnest(%s::{lot_id}[], %s::{points}[]) WITH ORDINALITY AS v(lot, points, n)"
+        f" ORDER BY v.n RETURNING {quote(draw.pk.column)})"
+    )
+    # Ids are drawn from the sequence in the order the rows are inserted.
+    return parts, "(SELECT array_agg(d.id ORDER BY d.id) FROM d)"
+
+
+@functools.cache
+def _entry_write_sql(vendor: str, with_lot: bool, with_draws: bool = False) -> str:
     """PostgreSQL: the account UPDATE, the entry INSERT and (with_lot) the lot
-    INSERT taking the entry's new id, in one statement that returns the
-    entry's id and the lot's."""
+    INSERT taking the entry's new id, or (with_draws) the drawn lots' UPDATE and
+    the draws' INSERT, in one statement that returns the entry's id and the
+    lot's (or the draws')."""
     update, _fields = _account_update(vendor)
     entry_insert = insert_sql(LedgerEntry)
+    if with_draws:
+        parts, draw_ids = _draws_sql(vendor)
+        return (
+            f"WITH a AS ({update}), e AS ({entry_insert}), {parts}"  # noqa: S608 - names from the models
+            f" SELECT (SELECT e.id FROM e), {draw_ids}"
+        )
     if not with_lot:
         return f"WITH a AS ({update}) {entry_insert}"
     table, columns, fields = insert_parts(PointsLot)
@@ -60,12 +98,20 @@ def _entry_write_sql(vendor: str, with_lot: bool) -> str:
 
 
 def entry_write(
-    account: PointsAccount, entry: LedgerEntry, lot: PointsLot | None = None
+    account: PointsAccount,
+    entry: LedgerEntry,
+    lot: PointsLot | None = None,
+    draws: list[LotDraw] = (),
 ) -> None:
     """Save `account`'s balance (and updated_at), insert the new `entry` and
     the new `lot` of it, as account.save(update_fields=ACCOUNT_FIELDS),
-    entry.save() and lot.save() would, in that order. The account must be
+    entry.save() and lot.save() would, in that order; or, for a debit, the
+    `draws` (new LotDraws of `entry`, each with its lot's `remaining` already
+    lowered) as PointsLot.objects.bulk_update(lots, ["remaining"]) and
+    LotDraw.objects.bulk_create(draws) would after them. The account must be
     locked."""
+    if lot is not None and draws:
+        raise ValueError("An entry opens a lot or draws on lots, not both.")
     db = connections[DEFAULT_DB_ALIAS]  # once: `connection` is a proxy
     update, account_fields = _account_update(db.vendor)
     pre_save_send(account, update_fields=ACCOUNT_FIELDS)
@@ -77,6 +123,8 @@ def entry_write(
     entry_params = insert_params(entry, insert_parts(LedgerEntry)[2])
     if lot is not None:
         pre_save_send(lot)
+    lots = list({d.lot.pk: d.lot for d in draws}.values())  # each lot once
+    draw_pks = None
     if db.vendor == "postgresql":
         lot_params = []
         if lot is not None:
@@ -84,18 +132,35 @@ def entry_write(
                 f for f in insert_parts(PointsLot)[2] if f.attname != "entry_id"
             ]
             lot_params = insert_params(lot, lot_fields, related=False)
+        elif draws:
+            lot_params = [
+                [x.pk for x in lots],
+                [x.remaining for x in lots],
+                [d.lot.pk for d in draws],
+                [d.points for d in draws],
+            ]
         row = row_fetch(
-            _entry_write_sql(db.vendor, lot is not None),
+            _entry_write_sql(db.vendor, lot is not None, bool(draws)),
             account_params + entry_params + lot_params,
             prepared=True,
         )
         entry_pk, lot_pk = row[0], (row[1] if lot is not None else None)
+        draw_pks = row[1] if draws else None
     else:
         with db.cursor() as cursor:
             cursor.execute(update, account_params)
         entry_pk, lot_pk = row_fetch(insert_sql(LedgerEntry), entry_params)[0], None
     saved(account, created=False, update_fields=ACCOUNT_FIELDS)
     saved(entry, entry_pk, created=True)
+    for draw in draws:
+        draw.entry = entry
+    if draw_pks is not None:
+        for draw, pk in zip(draws, draw_pks, strict=True):
+            # As bulk_create leaves them: saved, no signal sent.
+            draw.pk, draw._state.adding, draw._state.db = pk, False, db.alias
+    elif draws:  # SQLite: the ORM's bulk statements, now that the entry has its id
+        PointsLot.objects.bulk_update(lots, ["remaining"])
+        LotDraw.objects.bulk_create(draws)
     if lot is None:
         return
     lot.entry = entry

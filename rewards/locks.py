@@ -173,6 +173,44 @@ def account_lock_for_purchase(
     return account
 
 
+@functools.cache
+def account_lock_with_receipt_sql(vendor: str, model: type) -> str:
+    """The statement `account_lock_with_receipt` sends for the receipts of
+    `model` (unique per store and receipt id), written once per vendor."""
+    account = PointsAccount._meta.db_table
+    lock = f" FOR UPDATE OF {account}" if vendor == "postgresql" else ""
+    meta = model._meta
+    return (
+        f"SELECT {columns_sql(PointsAccount, account)},"  # noqa: S608 - names from the models, values as parameters
+        f" (SELECT r.{meta.pk.column} FROM {meta.db_table} r"
+        f"   WHERE r.{meta.get_field('store').column} = %s"
+        f"   AND r.{meta.get_field('receipt_id').column} = %s) AS existing_id"
+        f" FROM {account} WHERE {account}.member_id = %s{lock}"
+    )
+
+
+def account_lock_with_receipt(
+    *, member_id: int, model: type, store_id: int, receipt_id: str
+) -> tuple[PointsAccount, int | None]:
+    """Lock the member's account and read, in the same statement, the id of the
+    `model` row (a till receipt: a return, a redemption) already recorded with
+    this receipt id at this store, or None. One round trip under the lock where
+    there were two. The look-up reads as of the statement's start, before any
+    wait for the lock: a row a concurrent writer committed meanwhile is missed,
+    and the caller's insert then fails on the unique constraint (or its
+    refusal is checked again: rewards.services.receipts.receipt_record). The
+    same lock as account_lock, in its place in the order. Raises
+    PointsAccount.DoesNotExist as account_lock does."""
+    row = row_fetch(
+        account_lock_with_receipt_sql(connection.vendor, model),
+        [store_id, receipt_id, member_id],
+        prepared=True,
+    )
+    if row is None:
+        raise PointsAccount.DoesNotExist(f"No points account for member {member_id}")
+    return instance_from_row(PointsAccount, row[:-1]), row[-1]
+
+
 def accounts_lock(*, member_ids) -> dict[int, PointsAccount]:
     """The accounts of several members, by member id, locked in pk order
     (the same lock as account_lock, in its place in the order)."""

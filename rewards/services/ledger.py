@@ -55,6 +55,7 @@ def entry_post(
     available_at: dt.datetime | None = None,
     expires_at=_DEFAULT,
     draw_first_purchase_id: int | None = None,
+    draws: list[LotDraw] | None = None,
     **links,
 ) -> LedgerEntry:
     """Append one entry, move the cached balance and the points lots with it.
@@ -63,8 +64,9 @@ def entry_post(
     A credit opens a lot (expiring after the program's months unless
     `expires_at` is given; spendable from `available_at`, default at once); a
     debit draws on the lots soonest-expiring first (the lots of
-    `draw_first_purchase_id` first, for a clawback). An EXPIRE entry draws
-    nothing here: points_expire_due closes its lot itself.
+    `draw_first_purchase_id` first, for a clawback), or takes the `draws` the
+    caller planned under the same lock (points_spend_plan). An EXPIRE entry
+    draws nothing here: points_expire_due closes its lot itself.
 
     `reason` is a system_reason (its code and parameters kept, `reason` its text
     in the default language) or text a person typed.
@@ -99,18 +101,22 @@ def entry_post(
         if points > 0
         else None
     )
-    # The balance, the entry and its lot: one round trip under the lock.
-    entry_write(account, entry, lot)
-    if points < 0 and kind != LedgerKind.EXPIRE:
-        _lots_draw(
+    if points < 0 and kind != LedgerKind.EXPIRE and draws is None:
+        draws, short = lots_draw_plan(
             account,
-            entry,
             -points,
             first_purchase_id=draw_first_purchase_id,
             # What a member spends must be spendable; staff deductions and
             # clawbacks may take pending points too.
             spendable_only=kind == LedgerKind.REDEEM,
         )
+        # What the lots cannot cover is debt: only a clawback gets here with
+        # too little (the balance is negative).
+        if short and account.balance >= 0:
+            raise RuntimeError(f"Points lots of account {account.pk} are out of step.")
+    # The balance, the entry and its lot or its draws: one round trip under
+    # the lock.
+    entry_write(account, entry, lot, draws or [])
     wallet_pass_changed(member_id=account.member_id)
     points_event_record(entry=entry, member_id=account.member_id)
     return entry
@@ -148,16 +154,18 @@ def lots_in_spending_order(qs):
     return qs.order_by(F("expires_at").asc(nulls_last=True), "earned_at", "id")
 
 
-def _lots_draw(
+def lots_draw_plan(
     account,
-    entry,
     need: int,
     *,
     first_purchase_id: int | None = None,
     spendable_only: bool = False,
-) -> None:
-    """Take `need` points from the account's lots. What the lots cannot cover is
-    debt (only a clawback gets here with too little: the balance is negative)."""
+) -> tuple[list[LotDraw], int]:
+    """The draws that take `need` points from the account's lots (soonest-
+    expiring first; the lots of `first_purchase_id` first; with
+    `spendable_only`, the lots spendable now), each lot's `remaining` lowered
+    in memory, and what they could not cover. Reads, writes nothing:
+    entry_write writes them with their entry. The account must be locked."""
     open_lots = PointsLot.objects.filter(account=account, remaining__gt=0)
     if spendable_only:
         open_lots = open_lots.filter(available_at__lte=timezone.now())
@@ -182,13 +190,24 @@ def _lots_draw(
             lot.remaining -= take
             need -= take
             touched[lot.pk] = lot
-            draws.append(LotDraw(entry=entry, lot=lot, points=take))
+            draws.append(LotDraw(lot=lot, points=take))
         if need == 0:
             break
-    if need and account.balance >= 0:
+    return draws, need
+
+
+def points_spend_plan(
+    account: PointsAccount, points: int, *, field: str
+) -> list[LotDraw]:
+    """The draws of a member spending `points` (entry_post's `draws`), read
+    under the account's lock before anything is written: one statement, which
+    is also the check that they can be spent. Refuses as spendable_check does
+    (Conflict, stating the balance) when the spendable lots fall short."""
+    draws, short = lots_draw_plan(account, points, spendable_only=True)
+    if short:
+        spendable_check(account, points, field=field)
         raise RuntimeError(f"Points lots of account {account.pk} are out of step.")
-    PointsLot.objects.bulk_update(touched.values(), ["remaining"])
-    LotDraw.objects.bulk_create(draws)
+    return draws
 
 
 def _in_pages(lots, size: int = 50):

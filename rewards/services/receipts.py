@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TypeVar
 
+from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -25,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from members.errors import Conflict
 from members.models import Store, User
 from members.rows import instance_insert
-from rewards.locks import account_lock
+from rewards.locks import account_lock_with_receipt
 from rewards.models import (
     LedgerEntry,
     LedgerKind,
@@ -123,8 +124,16 @@ class TillReceipt:
         return existing, True
 
     def account_lock(self) -> tuple[PointsAccount, Model | None]:
-        """Lock the member's account, then look the receipt up."""
-        return account_lock(member_id=self.member_id), self.lookup()
+        """Lock the member's account and look the receipt up, in one statement
+        (the row itself read only when there is one: a replay)."""
+        account, existing_id = account_lock_with_receipt(
+            member_id=self.member_id,
+            model=self.model,
+            store_id=self.store.pk,
+            receipt_id=self.receipt_id,
+        )
+        existing = self.model.objects.get(pk=existing_id) if existing_id else None
+        return account, existing
 
     def row_create(self, *, balance_after: int, **fields) -> Model:
         """Insert the receipt's row with the columns every receipt has (as
@@ -177,13 +186,23 @@ def receipt_record(
     Found: the replay. Else `write(account)` makes the row and its entry, and
     `on_written(row)`, when given, runs after it in the same transaction (not on
     a replay); raising there rolls the write back (staff audit, limits). A
-    concurrent writer of the same receipt id is answered from its row."""
+    concurrent writer of the same receipt id is answered from its row, also
+    when `lock()` read before that writer committed (its look-up shares the
+    locking statement's start) and `write` then refused (a Conflict: the points
+    it spent are gone)."""
 
     def work() -> tuple[Row, bool]:
         account, existing = (lock or receipt.account_lock)()
         if existing is not None:
             return receipt.replay(existing)
-        row = write(account)
+        try:
+            row = write(account)
+        except Conflict:
+            existing = receipt.lookup()  # a statement of its own: reads it now
+            if existing is None:
+                raise
+            transaction.set_rollback(True)  # nothing of this attempt stays
+            return receipt.replay(existing)
         if on_written is not None:
             on_written(row)
         return row, False

@@ -11,7 +11,7 @@ from rewards.reasons import REDEMPTION_DISCOUNT, system_reason
 from rewards.selectors.ledger import points_discount
 from rewards.selectors.program import program_settings_get
 from rewards.services.inputs import points_clean, receipt_id_clean
-from rewards.services.ledger import spendable_check
+from rewards.services.ledger import points_spend_plan
 from rewards.services.receipts import TillReceipt, receipt_record
 
 
@@ -29,7 +29,9 @@ def points_redeem(
 
     Locks the account; refuses (Conflict, stating the balance) when fewer than
     `points` can be spent now (pending points cannot), so no redemption ever
-    overdraws. Draws on the soonest-expiring points first.
+    overdraws. Draws on the soonest-expiring points first. Queues what
+    entry_post queues (the wallet pass's sync on commit; the points.redeemed
+    webhook event).
     `on_written(row)`, when given, runs inside the transaction after the write
     (not on a replay); raising there rolls the write back (staff audit, limits).
     """
@@ -47,15 +49,19 @@ def points_redeem(
     reason = system_reason(REDEMPTION_DISCOUNT, receipt=receipt_id, store=store.code)
     receipt.fingerprint  # noqa: B018 - a cached_property, computed here
 
+    # Under the lock, three statements: the lock with the receipt's look-up
+    # (TillReceipt.account_lock), the lots to draw on (which is also the
+    # check that the points can be spent), then the redemption's row, and the
+    # balance, the entry and the draws in one (rewards.ledger_rows).
     def write(account: PointsAccount) -> Redemption:
-        spendable_check(account, points, field="points")
+        draws = points_spend_plan(account, points, field="points")
         redemption = receipt.row_create(
             member=member,
             points=points,
             discount=discount,
             balance_after=account.balance - points,
         )
-        receipt.entry_post(account, redemption, -points, reason)
+        receipt.entry_post(account, redemption, -points, reason, draws=draws)
         return redemption
 
     return receipt_record(receipt, write=write, on_written=on_written)

@@ -12,7 +12,14 @@ from django.utils import timezone
 from members.rows import instance_insert
 from members.services import member_enroll
 from rewards.ledger_rows import entry_write
-from rewards.models import LedgerEntry, LedgerKind, PointsAccount, PointsLot, Purchase
+from rewards.models import (
+    LedgerEntry,
+    LedgerKind,
+    LotDraw,
+    PointsAccount,
+    PointsLot,
+    Purchase,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -151,6 +158,80 @@ def test_entry_write_writes_what_the_orm_writes(store, points, lot):
         assert rows_lot.entry_id == rows_entry.pk
     else:
         assert not PointsLot.objects.filter(entry=rows_entry).exists()
+
+
+def _debit_with_draws(account, lots, takes):
+    """A debit of sum(takes) drawing takes[i] from lots[i] (a lot may come
+    twice), as rewards.services.ledger.lots_draw_plan plans it."""
+    entry, _lot = _entry_and_lot(account, -sum(takes), lot=False)
+    draws = []
+    for lot, take in zip(lots, takes, strict=True):
+        lot.remaining -= take
+        draws.append(LotDraw(lot=lot, points=take))
+    return entry, draws
+
+
+def _orm_debit(account, entry, draws) -> None:
+    """What entry_post did for a debit before entry_write took its draws."""
+    _orm_write(account, entry, None)
+    for draw in draws:
+        draw.entry = entry
+    PointsLot.objects.bulk_update({d.lot for d in draws}, ["remaining"])
+    LotDraw.objects.bulk_create(draws)
+
+
+def test_entry_write_with_draws_writes_what_the_orm_writes(store):
+    orm_account, rows_account = _accounts(store)
+    lots = {}
+    for account in (orm_account, rows_account):
+        lots[account.pk] = []
+        for points in (100, 50, 70):
+            entry, lot = _entry_and_lot(account, points, lot=True)
+            _orm_write(account, entry, lot)
+            lots[account.pk].append(lot)
+    # The second lot drawn on first, the first one twice (as a clawback's
+    # lots of its purchase come first, then all of them in spending order).
+    order, takes = [1, 0, 0, 2], [49, 60, 39, 5]
+
+    def debit(account):
+        return _debit_with_draws(account, [lots[account.pk][i] for i in order], takes)
+
+    orm_entry, orm_draws = debit(orm_account)
+    _orm_debit(orm_account, orm_entry, orm_draws)
+    rows_entry, rows_draws = debit(rows_account)
+    entry_write(rows_account, rows_entry, None, rows_draws)
+
+    skip = {"account_id", "entry_id", "member_id", "updated_at", "lot_id"}
+    assert _values(rows_account, skip) == _values(orm_account, skip)
+    assert _values(rows_entry, skip) == _values(orm_entry, skip)
+    for orm_lot, rows_lot in zip(
+        lots[orm_account.pk], lots[rows_account.pk], strict=True
+    ):
+        assert _values(rows_lot, skip) == _values(orm_lot, skip)
+        assert rows_lot.remaining == _values(rows_lot)["remaining"]
+    rows_lots = [x.pk for x in lots[rows_account.pk]]
+    orm_lots = [x.pk for x in lots[orm_account.pk]]
+    written = [
+        (rows_lots.index(d.lot_id), d.points)
+        for d in LotDraw.objects.filter(entry=rows_entry).order_by("pk")
+    ]
+    assert written == [
+        (orm_lots.index(d.lot_id), d.points)
+        for d in LotDraw.objects.filter(entry=orm_entry).order_by("pk")
+    ]
+    assert written == list(zip(order, takes, strict=True))
+    for draw in rows_draws:  # the instances as bulk_create leaves them
+        assert draw.pk is not None and not draw._state.adding
+        assert draw.entry_id == rows_entry.pk
+        assert LotDraw.objects.get(pk=draw.pk).lot_id == draw.lot.pk
+    assert [d.pk for d in rows_draws] == sorted(d.pk for d in rows_draws)
+
+
+def test_entry_write_refuses_a_lot_and_draws_at_once(store):
+    (account,) = _accounts(store, n=1)
+    entry, lot = _entry_and_lot(account, 10, lot=True)
+    with pytest.raises(ValueError, match="opens a lot or draws on lots, not both"):
+        entry_write(account, entry, lot, [LotDraw(lot=lot, points=1)])
 
 
 def test_prepared_statements_are_logged_with_their_values(store, member):
