@@ -19,11 +19,13 @@ from __future__ import annotations
 import functools
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import Model
 
 from members.rows import (
     insert_params,
     insert_parts,
     insert_sql,
+    instance_insert,
     pre_save_send,
     row_fetch,
     saved,
@@ -72,29 +74,59 @@ def _draws_sql(vendor: str) -> tuple[str, str]:
     return parts, "(SELECT array_agg(d.id ORDER BY d.id) FROM d)"
 
 
+def _link_field(model: type[Model]):
+    """The LedgerEntry field that links an entry to a row of `model`."""
+    for field in LedgerEntry._meta.concrete_fields:
+        if field.is_relation and field.related_model is model:
+            return field
+    raise ValueError(f"A ledger entry has no link to {model.__name__}.")
+
+
 @functools.cache
-def _entry_write_sql(vendor: str, with_lot: bool, with_draws: bool = False) -> str:
-    """PostgreSQL: the account UPDATE, the entry INSERT and (with_lot) the lot
-    INSERT taking the entry's new id, or (with_draws) the drawn lots' UPDATE and
-    the draws' INSERT, in one statement that returns the entry's id and the
-    lot's (or the draws')."""
-    update, _fields = _account_update(vendor)
-    entry_insert = insert_sql(LedgerEntry)
-    if with_draws:
-        parts, draw_ids = _draws_sql(vendor)
-        return (
-            f"WITH a AS ({update}), e AS ({entry_insert}), {parts}"  # noqa: S608 - names from the models
-            f" SELECT (SELECT e.id FROM e), {draw_ids}"
-        )
-    if not with_lot:
-        return f"WITH a AS ({update}) {entry_insert}"
-    table, columns, fields = insert_parts(PointsLot)
-    values = ", ".join("e.id" if f.attname == "entry_id" else "%s" for f in fields)
-    return (
-        f"WITH a AS ({update}), e AS ({entry_insert})"  # noqa: S608 - names from the models
-        f" INSERT INTO {table} ({columns}) SELECT {values} FROM e"
-        f" RETURNING (SELECT e.id FROM e), {table}.id"
+def _entry_insert_sql(vendor: str, row_model: type[Model] | None) -> str:
+    """The entry's INSERT; with `row_model`, its link to that row taken from
+    the new row `r` of the same statement."""
+    if row_model is None:
+        return insert_sql(LedgerEntry)
+    link = _link_field(row_model).attname
+    table, columns, fields = insert_parts(LedgerEntry)
+    values = ", ".join(
+        "(SELECT r.id FROM r)" if f.attname == link else "%s" for f in fields
     )
+    pk = connection.ops.quote_name(LedgerEntry._meta.pk.column)
+    return f"INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {pk}"  # noqa: S608 - names from the model
+
+
+@functools.cache
+def _entry_write_sql(
+    vendor: str,
+    with_lot: bool,
+    with_draws: bool = False,
+    row_model: type[Model] | None = None,
+) -> str:
+    """PostgreSQL: (row_model) the INSERT of the row the entry links to, the
+    account UPDATE, the entry INSERT, and (with_lot) the lot INSERT taking the
+    entry's new id or (with_draws) the drawn lots' UPDATE and the draws'
+    INSERT, in one statement that returns the entry's id, the lot's id (or the
+    draws' ids) and the row's id."""
+    update, _fields = _account_update(vendor)
+    parts = [f"a AS ({update})", f"e AS ({_entry_insert_sql(vendor, row_model)})"]
+    if row_model is not None:
+        parts.insert(0, f"r AS ({insert_sql(row_model)})")
+    second = "NULL"
+    if with_lot:
+        table, columns, fields = insert_parts(PointsLot)
+        values = ", ".join("e.id" if f.attname == "entry_id" else "%s" for f in fields)
+        parts.append(
+            f"l AS (INSERT INTO {table} ({columns}) SELECT {values} FROM e"  # noqa: S608 - names from the models
+            f" RETURNING {table}.id)"
+        )
+        second = "(SELECT l.id FROM l)"
+    elif with_draws:
+        draws, second = _draws_sql(vendor)
+        parts.append(draws)
+    third = "(SELECT r.id FROM r)" if row_model is not None else "NULL"
+    return f"WITH {', '.join(parts)} SELECT (SELECT e.id FROM e), {second}, {third}"  # noqa: S608 - names from the models
 
 
 def entry_write(
@@ -102,25 +134,41 @@ def entry_write(
     entry: LedgerEntry,
     lot: PointsLot | None = None,
     draws: list[LotDraw] = (),
+    row: Model | None = None,
 ) -> None:
     """Save `account`'s balance (and updated_at), insert the new `entry` and
     the new `lot` of it, as account.save(update_fields=ACCOUNT_FIELDS),
     entry.save() and lot.save() would, in that order; or, for a debit, the
     `draws` (new LotDraws of `entry`, each with its lot's `remaining` already
     lowered) as PointsLot.objects.bulk_update(lots, ["remaining"]) and
-    LotDraw.objects.bulk_create(draws) would after them. The account must be
-    locked."""
+    LotDraw.objects.bulk_create(draws) would after them. `row`, when given, is
+    the new (unsaved) row the entry links to (a redemption), inserted first as
+    members.rows.instance_insert would. The account must be locked."""
     if lot is not None and draws:
         raise ValueError("An entry opens a lot or draws on lots, not both.")
     db = connections[DEFAULT_DB_ALIAS]  # once: `connection` is a proxy
+    link = None
+    if row is not None:
+        link = _link_field(type(row))
+        if db.vendor != "postgresql":  # SQLite: a statement of its own, first
+            setattr(entry, link.name, instance_insert(row))
+            row = link = None
     update, account_fields = _account_update(db.vendor)
+    if row is not None:
+        pre_save_send(row)
+        row_params = insert_params(row, insert_parts(type(row))[2])
     pre_save_send(account, update_fields=ACCOUNT_FIELDS)
     account_params = [
         f.get_db_prep_save(f.pre_save(account, False), connection=db)
         for f in account_fields
     ] + [account.pk]
     pre_save_send(entry)
-    entry_params = insert_params(entry, insert_parts(LedgerEntry)[2])
+    entry_fields = insert_parts(LedgerEntry)[2]
+    if link is None:
+        entry_params = insert_params(entry, entry_fields)
+    else:  # the link's value comes from the statement's new row
+        entry_fields = [f for f in entry_fields if f is not link]
+        entry_params = insert_params(entry, entry_fields, related=False)
     if lot is not None:
         pre_save_send(lot)
     lots = list({d.lot.pk: d.lot for d in draws}.values())  # each lot once
@@ -139,13 +187,24 @@ def entry_write(
                 [d.lot.pk for d in draws],
                 [d.points for d in draws],
             ]
-        row = row_fetch(
-            _entry_write_sql(db.vendor, lot is not None, bool(draws)),
-            account_params + entry_params + lot_params,
+        written = row_fetch(
+            _entry_write_sql(
+                db.vendor,
+                lot is not None,
+                bool(draws),
+                type(row) if row is not None else None,
+            ),
+            (row_params if row is not None else [])
+            + account_params
+            + entry_params
+            + lot_params,
             prepared=True,
         )
-        entry_pk, lot_pk = row[0], (row[1] if lot is not None else None)
-        draw_pks = row[1] if draws else None
+        entry_pk, lot_pk = written[0], (written[1] if lot is not None else None)
+        draw_pks = written[1] if draws else None
+        if row is not None:
+            saved(row, written[2], created=True)
+            setattr(entry, link.attname, row.pk)
     else:
         with db.cursor() as cursor:
             cursor.execute(update, account_params)

@@ -56,6 +56,7 @@ def entry_post(
     expires_at=_DEFAULT,
     draw_first_purchase_id: int | None = None,
     draws: list[LotDraw] | None = None,
+    insert_link: bool = False,
     **links,
 ) -> LedgerEntry:
     """Append one entry, move the cached balance and the points lots with it.
@@ -67,6 +68,8 @@ def entry_post(
     `draw_first_purchase_id` first, for a clawback), or takes the `draws` the
     caller planned under the same lock (points_spend_plan). An EXPIRE entry
     draws nothing here: points_expire_due closes its lot itself.
+    `insert_link`: the one row in `links` is new, inserted with the entry (in
+    the same statement on PostgreSQL: rewards.ledger_rows.entry_write).
 
     `reason` is a system_reason (its code and parameters kept, `reason` its text
     in the default language) or text a person typed.
@@ -74,6 +77,8 @@ def entry_post(
     `recorded_at` is only for importing history (seed data, migrations from another
     system) in chronological order; live writes are stamped now."""
     balance_room_check(account, points)
+    if insert_link and len(links) != 1:
+        raise ValueError("insert_link inserts the one row of `links`.")
     code, params, text = reason_split(reason)
     before = account.balance
     account.balance += points
@@ -116,7 +121,13 @@ def entry_post(
             raise RuntimeError(f"Points lots of account {account.pk} are out of step.")
     # The balance, the entry and its lot or its draws: one round trip under
     # the lock.
-    entry_write(account, entry, lot, draws or [])
+    entry_write(
+        account,
+        entry,
+        lot,
+        draws or [],
+        row=next(iter(links.values())) if insert_link else None,
+    )
     wallet_pass_changed(member_id=account.member_id)
     points_event_record(entry=entry, member_id=account.member_id)
     return entry

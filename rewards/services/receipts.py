@@ -7,7 +7,9 @@ by receipt_record: in one durable transaction (rerun after a deadlock,
 rewards.services.idempotency), the member's points account locked first
 (rewards.locks), then the replay check, then the service's own write, which
 creates the row (TillReceipt.row_create) and posts its ledger entry
-(TillReceipt.entry_post) in the same transaction, then `on_written`.
+(TillReceipt.entry_post; or makes the row with TillReceipt.row_new and has
+entry_post insert it with the entry) in the same transaction, then
+`on_written`.
 """
 
 from __future__ import annotations
@@ -135,20 +137,23 @@ class TillReceipt:
         existing = self.model.objects.get(pk=existing_id) if existing_id else None
         return account, existing
 
-    def row_create(self, *, balance_after: int, **fields) -> Model:
-        """Insert the receipt's row with the columns every receipt has (as
-        objects.create() would, in a statement written once: members.rows)."""
-        return instance_insert(
-            self.model(
-                store=self.store,
-                receipt_id=self.receipt_id,
-                balance_after=balance_after,
-                fingerprint=self.fingerprint,
-                created_by=self.created_by,
-                created_at=self.recorded_at or timezone.now(),
-                **fields,
-            )
+    def row_new(self, *, balance_after: int, **fields) -> Model:
+        """The receipt's row, unsaved, with the columns every receipt has: for
+        entry_post(..., insert_link=True), which inserts it with its entry."""
+        return self.model(
+            store=self.store,
+            receipt_id=self.receipt_id,
+            balance_after=balance_after,
+            fingerprint=self.fingerprint,
+            created_by=self.created_by,
+            created_at=self.recorded_at or timezone.now(),
+            **fields,
         )
+
+    def row_create(self, *, balance_after: int, **fields) -> Model:
+        """Insert the receipt's row (as objects.create() would, in a statement
+        written once: members.rows)."""
+        return instance_insert(self.row_new(balance_after=balance_after, **fields))
 
     def entry_post(
         self,

@@ -49,19 +49,21 @@ def points_redeem(
     reason = system_reason(REDEMPTION_DISCOUNT, receipt=receipt_id, store=store.code)
     receipt.fingerprint  # noqa: B018 - a cached_property, computed here
 
-    # Under the lock, three statements: the lock with the receipt's look-up
-    # (TillReceipt.account_lock), the lots to draw on (which is also the
-    # check that the points can be spent), then the redemption's row, and the
-    # balance, the entry and the draws in one (rewards.ledger_rows).
+    # Under the lock, three statements on PostgreSQL: the lock with the
+    # receipt's look-up (TillReceipt.account_lock), the lots to draw on (which
+    # is also the check that the points can be spent), then the redemption's
+    # row, the balance, the entry and the draws in one (rewards.ledger_rows).
     def write(account: PointsAccount) -> Redemption:
         draws = points_spend_plan(account, points, field="points")
-        redemption = receipt.row_create(
+        redemption = receipt.row_new(
             member=member,
             points=points,
             discount=discount,
             balance_after=account.balance - points,
         )
-        receipt.entry_post(account, redemption, -points, reason, draws=draws)
+        receipt.entry_post(
+            account, redemption, -points, reason, draws=draws, insert_link=True
+        )
         return redemption
 
     return receipt_record(receipt, write=write, on_written=on_written)

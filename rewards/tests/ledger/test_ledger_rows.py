@@ -19,6 +19,7 @@ from rewards.models import (
     PointsAccount,
     PointsLot,
     Purchase,
+    Redemption,
 )
 
 pytestmark = pytest.mark.django_db
@@ -225,6 +226,54 @@ def test_entry_write_with_draws_writes_what_the_orm_writes(store):
         assert draw.entry_id == rows_entry.pk
         assert LotDraw.objects.get(pk=draw.pk).lot_id == draw.lot.pk
     assert [d.pk for d in rows_draws] == sorted(d.pk for d in rows_draws)
+
+
+def _redemption(store, member, receipt_id: str) -> Redemption:
+    return Redemption(
+        member=member,
+        store=store,
+        receipt_id=receipt_id,
+        points=7,
+        discount=Decimal("0.70"),
+        balance_after=93,
+        fingerprint="f" * 64,
+        created_at=AT,
+    )
+
+
+def test_entry_write_inserts_the_row_it_links_to_as_create_does(store):
+    orm_account, rows_account = _accounts(store)
+    for account in (orm_account, rows_account):
+        _orm_write(account, *_entry_and_lot(account, 100, lot=True))
+    heard = []
+
+    def hear(sender, instance, **kwargs):
+        heard.append((instance.receipt_id, kwargs["created"], instance.pk is not None))
+
+    post_save.connect(hear, sender=Redemption, dispatch_uid="test-rows-link")
+    try:
+        orm_row = Redemption.objects.create(
+            **_instance(_redemption(store, orm_account.member, "ORM-R"))
+        )
+        orm_entry, _lot = _entry_and_lot(orm_account, -7, lot=False)
+        orm_entry.redemption = orm_row
+        _orm_write(orm_account, orm_entry, None)
+        rows_row = _redemption(store, rows_account.member, "ROWS-R")
+        rows_entry, _lot = _entry_and_lot(rows_account, -7, lot=False)
+        rows_entry.redemption = rows_row  # unsaved: entry_write inserts it
+        entry_write(rows_account, rows_entry, row=rows_row)
+    finally:
+        post_save.disconnect(dispatch_uid="test-rows-link", sender=Redemption)
+
+    assert heard == [("ORM-R", True, True), ("ROWS-R", True, True)]
+    skip = {"account_id", "member_id", "updated_at", "receipt_id", "redemption_id"}
+    assert rows_row.pk is not None and not rows_row._state.adding
+    assert _values(rows_row, skip) == _values(orm_row, skip)
+    assert _instance(rows_row, skip) == _values(orm_row, skip)
+    assert _values(rows_entry, skip) == _values(orm_entry, skip)
+    assert rows_entry.redemption_id == rows_row.pk
+    assert LedgerEntry.objects.get(pk=rows_entry.pk).redemption_id == rows_row.pk
+    assert _values(rows_account, skip) == _values(orm_account, skip)
 
 
 def test_entry_write_refuses_a_lot_and_draws_at_once(store):
