@@ -1042,7 +1042,7 @@ class TestLedgerIntegrity:
 def test_a_redemption_draws_on_lots_beyond_the_first_page_soonest_expiring_first(
     program, store
 ):
-    # Lots are read 50 at a time (rewards.services.ledger._in_pages): a spend
+    # Lots are read 8, then 50 at a time (rewards.services.ledger._in_pages): a spend
     # that needs 120 of them, oldest first, and leaves the rest untouched.
     from rewards.models import LotDraw, PointsLot
     from rewards.services import points_redeem
