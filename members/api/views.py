@@ -56,14 +56,18 @@ class TillJSONParser(JSONParser):
 
 class TillContentNegotiation(DefaultContentNegotiation):
     """DRF's, with a till's usual Accept (none, */* or the one renderer's type,
-    and no ?format=) answered without parsing the header."""
+    and no ?format=) answered without parsing the header. A request without
+    a query string (a till's POST) has no ?format= either: its QueryDict,
+    which nothing else on such a request reads, is not built for the look."""
 
     def select_renderer(self, request, renderers, format_suffix=None):
         if len(renderers) == 1 and not format_suffix:
             renderer = renderers[0]
-            accept = request.META.get("HTTP_ACCEPT", "*/*")
+            meta = request.META
+            accept = meta.get("HTTP_ACCEPT", "*/*")
             if accept in ("*/*", renderer.media_type) and (
-                self.settings.URL_FORMAT_OVERRIDE not in request.query_params
+                not meta.get("QUERY_STRING")
+                or self.settings.URL_FORMAT_OVERRIDE not in request.query_params
             ):
                 return renderer, renderer.media_type
         return super().select_renderer(request, renderers, format_suffix)
