@@ -60,6 +60,17 @@ def login_user_lock(*, user_id: int) -> User:
     return User.objects.select_for_update(of=("self",)).get(pk=user_id)
 
 
+def webhook_sequences_lock(*, member_ids) -> dict[int, WebhookSequence]:
+    """The webhook sequence rows the members have, by member id, locked in pk
+    order (the same place as webhook_sequence_next: last)."""
+    return {
+        row.member_id: row
+        for row in WebhookSequence.objects.select_for_update()
+        .filter(member_id__in=member_ids)
+        .order_by("pk")
+    }
+
+
 def webhook_sequence_next(*, member_id: int) -> int:
     """The member's next webhook event number. The sequence row stays locked
     until the caller's transaction ends (taken last), so the member's events

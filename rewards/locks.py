@@ -16,7 +16,8 @@ queue behind each other instead of deadlocking. A new lock gets its place here.
 3. points (this module): the member's account (`account_lock`,
    `account_lock_by_id`; several members' by pk: `accounts_lock`, a batch of
    imported purchases; a purchase's `account_lock_for_purchase` sends
-   `account_lock_sql`), an online payment of the member's (`payment_lock`), a
+   `account_lock_sql`; a till receipt's `account_lock_with_receipt` sends
+   `account_lock_with_receipt_sql`, reading the receipt with the lock), an online payment of the member's (`payment_lock`), a
    subscription (`active_subscription_lock`,
    `subscription_lock`), the purchase being returned (`purchase_lock`), then its
    lines (`purchase_lines_lock`), a promo code's use on that purchase
@@ -50,7 +51,8 @@ everything in 3, before the webhook sequence. Its sync claims it alone
 (`wallet_pass_lock`; the sweeper's `wallet_passes_due_lock` skips locked ones).
 
 Last of all in any transaction, a member's webhook sequence row (members/locks.py
-webhook_sequence_next, taken when an event is recorded); webhook deliveries
+webhook_sequence_next, taken when an event is recorded; several members' by pk,
+webhook_sequences_lock, for a bulk enrolment's events); webhook deliveries
 (webhook_deliveries_due_lock, webhook_delivery_lock) are locked alone.
 
 Every service that changes a balance locks the account through here, so two

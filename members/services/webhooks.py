@@ -39,6 +39,7 @@ from members.audit import StaffActor, audited_delete, audited_save
 from members.errors import InvalidInput
 from members.locks import (
     webhook_sequence_next,
+    webhook_sequences_lock,
 )
 from members.models import (
     Member,
@@ -243,12 +244,7 @@ def webhook_events_record_many(*, events: list[WebhookEventInput]) -> None:
     wanted = [e for e in events if endpoints[e.type]]
     if not wanted:
         return
-    sequences = {
-        row.member_id: row
-        for row in WebhookSequence.objects.select_for_update().filter(
-            member_id__in={e.member_id for e in wanted}
-        )
-    }
+    sequences = webhook_sequences_lock(member_ids={e.member_id for e in wanted})
     held = set(sequences)
     rows = []
     for event in wanted:
