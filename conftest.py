@@ -80,6 +80,8 @@ def _test_settings(settings, tmp_path):
     # As with a shared cache (Redis) in production: the dashboard's panels are
     # kept (loyalty_site.dashboard_cache), so every dashboard test goes through it.
     settings.DASHBOARD_CACHE_SECONDS = 300
+    # Likewise the till tokens each process keeps (members.services.tokens).
+    settings.API_TOKEN_CACHE = True
     # API rate-limit counters must not carry over from one test to the next.
     cache.clear()
     # The branding as the migrations leave it, already cached, as on a running

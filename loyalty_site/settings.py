@@ -265,6 +265,17 @@ DASHBOARD_CACHE_SECONDS = env.int(
     )
     else 300,
 )
+# Each process keeps the till tokens it has checked while the shared cache's
+# token generation holds (members.services.tokens): a cache read per till
+# request instead of a statement. Off with the database cache (its read is a
+# statement too) and with a per-process one (a revocation would not reach the
+# other processes).
+API_TOKEN_CACHE = env.bool(
+    "API_TOKEN_CACHE",
+    default=not CACHES["default"]["BACKEND"].endswith(
+        (".DatabaseCache", ".LocMemCache", ".DummyCache")
+    ),
+)
 # Password reset requests per email address and per client address in an hour;
 # past either, the page answers as usual and sends nothing.
 PASSWORD_RESET_LIMIT_PER_EMAIL = env.int("PASSWORD_RESET_LIMIT_PER_EMAIL", default=3)

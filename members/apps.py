@@ -20,6 +20,18 @@ class MembersConfig(AppConfig):
         post_delete.connect(
             branding_changed, sender=Branding, dispatch_uid="branding_deleted"
         )
+        # Till tokens held by each process (members.services.tokens): a token,
+        # a store or a partner saved or deleted by any path reads them again.
+        from members.models import ApiToken, Partner, Store
+        from members.services.tokens import api_tokens_changed
+
+        for model in (ApiToken, Partner, Store):
+            for signal in (post_save, post_delete):
+                signal.connect(
+                    api_tokens_changed,
+                    sender=model,
+                    dispatch_uid=f"api_tokens.{model.__name__}.{signal is post_save}",
+                )
         # Web push: its address (the member's subscribed browsers) and whether
         # it is configured here.
         from members.push import push_register

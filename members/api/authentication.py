@@ -52,6 +52,7 @@ class StoreTokenAuthentication(authentication.BaseAuthentication):
         ):
             # Bookkeeping only, at most once a minute per token so hot tills don't write every call.
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+            token.last_used_at = now  # a token this process keeps (api_token_check)
         return TillPrincipal(token), token
 
     def authenticate_header(self, request):

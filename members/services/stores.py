@@ -7,6 +7,7 @@ from django.db import transaction
 
 from members.audit import StaffActor, audited_delete, audited_save
 from members.models import Partner, Store
+from members.services.tokens import api_tokens_changed
 
 
 def store_get_or_create(
@@ -67,4 +68,5 @@ def partner_create(
     with transaction.atomic():
         partner.save()
         Store.objects.filter(pk__in=[s.pk for s in stores]).update(partner=partner)
+        api_tokens_changed()  # an update() sends no signal; tills carry the store
     return partner

@@ -1,12 +1,28 @@
-"""API tokens: the tills' credentials for the POS API."""
+"""API tokens: the tills' credentials for the POS API.
+
+Every till request checks its token. With a cache every process shares
+(Redis: settings.API_TOKEN_CACHE), each process keeps the tokens it has found,
+with their stores, and uses them again while the cache's token generation is
+the one it found them under: one cache read per request instead of a
+statement. Any save or delete of a token or a store (signals, cache
+invalidation only: members.apps) sets a new generation at once and again when
+the transaction commits, so a revocation, a closed store or a store moved to
+another partner reaches every process by its next request. A generation the
+cache lost (evicted, flushed) is a new one, so it can only make processes read
+again. With the database cache (`make run`) or a per-process one it is off: the
+statement is the check.
+"""
 
 from __future__ import annotations
 
 import functools
 import hashlib
 import secrets
+import uuid
 
-from django.db import connection
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
 from django.utils import timezone
 
 from members.audit import StaffActor, audited_delete
@@ -39,12 +55,56 @@ def api_token_delete(*, token: ApiToken, actor: StaffActor | None = None) -> Non
     audited_delete(obj=token, actor=actor)
 
 
+GENERATION_KEY = "api-tokens:generation"
+HELD_MAX = 1024  # tokens one process keeps; past it, it starts again
+# key_hash -> (the token with its store, the generation it was read under)
+_held: dict[str, tuple[ApiToken, str]] = {}
+
+
 def api_token_check(raw: str) -> ApiToken | None:
-    """The active token whose hash matches `raw`, with its store, or None."""
+    """The active token whose hash matches `raw`, with its store, or None.
+    The same objects may be returned to later requests of this process (see
+    the module): callers read them and set nothing on them but
+    `last_used_at`."""
     if not raw:
         return None
     # Looked up by its SHA-256: the index compares hashes, never the secret itself.
-    row = row_fetch(_token_sql(connection.vendor), [api_token_hash(raw), True])
+    key_hash = api_token_hash(raw)
+    if not settings.API_TOKEN_CACHE:
+        return _token_read(key_hash)
+    generation = cache.get(GENERATION_KEY)
+    if generation is None:
+        generation = uuid.uuid4().hex
+        if not cache.add(GENERATION_KEY, generation, None):
+            generation = cache.get(GENERATION_KEY)
+    held = _held.get(key_hash)
+    if held is not None and held[1] == generation:
+        return held[0]
+    token = _token_read(key_hash)
+    if token is not None and generation is not None:
+        if len(_held) >= HELD_MAX:
+            _held.clear()
+        _held[key_hash] = (token, generation)
+    return token
+
+
+def _generation_new() -> None:
+    cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
+
+
+def api_tokens_changed(**_kwargs) -> None:
+    """Make every process read its tokens again: now, and when the transaction
+    commits (a request that read the old rows in between kept them under the
+    generation set now). A signal receiver (members.apps) and a call after a
+    queryset update of tokens or stores."""
+    if not settings.API_TOKEN_CACHE:
+        return
+    _generation_new()
+    transaction.on_commit(_generation_new)
+
+
+def _token_read(key_hash: str) -> ApiToken | None:
+    row = row_fetch(_token_sql(connection.vendor), [key_hash, True])
     if row is None:
         return None
     width = len(ApiToken._meta.concrete_fields)

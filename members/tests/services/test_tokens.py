@@ -5,10 +5,22 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from django.utils import translation
+from django.core.cache import cache
+from django.utils import timezone, translation
 
 from members.models import ApiToken
-from members.services import api_token_check, api_token_create, api_token_revoke
+from members.services import (
+    api_token_check,
+    api_token_create,
+    api_token_delete,
+    api_token_revoke,
+    partner_create,
+    partner_save,
+    store_delete,
+    store_save,
+    tokens,
+)
+from members.services.tokens import api_token_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -85,3 +97,133 @@ class TestApiTokens:
             assert value == getattr(expected.store, field.attname)
             assert type(value) is type(getattr(expected.store, field.attname))
         assert found.last_used_at.tzinfo is not None
+
+
+# --- Tokens kept by each process (settings.API_TOKEN_CACHE) ------------------------------
+
+
+def _revoke(token, store):
+    api_token_revoke(token=token)
+
+
+def _delete(token, store):
+    api_token_delete(token=token)
+
+
+def _close_store(token, store):
+    store.is_active = False
+    store_save(store=store)
+
+
+def _move_store_to_a_partner(token, store):
+    # A queryset update: no signal, so the service says so itself.
+    partner_create(name="Bakery", stores=[store])
+
+
+def _delete_store(token, store):
+    store_delete(store=store)
+
+
+def _save_the_stores_partner(token, store):
+    store.partner = partner_create(name="Bakery", stores=[])
+    store.save()
+    partner_save(partner=store.partner)
+
+
+def _save_token(token, store):
+    token.revoked_at = timezone.now()
+    token.save()
+
+
+# Every way a token stops being what a till may use: each must reach every
+# process holding it, at once and again when its transaction commits.
+CHANGES = [
+    _revoke,
+    _delete,
+    _close_store,
+    _delete_store,
+    _move_store_to_a_partner,
+    _save_the_stores_partner,
+    _save_token,
+]
+
+
+class TestTokensKeptByEachProcess:
+    def test_a_second_check_reads_nothing(self, store, django_assert_num_queries):
+        token, raw = api_token_create(store=store, name="Till 2")
+        with django_assert_num_queries(1):
+            first = api_token_check(raw)
+        with django_assert_num_queries(0):
+            again = api_token_check(raw)
+
+        assert first == again == token
+        assert again.store == store
+
+    def test_off_the_row_is_read_every_time(
+        self, settings, store, django_assert_num_queries
+    ):
+        settings.API_TOKEN_CACHE = False
+        _token, raw = api_token_create(store=store, name="Till 2")
+        api_token_check(raw)
+        with django_assert_num_queries(1):
+            assert api_token_check(raw) is not None
+
+    @pytest.mark.parametrize("change", CHANGES, ids=lambda f: f.__name__.strip("_"))
+    def test_a_change_reaches_a_process_that_holds_the_token(
+        self, store, change, django_capture_on_commit_callbacks
+    ):
+        token, raw = api_token_create(store=store, name="Till 2")
+        assert api_token_check(raw) is not None  # held now
+
+        with django_capture_on_commit_callbacks(execute=True):
+            change(token, store)
+            # Another process reads the row before this transaction commits
+            # and keeps it under the generation set by the change.
+            tokens._held[api_token_hash(raw)] = (
+                token,
+                cache.get(tokens.GENERATION_KEY),
+            )
+
+        found = api_token_check(raw)
+        after = ApiToken.objects.select_related("store").filter(pk=token.pk).first()
+        if after is None or not after.is_active or not after.store.is_active:
+            assert found is None
+        else:  # still valid: read again, with the store as it is now
+            assert found is not token
+            assert found.store.partner_id == after.store.partner_id is not None
+
+    def test_a_lost_generation_reads_again(self, store, django_assert_num_queries):
+        _token, raw = api_token_create(store=store, name="Till 2")
+        api_token_check(raw)
+        cache.clear()  # evicted or flushed
+        with django_assert_num_queries(1):
+            assert api_token_check(raw) is not None
+
+
+def test_every_way_to_change_a_token_or_store_is_listed():
+    # The writes of members.services that touch tokens or stores: a new one
+    # must be added to CHANGES above (and reach the kept tokens).
+    import inspect
+
+    from members.services import stores as store_services
+    from members.services import tokens as token_services
+
+    writers = {
+        name
+        for module in (store_services, token_services)
+        for name, f in inspect.getmembers(module, inspect.isfunction)
+        if f.__module__ == module.__name__
+        and not name.startswith("_")
+        and name not in {"api_token_check", "api_token_hash", "api_tokens_changed"}
+    }
+    covered = {
+        "api_token_revoke",
+        "api_token_delete",
+        "store_save",
+        "store_delete",
+        "partner_create",
+        "partner_save",
+    }
+    # Creating adds a token or store no process holds; the rest are above.
+    new = {"api_token_create", "store_get_or_create"}
+    assert writers - covered == new, writers - covered
