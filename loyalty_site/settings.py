@@ -265,11 +265,8 @@ DASHBOARD_CACHE_SECONDS = env.int(
     )
     else 300,
 )
-# Each process keeps the till tokens it has checked while the shared cache's
-# token generation holds (members.services.tokens): a cache read per till
-# request instead of a statement. Off with the database cache (its read is a
-# statement too) and with a per-process one (a revocation would not reach the
-# other processes).
+# Till tokens kept per process while the shared cache's generation holds
+# (members.services.tokens); off with a database or per-process cache.
 API_TOKEN_CACHE = env.bool(
     "API_TOKEN_CACHE",
     default=not CACHES["default"]["BACKEND"].endswith(
