@@ -1,8 +1,8 @@
 """Django's own cost per request, in process: queries and CPU time.
 
 For the earn request (POST /api/v1/purchases with a till token), /healthz and
-the customer dashboard (logged in), each over N requests (BENCH_REQUESTS, 200)
-through django.test.Client on PostgreSQL: the statements per request (as
+the customer dashboard (logged in), N rounds (BENCH_REQUESTS, 200) of one
+request of each kind in turn, through django.test.Client on PostgreSQL: the statements per request (as
 Django's execute wrappers see them: BEGIN and COMMIT, which
 CaptureQueriesContext and bench/run.py also count, are not among them) and the
 median and p95 of this process's CPU time (time.process_time), which leaves out
