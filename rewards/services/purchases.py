@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from members.errors import InvalidInput
 from members.formatting import date_format
 from members.models import Member, Store, User
+from members.rows import instance_insert
 from rewards.earn_config import earn_config_get
 from rewards.earning import EarnLine, Multiplier, earn_compute, points_cap_exact
 from rewards.locks import account_lock_for_purchase
@@ -278,7 +279,7 @@ def purchase_record(
                 field="total",
             )
         balance_room_check(account, points + extra_points)  # before balance_after
-        purchase = receipt.row_create(
+        purchase = receipt.row_new(
             member=member,
             total=total,
             occurred_at=when,
@@ -299,12 +300,10 @@ def purchase_record(
             balance_after=account.balance + points,
             source=source,
         )
-        if clean_lines:
-            PurchaseLine.objects.bulk_create(
-                purchase_lines_make(purchase, clean_lines, earn_lines, result)
-            )
         recorded = recorded_at or timezone.now()
         if points:
+            # The purchase row inserted with its entry, balance and lot: one
+            # round trip under the lock on PostgreSQL (ledger_rows.entry_write).
             receipt.entry_post(
                 account,
                 purchase,
@@ -313,6 +312,13 @@ def purchase_record(
                 breakdown=result.breakdown,
                 available_at=recorded + dt.timedelta(days=conf.pending_days),
                 expires_at=points_expiry(recorded, conf),
+                insert_link=True,
+            )
+        else:
+            instance_insert(purchase)
+        if clean_lines:
+            PurchaseLine.objects.bulk_create(
+                purchase_lines_make(purchase, clean_lines, earn_lines, result)
             )
         if offer is not None:
             promo_use_record(

@@ -54,23 +54,34 @@ def _statements(captured) -> list[str]:
     ]
 
 
-def test_a_purchase_is_three_statements_once_the_configuration_is_held(member, store):
+def test_a_purchase_is_two_statements_once_the_configuration_is_held(member, store):
     """Lock the account reading the receipt, membership, pending referral and
-    configuration token with it; insert the purchase; move the balance, append
-    the entry and open the lot (one statement on PostgreSQL, three on
+    configuration token with it; then insert the purchase, move the balance,
+    append the entry and open the lot (one statement on PostgreSQL, four on
     SQLite: rewards.ledger_rows)."""
     EarningRuleFactory(kind=RuleKind.PROMOTION, category="", stores=[store])
     buy(member, store)
     with CaptureQueriesContext(connection) as captured:
         buy(member, store)
 
-    entry = ["WITH"] if connection.vendor == "postgresql" else ["UPDATE", "INSERT"]
-    assert _statements(captured.captured_queries) == [
-        "SELECT",
-        "INSERT",
-        *entry,
-        *([] if connection.vendor == "postgresql" else ["INSERT"]),
-    ]
+    write = (
+        ["WITH"]
+        if connection.vendor == "postgresql"
+        else ["INSERT", "UPDATE", "INSERT", "INSERT"]
+    )
+    assert _statements(captured.captured_queries) == ["SELECT", *write]
+
+
+def test_a_purchase_that_earns_nothing_inserts_its_row_alone(member, store):
+    conf = ProgramSettings.objects.get()
+    conf.min_purchase = Decimal("1000.00")
+    conf.save()
+    buy(member, store)
+    with CaptureQueriesContext(connection) as captured:
+        purchase = buy(member, store)
+
+    assert purchase.points_earned == 0 and purchase.pk is not None
+    assert _statements(captured.captured_queries) == ["SELECT", "INSERT"]
 
 
 def test_a_replayed_receipt_is_the_lock_and_one_read(member, store):
