@@ -35,7 +35,7 @@ from rewards.reasons import (
 from rewards.selectors.catalog import voucher_code_normalize, voucher_refusal
 from rewards.services.idempotency import body_fingerprint, idempotent_write
 from rewards.services.inputs import receipt_id_clean
-from rewards.services.ledger import entry_post, spendable_check
+from rewards.services.ledger import entry_post, points_spend_plan
 from rewards.services.pictures import reward_thumbnail_refresh
 from rewards.services.webhook_events import (
     voucher_consumed_record,
@@ -199,12 +199,14 @@ def reward_redeem(
                 field="reward",
                 balance=account.balance,
             )
-        spendable_check(account, locked.points_cost, field="reward")  # pending?
+        # The lots to draw on, read once: also the check that the points are
+        # spendable now (not pending).
+        draws = points_spend_plan(account, locked.points_cost, field="reward")
         if locked.stock is not None:
             locked.stock -= 1
             locked.save(update_fields=["stock", "updated_at"])
         code = _voucher_code_unused()
-        voucher = Voucher.objects.create(
+        voucher = Voucher(
             reward=locked,
             member=member,
             code=code,
@@ -223,6 +225,10 @@ def reward_redeem(
             ),
             voucher=voucher,
             recorded_at=recorded_at,
+            draws=draws,
+            # The voucher inserted with its entry, balance and draws: one
+            # statement on PostgreSQL (rewards.ledger_rows.entry_write).
+            insert_link=True,
         )
         voucher_issued_record(voucher=voucher)
         return voucher, False

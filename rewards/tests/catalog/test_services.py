@@ -75,6 +75,27 @@ def test_redeem_issues_a_voucher_spends_points_and_takes_stock(rich, coffee):
     _assert_ledger_exact(rich)
 
 
+def test_redeem_reads_the_lots_once_and_writes_the_voucher_with_its_entry(rich, coffee):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        voucher, _replayed = _redeem(rich, coffee)
+
+    sqls = [q["sql"] for q in captured.captured_queries]
+    lot_reads = [
+        sql
+        for sql in sqls
+        if sql.startswith("SELECT") and '"rewards_pointslot"' in sql.split("WHERE")[0]
+    ]
+    assert len(lot_reads) == 1, lot_reads  # the plan is also the spendable check
+    inserts = [sql for sql in sqls if '"rewards_voucher"' in sql and "INSERT" in sql]
+    if connection.vendor == "postgresql":  # with the balance, entry and draws
+        assert len(inserts) == 1 and inserts[0].startswith("WITH"), inserts
+    assert voucher.pk and voucher.ledger_entries.get().points == -coffee.points_cost
+    _assert_ledger_exact(rich)
+
+
 def test_redeem_rejects_insufficient_points_stating_the_balance(member, coffee):
     points_adjust(member=member, points=100, reason="start", created_by=None)
     with pytest.raises(
