@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='programsettings',
             name='earn_cap_percent',
-            field=models.DecimalField(blank=True, decimal_places=2, help_text='One purchase earns points worth at most this percentage of its amount, applied after every multiplier, bonus and promotion; empty = no cap.', max_digits=5, null=True, validators=[django.core.validators.MinValueValidator(Decimal('0.01')), django.core.validators.MaxValueValidator(Decimal('100'))], verbose_name='cap on the points of one purchase, percent of its amount'),
+            field=models.DecimalField(blank=True, decimal_places=2, help_text='One purchase earns points worth at most this percentage of its amount, applied after every multiplier, bonus and promotion; empty = no cap.', max_digits=5, null=True, validators=[django.core.validators.MinValueValidator(Decimal('0.01')), django.core.validators.MaxValueValidator(Decimal('100'))], verbose_name='cap on the points of one purchase (% of its amount)'),
         ),
         migrations.AddField(
             model_name='purchase',
