@@ -252,27 +252,21 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
 if CACHES["default"]["BACKEND"].endswith(".DatabaseCache"):
     # Django culls a third of the rows past 300 by default: counters would vanish.
     CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 100_000)
+# What is kept in the cache by default only when every process shares it and
+# a read costs no query: not the database cache (its reads are queries), not a
+# per-process one (one worker's invalidation would miss the others).
+_CACHE_SHARED_AND_FAST = not CACHES["default"]["BACKEND"].endswith(
+    (".DatabaseCache", ".LocMemCache", ".DummyCache")
+)
 # The customer dashboard's rendered panels, kept per member and language for
 # this many seconds at most (loyalty_site.dashboard_cache: any change they show
-# makes them stale sooner); 0 turns it off. Off by default with the database
-# cache, where reading and writing the cache costs queries of its own, and
-# with a per-process one, where one worker's invalidation misses the others.
+# makes them stale sooner); 0 turns it off.
 DASHBOARD_CACHE_SECONDS = env.int(
-    "DASHBOARD_CACHE_SECONDS",
-    default=0
-    if CACHES["default"]["BACKEND"].endswith(
-        (".DatabaseCache", ".LocMemCache", ".DummyCache")
-    )
-    else 300,
+    "DASHBOARD_CACHE_SECONDS", default=300 if _CACHE_SHARED_AND_FAST else 0
 )
 # Till tokens kept per process while the shared cache's generation holds
-# (members.services.tokens); off with a database or per-process cache.
-API_TOKEN_CACHE = env.bool(
-    "API_TOKEN_CACHE",
-    default=not CACHES["default"]["BACKEND"].endswith(
-        (".DatabaseCache", ".LocMemCache", ".DummyCache")
-    ),
-)
+# (members.services.tokens).
+API_TOKEN_CACHE = env.bool("API_TOKEN_CACHE", default=_CACHE_SHARED_AND_FAST)
 # Password reset requests per email address and per client address in an hour;
 # past either, the page answers as usual and sends nothing.
 PASSWORD_RESET_LIMIT_PER_EMAIL = env.int("PASSWORD_RESET_LIMIT_PER_EMAIL", default=3)
