@@ -36,11 +36,11 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from django.utils.translation import get_language
 
+from members.invalidation import forget_now_and_on_commit
 from members.models import Member, Store
 
 ALL_KEY = "dashboard:gen"
@@ -108,10 +108,7 @@ def _bump(key: str) -> None:
 
 
 def _bump_now_and_on_commit(key: str) -> None:
-    # Now, for this transaction's own later reads; again at the commit, for a
-    # request that rendered the old state in between and kept it.
-    _bump(key)
-    transaction.on_commit(lambda: _bump(key))
+    forget_now_and_on_commit(lambda: _bump(key))
 
 
 def dashboard_member_changed(member_id: int | None) -> None:

@@ -27,10 +27,10 @@ from pathlib import PurePosixPath
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.core.signals import request_started
-from django.db import transaction
 from django.templatetags.static import static
 from django.utils.translation import gettext
 
+from members.invalidation import forget_now_and_on_commit
 from members.models import Branding
 from members.models.branding import DEFAULT_PRIMARY, DEFAULT_SECONDARY
 from members.singletons import singleton_read
@@ -232,8 +232,7 @@ def branding_cache_clear(**_kwargs) -> None:
 def branding_changed(**_kwargs) -> None:
     """After a save: clear now, and again on commit, so a reader that cached the
     old row between the save and the commit does not keep it."""
-    branding_cache_clear()
-    transaction.on_commit(branding_cache_clear)
+    forget_now_and_on_commit(branding_cache_clear)
 
 
 def branding_cache_set_defaults() -> None:

@@ -22,10 +22,11 @@ import uuid
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from members.audit import StaffActor, audited_delete
+from members.invalidation import forget_now_and_on_commit
 from members.models import ApiToken, Store
 from members.rows import columns_sql, instance_from_row, row_fetch
 
@@ -99,8 +100,7 @@ def api_tokens_changed(**_kwargs) -> None:
     queryset update of tokens or stores."""
     if not settings.API_TOKEN_CACHE:
         return
-    _generation_new()
-    transaction.on_commit(_generation_new)
+    forget_now_and_on_commit(_generation_new)
 
 
 def _token_read(key_hash: str) -> ApiToken | None:

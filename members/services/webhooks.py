@@ -37,6 +37,7 @@ from kombu.exceptions import OperationalError
 
 from members.audit import StaffActor, audited_delete, audited_save
 from members.errors import InvalidInput
+from members.invalidation import forget_now_and_on_commit
 from members.locks import (
     webhook_sequence_next,
     webhook_sequences_lock,
@@ -94,8 +95,7 @@ def webhook_endpoint_create(
         secret=webhook_secret_new(),
     )
     audited_save(obj=endpoint, actor=actor)
-    transaction.on_commit(webhook_endpoints_forget)
-    webhook_endpoints_forget()
+    forget_now_and_on_commit(webhook_endpoints_forget)
     return endpoint
 
 
@@ -109,8 +109,7 @@ def webhook_endpoint_save(
     if not endpoint.secret:
         endpoint.secret = webhook_secret_new()
     audited_save(obj=endpoint, actor=actor)
-    transaction.on_commit(webhook_endpoints_forget)
-    webhook_endpoints_forget()
+    forget_now_and_on_commit(webhook_endpoints_forget)
     return endpoint
 
 
@@ -130,8 +129,7 @@ def webhook_endpoint_delete(
     """Delete an endpoint with its deliveries and their log (the events stay
     for the other endpoints), with the audit row of `actor`."""
     audited_delete(obj=endpoint, actor=actor)
-    transaction.on_commit(webhook_endpoints_forget)
-    webhook_endpoints_forget()
+    forget_now_and_on_commit(webhook_endpoints_forget)
 
 
 # --- Recording ------------------------------------------------------------------------
