@@ -12,6 +12,7 @@ dates and booleans, JSON), so the instances are what a queryset would give.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Sequence
 
@@ -209,3 +210,68 @@ def instance_insert(obj: Model) -> Model:
         value = convert(value, col, db)
     saved(obj, value, created=True)
     return obj
+
+
+# --- a queryset compiled once ------------------------------------------------------
+
+
+class QueryOnce:
+    """A queryset's SELECT compiled once per database vendor and shape, then run
+    again with other values: for a read under a lock (the lots a redemption
+    draws on) where building and compiling the query cost more than
+    PostgreSQL spent answering it.
+
+    `build(shape, **values)` makes the queryset. It is called once per vendor
+    and `shape` (a hashable the SQL depends on: which filters, the slice) with
+    the `stand_ins` given here; each parameter of the compiled SQL that equals
+    a stand-in is filled from the values of the call, the others are kept. The
+    queryset must select its model's concrete fields in field order (no only(),
+    values() or annotations); `rows()` makes instances as the queryset would.
+    """
+
+    def __init__(self, model: type[Model], build, **stand_ins) -> None:
+        self.model, self.build, self.stand_ins = model, build, stand_ins
+        self._compiled: dict[tuple, tuple[str, list]] = {}
+
+    def _sql(self, shape) -> tuple[str, list]:
+        key = (connection.vendor, shape)
+        if key not in self._compiled:
+            query = self.build(shape, **self.stand_ins).query
+            compiler = query.get_compiler(connection=connection)
+            sql, params = compiler.as_sql()
+            if len(compiler.select) != len(self.model._meta.concrete_fields):
+                raise ValueError("QueryOnce reads the model's concrete fields only.")
+            adapted = {
+                name: self._adapt(value) for name, value in self.stand_ins.items()
+            }
+            slots = []
+            for param in params:
+                name = next(
+                    (
+                        n
+                        for n, v in adapted.items()
+                        if type(v) is type(param) and v == param
+                    ),
+                    None,
+                )
+                slots.append((name, param))
+            self._compiled[key] = (sql, slots)
+        return self._compiled[key]
+
+    @staticmethod
+    def _adapt(value):
+        if isinstance(value, dt.datetime):
+            return connection.ops.adapt_datetimefield_value(value)
+        return value
+
+    def rows(self, shape, **values) -> list[Model]:
+        """The instances the queryset of `shape` gives with `values` (named as
+        the stand-ins; each one its stand-in's type), through prepared_cursor."""
+        sql, slots = self._sql(shape)
+        params = [
+            self._adapt(values[name]) if name is not None else param
+            for name, param in slots
+        ]
+        with prepared_cursor() as cursor:
+            cursor.execute(sql, params)
+            return [instance_from_row(self.model, row) for row in cursor.fetchall()]

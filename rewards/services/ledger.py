@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 from members.errors import Conflict, InvalidInput
 from members.formatting import number_format
 from members.models import Member, User
+from members.rows import QueryOnce
 from rewards.ledger_rows import entry_write
 from rewards.locks import account_lock, account_lock_by_id
 from rewards.models import (
@@ -165,6 +166,28 @@ def lots_in_spending_order(qs):
     return qs.order_by(F("expires_at").asc(nulls_last=True), "earned_at", "id")
 
 
+def _open_lots_page(shape, *, account_id, spendable_at, purchase_id):
+    """One page of an account's open lots in spending order: `shape` is
+    (spendable now only, of one purchase only, start, stop)."""
+    spendable, of_purchase, start, stop = shape
+    lots = PointsLot.objects.filter(account_id=account_id, remaining__gt=0)
+    if spendable:
+        lots = lots.filter(available_at__lte=spendable_at)
+    if of_purchase:
+        lots = lots.filter(entry__purchase_id=purchase_id)
+    return lots_in_spending_order(lots)[start:stop]
+
+
+# Compiled once per shape: a redemption reads its lots while the account is locked.
+_OPEN_LOTS = QueryOnce(
+    PointsLot,
+    _open_lots_page,
+    account_id=-910_000_001,
+    purchase_id=-910_000_002,
+    spendable_at=dt.datetime(2000, 1, 1, 0, 0, 1, 234_567, tzinfo=dt.UTC),
+)
+
+
 def lots_draw_plan(
     account,
     need: int,
@@ -177,21 +200,24 @@ def lots_draw_plan(
     `spendable_only`, the lots spendable now), each lot's `remaining` lowered
     in memory, and what they could not cover. Reads, writes nothing:
     entry_write writes them with their entry. The account must be locked."""
-    open_lots = PointsLot.objects.filter(account=account, remaining__gt=0)
-    if spendable_only:
-        open_lots = open_lots.filter(available_at__lte=timezone.now())
+    values = {
+        "account_id": account.pk,
+        "spendable_at": timezone.now() if spendable_only else None,
+        "purchase_id": first_purchase_id,
+    }
     sources = []
     if first_purchase_id is not None:
-        sources.append(
-            lots_in_spending_order(
-                open_lots.filter(entry__purchase_id=first_purchase_id)
-            )
-        )
-    sources.append(lots_in_spending_order(open_lots))
+        sources.append((spendable_only, True))
+    sources.append((spendable_only, False))
     touched: dict[int, PointsLot] = {}
     draws: list[LotDraw] = []
-    for source in sources:
-        for lot in _in_pages(source):
+    for spendable, of_purchase in sources:
+        pages = _in_pages(
+            lambda start, stop, kind=(spendable, of_purchase): _OPEN_LOTS.rows(
+                (*kind, start, stop), **values
+            )
+        )
+        for lot in pages:
             if need == 0:
                 break
             lot = touched.get(lot.pk, lot)
@@ -221,8 +247,8 @@ def points_spend_plan(
     return draws
 
 
-def _in_pages(lots, size: int = 50, first: int = 8):
-    """The lots of an ordered queryset, read `first` then `size` at a time, as
+def _in_pages(read: Callable[[int, int], list], size: int = 50, first: int = 8):
+    """The lots `read(start, stop)` gives, read `first` then `size` at a time, as
     far as the caller goes: plain queries, where .iterator() on PostgreSQL
     declares, fetches and closes a server-side cursor (three statements under
     the account's lock). Most spends take one or two lots: a first page of 50
@@ -230,7 +256,7 @@ def _in_pages(lots, size: int = 50, first: int = 8):
     locked, so its lots hold still between pages."""
     start, length = 0, first
     while True:
-        page = list(lots[start : start + length])
+        page = read(start, start + length)
         yield from page
         if len(page) < length:
             return

@@ -1068,3 +1068,32 @@ def test_a_redemption_draws_on_lots_beyond_the_first_page_soonest_expiring_first
     assert LotDraw.objects.filter(entry__redemption=redemption).count() == 121
     assert balance(member) == 19
     assert_ledger_consistent(member)
+
+
+def test_a_redemption_reads_its_lots_without_building_a_query(program, store):
+    # The lots are read while the account is locked (bench 4, the hot member):
+    # their statement is compiled once (members.rows.QueryOnce), not per spend.
+    from unittest import mock
+
+    from django.db.models.sql.compiler import SQLCompiler
+
+    from rewards.models import LotDraw, PointsLot
+
+    member = MemberFactory(store=store)
+    points_adjust(member=member, points=100, reason="start", created_by=None)
+    points_redeem(member=member, store=store, points=10, receipt_id="WARM")
+    compiled = []
+
+    def spy(compiler, *args, **kwargs):
+        compiled.append(compiler.query.model)
+        return SQLCompiler.as_sql(compiler, *args, **kwargs)
+
+    with mock.patch.object(SQLCompiler, "as_sql", autospec=True, side_effect=spy):
+        redemption, _replayed = points_redeem(
+            member=member, store=store, points=25, receipt_id="SPEND"
+        )
+    assert PointsLot not in compiled
+    assert balance(member) == 65
+    draws = LotDraw.objects.filter(entry__redemption=redemption)
+    assert [d.points for d in draws] == [25]
+    assert_ledger_consistent(member)
