@@ -17,6 +17,7 @@ on both (rewards/tests/ledger/test_ledger_rows.py).
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
@@ -103,12 +104,14 @@ def _entry_write_sql(
     with_lot: bool,
     with_draws: bool = False,
     row_model: type[Model] | None = None,
+    also: tuple[str, ...] = (),
 ) -> str:
     """PostgreSQL: (row_model) the INSERT of the row the entry links to, the
     account UPDATE, the entry INSERT, and (with_lot) the lot INSERT taking the
     entry's new id or (with_draws) the drawn lots' UPDATE and the draws'
     INSERT, in one statement that returns the entry's id, the lot's id (or the
-    draws' ids) and the row's id."""
+    draws' ids) and the row's id, then the value of each scalar subquery of
+    `also`."""
     update, _fields = _account_update(vendor)
     parts = [f"a AS ({update})", f"e AS ({_entry_insert_sql(vendor, row_model)})"]
     if row_model is not None:
@@ -126,7 +129,10 @@ def _entry_write_sql(
         draws, second = _draws_sql(vendor)
         parts.append(draws)
     third = "(SELECT r.id FROM r)" if row_model is not None else "NULL"
-    return f"WITH {', '.join(parts)} SELECT (SELECT e.id FROM e), {second}, {third}"  # noqa: S608 - names from the models
+    extra = "".join(f", ({sql})" for sql in also)
+    return (
+        f"WITH {', '.join(parts)} SELECT (SELECT e.id FROM e), {second}, {third}{extra}"  # noqa: S608 - names from the models
+    )
 
 
 def entry_write(
@@ -135,7 +141,8 @@ def entry_write(
     lot: PointsLot | None = None,
     draws: list[LotDraw] = (),
     row: Model | None = None,
-) -> None:
+    also: Sequence[tuple[str, list]] = (),
+) -> list:
     """Save `account`'s balance (and updated_at), insert the new `entry` and
     the new `lot` of it, as account.save(update_fields=ACCOUNT_FIELDS),
     entry.save() and lot.save() would, in that order; or, for a debit, the
@@ -143,11 +150,19 @@ def entry_write(
     lowered) as PointsLot.objects.bulk_update(lots, ["remaining"]) and
     LotDraw.objects.bulk_create(draws) would after them. `row`, when given, is
     the new (unsaved) row the entry links to (a redemption), inserted first as
-    members.rows.instance_insert would. The account must be locked."""
+    members.rows.instance_insert would. The account must be locked.
+
+    `also` (PostgreSQL only): scalar subqueries (SQL, params) answered by the
+    same statement, whose values it returns in order: a read the caller needs
+    under the lock, without a round trip of its own. They read as of the
+    statement's start, so not the rows it writes."""
     if lot is not None and draws:
         raise ValueError("An entry opens a lot or draws on lots, not both.")
     db = connections[DEFAULT_DB_ALIAS]  # once: `connection` is a proxy
+    if also and db.vendor != "postgresql":
+        raise ValueError("entry_write answers `also` on PostgreSQL only.")
     link = None
+    found: list = []
     if row is not None:
         link = _link_field(type(row))
         if db.vendor != "postgresql":  # SQLite: a statement of its own, first
@@ -193,13 +208,16 @@ def entry_write(
                 lot is not None,
                 bool(draws),
                 type(row) if row is not None else None,
+                tuple(sql for sql, _params in also),
             ),
             (row_params if row is not None else [])
             + account_params
             + entry_params
-            + lot_params,
+            + lot_params
+            + [value for _sql, params in also for value in params],
             prepared=True,
         )
+        found = list(written[3:])
         entry_pk, lot_pk = written[0], (written[1] if lot is not None else None)
         draw_pks = written[1] if draws else None
         if row is not None:
@@ -221,9 +239,10 @@ def entry_write(
         PointsLot.objects.bulk_update(lots, ["remaining"])
         LotDraw.objects.bulk_create(draws)
     if lot is None:
-        return
+        return found
     lot.entry = entry
     if lot_pk is None:  # SQLite: its own statement, now that the entry has its id
         lot_params = insert_params(lot, insert_parts(PointsLot)[2])
         lot_pk = row_fetch(insert_sql(PointsLot), lot_params)[0]
     saved(lot, lot_pk, created=True)
+    return found

@@ -70,19 +70,21 @@ def _tier_key(tier: Tier) -> tuple:
 
 
 @functools.cache
-def _tier_value_sql(qualification: str) -> str:
-    """_tier_value_one's aggregate as a statement written once (PostgreSQL):
-    the ORM spent more CPU building and compiling it than PostgreSQL spent
-    answering it, after every purchase (docs/BENCHMARKS.md, issue 18)."""
+def _tier_value_parts(qualification: str) -> tuple[str, str, str]:
+    """(the value's aggregate, the first event's aggregate, FROM ... WHERE ...)
+    of a member's value for `qualification` since a start (PostgreSQL); the
+    parameters are the member's id, for points earned the EARN kind, and the
+    start."""
     quote = connection.ops.quote_name
     if qualification == TierQualification.POINTS_EARNED:
         entry, account = LedgerEntry._meta, PointsAccount._meta
         return (
-            f"SELECT SUM(e.{quote('points')}), MIN(e.{quote('created_at')})"  # noqa: S608 - names from the models
-            f" FROM {quote(entry.db_table)} e JOIN {quote(account.db_table)} a"
+            f"SUM(e.{quote('points')})",
+            f"MIN(e.{quote('created_at')})",
+            f"FROM {quote(entry.db_table)} e JOIN {quote(account.db_table)} a"
             f" ON a.{quote('id')} = e.{quote('account_id')}"
             f" WHERE a.{quote('member_id')} = %s AND e.{quote('kind')} = %s"
-            f" AND e.{quote('created_at')} >= %s"
+            f" AND e.{quote('created_at')} >= %s",
         )
     value = (
         f"SUM({quote('total')} - {quote('returned_total')})"
@@ -90,29 +92,99 @@ def _tier_value_sql(qualification: str) -> str:
         else f"COUNT({quote('id')})"
     )
     return (
-        f"SELECT {value}, MIN({quote('occurred_at')})"  # noqa: S608 - names from the model
-        f" FROM {quote(Purchase._meta.db_table)}"
-        f" WHERE {quote('member_id')} = %s AND {quote('occurred_at')} >= %s"
+        value,
+        f"MIN({quote('occurred_at')})",
+        f"FROM {quote(Purchase._meta.db_table)}"
+        f" WHERE {quote('member_id')} = %s AND {quote('occurred_at')} >= %s",
+    )
+
+
+@functools.cache
+def _tier_value_sql(qualification: str) -> str:
+    """_tier_value_one's aggregate as a statement written once (PostgreSQL):
+    the ORM spent more CPU building and compiling it than PostgreSQL spent
+    answering it, after every purchase (docs/BENCHMARKS.md, issue 18)."""
+    value, first, source = _tier_value_parts(qualification)
+    return f"SELECT {value}, {first} {source}"  # noqa: S608 - names from the models
+
+
+def _tier_value_params(tier: Tier, member_id: int, start: dt.datetime) -> list:
+    if tier.qualification == TierQualification.POINTS_EARNED:
+        return [member_id, LedgerKind.EARN, start]
+    return [member_id, start]
+
+
+def _on_primary_postgres() -> bool:
+    # (SQLite sums its decimals as floats: the ORM converts them back. A
+    # replica read stays with the ORM and the router.)
+    return (
+        connection.vendor == "postgresql"
+        and router.db_for_read(Purchase) == DEFAULT_DB_ALIAS
     )
 
 
 def _tier_value_one(tier: Tier, member_id: int, start: dt.datetime) -> dict:
-    if (
-        connection.vendor == "postgresql"
-        and router.db_for_read(Purchase) == DEFAULT_DB_ALIAS
-    ):
-        # (SQLite sums its decimals as floats: the ORM converts them back.
-        # A replica read stays with the ORM and the router.)
-        params = (
-            [member_id, LedgerKind.EARN, start]
-            if tier.qualification == TierQualification.POINTS_EARNED
-            else [member_id, start]
-        )
+    if _on_primary_postgres():
         value, first = row_fetch(
-            _tier_value_sql(tier.qualification), params, prepared=True
+            _tier_value_sql(tier.qualification),
+            _tier_value_params(tier, member_id, start),
+            prepared=True,
         )
         return {member_id: TierValue(Decimal(value or 0), first)}
     return _tier_value_orm(tier, member_id, start)
+
+
+def tier_value_subqueries(
+    *, member_id: int, tiers: list[Tier], at: dt.datetime
+) -> dict[tuple, tuple[str, list]] | None:
+    """The member's values for `tiers` as scalar subqueries (SQL, params), one
+    per distinct (qualification, window), for a write statement of the
+    caller's to answer under the same lock (rewards.ledger_rows.entry_write's
+    `also`); tier_values_found reads their answers. None where they are not
+    read with SQL of ours (SQLite, a replica): tier_values then."""
+    if not _on_primary_postgres():
+        return None
+    found = {}
+    for tier in tiers:
+        key = _tier_key(tier)
+        if key not in found:
+            value, _first, source = _tier_value_parts(tier.qualification)
+            start = tier_window_start(tier, at=at)
+            found[key] = (
+                f"SELECT {value} {source}",  # noqa: S608 - names from the models
+                _tier_value_params(tier, member_id, start),
+            )
+    return found
+
+
+def tier_values_found(
+    *,
+    member_id: int,
+    tiers: list[Tier],
+    at: dt.datetime,
+    answers: dict[tuple, object],
+    purchase: Purchase,
+    entry: LedgerEntry,
+) -> dict[int, dict[int, TierValue]]:
+    """tier_values' answer from the values of tier_value_subqueries (`answers`,
+    by key), read by the statement that wrote `purchase` and its EARN `entry`:
+    that statement did not see its own rows, so they are added here as the
+    aggregate counts them. `first_at` is not read (None)."""
+    result: dict[int, dict[int, TierValue]] = {}
+    for tier in tiers:
+        start = tier_window_start(tier, at=at)
+        value = Decimal(answers[_tier_key(tier)] or 0)
+        if tier.qualification == TierQualification.POINTS_EARNED:
+            if entry.kind == LedgerKind.EARN and entry.created_at >= start:
+                value += entry.points
+        elif purchase.occurred_at >= start:
+            value += (
+                purchase.total - purchase.returned_total
+                if tier.qualification == TierQualification.SPEND
+                else 1
+            )
+        result[tier.pk] = {member_id: TierValue(value, None)}
+    return result
 
 
 def _tier_value_orm(tier: Tier, member_id: int, start: dt.datetime) -> dict:

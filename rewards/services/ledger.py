@@ -58,6 +58,7 @@ def entry_post(
     draw_first_purchase_id: int | None = None,
     draws: list[LotDraw] | None = None,
     insert_link: bool = False,
+    also: list[tuple[str, list]] | None = None,
     **links,
 ) -> LedgerEntry:
     """Append one entry, move the cached balance and the points lots with it.
@@ -71,6 +72,8 @@ def entry_post(
     draws nothing here: points_expire_due closes its lot itself.
     `insert_link`: the one row in `links` is new, inserted with the entry (in
     the same statement on PostgreSQL: rewards.ledger_rows.entry_write).
+    `also` (PostgreSQL): scalar subqueries the same statement answers
+    (entry_write), their values left on the entry as `also_values`.
 
     `reason` is a system_reason (its code and parameters kept, `reason` its text
     in the default language) or text a person typed.
@@ -122,12 +125,13 @@ def entry_post(
             raise RuntimeError(f"Points lots of account {account.pk} are out of step.")
     # The balance, the entry and its lot or its draws: one round trip under
     # the lock.
-    entry_write(
+    entry.also_values = entry_write(
         account,
         entry,
         lot,
         draws or [],
         row=next(iter(links.values())) if insert_link else None,
+        also=also or (),
     )
     wallet_pass_changed(member_id=account.member_id)
     points_event_record(entry=entry, member_id=account.member_id)

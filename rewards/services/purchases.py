@@ -20,6 +20,7 @@ from rewards.locks import account_lock_for_purchase
 from rewards.models import PointsAccount, PromoUseSource, Purchase, PurchaseLine
 from rewards.reasons import PURCHASE_EARN, system_reason
 from rewards.selectors.program import program_settings_get
+from rewards.selectors.tiers import tier_value_subqueries, tier_values_found
 from rewards.services.earning import program_settings_ensure
 from rewards.services.inputs import (
     FUTURE_TOLERANCE,
@@ -40,7 +41,7 @@ from rewards.services.promocodes import (
 from rewards.services.receipts import TillReceipt, receipt_record
 from rewards.services.referrals import referral_qualify_on_purchase
 from rewards.services.stamps import stamps_award_for_purchase
-from rewards.services.tiers import RATE_PLACES, tier_upgrade
+from rewards.services.tiers import RATE_PLACES, tier_upgrade, tiers_to_check
 
 
 def purchase_time_check(*, occurred_at: dt.datetime) -> None:
@@ -301,10 +302,20 @@ def purchase_record(
             source=source,
         )
         recorded = recorded_at or timezone.now()
+        checked = tiers_to_check(account, tiers=tiers)
+        tier_values = None
         if points:
-            # The purchase row inserted with its entry, balance and lot: one
-            # round trip under the lock on PostgreSQL (ledger_rows.entry_write).
-            receipt.entry_post(
+            # The purchase row inserted with its entry, balance and lot, and
+            # the member's tier values read: one round trip under the lock on
+            # PostgreSQL (ledger_rows.entry_write).
+            subqueries = (
+                tier_value_subqueries(
+                    member_id=member.pk, tiers=checked[1], at=recorded
+                )
+                if checked[1]
+                else None
+            )
+            entry = receipt.entry_post(
                 account,
                 purchase,
                 points,
@@ -313,7 +324,17 @@ def purchase_record(
                 available_at=recorded + dt.timedelta(days=conf.pending_days),
                 expires_at=points_expiry(recorded, conf),
                 insert_link=True,
+                also=list(subqueries.values()) if subqueries else None,
             )
+            if subqueries:
+                tier_values = tier_values_found(
+                    member_id=member.pk,
+                    tiers=checked[1],
+                    at=recorded,
+                    answers=dict(zip(subqueries, entry.also_values, strict=True)),
+                    purchase=purchase,
+                    entry=entry,
+                )
         else:
             instance_insert(purchase)
         if clean_lines:
@@ -343,7 +364,12 @@ def purchase_record(
             ),
         )
         tier_upgrade(
-            account, member_id=member.pk, tiers=tiers, at=recorded_at or timezone.now()
+            account,
+            member_id=member.pk,
+            tiers=tiers,
+            at=recorded,
+            values=tier_values,
+            checked=checked,
         )
         if account.referral_pending:
             referral_qualify_on_purchase(member=member, purchase=purchase)

@@ -21,7 +21,7 @@ from rewards.models import (
 from rewards.reasons import SystemReason, reason_split, system_reason
 from rewards.selectors.memberships import membership_guaranteed_ranks
 from rewards.selectors.program import program_settings_get
-from rewards.selectors.tiers import ZERO_VALUE, tier_values, tiers_active
+from rewards.selectors.tiers import ZERO_VALUE, TierValue, tier_values, tiers_active
 from rewards.services.webhook_events import tier_changed_record
 from rewards.wallet.services import wallet_pass_changed
 
@@ -122,13 +122,13 @@ def tier_move_up(
     )
 
 
-def tier_upgrade(
-    account: PointsAccount, *, member_id: int, tiers: list[Tier], at: dt.datetime
-) -> Tier | None:
-    """Move the member up to the highest tier they qualify for; never down.
-    The account must be locked. Returns the new tier, or None when unchanged."""
+def tiers_to_check(
+    account: PointsAccount, *, tiers: list[Tier]
+) -> tuple[list[Tier], list[Tier], Tier | None]:
+    """(the tiers above the member's, the tiers whose values tier_upgrade
+    reads, the member's current tier among `tiers`)."""
     if not tiers:
-        return None
+        return [], [], None
     current = next((t for t in tiers if t.pk == account.tier_id), None)
     if account.tier_id is not None and current is None:  # tier switched off
         floor = Tier.objects.values_list("rank", flat=True).get(pk=account.tier_id)
@@ -136,9 +136,28 @@ def tier_upgrade(
         floor = current.rank if current else None
     above = [t for t in tiers if floor is None or t.rank > floor]
     check = above + ([current] if current and account.tier_lapsed_on else [])
+    return above, check, current
+
+
+def tier_upgrade(
+    account: PointsAccount,
+    *,
+    member_id: int,
+    tiers: list[Tier],
+    at: dt.datetime,
+    values: dict[int, dict[int, TierValue]] | None = None,
+    checked: tuple[list[Tier], list[Tier], Tier | None] | None = None,
+) -> Tier | None:
+    """Move the member up to the highest tier they qualify for; never down.
+    The account must be locked. Returns the new tier, or None when unchanged.
+    `values` and `checked`, when given, are what tier_values and
+    tiers_to_check would give (a purchase reads the values with its write:
+    rewards.selectors.tiers.tier_value_subqueries)."""
+    above, check, current = checked or tiers_to_check(account, tiers=tiers)
     if not check:
         return None
-    values = tier_values(member_ids=[member_id], tiers=check, at=at)
+    if values is None:
+        values = tier_values(member_ids=[member_id], tiers=check, at=at)
     best = None
     for tier in above:  # ascending rank: the last qualifying one is the highest
         if values[tier.pk].get(member_id, ZERO_VALUE).value >= tier.threshold:
