@@ -171,9 +171,13 @@ def tier_values_found(
     that statement did not see its own rows, so they are added here as the
     aggregate counts them. `first_at` is not read (None)."""
     result: dict[int, dict[int, TierValue]] = {}
+    starts: dict[tuple, dt.datetime] = {}
     for tier in tiers:
-        start = tier_window_start(tier, at=at)
-        value = Decimal(answers[_tier_key(tier)] or 0)
+        key = _tier_key(tier)
+        if key not in starts:
+            starts[key] = tier_window_start(tier, at=at)
+        start = starts[key]
+        value = Decimal(answers[key] or 0)
         if tier.qualification == TierQualification.POINTS_EARNED:
             if entry.kind == LedgerKind.EARN and entry.created_at >= start:
                 value += entry.points
