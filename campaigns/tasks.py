@@ -31,3 +31,4 @@ from campaigns.sending.tasks import (  # noqa: F401
     campaign_chunk_send,
     campaigns_dispatch_due,
 )
+from campaigns.telegram.tasks import telegram_answers_send  # noqa: F401

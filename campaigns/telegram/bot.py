@@ -11,6 +11,7 @@ ones), /offers, /stop (unlink), /help. Answers are in the member's language
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
 from campaigns.models import TelegramUpdate
+from campaigns.queueing import task_queue
 from campaigns.telegram import replies
 from campaigns.telegram.api import TelegramError, telegram_call
 from members.errors import ServiceError
@@ -38,22 +40,43 @@ log = logging.getLogger(__name__)
 UPDATES_KEPT = dt.timedelta(days=3)
 
 
+ANSWERS_TASK = "campaigns.tasks.telegram_answers_send"
+
+
 @dataclass
 class Reply:
-    """One Bot API call the bot makes in answer, after its update committed."""
+    """One Bot API call the bot makes in answer, after its update committed.
+    `files`: {field: (file name, content type, bytes)}."""
 
     method: str
     params: dict
     files: dict | None = field(default=None)
 
+    def to_json(self) -> dict:
+        """The reply as a Celery task's (JSON) argument."""
+        files = {
+            name: [filename, kind, base64.b64encode(content).decode()]
+            for name, (filename, kind, content) in (self.files or {}).items()
+        }
+        return {"method": self.method, "params": self.params, "files": files}
 
-def telegram_update_handle(*, update: dict) -> list[Reply] | None:
+    @classmethod
+    def from_json(cls, data: dict) -> Reply:
+        files = {
+            name: (filename, kind, base64.b64decode(content))
+            for name, (filename, kind, content) in (data.get("files") or {}).items()
+        }
+        return cls(data["method"], data["params"], files or None)
+
+
+def telegram_update_handle(*, update: dict, queue: bool = False) -> list[Reply] | None:
     """Handle one Bot API update once: None when its update_id was handled
     already (or it has none). In one transaction: records the update_id
-    (unique) and makes the changes its command asks (linking, consent); the
-    answers are sent after commit, a failed one logged and dropped (the member
-    can ask again). Locks what the member services it calls lock. Returns the
-    answers."""
+    (unique) and makes the changes its command asks (linking, consent). The
+    answers leave after the commit: with `queue` (the webhook, which must
+    answer Telegram at once) as one Celery task on the campaigns queue
+    (telegram_answers_send), else sent here (polling). Locks what the member
+    services it calls lock. Returns the answers."""
     update_id = update.get("update_id") if isinstance(update, dict) else None
     if not isinstance(update_id, int):
         return None
@@ -66,12 +89,26 @@ def telegram_update_handle(*, update: dict) -> list[Reply] | None:
         return None
     if update_id % 100 == 0:
         TelegramUpdate.objects.filter(received_at__lt=now - UPDATES_KEPT).delete()
+    if queue and answers:
+        payload = [reply.to_json() for reply in answers]
+        transaction.on_commit(lambda: task_queue(ANSWERS_TASK, payload))
+    elif answers:
+        telegram_answers_send(answers)
+    return answers
+
+
+def telegram_answers_send(answers: list[Reply]) -> int:
+    """Make the bot's answers' Bot API calls in order; a failed one is logged
+    and dropped (the member can ask again). Returns how many went."""
+    sent = 0
     for reply in answers:
         try:
             telegram_call(reply.method, reply.params, files=reply.files)
         except TelegramError as exc:
             log.warning("Telegram answer %s failed: %s", reply.method, exc)
-    return answers
+        else:
+            sent += 1
+    return sent
 
 
 def _language(member: Member | None, sender: dict) -> str:

@@ -24,7 +24,9 @@ def webhook(request: HttpRequest) -> HttpResponse:
     """403 without the right secret (none set: every call refused), 400 for a
     body that is not an update; otherwise 200 whatever the update asked, so
     that Telegram does not send it again and again: an update that broke the
-    handler is logged (and rolled back), not retried."""
+    handler is logged (and rolled back), not retried. The bot's answers go
+    through Celery after the commit: this request never waits for the Bot API
+    (Telegram waits for it, and a slow Bot API would hold a web worker)."""
     secret = settings.TELEGRAM_WEBHOOK_SECRET
     given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
     if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
@@ -39,7 +41,7 @@ def webhook(request: HttpRequest) -> HttpResponse:
             status=400,
         )
     try:
-        telegram_update_handle(update=update)
+        telegram_update_handle(update=update, queue=True)
     except Exception:
         log.exception("Telegram update %s could not be handled", update["update_id"])
     return JsonResponse({"ok": True})

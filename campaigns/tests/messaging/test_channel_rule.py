@@ -243,8 +243,8 @@ NOT_TO_A_MEMBER = {
     ("campaigns/messaging/backends/telegram.py", "send"): (
         "the Telegram channel's backend (Bot API)"
     ),
-    ("campaigns/telegram/bot.py", "telegram_update_handle"): (
-        "the bot's answer, in the chat that asked"
+    ("campaigns/telegram/bot.py", "telegram_answers_send"): (
+        "the bot's answers, in the chat that asked (queued by the webhook)"
     ),
     ("campaigns/management/commands/telegram_poll.py", "handle"): (
         "polls the Bot API for updates (deleteWebhook, getUpdates): sends nothing"

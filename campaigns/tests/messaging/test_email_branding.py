@@ -101,7 +101,7 @@ PIPELINE = {
 # a chat (in the member's language, without the email layout) and the
 # commands that register the webhook and poll for updates.
 TELEGRAM_BOT = {
-    ("campaigns/telegram/bot.py", "telegram_update_handle"),
+    ("campaigns/telegram/bot.py", "telegram_answers_send"),
     ("campaigns/management/commands/telegram_poll.py", "handle"),
     ("campaigns/management/commands/telegram_webhook_set.py", "handle"),
 }

@@ -9,6 +9,7 @@ import itertools
 
 import pytest
 from django.core.management import call_command
+from django.test import TestCase
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import ngettext
@@ -55,12 +56,15 @@ def _press(data: str, *, chat=CHAT) -> dict:
 
 
 def _webhook(client, update, secret=SECRET):
-    return client.post(
-        reverse("campaigns:telegram_webhook"),
-        update,
-        content_type="application/json",
-        headers={"X-Telegram-Bot-Api-Secret-Token": secret},
-    )
+    """The webhook call, then what it queued on commit (its answers' task; run in
+    place: the suite's Celery is eager)."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(
+            reverse("campaigns:telegram_webhook"),
+            update,
+            content_type="application/json",
+            headers={"X-Telegram-Bot-Api-Secret-Token": secret},
+        )
 
 
 @pytest.fixture
