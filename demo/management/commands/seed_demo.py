@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from demo import seed_approvals as approvals_demo
 from demo import seed_campaigns as campaigns_demo
+from demo import seed_channels as channels_demo
 from demo import seed_churn as churn_demo
 from demo import seed_feedback as demo_feedback
 from demo import seed_partners as partners_demo
@@ -138,6 +139,8 @@ class Command(ProgramSeeding, HistoryPlanning, HistoryWriting, BaseCommand):
             self._points_expire_and_pend()
             stamp_cards_expire_due(now=self.end)
             self._memberships_finish()
+            # Before the journeys run: their messages then go by every channel.
+            channels_demo.seed(command=self)
             delivery_seed(command=self)
             segments_demo_seed(command=self)
             campaigns_demo.seed(command=self)
