@@ -45,17 +45,30 @@ def app_connections_reset() -> None:
 
 
 @contextmanager
-def worker_running(*, queues: list[str] | None = None) -> Iterator:
-    """A worker consuming every queue, or only `queues`, while the block runs."""
+def broker_in_memory() -> Iterator:
+    """While the block runs, tasks go to the in-memory broker (not run eagerly),
+    where they wait for a worker: worker_running, in the block or after it
+    inside the same block."""
     saved = {key: app.conf.get(key) for key in TEST_CONF}
     app.conf.update(TEST_CONF)
     app_connections_reset()
+    try:
+        yield
+    finally:
+        app.conf.update(saved)
+        app_connections_reset()
+
+
+@contextmanager
+def worker_running(*, queues: list[str] | None = None) -> Iterator:
+    """A worker consuming every queue, or only `queues`, while the block runs."""
     task_postrun.connect(_close_db_connection, weak=False)
     extra = {"queues": queues} if queues else {}
     try:
-        with start_worker(
-            app, pool="solo", perform_ping_check=False, **extra
-        ) as worker:
+        with (
+            broker_in_memory(),
+            start_worker(app, pool="solo", perform_ping_check=False, **extra) as worker,
+        ):
             yield worker
     finally:
         if queues:
@@ -63,8 +76,6 @@ def worker_running(*, queues: list[str] | None = None) -> Iterator:
             # workers of this process must consume every queue again.
             app.amqp.queues._consume_from = None
         task_postrun.disconnect(_close_db_connection)
-        app.conf.update(saved)
-        app_connections_reset()
 
 
 def wait_for(predicate, seconds: float = 20) -> None:

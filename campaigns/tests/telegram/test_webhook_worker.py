@@ -8,15 +8,11 @@ from django.test import TestCase
 from django.urls import reverse
 from django.utils import translation
 
+from campaigns.tasks import telegram_answers_send
 from campaigns.telegram import replies
+from campaigns.telegram.bot import Reply
 from campaigns.tests.telegram.conftest import SECRET
-from loyalty_site.celery import app
-from tests.celery_worker import (
-    TEST_CONF,
-    app_connections_reset,
-    wait_for,
-    worker_running,
-)
+from tests.celery_worker import broker_in_memory, wait_for, worker_running
 
 pytestmark = [pytest.mark.django_db, pytest.mark.celery]
 
@@ -32,10 +28,7 @@ def test_the_answers_wait_in_the_queue_for_a_worker_not_in_the_request(client, b
             "text": "/help",
         },
     }
-    saved = {key: app.conf.get(key) for key in TEST_CONF}
-    app.conf.update(TEST_CONF)  # a broker, and no worker yet
-    app_connections_reset()
-    try:
+    with broker_in_memory():  # a broker, and no worker yet
         with TestCase.captureOnCommitCallbacks(execute=True):
             response = client.post(
                 reverse("campaigns:telegram_webhook"),
@@ -48,9 +41,6 @@ def test_the_answers_wait_in_the_queue_for_a_worker_not_in_the_request(client, b
 
         with worker_running(queues=["campaigns"]):
             wait_for(lambda: bot_api.of("sendMessage"))
-    finally:
-        app.conf.update(saved)
-        app_connections_reset()
     (call,) = bot_api.of("sendMessage")
     assert str(call["params"]["chat_id"]) == "5150"
     with translation.override("en"):  # a stranger's answer, in their app's language
@@ -59,16 +49,12 @@ def test_the_answers_wait_in_the_queue_for_a_worker_not_in_the_request(client, b
 
 def test_a_photo_answer_survives_the_queue(bot_api):
     """The card's QR (bytes) goes through the task's JSON argument intact."""
-    from campaigns.telegram.bot import Reply
-
     png = bytes(range(256)) * 3
     reply = Reply(
         "sendPhoto",
         {"chat_id": "1", "caption": "Card"},
         files={"photo": ("card.png", "image/png", png)},
     )
-    from campaigns.tasks import telegram_answers_send
-
     assert telegram_answers_send.delay([reply.to_json()]).get() == 1
     (call,) = bot_api.of("sendPhoto")
     assert call["files"]["photo"]["content"] == png
