@@ -153,6 +153,22 @@ def insert_params(obj: Model, fields: Sequence, *, related: bool = True) -> list
     return params
 
 
+def insert_select_list(model: type[Model], exprs: dict[str, str]) -> tuple[str, list]:
+    """For an INSERT INTO <table> (<columns of insert_parts>) SELECT ... FROM
+    <another part of the statement>: the SELECT list, `exprs[attname]` for the
+    fields it names and a placeholder cast to its column's type for each other
+    field (in a SELECT, PostgreSQL cannot type a parameter from the column it
+    goes into); and those other fields, in order, for insert_params."""
+    items, rest = [], []
+    for field in insert_parts(model)[2]:
+        if field.attname in exprs:
+            items.append(exprs[field.attname])
+        else:
+            items.append(f"%s::{field.cast_db_type(connection)}")
+            rest.append(field)
+    return ", ".join(items), rest
+
+
 def insert_sql(model: type[Model]) -> str:
     """INSERT INTO <table> (<columns>) VALUES (%s, ...) RETURNING <pk>."""
     table, columns, fields, pk = _insert_parts(model, connection.vendor)

@@ -25,6 +25,7 @@ from django.db.models import Model
 from members.rows import (
     insert_params,
     insert_parts,
+    insert_select_list,
     insert_sql,
     instance_insert,
     pre_save_send,
@@ -246,3 +247,181 @@ def entry_write(
         lot_pk = row_fetch(insert_sql(PointsLot), lot_params)[0]
     saved(lot, lot_pk, created=True)
     return found
+
+
+@functools.cache
+def _guarded_write_sql(
+    vendor: str, row_model: type[Model], with_version: bool, also: tuple[str, ...]
+) -> str:
+    """PostgreSQL: entry_write_guarded's statement. `a` adds the points to the
+    balance of the account if it is still as read (the same tier; with
+    `with_version`, the same row version), taking its lock; the row, the entry
+    and the lot are inserted from `a`'s new balance, so nothing is written when
+    `a` updated nothing. Returns the new balance (NULL: nothing written), the
+    entry's, the lot's and the row's ids, then the values of `also`."""
+    quote = connection.ops.quote_name
+    meta = PointsAccount._meta
+    table, pk = quote(meta.db_table), quote(meta.pk.column)
+    balance = quote(meta.get_field("balance").column)
+    updated = quote(meta.get_field("updated_at").column)
+    tier = quote(meta.get_field("tier").column)
+    version = " AND xmin::text = %s" if with_version else ""
+    account = (
+        f"a AS (UPDATE {table} SET {balance} = {balance} + %s, {updated} = %s"  # noqa: S608 - names from the models
+        f" WHERE {pk} = %s AND {tier} IS NOT DISTINCT FROM %s"
+        f" AND {balance} <= %s{version}"
+        f" RETURNING {pk} AS id, {balance} AS balance, %s::integer AS points)"
+    )
+    parts = [account]
+    for name, model, exprs, source, where in (
+        ("r", row_model, {"balance_after": "a.balance"}, "a", ""),
+        (
+            "e",
+            LedgerEntry,
+            {"balance_after": "a.balance", _link_field(row_model).attname: "r.id"},
+            "a, r",
+            "",
+        ),
+        (
+            # A member in debt pays it first: the lot holds what is left.
+            "l",
+            PointsLot,
+            {"entry_id": "e.id", "remaining": "LEAST(a.balance, a.points)"},
+            "a, e",
+            " WHERE LEAST(a.balance, a.points) > 0",
+        ),
+    ):
+        target, columns, _fields = insert_parts(model)
+        select, _rest = insert_select_list(model, exprs)
+        parts.append(
+            f"{name} AS (INSERT INTO {target} ({columns}) SELECT {select}"  # noqa: S608 - names from the models
+            f" FROM {source}{where} RETURNING {target}.{quote(model._meta.pk.column)})"
+        )
+    extra = "".join(f", ({sql})" for sql in also)
+    return (
+        f"WITH {', '.join(parts)} SELECT (SELECT a.balance FROM a),"  # noqa: S608 - names from the models
+        f" (SELECT e.id FROM e), (SELECT l.id FROM l), (SELECT r.id FROM r){extra}"
+    )
+
+
+def entry_write_guarded(
+    account: PointsAccount,
+    entry: LedgerEntry,
+    lot: PointsLot,
+    row: Model,
+    *,
+    room: int,
+    version: str | None = None,
+    also: Sequence[tuple[str, list]] = (),
+) -> list | None:
+    """entry_write for a credit that opens a lot and links a new `row` (a
+    purchase), on an account read WITHOUT its lock (PostgreSQL only): the
+    statement takes the lock itself, by updating the balance, and writes only
+    if the account is still as read: the same tier (the points were computed
+    with its multiplier), a balance of at most `room` (so that the new one
+    fits), and, with `version` (the `xmin` read with it), no write at all
+    since (`also`'s values, read as of the statement's start, would miss one).
+    So the lock is held from this statement to the commit, not from the read.
+
+    The new balance comes from the row locked, not from the one read: the
+    entry's and the row's balance_after, and the lot's `remaining` (the points
+    left once a debt is paid; no lot when none are) are set from it, on the
+    instances too. `lot` is the lot of the whole points. Returns `also`'s
+    values; None when the account had changed and nothing was written (the
+    pre_save signals were sent: the caller locks the account and writes again)."""
+    db = connections[DEFAULT_DB_ALIAS]  # once: `connection` is a proxy
+    if db.vendor != "postgresql":
+        raise ValueError("entry_write_guarded is PostgreSQL's.")
+    link = _link_field(type(row))
+    pre_save_send(row)
+    row_params = insert_params(
+        row, insert_select_list(type(row), {"balance_after": ""})[1]
+    )
+    pre_save_send(account, update_fields=ACCOUNT_FIELDS)
+    updated = PointsAccount._meta.get_field("updated_at")
+    account_params = [
+        entry.points,
+        updated.get_db_prep_save(updated.pre_save(account, False), connection=db),
+        account.pk,
+        account.tier_id,
+        room,
+        *([version] if version is not None else []),
+        entry.points,
+    ]
+    pre_save_send(entry)
+    entry_fields = insert_select_list(
+        LedgerEntry, {"balance_after": "", link.attname: ""}
+    )[1]
+    entry_params = insert_params(entry, entry_fields, related=False)
+    pre_save_send(lot)
+    lot_fields = insert_select_list(PointsLot, {"entry_id": "", "remaining": ""})[1]
+    lot_params = insert_params(lot, lot_fields, related=False)
+    written = row_fetch(
+        _guarded_write_sql(
+            db.vendor,
+            type(row),
+            version is not None,
+            tuple(sql for sql, _params in also),
+        ),
+        account_params
+        + row_params
+        + entry_params
+        + lot_params
+        + [value for _sql, params in also for value in params],
+        prepared=True,
+    )
+    balance, entry_pk, lot_pk, row_pk = written[:4]
+    if balance is None:
+        return None
+    account.balance = entry.balance_after = row.balance_after = balance
+    saved(row, row_pk, created=True)
+    setattr(entry, link.attname, row.pk)
+    saved(account, created=False, update_fields=ACCOUNT_FIELDS)
+    saved(entry, entry_pk, created=True)
+    if lot_pk is not None:
+        lot.remaining = min(balance, entry.points)
+        lot.entry = entry
+        saved(lot, lot_pk, created=True)
+    return list(written[4:])
+
+
+@functools.cache
+def _guarded_insert_sql(vendor: str, row_model: type[Model]) -> str:
+    """PostgreSQL: row_insert_guarded's statement."""
+    quote = connection.ops.quote_name
+    meta = PointsAccount._meta
+    table, pk = quote(meta.db_table), quote(meta.pk.column)
+    balance = quote(meta.get_field("balance").column)
+    tier = quote(meta.get_field("tier").column)
+    target, columns, _fields = insert_parts(row_model)
+    select, _rest = insert_select_list(row_model, {"balance_after": "a.balance"})
+    return (
+        f"WITH a AS (SELECT {pk}, {balance} AS balance FROM {table}"  # noqa: S608 - names from the models
+        f" WHERE {pk} = %s AND {tier} IS NOT DISTINCT FROM %s FOR UPDATE),"
+        f" r AS (INSERT INTO {target} ({columns}) SELECT {select} FROM a"
+        f" RETURNING {target}.{quote(row_model._meta.pk.column)})"
+        f" SELECT (SELECT a.balance FROM a), (SELECT r.id FROM r)"
+    )
+
+
+def row_insert_guarded(account: PointsAccount, row: Model) -> bool:
+    """entry_write_guarded for a receipt's `row` without an entry (a purchase
+    that earns nothing): lock the account read without its lock and insert
+    `row` with its balance_after from the row locked, in one statement, if the
+    account still has the tier read. False when it had changed and nothing
+    was written (the caller locks the account and writes again)."""
+    db = connections[DEFAULT_DB_ALIAS]  # once: `connection` is a proxy
+    if db.vendor != "postgresql":
+        raise ValueError("row_insert_guarded is PostgreSQL's.")
+    pre_save_send(row)
+    params = insert_params(row, insert_select_list(type(row), {"balance_after": ""})[1])
+    balance, row_pk = row_fetch(
+        _guarded_insert_sql(db.vendor, type(row)),
+        [account.pk, account.tier_id, *params],
+        prepared=True,
+    )
+    if balance is None:
+        return False
+    account.balance = row.balance_after = balance
+    saved(row, row_pk, created=True)
+    return True

@@ -16,7 +16,9 @@ queue behind each other instead of deadlocking. A new lock gets its place here.
 3. points (this module): the member's account (`account_lock`,
    `account_lock_by_id`; several members' by pk: `accounts_lock`, a batch of
    imported purchases; a purchase's `account_lock_for_purchase` sends
-   `account_lock_sql`; a till receipt's `account_lock_with_receipt` sends
+   `account_lock_sql`, or on PostgreSQL reads the account unlocked and its
+   write statement's UPDATE of the balance takes this lock, still the first
+   of its transaction (rewards.ledger_rows.entry_write_guarded); a till receipt's `account_lock_with_receipt` sends
    `account_lock_with_receipt_sql`, reading the receipt with the lock), an online payment of the member's (`payment_lock`), a
    subscription (`active_subscription_lock`,
    `subscription_lock`), the purchase being returned (`purchase_lock`), then its
@@ -101,13 +103,18 @@ def account_lock(*, member_id: int) -> PointsAccount:
 
 
 @functools.cache
-def account_lock_sql(vendor: str) -> str:
+def account_lock_sql(vendor: str, locked: bool = True) -> str:
     """The statement `account_lock_for_purchase` sends, written once per database
     vendor: the busiest statement of the busiest write, so Django does not
     build and compile four subqueries again for every purchase (that cost more
-    than the round trips it saved). Table names come from the models."""
+    than the round trips it saved). Table names come from the models.
+    `locked=False` (PostgreSQL): the same read without the lock, and the
+    version of the account's row it read (`xmin`) as its last column."""
     account = PointsAccount._meta.db_table
     lock = f" FOR UPDATE OF {account}" if vendor == "postgresql" else ""
+    version = ""
+    if not locked:
+        lock, version = "", f", {account}.xmin::text AS row_version"
     plan_in_force = (
         f"FROM {Subscription._meta.db_table} s JOIN {MembershipPlan._meta.db_table} pl ON pl.id = s.plan_id"
         f" WHERE s.member_id = {account}.member_id AND s.status = %s"
@@ -124,13 +131,18 @@ def account_lock_sql(vendor: str) -> str:
         f"   WHERE r.referee_id = {account}.member_id AND r.status = %s)"
         f"   AS referral_pending,"
         f" (SELECT config_version FROM {ProgramSettings._meta.db_table}"
-        f"   WHERE id = 1) AS settings_version"
+        f"   WHERE id = 1) AS settings_version{version}"
         f" FROM {account} WHERE {account}.member_id = %s{lock}"
     )
 
 
 def account_lock_for_purchase(
-    *, member_id: int, store_id: int, receipt_id: str, perks_at: dt.datetime
+    *,
+    member_id: int,
+    store_id: int,
+    receipt_id: str,
+    perks_at: dt.datetime,
+    locked: bool = True,
 ) -> PointsAccount:
     """Lock the member's account and read, in the same statement, everything else a
     purchase needs to know first: the purchase already recorded with this
@@ -142,7 +154,14 @@ def account_lock_for_purchase(
     One round trip where there were five; the subqueries read rows this
     transaction does not lock, as the separate reads did. The same lock as
     account_lock, in its place in the order. Raises PointsAccount.DoesNotExist
-    as account_lock does."""
+    as account_lock does.
+
+    `locked=False` (PostgreSQL only): the same read, locking nothing, for a
+    write that takes the lock itself and checks that the row is still the one
+    read here (`row_version`: rewards.ledger_rows.entry_write_guarded).
+    `account.locked` says which it was."""
+    if not locked and connection.vendor != "postgresql":
+        raise ValueError("An unlocked read is for PostgreSQL's guarded write.")
     at = connection.ops.adapt_datetimefield_value(perks_at)
     params = [
         store_id,
@@ -158,7 +177,7 @@ def account_lock_for_purchase(
     ]
     # Prepared on PostgreSQL after a few runs: this statement is the costliest
     # of a purchase for the server to plan.
-    row = row_fetch(account_lock_sql(connection.vendor), params, prepared=True)
+    row = row_fetch(account_lock_sql(connection.vendor, locked), params, prepared=True)
     if row is None:
         raise PointsAccount.DoesNotExist(f"No points account for member {member_id}")
     width = len(PointsAccount._meta.concrete_fields)
@@ -169,7 +188,9 @@ def account_lock_for_purchase(
         account.plan_multiplier,
         account.referral_pending,
         account.settings_version,
-    ) = row[width:]
+    ) = row[width : width + 5]
+    account.locked = locked
+    account.row_version = None if locked else row[width + 5]
     if account.plan_multiplier is not None:  # SQLite hands back a float
         account.plan_multiplier = Decimal(str(account.plan_multiplier))
     return account

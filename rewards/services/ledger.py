@@ -18,7 +18,7 @@ from members.errors import Conflict, InvalidInput
 from members.formatting import number_format
 from members.models import Member, User
 from members.rows import QueryOnce
-from rewards.ledger_rows import entry_write
+from rewards.ledger_rows import entry_write, entry_write_guarded
 from rewards.locks import account_lock, account_lock_by_id
 from rewards.models import (
     LedgerEntry,
@@ -44,6 +44,11 @@ MAX_BALANCE = (
 _DEFAULT = object()
 
 
+class AccountChanged(Exception):
+    """A write on an account read without its lock found it changed, and wrote
+    nothing: lock the account and write again (receipt_record does)."""
+
+
 def entry_post(
     *,
     account: PointsAccount,
@@ -59,6 +64,7 @@ def entry_post(
     draws: list[LotDraw] | None = None,
     insert_link: bool = False,
     also: list[tuple[str, list]] | None = None,
+    guarded: bool = False,
     **links,
 ) -> LedgerEntry:
     """Append one entry, move the cached balance and the points lots with it.
@@ -79,7 +85,13 @@ def entry_post(
     in the default language) or text a person typed.
 
     `recorded_at` is only for importing history (seed data, migrations from another
-    system) in chronological order; live writes are stamped now."""
+    system) in chronological order; live writes are stamped now.
+
+    `guarded` (PostgreSQL; a credit inserting its linked row): the account
+    was read without its lock (rewards.locks.account_lock_for_purchase), and
+    the write takes it, if the account is still as read
+    (ledger_rows.entry_write_guarded; with `also`, not written at all since).
+    Else nothing is written and AccountChanged is raised."""
     balance_room_check(account, points)
     if insert_link and len(links) != 1:
         raise ValueError("insert_link inserts the one row of `links`.")
@@ -99,6 +111,58 @@ def entry_post(
         breakdown=breakdown or [],
         **links,
     )
+    if guarded:
+        if points <= 0 or not insert_link:
+            raise ValueError("A guarded write is a credit inserting its row.")
+        # The lot of all the points: the statement takes a debt from it.
+        entry.also_values = entry_write_guarded(
+            account,
+            entry,
+            _lot_new(
+                account, entry, debt=0, available_at=available_at, expires_at=expires_at
+            ),
+            next(iter(links.values())),
+            room=MAX_BALANCE - points,
+            version=account.row_version if also else None,
+            also=also or (),
+        )
+        if entry.also_values is None:
+            account.balance = before
+            raise AccountChanged
+    else:
+        entry.also_values = _entry_write_locked(
+            account,
+            entry,
+            before,
+            kind=kind,
+            available_at=available_at,
+            expires_at=expires_at,
+            draw_first_purchase_id=draw_first_purchase_id,
+            draws=draws,
+            row=next(iter(links.values())) if insert_link else None,
+            also=also,
+        )
+    wallet_pass_changed(member_id=account.member_id)
+    points_event_record(entry=entry, member_id=account.member_id)
+    return entry
+
+
+def _entry_write_locked(
+    account,
+    entry,
+    before,
+    *,
+    kind,
+    available_at,
+    expires_at,
+    draw_first_purchase_id,
+    draws,
+    row,
+    also,
+) -> list:
+    """entry_post's write on a locked account: the lot a credit opens (a debt
+    paid first), or the lots a debit draws on, then entry_write."""
+    points = entry.points
     lot = (
         _lot_new(
             account,
@@ -125,17 +189,7 @@ def entry_post(
             raise RuntimeError(f"Points lots of account {account.pk} are out of step.")
     # The balance, the entry and its lot or its draws: one round trip under
     # the lock.
-    entry.also_values = entry_write(
-        account,
-        entry,
-        lot,
-        draws or [],
-        row=next(iter(links.values())) if insert_link else None,
-        also=also or (),
-    )
-    wallet_pass_changed(member_id=account.member_id)
-    points_event_record(entry=entry, member_id=account.member_id)
-    return entry
+    return entry_write(account, entry, lot, draws or [], row=row, also=also or ())
 
 
 def points_expiry(earned_at: dt.datetime, conf) -> dt.datetime | None:

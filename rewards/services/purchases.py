@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from decimal import ROUND_FLOOR, Decimal
 
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,6 +17,7 @@ from members.models import Member, Store, User
 from members.rows import instance_insert
 from rewards.earn_config import earn_config_get
 from rewards.earning import EarnLine, Multiplier, earn_compute, points_cap_exact
+from rewards.ledger_rows import row_insert_guarded
 from rewards.locks import account_lock_for_purchase
 from rewards.models import PointsAccount, PromoUseSource, Purchase, PurchaseLine
 from rewards.reasons import PURCHASE_EARN, system_reason
@@ -29,7 +31,11 @@ from rewards.services.inputs import (
     line_amount,
     receipt_id_clean,
 )
-from rewards.services.ledger import balance_room_check, points_expiry
+from rewards.services.ledger import (
+    AccountChanged,
+    balance_room_check,
+    points_expiry,
+)
 from rewards.services.lines import LineInput, purchase_lines_clean
 from rewards.services.promocodes import (
     promo_code_claim,
@@ -202,17 +208,27 @@ def purchase_record(
     )
     receipt.fingerprint  # noqa: B018 - a cached_property: made before the lock
 
-    def lock() -> tuple[PointsAccount, Purchase | None]:
+    def lock(locked: bool = True) -> tuple[PointsAccount, Purchase | None]:
         """The account lock that also reads what a purchase needs first."""
         account = account_lock_for_purchase(
             member_id=member.pk,
             store_id=store.pk,
             receipt_id=receipt_id,
             perks_at=occurred_at or recorded_at or timezone.now(),
+            locked=locked,
         )
         if account.existing_purchase_id is None:
             return account, None
         return account, Purchase.objects.get(pk=account.existing_purchase_id)
+
+    def read() -> tuple[PointsAccount, Purchase | None]:
+        """On PostgreSQL, without a promo code (whose lock comes after the
+        account's), the same read unlocked: the write statement takes the
+        lock (entry_post(guarded=True)), which is then held from that
+        statement to the commit instead of from the read, while the points
+        are computed. When the account changed in between, receipt_record
+        locks it (`lock`) and the purchase is written again."""
+        return lock(locked=promo_code is not None or connection.vendor != "postgresql")
 
     def write(account: PointsAccount) -> Purchase:
         if account.settings_version is None:
@@ -325,6 +341,7 @@ def purchase_record(
                 expires_at=points_expiry(recorded, conf),
                 insert_link=True,
                 also=list(subqueries.values()) if subqueries else None,
+                guarded=not account.locked,
             )
             if subqueries:
                 tier_values = tier_values_found(
@@ -335,8 +352,10 @@ def purchase_record(
                     purchase=purchase,
                     entry=entry,
                 )
-        else:
+        elif account.locked:
             instance_insert(purchase)
+        elif not row_insert_guarded(account, purchase):  # takes the lock
+            raise AccountChanged
         if clean_lines:
             PurchaseLine.objects.bulk_create(
                 purchase_lines_make(purchase, clean_lines, earn_lines, result)
@@ -378,4 +397,6 @@ def purchase_record(
         purchase.earn_details = (result.breakdown if points else [], bool(stamped))
         return purchase
 
-    return receipt_record(receipt, write=write, lock=lock, on_written=on_written)
+    return receipt_record(
+        receipt, write=write, lock=read, relock=lock, on_written=on_written
+    )

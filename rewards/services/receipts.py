@@ -39,7 +39,7 @@ from rewards.models import (
 )
 from rewards.reasons import SystemReason
 from rewards.services.idempotency import body_fingerprint, idempotent_write
-from rewards.services.ledger import entry_post
+from rewards.services.ledger import AccountChanged, entry_post
 
 Row = TypeVar("Row", bound=Model)
 
@@ -183,6 +183,7 @@ def receipt_record(
     write: Callable[[PointsAccount], Row],
     lock: Callable[[], tuple[PointsAccount, Row | None]] | None = None,
     on_written: Callable[[Row], None] | None = None,
+    relock: Callable[[], tuple[PointsAccount, Row | None]] | None = None,
 ) -> tuple[Row, bool]:
     """Record a till receipt once. Returns (row, replayed).
 
@@ -194,14 +195,26 @@ def receipt_record(
     concurrent writer of the same receipt id is answered from its row, also
     when `lock()` read before that writer committed (its look-up shares the
     locking statement's start) and `write` then refused (a Conflict: the points
-    it spent are gone)."""
+    it spent are gone).
+
+    `lock()` may read the account without locking it, for a `write` that
+    takes the lock itself and raises AccountChanged, having written nothing,
+    when the account changed since the read (rewards.services.ledger
+    entry_post(guarded=True)): then `relock()` (default: `lock`) reads it
+    again, locked, and `write` runs again."""
 
     def work() -> tuple[Row, bool]:
         account, existing = (lock or receipt.account_lock)()
         if existing is not None:
             return receipt.replay(existing)
         try:
-            row = write(account)
+            try:
+                row = write(account)
+            except AccountChanged:
+                account, existing = (relock or lock or receipt.account_lock)()
+                if existing is not None:
+                    return receipt.replay(existing)
+                row = write(account)
         except Conflict:
             existing = receipt.lookup()  # a statement of its own: reads it now
             if existing is None:
