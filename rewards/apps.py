@@ -36,12 +36,12 @@ class RewardsConfig(AppConfig):
         referral of a member already enrolled, the bulk twin of the first two,
         and the profile bonus when a profile is completed."""
         from members.services import hooks
+        from rewards.services.accounts import points_account_create
         from rewards.services.bonuses import profile_bonus_check
         from rewards.services.enrolment import (
             BulkEnrolmentBonuses,
             enrolment_bonuses_grant,
         )
-        from rewards.services.ledger import points_account_create
         from rewards.services.referrals import referral_refuse_enrolled
 
         hooks.hook_register(hooks.member_created_hooks, points_account_create)

@@ -12,6 +12,11 @@ PostgreSQL they are one statement (data-modifying WITH), one round trip under
 the lock; SQLite runs them in turn (the draws through the ORM's bulk_update
 and bulk_create, which send no signals either). Tested equal to the ORM path
 on both (rewards/tests/ledger/test_ledger_rows.py).
+
+A purchase on PostgreSQL writes with entry_write_guarded (or, earning nothing,
+row_insert_guarded) instead: it read the account unlocked, and its statement
+takes the lock, writing only if the account is still as read
+(docs/architecture.md, "What one purchase sends").
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from members.rows import (
     row_fetch,
     saved,
 )
+from rewards.locks import account_lock_if_same_tier_sql
 from rewards.models import LedgerEntry, LotDraw, PointsAccount, PointsLot
 
 # What entry_post moves on the account, as account.save(update_fields=...) did.
@@ -389,15 +395,10 @@ def entry_write_guarded(
 def _guarded_insert_sql(vendor: str, row_model: type[Model]) -> str:
     """PostgreSQL: row_insert_guarded's statement."""
     quote = connection.ops.quote_name
-    meta = PointsAccount._meta
-    table, pk = quote(meta.db_table), quote(meta.pk.column)
-    balance = quote(meta.get_field("balance").column)
-    tier = quote(meta.get_field("tier").column)
     target, columns, _fields = insert_parts(row_model)
     select, _rest = insert_select_list(row_model, {"balance_after": "a.balance"})
     return (
-        f"WITH a AS (SELECT {pk}, {balance} AS balance FROM {table}"  # noqa: S608 - names from the models
-        f" WHERE {pk} = %s AND {tier} IS NOT DISTINCT FROM %s FOR UPDATE),"
+        f"WITH a AS ({account_lock_if_same_tier_sql(vendor)}),"  # noqa: S608 - names from the models
         f" r AS (INSERT INTO {target} ({columns}) SELECT {select} FROM a"
         f" RETURNING {target}.{quote(row_model._meta.pk.column)})"
         f" SELECT (SELECT a.balance FROM a), (SELECT r.id FROM r)"

@@ -18,7 +18,8 @@ queue behind each other instead of deadlocking. A new lock gets its place here.
    imported purchases; a purchase's `account_lock_for_purchase` sends
    `account_lock_sql`, or on PostgreSQL reads the account unlocked and its
    write statement's UPDATE of the balance takes this lock, still the first
-   of its transaction (rewards.ledger_rows.entry_write_guarded); a till receipt's `account_lock_with_receipt` sends
+   of its transaction (rewards.ledger_rows.entry_write_guarded), or, earning
+   nothing, `account_lock_if_same_tier_sql` in its write; a till receipt's `account_lock_with_receipt` sends
    `account_lock_with_receipt_sql`, reading the receipt with the lock), an online payment of the member's (`payment_lock`), a
    subscription (`active_subscription_lock`,
    `subscription_lock`), the purchase being returned (`purchase_lock`), then its
@@ -133,6 +134,25 @@ def account_lock_sql(vendor: str, locked: bool = True) -> str:
         f" (SELECT config_version FROM {ProgramSettings._meta.db_table}"
         f"   WHERE id = 1) AS settings_version{version}"
         f" FROM {account} WHERE {account}.member_id = %s{lock}"
+    )
+
+
+@functools.cache
+def account_lock_if_same_tier_sql(vendor: str) -> str:
+    """PostgreSQL: a SELECT that locks the account `id` = %s if it still has
+    the tier %s (its id, or NULL), answering its id and balance; nothing when
+    the tier changed (row_insert_guarded puts it first in its write). The same
+    lock as account_lock, in its place in the order."""
+    if vendor != "postgresql":
+        raise ValueError("A lock inside a write statement is PostgreSQL's.")
+    quote = connection.ops.quote_name
+    meta = PointsAccount._meta
+    pk = quote(meta.pk.column)
+    return (
+        f"SELECT {pk}, {quote(meta.get_field('balance').column)} AS balance"  # noqa: S608 - names from the model, values as parameters
+        f" FROM {quote(meta.db_table)} WHERE {pk} = %s"
+        f" AND {quote(meta.get_field('tier').column)} IS NOT DISTINCT FROM %s"
+        " FOR UPDATE"
     )
 
 

@@ -14,6 +14,11 @@ returns the first result (`replayed=True`), a different body raises Conflict
 redemptions share).
 """
 
+from rewards.services.accounts import (  # noqa: F401
+    BonusInput,
+    points_account_create,
+    points_accounts_open,
+)
 from rewards.services.adjustments import (  # noqa: F401
     adjustment_approve,
     adjustment_refuse,
@@ -69,9 +74,6 @@ from rewards.services.inputs import (  # noqa: F401
 )
 from rewards.services.ledger import (  # noqa: F401
     MAX_BALANCE,
-    BonusInput,
-    points_account_create,
-    points_accounts_open,
     points_adjust,
     points_bonus_grant,
     points_expire_due,

@@ -16,6 +16,7 @@ from django.utils import timezone
 from members.locks import member_lock
 from members.models import Member
 from rewards.selectors.referrals import bonus_settings_get
+from rewards.services.accounts import BonusInput, points_accounts_open
 from rewards.services.bonuses import (
     PROFILE_REASON,
     WELCOME_REASON,
@@ -25,7 +26,6 @@ from rewards.services.bonuses import (
     profile_key,
     welcome_key,
 )
-from rewards.services.ledger import BonusInput, points_accounts_open
 from rewards.services.referrals import referral_record
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from dateutil.relativedelta import relativedelta
 from django.db import IntegrityError, transaction
@@ -34,7 +33,6 @@ from rewards.services.idempotency import idempotent_write
 from rewards.services.inputs import points_clean
 from rewards.services.webhook_events import (
     points_event_record,
-    points_events_record_many,
 )
 from rewards.wallet.services import wallet_pass_changed
 
@@ -411,89 +409,6 @@ def balance_room_check(account: PointsAccount, points: int) -> None:
 
 
 # rolled back as a whole and may simply run again.
-# --- accounts --------------------------------------------------------------------------
-
-
-def points_account_create(*, member: Member) -> PointsAccount:
-    """Open the member's points account (balance 0). Called by member_enroll."""
-    return PointsAccount.objects.create(member=member)
-
-
-@dataclass(frozen=True)
-class BonusInput:
-    """One bonus for points_accounts_open: what points_bonus_grant takes."""
-
-    points: int
-    reason: str | SystemReason
-    idempotency_key: str
-
-
-def points_accounts_open(
-    *,
-    members: list[Member],
-    bonuses: dict[int, list[BonusInput]] | None = None,
-) -> list[PointsAccount]:
-    """Open the points accounts of members just created together (bulk
-    enrollment, members_enroll_many) and credit their enrollment bonuses
-    (`bonuses` by member pk, in order): what points_account_create and
-    points_bonus_grant do one member at a time, with one bulk_create each for
-    the accounts (at their final balance), the BONUS entries (balance_after
-    running, stamped now) and their lots.
-
-    Only for members created in the caller's transaction: the accounts are new,
-    so there is nothing to lock, no debt to pay and no key to look up first; the
-    idempotency keys' unique constraint still refuses a bonus paid twice (an
-    IntegrityError for the caller, whose transaction rolls back). Records each
-    bonus's points.earned webhook event, as points_bonus_grant does (its
-    deliveries queued on commit).
-    """
-    bonuses = bonuses or {}
-    now = timezone.now()
-    accounts, entries = [], []
-    for member in members:
-        account = PointsAccount(member=member)
-        accounts.append(account)
-        for bonus in bonuses.get(member.pk, ()):
-            points = points_clean(bonus.points)
-            code, params, reason = reason_split(bonus.reason)
-            if not reason or not bonus.idempotency_key:
-                raise InvalidInput(_("Give a reason for the bonus."), field="reason")
-            balance_room_check(account, points)
-            account.balance += points
-            entries.append(
-                LedgerEntry(
-                    account=account,
-                    kind=LedgerKind.BONUS,
-                    points=points,
-                    balance_after=account.balance,
-                    reason=reason,
-                    reason_code=code,
-                    reason_params=params,
-                    idempotency_key=bonus.idempotency_key,
-                    created_at=now,
-                )
-            )
-    PointsAccount.objects.bulk_create(accounts)
-    if entries:
-        # bulk_create takes each account's pk from the object assigned above.
-        LedgerEntry.objects.bulk_create(entries)
-        expires_at = points_expiry(now, program_settings_get())
-        PointsLot.objects.bulk_create(
-            PointsLot(
-                account=entry.account,
-                entry=entry,
-                points=entry.points,
-                remaining=entry.points,
-                earned_at=now,
-                available_at=now,
-                expires_at=expires_at,
-            )
-            for entry in entries
-        )
-        points_events_record_many(entries=entries)
-    return accounts
-
-
 # --- adjustments -----------------------------------------------------------------------
 
 

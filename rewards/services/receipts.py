@@ -5,7 +5,8 @@ same body (its fingerprint) returns the first row (`replayed=True`); the same
 receipt id with another body is a Conflict naming receipt_id. Each is written
 by receipt_record: in one durable transaction (rerun after a deadlock,
 rewards.services.idempotency), the member's points account locked first
-(rewards.locks), then the replay check, then the service's own write, which
+(rewards.locks; a purchase on PostgreSQL reads it unlocked and its write
+takes the lock: receipt_record's `relock`), then the replay check, then the service's own write, which
 creates the row (TillReceipt.row_create) and posts its ledger entry
 (TillReceipt.entry_post; or makes the row with TillReceipt.row_new and has
 entry_post insert it with the entry) in the same transaction, then
