@@ -190,7 +190,7 @@ def bench_earn(ctx: Context) -> list[str]:
         f"| same SQL via raw psycopg: lock, one WITH (baseline) | {n_ops} "
         f"| {raw_s:.2f} | {raw_rate:.0f} | 1.00 |",
         f"| the issue's first baseline: lock, then four writes one by one | {n_ops} "
-        f"| {raw5_s:.2f} | {n_ops / raw5_s:.0f} | {raw_rate * raw5_s / n_ops:.2f} |",
+        f"| {raw5_s:.2f} | {n_ops / raw5_s:.0f} | {n_ops / raw5_s / raw_rate:.2f} |",
         "",
         f"Earn through the service against the issue's first baseline: "
         f"{svc_rate * raw5_s / n_ops:.2f}.",

@@ -310,6 +310,18 @@ def _guarded_write_sql(
     )
 
 
+@functools.cache
+def _guarded_fields(vendor: str, row_model: type[Model]) -> tuple[list, list, list]:
+    """The fields whose values entry_write_guarded sends, of the row, the
+    entry and the lot (the others come from the statement)."""
+    link = _link_field(row_model).attname
+    return (
+        insert_select_list(row_model, {"balance_after": ""})[1],
+        insert_select_list(LedgerEntry, {"balance_after": "", link: ""})[1],
+        insert_select_list(PointsLot, {"entry_id": "", "remaining": ""})[1],
+    )
+
+
 def entry_write_guarded(
     account: PointsAccount,
     entry: LedgerEntry,
@@ -339,10 +351,9 @@ def entry_write_guarded(
     if db.vendor != "postgresql":
         raise ValueError("entry_write_guarded is PostgreSQL's.")
     link = _link_field(type(row))
+    row_fields, entry_fields, lot_fields = _guarded_fields(db.vendor, type(row))
     pre_save_send(row)
-    row_params = insert_params(
-        row, insert_select_list(type(row), {"balance_after": ""})[1]
-    )
+    row_params = insert_params(row, row_fields)
     pre_save_send(account, update_fields=ACCOUNT_FIELDS)
     updated = PointsAccount._meta.get_field("updated_at")
     account_params = [
@@ -355,12 +366,8 @@ def entry_write_guarded(
         entry.points,
     ]
     pre_save_send(entry)
-    entry_fields = insert_select_list(
-        LedgerEntry, {"balance_after": "", link.attname: ""}
-    )[1]
     entry_params = insert_params(entry, entry_fields, related=False)
     pre_save_send(lot)
-    lot_fields = insert_select_list(PointsLot, {"entry_id": "", "remaining": ""})[1]
     lot_params = insert_params(lot, lot_fields, related=False)
     written = row_fetch(
         _guarded_write_sql(
@@ -415,7 +422,7 @@ def row_insert_guarded(account: PointsAccount, row: Model) -> bool:
     if db.vendor != "postgresql":
         raise ValueError("row_insert_guarded is PostgreSQL's.")
     pre_save_send(row)
-    params = insert_params(row, insert_select_list(type(row), {"balance_after": ""})[1])
+    params = insert_params(row, _guarded_fields(db.vendor, type(row))[0])
     balance, row_pk = row_fetch(
         _guarded_insert_sql(db.vendor, type(row)),
         [account.pk, account.tier_id, *params],
