@@ -433,3 +433,133 @@ def row_insert_guarded(account: PointsAccount, row: Model) -> bool:
     account.balance = row.balance_after = balance
     saved(row, row_pk, created=True)
     return True
+
+
+@functools.cache
+def _drawing_write_sql(vendor: str, row_model: type[Model]) -> str:
+    """PostgreSQL: entry_write_drawing's statement. `o` is the account's lots
+    spendable now, in spending order (rewards.services.ledger
+    lots_in_spending_order) with the running sum of their `remaining`; `t`
+    what the debit takes from each until it is covered; `ok` one row when
+    they cover it. The row, the balance, the entry, the lots' `remaining` and
+    a LotDraw each are written only then (from `ok`, or from what was written
+    from it). Returns the entry's and the row's ids (NULL: short, nothing
+    written), then the lots drawn on, the points taken and the draws' ids, in
+    spending order."""
+    quote = connection.ops.quote_name
+    lot, draw = PointsLot._meta, LotDraw._meta
+    lots = quote(lot.db_table)
+
+    def col(meta, name: str) -> str:
+        return quote(meta.get_field(name).column)
+
+    order = (
+        f"{col(lot, 'expires_at')} ASC NULLS LAST, {col(lot, 'earned_at')},"
+        f" {quote(lot.pk.column)}"
+    )
+    remaining = col(lot, "remaining")
+    update, _fields = _account_update(vendor)
+    row_table, row_columns, _f = insert_parts(row_model)
+    row_select, _rest = insert_select_list(row_model, {})
+    entry_table, entry_columns, _f = insert_parts(LedgerEntry)
+    entry_select, _rest = insert_select_list(
+        LedgerEntry, {_link_field(row_model).attname: "r.id"}
+    )
+    draw_columns = ", ".join(col(draw, name) for name in ("entry", "lot", "points"))
+    return (
+        f"WITH o AS (SELECT {quote(lot.pk.column)} AS id, {remaining} AS remaining,"  # noqa: S608 - names from the models
+        f" SUM({remaining}) OVER (ORDER BY {order}) AS upto FROM {lots}"
+        f" WHERE {col(lot, 'account')} = %s AND {remaining} > 0"
+        f" AND {col(lot, 'available_at')} <= %s),"
+        f" t AS (SELECT id, LEAST(remaining, %s::bigint - (upto - remaining)) AS take,"
+        f" upto FROM o WHERE upto - remaining < %s::bigint),"
+        f" ok AS (SELECT 1 AS one WHERE (SELECT COALESCE(SUM(take), 0) FROM t)"
+        f" = %s::bigint),"
+        f" r AS (INSERT INTO {row_table} ({row_columns}) SELECT {row_select}"
+        f" FROM ok RETURNING {row_table}.{quote(row_model._meta.pk.column)}),"
+        f" a AS ({update} AND EXISTS (SELECT 1 FROM ok)),"
+        f" e AS (INSERT INTO {entry_table} ({entry_columns}) SELECT {entry_select}"
+        f" FROM r RETURNING {entry_table}.{quote(LedgerEntry._meta.pk.column)}),"
+        f" u AS (UPDATE {lots} SET {remaining} = {lots}.{remaining} - t.take"
+        f" FROM t, ok WHERE {lots}.{quote(lot.pk.column)} = t.id),"
+        f" d AS (INSERT INTO {quote(draw.db_table)} ({draw_columns})"
+        f" SELECT e.id, t.id, t.take FROM e, t ORDER BY t.upto"
+        f" RETURNING {quote(draw.pk.column)})"
+        f" SELECT (SELECT e.id FROM e), (SELECT r.id FROM r),"
+        f" (SELECT array_agg(t.id ORDER BY t.upto) FROM t),"
+        f" (SELECT array_agg(t.take ORDER BY t.upto) FROM t),"
+        f" (SELECT array_agg(d.id ORDER BY d.id) FROM d)"
+    )
+
+
+def entry_write_drawing(
+    account: PointsAccount,
+    entry: LedgerEntry,
+    row: Model,
+    *,
+    spendable_at,
+) -> list[LotDraw] | None:
+    """entry_write for a debit that spends points (a redemption: `entry.points`
+    is negative) and links a new `row`, on PostgreSQL, with the draws on the
+    lots computed by the statement itself, after the lock: the lots spendable
+    at `spendable_at`, soonest-expiring first, as lots_draw_plan(...,
+    spendable_only=True) takes them. No read of the lots before it, and no
+    plan in Python, while the account is locked. The account must be locked
+    (its balance, as entry_write sets it). Returns the draws written (saved,
+    as bulk_create leaves them: no signal); None when the spendable lots fall
+    short, and nothing was written."""
+    db = connections[DEFAULT_DB_ALIAS]  # once: `connection` is a proxy
+    if db.vendor != "postgresql":
+        raise ValueError("entry_write_drawing is PostgreSQL's.")
+    link = _link_field(type(row))
+    row_fields, entry_fields = _drawing_fields(db.vendor, type(row))
+    need = -entry.points
+    pre_save_send(row)
+    row_params = insert_params(row, row_fields)
+    update, account_fields = _account_update(db.vendor)
+    pre_save_send(account, update_fields=ACCOUNT_FIELDS)
+    account_params = [
+        f.get_db_prep_save(f.pre_save(account, False), connection=db)
+        for f in account_fields
+    ] + [account.pk]
+    pre_save_send(entry)
+    entry_params = insert_params(entry, entry_fields, related=False)
+    lot_field = PointsLot._meta.get_field("available_at")
+    written = row_fetch(
+        _drawing_write_sql(db.vendor, type(row)),
+        [
+            account.pk,
+            lot_field.get_db_prep_value(spendable_at, connection=db),
+            need,
+            need,
+            need,
+        ]
+        + row_params
+        + account_params
+        + entry_params,
+        prepared=True,
+    )
+    entry_pk, row_pk, lot_ids, takes, draw_pks = written
+    if entry_pk is None:
+        return None
+    saved(row, row_pk, created=True)
+    setattr(entry, link.attname, row.pk)
+    saved(account, created=False, update_fields=ACCOUNT_FIELDS)
+    saved(entry, entry_pk, created=True)
+    draws = []
+    for lot_id, take, pk in zip(lot_ids, takes, draw_pks, strict=True):
+        draw = LotDraw(entry=entry, lot_id=lot_id, points=take)
+        draw.pk, draw._state.adding, draw._state.db = pk, False, db.alias
+        draws.append(draw)
+    return draws
+
+
+@functools.cache
+def _drawing_fields(vendor: str, row_model: type[Model]) -> tuple[list, list]:
+    """The fields whose values entry_write_drawing sends, of the row and the
+    entry (the entry's link comes from the statement)."""
+    link = _link_field(row_model).attname
+    return (
+        insert_select_list(row_model, {})[1],
+        insert_select_list(LedgerEntry, {link: ""})[1],
+    )

@@ -17,7 +17,11 @@ from members.errors import Conflict, InvalidInput
 from members.formatting import number_format
 from members.models import Member, User
 from members.rows import QueryOnce
-from rewards.ledger_rows import entry_write, entry_write_guarded
+from rewards.ledger_rows import (
+    entry_write,
+    entry_write_drawing,
+    entry_write_guarded,
+)
 from rewards.locks import account_lock, account_lock_by_id
 from rewards.models import (
     LedgerEntry,
@@ -63,6 +67,7 @@ def entry_post(
     insert_link: bool = False,
     also: list[tuple[str, list]] | None = None,
     guarded: bool = False,
+    draw_in_write: bool = False,
     **links,
 ) -> LedgerEntry:
     """Append one entry, move the cached balance and the points lots with it.
@@ -89,7 +94,13 @@ def entry_post(
     was read without its lock (rewards.locks.account_lock_for_purchase), and
     the write takes it, if the account is still as read
     (ledger_rows.entry_write_guarded; with `also`, not written at all since).
-    Else nothing is written and AccountChanged is raised."""
+    Else nothing is written and AccountChanged is raised.
+
+    `draw_in_write` (PostgreSQL; a redemption inserting its linked row): the
+    write statement computes the draws on the spendable lots itself, after
+    the lock (ledger_rows.entry_write_drawing), instead of a read of the lots
+    and a plan in Python first; refused as spendable_check refuses when they
+    fall short, nothing written."""
     balance_room_check(account, points)
     if insert_link and len(links) != 1:
         raise ValueError("insert_link inserts the one row of `links`.")
@@ -127,6 +138,17 @@ def entry_post(
         if entry.also_values is None:
             account.balance = before
             raise AccountChanged
+    elif draw_in_write:
+        if kind != LedgerKind.REDEEM or not insert_link or draws is not None:
+            raise ValueError("A draw in the write is a redemption inserting its row.")
+        entry.draws_written = entry_write_drawing(
+            account, entry, next(iter(links.values())), spendable_at=timezone.now()
+        )
+        if entry.draws_written is None:
+            account.balance = before
+            spendable_check(account, -points, field="points")
+            raise RuntimeError(f"Points lots of account {account.pk} are out of step.")
+        entry.also_values = []
     else:
         entry.also_values = _entry_write_locked(
             account,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+from django.db import connection
+
 from members.models import Member, Store, User
 from rewards.models import PointsAccount, Redemption
 from rewards.reasons import REDEMPTION_DISCOUNT, system_reason
@@ -53,8 +55,11 @@ def points_redeem(
     # receipt's look-up (TillReceipt.account_lock), the lots to draw on (which
     # is also the check that the points can be spent), then the redemption's
     # row, the balance, the entry and the draws in one (rewards.ledger_rows).
+    # On PostgreSQL two: the write statement draws on the lots itself, after
+    # the lock, and refuses when they fall short (entry_post's draw_in_write).
     def write(account: PointsAccount) -> Redemption:
-        draws = points_spend_plan(account, points, field="points")
+        in_write = connection.vendor == "postgresql"
+        draws = None if in_write else points_spend_plan(account, points, field="points")
         redemption = receipt.row_new(
             member=member,
             points=points,
@@ -62,7 +67,13 @@ def points_redeem(
             balance_after=account.balance - points,
         )
         receipt.entry_post(
-            account, redemption, -points, reason, draws=draws, insert_link=True
+            account,
+            redemption,
+            -points,
+            reason,
+            draws=draws,
+            insert_link=True,
+            draw_in_write=in_write,
         )
         return redemption
 

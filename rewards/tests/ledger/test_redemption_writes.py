@@ -21,37 +21,31 @@ def _earn(store, member, receipt_id: str, total: str = "100.00") -> None:
     purchase_record(store=store, member=member, receipt_id=receipt_id, total=total)
 
 
-def _statements(captured) -> list[str]:
-    """The SQL sent, without the savepoint lines the test's own transaction
-    turns the durable block into."""
-    return [
-        q["sql"].split(" ", 1)[0]
-        for q in captured
-        if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
-    ]
-
-
-def test_a_redemption_is_three_statements_under_the_lock(store, member):
-    """Lock the account reading the receipt with it; read the lots to draw on
-    (the spendable check); insert the redemption, move the balance, append
-    the entry and draw on the lots (one statement on PostgreSQL, five on
-    SQLite: rewards.ledger_rows)."""
+def test_a_redemption_is_two_statements_under_the_lock_on_postgresql(store, member):
+    """Lock the account reading the receipt with it; then, on PostgreSQL, one
+    statement that draws on the spendable lots (the spendable check), inserts
+    the redemption, moves the balance and appends the entry
+    (rewards.ledger_rows.entry_write_drawing). SQLite reads the lots first,
+    then writes in five statements (rewards.ledger_rows.entry_write)."""
     for k in range(3):  # a draw on two lots
         _earn(store, member, f"P-{k}", "10.00")
     points_redeem(member=member, store=store, points=1, receipt_id="S-0")
     with CaptureQueriesContext(connection) as captured:
         points_redeem(member=member, store=store, points=15, receipt_id="S-1")
 
-    sqls = _statements(captured.captured_queries)
-    write = (
-        ["WITH"]
+    sent = [
+        q["sql"]
+        for q in captured.captured_queries
+        if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+    ]
+    under_lock = (
+        ["SELECT", "WITH"]
         if connection.vendor == "postgresql"
-        else ["INSERT", "UPDATE", "INSERT", "UPDATE", "INSERT"]
+        else ["SELECT", "SELECT", "INSERT", "UPDATE", "INSERT", "UPDATE", "INSERT"]
     )
     # Before the lock, the program's settings (held per process elsewhere).
-    assert sqls[-(2 + len(write)) :] == ["SELECT", "SELECT", *write]
-    lock = [q["sql"] for q in captured.captured_queries][-(2 + len(write)) - 1]
-    assert "existing_id" in lock
+    assert [sql.split(" ", 1)[0] for sql in sent] == ["SELECT", *under_lock]
+    assert "existing_id" in sent[1]
     redemption = Redemption.objects.get(receipt_id="S-1")
     assert LotDraw.objects.filter(entry__redemption=redemption).count() == 2
     assert ledger_discrepancies() == []
