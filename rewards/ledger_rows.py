@@ -435,6 +435,11 @@ def row_insert_guarded(account: PointsAccount, row: Model) -> bool:
     return True
 
 
+# How many lots a redemption's write statement draws on at most (the soonest
+# to expire); a spend that needs more is planned over all of them in Python.
+DRAWING_LOTS = 8
+
+
 @functools.cache
 def _drawing_write_sql(vendor: str, row_model: type[Model]) -> str:
     """PostgreSQL: entry_write_drawing's statement. `o` is the account's lots
@@ -445,7 +450,8 @@ def _drawing_write_sql(vendor: str, row_model: type[Model]) -> str:
     a LotDraw each are written only then (from `ok`, or from what was written
     from it). Returns the entry's and the row's ids (NULL: short, nothing
     written), then the lots drawn on, the points taken and the draws' ids, in
-    spending order."""
+    spending order. Only the first DRAWING_LOTS lots are looked at: a member
+    may have thousands open, and most spends take one or two."""
     quote = connection.ops.quote_name
     lot, draw = PointsLot._meta, LotDraw._meta
     lots = quote(lot.db_table)
@@ -467,10 +473,11 @@ def _drawing_write_sql(vendor: str, row_model: type[Model]) -> str:
     )
     draw_columns = ", ".join(col(draw, name) for name in ("entry", "lot", "points"))
     return (
-        f"WITH o AS (SELECT {quote(lot.pk.column)} AS id, {remaining} AS remaining,"  # noqa: S608 - names from the models
-        f" SUM({remaining}) OVER (ORDER BY {order}) AS upto FROM {lots}"
+        f"WITH o AS (SELECT id, remaining, SUM(remaining) OVER (ORDER BY n) AS upto"  # noqa: S608 - names from the models
+        f" FROM (SELECT {quote(lot.pk.column)} AS id, {remaining} AS remaining,"
+        f" row_number() OVER (ORDER BY {order}) AS n FROM {lots}"
         f" WHERE {col(lot, 'account')} = %s AND {remaining} > 0"
-        f" AND {col(lot, 'available_at')} <= %s),"
+        f" AND {col(lot, 'available_at')} <= %s ORDER BY {order} LIMIT %s) x),"
         f" t AS (SELECT id, LEAST(remaining, %s::bigint - (upto - remaining)) AS take,"
         f" upto FROM o WHERE upto - remaining < %s::bigint),"
         f" ok AS (SELECT 1 AS one WHERE (SELECT COALESCE(SUM(take), 0) FROM t)"
@@ -506,8 +513,9 @@ def entry_write_drawing(
     spendable_only=True) takes them. No read of the lots before it, and no
     plan in Python, while the account is locked. The account must be locked
     (its balance, as entry_write sets it). Returns the draws written (saved,
-    as bulk_create leaves them: no signal); None when the spendable lots fall
-    short, and nothing was written."""
+    as bulk_create leaves them: no signal); None when the first DRAWING_LOTS
+    spendable lots fall short, and nothing was written (the caller plans the
+    draws over all of them: lots_draw_plan)."""
     db = connections[DEFAULT_DB_ALIAS]  # once: `connection` is a proxy
     if db.vendor != "postgresql":
         raise ValueError("entry_write_drawing is PostgreSQL's.")
@@ -530,6 +538,7 @@ def entry_write_drawing(
         [
             account.pk,
             lot_field.get_db_prep_value(spendable_at, connection=db),
+            DRAWING_LOTS,
             need,
             need,
             need,

@@ -141,14 +141,28 @@ def entry_post(
     elif draw_in_write:
         if kind != LedgerKind.REDEEM or not insert_link or draws is not None:
             raise ValueError("A draw in the write is a redemption inserting its row.")
-        entry.draws_written = entry_write_drawing(
-            account, entry, next(iter(links.values())), spendable_at=timezone.now()
-        )
-        if entry.draws_written is None:
-            account.balance = before
-            spendable_check(account, -points, field="points")
-            raise RuntimeError(f"Points lots of account {account.pk} are out of step.")
         entry.also_values = []
+        if not entry_write_drawing(
+            account, entry, next(iter(links.values())), spendable_at=timezone.now()
+        ):
+            # More lots than the statement looks at, or too few points: planned
+            # over all the lots (refused, stating the balance, when they fall
+            # short).
+            account.balance = before
+            draws = points_spend_plan(account, -points, field="points")
+            account.balance = before + points
+            entry.also_values = _entry_write_locked(
+                account,
+                entry,
+                before,
+                kind=kind,
+                available_at=available_at,
+                expires_at=expires_at,
+                draw_first_purchase_id=None,
+                draws=draws,
+                row=next(iter(links.values())),
+                also=also,
+            )
     else:
         entry.also_values = _entry_write_locked(
             account,

@@ -94,3 +94,27 @@ def test_a_spend_beyond_the_spendable_lots_is_refused_writing_nothing(store, lot
     )
     assert redemption.balance_after == 10
     assert ledger_discrepancies() == []
+
+
+def test_a_spend_over_more_lots_than_the_statement_reads_is_planned(store, lots):
+    """The statement looks at the first DRAWING_LOTS spendable lots only; a
+    spend that needs more is planned over all of them, as before."""
+    from rewards.ledger_rows import DRAWING_LOTS
+
+    member = lots
+    for k in range(DRAWING_LOTS):
+        purchase_record(store=store, member=member, receipt_id=f"M-{k}", total="10.00")
+    points = (DRAWING_LOTS + 2) * 10 - 5
+    expected = _plan(member, points)
+    assert len(expected) > DRAWING_LOTS
+
+    redemption, _replayed = points_redeem(
+        member=member, store=store, points=points, receipt_id="S-M"
+    )
+
+    drawn = [
+        (d.lot_id, d.points)
+        for d in LotDraw.objects.filter(entry__redemption=redemption).order_by("pk")
+    ]
+    assert drawn == expected
+    assert ledger_discrepancies() == []
