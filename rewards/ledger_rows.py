@@ -82,6 +82,15 @@ def _draws_sql(vendor: str) -> tuple[str, str]:
     return parts, "(SELECT array_agg(d.id ORDER BY d.id) FROM d)"
 
 
+def _account_params(db, account: PointsAccount, fields) -> list:
+    """The values of _account_update's statement for `account` (its pre_save
+    signal sent, as save(update_fields=ACCOUNT_FIELDS) sends it)."""
+    pre_save_send(account, update_fields=ACCOUNT_FIELDS)
+    return [
+        f.get_db_prep_save(f.pre_save(account, False), connection=db) for f in fields
+    ] + [account.pk]
+
+
 def _link_field(model: type[Model]):
     """The LedgerEntry field that links an entry to a row of `model`."""
     for field in LedgerEntry._meta.concrete_fields:
@@ -179,11 +188,7 @@ def entry_write(
     if row is not None:
         pre_save_send(row)
         row_params = insert_params(row, insert_parts(type(row))[2])
-    pre_save_send(account, update_fields=ACCOUNT_FIELDS)
-    account_params = [
-        f.get_db_prep_save(f.pre_save(account, False), connection=db)
-        for f in account_fields
-    ] + [account.pk]
+    account_params = _account_params(db, account, account_fields)
     pre_save_send(entry)
     entry_fields = insert_parts(LedgerEntry)[2]
     if link is None:
@@ -524,12 +529,8 @@ def entry_write_drawing(
     need = -entry.points
     pre_save_send(row)
     row_params = insert_params(row, row_fields)
-    update, account_fields = _account_update(db.vendor)
-    pre_save_send(account, update_fields=ACCOUNT_FIELDS)
-    account_params = [
-        f.get_db_prep_save(f.pre_save(account, False), connection=db)
-        for f in account_fields
-    ] + [account.pk]
+    account_fields = _account_update(db.vendor)[1]
+    account_params = _account_params(db, account, account_fields)
     pre_save_send(entry)
     entry_params = insert_params(entry, entry_fields, related=False)
     lot_field = PointsLot._meta.get_field("available_at")

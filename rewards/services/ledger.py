@@ -138,19 +138,30 @@ def entry_post(
         if entry.also_values is None:
             account.balance = before
             raise AccountChanged
-    elif draw_in_write:
-        if kind != LedgerKind.REDEEM or not insert_link or draws is not None:
-            raise ValueError("A draw in the write is a redemption inserting its row.")
-        entry.also_values = []
-        if not entry_write_drawing(
-            account, entry, next(iter(links.values())), spendable_at=timezone.now()
-        ):
-            # More lots than the statement looks at, or too few points: planned
-            # over all the lots (refused, stating the balance, when they fall
-            # short).
-            account.balance = before
-            draws = points_spend_plan(account, -points, field="points")
-            account.balance = before + points
+    else:
+        written = False
+        if draw_in_write:
+            if kind != LedgerKind.REDEEM or not insert_link or draws is not None:
+                raise ValueError(
+                    "A draw in the write is a redemption inserting its row."
+                )
+            entry.also_values = []
+            written = bool(
+                entry_write_drawing(
+                    account,
+                    entry,
+                    next(iter(links.values())),
+                    spendable_at=timezone.now(),
+                )
+            )
+            if not written:
+                # More lots than the statement looks at, or too few points:
+                # planned over all the lots (refused, stating the balance
+                # before the spend, when they fall short).
+                account.balance = before
+                draws = points_spend_plan(account, -points, field="points")
+                account.balance = before + points
+        if not written:
             entry.also_values = _entry_write_locked(
                 account,
                 entry,
@@ -158,24 +169,11 @@ def entry_post(
                 kind=kind,
                 available_at=available_at,
                 expires_at=expires_at,
-                draw_first_purchase_id=None,
+                draw_first_purchase_id=draw_first_purchase_id,
                 draws=draws,
-                row=next(iter(links.values())),
+                row=next(iter(links.values())) if insert_link else None,
                 also=also,
             )
-    else:
-        entry.also_values = _entry_write_locked(
-            account,
-            entry,
-            before,
-            kind=kind,
-            available_at=available_at,
-            expires_at=expires_at,
-            draw_first_purchase_id=draw_first_purchase_id,
-            draws=draws,
-            row=next(iter(links.values())) if insert_link else None,
-            also=also,
-        )
     wallet_pass_changed(member_id=account.member_id)
     points_event_record(entry=entry, member_id=account.member_id)
     return entry
