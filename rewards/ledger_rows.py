@@ -519,8 +519,9 @@ def entry_write_drawing(
     plan in Python, while the account is locked. The account must be locked
     (its balance, as entry_write sets it). Returns the draws written (saved,
     as bulk_create leaves them: no signal); None when the first DRAWING_LOTS
-    spendable lots fall short, and nothing was written (the caller plans the
-    draws over all of them: lots_draw_plan)."""
+    spendable lots fall short, and nothing was written (the pre_save signals
+    were sent: the caller plans the draws over all of them, lots_draw_plan,
+    and writes with entry_write, which sends them again)."""
     db = connections[DEFAULT_DB_ALIAS]  # once: `connection` is a proxy
     if db.vendor != "postgresql":
         raise ValueError("entry_write_drawing is PostgreSQL's.")
