@@ -16,6 +16,19 @@ Reported: operations per second of each run, the ratio of each pair, their
 median, errors by type, the deadlocks PostgreSQL counted for the database
 (pg_stat_database.deadlocks, before and after), and whether every balance
 equals the sum of its entries.
+
+PostgreSQL's own floor, in the same run: the same pairs with the writes sent
+raw (psycopg, no Django, nothing computed in Python), in the service's shapes
+on the same tables: an earn is one statement that takes the account's lock
+in its UPDATE and inserts the purchase, entry and lot from it (as
+rewards.ledger_rows.entry_write_guarded does); a redemption is the service's
+lock statement (rewards.locks.account_lock_with_receipt_sql), then one
+statement that moves the balance, inserts the redemption and its entry and
+draws on the first spendable lot that covers it (the service's statement
+looks at the first eight). Each is a transaction with its durable commit. On
+one member every writer waits for the one before it to commit; on 32 they
+commit together. The raw ratio is how far the service's ratio can go while a
+purchase is its own durable transaction on one row.
 """
 
 from __future__ import annotations
@@ -74,8 +87,91 @@ def _writer(
     connection.close()
 
 
-def run_writers(*, member_ids: list[int], store_id: int, tag: str) -> dict:
-    """WRITERS processes; writer i works on member_ids[i % len(member_ids)]."""
+# The raw writes (see the module's docstring); %(name)s parameters.
+RAW_EARN = (
+    "WITH a AS (UPDATE rewards_pointsaccount SET balance = balance + 20,"
+    " updated_at = now() WHERE id = %(account)s RETURNING id, balance),"
+    " p AS (INSERT INTO rewards_purchase (store_id, receipt_id, member_id, total,"
+    " occurred_at, points_earned, points_per_unit, min_purchase, balance_after,"
+    " returned_total, points_reversed, source, fingerprint, created_at,"
+    " points_exact, eligible_total, tier_multiplier, membership_multiplier)"
+    " SELECT %(store)s, %(receipt)s, %(member)s, 20, now(), 20, 1, 0, a.balance,"
+    " 0, 0, 'api', 'raw', now(), 20, 20, 1, 1 FROM a RETURNING id),"
+    " e AS (INSERT INTO rewards_ledgerentry (account_id, kind, points,"
+    " balance_after, reason, reason_code, reason_params, purchase_id, created_at,"
+    " breakdown) SELECT a.id, 'earn', 20, a.balance, 'raw', 'purchase_earn', '{}',"
+    " p.id, now(), '[]' FROM a, p RETURNING id)"
+    " INSERT INTO rewards_pointslot (account_id, entry_id, points, remaining,"
+    " earned_at, available_at) SELECT a.id, e.id, 20, 20, now(), now() FROM a, e"
+)
+RAW_REDEEM = (
+    "WITH l AS (SELECT id FROM rewards_pointslot WHERE account_id = %(account)s"
+    " AND remaining >= 10 AND available_at <= now()"
+    " ORDER BY expires_at ASC NULLS LAST, earned_at, id LIMIT 1),"
+    " a AS (UPDATE rewards_pointsaccount SET balance = balance - 10,"
+    " updated_at = now() WHERE id = %(account)s AND EXISTS (SELECT 1 FROM l)"
+    " RETURNING id, balance),"
+    " r AS (INSERT INTO rewards_redemption (receipt_id, points, discount,"
+    " balance_after, fingerprint, created_at, member_id, store_id)"
+    " SELECT %(receipt)s, 10, 1, a.balance, 'raw', now(), %(member)s, %(store)s"
+    " FROM a RETURNING id),"
+    " e AS (INSERT INTO rewards_ledgerentry (account_id, kind, points,"
+    " balance_after, reason, reason_code, reason_params, redemption_id, created_at,"
+    " breakdown) SELECT a.id, 'redeem', -10, a.balance, 'raw',"
+    " 'redemption_discount', '{}', r.id, now(), '[]' FROM a, r RETURNING id),"
+    " u AS (UPDATE rewards_pointslot SET remaining = remaining - 10 FROM l, e"
+    " WHERE rewards_pointslot.id = l.id)"
+    " INSERT INTO rewards_lotdraw (entry_id, lot_id, points)"
+    " SELECT e.id, l.id, 10 FROM e, l RETURNING id"
+)
+
+
+def _raw_writer(
+    index: int, member_id: int, store_id: int, tag: str, barrier, results
+) -> None:
+    """_writer's work, sent raw: the floor of the same writes."""
+    import psycopg
+    from django.db import connection
+    from harness import database_url
+
+    from rewards.locks import account_lock_with_receipt_sql
+    from rewards.models import PointsAccount, Redemption
+
+    connection.close()  # never share the parent's socket
+    account_id = PointsAccount.objects.get(member_id=member_id).pk
+    connection.close()
+    lock = account_lock_with_receipt_sql("postgresql", Redemption)
+    errors: Counter[str] = Counter()
+    ok = 0
+    with psycopg.connect(database_url()) as conn:
+        barrier.wait(timeout=60)
+        t0 = time.perf_counter()
+        for k in range(OPS):
+            values = {
+                "account": account_id,
+                "member": member_id,
+                "store": store_id,
+                "receipt": numbers("hot").receipt(tag, index, k),
+            }
+            try:
+                with conn.transaction():
+                    if k % 2 == 0:
+                        conn.execute(RAW_EARN, values)
+                    else:
+                        conn.execute(lock, (store_id, values["receipt"], member_id))
+                        if conn.execute(RAW_REDEEM, values).fetchone() is None:
+                            raise ValueError("no lot covers the redemption")
+                ok += 1
+            except Exception as exc:  # noqa: BLE001 - the bench reports every kind
+                errors[type(exc).__name__] += 1
+        results.put((ok, dict(errors), time.perf_counter() - t0))
+
+
+def run_writers(
+    *, member_ids: list[int], store_id: int, tag: str, raw: bool = False
+) -> dict:
+    """WRITERS processes; writer i works on member_ids[i % len(member_ids)]
+    (`raw`: the raw writes of _raw_writer)."""
     from django.db import connection
 
     ctx = mp.get_context("fork")
@@ -85,7 +181,7 @@ def run_writers(*, member_ids: list[int], store_id: int, tag: str) -> dict:
     connection.close()
     procs = [
         ctx.Process(
-            target=_writer,
+            target=_raw_writer if raw else _writer,
             args=(i, member_ids[i % len(member_ids)], store_id, tag, barrier, results),
         )
         for i in range(WRITERS)
@@ -111,8 +207,9 @@ def run_writers(*, member_ids: list[int], store_id: int, tag: str) -> dict:
     }
 
 
-def main(*, store) -> tuple[list[tuple[dict, dict]], bool]:
-    """REPEAT pairs of (hot, baseline) runs; and whether the ledger is exact."""
+def main(*, store) -> tuple[list[tuple[dict, dict]], list[tuple[dict, dict]], bool]:
+    """REPEAT pairs of (hot, baseline) runs through the services, then as many
+    raw; and whether the ledger is exact."""
     from members.services import member_enroll
     from rewards.selectors.invariants import ledger_discrepancies
     from rewards.services import points_adjust
@@ -129,14 +226,19 @@ def main(*, store) -> tuple[list[tuple[dict, dict]], bool]:
             reason="bench",
             created_by=None,
         )
-    pairs = []
-    for r in range(REPEAT):
-        runs = {}
-        for side in ("hot", "spread") if r % 2 == 0 else ("spread", "hot"):
-            ids = [members[0].pk] if side == "hot" else [m.pk for m in members[1:]]
-            runs[side] = run_writers(
-                member_ids=ids, store_id=store.pk, tag=f"{side}{r}"
-            )
-        pairs.append((runs["hot"], runs["spread"]))
+    by_kind = {}
+    for kind in ("service", "raw"):
+        pairs = by_kind[kind] = []
+        for r in range(REPEAT):
+            runs = {}
+            for side in ("hot", "spread") if r % 2 == 0 else ("spread", "hot"):
+                ids = [members[0].pk] if side == "hot" else [m.pk for m in members[1:]]
+                runs[side] = run_writers(
+                    member_ids=ids,
+                    store_id=store.pk,
+                    tag=f"{kind}{side}{r}",
+                    raw=kind == "raw",
+                )
+            pairs.append((runs["hot"], runs["spread"]))
     exact = ledger_discrepancies() == []
-    return pairs, exact
+    return by_kind["service"], by_kind["raw"], exact
