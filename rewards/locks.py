@@ -128,8 +128,12 @@ def account_lock_sql(vendor: str, locked: bool = True) -> str:
         f"   WHERE p.store_id = %s AND p.receipt_id = %s) AS existing_purchase_id,"
         f" (SELECT pl.name {plan_in_force}) AS plan_name,"
         f" (SELECT pl.earn_multiplier {plan_in_force}) AS plan_multiplier,"
-        f" EXISTS (SELECT 1 FROM {Referral._meta.db_table} r"
-        f"   WHERE r.referee_id = {account}.member_id AND r.status = %s)"
+        # The member's one referral (referee is unique) read by its key alone,
+        # then its status compared: a generic plan made on a new table took
+        # the index on status and filtered every pending referral by referee
+        # (rewards/tests/ledger/test_receipt_lookup_plan.py).
+        f" COALESCE((SELECT r.status FROM {Referral._meta.db_table} r"
+        f"   WHERE r.referee_id = {account}.member_id) = %s, FALSE)"
         f"   AS referral_pending,"
         f" (SELECT config_version FROM {ProgramSettings._meta.db_table}"
         f"   WHERE id = 1) AS settings_version{version}"
