@@ -55,7 +55,7 @@ def draw(data: dict, target: Path) -> None:
         "ratio to the baseline measured in the same run (log scale, higher is better)"
     )
     ax.set_title(data["title"], fontsize=11)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="best", fontsize=8)
     ax.set_xlim(min(before + after) / 2, max(before + after) * 3)
     fig.tight_layout()
     target.parent.mkdir(parents=True, exist_ok=True)
