@@ -76,6 +76,11 @@ class LedgerEntry(AppendOnlyModel, SystemReasonFields):
         verbose_name=_("account"),
         on_delete=models.PROTECT,
         related_name="entries",
+        # (account, -created_at, -id) serves every look-up by account; a
+        # second index on account alone was the generic plan's pick for the
+        # points-earned tier value (rewards/tests/ledger/
+        # test_receipt_lookup_plan.py).
+        db_index=False,
     )
     kind = models.CharField(_("kind"), max_length=16, choices=LedgerKind.choices)
     points = models.IntegerField(_("points"))

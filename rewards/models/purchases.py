@@ -39,6 +39,10 @@ class Purchase(models.Model):
         verbose_name=_("member"),
         on_delete=models.PROTECT,
         related_name="purchases",
+        # (member, -occurred_at) serves every look-up by member; with a second
+        # index on member alone, the generic plan of a tier value's prepared
+        # statement read all the member's purchases (see `store`).
+        db_index=False,
     )
     total = models.DecimalField(_("total"), max_digits=12, decimal_places=2)
     occurred_at = models.DateTimeField(_("time of purchase"), default=timezone.now)

@@ -12,7 +12,9 @@ look-up by store, so the receipt tables have no other: these tests walk every
 model whose receipt key that is, and the generic plans of the statements.
 The same statement reads the member's pending referral: by its referee, which
 is unique, and not by the index on its status (the same kind of plan filtered
-every pending referral)."""
+every pending referral). The tier values a purchase reads, also prepared, are
+bounded by their index on (member, time), not filtered over the member's whole
+history as the index on member alone had them."""
 
 from __future__ import annotations
 
@@ -23,7 +25,16 @@ from django.apps import apps
 from django.db import connection, models, transaction
 
 from rewards.locks import account_lock_sql, account_lock_with_receipt_sql
-from rewards.models import Purchase, PurchaseReturn, Redemption, Referral
+from rewards.models import (
+    LedgerEntry,
+    LedgerKind,
+    Purchase,
+    PurchaseReturn,
+    Redemption,
+    Referral,
+    TierQualification,
+)
+from rewards.selectors.tiers import _tier_value_sql
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -48,26 +59,40 @@ def test_the_receipt_tables_are_found():
     }
 
 
-@pytest.mark.parametrize(
-    ("model", "key"), _receipt_keys(), ids=lambda v: getattr(v, "__name__", "")
-)
-def test_no_other_index_starts_with_the_receipt_keys_columns(model, key):
-    meta = model._meta
-    columns = [meta.get_field(name).column for name in key.fields]
-    with connection.cursor() as cursor:
-        found = connection.introspection.get_constraints(cursor, meta.db_table)
-    prefixes = [
-        name
-        for name, c in found.items()
-        if c["index"]
-        and name != key.name
-        and c["columns"]
-        and c["columns"] == columns[: len(c["columns"])]
-    ]
-    assert prefixes == [], (
-        f"{meta.db_table}: {prefixes} begin with {columns}, which the receipt key "
-        f"{key.name} serves; a generic plan may take them for a receipt look-up"
+def _prepared_tables() -> list[type[models.Model]]:
+    """The tables the prepared statements look rows up in: every receipt
+    table, and the ledger's entries (the points-earned tier value)."""
+    return sorted(
+        {model for model, _c in _receipt_keys()} | {LedgerEntry},
+        key=lambda m: m._meta.label,
     )
+
+
+@pytest.mark.parametrize("model", _prepared_tables(), ids=lambda m: m.__name__)
+def test_no_index_of_a_prepared_table_starts_another(model):
+    """An index whose columns begin another index's is one a generic plan can
+    take instead, and then filter what the longer one would have bounded."""
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        found = connection.introspection.get_constraints(cursor, table)
+        cursor.execute(
+            "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+            " WHERE i.indrelid = %s::regclass AND i.indpred IS NOT NULL",
+            [table],
+        )
+        partial = {row[0] for row in cursor.fetchall()}
+    full = {
+        name: c["columns"]
+        for name, c in found.items()
+        if c["index"] and c["columns"] and name not in partial
+    }
+    prefixes = [
+        (short, long)
+        for short, a in full.items()
+        for long, b in full.items()
+        if short != long and len(a) < len(b) and b[: len(a)] == a
+    ]
+    assert prefixes == [], f"{table}: each first index begins the second: {prefixes}"
 
 
 def _generic_plan(sql: str, values: list) -> str:
@@ -129,3 +154,24 @@ def test_the_generic_plans_look_the_receipt_up_by_its_key(store, member):
             # The member's pending referral, in the same statement: by its
             # referee (unique), not by an index on its status.
             assert _indexes_used(plan, referrals) == [referee_key], plan
+
+
+@pytest.mark.parametrize("qualification", TierQualification.values)
+def test_the_generic_plans_bound_a_tier_value_by_its_index(member, qualification):
+    """A tier value (rewards.selectors.tiers, prepared) sums the member's
+    purchases or points earned since a start: the start bounds the index
+    scan, not a filter over all of the member's history."""
+    start = "2026-01-01 00:00:00+00"
+    values = (
+        [member.pk, LedgerKind.EARN, start]
+        if qualification == TierQualification.POINTS_EARNED
+        else [member.pk, start]
+    )
+    plan = _generic_plan(_tier_value_sql(qualification), values)
+    model, since = (
+        (LedgerEntry, "created_at")
+        if qualification == TierQualification.POINTS_EARNED
+        else (Purchase, "occurred_at")
+    )
+    assert len(_indexes_used(plan, model._meta.db_table)) == 1, plan
+    assert re.search(rf"Index Cond: .*\b{since} >= ", plan), plan
