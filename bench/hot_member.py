@@ -21,7 +21,8 @@ PostgreSQL's own floor, in the same run: the same pairs with the writes sent
 raw (psycopg, no Django, nothing computed in Python), in the service's shapes
 on the same tables: an earn is one statement that takes the account's lock
 in its UPDATE and inserts the purchase, entry and lot from it (as
-rewards.ledger_rows.entry_write_guarded does); a redemption is the service's
+rewards.ledger_rows.entry_write_guarded does, the entry's time read from the
+clock once the lock is held); a redemption is the service's
 lock statement (rewards.locks.account_lock_with_receipt_sql), then one
 statement that moves the balance, inserts the redemption and its entry and
 draws on the first spendable lot that covers it (the service's statement
@@ -100,9 +101,10 @@ RAW_EARN = (
     " e AS (INSERT INTO rewards_ledgerentry (account_id, kind, points,"
     " balance_after, reason, reason_code, reason_params, purchase_id, created_at,"
     " breakdown) SELECT a.id, 'earn', 20, a.balance, 'raw', 'purchase_earn', '{}',"
-    " p.id, now(), '[]' FROM a, p RETURNING id)"
+    " p.id, clock_timestamp(), '[]' FROM a, p RETURNING id, created_at)"
     " INSERT INTO rewards_pointslot (account_id, entry_id, points, remaining,"
-    " earned_at, available_at) SELECT a.id, e.id, 20, 20, now(), now() FROM a, e"
+    " earned_at, available_at) SELECT a.id, e.id, 20, 20, e.created_at, e.created_at"
+    " FROM a, e"
 )
 RAW_REDEEM = (
     "WITH l AS (SELECT id FROM rewards_pointslot WHERE account_id = %(account)s"
@@ -118,7 +120,8 @@ RAW_REDEEM = (
     " e AS (INSERT INTO rewards_ledgerentry (account_id, kind, points,"
     " balance_after, reason, reason_code, reason_params, redemption_id, created_at,"
     " breakdown) SELECT a.id, 'redeem', -10, a.balance, 'raw',"
-    " 'redemption_discount', '{}', r.id, now(), '[]' FROM a, r RETURNING id),"
+    " 'redemption_discount', '{}', r.id, clock_timestamp(), '[]' FROM a, r"
+    " RETURNING id),"
     " u AS (UPDATE rewards_pointslot SET remaining = remaining - 10 FROM l, e"
     " WHERE rewards_pointslot.id = l.id)"
     " INSERT INTO rewards_lotdraw (entry_id, lot_id, points)"
@@ -209,9 +212,11 @@ def run_writers(
 
 def main(*, store) -> tuple[list[tuple[dict, dict]], list[tuple[dict, dict]], bool]:
     """REPEAT pairs of (hot, baseline) runs through the services, then as many
-    raw; and whether the ledger is exact."""
+    raw; and whether the ledger is exact: every check verify_ledger makes
+    (a balance the sum of its entries, each entry's balance the running sum
+    in time order, the lots)."""
     from members.services import member_enroll
-    from rewards.selectors.invariants import ledger_discrepancies
+    from rewards.selectors.invariants import ledger_invariant_violations
     from rewards.services import points_adjust
 
     nums = numbers("hot")
@@ -240,5 +245,5 @@ def main(*, store) -> tuple[list[tuple[dict, dict]], list[tuple[dict, dict]], bo
                     raw=kind == "raw",
                 )
             pairs.append((runs["hot"], runs["spread"]))
-    exact = ledger_discrepancies() == []
+    exact = ledger_invariant_violations() == []
     return by_kind["service"], by_kind["raw"], exact

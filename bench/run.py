@@ -456,8 +456,12 @@ def bench_hot(ctx: Context) -> list[str]:
         "",
         f"The services' median ratio against the raw writes' (PostgreSQL's own "
         f"floor for one row): {service:.2f} / {raw:.2f} = **{service / raw:.2f}**.",
-        f"balance == sum(entries) for every account afterwards: {exact}.",
+        "Every check of verify_ledger holds afterwards (each balance the sum "
+        "of its entries, each entry's balance the running sum in time order, "
+        "the lots).",
     ]
+    if not exact:  # points are money: a write path that breaks it fails the bench
+        raise RuntimeError("The ledger's invariants broke under the hot member.")
     return lines
 
 

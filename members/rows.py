@@ -158,13 +158,17 @@ def insert_select_list(model: type[Model], exprs: dict[str, str]) -> tuple[str, 
     <another part of the statement>: the SELECT list, `exprs[attname]` for the
     fields it names and a placeholder cast to its column's type for each other
     field (in a SELECT, PostgreSQL cannot type a parameter from the column it
-    goes into); and those other fields, in order, for insert_params."""
+    goes into); and those other fields, in order, for insert_params. An
+    expression with `{}` wraps the field's own placeholder, whose value is
+    still sent (the field stays among the others)."""
     items, rest = [], []
     for field in insert_parts(model)[2]:
-        if field.attname in exprs:
-            items.append(exprs[field.attname])
+        placeholder = f"%s::{field.cast_db_type(connection)}"
+        expr = exprs.get(field.attname)
+        if expr is not None and "{}" not in expr:
+            items.append(expr)
         else:
-            items.append(f"%s::{field.cast_db_type(connection)}")
+            items.append(expr.format(placeholder) if expr else placeholder)
             rest.append(field)
     return ", ".join(items), rest
 

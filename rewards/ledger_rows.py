@@ -260,16 +260,30 @@ def entry_write(
     return found
 
 
+# An entry stamped by the write statement (entry_write_guarded's `stamped`):
+# its time read from the clock once the lock is held, and its lot's.
+_STAMPED = {
+    "entry": {"created_at": "clock_timestamp()"},
+    "lot": {"earned_at": "e.created_at", "available_at": "GREATEST({}, e.created_at)"},
+}
+
+
 @functools.cache
 def _guarded_write_sql(
-    vendor: str, row_model: type[Model], with_version: bool, also: tuple[str, ...]
+    vendor: str,
+    row_model: type[Model],
+    with_version: bool,
+    also: tuple[str, ...],
+    stamped: bool = False,
 ) -> str:
     """PostgreSQL: entry_write_guarded's statement. `a` adds the points to the
     balance of the account if it is still as read (the same tier; with
     `with_version`, the same row version), taking its lock; the row, the entry
     and the lot are inserted from `a`'s new balance, so nothing is written when
-    `a` updated nothing. Returns the new balance (NULL: nothing written), the
-    entry's, the lot's and the row's ids, then the values of `also`."""
+    `a` updated nothing. With `stamped`, the entry's time is the clock's once
+    the lock is held (_STAMPED). Returns the new balance (NULL: nothing
+    written), the entry's, the lot's and the row's ids, the entry's time, then
+    the values of `also`."""
     quote = connection.ops.quote_name
     meta = PointsAccount._meta
     table, pk = quote(meta.db_table), quote(meta.pk.column)
@@ -286,44 +300,58 @@ def _guarded_write_sql(
     parts = [account]
     for name, model, exprs, source, where in (
         ("r", row_model, {"balance_after": "a.balance"}, "a", ""),
-        (
-            "e",
-            LedgerEntry,
-            {"balance_after": "a.balance", _link_field(row_model).attname: "r.id"},
-            "a, r",
-            "",
-        ),
+        ("e", LedgerEntry, _guarded_exprs(row_model, stamped)[1], "a, r", ""),
         (
             # A member in debt pays it first: the lot holds what is left.
             "l",
             PointsLot,
-            {"entry_id": "e.id", "remaining": "LEAST(a.balance, a.points)"},
+            _guarded_exprs(row_model, stamped)[2],
             "a, e",
             " WHERE LEAST(a.balance, a.points) > 0",
         ),
     ):
         target, columns, _fields = insert_parts(model)
         select, _rest = insert_select_list(model, exprs)
+        returning = f"{target}.{quote(model._meta.pk.column)}"
+        if name == "e":
+            created = quote(LedgerEntry._meta.get_field("created_at").column)
+            returning += f", {target}.{created} AS created_at"
         parts.append(
             f"{name} AS (INSERT INTO {target} ({columns}) SELECT {select}"  # noqa: S608 - names from the models
-            f" FROM {source}{where} RETURNING {target}.{quote(model._meta.pk.column)})"
+            f" FROM {source}{where} RETURNING {returning})"
         )
     extra = "".join(f", ({sql})" for sql in also)
     return (
         f"WITH {', '.join(parts)} SELECT (SELECT a.balance FROM a),"  # noqa: S608 - names from the models
-        f" (SELECT e.id FROM e), (SELECT l.id FROM l), (SELECT r.id FROM r){extra}"
+        f" (SELECT e.id FROM e), (SELECT l.id FROM l), (SELECT r.id FROM r),"
+        f" (SELECT e.created_at FROM e){extra}"
     )
 
 
+def _guarded_exprs(row_model: type[Model], stamped: bool) -> tuple[dict, dict, dict]:
+    """What the guarded statement writes itself, of the row, the entry and
+    the lot."""
+    link = _link_field(row_model).attname
+    entry = {"balance_after": "a.balance", link: "r.id"}
+    lot = {"entry_id": "e.id", "remaining": "LEAST(a.balance, a.points)"}
+    if stamped:
+        entry, lot = entry | _STAMPED["entry"], lot | _STAMPED["lot"]
+    return {"balance_after": "a.balance"}, entry, lot
+
+
 @functools.cache
-def _guarded_fields(vendor: str, row_model: type[Model]) -> tuple[list, list, list]:
+def _guarded_fields(
+    vendor: str, row_model: type[Model], stamped: bool = False
+) -> tuple[list, list, list]:
     """The fields whose values entry_write_guarded sends, of the row, the
     entry and the lot (the others come from the statement)."""
-    link = _link_field(row_model).attname
-    return (
-        insert_select_list(row_model, {"balance_after": ""})[1],
-        insert_select_list(LedgerEntry, {"balance_after": "", link: ""})[1],
-        insert_select_list(PointsLot, {"entry_id": "", "remaining": ""})[1],
+    return tuple(
+        insert_select_list(model, exprs)[1]
+        for model, exprs in zip(
+            (row_model, LedgerEntry, PointsLot),
+            _guarded_exprs(row_model, stamped),
+            strict=True,
+        )
     )
 
 
@@ -336,6 +364,7 @@ def entry_write_guarded(
     room: int,
     version: str | None = None,
     also: Sequence[tuple[str, list]] = (),
+    stamped: bool = False,
 ) -> list | None:
     """entry_write for a credit that opens a lot and links a new `row` (a
     purchase), on an account read WITHOUT its lock (PostgreSQL only): the
@@ -349,14 +378,20 @@ def entry_write_guarded(
     The new balance comes from the row locked, not from the one read: the
     entry's and the row's balance_after, and the lot's `remaining` (the points
     left once a debt is paid; no lot when none are) are set from it, on the
-    instances too. `lot` is the lot of the whole points. Returns `also`'s
-    values; None when the account had changed and nothing was written (the
-    pre_save signals were sent: the caller locks the account and writes again)."""
+    instances too. `lot` is the lot of the whole points. `stamped`: the
+    entry's time (and its lot's) is read from the clock once the lock is held,
+    so that entries stay in the order of their balances when another writer
+    took the lock between this one's read and its write (a live write; an
+    imported one keeps its own time). Returns `also`'s values; None when the
+    account had changed and nothing was written (the pre_save signals were
+    sent: the caller locks the account and writes again)."""
     db = connections[DEFAULT_DB_ALIAS]  # once: `connection` is a proxy
     if db.vendor != "postgresql":
         raise ValueError("entry_write_guarded is PostgreSQL's.")
     link = _link_field(type(row))
-    row_fields, entry_fields, lot_fields = _guarded_fields(db.vendor, type(row))
+    row_fields, entry_fields, lot_fields = _guarded_fields(
+        db.vendor, type(row), stamped
+    )
     pre_save_send(row)
     row_params = insert_params(row, row_fields)
     pre_save_send(account, update_fields=ACCOUNT_FIELDS)
@@ -380,6 +415,7 @@ def entry_write_guarded(
             type(row),
             version is not None,
             tuple(sql for sql, _params in also),
+            stamped,
         ),
         account_params
         + row_params
@@ -388,10 +424,13 @@ def entry_write_guarded(
         + [value for _sql, params in also for value in params],
         prepared=True,
     )
-    balance, entry_pk, lot_pk, row_pk = written[:4]
+    balance, entry_pk, lot_pk, row_pk, created_at = written[:5]
     if balance is None:
         return None
     account.balance = entry.balance_after = row.balance_after = balance
+    if stamped:
+        entry.created_at = lot.earned_at = created_at
+        lot.available_at = max(lot.available_at, created_at)
     saved(row, row_pk, created=True)
     setattr(entry, link.attname, row.pk)
     saved(account, created=False, update_fields=ACCOUNT_FIELDS)
@@ -400,7 +439,7 @@ def entry_write_guarded(
         lot.remaining = min(balance, entry.points)
         lot.entry = entry
         saved(lot, lot_pk, created=True)
-    return list(written[4:])
+    return list(written[5:])
 
 
 @functools.cache

@@ -134,6 +134,7 @@ def entry_post(
             room=MAX_BALANCE - points,
             version=account.row_version if also else None,
             also=also or (),
+            stamped=recorded_at is None,
         )
         if entry.also_values is None:
             account.balance = before

@@ -23,7 +23,10 @@ from django.test.utils import CaptureQueriesContext
 from members.tests.factories import MemberFactory, StoreFactory
 from rewards.locks import account_lock
 from rewards.models import LedgerEntry, LedgerKind, PointsAccount, PointsLot
-from rewards.selectors.invariants import ledger_discrepancies
+from rewards.selectors.invariants import (
+    ledger_discrepancies,
+    ledger_invariant_violations,
+)
 from rewards.selectors.program import program_settings_get
 from rewards.services import purchase_record
 from rewards.services.ledger import entry_post
@@ -103,18 +106,23 @@ def test_a_purchase_earning_nothing_takes_the_lock_with_its_row(store, member):
     assert write.startswith("WITH") and "FOR UPDATE" in write
 
 
-def _while_held(member, change) -> threading.Thread:
+def _while_held(member, change, *, late: bool = False) -> threading.Thread:
     """A thread that locks the member's account, runs change(account), and
-    commits 0.4 s after it was told the purchase has started."""
+    commits 0.4 s after it was told the purchase has started (`late`: runs
+    the change then, while the purchase waits for the lock)."""
     held, go = threading.Event(), threading.Event()
 
     def target() -> None:
         try:
             with transaction.atomic():
-                change(account_lock(member_id=member.pk))
+                account = account_lock(member_id=member.pk)
+                if not late:
+                    change(account)
                 held.set()
                 go.wait(timeout=10)
                 time.sleep(0.4)  # the purchase reads, then waits for the lock
+                if late:
+                    change(account)
         finally:
             connection.close()
 
@@ -125,8 +133,8 @@ def _while_held(member, change) -> threading.Thread:
     return thread
 
 
-def _buy_while(member, store, change, *, total="10.00"):
-    thread = _while_held(member, change)
+def _buy_while(member, store, change, *, total="10.00", late=False):
+    thread = _while_held(member, change, late=late)
     thread.go.set()
     with CaptureQueriesContext(connection) as captured:
         purchase, _replayed = purchase_record(
@@ -153,6 +161,28 @@ def test_a_balance_moved_meanwhile_is_added_to_not_overwritten(store, member):
     assert _locks(captured) == 0
     assert purchase.balance_after == _account(member).balance == 110
     assert ledger_discrepancies() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_entry_written_while_the_purchase_waits_comes_first_in_time(store, member):
+    """The bonus is written while the purchase waits for the lock, after the
+    purchase read the account and made its entry. The purchase's entry,
+    written once the lock is free, follows the bonus in balance, so it must
+    follow it in time too: verify_ledger checks each entry's balance against
+    the running sum in time order, and the statement a customer reads is in
+    that order. Its time is the clock's once the lock is held, and its lot's."""
+    purchase, captured = _buy_while(member, store, _adjust(100), late=True)
+
+    assert _locks(captured) == 0
+    bonus, earn = LedgerEntry.objects.filter(account__member=member).order_by(
+        "created_at", "id"
+    )
+    assert (bonus.points, earn.points) == (100, 10)
+    assert (bonus.balance_after, earn.balance_after) == (100, 110)
+    assert purchase.balance_after == 110
+    lot = PointsLot.objects.get(entry=earn)
+    assert lot.earned_at == earn.created_at <= lot.available_at
+    assert ledger_invariant_violations() == []
 
 
 @pytest.mark.django_db(transaction=True)
