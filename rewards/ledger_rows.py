@@ -260,14 +260,6 @@ def entry_write(
     return found
 
 
-# An entry stamped by the write statement (entry_write_guarded's `stamped`):
-# its time read from the clock once the lock is held, and its lot's.
-_STAMPED = {
-    "entry": {"created_at": "clock_timestamp()"},
-    "lot": {"earned_at": "e.created_at", "available_at": "GREATEST({}, e.created_at)"},
-}
-
-
 @functools.cache
 def _guarded_write_sql(
     vendor: str,
@@ -280,10 +272,10 @@ def _guarded_write_sql(
     balance of the account if it is still as read (the same tier; with
     `with_version`, the same row version), taking its lock; the row, the entry
     and the lot are inserted from `a`'s new balance, so nothing is written when
-    `a` updated nothing. With `stamped`, the entry's time is the clock's once
-    the lock is held (_STAMPED). Returns the new balance (NULL: nothing
-    written), the entry's, the lot's and the row's ids, the entry's time, then
-    the values of `also`."""
+    `a` updated nothing. `a.stamp`, the account's new `updated_at`, is never
+    before its last one; with `stamped` it is the entry's time (_guarded_exprs).
+    Returns the new balance (NULL: nothing written), the entry's, the lot's
+    and the row's ids, the stamp, then the values of `also`."""
     quote = connection.ops.quote_name
     meta = PointsAccount._meta
     table, pk = quote(meta.db_table), quote(meta.pk.column)
@@ -292,10 +284,11 @@ def _guarded_write_sql(
     tier = quote(meta.get_field("tier").column)
     version = " AND xmin::text = %s" if with_version else ""
     account = (
-        f"a AS (UPDATE {table} SET {balance} = {balance} + %s, {updated} = %s"  # noqa: S608 - names from the models
+        f"a AS (UPDATE {table} SET {balance} = {balance} + %s,"  # noqa: S608 - names from the models
+        f" {updated} = GREATEST(%s, {updated})"
         f" WHERE {pk} = %s AND {tier} IS NOT DISTINCT FROM %s"
-        f" AND {balance} <= %s{version}"
-        f" RETURNING {pk} AS id, {balance} AS balance, %s::integer AS points)"
+        f" AND {balance} <= %s{version} RETURNING {pk} AS id,"
+        f" {balance} AS balance, %s::integer AS points, {updated} AS stamp)"
     )
     parts = [account]
     for name, model, exprs, source, where in (
@@ -312,19 +305,15 @@ def _guarded_write_sql(
     ):
         target, columns, _fields = insert_parts(model)
         select, _rest = insert_select_list(model, exprs)
-        returning = f"{target}.{quote(model._meta.pk.column)}"
-        if name == "e":
-            created = quote(LedgerEntry._meta.get_field("created_at").column)
-            returning += f", {target}.{created} AS created_at"
         parts.append(
             f"{name} AS (INSERT INTO {target} ({columns}) SELECT {select}"  # noqa: S608 - names from the models
-            f" FROM {source}{where} RETURNING {returning})"
+            f" FROM {source}{where} RETURNING {target}.{quote(model._meta.pk.column)})"
         )
     extra = "".join(f", ({sql})" for sql in also)
     return (
         f"WITH {', '.join(parts)} SELECT (SELECT a.balance FROM a),"  # noqa: S608 - names from the models
         f" (SELECT e.id FROM e), (SELECT l.id FROM l), (SELECT r.id FROM r),"
-        f" (SELECT e.created_at FROM e){extra}"
+        f" (SELECT a.stamp FROM a){extra}"
     )
 
 
@@ -334,8 +323,9 @@ def _guarded_exprs(row_model: type[Model], stamped: bool) -> tuple[dict, dict, d
     link = _link_field(row_model).attname
     entry = {"balance_after": "a.balance", link: "r.id"}
     lot = {"entry_id": "e.id", "remaining": "LEAST(a.balance, a.points)"}
-    if stamped:
-        entry, lot = entry | _STAMPED["entry"], lot | _STAMPED["lot"]
+    if stamped:  # no earlier than the account's last write
+        entry["created_at"] = "a.stamp"
+        lot.update(earned_at="a.stamp", available_at="GREATEST({}, a.stamp)")
     return {"balance_after": "a.balance"}, entry, lot
 
 
@@ -345,14 +335,9 @@ def _guarded_fields(
 ) -> tuple[list, list, list]:
     """The fields whose values entry_write_guarded sends, of the row, the
     entry and the lot (the others come from the statement)."""
-    return tuple(
-        insert_select_list(model, exprs)[1]
-        for model, exprs in zip(
-            (row_model, LedgerEntry, PointsLot),
-            _guarded_exprs(row_model, stamped),
-            strict=True,
-        )
-    )
+    models_ = (row_model, LedgerEntry, PointsLot)
+    exprs = zip(models_, _guarded_exprs(row_model, stamped), strict=True)
+    return tuple(insert_select_list(model, found)[1] for model, found in exprs)
 
 
 def entry_write_guarded(
@@ -378,13 +363,11 @@ def entry_write_guarded(
     The new balance comes from the row locked, not from the one read: the
     entry's and the row's balance_after, and the lot's `remaining` (the points
     left once a debt is paid; no lot when none are) are set from it, on the
-    instances too. `lot` is the lot of the whole points. `stamped`: the
-    entry's time (and its lot's) is read from the clock once the lock is held,
-    so that entries stay in the order of their balances when another writer
-    took the lock between this one's read and its write (a live write; an
-    imported one keeps its own time). Returns `also`'s values; None when the
-    account had changed and nothing was written (the pre_save signals were
-    sent: the caller locks the account and writes again)."""
+    instances too. `lot` is the lot of the whole points. `stamped` (a live
+    write): the entry's time is no earlier than the account's last write, so
+    it follows an entry written while this one waited for the lock. Returns
+    `also`'s values; None when the account had changed and nothing was
+    written (the pre_save signals were sent: the caller writes again locked)."""
     db = connections[DEFAULT_DB_ALIAS]  # once: `connection` is a proxy
     if db.vendor != "postgresql":
         raise ValueError("entry_write_guarded is PostgreSQL's.")
