@@ -291,14 +291,15 @@ def _guarded_write_sql(
         f" {balance} AS balance, %s::integer AS points, {updated} AS stamp)"
     )
     parts = [account]
+    row_exprs, entry_exprs, lot_exprs = _guarded_exprs(row_model, stamped)
     for name, model, exprs, source, where in (
-        ("r", row_model, {"balance_after": "a.balance"}, "a", ""),
-        ("e", LedgerEntry, _guarded_exprs(row_model, stamped)[1], "a, r", ""),
+        ("r", row_model, row_exprs, "a", ""),
+        ("e", LedgerEntry, entry_exprs, "a, r", ""),
         (
             # A member in debt pays it first: the lot holds what is left.
             "l",
             PointsLot,
-            _guarded_exprs(row_model, stamped)[2],
+            lot_exprs,
             "a, e",
             " WHERE LEAST(a.balance, a.points) > 0",
         ),
@@ -412,7 +413,7 @@ def entry_write_guarded(
         return None
     account.balance = entry.balance_after = row.balance_after = balance
     if stamped:
-        entry.created_at = lot.earned_at = created_at
+        account.updated_at = entry.created_at = lot.earned_at = created_at
         lot.available_at = max(lot.available_at, created_at)
     saved(row, row_pk, created=True)
     setattr(entry, link.attname, row.pk)

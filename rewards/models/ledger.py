@@ -16,6 +16,26 @@ from members.formatting import number_format, signed_number_format
 from rewards.models.reasons import SystemReasonFields
 
 
+class LatestTimeField(models.DateTimeField):
+    """auto_now that never goes back: a save sets it to now, or leaves it
+    where it is when it is later than this process's clock (another app
+    server's, a little ahead). PointsAccount.updated_at is the time of the
+    account's last write, and a ledger entry is stamped from it
+    (rewards.services.ledger.entry_post), so that entries in time order are
+    entries in the order they were written, whichever server's clock wrote
+    them."""
+
+    def pre_save(self, model_instance, add):
+        if not self.auto_now:
+            return super().pre_save(model_instance, add)
+        value = timezone.now()
+        last = getattr(model_instance, self.attname)
+        if last is not None and last > value:
+            value = last
+        setattr(model_instance, self.attname, value)
+        return value
+
+
 class PointsAccount(models.Model):
     """A member's points wallet. `balance` caches the sum of its ledger entries.
 
@@ -42,7 +62,7 @@ class PointsAccount(models.Model):
     # The day the nightly check first found the member below their tier; the
     # grace period counts from here, and a qualifying value clears it.
     tier_lapsed_on = models.DateField(_("below the tier since"), null=True, blank=True)
-    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    updated_at = LatestTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("points account")

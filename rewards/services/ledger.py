@@ -44,6 +44,8 @@ MAX_BALANCE = (
     2**31 - 1
 )  # PointsAccount.balance and LedgerEntry.points are IntegerFields
 _DEFAULT = object()
+# The account's last write: a live entry is stamped no earlier (entry_post).
+ACCOUNT_TIME = PointsAccount._meta.get_field("updated_at")
 
 
 class AccountChanged(Exception):
@@ -116,7 +118,10 @@ def entry_post(
         reason_code=code,
         reason_params=params,
         created_by=created_by,
-        created_at=recorded_at or timezone.now(),
+        # A live entry: now, or the account's last write when another app
+        # server's clock put that later (LatestTimeField), so that it follows
+        # every entry before it in time.
+        created_at=recorded_at or ACCOUNT_TIME.pre_save(account, False),
         breakdown=breakdown or [],
         **links,
     )

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Max, OuterRef, Subquery, Sum
+from django.db.models import F, Max, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -226,7 +227,8 @@ class MemberImportRewards:
                     .annotate(total=Sum("points"))
                     .values("total")
                 ),
-                updated_at=now,
+                # Never back (LatestTimeField): another server's clock may be ahead.
+                updated_at=Greatest(F("updated_at"), Value(now)),
             )
         TierHistory.objects.bulk_create(history, batch_size=1000)
         for tier, account_ids in by_tier.items():

@@ -447,9 +447,11 @@ def _balances_update(accounts: list[PointsAccount], now: dt.datetime) -> None:
             marks = ", ".join(["%s"] * len(part))
             cursor.execute(
                 f"UPDATE {table} SET balance = CASE id {cases} END,"  # noqa: S608 - the table name from the model, values as parameters
-                f" updated_at = %s WHERE id IN ({marks})",
+                # Never back (LatestTimeField): another server's clock may be ahead.
+                " updated_at = CASE WHEN updated_at > %s THEN updated_at ELSE %s END"
+                f" WHERE id IN ({marks})",
                 [v for a in part for v in (a.pk, a.balance)]
-                + [at]
+                + [at, at]
                 + [a.pk for a in part],
             )
 

@@ -23,18 +23,21 @@ import re
 import pytest
 from django.apps import apps
 from django.db import connection, models, transaction
+from django.utils import timezone
 
 from rewards.locks import account_lock_sql, account_lock_with_receipt_sql
 from rewards.models import (
     LedgerEntry,
-    LedgerKind,
     Purchase,
     PurchaseReturn,
     Redemption,
     Referral,
+    ReferralStatus,
+    SubscriptionStatus,
     TierQualification,
 )
-from rewards.selectors.tiers import _tier_value_sql
+from rewards.selectors.tiers import tier_value_subqueries
+from rewards.tests.factories import TierFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -122,7 +125,8 @@ def _lookups(store, member) -> list[tuple[type[models.Model], str, list]]:
     """The prepared statements that look a receipt up: a purchase's read
     (unlocked, and locked), a redemption's and a return's lock."""
     at = "2026-12-07 10:00:00+00"
-    purchase = [store.pk, "R1", "active", at, at, "active", at, at, "pending"]
+    active, pending = SubscriptionStatus.ACTIVE, ReferralStatus.PENDING
+    purchase = [store.pk, "R1", active, at, at, active, at, at, pending]
     return [
         (Purchase, account_lock_sql("postgresql", False), [*purchase, member.pk]),
         (Purchase, account_lock_sql("postgresql", True), [*purchase, member.pk]),
@@ -166,13 +170,11 @@ def test_the_generic_plans_bound_a_tier_value_by_its_index(member, qualification
     """A tier value (rewards.selectors.tiers, prepared) sums the member's
     purchases or points earned since a start: the start bounds the index
     scan, not a filter over all of the member's history."""
-    start = "2026-01-01 00:00:00+00"
-    values = (
-        [member.pk, LedgerKind.EARN, start]
-        if qualification == TierQualification.POINTS_EARNED
-        else [member.pk, start]
-    )
-    plan = _generic_plan(_tier_value_sql(qualification), values)
+    tier = TierFactory.build(qualification=qualification)
+    ((sql, values),) = tier_value_subqueries(
+        member_id=member.pk, tiers=[tier], at=timezone.now()
+    ).values()
+    plan = _generic_plan(sql, values)
     model, since = (
         (LedgerEntry, "created_at")
         if qualification == TierQualification.POINTS_EARNED

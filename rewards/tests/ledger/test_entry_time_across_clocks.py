@@ -1,0 +1,175 @@
+"""Two app servers whose clocks differ still write a member's entries in time
+order: a live entry is stamped no earlier than the account's last write
+(PointsAccount.updated_at, a LatestTimeField that never goes back; stamped in
+rewards.services.ledger.entry_post, and in the guarded purchase's statement).
+
+Server A, a few minutes ahead, writes an entry; then server B, on the real
+clock, writes through each service that moves points. Stamped with B's clock
+alone, B's entry would come before A's in time, with the later balance: the
+member's statement (sorted by time) would show the balances out of order, and
+verify_ledger's running-balance check fails. On both databases: the guarded
+purchase is PostgreSQL's, every other writer locks the account first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from members.tests.factories import MemberFactory, StoreFactory
+from rewards.models import LedgerEntry, PointsAccount
+from rewards.selectors.invariants import ledger_invariant_violations
+from rewards.selectors.program import program_settings_get
+from rewards.services import (
+    points_adjust,
+    points_bonus_grant,
+    points_redeem,
+    purchase_record,
+    purchase_return_record,
+    reward_redeem,
+)
+from rewards.services.purchase_batches import BatchReceipt, purchases_record_batch
+from rewards.services.tiers import tier_evaluate
+from rewards.tests.factories import PromoCodeFactory, RewardFactory, TierFactory
+
+AHEAD = dt.timedelta(minutes=5)
+
+
+def _purchase(ctx):
+    purchase_record(
+        store=ctx["store"], member=ctx["member"], receipt_id="B-1", total="20.00"
+    )
+
+
+def _purchase_with_code(ctx):  # the promo code's lock: the account locked first
+    PromoCodeFactory(code="CLOCK", points=7)
+    purchase_record(
+        store=ctx["store"],
+        member=ctx["member"],
+        receipt_id="B-2",
+        total="20.00",
+        promo_code="CLOCK",
+    )
+
+
+def _redemption(ctx):
+    points_redeem(member=ctx["member"], store=ctx["store"], points=30, receipt_id="R-1")
+
+
+def _return(ctx):
+    purchase_return_record(
+        purchase=ctx["purchase"], store=ctx["store"], receipt_id="X-1", amount="40.00"
+    )
+
+
+def _adjustment(ctx):
+    points_adjust(member=ctx["member"], points=-5, reason="a count", created_by=None)
+
+
+def _bonus(ctx):
+    points_bonus_grant(
+        member=ctx["member"], points=9, reason="a birthday", idempotency_key="bday"
+    )
+
+
+def _reward(ctx):
+    reward_redeem(
+        member=ctx["member"],
+        reward=RewardFactory(points_cost=50),
+        idempotency_key="reward-1",
+    )
+
+
+WRITERS = {
+    "purchase": _purchase,
+    "purchase with a promo code": _purchase_with_code,
+    "redemption": _redemption,
+    "return": _return,
+    "adjustment": _adjustment,
+    "bonus": _bonus,
+    "reward": _reward,
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("writer", list(WRITERS.values()), ids=list(WRITERS))
+def test_an_entry_written_on_a_clock_behind_comes_after_the_one_before(writer):
+    conf = program_settings_get()
+    conf.points_per_unit, conf.min_purchase, conf.pending_days = (
+        Decimal("1"),
+        Decimal("0"),
+        0,
+    )
+    conf.save()
+    store = StoreFactory(code="clock", name="Clock Street")
+    member = MemberFactory(store=store)
+    # Server B, on time: 100 points, spendable now.
+    purchase, _replayed = purchase_record(
+        store=store, member=member, receipt_id="B-0", total="100.00"
+    )
+    # Server A, ahead: a correction it stamps with its own clock.
+    with time_machine.travel(timezone.now() + AHEAD, tick=True):
+        ahead = points_adjust(
+            member=member, points=1, reason="server A", created_by=None
+        )
+    # Server B again.
+    writer({"store": store, "member": member, "purchase": purchase})
+
+    entries = list(LedgerEntry.objects.filter(account__member=member).order_by("id"))
+    assert len(entries) > 2, "the writer wrote no entry"
+    assert all(e.created_at >= ahead.created_at for e in entries[2:]), [
+        (e.kind, e.created_at) for e in entries
+    ]
+    assert ledger_invariant_violations() == []
+    account = PointsAccount.objects.get(member=member)
+    assert account.updated_at >= entries[-1].created_at
+
+
+def _entry(member, store):
+    points_adjust(member=member, points=4, reason="a count", created_by=None)
+
+
+def _purchase_import(member, store):
+    taken = purchases_record_batch(
+        receipts=[
+            BatchReceipt(
+                store=store,
+                member=member,
+                receipt_id="I-1",
+                total="12.00",
+                lines=[],
+                occurred_at=timezone.now() - dt.timedelta(hours=1),
+            )
+        ]
+    )
+    assert taken == {0: False}
+
+
+def _tier_move(member, store):
+    TierFactory(threshold=Decimal("0"))
+    assert tier_evaluate(member=member) is not None
+
+
+ACCOUNT_WRITERS = {
+    "an entry": _entry,
+    "a purchase import": _purchase_import,
+    "a tier move": _tier_move,
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "writer", list(ACCOUNT_WRITERS.values()), ids=list(ACCOUNT_WRITERS)
+)
+def test_the_account_time_never_goes_back(writer):
+    """What writes the account leaves its time where a server ahead put it."""
+    store = StoreFactory(code="back", name="Back Street")
+    member = MemberFactory(store=store)
+    later = timezone.now() + AHEAD
+    PointsAccount.objects.filter(member=member).update(updated_at=later)
+    writer(member, store)
+    assert PointsAccount.objects.get(member=member).updated_at == later
