@@ -55,7 +55,8 @@ def draw(data: dict, target: Path) -> None:
         "ratio to the baseline measured in the same run (log scale, higher is better)"
     )
     ax.set_title(data["title"], fontsize=11)
-    ax.legend(loc="best", fontsize=8)
+    # Below the axes: inside, it can cover a bar's figure.
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=8)
     ax.set_xlim(min(before + after) / 2, max(before + after) * 3)
     fig.tight_layout()
     target.parent.mkdir(parents=True, exist_ok=True)
