@@ -37,7 +37,7 @@ from members.rows import (
     row_fetch,
     saved,
 )
-from rewards.locks import account_lock_if_same_tier_sql
+from rewards.locks import account_lock_if_same_tier_sql, account_same_tier_sql
 from rewards.models import LedgerEntry, LotDraw, PointsAccount, PointsLot
 
 # What entry_post moves on the account, as account.save(update_fields=...) did.
@@ -281,12 +281,11 @@ def _guarded_write_sql(
     table, pk = quote(meta.db_table), quote(meta.pk.column)
     balance = quote(meta.get_field("balance").column)
     updated = quote(meta.get_field("updated_at").column)
-    tier = quote(meta.get_field("tier").column)
     version = " AND xmin::text = %s" if with_version else ""
     account = (
         f"a AS (UPDATE {table} SET {balance} = {balance} + %s,"  # noqa: S608 - names from the models
         f" {updated} = GREATEST(%s, {updated})"
-        f" WHERE {pk} = %s AND {tier} IS NOT DISTINCT FROM %s"
+        f" WHERE {account_same_tier_sql()}"
         f" AND {balance} <= %s{version} RETURNING {pk} AS id,"
         f" {balance} AS balance, %s::integer AS points, {updated} AS stamp)"
     )

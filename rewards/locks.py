@@ -19,7 +19,8 @@ queue behind each other instead of deadlocking. A new lock gets its place here.
    `account_lock_sql`, or on PostgreSQL reads the account unlocked and its
    write statement's UPDATE of the balance takes this lock, still the first
    of its transaction (rewards.ledger_rows.entry_write_guarded), or, earning
-   nothing, `account_lock_if_same_tier_sql` in its write; a till receipt's `account_lock_with_receipt` sends
+   nothing, `account_lock_if_same_tier_sql` in its write; both guarded
+   writes lock only under `account_same_tier_sql`; a till receipt's `account_lock_with_receipt` sends
    `account_lock_with_receipt_sql`, reading the receipt with the lock), an online payment of the member's (`payment_lock`), a
    subscription (`active_subscription_lock`,
    `subscription_lock`), the purchase being returned (`purchase_lock`), then its
@@ -141,6 +142,19 @@ def account_lock_sql(vendor: str, locked: bool = True) -> str:
     )
 
 
+def account_same_tier_sql() -> str:
+    """The condition of a write on the account `id` = %s that takes it only
+    if it still has the tier %s (its id, or NULL): the points it writes were
+    computed with that tier's multiplier. Here and in
+    rewards.ledger_rows.entry_write_guarded's UPDATE."""
+    quote = connection.ops.quote_name
+    meta = PointsAccount._meta
+    return (
+        f"{quote(meta.pk.column)} = %s"
+        f" AND {quote(meta.get_field('tier').column)} IS NOT DISTINCT FROM %s"
+    )
+
+
 @functools.cache
 def account_lock_if_same_tier_sql(vendor: str) -> str:
     """PostgreSQL: a SELECT that locks the account `id` = %s if it still has
@@ -154,9 +168,7 @@ def account_lock_if_same_tier_sql(vendor: str) -> str:
     pk = quote(meta.pk.column)
     return (
         f"SELECT {pk}, {quote(meta.get_field('balance').column)} AS balance"  # noqa: S608 - names from the model, values as parameters
-        f" FROM {quote(meta.db_table)} WHERE {pk} = %s"
-        f" AND {quote(meta.get_field('tier').column)} IS NOT DISTINCT FROM %s"
-        " FOR UPDATE"
+        f" FROM {quote(meta.db_table)} WHERE {account_same_tier_sql()} FOR UPDATE"
     )
 
 

@@ -107,6 +107,8 @@ def entry_post(
     if insert_link and len(links) != 1:
         raise ValueError("insert_link inserts the one row of `links`.")
     code, params, text = reason_split(reason)
+    if recorded_at is not None and recorded_at > (account.updated_at or recorded_at):
+        account.updated_at = recorded_at  # never before any of its entries
     before = account.balance
     account.balance += points
     entry = LedgerEntry(
@@ -405,15 +407,10 @@ def _account_lots_expire(account_id: int, now: dt.datetime) -> int:
                 account=account, remaining__gt=0, expires_at__lte=now
             ).order_by("expires_at", "id")
         )
-        # Stamped `now`, but never before the account's latest entry, so the
-        # statement's order stays the order the balance moved in.
-        latest = (
-            LedgerEntry.objects.filter(account=account)
-            .order_by("-created_at")
-            .values_list("created_at", flat=True)
-            .first()
-        )
-        at = max(now, latest) if latest else now
+        # Stamped `now`, but never before the account's last write (and so
+        # its latest entry: entry_post), so that the statement's order stays
+        # the order the balance moved in.
+        at = max(now, account.updated_at)
         for lot in lots:
             entry = entry_post(
                 account=account,

@@ -173,3 +173,21 @@ def test_the_account_time_never_goes_back(writer):
     PointsAccount.objects.filter(member=member).update(updated_at=later)
     writer(member, store)
     assert PointsAccount.objects.get(member=member).updated_at == later
+
+
+@pytest.mark.django_db
+def test_an_entry_recorded_ahead_moves_the_account_time_and_the_next_follows():
+    """An entry with its own time (an import, the expiry job given a time)
+    later than the account's moves the account's time to it, so the next
+    live entry comes after it."""
+    store = StoreFactory(code="rec", name="Recorded Street")
+    member = MemberFactory(store=store)
+    ahead = timezone.now() + AHEAD
+    recorded = points_adjust(
+        member=member, points=7, reason="imported", created_by=None, recorded_at=ahead
+    )
+    assert recorded.created_at == ahead
+    assert PointsAccount.objects.get(member=member).updated_at >= ahead
+    live = points_adjust(member=member, points=-2, reason="a count", created_by=None)
+    assert live.created_at >= ahead
+    assert ledger_invariant_violations() == []
