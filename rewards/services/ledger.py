@@ -407,10 +407,15 @@ def _account_lots_expire(account_id: int, now: dt.datetime) -> int:
                 account=account, remaining__gt=0, expires_at__lte=now
             ).order_by("expires_at", "id")
         )
-        # Stamped `now`, but never before the account's last write (and so
-        # its latest entry: entry_post), so that the statement's order stays
-        # the order the balance moved in.
-        at = max(now, account.updated_at)
+        # Stamped `now` (maybe a time the job was given), but never before the
+        # account's latest entry: the statement's order is the balance's.
+        latest = (
+            LedgerEntry.objects.filter(account=account)
+            .order_by("-created_at")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+        at = max(now, latest) if latest else now
         for lot in lots:
             entry = entry_post(
                 account=account,

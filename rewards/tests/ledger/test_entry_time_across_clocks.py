@@ -13,15 +13,17 @@ purchase is PostgreSQL's, every other writer locks the account first.
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import time_machine
 from django.utils import timezone
 
 from members.tests.factories import MemberFactory, StoreFactory
-from rewards.models import LedgerEntry, PointsAccount
+from rewards.models import LedgerEntry, PointsAccount, Purchase
 from rewards.selectors.invariants import ledger_invariant_violations
 from rewards.selectors.program import program_settings_get
 from rewards.services import (
@@ -32,8 +34,10 @@ from rewards.services import (
     purchase_return_record,
     reward_redeem,
 )
+from rewards.services.promocode_online import promo_code_redeem_online
 from rewards.services.purchase_batches import BatchReceipt, purchases_record_batch
 from rewards.services.tiers import tier_evaluate
+from rewards.services.vouchers import voucher_cancel
 from rewards.tests.factories import PromoCodeFactory, RewardFactory, TierFactory
 
 AHEAD = dt.timedelta(minutes=5)
@@ -84,15 +88,77 @@ def _reward(ctx):
     )
 
 
+def _return_of_a_coded_purchase(ctx):  # the code's bonus taken back
+    _purchase_with_code(ctx)
+    purchase = Purchase.objects.get(receipt_id="B-2")
+    purchase_return_record(
+        purchase=purchase, store=ctx["store"], receipt_id="X-2", amount="20.00"
+    )
+
+
+def _online_code(ctx):
+    PromoCodeFactory(code="WEB", points=11)
+    promo_code_redeem_online(member=ctx["member"], code="WEB", idempotency_key="w-1")
+
+
+def _voucher_cancelled(ctx):  # its points back
+    voucher, _replayed = reward_redeem(
+        member=ctx["member"],
+        reward=RewardFactory(points_cost=40, refund_points_on_cancel=True),
+        idempotency_key="reward-2",
+    )
+    voucher_cancel(voucher=voucher, by=None)
+
+
 WRITERS = {
     "purchase": _purchase,
     "purchase with a promo code": _purchase_with_code,
     "redemption": _redemption,
     "return": _return,
+    "return of a coded purchase": _return_of_a_coded_purchase,
     "adjustment": _adjustment,
     "bonus": _bonus,
     "reward": _reward,
+    "online promo code": _online_code,
+    "voucher cancelled": _voucher_cancelled,
 }
+# Every module that writes ledger entries (calls entry_post), and the writer
+# above that goes through it: a new one must be walked too.
+WALKED = {
+    "rewards.services.ledger": "adjustment",
+    "rewards.services.purchases": "purchase",
+    "rewards.services.receipts": "purchase",
+    "rewards.services.promocodes": "return of a coded purchase",
+    "rewards.services.promocode_online": "online promo code",
+    "rewards.services.redemptions": "redemption",
+    "rewards.services.returns": "return",
+    "rewards.services.vouchers": "voucher cancelled",
+}
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _entry_writing_modules() -> set[str]:
+    found = set()
+    for app in ("members", "rewards", "campaigns", "analytics", "demo", "loyalty_site"):
+        for path in (ROOT / app).rglob("*.py"):
+            if "tests" in path.parts or "migrations" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                func = (
+                    getattr(node, "func", None) if isinstance(node, ast.Call) else None
+                )
+                name = getattr(func, "id", None) or getattr(func, "attr", None)
+                if name == "entry_post":
+                    module = path.relative_to(ROOT).with_suffix("")
+                    found.add(".".join(module.parts))
+    return found
+
+
+def test_every_module_that_writes_entries_is_walked():
+    writing = _entry_writing_modules()
+    assert "rewards.services.redemptions" in writing  # the scan sees calls
+    assert writing <= set(WALKED), sorted(writing - set(WALKED))
+    assert set(WALKED.values()) <= set(WRITERS)
 
 
 @pytest.mark.django_db
