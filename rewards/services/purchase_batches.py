@@ -410,7 +410,8 @@ class _Writer:
         fields = frozenset({"balance", "updated_at"})
         using = router.db_for_write(PointsAccount)
         for account in accounts:
-            account.updated_at = now
+            # As _balances_update stores it: never back (LatestTimeField).
+            account.updated_at = max(now, account.updated_at or now)
             pre_save.send(
                 PointsAccount,
                 instance=account,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import ast
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import time_machine
@@ -39,6 +38,7 @@ from rewards.services.purchase_batches import BatchReceipt, purchases_record_bat
 from rewards.services.tiers import tier_evaluate
 from rewards.services.vouchers import voucher_cancel
 from rewards.tests.factories import PromoCodeFactory, RewardFactory, TierFactory
+from tests.house.test_house import project_modules
 
 AHEAD = dt.timedelta(minutes=5)
 
@@ -134,23 +134,17 @@ WALKED = {
     "rewards.services.returns": "return",
     "rewards.services.vouchers": "voucher cancelled",
 }
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def _entry_writing_modules() -> set[str]:
     found = set()
-    for app in ("members", "rewards", "campaigns", "analytics", "demo", "loyalty_site"):
-        for path in (ROOT / app).rglob("*.py"):
-            if "tests" in path.parts or "migrations" in path.parts:
-                continue
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                func = (
-                    getattr(node, "func", None) if isinstance(node, ast.Call) else None
-                )
-                name = getattr(func, "id", None) or getattr(func, "attr", None)
-                if name == "entry_post":
-                    module = path.relative_to(ROOT).with_suffix("")
-                    found.add(".".join(module.parts))
+    for name, path in project_modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            func = node.func if isinstance(node, ast.Call) else None
+            if getattr(func, "id", None) == "entry_post" or (
+                getattr(func, "attr", None) == "entry_post"
+            ):
+                found.add(name)
     return found
 
 
