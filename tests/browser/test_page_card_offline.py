@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import datetime
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from PIL import Image
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
@@ -55,6 +57,33 @@ def _wait_until_the_worker_controls(page) -> None:
     raise AssertionError("the service worker never took control of the card page")
 
 
+def _kept_card_time(page, card_path: str) -> tuple[str, datetime]:
+    """The "Balance as of" line of the copy the worker kept, and its time.
+
+    The worker may keep a copy it fetched itself after the page was shown (the
+    first visit is not served through it), so the kept time can be later than
+    the time the page showed, never earlier."""
+    html = page.evaluate(
+        "path => caches.open('loyalty-card-v1')"
+        ".then(c => c.match(path)).then(r => r ? r.text() : '')",
+        card_path,
+    )
+    found = re.search(
+        r'data-testid="card-balance-at">\s*<time datetime="([^"]+)">([^<]+)</time>',
+        html,
+    )
+    assert found, "the worker kept no card with its balance time"
+    return " ".join(found[2].split()), datetime.fromisoformat(found[1])
+
+
+def _shown_time(page) -> datetime:
+    return datetime.fromisoformat(
+        page.get_by_test_id("card-balance-at").locator("time").get_attribute(
+            "datetime"
+        )
+    )
+
+
 def _expect_the_card(page, member, balance: str, at: str) -> None:
     expect(page.get_by_test_id("card-number")).to_have_text(
         card_number_format(member.card_number)
@@ -72,17 +101,21 @@ def test_card_page_opens_offline_after_one_visit(
     card_url = _log_in_to_the_card(page, live_server)
 
     expect(page.get_by_test_id("card-balance")).to_have_text("1,234 points")
-    at = page.get_by_test_id("card-balance-at").inner_text()
-    assert re.fullmatch(r"Balance as of .*\d{1,2}:\d{2}.*", at), at
+    shown_at = _shown_time(page)
     # The worker runs this page and has kept a copy of the card.
     _wait_until_the_worker_controls(page)
     expect(page.locator("#card-page")).to_have_attribute("data-offline-ready", "yes")
     expect(page.get_by_test_id("card-offline-ready")).to_be_visible()
     expect(page.get_by_test_id("card-offline")).to_be_hidden()
     watch.assert_clean()
+    at, kept_at = _kept_card_time(page, reverse("portal:card"))
+    assert re.fullmatch(r"Balance as of .*\d{1,2}:\d{2}.*", at), at
 
     # Points change on the server while the phone is offline: the card shows
-    # what it last knew, and says since when.
+    # what it last knew, and says since when (the kept copy's time, before the
+    # change).
+    changed_at = timezone.now()
+    assert shown_at <= kept_at <= changed_at
     points_adjust(member=card_member, points=100, reason="Goodwill", created_by=None)
     context.set_offline(True)
     page.reload()
