@@ -78,9 +78,7 @@ def _kept_card_time(page, card_path: str) -> tuple[str, datetime]:
 
 def _shown_time(page) -> datetime:
     return datetime.fromisoformat(
-        page.get_by_test_id("card-balance-at").locator("time").get_attribute(
-            "datetime"
-        )
+        page.get_by_test_id("card-balance-at").locator("time").get_attribute("datetime")
     )
 
 
