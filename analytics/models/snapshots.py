@@ -43,6 +43,8 @@ class DailyStoreSnapshot(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="+",
+        # The index on (store, day) serves it (tests/house/test_indexes.py).
+        db_index=False,
     )
     purchases = _count(_("purchases"))
     sales = _money(_("sales"))
@@ -139,7 +141,9 @@ class MemberMonthActivity(models.Model):
         verbose_name=_("member"),
         on_delete=models.CASCADE,
         related_name="+",
-        db_constraint=False,  # written in bulk by INSERT … SELECT from purchases
+        db_constraint=False,  # written in bulk by INSERT … SELECT from purchases,
+        # The index on (member, month) serves it (tests/house/test_indexes.py).
+        db_index=False,
     )
     store = models.ForeignKey(
         "members.Store",

@@ -193,7 +193,11 @@ class CampaignVariant(SubjectBodyTexts, models.Model):
     """
 
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.CASCADE, related_name="variants"
+        Campaign,
+        on_delete=models.CASCADE,
+        related_name="variants",
+        # The index on (campaign, label) serves it (tests/house/test_indexes.py).
+        db_index=False,
     )
     label = models.CharField(
         _("variant"), max_length=1, choices=VariantLabel.choices, default="A"
@@ -229,7 +233,11 @@ class CampaignRun(models.Model):
     """
 
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.CASCADE, related_name="runs"
+        Campaign,
+        on_delete=models.CASCADE,
+        related_name="runs",
+        # The index on (campaign, number) serves it (tests/house/test_indexes.py).
+        db_index=False,
     )
     number = models.PositiveIntegerField(_("run"))
     key = models.CharField(_("message key"), max_length=80, unique=True)
@@ -266,7 +274,11 @@ class CampaignChunk(models.Model):
     """Up to CAMPAIGN_CHUNK_SIZE recipients of a run: member ids in (after_id, upto_id]."""
 
     run = models.ForeignKey(
-        CampaignRun, on_delete=models.CASCADE, related_name="chunks"
+        CampaignRun,
+        on_delete=models.CASCADE,
+        related_name="chunks",
+        # The index on (run, number) serves it (tests/house/test_indexes.py).
+        db_index=False,
     )
     number = models.PositiveIntegerField()
     after_id = models.BigIntegerField()
@@ -297,7 +309,11 @@ class CampaignRecipient(models.Model):
     """
 
     run = models.ForeignKey(
-        CampaignRun, on_delete=models.CASCADE, related_name="recipients"
+        CampaignRun,
+        on_delete=models.CASCADE,
+        related_name="recipients",
+        # The index on (run, member) serves it (tests/house/test_indexes.py).
+        db_index=False,
     )
     member = models.ForeignKey(
         "members.Member", on_delete=models.CASCADE, related_name="+"

@@ -118,6 +118,8 @@ class SurveyResponse(models.Model):
         verbose_name=_("survey"),
         on_delete=models.PROTECT,
         related_name="responses",
+        # The index on (survey, created_at) serves it (tests/house/test_indexes.py).
+        db_index=False,
     )
     member = models.ForeignKey(
         "members.Member",
@@ -140,6 +142,8 @@ class SurveyResponse(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        # The index on (store, created_at) serves it (tests/house/test_indexes.py).
+        db_index=False,
     )
     # The answer to the survey's headline question (its NPS question, or its 1–5
     # one for a satisfaction survey), copied here so the NPS and satisfaction
@@ -208,6 +212,8 @@ class SurveyInvitation(models.Model):
         verbose_name=_("survey"),
         on_delete=models.CASCADE,
         related_name="invitations",
+        # The index on (survey, purchase) serves it (tests/house/test_indexes.py).
+        db_index=False,
     )
     trigger = models.CharField(
         _("trigger"),
@@ -327,6 +333,8 @@ class Complaint(models.Model):
         verbose_name=_("member"),
         on_delete=models.PROTECT,
         related_name="complaints",
+        # The index on (member, created_at) serves it (tests/house/test_indexes.py).
+        db_index=False,
     )
     topic = models.CharField(_("topic"), max_length=16, choices=ComplaintTopic.choices)
     status = models.CharField(

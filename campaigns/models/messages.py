@@ -34,6 +34,8 @@ class Message(models.Model):
         verbose_name=_("member"),
         on_delete=models.CASCADE,
         related_name="messages",
+        # The index on (member, key) serves it (tests/house/test_indexes.py).
+        db_index=False,
     )
     key = models.CharField(_("purpose key"), max_length=80)
     kind = models.CharField(_("kind"), max_length=40)
@@ -60,6 +62,8 @@ class Message(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="messages",
+        # The index on (campaign, status) serves it (tests/house/test_indexes.py).
+        db_index=False,
     )
     variant = models.ForeignKey(
         "campaigns.CampaignVariant",

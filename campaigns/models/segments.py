@@ -59,7 +59,11 @@ class SegmentStaticMember(models.Model):
     """One member of an uploaded (static) segment."""
 
     segment = models.ForeignKey(
-        Segment, on_delete=models.CASCADE, related_name="static_members"
+        Segment,
+        on_delete=models.CASCADE,
+        related_name="static_members",
+        # The index on (segment, member) serves it (tests/house/test_indexes.py).
+        db_index=False,
     )
     member = models.ForeignKey(
         "members.Member", on_delete=models.CASCADE, related_name="+"

@@ -73,6 +73,8 @@ class WebhookEvent(models.Model):
         on_delete=models.CASCADE,
         related_name="webhook_events",
         verbose_name=_("member"),
+        # The index on (member, sequence) serves it (tests/house/test_indexes.py).
+        db_index=False,
     )
     sequence = models.PositiveIntegerField(_("sequence"))
     data = models.JSONField(_("data"), default=dict)
@@ -112,6 +114,8 @@ class WebhookDelivery(models.Model):
         on_delete=models.CASCADE,
         related_name="deliveries",
         verbose_name=_("endpoint"),
+        # The index on (endpoint, event) serves it (tests/house/test_indexes.py).
+        db_index=False,
     )
     event = models.ForeignKey(
         WebhookEvent,

@@ -128,6 +128,8 @@ class Subscription(SystemReasonFields):
         verbose_name=_("member"),
         on_delete=models.PROTECT,
         related_name="subscriptions",
+        # The index on (member, status) serves it (tests/house/test_indexes.py).
+        db_index=False,
     )
     plan = models.ForeignKey(
         MembershipPlan,
@@ -235,6 +237,8 @@ class SubscriptionEvent(AppendOnlyModel):
         verbose_name=_("subscription"),
         on_delete=models.PROTECT,
         related_name="events",
+        # The index on (subscription, created_at) serves it (tests/house/test_indexes.py).
+        db_index=False,
     )
     kind = models.CharField(
         _("kind"), max_length=16, choices=SubscriptionEventKind.choices

@@ -172,6 +172,8 @@ class StampCard(models.Model):
         verbose_name=_("member"),
         on_delete=models.PROTECT,
         related_name="stamp_cards",
+        # The index on (member, program, number) serves it (tests/house/test_indexes.py).
+        db_index=False,
     )
     program = models.ForeignKey(
         StampProgram,
@@ -292,6 +294,8 @@ class StampEntry(AppendOnlyModel, SystemReasonFields):
         blank=True,
         on_delete=models.PROTECT,
         related_name="stamp_entries",
+        # The index on (purchase, card) serves it (tests/house/test_indexes.py).
+        db_index=False,
     )
     purchase_return = models.ForeignKey(
         "rewards.PurchaseReturn",

@@ -114,6 +114,8 @@ class TierHistory(SystemReasonFields):
         verbose_name=_("member"),
         on_delete=models.PROTECT,
         related_name="tier_history",
+        # The index on (member, created_at) serves it (tests/house/test_indexes.py).
+        db_index=False,
     )
     from_tier = models.ForeignKey(
         Tier,

@@ -8,8 +8,9 @@ was new (no statistics yet) took that index and filtered every purchase of
 the store by receipt id: the statement's time grew with the store's purchases
 (0.4 ms at 1,500 purchases, 1.3 ms at 6,000, in the server's own log; bench
 4's raw writes and benchmark 1 both paid it). The unique index serves every
-look-up by store, so the receipt tables have no other: these tests walk every
-model whose receipt key that is, and the generic plans of the statements.
+look-up by store, so the receipt tables have no other (no table has an index
+that begins another: tests/house/test_indexes.py); these tests walk the
+generic plans of the statements of every model whose receipt key that is.
 The same statement reads the member's pending referral: by its referee, which
 is unique, and not by the index on its status (the same kind of plan filtered
 every pending referral). The tier values a purchase reads, also prepared, are
@@ -60,42 +61,6 @@ def test_the_receipt_tables_are_found():
         PurchaseReturn,
         Redemption,
     }
-
-
-def _prepared_tables() -> list[type[models.Model]]:
-    """The tables the prepared statements look rows up in: every receipt
-    table, and the ledger's entries (the points-earned tier value)."""
-    return sorted(
-        {model for model, _c in _receipt_keys()} | {LedgerEntry},
-        key=lambda m: m._meta.label,
-    )
-
-
-@pytest.mark.parametrize("model", _prepared_tables(), ids=lambda m: m.__name__)
-def test_no_index_of_a_prepared_table_starts_another(model):
-    """An index whose columns begin another index's is one a generic plan can
-    take instead, and then filter what the longer one would have bounded."""
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        found = connection.introspection.get_constraints(cursor, table)
-        cursor.execute(
-            "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
-            " WHERE i.indrelid = %s::regclass AND i.indpred IS NOT NULL",
-            [table],
-        )
-        partial = {row[0] for row in cursor.fetchall()}
-    full = {
-        name: c["columns"]
-        for name, c in found.items()
-        if (c["index"] or c["unique"]) and c["columns"] and name not in partial
-    }
-    prefixes = [
-        (short, long)
-        for short, a in full.items()
-        for long, b in full.items()
-        if short != long and len(a) < len(b) and b[: len(a)] == a
-    ]
-    assert prefixes == [], f"{table}: each first index begins the second: {prefixes}"
 
 
 def _generic_plan(sql: str, values: list) -> str:
