@@ -35,6 +35,14 @@ class LatestTimeField(models.DateTimeField):
         setattr(model_instance, self.attname, value)
         return value
 
+    def at_least(self, model_instance, value) -> None:
+        """Move the instance's time on to `value` when that is later (a write
+        stamped with its own time: an import, a job given its time), so that
+        the next pre_save does not go before it."""
+        last = getattr(model_instance, self.attname)
+        if value is not None and (last is None or value > last):
+            setattr(model_instance, self.attname, value)
+
 
 class PointsAccount(models.Model):
     """A member's points wallet. `balance` caches the sum of its ledger entries.

@@ -107,8 +107,7 @@ def entry_post(
     if insert_link and len(links) != 1:
         raise ValueError("insert_link inserts the one row of `links`.")
     code, params, text = reason_split(reason)
-    if recorded_at is not None and recorded_at > (account.updated_at or recorded_at):
-        account.updated_at = recorded_at  # never before any of its entries
+    ACCOUNT_TIME.at_least(account, recorded_at)  # never before any of its entries
     before = account.balance
     account.balance += points
     entry = LedgerEntry(

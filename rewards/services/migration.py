@@ -29,8 +29,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import F, Max, OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Greatest
+from django.db.models import Max, OuterRef, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -158,7 +157,14 @@ class MemberImportRewards:
         latest = LedgerEntry.objects.filter(account__in=accounts.values()).aggregate(
             latest=Max("created_at")
         )["latest"]
-        now = max(now, timezone.now(), latest or now)
+        # And not before the accounts' own time (LatestTimeField): the entries
+        # are stamped `now`, and the accounts' time moves to it.
+        now = max(
+            now,
+            timezone.now(),
+            latest or now,
+            *(a.updated_at for a in accounts.values() if a.updated_at),
+        )
         code, params, text = reason_split(system_reason(OPENING_BALANCE))
         t_code, t_params, t_text = reason_split(system_reason(TIER_IMPORTED))
         default_expiry = points_expiry(now, self.conf)
@@ -227,8 +233,7 @@ class MemberImportRewards:
                     .annotate(total=Sum("points"))
                     .values("total")
                 ),
-                # Never back (LatestTimeField): another server's clock may be ahead.
-                updated_at=Greatest(F("updated_at"), Value(now)),
+                updated_at=now,  # not before the account's time: see above
             )
         TierHistory.objects.bulk_create(history, batch_size=1000)
         for tier, account_ids in by_tier.items():

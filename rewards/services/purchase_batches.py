@@ -65,7 +65,7 @@ from rewards.services.inputs import (
     line_amount,
     receipt_id_clean,
 )
-from rewards.services.ledger import MAX_BALANCE, points_expiry
+from rewards.services.ledger import ACCOUNT_TIME, MAX_BALANCE, points_expiry
 from rewards.services.lines import LineInput, purchase_lines_clean
 from rewards.services.promocodes import promo_rules
 from rewards.services.purchase_batch_tiers import (
@@ -352,6 +352,8 @@ class _Writer:
                     PURCHASE_EARN, receipt=r.clean["receipt_id"], store=r.store.code
                 )
             )
+            # As entry_post: never before any of its entries.
+            ACCOUNT_TIME.at_least(account, r.occurred_at)
             entry = LedgerEntry(
                 account=account,
                 kind=LedgerKind.EARN,
@@ -406,12 +408,11 @@ class _Writer:
         # entry_post's account.save(update_fields=["balance", "updated_at"]),
         # once per account.
         accounts = list(self.accounts.values())
-        now = timezone.now()
         fields = frozenset({"balance", "updated_at"})
         using = router.db_for_write(PointsAccount)
         for account in accounts:
-            # As _balances_update stores it: never back (LatestTimeField).
-            account.updated_at = max(now, account.updated_at or now)
+            # Locked (accounts_lock): the time read is the time stored.
+            ACCOUNT_TIME.pre_save(account, False)
             pre_save.send(
                 PointsAccount,
                 instance=account,
@@ -419,7 +420,7 @@ class _Writer:
                 using=using,
                 update_fields=fields,
             )
-        _balances_update(accounts, now)
+        _balances_update(accounts)
         for account in accounts:
             post_save.send(
                 PointsAccount,
@@ -435,12 +436,12 @@ class _Writer:
         self.purchases, self.lines, self.entries, self.accounts = [], [], [], {}
 
 
-def _balances_update(accounts: list[PointsAccount], now: dt.datetime) -> None:
-    """The accounts' balances and updated_at in one UPDATE per 500 (what
+def _balances_update(accounts: list[PointsAccount]) -> None:
+    """The accounts' balances and times in one UPDATE per 500 (what
     bulk_update writes, without building its CASE expressions in Django,
     which cost more than the statement)."""
     table = connection.ops.quote_name(PointsAccount._meta.db_table)
-    at = connection.ops.adapt_datetimefield_value(now)
+    adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
         for start in range(0, len(accounts), 500):
             part = accounts[start : start + 500]
@@ -448,11 +449,9 @@ def _balances_update(accounts: list[PointsAccount], now: dt.datetime) -> None:
             marks = ", ".join(["%s"] * len(part))
             cursor.execute(
                 f"UPDATE {table} SET balance = CASE id {cases} END,"  # noqa: S608 - the table name from the model, values as parameters
-                # Never back (LatestTimeField): another server's clock may be ahead.
-                " updated_at = CASE WHEN updated_at > %s THEN updated_at ELSE %s END"
-                f" WHERE id IN ({marks})",
+                f" updated_at = CASE id {cases} END WHERE id IN ({marks})",
                 [v for a in part for v in (a.pk, a.balance)]
-                + [at, at]
+                + [v for a in part for v in (a.pk, adapt(a.updated_at))]
                 + [a.pk for a in part],
             )
 

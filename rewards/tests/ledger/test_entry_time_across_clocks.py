@@ -214,11 +214,62 @@ def _tier_move(member, store):
     assert tier_evaluate(member=member) is not None
 
 
+def _purchase_written(member, store):  # PostgreSQL: the guarded write's GREATEST
+    purchase_record(store=store, member=member, receipt_id="T-1", total="12.00")
+
+
 ACCOUNT_WRITERS = {
     "an entry": _entry,
+    "a purchase": _purchase_written,
     "a purchase import": _purchase_import,
     "a tier move": _tier_move,
 }
+# Every module whose code names the account's time (`updated_at` in a string
+# or a keyword, in a module that names PointsAccount), and the writer above
+# that writes it through that module, or why the module is not one.
+ACCOUNT_TIME_WALKED = {
+    "rewards.services.ledger": "an entry",
+    "rewards.ledger_rows": "a purchase",
+    "rewards.services.purchase_batches": "a purchase import",
+    "rewards.services.tiers": "a tier move",
+    "rewards.services.migration": "not a writer: opens new accounts (member import)",
+    "demo.bulk": "not a writer: opens new accounts (the demo seed)",
+    "rewards.admin.ledger": "not a writer: shows the time",
+    "rewards.services.vouchers": "not a writer: a reward's own time",
+}
+
+
+def _account_time_modules() -> set[str]:
+    found = set()
+    for name, path in project_modules().items():
+        source = path.read_text(encoding="utf-8")
+        if "PointsAccount" not in source and "pointsaccount" not in source:
+            continue
+        tree = ast.parse(source)
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+        }
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.keyword) and node.arg == "updated_at") or (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and "updated_at" in node.value
+                and id(node) not in docstrings
+            ):
+                found.add(name)
+    return found
+
+
+def test_every_module_that_names_the_account_time_is_walked():
+    naming = _account_time_modules()
+    assert "rewards.services.purchase_batches" in naming  # the scan sees SQL
+    assert naming <= set(ACCOUNT_TIME_WALKED), sorted(naming - set(ACCOUNT_TIME_WALKED))
+    writers = {w for w in ACCOUNT_TIME_WALKED.values() if not w.startswith("not ")}
+    assert writers <= set(ACCOUNT_WRITERS)
 
 
 @pytest.mark.django_db
@@ -247,6 +298,33 @@ def test_an_entry_recorded_ahead_moves_the_account_time_and_the_next_follows():
         member=member, points=7, reason="imported", created_by=None, recorded_at=ahead
     )
     assert recorded.created_at == ahead
+    assert PointsAccount.objects.get(member=member).updated_at >= ahead
+    live = points_adjust(member=member, points=-2, reason="a count", created_by=None)
+    assert live.created_at >= ahead
+    assert ledger_invariant_violations() == []
+
+
+@pytest.mark.django_db
+def test_an_imported_purchase_ahead_moves_the_account_time_and_the_next_follows():
+    """The purchase import stamps each entry at its receipt's time (a till's
+    clock may be a few minutes ahead, within FUTURE_TOLERANCE): the account's
+    time moves on to it, as entry_post's recorded entries do."""
+    store = StoreFactory(code="imp", name="Import Street")
+    member = MemberFactory(store=store)
+    ahead = timezone.now() + AHEAD
+    taken = purchases_record_batch(
+        receipts=[
+            BatchReceipt(
+                store=store,
+                member=member,
+                receipt_id="I-AHEAD",
+                total="12.00",
+                lines=[],
+                occurred_at=ahead,
+            )
+        ]
+    )
+    assert taken == {0: False}
     assert PointsAccount.objects.get(member=member).updated_at >= ahead
     live = points_adjust(member=member, points=-2, reason="a count", created_by=None)
     assert live.created_at >= ahead
