@@ -19,4 +19,7 @@ document.querySelectorAll("[data-copy-target]").forEach(function (button) {
       byHand();
     }
   });
+  // Offered once it works (hidden in the page): a tap before this script ran,
+  // on a slow phone, did nothing.
+  button.classList.remove("d-none");
 });
