@@ -17,6 +17,31 @@ STATIC_FILE = "/static/js/referral.js"
 REDIS_URL_DEFAULT = "redis://127.0.0.1:6379/5"
 
 
+# A purchase written raw, in the service's shape: ONE statement that takes the
+# account's lock in its UPDATE and inserts the purchase, the entry and its lot
+# from it (rewards.ledger_rows.entry_write_guarded), the entry's time read from
+# the clock once the lock is held. Benchmark 1's raw baseline and benchmark 4's
+# floor; %(name)s parameters: account, store, receipt, member, points, total.
+RAW_EARN = (
+    "WITH a AS (UPDATE rewards_pointsaccount SET balance = balance + %(points)s,"
+    " updated_at = now() WHERE id = %(account)s RETURNING id, balance),"
+    " p AS (INSERT INTO rewards_purchase (store_id, receipt_id, member_id, total,"
+    " occurred_at, points_earned, points_per_unit, min_purchase, balance_after,"
+    " returned_total, points_reversed, source, fingerprint, created_at,"
+    " points_exact, eligible_total, tier_multiplier, membership_multiplier)"
+    " SELECT %(store)s, %(receipt)s, %(member)s, %(total)s, now(), %(points)s, 1, 0,"
+    " a.balance, 0, 0, 'api', 'raw', now(), %(total)s, %(total)s, 1, 1 FROM a"
+    " RETURNING id),"
+    " e AS (INSERT INTO rewards_ledgerentry (account_id, kind, points,"
+    " balance_after, reason, reason_code, reason_params, purchase_id, created_at,"
+    " breakdown) SELECT a.id, 'earn', %(points)s, a.balance, 'raw', 'purchase_earn',"
+    " '{}', p.id, clock_timestamp(), '[]' FROM a, p RETURNING id, created_at)"
+    " INSERT INTO rewards_pointslot (account_id, entry_id, points, remaining,"
+    " earned_at, available_at) SELECT a.id, e.id, %(points)s, %(points)s,"
+    " e.created_at, e.created_at FROM a, e"
+)
+
+
 def env_int(name: str, default: int) -> int:
     """A size from the environment, read when it is used (--tiny sets them)."""
     return int(os.environ.get(name, default))

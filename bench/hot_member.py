@@ -40,6 +40,7 @@ import time
 from collections import Counter
 from decimal import Decimal
 
+from harness import RAW_EARN
 from registry import numbers
 
 WRITERS = int(os.environ.get("BENCH_HOT_WRITERS", "32"))
@@ -89,23 +90,6 @@ def _writer(
 
 
 # The raw writes (see the module's docstring); %(name)s parameters.
-RAW_EARN = (
-    "WITH a AS (UPDATE rewards_pointsaccount SET balance = balance + 20,"
-    " updated_at = now() WHERE id = %(account)s RETURNING id, balance),"
-    " p AS (INSERT INTO rewards_purchase (store_id, receipt_id, member_id, total,"
-    " occurred_at, points_earned, points_per_unit, min_purchase, balance_after,"
-    " returned_total, points_reversed, source, fingerprint, created_at,"
-    " points_exact, eligible_total, tier_multiplier, membership_multiplier)"
-    " SELECT %(store)s, %(receipt)s, %(member)s, 20, now(), 20, 1, 0, a.balance,"
-    " 0, 0, 'api', 'raw', now(), 20, 20, 1, 1 FROM a RETURNING id),"
-    " e AS (INSERT INTO rewards_ledgerentry (account_id, kind, points,"
-    " balance_after, reason, reason_code, reason_params, purchase_id, created_at,"
-    " breakdown) SELECT a.id, 'earn', 20, a.balance, 'raw', 'purchase_earn', '{}',"
-    " p.id, clock_timestamp(), '[]' FROM a, p RETURNING id, created_at)"
-    " INSERT INTO rewards_pointslot (account_id, entry_id, points, remaining,"
-    " earned_at, available_at) SELECT a.id, e.id, 20, 20, e.created_at, e.created_at"
-    " FROM a, e"
-)
 RAW_REDEEM = (
     "WITH l AS (SELECT id FROM rewards_pointslot WHERE account_id = %(account)s"
     " AND remaining >= 10 AND available_at <= now()"
@@ -155,6 +139,8 @@ def _raw_writer(
                 "member": member_id,
                 "store": store_id,
                 "receipt": numbers("hot").receipt(tag, index, k),
+                "points": 20,
+                "total": 20,
             }
             try:
                 with conn.transaction():

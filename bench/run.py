@@ -54,6 +54,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from harness import (  # bench/
+    RAW_EARN,
     ROOT,
     STATIC_FILE,
     Context,
@@ -117,22 +118,15 @@ def bench_earn(ctx: Context) -> list[str]:
 
     def write_one(conn, member_id: int, receipt: str) -> None:
         conn.execute(
-            "WITH a AS (UPDATE rewards_pointsaccount SET balance=balance+123,"
-            " updated_at=now() WHERE id=%s RETURNING id, balance),"
-            " p AS (INSERT INTO rewards_purchase (store_id, receipt_id, member_id, total,"
-            " occurred_at, points_earned, points_per_unit, min_purchase, balance_after,"
-            " returned_total, points_reversed, source, fingerprint, created_at,"
-            " points_exact, eligible_total, tier_multiplier, membership_multiplier)"
-            " SELECT %s,%s,%s,123.45,now(),123,1,0,a.balance,0,0,'api','x',now(),"
-            " 123.45,123.45,1,1 FROM a RETURNING id),"
-            " e AS (INSERT INTO rewards_ledgerentry (account_id, kind, points,"
-            " balance_after, reason, reason_code, reason_params, purchase_id,"
-            " created_at, breakdown) SELECT a.id,'earn',123,a.balance,'raw',"
-            " 'purchase_earn','{}',p.id,now(),'[]' FROM a, p RETURNING id)"
-            " INSERT INTO rewards_pointslot (account_id, entry_id, points, remaining,"
-            " earned_at, available_at) SELECT a.id, e.id, 123, 123, now(), now()"
-            " FROM a, e",
-            (account_ids[member_id], store.pk, receipt, member_id),
+            RAW_EARN,
+            {
+                "account": account_ids[member_id],
+                "store": store.pk,
+                "receipt": receipt,
+                "member": member_id,
+                "points": 123,
+                "total": Decimal("123.45"),
+            },
         )
 
     def write_four(conn, member_id: int, receipt: str) -> None:
