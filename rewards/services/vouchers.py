@@ -396,13 +396,14 @@ def _voucher_close(
     voucher_id: int,
     member_id: int,
     status: str,
-    now: dt.datetime,
     by=None,
-    recorded_at: dt.datetime | None,
+    at: dt.datetime | None,
 ) -> Voucher | None:
     """Cancel or expire an issued voucher: one unit back to stock, points back if the
     reward says so. Locks account, reward, voucher. None when it was not issued.
-    `recorded_at`: the refund entry's time, None for a live one."""
+    `at`: the time it is closed and its refund entry's, given (history, the
+    expiry job's time); None for a live close, stamped as every live entry."""
+    now = at or timezone.now()
     account = account_lock(member_id=member_id)
     reward_id = Voucher.objects.values_list("reward_id", flat=True).get(pk=voucher_id)
     reward = reward_lock(reward_id=reward_id)
@@ -432,8 +433,7 @@ def _voucher_close(
             reason=system_reason(what, code=voucher.code),
             voucher=voucher,
             created_by=by,
-            # A live cancellation: stamped as every live entry (entry_post).
-            recorded_at=recorded_at,
+            recorded_at=at,
             # The points come back with the expiry they had, so that redeeming
             # and cancelling never makes points last longer.
             expires_at=_drawn_expiry(voucher),
@@ -458,9 +458,8 @@ def voucher_cancel(
             voucher_id=voucher.pk,
             member_id=voucher.member_id,
             status=VoucherStatus.CANCELLED,
-            now=recorded_at or timezone.now(),
             by=by,
-            recorded_at=recorded_at,
+            at=recorded_at,
         )
         if closed is not None:
             return closed
@@ -505,8 +504,7 @@ def voucher_expire_due(*, now: dt.datetime | None = None, batch: int = 500) -> i
                     voucher_id=voucher_id,
                     member_id=member_id,
                     status=VoucherStatus.EXPIRED,
-                    now=now,
-                    recorded_at=now,  # the time the job was given
+                    at=now,  # the time the job was given
                 )
             done += closed is not None
         if len(due) < batch:
