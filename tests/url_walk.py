@@ -8,6 +8,9 @@ from collections.abc import Iterator
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
+# Namespaces of the customer portal's pages.
+PORTAL_NAMESPACES = {"portal", "catalog", "rewards", "campaigns", "analytics"}
+
 
 def url_routes(
     patterns=None, prefix: str = "", namespace: str = ""

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Max, OuterRef, Subquery, Sum
+from django.db.models import OuterRef, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -152,17 +152,13 @@ class MemberImportRewards:
                 member_id__in=[member.pk for member, _row in members]
             )
         }
-        # After the welcome bonus the hook just wrote: the running balances
-        # (verify_ledger) follow (created_at, id).
-        latest = LedgerEntry.objects.filter(account__in=accounts.values()).aggregate(
-            latest=Max("created_at")
-        )["latest"]
-        # And not before the accounts' own time (LatestTimeField): the entries
-        # are stamped `now`, and the accounts' time moves to it.
+        # After the welcome bonus the hook just wrote, so that the running
+        # balances (verify_ledger) follow (created_at, id): an account's time
+        # is never before any of its entries (LatestTimeField), so it bounds
+        # them; the entries are stamped `now`, and the accounts' time moves to it.
         now = max(
             now,
             timezone.now(),
-            latest or now,
             *(a.updated_at for a in accounts.values() if a.updated_at),
         )
         code, params, text = reason_split(system_reason(OPENING_BALANCE))

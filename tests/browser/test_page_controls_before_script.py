@@ -20,14 +20,13 @@ from django.urls import reverse
 from members.tests.factories import MemberFactory, StoreFactory, UserFactory
 from rewards.services import points_adjust
 from tests.browser._journey import STAFF_PASSWORD
-from tests.url_walk import url_routes
+from tests.url_walk import PORTAL_NAMESPACES, url_routes
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-PORTAL_NAMESPACES = {"portal", "catalog", "rewards", "campaigns", "analytics"}
 # Shown without script: a control that works without it or is Bootstrap's.
 INERT = (
     "button[type=button]:not([data-bs-toggle]):not([data-bs-dismiss]):not(.btn-close)"

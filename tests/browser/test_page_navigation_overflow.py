@@ -14,7 +14,7 @@ from django.urls import resolve, reverse
 from playwright.sync_api import expect
 
 from members.tests.factories import MemberFactory, StoreFactory, UserFactory
-from tests.url_walk import url_routes
+from tests.url_walk import PORTAL_NAMESPACES, url_routes
 
 pytestmark = [
     pytest.mark.browser,
@@ -25,8 +25,6 @@ WIDTHS = (360, 390, 768, 1280, 1920)
 HEIGHT = 900
 LANGUAGES = ("uk", "ru", "ro", "en")
 
-# Namespaces of the customer portal's pages.
-PORTAL_NAMESPACES = {"portal", "catalog", "rewards", "campaigns", "analytics"}
 # Portal URLs without parameters that are no menu destination, and why.
 NOT_IN_MENU = {
     "portal:home": "the brand link; sends a member to the dashboard",

@@ -193,20 +193,25 @@ def _entry(member, store):
     points_adjust(member=member, points=4, reason="a count", created_by=None)
 
 
-def _purchase_import(member, store):
+def _import_one(member, store, receipt_id: str, occurred_at: dt.datetime) -> None:
+    """One receipt through the batch purchase import, which takes it."""
     taken = purchases_record_batch(
         receipts=[
             BatchReceipt(
                 store=store,
                 member=member,
-                receipt_id="I-1",
+                receipt_id=receipt_id,
                 total="12.00",
                 lines=[],
-                occurred_at=timezone.now() - dt.timedelta(hours=1),
+                occurred_at=occurred_at,
             )
         ]
     )
     assert taken == {0: False}
+
+
+def _purchase_import(member, store):
+    _import_one(member, store, "I-1", timezone.now() - dt.timedelta(hours=1))
 
 
 def _tier_move(member, store):
@@ -312,19 +317,7 @@ def test_an_imported_purchase_ahead_moves_the_account_time_and_the_next_follows(
     store = StoreFactory(code="imp", name="Import Street")
     member = MemberFactory(store=store)
     ahead = timezone.now() + AHEAD
-    taken = purchases_record_batch(
-        receipts=[
-            BatchReceipt(
-                store=store,
-                member=member,
-                receipt_id="I-AHEAD",
-                total="12.00",
-                lines=[],
-                occurred_at=ahead,
-            )
-        ]
-    )
-    assert taken == {0: False}
+    _import_one(member, store, "I-AHEAD", ahead)
     assert PointsAccount.objects.get(member=member).updated_at >= ahead
     live = points_adjust(member=member, points=-2, reason="a count", created_by=None)
     assert live.created_at >= ahead
