@@ -17,7 +17,7 @@ import functools
 from collections.abc import Sequence
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.backends.utils import CursorDebugWrapper
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import Model, signals
 
 
@@ -69,28 +69,51 @@ def prepared_cursor():
     loyalty_site.databases.postgres_tune), and PostgreSQL no longer parses and
     plans it for every write. Only for statements written once with %s
     placeholders whose every parameter PostgreSQL can type from its place;
-    elsewhere, connection.cursor()."""
+    elsewhere, connection.cursor().
+
+    The psycopg cursor under it is kept for the connection's next statement
+    (leaving the `with` does not close it): a new one builds its loaders and
+    dumpers again for every statement, which cost as much CPU as Django's
+    wrapping and the statement's own parameters together (bench/run.py earn)."""
     db = connections[DEFAULT_DB_ALIAS]  # once: `connection` is a proxy
     if db.vendor != "postgresql":
         return db.cursor()
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
     # What connection.cursor() does (BaseDatabaseWrapper._cursor), with
     # Django's own cursor set-up (its time zone loader) on this class.
     db.close_if_health_check_failed()
     db.ensure_connection()
     with db.wrap_database_errors:
         raw = db.connection
-        factory = raw.cursor_factory
-        raw.cursor_factory = ServerBindingCursor
-        try:
-            cursor = db.create_cursor()
-        finally:
-            raw.cursor_factory = factory
+        kept = db.__dict__.get("_rows_kept_cursor")
+        if (
+            kept is None
+            or kept[0] is not raw
+            or kept[1] != db.timezone
+            or kept[2].closed
+        ):
+            kept = db.__dict__["_rows_kept_cursor"] = (
+                raw,
+                db.timezone,
+                _server_binding_cursor(db),
+            )
         db.validate_thread_sharing()
         if db.queries_logged:
-            return _PreparedDebugCursor(cursor, db)
-        return db.make_cursor(cursor)
+            return _KeptDebugCursor(kept[2], db)
+        return _KeptCursor(kept[2], db)
+
+
+def _server_binding_cursor(db):
+    """A new psycopg cursor binding on the server, made by Django's own
+    create_cursor (its time zone loader)."""
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    raw = db.connection
+    factory = raw.cursor_factory
+    raw.cursor_factory = ServerBindingCursor
+    try:
+        return db.create_cursor()
+    finally:
+        raw.cursor_factory = factory
 
 
 class _PreparedDebugCursor(CursorDebugWrapper):
@@ -104,6 +127,22 @@ class _PreparedDebugCursor(CursorDebugWrapper):
         if use_last_executed_query and not many:
             sql, use_last_executed_query = self.db.ops.compose_sql(sql, params), False
         return super().debug_sql(sql, params, use_last_executed_query, many)
+
+
+class _Kept:
+    """Leaving the `with` (or close()) keeps the psycopg cursor open for the
+    connection's next statement; the connection's close closes it."""
+
+    def close(self) -> None:
+        pass
+
+
+class _KeptCursor(_Kept, CursorWrapper):
+    pass
+
+
+class _KeptDebugCursor(_Kept, _PreparedDebugCursor):
+    pass
 
 
 # --- writes ------------------------------------------------------------------------

@@ -164,7 +164,7 @@ def _endpoint_ids_for(event: str) -> list[int]:
     """The active endpoints that asked for `event`, read at most every
     WEBHOOK_ENDPOINTS_HELD seconds per process."""
     global _endpoints_held
-    if event not in WebhookEventType.values:
+    if event not in WebhookEventType:  # no list of labels built per event
         raise ValueError(f"Unknown webhook event {event!r}")
     held = _endpoints_held
     if held is None or time.monotonic() - held[0] > settings.WEBHOOK_ENDPOINTS_HELD:
