@@ -571,6 +571,10 @@ def run(wanted: list[str]) -> list[dict]:
     results = []
     t0 = time.perf_counter()
     store, members = setup()
+    from loyalty_site.process import process_started
+
+    # The services run in this process, as in a worker once started.
+    process_started()
     print(f"Set up in {time.perf_counter() - t0:.1f} s.", flush=True)
     try:
         with ExitStack() as stack:

@@ -1,9 +1,11 @@
 import os
 
 from celery import Celery, Task
+from celery.signals import worker_init, worker_process_init
 from django.db.utils import InterfaceError, OperationalError
 
 from loyalty_site import kombu_filesystem
+from loyalty_site.process import process_started
 
 kombu_filesystem.register()  # filesystem:// with atomic files (make run, tests)
 
@@ -26,3 +28,9 @@ class LoyaltyTask(Task):
 app = Celery("loyalty_site", task_cls=LoyaltyTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect  # the worker's own process (the solo and thread pools run tasks in it)
+@worker_process_init.connect  # each process of the prefork pool
+def _process_started(**_kwargs) -> None:
+    process_started()
