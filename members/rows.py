@@ -42,15 +42,16 @@ def _converters(model: type[Model], vendor: str) -> list[tuple[str, object, list
 
 def instance_from_row(model: type[Model], values: Sequence) -> Model:
     """An instance of `model` from the values of columns_sql(model, ...)."""
+    db = connections[DEFAULT_DB_ALIAS]  # once: `connection` is a proxy
     names, converted = [], []
     for (name, col, converters), value in zip(
-        _converters(model, connection.vendor), values, strict=True
+        _converters(model, db.vendor), values, strict=True
     ):
         for convert in converters:
-            value = convert(value, col, connection)
+            value = convert(value, col, db)
         names.append(name)
         converted.append(value)
-    return model.from_db(connection.alias, names, converted)
+    return model.from_db(db.alias, names, converted)
 
 
 def row_fetch(sql: str, params: Sequence, *, prepared: bool = False) -> tuple | None:
