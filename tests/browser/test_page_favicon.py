@@ -7,7 +7,14 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# serialized_rollback, as in every browser test: without it the flush after this
+# test re-ran post_migrate, which made the staff groups again, and the next
+# serialized_rollback test on the worker failed to restore its own (UNIQUE
+# constraint failed: auth_group.name).
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 @pytest.mark.parametrize("name", ["login", "admin:login"])
