@@ -1,8 +1,12 @@
-"""Helpers shared by the end-to-end journeys (test_journey_*.py)."""
+"""Helpers shared by the browser tests (test_journey_*.py, test_page_*.py): every
+login goes through portal_login or admin_login (tests/house/test_browser_logins.py
+fails on a test that fills the login form itself)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 STAFF_PASSWORD = "pass-word-123"  # noqa: S105 (test users)
 
@@ -47,11 +51,57 @@ def browser_watch(page) -> BrowserWatch:
     return watch
 
 
-def admin_login(page, base_url: str, username: str) -> None:
+def portal_login(
+    page,
+    base_url: str,
+    username: str,
+    password: str = STAFF_PASSWORD,
+    *,
+    next_name: str | None = None,
+    next_kwargs: dict | None = None,
+) -> str:
+    """Log `username` in through the customer portal's login form; return the
+    URL of the page it lands on.
+
+    With `next_name` the browser asks for that page first (reversed with
+    `next_kwargs`), which must send it to the login page with `?next=` that
+    page, and lands back on it; without, it opens the login page and lands on
+    the dashboard.
+
+    It waits with `page.wait_for_url`, whose default `wait_until="load"` waits
+    for the landing page's `load` event, after its deferred scripts have run and
+    attached their handlers. `expect(page).to_have_url` resolves when the
+    navigation commits, before them, and a test that then clicked a control a
+    script wires up clicked a dead one."""
+    from django.urls import reverse
+
+    login = base_url + reverse("login")
+    if next_name is None:
+        page.goto(login)
+        target = base_url + reverse("portal:dashboard")
+    else:
+        path = reverse(next_name, kwargs=next_kwargs)
+        target = base_url + path
+        page.goto(target)
+        # As django.contrib.auth.views.redirect_to_login writes it.
+        next_query = urlencode({"next": path}, safe="/")
+        page.wait_for_url(re.compile(f"^{re.escape(f'{login}?{next_query}')}$"))
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(password)
+    page.locator("#content form button[type=submit]").click()
+    page.wait_for_url(target)
+    return target
+
+
+def admin_login(
+    page, base_url: str, username: str, password: str = STAFF_PASSWORD
+) -> None:
+    """Log `username` in to the admin; wait for the admin index's `load` event
+    (see portal_login)."""
     from django.urls import reverse
 
     page.goto(base_url + reverse("admin:login"))
     page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(STAFF_PASSWORD)
+    page.locator("#id_password").fill(password)
     page.locator("#login-form input[type=submit]").click()
     page.wait_for_url(base_url + reverse("admin:index"))

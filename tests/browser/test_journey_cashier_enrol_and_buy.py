@@ -6,13 +6,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.urls import reverse
 from playwright.sync_api import expect
 
 from members.models import Member
 from rewards.models import Purchase, PurchaseReturn, Voucher, VoucherSource
 from rewards.services import voucher_grant
 from rewards.tests.factories import RewardFactory
+from tests.browser._journey import admin_login
 
 # serialized_rollback: the flush after a live-server test would otherwise also
 # wipe the rows data migrations made (staff groups, program settings).
@@ -45,10 +45,7 @@ def test_cashier_enrolls_sells_takes_a_return_and_a_voucher(
     page.set_default_timeout(5_000)
     reward = RewardFactory(name="Free croissant", points_cost=80)
 
-    page.goto(live_server.url + reverse("admin:login"))
-    page.locator("#id_username").fill("cashier")
-    page.locator("#id_password").fill("pass-word-123")
-    page.locator("#login-form input[type=submit]").click()
+    admin_login(page, live_server.url, "cashier")
     page.get_by_role("link", name="Open the Counter").click()
     expect(page).to_have_url(re.compile(r"/counter/$"))
 

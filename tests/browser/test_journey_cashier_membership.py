@@ -9,18 +9,12 @@ from playwright.sync_api import expect
 
 from members.tests.factories import MemberFactory, StoreFactory, UserFactory
 from rewards.tests.factories import MembershipPlanFactory, RewardFactory
+from tests.browser._journey import admin_login, portal_login
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-def _login(page, url, username):
-    page.goto(url)
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill("pass-word-123")
-    page.locator("#content form [type=submit]").first.click()
 
 
 def test_cashier_sells_a_membership_and_the_customer_sees_it(page, live_server):
@@ -40,8 +34,7 @@ def test_cashier_sells_a_membership_and_the_customer_sees_it(page, live_server):
     )
     page.set_default_timeout(5_000)
 
-    _login(page, live_server.url + reverse("admin:login"), "boss")
-    expect(page).to_have_url(live_server.url + reverse("admin:index"))
+    admin_login(page, live_server.url, "boss")
     page.goto(live_server.url + reverse("admin:counter_member", args=[member.pk]))
     panel = page.locator("#counter-membership")
     expect(panel).to_contain_text("No paid membership.")
@@ -58,7 +51,7 @@ def test_cashier_sells_a_membership_and_the_customer_sees_it(page, live_server):
     expect(page).to_have_url(re.compile(r"month=2026-10"))
 
     page.context.clear_cookies()
-    _login(page, live_server.url + reverse("login"), "ira@example.com")
+    portal_login(page, live_server.url, "ira@example.com")
     page.goto(live_server.url + reverse("portal:dashboard"))
     expect(page.get_by_test_id("membership")).to_contain_text("Club member")
     expect(page.get_by_test_id("membership")).to_contain_text("“Coffee” voucher")

@@ -10,6 +10,7 @@ from members.tests.factories import MemberFactory
 from rewards.models import Voucher, VoucherStatus
 from rewards.services import points_adjust, reward_redeem
 from rewards.tests.factories import RewardFactory
+from tests.browser._journey import admin_login
 
 # serialized_rollback: the flush after a live-server test would otherwise also
 # wipe the rows data migrations made (staff groups, program settings).
@@ -30,11 +31,7 @@ def test_cashier_finds_a_voucher_by_code_at_the_counter_and_uses_it(
     )
     page.set_default_timeout(5_000)
 
-    page.goto(live_server.url + reverse("admin:login"))
-    page.locator("#id_username").fill("cashier")
-    page.locator("#id_password").fill("pass-word-123")
-    page.locator("input[type=submit]").click()
-    expect(page).to_have_url(live_server.url + reverse("admin:index"))
+    admin_login(page, live_server.url, "cashier")
     page.get_by_role("link", name="Open the Counter").click()
     expect(page).to_have_url(live_server.url + reverse("admin:counter"))
 

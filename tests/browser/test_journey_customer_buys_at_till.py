@@ -1,13 +1,12 @@
 """A customer's journey in a real browser: log in, buy at a till, see the points."""
 
-import re
-
 import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
 from members.services import api_token_create
 from members.tests.factories import MemberFactory, StoreFactory, UserFactory
+from tests.browser._journey import portal_login
 
 # serialized_rollback: the flush after a live-server test would otherwise also
 # wipe the rows data migrations made (staff groups, program settings).
@@ -28,12 +27,9 @@ def test_customer_sees_the_points_of_a_till_purchase_on_the_dashboard(
     _token, raw_token = api_token_create(store=store, name="till 2")
     page.set_default_timeout(5_000)
 
-    page.goto(live_server.url + reverse("portal:dashboard"))
-    expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
-    page.locator("#id_username").fill("olena@example.com")
-    page.locator("#id_password").fill("pass-word-123")
-    page.locator("#content form button[type=submit]").click()
-    expect(page).to_have_url(live_server.url + reverse("portal:dashboard"))
+    portal_login(
+        page, live_server.url, "olena@example.com", next_name="portal:dashboard"
+    )
     expect(page.get_by_test_id("balance")).to_have_text("0")
 
     response = page.request.post(

@@ -12,18 +12,12 @@ from playwright.sync_api import expect
 from members.tests.factories import MemberFactory, StoreFactory, UserFactory
 from rewards.models import Payment, PaymentStatus, Subscription
 from rewards.tests.factories import MembershipPlanFactory
+from tests.browser._journey import admin_login, portal_login
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-def _login(page, url, username):
-    page.goto(url)
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill("pass-word-123")
-    page.locator("#content form [type=submit]").first.click()
 
 
 def test_customer_buys_the_membership_online_and_staff_refund_it(
@@ -37,8 +31,9 @@ def test_customer_buys_the_membership_online_and_staff_refund_it(
     UserFactory(username="boss", is_staff=True, is_superuser=True, store=store)
     page.set_default_timeout(5_000)
 
-    _login(page, live_server.url + reverse("catalog:membership"), "olena@example.com")
-    expect(page).to_have_url(live_server.url + reverse("catalog:membership"))
+    portal_login(
+        page, live_server.url, "olena@example.com", next_name="catalog:membership"
+    )
     card = page.get_by_test_id(f"plan-{plan.pk}")
     expect(card).to_contain_text("Club")
 
@@ -74,7 +69,7 @@ def test_customer_buys_the_membership_online_and_staff_refund_it(
 
     # Staff see both payments and refund the paid one: the membership ends.
     page.context.clear_cookies()
-    _login(page, live_server.url + reverse("admin:login"), "boss")
+    admin_login(page, live_server.url, "boss")
     page.goto(live_server.url + reverse("admin:rewards_payment_changelist"))
     rows = page.locator("#result_list tbody tr")
     expect(rows).to_have_count(2)

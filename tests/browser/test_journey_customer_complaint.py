@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from campaigns.models import Complaint, ComplaintStatus, Message
 from members.tests.factories import MemberFactory, StoreFactory, UserFactory
 from rewards.services import purchase_record
+from tests.browser._journey import admin_login, portal_login
 
 pytestmark = [
     pytest.mark.browser,
@@ -40,11 +41,7 @@ def test_customer_complains_staff_replies_customer_reads_it(page, live_server, m
     purchase_record(store=store, member=member, receipt_id="FB-1", total="80.00")
 
     # The customer writes from the portal about their purchase.
-    page.goto(live_server.url + reverse("login"))
-    page.locator("#id_username").fill("fb@example.com")
-    page.locator("#id_password").fill("pass-word-123")
-    page.locator("#content form button[type=submit]").click()
-    expect(page).to_have_url(live_server.url + reverse("portal:dashboard"))
+    portal_login(page, live_server.url, "fb@example.com")
     page.goto(live_server.url + reverse("campaigns:feedback"))
     page.get_by_test_id("complaint-new").click()
     page.locator("#id_topic").select_option("product")
@@ -60,10 +57,7 @@ def test_customer_complains_staff_replies_customer_reads_it(page, live_server, m
     admin = staff.new_page()
     admin.set_default_timeout(5_000)
     staff_csp_errors = _csp_watch(admin)
-    admin.goto(live_server.url + reverse("admin:login"))
-    admin.locator("#id_username").fill("manager")
-    admin.locator("#id_password").fill("pass-word-123")
-    admin.locator("#login-form input[type=submit]").click()
+    admin_login(admin, live_server.url, "manager")
     admin.goto(live_server.url + reverse("admin:campaigns_complaint_changelist"))
     admin.get_by_role("link", name=f"#{complaint.pk}").click()
     expect(admin).to_have_url(re.compile(rf"/complaint/{complaint.pk}/change/$"))

@@ -13,6 +13,7 @@ from campaigns.models import EventRsvp, RsvpStatus
 from campaigns.tests.events.test_services import make_event
 from members.tests.factories import MemberFactory, UserFactory
 from rewards.models import LedgerEntry
+from tests.browser._journey import admin_login, portal_login
 
 pytestmark = [
     pytest.mark.browser,
@@ -42,11 +43,9 @@ def test_customer_rsvps_and_the_cashier_checks_them_in(page, live_server, cashie
     )
     page.set_default_timeout(5_000)
 
-    page.goto(live_server.url + reverse("campaigns:events"))
-    page.locator("#id_username").fill("oksana@example.com")
-    page.locator("#id_password").fill("pass-word-123")
-    page.locator("#content form button[type=submit]").click()
-    expect(page).to_have_url(live_server.url + reverse("campaigns:events"))
+    portal_login(
+        page, live_server.url, "oksana@example.com", next_name="campaigns:events"
+    )
 
     card = page.get_by_test_id(f"event-{event.pk}")
     expect(card.get_by_test_id("event-places")).to_have_text("8 places left")
@@ -63,10 +62,7 @@ def test_customer_rsvps_and_the_cashier_checks_them_in(page, live_server, cashie
 
     # At the event: the cashier opens the attendee list and checks Oksana in.
     page.context.clear_cookies()
-    page.goto(live_server.url + reverse("admin:login"))
-    page.locator("#id_username").fill("cashier")
-    page.locator("#id_password").fill("pass-word-123")
-    page.locator("input[type=submit]").click()
+    admin_login(page, live_server.url, "cashier")
     attendees = reverse("admin:campaigns_event_attendees", args=[event.pk])
     page.goto(live_server.url + attendees)
     page.get_by_label("Card number or phone").fill(member.phone)

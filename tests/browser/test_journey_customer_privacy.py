@@ -13,6 +13,7 @@ from members.models import LeaveAnswer, Member, MemberErasure
 from members.services import leave_reasons_ensure
 from members.tests.factories import MemberFactory, StoreFactory, UserFactory
 from rewards.services import purchase_record
+from tests.browser._journey import portal_login
 
 pytestmark = [
     pytest.mark.browser,
@@ -39,11 +40,7 @@ def test_customer_downloads_data_then_deletes_the_account(page, live_server):
     )
     purchase_record(store=store, member=member, receipt_id="P1", total="120.00")
 
-    page.goto(live_server.url + reverse("login"))
-    page.locator("#id_username").fill("priv@example.com")
-    page.locator("#id_password").fill("pass-word-123")
-    page.locator("#content form button[type=submit]").click()
-    expect(page).to_have_url(live_server.url + reverse("portal:dashboard"))
+    portal_login(page, live_server.url, "priv@example.com")
 
     page.goto(live_server.url + reverse("portal:preferences"))
     with page.expect_download() as download_info:
@@ -54,7 +51,7 @@ def test_customer_downloads_data_then_deletes_the_account(page, live_server):
 
     page.get_by_role("link", name="Delete my account").click()
     expect(page).to_have_url(live_server.url + reverse("portal:privacy_delete"))
-    page.locator("#id_password").fill("pass-word-123")
+    page.get_by_label("Your password").fill("pass-word-123")
     page.get_by_role("button", name="Delete my account").click()
     # Deleted at once; then the optional leaving question, one tap.
     expect(page.get_by_text("Your account is deleted")).to_be_visible()

@@ -17,6 +17,7 @@ from rewards.services import (
     purchase_return_record,
 )
 from rewards.tests.factories import RewardFactory, StampProgramFactory
+from tests.browser._journey import portal_login
 
 pytestmark = [
     pytest.mark.browser,
@@ -69,11 +70,7 @@ def test_customer_sees_stamp_cards_drawn_and_a_return_removing_stamps(
     )
     page.set_default_timeout(5_000)
 
-    page.goto(live_server.url + reverse("catalog:stamps"))
-    page.locator("#id_username").fill("iryna@example.com")
-    page.locator("#id_password").fill("pass-word-123")
-    page.locator("#content form button[type=submit]").click()
-    expect(page).to_have_url(live_server.url + reverse("catalog:stamps"))
+    portal_login(page, live_server.url, "iryna@example.com", next_name="catalog:stamps")
 
     card = page.get_by_test_id(f"stamp-card-{coffee.pk}")
     expect(card.locator(".stamp")).to_have_count(5)

@@ -7,14 +7,13 @@ history, then unlinks."""
 from __future__ import annotations
 
 import pytest
-from django.urls import reverse
 from playwright.sync_api import expect
 
 from campaigns.telegram.bot import telegram_update_handle
 from campaigns.tests.telegram.conftest import TOKEN, FakeBotApi
 from members.models import Member
 from members.tests.factories import MemberFactory, StoreFactory, UserFactory
-from tests.browser._journey import browser_watch
+from tests.browser._journey import browser_watch, portal_login
 
 pytestmark = [
     pytest.mark.browser,
@@ -47,11 +46,9 @@ def test_customer_links_telegram_allows_offers_then_unlinks(
         store=store, user=user, email="tg@example.com", language="en"
     )
 
-    page.goto(live_server.url + reverse("portal:preferences"))
-    page.locator("#id_username").fill("tg@example.com")
-    page.locator("#id_password").fill("pass-word-123")
-    page.locator("#content form button[type=submit]").click()
-    expect(page).to_have_url(live_server.url + reverse("portal:preferences"))
+    portal_login(
+        page, live_server.url, "tg@example.com", next_name="portal:preferences"
+    )
     page.get_by_role("button", name="Link Telegram").click()
     bot_link = page.get_by_role("link", name="Open the bot in Telegram")
     href = bot_link.get_attribute("href")

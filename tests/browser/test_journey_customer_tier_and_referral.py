@@ -12,6 +12,7 @@ from members.formatting import date_format
 from members.tests.factories import MemberFactory, StoreFactory, UserFactory
 from rewards.services import purchase_record
 from rewards.tests.factories import TierFactory
+from tests.browser._journey import portal_login
 
 # serialized_rollback: the flush after a live-server test would otherwise also
 # wipe the rows data migrations made (staff groups, program settings).
@@ -19,16 +20,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-def _log_in(page, live_server, username: str, next_name: str) -> None:
-    page.set_default_timeout(5_000)
-    page.goto(live_server.url + reverse(next_name))
-    expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill("pass-word-123")
-    page.locator("#content form button[type=submit]").click()
-    expect(page).to_have_url(live_server.url + reverse(next_name))
 
 
 def test_dashboard_tier_card_shows_the_progress_to_the_next_tier(page, live_server):
@@ -52,7 +43,10 @@ def test_dashboard_tier_card_shows_the_progress_to_the_next_tier(page, live_serv
             else None
         ),
     )
-    _log_in(page, live_server, "maria@example.com", "portal:dashboard")
+    page.set_default_timeout(5_000)
+    portal_login(
+        page, live_server.url, "maria@example.com", next_name="portal:dashboard"
+    )
 
     card = page.get_by_test_id("tier-card")
     expect(card.get_by_test_id("tier-name")).to_have_text("Bronze")
@@ -80,7 +74,10 @@ def test_referrals_page_shows_the_code_and_a_link_that_fills_the_sign_up(
     member = MemberFactory(store=store, user=user, email="petro@example.com")
     assert member.referral_code
 
-    _log_in(page, live_server, "petro@example.com", "portal:referrals")
+    page.set_default_timeout(5_000)
+    portal_login(
+        page, live_server.url, "petro@example.com", next_name="portal:referrals"
+    )
 
     expect(page.locator("#referral-code")).to_have_text(member.referral_code)
     link = page.locator("#referral-link")
@@ -115,7 +112,10 @@ def test_the_link_is_still_copied_when_the_clipboard_api_refuses(page, live_serv
         " Promise.reject(new DOMException('Document is not focused.'));"
     )
 
-    _log_in(page, live_server, "oksana@example.com", "portal:referrals")
+    page.set_default_timeout(5_000)
+    portal_login(
+        page, live_server.url, "oksana@example.com", next_name="portal:referrals"
+    )
     page.get_by_role("button", name="Copy").click()
 
     expect(page.get_by_role("button", name="Copied")).to_be_visible()

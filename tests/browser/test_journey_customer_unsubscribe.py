@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from campaigns.messaging.services import message_send
 from members.models import ConsentSource, Member
 from members.tests.factories import MemberFactory, StoreFactory, UserFactory
+from tests.browser._journey import portal_login
 
 pytestmark = [
     pytest.mark.browser,
@@ -66,10 +67,11 @@ def test_customer_unsubscribes_from_an_email_then_sees_it_in_preferences(
     expect(page.get_by_text("Why are you leaving?")).to_have_count(0)
 
     page.get_by_role("link", name="My preferences").click()
-    page.locator("#id_username").fill("unsub@example.com")
-    page.locator("#id_password").fill("pass-word-123")
-    page.locator("#content form button[type=submit]").click()
-    expect(page).to_have_url(live_server.url + reverse("portal:preferences"))
+    preferences = reverse("portal:preferences")
+    expect(page).to_have_url(f"{live_server.url}{reverse('login')}?next={preferences}")
+    portal_login(
+        page, live_server.url, "unsub@example.com", next_name="portal:preferences"
+    )
     expect(page.get_by_label("Send me offers by email")).not_to_be_checked()
     expect(page.get_by_label("Send me offers by SMS")).to_be_checked()
     expect(page.locator(".consent-history")).to_contain_text("Unsubscribe link")

@@ -3,13 +3,13 @@
 import re
 
 import pytest
-from django.urls import reverse
 from playwright.sync_api import expect
 
 from members.tests.factories import MemberFactory, StoreFactory, UserFactory
 from rewards.models import Voucher
 from rewards.services import points_adjust
 from rewards.tests.factories import RewardFactory
+from tests.browser._journey import portal_login
 
 # serialized_rollback: the flush after a live-server test would otherwise also
 # wipe the rows data migrations made (staff groups, program settings).
@@ -28,13 +28,9 @@ def test_customer_redeems_a_reward_and_sees_the_voucher_qr(page, live_server):
     RewardFactory(name="Barista workshop", points_cost=900)
     page.set_default_timeout(5_000)
 
-    page.goto(live_server.url + reverse("catalog:catalog"))
-    expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
-    page.locator("#id_username").fill("taras@example.com")
-    page.locator("#id_password").fill("pass-word-123")
-    page.locator("#content form button[type=submit]").click()
-    expect(page).to_have_url(live_server.url + reverse("catalog:catalog"))
-    page.wait_for_load_state()  # the confirmation script is deferred
+    portal_login(
+        page, live_server.url, "taras@example.com", next_name="catalog:catalog"
+    )
 
     expect(page.get_by_test_id(f"reward-{coffee.pk}")).to_have_class(
         re.compile("reward-affordable")

@@ -12,13 +12,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from analytics.services.snapshots import snapshots_refresh_range
 from members.tests.factories import MemberFactory
 from rewards.services import purchase_record
+from tests.browser._journey import admin_login
 
 pytestmark = [
     pytest.mark.browser,
@@ -71,10 +71,7 @@ def test_manager_sees_charts_and_downloads_csv(
     )
     _history(store)
 
-    page.goto(live_server.url + reverse("admin:login"))
-    page.locator("#id_username").fill("manager")
-    page.locator("#id_password").fill("pass-word-123")
-    page.locator("#login-form input[type=submit]").click()
+    admin_login(page, live_server.url, "manager")
     page.get_by_role("link", name="Open the dashboards").click()
     expect(page).to_have_url(re.compile(r"/admin/analytics/dashboard/"))
     expect(page.locator("[data-metric=active_members] .kpi-value")).to_have_text("4")

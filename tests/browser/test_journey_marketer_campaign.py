@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from campaigns.models import Campaign, CampaignStatus, Message
 from campaigns.tests.factories import members_bulk, segment_all
+from tests.browser._journey import admin_login
 
 pytestmark = [
     pytest.mark.browser,
@@ -36,10 +37,7 @@ def test_marketer_writes_previews_sends_and_reads_the_figures(
     members = members_bulk(6)
     segment_all("Everyone")
 
-    page.goto(live_server.url + reverse("admin:login"))
-    page.locator("#id_username").fill("marketer")
-    page.locator("#id_password").fill("pass-word-123")
-    page.locator("#login-form input[type=submit]").click()
+    admin_login(page, live_server.url, "marketer")
 
     page.goto(live_server.url + reverse("admin:campaigns_campaign_add"))
     page.locator("#id_name").fill("Browser campaign")

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from analytics.services.rfm import rfm_refresh
 from analytics.tests.recs_data import Line, members_make, purchases_make
 from campaigns.models import Segment
+from tests.browser._journey import admin_login
 
 pytestmark = [
     pytest.mark.browser,
@@ -39,10 +40,7 @@ def test_marketer_sees_the_chart_and_makes_a_segment(
     page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
     page.set_default_timeout(5_000)
     try:
-        page.goto(live_server.url + reverse("admin:login"))
-        page.locator("#id_username").fill("marketer")
-        page.locator("#id_password").fill("pass-word-123")
-        page.locator("#login-form input[type=submit]").click()
+        admin_login(page, live_server.url, "marketer")
         page.goto(live_server.url + reverse("admin:analytics_memberrfm_overview"))
         expect(page.locator("#rfm-table")).to_be_visible()
         # Chart.js sizes the canvas and marks it when it has drawn.

@@ -11,6 +11,7 @@ from campaigns.models import Segment
 from members.tests.factories import MemberFactory, StoreFactory
 from rewards.models import PointsAccount
 from rewards.tests.factories import TierFactory
+from tests.browser._journey import admin_login
 
 pytestmark = [
     pytest.mark.browser,
@@ -36,10 +37,7 @@ def test_marketer_picks_tier_gold_previews_and_saves(page, live_server, marketer
         ),
     )
 
-    page.goto(live_server.url + reverse("admin:login"))
-    page.locator("#id_username").fill("marketer")
-    page.locator("#id_password").fill("pass-word-123")
-    page.locator("#login-form input[type=submit]").click()
+    admin_login(page, live_server.url, "marketer")
     page.goto(live_server.url + reverse("admin:campaigns_segment_add"))
 
     # The kind switch shows the upload for a list and the builder for rules.

@@ -15,7 +15,7 @@ from members.tests.factories import (
     UserFactory,
 )
 from rewards.tests.factories import RewardFactory
-from tests.browser._journey import admin_login, browser_watch
+from tests.browser._journey import admin_login, browser_watch, portal_login
 
 pytestmark = [
     pytest.mark.browser,
@@ -40,11 +40,7 @@ def test_customer_finds_the_partner_and_its_staff_see_only_their_settlement(
     watch = browser_watch(page)
     page.set_default_timeout(5_000)
 
-    page.goto(live_server.url + reverse("login"))
-    page.locator("#id_username").fill("olena@example.com")
-    page.locator("#id_password").fill("pass-word-123")
-    page.locator("form button[type=submit]").last.click()
-    page.wait_for_url("**/dashboard/**")
+    portal_login(page, live_server.url, "olena@example.com")
     toggler = page.locator(".navbar-toggler")
     if toggler.is_visible():
         toggler.click()

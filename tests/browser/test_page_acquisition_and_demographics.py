@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 
 from analytics.selectors.periods import month_add, month_start
 from members.models import Member, Store
-from tests.browser._journey import browser_watch
+from tests.browser._journey import admin_login, browser_watch
 
 pytestmark = [
     pytest.mark.browser,
@@ -34,14 +34,6 @@ def demo(db):
     call_command(
         "seed_demo", members=150, purchases=1200, months=6, seed=11, stdout=StringIO()
     )
-
-
-def _login(page, base: str) -> None:
-    page.goto(base + reverse("admin:login"))
-    page.locator("#id_username").fill("marketer")
-    page.locator("#id_password").fill("marketer-demo")
-    page.locator("#login-form input[type=submit]").click()
-    page.wait_for_url(base + reverse("admin:index"))
 
 
 def _too_wide(page) -> list[str]:
@@ -113,7 +105,7 @@ def _store_id() -> str:
 def test_acquisition_page_draws_filters_downloads_and_fits(page, live_server, demo):
     page.set_default_timeout(15_000)
     watch = browser_watch(page)
-    _login(page, live_server.url)
+    admin_login(page, live_server.url, "marketer", "marketer-demo")
     first, last = _period()
     page.goto(live_server.url + reverse("admin:analytics_acquisition"))
     _filter(page, first=first, last=last)
@@ -164,7 +156,7 @@ def test_acquisition_page_draws_filters_downloads_and_fits(page, live_server, de
 def test_age_and_gender_page_draws_filters_downloads_and_fits(page, live_server, demo):
     page.set_default_timeout(15_000)
     watch = browser_watch(page)
-    _login(page, live_server.url)
+    admin_login(page, live_server.url, "marketer", "marketer-demo")
     first, last = _period()
     page.goto(live_server.url + reverse("admin:analytics_demographics"))
     _filter(page, first=first, last=last)

@@ -12,7 +12,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from rewards.tests.factories import RewardFactory
-from tests.browser._journey import admin_login, browser_watch
+from tests.browser._journey import admin_login, browser_watch, portal_login
 
 pytestmark = [
     pytest.mark.browser,
@@ -71,11 +71,7 @@ def test_manager_writes_the_romanian_name_in_its_tab(
         _language_cookie(context, live_server.url, language)
         shopper = context.new_page()
         shopper.set_default_timeout(10_000)
-        shopper.goto(live_server.url + reverse("login"))
-        shopper.locator("#id_username").fill("customer@example.com")
-        shopper.locator("#id_password").fill("pass-word-123")
-        shopper.locator("#content form button[type=submit]").click()
-        expect(shopper).to_have_url(live_server.url + reverse("portal:dashboard"))
+        portal_login(shopper, live_server.url, "customer@example.com")
         shopper.goto(live_server.url + reverse("catalog:catalog"))
         expect(shopper.locator("html")).to_have_attribute("lang", language)
         card = shopper.get_by_test_id(f"reward-{reward.pk}")

@@ -20,7 +20,7 @@ from members.cards import card_number_format
 from members.services import branding_update
 from members.tests.factories import MemberFactory, StoreFactory, UserFactory
 from rewards.services import points_adjust
-from tests.browser._journey import STAFF_PASSWORD, browser_watch
+from tests.browser._journey import browser_watch, portal_login
 
 pytestmark = [
     pytest.mark.browser,
@@ -35,16 +35,6 @@ def card_member(db):
     member = MemberFactory(store=store, user=user, email="olena@example.com")
     points_adjust(member=member, points=1234, reason="Welcome", created_by=None)
     return member
-
-
-def _log_in_to_the_card(page, live_server) -> str:
-    card_url = live_server.url + reverse("portal:card")
-    page.goto(card_url)
-    page.locator("#id_username").fill("olena@example.com")
-    page.locator("#id_password").fill(STAFF_PASSWORD)
-    page.locator("#content form button[type=submit]").click()
-    expect(page).to_have_url(card_url)
-    return card_url
 
 
 def _wait_until_the_worker_controls(page) -> None:
@@ -96,7 +86,9 @@ def test_card_page_opens_offline_after_one_visit(
 ):
     page.set_default_timeout(10_000)
     watch = browser_watch(page)
-    card_url = _log_in_to_the_card(page, live_server)
+    card_url = portal_login(
+        page, live_server.url, "olena@example.com", next_name="portal:card"
+    )
 
     expect(page.get_by_test_id("card-balance")).to_have_text("1,234 points")
     shown_at = _shown_time(page)
@@ -137,7 +129,9 @@ def test_card_page_opens_offline_after_one_visit(
 
 def test_logging_out_forgets_the_offline_card(page, context, live_server, card_member):
     page.set_default_timeout(10_000)
-    card_url = _log_in_to_the_card(page, live_server)
+    card_url = portal_login(
+        page, live_server.url, "olena@example.com", next_name="portal:card"
+    )
     _wait_until_the_worker_controls(page)
     expect(page.locator("#card-page")).to_have_attribute("data-offline-ready", "yes")
 

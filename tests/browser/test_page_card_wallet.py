@@ -9,13 +9,12 @@ import json
 import zipfile
 
 import pytest
-from django.urls import reverse
 from playwright.sync_api import expect
 
 from members.tests.factories import MemberFactory, StoreFactory, UserFactory
 from rewards.services import points_adjust
 from rewards.tests.wallet.fakes import apple_credentials
-from tests.browser._journey import STAFF_PASSWORD, browser_watch
+from tests.browser._journey import browser_watch, portal_login
 
 pytestmark = [
     pytest.mark.browser,
@@ -35,12 +34,7 @@ def test_add_to_apple_wallet_downloads_the_members_pass(
 
     page.set_default_timeout(10_000)
     watch = browser_watch(page)
-    card_url = live_server.url + reverse("portal:card")
-    page.goto(card_url)
-    page.locator("#id_username").fill("taras@example.com")
-    page.locator("#id_password").fill(STAFF_PASSWORD)
-    page.locator("#content form button[type=submit]").click()
-    expect(page).to_have_url(card_url)
+    portal_login(page, live_server.url, "taras@example.com", next_name="portal:card")
 
     expect(page.get_by_test_id("wallet-google")).to_have_count(0)
     with page.expect_download() as download_info:

@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from members.tests.factories import MemberFactory, StoreFactory, UserFactory
 from rewards.services import points_adjust
-from tests.browser._journey import STAFF_PASSWORD
+from tests.browser._journey import portal_login
 from tests.url_walk import PORTAL_NAMESPACES, url_routes
 
 pytestmark = [
@@ -50,11 +50,7 @@ def test_no_page_offers_a_scripted_button_before_its_script(browser, live_server
     try:
         page = context.new_page()
         page.set_default_timeout(10_000)
-        page.goto(live_server.url + reverse("login"))
-        page.locator("#id_username").fill("taras@example.com")
-        page.locator("#id_password").fill(STAFF_PASSWORD)
-        page.locator("#content form button[type=submit]").click()
-        page.wait_for_load_state()
+        portal_login(page, live_server.url, "taras@example.com")
 
         walked, offered = [], {}
         for path in _portal_paths():

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from members.tests.factories import MemberFactory, StoreFactory, UserFactory
 from rewards.services import purchase_record
+from tests.browser._journey import admin_login, portal_login
 
 pytestmark = [
     pytest.mark.browser,
@@ -45,10 +46,7 @@ def test_customer_pages_raise_no_csp_violation(page, live_server, violations):
     purchase_record(store=store, member=member, receipt_id="C1", total="99.00")
 
     _visit(page, live_server, "login")
-    page.locator("#id_username").fill("csp@example.com")
-    page.locator("#id_password").fill("pass-word-123")
-    page.locator("#content form button[type=submit]").click()
-    expect(page).to_have_url(live_server.url + reverse("portal:dashboard"))
+    portal_login(page, live_server.url, "csp@example.com")
     for name in ["portal:dashboard", "rewards:statement", "portal:card"]:
         _visit(page, live_server, name)
     for name in ["portal:profile", "portal:preferences"]:
@@ -66,11 +64,7 @@ def test_admin_and_counter_raise_no_csp_violation(page, live_server, violations)
     UserFactory(username="boss", is_staff=True, is_superuser=True, store=store)
     member = MemberFactory(store=store)
 
-    page.goto(live_server.url + reverse("admin:login"))
-    page.locator("#id_username").fill("boss")
-    page.locator("#id_password").fill("pass-word-123")
-    page.locator("input[type=submit]").click()
-    expect(page).to_have_url(live_server.url + reverse("admin:index"))
+    admin_login(page, live_server.url, "boss")
     _visit(page, live_server, "admin:counter")
     _visit(page, live_server, "admin:counter_member", member_id=member.pk)
     _visit(page, live_server, "admin:members_member_changelist")

@@ -14,6 +14,7 @@ from django.urls import resolve, reverse
 from playwright.sync_api import expect
 
 from members.tests.factories import MemberFactory, StoreFactory, UserFactory
+from tests.browser._journey import portal_login
 from tests.url_walk import PORTAL_NAMESPACES, url_routes
 
 pytestmark = [
@@ -98,12 +99,7 @@ def test_menu_fits_and_reaches_every_destination_at_all_widths_and_languages(
     user = UserFactory(username="nav@example.com")
     MemberFactory(store=store, user=user, email="nav@example.com")
     page.set_default_timeout(5_000)
-    page.goto(live_server.url + reverse("login"))
-    page.locator("#id_username").fill("nav@example.com")
-    page.locator("#id_password").fill("pass-word-123")
-    page.locator("#content form button[type=submit]").click()
-    expect(page).to_have_url(live_server.url + reverse("portal:dashboard"))
-    dashboard = live_server.url + reverse("portal:dashboard")
+    dashboard = portal_login(page, live_server.url, "nav@example.com")
     wanted = _menu_url_names()
     problems: list[str] = []
 
@@ -163,10 +159,7 @@ def test_the_active_page_is_marked_in_the_menu(page, live_server):
     user = UserFactory(username="nav@example.com")
     MemberFactory(store=store, user=user, email="nav@example.com")
     page.set_default_timeout(5_000)
-    page.goto(live_server.url + reverse("login"))
-    page.locator("#id_username").fill("nav@example.com")
-    page.locator("#id_password").fill("pass-word-123")
-    page.locator("#content form button[type=submit]").click()
+    portal_login(page, live_server.url, "nav@example.com")
 
     statement = reverse("rewards:statement")
     page.goto(live_server.url + statement)

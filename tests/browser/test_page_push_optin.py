@@ -28,7 +28,7 @@ from playwright.sync_api import expect
 from members.models import Channel, ConsentEvent, PushSubscription
 from members.tests.factories import MemberFactory, UserFactory
 from members.tests.push_service import FakeBrowser
-from tests.browser._journey import STAFF_PASSWORD, browser_watch
+from tests.browser._journey import browser_watch, portal_login
 
 pytestmark = [
     pytest.mark.browser,
@@ -76,16 +76,6 @@ def push_member(db, store):
     return MemberFactory(store=store, user=user, email="olena@example.com")
 
 
-def _log_in(page, live_server, name="portal:preferences") -> str:
-    url = live_server.url + reverse(name)
-    page.goto(url)
-    page.locator("#id_username").fill("olena@example.com")
-    page.locator("#id_password").fill(STAFF_PASSWORD)
-    page.locator("#content form button[type=submit]").click()
-    expect(page).to_have_url(url)
-    return url
-
-
 def test_without_vapid_keys_there_is_no_button(
     page, live_server, push_member, settings
 ):
@@ -93,7 +83,9 @@ def test_without_vapid_keys_there_is_no_button(
     page.set_default_timeout(10_000)
     watch = browser_watch(page)
 
-    _log_in(page, live_server)
+    portal_login(
+        page, live_server.url, "olena@example.com", next_name="portal:preferences"
+    )
     expect(page.locator("h1")).to_have_text("Preferences")
     assert page.locator("#push-optin").count() == 0
     assert page.locator("#push-on").count() == 0
@@ -120,7 +112,9 @@ def test_turning_notifications_on_and_off(
     page.set_default_timeout(10_000)
     watch = browser_watch(page)
 
-    _log_in(page, live_server)
+    portal_login(
+        page, live_server.url, "olena@example.com", next_name="portal:preferences"
+    )
     box = page.get_by_test_id("push-optin")
     expect(box).to_be_visible()
     expect(box).to_have_attribute("data-state", "off")
@@ -168,7 +162,7 @@ def test_a_refused_permission_says_so(page, context, live_server, push_member, v
         FAKE_PUSH_MANAGER % json.dumps({"endpoint": "", "keys": {}})
     )
     page.set_default_timeout(10_000)
-    _log_in(page, live_server, "portal:card")
+    portal_login(page, live_server.url, "olena@example.com", next_name="portal:card")
     # Headless Chromium answers an ungranted request with "denied".
     page.get_by_test_id("push-on").click()
 
@@ -182,7 +176,7 @@ def test_the_service_worker_shows_a_push_as_a_notification(
 ):
     context.grant_permissions(["notifications"], origin=live_server.url)
     page.set_default_timeout(10_000)
-    _log_in(page, live_server, "portal:card")
+    portal_login(page, live_server.url, "olena@example.com", next_name="portal:card")
     cdp = context.new_cdp_session(page)
     registrations = []
     cdp.on(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.urls import reverse
 from playwright.sync_api import expect
 
 from members.tests.factories import MemberFactory, StoreFactory, UserFactory
@@ -15,6 +14,7 @@ from rewards.models import Voucher
 from rewards.selectors.ledger import member_balance_get
 from rewards.services import points_adjust
 from rewards.tests.factories import RewardFactory
+from tests.browser._journey import portal_login
 
 pytestmark = [
     pytest.mark.browser,
@@ -31,21 +31,14 @@ def shopper():
     return member
 
 
-def _log_in(page, live_server) -> None:
-    page.set_default_timeout(5_000)
-    page.goto(live_server.url + reverse("catalog:catalog"))
-    page.locator("#id_username").fill("olena@example.com")
-    page.locator("#id_password").fill("pass-word-123")
-    page.locator("#content form button[type=submit]").click()
-    expect(page).to_have_url(live_server.url + reverse("catalog:catalog"))
-    page.wait_for_load_state()  # the catalog's script is deferred
-
-
 def test_redeem_asks_in_a_dialog_and_cancel_spends_nothing(page, live_server, shopper):
     tea = RewardFactory(name="Green tea", points_cost=1000)
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    _log_in(page, live_server)
+    page.set_default_timeout(5_000)
+    portal_login(
+        page, live_server.url, "olena@example.com", next_name="catalog:catalog"
+    )
     confirm = page.get_by_test_id("redeem-confirm")
     expect(confirm).to_be_hidden()
 
@@ -75,7 +68,10 @@ def test_redeem_form_posts_without_javascript(browser, live_server, shopper):
     context = browser.new_context(java_script_enabled=False)
     try:
         page = context.new_page()
-        _log_in(page, live_server)
+        page.set_default_timeout(5_000)
+        portal_login(
+            page, live_server.url, "olena@example.com", next_name="catalog:catalog"
+        )
 
         page.get_by_test_id(f"reward-{tea.pk}").get_by_role("button").click()
 
