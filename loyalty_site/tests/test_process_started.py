@@ -6,12 +6,11 @@ so that this test's process is left as it was."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.fresh_process import json_from_fresh_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,19 +31,12 @@ STARTS = {
 
 
 @pytest.mark.parametrize("start", STARTS.values(), ids=STARTS.keys())
-def test_the_process_freezes_what_its_start_up_made(start):
-    code = f"import gc\nassert gc.get_freeze_count() == 0\n{start}\nprint(gc.get_freeze_count())"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "loyalty_site.settings"}
-    out = subprocess.run(  # noqa: S603 - this interpreter, our own code
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
-    assert int(out.strip().splitlines()[-1]) > 10_000
+def test_the_process_freezes_what_its_start_up_made(start, tmp_path):
+    code = (
+        "import gc, json\nassert gc.get_freeze_count() == 0\n"
+        f"{start}\nprint(json.dumps(gc.get_freeze_count()))"
+    )
+    assert json_from_fresh_process(code, tmp_path) > 10_000
 
 
 def test_the_benchmarks_run_in_a_started_process():
