@@ -84,23 +84,20 @@ def prepared_cursor():
     db.close_if_health_check_failed()
     db.ensure_connection()
     with db.wrap_database_errors:
-        raw = db.connection
-        kept = db.__dict__.get("_rows_kept_cursor")
+        # (the zone it was made for, the cursor): its connection is its own.
+        zone, cursor = db.__dict__.get("_rows_kept_cursor", (None, None))
         if (
-            kept is None
-            or kept[0] is not raw
-            or kept[1] != db.timezone
-            or kept[2].closed
+            cursor is None
+            or cursor.closed
+            or cursor.connection is not db.connection
+            or zone != db.timezone
         ):
-            kept = db.__dict__["_rows_kept_cursor"] = (
-                raw,
-                db.timezone,
-                _server_binding_cursor(db),
-            )
+            cursor = _server_binding_cursor(db)
+            db.__dict__["_rows_kept_cursor"] = (db.timezone, cursor)
         db.validate_thread_sharing()
         if db.queries_logged:
-            return _KeptDebugCursor(kept[2], db)
-        return _KeptCursor(kept[2], db)
+            return _KeptDebugCursor(cursor, db)
+        return _KeptCursor(cursor, db)
 
 
 def _server_binding_cursor(db):

@@ -41,8 +41,6 @@ from rewards.models import EarningRule, RuleKind
 EXACT = Decimal("0.000001")
 ONE = Decimal("1")
 ZERO = Decimal("0")
-# The rule kinds, once: RuleKind.values builds the list of labels on every call.
-_RULE_KINDS = tuple(kind.value for kind in RuleKind)
 
 # (stage, label) in the order they apply; the admin shows this list.
 STAGES = (
@@ -175,7 +173,8 @@ def earn_compute(
         else None
     )
     in_force = [r for r in rules if rule_in_force(r, at=at, store_id=store_id)]
-    by_kind: dict[str, list[EarningRule]] = {k: [] for k in _RULE_KINDS}
+    # The members themselves, not RuleKind.values (it builds the labels).
+    by_kind: dict[str, list[EarningRule]] = {k: [] for k in RuleKind}
     for rule in sorted(in_force, key=lambda r: r.pk or 0):
         by_kind[rule.kind].append(rule)
 
