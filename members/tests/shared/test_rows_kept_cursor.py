@@ -65,3 +65,40 @@ def test_logged_statements_are_still_logged_with_their_values():
         SQL.replace("%s", "7"),
         SQL.replace("%s", "8"),
     ]
+
+
+TIMES = (
+    "SELECT TIMESTAMPTZ '2026-01-02 03:04:05+00', TIMESTAMPTZ '2026-03-29 03:30:00.5+03',"
+    " TIMESTAMPTZ '1999-12-31 23:59:59.999999-11:30', NULL::timestamptz, now()"
+    " WHERE %s::int > 0"
+)
+
+
+def test_times_read_in_c_give_what_djangos_own_loader_gives():
+    """In UTC the kept cursor reads timestamptz with psycopg's loader in C
+    (Django's is Python): the same instants, in the same zone object."""
+    with prepared_cursor() as cursor:
+        loader = cursor.cursor.adapters.get_loader(1184, 0)  # timestamptz, text
+    assert loader.__module__ == "psycopg_binary._psycopg"
+    ours = row_fetch(TIMES, [1], prepared=True)
+    with connection.cursor() as plain:
+        plain.execute(TIMES, [1])
+        django = plain.fetchone()
+    assert ours[:4] == django[:4]
+    assert [getattr(v, "tzinfo", None) for v in ours[:4]] == [
+        getattr(v, "tzinfo", None) for v in django[:4]
+    ]
+    assert ours[0].tzinfo is dt.UTC
+    assert ours[1] == dt.datetime(2026, 3, 29, 0, 30, 0, 500000, tzinfo=dt.UTC)
+
+
+def test_outside_utc_the_kept_cursor_reads_times_as_django_does(settings):
+    settings.USE_TZ, settings.TIME_ZONE = False, "Europe/Kyiv"
+    with prepared_cursor() as cursor:
+        loader = cursor.cursor.adapters.get_loader(1184, 0)
+    assert loader.__module__ != "psycopg_binary._psycopg"
+    ours = row_fetch(TIMES, [1], prepared=True)
+    with connection.cursor() as plain:
+        plain.execute(TIMES, [1])
+        assert ours[:4] == plain.fetchone()[:4]
+    assert ours[0] == dt.datetime(2026, 1, 2, 5, 4, 5)
