@@ -125,7 +125,10 @@ def reason_fallback_language() -> str:
 
 def reason_default_text(code: str, params: dict) -> str:
     """The text in the program's default language, with the stored names."""
-    with translation.override(reason_fallback_language()):
+    language = reason_fallback_language()
+    if translation.get_language() == language:  # as most writes are: no switch
+        return reason_render(code, params, names={})
+    with translation.override(language):
         return reason_render(code, params, names={})
 
 

@@ -135,3 +135,27 @@ class TestReading:
         assert (en["reason_code"], en["reason"]) == ("bonus_welcome", "Welcome bonus")
         assert uk["reason_code"] == "bonus_welcome"
         assert uk["reason"] == "Вітальний бонус"
+
+
+@pytest.mark.parametrize("active", LANGUAGES)
+def test_the_stored_text_is_in_the_default_language_whatever_is_active(
+    settings, active
+):
+    """reason_split stores the text in the program's default language: read
+    in that language, or switched to it for the write (the active language
+    is the request's)."""
+    from rewards.reasons import reason_split
+
+    settings.LANGUAGE_CODE = "uk"
+    reason = system_reason("purchase_earn", receipt="R-7", store="main")
+    with translation.override(active):
+        code, params, text = reason_split(reason)
+        assert translation.get_language() == active  # given back as it was
+    assert (code, params) == ("purchase_earn", {"receipt": "R-7", "store": "main"})
+    assert text == _render_with("purchase_earn", params, "uk")
+    assert text != _render_with("purchase_earn", params, "en")
+
+
+def _render_with(code: str, params: dict, language: str) -> str:
+    with translation.override(language):
+        return reason_render(code, params, names={})
