@@ -1,12 +1,13 @@
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 
 
 class LoyaltySiteConfig(AppConfig):
     """The project package as an app: its system checks, the staff roles
-    applied after every migrate, the dashboard cache's invalidation signals (it
-    has no models of its own)."""
+    applied after every migrate, the dashboard cache's invalidation signals,
+    PostgreSQL's times read in C (it has no models of its own)."""
 
     default = True
     name = "loyalty_site"
@@ -25,6 +26,11 @@ class LoyaltySiteConfig(AppConfig):
             dispatch_uid="loyalty_site.roles_sync",
         )
         dashboard_cache_connect()
+        from loyalty_site.time_loader import utc_loader_install
+
+        connection_created.connect(
+            utc_loader_install, dispatch_uid="loyalty_site.utc_loader"
+        )
 
 
 class LoyaltyAdminConfig(admin_apps.AdminConfig):

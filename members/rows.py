@@ -103,28 +103,16 @@ def prepared_cursor():
 
 def _server_binding_cursor(db):
     """A new psycopg cursor binding on the server, made by Django's own
-    create_cursor (its time zone loader).
-
-    Django reads a timestamptz with a loader of its own in Python: psycopg's
-    text parser, then the value's zone replaced by the connection's. When
-    both the connection's zone and the session's are UTC, psycopg's loader in
-    C gives the same value (the same instant, `datetime.timezone.utc`), about
-    ten times faster, and this cursor has it instead: a purchase reads two."""
+    create_cursor (its time zone loader)."""
     from django.db.backends.postgresql.base import ServerBindingCursor
-    from psycopg import types
-    from psycopg._tz import get_tzinfo
 
     raw = db.connection
     factory = raw.cursor_factory
     raw.cursor_factory = ServerBindingCursor
     try:
-        cursor = db.create_cursor()
+        return db.create_cursor()
     finally:
         raw.cursor_factory = factory
-    if db.timezone is dt.UTC and get_tzinfo(raw.pgconn) is dt.UTC:
-        # psycopg's own class: the map puts its C version in its place.
-        cursor.adapters.register_loader("timestamptz", types.datetime.TimestamptzLoader)
-    return cursor
 
 
 class _PreparedDebugCursor(CursorDebugWrapper):
