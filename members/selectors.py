@@ -50,8 +50,9 @@ def _member_sql(column: str, vendor: str) -> str:
 
 
 def _member_by(column: str, value: str) -> Member | None:
-    # card_number and phone are unique: one row at most.
-    row = row_fetch(_member_sql(column, connection.vendor), [value])
+    # card_number and phone are unique: one row at most. Prepared on
+    # PostgreSQL: every till purchase starts with it.
+    row = row_fetch(_member_sql(column, connection.vendor), [value], prepared=True)
     return instance_from_row(Member, row) if row is not None else None
 
 
