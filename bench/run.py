@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
 import os
 import platform
@@ -584,6 +585,9 @@ def run(wanted: list[str]) -> list[dict]:
                     continue
                 t0 = time.perf_counter()
                 result = {"number": b.number, "name": b.name, "title": b.title}
+                # What the collector leaves alone (process_started): the smoke
+                # test holds every benchmark to a started process.
+                result["gc_frozen"] = gc.get_freeze_count()
                 try:
                     lines = RUNNERS[b.name](ctx)
                 except Exception:  # noqa: BLE001 - reported, and the others run

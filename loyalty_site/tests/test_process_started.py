@@ -1,18 +1,14 @@
 """Every long-lived process of the project moves what its start-up made out of
 the garbage collector's generations (loyalty_site.process.process_started):
-the gunicorn worker (the WSGI and ASGI modules), each Celery worker process
-and the benchmarks' own process. Each is started here in a new interpreter,
-so that this test's process is left as it was."""
+the gunicorn worker (the WSGI and ASGI modules) and each Celery worker
+process, started here in a new interpreter, so that this test's process is
+left as it was. The benchmarks' own process: tests/tools/test_bench_smoke.py."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
 from tests.fresh_process import json_from_fresh_process
-
-ROOT = Path(__file__).resolve().parents[2]
 
 STARTS = {
     "wsgi": "import loyalty_site.wsgi",
@@ -37,11 +33,3 @@ def test_the_process_freezes_what_its_start_up_made(start, tmp_path):
         f"{start}\nprint(json.dumps(gc.get_freeze_count()))"
     )
     assert json_from_fresh_process(code, tmp_path) > 10_000
-
-
-def test_the_benchmarks_run_in_a_started_process():
-    """bench/run.py calls it after its set-up, before any benchmark."""
-    source = (ROOT / "bench" / "run.py").read_text()
-    setup_at = source.index("store, members = setup()")
-    started_at = source.index("process_started()", setup_at)
-    assert started_at < source.index("RUNNERS[b.name](ctx)")

@@ -141,6 +141,15 @@ def test_benchmark_completes_with_figures(bench_results, name):
 
 
 @_on_postgres
+def test_every_benchmark_runs_in_a_started_process(bench_results):
+    """bench/run.py calls loyalty_site.process.process_started after its
+    set-up, as a worker does once started: the figures are a worker's."""
+    frozen = {name: r["gc_frozen"] for name, r in bench_results["results"].items()}
+    assert set(frozen) == set(registry.names())
+    assert all(count > 10_000 for count in frozen.values()), frozen
+
+
+@_on_postgres
 def test_run_exits_zero_and_leaves_the_docs_alone(bench_results):
     before, after = bench_results["docs"]
     assert after == before, "a benchmark run wrote to docs/"
