@@ -236,7 +236,8 @@ def prep_shortcut(field, vendor: str) -> tuple[str, dict] | None:
     classes whose pre_save reads the attribute as it is: for a value of
     exactly such a type, adapter(value) is what pre_save and
     get_db_prep_save give (None: the value itself; _SKIP: ask the field).
-    None for any other field (a subclass, an automatic time, JSON, a file).
+    None for any other field (a subclass, an automatic time, a file, a time
+    on SQLite, which stores it as text).
     members/tests/shared/test_rows_prep_shortcut.py holds every field of every
     model to Django's own result on both databases."""
     from django.db import models
@@ -292,41 +293,6 @@ def _prep_table(kind, field, vendor: str) -> dict | None:
         return {dt.datetime: _aware}
     if vendor == "postgresql" and kind is models.DateField:
         return {dt.date: None}
-    return None
-    ops = connections[DEFAULT_DB_ALIAS].ops
-    integers = (
-        models.IntegerField,
-        models.BigIntegerField,
-        models.SmallIntegerField,
-        models.PositiveIntegerField,
-        models.PositiveBigIntegerField,
-        models.PositiveSmallIntegerField,
-    )
-    if kind in integers:
-        typed = getattr(ops, "integerfield_type_map", {})  # psycopg 3's Int4, Int8...
-        return field.attname, {int: typed.get(field.get_internal_type())}
-    if kind in (models.AutoField, models.BigAutoField, models.SmallAutoField):
-        return field.attname, {int: None}
-    if kind in (
-        models.CharField,
-        models.TextField,
-        models.EmailField,
-        models.SlugField,
-    ):
-        return field.attname, {str: None}
-    if kind is models.BooleanField:
-        return field.attname, {bool: None}
-    if kind is models.DecimalField:
-        return field.attname, {Decimal: _finite}
-    if kind is models.JSONField:
-        # What JSONField.get_db_prep_value ends with (no connection state used).
-        ops = connections[DEFAULT_DB_ALIAS].ops
-        adapt = functools.partial(ops.adapt_json_value, encoder=field.encoder)
-        return {dict: adapt, list: adapt}
-    if vendor == "postgresql" and kind is models.DateTimeField:
-        return field.attname, {dt.datetime: _aware}
-    if vendor == "postgresql" and kind is models.DateField:
-        return field.attname, {dt.date: None}
     return None
 
 
