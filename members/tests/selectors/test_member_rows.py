@@ -109,3 +109,26 @@ def test_a_login_without_member_or_tier_reads_as_the_orm_does(member):
     found = member_get_for_user(user=user_with_member_get(user_id=user.pk))
     assert found.home_store is None
     assert found.account.tier is None
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("column", ["card_number", "phone"])
+def test_the_tills_look_up_is_prepared_on_the_server(member, column):
+    """Every till purchase starts with it: after psycopg's threshold of runs
+    on a connection, PostgreSQL keeps the statement parsed and planned."""
+    from django.db import connection
+
+    def prepared() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                [f'%FROM "members_member" m WHERE m."{column}" = $1%'],
+            )
+            return cursor.fetchone()[0]
+
+    before = prepared()
+    look_up = member_get_by_card if column == "card_number" else member_get_by_phone
+    for _ in range(8):
+        value = member.card_number if column == "card_number" else member.phone
+        assert look_up(**{column: value}, related=False).pk == member.pk
+    assert prepared() == before + 1
