@@ -20,6 +20,7 @@ from decimal import Decimal
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import Model, signals
+from django.utils import timezone
 
 
 def columns_sql(model: type[Model], alias: str) -> str:
@@ -228,7 +229,7 @@ def _finite(value):
 
 def _aware(value):
     # A naive datetime gets DateTimeField's warning and the default zone.
-    return value if value.utcoffset() is not None else _SKIP
+    return value if timezone.is_aware(value) else _SKIP
 
 
 def prep_shortcut(field, vendor: str) -> tuple[str, dict] | None:
